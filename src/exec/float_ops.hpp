@@ -1,0 +1,33 @@
+#pragma once
+// Float implementations of the IR's light ops (elementwise, softmax, normalisation, data
+// movement). The heavy ones (conv, dense, pooling) are in kernels/float_kernels.hpp.
+#include <functional>
+#include <string>
+
+#include "ir/graph.hpp"
+
+namespace tinyq::fops {
+
+// y = f(x) elementwise; `op` is one of the IR's unary ops. Attributes from the node.
+std::function<float(float)> unary_function(Op op, const Attributes& attrs);
+
+// out = f(a, b) with numpy broadcasting; shapes are the stored shapes.
+void binary(Op op, const float* a, const Shape& a_shape, const float* b, const Shape& b_shape, float* out,
+            const Shape& out_shape);
+
+void softmax(const float* in, float* out, const Shape& shape, int axis);
+void layer_norm(const float* in, const float* scale, const float* bias, float* out, const Shape& shape, int axis,
+                float epsilon);
+void channel_affine(const float* in, const float* scale, const float* shift, float* out, const Shape& shape, int axis);
+void reduce_mean(const float* in, float* out, const Shape& shape, const std::vector<std::int64_t>& axes);
+void concat(const std::vector<const float*>& inputs, const std::vector<Shape>& shapes, float* out, int axis);
+void pad(const float* in, const Shape& shape, float* out, const std::vector<std::int64_t>& pads, const std::string& mode,
+         float value);
+// Nearest-neighbour resize, NHWC, per ONNX Resize's coordinate and rounding modes.
+void resize_nearest(const float* in, const Shape& in_shape, float* out, const Shape& out_shape,
+                    const std::vector<float>& scales, const std::string& coordinate_mode,
+                    const std::string& nearest_mode);
+// Applies [min, max] to every element.
+void clamp(float* data, std::int64_t count, float min, float max);
+
+}  // namespace tinyq::fops

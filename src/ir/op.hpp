@@ -1,0 +1,78 @@
+#pragma once
+// The IR's operators. Semantics are those of the stored (internal) layout: 4-D
+// activations are NHWC, whatever layout the source model used. Each op's inputs,
+// attributes and weight layout are listed here once; shape inference, executors and
+// the quantizer all follow this table.
+#include <optional>
+#include <string_view>
+
+namespace tinyq {
+
+enum class Op {
+  // in: x[N,H,W,C], w[O,KH,KW,C/group], b[O]. attrs: strides[2], dilations[2],
+  // pads[4]=top,left,bottom,right, group. Fused clamp: act_min/act_max.
+  Conv,
+  // in: x[N,H,W,C], w[C,KH,KW,O/group], b[O]. attrs: strides, dilations, pads[4], group,
+  // output_padding[2].
+  ConvTranspose,
+  // in: x[...,K], w[O,K], b[O] -> y[...,O]. Constant weights.
+  Dense,
+  // in: a, b (numpy matmul, both activations or b constant but not folded to Dense).
+  MatMul,
+  // in: x[N,H,W,C]. attrs: kernel[2], strides[2], pads[4], dilations[2] (max only),
+  // count_include_pad (avg only). ceil_mode is resolved into the output shape.
+  MaxPool,
+  AvgPool,
+  // in: x[N,H,W,C] -> [N,1,1,C].
+  GlobalAvgPool,
+  GlobalMaxPool,
+  // in: x. attrs: axes (stored layout), keepdims.
+  ReduceMean,
+  // Binary elementwise with numpy broadcasting over stored shapes.
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Pow,
+  // in: x, slope (broadcast like a binary op).
+  PRelu,
+  // Unary elementwise.
+  Relu,
+  Clip,         // attrs: min, max
+  LeakyRelu,    // attrs: alpha
+  Sigmoid,
+  Tanh,
+  HardSigmoid,  // attrs: alpha, beta
+  HardSwish,
+  Sqrt,
+  Exp,
+  Neg,
+  Identity,
+  // in: x. attrs: axis (stored). Softmax over one axis.
+  Softmax,
+  // in: x0..xn. attrs: axis (stored).
+  Concat,
+  // in: x. attrs: shape (fully resolved, stored order).
+  Reshape,
+  // in: x. attrs: perm.
+  Transpose,
+  // in: x. attrs: pads[2*rank] (begins then ends), mode ("constant","reflect","edge"), value.
+  Pad,
+  // in: x. attrs: mode "nearest", coordinate_transformation_mode, nearest_mode. Output
+  // shape is the node output's shape.
+  Resize,
+  // in: x, scale[D], bias[D]. attrs: axis (normalise over axes axis..rank-1), epsilon.
+  LayerNorm,
+  // in: x, scale[C], shift[C]: y = x*scale[c] + shift[c] along attrs axis. What a
+  // BatchNormalization becomes when no producer can absorb it.
+  ChannelAffine,
+};
+
+std::string_view op_name(Op op);
+std::optional<Op> op_from_name(std::string_view name);
+
+// True for unary elementwise ops whose output has the input's shape and layout.
+bool is_unary_elementwise(Op op);
+bool is_binary_elementwise(Op op);
+
+}  // namespace tinyq
