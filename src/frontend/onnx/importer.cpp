@@ -1,6 +1,7 @@
 #include "frontend/onnx/importer.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <unordered_set>
@@ -239,7 +240,15 @@ void Importer::import_graph(const onnx::GraphProto& graph) {
   std::unordered_set<std::string> available;
   for (auto& init : graph.initializer()) {
     if (init.name().empty()) fail(where_, "initializer without a name");
-    define_constant(init.name(), tensor_from_onnx(init, fmt::format("{}: initializer '{}'", where_, init.name())));
+    std::string here = fmt::format("{}: initializer '{}'", where_, init.name());
+    Tensor tensor = tensor_from_onnx(init, here);
+    if (tensor.dtype() == DType::f32) {
+      // NaN or Inf weights make every downstream number meaningless; say so at the source.
+      auto values = tensor.f32();
+      auto bad = std::find_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
+      if (bad != values.end()) fail(here, "contains {} at element {}", *bad, bad - values.begin());
+    }
+    define_constant(init.name(), std::move(tensor));
     available.insert(init.name());
   }
   for (auto& init : graph.sparse_initializer())

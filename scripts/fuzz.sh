@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer target for the ONNX loader with clang + ASan/UBSan and runs it for
+# N seconds (default 60) on a corpus seeded with the zoo models. Any crash fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+[ "$seconds" -gt 0 ] || exit 0
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+  -DCMAKE_CXX_COMPILER=clang++ -DTINYQ_FUZZ=ON -DTINYQ_BUILD_TESTS=OFF -DTINYQ_BUILD_BENCH=OFF >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_onnx_import
+corpus=build-fuzz/corpus
+mkdir -p "$corpus"
+cp models/*.onnx "$corpus"/ 2>/dev/null || true
+for t in conv_with_strides_padding averagepool_2d_pads maxpool_2d_ceil gemm_default_single_elem_vector_bias \
+  reshape_reordered_all_dims softmax_axis_1 concat_2d_axis_0; do
+  f=/usr/share/libonnx-testdata/data/node/test_$t/model.onnx
+  [ -f "$f" ] && cp "$f" "$corpus/$t.onnx"
+done
+echo "fuzz: running fuzz_onnx_import for ${seconds}s"
+./build-fuzz/tests/fuzz/fuzz_onnx_import -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 \
+  -timeout=20 -print_final_stats=1 "$corpus" 2>&1 | tail -n 20
