@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   int result = tinyq::cli::kExitOk;
   tinyq::cli::add_inspect_command(app, result);
   tinyq::cli::add_run_command(app, result);
+  tinyq::cli::add_quantize_command(app, result);
   tinyq::cli::add_eval_command(app, result);
   try {
     app.parse(argc, argv);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <ostream>
 #include <random>
 #include <string>
 #include <utility>
@@ -229,4 +230,38 @@ inline std::vector<float> floats(const Graph& g, ValueId v) {
   return {data.begin(), data.end()};
 }
 
+// The opset-13 LayerNorm export, with knobs to break it.
+struct LayerNormParts {
+  float exponent = 2.0f;
+  float epsilon = 1e-5f;
+  bool eps_on_left = false;
+  bool affine = true;
+  std::int64_t mean_axis = -1;  // -1: the last axis
+  Attributes beta_attrs = {};
+};
+
+// mean = ReduceMean(x); d = x - mean; v = ReduceMean(d^2); y = d / Sqrt(v + eps) [* gamma + beta]
+inline ValueId layer_norm_pattern(GraphBuilder& b, ValueId x, const LayerNormParts& p = {}) {
+  const std::int64_t rank = std::int64_t(b.g.value(x).shape.size()), size = b.g.value(x).shape.back();
+  const std::int64_t last = rank - 1;
+  const Attributes mean_attrs = attrs({{"axes", Ints{p.mean_axis < 0 ? last : p.mean_axis}}, {"keepdims", I(1)}});
+  ValueId mean = b.node("mean", Op::ReduceMean, {x}, mean_attrs);
+  ValueId d = b.node("center", Op::Sub, {x, mean});
+  ValueId sq = b.node("square", Op::Pow, {d, b.scalar("two", p.exponent)});
+  ValueId var = b.node("var", Op::ReduceMean, {sq}, attrs({{"axes", Ints{last}}, {"keepdims", I(1)}}));
+  ValueId eps = b.scalar("eps", p.epsilon);
+  ValueId ve =
+      b.node("add_eps", Op::Add, p.eps_on_left ? std::vector<ValueId>{eps, var} : std::vector<ValueId>{var, eps});
+  ValueId s = b.node("std", Op::Sqrt, {ve});
+  ValueId y = b.node("normalize", Op::Div, {d, s});
+  if (!p.affine) return y;
+  ValueId m = b.node("gamma_mul", Op::Mul, {y, b.random("gamma", {size}, 0.5f, 1.5f)});
+  return b.node("beta_add", Op::Add, {b.random("beta", {1, size}), m}, p.beta_attrs);
+}
+
 }  // namespace tinyq::pass_test
+
+namespace tinyq {
+// Readable gtest messages for op lists.
+inline void PrintTo(Op op, std::ostream* os) { *os << op_name(op); }
+}  // namespace tinyq

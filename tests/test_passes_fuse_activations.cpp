@@ -141,24 +141,22 @@ TEST_P(FuseActivationsIntoProducer, ReluBecomesTheProducerClamp) {
   ValueId x = b.input("x", {1, 6, 6, 4}, Layout::NHWC);
   ValueId y = kNoValue;
   switch (op) {
-    case Op::Add: case Op::Sub: case Op::Mul:
-      y = b.node("prod", op, {x, b.random("k", {1, 1, 1, 4})}, {}, Layout::NHWC);
-      break;
-    case Op::MatMul:
-      y = b.node("prod", op, {x, b.random("k", {4, 3})}, {}, Layout::NHWC);
-      break;
-    case Op::MaxPool: case Op::AvgPool:
+    case Op::Add:
+    case Op::Sub:
+    case Op::Mul: y = b.node("prod", op, {x, b.random("k", {1, 1, 1, 4})}, {}, Layout::NHWC); break;
+    case Op::MatMul: y = b.node("prod", op, {x, b.random("k", {4, 3})}, {}, Layout::NHWC); break;
+    case Op::MaxPool:
+    case Op::AvgPool:
       y = b.node("prod", op, {x}, attrs({{"kernel", Ints{2, 2}}, {"strides", Ints{2, 2}}}), Layout::NHWC);
       break;
-    case Op::GlobalAvgPool: case Op::GlobalMaxPool:
-      y = b.node("prod", op, {x}, {}, Layout::NHWC);
-      break;
+    case Op::GlobalAvgPool:
+    case Op::GlobalMaxPool: y = b.node("prod", op, {x}, {}, Layout::NHWC); break;
     case Op::ChannelAffine:
       y = b.node("prod", op, {x, b.random("s", {4}), b.random("t", {4})}, attrs({{"axis", I(3)}}), Layout::NHWC);
       break;
     case Op::ConvTranspose:
-      y = b.node("prod", op, {x, b.random("w", {4, 2, 2, 3}), b.random("bias", {3})},
-                 attrs({{"strides", Ints{2, 2}}}), Layout::NHWC);
+      y = b.node("prod", op, {x, b.random("w", {4, 2, 2, 3}), b.random("bias", {3})}, attrs({{"strides", Ints{2, 2}}}),
+                 Layout::NHWC);
       break;
     case Op::Conv: y = b.conv("prod", x, 3, 3, 3); break;
     default: FAIL() << "no builder for " << op_name(op);
@@ -176,8 +174,7 @@ INSTANTIATE_TEST_SUITE_P(FuseActivationsPass, FuseActivationsIntoProducer,
                                            ClampableCase{"ConvTranspose", Op::ConvTranspose},
                                            ClampableCase{"MatMul", Op::MatMul}, ClampableCase{"Add", Op::Add},
                                            ClampableCase{"Sub", Op::Sub}, ClampableCase{"Mul", Op::Mul},
-                                           ClampableCase{"MaxPool", Op::MaxPool},
-                                           ClampableCase{"AvgPool", Op::AvgPool},
+                                           ClampableCase{"MaxPool", Op::MaxPool}, ClampableCase{"AvgPool", Op::AvgPool},
                                            ClampableCase{"GlobalAvgPool", Op::GlobalAvgPool},
                                            ClampableCase{"GlobalMaxPool", Op::GlobalMaxPool},
                                            ClampableCase{"ChannelAffine", Op::ChannelAffine}),

@@ -2,7 +2,10 @@
 
 #include <iostream>
 
+#include <unistd.h>
+
 #include "frontend/onnx/onnx_import.hpp"
+#include "quant/quantizer.hpp"
 #include "passes/passes.hpp"
 #include "util/error.hpp"
 
@@ -41,6 +44,49 @@ Tensor shape_for_model(const Graph& graph, Tensor data, const std::string& path)
          shape_string(expected));
   expected[0] *= samples;
   return data.reshaped(expected);
+}
+
+void QuantizeCliOptions::add_to(CLI::App& app) {
+  app.add_option("--preset", preset, "best (default), cmsis, nnom or pow2");
+  app.add_option("--scheme", scheme, "Override the preset's scheme: affine or pow2");
+  app.add_option("--granularity", granularity, "Override the preset's weight granularity: channel or tensor");
+  app.add_option("--calibration", calibration, "Override the preset's calibration: minmax, percentile, kl, mse, auto");
+  app.add_option("--calib-count", calib_count, "Calibration samples to use (default 1000; 0: all)");
+  app.add_option("--threads", threads, "Worker threads (default: all cores)");
+}
+
+Tensor head_samples(const Tensor& samples, std::int64_t count) {
+  if (count <= 0 || samples.shape().empty() || samples.shape()[0] <= count) return samples;
+  Shape s = samples.shape();
+  const std::int64_t per = samples.numel() / s[0];
+  s[0] = count;
+  Tensor head(DType::f32, s);
+  std::copy_n(samples.f32().begin(), count * per, head.f32().begin());
+  return head;
+}
+
+Tensor load_calibration(const Graph& graph, const std::string& path, const DataOptions& data, std::int64_t count) {
+  Tensor samples = shape_for_model(graph, load_samples(path, data.preprocess()), path);
+  const std::int64_t per_run = graph.value(graph.inputs[0]).source_shape()[0];
+  return head_samples(samples, count > 0 ? count * per_run : 0);
+}
+
+QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCliOptions& o) {
+  QuantizeOptions options;
+  options.preset = o.preset;
+  if (!o.scheme.empty()) options.scheme = o.scheme;
+  if (!o.granularity.empty()) options.granularity = o.granularity;
+  if (!o.calibration.empty()) options.calibration = o.calibration;
+  options.threads = o.threads;
+  if (isatty(STDERR_FILENO)) {
+    options.progress = [](int pass, std::int64_t done, std::int64_t total) {
+      const int width = 30, filled = int(width * done / std::max<std::int64_t>(total, 1));
+      fmt::print(stderr, "\rcalibrating (pass {}/2) [{}{}] {}/{}", pass + 1, std::string(std::size_t(filled), '#'),
+                 std::string(std::size_t(width - filled), '.'), done, total);
+      if (done == total) fmt::print(stderr, "\n");
+    };
+  }
+  return quantize(graph, calib, options);
 }
 
 void print_json(const nlohmann::json& value) { std::cout << value.dump(2) << std::endl; }

@@ -8,6 +8,7 @@
 
 #include "data/dataset.hpp"
 #include "ir/graph.hpp"
+#include "ir/qgraph.hpp"
 
 namespace tinyq::cli {
 
@@ -29,6 +30,22 @@ struct DataOptions {
 // Samples shaped for the model's single input: exact match, or the same number of
 // elements per sample (e.g. N×784 for a [1,1,28,28] input). Throws tinyq::Error otherwise.
 Tensor shape_for_model(const Graph& graph, Tensor data, const std::string& path);
+
+// --preset / --scheme / --granularity / --calibration / --calib-count / --threads.
+struct QuantizeCliOptions {
+  std::string preset = "best";
+  std::string scheme, granularity, calibration;
+  std::int64_t calib_count = 1000;
+  int threads = 0;
+  void add_to(CLI::App& app);
+};
+
+// Calibration samples shaped for the model, the first `count` of them (0: all).
+Tensor load_calibration(const Graph& graph, const std::string& path, const DataOptions& data, std::int64_t count);
+// The first `count` samples of a batch (all of them if it has fewer).
+Tensor head_samples(const Tensor& samples, std::int64_t count);
+// Quantize with a progress bar on stderr when it is a terminal.
+QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCliOptions& options);
 
 // Print `value` as one JSON object on stdout.
 void print_json(const nlohmann::json& value);

@@ -1,12 +1,16 @@
-// tinyq eval MODEL --data X --labels Y: accuracy of the float model (int8 comes with the quantizer).
+// tinyq eval MODEL.tqm|MODEL.onnx --data X --labels Y: float and int8 accuracy side by side.
 #include <fmt/format.h>
 
 #include <chrono>
+#include <optional>
 
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
 #include "exec/classification.hpp"
 #include "exec/float_executor.hpp"
+#include "exec/int8_executor.hpp"
+#include "quant/layer_error.hpp"
+#include "quant/tqm_file.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::cli {
@@ -14,47 +18,101 @@ namespace tinyq::cli {
 namespace {
 
 struct EvalArgs {
-  std::string model, data, labels;
+  std::string model, data, labels, calib;
   DataOptions data_options;
+  QuantizeCliOptions quant;
   std::int64_t count = 0;
-  int threads = 0;
-  double min_accuracy = -1;
+  double min_accuracy = -1, max_drop = -1;
   bool json = false;
 };
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+struct Scores {
+  double top1 = 0, top5 = 0;
+  std::vector<std::int64_t> predictions;
+};
+
+Scores score(const Tensor& outputs, std::int64_t n, const std::vector<std::int64_t>& labels) {
+  Tensor s = outputs.reshaped({n, outputs.numel() / n});
+  return {top_k_accuracy(s, labels, 1), top_k_accuracy(s, labels, 5), argmax_rows(s)};
+}
+
 int run_eval(const EvalArgs& args) {
   auto start = std::chrono::steady_clock::now();
-  Graph graph = load_model(args.model);
+  std::optional<QGraph> q;
+  Graph graph;
+  if (ends_with(args.model, ".tqm")) {
+    if (!args.calib.empty()) fail("--calib", "a .tqm model is already quantized");
+    q = load_tqm(args.model);
+    graph = q->float_graph;
+  } else {
+    graph = load_model(args.model);
+  }
   Tensor samples = shape_for_model(graph, load_samples(args.data, args.data_options.preprocess()), args.data);
   std::vector<std::int64_t> labels = load_labels(args.labels);
   const std::int64_t per_run = graph.value(graph.inputs[0]).source_shape()[0];
   std::int64_t n = samples.shape()[0] / per_run;
-  if (std::int64_t(labels.size()) != n)
-    fail(args.labels, "{} labels for {} samples in {}", labels.size(), n, args.data);
+  if (std::int64_t(labels.size()) != n) fail(args.labels, "{} labels for {} samples in {}", labels.size(), n, args.data);
   if (args.count > 0 && args.count < n) {
-    Shape s = samples.shape();
-    s[0] = args.count * per_run;
-    Tensor head(DType::f32, s);
-    std::copy_n(samples.f32().begin(), head.numel(), head.f32().begin());
-    samples = std::move(head);
+    samples = head_samples(samples, args.count * per_run);
     labels.resize(std::size_t(args.count));
     n = args.count;
   }
-  if (graph.outputs.empty()) fail(args.model, "model has no outputs");
-  FloatExecutor executor(graph, {.threads = args.threads});
-  Tensor scores = executor.run({samples})[0];
-  scores = scores.reshaped({n, scores.numel() / n});
-  const double top1 = top_k_accuracy(scores, labels, 1), top5 = top_k_accuracy(scores, labels, 5);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (args.json) {
-    print_json({{"model", args.model}, {"count", n}, {"float", {{"top1", top1}, {"top5", top5}}}, {"seconds", seconds}});
-  } else {
-    fmt::print("{} samples: float top-1 {:.4f}, top-5 {:.4f} ({:.2f} s, {} threads)\n", n, top1, top5, seconds,
-               executor.threads());
+  if (!args.calib.empty())
+    q = quantize_model(graph, load_calibration(graph, args.calib, args.data_options, args.quant.calib_count), args.quant);
+
+  FloatExecutor float_exec(graph, {.threads = args.quant.threads});
+  Scores f = score(float_exec.run({samples})[0], n, labels);
+  std::optional<Scores> i;
+  std::vector<LayerError> layers;
+  double agreement = 0;
+  if (q) {
+    Int8Executor int8_exec(*q, {.threads = args.quant.threads});
+    i = score(int8_exec.run({samples})[0], n, labels);
+    for (std::int64_t k = 0; k < n; ++k) agreement += f.predictions[std::size_t(k)] == i->predictions[std::size_t(k)];
+    agreement /= double(n);
+    layers = measure_layer_error(*q, head_samples(samples, 256 * per_run), args.quant.threads);
   }
-  if (args.min_accuracy >= 0 && top1 < args.min_accuracy) {
-    fmt::print(stderr, "tinyq: check failed: top-1 {:.4f} is below --min-accuracy {:.4f}\n", top1, args.min_accuracy);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  if (args.json) {
+    nlohmann::json j{{"model", args.model}, {"count", n}, {"float", {{"top1", f.top1}, {"top5", f.top5}}}, {"seconds", seconds}};
+    if (i) {
+      j["int8"] = {{"top1", i->top1}, {"top5", i->top5}};
+      j["agreement"] = agreement;
+      j["preset"] = q->settings.preset;
+      nlohmann::json per_layer = nlohmann::json::array();
+      for (auto& e : layers) per_layer.push_back({{"name", e.name}, {"op", e.op}, {"sqnr_db", e.sqnr_db}, {"cosine", e.cosine}});
+      j["layers"] = per_layer;
+    }
+    print_json(j);
+  } else {
+    fmt::print("{} samples\n  float: top-1 {:.4f}  top-5 {:.4f}\n", n, f.top1, f.top5);
+    if (i) {
+      fmt::print("  int8:  top-1 {:.4f}  top-5 {:.4f}   (preset {}; drop {:+.2f} pp; agreement {:.4f})\n", i->top1,
+                 i->top5, q->settings.preset, 100.0 * (f.top1 - i->top1), agreement);
+      fmt::print("\n  {:<30} {:<14} {:>8} {:>8}\n", "layer", "op", "SQNR dB", "cosine");
+      for (auto& e : layers) fmt::print("  {:<30} {:<14} {:>8.1f} {:>8.5f}\n", e.name.substr(0, 30), e.op, e.sqnr_db, e.cosine);
+    }
+    fmt::print("({:.2f} s)\n", seconds);
+  }
+  const double checked = i ? i->top1 : f.top1;
+  if (args.min_accuracy >= 0 && checked < args.min_accuracy) {
+    fmt::print(stderr, "tinyq: check failed: {} top-1 {:.4f} is below --min-accuracy {:.4f}\n", i ? "int8" : "float",
+               checked, args.min_accuracy);
     return kExitCheckFailed;
+  }
+  if (args.max_drop >= 0) {
+    if (!i) fail("--max-drop", "needs an int8 model (.tqm, or --calib)");
+    const double drop = 100.0 * (f.top1 - i->top1);
+    if (drop > args.max_drop) {
+      fmt::print(stderr, "tinyq: check failed: int8 top-1 drops {:.2f} pp, more than --max-drop {:.2f}\n", drop,
+                 args.max_drop);
+      return kExitCheckFailed;
+    }
   }
   return kExitOk;
 }
@@ -63,14 +121,16 @@ int run_eval(const EvalArgs& args) {
 
 void add_eval_command(CLI::App& app, int& result) {
   auto args = std::make_shared<EvalArgs>();
-  auto* cmd = app.add_subcommand("eval", "Top-1/top-5 accuracy of the model on labelled data");
-  cmd->add_option("model", args->model, "ONNX model")->required();
+  auto* cmd = app.add_subcommand("eval", "Top-1/top-5 accuracy of the float and int8 model on labelled data");
+  cmd->add_option("model", args->model, "Quantized model (.tqm) or ONNX model")->required();
   cmd->add_option("--data", args->data, "Samples: .npy (N×C×H×W or N×features) or IDX (.gz)")->required();
   cmd->add_option("--labels", args->labels, "Labels: .npy or IDX")->required();
+  cmd->add_option("--calib", args->calib, "With an ONNX model: quantize it first on these samples");
   args->data_options.add_to(*cmd);
+  args->quant.add_to(*cmd);
   cmd->add_option("--count", args->count, "Use only the first N samples");
-  cmd->add_option("--threads", args->threads, "Worker threads (default: all cores)");
-  cmd->add_option("--min-accuracy", args->min_accuracy, "Exit 1 if top-1 is below this fraction");
+  cmd->add_option("--min-accuracy", args->min_accuracy, "Exit 1 if top-1 (int8 if present) is below this fraction");
+  cmd->add_option("--max-drop", args->max_drop, "Exit 1 if int8 top-1 is more than this many percentage points below float");
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
   cmd->callback([args, &result] { result = run_eval(*args); });
 }

@@ -241,6 +241,7 @@ float source_coordinate(float x_out, float scale, std::int64_t in_size, std::int
   if (mode == "asymmetric") return x_out / scale;
   if (mode == "align_corners") return out_size == 1 ? 0.0f : x_out * float(in_size - 1) / float(out_size - 1);
   if (mode == "pytorch_half_pixel") return out_size > 1 ? (x_out + 0.5f) / scale - 0.5f : 0.0f;
+  if (mode == "tf_half_pixel_for_nn") return (x_out + 0.5f) / scale;
   return (x_out + 0.5f) / scale - 0.5f;  // half_pixel
 }
 std::int64_t nearest_index(float x, const std::string& mode, std::int64_t size) {

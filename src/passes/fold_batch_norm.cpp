@@ -1,3 +1,5 @@
+#include <optional>
+
 #include "passes/graph_queries.hpp"
 #include "passes/passes.hpp"
 
@@ -20,6 +22,16 @@ void scale_output_channels(Tensor& w, int axis, std::span<const float> scale) {
       for (std::int64_t i = 0; i < inner; ++i) data[std::size_t((o * channels + c) * inner + i)] *= scale[std::size_t(c)];
 }
 
+// The producer's bias; zeros when the optional bias input is omitted (fewer than three
+// inputs, or kNoValue), nullopt when it is there but not a constant. (Indexing inputs[2]
+// unchecked read past the end of a two-input Conv / Dense.)
+std::optional<Tensor> bias_of(const Graph& g, const Node& prod) {
+  if (prod.inputs.size() < 3 || prod.inputs[2] == kNoValue)
+    return Tensor(DType::f32, {g.value(prod.outputs[0]).shape.back()});
+  if (const Tensor* b = constant_of(g, prod.inputs[2])) return *b;
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool fold_batch_norm(Graph& graph) {
@@ -35,9 +47,10 @@ bool fold_batch_norm(Graph& graph) {
     const std::size_t rank = graph.value(affine.inputs[0]).shape.size();
     if (affine.attrs.get_int("axis", 1) != std::int64_t(rank) - 1) continue;  // must be the producer's channel axis
     const Tensor *scale = constant_of(graph, affine.inputs[1]), *shift = constant_of(graph, affine.inputs[2]);
-    const Tensor *w = constant_of(graph, prod.inputs[1]), *b = constant_of(graph, prod.inputs[2]);
+    const Tensor* w = constant_of(graph, prod.inputs[1]);
+    std::optional<Tensor> b = bias_of(graph, prod);
     if (!scale || !shift || !w || !b) continue;
-    Tensor new_w = *w, new_b = *b;
+    Tensor new_w = *w, new_b = std::move(*b);
     if (prod.op == Op::ConvTranspose) {
       // weight [C, KH, KW, O/group]: output channel o = g*(O/group) + j
       const std::int64_t group = prod.attrs.get_int("group", 1), per = w->shape()[3];
@@ -53,6 +66,7 @@ bool fold_batch_norm(Graph& graph) {
     for (std::size_t c = 0; c < new_b.f32().size(); ++c)
       new_b.f32()[c] = new_b.f32()[c] * scale->f32()[c] + shift->f32()[c];
     prod.inputs[1] = graph.add_constant(graph.unique_name(prod.name + "_weight_bn"), std::move(new_w));
+    prod.inputs.resize(3, kNoValue);
     prod.inputs[2] = graph.add_constant(graph.unique_name(prod.name + "_bias_bn"), std::move(new_b));
     // The producer now computes the affine's output, with its clamp if it had one.
     transfer_activation(affine, prod);
@@ -78,15 +92,16 @@ bool fold_bias_add(Graph& graph) {
       if (!c || p < 0 || sole_consumer(graph, x) != int(n)) continue;
       Node& prod = graph.nodes[std::size_t(p)];
       if ((prod.op != Op::Conv && prod.op != Op::Dense) || has_fused_activation(prod)) continue;
-      const Tensor* b = constant_of(graph, prod.inputs[2]);
+      std::optional<Tensor> b = bias_of(graph, prod);
       const std::int64_t channels = graph.value(x).shape.back();
       // The constant must vary only along the channel (last) axis and not widen the output.
       bool per_channel = c->numel() == channels || c->numel() == 1;
       for (std::size_t d = 0; per_channel && d + 1 < c->shape().size(); ++d) per_channel = c->shape()[d] == 1;
       if (!b || !per_channel || c->shape().size() > graph.value(x).shape.size()) continue;
-      Tensor new_b = *b;
+      Tensor new_b = std::move(*b);
       for (std::int64_t i = 0; i < channels; ++i)
         new_b.f32()[std::size_t(i)] += c->f32()[std::size_t(c->numel() == 1 ? 0 : i)];
+      prod.inputs.resize(3, kNoValue);
       prod.inputs[2] = graph.add_constant(graph.unique_name(prod.name + "_bias_add"), std::move(new_b));
       transfer_activation(add, prod);
       ValueId out = add.outputs[0];

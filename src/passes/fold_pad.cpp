@@ -1,11 +1,28 @@
+#include <algorithm>
 #include <limits>
 
+#include "ir/shape_inference.hpp"
 #include "passes/graph_queries.hpp"
 #include "passes/passes.hpp"
 
 namespace tinyq {
 
 namespace {
+
+// Does every max-pool window along one axis (no ceil_mode) cover at least one input element?
+bool every_window_sees_input(std::int64_t in, std::int64_t kernel, std::int64_t stride, std::int64_t dilation,
+                             std::int64_t pad_begin, std::int64_t pad_end) {
+  const std::int64_t out = window_output_size(in, kernel, stride, dilation, pad_begin, pad_end, false);
+  for (std::int64_t o = 0; o < out; ++o) {
+    bool seen = false;
+    for (std::int64_t k = 0; k < kernel && !seen; ++k) {
+      const std::int64_t i = o * stride - pad_begin + k * dilation;
+      seen = i >= 0 && i < in;
+    }
+    if (!seen) return false;
+  }
+  return true;
+}
 
 // Can `consumer` absorb a spatial zero/constant pad (stored NHWC pads) exactly?
 bool can_absorb(const Graph& g, const Node& pad, const Node& consumer) {
@@ -29,11 +46,18 @@ bool can_absorb(const Graph& g, const Node& pad, const Node& consumer) {
     if (p < 0) return false;
     const Node& prod = g.nodes[std::size_t(p)];
     if (prod.attrs.get_float("act_min", -std::numeric_limits<float>::infinity()) < value) return false;
+    // "pad < kernel" is not enough once the pool is dilated (taps can step over a short
+    // input), so walk the windows of each spatial axis.
     auto pads = pad.attrs.get_ints("pads");
-    auto kernel = consumer.attrs.get_ints("kernel");
     auto own = consumer.attrs.get_ints("pads", {0, 0, 0, 0});
-    return pads[1] + own[0] < kernel[0] && pads[5] + own[2] < kernel[0] && pads[2] + own[1] < kernel[1] &&
-           pads[6] + own[3] < kernel[1];
+    const Shape& in = g.value(pad.inputs[0]).shape;
+    for (std::size_t axis = 0; axis < 2; ++axis)
+      if (!every_window_sees_input(in[1 + axis], consumer.attrs.get_ints("kernel").at(axis),
+                                   consumer.attrs.get_ints("strides", {1, 1}).at(axis),
+                                   consumer.attrs.get_ints("dilations", {1, 1}).at(axis), pads[1 + axis] + own[axis],
+                                   pads[5 + axis] + own[2 + axis]))
+        return false;
+    return true;
   }
   return false;
 }
@@ -50,6 +74,8 @@ bool fold_pad(Graph& graph) {
       continue;
     auto pads = pad.attrs.get_ints("pads");  // [n, h, w, c] begins then ends
     if (pads[0] || pads[3] || pads[4] || pads[7]) continue;
+    // A negative pad crops, and the consumer's own padding would have to come after the crop.
+    if (std::any_of(pads.begin(), pads.end(), [](std::int64_t p) { return p < 0; })) continue;
     auto users = graph.consumers(out);
     bool all = !users.empty();
     for (int u : users) all = all && can_absorb(graph, pad, graph.nodes[std::size_t(u)]) && graph.nodes[std::size_t(u)].inputs[0] == out;

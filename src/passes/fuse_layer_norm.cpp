@@ -92,9 +92,10 @@ bool fuse_layer_norm(Graph& graph) {
       }
     }
     Node& ln = graph.nodes[n];
-    for (std::size_t a : absorbed) transfer_activation(graph.nodes[a], ln);
     ln.op = Op::LayerNorm;
     ln.attrs = {};
+    // After the reset: a clamp fused into the absorbed beta Add must survive.
+    for (std::size_t a : absorbed) transfer_activation(graph.nodes[a], ln);
     ln.attrs.set("axis", std::int64_t(shape.size()) - 1);
     ln.attrs.set("epsilon", epsilon);
     ln.inputs = {x, graph.add_constant(graph.unique_name(ln.name + "_gamma"), std::move(gamma)),
@@ -128,7 +129,12 @@ bool reduce_mean_to_pool(Graph& graph) {
       pooled.layout = Layout::NHWC;
       ValueId pooled_id = graph.add_value(std::move(pooled));
       Node reshape;
+      // A node name no other node has (validate() rejects duplicates).
       reshape.name = node.name + "_squeeze";
+      auto taken = [&](const std::string& name) {
+        return std::any_of(graph.nodes.begin(), graph.nodes.end(), [&](const Node& m) { return m.name == name; });
+      };
+      for (int i = 1; taken(reshape.name); ++i) reshape.name = node.name + "_squeeze_" + std::to_string(i);
       reshape.op = Op::Reshape;
       reshape.inputs = {pooled_id};
       reshape.outputs = node.outputs;

@@ -10,7 +10,13 @@ namespace tinyq {
 
 // Statistics of one tensor over many samples. Built in two passes over the calibration
 // data: the first finds min/max, the second fills histograms whose bin ranges come from
-// the first (`with_range`). Histograms from different threads merge exactly.
+// the first (`start_histograms`). Histograms from different threads merge exactly: merge the
+// per-thread pass-1 histograms, call start_histograms on the result, give every thread a copy
+// for pass 2, merge those. One histogram is not thread-safe.
+// Non-finite values (NaN, +-Inf) are ignored by both passes: not in the extremes, the bins or
+// count(). Misuse (observe before start_histograms, observe_range after it, merging
+// histograms of different passes or ranges, calibrating without pass 2) throws
+// std::logic_error: it is a bug, not bad input.
 class TensorHistogram {
 public:
   static constexpr int kBins = 2048;
@@ -18,18 +24,26 @@ public:
   // Pass 1: extremes only.
   void observe_range(std::span<const float> values);
   // Prepare pass 2 from pass 1's extremes (bins over [min, max] and over [0, max|x|]).
+  // Zeroes the bins and count(). With no pass-1 data the range is [0, 0]: all values then
+  // fall in the end bins.
   void start_histograms();
   // Pass 2: fill both histograms (values beyond the pass-1 range go to the end bins).
   void observe(std::span<const float> values);
+  // Pass 1: extremes combine. Pass 2: bins add, and both must have the same range (i.e. be
+  // copies of one start_histograms). An empty histogram (nothing observed, not started)
+  // merges as the identity either way.
   void merge(const TensorHistogram& other);
 
   float min() const { return min_; }
   float max() const { return max_; }
   float abs_max() const;
+  // Finite values seen by the current pass (start_histograms resets it).
   std::uint64_t count() const { return count_; }
   // Signed histogram: kBins bins over [min(), max()].
   const std::vector<std::uint64_t>& bins() const { return bins_; }
-  // Magnitude histogram: kBins bins over [0, abs_max()].
+  // Magnitude histogram of the non-zero values: kBins bins over [0, abs_max()]. Exact zeros
+  // are left out (count() - sum = their number), as ncnn's KL calibration does: they quantize
+  // exactly, and a ReLU output's spike at 0 would otherwise drag the KL threshold down.
   const std::vector<std::uint64_t>& abs_bins() const { return abs_bins_; }
 
 private:
@@ -40,6 +54,10 @@ private:
 };
 
 // A clipping range; quantization maps [lo, hi] onto the int8 grid.
+// Every calibrate_* result has hi > lo: a range with one distinct value c (constant tensor,
+// single sample) becomes [min(c, 0), max(c, 0)]; an all-zero or never-observed tensor gets
+// [0, 1] (a deliberately ordinary scale: a tiny one would overflow the consumer's int32 bias,
+// whose scale is s_in * s_w). Other ranges need not hold 0: the affine quantizer widens them.
 struct ClipRange {
   float lo = 0, hi = 0;
 };
@@ -52,29 +70,39 @@ CalibrationMethod calibration_method_from_name(const std::string& name);
 // [min, max] as observed.
 ClipRange calibrate_minmax(const TensorHistogram& h);
 // Clip the tails holding (100 - percentile)% of the values (split between the two tails
-// for signed data; the upper tail only for non-negative data).
+// for signed data, min < 0; the upper tail only for non-negative data, whose lo is min),
+// interpolating inside a bin. Throws tinyq::Error unless 0 < percentile <= 100.
 ClipRange calibrate_percentile(const TensorHistogram& h, double percentile = 99.99);
 // TensorRT entropy calibration on the magnitude histogram: candidate thresholds from bin
-// 128 upward, values beyond a candidate clipped into its last bin, 128 quantization levels,
-// empty bins stay empty, KL(P||Q) minimised. Returns [-T, T] for signed data, [0, T] for
-// non-negative data (and never wider than [min, max]).
+// 128 up to the whole histogram, values beyond a candidate clipped into its last bin, 128
+// quantization levels, empty bins stay empty, KL(P||Q) minimised, T = (i + 0.5) * bin width
+// for the best bin count i. Returns [0, T] for non-negative data (min >= 0; lo is 0 even
+// when min > 0) and [-T, T] clipped to [min, max] for signed data.
 ClipRange calibrate_kl(const TensorHistogram& h);
 // The range that minimises the expected squared error of affine int8 quantization
-// (rounding noise inside, clipping error outside) over the histogram.
+// (rounding noise inside, clipping error outside) over the histogram: a grid search over lo
+// in {k/200 * min(min, 0)} and hi in {k/200 * max(max, 0)}, k = 1..200 (non-negative data
+// keeps lo = 0). Includes [min, max] itself, so never worse than minmax by quantization_mse.
 ClipRange calibrate_mse(const TensorHistogram& h);
 
 ClipRange calibrate(const TensorHistogram& h, CalibrationMethod method);
 
-// Expected squared error of quantizing the histogram's values with affine int8 on `range`
-// (what `mse` minimises; `auto` and the reports use it too).
+// Expected squared error per value of quantizing the histogram's values with affine int8 on
+// `range` widened to hold 0 (as the affine quantizer does), from the signed histogram with
+// each bin's mass at its centre: (x - clip)^2 outside, step^2 / 12 inside, step = span / 255.
+// What `mse` minimises; `auto` and the reports use it too.
 double quantization_mse(const TensorHistogram& h, ClipRange range);
 
 // Power-of-two scheme: the number of fractional bits f (real = q * 2^-f, q in [-128, 127])
-// that minimises the quantization MSE over the histogram, searched around
-// floor(log2(127 / max|x|)) (NNoM's choice) so that clipping outliers can win.
+// that minimises the quantization MSE over the histogram (same error model as
+// quantization_mse, step 2^-f), searched over nnom_frac_bits - 1 .. nnom_frac_bits + 8 so
+// that clipping outliers can win. Needs the pass-2 histograms.
 int choose_pow2_frac_bits(const TensorHistogram& h);
-// NNoM 0.4's choice: the largest f such that max|x| fits, i.e. floor(log2(127/max|x|))... as
-// NNoM computes it: int_bits = ceil(log2(max|x|)), f = 7 - int_bits.
+// NNoM 0.4.0/0.4.1's choice (scripts/nnom.py find_dec_bits_max_min): int_bits =
+// ceil(log2(max|x|)), f = 7 - int_bits. Not quite "the largest f such that max|x| fits":
+// 127 * 2^-f < max|x| <= 128 * 2^-f is possible (max|x| = 1 gives f = 7, top value 127/128),
+// clipping max|x| by up to one step; kept as the baseline. max|x| = 0 gives 7 (NNoM fails on
+// log2(0)); a negative or non-finite max|x| throws tinyq::Error. No upper cap (0.4.2 added 16).
 int nnom_frac_bits(float abs_max);
 
 }  // namespace tinyq

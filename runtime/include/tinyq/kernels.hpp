@@ -10,6 +10,10 @@
 //  - the power-of-two scheme is the special case of zero offsets and power-of-two
 //    multipliers (multiplier 2^30, shift = 1 - right_shift).
 // Every parameter is checked on the host when the model is generated: kernels never fail.
+// Output shapes (out_h, out_w, ...) are computed by the host too; kernels trust them.
+// Wherever a formula below says clamp(output_offset + v, act_min, act_max), the kernels
+// evaluate it without int32 overflow for any int32 v (they clamp v to [act_min - offset,
+// act_max - offset] first), so saturation is exact however large the requantized value is.
 #ifndef TINYQ_KERNELS_HPP
 #define TINYQ_KERNELS_HPP
 
@@ -29,15 +33,19 @@ struct ConvParams {
   int32_t stride_h, stride_w;
   int32_t dilation_h, dilation_w;
   int32_t pad_top, pad_left;  // padded taps contribute real 0, i.e. are skipped
-  int32_t groups;             // out_c and in_c divisible by groups
+  int32_t groups;             // out_c and in_c divisible by groups (depthwise: ignored)
   int32_t input_offset;       // -input zero point
   int32_t output_offset;      // output zero point
   int32_t act_min, act_max;   // output clamp, within [-128, 127]
   Requant requant;            // per output channel
 };
-// weights [out_c, kernel_h, kernel_w, in_c/groups]; bias [out_c] or null.
-void conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
-               int8_t* output);
+// weights [out_c, kernel_h, kernel_w, in_c/groups]; bias [out_c] or null. Output channel o
+// reads input channels [g * in_c/groups, (g + 1) * in_c/groups), g = o / (out_c/groups):
+//   acc = bias[o] + sum over unpadded taps of (in + input_offset) * w
+//   out = clamp(output_offset + requantize_channel(acc, requant, o), act_min, act_max)
+// with input row oy * stride_h - pad_top + ky * dilation_h (columns alike). The host checks
+// that |acc| fits int32 for every input.
+void conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output);
 // Depthwise: groups == in_c, out_c = in_c * multiplier; weights [1, kernel_h, kernel_w, out_c]
 // (CMSIS-NN / TFLite depthwise layout: output channel o = c * multiplier + m).
 void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
@@ -51,8 +59,7 @@ struct DenseParams {
   Requant requant;  // per output feature
 };
 // weights [out_features, in_features]; bias [out_features] or null.
-void dense_s8(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
-              int8_t* output);
+void dense_s8(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output);
 
 struct PoolParams {
   int32_t batch;
@@ -63,7 +70,9 @@ struct PoolParams {
   int32_t pad_top, pad_left, pad_bottom, pad_right;
   int32_t act_min, act_max;
 };
-// Max pooling keeps the input's quantization; padding never wins.
+// Max pooling keeps the input's quantization; padding never wins. A window made only of
+// padding (pads >= kernel) yields clamp(-128, act_min, act_max). The result is clamped to
+// [act_min, act_max] (a fused ReLU).
 void max_pool2d_s8(const PoolParams& p, const int8_t* input, int8_t* output);
 
 struct AvgPoolParams {
@@ -76,9 +85,16 @@ struct AvgPoolParams {
   const int32_t* count_multiplier;
   const int32_t* count_shift;
   // NNoM 0.4 compatibility (preset nnom): q_out = sum(q) / n truncated toward zero, same
-  // scale in and out; count_multiplier is then unused.
+  // scale in and out; count_multiplier is then unused. Precisely (the offsets are 0 there):
+  // q_out = output_offset + sum(q + input_offset) / n, C integer division.
   int32_t truncate;
 };
+// Window of output (oy, ox): rows [y0, y0 + kernel_h), y0 = oy * stride_h - pad_top (columns
+// alike). The sum runs over the taps inside the input. n counts, per axis, the rows in
+// [max(y0, -pad_top), min(y0 + kernel_h, in_h + pad_bottom)) if count_include_pad, else
+// those in [max(y0, 0), min(y0 + kernel_h, in_h)) (ONNX AveragePool, ceil_mode overhang
+// never counted); n = rows * columns. A window with n == 0 outputs clamp(output_offset).
+// Every result is clamped to [act_min, act_max].
 void avg_pool2d_s8(const AvgPoolParams& p, const int8_t* input, int8_t* output);
 
 // Elementwise ops over up to 4-D NHWC shapes with numpy broadcasting: `shape` is the
@@ -100,6 +116,9 @@ struct AddParams {
 };
 // out = output_offset + requantize(requantize((a + a_offset) << left_shift, a_m, a_s) +
 //                                  requantize((b + b_offset) << left_shift, b_m, b_s), out_m, out_s)
+// clamped to [act_min, act_max]. The shift is computed as a multiplication by 2^left_shift
+// (left-shifting a negative value is undefined in C++17); the host keeps left_shift <= 22
+// (normally 20) so that 255 * 2^left_shift fits int32.
 void add_s8(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 
 struct MulParams {
@@ -107,11 +126,13 @@ struct MulParams {
   int32_t output_multiplier, output_shift;  // s_a * s_b / s_out
   int32_t act_min, act_max;
 };
+// out = clamp(output_offset + requantize((a + a_offset) * (b + b_offset), out_m, out_s), act_min, act_max)
 void mul_s8(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 
 // Concatenation along one axis: each input is `outer` rows of `input_row[i]` elements; the
 // output row is their sum. Inputs whose quantization equals the output's are copied;
-// others are requantized: q_out = output_offset + requantize(q + input_offset[i], M[i], S[i]).
+// others are requantized: q_out = output_offset + requantize(q + input_offset[i], M[i], S[i]),
+// saturated to [-128, 127].
 struct ConcatParams {
   int32_t inputs;
   int32_t outer;
@@ -146,10 +167,20 @@ void lookup_s8(const int8_t* table, const int8_t* input, int8_t* output, int32_t
 
 // Softmax over the last axis (`depth` values per row). exp_table[d] = round(2^16 * exp(-s_in * d))
 // for d = max - q in 0..255, computed on the host. Output scale 1/256, zero point -128.
+// Exactly, per row (all unsigned 32-bit integer arithmetic):
+//   m = max(q);  e_i = exp_table[m - q_i];  sum = sum of e_i
+//   out_i = clamp((e_i * 256 + sum / 2) / sum - 128, -128, 127)     (C integer division)
+// i.e. round(256 * e_i / sum) with ties rounded up (sum / 2 is exact for an even sum; for
+// an odd sum 256 * e_i / sum can never be a tie). Host guarantees: 0 <= exp_table[d] <= 2^16
+// and exp_table[0] > 0 (so sum > 0), depth <= 65535 (so sum < 2^32 and
+// e_i * 256 + sum / 2 < 2^24 + 2^31): no 64-bit arithmetic on the MCU. A row whose only
+// contributor is itself gives 256 - 128, saturated to 127.
 void softmax_s8(const int32_t* exp_table, int32_t rows, int32_t depth, const int8_t* input, int8_t* output);
 
 // Per-channel PReLU / leaky ReLU (channels on the last axis):
-// q_out = output_offset + requantize(q + input_offset, x >= z_in ? pos : neg[c]).
+// q_out = output_offset + requantize(q + input_offset, x >= z_in ? pos : neg[c]),
+// clamped to [act_min, act_max]; x >= z_in means q + input_offset >= 0. Negative slopes are
+// negative multipliers.
 struct PreluParams {
   int32_t outer, channels;
   int32_t input_offset, output_offset;
@@ -159,16 +190,34 @@ struct PreluParams {
 };
 void prelu_s8(const PreluParams& p, const int8_t* input, int8_t* output);
 
-// Layer normalisation over the last axis (`depth` values per row), integer only:
-// mean and variance from exact int64 sums, 1/sqrt by integer Newton iterations, then
-// q_out = output_offset + requantize(normalised_q15 * gamma_q[i], M, S) + beta_q[i] where
-// normalised_q15 = round(2^15 * (x - mean) / sqrt(var + epsilon_q)).
+// Layer normalisation over the last axis (`depth` values per row), integer only and exact as
+// written here (the host int8 executor and the MCU run this very code). Per row of int8 q_i,
+// N = depth, all sums exact (the zero point cancels, so there is no input offset):
+//   S1 = sum q_i,  S2 = sum q_i^2,  V = N * S2 - S1^2        (= N^2 * variance, in q units)
+//   D  = V * 2^16 + epsilon_q                                 (int64; 2^16 keeps epsilon's fraction)
+//   a_i = N * q_i - S1                                        (= N * (q_i - mean))
+// The real normalised value is (q_i - mean) / sqrt(var + eps / s_in^2) = 2^8 * a_i / sqrt(D).
+// 2^23 / sqrt(D) is a per-row multiplier R * 2^(k - 37):
+//   k  = the smallest integer >= 0 with D * 4^k >= 2^60          (D' = D * 4^k in [2^60, 2^62))
+//   s  = floor(sqrt(D'))                                          (in [2^30, 2^31), bit by bit)
+//   R  = (2^60 + s / 2) / s                                       (round(2^60 / s), in (2^29, 2^30])
+//   y_i = requantize(a_i, R, k - 6)       (= round(2^15 * normalised), "normalised_q15")
+// If D == 0 (a constant row and epsilon_q == 0) every y_i is 0. Then gamma and beta:
+//   t_i = requantize_channel(y_i, gamma, i)   (gamma_i / (2^7 * s_out): output units * 2^8)
+//   out_i = clamp(output_offset + ((t_i + beta_q[i] + 128) >> 8), act_min, act_max)
+// with the last sum in int64 and >> an arithmetic (floor) shift, i.e. one final rounding,
+// half up, of gamma * normalised + beta carried with 8 fraction bits: beta is not rounded to
+// a whole output LSB first. Host guarantees (so every step fits its type):
+//   1 <= depth <= 2^15 (S2 < 2^29, V * 2^16 < 2^60, |a_i| < 2^23),
+//   0 <= epsilon_q <= 2^61 (so D < 2^62), epsilon_q = round(2^16 * N^2 * eps / s_in^2),
+//   t_i fits int32 (requantize's precondition): |t_i| is about 2^8 * |gamma_i| * |normalised| / s_out
+//   and |normalised| <= sqrt(N - 1), so |gamma_i| * sqrt(N) * 2^8 / s_out < 2^30 is ample.
 struct LayerNormParams {
   int32_t rows, depth;
-  int64_t epsilon_q;      // epsilon / s_in^2 scaled by depth^2 (see runtime/src/layer_norm.cpp)
-  const int32_t* gamma_q; // per element, quantized with scale gamma_scale
-  const int32_t* beta_q;  // per element, in output units (already / s_out)
-  int32_t multiplier, shift;  // 2^-15 * gamma_scale / s_out
+  int64_t epsilon_q;      // round(2^16 * depth^2 * epsilon / s_in^2), in [0, 2^61]
+  Requant gamma;          // gamma_i * 2^-7 / s_out, per element (count == depth) or per tensor
+                          // (count == 1); negative gamma = negative multiplier, 0 allowed
+  const int32_t* beta_q;  // round(2^8 * beta_i / s_out) per element, or null for beta = 0
   int32_t output_offset;
   int32_t act_min, act_max;
 };

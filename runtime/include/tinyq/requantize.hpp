@@ -8,13 +8,21 @@
 namespace tinyq {
 namespace rt {
 
-// A real multiplier m > 0 encoded as m = multiplier * 2^(shift - 31), with multiplier a Q31
-// value in [2^30, 2^31) (or 0 for m = 0). The host computes these offline.
+// A real multiplier m encoded as m = multiplier * 2^(shift - 31), with |multiplier| a Q31
+// value in [2^30, 2^31) (or 0 for m = 0). The host computes these offline. m is positive
+// except where an op says otherwise (Sub's b multiplier, PReLU slopes, LayerNorm gamma):
+// the formula below is exact for either sign, the sign just travels in `multiplier`.
 //
 // Rounding: one rounding, half toward +infinity, on the exact 64-bit product:
 //     result = (acc * multiplier + 2^(s - 1)) >> s,   s = 31 - shift  (arithmetic shift)
+// i.e. result = floor(acc * m + 1/2), so -0.5 rounds to 0 and -1.5 to -1.
 // This is CMSIS-NN's / TFLite's "single rounding" mode. The host guarantees
 // s in [1, 62], i.e. shift in [-31, 30], at generation time.
+// Bounds: |product| <= 2^31 * 2^31 = 2^62 and the rounding term is at most 2^61, so the sum
+// never overflows int64. The exact result must fit int32; for shift <= 0 it always does
+// (|acc * m| <= |acc|), for shift > 0 the host guarantees it from the accumulator's range.
+// `>>` on a negative int64 is an arithmetic shift on every compiler tinyq supports (GCC and
+// Clang define it so; C++20 requires it).
 inline int32_t requantize(int32_t acc, int32_t multiplier, int32_t shift) {
   const int32_t total_shift = 31 - shift;
   const int64_t product = static_cast<int64_t>(acc) * static_cast<int64_t>(multiplier);

@@ -40,10 +40,16 @@ void convert_binary(Importer& im, const onnx::NodeProto& node, Op op) {
     im.define_constant(node.output(0), eval_binary(*av.constant, *bv.constant, fn, im.at(node)));
     return;
   }
-  if (av.dtype != DType::f32 || bv.dtype != DType::f32)
+  if (op == Op::Pow && av.dtype == DType::f32 && bv.is_constant() && bv.dtype != DType::f32) {
+    // Since opset 12 Pow's exponent may be an integer tensor; the result is float either way.
+    Tensor exponent = bv.constant->cast(DType::f32);
+    b = im.add_constant(node.input(1) + "_f32", std::move(exponent));  // av and bv dangle from here
+  }
+  const Value &x = im.graph().value(a), &y = im.graph().value(b);
+  if (x.dtype != DType::f32 || y.dtype != DType::f32)
     fail(im.at(node), "only float32 arithmetic is supported on run-time values");
   Layout layout = Layout::Plain;
-  if (is_rank4_nhwc(av) || is_rank4_nhwc(bv)) {
+  if (is_rank4_nhwc(x) || is_rank4_nhwc(y)) {
     a = im.broadcast_operand_to_nhwc(a, node.name());
     b = im.broadcast_operand_to_nhwc(b, node.name());
     layout = Layout::NHWC;

@@ -21,6 +21,14 @@ struct Window {
   Ints kernel, strides, dilations, pads;
 };
 
+// Input 0 in NHWC; checked first so a 1-D or 3-D input gets this error, not a layout one.
+ValueId spatial_input(Importer& im, const onnx::NodeProto& node) {
+  ValueId x = im.input(node, 0);
+  if (std::size_t rank = im.source_shape(x).size(); rank != 4)
+    fail(im.at(node), "only 2-D spatial inputs (N,C,H,W) are supported, got rank {}", rank);
+  return im.to_layout(x, Layout::NHWC, node.name());
+}
+
 Window read_window(Importer& im, const onnx::NodeProto& node, const Shape& nchw_input, Ints kernel) {
   if (nchw_input.size() != 4)
     fail(im.at(node), "only 2-D spatial inputs (N,C,H,W) are supported, got rank {}", nchw_input.size());
@@ -77,7 +85,7 @@ ValueId bias_or_zeros(Importer& im, const onnx::NodeProto& node, int index, std:
 }
 
 void convert_conv(Importer& im, const onnx::NodeProto& node) {
-  ValueId x = im.to_layout(im.input(node, 0), Layout::NHWC, node.name());
+  ValueId x = spatial_input(im, node);
   Tensor w = im.constant_input(node, 1).cast(DType::f32);  // [O, C/g, KH, KW]
   if (w.shape().size() != 4) fail(im.at(node), "only 2-D convolution is supported (weight rank {})", w.shape().size());
   Window win = read_window(im, node, im.source_shape(x), {w.shape()[2], w.shape()[3]});
@@ -89,7 +97,7 @@ void convert_conv(Importer& im, const onnx::NodeProto& node) {
 }
 
 void convert_conv_transpose(Importer& im, const onnx::NodeProto& node) {
-  ValueId x = im.to_layout(im.input(node, 0), Layout::NHWC, node.name());
+  ValueId x = spatial_input(im, node);
   Tensor w = im.constant_input(node, 1).cast(DType::f32);  // [C, O/g, KH, KW]
   if (w.shape().size() != 4) fail(im.at(node), "only 2-D ConvTranspose is supported");
   std::int64_t group = attr_int(node, "group", 1);
@@ -117,7 +125,12 @@ void convert_conv_transpose(Importer& im, const onnx::NodeProto& node) {
                                                      : in[std::size_t(2 + i)] * win.strides[i];
       std::int64_t total = win.strides[i] * (in[std::size_t(2 + i)] - 1) + output_padding[i] +
                            ((win.kernel[i] - 1) * win.dilations[i] + 1) - target;
-      if (total < 0) fail(im.at(node), "output_shape larger than the convolution can produce");
+      if (total < 0) {
+        // A larger output than the strides give: the extra rows or columns at the end get
+        // only the bias, exactly as with output_padding (onnxruntime does the same).
+        output_padding[i] -= total;
+        total = 0;
+      }
       bool upper = auto_pad != "SAME_LOWER";
       win.pads[i] = upper ? total / 2 : total - total / 2;
       win.pads[i + 2] = total - win.pads[i];
@@ -256,8 +269,36 @@ void convert_batch_norm(Importer& im, const onnx::NodeProto& node) {
   im.emit(node, Op::ChannelAffine, {x, s, t}, attrs, xv.layout);
 }
 
+// LayerNormalization's optional outputs Mean and InvStdDev (the statistics over axes
+// axis..rank-1, kept as size-1 axes), built from elementwise nodes:
+// mean = ReduceMean(x), inv_std_dev = 1 / sqrt(ReduceMean((x - mean)^2) + epsilon).
+void emit_layer_norm_statistics(Importer& im, const onnx::NodeProto& node, ValueId x, int axis, float epsilon) {
+  const std::size_t rank = im.graph().value(x).shape.size();
+  const bool want_mean = node.output_size() > 1 && !node.output(1).empty();
+  const bool want_inv = node.output_size() > 2 && !node.output(2).empty();
+  for (int i = 3; i < node.output_size(); ++i)
+    if (!node.output(i).empty()) fail(im.at(node), "output {} ('{}') does not exist", i, node.output(i));
+  if (!want_mean && !want_inv) return;
+  Attributes reduce;
+  Ints axes;
+  for (std::size_t a = std::size_t(axis); a < rank; ++a) axes.push_back(std::int64_t(a));
+  reduce.set("axes", axes);
+  reduce.set("keepdims", std::int64_t{1});
+  const std::string base = node.name().empty() ? node.output(0) : node.name();
+  ValueId mean = want_mean ? im.emit(node, Op::ReduceMean, {x}, reduce, Layout::Plain, node.output(1))
+                           : im.emit_internal(base + "_mean", Op::ReduceMean, {x}, reduce, Layout::Plain);
+  if (!want_inv) return;
+  ValueId centered = im.emit_internal(base + "_centered", Op::Sub, {x, mean}, {}, Layout::Plain);
+  ValueId squared = im.emit_internal(base + "_squared", Op::Mul, {centered, centered}, {}, Layout::Plain);
+  ValueId var = im.emit_internal(base + "_var", Op::ReduceMean, {squared}, reduce, Layout::Plain);
+  ValueId eps = im.add_constant(base + "_epsilon", Tensor::scalar(epsilon));
+  ValueId shifted = im.emit_internal(base + "_var_eps", Op::Add, {var, eps}, {}, Layout::Plain);
+  ValueId std_dev = im.emit_internal(base + "_std_dev", Op::Sqrt, {shifted}, {}, Layout::Plain);
+  ValueId one = im.add_constant(base + "_one", Tensor::scalar(1.0f));
+  im.emit(node, Op::Div, {one, std_dev}, {}, Layout::Plain, node.output(2));
+}
+
 void convert_layer_norm(Importer& im, const onnx::NodeProto& node) {
-  require_single_output(im, node);
   ValueId x = im.to_layout(im.input(node, 0), Layout::Plain, node.name());
   const Shape& shape = im.graph().value(x).shape;
   int axis = normalize_axis(im, node, attr_int(node, "axis", -1), shape.size());
@@ -276,13 +317,15 @@ void convert_layer_norm(Importer& im, const onnx::NodeProto& node) {
   ValueId scale = flat(1, 1.0f), bias = flat(2, 0.0f);
   Attributes attrs;
   attrs.set("axis", std::int64_t{axis});
-  attrs.set("epsilon", attr_float(node, "epsilon", 1e-5f));
+  const float epsilon = attr_float(node, "epsilon", 1e-5f);
+  attrs.set("epsilon", epsilon);
   im.emit(node, Op::LayerNorm, {x, scale, bias}, attrs, Layout::Plain);
+  emit_layer_norm_statistics(im, node, x, axis, epsilon);
 }
 
 void convert_pool(Importer& im, const onnx::NodeProto& node, Op op) {
   require_single_output(im, node);
-  ValueId x = im.to_layout(im.input(node, 0), Layout::NHWC, node.name());
+  ValueId x = spatial_input(im, node);
   Ints kernel = attr_ints(node, "kernel_shape");
   Window win = read_window(im, node, im.source_shape(x), kernel);
   Attributes attrs = window_attrs(win);
@@ -299,8 +342,7 @@ void convert_pool(Importer& im, const onnx::NodeProto& node, Op op) {
 }
 
 void convert_global_pool(Importer& im, const onnx::NodeProto& node, Op op) {
-  ValueId x = im.to_layout(im.input(node, 0), Layout::NHWC, node.name());
-  if (im.graph().value(x).shape.size() != 4) fail(im.at(node), "only 2-D spatial inputs are supported");
+  ValueId x = spatial_input(im, node);
   im.emit(node, op, {x}, {}, Layout::NHWC);
 }
 

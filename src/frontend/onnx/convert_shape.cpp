@@ -338,7 +338,11 @@ void convert_resize(Importer& im, const onnx::NodeProto& node) {
   std::string coord = upsample || im.opset() < 11 ? "asymmetric"
                                                   : attr_string(node, "coordinate_transformation_mode", "half_pixel");
   std::string nearest = upsample || im.opset() < 11 ? "floor" : attr_string(node, "nearest_mode", "round_prefer_floor");
-  if (coord == "tf_crop_and_resize") fail(im.at(node), "coordinate_transformation_mode tf_crop_and_resize is not supported");
+  if (coord != "half_pixel" && coord != "pytorch_half_pixel" && coord != "align_corners" && coord != "asymmetric" &&
+      coord != "tf_half_pixel_for_nn")
+    fail(im.at(node), "coordinate_transformation_mode {} is not supported", coord);
+  if (nearest != "round_prefer_floor" && nearest != "round_prefer_ceil" && nearest != "floor" && nearest != "ceil")
+    fail(im.at(node), "unknown nearest_mode '{}'", nearest);
   Attributes attrs;
   attrs.set("sizes", Ints{out[0], out[2], out[3], out[1]});
   attrs.set("scales", std::vector<float>{scales[0], scales[2], scales[3], scales[1]});

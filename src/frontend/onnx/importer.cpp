@@ -95,10 +95,17 @@ void Importer::define_constant(const std::string& onnx_name, Tensor tensor) {
   names_[onnx_name] = add_constant(onnx_name, std::move(tensor));
 }
 
+std::string Importer::unique_node_name(const std::string& base) {
+  std::string name = graph_.unique_name(base);
+  for (int i = 1; node_names_.count(name); ++i) name = graph_.unique_name(base + "_" + std::to_string(i));
+  node_names_.insert(name);
+  return name;
+}
+
 ValueId Importer::emit_internal(const std::string& name, Op op, std::vector<ValueId> inputs, Attributes attrs,
                                 Layout layout) {
   Node node;
-  node.name = name;
+  node.name = unique_node_name(name);
   node.op = op;
   node.inputs = std::move(inputs);
   node.attrs = std::move(attrs);
@@ -116,7 +123,7 @@ ValueId Importer::emit_internal(const std::string& name, Op op, std::vector<Valu
 ValueId Importer::emit(const onnx::NodeProto& node, Op op, std::vector<ValueId> inputs, Attributes attrs,
                        Layout layout, const std::string& output_name) {
   Node n;
-  n.name = graph_.unique_name(node.name().empty() ? output_name : node.name());
+  n.name = unique_node_name(node.name().empty() ? output_name : node.name());
   n.op = op;
   n.inputs = std::move(inputs);
   n.attrs = std::move(attrs);
@@ -301,7 +308,7 @@ void Importer::import_graph(const onnx::GraphProto& graph) {
         graph_.is_graph_output(id)) {
       // Outputs must be computed values with their own names: copy through an Identity.
       Node n;
-      n.name = graph_.unique_name(out.name() + "_identity");
+      n.name = unique_node_name(out.name() + "_identity");
       n.op = Op::Identity;
       n.inputs = {id};
       Value copy;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "ir/graph.hpp"
 #include "util/error.hpp"
@@ -73,11 +74,14 @@ public:
 
 private:
   void import_node(const onnx::NodeProto& node);
+  // A node name no other node has (ONNX names are optional, so hints often coincide).
+  std::string unique_node_name(const std::string& base);
 
   std::string where_;
   int opset_;
   Graph graph_;
   std::unordered_map<std::string, ValueId> names_;
+  std::unordered_set<std::string> node_names_;
 };
 
 // Attribute access with ONNX defaults.

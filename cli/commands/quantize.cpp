@@ -1,0 +1,86 @@
+// tinyq quantize MODEL.onnx --calib DATA -o MODEL.tqm: calibrate and quantize.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "commands/commands.hpp"
+#include "commands/common.hpp"
+#include "quant/layer_error.hpp"
+#include "quant/tqm_file.hpp"
+#include "util/error.hpp"
+
+namespace tinyq::cli {
+
+namespace {
+
+struct QuantizeArgs {
+  std::string model, calib, output, report;
+  QuantizeCliOptions quant;
+  DataOptions data_options;
+  bool json = false;
+};
+
+int run_quantize(const QuantizeArgs& args) {
+  auto start = std::chrono::steady_clock::now();
+  if (!args.report.empty()) fail("--report", "HTML reports are not implemented yet");
+  Graph graph = load_model(args.model);
+  Tensor calib = load_calibration(graph, args.calib, args.data_options, args.quant.calib_count);
+  QGraph q = quantize_model(graph, calib, args.quant);
+  save_tqm(q, args.output);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  // Per-layer error on (a bounded part of) the calibration set: what each layer costs.
+  Tensor probe = head_samples(calib, 256);
+  auto errors = measure_layer_error(q, probe, args.quant.threads);
+  if (args.json) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (std::size_t k = 0; k < q.nodes.size(); ++k) {
+      const QValue& out = q.values[std::size_t(q.nodes[k].output)];
+      layers.push_back({{"name", q.nodes[k].name},
+                        {"op", q.nodes[k].op},
+                        {"kernel", qkernel_name(q.nodes[k].kernel)},
+                        {"method", q.settings.scheme == "pow2" ? "pow2" : q.settings.calibration},
+                        {"scale", out.quant.scale},
+                        {"zero_point", out.quant.zero_point},
+                        {"sqnr_db", errors[k].sqnr_db}});
+    }
+    print_json({{"output", args.output},
+                {"preset", q.settings.preset},
+                {"scheme", q.settings.scheme},
+                {"granularity", q.settings.granularity},
+                {"calibration", q.settings.calibration},
+                {"calibration_samples", q.settings.calibration_samples},
+                {"seconds", seconds},
+                {"layers", layers}});
+    return kExitOk;
+  }
+  fmt::print("quantized {} -> {} (preset {}: {} scheme, per-{} weights, {} calibration on {} samples) in {:.2f} s\n",
+             args.model, args.output, q.settings.preset, q.settings.scheme, q.settings.granularity,
+             q.settings.calibration, q.settings.calibration_samples, seconds);
+  fmt::print("\n{:<30} {:<14} {:>12} {:>5} {:>9}\n", "layer", "op", "scale", "zp", "SQNR dB");
+  for (std::size_t k = 0; k < q.nodes.size(); ++k) {
+    const QValue& out = q.values[std::size_t(q.nodes[k].output)];
+    fmt::print("{:<30} {:<14} {:>12.6g} {:>5} {:>9.1f}\n", q.nodes[k].name.substr(0, 30), q.nodes[k].op,
+               out.quant.scale, out.quant.zero_point, errors[k].sqnr_db);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_quantize_command(CLI::App& app, int& result) {
+  auto args = std::make_shared<QuantizeArgs>();
+  auto* cmd = app.add_subcommand("quantize", "Calibrate a float ONNX model and quantize it to int8 (.tqm)");
+  cmd->add_option("model", args->model, "ONNX model")->required();
+  cmd->add_option("--calib", args->calib, "Calibration samples: .npy or IDX (.gz)")->required();
+  cmd->add_option("-o,--output", args->output, "Output .tqm file")->required();
+  cmd->add_option("--report", args->report, "Write an HTML report (not implemented yet)");
+  cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
+  args->quant.add_to(*cmd);
+  args->data_options.add_to(*cmd);
+  cmd->callback([args, &result] { result = run_quantize(*args); });
+}
+
+}  // namespace tinyq::cli

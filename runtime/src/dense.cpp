@@ -1,0 +1,22 @@
+// tinyq runtime: fully connected layer (rows of input vectors times a weight matrix), int8.
+#include "kernel_util.hpp"
+#include "tinyq/kernels.hpp"
+
+namespace tinyq {
+namespace rt {
+
+void dense_s8(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output) {
+  for (int32_t r = 0; r < p.rows; ++r) {
+    const int8_t* in = input + r * p.in_features;
+    for (int32_t o = 0; o < p.out_features; ++o) {
+      const int8_t* w = weights + o * p.in_features;
+      int32_t acc = bias != nullptr ? bias[o] : 0;
+      for (int32_t i = 0; i < p.in_features; ++i) acc += (in[i] + p.input_offset) * w[i];
+      *output++ =
+          detail::offset_and_clamp(requantize_channel(acc, p.requant, o), p.output_offset, p.act_min, p.act_max);
+    }
+  }
+}
+
+}  // namespace rt
+}  // namespace tinyq

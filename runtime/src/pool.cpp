@@ -1,0 +1,81 @@
+// tinyq runtime: max and average pooling, NHWC, int8.
+#include "kernel_util.hpp"
+#include "tinyq/kernels.hpp"
+
+namespace tinyq {
+namespace rt {
+
+void max_pool2d_s8(const PoolParams& p, const int8_t* input, int8_t* output) {
+  for (int32_t b = 0; b < p.batch; ++b) {
+    const int8_t* image = input + b * p.in_h * p.in_w * p.channels;
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      const int32_t y0 = oy * p.stride_h - p.pad_top;
+      const detail::TapRange ky = detail::valid_taps(y0, p.kernel_h, 1, p.in_h);
+      for (int32_t ox = 0; ox < p.out_w; ++ox) {
+        const int32_t x0 = ox * p.stride_w - p.pad_left;
+        const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, 1, p.in_w);
+        for (int32_t c = 0; c < p.channels; ++c) {
+          // Padding never wins: start from the smallest int8 and visit only real taps.
+          int32_t best = -128;
+          for (int32_t iy = y0 + ky.first; iy < y0 + ky.last; ++iy) {
+            for (int32_t ix = x0 + kx.first; ix < x0 + kx.last; ++ix) {
+              const int32_t v = image[(iy * p.in_w + ix) * p.channels + c];
+              best = v > best ? v : best;
+            }
+          }
+          *output++ = static_cast<int8_t>(clamp_i32(best, p.act_min, p.act_max));
+        }
+      }
+    }
+  }
+}
+
+namespace {
+
+// Divisor rows (or columns) of one window axis, as ONNX AveragePool counts them: with
+// count_include_pad the declared padding counts but the ceil_mode overhang past it does not.
+int32_t counted_taps(int32_t start, int32_t kernel, int32_t size, int32_t pad_begin, int32_t pad_end,
+                     int32_t include_pad) {
+  const int32_t lo = include_pad != 0 ? detail::max_i32(start, -pad_begin) : detail::max_i32(start, 0);
+  const int32_t hi =
+      include_pad != 0 ? detail::min_i32(start + kernel, size + pad_end) : detail::min_i32(start + kernel, size);
+  return hi > lo ? hi - lo : 0;
+}
+
+}  // namespace
+
+void avg_pool2d_s8(const AvgPoolParams& ap, const int8_t* input, int8_t* output) {
+  const PoolParams& p = ap.pool;
+  for (int32_t b = 0; b < p.batch; ++b) {
+    const int8_t* image = input + b * p.in_h * p.in_w * p.channels;
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      const int32_t y0 = oy * p.stride_h - p.pad_top;
+      const detail::TapRange ky = detail::valid_taps(y0, p.kernel_h, 1, p.in_h);
+      const int32_t rows = counted_taps(y0, p.kernel_h, p.in_h, p.pad_top, p.pad_bottom, ap.count_include_pad);
+      for (int32_t ox = 0; ox < p.out_w; ++ox) {
+        const int32_t x0 = ox * p.stride_w - p.pad_left;
+        const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, 1, p.in_w);
+        const int32_t n = rows * counted_taps(x0, p.kernel_w, p.in_w, p.pad_left, p.pad_right, ap.count_include_pad);
+        for (int32_t c = 0; c < p.channels; ++c) {
+          // Padded taps are real 0: (q - z_in) = 0, so they add nothing to the sum either way.
+          int32_t sum = 0;
+          for (int32_t iy = y0 + ky.first; iy < y0 + ky.last; ++iy) {
+            for (int32_t ix = x0 + kx.first; ix < x0 + kx.last; ++ix) {
+              sum += image[(iy * p.in_w + ix) * p.channels + c] + ap.input_offset;
+            }
+          }
+          int32_t v = 0;
+          if (n > 0) {
+            // Rounded division by n folded into the rescale (DESIGN: small values must not
+            // vanish); truncation only for the NNoM baseline, which does exactly that.
+            v = ap.truncate != 0 ? sum / n : requantize(sum, ap.count_multiplier[n], ap.count_shift[n]);
+          }
+          *output++ = detail::offset_and_clamp(v, ap.output_offset, p.act_min, p.act_max);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace rt
+}  // namespace tinyq

@@ -1,0 +1,82 @@
+#pragma once
+// The quantized model: what `tinyq quantize` writes into a .tqm file, the int8 executor
+// runs and code generation turns into C++. Each node names one runtime kernel
+// (runtime/include/tinyq/kernels.hpp) and carries everything that kernel needs, computed
+// offline: integer parameters, int8 weights and tables, int32 biases and multipliers.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/graph.hpp"
+
+namespace tinyq {
+
+enum class QKernel {
+  Conv,        // conv2d_s8
+  Depthwise,   // depthwise_conv2d_s8
+  Dense,       // dense_s8
+  MaxPool,     // max_pool2d_s8
+  AvgPool,     // avg_pool2d_s8 (global average pooling too)
+  Add,         // add_s8 (sub: negative b multiplier)
+  Mul,         // mul_s8
+  Concat,      // concat_s8
+  Pad,         // pad_s8
+  Resize,      // resize_nearest_s8
+  Lookup,      // lookup_s8: any unary op as a 256-entry table
+  Softmax,     // softmax_s8
+  Prelu,       // prelu_s8
+  LayerNorm,   // layer_norm_s8
+  Reshape,     // no kernel: same bytes, new shape
+};
+const char* qkernel_name(QKernel k);
+
+// Quantization of one activation tensor: real = scale * (q - zero_point).
+struct QuantParam {
+  float scale = 1.0f;
+  std::int32_t zero_point = 0;
+};
+
+struct QValue {
+  std::string name;
+  Shape shape;  // stored order (NHWC for 4-D activations)
+  Layout layout = Layout::Plain;
+  QuantParam quant;
+  Shape source_shape() const { return Value{name, DType::i8, shape, layout, {}, {}}.source_shape(); }
+};
+
+struct QNode {
+  std::string name;
+  std::string op;  // the IR op it implements (reports)
+  QKernel kernel = QKernel::Reshape;
+  std::vector<int> inputs;  // QValue indices
+  int output = -1;
+  int source_output = -1;   // ValueId of the float value it approximates (calibration, reports)
+  std::map<std::string, std::int64_t> ints;               // scalar kernel parameters
+  std::map<std::string, std::vector<std::int8_t>> i8;     // weights, lookup tables, constant operands
+  std::map<std::string, std::vector<std::int32_t>> i32;   // biases, multipliers, shifts, exp tables
+
+  std::int64_t get(const std::string& key) const;         // throws if missing
+  std::int64_t get(const std::string& key, std::int64_t fallback) const;
+  const std::vector<std::int8_t>& bytes(const std::string& key) const;
+  const std::vector<std::int32_t>& words(const std::string& key) const;
+};
+
+// What the quantizer decided, kept for reports and reproducibility.
+struct QuantSettings {
+  std::string preset = "best";
+  std::string scheme = "affine";        // affine | pow2
+  std::string granularity = "channel";  // channel | tensor
+  std::string calibration = "auto";
+  std::int64_t calibration_samples = 0;
+};
+
+struct QGraph {
+  std::vector<QValue> values;
+  std::vector<QNode> nodes;
+  std::vector<int> inputs, outputs;
+  QuantSettings settings;
+  Graph float_graph;  // the simplified float model it was made from (reference, re-calibration)
+};
+
+}  // namespace tinyq

@@ -1,0 +1,409 @@
+#include "quant/calibration.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+
+#include "util/error.hpp"
+
+namespace tinyq {
+
+namespace {
+
+constexpr int kBins = TensorHistogram::kBins;
+
+// The span given to a tensor that was zero (or never seen) during calibration. Not a tiny
+// epsilon: the consumer's bias scale is s_in * s_w, and s_in = 1e-6 / 255 would push its
+// int32 bias out of range; pow2 gets frac_bits 7 instead of 27. Any span represents 0 exactly.
+constexpr float kZeroTensorSpan = 1.0f;
+
+// TensorRT entropy calibration: 128 quantization levels, thresholds from bin 128 upward.
+constexpr int kKlLevels = 128;
+// MSE search: candidate ends at k/kMseSteps of the observed extreme, k = 1..kMseSteps.
+constexpr int kMseSteps = 200;
+
+// The rule of every calibrate_* result (documented in calibration.hpp at ClipRange): an empty
+// range (one distinct value, or no data) is widened to hold 0, and an all-zero one to
+// [0, kZeroTensorSpan]. Non-empty ranges are returned unchanged.
+ClipRange valid_range(ClipRange r) {
+  if (r.hi > r.lo) return r;
+  r.lo = std::min(r.lo, 0.0f);
+  r.hi = std::max(r.hi, 0.0f);
+  if (r.hi > r.lo) return r;
+  return {0.0f, kZeroTensorSpan};
+}
+
+void require_histograms(const TensorHistogram& h, const char* who) {
+  if (h.bins().size() != std::size_t(kBins) || h.abs_bins().size() != std::size_t(kBins))
+    throw std::logic_error(std::string(who) + " needs the pass-2 histograms (start_histograms + observe)");
+}
+
+// 1 / bin width for binning, as a finite float. An empty range gives FLT_MAX: the value at the
+// range maps to bin 0 (0 * FLT_MAX = 0, no NaN), anything above it to the last bin.
+float inverse_width(float lo, float hi) {
+  const double width = double(hi) - double(lo);
+  if (!(width > 0)) return std::numeric_limits<float>::max();
+  return float(std::min(double(kBins) / width, double(std::numeric_limits<float>::max())));
+}
+
+double signed_bin_width(const TensorHistogram& h) { return (double(h.max()) - double(h.min())) / kBins; }
+double signed_bin_centre(const TensorHistogram& h, int i) { return double(h.min()) + (i + 0.5) * signed_bin_width(h); }
+
+// Expected squared error per value over the signed histogram, each bin's mass at its centre:
+// values outside [lo, hi] are clipped, (x - clip)^2; values inside get uniform rounding noise
+// delta^2 / 12.
+double expected_error(const TensorHistogram& h, double lo, double hi, double delta) {
+  const auto& bins = h.bins();
+  double clipped = 0;
+  std::uint64_t inside = 0, total = 0;
+  for (int i = 0; i < kBins; ++i) {
+    const std::uint64_t c = bins[std::size_t(i)];
+    if (c == 0) continue;
+    total += c;
+    const double x = signed_bin_centre(h, i);
+    if (x < lo)
+      clipped += double(c) * (lo - x) * (lo - x);
+    else if (x > hi)
+      clipped += double(c) * (x - hi) * (x - hi);
+    else
+      inside += c;
+  }
+  if (total == 0) return 0;
+  return (clipped + double(inside) * delta * delta / 12.0) / double(total);
+}
+
+// Lower and upper end of the part of the signed histogram that leaves `lower` values below and
+// `upper` values above, interpolating linearly inside the bin where the count is reached.
+ClipRange quantile_range(const TensorHistogram& h, double lower, double upper) {
+  const auto& bins = h.bins();
+  const double lo0 = h.min(), w = signed_bin_width(h);
+  ClipRange r{h.min(), h.max()};
+  double seen = 0;
+  for (int i = 0; i < kBins; ++i) {
+    const double c = double(bins[std::size_t(i)]);
+    if (seen + c > lower) {
+      r.lo = float(lo0 + (i + (lower - seen) / c) * w);
+      break;
+    }
+    seen += c;
+  }
+  seen = 0;
+  for (int i = kBins - 1; i >= 0; --i) {
+    const double c = double(bins[std::size_t(i)]);
+    if (seen + c > upper) {
+      r.hi = float(lo0 + (i + 1 - (upper - seen) / c) * w);
+      break;
+    }
+    seen += c;
+  }
+  r.lo = std::clamp(r.lo, h.min(), h.max());
+  r.hi = std::clamp(r.hi, h.min(), h.max());
+  return r;
+}
+
+// KL(P || Q) of candidate threshold i (bins [0, i) kept) on the magnitude histogram.
+//
+// TensorRT's entropy calibration (S. Migacz, "8-bit Inference with TensorRT", GTC 2017), with
+// the details of the reference implementations, MXNet's contrib/quantization.py
+// `_get_optimal_threshold` and ncnn's tools/quantize/ncnn2table.cpp
+// `QuantizeData::threshold_distribution` (2018-2020 versions):
+// - P = bins[0, i) with the outliers (bins[i..]) added to P[i-1];
+// - Q = the raw bins[0, i) merged into 128 levels, each level's mass spread back uniformly
+//   over its source bins where P is non-zero, so empty bins stay empty (MXNet's is_nonzeros);
+// - both normalised; KL sums over P > 0, where a Q of 0 becomes eps (MXNet's
+//   _smooth_distribution adds 1e-4 in count units, i.e. 1e-4 / total once normalised; ncnn
+//   adds a flat 1 to the divergence instead).
+// A level covers i / 128 bins, splitting boundary bins fractionally as ncnn does, rather than
+// MXNet's integer merge whose last level takes the remainder (up to 127 extra bins) and makes
+// the divergence jump with i mod 128. `mass`, `weight` and `q` are scratch buffers.
+double kl_divergence(const std::vector<double>& bins, double outliers, double total, int i, std::vector<double>& mass,
+                     std::vector<double>& weight, std::vector<double>& q) {
+  std::fill(mass.begin(), mass.end(), 0.0);
+  std::fill(weight.begin(), weight.end(), 0.0);
+  auto p_of = [&](int j) { return j == i - 1 ? bins[std::size_t(j)] + outliers : bins[std::size_t(j)]; };
+  // In units of 1/128 bin, bin j spans [128 j, 128 (j + 1)) and level l spans [l i, (l + 1) i):
+  // a bin overlaps at most two levels since i >= 128; integer arithmetic keeps edges exact.
+  auto for_levels = [&](int j, auto&& f) {
+    const long start = long(kKlLevels) * j, stop = start + kKlLevels;
+    const int l = int(start / i);
+    const long edge = long(l + 1) * i;
+    if (edge >= stop) {
+      f(l, 1.0);
+    } else {
+      f(l, double(edge - start) / kKlLevels);
+      f(l + 1, double(stop - edge) / kKlLevels);
+    }
+  };
+  for (int j = 0; j < i; ++j) {
+    const double raw = bins[std::size_t(j)];
+    const bool nonzero = p_of(j) > 0;
+    for_levels(j, [&](int l, double w) {
+      mass[std::size_t(l)] += w * raw;
+      if (nonzero) weight[std::size_t(l)] += w;
+    });
+  }
+  double q_total = 0;
+  for (int j = 0; j < i; ++j) {
+    double v = 0;
+    if (p_of(j) > 0) for_levels(j, [&](int l, double w) { v += w * mass[std::size_t(l)] / weight[std::size_t(l)]; });
+    q[std::size_t(j)] = v;
+    q_total += v;
+  }
+  const double eps = 1e-4 / total;
+  double kl = 0;
+  for (int j = 0; j < i; ++j) {
+    const double p = p_of(j) / total;
+    if (p == 0) continue;
+    double qn = q_total > 0 ? q[std::size_t(j)] / q_total : 0.0;
+    if (qn <= 0) qn = eps;
+    kl += p * std::log(p / qn);
+  }
+  return kl;
+}
+
+}  // namespace
+
+// ---- TensorHistogram ----------------------------------------------------------------------
+
+// Pass 1. Non-finite values are skipped (neither extremes nor counted): the executor rejects
+// NaN earlier, and an Inf would make every bin width infinite.
+void TensorHistogram::observe_range(std::span<const float> values) {
+  if (!bins_.empty()) throw std::logic_error("TensorHistogram::observe_range after start_histograms");
+  float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+  std::uint64_t n = 0;
+  for (float x : values) {
+    if (!std::isfinite(x)) continue;
+    lo = std::min(lo, x);
+    hi = std::max(hi, x);
+    ++n;
+  }
+  if (n == 0) return;
+  if (!seen_) min_ = lo, max_ = hi;
+  min_ = std::min(min_, lo);
+  max_ = std::max(max_, hi);
+  seen_ = true;
+  count_ += n;
+}
+
+void TensorHistogram::start_histograms() {
+  bins_.assign(kBins, 0);
+  abs_bins_.assign(kBins, 0);
+  count_ = 0;
+}
+
+// Pass 2: the hot loop (every value of every tensor of every sample). Blocks of bin indices
+// are computed without branches, a form compilers vectorise (GCC at -O3, clang at -O2), then
+// added to the bins: about twice as fast as one loop doing both. The clamps also send NaN to
+// bin 0 (NaN > 0 is false) and +-Inf to an end bin, where non-finite values add 0.
+void TensorHistogram::observe(std::span<const float> values) {
+  if (bins_.empty()) throw std::logic_error("TensorHistogram::observe before start_histograms");
+  const float lo = min_;
+  const float inv = inverse_width(min_, max_);
+  const float abs_inv = inverse_width(0.0f, abs_max());
+  constexpr float top = float(kBins - 1), big = std::numeric_limits<float>::max();
+  constexpr std::size_t kBlock = 256;
+  std::int32_t signed_index[kBlock], abs_index[kBlock];
+  std::uint32_t finite[kBlock], nonzero[kBlock];
+  std::uint64_t* bins = bins_.data();
+  std::uint64_t* abs_bins = abs_bins_.data();
+  std::uint64_t n = 0;
+  for (std::size_t start = 0; start < values.size(); start += kBlock) {
+    const float* x = values.data() + start;
+    const std::size_t m = std::min(kBlock, values.size() - start);
+    for (std::size_t i = 0; i < m; ++i) {
+      const float magnitude = std::fabs(x[i]);
+      finite[i] = magnitude <= big;
+      nonzero[i] = magnitude <= big && magnitude != 0.0f;
+      float s = (x[i] - lo) * inv;
+      s = s > 0.0f ? s : 0.0f;
+      s = s < top ? s : top;
+      float a = magnitude * abs_inv;
+      a = a > 0.0f ? a : 0.0f;
+      a = a < top ? a : top;
+      signed_index[i] = std::int32_t(s);
+      abs_index[i] = std::int32_t(a);
+    }
+    for (std::size_t i = 0; i < m; ++i) {
+      bins[signed_index[i]] += finite[i];
+      abs_bins[abs_index[i]] += nonzero[i];
+      n += finite[i];
+    }
+  }
+  count_ += n;
+}
+
+void TensorHistogram::merge(const TensorHistogram& other) {
+  const bool empty = !seen_ && bins_.empty(), other_empty = !other.seen_ && other.bins_.empty();
+  if (other_empty) return;
+  if (empty) {
+    *this = other;
+    return;
+  }
+  if (bins_.empty() != other.bins_.empty())
+    throw std::logic_error("TensorHistogram::merge of a pass-1 histogram with a pass-2 histogram");
+  if (bins_.empty()) {  // pass 1: extremes
+    if (other.seen_) {
+      min_ = seen_ ? std::min(min_, other.min_) : other.min_;
+      max_ = seen_ ? std::max(max_, other.max_) : other.max_;
+      seen_ = true;
+    }
+    count_ += other.count_;
+    return;
+  }
+  // Pass 2: bins are comparable only over the very same range.
+  if (min_ != other.min_ || max_ != other.max_ || seen_ != other.seen_)
+    throw std::logic_error("TensorHistogram::merge of histograms over different ranges");
+  for (std::size_t i = 0; i < bins_.size(); ++i) {
+    bins_[i] += other.bins_[i];
+    abs_bins_[i] += other.abs_bins_[i];
+  }
+  count_ += other.count_;
+}
+
+float TensorHistogram::abs_max() const { return std::max(std::fabs(min_), std::fabs(max_)); }
+
+// ---- Methods ------------------------------------------------------------------------------
+
+const char* calibration_method_name(CalibrationMethod m) {
+  switch (m) {
+    case CalibrationMethod::minmax: return "minmax";
+    case CalibrationMethod::percentile: return "percentile";
+    case CalibrationMethod::kl: return "kl";
+    case CalibrationMethod::mse: return "mse";
+  }
+  return "?";
+}
+
+CalibrationMethod calibration_method_from_name(const std::string& name) {
+  for (auto m :
+       {CalibrationMethod::minmax, CalibrationMethod::percentile, CalibrationMethod::kl, CalibrationMethod::mse})
+    if (name == calibration_method_name(m)) return m;
+  fail("calibration method", "unknown '{}' (expected minmax, percentile, kl or mse)", name);
+}
+
+ClipRange calibrate_minmax(const TensorHistogram& h) { return valid_range({h.min(), h.max()}); }
+
+ClipRange calibrate_percentile(const TensorHistogram& h, double percentile) {
+  if (!(percentile > 0 && percentile <= 100)) fail("percentile", "{} is outside (0, 100]", percentile);
+  require_histograms(h, "calibrate_percentile");
+  if (h.count() == 0 || !(h.max() > h.min())) return calibrate_minmax(h);
+  const auto& bins = h.bins();
+  const double total = double(std::accumulate(bins.begin(), bins.end(), std::uint64_t{0}));
+  const double tail = (100.0 - percentile) / 100.0 * total;
+  const bool is_signed = h.min() < 0;
+  ClipRange r = quantile_range(h, is_signed ? tail / 2 : 0.0, is_signed ? tail / 2 : tail);
+  if (!is_signed) r.lo = h.min();
+  return valid_range(r);
+}
+
+ClipRange calibrate_kl(const TensorHistogram& h) {
+  require_histograms(h, "calibrate_kl");
+  if (!(h.max() > h.min())) return calibrate_minmax(h);
+  const std::vector<double> bins(h.abs_bins().begin(), h.abs_bins().end());
+  std::vector<double> suffix(kBins + 1, 0.0);  // suffix[i] = sum of bins[i..]
+  for (int i = kBins - 1; i >= 0; --i) suffix[std::size_t(i)] = suffix[std::size_t(i) + 1] + bins[std::size_t(i)];
+  const double total = suffix[0];
+  if (total == 0) return calibrate_minmax(h);  // only zeros besides non-finite values
+  std::vector<double> mass(kKlLevels), weight(kKlLevels), q(kBins);
+  int best = kBins;
+  double best_kl = std::numeric_limits<double>::infinity();
+  // TensorRT's pseudo-code stops at 2047 bins; MXNet also tries the whole histogram (no
+  // clipping), without which data bunched at max|x| (a constant) would be cut to 128 bins.
+  for (int i = kKlLevels; i <= kBins; ++i) {
+    const double kl = kl_divergence(bins, suffix[std::size_t(i)], total, i, mass, weight, q);
+    if (kl < best_kl) best_kl = kl, best = i;
+  }
+  // Half a bin past the kept bins' upper edge, as the reference implementations do.
+  const float t = float((best + 0.5) * (double(h.abs_max()) / kBins));
+  if (h.min() >= 0) return valid_range({0.0f, std::min(t, h.max())});
+  return valid_range({std::max(-t, h.min()), std::min(t, h.max())});
+}
+
+double quantization_mse(const TensorHistogram& h, ClipRange range) {
+  require_histograms(h, "quantization_mse");
+  // The affine quantizer holds real 0 exactly (DESIGN.md): judge the range it will really use.
+  const double lo = std::min(range.lo, 0.0f), hi = std::max(range.hi, 0.0f);
+  return expected_error(h, lo, hi, (hi - lo) / 255.0);
+}
+
+// A grid search over both ends: lo at k/N of min(min, 0), hi at k/N of max(max, 0). With the
+// clipping error of each end precomputed per candidate, all N^2 pairs cost O(N^2 + N * bins).
+// k = N is [min, max] itself, so the result is never worse than minmax by this measure.
+ClipRange calibrate_mse(const TensorHistogram& h) {
+  require_histograms(h, "calibrate_mse");
+  if (h.count() == 0 || !(h.max() > h.min())) return calibrate_minmax(h);
+  const auto& bins = h.bins();
+  struct End {
+    double value = 0, clipped = 0;  // the end; sum of count * (x - end)^2 beyond it
+    std::uint64_t beyond = 0;       // values beyond it
+  };
+  auto ends = [&](double extreme, bool upper) {
+    std::vector<End> out;
+    for (int k = extreme == 0 ? kMseSteps : 1; k <= kMseSteps; ++k) {
+      End e{extreme * k / kMseSteps};
+      for (int i = 0; i < kBins; ++i) {
+        const double x = signed_bin_centre(h, i);
+        if (upper ? x > e.value : x < e.value) {
+          const std::uint64_t c = bins[std::size_t(i)];
+          e.clipped += double(c) * (x - e.value) * (x - e.value);
+          e.beyond += c;
+        }
+      }
+      out.push_back(e);
+    }
+    return out;
+  };
+  const std::vector<End> los = ends(std::min(double(h.min()), 0.0), false);
+  const std::vector<End> his = ends(std::max(double(h.max()), 0.0), true);
+  const std::uint64_t total = std::accumulate(bins.begin(), bins.end(), std::uint64_t{0});
+  ClipRange best = calibrate_minmax(h);
+  double best_error = std::numeric_limits<double>::infinity();
+  for (const End& lo : los)
+    for (const End& hi : his) {
+      const double delta = (hi.value - lo.value) / 255.0;
+      const double error = lo.clipped + hi.clipped + double(total - lo.beyond - hi.beyond) * delta * delta / 12.0;
+      if (error < best_error) best_error = error, best = {float(lo.value), float(hi.value)};
+    }
+  return valid_range(best);
+}
+
+ClipRange calibrate(const TensorHistogram& h, CalibrationMethod method) {
+  switch (method) {
+    case CalibrationMethod::minmax: return calibrate_minmax(h);
+    case CalibrationMethod::percentile: return calibrate_percentile(h);
+    case CalibrationMethod::kl: return calibrate_kl(h);
+    case CalibrationMethod::mse: return calibrate_mse(h);
+  }
+  throw std::logic_error("calibrate: unknown CalibrationMethod");
+}
+
+// ---- Power-of-two formats -----------------------------------------------------------------
+
+int nnom_frac_bits(float abs_max) {
+  if (!(abs_max >= 0) || !std::isfinite(abs_max))
+    fail("", "nnom_frac_bits: max|x| = {} is not a finite non-negative number", abs_max);
+  // NNoM would take log2(0) and fail; any format holds 0, so take the one of [-1, 1).
+  if (abs_max == 0) return 7;
+  return 7 - int(std::ceil(std::log2(double(abs_max))));
+}
+
+int choose_pow2_frac_bits(const TensorHistogram& h) {
+  require_histograms(h, "choose_pow2_frac_bits");
+  const int nnom = nnom_frac_bits(h.abs_max());
+  if (h.count() == 0 || h.abs_max() == 0) return nnom;
+  // One bit coarser than NNoM (its rule can clip max|x| by up to one step) to 8 finer: the
+  // finest keeps only 1/256 of max|x| unclipped, rarely worth it already.
+  int best = nnom;
+  double best_error = std::numeric_limits<double>::infinity();
+  for (int f = nnom - 1; f <= nnom + 8; ++f) {
+    const double step = std::ldexp(1.0, -f);
+    const double error = expected_error(h, -128.0 * step, 127.0 * step, step);
+    if (error < best_error) best_error = error, best = f;
+  }
+  return best;
+}
+
+}  // namespace tinyq

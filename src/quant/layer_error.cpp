@@ -1,0 +1,75 @@
+#include "quant/layer_error.hpp"
+
+#include <cmath>
+#include <mutex>
+
+#include "exec/float_executor.hpp"
+#include "exec/int8_executor.hpp"
+
+namespace tinyq {
+
+std::vector<LayerError> measure_layer_error(const QGraph& q, const Tensor& samples, int threads) {
+  const std::size_t layers = q.nodes.size();
+  struct Sums {
+    double signal = 0, noise = 0, dot = 0, int8_energy = 0;
+  };
+  std::vector<Sums> totals(layers);
+  std::mutex totals_mutex;
+  FloatExecutor reference(q.float_graph, {.threads = threads});
+  Int8Executor quantized(q, {.threads = threads});
+  std::unordered_map<ValueId, std::size_t> node_of_value;
+  for (std::size_t k = 0; k < layers; ++k) node_of_value[ValueId(q.nodes[k].source_output)] = k;
+
+  // Chunks bound the memory that holds float activations until the int8 run reaches them.
+  const std::int64_t total = samples.shape()[0];
+  const std::int64_t per_sample = samples.numel() / std::max<std::int64_t>(total, 1);
+  constexpr std::int64_t kChunk = 64;
+  for (std::int64_t first = 0; first < total; first += kChunk) {
+    const std::int64_t count = std::min(kChunk, total - first);
+    Shape shape = samples.shape();
+    shape[0] = count;
+    Tensor chunk(DType::f32, shape);
+    std::copy_n(samples.f32().begin() + first * per_sample, count * per_sample, chunk.f32().begin());
+    // float activations [sample][layer]
+    std::vector<std::vector<std::vector<float>>> activations(static_cast<std::size_t>(count),
+                                                             std::vector<std::vector<float>>(layers));
+    reference.run({chunk}, [&](int, std::int64_t s, ValueId v, std::span<const float> data) {
+      auto it = node_of_value.find(v);
+      if (it != node_of_value.end()) activations[std::size_t(s)][it->second].assign(data.begin(), data.end());
+    });
+    std::vector<std::vector<Sums>> per_thread(static_cast<std::size_t>(quantized.threads()), std::vector<Sums>(layers));
+    quantized.run({chunk}, [&](int thread, std::int64_t s, int node, std::span<const std::int8_t> data) {
+      const QuantParam& p = q.values[std::size_t(q.nodes[std::size_t(node)].output)].quant;
+      const auto& ref = activations[std::size_t(s)][std::size_t(node)];
+      Sums& sums = per_thread[std::size_t(thread)][std::size_t(node)];
+      const std::size_t n = std::min(ref.size(), data.size());
+      for (std::size_t i = 0; i < n; ++i) {
+        const double f = ref[i], d = double(p.scale) * (data[i] - p.zero_point);
+        sums.signal += f * f;
+        sums.noise += (f - d) * (f - d);
+        sums.dot += f * d;
+        sums.int8_energy += d * d;
+      }
+    });
+    std::lock_guard lock(totals_mutex);
+    for (auto& thread_sums : per_thread)
+      for (std::size_t k = 0; k < layers; ++k) {
+        totals[k].signal += thread_sums[k].signal;
+        totals[k].noise += thread_sums[k].noise;
+        totals[k].dot += thread_sums[k].dot;
+        totals[k].int8_energy += thread_sums[k].int8_energy;
+      }
+  }
+  std::vector<LayerError> result;
+  for (std::size_t k = 0; k < layers; ++k) {
+    const Sums& s = totals[k];
+    LayerError e{q.nodes[k].name, q.nodes[k].op, 0, 0};
+    // An exact layer has no noise: report a finite ceiling rather than infinity (JSON has no inf).
+    e.sqnr_db = s.noise > 0 ? 10.0 * std::log10(std::max(s.signal, 1e-30) / s.noise) : 200.0;
+    e.cosine = s.signal > 0 && s.int8_energy > 0 ? s.dot / std::sqrt(s.signal * s.int8_energy) : (s.noise > 0 ? 0.0 : 1.0);
+    result.push_back(e);
+  }
+  return result;
+}
+
+}  // namespace tinyq

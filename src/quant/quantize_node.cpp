@@ -1,0 +1,58 @@
+#include "quant/quantize_node.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "util/error.hpp"
+
+namespace tinyq::quant_detail {
+
+std::int8_t quantize_value(float x, const QuantParam& p) {
+  if (std::isnan(x)) return std::int8_t(std::clamp(p.zero_point, -128, 127));  // e.g. sqrt of a negative: real 0
+  const double q = std::nearbyint(double(x) / p.scale) + p.zero_point;
+  return std::int8_t(std::clamp(q, -128.0, 127.0));
+}
+
+void set_activation_clamp(QNode& q, const Node& node, const QuantParam& out) {
+  const float lo = node.attrs.get_float("act_min", -std::numeric_limits<float>::infinity());
+  const float hi = node.attrs.get_float("act_max", std::numeric_limits<float>::infinity());
+  // The clamp in the int8 domain: the quantized images of act_min / act_max, within [-128, 127].
+  q.ints["act_min"] = std::isfinite(lo) ? quantize_value(lo, out) : -128;
+  q.ints["act_max"] = std::isfinite(hi) ? quantize_value(hi, out) : 127;
+}
+
+void set_multiplier(QNode& q, const std::string& prefix, double real) {
+  QuantizedMultiplier m = quantize_multiplier(real);
+  q.ints[prefix + "_multiplier"] = m.multiplier;
+  q.ints[prefix + "_shift"] = m.shift;
+}
+
+void append_multiplier(QNode& q, const std::string& prefix, double real) {
+  QuantizedMultiplier m = quantize_multiplier(real);
+  q.i32[prefix + "_multiplier"].push_back(m.multiplier);
+  q.i32[prefix + "_shift"].push_back(m.shift);
+}
+
+QNode quantize_node(const Context& ctx, const Node& node) {
+  switch (node.op) {
+    case Op::Conv: return quantize_conv(ctx, node);
+    case Op::Dense: return quantize_dense(ctx, node);
+    case Op::ChannelAffine: return quantize_channel_affine(ctx, node);
+    case Op::MaxPool: case Op::AvgPool: case Op::GlobalAvgPool: case Op::GlobalMaxPool:
+      return quantize_pool(ctx, node);
+    case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::PRelu:
+      return quantize_binary(ctx, node);
+    case Op::Relu: case Op::Clip: case Op::LeakyRelu: case Op::Sigmoid: case Op::Tanh: case Op::HardSigmoid:
+    case Op::HardSwish: case Op::Sqrt: case Op::Exp: case Op::Neg:
+      return quantize_unary(ctx, node);
+    case Op::Reshape: case Op::Identity: case Op::Concat: case Op::Pad:
+      return quantize_data_movement(ctx, node);
+    case Op::Softmax: return quantize_softmax(ctx, node);
+    case Op::LayerNorm: return quantize_layer_norm(ctx, node);
+    default:
+      fail(node.name, "no int8 kernel for {} (node '{}')", op_name(node.op), node.name);
+  }
+}
+
+}  // namespace tinyq::quant_detail

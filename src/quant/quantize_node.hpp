@@ -1,0 +1,43 @@
+#pragma once
+// Internal: turning one float IR node into one QNode, given the quantization of every
+// activation. One function per kernel family in quantize_*.cpp.
+#include <unordered_map>
+
+#include "ir/qgraph.hpp"
+#include "quant/multiplier.hpp"
+
+namespace tinyq::quant_detail {
+
+struct Context {
+  const Graph& graph;
+  const QuantSettings& settings;
+  // Quantization of every activation value of `graph` (by ValueId) and its QValue index.
+  const std::unordered_map<ValueId, QuantParam>& params;
+  const std::unordered_map<ValueId, int>& qvalue;
+
+  const QuantParam& param(ValueId v) const { return params.at(v); }
+  bool pow2() const { return settings.scheme == "pow2"; }
+  bool per_channel() const { return settings.granularity == "channel"; }
+  bool nnom() const { return settings.preset == "nnom"; }
+};
+
+// Fills everything but inputs/output/name (the caller does those).
+QNode quantize_node(const Context& ctx, const Node& node);
+
+// Helpers shared by the quantize_*.cpp files.
+std::int8_t quantize_value(float x, const QuantParam& p);
+void set_activation_clamp(QNode& q, const Node& node, const QuantParam& out);
+void set_multiplier(QNode& q, const std::string& prefix, double real);
+void append_multiplier(QNode& q, const std::string& prefix, double real);
+
+QNode quantize_conv(const Context& ctx, const Node& node);
+QNode quantize_dense(const Context& ctx, const Node& node);
+QNode quantize_channel_affine(const Context& ctx, const Node& node);
+QNode quantize_pool(const Context& ctx, const Node& node);
+QNode quantize_binary(const Context& ctx, const Node& node);
+QNode quantize_unary(const Context& ctx, const Node& node);
+QNode quantize_data_movement(const Context& ctx, const Node& node);
+QNode quantize_softmax(const Context& ctx, const Node& node);
+QNode quantize_layer_norm(const Context& ctx, const Node& node);
+
+}  // namespace tinyq::quant_detail

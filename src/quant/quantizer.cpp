@@ -1,0 +1,169 @@
+#include "quant/quantizer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "exec/float_executor.hpp"
+#include "quant/collect_statistics.hpp"
+#include "quant/quantize_node.hpp"
+#include "util/error.hpp"
+
+namespace tinyq {
+
+namespace {
+
+// Ops whose output is a subset or rearrangement of their input's values: they keep the
+// input's quantization, so no requantization (and no error) happens there.
+bool keeps_quantization(Op op) {
+  switch (op) {
+    case Op::Reshape: case Op::Identity: case Op::MaxPool: case Op::GlobalMaxPool: case Op::Pad: case Op::Resize:
+    case Op::Transpose:
+      return true;
+    default:
+      return false;
+  }
+}
+
+struct UnionFind {
+  std::vector<ValueId> parent;
+  explicit UnionFind(std::size_t n) : parent(n) { std::iota(parent.begin(), parent.end(), 0); }
+  ValueId find(ValueId v) {
+    while (parent[std::size_t(v)] != v) v = parent[std::size_t(v)] = parent[std::size_t(parent[std::size_t(v)])];
+    return v;
+  }
+  void unite(ValueId a, ValueId b) { parent[std::size_t(find(a))] = find(b); }
+};
+
+QuantParam affine_param(ClipRange r) {
+  // The range must hold real 0 exactly (zero padding, ReLU) and must not be empty.
+  float lo = std::min(r.lo, 0.0f), hi = std::max(r.hi, 0.0f);
+  if (hi - lo < 1e-8f) hi = lo + 1e-8f;
+  const float scale = (hi - lo) / 255.0f;
+  const float zero = std::clamp(std::nearbyint(-128.0f - lo / scale), -128.0f, 127.0f);
+  return {scale, std::int32_t(zero)};
+}
+
+ClipRange choose_range(const TensorHistogram& h, const std::string& method) {
+  if (method != "auto") return calibrate(h, calibration_method_from_name(method));
+  // Per tensor, the method whose clipping gives the smallest expected quantization error.
+  ClipRange best = calibrate_minmax(h);
+  double best_error = quantization_mse(h, best);
+  for (auto m : {CalibrationMethod::percentile, CalibrationMethod::kl, CalibrationMethod::mse}) {
+    ClipRange r = calibrate(h, m);
+    double e = quantization_mse(h, r);
+    if (e < best_error) best = r, best_error = e;
+  }
+  return best;
+}
+
+}  // namespace
+
+QuantSettings resolve_settings(const QuantizeOptions& o) {
+  QuantSettings s;
+  s.preset = o.preset;
+  if (o.preset == "best") s.scheme = "affine", s.granularity = "channel", s.calibration = "auto";
+  else if (o.preset == "cmsis") s.scheme = "affine", s.granularity = "channel", s.calibration = "minmax";
+  else if (o.preset == "nnom") s.scheme = "pow2", s.granularity = "tensor", s.calibration = "minmax";
+  else if (o.preset == "pow2") s.scheme = "pow2", s.granularity = "channel", s.calibration = "mse";
+  else fail("--preset", "unknown preset '{}' (best, cmsis, nnom, pow2)", o.preset);
+  if (o.scheme) {
+    if (*o.scheme != "affine" && *o.scheme != "pow2") fail("--scheme", "unknown scheme '{}' (affine, pow2)", *o.scheme);
+    s.scheme = *o.scheme;
+  }
+  if (o.granularity) {
+    if (*o.granularity != "channel" && *o.granularity != "tensor")
+      fail("--granularity", "unknown granularity '{}' (channel, tensor)", *o.granularity);
+    s.granularity = *o.granularity;
+  }
+  if (o.calibration) {
+    if (*o.calibration != "auto") calibration_method_from_name(*o.calibration);  // validates
+    s.calibration = *o.calibration;
+  }
+  return s;
+}
+
+QGraph quantize(const Graph& graph, const Tensor& samples, const QuantizeOptions& options) {
+  QuantSettings settings = resolve_settings(options);
+  if (graph.inputs.size() != 1) fail("", "quantization needs a model with one input, this one has {}", graph.inputs.size());
+  CollectOptions collect{.threads = options.threads,
+                         .histograms = !(settings.calibration == "minmax" && settings.scheme == "affine"),
+                         .progress = options.progress};
+  auto stats = collect_statistics(graph, samples, collect);
+  settings.calibration_samples = sample_count(graph, {samples});
+  return quantize_with_statistics(graph, stats, settings);
+}
+
+QGraph quantize_with_statistics(const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats,
+                                const QuantSettings& settings) {
+  // 1. Values that must share one quantization.
+  UnionFind groups(graph.values.size());
+  const bool shared_concat = settings.preset == "nnom";  // NNoM: every branch takes the concat's format
+  for (auto& node : graph.nodes) {
+    if (keeps_quantization(node.op)) groups.unite(node.inputs[0], node.outputs[0]);
+    if (node.op == Op::Concat && shared_concat)
+      for (ValueId in : node.inputs) groups.unite(in, node.outputs[0]);
+  }
+
+  // 2. One range per group: the hull of its members' calibrated ranges.
+  std::unordered_map<ValueId, ClipRange> group_range;
+  std::unordered_map<ValueId, const TensorHistogram*> group_hist;  // the widest member, for pow2
+  std::unordered_map<ValueId, bool> fixed_softmax;
+  for (auto& [id, h] : stats) {
+    ValueId root = groups.find(id);
+    ClipRange r = settings.scheme == "pow2" ? calibrate_minmax(h) : choose_range(h, settings.calibration);
+    auto it = group_range.find(root);
+    if (it == group_range.end()) group_range[root] = r;
+    else it->second = {std::min(it->second.lo, r.lo), std::max(it->second.hi, r.hi)};
+    auto& widest = group_hist[root];
+    if (!widest || h.abs_max() > widest->abs_max()) widest = &h;
+  }
+  for (auto& node : graph.nodes)
+    if (node.op == Op::Softmax) fixed_softmax[groups.find(node.outputs[0])] = true;
+
+  std::unordered_map<ValueId, QuantParam> params;
+  auto param_of_group = [&](ValueId root) -> QuantParam {
+    if (fixed_softmax.count(root)) return {1.0f / 256.0f, -128};  // the integer softmax's fixed format
+    auto it = group_range.find(root);
+    if (it == group_range.end()) fail(graph.value(root).name, "no calibration statistics for this tensor");
+    if (settings.scheme == "pow2") {
+      const TensorHistogram& h = *group_hist.at(root);
+      const int frac = settings.preset == "nnom" ? nnom_frac_bits(std::max(-it->second.lo, it->second.hi))
+                                                 : choose_pow2_frac_bits(h);
+      return {std::ldexp(1.0f, -frac), 0};
+    }
+    return affine_param(it->second);
+  };
+
+  // 3. Quantized values for the graph input and every node output.
+  QGraph q;
+  q.settings = settings;
+  q.float_graph = graph;
+  std::unordered_map<ValueId, int> qvalue;
+  auto add_qvalue = [&](ValueId id) {
+    const Value& v = graph.value(id);
+    params[id] = param_of_group(groups.find(id));
+    qvalue[id] = int(q.values.size());
+    q.values.push_back({v.name, v.shape, v.layout, params[id]});
+  };
+  for (ValueId in : graph.inputs) add_qvalue(in);
+  for (auto& node : graph.nodes) add_qvalue(node.outputs[0]);
+
+  // 4. One QNode per IR node.
+  quant_detail::Context ctx{graph, settings, params, qvalue};
+  for (auto& node : graph.nodes) {
+    QNode qn = quant_detail::quantize_node(ctx, node);
+    qn.name = node.name;
+    qn.op = std::string(op_name(node.op));
+    for (ValueId in : node.inputs)
+      if (in != kNoValue && !graph.value(in).is_constant()) qn.inputs.push_back(qvalue.at(in));
+    qn.output = qvalue.at(node.outputs[0]);
+    qn.source_output = node.outputs[0];
+    q.nodes.push_back(std::move(qn));
+  }
+  for (ValueId in : graph.inputs) q.inputs.push_back(qvalue.at(in));
+  for (ValueId out : graph.outputs) q.outputs.push_back(qvalue.at(out));
+  return q;
+}
+
+}  // namespace tinyq

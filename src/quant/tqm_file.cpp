@@ -1,0 +1,282 @@
+#include "quant/tqm_file.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "quant/binary_io.hpp"
+#include "util/error.hpp"
+
+namespace tinyq {
+
+namespace {
+
+constexpr char kMagic[8] = {'T', 'I', 'N', 'Y', 'Q', 'T', 'Q', 'M'};
+
+std::uint64_t fnv1a(const std::uint8_t* data, std::size_t size) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (std::size_t i = 0; i < size; ++i) h = (h ^ data[i]) * 1099511628211ull;
+  return h;
+}
+
+void write_attrs(BinaryWriter& w, const Attributes& attrs) {
+  w.i64(std::int64_t(attrs.all().size()));
+  for (auto& [key, value] : attrs.all()) {
+    w.str(key);
+    w.u8(std::uint8_t(value.index()));
+    std::visit(
+        [&](auto&& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::int64_t>) w.i64(v);
+          else if constexpr (std::is_same_v<T, float>) w.f32(v);
+          else if constexpr (std::is_same_v<T, std::string>) w.str(v);
+          else w.array(v);
+        },
+        value);
+  }
+}
+
+Attributes read_attrs(BinaryReader& r) {
+  Attributes attrs;
+  for (std::size_t n = r.count(2); n-- > 0;) {
+    std::string key = r.str();
+    switch (r.u8()) {
+      case 0: attrs.set(key, r.i64()); break;
+      case 1: attrs.set(key, r.f32()); break;
+      case 2: attrs.set(key, r.array<std::int64_t>()); break;
+      case 3: attrs.set(key, r.array<float>()); break;
+      case 4: attrs.set(key, r.str()); break;
+      default: fail("", "corrupt file: unknown attribute type");
+    }
+  }
+  return attrs;
+}
+
+void write_float_graph(BinaryWriter& w, const Graph& g) {
+  w.i64(std::int64_t(g.values.size()));
+  for (auto& v : g.values) {
+    w.str(v.name);
+    w.u8(std::uint8_t(v.dtype));
+    w.array(v.shape);
+    w.u8(std::uint8_t(v.layout));
+    w.u8(v.is_constant());
+    if (v.is_constant()) {
+      const Tensor& t = *v.constant;
+      std::vector<std::uint8_t> bytes(t.byte_size());
+      std::memcpy(bytes.data(), t.bytes().data(), bytes.size());
+      w.array(bytes);
+    }
+  }
+  w.i64(std::int64_t(g.nodes.size()));
+  for (auto& n : g.nodes) {
+    w.str(n.name);
+    w.str(std::string(op_name(n.op)));
+    w.array(n.inputs);
+    w.array(n.outputs);
+    write_attrs(w, n.attrs);
+  }
+  w.array(g.inputs);
+  w.array(g.outputs);
+}
+
+Graph read_float_graph(BinaryReader& r, const std::string& where) {
+  Graph g;
+  for (std::size_t n = r.count(4); n-- > 0;) {
+    Value v;
+    v.name = r.str();
+    std::uint8_t dtype = r.u8();
+    if (dtype > std::uint8_t(DType::boolean)) fail(where, "corrupt file: bad dtype");
+    v.dtype = DType(dtype);
+    v.shape = r.array<std::int64_t>();
+    element_count(v.shape, where);
+    std::uint8_t layout = r.u8();
+    if (layout > 1) fail(where, "corrupt file: bad layout");
+    v.layout = Layout(layout);
+    if (r.u8()) {
+      auto bytes = r.array<std::uint8_t>();
+      Tensor t(v.dtype, v.shape);
+      if (bytes.size() != t.byte_size()) fail(where, "corrupt file: constant '{}' has the wrong size", v.name);
+      std::memcpy(t.bytes().data(), bytes.data(), bytes.size());
+      v.constant = std::move(t);
+    }
+    g.values.push_back(std::move(v));
+  }
+  auto check_ids = [&](const std::vector<ValueId>& ids, bool allow_none) {
+    for (auto id : ids)
+      if ((id < 0 && !(allow_none && id == kNoValue)) || id >= ValueId(g.values.size()))
+        fail(where, "corrupt file: value index out of range");
+  };
+  for (std::size_t n = r.count(4); n-- > 0;) {
+    Node node;
+    node.name = r.str();
+    auto op = op_from_name(r.str());
+    if (!op) fail(where, "corrupt file: unknown op");
+    node.op = *op;
+    node.inputs = r.array<ValueId>();
+    node.outputs = r.array<ValueId>();
+    check_ids(node.inputs, true);
+    check_ids(node.outputs, false);
+    if (node.outputs.empty()) fail(where, "corrupt file: node without output");
+    node.attrs = read_attrs(r);
+    g.nodes.push_back(std::move(node));
+  }
+  g.inputs = r.array<ValueId>();
+  g.outputs = r.array<ValueId>();
+  check_ids(g.inputs, false);
+  check_ids(g.outputs, false);
+  g.validate();
+  return g;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> serialize_tqm(const QGraph& q) {
+  BinaryWriter w;
+  w.str(q.settings.preset);
+  w.str(q.settings.scheme);
+  w.str(q.settings.granularity);
+  w.str(q.settings.calibration);
+  w.i64(q.settings.calibration_samples);
+  w.i64(std::int64_t(q.values.size()));
+  for (auto& v : q.values) {
+    w.str(v.name);
+    w.array(v.shape);
+    w.u8(std::uint8_t(v.layout));
+    w.f32(v.quant.scale);
+    w.i64(v.quant.zero_point);
+  }
+  w.i64(std::int64_t(q.nodes.size()));
+  for (auto& n : q.nodes) {
+    w.str(n.name);
+    w.str(n.op);
+    w.u8(std::uint8_t(n.kernel));
+    w.array(n.inputs);
+    w.i64(n.output);
+    w.i64(n.source_output);
+    w.i64(std::int64_t(n.ints.size()));
+    for (auto& [k, v] : n.ints) w.str(k), w.i64(v);
+    w.i64(std::int64_t(n.i8.size()));
+    for (auto& [k, v] : n.i8) w.str(k), w.array(v);
+    w.i64(std::int64_t(n.i32.size()));
+    for (auto& [k, v] : n.i32) w.str(k), w.array(v);
+  }
+  w.array(q.inputs);
+  w.array(q.outputs);
+  write_float_graph(w, q.float_graph);
+
+  BinaryWriter file;
+  file.raw(kMagic, 8);
+  file.u32(kTqmVersion);
+  file.i64(std::int64_t(w.bytes().size()));
+  file.i64(std::int64_t(fnv1a(w.bytes().data(), w.bytes().size())));
+  file.raw(w.bytes().data(), w.bytes().size());
+  return file.bytes();
+}
+
+QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::string& where) {
+  if (size < 28 || std::memcmp(data, kMagic, 8) != 0) fail(where, "not a tinyq .tqm file (bad magic)");
+  BinaryReader header(data + 8, 20, where);
+  const std::uint32_t version = header.u32();
+  if (version != kTqmVersion) fail(where, ".tqm version {} is not supported (this tinyq reads version {})", version, kTqmVersion);
+  const std::uint64_t payload = std::uint64_t(header.i64());
+  const std::uint64_t checksum = std::uint64_t(header.i64());
+  if (payload != size - 28) fail(where, "corrupt .tqm file: {} payload bytes declared, {} present", payload, size - 28);
+  if (fnv1a(data + 28, payload) != checksum) fail(where, "corrupt .tqm file: checksum mismatch");
+
+  BinaryReader r(data + 28, payload, where);
+  QGraph q;
+  q.settings.preset = r.str();
+  q.settings.scheme = r.str();
+  q.settings.granularity = r.str();
+  q.settings.calibration = r.str();
+  q.settings.calibration_samples = r.i64();
+  for (std::size_t n = r.count(4); n-- > 0;) {
+    QValue v;
+    v.name = r.str();
+    v.shape = r.array<std::int64_t>();
+    element_count(v.shape, where);
+    std::uint8_t layout = r.u8();
+    if (layout > 1) fail(where, "corrupt file: bad layout");
+    v.layout = Layout(layout);
+    v.quant.scale = r.f32();
+    v.quant.zero_point = std::int32_t(r.i64());
+    if (!(v.quant.scale > 0) || v.quant.zero_point < -128 || v.quant.zero_point > 127)
+      fail(where, "corrupt file: bad quantization of '{}'", v.name);
+    q.values.push_back(std::move(v));
+  }
+  const int value_count = int(q.values.size());
+  auto check = [&](int id) {
+    if (id < 0 || id >= value_count) fail(where, "corrupt file: value index out of range");
+  };
+  for (std::size_t n = r.count(4); n-- > 0;) {
+    QNode node;
+    node.name = r.str();
+    node.op = r.str();
+    std::uint8_t kernel = r.u8();
+    if (kernel > std::uint8_t(QKernel::Reshape)) fail(where, "corrupt file: unknown kernel");
+    node.kernel = QKernel(kernel);
+    node.inputs = r.array<int>();
+    for (int in : node.inputs) check(in);
+    node.output = int(r.i64());
+    check(node.output);
+    node.source_output = int(r.i64());
+    for (std::size_t k = r.count(9); k-- > 0;) {
+      std::string key = r.str();
+      node.ints[key] = r.i64();
+    }
+    for (std::size_t k = r.count(9); k-- > 0;) {
+      std::string key = r.str();
+      node.i8[key] = r.array<std::int8_t>();
+    }
+    for (std::size_t k = r.count(9); k-- > 0;) {
+      std::string key = r.str();
+      node.i32[key] = r.array<std::int32_t>();
+    }
+    q.nodes.push_back(std::move(node));
+  }
+  q.inputs = r.array<int>();
+  q.outputs = r.array<int>();
+  for (int id : q.inputs) check(id);
+  for (int id : q.outputs) check(id);
+  try {
+    q.float_graph = read_float_graph(r, where);
+  } catch (const Error& e) {
+    fail(where, "corrupt .tqm file: {}", e.what());
+  }
+  if (!r.at_end()) fail(where, "corrupt .tqm file: trailing bytes");
+  return q;
+}
+
+void save_tqm(const QGraph& graph, const std::string& path) {
+  auto bytes = serialize_tqm(graph);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) fail(path, "cannot write file");
+    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    if (!out) {
+      out.close();
+      std::remove(tmp.c_str());
+      fail(path, "cannot write file");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::remove(tmp.c_str());
+    fail(path, "cannot write file: {}", ec.message());
+  }
+}
+
+QGraph load_tqm(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) fail(path, "cannot open file");
+  auto size = in.tellg();
+  if (size < 0) fail(path, "cannot read file");
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) fail(path, "cannot read file");
+  return deserialize_tqm(bytes.data(), bytes.size(), path);
+}
+
+}  // namespace tinyq

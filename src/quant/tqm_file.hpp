@@ -1,0 +1,21 @@
+#pragma once
+// The .tqm file: one versioned artifact holding the quantized graph and the float graph it
+// was made from. Layout: "TINYQTQM" | u32 version | u64 payload bytes | u64 FNV-1a of the
+// payload | payload. Loading checks all four and every length inside; a corrupt or
+// truncated file is one tinyq::Error naming it.
+#include <string>
+
+#include "ir/qgraph.hpp"
+
+namespace tinyq {
+
+inline constexpr std::uint32_t kTqmVersion = 1;
+
+// Writes atomically (temporary file, then rename): a failure leaves no partial file.
+void save_tqm(const QGraph& graph, const std::string& path);
+QGraph load_tqm(const std::string& path);
+
+std::vector<std::uint8_t> serialize_tqm(const QGraph& graph);
+QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::string& where);
+
+}  // namespace tinyq
