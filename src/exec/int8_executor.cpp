@@ -174,8 +174,12 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
     }
     case QKernel::Reshape:
       return [=](Workspace& ws) { ws.ptr[std::size_t(out)] = ws.ptr[std::size_t(ins[0])]; };
+    case QKernel::LayerNorm: {
+      rt::LayerNormParams p{g("rows"),          g("depth"),   n.get("epsilon_q"), requant_of(n, "gamma"),
+                            n.words("beta_q").data(), g("output_offset"), g("act_min"), g("act_max")};
+      return [=](Workspace& ws) { rt::layer_norm_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
+    }
     case QKernel::Resize:
-    case QKernel::LayerNorm:
       break;
   }
   fail(n.name, "the int8 executor cannot run {} yet", qkernel_name(n.kernel));

@@ -1,13 +1,41 @@
-// Layer normalisation: parameters for layer_norm_s8 (runtime/src/layer_norm.cpp).
+// Layer normalisation: parameters for layer_norm_s8 (math documented in kernels.hpp).
+#include <cmath>
+
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::quant_detail {
 
-QNode quantize_layer_norm(const Context&, const Node& node) {
-  // The integer kernel's parameter math is being finalised with the runtime; until it
-  // lands, say so instead of producing a wrong model.
-  fail(node.name, "no int8 kernel for LayerNorm yet");
+QNode quantize_layer_norm(const Context& ctx, const Node& node) {
+  const Shape& x = ctx.graph.value(node.inputs[0]).shape;
+  const std::int64_t axis = node.attrs.get_int("axis", -1);
+  if (axis != -1 && axis != std::int64_t(x.size()) - 1)
+    fail(node.name, "no int8 kernel for LayerNorm over more than the last axis");
+  const std::int64_t depth = x.back();
+  if (depth > (std::int64_t{1} << 15)) fail(node.name, "LayerNorm over {} values exceeds the int8 kernel's 2^15", depth);
+  const QuantParam &in = ctx.param(node.inputs[0]), &out = ctx.param(node.outputs[0]);
+  const double epsilon = node.attrs.get_float("epsilon", 1e-5f);
+  const double epsilon_q = std::nearbyint(65536.0 * double(depth) * double(depth) * epsilon / (double(in.scale) * in.scale));
+  if (epsilon_q > std::ldexp(1.0, 61)) fail(node.name, "LayerNorm epsilon is too large for the input scale");
+
+  QNode q;
+  q.kernel = QKernel::LayerNorm;
+  q.ints = {{"rows", element_count(x) / depth},
+            {"depth", depth},
+            {"epsilon_q", std::int64_t(epsilon_q)},
+            {"output_offset", out.zero_point}};
+  set_activation_clamp(q, node, out);
+  auto gamma = ctx.graph.value(node.inputs[1]).constant->f32();
+  auto beta = ctx.graph.value(node.inputs[2]).constant->f32();
+  for (std::int64_t i = 0; i < depth; ++i) {
+    const double g = gamma[std::size_t(i)];
+    // The kernel's int32 bound on gamma * normalised (kernels.hpp).
+    if (std::abs(g) * std::sqrt(double(depth)) * 256.0 / out.scale >= std::ldexp(1.0, 30))
+      fail(node.name, "LayerNorm gamma {} is too large for the output scale", g);
+    append_multiplier(q, "gamma", g / (128.0 * out.scale));
+    q.i32["beta_q"].push_back(std::int32_t(std::nearbyint(256.0 * beta[std::size_t(i)] / out.scale)));
+  }
+  return q;
 }
 
 }  // namespace tinyq::quant_detail

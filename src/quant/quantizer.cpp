@@ -101,6 +101,9 @@ QGraph quantize_with_statistics(const Graph& graph, const std::unordered_map<Val
   const bool shared_concat = settings.preset == "nnom";  // NNoM: every branch takes the concat's format
   for (auto& node : graph.nodes) {
     if (keeps_quantization(node.op)) groups.unite(node.inputs[0], node.outputs[0]);
+    // NNoM's average pooling divides in the input's own format.
+    if ((node.op == Op::AvgPool || node.op == Op::GlobalAvgPool) && settings.preset == "nnom")
+      groups.unite(node.inputs[0], node.outputs[0]);
     if (node.op == Op::Concat && shared_concat)
       for (ValueId in : node.inputs) groups.unite(in, node.outputs[0]);
   }

@@ -1,0 +1,268 @@
+// The quantizer end to end on small graphs: int8 results track the float model, every
+// preset produces a runnable model, the .tqm file round-trips and rejects corruption, and
+// bad input is one clear error.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <unistd.h>
+
+#include "exec/float_executor.hpp"
+#include "exec/int8_executor.hpp"
+#include "frontend/onnx/onnx_import.hpp"
+#include "onnx_builder.hpp"
+#include "passes/passes.hpp"
+#include "quant/layer_error.hpp"
+#include "quant/multiplier.hpp"
+#include "quant/quantizer.hpp"
+#include "quant/tqm_file.hpp"
+#include "util/error.hpp"
+
+namespace tinyq {
+namespace {
+
+using testing::OnnxBuilder;
+
+std::vector<float> random_values(std::size_t n, unsigned seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+Graph import(const OnnxBuilder& b) {
+  auto bytes = b.bytes();
+  Graph g = import_onnx_bytes(bytes.data(), bytes.size(), "test.onnx");
+  simplify(g);
+  return g;
+}
+
+// A small CNN touching conv, depthwise, pools, add, concat, dense, sigmoid and softmax.
+OnnxBuilder small_cnn() {
+  OnnxBuilder b;
+  b.input("x", {-1, 2, 8, 8}).output("y");
+  b.initializer("w1", {8, 2, 3, 3}, random_values(144, 1, -0.5f, 0.5f));
+  b.initializer("b1", {8}, random_values(8, 2, -0.1f, 0.1f));
+  auto& c1 = b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "conv1");
+  OnnxBuilder::set_ints(c1, "pads", {1, 1, 1, 1});
+  b.node("Relu", {"c1"}, {"r1"}, "relu1");
+  b.initializer("wd", {8, 1, 3, 3}, random_values(72, 3, -0.5f, 0.5f));
+  auto& dw = b.node("Conv", {"r1", "wd"}, {"d1"}, "depthwise");
+  OnnxBuilder::set_ints(dw, "pads", {1, 1, 1, 1});
+  OnnxBuilder::set_int(dw, "group", 8);
+  b.node("Add", {"d1", "r1"}, {"sum"}, "residual");
+  b.node("Sigmoid", {"sum"}, {"s"}, "sigmoid");
+  auto& mp = b.node("MaxPool", {"s"}, {"p1"}, "maxpool");
+  OnnxBuilder::set_ints(mp, "kernel_shape", {2, 2});
+  OnnxBuilder::set_ints(mp, "strides", {2, 2});
+  auto& ap = b.node("AveragePool", {"r1"}, {"p2"}, "avgpool");
+  OnnxBuilder::set_ints(ap, "kernel_shape", {2, 2});
+  OnnxBuilder::set_ints(ap, "strides", {2, 2});
+  auto& cat = b.node("Concat", {"p1", "p2"}, {"cat"}, "concat");
+  OnnxBuilder::set_int(cat, "axis", 1);
+  b.node("Flatten", {"cat"}, {"flat"}, "flatten");
+  b.initializer("fc", {256, 5}, random_values(1280, 4, -0.2f, 0.2f));
+  b.node("MatMul", {"flat", "fc"}, {"logits"}, "fc");
+  b.node("Softmax", {"logits"}, {"y"}, "softmax");
+  return b;
+}
+
+Tensor random_inputs(std::int64_t n, unsigned seed) {
+  return Tensor::from_floats({n, 2, 8, 8}, random_values(std::size_t(n) * 128, seed, 0.0f, 1.0f));
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  double worst = 0;
+  for (std::int64_t i = 0; i < a.numel(); ++i)
+    worst = std::max(worst, double(std::abs(a.f32()[std::size_t(i)] - b.f32()[std::size_t(i)])));
+  return worst;
+}
+
+TEST(QuantizeMultiplier, EncodesRealValuesWithinOneUlpOfQ31) {
+  for (double m : {1e-9, 3.7e-5, 0.0123, 0.5, 0.999999, 1.0, 1.5, 123.456}) {
+    QuantizedMultiplier q = quantize_multiplier(m);
+    EXPECT_NEAR(multiplier_value(q) / m, 1.0, 1e-9) << m;
+    EXPECT_GE(std::abs(q.multiplier), 1 << 30);
+  }
+  EXPECT_LT(multiplier_value(quantize_multiplier(-0.3)), 0);
+  EXPECT_EQ(quantize_multiplier(0.0).multiplier, 0);
+  EXPECT_THROW(quantize_multiplier(std::ldexp(1.0, 40)), Error);
+}
+
+class QuantizePreset : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(QuantizePreset, Int8OutputsTrackTheFloatModel) {
+  Graph g = import(small_cnn());
+  QuantizeOptions options;
+  options.preset = GetParam();
+  QGraph q = quantize(g, random_inputs(64, 10), options);
+  Tensor test = random_inputs(32, 11);
+  Tensor expected = FloatExecutor(g).run({test})[0];
+  Tensor got = Int8Executor(q).run({test})[0];
+  ASSERT_EQ(got.shape(), expected.shape());
+  // Softmax probabilities on a 1/256 grid: int8 must stay within a few steps of float.
+  EXPECT_LT(max_abs_diff(got, expected), GetParam() == "nnom" ? 0.25 : 0.05);
+  auto errors = measure_layer_error(q, test);
+  ASSERT_EQ(errors.size(), q.nodes.size());
+  for (auto& e : errors) EXPECT_GT(e.cosine, GetParam() == "nnom" ? 0.9 : 0.98) << e.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Presets, QuantizePreset, ::testing::Values("best", "cmsis", "nnom", "pow2"),
+                         [](const auto& info) { return info.param; });
+
+TEST(Quantize, AffinePresetBeatsNnomOnLayerSqnr) {
+  Graph g = import(small_cnn());
+  Tensor calib = random_inputs(64, 20), test = random_inputs(32, 21);
+  QuantizeOptions best, nnom;
+  nnom.preset = "nnom";
+  auto e_best = measure_layer_error(quantize(g, calib, best), test);
+  auto e_nnom = measure_layer_error(quantize(g, calib, nnom), test);
+  EXPECT_GT(e_best.back().sqnr_db, e_nnom.back().sqnr_db);
+}
+
+TEST(Quantize, ReluOutputUsesTheWholeInt8RangeFromZero) {
+  Graph g = import(small_cnn());
+  QGraph q = quantize(g, random_inputs(64, 30), {});
+  for (auto& n : q.nodes) {
+    if (n.name != "conv1") continue;
+    EXPECT_EQ(q.values[std::size_t(n.output)].quant.zero_point, -128);
+  }
+}
+
+TEST(Quantize, MaxPoolAndReshapeKeepTheirInputQuantization) {
+  Graph g = import(small_cnn());
+  QGraph q = quantize(g, random_inputs(64, 31), {});
+  for (auto& n : q.nodes)
+    if (n.kernel == QKernel::MaxPool || n.kernel == QKernel::Reshape) {
+      const QuantParam &in = q.values[std::size_t(n.inputs[0])].quant, &out = q.values[std::size_t(n.output)].quant;
+      EXPECT_EQ(in.scale, out.scale) << n.name;
+      EXPECT_EQ(in.zero_point, out.zero_point) << n.name;
+    }
+}
+
+TEST(Quantize, NnomConcatForcesBranchesOntoOneFormat) {
+  Graph g = import(small_cnn());
+  QuantizeOptions nnom;
+  nnom.preset = "nnom";
+  QGraph q = quantize(g, random_inputs(64, 32), nnom);
+  for (auto& n : q.nodes) {
+    if (n.kernel != QKernel::Concat) continue;
+    for (int in : n.inputs) EXPECT_EQ(q.values[std::size_t(in)].quant.scale, q.values[std::size_t(n.output)].quant.scale);
+  }
+}
+
+TEST(Quantize, UnknownPresetIsAnErrorNamingTheOption) {
+  QuantizeOptions o;
+  o.preset = "fastest";
+  try {
+    resolve_settings(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.where(), "--preset");
+  }
+}
+
+TEST(Quantize, OpWithoutInt8KernelNamesTheNode) {
+  OnnxBuilder b;
+  b.input("x", {1, 2, 4, 4}).output("y");
+  b.initializer("w", {2, 2, 2, 2}, random_values(16, 5));
+  auto& n = b.node("ConvTranspose", {"x", "w"}, {"y"}, "upconv");
+  OnnxBuilder::set_ints(n, "strides", {2, 2});
+  Graph g = import(b);
+  try {
+    quantize(g, Tensor::from_floats({4, 2, 4, 4}, random_values(128, 6)), {});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("upconv"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("int8"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Quantize, AccumulatorThatCouldOverflowIsDetected) {
+  const std::int64_t k = 70000;  // 70000 * 127 * 255 > 2^31
+  OnnxBuilder b;
+  b.input("x", {1, k}).output("y");
+  b.initializer("w", {k, 1}, std::vector<float>(std::size_t(k), 1.0f));
+  b.node("MatMul", {"x", "w"}, {"y"}, "wide_dense");
+  Graph g = import(b);
+  try {
+    // Non-negative inputs put the zero point at -128, so an input can reach 255 above it.
+    quantize(g, Tensor::from_floats({2, k}, random_values(std::size_t(2 * k), 7, 0.0f, 1.0f)), {});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("overflow"), std::string::npos) << e.what();
+    EXPECT_EQ(e.where(), "wide_dense");
+  }
+}
+
+TEST(Quantize, CalibrationDataOfTheWrongShapeIsRejected) {
+  Graph g = import(small_cnn());
+  EXPECT_THROW(quantize(g, Tensor::from_floats({3, 3, 8, 8}, random_values(576, 8)), {}), Error);
+}
+
+TEST(Quantize, EmptyCalibrationSetIsRejected) {
+  Graph g = import(small_cnn());
+  EXPECT_THROW(quantize(g, Tensor(DType::f32, {0, 2, 8, 8}), {}), Error);
+}
+
+class TqmFile : public ::testing::Test {
+protected:
+  void SetUp() override {
+    path_ = std::filesystem::temp_directory_path() / ("tinyq_test_" + std::to_string(::getpid()) + ".tqm");
+    Graph g = import(small_cnn());
+    q_ = quantize(g, random_inputs(32, 40), {});
+    save_tqm(q_, path_.string());
+  }
+  void TearDown() override { std::filesystem::remove(path_); }
+  std::vector<std::uint8_t> bytes() const {
+    std::ifstream in(path_, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+  std::filesystem::path path_;
+  QGraph q_;
+};
+
+TEST_F(TqmFile, RoundTripGivesBitIdenticalResults) {
+  QGraph loaded = load_tqm(path_.string());
+  Tensor test = random_inputs(8, 41);
+  Tensor a = Int8Executor(q_).run_int8({Tensor(DType::i8, {8, 2, 8, 8})})[0];
+  Tensor b = Int8Executor(loaded).run_int8({Tensor(DType::i8, {8, 2, 8, 8})})[0];
+  EXPECT_TRUE(std::equal(a.bytes().begin(), a.bytes().end(), b.bytes().begin()));
+  Tensor fa = Int8Executor(q_).run({test})[0], fb = Int8Executor(loaded).run({test})[0];
+  EXPECT_EQ(max_abs_diff(fa, fb), 0.0);
+  EXPECT_EQ(serialize_tqm(loaded), serialize_tqm(q_));
+}
+
+TEST_F(TqmFile, FlippedByteFailsTheChecksum) {
+  auto data = bytes();
+  data[data.size() / 2] ^= 0x40;
+  try {
+    deserialize_tqm(data.data(), data.size(), "model.tqm");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("checksum"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(TqmFile, TruncatedFileIsRejected) {
+  auto data = bytes();
+  for (std::size_t cut : {std::size_t(0), std::size_t(10), std::size_t(27), data.size() / 3, data.size() - 1})
+    EXPECT_THROW(deserialize_tqm(data.data(), cut, "model.tqm"), Error) << cut;
+}
+
+TEST_F(TqmFile, OtherFilesAndVersionsAreRejected) {
+  auto data = bytes();
+  auto wrong_version = data;
+  wrong_version[8] = 99;
+  EXPECT_THROW(deserialize_tqm(wrong_version.data(), wrong_version.size(), "m.tqm"), Error);
+  auto wrong_magic = data;
+  wrong_magic[0] = 'X';
+  EXPECT_THROW(deserialize_tqm(wrong_magic.data(), wrong_magic.size(), "m.tqm"), Error);
+  EXPECT_THROW(load_tqm("/nonexistent/model.tqm"), Error);
+}
+
+}  // namespace
+}  // namespace tinyq
