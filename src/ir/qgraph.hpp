@@ -37,12 +37,28 @@ struct QuantParam {
   std::int32_t zero_point = 0;
 };
 
+// What calibration saw of a tensor, kept for reports: a coarse histogram of its values over
+// [histogram_min, histogram_max] and the clipping range the method chose.
+struct CalibrationSummary {
+  std::string method;  // minmax | percentile | kl | mse | pow2 | fixed | shared
+  float histogram_min = 0, histogram_max = 0;
+  std::vector<std::uint32_t> histogram;  // kSummaryBins bins, or empty
+  float clip_lo = 0, clip_hi = 0;
+  static constexpr int kSummaryBins = 128;
+};
+
 struct QValue {
   std::string name;
   Shape shape;  // stored order (NHWC for 4-D activations)
   Layout layout = Layout::Plain;
   QuantParam quant;
-  Shape source_shape() const { return Value{name, DType::i8, shape, layout, {}, {}}.source_shape(); }
+  CalibrationSummary calibration;
+  Shape source_shape() const {
+    Value v;
+    v.shape = shape;
+    v.layout = layout;
+    return v.source_shape();
+  }
 };
 
 struct QNode {

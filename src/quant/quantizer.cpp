@@ -57,6 +57,26 @@ ClipRange choose_range(const TensorHistogram& h, const std::string& method) {
   return best;
 }
 
+CalibrationSummary summarize(const std::unordered_map<ValueId, TensorHistogram>& stats, ValueId id, ValueId root,
+                             ClipRange range, const QuantSettings& settings, bool fixed) {
+  CalibrationSummary s;
+  s.method = fixed ? "fixed" : id != root ? "shared" : settings.scheme == "pow2" ? "pow2" : settings.calibration;
+  s.clip_lo = range.lo;
+  s.clip_hi = range.hi;
+  auto it = stats.find(id);
+  if (it == stats.end()) return s;
+  const TensorHistogram& h = it->second;
+  s.histogram_min = h.min();
+  s.histogram_max = h.max();
+  if (h.bins().empty()) return s;
+  // Fold the 2048 calibration bins into a few for the report.
+  s.histogram.assign(CalibrationSummary::kSummaryBins, 0);
+  const std::size_t fold = h.bins().size() / CalibrationSummary::kSummaryBins;
+  for (std::size_t i = 0; i < h.bins().size(); ++i)
+    s.histogram[std::min(i / fold, s.histogram.size() - 1)] += std::uint32_t(std::min<std::uint64_t>(h.bins()[i], UINT32_MAX));
+  return s;
+}
+
 }  // namespace
 
 QuantSettings resolve_settings(const QuantizeOptions& o) {
@@ -87,7 +107,7 @@ QGraph quantize(const Graph& graph, const Tensor& samples, const QuantizeOptions
   QuantSettings settings = resolve_settings(options);
   if (graph.inputs.size() != 1) fail("", "quantization needs a model with one input, this one has {}", graph.inputs.size());
   CollectOptions collect{.threads = options.threads,
-                         .histograms = !(settings.calibration == "minmax" && settings.scheme == "affine"),
+                         .histograms = true,  // every method's report shows the histogram
                          .progress = options.progress};
   auto stats = collect_statistics(graph, samples, collect);
   settings.calibration_samples = sample_count(graph, {samples});
@@ -145,9 +165,13 @@ QGraph quantize_with_statistics(const Graph& graph, const std::unordered_map<Val
   std::unordered_map<ValueId, int> qvalue;
   auto add_qvalue = [&](ValueId id) {
     const Value& v = graph.value(id);
-    params[id] = param_of_group(groups.find(id));
+    const ValueId root = groups.find(id);
+    params[id] = param_of_group(root);
     qvalue[id] = int(q.values.size());
-    q.values.push_back({v.name, v.shape, v.layout, params[id]});
+    QValue qv{v.name, v.shape, v.layout, params[id], {}};
+    qv.calibration = summarize(stats, id, root, fixed_softmax.count(root) ? ClipRange{0, 1} : group_range[root],
+                               settings, fixed_softmax.count(root) > 0);
+    q.values.push_back(std::move(qv));
   };
   for (ValueId in : graph.inputs) add_qvalue(in);
   for (auto& node : graph.nodes) add_qvalue(node.outputs[0]);

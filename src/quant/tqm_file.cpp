@@ -144,6 +144,12 @@ std::vector<std::uint8_t> serialize_tqm(const QGraph& q) {
     w.u8(std::uint8_t(v.layout));
     w.f32(v.quant.scale);
     w.i64(v.quant.zero_point);
+    w.str(v.calibration.method);
+    w.f32(v.calibration.histogram_min);
+    w.f32(v.calibration.histogram_max);
+    w.array(v.calibration.histogram);
+    w.f32(v.calibration.clip_lo);
+    w.f32(v.calibration.clip_hi);
   }
   w.i64(std::int64_t(q.nodes.size()));
   for (auto& n : q.nodes) {
@@ -202,6 +208,12 @@ QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::st
     v.quant.zero_point = std::int32_t(r.i64());
     if (!(v.quant.scale > 0) || v.quant.zero_point < -128 || v.quant.zero_point > 127)
       fail(where, "corrupt file: bad quantization of '{}'", v.name);
+    v.calibration.method = r.str();
+    v.calibration.histogram_min = r.f32();
+    v.calibration.histogram_max = r.f32();
+    v.calibration.histogram = r.array<std::uint32_t>();
+    v.calibration.clip_lo = r.f32();
+    v.calibration.clip_hi = r.f32();
     q.values.push_back(std::move(v));
   }
   const int value_count = int(q.values.size());
