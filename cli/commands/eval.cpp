@@ -129,8 +129,10 @@ void add_eval_command(CLI::App& app, int& result) {
   args->data_options.add_to(*cmd);
   args->quant.add_to(*cmd);
   cmd->add_option("--count", args->count, "Use only the first N samples");
-  cmd->add_option("--min-accuracy", args->min_accuracy, "Exit 1 if top-1 (int8 if present) is below this fraction");
-  cmd->add_option("--max-drop", args->max_drop, "Exit 1 if int8 top-1 is more than this many percentage points below float");
+  cmd->add_option("--min-accuracy", args->min_accuracy, "Exit 1 if top-1 (int8 if present) is below this fraction")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--max-drop", args->max_drop, "Exit 1 if int8 top-1 is more than this many percentage points below float")
+      ->check(CLI::Range(0.0, 100.0));
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
   cmd->callback([args, &result] { result = run_eval(*args); });
 }
