@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Quantization fidelity of every zoo model under every preset, on the full Fashion-MNIST
+# test set (10,000 images) with 1000 calibration images from the training set. Prints a
+# markdown table: model × preset -> float top-1, int8 top-1, drop (pp), agreement, seconds
+# to quantize, seconds to evaluate int8.
+#   bench/quant_fidelity.sh [models...]      (default: every model in models/zoo.json)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake --build build --target tinyq >/dev/null
+data=/usr/share/datasets/fashion-mnist
+models=("$@")
+if [ ${#models[@]} -eq 0 ]; then
+  mapfile -t models < <(/usr/bin/python3 -c "import json; print('\n'.join(json.load(open('models/zoo.json'))))")
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+echo "| model | preset | float top-1 | int8 top-1 | drop (pp) | agreement | quantize s | int8 eval s |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
+for m in "${models[@]}"; do
+  for p in best cmsis nnom pow2; do
+    q=$(./build/tinyq quantize "models/$m.onnx" --calib "$data/train-images-idx3-ubyte.gz" --calib-count 1000 \
+          --preset "$p" -o "$tmp/$m.$p.tqm" --json 2>/dev/null) || { echo "| $m | $p | – | quantize failed | | | | |"; continue; }
+    start=$(date +%s.%N)
+    e=$(./build/tinyq eval "$tmp/$m.$p.tqm" --data "$data/t10k-images-idx3-ubyte.gz" \
+          --labels "$data/t10k-labels-idx1-ubyte.gz" --json 2>/dev/null)
+    end=$(date +%s.%N)
+    /usr/bin/python3 - "$m" "$p" "$q" "$e" "$start" "$end" <<'PY'
+import json, sys
+m, p, q, e, start, end = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+f, i = e["float"]["top1"], e["int8"]["top1"]
+print(f"| {m} | {p} | {f:.4f} | {i:.4f} | {100*(f-i):+.2f} | {e['agreement']:.4f} | {q['seconds']:.1f} | {end-start:.1f} |")
+PY
+  done
+done
