@@ -15,6 +15,7 @@ namespace {
 struct Workspace {
   std::vector<std::vector<std::int8_t>> storage;
   std::vector<std::int8_t*> ptr;
+  std::vector<std::int16_t> scratch;  // shared by the kernels that need it, sized by their twins
 };
 
 using Step = std::function<void(Workspace&)>;
@@ -56,6 +57,7 @@ struct Int8Executor::Impl {
   QGraph graph;
   std::vector<Step> steps;
   std::vector<bool> owns_storage;
+  std::size_t scratch_bytes = 0;
   int threads = 1;
 
   Step make_step(const QNode& n);
@@ -68,6 +70,7 @@ struct Int8Executor::Impl {
         ws.storage[v].resize(std::size_t(element_count(graph.values[v].shape)));
         ws.ptr[v] = ws.storage[v].data();
       }
+    ws.scratch.resize(scratch_bytes / sizeof(std::int16_t) + 1);
     return ws;
   }
 };
@@ -86,8 +89,12 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
                        requant_of(n, "requant")};
       const std::int8_t* w = n.bytes("weights").data();
       const std::int32_t* b = n.words("bias").data();
-      if (n.kernel == QKernel::Conv)
-        return [=](Workspace& ws) { rt::conv2d_s8(p, ws.ptr[std::size_t(ins[0])], w, b, ws.ptr[std::size_t(out)]); };
+      if (n.kernel == QKernel::Conv) {
+        scratch_bytes = std::max(scratch_bytes, rt::conv2d_s8_scratch_bytes(p));
+        return [=](Workspace& ws) {
+          rt::conv2d_s8(p, ws.ptr[std::size_t(ins[0])], w, b, ws.ptr[std::size_t(out)], ws.scratch.data());
+        };
+      }
       return [=](Workspace& ws) { rt::depthwise_conv2d_s8(p, ws.ptr[std::size_t(ins[0])], w, b, ws.ptr[std::size_t(out)]); };
     }
     case QKernel::Dense: {
