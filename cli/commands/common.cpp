@@ -51,6 +51,8 @@ void QuantizeCliOptions::add_to(CLI::App& app) {
   app.add_option("--scheme", scheme, "Override the preset's scheme: affine or pow2");
   app.add_option("--granularity", granularity, "Override the preset's weight granularity: channel or tensor");
   app.add_option("--calibration", calibration, "Override the preset's calibration: minmax, percentile, kl, mse, auto");
+  app.add_option("--bias-correction", bias_correction, "Override the preset's empirical bias correction: on or off")
+      ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--calib-count", calib_count, "Calibration samples to use (default 1000; 0: all)");
   app.add_option("--threads", threads, "Worker threads (default: all cores)");
 }
@@ -77,6 +79,7 @@ QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCli
   if (!o.scheme.empty()) options.scheme = o.scheme;
   if (!o.granularity.empty()) options.granularity = o.granularity;
   if (!o.calibration.empty()) options.calibration = o.calibration;
+  if (!o.bias_correction.empty()) options.bias_correction = o.bias_correction == "on";
   options.threads = o.threads;
   if (isatty(STDERR_FILENO)) {
     options.progress = [](int pass, std::int64_t done, std::int64_t total) {

@@ -34,7 +34,7 @@ Tensor shape_for_model(const Graph& graph, Tensor data, const std::string& path)
 // --preset / --scheme / --granularity / --calibration / --calib-count / --threads.
 struct QuantizeCliOptions {
   std::string preset = "best";
-  std::string scheme, granularity, calibration;
+  std::string scheme, granularity, calibration, bias_correction;
   std::int64_t calib_count = 1000;
   int threads = 0;
   void add_to(CLI::App& app);

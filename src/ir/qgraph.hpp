@@ -84,6 +84,7 @@ struct QuantSettings {
   std::string scheme = "affine";        // affine | pow2
   std::string granularity = "channel";  // channel | tensor
   std::string calibration = "auto";
+  bool bias_correction = false;
   std::int64_t calibration_samples = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "exec/float_executor.hpp"
+#include "quant/bias_correction.hpp"
 #include "quant/collect_statistics.hpp"
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"
@@ -82,7 +83,7 @@ CalibrationSummary summarize(const std::unordered_map<ValueId, TensorHistogram>&
 QuantSettings resolve_settings(const QuantizeOptions& o) {
   QuantSettings s;
   s.preset = o.preset;
-  if (o.preset == "best") s.scheme = "affine", s.granularity = "channel", s.calibration = "auto";
+  if (o.preset == "best") s.scheme = "affine", s.granularity = "channel", s.calibration = "auto", s.bias_correction = true;
   else if (o.preset == "cmsis") s.scheme = "affine", s.granularity = "channel", s.calibration = "minmax";
   else if (o.preset == "nnom") s.scheme = "pow2", s.granularity = "tensor", s.calibration = "minmax";
   else if (o.preset == "pow2") s.scheme = "pow2", s.granularity = "channel", s.calibration = "mse";
@@ -96,6 +97,7 @@ QuantSettings resolve_settings(const QuantizeOptions& o) {
       fail("--granularity", "unknown granularity '{}' (channel, tensor)", *o.granularity);
     s.granularity = *o.granularity;
   }
+  if (o.bias_correction) s.bias_correction = *o.bias_correction;
   if (o.calibration) {
     if (*o.calibration != "auto") calibration_method_from_name(*o.calibration);  // validates
     s.calibration = *o.calibration;
@@ -111,7 +113,9 @@ QGraph quantize(const Graph& graph, const Tensor& samples, const QuantizeOptions
                          .progress = options.progress};
   auto stats = collect_statistics(graph, samples, collect);
   settings.calibration_samples = sample_count(graph, {samples});
-  return quantize_with_statistics(graph, stats, settings);
+  QGraph q = quantize_with_statistics(graph, stats, settings);
+  if (settings.bias_correction) correct_bias(q, samples, options.threads);
+  return q;
 }
 
 QGraph quantize_with_statistics(const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats,

@@ -15,6 +15,7 @@ struct QuantizeOptions {
   std::optional<std::string> scheme;       // affine | pow2 (overrides the preset)
   std::optional<std::string> granularity;  // channel | tensor
   std::optional<std::string> calibration;  // minmax | percentile | kl | mse | auto
+  std::optional<bool> bias_correction;     // overrides the preset (best: on)
   int threads = 0;
   std::function<void(int pass, std::int64_t done, std::int64_t total)> progress;
 };
