@@ -13,6 +13,7 @@ packages=(
   libonnx-testdata                                  # ONNX conformance node tests
   dataset-fashion-mnist                             # evaluation data for the model zoo
   python3-numpy                                     # test helpers compare .npy files
+  chromium fonts-liberation                         # headless browser test of the HTML report
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 
 #include "commands/commands.hpp"
@@ -11,6 +12,7 @@
 #include "exec/int8_executor.hpp"
 #include "quant/layer_error.hpp"
 #include "quant/tqm_file.hpp"
+#include "report/html_report.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::cli {
@@ -18,7 +20,7 @@ namespace tinyq::cli {
 namespace {
 
 struct EvalArgs {
-  std::string model, data, labels, calib;
+  std::string model, data, labels, calib, report;
   DataOptions data_options;
   QuantizeCliOptions quant;
   std::int64_t count = 0;
@@ -44,6 +46,14 @@ int run_eval(const EvalArgs& args) {
   auto start = std::chrono::steady_clock::now();
   std::optional<QGraph> q;
   Graph graph;
+  if (!args.report.empty()) {
+    // The report is about the int8 model; fail before the long work when it cannot be written.
+    if (!ends_with(args.model, ".tqm") && args.calib.empty())
+      fail("--report", "needs an int8 model (.tqm, or --calib to quantize the ONNX model)");
+    if (auto dir = std::filesystem::path(args.report).parent_path();
+        !dir.empty() && !std::filesystem::is_directory(dir))
+      fail(args.report, "folder {} does not exist", dir.string());
+  }
   if (ends_with(args.model, ".tqm")) {
     if (!args.calib.empty()) fail("--calib", "a .tqm model is already quantized");
     q = load_tqm(args.model);
@@ -75,6 +85,17 @@ int run_eval(const EvalArgs& args) {
     for (std::int64_t k = 0; k < n; ++k) agreement += f.predictions[std::size_t(k)] == i->predictions[std::size_t(k)];
     agreement /= double(n);
     layers = measure_layer_error(*q, head_samples(samples, 256 * per_run), args.quant.threads);
+    if (!args.report.empty()) {
+      auto confusion = [&](const Scores& s) {
+        try {
+          return confusion_matrix(labels, s.predictions);
+        } catch (const Error& e) {
+          fail(args.labels, "{}", e.what());  // a negative or huge label
+        }
+      };
+      EvalSummary summary{n, f.top1, f.top5, i->top1, i->top5, agreement, confusion(f), confusion(*i)};
+      write_html_report({args.model, &*q, layers, std::move(summary)}, args.report);
+    }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -88,6 +109,7 @@ int run_eval(const EvalArgs& args) {
       for (auto& e : layers) per_layer.push_back({{"name", e.name}, {"op", e.op}, {"sqnr_db", e.sqnr_db}, {"cosine", e.cosine}});
       j["layers"] = per_layer;
     }
+    if (!args.report.empty()) j["report"] = args.report;
     print_json(j);
   } else {
     fmt::print("{} samples\n  float: top-1 {:.4f}  top-5 {:.4f}\n", n, f.top1, f.top5);
@@ -97,6 +119,7 @@ int run_eval(const EvalArgs& args) {
       fmt::print("\n  {:<30} {:<14} {:>8} {:>8}\n", "layer", "op", "SQNR dB", "cosine");
       for (auto& e : layers) fmt::print("  {:<30} {:<14} {:>8.1f} {:>8.5f}\n", e.name.substr(0, 30), e.op, e.sqnr_db, e.cosine);
     }
+    if (!args.report.empty()) fmt::print("report: {}\n", args.report);
     fmt::print("({:.2f} s)\n", seconds);
   }
   const double checked = i ? i->top1 : f.top1;
@@ -133,6 +156,9 @@ void add_eval_command(CLI::App& app, int& result) {
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--max-drop", args->max_drop, "Exit 1 if int8 top-1 is more than this many percentage points below float")
       ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--report", args->report,
+                  "Also write an HTML report: accuracy, confusion matrices, per-layer SQNR and calibration histograms "
+                  "(needs an int8 model)");
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
   cmd->callback([args, &result] { result = run_eval(*args); });
 }

@@ -4,11 +4,13 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
 #include "quant/layer_error.hpp"
 #include "quant/tqm_file.hpp"
+#include "report/html_report.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::cli {
@@ -24,7 +26,12 @@ struct QuantizeArgs {
 
 int run_quantize(const QuantizeArgs& args) {
   auto start = std::chrono::steady_clock::now();
-  if (!args.report.empty()) fail("--report", "HTML reports are not implemented yet");
+  if (!args.report.empty()) {
+    // Fail before the long work, not after it, when the report cannot be written.
+    if (auto dir = std::filesystem::path(args.report).parent_path();
+        !dir.empty() && !std::filesystem::is_directory(dir))
+      fail(args.report, "folder {} does not exist", dir.string());
+  }
   Graph graph = load_model(args.model);
   Tensor calib = load_calibration(graph, args.calib, args.data_options, args.quant.calib_count);
   QGraph q = quantize_model(graph, calib, args.quant);
@@ -34,6 +41,7 @@ int run_quantize(const QuantizeArgs& args) {
   // Per-layer error on (a bounded part of) the calibration set: what each layer costs.
   Tensor probe = head_samples(calib, 256);
   auto errors = measure_layer_error(q, probe, args.quant.threads);
+  if (!args.report.empty()) write_html_report({args.model, &q, errors, std::nullopt}, args.report);
   if (args.json) {
     nlohmann::json layers = nlohmann::json::array();
     for (std::size_t k = 0; k < q.nodes.size(); ++k) {
@@ -46,14 +54,16 @@ int run_quantize(const QuantizeArgs& args) {
                         {"zero_point", out.quant.zero_point},
                         {"sqnr_db", errors[k].sqnr_db}});
     }
-    print_json({{"output", args.output},
-                {"preset", q.settings.preset},
-                {"scheme", q.settings.scheme},
-                {"granularity", q.settings.granularity},
-                {"calibration", q.settings.calibration},
-                {"calibration_samples", q.settings.calibration_samples},
-                {"seconds", seconds},
-                {"layers", layers}});
+    nlohmann::json j{{"output", args.output},
+                     {"preset", q.settings.preset},
+                     {"scheme", q.settings.scheme},
+                     {"granularity", q.settings.granularity},
+                     {"calibration", q.settings.calibration},
+                     {"calibration_samples", q.settings.calibration_samples},
+                     {"seconds", seconds},
+                     {"layers", layers}};
+    if (!args.report.empty()) j["report"] = args.report;
+    print_json(j);
     return kExitOk;
   }
   fmt::print("quantized {} -> {} (preset {}: {} scheme, per-{} weights, {} calibration on {} samples) in {:.2f} s\n",
@@ -65,6 +75,7 @@ int run_quantize(const QuantizeArgs& args) {
     fmt::print("{:<30} {:<14} {:>12.6g} {:>5} {:>9.1f}\n", q.nodes[k].name.substr(0, 30), q.nodes[k].op,
                out.quant.scale, out.quant.zero_point, errors[k].sqnr_db);
   }
+  if (!args.report.empty()) fmt::print("\nreport: {}\n", args.report);
   return kExitOk;
 }
 
@@ -76,7 +87,8 @@ void add_quantize_command(CLI::App& app, int& result) {
   cmd->add_option("model", args->model, "ONNX model")->required();
   cmd->add_option("--calib", args->calib, "Calibration samples: .npy or IDX (.gz)")->required();
   cmd->add_option("-o,--output", args->output, "Output .tqm file")->required();
-  cmd->add_option("--report", args->report, "Write an HTML report (not implemented yet)");
+  cmd->add_option("--report", args->report,
+                  "Also write an HTML report: calibration histograms with the chosen ranges, per-layer SQNR");
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
   args->quant.add_to(*cmd);
   args->data_options.add_to(*cmd);
