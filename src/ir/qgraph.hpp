@@ -85,6 +85,7 @@ struct QuantSettings {
   std::string granularity = "channel";  // channel | tensor
   std::string calibration = "auto";
   bool bias_correction = false;
+  bool equalization = false;  // cross-layer equalization was applied (and kept)
   std::int64_t calibration_samples = 0;
 };
 

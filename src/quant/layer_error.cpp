@@ -72,4 +72,22 @@ std::vector<LayerError> measure_layer_error(const QGraph& q, const Tensor& sampl
   return result;
 }
 
+double output_sqnr_db(const QGraph& q, const Tensor& samples, int threads, std::int64_t max_samples) {
+  const std::int64_t n = std::min<std::int64_t>(samples.shape()[0], max_samples);
+  Shape shape = samples.shape();
+  shape[0] = n;
+  Tensor subset(DType::f32, shape);
+  std::copy_n(samples.f32().begin(), subset.numel(), subset.f32().begin());
+  auto reference = FloatExecutor(q.float_graph, {.threads = threads}).run({subset});
+  auto quantized = Int8Executor(q, {.threads = threads}).run({subset});
+  double signal = 0, noise = 0;
+  for (std::size_t o = 0; o < reference.size(); ++o)
+    for (std::int64_t i = 0; i < reference[o].numel(); ++i) {
+      const double f = reference[o].f32()[std::size_t(i)], d = quantized[o].f32()[std::size_t(i)];
+      signal += f * f;
+      noise += (f - d) * (f - d);
+    }
+  return noise > 0 ? 10.0 * std::log10(std::max(signal, 1e-30) / noise) : 200.0;
+}
+
 }  // namespace tinyq

@@ -18,4 +18,7 @@ struct LayerError {
 // they will on the MCU.
 std::vector<LayerError> measure_layer_error(const QGraph& graph, const Tensor& samples, int threads = 0);
 
+// SQNR of the model's outputs (all of them together) on up to `max_samples` samples.
+double output_sqnr_db(const QGraph& graph, const Tensor& samples, int threads = 0, std::int64_t max_samples = 256);
+
 }  // namespace tinyq

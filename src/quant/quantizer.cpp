@@ -7,6 +7,8 @@
 #include "exec/float_executor.hpp"
 #include "quant/bias_correction.hpp"
 #include "quant/collect_statistics.hpp"
+#include "quant/equalization.hpp"
+#include "quant/layer_error.hpp"
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"
 
@@ -108,12 +110,22 @@ QuantSettings resolve_settings(const QuantizeOptions& o) {
 QGraph quantize(const Graph& graph, const Tensor& samples, const QuantizeOptions& options) {
   QuantSettings settings = resolve_settings(options);
   if (graph.inputs.size() != 1) fail("", "quantization needs a model with one input, this one has {}", graph.inputs.size());
-  CollectOptions collect{.threads = options.threads,
-                         .histograms = true,  // every method's report shows the histogram
-                         .progress = options.progress};
-  auto stats = collect_statistics(graph, samples, collect);
+  CollectOptions collect{.threads = options.threads, .histograms = true, .progress = options.progress};
   settings.calibration_samples = sample_count(graph, {samples});
-  QGraph q = quantize_with_statistics(graph, stats, settings);
+  QGraph q = quantize_with_statistics(graph, collect_statistics(graph, samples, collect), settings);
+  // Per-tensor and power-of-two weight formats share one scale across channels: try evening
+  // out the channel ranges, and keep it where it helps the model's output on calibration
+  // data (it can widen activation ranges). NNoM does not equalize, so its preset does not.
+  if (settings.preset != "nnom" && (settings.granularity == "tensor" || settings.scheme == "pow2")) {
+    Graph equalized = graph;
+    if (equalize_cross_layer(equalized) > 0) {
+      QuantSettings with = settings;
+      with.equalization = true;
+      QGraph candidate = quantize_with_statistics(equalized, collect_statistics(equalized, samples, collect), with);
+      if (output_sqnr_db(candidate, samples, options.threads) > output_sqnr_db(q, samples, options.threads))
+        q = std::move(candidate);
+    }
+  }
   if (settings.bias_correction) correct_bias(q, samples, options.threads);
   return q;
 }

@@ -137,6 +137,7 @@ std::vector<std::uint8_t> serialize_tqm(const QGraph& q) {
   w.str(q.settings.granularity);
   w.str(q.settings.calibration);
   w.u8(q.settings.bias_correction);
+  w.u8(q.settings.equalization);
   w.i64(q.settings.calibration_samples);
   w.i64(std::int64_t(q.values.size()));
   for (auto& v : q.values) {
@@ -197,6 +198,7 @@ QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::st
   q.settings.granularity = r.str();
   q.settings.calibration = r.str();
   q.settings.bias_correction = r.u8() != 0;
+  q.settings.equalization = r.u8() != 0;
   q.settings.calibration_samples = r.i64();
   for (std::size_t n = r.count(4); n-- > 0;) {
     QValue v;
