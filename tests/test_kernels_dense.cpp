@@ -11,37 +11,14 @@
 #include <vector>
 
 #include "exec/kernels/float_kernels.hpp"
+#include "kernel_test_util.hpp"
 
 namespace fk = tinyq::fk;
 
 namespace {
 
-constexpr double kRelTolerance = 1e-4;
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-constexpr float kInf = std::numeric_limits<float>::infinity();
+using namespace tinyq::kernel_test;
 
-int uniform(std::mt19937& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
-
-std::vector<float> random_floats(std::mt19937& rng, std::size_t n) {
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
-::testing::AssertionResult all_close(const std::vector<float>& got, const std::vector<double>& want) {
-  if (got.size() != want.size()) return ::testing::AssertionFailure() << "size " << got.size() << " vs " << want.size();
-  std::size_t bad = 0;
-  std::ostringstream first;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const double g = got[i];
-    const double w = want[i];
-    const bool ok = std::isinf(w) ? g == w : std::abs(g - w) <= kRelTolerance * std::max(1.0, std::abs(w));
-    if (!ok && bad++ < 5) first << "  [" << i << "] got " << g << " want " << w << "\n";
-  }
-  if (bad == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << bad << " of " << got.size() << " outputs differ:\n" << first.str();
-}
 
 std::vector<double> reference_dense(int rows, int in_features, int out_features, const std::vector<float>& in,
                                     const std::vector<float>& weight, const float* bias, fk::Activation act) {
