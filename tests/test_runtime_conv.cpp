@@ -159,13 +159,15 @@ std::vector<std::int8_t> reference_depthwise(const ConvCase& c) {
 
 std::vector<std::int8_t> run(const ConvCase& c) {
   std::vector<std::int8_t> out(c.output_size(), 0x55);
-  if (c.depthwise)
+  if (c.depthwise) {
     rt::depthwise_conv2d_s8(c.p, c.input.data(), c.weights.data(), c.bias_or_null(), out.data());
-  else
-    // Scratch exactly as large as the twin says, guarded: a write past it fails the test.
-    std::vector<std::int16_t> scratch(rt::conv2d_s8_scratch_bytes(c.p) / sizeof(std::int16_t) + 8, 0x5a5a);
-    rt::conv2d_s8(c.p, c.input.data(), c.weights.data(), c.bias_or_null(), out.data(), scratch.data());
-    for (std::size_t i = scratch.size() - 8; i < scratch.size(); ++i) EXPECT_EQ(scratch[i], 0x5a5a) << "scratch overrun";
+    return out;
+  }
+  // Scratch exactly as large as the twin says, guarded: a write past it fails the test.
+  const std::size_t words = rt::conv2d_s8_scratch_bytes(c.p) / sizeof(std::int16_t);
+  std::vector<std::int16_t> scratch(words + 8, 0x5a5a);
+  rt::conv2d_s8(c.p, c.input.data(), c.weights.data(), c.bias_or_null(), out.data(), scratch.data());
+  for (std::size_t i = words; i < scratch.size(); ++i) EXPECT_EQ(scratch[i], 0x5a5a) << "scratch overrun";
   return out;
 }
 
