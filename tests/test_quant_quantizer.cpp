@@ -368,3 +368,29 @@ TEST(CrossLayerEqualization, ImprovesPerTensorQuantization) {
 
 }  // namespace
 }  // namespace tinyq
+
+namespace tinyq {
+namespace {
+
+TEST(Quantize, NearestResizeCopiesTheSamePixelsAsFloat) {
+  OnnxBuilder b;
+  b.input("x", {-1, 3, 5, 4}).output("y");
+  b.initializer("roi", {0}, {});
+  b.initializer("scales", {4}, {1.0f, 1.0f, 2.0f, 1.5f});
+  auto& n = b.node("Resize", {"x", "roi", "scales"}, {"y"}, "upsample");
+  auto* mode = n.add_attribute();
+  mode->set_name("mode");
+  mode->set_type(onnx::AttributeProto::STRING);
+  mode->set_s("nearest");
+  Graph g = import(b);
+  Tensor calib = Tensor::from_floats({16, 3, 5, 4}, random_values(16 * 60, 70));
+  QGraph q = quantize(g, calib, {});
+  ASSERT_EQ(q.nodes.back().kernel, QKernel::Resize);
+  // Resizing moves values without arithmetic: int8 equals float up to the input's rounding.
+  Tensor test = Tensor::from_floats({4, 3, 5, 4}, random_values(240, 71));
+  const float step = q.values[std::size_t(q.inputs[0])].quant.scale;
+  EXPECT_LE(max_abs_diff(Int8Executor(q).run({test})[0], FloatExecutor(g).run({test})[0]), step / 2 + 1e-6);
+}
+
+}  // namespace
+}  // namespace tinyq

@@ -254,14 +254,20 @@ std::int64_t nearest_index(float x, const std::string& mode, std::int64_t size) 
 }
 }  // namespace
 
+std::vector<std::int64_t> nearest_source_indices(std::int64_t in_size, std::int64_t out_size, float scale,
+                                                 const std::string& coordinate_mode, const std::string& nearest_mode) {
+  std::vector<std::int64_t> src(static_cast<std::size_t>(out_size));
+  for (std::int64_t o = 0; o < out_size; ++o)
+    src[std::size_t(o)] =
+        nearest_index(source_coordinate(float(o), scale, in_size, out_size, coordinate_mode), nearest_mode, in_size);
+  return src;
+}
+
 void resize_nearest(const float* in, const Shape& is, float* out, const Shape& os, const std::vector<float>& scales,
                     const std::string& coordinate_mode, const std::string& nearest_mode) {
   const std::int64_t channels = is[3];
-  std::vector<std::int64_t> src_y(static_cast<std::size_t>(os[1])), src_x(static_cast<std::size_t>(os[2]));
-  for (std::int64_t y = 0; y < os[1]; ++y)
-    src_y[std::size_t(y)] = nearest_index(source_coordinate(float(y), scales[1], is[1], os[1], coordinate_mode), nearest_mode, is[1]);
-  for (std::int64_t x = 0; x < os[2]; ++x)
-    src_x[std::size_t(x)] = nearest_index(source_coordinate(float(x), scales[2], is[2], os[2], coordinate_mode), nearest_mode, is[2]);
+  const auto src_y = nearest_source_indices(is[1], os[1], scales[1], coordinate_mode, nearest_mode);
+  const auto src_x = nearest_source_indices(is[2], os[2], scales[2], coordinate_mode, nearest_mode);
   for (std::int64_t n = 0; n < os[0]; ++n)
     for (std::int64_t y = 0; y < os[1]; ++y)
       for (std::int64_t x = 0; x < os[2]; ++x)

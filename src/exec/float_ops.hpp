@@ -23,6 +23,11 @@ void reduce_mean(const float* in, float* out, const Shape& shape, const std::vec
 void concat(const std::vector<const float*>& inputs, const std::vector<Shape>& shapes, float* out, int axis);
 void pad(const float* in, const Shape& shape, float* out, const std::vector<std::int64_t>& pads, const std::string& mode,
          float value);
+// For each output index along one axis, the input index nearest resizing copies from (ONNX
+// Resize's coordinate and rounding modes). Shared with the int8 path, which must pick the
+// same pixels.
+std::vector<std::int64_t> nearest_source_indices(std::int64_t in_size, std::int64_t out_size, float scale,
+                                                 const std::string& coordinate_mode, const std::string& nearest_mode);
 // Nearest-neighbour resize, NHWC, per ONNX Resize's coordinate and rounding modes.
 void resize_nearest(const float* in, const Shape& in_shape, float* out, const Shape& out_shape,
                     const std::vector<float>& scales, const std::string& coordinate_mode,

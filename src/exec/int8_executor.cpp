@@ -186,10 +186,13 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
                             n.words("beta_q").data(), g("output_offset"), g("act_min"), g("act_max")};
       return [=](Workspace& ws) { rt::layer_norm_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
     }
-    case QKernel::Resize:
-      break;
+    case QKernel::Resize: {
+      rt::ResizeParams p{g("batch"), g("in_h"), g("in_w"), g("channels"), g("out_h"), g("out_w"),
+                         n.words("source_y").data(), n.words("source_x").data()};
+      return [=](Workspace& ws) { rt::resize_nearest_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
+    }
   }
-  fail(n.name, "the int8 executor cannot run {} yet", qkernel_name(n.kernel));
+  fail(n.name, "the int8 executor cannot run {}", qkernel_name(n.kernel));
 }
 
 Int8Executor::Int8Executor(const QGraph& graph, ExecOptions options) : impl_(std::make_unique<Impl>()) {

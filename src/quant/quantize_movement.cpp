@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "exec/float_ops.hpp"
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"
 
@@ -50,6 +51,17 @@ QNode quantize_data_movement(const Context& ctx, const Node& node) {
       q.ints = {{"batch", x[0]},         {"in_h", x[1]},          {"in_w", x[2]},
                 {"channels", x[3]},      {"pad_top", pads[1]},    {"pad_left", pads[2]},
                 {"pad_bottom", pads[5]}, {"pad_right", pads[6]},  {"value", quantize_value(node.attrs.get_float("value", 0), in)}};
+      return q;
+    }
+    case Op::Resize: {
+      const Shape& x = ctx.graph.value(node.inputs[0]).shape;
+      auto scales = node.attrs.get_floats("scales");
+      const auto coord = node.attrs.get_string("coordinate_transformation_mode", "half_pixel");
+      const auto nearest = node.attrs.get_string("nearest_mode", "round_prefer_floor");
+      q.kernel = QKernel::Resize;
+      q.ints = {{"batch", x[0]}, {"in_h", x[1]}, {"in_w", x[2]}, {"channels", x[3]}, {"out_h", y[1]}, {"out_w", y[2]}};
+      for (auto i : fops::nearest_source_indices(x[1], y[1], scales.at(1), coord, nearest)) q.i32["source_y"].push_back(std::int32_t(i));
+      for (auto i : fops::nearest_source_indices(x[2], y[2], scales.at(2), coord, nearest)) q.i32["source_x"].push_back(std::int32_t(i));
       return q;
     }
     default:

@@ -46,7 +46,7 @@ QNode quantize_node(const Context& ctx, const Node& node) {
     case Op::Relu: case Op::Clip: case Op::LeakyRelu: case Op::Sigmoid: case Op::Tanh: case Op::HardSigmoid:
     case Op::HardSwish: case Op::Sqrt: case Op::Exp: case Op::Neg:
       return quantize_unary(ctx, node);
-    case Op::Reshape: case Op::Identity: case Op::Concat: case Op::Pad:
+    case Op::Reshape: case Op::Identity: case Op::Concat: case Op::Pad: case Op::Resize:
       return quantize_data_movement(ctx, node);
     case Op::Softmax: return quantize_softmax(ctx, node);
     case Op::LayerNorm: return quantize_layer_norm(ctx, node);
