@@ -8,7 +8,7 @@
 namespace tinyq::testing {
 
 class OnnxBuilder {
-public:
+ public:
   explicit OnnxBuilder(int opset = 13) {
     model_.set_ir_version(8);
     auto* op = model_.add_opset_import();
@@ -24,8 +24,10 @@ public:
     t->set_elem_type(type);
     for (auto d : dims) {
       auto* dim = t->mutable_shape()->add_dim();
-      if (d < 0) dim->set_dim_param("batch");
-      else dim->set_dim_value(d);
+      if (d < 0)
+        dim->set_dim_param("batch");
+      else
+        dim->set_dim_value(d);
     }
     return *this;
   }
@@ -79,7 +81,7 @@ public:
   onnx::ModelProto& model() { return model_; }
   std::string bytes() const { return model_.SerializeAsString(); }
 
-private:
+ private:
   onnx::ModelProto model_;
 };
 

@@ -2,8 +2,6 @@
 // input or usage with exactly one line on stderr naming what is at fault, never a partial
 // output file, and --json keys that scripts rely on.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli_fixture.hpp"
@@ -92,8 +91,8 @@ TEST_F(Cli, RunWithWrongDataShapeWritesNothing) {
 
 TEST_F(Cli, EvalJsonReportsFloatAccuracy) {
   if (!fs::exists(kImages)) GTEST_SKIP() << "dataset-fashion-mnist not installed";
-  auto r = run("eval --json --count 500 " + (kModels / "seed_cnn.onnx").string() + " --data " + kImages +
-               " --labels " + kLabels);
+  auto r = run("eval --json --count 500 " + (kModels / "seed_cnn.onnx").string() + " --data " + kImages + " --labels " +
+               kLabels);
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["count"], 500);
@@ -107,33 +106,33 @@ TEST_F(Cli, EvalBelowMinAccuracyExitsOne) {
   auto r = run("eval --count 200 --min-accuracy 0.999 " + (kModels / "seed_cnn.onnx").string() + " --data " + kImages +
                " --labels " + kLabels);
   EXPECT_EQ(r.code, 1) << r.err;
-  auto pass = run("eval --count 200 --min-accuracy 0.5 " + (kModels / "seed_cnn.onnx").string() + " --data " +
-                  kImages + " --labels " + kLabels);
+  auto pass = run("eval --count 200 --min-accuracy 0.5 " + (kModels / "seed_cnn.onnx").string() + " --data " + kImages +
+                  " --labels " + kLabels);
   EXPECT_EQ(pass.code, 0) << pass.err;
 }
 
 TEST_F(Cli, EvalWithLabelCountMismatchIsBadInput) {
   fs::path data = write_npy("x.npy", {4, 1, 28, 28});
   fs::path labels = write_npy("labels.npy", {3}, 1.0f);
-  expect_bad_input(run("eval " + (kModels / "seed_cnn.onnx").string() + " --data " + data.string() + " --labels " +
-                       labels.string()),
-                   "labels.npy");
+  expect_bad_input(
+      run("eval " + (kModels / "seed_cnn.onnx").string() + " --data " + data.string() + " --labels " + labels.string()),
+      "labels.npy");
 }
 
 TEST_F(Cli, EvalWithNanDataIsBadInput) {
   fs::path data = write_npy("nan.npy", {2, 1, 28, 28}, std::nanf(""));
   fs::path labels = write_npy("labels.npy", {2}, 1.0f);
-  expect_bad_input(run("eval " + (kModels / "seed_cnn.onnx").string() + " --data " + data.string() + " --labels " +
-                       labels.string()),
-                   "nan.npy");
+  expect_bad_input(
+      run("eval " + (kModels / "seed_cnn.onnx").string() + " --data " + data.string() + " --labels " + labels.string()),
+      "nan.npy");
 }
 
 TEST_F(Cli, EvalWithEmptyDataIsBadInput) {
   fs::path data = write_npy("empty.npy", {0, 1, 28, 28});
   fs::path labels = write_npy("labels.npy", {0}, 1.0f);
-  expect_bad_input(run("eval " + (kModels / "seed_cnn.onnx").string() + " --data " + data.string() + " --labels " +
-                       labels.string()),
-                   "empty.npy");
+  expect_bad_input(
+      run("eval " + (kModels / "seed_cnn.onnx").string() + " --data " + data.string() + " --labels " + labels.string()),
+      "empty.npy");
 }
 
 }  // namespace

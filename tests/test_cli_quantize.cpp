@@ -10,7 +10,7 @@ namespace {
 using namespace tinyq::testing;
 
 class CliQuantize : public Cli {
-protected:
+ protected:
   std::string model() const { return (kModels / "seed_cnn.onnx").string(); }
   bool have_data() const { return fs::exists(kImages) && fs::exists(model()); }
 };
@@ -21,7 +21,8 @@ TEST_F(CliQuantize, QuantizeJsonHasTheContractKeysAndWritesTheModel) {
   auto r = run("quantize --json --calib-count 100 " + model() + " --calib " + kImages + " -o " + out.string());
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
-  for (auto key : {"output", "preset", "scheme", "calibration", "seconds", "layers"}) EXPECT_TRUE(j.contains(key)) << key;
+  for (auto key : {"output", "preset", "scheme", "calibration", "seconds", "layers"})
+    EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["preset"], "best");
   ASSERT_FALSE(j["layers"].empty());
   for (auto key : {"name", "op", "method", "scale", "sqnr_db"}) EXPECT_TRUE(j["layers"][0].contains(key)) << key;
@@ -48,8 +49,8 @@ TEST_F(CliQuantize, MaxDropCheckFailsWithExitOne) {
   if (!have_data()) GTEST_SKIP() << "needs dataset-fashion-mnist and models/seed_cnn.onnx";
   // Calibrated on blank images, every range is tiny and real images saturate: a large drop.
   fs::path blank = write_npy("blank.npy", {8, 1, 28, 28}, 0.0f);
-  const std::string common = " --count 300 --calib " + blank.string() + " " + model() + " --data " + kImages +
-                             " --labels " + kLabels;
+  const std::string common =
+      " --count 300 --calib " + blank.string() + " " + model() + " --data " + kImages + " --labels " + kLabels;
   auto strict = run("eval --max-drop 1" + common);
   EXPECT_EQ(strict.code, 1) << strict.err;
   EXPECT_NE(strict.err.find("--max-drop"), std::string::npos) << strict.err;
@@ -78,9 +79,9 @@ TEST_F(CliQuantize, NanCalibrationDataIsBadInput) {
 
 TEST_F(CliQuantize, UnknownPresetIsBadUsage) {
   fs::path calib = write_npy("calib.npy", {2, 1, 28, 28});
-  expect_bad_input(run("quantize --preset fastest " + model() + " --calib " + calib.string() + " -o " +
-                       (dir_ / "m.tqm").string()),
-                   "--preset");
+  expect_bad_input(
+      run("quantize --preset fastest " + model() + " --calib " + calib.string() + " -o " + (dir_ / "m.tqm").string()),
+      "--preset");
 }
 
 TEST_F(CliQuantize, OpWithoutInt8KernelNamesTheNode) {

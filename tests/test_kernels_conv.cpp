@@ -19,7 +19,6 @@ namespace {
 
 using namespace tinyq::kernel_test;
 
-
 std::string describe(const fk::Conv2dShape& s) {
   std::ostringstream o;
   o << "batch " << s.batch << " in " << s.in_h << "x" << s.in_w << "x" << s.in_c << " out " << s.out_h << "x" << s.out_w

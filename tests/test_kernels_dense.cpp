@@ -19,7 +19,6 @@ namespace {
 
 using namespace tinyq::kernel_test;
 
-
 std::vector<double> reference_dense(int rows, int in_features, int out_features, const std::vector<float>& in,
                                     const std::vector<float>& weight, const float* bias, fk::Activation act) {
   std::vector<double> out(static_cast<std::size_t>(rows) * out_features);

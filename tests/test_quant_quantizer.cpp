@@ -2,12 +2,12 @@
 // preset produces a runnable model, the .tqm file round-trips and rejects corruption, and
 // bad input is one clear error.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <unistd.h>
 
 #include "exec/float_executor.hpp"
 #include "exec/int8_executor.hpp"
@@ -152,7 +152,8 @@ TEST(Quantize, NnomConcatForcesBranchesOntoOneFormat) {
   QGraph q = quantize(g, random_inputs(64, 32), nnom);
   for (auto& n : q.nodes) {
     if (n.kernel != QKernel::Concat) continue;
-    for (int in : n.inputs) EXPECT_EQ(q.values[std::size_t(in)].quant.scale, q.values[std::size_t(n.output)].quant.scale);
+    for (int in : n.inputs)
+      EXPECT_EQ(q.values[std::size_t(in)].quant.scale, q.values[std::size_t(n.output)].quant.scale);
   }
 }
 
@@ -211,7 +212,7 @@ TEST(Quantize, EmptyCalibrationSetIsRejected) {
 }
 
 class TqmFile : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     path_ = std::filesystem::temp_directory_path() / ("tinyq_test_" + std::to_string(::getpid()) + ".tqm");
     Graph g = import(small_cnn());
@@ -279,9 +280,10 @@ double total_channel_bias(const QGraph& q, const Tensor& samples, const std::str
   const QNode& node = q.nodes[std::size_t(k)];
   const std::size_t channels = q.values[std::size_t(node.output)].shape.back();
   std::vector<std::vector<float>> reference(std::size_t(samples.shape()[0]));
-  FloatExecutor(q.float_graph, {.threads = 1}).run({samples}, [&](int, std::int64_t s, ValueId v, std::span<const float> d) {
-    if (v == node.source_output) reference[std::size_t(s)].assign(d.begin(), d.end());
-  });
+  FloatExecutor(q.float_graph, {.threads = 1})
+      .run({samples}, [&](int, std::int64_t s, ValueId v, std::span<const float> d) {
+        if (v == node.source_output) reference[std::size_t(s)].assign(d.begin(), d.end());
+      });
   std::vector<double> error(channels, 0.0);
   const QuantParam p = q.values[std::size_t(node.output)].quant;
   Int8Executor(q, {.threads = 1}).run({samples}, [&](int, std::int64_t s, int index, std::span<const std::int8_t> d) {

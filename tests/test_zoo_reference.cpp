@@ -1,11 +1,11 @@
 // The model zoo runs in tinyq exactly as in PyTorch: the outputs saved at export match,
 // and the full Fashion-MNIST test accuracy equals the one PyTorch measured.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "data/dataset.hpp"
 #include "data/npy.hpp"

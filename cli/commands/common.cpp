@@ -1,12 +1,12 @@
 #include "commands/common.hpp"
 
-#include <iostream>
-
 #include <unistd.h>
 
+#include <iostream>
+
 #include "frontend/onnx/onnx_import.hpp"
-#include "quant/quantizer.hpp"
 #include "passes/passes.hpp"
+#include "quant/quantizer.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::cli {
@@ -28,7 +28,8 @@ void DataOptions::add_to(CLI::App& app) {
 }
 
 Tensor shape_for_model(const Graph& graph, Tensor data, const std::string& path) {
-  if (graph.inputs.size() != 1) fail(path, "the model has {} inputs; this command feeds exactly one", graph.inputs.size());
+  if (graph.inputs.size() != 1)
+    fail(path, "the model has {} inputs; this command feeds exactly one", graph.inputs.size());
   const Value& input = graph.value(graph.inputs[0]);
   Shape expected = input.source_shape();
   const std::int64_t per_sample = element_count(expected);
@@ -90,6 +91,14 @@ QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCli
     };
   }
   return quantize(graph, calib, options);
+}
+
+std::string column_name(const std::string& name, std::size_t width) {
+  if (name.size() <= width) return name;
+  std::size_t start = name.size() - (width - 3);
+  while (start < name.size() && (static_cast<unsigned char>(name[start]) & 0xC0) == 0x80)
+    ++start;  // whole UTF-8 characters
+  return "..." + name.substr(start);
 }
 
 void print_json(const nlohmann::json& value) { std::cout << value.dump(2) << std::endl; }

@@ -47,6 +47,10 @@ Tensor head_samples(const Tensor& samples, std::int64_t count);
 // Quantize with a progress bar on stderr when it is a terminal.
 QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCliOptions& options);
 
+// `name` cut to `width` characters for a table column, keeping its end: layer names share
+// long prefixes ("/features/features.3/...") and differ at the end.
+std::string column_name(const std::string& name, std::size_t width);
+
 // Print `value` as one JSON object on stdout.
 void print_json(const nlohmann::json& value);
 

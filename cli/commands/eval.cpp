@@ -65,14 +65,16 @@ int run_eval(const EvalArgs& args) {
   std::vector<std::int64_t> labels = load_labels(args.labels);
   const std::int64_t per_run = graph.value(graph.inputs[0]).source_shape()[0];
   std::int64_t n = samples.shape()[0] / per_run;
-  if (std::int64_t(labels.size()) != n) fail(args.labels, "{} labels for {} samples in {}", labels.size(), n, args.data);
+  if (std::int64_t(labels.size()) != n)
+    fail(args.labels, "{} labels for {} samples in {}", labels.size(), n, args.data);
   if (args.count > 0 && args.count < n) {
     samples = head_samples(samples, args.count * per_run);
     labels.resize(std::size_t(args.count));
     n = args.count;
   }
   if (!args.calib.empty())
-    q = quantize_model(graph, load_calibration(graph, args.calib, args.data_options, args.quant.calib_count), args.quant);
+    q = quantize_model(graph, load_calibration(graph, args.calib, args.data_options, args.quant.calib_count),
+                       args.quant);
 
   FloatExecutor float_exec(graph, {.threads = args.quant.threads});
   Scores f = score(float_exec.run({samples})[0], n, labels);
@@ -100,13 +102,15 @@ int run_eval(const EvalArgs& args) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (args.json) {
-    nlohmann::json j{{"model", args.model}, {"count", n}, {"float", {{"top1", f.top1}, {"top5", f.top5}}}, {"seconds", seconds}};
+    nlohmann::json j{
+        {"model", args.model}, {"count", n}, {"float", {{"top1", f.top1}, {"top5", f.top5}}}, {"seconds", seconds}};
     if (i) {
       j["int8"] = {{"top1", i->top1}, {"top5", i->top5}};
       j["agreement"] = agreement;
       j["preset"] = q->settings.preset;
       nlohmann::json per_layer = nlohmann::json::array();
-      for (auto& e : layers) per_layer.push_back({{"name", e.name}, {"op", e.op}, {"sqnr_db", e.sqnr_db}, {"cosine", e.cosine}});
+      for (auto& e : layers)
+        per_layer.push_back({{"name", e.name}, {"op", e.op}, {"sqnr_db", e.sqnr_db}, {"cosine", e.cosine}});
       j["layers"] = per_layer;
     }
     if (!args.report.empty()) j["report"] = args.report;
@@ -117,7 +121,8 @@ int run_eval(const EvalArgs& args) {
       fmt::print("  int8:  top-1 {:.4f}  top-5 {:.4f}   (preset {}; drop {:+.2f} pp; agreement {:.4f})\n", i->top1,
                  i->top5, q->settings.preset, 100.0 * (f.top1 - i->top1), agreement);
       fmt::print("\n  {:<30} {:<14} {:>8} {:>8}\n", "layer", "op", "SQNR dB", "cosine");
-      for (auto& e : layers) fmt::print("  {:<30} {:<14} {:>8.1f} {:>8.5f}\n", e.name.substr(0, 30), e.op, e.sqnr_db, e.cosine);
+      for (auto& e : layers)
+        fmt::print("  {:<30} {:<14} {:>8.1f} {:>8.5f}\n", column_name(e.name, 30), e.op, e.sqnr_db, e.cosine);
     }
     if (!args.report.empty()) fmt::print("report: {}\n", args.report);
     fmt::print("({:.2f} s)\n", seconds);
@@ -154,7 +159,8 @@ void add_eval_command(CLI::App& app, int& result) {
   cmd->add_option("--count", args->count, "Use only the first N samples");
   cmd->add_option("--min-accuracy", args->min_accuracy, "Exit 1 if top-1 (int8 if present) is below this fraction")
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--max-drop", args->max_drop, "Exit 1 if int8 top-1 is more than this many percentage points below float")
+  cmd->add_option("--max-drop", args->max_drop,
+                  "Exit 1 if int8 top-1 is more than this many percentage points below float")
       ->check(CLI::Range(0.0, 100.0));
   cmd->add_option("--report", args->report,
                   "Also write an HTML report: accuracy, confusion matrices, per-layer SQNR and calibration histograms "

@@ -21,7 +21,8 @@ nlohmann::json io_json(const Graph& g, const std::vector<ValueId>& ids) {
   auto list = nlohmann::json::array();
   for (auto id : ids) {
     const Value& v = g.value(id);
-    list.push_back({{"name", v.name}, {"shape", v.source_shape()}, {"layout", v.layout == Layout::NHWC ? "NCHW" : "plain"}});
+    list.push_back(
+        {{"name", v.name}, {"shape", v.source_shape()}, {"layout", v.layout == Layout::NHWC ? "NCHW" : "plain"}});
   }
   return list;
 }
@@ -32,7 +33,8 @@ int run_inspect(const InspectArgs& args) {
   if (args.json) {
     nlohmann::json layers = nlohmann::json::array();
     for (auto& n : stats.nodes)
-      layers.push_back({{"name", n.name}, {"op", n.op}, {"shape", n.output_shape}, {"params", n.params}, {"macs", n.macs}});
+      layers.push_back(
+          {{"name", n.name}, {"op", n.op}, {"shape", n.output_shape}, {"params", n.params}, {"macs", n.macs}});
     print_json({{"model", args.model},
                 {"inputs", io_json(graph, graph.inputs)},
                 {"outputs", io_json(graph, graph.outputs)},
@@ -57,7 +59,7 @@ int run_inspect(const InspectArgs& args) {
   fmt::print("\n{:>3}  {:<28} {:<14} {:<18} {:>10} {:>12}\n", "#", "node", "op", "output shape", "params", "MACs");
   int index = 0;
   for (auto& n : stats.nodes)
-    fmt::print("{:>3}  {:<28} {:<14} {:<18} {:>10} {:>12}\n", index++, n.name.substr(0, 28), n.op,
+    fmt::print("{:>3}  {:<28} {:<14} {:<18} {:>10} {:>12}\n", index++, column_name(n.name, 28), n.op,
                shape_string(n.output_shape), n.params, n.macs);
   fmt::print("\n{} nodes, {} parameters ({:.1f} KB as int8), {} MACs per inference\n", stats.nodes.size(), stats.params,
              double(stats.params) / 1024.0, stats.macs);

@@ -72,7 +72,7 @@ int run_quantize(const QuantizeArgs& args) {
   fmt::print("\n{:<30} {:<14} {:>12} {:>5} {:>9}\n", "layer", "op", "scale", "zp", "SQNR dB");
   for (std::size_t k = 0; k < q.nodes.size(); ++k) {
     const QValue& out = q.values[std::size_t(q.nodes[k].output)];
-    fmt::print("{:<30} {:<14} {:>12.6g} {:>5} {:>9.1f}\n", q.nodes[k].name.substr(0, 30), q.nodes[k].op,
+    fmt::print("{:<30} {:<14} {:>12.6g} {:>5} {:>9.1f}\n", column_name(q.nodes[k].name, 30), q.nodes[k].op,
                out.quant.scale, out.quant.zero_point, errors[k].sqnr_db);
   }
   if (!args.report.empty()) fmt::print("\nreport: {}\n", args.report);

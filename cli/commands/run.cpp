@@ -50,7 +50,8 @@ void add_run_command(CLI::App& app, int& result) {
   auto args = std::make_shared<RunArgs>();
   auto* cmd = app.add_subcommand("run", "Run the float model on .npy inputs and write the outputs as .npy");
   cmd->add_option("model", args->model, "ONNX model")->required();
-  cmd->add_option("--input,-i", args->inputs, "Input .npy (float32, the model's layout); once per model input")->required();
+  cmd->add_option("--input,-i", args->inputs, "Input .npy (float32, the model's layout); once per model input")
+      ->required();
   cmd->add_option("-o,--output", args->outputs, "Output .npy path; once per model output")->required();
   cmd->add_option("--threads", args->threads, "Worker threads (default: all cores)");
   cmd->callback([args, &result] { result = run_run(*args); });

@@ -55,8 +55,8 @@ void conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, 
             const int32_t oc = g * group_out_c + j;
             int32_t acc = dot_s16_s8(scratch, weights + oc * filter_size, filter_size);
             if (bias != nullptr) acc += bias[oc];
-            output[oc] = detail::offset_and_clamp(requantize_channel(acc, p.requant, oc), p.output_offset, p.act_min,
-                                                  p.act_max);
+            output[oc] =
+                detail::offset_and_clamp(requantize_channel(acc, p.requant, oc), p.output_offset, p.act_min, p.act_max);
           }
         }
         output += p.out_c;

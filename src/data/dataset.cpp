@@ -74,26 +74,16 @@ void convert_samples(const Tensor& in, std::span<float> out, float scale) {
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(values[i]);
   };
   switch (in.dtype()) {
-    case DType::f32:
-      std::copy(in.f32().begin(), in.f32().end(), out.begin());
-      break;
+    case DType::f32: std::copy(in.f32().begin(), in.f32().end(), out.begin()); break;
     case DType::u8: {
       auto values = in.data<std::uint8_t>();
       for (std::size_t i = 0; i < out.size(); ++i) out[i] = float(values[i]) * scale;
       break;
     }
-    case DType::i64:
-      copy(in.data<std::int64_t>());
-      break;
-    case DType::i32:
-      copy(in.data<std::int32_t>());
-      break;
-    case DType::i8:
-      copy(in.data<std::int8_t>());
-      break;
-    case DType::boolean:
-      copy(in.data<std::uint8_t>());
-      break;
+    case DType::i64: copy(in.data<std::int64_t>()); break;
+    case DType::i32: copy(in.data<std::int32_t>()); break;
+    case DType::i8: copy(in.data<std::int8_t>()); break;
+    case DType::boolean: copy(in.data<std::uint8_t>()); break;
   }
 }
 

@@ -23,18 +23,12 @@ struct IdxType {
 
 IdxType idx_type(const std::string& path, unsigned code) {
   switch (code) {
-    case 0x08:
-      return {"uint8", 1, DType::u8};
-    case 0x09:
-      return {"int8", 1, DType::i8};
-    case 0x0B:
-      return {"int16", 2, DType::i32};
-    case 0x0C:
-      return {"int32", 4, DType::i32};
-    case 0x0D:
-      return {"float32", 4, DType::f32};
-    case 0x0E:
-      return {"float64", 8, DType::f32};
+    case 0x08: return {"uint8", 1, DType::u8};
+    case 0x09: return {"int8", 1, DType::i8};
+    case 0x0B: return {"int16", 2, DType::i32};
+    case 0x0C: return {"int32", 4, DType::i32};
+    case 0x0D: return {"float32", 4, DType::f32};
+    case 0x0E: return {"float64", 8, DType::f32};
   }
   fail(path, "unsupported IDX element type 0x{:02x} (supported: 08 09 0b 0c 0d 0e)", code);
 }

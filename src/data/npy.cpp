@@ -203,18 +203,12 @@ void read_exact(std::ifstream& in, const std::string& path, void* dst, std::uint
 
 const char* descr_of(DType type) {
   switch (type) {
-    case DType::f32:
-      return "<f4";
-    case DType::i64:
-      return "<i8";
-    case DType::i32:
-      return "<i4";
-    case DType::i8:
-      return "|i1";
-    case DType::u8:
-      return "|u1";
-    case DType::boolean:
-      return "|b1";
+    case DType::f32: return "<f4";
+    case DType::i64: return "<i8";
+    case DType::i32: return "<i4";
+    case DType::i8: return "|i1";
+    case DType::u8: return "|u1";
+    case DType::boolean: return "|b1";
   }
   return "?";
 }

@@ -33,8 +33,7 @@ double top_k_accuracy(const Tensor& scores, const std::vector<std::int64_t>& lab
     // The label is in the top k if fewer than k classes score strictly higher (ties
     // broken toward the lower index, as argmax does).
     std::int64_t better = 0;
-    for (std::int64_t c = 0; c < classes; ++c)
-      better += row[c] > row[label] || (row[c] == row[label] && c < label);
+    for (std::int64_t c = 0; c < classes; ++c) better += row[c] > row[label] || (row[c] == row[label] && c < label);
     hits += better < k;
   }
   return double(hits) / double(rows);

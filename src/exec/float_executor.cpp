@@ -89,12 +89,21 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
   switch (node.op) {
     case Op::Conv: {
       const Shape &x = in_shape(0), &w = in_shape(1);
-      fk::Conv2dShape s{as_int(x[0]), as_int(x[1]), as_int(x[2]), as_int(x[3]),
-                        as_int(out_shape[1]), as_int(out_shape[2]), as_int(out_shape[3]),
-                        as_int(w[1]), as_int(w[2]),
-                        as_int(attr_at(node, "strides", 0, 1)), as_int(attr_at(node, "strides", 1, 1)),
-                        as_int(attr_at(node, "dilations", 0, 1)), as_int(attr_at(node, "dilations", 1, 1)),
-                        as_int(attr_at(node, "pads", 0, 0)), as_int(attr_at(node, "pads", 1, 0)),
+      fk::Conv2dShape s{as_int(x[0]),
+                        as_int(x[1]),
+                        as_int(x[2]),
+                        as_int(x[3]),
+                        as_int(out_shape[1]),
+                        as_int(out_shape[2]),
+                        as_int(out_shape[3]),
+                        as_int(w[1]),
+                        as_int(w[2]),
+                        as_int(attr_at(node, "strides", 0, 1)),
+                        as_int(attr_at(node, "strides", 1, 1)),
+                        as_int(attr_at(node, "dilations", 0, 1)),
+                        as_int(attr_at(node, "dilations", 1, 1)),
+                        as_int(attr_at(node, "pads", 0, 0)),
+                        as_int(attr_at(node, "pads", 1, 0)),
                         as_int(node.attrs.get_int("group", 1))};
       scratch_floats = std::max(scratch_floats, fk::conv2d_scratch_floats(s));
       ValueId bias = ins.size() > 2 ? ins[2] : kNoValue;
@@ -106,12 +115,21 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
     }
     case Op::ConvTranspose: {
       const Shape &x = in_shape(0), &w = in_shape(1);
-      fk::ConvTranspose2dShape s{as_int(x[0]), as_int(x[1]), as_int(x[2]), as_int(x[3]),
-                                 as_int(out_shape[1]), as_int(out_shape[2]), as_int(out_shape[3]),
-                                 as_int(w[1]), as_int(w[2]),
-                                 as_int(attr_at(node, "strides", 0, 1)), as_int(attr_at(node, "strides", 1, 1)),
-                                 as_int(attr_at(node, "dilations", 0, 1)), as_int(attr_at(node, "dilations", 1, 1)),
-                                 as_int(attr_at(node, "pads", 0, 0)), as_int(attr_at(node, "pads", 1, 0)),
+      fk::ConvTranspose2dShape s{as_int(x[0]),
+                                 as_int(x[1]),
+                                 as_int(x[2]),
+                                 as_int(x[3]),
+                                 as_int(out_shape[1]),
+                                 as_int(out_shape[2]),
+                                 as_int(out_shape[3]),
+                                 as_int(w[1]),
+                                 as_int(w[2]),
+                                 as_int(attr_at(node, "strides", 0, 1)),
+                                 as_int(attr_at(node, "strides", 1, 1)),
+                                 as_int(attr_at(node, "dilations", 0, 1)),
+                                 as_int(attr_at(node, "dilations", 1, 1)),
+                                 as_int(attr_at(node, "pads", 0, 0)),
+                                 as_int(attr_at(node, "pads", 1, 0)),
                                  as_int(node.attrs.get_int("group", 1))};
       ValueId bias = ins.size() > 2 ? ins[2] : kNoValue;
       return {[=](Workspace& ws) {
@@ -149,13 +167,22 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
     case Op::MaxPool:
     case Op::AvgPool: {
       const Shape& x = in_shape(0);
-      fk::Pool2dShape s{as_int(x[0]), as_int(x[1]), as_int(x[2]), as_int(x[3]),
-                        as_int(out_shape[1]), as_int(out_shape[2]),
-                        as_int(attr_at(node, "kernel", 0, 1)), as_int(attr_at(node, "kernel", 1, 1)),
-                        as_int(attr_at(node, "strides", 0, 1)), as_int(attr_at(node, "strides", 1, 1)),
-                        as_int(attr_at(node, "dilations", 0, 1)), as_int(attr_at(node, "dilations", 1, 1)),
-                        as_int(attr_at(node, "pads", 0, 0)), as_int(attr_at(node, "pads", 1, 0)),
-                        as_int(attr_at(node, "pads", 2, 0)), as_int(attr_at(node, "pads", 3, 0))};
+      fk::Pool2dShape s{as_int(x[0]),
+                        as_int(x[1]),
+                        as_int(x[2]),
+                        as_int(x[3]),
+                        as_int(out_shape[1]),
+                        as_int(out_shape[2]),
+                        as_int(attr_at(node, "kernel", 0, 1)),
+                        as_int(attr_at(node, "kernel", 1, 1)),
+                        as_int(attr_at(node, "strides", 0, 1)),
+                        as_int(attr_at(node, "strides", 1, 1)),
+                        as_int(attr_at(node, "dilations", 0, 1)),
+                        as_int(attr_at(node, "dilations", 1, 1)),
+                        as_int(attr_at(node, "pads", 0, 0)),
+                        as_int(attr_at(node, "pads", 1, 0)),
+                        as_int(attr_at(node, "pads", 2, 0)),
+                        as_int(attr_at(node, "pads", 3, 0))};
       if (node.op == Op::MaxPool)
         return {[=](Workspace& ws) { fk::max_pool2d(s, ws.ptr[ins[0]], ws.ptr[out], act); }, out};
       bool include = node.attrs.get_int("count_include_pad", 0) != 0;
@@ -178,7 +205,12 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
         for (std::size_t i = 0; i < x.size(); ++i) axes.push_back(std::int64_t(i));
       return {with_clamp([=](Workspace& ws) { fops::reduce_mean(ws.ptr[ins[0]], ws.ptr[out], x, axes); }), out};
     }
-    case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Pow: case Op::PRelu: {
+    case Op::Add:
+    case Op::Sub:
+    case Op::Mul:
+    case Op::Div:
+    case Op::Pow:
+    case Op::PRelu: {
       Shape a = in_shape(0), b = in_shape(1);
       Op op = node.op;
       return {with_clamp([=](Workspace& ws) {
@@ -186,8 +218,16 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
               }),
               out};
     }
-    case Op::Relu: case Op::Clip: case Op::LeakyRelu: case Op::Sigmoid: case Op::Tanh: case Op::HardSigmoid:
-    case Op::HardSwish: case Op::Sqrt: case Op::Exp: case Op::Neg: {
+    case Op::Relu:
+    case Op::Clip:
+    case Op::LeakyRelu:
+    case Op::Sigmoid:
+    case Op::Tanh:
+    case Op::HardSigmoid:
+    case Op::HardSwish:
+    case Op::Sqrt:
+    case Op::Exp:
+    case Op::Neg: {
       auto f = fops::unary_function(node.op, node.attrs);
       return {with_clamp([=](Workspace& ws) {
                 const float* x = ws.ptr[ins[0]];
@@ -278,8 +318,8 @@ void FloatExecutor::Impl::prepare() {
       if (in == kNoValue && node.op != Op::Conv && node.op != Op::Dense && node.op != Op::ConvTranspose)
         fail(node.name, "{} has an omitted input", op_name(node.op));
     steps.push_back(make_step(node));
-    bool alias = (node.op == Op::Reshape || node.op == Op::Identity) && !node.attrs.has("act_min") &&
-                 !node.attrs.has("act_max");
+    bool alias =
+        (node.op == Op::Reshape || node.op == Op::Identity) && !node.attrs.has("act_min") && !node.attrs.has("act_max");
     if (!alias) owns_storage[std::size_t(node.outputs[0])] = true;
   }
 }
@@ -303,12 +343,13 @@ std::int64_t sample_count(const Graph& graph, const std::vector<Tensor>& inputs)
     const Value& v = graph.value(graph.inputs[i]);
     Shape expected = v.source_shape();
     const Shape& got = inputs[i].shape();
-    bool rest_match = got.size() == expected.size() && !got.empty() &&
-                      std::equal(got.begin() + 1, got.end(), expected.begin() + 1);
+    bool rest_match =
+        got.size() == expected.size() && !got.empty() && std::equal(got.begin() + 1, got.end(), expected.begin() + 1);
     if (!rest_match || expected[0] == 0 || got[0] % expected[0] != 0)
       fail(v.name, "data of shape {} does not match the model input shape {} (the first dimension may be any multiple)",
            shape_string(got), shape_string(expected));
-    if (inputs[i].dtype() != DType::f32) fail(v.name, "input data must be float32, got {}", dtype_name(inputs[i].dtype()));
+    if (inputs[i].dtype() != DType::f32)
+      fail(v.name, "input data must be float32, got {}", dtype_name(inputs[i].dtype()));
     std::int64_t n = got[0] / expected[0];
     if (samples >= 0 && n != samples) fail(v.name, "inputs hold different numbers of samples ({} vs {})", n, samples);
     samples = n;

@@ -16,7 +16,7 @@ struct ExecOptions {
 };
 
 class FloatExecutor {
-public:
+ public:
   // Checks every node can run (float inputs, supported attributes); throws tinyq::Error.
   explicit FloatExecutor(const Graph& graph, ExecOptions options = {});
   ~FloatExecutor();
@@ -35,7 +35,7 @@ public:
   // Number of worker threads that run() uses.
   int threads() const;
 
-private:
+ private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

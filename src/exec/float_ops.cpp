@@ -88,7 +88,8 @@ struct AxisView {
 };
 AxisView view_around(const Shape& shape, int axis) {
   AxisView v;
-  for (int i = 0; i < int(shape.size()); ++i) (i < axis ? v.outer : i == axis ? v.dim : v.inner) *= shape[std::size_t(i)];
+  for (int i = 0; i < int(shape.size()); ++i)
+    (i < axis ? v.outer : i == axis ? v.dim : v.inner) *= shape[std::size_t(i)];
   return v;
 }
 
@@ -194,8 +195,8 @@ void concat(const std::vector<const float*>& inputs, const std::vector<Shape>& s
   }
 }
 
-void pad(const float* in, const Shape& shape, float* out, const std::vector<std::int64_t>& pads, const std::string& mode,
-         float value) {
+void pad(const float* in, const Shape& shape, float* out, const std::vector<std::int64_t>& pads,
+         const std::string& mode, float value) {
   const std::size_t rank = shape.size();
   Shape out_shape(rank);
   std::int64_t total = 1;
@@ -237,7 +238,8 @@ void pad(const float* in, const Shape& shape, float* out, const std::vector<std:
 }
 
 namespace {
-float source_coordinate(float x_out, float scale, std::int64_t in_size, std::int64_t out_size, const std::string& mode) {
+float source_coordinate(float x_out, float scale, std::int64_t in_size, std::int64_t out_size,
+                        const std::string& mode) {
   if (mode == "asymmetric") return x_out / scale;
   if (mode == "align_corners") return out_size == 1 ? 0.0f : x_out * float(in_size - 1) / float(out_size - 1);
   if (mode == "pytorch_half_pixel") return out_size > 1 ? (x_out + 0.5f) / scale - 0.5f : 0.0f;
@@ -246,10 +248,14 @@ float source_coordinate(float x_out, float scale, std::int64_t in_size, std::int
 }
 std::int64_t nearest_index(float x, const std::string& mode, std::int64_t size) {
   std::int64_t i;
-  if (mode == "floor") i = std::int64_t(std::floor(x));
-  else if (mode == "ceil") i = std::int64_t(std::ceil(x));
-  else if (mode == "round_prefer_ceil") i = std::int64_t(std::floor(x + 0.5f));
-  else i = x == std::floor(x) + 0.5f ? std::int64_t(std::floor(x)) : std::int64_t(std::round(x));  // round_prefer_floor
+  if (mode == "floor")
+    i = std::int64_t(std::floor(x));
+  else if (mode == "ceil")
+    i = std::int64_t(std::ceil(x));
+  else if (mode == "round_prefer_ceil")
+    i = std::int64_t(std::floor(x + 0.5f));
+  else
+    i = x == std::floor(x) + 0.5f ? std::int64_t(std::floor(x)) : std::int64_t(std::round(x));  // round_prefer_floor
   return std::clamp<std::int64_t>(i, 0, size - 1);
 }
 }  // namespace

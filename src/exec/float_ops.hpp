@@ -21,8 +21,8 @@ void layer_norm(const float* in, const float* scale, const float* bias, float* o
 void channel_affine(const float* in, const float* scale, const float* shift, float* out, const Shape& shape, int axis);
 void reduce_mean(const float* in, float* out, const Shape& shape, const std::vector<std::int64_t>& axes);
 void concat(const std::vector<const float*>& inputs, const std::vector<Shape>& shapes, float* out, int axis);
-void pad(const float* in, const Shape& shape, float* out, const std::vector<std::int64_t>& pads, const std::string& mode,
-         float value);
+void pad(const float* in, const Shape& shape, float* out, const std::vector<std::int64_t>& pads,
+         const std::string& mode, float value);
 // For each output index along one axis, the input index nearest resizing copies from (ONNX
 // Resize's coordinate and rounding modes). Shared with the int8 path, which must pick the
 // same pixels.

@@ -82,11 +82,13 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
   switch (n.kernel) {
     case QKernel::Conv:
     case QKernel::Depthwise: {
-      rt::ConvParams p{g("batch"),      g("in_h"),       g("in_w"),       g("in_c"),        g("out_h"),
-                       g("out_w"),      g("out_c"),      g("kernel_h"),   g("kernel_w"),    g("stride_h"),
-                       g("stride_w"),   g("dilation_h"), g("dilation_w"), g("pad_top"),     g("pad_left"),
-                       g("groups"),     g("input_offset"), g("output_offset"), g("act_min"), g("act_max"),
-                       requant_of(n, "requant")};
+      rt::ConvParams p{g("batch"),      g("in_h"),         g("in_w"),
+                       g("in_c"),       g("out_h"),        g("out_w"),
+                       g("out_c"),      g("kernel_h"),     g("kernel_w"),
+                       g("stride_h"),   g("stride_w"),     g("dilation_h"),
+                       g("dilation_w"), g("pad_top"),      g("pad_left"),
+                       g("groups"),     g("input_offset"), g("output_offset"),
+                       g("act_min"),    g("act_max"),      requant_of(n, "requant")};
       const std::int8_t* w = n.bytes("weights").data();
       const std::int32_t* b = n.words("bias").data();
       if (n.kernel == QKernel::Conv) {
@@ -95,21 +97,22 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
           rt::conv2d_s8(p, ws.ptr[std::size_t(ins[0])], w, b, ws.ptr[std::size_t(out)], ws.scratch.data());
         };
       }
-      return [=](Workspace& ws) { rt::depthwise_conv2d_s8(p, ws.ptr[std::size_t(ins[0])], w, b, ws.ptr[std::size_t(out)]); };
+      return [=](Workspace& ws) {
+        rt::depthwise_conv2d_s8(p, ws.ptr[std::size_t(ins[0])], w, b, ws.ptr[std::size_t(out)]);
+      };
     }
     case QKernel::Dense: {
-      rt::DenseParams p{g("rows"), g("in_features"), g("out_features"), g("input_offset"), g("output_offset"),
-                        g("act_min"), g("act_max"), requant_of(n, "requant")};
+      rt::DenseParams p{g("rows"),          g("in_features"), g("out_features"), g("input_offset"),
+                        g("output_offset"), g("act_min"),     g("act_max"),      requant_of(n, "requant")};
       const std::int8_t* w = n.bytes("weights").data();
       const std::int32_t* b = n.words("bias").data();
       return [=](Workspace& ws) { rt::dense_s8(p, ws.ptr[std::size_t(ins[0])], w, b, ws.ptr[std::size_t(out)]); };
     }
     case QKernel::MaxPool:
     case QKernel::AvgPool: {
-      rt::PoolParams pool{g("batch"),    g("in_h"),     g("in_w"),       g("channels"),  g("out_h"),
-                          g("out_w"),    g("kernel_h"), g("kernel_w"),   g("stride_h"),  g("stride_w"),
-                          g("pad_top"),  g("pad_left"), g("pad_bottom"), g("pad_right"), g("act_min"),
-                          g("act_max")};
+      rt::PoolParams pool{g("batch"),      g("in_h"),      g("in_w"),     g("channels"), g("out_h"),   g("out_w"),
+                          g("kernel_h"),   g("kernel_w"),  g("stride_h"), g("stride_w"), g("pad_top"), g("pad_left"),
+                          g("pad_bottom"), g("pad_right"), g("act_min"),  g("act_max")};
       if (n.kernel == QKernel::MaxPool)
         return [=](Workspace& ws) { rt::max_pool2d_s8(pool, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
       const bool truncate = n.get("truncate", 0) != 0;
@@ -132,27 +135,33 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
       const int a_in = a_const ? -1 : ins[0];
       const int b_in = b_const ? -1 : ins[a_const ? 0 : 1];
       auto operands = [=](Workspace& ws) {
-        return std::pair{a_in >= 0 ? ws.ptr[std::size_t(a_in)] : a_data, b_in >= 0 ? ws.ptr[std::size_t(b_in)] : b_data};
+        return std::pair{a_in >= 0 ? ws.ptr[std::size_t(a_in)] : a_data,
+                         b_in >= 0 ? ws.ptr[std::size_t(b_in)] : b_data};
       };
       if (n.kernel == QKernel::Add) {
-        rt::AddParams p{g("a_offset"),     g("b_offset"),     g("output_offset"),     g("left_shift"),
-                        g("a_multiplier"), g("a_shift"),      g("b_multiplier"),      g("b_shift"),
-                        g("output_multiplier"), g("output_shift"), g("act_min"),      g("act_max")};
+        rt::AddParams p{g("a_offset"),          g("b_offset"),     g("output_offset"), g("left_shift"),
+                        g("a_multiplier"),      g("a_shift"),      g("b_multiplier"),  g("b_shift"),
+                        g("output_multiplier"), g("output_shift"), g("act_min"),       g("act_max")};
         return [=](Workspace& ws) {
           auto [a, b] = operands(ws);
           rt::add_s8(p, shape, a, b, ws.ptr[std::size_t(out)]);
         };
       }
-      rt::MulParams p{g("a_offset"), g("b_offset"), g("output_offset"), g("output_multiplier"), g("output_shift"),
-                      g("act_min"), g("act_max")};
+      rt::MulParams p{g("a_offset"),     g("b_offset"), g("output_offset"), g("output_multiplier"),
+                      g("output_shift"), g("act_min"),  g("act_max")};
       return [=](Workspace& ws) {
         auto [a, b] = operands(ws);
         rt::mul_s8(p, shape, a, b, ws.ptr[std::size_t(out)]);
       };
     }
     case QKernel::Concat: {
-      rt::ConcatParams p{g("inputs"), g("outer"), n.words("input_row").data(), n.words("input_offset").data(),
-                         n.words("multiplier").data(), n.words("shift").data(), g("output_offset")};
+      rt::ConcatParams p{g("inputs"),
+                         g("outer"),
+                         n.words("input_row").data(),
+                         n.words("input_offset").data(),
+                         n.words("multiplier").data(),
+                         n.words("shift").data(),
+                         g("output_offset")};
       return [=](Workspace& ws) {
         std::vector<const std::int8_t*> parts;
         for (int in : ins) parts.push_back(ws.ptr[std::size_t(in)]);
@@ -160,8 +169,9 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
       };
     }
     case QKernel::Pad: {
-      rt::PadParams p{g("batch"),      g("in_h"),      g("in_w"),       g("channels"), g("pad_top"),
-                      g("pad_left"),   g("pad_bottom"), g("pad_right"), std::int8_t(n.get("value"))};
+      rt::PadParams p{g("batch"),      g("in_h"),      g("in_w"),
+                      g("channels"),   g("pad_top"),   g("pad_left"),
+                      g("pad_bottom"), g("pad_right"), std::int8_t(n.get("value"))};
       return [=](Workspace& ws) { rt::pad_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
     }
     case QKernel::Lookup: {
@@ -172,23 +182,38 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
     case QKernel::Softmax: {
       const std::int32_t* table = n.words("exp_table").data();
       const std::int32_t rows = g("rows"), depth = g("depth");
-      return [=](Workspace& ws) { rt::softmax_s8(table, rows, depth, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
+      return [=](Workspace& ws) {
+        rt::softmax_s8(table, rows, depth, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]);
+      };
     }
     case QKernel::Prelu: {
-      rt::PreluParams p{g("outer"), g("channels"), g("input_offset"), g("output_offset"), g("positive_multiplier"),
-                        g("positive_shift"), requant_of(n, "negative"), g("act_min"), g("act_max")};
+      rt::PreluParams p{g("outer"),
+                        g("channels"),
+                        g("input_offset"),
+                        g("output_offset"),
+                        g("positive_multiplier"),
+                        g("positive_shift"),
+                        requant_of(n, "negative"),
+                        g("act_min"),
+                        g("act_max")};
       return [=](Workspace& ws) { rt::prelu_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
     }
-    case QKernel::Reshape:
-      return [=](Workspace& ws) { ws.ptr[std::size_t(out)] = ws.ptr[std::size_t(ins[0])]; };
+    case QKernel::Reshape: return [=](Workspace& ws) { ws.ptr[std::size_t(out)] = ws.ptr[std::size_t(ins[0])]; };
     case QKernel::LayerNorm: {
-      rt::LayerNormParams p{g("rows"),          g("depth"),   n.get("epsilon_q"), requant_of(n, "gamma"),
-                            n.words("beta_q").data(), g("output_offset"), g("act_min"), g("act_max")};
+      rt::LayerNormParams p{
+          g("rows"),          g("depth"),   n.get("epsilon_q"), requant_of(n, "gamma"), n.words("beta_q").data(),
+          g("output_offset"), g("act_min"), g("act_max")};
       return [=](Workspace& ws) { rt::layer_norm_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
     }
     case QKernel::Resize: {
-      rt::ResizeParams p{g("batch"), g("in_h"), g("in_w"), g("channels"), g("out_h"), g("out_w"),
-                         n.words("source_y").data(), n.words("source_x").data()};
+      rt::ResizeParams p{g("batch"),
+                         g("in_h"),
+                         g("in_w"),
+                         g("channels"),
+                         g("out_h"),
+                         g("out_w"),
+                         n.words("source_y").data(),
+                         n.words("source_x").data()};
       return [=](Workspace& ws) { rt::resize_nearest_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
     }
   }
@@ -214,7 +239,8 @@ namespace {
 
 // Number of samples and a check that each input fits the model (first dim any multiple).
 std::int64_t samples_of(const QGraph& g, const std::vector<Tensor>& inputs) {
-  if (inputs.size() != g.inputs.size()) fail("", "the model has {} inputs, {} were given", g.inputs.size(), inputs.size());
+  if (inputs.size() != g.inputs.size())
+    fail("", "the model has {} inputs, {} were given", g.inputs.size(), inputs.size());
   std::int64_t samples = -1;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const QValue& v = g.values[std::size_t(g.inputs[i])];
@@ -222,7 +248,8 @@ std::int64_t samples_of(const QGraph& g, const std::vector<Tensor>& inputs) {
     const Shape& got = inputs[i].shape();
     if (got.size() != expected.size() || got.empty() || !std::equal(got.begin() + 1, got.end(), expected.begin() + 1) ||
         got[0] % expected[0] != 0)
-      fail(v.name, "data of shape {} does not match the model input shape {}", shape_string(got), shape_string(expected));
+      fail(v.name, "data of shape {} does not match the model input shape {}", shape_string(got),
+           shape_string(expected));
     std::int64_t n = got[0] / expected[0];
     if (samples >= 0 && n != samples) fail(v.name, "inputs hold different numbers of samples");
     samples = n;
@@ -240,7 +267,8 @@ void to_stored(const QValue& v, const std::int8_t* src, std::int8_t* dst) {
 }
 void to_source(const QValue& v, const std::int8_t* src, std::int8_t* dst) {
   if (v.layout == Layout::NHWC && v.shape.size() == 4)
-    permute_elements(reinterpret_cast<const std::byte*>(src), reinterpret_cast<std::byte*>(dst), v.shape, {0, 3, 1, 2}, 1);
+    permute_elements(reinterpret_cast<const std::byte*>(src), reinterpret_cast<std::byte*>(dst), v.shape, {0, 3, 1, 2},
+                     1);
   else
     std::memcpy(dst, src, std::size_t(element_count(v.shape)));
 }
@@ -317,7 +345,8 @@ std::vector<Tensor> Int8Executor::run(const std::vector<Tensor>& inputs, const O
           scratch.resize(std::size_t(n));
           to_source(v, ws.ptr[std::size_t(g.outputs[o])], scratch.data());
           float* y = outputs[o].f32().data() + s * n;
-          for (std::int64_t k = 0; k < n; ++k) y[k] = v.quant.scale * float(scratch[std::size_t(k)] - v.quant.zero_point);
+          for (std::int64_t k = 0; k < n; ++k)
+            y[k] = v.quant.scale * float(scratch[std::size_t(k)] - v.quant.zero_point);
         }
       });
   return outputs;

@@ -12,7 +12,7 @@
 namespace tinyq {
 
 class Int8Executor {
-public:
+ public:
   // Builds every kernel's parameters once; throws tinyq::Error for a node it cannot run.
   explicit Int8Executor(const QGraph& graph, ExecOptions options = {});
   ~Int8Executor();
@@ -30,7 +30,7 @@ public:
 
   int threads() const;
 
-private:
+ private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -11,7 +11,7 @@ namespace tinyq {
 using AttrValue = std::variant<std::int64_t, float, std::vector<std::int64_t>, std::vector<float>, std::string>;
 
 class Attributes {
-public:
+ public:
   void set(const std::string& key, AttrValue value) { values_[key] = std::move(value); }
   bool has(const std::string& key) const { return values_.count(key) != 0; }
   void erase(const std::string& key) { values_.erase(key); }
@@ -24,11 +24,13 @@ public:
   std::vector<float> get_floats(const std::string& key, std::vector<float> fallback = {}) const {
     return get<std::vector<float>>(key, std::move(fallback));
   }
-  std::string get_string(const std::string& key, std::string fallback) const { return get<std::string>(key, std::move(fallback)); }
+  std::string get_string(const std::string& key, std::string fallback) const {
+    return get<std::string>(key, std::move(fallback));
+  }
 
   const std::map<std::string, AttrValue>& all() const { return values_; }
 
-private:
+ private:
   template <typename T>
   T get(const std::string& key, T fallback) const {
     auto it = values_.find(key);

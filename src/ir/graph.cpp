@@ -113,7 +113,8 @@ void Graph::validate() const {
       if (in == kNoValue) continue;
       if (in < 0 || std::size_t(in) >= values.size()) fail(node.name, "input index out of range");
       if (!defined[std::size_t(in)])
-        fail(node.name, "input '{}' is not produced by an earlier node, a graph input or a constant", values[std::size_t(in)].name);
+        fail(node.name, "input '{}' is not produced by an earlier node, a graph input or a constant",
+             values[std::size_t(in)].name);
     }
     for (auto out : node.outputs) {
       if (out < 0 || std::size_t(out) >= values.size()) fail(node.name, "output index out of range");
@@ -135,7 +136,8 @@ void Graph::compact() {
         if (in != kNoValue) ++uses[std::size_t(in)];
     for (auto out : outputs) ++uses[std::size_t(out)];
     for (std::size_t n = nodes.size(); n-- > 0;) {
-      bool used = std::any_of(nodes[n].outputs.begin(), nodes[n].outputs.end(), [&](ValueId v) { return uses[std::size_t(v)] > 0; });
+      bool used = std::any_of(nodes[n].outputs.begin(), nodes[n].outputs.end(),
+                              [&](ValueId v) { return uses[std::size_t(v)] > 0; });
       if (!used) {
         nodes.erase(nodes.begin() + std::ptrdiff_t(n));
         changed = true;

@@ -50,7 +50,7 @@ struct Node {
 };
 
 class Graph {
-public:
+ public:
   std::vector<Value> values;
   std::vector<Node> nodes;
   std::vector<ValueId> inputs;
@@ -82,7 +82,6 @@ public:
   void compact();
 
   std::int64_t parameter_count() const;
-
 };
 
 }  // namespace tinyq

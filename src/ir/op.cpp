@@ -58,21 +58,30 @@ std::optional<Op> op_from_name(std::string_view name) {
 
 bool is_unary_elementwise(Op op) {
   switch (op) {
-    case Op::Relu: case Op::Clip: case Op::LeakyRelu: case Op::Sigmoid: case Op::Tanh:
-    case Op::HardSigmoid: case Op::HardSwish: case Op::Sqrt: case Op::Exp: case Op::Neg:
-    case Op::Identity:
-      return true;
-    default:
-      return false;
+    case Op::Relu:
+    case Op::Clip:
+    case Op::LeakyRelu:
+    case Op::Sigmoid:
+    case Op::Tanh:
+    case Op::HardSigmoid:
+    case Op::HardSwish:
+    case Op::Sqrt:
+    case Op::Exp:
+    case Op::Neg:
+    case Op::Identity: return true;
+    default: return false;
   }
 }
 
 bool is_binary_elementwise(Op op) {
   switch (op) {
-    case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Pow: case Op::PRelu:
-      return true;
-    default:
-      return false;
+    case Op::Add:
+    case Op::Sub:
+    case Op::Mul:
+    case Op::Div:
+    case Op::Pow:
+    case Op::PRelu: return true;
+    default: return false;
   }
 }
 

@@ -38,8 +38,8 @@ enum class Op {
   PRelu,
   // Unary elementwise.
   Relu,
-  Clip,         // attrs: min, max
-  LeakyRelu,    // attrs: alpha
+  Clip,       // attrs: min, max
+  LeakyRelu,  // attrs: alpha
   Sigmoid,
   Tanh,
   HardSigmoid,  // attrs: alpha, beta

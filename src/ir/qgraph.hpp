@@ -13,21 +13,21 @@
 namespace tinyq {
 
 enum class QKernel {
-  Conv,        // conv2d_s8
-  Depthwise,   // depthwise_conv2d_s8
-  Dense,       // dense_s8
-  MaxPool,     // max_pool2d_s8
-  AvgPool,     // avg_pool2d_s8 (global average pooling too)
-  Add,         // add_s8 (sub: negative b multiplier)
-  Mul,         // mul_s8
-  Concat,      // concat_s8
-  Pad,         // pad_s8
-  Resize,      // resize_nearest_s8
-  Lookup,      // lookup_s8: any unary op as a 256-entry table
-  Softmax,     // softmax_s8
-  Prelu,       // prelu_s8
-  LayerNorm,   // layer_norm_s8
-  Reshape,     // no kernel: same bytes, new shape
+  Conv,       // conv2d_s8
+  Depthwise,  // depthwise_conv2d_s8
+  Dense,      // dense_s8
+  MaxPool,    // max_pool2d_s8
+  AvgPool,    // avg_pool2d_s8 (global average pooling too)
+  Add,        // add_s8 (sub: negative b multiplier)
+  Mul,        // mul_s8
+  Concat,     // concat_s8
+  Pad,        // pad_s8
+  Resize,     // resize_nearest_s8
+  Lookup,     // lookup_s8: any unary op as a 256-entry table
+  Softmax,    // softmax_s8
+  Prelu,      // prelu_s8
+  LayerNorm,  // layer_norm_s8
+  Reshape,    // no kernel: same bytes, new shape
 };
 const char* qkernel_name(QKernel k);
 
@@ -67,12 +67,12 @@ struct QNode {
   QKernel kernel = QKernel::Reshape;
   std::vector<int> inputs;  // QValue indices
   int output = -1;
-  int source_output = -1;   // ValueId of the float value it approximates (calibration, reports)
-  std::map<std::string, std::int64_t> ints;               // scalar kernel parameters
-  std::map<std::string, std::vector<std::int8_t>> i8;     // weights, lookup tables, constant operands
-  std::map<std::string, std::vector<std::int32_t>> i32;   // biases, multipliers, shifts, exp tables
+  int source_output = -1;                    // ValueId of the float value it approximates (calibration, reports)
+  std::map<std::string, std::int64_t> ints;  // scalar kernel parameters
+  std::map<std::string, std::vector<std::int8_t>> i8;    // weights, lookup tables, constant operands
+  std::map<std::string, std::vector<std::int32_t>> i32;  // biases, multipliers, shifts, exp tables
 
-  std::int64_t get(const std::string& key) const;         // throws if missing
+  std::int64_t get(const std::string& key) const;  // throws if missing
   std::int64_t get(const std::string& key, std::int64_t fallback) const;
   const std::vector<std::int8_t>& bytes(const std::string& key) const;
   const std::vector<std::int32_t>& words(const std::string& key) const;

@@ -107,7 +107,8 @@ Shape infer_output_shape(const Graph& g, const Node& n) {
       bool a_vec = a.size() == 1, b_vec = b.size() == 1;
       if (a_vec) a.insert(a.begin(), 1);
       if (b_vec) b.push_back(1);
-      if (a.back() != b[b.size() - 2]) fail(n.name, "MatMul shapes {} and {} do not fit", shape_string(a), shape_string(b));
+      if (a.back() != b[b.size() - 2])
+        fail(n.name, "MatMul shapes {} and {} do not fit", shape_string(a), shape_string(b));
       Shape batch = broadcast_shapes(Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2), n.name);
       if (!a_vec) batch.push_back(a[a.size() - 2]);
       if (!b_vec) batch.push_back(b.back());
@@ -133,17 +134,32 @@ Shape infer_output_shape(const Graph& g, const Node& n) {
       for (auto a : axes) reduced[std::size_t(normalize_axis(n, a, x.size()))] = true;
       Shape out;
       for (std::size_t i = 0; i < x.size(); ++i) {
-        if (!reduced[i]) out.push_back(x[i]);
-        else if (keep) out.push_back(1);
+        if (!reduced[i])
+          out.push_back(x[i]);
+        else if (keep)
+          out.push_back(1);
       }
       return out;
     }
-    case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Pow: case Op::PRelu:
-      return broadcast_shapes(input_shape(g, n, 0), input_shape(g, n, 1), n.name);
-    case Op::Relu: case Op::Clip: case Op::LeakyRelu: case Op::Sigmoid: case Op::Tanh: case Op::HardSigmoid:
-    case Op::HardSwish: case Op::Sqrt: case Op::Exp: case Op::Neg: case Op::Identity: case Op::LayerNorm:
-    case Op::ChannelAffine:
-      return input_shape(g, n, 0);
+    case Op::Add:
+    case Op::Sub:
+    case Op::Mul:
+    case Op::Div:
+    case Op::Pow:
+    case Op::PRelu: return broadcast_shapes(input_shape(g, n, 0), input_shape(g, n, 1), n.name);
+    case Op::Relu:
+    case Op::Clip:
+    case Op::LeakyRelu:
+    case Op::Sigmoid:
+    case Op::Tanh:
+    case Op::HardSigmoid:
+    case Op::HardSwish:
+    case Op::Sqrt:
+    case Op::Exp:
+    case Op::Neg:
+    case Op::Identity:
+    case Op::LayerNorm:
+    case Op::ChannelAffine: return input_shape(g, n, 0);
     case Op::Softmax: {
       const Shape& x = input_shape(g, n, 0);
       normalize_axis(n, n.attrs.get_int("axis", -1), x.size());
@@ -157,7 +173,8 @@ Shape infer_output_shape(const Graph& g, const Node& n) {
         if (s.size() != out.size()) fail(n.name, "Concat inputs of different rank");
         for (std::size_t d = 0; d < s.size(); ++d)
           if (int(d) != axis && s[d] != out[d])
-            fail(n.name, "Concat input {} has shape {}, expected {} off axis {}", i, shape_string(s), shape_string(out), axis);
+            fail(n.name, "Concat input {} has shape {}, expected {} off axis {}", i, shape_string(s), shape_string(out),
+                 axis);
         out[std::size_t(axis)] += s[std::size_t(axis)];
       }
       return out;
@@ -165,7 +182,8 @@ Shape infer_output_shape(const Graph& g, const Node& n) {
     case Op::Reshape: {
       Shape out = n.attrs.get_ints("shape");
       if (element_count(out, n.name) != element_count(input_shape(g, n, 0), n.name))
-        fail(n.name, "Reshape from {} to {} changes the element count", shape_string(input_shape(g, n, 0)), shape_string(out));
+        fail(n.name, "Reshape from {} to {} changes the element count", shape_string(input_shape(g, n, 0)),
+             shape_string(out));
       return out;
     }
     case Op::Transpose: {

@@ -51,14 +51,16 @@ Tensor::Tensor(DType type, Shape shape) : dtype_(type), shape_(std::move(shape))
 
 Tensor Tensor::from_floats(Shape shape, std::span<const float> values) {
   Tensor t(DType::f32, std::move(shape));
-  if (std::size_t(t.numel_) != values.size()) fail("", "tensor: {} values for shape {}", values.size(), shape_string(t.shape_));
+  if (std::size_t(t.numel_) != values.size())
+    fail("", "tensor: {} values for shape {}", values.size(), shape_string(t.shape_));
   std::memcpy(t.bytes_.data(), values.data(), t.bytes_.size());
   return t;
 }
 
 Tensor Tensor::from_i64(Shape shape, std::span<const std::int64_t> values) {
   Tensor t(DType::i64, std::move(shape));
-  if (std::size_t(t.numel_) != values.size()) fail("", "tensor: {} values for shape {}", values.size(), shape_string(t.shape_));
+  if (std::size_t(t.numel_) != values.size())
+    fail("", "tensor: {} values for shape {}", values.size(), shape_string(t.shape_));
   std::memcpy(t.bytes_.data(), values.data(), t.bytes_.size());
   return t;
 }
@@ -98,14 +100,15 @@ Tensor Tensor::cast(DType type) const {
       }
     }
   };
-  if (dtype_ == DType::f32) store(as_f32());
-  else store(as_i64());
+  if (dtype_ == DType::f32)
+    store(as_f32());
+  else
+    store(as_i64());
   return out;
 }
 
 Tensor Tensor::reshaped(Shape shape) const {
-  if (element_count(shape) != numel_)
-    fail("", "cannot reshape {} to {}", shape_string(shape_), shape_string(shape));
+  if (element_count(shape) != numel_) fail("", "cannot reshape {} to {}", shape_string(shape_), shape_string(shape));
   Tensor out = *this;
   out.shape_ = std::move(shape);
   return out;

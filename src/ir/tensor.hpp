@@ -25,7 +25,7 @@ inline constexpr std::int64_t kMaxElements = std::int64_t{1} << 31;
 std::string shape_string(const Shape& shape);
 
 class Tensor {
-public:
+ public:
   Tensor() = default;
   Tensor(DType type, Shape shape);  // zero-filled
 
@@ -38,8 +38,12 @@ public:
   std::int64_t numel() const { return numel_; }
   std::size_t byte_size() const { return bytes_.size(); }
 
-  template <typename T> std::span<T> data() { return {reinterpret_cast<T*>(bytes_.data()), size_t(numel_)}; }
-  template <typename T> std::span<const T> data() const {
+  template <typename T>
+  std::span<T> data() {
+    return {reinterpret_cast<T*>(bytes_.data()), size_t(numel_)};
+  }
+  template <typename T>
+  std::span<const T> data() const {
     return {reinterpret_cast<const T*>(bytes_.data()), size_t(numel_)};
   }
   std::span<float> f32() { return data<float>(); }
@@ -57,7 +61,7 @@ public:
   // Axes permuted: result axis i is source axis perm[i].
   Tensor transposed(const std::vector<int>& perm) const;
 
-private:
+ private:
   DType dtype_ = DType::f32;
   Shape shape_;
   std::int64_t numel_ = 0;

@@ -19,7 +19,8 @@ void scale_output_channels(Tensor& w, int axis, std::span<const float> scale) {
   auto data = w.f32();
   for (std::int64_t o = 0; o < outer; ++o)
     for (std::int64_t c = 0; c < channels; ++c)
-      for (std::int64_t i = 0; i < inner; ++i) data[std::size_t((o * channels + c) * inner + i)] *= scale[std::size_t(c)];
+      for (std::int64_t i = 0; i < inner; ++i)
+        data[std::size_t((o * channels + c) * inner + i)] *= scale[std::size_t(c)];
 }
 
 // The producer's bias; zeros when the optional bias input is omitted (fewer than three

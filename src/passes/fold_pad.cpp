@@ -68,7 +68,8 @@ bool fold_pad(Graph& graph) {
   bool changed = false;
   for (std::size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& pad = graph.nodes[n];
-    if (pad.op != Op::Pad || pad.attrs.get_string("mode", "constant") != "constant" || has_fused_activation(pad)) continue;
+    if (pad.op != Op::Pad || pad.attrs.get_string("mode", "constant") != "constant" || has_fused_activation(pad))
+      continue;
     ValueId out = pad.outputs[0];
     if (graph.value(out).layout != Layout::NHWC || graph.value(out).shape.size() != 4 || graph.is_graph_output(out))
       continue;
@@ -78,13 +79,14 @@ bool fold_pad(Graph& graph) {
     if (std::any_of(pads.begin(), pads.end(), [](std::int64_t p) { return p < 0; })) continue;
     auto users = graph.consumers(out);
     bool all = !users.empty();
-    for (int u : users) all = all && can_absorb(graph, pad, graph.nodes[std::size_t(u)]) && graph.nodes[std::size_t(u)].inputs[0] == out;
+    for (int u : users)
+      all = all && can_absorb(graph, pad, graph.nodes[std::size_t(u)]) && graph.nodes[std::size_t(u)].inputs[0] == out;
     if (!all) continue;
     for (int u : users) {
       Node& consumer = graph.nodes[std::size_t(u)];
       auto own = consumer.attrs.get_ints("pads", {0, 0, 0, 0});
-      consumer.attrs.set("pads", std::vector<std::int64_t>{own[0] + pads[1], own[1] + pads[2], own[2] + pads[5],
-                                                           own[3] + pads[6]});
+      consumer.attrs.set(
+          "pads", std::vector<std::int64_t>{own[0] + pads[1], own[1] + pads[2], own[2] + pads[5], own[3] + pads[6]});
       if (consumer.op == Op::AvgPool) consumer.attrs.set("count_include_pad", std::int64_t{1});
       consumer.inputs[0] = pad.inputs[0];
     }

@@ -12,11 +12,19 @@ namespace {
 // saturation bounds, so ReLU / ReLU6 cost nothing.
 bool can_clamp_output(Op op) {
   switch (op) {
-    case Op::Conv: case Op::ConvTranspose: case Op::Dense: case Op::MatMul: case Op::Add: case Op::Sub: case Op::Mul:
-    case Op::MaxPool: case Op::AvgPool: case Op::GlobalAvgPool: case Op::GlobalMaxPool: case Op::ChannelAffine:
-      return true;
-    default:
-      return false;
+    case Op::Conv:
+    case Op::ConvTranspose:
+    case Op::Dense:
+    case Op::MatMul:
+    case Op::Add:
+    case Op::Sub:
+    case Op::Mul:
+    case Op::MaxPool:
+    case Op::AvgPool:
+    case Op::GlobalAvgPool:
+    case Op::GlobalMaxPool:
+    case Op::ChannelAffine: return true;
+    default: return false;
   }
 }
 

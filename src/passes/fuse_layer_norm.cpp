@@ -63,7 +63,8 @@ bool fuse_layer_norm(Graph& graph) {
     if (!reduces_last_axis(graph, var)) continue;
     const Node* pow = producer_node(graph, var->inputs[0], Op::Pow);
     float exponent = 0;
-    if (!pow || pow->inputs[0] != div.inputs[0] || !scalar_constant(graph, pow->inputs[1], &exponent) || exponent != 2.0f)
+    if (!pow || pow->inputs[0] != div.inputs[0] || !scalar_constant(graph, pow->inputs[1], &exponent) ||
+        exponent != 2.0f)
       continue;
 
     const Shape shape = graph.value(x).shape;

@@ -32,7 +32,8 @@ bool remove_identities(Graph& graph) {
     if (node.op == Op::Reshape && !has_fused_activation(node)) {
       // Reshape of a Reshape: go straight from the first input.
       int p = graph.producer(node.inputs[0]);
-      if (p >= 0 && graph.nodes[std::size_t(p)].op == Op::Reshape && !has_fused_activation(graph.nodes[std::size_t(p)])) {
+      if (p >= 0 && graph.nodes[std::size_t(p)].op == Op::Reshape &&
+          !has_fused_activation(graph.nodes[std::size_t(p)])) {
         node.inputs[0] = graph.nodes[std::size_t(p)].inputs[0];
         changed = true;
       }

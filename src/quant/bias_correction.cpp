@@ -29,11 +29,13 @@ int correct_bias(QGraph& q, const Tensor& samples, int threads, std::int64_t max
   std::unordered_map<ValueId, std::size_t> slot;
   for (auto& n : q.nodes)
     if (has_bias(n)) slot.emplace(ValueId(n.source_output), slot.size());
-  std::vector<std::vector<std::vector<float>>> reference(std::size_t(total), std::vector<std::vector<float>>(slot.size()));
-  FloatExecutor(q.float_graph, {.threads = threads}).run({subset}, [&](int, std::int64_t s, ValueId v, std::span<const float> d) {
-    auto it = slot.find(v);
-    if (it != slot.end()) reference[std::size_t(s)][it->second].assign(d.begin(), d.end());
-  });
+  std::vector<std::vector<std::vector<float>>> reference(std::size_t(total),
+                                                         std::vector<std::vector<float>>(slot.size()));
+  FloatExecutor(q.float_graph, {.threads = threads})
+      .run({subset}, [&](int, std::int64_t s, ValueId v, std::span<const float> d) {
+        auto it = slot.find(v);
+        if (it != slot.end()) reference[std::size_t(s)][it->second].assign(d.begin(), d.end());
+      });
 
   int corrected = 0;
   for (std::size_t k = 0; k < q.nodes.size(); ++k) {
@@ -46,21 +48,22 @@ int correct_bias(QGraph& q, const Tensor& samples, int threads, std::int64_t max
     std::vector<double> error(channels, 0.0);
     std::vector<std::int64_t> count(channels, 0);
     std::mutex mutex;
-    Int8Executor(q, {.threads = threads}).run({subset}, [&](int, std::int64_t s, int index, std::span<const std::int8_t> d) {
-      if (std::size_t(index) != k) return;
-      const auto& ref = reference[std::size_t(s)][ref_slot];
-      std::vector<double> local(channels, 0.0);
-      std::vector<std::int64_t> local_count(channels, 0);
-      for (std::size_t i = 0; i < d.size() && i < ref.size(); ++i) {
-        const std::int32_t qv = d[i];
-        // Saturated outputs say nothing about the mean shift (a fused ReLU clamps them).
-        if (qv <= node.get("act_min", -128) || qv >= node.get("act_max", 127)) continue;
-        local[i % channels] += double(ref[i]) - double(out.scale) * (qv - out.zero_point);
-        ++local_count[i % channels];
-      }
-      std::lock_guard lock(mutex);
-      for (std::size_t c = 0; c < channels; ++c) error[c] += local[c], count[c] += local_count[c];
-    });
+    Int8Executor(q, {.threads = threads})
+        .run({subset}, [&](int, std::int64_t s, int index, std::span<const std::int8_t> d) {
+          if (std::size_t(index) != k) return;
+          const auto& ref = reference[std::size_t(s)][ref_slot];
+          std::vector<double> local(channels, 0.0);
+          std::vector<std::int64_t> local_count(channels, 0);
+          for (std::size_t i = 0; i < d.size() && i < ref.size(); ++i) {
+            const std::int32_t qv = d[i];
+            // Saturated outputs say nothing about the mean shift (a fused ReLU clamps them).
+            if (qv <= node.get("act_min", -128) || qv >= node.get("act_max", 127)) continue;
+            local[i % channels] += double(ref[i]) - double(out.scale) * (qv - out.zero_point);
+            ++local_count[i % channels];
+          }
+          std::lock_guard lock(mutex);
+          for (std::size_t c = 0; c < channels; ++c) error[c] += local[c], count[c] += local_count[c];
+        });
     auto& bias = node.i32["bias"];
     const auto& multiplier = node.words("requant_multiplier");
     const auto& shift = node.words("requant_shift");

@@ -11,7 +11,7 @@
 namespace tinyq {
 
 class BinaryWriter {
-public:
+ public:
   void u8(std::uint8_t v) { bytes_.push_back(v); }
   void u32(std::uint32_t v) { raw(&v, 4); }
   void i64(std::int64_t v) { raw(&v, 8); }
@@ -31,12 +31,12 @@ public:
   }
   const std::vector<std::uint8_t>& bytes() const { return bytes_; }
 
-private:
+ private:
   std::vector<std::uint8_t> bytes_;
 };
 
 class BinaryReader {
-public:
+ public:
   BinaryReader(const std::uint8_t* data, std::size_t size, std::string where)
       : data_(data), size_(size), where_(std::move(where)) {}
   std::uint8_t u8() { return take<std::uint8_t>(); }
@@ -46,7 +46,8 @@ public:
   // A count of items of `item_size` bytes each that must still fit in the file.
   std::size_t count(std::size_t item_size) {
     std::int64_t n = i64();
-    if (n < 0 || (item_size && std::uint64_t(n) > (size_ - pos_) / item_size)) fail(where_, "corrupt file: bad length {}", n);
+    if (n < 0 || (item_size && std::uint64_t(n) > (size_ - pos_) / item_size))
+      fail(where_, "corrupt file: bad length {}", n);
     return std::size_t(n);
   }
   std::string str() {
@@ -65,7 +66,7 @@ public:
   }
   bool at_end() const { return pos_ == size_; }
 
-private:
+ private:
   template <typename T>
   T take() {
     if (size_ - pos_ < sizeof(T)) fail(where_, "corrupt file: truncated");

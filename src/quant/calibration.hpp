@@ -18,7 +18,7 @@ namespace tinyq {
 // histograms of different passes or ranges, calibrating without pass 2) throws
 // std::logic_error: it is a bug, not bad input.
 class TensorHistogram {
-public:
+ public:
   static constexpr int kBins = 2048;
 
   // Pass 1: extremes only.
@@ -46,7 +46,7 @@ public:
   // exactly, and a ReLU output's spike at 0 would otherwise drag the KL threshold down.
   const std::vector<std::uint64_t>& abs_bins() const { return abs_bins_; }
 
-private:
+ private:
   float min_ = 0, max_ = 0;
   bool seen_ = false;
   std::uint64_t count_ = 0;

@@ -26,8 +26,10 @@ std::unordered_map<ValueId, TensorHistogram> collect_statistics(const Graph& gra
       for (auto& thread_stats : per_thread)
         for (auto& [id, h] : thread_stats) {
           auto it = ranges.find(id);
-          if (it == ranges.end()) ranges.emplace(id, h);
-          else it->second.merge(h);
+          if (it == ranges.end())
+            ranges.emplace(id, h);
+          else
+            it->second.merge(h);
         }
       for (auto& [id, h] : ranges) h.start_histograms();
       for (auto& thread_stats : per_thread) thread_stats = ranges;
@@ -54,8 +56,10 @@ std::unordered_map<ValueId, TensorHistogram> collect_statistics(const Graph& gra
   for (std::size_t t = 1; t < per_thread.size(); ++t)
     for (auto& [id, h] : per_thread[t]) {
       auto it = result.find(id);
-      if (it == result.end()) result[id] = h;
-      else it->second.merge(h);
+      if (it == result.end())
+        result[id] = h;
+      else
+        it->second.merge(h);
     }
   return result;
 }

@@ -37,7 +37,8 @@ std::vector<float> output_ranges(const Tensor& w) {
   const std::int64_t channels = w.shape()[0], per = w.numel() / channels;
   std::vector<float> r(std::size_t(channels), 0.0f);
   for (std::int64_t c = 0; c < channels; ++c)
-    for (std::int64_t i = 0; i < per; ++i) r[std::size_t(c)] = std::max(r[std::size_t(c)], std::abs(w.f32()[std::size_t(c * per + i)]));
+    for (std::int64_t i = 0; i < per; ++i)
+      r[std::size_t(c)] = std::max(r[std::size_t(c)], std::abs(w.f32()[std::size_t(c * per + i)]));
   return r;
 }
 
@@ -69,7 +70,8 @@ int equalize_cross_layer(Graph& g, int iterations) {
       Tensor w1 = *g.value(first.inputs[1]).constant, b1 = *g.value(first.inputs[2]).constant;
       Tensor w2 = *g.value(second.inputs[1]).constant;
       const std::int64_t channels = w1.shape()[0];
-      if (second.op == Op::Dense ? w2.shape()[1] != channels : g.value(second.inputs[0]).shape.back() != channels) continue;
+      if (second.op == Op::Dense ? w2.shape()[1] != channels : g.value(second.inputs[0]).shape.back() != channels)
+        continue;
       std::vector<float> r1 = output_ranges(w1), r2 = input_ranges(g, second, channels);
       std::vector<float> scale(std::size_t(channels), 1.0f);
       for (std::size_t c = 0; c < scale.size(); ++c)

@@ -66,7 +66,8 @@ std::vector<LayerError> measure_layer_error(const QGraph& q, const Tensor& sampl
     LayerError e{q.nodes[k].name, q.nodes[k].op, 0, 0};
     // An exact layer has no noise: report a finite ceiling rather than infinity (JSON has no inf).
     e.sqnr_db = s.noise > 0 ? 10.0 * std::log10(std::max(s.signal, 1e-30) / s.noise) : 200.0;
-    e.cosine = s.signal > 0 && s.int8_energy > 0 ? s.dot / std::sqrt(s.signal * s.int8_energy) : (s.noise > 0 ? 0.0 : 1.0);
+    e.cosine =
+        s.signal > 0 && s.int8_energy > 0 ? s.dot / std::sqrt(s.signal * s.int8_energy) : (s.noise > 0 ? 0.0 : 1.0);
     result.push_back(e);
   }
   return result;

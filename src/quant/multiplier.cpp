@@ -10,7 +10,8 @@ QuantizedMultiplier quantize_multiplier(double real) {
   if (!std::isfinite(real)) fail("", "requantization multiplier {} is not finite", real);
   if (real == 0.0) return {};
   int exponent = 0;
-  const double fraction = std::frexp(std::abs(real), &exponent);  // |real| = fraction * 2^exponent, fraction in [0.5, 1)
+  const double fraction =
+      std::frexp(std::abs(real), &exponent);  // |real| = fraction * 2^exponent, fraction in [0.5, 1)
   auto q = static_cast<std::int64_t>(std::llround(fraction * double(std::int64_t{1} << 31)));
   if (q == (std::int64_t{1} << 31)) {  // rounding carried into the next power of two
     q /= 2;

@@ -65,7 +65,9 @@ QNode quantize_binary(const Context& ctx, const Node& node) {
       fail(node.name, "no int8 kernel for PRelu whose slope varies along another axis than the last");
     const QuantParam& in = ctx.param(node.inputs[0]);
     q.kernel = QKernel::Prelu;
-    q.ints = {{"outer", element_count(x) / channels}, {"channels", channels}, {"input_offset", -in.zero_point},
+    q.ints = {{"outer", element_count(x) / channels},
+              {"channels", channels},
+              {"input_offset", -in.zero_point},
               {"output_offset", out.zero_point}};
     set_multiplier(q, "positive", double(in.scale) / out.scale);
     for (float a : slope.constant->f32()) append_multiplier(q, "negative", double(a) * in.scale / out.scale);

@@ -12,10 +12,12 @@ QNode quantize_layer_norm(const Context& ctx, const Node& node) {
   if (axis != -1 && axis != std::int64_t(x.size()) - 1)
     fail(node.name, "no int8 kernel for LayerNorm over more than the last axis");
   const std::int64_t depth = x.back();
-  if (depth > (std::int64_t{1} << 15)) fail(node.name, "LayerNorm over {} values exceeds the int8 kernel's 2^15", depth);
+  if (depth > (std::int64_t{1} << 15))
+    fail(node.name, "LayerNorm over {} values exceeds the int8 kernel's 2^15", depth);
   const QuantParam &in = ctx.param(node.inputs[0]), &out = ctx.param(node.outputs[0]);
   const double epsilon = node.attrs.get_float("epsilon", 1e-5f);
-  const double epsilon_q = std::nearbyint(65536.0 * double(depth) * double(depth) * epsilon / (double(in.scale) * in.scale));
+  const double epsilon_q =
+      std::nearbyint(65536.0 * double(depth) * double(depth) * epsilon / (double(in.scale) * in.scale));
   if (epsilon_q > std::ldexp(1.0, 61)) fail(node.name, "LayerNorm epsilon is too large for the input scale");
 
   QNode q;

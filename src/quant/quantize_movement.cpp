@@ -14,9 +14,7 @@ QNode quantize_data_movement(const Context& ctx, const Node& node) {
   QNode q;
   switch (node.op) {
     case Op::Reshape:
-    case Op::Identity:
-      q.kernel = QKernel::Reshape;
-      return q;
+    case Op::Identity: q.kernel = QKernel::Reshape; return q;
     case Op::Concat: {
       q.kernel = QKernel::Concat;
       std::int64_t axis = node.attrs.get_int("axis", 0);
@@ -43,14 +41,20 @@ QNode quantize_data_movement(const Context& ctx, const Node& node) {
     case Op::Pad: {
       const Shape& x = ctx.graph.value(node.inputs[0]).shape;
       auto pads = node.attrs.get_ints("pads");
-      if (node.attrs.get_string("mode", "constant") != "constant" || x.size() != 4 || pads[0] || pads[3] ||
-          pads[4] || pads[7])
+      if (node.attrs.get_string("mode", "constant") != "constant" || x.size() != 4 || pads[0] || pads[3] || pads[4] ||
+          pads[7])
         fail(node.name, "no int8 kernel for this Pad (only constant padding of H and W of a 4-D tensor)");
       const QuantParam& in = ctx.param(node.inputs[0]);
       q.kernel = QKernel::Pad;
-      q.ints = {{"batch", x[0]},         {"in_h", x[1]},          {"in_w", x[2]},
-                {"channels", x[3]},      {"pad_top", pads[1]},    {"pad_left", pads[2]},
-                {"pad_bottom", pads[5]}, {"pad_right", pads[6]},  {"value", quantize_value(node.attrs.get_float("value", 0), in)}};
+      q.ints = {{"batch", x[0]},
+                {"in_h", x[1]},
+                {"in_w", x[2]},
+                {"channels", x[3]},
+                {"pad_top", pads[1]},
+                {"pad_left", pads[2]},
+                {"pad_bottom", pads[5]},
+                {"pad_right", pads[6]},
+                {"value", quantize_value(node.attrs.get_float("value", 0), in)}};
       return q;
     }
     case Op::Resize: {
@@ -60,12 +64,13 @@ QNode quantize_data_movement(const Context& ctx, const Node& node) {
       const auto nearest = node.attrs.get_string("nearest_mode", "round_prefer_floor");
       q.kernel = QKernel::Resize;
       q.ints = {{"batch", x[0]}, {"in_h", x[1]}, {"in_w", x[2]}, {"channels", x[3]}, {"out_h", y[1]}, {"out_w", y[2]}};
-      for (auto i : fops::nearest_source_indices(x[1], y[1], scales.at(1), coord, nearest)) q.i32["source_y"].push_back(std::int32_t(i));
-      for (auto i : fops::nearest_source_indices(x[2], y[2], scales.at(2), coord, nearest)) q.i32["source_x"].push_back(std::int32_t(i));
+      for (auto i : fops::nearest_source_indices(x[1], y[1], scales.at(1), coord, nearest))
+        q.i32["source_y"].push_back(std::int32_t(i));
+      for (auto i : fops::nearest_source_indices(x[2], y[2], scales.at(2), coord, nearest))
+        q.i32["source_x"].push_back(std::int32_t(i));
       return q;
     }
-    default:
-      fail(node.name, "no int8 kernel for {}", op_name(node.op));
+    default: fail(node.name, "no int8 kernel for {}", op_name(node.op));
   }
 }
 

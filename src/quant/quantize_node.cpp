@@ -39,19 +39,33 @@ QNode quantize_node(const Context& ctx, const Node& node) {
     case Op::Conv: return quantize_conv(ctx, node);
     case Op::Dense: return quantize_dense(ctx, node);
     case Op::ChannelAffine: return quantize_channel_affine(ctx, node);
-    case Op::MaxPool: case Op::AvgPool: case Op::GlobalAvgPool: case Op::GlobalMaxPool:
-      return quantize_pool(ctx, node);
-    case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::PRelu:
-      return quantize_binary(ctx, node);
-    case Op::Relu: case Op::Clip: case Op::LeakyRelu: case Op::Sigmoid: case Op::Tanh: case Op::HardSigmoid:
-    case Op::HardSwish: case Op::Sqrt: case Op::Exp: case Op::Neg:
-      return quantize_unary(ctx, node);
-    case Op::Reshape: case Op::Identity: case Op::Concat: case Op::Pad: case Op::Resize:
-      return quantize_data_movement(ctx, node);
+    case Op::MaxPool:
+    case Op::AvgPool:
+    case Op::GlobalAvgPool:
+    case Op::GlobalMaxPool: return quantize_pool(ctx, node);
+    case Op::Add:
+    case Op::Sub:
+    case Op::Mul:
+    case Op::Div:
+    case Op::PRelu: return quantize_binary(ctx, node);
+    case Op::Relu:
+    case Op::Clip:
+    case Op::LeakyRelu:
+    case Op::Sigmoid:
+    case Op::Tanh:
+    case Op::HardSigmoid:
+    case Op::HardSwish:
+    case Op::Sqrt:
+    case Op::Exp:
+    case Op::Neg: return quantize_unary(ctx, node);
+    case Op::Reshape:
+    case Op::Identity:
+    case Op::Concat:
+    case Op::Pad:
+    case Op::Resize: return quantize_data_movement(ctx, node);
     case Op::Softmax: return quantize_softmax(ctx, node);
     case Op::LayerNorm: return quantize_layer_norm(ctx, node);
-    default:
-      fail(node.name, "no int8 kernel for {} (node '{}')", op_name(node.op), node.name);
+    default: fail(node.name, "no int8 kernel for {} (node '{}')", op_name(node.op), node.name);
   }
 }
 

@@ -20,12 +20,20 @@ QNode quantize_pool(const Context& ctx, const Node& node) {
   };
   QNode q;
   q.kernel = average ? QKernel::AvgPool : QKernel::MaxPool;
-  q.ints = {{"batch", x[0]},           {"in_h", x[1]},        {"in_w", x[2]},
-            {"channels", x[3]},        {"out_h", y[1]},       {"out_w", y[2]},
-            {"kernel_h", attr("kernel", 0, 1)}, {"kernel_w", attr("kernel", 1, 1)},
-            {"stride_h", attr("strides", 0, 1)}, {"stride_w", attr("strides", 1, 1)},
-            {"pad_top", attr("pads", 0, 0)}, {"pad_left", attr("pads", 1, 0)},
-            {"pad_bottom", attr("pads", 2, 0)}, {"pad_right", attr("pads", 3, 0)}};
+  q.ints = {{"batch", x[0]},
+            {"in_h", x[1]},
+            {"in_w", x[2]},
+            {"channels", x[3]},
+            {"out_h", y[1]},
+            {"out_w", y[2]},
+            {"kernel_h", attr("kernel", 0, 1)},
+            {"kernel_w", attr("kernel", 1, 1)},
+            {"stride_h", attr("strides", 0, 1)},
+            {"stride_w", attr("strides", 1, 1)},
+            {"pad_top", attr("pads", 0, 0)},
+            {"pad_left", attr("pads", 1, 0)},
+            {"pad_bottom", attr("pads", 2, 0)},
+            {"pad_right", attr("pads", 3, 0)}};
   set_activation_clamp(q, node, out);
   if (!average) {
     if (in.scale != out.scale || in.zero_point != out.zero_point)
@@ -49,7 +57,8 @@ QNode quantize_pool(const Context& ctx, const Node& node) {
   // so border windows divide exactly (DESIGN: small values must not vanish).
   const std::int64_t taps = q.get("kernel_h") * q.get("kernel_w");
   append_multiplier(q, "count", 0.0);  // entry 0 unused
-  for (std::int64_t n = 1; n <= taps; ++n) append_multiplier(q, "count", double(in.scale) / (double(out.scale) * double(n)));
+  for (std::int64_t n = 1; n <= taps; ++n)
+    append_multiplier(q, "count", double(in.scale) / (double(out.scale) * double(n)));
   return q;
 }
 

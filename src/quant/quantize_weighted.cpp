@@ -65,7 +65,8 @@ std::vector<std::int32_t> quantize_bias(const Context& ctx, const Node& node, co
   }
   for (std::size_t c = 0; c < out.size(); ++c) {
     double real = b[c];
-    if (ctx.nnom()) real = std::clamp(std::nearbyint(std::ldexp(real, bias_frac)), -128.0, 127.0) * std::ldexp(1.0, -bias_frac);
+    if (ctx.nnom())
+      real = std::clamp(std::nearbyint(std::ldexp(real, bias_frac)), -128.0, 127.0) * std::ldexp(1.0, -bias_frac);
     double q = std::nearbyint(real / (s_in * s_w[c]));
     if (std::abs(q) > double(std::numeric_limits<std::int32_t>::max()))
       fail(node.name, "bias of channel {} does not fit int32 at this scale", c);
@@ -98,7 +99,8 @@ QNode quantize_conv(const Context& ctx, const Node& node) {
   const Shape& x = ctx.graph.value(node.inputs[0]).shape;
   const Shape& y = ctx.graph.value(node.outputs[0]).shape;
   const Tensor& w = *ctx.graph.value(node.inputs[1]).constant;  // [O, KH, KW, C/g]
-  const Tensor* b = node.inputs.size() > 2 && node.inputs[2] != kNoValue ? &*ctx.graph.value(node.inputs[2]).constant : nullptr;
+  const Tensor* b =
+      node.inputs.size() > 2 && node.inputs[2] != kNoValue ? &*ctx.graph.value(node.inputs[2]).constant : nullptr;
   const QuantParam &in = ctx.param(node.inputs[0]), &out = ctx.param(node.outputs[0]);
   const std::int64_t group = node.attrs.get_int("group", 1);
   const bool depthwise = group == x[3] && group > 1 && w.shape()[3] == 1;
@@ -113,19 +115,32 @@ QNode quantize_conv(const Context& ctx, const Node& node) {
     const std::int64_t o_count = w.shape()[0], taps = w.shape()[1] * w.shape()[2];
     std::vector<std::int8_t> relaid(qw.values.size());
     for (std::int64_t o = 0; o < o_count; ++o)
-      for (std::int64_t t = 0; t < taps; ++t) relaid[std::size_t(t * o_count + o)] = qw.values[std::size_t(o * taps + t)];
+      for (std::int64_t t = 0; t < taps; ++t)
+        relaid[std::size_t(t * o_count + o)] = qw.values[std::size_t(o * taps + t)];
     qw.values = std::move(relaid);
   }
   auto attr = [&](const char* key, std::size_t i, std::int64_t fallback) {
     auto v = node.attrs.get_ints(key);
     return i < v.size() ? v[i] : fallback;
   };
-  q.ints = {{"batch", x[0]},        {"in_h", x[1]},          {"in_w", x[2]},          {"in_c", x[3]},
-            {"out_h", y[1]},        {"out_w", y[2]},         {"out_c", y[3]},         {"kernel_h", w.shape()[1]},
-            {"kernel_w", w.shape()[2]}, {"stride_h", attr("strides", 0, 1)}, {"stride_w", attr("strides", 1, 1)},
-            {"dilation_h", attr("dilations", 0, 1)}, {"dilation_w", attr("dilations", 1, 1)},
-            {"pad_top", attr("pads", 0, 0)}, {"pad_left", attr("pads", 1, 0)}, {"groups", group},
-            {"input_offset", -in.zero_point}, {"output_offset", out.zero_point}};
+  q.ints = {{"batch", x[0]},
+            {"in_h", x[1]},
+            {"in_w", x[2]},
+            {"in_c", x[3]},
+            {"out_h", y[1]},
+            {"out_w", y[2]},
+            {"out_c", y[3]},
+            {"kernel_h", w.shape()[1]},
+            {"kernel_w", w.shape()[2]},
+            {"stride_h", attr("strides", 0, 1)},
+            {"stride_w", attr("strides", 1, 1)},
+            {"dilation_h", attr("dilations", 0, 1)},
+            {"dilation_w", attr("dilations", 1, 1)},
+            {"pad_top", attr("pads", 0, 0)},
+            {"pad_left", attr("pads", 1, 0)},
+            {"groups", group},
+            {"input_offset", -in.zero_point},
+            {"output_offset", out.zero_point}};
   set_activation_clamp(q, node, out);
   q.i8["weights"] = std::move(qw.values);
   q.i32["bias"] = std::move(bias);
@@ -136,7 +151,8 @@ QNode quantize_conv(const Context& ctx, const Node& node) {
 QNode quantize_dense(const Context& ctx, const Node& node) {
   const Shape& x = ctx.graph.value(node.inputs[0]).shape;
   const Tensor& w = *ctx.graph.value(node.inputs[1]).constant;  // [O, K]
-  const Tensor* b = node.inputs.size() > 2 && node.inputs[2] != kNoValue ? &*ctx.graph.value(node.inputs[2]).constant : nullptr;
+  const Tensor* b =
+      node.inputs.size() > 2 && node.inputs[2] != kNoValue ? &*ctx.graph.value(node.inputs[2]).constant : nullptr;
   const QuantParam &in = ctx.param(node.inputs[0]), &out = ctx.param(node.outputs[0]);
   QNode q;
   q.kernel = QKernel::Dense;

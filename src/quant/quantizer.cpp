@@ -20,11 +20,14 @@ namespace {
 // input's quantization, so no requantization (and no error) happens there.
 bool keeps_quantization(Op op) {
   switch (op) {
-    case Op::Reshape: case Op::Identity: case Op::MaxPool: case Op::GlobalMaxPool: case Op::Pad: case Op::Resize:
-    case Op::Transpose:
-      return true;
-    default:
-      return false;
+    case Op::Reshape:
+    case Op::Identity:
+    case Op::MaxPool:
+    case Op::GlobalMaxPool:
+    case Op::Pad:
+    case Op::Resize:
+    case Op::Transpose: return true;
+    default: return false;
   }
 }
 
@@ -76,7 +79,8 @@ CalibrationSummary summarize(const std::unordered_map<ValueId, TensorHistogram>&
   s.histogram.assign(CalibrationSummary::kSummaryBins, 0);
   const std::size_t fold = h.bins().size() / CalibrationSummary::kSummaryBins;
   for (std::size_t i = 0; i < h.bins().size(); ++i)
-    s.histogram[std::min(i / fold, s.histogram.size() - 1)] += std::uint32_t(std::min<std::uint64_t>(h.bins()[i], UINT32_MAX));
+    s.histogram[std::min(i / fold, s.histogram.size() - 1)] +=
+        std::uint32_t(std::min<std::uint64_t>(h.bins()[i], UINT32_MAX));
   return s;
 }
 
@@ -85,11 +89,16 @@ CalibrationSummary summarize(const std::unordered_map<ValueId, TensorHistogram>&
 QuantSettings resolve_settings(const QuantizeOptions& o) {
   QuantSettings s;
   s.preset = o.preset;
-  if (o.preset == "best") s.scheme = "affine", s.granularity = "channel", s.calibration = "auto", s.bias_correction = true;
-  else if (o.preset == "cmsis") s.scheme = "affine", s.granularity = "channel", s.calibration = "minmax";
-  else if (o.preset == "nnom") s.scheme = "pow2", s.granularity = "tensor", s.calibration = "minmax";
-  else if (o.preset == "pow2") s.scheme = "pow2", s.granularity = "channel", s.calibration = "mse";
-  else fail("--preset", "unknown preset '{}' (best, cmsis, nnom, pow2)", o.preset);
+  if (o.preset == "best")
+    s.scheme = "affine", s.granularity = "channel", s.calibration = "auto", s.bias_correction = true;
+  else if (o.preset == "cmsis")
+    s.scheme = "affine", s.granularity = "channel", s.calibration = "minmax";
+  else if (o.preset == "nnom")
+    s.scheme = "pow2", s.granularity = "tensor", s.calibration = "minmax";
+  else if (o.preset == "pow2")
+    s.scheme = "pow2", s.granularity = "channel", s.calibration = "mse";
+  else
+    fail("--preset", "unknown preset '{}' (best, cmsis, nnom, pow2)", o.preset);
   if (o.scheme) {
     if (*o.scheme != "affine" && *o.scheme != "pow2") fail("--scheme", "unknown scheme '{}' (affine, pow2)", *o.scheme);
     s.scheme = *o.scheme;
@@ -109,7 +118,8 @@ QuantSettings resolve_settings(const QuantizeOptions& o) {
 
 QGraph quantize(const Graph& graph, const Tensor& samples, const QuantizeOptions& options) {
   QuantSettings settings = resolve_settings(options);
-  if (graph.inputs.size() != 1) fail("", "quantization needs a model with one input, this one has {}", graph.inputs.size());
+  if (graph.inputs.size() != 1)
+    fail("", "quantization needs a model with one input, this one has {}", graph.inputs.size());
   CollectOptions collect{.threads = options.threads, .histograms = true, .progress = options.progress};
   settings.calibration_samples = sample_count(graph, {samples});
   QGraph q = quantize_with_statistics(graph, collect_statistics(graph, samples, collect), settings);
@@ -152,8 +162,10 @@ QGraph quantize_with_statistics(const Graph& graph, const std::unordered_map<Val
     ValueId root = groups.find(id);
     ClipRange r = settings.scheme == "pow2" ? calibrate_minmax(h) : choose_range(h, settings.calibration);
     auto it = group_range.find(root);
-    if (it == group_range.end()) group_range[root] = r;
-    else it->second = {std::min(it->second.lo, r.lo), std::max(it->second.hi, r.hi)};
+    if (it == group_range.end())
+      group_range[root] = r;
+    else
+      it->second = {std::min(it->second.lo, r.lo), std::max(it->second.hi, r.hi)};
     auto& widest = group_hist[root];
     if (!widest || h.abs_max() > widest->abs_max()) widest = &h;
   }

@@ -27,10 +27,14 @@ void write_attrs(BinaryWriter& w, const Attributes& attrs) {
     std::visit(
         [&](auto&& v) {
           using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, std::int64_t>) w.i64(v);
-          else if constexpr (std::is_same_v<T, float>) w.f32(v);
-          else if constexpr (std::is_same_v<T, std::string>) w.str(v);
-          else w.array(v);
+          if constexpr (std::is_same_v<T, std::int64_t>)
+            w.i64(v);
+          else if constexpr (std::is_same_v<T, float>)
+            w.f32(v);
+          else if constexpr (std::is_same_v<T, std::string>)
+            w.str(v);
+          else
+            w.array(v);
         },
         value);
   }
@@ -185,7 +189,8 @@ QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::st
   if (size < 28 || std::memcmp(data, kMagic, 8) != 0) fail(where, "not a tinyq .tqm file (bad magic)");
   BinaryReader header(data + 8, 20, where);
   const std::uint32_t version = header.u32();
-  if (version != kTqmVersion) fail(where, ".tqm version {} is not supported (this tinyq reads version {})", version, kTqmVersion);
+  if (version != kTqmVersion)
+    fail(where, ".tqm version {} is not supported (this tinyq reads version {})", version, kTqmVersion);
   const std::uint64_t payload = std::uint64_t(header.i64());
   const std::uint64_t checksum = std::uint64_t(header.i64());
   if (payload != size - 28) fail(where, "corrupt .tqm file: {} payload bytes declared, {} present", payload, size - 28);

@@ -15,7 +15,8 @@ Tensor eval_binary(const Tensor& a, const Tensor& b, const std::function<double(
                    const std::string& where);
 Tensor eval_gather(const Tensor& data, const Tensor& indices, int axis, const std::string& where);
 Tensor eval_slice(const Tensor& data, const std::vector<std::int64_t>& starts, const std::vector<std::int64_t>& ends,
-                  const std::vector<std::int64_t>& axes, const std::vector<std::int64_t>& steps, const std::string& where);
+                  const std::vector<std::int64_t>& axes, const std::vector<std::int64_t>& steps,
+                  const std::string& where);
 Tensor eval_concat(const std::vector<Tensor>& parts, int axis, const std::string& where);
 
 }  // namespace tinyq::onnx_import

@@ -97,7 +97,8 @@ void convert_cast(Importer& im, const onnx::NodeProto& node) {
     im.define_constant(node.output(0), v.constant->cast(target));
     return;
   }
-  if (target != DType::f32 || v.dtype != DType::f32) fail(im.at(node), "Cast of run-time values is supported only float->float");
+  if (target != DType::f32 || v.dtype != DType::f32)
+    fail(im.at(node), "Cast of run-time values is supported only float->float");
   im.alias(node.output(0), x);
 }
 

@@ -170,7 +170,8 @@ void convert_gemm(Importer& im, const onnx::NodeProto& node) {
     if (b.shape().size() != 2) fail(im.at(node), "Gemm input B must be 2-D");
     Tensor w = trans_b ? b : b.transposed({1, 0});  // [O, K]
     const std::int64_t out = w.shape()[0];
-    if (w.shape()[1] != a_shape[1]) fail(im.at(node), "Gemm shapes {} and {} do not fit", shape_string(a_shape), shape_string(b.shape()));
+    if (w.shape()[1] != a_shape[1])
+      fail(im.at(node), "Gemm shapes {} and {} do not fit", shape_string(a_shape), shape_string(b.shape()));
     for (auto& v : w.f32()) v *= alpha;
     Tensor bias(DType::f32, {out});
     bool bias_is_row = true;
@@ -241,7 +242,8 @@ void convert_matmul(Importer& im, const onnx::NodeProto& node) {
 }
 
 void convert_batch_norm(Importer& im, const onnx::NodeProto& node) {
-  if (attr_int(node, "training_mode", 0) != 0) fail(im.at(node), "training_mode=1 is not supported (export in eval mode)");
+  if (attr_int(node, "training_mode", 0) != 0)
+    fail(im.at(node), "training_mode=1 is not supported (export in eval mode)");
   require_single_output(im, node);
   ValueId x = im.input(node, 0);
   const Value& xv = im.graph().value(x);
@@ -357,7 +359,9 @@ void register_nn_converters(ConverterTable& t) {
   t["LayerNormalization"] = convert_layer_norm;
   t["MaxPool"] = [](Importer& im, const onnx::NodeProto& n) { convert_pool(im, n, Op::MaxPool); };
   t["AveragePool"] = [](Importer& im, const onnx::NodeProto& n) { convert_pool(im, n, Op::AvgPool); };
-  t["GlobalAveragePool"] = [](Importer& im, const onnx::NodeProto& n) { convert_global_pool(im, n, Op::GlobalAvgPool); };
+  t["GlobalAveragePool"] = [](Importer& im, const onnx::NodeProto& n) {
+    convert_global_pool(im, n, Op::GlobalAvgPool);
+  };
   t["GlobalMaxPool"] = [](Importer& im, const onnx::NodeProto& n) { convert_global_pool(im, n, Op::GlobalMaxPool); };
 }
 

@@ -93,7 +93,8 @@ void convert_slice(Importer& im, const onnx::NodeProto& node) {
     if (auto a = im.optional_constant(node, 3)) axes = a->as_i64();
     if (auto s = im.optional_constant(node, 4)) steps = s->as_i64();
   }
-  im.define_constant(node.output(0), eval_slice(*im.graph().value(data).constant, starts, ends, axes, steps, im.at(node)));
+  im.define_constant(node.output(0),
+                     eval_slice(*im.graph().value(data).constant, starts, ends, axes, steps, im.at(node)));
 }
 
 void convert_concat(Importer& im, const onnx::NodeProto& node) {
@@ -262,7 +263,8 @@ void convert_pad(Importer& im, const onnx::NodeProto& node) {
   const Value& v = im.graph().value(x);
   const std::size_t rank = v.shape.size();
   std::string mode = attr_string(node, "mode", "constant");
-  if (mode != "constant" && mode != "reflect" && mode != "edge") fail(im.at(node), "Pad mode '{}' is not supported", mode);
+  if (mode != "constant" && mode != "reflect" && mode != "edge")
+    fail(im.at(node), "Pad mode '{}' is not supported", mode);
   Ints pads;
   float value = 0.0f;
   if (im.opset() < 11) {
@@ -330,13 +332,14 @@ void convert_resize(Importer& im, const onnx::NodeProto& node) {
   } else {
     if (scales.size() != 4) fail(im.at(node), "scales must have 4 entries");
     for (int i = 0; i < 4; ++i) {
-      if (!(scales[std::size_t(i)] > 0) || scales[std::size_t(i)] > 1024) fail(im.at(node), "scale must be in (0, 1024]");
+      if (!(scales[std::size_t(i)] > 0) || scales[std::size_t(i)] > 1024)
+        fail(im.at(node), "scale must be in (0, 1024]");
       out[std::size_t(i)] = std::int64_t(std::floor(float(in[std::size_t(i)]) * scales[std::size_t(i)]));
     }
   }
   if (out[0] != in[0] || out[1] != in[1]) fail(im.at(node), "only spatial (H, W) resizing is supported");
-  std::string coord = upsample || im.opset() < 11 ? "asymmetric"
-                                                  : attr_string(node, "coordinate_transformation_mode", "half_pixel");
+  std::string coord =
+      upsample || im.opset() < 11 ? "asymmetric" : attr_string(node, "coordinate_transformation_mode", "half_pixel");
   std::string nearest = upsample || im.opset() < 11 ? "floor" : attr_string(node, "nearest_mode", "round_prefer_floor");
   if (coord != "half_pixel" && coord != "pytorch_half_pixel" && coord != "align_corners" && coord != "asymmetric" &&
       coord != "tf_half_pixel_for_nn")

@@ -1,12 +1,12 @@
 #include "frontend/onnx/importer.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 #include "frontend/onnx/onnx_import.hpp"
 #include "frontend/onnx/onnx_tensor.hpp"
@@ -71,7 +71,8 @@ bool Importer::has_input(const onnx::NodeProto& node, int index) const {
 ValueId Importer::input(const onnx::NodeProto& node, int index) {
   if (!has_input(node, index)) fail(at(node), "missing required input {}", index);
   auto it = names_.find(node.input(index));
-  if (it == names_.end()) fail(at(node), "input '{}' is not defined (missing initializer or graph input)", node.input(index));
+  if (it == names_.end())
+    fail(at(node), "input '{}' is not defined (missing initializer or graph input)", node.input(index));
   return it->second;
 }
 
@@ -120,8 +121,8 @@ ValueId Importer::emit_internal(const std::string& name, Op op, std::vector<Valu
   return id;
 }
 
-ValueId Importer::emit(const onnx::NodeProto& node, Op op, std::vector<ValueId> inputs, Attributes attrs,
-                       Layout layout, const std::string& output_name) {
+ValueId Importer::emit(const onnx::NodeProto& node, Op op, std::vector<ValueId> inputs, Attributes attrs, Layout layout,
+                       const std::string& output_name) {
   Node n;
   n.name = unique_node_name(node.name().empty() ? output_name : node.name());
   n.op = op;
@@ -163,7 +164,8 @@ ValueId Importer::broadcast_operand_to_nhwc(ValueId id, const std::string& name_
   const Value& v = graph_.value(id);
   if (v.layout == Layout::NHWC) return id;
   if (v.is_constant() && v.constant->numel() == 1) return id;  // a scalar broadcasts in any layout
-  if (v.shape.size() > 4) fail(where_, "value '{}' of rank {} cannot broadcast against a 4-D tensor", v.name, v.shape.size());
+  if (v.shape.size() > 4)
+    fail(where_, "value '{}' of rank {} cannot broadcast against a 4-D tensor", v.name, v.shape.size());
   ValueId rank4 = id;
   if (v.shape.size() < 4) {
     Shape padded(4 - v.shape.size(), 1);
@@ -346,7 +348,8 @@ Graph import_onnx_bytes(const void* data, std::size_t size, const std::string& w
   for (auto& op : model.opset_import())
     if (op.domain().empty() || op.domain() == "ai.onnx") opset = int(op.version());
   if (opset < 0) fail(where, "model imports no default-domain opset");
-  if (opset < 7 || opset > 18) fail(where, "opset {} is not supported (tinyq reads opsets 7-18, tested on 11-17)", opset);
+  if (opset < 7 || opset > 18)
+    fail(where, "opset {} is not supported (tinyq reads opsets 7-18, tested on 11-17)", opset);
   onnx_import::Importer importer(where, opset);
   importer.import_graph(model.graph());
   return importer.take();

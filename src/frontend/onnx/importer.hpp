@@ -30,7 +30,7 @@ inline const std::vector<int> kToNhwcPerm{0, 2, 3, 1};
 inline const std::vector<int> kToNchwPerm{0, 3, 1, 2};
 
 class Importer {
-public:
+ public:
   Importer(std::string where, int opset) : where_(std::move(where)), opset_(opset) {}
 
   void import_graph(const onnx::GraphProto& graph);
@@ -72,7 +72,7 @@ public:
   // The value's shape in ONNX axis order.
   Shape source_shape(ValueId value) const { return graph_.value(value).source_shape(); }
 
-private:
+ private:
   void import_node(const onnx::NodeProto& node);
   // A node name no other node has (ONNX names are optional, so hints often coincide).
   std::string unique_node_name(const std::string& base);

@@ -25,14 +25,16 @@ template <typename Field>
 void copy_typed(const Field& field, Tensor& out, std::int64_t count, const std::string& where) {
   if (field.size() != count) fail(where, "tensor holds {} values, its shape declares {}", field.size(), count);
   auto store = [&](auto* dst) {
-    for (std::int64_t i = 0; i < count; ++i) dst[i] = static_cast<std::remove_pointer_t<decltype(dst)>>(field.Get(int(i)));
+    for (std::int64_t i = 0; i < count; ++i)
+      dst[i] = static_cast<std::remove_pointer_t<decltype(dst)>>(field.Get(int(i)));
   };
   switch (out.dtype()) {
     case DType::f32: store(out.data<float>().data()); break;
     case DType::i64: store(out.data<std::int64_t>().data()); break;
     case DType::i32: store(out.data<std::int32_t>().data()); break;
     case DType::i8: store(out.data<std::int8_t>().data()); break;
-    case DType::u8: case DType::boolean: store(out.data<std::uint8_t>().data()); break;
+    case DType::u8:
+    case DType::boolean: store(out.data<std::uint8_t>().data()); break;
   }
 }
 
@@ -52,8 +54,8 @@ Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& where
     const std::string& raw = proto.raw_data();
     const std::size_t element = type == onnx::TensorProto::DOUBLE ? 8 : dtype_size(dtype);
     if (raw.size() != std::size_t(count) * element)
-      fail(where, "tensor '{}': raw_data has {} bytes, shape {} needs {}", proto.name(), raw.size(), shape_string(shape),
-           std::size_t(count) * element);
+      fail(where, "tensor '{}': raw_data has {} bytes, shape {} needs {}", proto.name(), raw.size(),
+           shape_string(shape), std::size_t(count) * element);
     if (type == onnx::TensorProto::DOUBLE) {
       for (std::int64_t i = 0; i < count; ++i) {
         double v;
