@@ -228,10 +228,14 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
     case Op::Sqrt:
     case Op::Exp:
     case Op::Neg: {
+      // Vectorised where Eigen has the function (tanh/sigmoid per element through a
+      // std::function cost 7x against onnxruntime on avgpool_cnn, docs/BENCHMARKS.md).
+      const Op op = node.op;
       auto f = fops::unary_function(node.op, node.attrs);
       return {with_clamp([=](Workspace& ws) {
                 const float* x = ws.ptr[ins[0]];
                 float* y = ws.ptr[out];
+                if (fops::unary_vectorized(op, x, y, out_count)) return;
                 for (std::int64_t i = 0; i < out_count; ++i) y[i] = f(x[i]);
               }),
               out};
@@ -370,14 +374,15 @@ std::vector<Tensor> FloatExecutor::run(const std::vector<Tensor>& inputs, const 
 
   // Copy one sample between the source layout (caller's) and the stored layout.
   auto copy_in = [&](const Value& v, const float* src, float* dst) {
-    if (v.layout == Layout::NHWC)
+    // With one channel, NCHW and NHWC hold the same bytes in the same order.
+    if (v.layout == Layout::NHWC && v.shape.size() == 4 && v.shape[3] != 1)
       permute_elements(reinterpret_cast<const std::byte*>(src), reinterpret_cast<std::byte*>(dst), v.source_shape(),
                        {0, 2, 3, 1}, sizeof(float));
     else
       std::memcpy(dst, src, std::size_t(element_count(v.shape)) * sizeof(float));
   };
   auto copy_out = [&](const Value& v, const float* src, float* dst) {
-    if (v.layout == Layout::NHWC && v.shape.size() == 4)
+    if (v.layout == Layout::NHWC && v.shape.size() == 4 && v.shape[3] != 1)
       permute_elements(reinterpret_cast<const std::byte*>(src), reinterpret_cast<std::byte*>(dst), v.shape,
                        {0, 3, 1, 2}, sizeof(float));
     else

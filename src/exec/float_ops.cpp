@@ -1,5 +1,7 @@
 #include "exec/float_ops.hpp"
 
+#include <Eigen/Core>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -8,6 +10,20 @@
 #include "util/error.hpp"
 
 namespace tinyq::fops {
+
+bool unary_vectorized(Op op, const float* x, float* y, std::int64_t count) {
+  Eigen::Map<const Eigen::ArrayXf> in(x, count);
+  Eigen::Map<Eigen::ArrayXf> out(y, count);
+  switch (op) {
+    case Op::Relu: out = in.max(0.0f); return true;
+    case Op::Sigmoid: out = in.logistic(); return true;
+    case Op::Tanh: out = in.tanh(); return true;
+    case Op::Exp: out = in.exp(); return true;
+    case Op::Sqrt: out = in.sqrt(); return true;
+    case Op::Neg: out = -in; return true;
+    default: return false;
+  }
+}
 
 std::function<float(float)> unary_function(Op op, const Attributes& attrs) {
   switch (op) {

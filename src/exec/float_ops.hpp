@@ -11,6 +11,11 @@ namespace tinyq::fops {
 // y = f(x) elementwise; `op` is one of the IR's unary ops. Attributes from the node.
 std::function<float(float)> unary_function(Op op, const Attributes& attrs);
 
+// y = f(x) over a whole buffer with Eigen's vectorised functions, for the unary ops that have
+// one (Relu, Sigmoid, Tanh, Exp, Sqrt, Neg). Returns false for the others: call
+// unary_function per element then.
+bool unary_vectorized(Op op, const float* x, float* y, std::int64_t count);
+
 // out = f(a, b) with numpy broadcasting; shapes are the stored shapes.
 void binary(Op op, const float* a, const Shape& a_shape, const float* b, const Shape& b_shape, float* out,
             const Shape& out_shape);
