@@ -24,6 +24,7 @@
 #include "quant/quantizer.hpp"
 #include "report/html_report.hpp"
 #include "report/html_util.hpp"
+#include "small_cnn.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -35,42 +36,12 @@ using testing::OnnxBuilder;
 const std::string kHostileNode = "<script>alert(1)</script>";
 const std::string kHostileTensor = "\"><img src=x onerror=alert(2)>";
 
-std::vector<float> random_values(std::size_t n, unsigned seed, float lo, float hi) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using testing::random_values;
 
 // The quantizer tests' small CNN (conv, depthwise, add, sigmoid, pools, concat, dense,
 // softmax) with a script tag as a node name and an attribute breaker as a tensor name.
 Graph hostile_cnn() {
-  OnnxBuilder b;
-  b.input("x", {-1, 2, 8, 8}).output("y");
-  b.initializer("w1", {8, 2, 3, 3}, random_values(144, 1, -0.5f, 0.5f));
-  b.initializer("b1", {8}, random_values(8, 2, -0.1f, 0.1f));
-  auto& c1 = b.node("Conv", {"x", "w1", "b1"}, {"c1"}, kHostileNode);
-  OnnxBuilder::set_ints(c1, "pads", {1, 1, 1, 1});
-  b.node("Relu", {"c1"}, {"r1"}, "relu1");
-  b.initializer("wd", {8, 1, 3, 3}, random_values(72, 3, -0.5f, 0.5f));
-  auto& dw = b.node("Conv", {"r1", "wd"}, {"d1"}, "depthwise");
-  OnnxBuilder::set_ints(dw, "pads", {1, 1, 1, 1});
-  OnnxBuilder::set_int(dw, "group", 8);
-  b.node("Add", {"d1", "r1"}, {kHostileTensor}, "residual");
-  b.node("Sigmoid", {kHostileTensor}, {"s"}, "sigmoid");
-  auto& mp = b.node("MaxPool", {"s"}, {"p1"}, "maxpool");
-  OnnxBuilder::set_ints(mp, "kernel_shape", {2, 2});
-  OnnxBuilder::set_ints(mp, "strides", {2, 2});
-  auto& ap = b.node("AveragePool", {"r1"}, {"p2"}, "avgpool");
-  OnnxBuilder::set_ints(ap, "kernel_shape", {2, 2});
-  OnnxBuilder::set_ints(ap, "strides", {2, 2});
-  auto& cat = b.node("Concat", {"p1", "p2"}, {"cat"}, "concat");
-  OnnxBuilder::set_int(cat, "axis", 1);
-  b.node("Flatten", {"cat"}, {"flat"}, "flatten");
-  b.initializer("fc", {256, 5}, random_values(1280, 4, -0.2f, 0.2f));
-  b.node("MatMul", {"flat", "fc"}, {"logits"}, "fc");
-  b.node("Softmax", {"logits"}, {"y"}, "softmax");
+  OnnxBuilder b = testing::small_cnn(kHostileNode, kHostileTensor);
   auto bytes = b.bytes();
   Graph g = import_onnx_bytes(bytes.data(), bytes.size(), "hostile.onnx");
   simplify(g);

@@ -38,6 +38,28 @@ std::int64_t attr_at(const Node& n, const char* key, std::size_t i, std::int64_t
   return i < v.size() ? v[i] : fallback;
 }
 
+// Conv2dShape and ConvTranspose2dShape list the same fields in the same order: one filler.
+// x is NHWC, w [*, KH, KW, *], y NHWC.
+template <typename WindowShape>
+WindowShape window_params(const Node& node, const Shape& x, const Shape& w, const Shape& y) {
+  return {as_int(x[0]),
+          as_int(x[1]),
+          as_int(x[2]),
+          as_int(x[3]),
+          as_int(y[1]),
+          as_int(y[2]),
+          as_int(y[3]),
+          as_int(w[1]),
+          as_int(w[2]),
+          as_int(attr_at(node, "strides", 0, 1)),
+          as_int(attr_at(node, "strides", 1, 1)),
+          as_int(attr_at(node, "dilations", 0, 1)),
+          as_int(attr_at(node, "dilations", 1, 1)),
+          as_int(attr_at(node, "pads", 0, 0)),
+          as_int(attr_at(node, "pads", 1, 0)),
+          as_int(node.attrs.get_int("group", 1))};
+}
+
 }  // namespace
 
 struct FloatExecutor::Impl {
@@ -88,23 +110,7 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
 
   switch (node.op) {
     case Op::Conv: {
-      const Shape &x = in_shape(0), &w = in_shape(1);
-      fk::Conv2dShape s{as_int(x[0]),
-                        as_int(x[1]),
-                        as_int(x[2]),
-                        as_int(x[3]),
-                        as_int(out_shape[1]),
-                        as_int(out_shape[2]),
-                        as_int(out_shape[3]),
-                        as_int(w[1]),
-                        as_int(w[2]),
-                        as_int(attr_at(node, "strides", 0, 1)),
-                        as_int(attr_at(node, "strides", 1, 1)),
-                        as_int(attr_at(node, "dilations", 0, 1)),
-                        as_int(attr_at(node, "dilations", 1, 1)),
-                        as_int(attr_at(node, "pads", 0, 0)),
-                        as_int(attr_at(node, "pads", 1, 0)),
-                        as_int(node.attrs.get_int("group", 1))};
+      const auto s = window_params<fk::Conv2dShape>(node, in_shape(0), in_shape(1), out_shape);
       scratch_floats = std::max(scratch_floats, fk::conv2d_scratch_floats(s));
       ValueId bias = ins.size() > 2 ? ins[2] : kNoValue;
       return {[=](Workspace& ws) {
@@ -114,23 +120,7 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
               out};
     }
     case Op::ConvTranspose: {
-      const Shape &x = in_shape(0), &w = in_shape(1);
-      fk::ConvTranspose2dShape s{as_int(x[0]),
-                                 as_int(x[1]),
-                                 as_int(x[2]),
-                                 as_int(x[3]),
-                                 as_int(out_shape[1]),
-                                 as_int(out_shape[2]),
-                                 as_int(out_shape[3]),
-                                 as_int(w[1]),
-                                 as_int(w[2]),
-                                 as_int(attr_at(node, "strides", 0, 1)),
-                                 as_int(attr_at(node, "strides", 1, 1)),
-                                 as_int(attr_at(node, "dilations", 0, 1)),
-                                 as_int(attr_at(node, "dilations", 1, 1)),
-                                 as_int(attr_at(node, "pads", 0, 0)),
-                                 as_int(attr_at(node, "pads", 1, 0)),
-                                 as_int(node.attrs.get_int("group", 1))};
+      const auto s = window_params<fk::ConvTranspose2dShape>(node, in_shape(0), in_shape(1), out_shape);
       ValueId bias = ins.size() > 2 ? ins[2] : kNoValue;
       return {[=](Workspace& ws) {
                 fk::conv_transpose2d(s, ws.ptr[ins[0]], ws.ptr[ins[1]], bias == kNoValue ? nullptr : ws.ptr[bias],
