@@ -6,9 +6,9 @@
 //                          [--batch B] [--warmup-images W] [--json] [--dump-outputs DIR] [--profile]
 //
 // For each model: import + simplify, one FloatExecutor with T threads, untimed warm-up calls
-// (the first batches, at least W = 200 images and one call), then R timed passes over the first N Fashion-MNIST test images, each pass made of ceil(N/B) run()
-// calls of B images ([B,1,28,28]; B = N is a single call). Reported: median images/s and median
-// ms per call over the R passes (plus min/max), and top-1 accuracy vs the labels.
+// (the first batches, at least W = 200 images and one call), then R timed passes over the first N Fashion-MNIST test
+// images, each pass made of ceil(N/B) run() calls of B images ([B,1,28,28]; B = N is a single call). Reported: median
+// images/s and median ms per call over the R passes (plus min/max), and top-1 accuracy vs the labels.
 // --dump-outputs DIR writes DIR/<model>.f32 (raw little-endian float32 outputs of the N images,
 // row-major) so the ORT side can check it computes the same thing.
 // --profile adds one instrumented pass: FloatExecutor's Observer runs after each node, so the
@@ -56,9 +56,10 @@ struct Args {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::cerr << "bench_float_throughput: " << why << "\n"
-            << "usage: bench_float_throughput --models a.onnx,b.onnx [--threads T] [--images N] [--repeats R]\n"
-               "                              [--batch B] [--warmup-images W] [--json] [--dump-outputs DIR] [--profile]\n";
+  std::cerr
+      << "bench_float_throughput: " << why << "\n"
+      << "usage: bench_float_throughput --models a.onnx,b.onnx [--threads T] [--images N] [--repeats R]\n"
+         "                              [--batch B] [--warmup-images W] [--json] [--dump-outputs DIR] [--profile]\n";
   std::exit(2);
 }
 
@@ -84,16 +85,26 @@ Args parse(int argc, char** argv) {
         if (q > p) a.models.push_back(v.substr(p, q - p));
         p = q + 1;
       }
-    } else if (k == "--threads") a.threads = int(num());
-    else if (k == "--images") a.images = num();
-    else if (k == "--repeats") a.repeats = int(num());
-    else if (k == "--batch") a.batch = num();
-    else if (k == "--warmup-images") a.warmup_images = num();
-    else if (k == "--json") a.json = true;
-    else if (k == "--profile") a.profile = true;
-    else if (k == "--dump-outputs") a.dump_dir = val();
-    else if (k == "-h" || k == "--help") usage("help");
-    else usage("unknown argument " + k);
+    } else if (k == "--threads")
+      a.threads = int(num());
+    else if (k == "--images")
+      a.images = num();
+    else if (k == "--repeats")
+      a.repeats = int(num());
+    else if (k == "--batch")
+      a.batch = num();
+    else if (k == "--warmup-images")
+      a.warmup_images = num();
+    else if (k == "--json")
+      a.json = true;
+    else if (k == "--profile")
+      a.profile = true;
+    else if (k == "--dump-outputs")
+      a.dump_dir = val();
+    else if (k == "-h" || k == "--help")
+      usage("help");
+    else
+      usage("unknown argument " + k);
   }
   if (a.models.empty()) usage("--models is required");
   if (a.threads < 1 || a.images < 1 || a.repeats < 1) usage("--threads, --images and --repeats must be >= 1");
@@ -210,7 +221,9 @@ json profile_pass(const tinyq::Graph& graph, const tinyq::FloatExecutor& exec,
   std::vector<std::pair<std::string, std::pair<double, int>>> sorted(by_type.begin(), by_type.end());
   std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.second.first > b.second.first; });
   for (auto& [op, v] : sorted)
-    types.push_back({{"op", op}, {"nodes", v.second}, {"us_per_image", v.first / 1e3 / double(images)},
+    types.push_back({{"op", op},
+                     {"nodes", v.second},
+                     {"us_per_image", v.first / 1e3 / double(images)},
                      {"share", v.first / thread_ns}});
   types.push_back({{"op", "(outside nodes)"},
                    {"nodes", 0},

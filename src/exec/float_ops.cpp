@@ -1,7 +1,6 @@
 #include "exec/float_ops.hpp"
 
 #include <Eigen/Core>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
