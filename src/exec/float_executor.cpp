@@ -19,6 +19,7 @@ struct Workspace {
   std::vector<std::vector<float>> storage;
   std::vector<float*> ptr;
   std::vector<float> scratch;
+  std::vector<const float*> parts;  // concat's input pointers
 };
 
 struct Step {
@@ -108,6 +109,26 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
     };
   };
 
+  if (is_binary_elementwise(node.op)) {
+    Shape a = in_shape(0), b = in_shape(1);
+    Op op = node.op;
+    return {with_clamp(
+                [=](Workspace& ws) { fops::binary(op, ws.ptr[ins[0]], a, ws.ptr[ins[1]], b, ws.ptr[out], out_shape); }),
+            out};
+  }
+  if (is_unary_elementwise(node.op) && node.op != Op::Identity) {  // Identity aliases, below
+    // Vectorised where Eigen has the function (tanh/sigmoid per element through a
+    // std::function cost 7x against onnxruntime on avgpool_cnn, docs/BENCHMARKS.md).
+    const Op op = node.op;
+    auto f = fops::unary_function(node.op, node.attrs);
+    return {with_clamp([=](Workspace& ws) {
+              const float* x = ws.ptr[ins[0]];
+              float* y = ws.ptr[out];
+              if (fops::unary_vectorized(op, x, y, out_count)) return;
+              for (std::int64_t i = 0; i < out_count; ++i) y[i] = f(x[i]);
+            }),
+            out};
+  }
   switch (node.op) {
     case Op::Conv: {
       const auto s = window_params<fk::Conv2dShape>(node, in_shape(0), in_shape(1), out_shape);
@@ -195,41 +216,6 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
         for (std::size_t i = 0; i < x.size(); ++i) axes.push_back(std::int64_t(i));
       return {with_clamp([=](Workspace& ws) { fops::reduce_mean(ws.ptr[ins[0]], ws.ptr[out], x, axes); }), out};
     }
-    case Op::Add:
-    case Op::Sub:
-    case Op::Mul:
-    case Op::Div:
-    case Op::Pow:
-    case Op::PRelu: {
-      Shape a = in_shape(0), b = in_shape(1);
-      Op op = node.op;
-      return {with_clamp([=](Workspace& ws) {
-                fops::binary(op, ws.ptr[ins[0]], a, ws.ptr[ins[1]], b, ws.ptr[out], out_shape);
-              }),
-              out};
-    }
-    case Op::Relu:
-    case Op::Clip:
-    case Op::LeakyRelu:
-    case Op::Sigmoid:
-    case Op::Tanh:
-    case Op::HardSigmoid:
-    case Op::HardSwish:
-    case Op::Sqrt:
-    case Op::Exp:
-    case Op::Neg: {
-      // Vectorised where Eigen has the function (tanh/sigmoid per element through a
-      // std::function cost 7x against onnxruntime on avgpool_cnn, docs/BENCHMARKS.md).
-      const Op op = node.op;
-      auto f = fops::unary_function(node.op, node.attrs);
-      return {with_clamp([=](Workspace& ws) {
-                const float* x = ws.ptr[ins[0]];
-                float* y = ws.ptr[out];
-                if (fops::unary_vectorized(op, x, y, out_count)) return;
-                for (std::int64_t i = 0; i < out_count; ++i) y[i] = f(x[i]);
-              }),
-              out};
-    }
     case Op::Softmax: {
       int axis = int(node.attrs.get_int("axis", -1));
       if (axis < 0) axis += int(out_shape.size());
@@ -256,9 +242,9 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
       std::vector<Shape> shapes;
       for (std::size_t i = 0; i < ins.size(); ++i) shapes.push_back(in_shape(i));
       return {with_clamp([=](Workspace& ws) {
-                std::vector<const float*> ptrs;
-                for (auto v : ins) ptrs.push_back(ws.ptr[v]);
-                fops::concat(ptrs, shapes, ws.ptr[out], axis);
+                ws.parts.clear();  // the worker's own list, reused: no allocation per call
+                for (auto v : ins) ws.parts.push_back(ws.ptr[v]);
+                fops::concat(ws.parts, shapes, ws.ptr[out], axis);
               }),
               out};
     }
@@ -298,6 +284,7 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
               }),
               out};
     }
+    default: break;  // elementwise ops: handled above
   }
   fail(node.name, "the float executor cannot run {}", op_name(node.op));
 }

@@ -15,7 +15,8 @@ namespace {
 struct Workspace {
   std::vector<std::vector<std::int8_t>> storage;
   std::vector<std::int8_t*> ptr;
-  std::vector<std::int16_t> scratch;  // shared by the kernels that need it, sized by their twins
+  std::vector<std::int16_t> scratch;      // shared by the kernels that need it, sized by their twins
+  std::vector<const std::int8_t*> parts;  // concat's input pointers
 };
 
 using Step = std::function<void(Workspace&)>;
@@ -163,9 +164,10 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
                          n.words("shift").data(),
                          g("output_offset")};
       return [=](Workspace& ws) {
-        std::vector<const std::int8_t*> parts;
-        for (int in : ins) parts.push_back(ws.ptr[std::size_t(in)]);
-        rt::concat_s8(p, parts.data(), ws.ptr[std::size_t(out)]);
+        // The worker's own pointer list, reused for every sample: no allocation per call.
+        ws.parts.resize(ins.size());
+        for (std::size_t i = 0; i < ins.size(); ++i) ws.parts[i] = ws.ptr[std::size_t(ins[i])];
+        rt::concat_s8(p, ws.parts.data(), ws.ptr[std::size_t(out)]);
       };
     }
     case QKernel::Pad: {

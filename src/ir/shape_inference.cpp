@@ -65,6 +65,8 @@ int normalize_axis(const Node& n, std::int64_t axis, std::size_t rank) {
 }  // namespace
 
 Shape infer_output_shape(const Graph& g, const Node& n) {
+  if (is_binary_elementwise(n.op)) return broadcast_shapes(input_shape(g, n, 0), input_shape(g, n, 1), n.name);
+  if (is_unary_elementwise(n.op)) return input_shape(g, n, 0);
   switch (n.op) {
     case Op::Conv: {
       const Shape& x = input_shape(g, n, 0);
@@ -141,23 +143,6 @@ Shape infer_output_shape(const Graph& g, const Node& n) {
       }
       return out;
     }
-    case Op::Add:
-    case Op::Sub:
-    case Op::Mul:
-    case Op::Div:
-    case Op::Pow:
-    case Op::PRelu: return broadcast_shapes(input_shape(g, n, 0), input_shape(g, n, 1), n.name);
-    case Op::Relu:
-    case Op::Clip:
-    case Op::LeakyRelu:
-    case Op::Sigmoid:
-    case Op::Tanh:
-    case Op::HardSigmoid:
-    case Op::HardSwish:
-    case Op::Sqrt:
-    case Op::Exp:
-    case Op::Neg:
-    case Op::Identity:
     case Op::LayerNorm:
     case Op::ChannelAffine: return input_shape(g, n, 0);
     case Op::Softmax: {
@@ -215,6 +200,7 @@ Shape infer_output_shape(const Graph& g, const Node& n) {
       if (out.size() != input_shape(g, n, 0).size()) fail(n.name, "Resize sizes rank mismatch");
       return out;
     }
+    default: break;  // elementwise ops: handled above
   }
   fail(n.name, "no shape rule for {}", op_name(n.op));
 }

@@ -35,6 +35,9 @@ void append_multiplier(QNode& q, const std::string& prefix, double real) {
 }
 
 QNode quantize_node(const Context& ctx, const Node& node) {
+  // Identity is data movement (no table); every other unary op is a lookup table.
+  if (is_binary_elementwise(node.op)) return quantize_binary(ctx, node);
+  if (is_unary_elementwise(node.op) && node.op != Op::Identity) return quantize_unary(ctx, node);
   switch (node.op) {
     case Op::Conv: return quantize_conv(ctx, node);
     case Op::Dense: return quantize_dense(ctx, node);
@@ -43,21 +46,6 @@ QNode quantize_node(const Context& ctx, const Node& node) {
     case Op::AvgPool:
     case Op::GlobalAvgPool:
     case Op::GlobalMaxPool: return quantize_pool(ctx, node);
-    case Op::Add:
-    case Op::Sub:
-    case Op::Mul:
-    case Op::Div:
-    case Op::PRelu: return quantize_binary(ctx, node);
-    case Op::Relu:
-    case Op::Clip:
-    case Op::LeakyRelu:
-    case Op::Sigmoid:
-    case Op::Tanh:
-    case Op::HardSigmoid:
-    case Op::HardSwish:
-    case Op::Sqrt:
-    case Op::Exp:
-    case Op::Neg: return quantize_unary(ctx, node);
     case Op::Reshape:
     case Op::Identity:
     case Op::Concat:

@@ -40,6 +40,15 @@ void write_attrs(BinaryWriter& w, const Attributes& attrs) {
   }
 }
 
+// A named-parameter map: count, then (key, value) pairs; each entry takes at least 9 bytes.
+template <typename Map, typename ReadValue>
+void read_map(BinaryReader& r, Map& map, ReadValue read_value) {
+  for (std::size_t n = r.count(9); n-- > 0;) {
+    std::string key = r.str();
+    map[key] = read_value();
+  }
+}
+
 Attributes read_attrs(BinaryReader& r) {
   Attributes attrs;
   for (std::size_t n = r.count(2); n-- > 0;) {
@@ -241,18 +250,9 @@ QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::st
     node.output = int(r.i64());
     check(node.output);
     node.source_output = int(r.i64());
-    for (std::size_t k = r.count(9); k-- > 0;) {
-      std::string key = r.str();
-      node.ints[key] = r.i64();
-    }
-    for (std::size_t k = r.count(9); k-- > 0;) {
-      std::string key = r.str();
-      node.i8[key] = r.array<std::int8_t>();
-    }
-    for (std::size_t k = r.count(9); k-- > 0;) {
-      std::string key = r.str();
-      node.i32[key] = r.array<std::int32_t>();
-    }
+    read_map(r, node.ints, [&] { return r.i64(); });
+    read_map(r, node.i8, [&] { return r.array<std::int8_t>(); });
+    read_map(r, node.i32, [&] { return r.array<std::int32_t>(); });
     q.nodes.push_back(std::move(node));
   }
   q.inputs = r.array<int>();
