@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   tinyq::cli::add_run_command(app, result);
   tinyq::cli::add_quantize_command(app, result);
   tinyq::cli::add_eval_command(app, result);
+  tinyq::cli::add_generate_command(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

@@ -8,5 +8,6 @@ void add_inspect_command(CLI::App& app, int& result);
 void add_run_command(CLI::App& app, int& result);
 void add_eval_command(CLI::App& app, int& result);
 void add_quantize_command(CLI::App& app, int& result);
+void add_generate_command(CLI::App& app, int& result);
 
 }  // namespace tinyq::cli

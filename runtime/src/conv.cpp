@@ -10,11 +10,6 @@
 namespace tinyq {
 namespace rt {
 
-size_t conv2d_s8_scratch_bytes(const ConvParams& p) {
-  return static_cast<size_t>(p.kernel_h) * static_cast<size_t>(p.kernel_w) * static_cast<size_t>(p.in_c / p.groups) *
-         sizeof(int16_t);
-}
-
 namespace {
 
 int32_t dot_s16_s8(const int16_t* patch, const int8_t* filter, int32_t length) {

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "tinyq/requantize.hpp"
+#include "tinyq/target.hpp"
 
 namespace tinyq {
 namespace rt {
@@ -45,12 +46,17 @@ struct ConvParams {
 //   out = clamp(output_offset + requantize_channel(acc, requant, o), act_min, act_max)
 // with input row oy * stride_h - pad_top + ky * dilation_h (columns alike). The host checks
 // that |acc| fits int32 for every input.
-// `scratch` holds conv2d_s8_scratch_bytes(p) bytes, 2-byte aligned: one im2col patch with the
-// input offset already added (padded taps are 0), so every output channel is one contiguous
-// dot product. The planner sizes scratch with this very function.
+// `scratch` holds conv2d_s8_scratch_bytes(p) bytes, 4-byte aligned: the portable path keeps
+// one im2col patch with the input offset already added (padded taps are 0), so every output
+// channel is one contiguous dot product. The host's arena planner sizes scratch with this
+// very function for the target's path, and generated code static_asserts the size.
 void conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
                int16_t* scratch);
-size_t conv2d_s8_scratch_bytes(const ConvParams& p);
+constexpr size_t conv2d_s8_scratch_bytes(const ConvParams& p, KernelPath path = kNativePath) {
+  (void)path;  // every path uses the portable patch layout for now
+  return static_cast<size_t>(p.kernel_h) * static_cast<size_t>(p.kernel_w) * static_cast<size_t>(p.in_c / p.groups) *
+         sizeof(int16_t);
+}
 // Depthwise: groups == in_c, out_c = in_c * multiplier; weights [1, kernel_h, kernel_w, out_c]
 // (CMSIS-NN / TFLite depthwise layout: output channel o = c * multiplier + m).
 void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,

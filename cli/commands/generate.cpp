@@ -1,0 +1,94 @@
+// tinyq generate MODEL.tqm --target T -o DIR: C++ sources that run the model on an MCU.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "codegen/code_size.hpp"
+#include "codegen/generated_sources.hpp"
+#include "codegen/output_folder.hpp"
+#include "commands/commands.hpp"
+#include "commands/common.hpp"
+#include "quant/tqm_file.hpp"
+
+namespace tinyq::cli {
+
+namespace {
+
+struct GenerateArgs {
+  std::string model, target, output, name;
+  std::int64_t ram_limit = 0, flash_limit = 0;
+  bool json = false;
+};
+
+// The file's stem as a C identifier: "models/dwsep-v2.tqm" → "dwsep_v2".
+std::string default_name(const std::string& path) {
+  std::string stem = std::filesystem::path(path).stem().string(), name;
+  for (char c : stem) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) name = "model_" + name;
+  return name;
+}
+
+int run_generate(const GenerateArgs& args) {
+  const Target& target = target_by_name(args.target);
+  check_output_folder(args.output);  // before any work: exit 2 without touching it
+  const QGraph graph = load_tqm(args.model);
+  const std::string name = args.name.empty() ? default_name(args.model) : args.name;
+  GeneratedSources sources = generate_sources(graph, target, name);
+  const MemoryLayout& m = sources.memory;
+  const std::size_t code = estimate_code_bytes(graph, target);
+  const std::size_t flash = sources.const_data_bytes + code;
+  const std::size_t ram = m.arena_bytes();
+  const std::string breakdown = fmt::format(
+      "weights and constants {} B, code ~{} B (estimate) = flash {} B; arena {} B (lower bound {} B, "
+      "largest scratch {} B)",
+      sources.const_data_bytes, code, flash, ram, m.lower_bound, sources.peak_scratch_bytes);
+  const bool over_ram = args.ram_limit > 0 && ram > std::size_t(args.ram_limit);
+  const bool over_flash = args.flash_limit > 0 && flash > std::size_t(args.flash_limit);
+  if (over_ram || over_flash) {
+    fmt::print(stderr, "tinyq: {} exceeds {}: {}\n", args.model,
+               over_ram && over_flash
+                   ? fmt::format("--ram-limit {} and --flash-limit {}", args.ram_limit, args.flash_limit)
+               : over_ram ? fmt::format("--ram-limit {}", args.ram_limit)
+                          : fmt::format("--flash-limit {}", args.flash_limit),
+               breakdown);
+    return kExitCheckFailed;
+  }
+  write_output_folder(args.output, sources.files);
+  if (args.json) {
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& f : sources.files) files.push_back(f.path);
+    print_json({{"output", args.output},
+                {"target", target.name},
+                {"name", name},
+                {"flash_bytes", flash},
+                {"const_data_bytes", sources.const_data_bytes},
+                {"code_bytes_estimate", code},
+                {"arena_bytes", ram},
+                {"arena_lower_bound_bytes", m.lower_bound},
+                {"tflm_greedy_arena_bytes", m.tflm_greedy_bytes},
+                {"scratch_bytes", sources.peak_scratch_bytes},
+                {"files", files}});
+  } else {
+    fmt::print(stderr, "wrote {} files to {} for {}: {}\n", sources.files.size(), args.output, target.name, breakdown);
+    fmt::print(stderr, "arena planner: {} B vs TFLM greedy-by-size {} B\n", ram, m.tflm_greedy_bytes);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app, int& result) {
+  auto args = std::make_shared<GenerateArgs>();
+  auto* cmd = app.add_subcommand("generate", "Generate C++ sources (model, C header, runtime) for a microcontroller");
+  cmd->add_option("model", args->model, "Quantized model (.tqm from tinyq quantize)")->required();
+  cmd->add_option("--target", args->target, "cortex-m4, cortex-m7, cortex-m55 or portable")->required();
+  cmd->add_option("-o,--output", args->output, "Output folder (new, empty, or from a previous generate)")->required();
+  cmd->add_option("--name", args->name, "C identifier prefixing the exported symbols (default: the file's stem)");
+  cmd->add_option("--ram-limit", args->ram_limit, "Fail (exit 1) if the arena needs more bytes than this");
+  cmd->add_option("--flash-limit", args->flash_limit, "Fail (exit 1) if weights + code need more bytes than this");
+  cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
+  cmd->callback([args, &result] { result = run_generate(*args); });
+}
+
+}  // namespace tinyq::cli

@@ -1,0 +1,38 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "codegen/generated_sources.hpp"
+#include "util/error.hpp"
+
+namespace tinyq {
+
+std::string comment_text(const std::string& s) {
+  std::string out;
+  for (char c : s) out += (c == '\n' || c == '\r') ? ' ' : c;
+  std::size_t pos;
+  while ((pos = out.find("*/")) != std::string::npos) out.replace(pos, 2, "* /");
+  return out;
+}
+
+GeneratedSources generate_sources(const QGraph& graph, const Target& target, const std::string& name) {
+  if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') ||
+      !std::all_of(name.begin(), name.end(),
+                   [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }))
+    fail("--name", "'{}' is not a C identifier (letters, digits and _, not starting with a digit)", name);
+  if (graph.inputs.size() != 1 || graph.outputs.size() != 1)
+    fail("generate", "models with {} inputs and {} outputs are not supported yet (one of each is)", graph.inputs.size(),
+         graph.outputs.size());
+  GeneratedSources out;
+  out.memory = plan_memory(graph, target);
+  for (std::size_t b : out.memory.scratch_bytes) out.peak_scratch_bytes = std::max(out.peak_scratch_bytes, b);
+  std::string cpp = emit_model_cpp(graph, target, name, out.memory, &out.const_data_bytes);
+  cpp += emit_io_functions(graph, name, out.memory);
+  out.files.push_back({name + ".h", emit_model_header(graph, target, name, out.memory)});
+  out.files.push_back({name + ".cpp", std::move(cpp)});
+  for (const auto& f : embedded_runtime_files()) out.files.push_back(f);
+  return out;
+}
+
+}  // namespace tinyq

@@ -1,0 +1,45 @@
+#pragma once
+// The C++ sources `tinyq generate` writes for one model and target: the model (weights as
+// const arrays, parameters as constexpr structs, the static arena and the call sequence), a
+// C header with extern "C" entry points, and the runtime kernels they call.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "codegen/memory_layout.hpp"
+#include "codegen/target.hpp"
+#include "ir/qgraph.hpp"
+
+namespace tinyq {
+
+struct GeneratedFile {
+  std::string path;  // relative to the output folder
+  std::string content;
+};
+
+struct GeneratedSources {
+  std::vector<GeneratedFile> files;
+  MemoryLayout memory;
+  std::size_t const_data_bytes = 0;  // weights, biases, tables, multipliers (flash)
+  std::size_t peak_scratch_bytes = 0;
+};
+
+// `name` must be a C identifier (it prefixes every exported symbol).
+GeneratedSources generate_sources(const QGraph& graph, const Target& target, const std::string& name);
+
+// The model alone (no runtime files): what generate_sources puts in <name>.cpp and <name>.h.
+std::string emit_model_cpp(const QGraph& graph, const Target& target, const std::string& name,
+                           const MemoryLayout& memory, std::size_t* const_data_bytes);
+std::string emit_model_header(const QGraph& graph, const Target& target, const std::string& name,
+                              const MemoryLayout& memory);
+
+// The input/output helpers declared in the header, appended to <name>.cpp.
+std::string emit_io_functions(const QGraph& graph, const std::string& name, const MemoryLayout& memory);
+
+// `s` made safe inside a /* */ or // comment (no newlines, no "*/").
+std::string comment_text(const std::string& s);
+
+// The runtime sources embedded in the tinyq binary at build time: relative path → text.
+const std::vector<GeneratedFile>& embedded_runtime_files();
+
+}  // namespace tinyq

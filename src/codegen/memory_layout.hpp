@@ -1,0 +1,39 @@
+#pragma once
+// Where every tensor of a quantized model lives on the MCU: the execution order, the
+// buffers (activations after aliasing and in-place reuse, plus per-layer scratch) and their
+// offsets in the one static arena.
+#include <cstddef>
+#include <vector>
+
+#include "codegen/memory_planner.hpp"
+#include "codegen/target.hpp"
+#include "ir/qgraph.hpp"
+
+namespace tinyq {
+
+struct MemoryLayout {
+  std::vector<int> order;                  // node indices in execution order
+  std::vector<BufferRequest> buffers;      // what the planner placed
+  std::vector<int> value_buffer;           // per QValue: its buffer (aliases share one), -1 if unused
+  std::vector<int> scratch_buffer;         // per node: its scratch buffer, -1 if none
+  std::vector<std::size_t> scratch_bytes;  // per node: bytes its kernel asks for on the target
+  std::vector<bool> in_place;              // per node: writes its output over a dying input
+  ArenaPlan plan;
+  std::size_t lower_bound = 0;        // largest sum of live buffers at one step
+  std::size_t tflm_greedy_bytes = 0;  // TFLM's greedy-by-size planner on the same buffers
+  std::size_t arena_bytes() const { return plan.arena_bytes; }
+  std::size_t value_offset(int value) const { return plan.offsets[std::size_t(value_buffer[std::size_t(value)])]; }
+};
+
+// Buffers are rounded up to kArenaAlignment bytes and placed at multiples of it.
+inline constexpr std::size_t kArenaAlignment = 4;
+
+// Scratch bytes node `n`'s kernel needs on `target` (the runtime's own sizing twins).
+std::size_t node_scratch_bytes(const QNode& n, const Target& target);
+
+// Plans the model's memory for one target: chooses the execution order with the lowest
+// arena (exact search over topological orders for the peak of live bytes when the graph
+// is small enough, else the stored order), marks in-place nodes and places the buffers.
+MemoryLayout plan_memory(const QGraph& graph, const Target& target);
+
+}  // namespace tinyq
