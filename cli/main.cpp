@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   tinyq::cli::add_quantize_command(app, result);
   tinyq::cli::add_eval_command(app, result);
   tinyq::cli::add_generate_command(app, result);
+  tinyq::cli::add_bench_command(app, result);
+  tinyq::cli::add_verify_command(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

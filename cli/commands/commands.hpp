@@ -9,5 +9,7 @@ void add_run_command(CLI::App& app, int& result);
 void add_eval_command(CLI::App& app, int& result);
 void add_quantize_command(CLI::App& app, int& result);
 void add_generate_command(CLI::App& app, int& result);
+void add_bench_command(CLI::App& app, int& result);
+void add_verify_command(CLI::App& app, int& result);
 
 }  // namespace tinyq::cli

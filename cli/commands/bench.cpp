@@ -1,0 +1,146 @@
+// tinyq bench: instructions per inference and per layer on an emulated Cortex-M (QEMU with
+// an exact instruction-count plugin), arena and flash; or the BENCH.md reference layers.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "codegen/firmware.hpp"
+#include "codegen/generated_sources.hpp"
+#include "commands/commands.hpp"
+#include "commands/common.hpp"
+#include "commands/mcu_common.hpp"
+#include "quant/tqm_file.hpp"
+#include "util/error.hpp"
+
+namespace tinyq::cli {
+
+namespace {
+
+struct BenchArgs {
+  std::string model, target = "cortex-m4", keep, optimization = "O3";
+  bool reference_layers = false, json = false;
+};
+
+int run_reference_layers(const BenchArgs& args) {
+  const Target& target = target_by_name(args.target);
+  if (target.qemu_machine.empty()) fail("--target", "'{}' has no emulator (use a cortex-m target)", target.name);
+  WorkFolder work(args.keep);
+  const auto script = cortex_m_dir().parent_path().parent_path() / "bench" / "reference_layers" / "run.sh";
+  if (!std::filesystem::exists(script)) fail(script.string(), "the reference-layer benchmark is missing");
+  const std::string cmd = fmt::format("'{}' {} --build-dir '{}' > '{}' 2>&1", script.string(), target.name,
+                                      work.path().string(), (work.path() / "run.log").string());
+  if (std::system(cmd.c_str()) != 0)
+    fail(target.name, "the reference-layer firmware failed; see {}", (work.path() / "run.log").string());
+  std::ifstream results(work.path() / target.name / "results.tsv");
+  nlohmann::json layers = nlohmann::json::array();
+  std::int64_t total = 0, total_cmsis = 0;
+  std::string line;
+  std::getline(results, line);  // header
+  if (!args.json) fmt::print("{:<5} {:>12} {:>12} {:>7} {:>10}\n", "layer", "tinyq", "CMSIS-NN", "ratio", "MACs/insn");
+  while (std::getline(results, line)) {
+    std::istringstream f(line);
+    std::string id, mpi;
+    std::int64_t insns = 0, cmsis = 0;
+    double ratio = 0;
+    f >> id >> insns >> cmsis >> ratio >> mpi;
+    if (id == "all") {
+      total = insns, total_cmsis = cmsis;
+      continue;
+    }
+    nlohmann::json layer = {{"name", id}, {"instructions", insns}, {"cmsis_nn_instructions", cmsis}, {"ratio", ratio}};
+    if (mpi != "-") layer["macs_per_instruction"] = std::stod(mpi);
+    layers.push_back(layer);
+    if (!args.json) fmt::print("{:<5} {:>12} {:>12} {:>7.2f} {:>10}\n", id, insns, cmsis, ratio, mpi);
+  }
+  if (layers.empty()) fail(target.name, "the reference-layer run wrote no results");
+  if (args.json)
+    print_json({{"target", target.name},
+                {"reference_layers", true},
+                {"instructions", total},
+                {"cmsis_nn_instructions", total_cmsis},
+                {"layers", layers}});
+  else
+    fmt::print("{:<5} {:>12} {:>12} {:>7.2f}\n", "all", total, total_cmsis, double(total) / double(total_cmsis));
+  return kExitOk;
+}
+
+int run_bench(const BenchArgs& args) {
+  if (args.reference_layers) return run_reference_layers(args);
+  if (args.model.empty()) fail("bench", "give a model (.tqm) or --reference-layers");
+  const Target& target = target_by_name(args.target);
+  if (target.qemu_machine.empty()) fail("--target", "'{}' has no emulator (use a cortex-m target)", target.name);
+  if (args.optimization != "O3" && args.optimization != "O2" && args.optimization != "Os")
+    fail("--opt", "'{}' is not O3, O2 or Os", args.optimization);
+  const QGraph graph = load_tqm(args.model);
+  const std::string name = "model";
+  GeneratedSources sources = generate_sources(graph, target, name);
+  WorkFolder work(args.keep);
+  Firmware fw = build_firmware(sources, target, name, work.path(), {"-" + args.optimization, true});
+  // One inference on an input of real zeros (the zero point): the kernels' instruction
+  // counts do not depend on the values except through clamping.
+  const QValue& input = graph.values[std::size_t(graph.inputs[0])];
+  std::vector<std::int8_t> zeros(std::size_t(element_count(input.shape)), std::int8_t(input.quant.zero_point));
+  FirmwareRun run = run_firmware(fw, target, zeros, true, 600);
+
+  std::vector<int> layers;  // nodes with a kernel call, in execution order
+  for (int n : sources.memory.order)
+    if (graph.nodes[std::size_t(n)].kernel != QKernel::Reshape) layers.push_back(n);
+  const auto& c = run.marker_counts;
+  if (c.size() != layers.size() + 2)
+    fail(target.name, "expected {} instruction-count markers, the run gave {}", layers.size() + 2, c.size());
+  nlohmann::json layer_json = nlohmann::json::array();
+  std::int64_t macs = 0;
+  const std::uint64_t total = c.back() - c.front() - kMarkerOverhead * (layers.size() + 1);
+  if (!args.json)
+    fmt::print("{:>3}  {:<32} {:<12} {:>10} {:>12} {:>9}\n", "#", "layer", "op", "MACs", "instructions", "MACs/insn");
+  for (std::size_t k = 0; k < layers.size(); ++k) {
+    const QNode& n = graph.nodes[std::size_t(layers[k])];
+    const std::uint64_t insns = c[k + 1] - c[k] - kMarkerOverhead;
+    const std::int64_t m = node_macs(n);
+    macs += m;
+    layer_json.push_back(
+        {{"name", n.name}, {"op", n.op}, {"kernel", qkernel_name(n.kernel)}, {"macs", m}, {"instructions", insns}});
+    if (!args.json)
+      fmt::print("{:>3}  {:<32} {:<12} {:>10} {:>12} {:>9}\n", k, column_name(n.name, 32), n.op, m, insns,
+                 m > 0 ? fmt::format("{:.3f}", double(m) / double(insns)) : "");
+  }
+  const FirmwareSizes& s = fw.sizes;
+  if (args.json) {
+    print_json({{"target", target.name},
+                {"model", args.model},
+                {"instructions", total},
+                {"macs", macs},
+                {"macs_per_instruction", total ? double(macs) / double(total) : 0.0},
+                {"layers", layer_json},
+                {"arena_bytes", sources.memory.arena_bytes()},
+                {"flash_bytes", s.flash()},
+                {"runtime_code_bytes", s.runtime_code},
+                {"model_code_bytes", s.model_code},
+                {"const_data_bytes", s.const_data},
+                {"optimization", "-" + args.optimization}});
+  } else {
+    fmt::print("\n{} on {} (-{}): {} instructions per inference, {} MACs ({:.3f} MACs/instruction)\n", args.model,
+               target.name, args.optimization, total, macs, total ? double(macs) / double(total) : 0.0);
+    fmt::print("arena {} B; flash {} B = runtime code {} B + model code {} B + weights and constants {} B\n",
+               sources.memory.arena_bytes(), s.flash(), s.runtime_code, s.model_code, s.const_data);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, int& result) {
+  auto args = std::make_shared<BenchArgs>();
+  auto* cmd = app.add_subcommand("bench", "Instructions per inference and per layer on an emulated Cortex-M (QEMU)");
+  cmd->add_option("model", args->model, "Quantized model (.tqm)");
+  cmd->add_option("--target", args->target, "cortex-m4 (default), cortex-m7 or cortex-m55");
+  cmd->add_flag("--reference-layers", args->reference_layers,
+                "Run the reference layer set of BENCH.md (L1 ... R1) instead of a model, next to CMSIS-NN");
+  cmd->add_option("--opt", args->optimization, "Compiler optimization: O3 (default, as CMSIS-NN's figures), O2, Os");
+  cmd->add_option("--keep", args->keep, "Build in this folder and keep it (sources, Makefile, ELF, map, counts)");
+  cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
+  cmd->callback([args, &result] { result = run_bench(*args); });
+}
+
+}  // namespace tinyq::cli

@@ -1,0 +1,120 @@
+// tinyq verify: the generated firmware on QEMU against the host int8 executor, sample by
+// sample and byte by byte — the proof that the MCU build is the model that was evaluated.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "codegen/firmware.hpp"
+#include "codegen/generated_sources.hpp"
+#include "commands/commands.hpp"
+#include "commands/common.hpp"
+#include "commands/mcu_common.hpp"
+#include "data/dataset.hpp"
+#include "exec/int8_executor.hpp"
+#include "quant/tqm_file.hpp"
+#include "util/error.hpp"
+
+namespace tinyq::cli {
+
+namespace {
+
+struct VerifyArgs {
+  std::string model, target, data, labels, keep;
+  std::int64_t count = 100;
+  DataOptions data_options;
+  bool json = false;
+};
+
+int run_verify(const VerifyArgs& args) {
+  const Target& target = target_by_name(args.target);
+  if (target.qemu_machine.empty()) fail("--target", "'{}' has no emulator (use a cortex-m target)", target.name);
+  if (args.count <= 0) fail("--count", "must be at least 1");
+  const QGraph graph = load_tqm(args.model);
+  Tensor samples =
+      shape_for_model(graph.float_graph, load_samples(args.data, args.data_options.preprocess()), args.data);
+  const QValue& input = graph.values[std::size_t(graph.inputs[0])];
+  const QValue& output = graph.values[std::size_t(graph.outputs[0])];
+  const std::int64_t per_run = input.source_shape()[0];
+  samples = head_samples(samples, args.count * per_run);
+  const std::int64_t n = samples.shape()[0] / per_run;
+  std::vector<std::int64_t> labels;
+  if (!args.labels.empty()) {
+    labels = load_labels(args.labels);
+    if (std::int64_t(labels.size()) < n) fail(args.labels, "{} labels for {} samples", labels.size(), n);
+    labels.resize(std::size_t(n));
+  }
+
+  // Host: the int8 executor on the same int8 inputs.
+  const Tensor q_in = quantize_samples(input, samples);
+  Int8Executor exec(graph);
+  const std::vector<std::int8_t> expected = to_stored_bytes(output, exec.run_int8({q_in})[0]);
+
+  // MCU: the generated sources, built for the target, on QEMU.
+  GeneratedSources sources = generate_sources(graph, target, "model");
+  WorkFolder work(args.keep);
+  Firmware fw = build_firmware(sources, target, "model", work.path(), {});
+  FirmwareRun run = run_firmware(fw, target, to_stored_bytes(input, q_in), true, 1800);
+  const std::size_t out_bytes = std::size_t(element_count(output.shape));
+  if (run.outputs.size() != expected.size())
+    fail(target.name, "the firmware produced {} output bytes, expected {} ({} samples)", run.outputs.size(),
+         expected.size(), n);
+
+  std::vector<std::int64_t> mismatches;
+  std::int64_t correct = 0;
+  for (std::int64_t s = 0; s < n; ++s) {
+    const auto* mcu = reinterpret_cast<const std::int8_t*>(run.outputs.data()) + std::size_t(s) * out_bytes;
+    if (!std::equal(mcu, mcu + out_bytes, expected.data() + std::size_t(s) * out_bytes)) mismatches.push_back(s);
+    if (!labels.empty()) correct += std::max_element(mcu, mcu + out_bytes) - mcu == labels[std::size_t(s)];
+  }
+  // Instructions per inference: the markers around each invoke.
+  std::vector<std::uint64_t> per_inference;
+  for (std::size_t k = 0; k + 1 < run.marker_counts.size(); k += 2)
+    per_inference.push_back(run.marker_counts[k + 1] - run.marker_counts[k] - kMarkerOverhead);
+  std::sort(per_inference.begin(), per_inference.end());
+  const std::uint64_t median = per_inference.empty() ? 0 : per_inference[per_inference.size() / 2];
+
+  if (args.json) {
+    nlohmann::json j = {{"target", target.name},           {"count", n},
+                        {"mismatches", mismatches.size()}, {"mismatched_samples", mismatches},
+                        {"instructions", median},          {"arena_bytes", sources.memory.arena_bytes()},
+                        {"flash_bytes", fw.sizes.flash()}};
+    if (!labels.empty()) j["top1"] = double(correct) / double(n);
+    print_json(j);
+  } else {
+    fmt::print("{} on {} (QEMU): {} samples, {} differ from the host int8 executor\n", args.model, target.name, n,
+               mismatches.size());
+    if (!labels.empty())
+      fmt::print("on-MCU top-1 accuracy: {:.2f}% ({}/{})\n", 100.0 * double(correct) / double(n), correct, n);
+    fmt::print("instructions per inference: {} (median); arena {} B, flash {} B\n", median,
+               sources.memory.arena_bytes(), fw.sizes.flash());
+  }
+  if (!mismatches.empty()) {
+    std::string list;
+    for (std::size_t i = 0; i < std::min<std::size_t>(mismatches.size(), 10); ++i)
+      list += fmt::format("{}{}", i ? ", " : "", mismatches[i]);
+    fmt::print(stderr, "tinyq: {} of {} samples differ between {} and the host (first: {})\n", mismatches.size(), n,
+               target.name, list);
+    return kExitCheckFailed;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_verify_command(CLI::App& app, int& result) {
+  auto args = std::make_shared<VerifyArgs>();
+  auto* cmd = app.add_subcommand("verify",
+                                 "Run samples through the generated firmware on QEMU and compare every byte "
+                                 "with the host int8 executor");
+  cmd->add_option("model", args->model, "Quantized model (.tqm)")->required();
+  cmd->add_option("--target", args->target, "cortex-m4, cortex-m7 or cortex-m55")->required();
+  cmd->add_option("--data", args->data, "Samples: .npy or IDX (.gz)")->required();
+  cmd->add_option("--labels", args->labels, "Labels (.npy or IDX): also report the on-MCU top-1 accuracy");
+  cmd->add_option("--count", args->count, "Number of samples (default 100)");
+  cmd->add_option("--keep", args->keep, "Build in this folder and keep it");
+  cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
+  args->data_options.add_to(*cmd);
+  cmd->callback([args, &result] { result = run_verify(*args); });
+}
+
+}  // namespace tinyq::cli
