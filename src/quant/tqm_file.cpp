@@ -1,10 +1,13 @@
 #include "quant/tqm_file.hpp"
 
+#include "quant/qgraph_validation.hpp"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "quant/binary_io.hpp"
+#include "quant/qgraph_validation.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -265,6 +268,7 @@ QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::st
     fail(where, "corrupt .tqm file: {}", e.what());
   }
   if (!r.at_end()) fail(where, "corrupt .tqm file: trailing bytes");
+  validate_qgraph(q, where);
   return q;
 }
 
