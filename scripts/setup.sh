@@ -14,6 +14,9 @@ packages=(
   dataset-fashion-mnist                             # evaluation data for the model zoo
   python3-numpy                                     # test helpers compare .npy files
   chromium fonts-liberation                         # headless browser test of the HTML report
+  gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib  # Cortex-M firmware
+  qemu-system-arm                                   # emulated Cortex-M4/M7/M55 (verify, bench, tests)
+  make                                              # builds the generated firmware
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -161,7 +161,7 @@ bool may_run_in_place(const QNode& n, int in, const QGraph& g) {
   }
 }
 
-MemoryLayout layout_for_order(const QGraph& g, const Storage& s, std::vector<int> order) {
+MemoryLayout layout_for_order(const QGraph& g, const Storage& s, std::vector<int> order, bool allow_in_place) {
   const std::size_t V = g.values.size(), N = g.nodes.size();
   MemoryLayout m;
   m.order = std::move(order);
@@ -185,7 +185,7 @@ MemoryLayout layout_for_order(const QGraph& g, const Storage& s, std::vector<int
   }
   // In-place: an elementwise node whose input buffer dies at this very step takes it over.
   m.in_place.assign(N, false);
-  for (std::size_t t = 0; t < N; ++t) {
+  for (std::size_t t = 0; t < N && allow_in_place; ++t) {
     const QNode& n = g.nodes[std::size_t(m.order[t])];
     const std::size_t out_root = std::size_t(s.root[std::size_t(n.output)]);
     if (s.root[std::size_t(n.output)] != n.output || s.is_output_root[out_root]) continue;
@@ -215,7 +215,6 @@ MemoryLayout layout_for_order(const QGraph& g, const Storage& s, std::vector<int
     m.buffers.push_back({g.nodes[n].name + " (scratch)", s.scratch[n], int(t), int(t)});
   }
   m.lower_bound = live_lower_bound(m.buffers);
-  m.tflm_greedy_bytes = plan_greedy_by_size(m.buffers).arena_bytes;
   m.plan = plan_arena(m.buffers);
   return m;
 }
@@ -235,12 +234,15 @@ MemoryLayout plan_memory(const QGraph& graph, const Target& target) {
   const Storage storage = storage_of(graph, target);
   std::vector<int> stored(graph.nodes.size());
   for (std::size_t n = 0; n < stored.size(); ++n) stored[n] = int(n);
-  MemoryLayout best = layout_for_order(graph, storage, stored);
+  MemoryLayout best = layout_for_order(graph, storage, stored, true);
   std::vector<int> scheduled = PeakScheduler(graph, storage).best_order();
   if (!scheduled.empty() && scheduled != stored) {
-    MemoryLayout other = layout_for_order(graph, storage, scheduled);
+    MemoryLayout other = layout_for_order(graph, storage, scheduled, true);
     if (other.arena_bytes() < best.arena_bytes()) best = std::move(other);
   }
+  // What TFLM would need for the same model: the graph's own order, no in-place reuse (it
+  // aliases reshapes only), greedy by size over the same buffers and scratch.
+  best.tflm_greedy_bytes = plan_greedy_by_size(layout_for_order(graph, storage, stored, false).buffers).arena_bytes;
   return best;
 }
 

@@ -20,7 +20,7 @@ struct MemoryLayout {
   std::vector<bool> in_place;              // per node: writes its output over a dying input
   ArenaPlan plan;
   std::size_t lower_bound = 0;        // largest sum of live buffers at one step
-  std::size_t tflm_greedy_bytes = 0;  // TFLM's greedy-by-size planner on the same buffers
+  std::size_t tflm_greedy_bytes = 0;  // TFLM's greedy by size: stored order, no in-place
   std::size_t arena_bytes() const { return plan.arena_bytes; }
   std::size_t value_offset(int value) const { return plan.offsets[std::size_t(value_buffer[std::size_t(value)])]; }
 };

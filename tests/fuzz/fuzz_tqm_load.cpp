@@ -1,0 +1,40 @@
+// Fuzzes what a .tqm file reaches: the loader and its consistency checks, then, for every
+// file they accept, code generation (planner, emitter) and one int8 inference with the
+// runtime kernels. The fuzzer's bytes are the payload; the harness adds a correct header
+// and checksum, so mutations get past the checksum into the parser and the validator.
+// tinyq::Error is the expected answer; a crash or sanitizer report means a kernel could be
+// fed something the validator let through.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "codegen/generated_sources.hpp"
+#include "exec/int8_executor.hpp"
+#include "quant/tqm_file.hpp"
+#include "util/error.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::vector<std::uint8_t> file(28 + size);
+  std::memcpy(file.data(), "TINYQTQM", 8);
+  const std::uint32_t version = tinyq::kTqmVersion;
+  const std::uint64_t payload = size;
+  std::uint64_t hash = 1469598103934665603ull;  // FNV-1a, as tqm_file.cpp
+  for (std::size_t i = 0; i < size; ++i) hash = (hash ^ data[i]) * 1099511628211ull;
+  std::memcpy(file.data() + 8, &version, 4);
+  std::memcpy(file.data() + 12, &payload, 8);
+  std::memcpy(file.data() + 20, &hash, 8);
+  if (size) std::memcpy(file.data() + 28, data, size);
+  try {
+    tinyq::QGraph q = tinyq::deserialize_tqm(file.data(), file.size(), "fuzz.tqm");
+    std::int64_t total = 0;
+    for (auto& v : q.values) total += tinyq::element_count(v.shape);
+    if (total > (1 << 20)) return 0;  // huge graphs only measure time
+    if (q.inputs.size() == 1 && q.outputs.size() == 1) tinyq::generate_sources(q, tinyq::target_by_name("cortex-m4"), "m");
+    std::vector<tinyq::Tensor> inputs;
+    for (int in : q.inputs) inputs.emplace_back(tinyq::DType::i8, q.values[std::size_t(in)].source_shape());
+    tinyq::Int8Executor(q, {.threads = 1}).run_int8(inputs);
+  } catch (const tinyq::Error&) {
+  }
+  return 0;
+}
