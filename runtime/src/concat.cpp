@@ -1,14 +1,16 @@
 // tinyq runtime: concatenation along one axis, each input copied or requantized into the
-// output's quantization.
+// output's quantization: the portable path, and the public kernel, which picks the native
+// path at compile time (kernel_paths_misc.hpp).
 #include <string.h>
 
 #include "kernel_util.hpp"
+#include "tinyq/kernel_paths_misc.hpp"
 #include "tinyq/kernels.hpp"
 
 namespace tinyq {
 namespace rt {
 
-void concat_s8(const ConcatParams& p, const int8_t* const* inputs, int8_t* output) {
+void concat_s8_portable(const ConcatParams& p, const int8_t* const* inputs, int8_t* output) {
   for (int32_t r = 0; r < p.outer; ++r) {
     for (int32_t i = 0; i < p.inputs; ++i) {
       const int32_t row = p.input_row[i];
@@ -24,6 +26,16 @@ void concat_s8(const ConcatParams& p, const int8_t* const* inputs, int8_t* outpu
       output += row;
     }
   }
+}
+
+void concat_s8(const ConcatParams& p, const int8_t* const* inputs, int8_t* output) {
+#if defined(TINYQ_PATH_ARM_MVE)
+  concat_s8_mve(p, inputs, output);
+#elif defined(TINYQ_PATH_ARM_DSP)
+  concat_s8_dsp(p, inputs, output);
+#else
+  concat_s8_portable(p, inputs, output);
+#endif
 }
 
 }  // namespace rt

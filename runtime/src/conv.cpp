@@ -5,7 +5,7 @@
 // dot product of two contiguous vectors of kernel_h * kernel_w * in_c/groups values, which
 // compilers vectorise and which is the shape the DSP / MVE paths specialise.
 #include "kernel_util.hpp"
-#include "tinyq/kernels.hpp"
+#include "tinyq/kernel_paths.hpp"
 
 namespace tinyq {
 namespace rt {
@@ -20,8 +20,8 @@ int32_t dot_s16_s8(const int16_t* patch, const int8_t* filter, int32_t length) {
 
 }  // namespace
 
-void conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
-               int16_t* scratch) {
+void conv2d_s8_portable(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                        int8_t* output, int16_t* scratch) {
   const int32_t group_in_c = p.in_c / p.groups;
   const int32_t group_out_c = p.out_c / p.groups;
   const int32_t filter_size = p.kernel_h * p.kernel_w * group_in_c;
@@ -58,6 +58,19 @@ void conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, 
       }
     }
   }
+}
+
+// Compile-time dispatch to this build's path (target.hpp); each path picks its own variant
+// from the shapes with conv2d_s8_variant(), the function the scratch twin asks too.
+void conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
+               int16_t* scratch) {
+#if defined(TINYQ_PATH_ARM_DSP)
+  conv2d_s8_dsp(p, input, weights, bias, output, scratch);
+#elif defined(TINYQ_PATH_ARM_MVE)
+  conv2d_s8_mve(p, input, weights, bias, output, scratch);
+#else
+  conv2d_s8_portable(p, input, weights, bias, output, scratch);
+#endif
 }
 
 }  // namespace rt

@@ -1,11 +1,12 @@
 // tinyq runtime: fully connected layer (rows of input vectors times a weight matrix), int8.
 #include "kernel_util.hpp"
-#include "tinyq/kernels.hpp"
+#include "tinyq/kernel_paths.hpp"
 
 namespace tinyq {
 namespace rt {
 
-void dense_s8(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output) {
+void dense_s8_portable(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                       int8_t* output) {
   for (int32_t r = 0; r < p.rows; ++r) {
     const int8_t* in = input + r * p.in_features;
     for (int32_t o = 0; o < p.out_features; ++o) {
@@ -16,6 +17,16 @@ void dense_s8(const DenseParams& p, const int8_t* input, const int8_t* weights, 
           detail::offset_and_clamp(requantize_channel(acc, p.requant, o), p.output_offset, p.act_min, p.act_max);
     }
   }
+}
+
+void dense_s8(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output) {
+#if defined(TINYQ_PATH_ARM_DSP)
+  dense_s8_dsp(p, input, weights, bias, output);
+#elif defined(TINYQ_PATH_ARM_MVE)
+  dense_s8_mve(p, input, weights, bias, output);
+#else
+  dense_s8_portable(p, input, weights, bias, output);
+#endif
 }
 
 }  // namespace rt

@@ -1,12 +1,12 @@
 // tinyq runtime: depthwise 2-D convolution with a channel multiplier, NHWC, int8.
 #include "kernel_util.hpp"
-#include "tinyq/kernels.hpp"
+#include "tinyq/kernel_paths.hpp"
 
 namespace tinyq {
 namespace rt {
 
-void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
-                         int8_t* output) {
+void depthwise_conv2d_s8_portable(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                                  int8_t* output) {
   const int32_t multiplier = p.out_c / p.in_c;
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* image = input + b * p.in_h * p.in_w * p.in_c;
@@ -35,6 +35,17 @@ void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t*
       }
     }
   }
+}
+
+void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                         int8_t* output) {
+#if defined(TINYQ_PATH_ARM_DSP)
+  depthwise_conv2d_s8_dsp(p, input, weights, bias, output);
+#elif defined(TINYQ_PATH_ARM_MVE)
+  depthwise_conv2d_s8_mve(p, input, weights, bias, output);
+#else
+  depthwise_conv2d_s8_portable(p, input, weights, bias, output);
+#endif
 }
 
 }  // namespace rt

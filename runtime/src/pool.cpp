@@ -1,11 +1,14 @@
-// tinyq runtime: max and average pooling, NHWC, int8.
+// tinyq runtime: max and average pooling, NHWC, int8: the portable path and the public
+// kernels, which pick the native path at compile time (kernel_paths_misc.hpp).
 #include "kernel_util.hpp"
+#include "kernel_util_misc.hpp"
+#include "tinyq/kernel_paths_misc.hpp"
 #include "tinyq/kernels.hpp"
 
 namespace tinyq {
 namespace rt {
 
-void max_pool2d_s8(const PoolParams& p, const int8_t* input, int8_t* output) {
+void max_pool2d_s8_portable(const PoolParams& p, const int8_t* input, int8_t* output) {
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* image = input + b * p.in_h * p.in_w * p.channels;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
@@ -30,32 +33,19 @@ void max_pool2d_s8(const PoolParams& p, const int8_t* input, int8_t* output) {
   }
 }
 
-namespace {
-
-// Divisor rows (or columns) of one window axis, as ONNX AveragePool counts them: with
-// count_include_pad the declared padding counts but the ceil_mode overhang past it does not.
-int32_t counted_taps(int32_t start, int32_t kernel, int32_t size, int32_t pad_begin, int32_t pad_end,
-                     int32_t include_pad) {
-  const int32_t lo = include_pad != 0 ? detail::max_i32(start, -pad_begin) : detail::max_i32(start, 0);
-  const int32_t hi =
-      include_pad != 0 ? detail::min_i32(start + kernel, size + pad_end) : detail::min_i32(start + kernel, size);
-  return hi > lo ? hi - lo : 0;
-}
-
-}  // namespace
-
-void avg_pool2d_s8(const AvgPoolParams& ap, const int8_t* input, int8_t* output) {
+void avg_pool2d_s8_portable(const AvgPoolParams& ap, const int8_t* input, int8_t* output) {
   const PoolParams& p = ap.pool;
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* image = input + b * p.in_h * p.in_w * p.channels;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       const int32_t y0 = oy * p.stride_h - p.pad_top;
       const detail::TapRange ky = detail::valid_taps(y0, p.kernel_h, 1, p.in_h);
-      const int32_t rows = counted_taps(y0, p.kernel_h, p.in_h, p.pad_top, p.pad_bottom, ap.count_include_pad);
+      const int32_t rows = detail::counted_taps(y0, p.kernel_h, p.in_h, p.pad_top, p.pad_bottom, ap.count_include_pad);
       for (int32_t ox = 0; ox < p.out_w; ++ox) {
         const int32_t x0 = ox * p.stride_w - p.pad_left;
         const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, 1, p.in_w);
-        const int32_t n = rows * counted_taps(x0, p.kernel_w, p.in_w, p.pad_left, p.pad_right, ap.count_include_pad);
+        const int32_t n =
+            rows * detail::counted_taps(x0, p.kernel_w, p.in_w, p.pad_left, p.pad_right, ap.count_include_pad);
         for (int32_t c = 0; c < p.channels; ++c) {
           // Padded taps are real 0: (q - z_in) = 0, so they add nothing to the sum either way.
           int32_t sum = 0;
@@ -75,6 +65,26 @@ void avg_pool2d_s8(const AvgPoolParams& ap, const int8_t* input, int8_t* output)
       }
     }
   }
+}
+
+void max_pool2d_s8(const PoolParams& p, const int8_t* input, int8_t* output) {
+#if defined(TINYQ_PATH_ARM_MVE)
+  max_pool2d_s8_mve(p, input, output);
+#elif defined(TINYQ_PATH_ARM_DSP)
+  max_pool2d_s8_dsp(p, input, output);
+#else
+  max_pool2d_s8_portable(p, input, output);
+#endif
+}
+
+void avg_pool2d_s8(const AvgPoolParams& p, const int8_t* input, int8_t* output) {
+#if defined(TINYQ_PATH_ARM_MVE)
+  avg_pool2d_s8_mve(p, input, output);
+#elif defined(TINYQ_PATH_ARM_DSP)
+  avg_pool2d_s8_dsp(p, input, output);
+#else
+  avg_pool2d_s8_portable(p, input, output);
+#endif
 }
 
 }  // namespace rt

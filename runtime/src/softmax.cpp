@@ -1,12 +1,13 @@
 // tinyq runtime: integer softmax over the last axis with a host-computed exponential table;
 // output scale 1/256, zero point -128 (the TFLite int8 convention).
 #include "kernel_util.hpp"
+#include "tinyq/kernel_paths_misc.hpp"
 #include "tinyq/kernels.hpp"
 
 namespace tinyq {
 namespace rt {
 
-void softmax_s8(const int32_t* exp_table, int32_t rows, int32_t depth, const int8_t* input, int8_t* output) {
+void softmax_s8_portable(const int32_t* exp_table, int32_t rows, int32_t depth, const int8_t* input, int8_t* output) {
   for (int32_t r = 0; r < rows; ++r, input += depth, output += depth) {
     int32_t max = -128;
     for (int32_t i = 0; i < depth; ++i) max = input[i] > max ? input[i] : max;
@@ -22,6 +23,12 @@ void softmax_s8(const int32_t* exp_table, int32_t rows, int32_t depth, const int
       output[i] = static_cast<int8_t>(clamp_i32(p256 - 128, -128, 127));
     }
   }
+}
+
+// No Arm-specific path: a row costs a few instructions per element already (UDIV is one
+// instruction from Cortex-M3 on), far below CMSIS-NN's softmax (BENCH.md L10).
+void softmax_s8(const int32_t* exp_table, int32_t rows, int32_t depth, const int8_t* input, int8_t* output) {
+  softmax_s8_portable(exp_table, rows, depth, input, output);
 }
 
 }  // namespace rt

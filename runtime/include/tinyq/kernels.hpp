@@ -46,19 +46,66 @@ struct ConvParams {
 //   out = clamp(output_offset + requantize_channel(acc, requant, o), act_min, act_max)
 // with input row oy * stride_h - pad_top + ky * dilation_h (columns alike). The host checks
 // that |acc| fits int32 for every input.
-// `scratch` holds conv2d_s8_scratch_bytes(p) bytes, 4-byte aligned: the portable path keeps
-// one im2col patch with the input offset already added (padded taps are 0), so every output
-// channel is one contiguous dot product. The host's arena planner sizes scratch with this
-// very function for the target's path, and generated code static_asserts the size.
+// `scratch` holds conv2d_s8_scratch_bytes(p) bytes, 4-byte aligned. What it holds depends on
+// the variant the build's path runs (conv2d_s8_variant below). The host's arena planner sizes
+// scratch with this very function for the target's path, and generated code static_asserts
+// the size, so the twin cannot drift from the kernel: both ask conv2d_s8_variant().
 void conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
                int16_t* scratch);
+
+// How conv2d_s8 runs a layer on each path (CMSIS-NN's wrapper, as a value the host can see).
+enum class ConvVariant : int32_t {
+  Portable,      // one im2col patch per pixel, int16 with the input offset added (any shape)
+  DspPointwise,  // 1x1 kernel over real pixels: a pixel's channels are its patch (no window)
+  DspGeneral,    // im2col of four pixels into 16-bit pairs, 1 channel x 4 pixels per SMLAD block
+  MvePointwise,  // 1x1 kernel over real pixels: rows read in place, 1 pixel x 4 channels
+  MveGeneral,    // im2col of one pixel into int8 (padding = the zero point), 1 pixel x 4 channels
+};
+// A 1x1 kernel whose every output pixel reads a real input pixel (no padding taps, also none
+// from pad_bottom/pad_right, which the kernel only sees through out_h/out_w).
+constexpr bool conv2d_is_pointwise(const ConvParams& p) {
+  return p.kernel_h == 1 && p.kernel_w == 1 && p.pad_top == 0 && p.pad_left == 0 && p.groups == 1 &&
+         (p.out_h - 1) * p.stride_h < p.in_h && (p.out_w - 1) * p.stride_w < p.in_w;
+}
+constexpr ConvVariant conv2d_s8_variant(const ConvParams& p, KernelPath path = kNativePath) {
+  // The SIMD paths carry in + input_offset in 16-bit lanes (DSP) or pad with the int8 value
+  // -input_offset (MVE): both need input_offset = -zero_point, i.e. in [-127, 128].
+  const bool offset_fits = p.input_offset >= -127 && p.input_offset <= 128;
+  if (path == KernelPath::ArmDsp && offset_fits)
+    return conv2d_is_pointwise(p) ? ConvVariant::DspPointwise : ConvVariant::DspGeneral;
+  if (path == KernelPath::ArmMve && offset_fits)
+    return conv2d_is_pointwise(p) ? ConvVariant::MvePointwise : ConvVariant::MveGeneral;
+  return ConvVariant::Portable;
+}
+// DSP, first layers (in_c / groups not a multiple of 4, groups 1, at most 48 values per
+// patch: 3x3x3, 5x5x1, 10x4x1): windows inside the image are gathered through a table of
+// (source, destination) offsets kept in scratch.
+constexpr bool conv2d_s8_dsp_gathers(const ConvParams& p) {
+  return p.groups == 1 && p.in_c % 4 != 0 && p.kernel_h * p.kernel_w * p.in_c <= 48;
+}
 constexpr size_t conv2d_s8_scratch_bytes(const ConvParams& p, KernelPath path = kNativePath) {
-  (void)path;  // every path uses the portable patch layout for now
-  return static_cast<size_t>(p.kernel_h) * static_cast<size_t>(p.kernel_w) * static_cast<size_t>(p.in_c / p.groups) *
-         sizeof(int16_t);
+  // Values per output channel, and the same rounded up to whole groups of 4.
+  const size_t patch =
+      static_cast<size_t>(p.kernel_h) * static_cast<size_t>(p.kernel_w) * static_cast<size_t>(p.in_c / p.groups);
+  const size_t patch4 = (patch + 3) / 4 * 4;
+  switch (conv2d_s8_variant(p, path)) {
+    case ConvVariant::DspPointwise:  // four pixels' channels as 16-bit pairs, zero-padded
+      return 4 * patch4 * sizeof(int16_t);
+    case ConvVariant::DspGeneral:  // the same for patches, then maybe the gather table
+      return 4 * patch4 * sizeof(int16_t) + (conv2d_s8_dsp_gathers(p) ? patch * 2 * sizeof(int32_t) : 0);
+    case ConvVariant::MvePointwise:  // per channel: bias + offset * weight sum, multiplier, shift
+      return 3 * static_cast<size_t>(p.out_c) * sizeof(int32_t);
+    case ConvVariant::MveGeneral:  // the same, then one int8 patch
+      return 3 * static_cast<size_t>(p.out_c) * sizeof(int32_t) + patch4;
+    case ConvVariant::Portable: break;
+  }
+  return patch * sizeof(int16_t);
 }
 // Depthwise: groups == in_c, out_c = in_c * multiplier; weights [1, kernel_h, kernel_w, out_c]
 // (CMSIS-NN / TFLite depthwise layout: output channel o = c * multiplier + m).
+// Native paths (kernel_paths.hpp), multiplier 1: DSP 4 channels per SMLABB/SMLATT group (3x3
+// windows inside the image unrolled), Helium 16 channels per VMULLB/VMULLT; other multipliers
+// run the portable kernel. No scratch.
 void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                          int8_t* output);
 
@@ -70,6 +117,8 @@ struct DenseParams {
   Requant requant;  // per output feature
 };
 // weights [out_features, in_features]; bias [out_features] or null.
+// Native paths: DSP 4 output features per pass (SMLAD, input offset folded by SXTAB16), Helium
+// 2 per pass (VMLADAVA, offset folded through the weight sums). No scratch.
 void dense_s8(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output);
 
 struct PoolParams {
@@ -84,6 +133,8 @@ struct PoolParams {
 // Max pooling keeps the input's quantization; padding never wins. A window made only of
 // padding (pads >= kernel) yields clamp(-128, act_min, act_max). The result is clamped to
 // [act_min, act_max] (a fused ReLU).
+// Native paths (kernel_paths_misc.hpp): Armv7E-M DSP takes 4 channels per SSUB8/SEL, Helium
+// 16 per VMAX; no scratch.
 void max_pool2d_s8(const PoolParams& p, const int8_t* input, int8_t* output);
 
 struct AvgPoolParams {
@@ -106,6 +157,9 @@ struct AvgPoolParams {
 // those in [max(y0, 0), min(y0 + kernel_h, in_h)) (ONNX AveragePool, ceil_mode overhang
 // never counted); n = rows * columns. A window with n == 0 outputs clamp(output_offset).
 // Every result is clamped to [act_min, act_max].
+// Native paths: DSP sums 4 channels per word with SXTAB16, Helium 8 per VADD (16-bit lanes,
+// moved to 32 bits every 255 taps); both rescale with a 32-bit high multiply wherever that is
+// provably the same requantize (kernel_util_misc.hpp), else with requantize itself. No scratch.
 void avg_pool2d_s8(const AvgPoolParams& p, const int8_t* input, int8_t* output);
 
 // Elementwise ops over up to 4-D NHWC shapes with numpy broadcasting: `shape` is the
@@ -130,6 +184,10 @@ struct AddParams {
 // clamped to [act_min, act_max]. The shift is computed as a multiplication by 2^left_shift
 // (left-shifting a negative value is undefined in C++17); the host keeps left_shift <= 22
 // (normally 20) so that 255 * 2^left_shift fits int32.
+// Native paths: each of the three requantizations becomes one or two 32-bit instructions
+// (DSP: SMMULR, SMMLA; Helium: VQRDMULH, VQDMULH) under bounds checked once per call from
+// the parameters; parameters outside them (not produced by tinyq's quantizer) run the
+// portable code. Same bytes either way.
 void add_s8(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 
 struct MulParams {
@@ -174,6 +232,7 @@ struct ResizeParams {
 void resize_nearest_s8(const ResizeParams& p, const int8_t* input, int8_t* output);
 
 // Any unary op with one input and output quantization: out = table[in + 128].
+// Helium: 16 table reads per byte gather; elsewhere one load per element.
 void lookup_s8(const int8_t* table, const int8_t* input, int8_t* output, int32_t count);
 
 // Softmax over the last axis (`depth` values per row). exp_table[d] = round(2^16 * exp(-s_in * d))
@@ -186,6 +245,7 @@ void lookup_s8(const int8_t* table, const int8_t* input, int8_t* output, int32_t
 // and exp_table[0] > 0 (so sum > 0), depth <= 65535 (so sum < 2^32 and
 // e_i * 256 + sum / 2 < 2^24 + 2^31): no 64-bit arithmetic on the MCU. A row whose only
 // contributor is itself gives 256 - 128, saturated to 127.
+// One path everywhere: a few instructions per element (UDIV is one instruction).
 void softmax_s8(const int32_t* exp_table, int32_t rows, int32_t depth, const int8_t* input, int8_t* output);
 
 // Per-channel PReLU / leaky ReLU (channels on the last axis):

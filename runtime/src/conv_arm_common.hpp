@@ -1,0 +1,208 @@
+// tinyq runtime, internal: helpers shared by the Cortex-M paths of conv, depthwise and dense
+// (conv_arm_dsp.cpp, conv_arm_mve.cpp, depthwise_arm_*.cpp, dense_arm_*.cpp).
+#ifndef TINYQ_RUNTIME_CONV_ARM_COMMON_HPP
+#define TINYQ_RUNTIME_CONV_ARM_COMMON_HPP
+
+#include <stdint.h>
+
+#include "tinyq/target.hpp"
+
+#if defined(TINYQ_PATH_ARM_DSP)
+#include <arm_acle.h>
+#endif
+#if defined(TINYQ_PATH_ARM_MVE)
+#include <arm_mve.h>
+#endif
+
+#include "kernel_util.hpp"
+#include "tinyq/requantize.hpp"
+
+namespace tinyq {
+namespace rt {
+namespace arm {
+
+#define TINYQ_ALWAYS_INLINE __attribute__((always_inline)) inline
+
+// Unaligned 32-bit access through memcpy: one LDR/STR on ARMv7-M (unaligned word access is
+// allowed there), and no strict-aliasing games with the int8 / int16 buffers.
+TINYQ_ALWAYS_INLINE uint32_t load_u32(const void* p) {
+  uint32_t v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+TINYQ_ALWAYS_INLINE void store_u32(void* p, uint32_t v) { __builtin_memcpy(p, &v, sizeof v); }
+
+#if defined(TINYQ_PATH_ARM_DSP)
+// SXTB16 / SXTAB16 with the rotation folded in (GCC 12 does not fuse a rotate into them):
+// bytes 1 and 3 of x, sign-extended into the two halves (plus a's halves).
+TINYQ_ALWAYS_INLINE int32_t sxtb16_ror8(uint32_t x) {
+  int32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+  return r;
+}
+TINYQ_ALWAYS_INLINE int32_t sxtab16_ror8(int32_t a, uint32_t x) {
+  int32_t r;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+  return r;
+}
+// The input offset in both 16-bit halves, for SXTAB16.
+inline int32_t offset_pair(int32_t offset) {
+  return static_cast<int32_t>((static_cast<uint32_t>(offset) & 0xFFFFu) * 0x10001u);
+}
+#endif
+
+// (product + (c << 32)) >> 32 for the 64-bit product a * b: SMMLA, one instruction (the high
+// word of the exact sum, i.e. floor((a * b) / 2^32) + c).
+TINYQ_ALWAYS_INLINE int32_t mul_high_add(int32_t a, int32_t b, int32_t c) {
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+  int32_t r;
+  __asm__("smmla %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+  return r;
+#else  // e.g. an MVE core built without the DSP extension
+  return static_cast<int32_t>((static_cast<int64_t>(a) * b) >> 32) + c;
+#endif
+}
+
+// The same value as requantize(), in fewer instructions for the usual case of a multiplier
+// below 1/2 (shift <= -2, total shift s = 31 - shift >= 33). Writing the product as
+// hi * 2^32 + lo (0 <= lo < 2^32) and t = s - 32 >= 1:
+//   floor((hi * 2^32 + lo + 2^(s-1)) / 2^s) = floor((hi + 2^(t-1) + lo / 2^32) / 2^t)
+//                                           = (hi + 2^(t-1)) >> t,
+// because hi + 2^(t-1) is an integer and lo / 2^32 < 1 cannot carry it across a multiple of
+// 2^t. No overflow: |hi| <= 2^30 (|product| <= 2^62) and 2^(t-1) <= 2^29 (s <= 62).
+// SMMLA + ASR instead of a 64-bit add and a 64-bit variable shift.
+__attribute__((noinline)) inline int32_t requantize_slow(int32_t acc, int32_t multiplier, int32_t shift) {
+  return requantize(acc, multiplier, shift);
+}
+TINYQ_ALWAYS_INLINE int32_t requantize_fast(int32_t acc, int32_t multiplier, int32_t shift) {
+  if (__builtin_expect(shift <= -2, 1)) {
+    const int32_t t = -1 - shift;
+    return mul_high_add(acc, multiplier, 1 << (t - 1)) >> t;
+  }
+  return requantize_slow(acc, multiplier, shift);
+}
+
+// The output stage of every MAC kernel: clamp(output_offset + v, act_min, act_max), with the
+// bounds moved into v's domain once per call (see detail::offset_and_clamp for why).
+struct OutputStage {
+  int32_t lo, hi, offset;
+  int32_t requant_mask;  // 0 for per-tensor requantization, -1 per channel: index = channel & mask
+  const int32_t* multiplier;
+  const int32_t* shift;
+
+  OutputStage(const Requant& r, int32_t output_offset, int32_t act_min, int32_t act_max)
+      : lo(act_min - output_offset),
+        hi(act_max - output_offset),
+        offset(output_offset),
+        requant_mask(r.count == 1 ? 0 : -1),
+        multiplier(r.multiplier),
+        shift(r.shift) {}
+
+  TINYQ_ALWAYS_INLINE int8_t clamp(int32_t v) const {
+    return static_cast<int8_t>((v < lo ? lo : (v > hi ? hi : v)) + offset);
+  }
+  TINYQ_ALWAYS_INLINE int8_t finish(int32_t acc, int32_t channel) const {
+    const int32_t i = channel & requant_mask;
+    return clamp(requantize_fast(acc, multiplier[i], shift[i]));
+  }
+};
+
+// Requantizes and stores `count` accumulators of consecutive channels [channel, channel +
+// count), in C, for any shift: the DSP path's fallback where tinyq_dsp_requantize's
+// precondition does not hold, and the MVE path's where requantize_lanes' does not.
+__attribute__((noinline)) inline void finish_channels(const OutputStage& st, const int32_t* acc, int32_t channel,
+                                                      int32_t count, int8_t* out) {
+  const int32_t lo = st.lo, hi = st.hi, offset = st.offset;
+  const int32_t step = st.requant_mask & 1;  // 1 per channel, 0 per tensor
+  const int32_t* m = st.multiplier + (channel & st.requant_mask);
+  const int32_t* s = st.shift + (channel & st.requant_mask);
+  for (int32_t i = 0; i < count; ++i) {
+    const int32_t v = requantize_fast(acc[i], *m, *s);
+    m += step;
+    s += step;
+    out[i] = static_cast<int8_t>((v < lo ? lo : (v > hi ? hi : v)) + offset);
+  }
+}
+
+#if defined(TINYQ_PATH_ARM_DSP)
+// Requantization of rows of accumulators in assembly (conv_arm_dsp.cpp): GCC 12 spills in
+// every C form of this loop, about 25 instructions per output. Here a channel's parameters
+// cost 6 instructions (shared by four pixels in conv) and an output 5 with the full int8 range
+// (SSAT clamps) or 10 with a narrower activation range: about 7 to 19 per output. Only for
+// requantize_fast's common case, shift <= -2, where requantize(acc) =
+// SMMLA(acc, multiplier, 2^(t-1)) >> t with t = -1 - shift; RowRequantizer checks it once
+// per layer and otherwise uses finish_channels.
+struct DspRequantArgs {
+  const int32_t* multiplier;  // of the first channel; one per channel
+  const int32_t* shift;
+  int32_t pixel_stride;    // four pixels: bytes from a pixel's outputs to the next pixel's
+  int32_t lo, hi, offset;  // OutputStage's
+  int32_t mode;            // bit 0: four pixels (pixel q's accumulators 16 q entries after
+                           // pixel 0's); bit 1: full int8 range (clamp = SSAT #8)
+};
+extern "C" void tinyq_dsp_requantize(const int32_t* acc, int8_t* out, int32_t count, const DspRequantArgs* args);
+
+// Drives tinyq_dsp_requantize for a layer: at most kChunk channels per call, per-tensor
+// parameters repeated into a per-channel table once, the portable-equivalent C path when some
+// shift is above -2.
+class RowRequantizer {
+ public:
+  static constexpr int32_t kChunk = 32;         // channels per run() at most
+  static constexpr int32_t kQuadChannels = 16;  // four pixels: pixel q's accumulators at acc[16 q ..]
+
+  RowRequantizer(const OutputStage& st, const Requant& r) : st_(st), per_tensor_(r.count == 1) {
+    fast_ = true;
+    for (int32_t i = 0; i < r.count; ++i) fast_ = fast_ && r.shift[i] <= -2;
+    if (per_tensor_) {
+      for (int32_t i = 0; i < kChunk; ++i) {
+        multiplier_[i] = r.multiplier[0];
+        shift_[i] = r.shift[0];
+      }
+    }
+    args_.lo = st.lo;
+    args_.hi = st.hi;
+    args_.offset = st.offset;
+    full_range_ = st.lo == -128 - st.offset && st.hi == 127 - st.offset;
+  }
+
+  // Channels [channel, channel + count) of `pixels` (1 or 4) pixels: pixel q's accumulators at
+  // acc[q * kQuadChannels ..], its outputs at out + q * pixel_stride; count <= kChunk for one
+  // pixel, <= kQuadChannels for four.
+  void run(const int32_t* acc, int32_t channel, int32_t count, int8_t* out, int32_t pixels, int32_t pixel_stride) {
+    if (!fast_) {
+      for (int32_t q = 0; q < pixels; ++q)
+        finish_channels(st_, acc + q * kQuadChannels, channel, count, out + q * pixel_stride);
+      return;
+    }
+    args_.multiplier = per_tensor_ ? multiplier_ : st_.multiplier + channel;
+    args_.shift = per_tensor_ ? shift_ : st_.shift + channel;
+    args_.pixel_stride = pixel_stride;
+    args_.mode = (pixels == 4 ? 1 : 0) | (full_range_ ? 2 : 0);
+    tinyq_dsp_requantize(acc, out, count, &args_);
+  }
+
+ private:
+  const OutputStage& st_;
+  bool per_tensor_, fast_, full_range_;
+  DspRequantArgs args_;
+  int32_t multiplier_[kChunk];
+  int32_t shift_[kChunk];
+};
+#endif
+
+#if defined(TINYQ_PATH_ARM_MVE)
+// requantize() on four lanes, bit-identical, for shift <= -2 (the callers check every channel
+// of a layer once and otherwise take the scalar path): with hi = VMULH(acc, m), the high word
+// of the product, requantize() = (hi + 2^(t-1)) >> t (the identity of requantize_fast above),
+// which is VRSHL(hi, -t): a rounding right shift, computed without intermediate overflow.
+// neg_t holds -t = shift + 1 per lane.
+TINYQ_ALWAYS_INLINE int32x4_t requantize_lanes(int32x4_t acc, int32x4_t multiplier, int32x4_t neg_t) {
+  return vrshlq_s32(vmulhq_s32(acc, multiplier), neg_t);
+}
+#endif
+
+}  // namespace arm
+}  // namespace rt
+}  // namespace tinyq
+
+#endif

@@ -1,0 +1,245 @@
+// tinyq runtime: depthwise_conv2d_s8 on the ARMv7E-M DSP extension (Cortex-M4, M7, M33).
+//
+// Depthwise has no dot product to feed SMLAD: each output channel sums its own taps. NHWC
+// keeps 4 neighbouring channels in one word for the input and for the weights ([1, kh, kw,
+// out_c]), so with channel multiplier 1 a tap of 4 channels is 2 LDR, 2 SXTAB16 (input,
+// offset added), 2 SXTB16 (weights) and 4 SMLABB/SMLATT, the pair layouts of input and
+// weights being the same ([c0, c2], [c1, c3]). No scratch, no im2col.
+// Variants: 3x3 windows wholly inside the image (the bulk of a 3x3 layer at any stride) are
+// fully unrolled (tinyq_dsp_depthwise_3x3); everything else with multiplier 1 loops over the
+// valid taps only (tinyq_dsp_depthwise_window: edges, other kernels, dilation); a channel
+// multiplier above 1 (rare; the input channel repeats across neighbouring outputs, so the
+// word trick does not apply) runs the portable kernel. A pixel's accumulators (up to 32
+// channels at a time) are requantized together by tinyq_dsp_requantize.
+// Sums are exact integers wrapping modulo 2^32 like the portable ones: same bytes.
+#include "tinyq/target.hpp"  // defines the TINYQ_PATH_* macro tested below
+
+#if defined(TINYQ_PATH_ARM_DSP)
+
+#include "conv_arm_common.hpp"
+#include "tinyq/kernel_paths.hpp"
+
+namespace tinyq {
+namespace rt {
+
+namespace {
+
+using arm::offset_pair;
+using arm::OutputStage;
+using arm::RowRequantizer;
+
+// Any window (the valid taps of an edge pixel, other kernel sizes, dilation), 4 channels, in
+// assembly: a tap is the same 10 instructions as in the 3x3 kernel below plus 4 of loop
+// (pointer steps by register, count). The 14 registers of the tap loop leave the row loop's
+// state on the stack.
+//   r0 input at the first valid tap, channel c; r1 its weights; r3 -> DwArgs (r2 unused).
+struct DwArgs {
+  int32_t out_c;       // bytes from a tap's weights to the next tap's
+  int32_t row;         // 3x3 kernel: bytes from an input row to the next
+  int32_t offset2;     // input offset in both halves
+  int32_t* acc;        // accumulators of channels c .. c + 3, in and out
+  int32_t in_step;     // window: bytes from a tap's input to the next in a row (dilation_w * in_c)
+  int32_t in_row;      // window: bytes from a row of taps to the next (dilation_h * in_w * in_c)
+  int32_t w_row;       // window: bytes from a row of weights to the next (kernel_w * out_c)
+  int32_t rows, cols;  // window: valid taps, both >= 1
+};
+extern "C" void tinyq_dsp_depthwise_window(const int8_t* input, const int8_t* weights, int32_t unused, DwArgs* args);
+__asm__(R"(
+  .section .text.tinyq_dsp_depthwise_window,"ax",%progbits
+  .syntax unified
+  .thumb
+  .align 2
+  .global tinyq_dsp_depthwise_window
+  .hidden tinyq_dsp_depthwise_window
+  .type tinyq_dsp_depthwise_window, %function
+  .thumb_func
+tinyq_dsp_depthwise_window:
+  push {r4-r11, lr}
+  push {r3}
+  ldr r4, [r3]
+  ldr r6, [r3, #8]
+  ldr r12, [r3, #12]
+  ldrd r7, r8, [r12]
+  ldrd r9, r5, [r12, #8]
+  ldr r2, [r3, #16]
+  ldr r12, [r3, #28]
+  push {r12}
+5:
+  push {r0, r1}
+  ldr r3, [sp, #12]
+  ldr r3, [r3, #32]
+6:
+  ldr r10, [r0]
+  ldr r12, [r1]
+  sxtab16 r11, r6, r10
+  sxtab16 r10, r6, r10, ror #8
+  sxtb16 lr, r12
+  sxtb16 r12, r12, ror #8
+  smlabb r7, r11, lr, r7
+  smlatt r9, r11, lr, r9
+  smlabb r8, r10, r12, r8
+  smlatt r5, r10, r12, r5
+  add r0, r2
+  add r1, r4
+  subs r3, r3, #1
+  bne 6b
+  pop {r0, r1}
+  ldr r3, [sp, #4]
+  ldr r10, [r3, #20]
+  add r0, r10
+  ldr r10, [r3, #24]
+  add r1, r10
+  ldr r10, [sp]
+  subs r10, r10, #1
+  str r10, [sp]
+  bne 5b
+  add sp, #4
+  pop {r3}
+  ldr r3, [r3, #12]
+  strd r7, r8, [r3]
+  strd r9, r5, [r3, #8]
+  pop {r4-r11, pc}
+  .size tinyq_dsp_depthwise_window, .-tinyq_dsp_depthwise_window
+  .text
+)");
+
+// A 3x3 window wholly inside the image, 4 channels, in assembly (GCC 12 spills from the C form
+// of nine unrolled taps). A tap: 2 LDR, 2 SXTAB16, 2 SXTB16, 4 SMLAxy = 10 instructions for
+// 4 MACs; taps 1 and 2 of a row are addressed as [base + stride] and [base + stride << 1], so
+// a row adds 3 pointer updates. 14 registers: 2 pointers, 3 strides, the offset pair, 4
+// accumulators, 4 operands.
+//   r0 input at tap (0, 0), channel c; r1 weights of tap (0, 0), channel c; r2 in_c (bytes
+//   from a pixel to the next); r3 -> DwArgs.
+extern "C" void tinyq_dsp_depthwise_3x3(const int8_t* input, const int8_t* weights, int32_t in_c, DwArgs* args);
+// clang-format off
+#define TINYQ_DW_TAP(XADDR, WADDR)   \
+  "  ldr r10, " XADDR "\n"          \
+  "  ldr r12, " WADDR "\n"          \
+  "  sxtab16 r11, r6, r10\n"          \
+  "  sxtab16 r10, r6, r10, ror #8\n"  \
+  "  sxtb16 lr, r12\n"                \
+  "  sxtb16 r12, r12, ror #8\n"       \
+  "  smlabb r7, r11, lr, r7\n"        \
+  "  smlatt r9, r11, lr, r9\n"        \
+  "  smlabb r8, r10, r12, r8\n"       \
+  "  smlatt r3, r10, r12, r3\n"
+#define TINYQ_DW_ROW                                  \
+  TINYQ_DW_TAP("[r0]", "[r1]")                        \
+  TINYQ_DW_TAP("[r0, r2]", "[r1, r4]")                \
+  TINYQ_DW_TAP("[r0, r2, lsl #1]", "[r1, r4, lsl #1]")
+__asm__(
+    "  .section .text.tinyq_dsp_depthwise_3x3,\"ax\",%progbits\n"
+    "  .syntax unified\n"
+    "  .thumb\n"
+    "  .align 2\n"
+    "  .global tinyq_dsp_depthwise_3x3\n"
+    "  .hidden tinyq_dsp_depthwise_3x3\n"
+    "  .type tinyq_dsp_depthwise_3x3, %function\n"
+    "  .thumb_func\n"
+    "tinyq_dsp_depthwise_3x3:\n"
+    "  push {r4-r11, lr}\n"
+    "  ldrd r4, r5, [r3]\n"
+    "  ldr r6, [r3, #8]\n"
+    "  ldr r3, [r3, #12]\n"
+    "  push {r3}\n"
+    "  ldrd r7, r8, [r3]\n"
+    "  ldrd r9, r3, [r3, #8]\n"  // r7, r8, r9, r3: accumulators of channels c .. c + 3
+    TINYQ_DW_ROW
+    "  add r0, r5\n"
+    "  add r1, r1, r4, lsl #1\n"
+    "  add r1, r4\n"
+    TINYQ_DW_ROW
+    "  add r0, r5\n"
+    "  add r1, r1, r4, lsl #1\n"
+    "  add r1, r4\n"
+    TINYQ_DW_ROW
+    "  mov r0, r3\n"
+    "  pop {r3}\n"
+    "  strd r7, r8, [r3]\n"
+    "  strd r9, r0, [r3, #8]\n"
+    "  pop {r4-r11, pc}\n"
+    "  .size tinyq_dsp_depthwise_3x3, .-tinyq_dsp_depthwise_3x3\n"
+    "  .text\n");
+#undef TINYQ_DW_ROW
+#undef TINYQ_DW_TAP
+// clang-format on
+
+void depthwise_mult1(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                     int8_t* output) {
+  const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
+  const int32_t c = p.in_c;
+  const int32_t offset2 = offset_pair(p.input_offset);
+  const int32_t row = p.in_w * c;             // input row stride
+  const int32_t wrow = p.kernel_w * p.out_c;  // weight row stride
+  RowRequantizer rq(st, p.requant);
+  int32_t acc[RowRequantizer::kChunk];
+  DwArgs args;
+  args.out_c = p.out_c;
+  args.row = row;
+  args.offset2 = offset2;
+  args.in_step = p.dilation_w * c;
+  args.in_row = p.dilation_h * row;
+  args.w_row = wrow;
+  const bool three_by_three = p.kernel_h == 3 && p.kernel_w == 3 && p.dilation_h == 1 && p.dilation_w == 1;
+  for (int32_t b = 0; b < p.batch; ++b) {
+    const int8_t* image = input + b * p.in_h * row;
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      const int32_t y0 = oy * p.stride_h - p.pad_top;
+      const detail::TapRange ky = detail::valid_taps(y0, p.kernel_h, p.dilation_h, p.in_h);
+      for (int32_t ox = 0; ox < p.out_w; ++ox) {
+        const int32_t x0 = ox * p.stride_w - p.pad_left;
+        const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, p.dilation_w, p.in_w);
+        const bool inside = three_by_three && ky.first == 0 && ky.last == 3 && kx.first == 0 && kx.last == 3;
+        const int32_t origin = y0 * row + x0 * c;  // offset of tap (0, 0), which may lie in the padding
+        const bool any_tap = ky.last > ky.first && kx.last > kx.first;
+        const int32_t first_tap = origin + ky.first * p.dilation_h * row + kx.first * p.dilation_w * c;
+        const int32_t first_weight = (ky.first * p.kernel_w + kx.first) * p.out_c;
+        args.rows = ky.last - ky.first;
+        args.cols = kx.last - kx.first;
+        for (int32_t ch0 = 0; ch0 < c; ch0 += RowRequantizer::kChunk) {
+          const int32_t n = c - ch0 < RowRequantizer::kChunk ? c - ch0 : RowRequantizer::kChunk;
+          for (int32_t j = 0; j < n; ++j) acc[j] = bias != nullptr ? bias[ch0 + j] : 0;
+          int32_t j = 0;
+          for (; j + 4 <= n; j += 4) {  // 4 channels at a time
+            const int32_t ch = ch0 + j;
+            args.acc = acc + j;
+            if (inside) {
+              tinyq_dsp_depthwise_3x3(image + (origin + ch), weights + ch, c, &args);
+            } else if (any_tap) {
+              tinyq_dsp_depthwise_window(image + (first_tap + ch), weights + (first_weight + ch), 0, &args);
+            }
+          }
+          for (; j < n; ++j) {  // the c % 4 last channels, one at a time
+            const int32_t ch = ch0 + j;
+            for (int32_t ty = ky.first; ty < ky.last; ++ty) {
+              for (int32_t tx = kx.first; tx < kx.last; ++tx) {
+                const int32_t in = image[origin + ty * p.dilation_h * row + tx * p.dilation_w * c + ch];
+                acc[j] += (in + p.input_offset) * weights[ty * wrow + tx * p.out_c + ch];
+              }
+            }
+          }
+          rq.run(acc, ch0, n, output + ch0, 1, 0);
+        }
+        output += c;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void depthwise_conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                             int8_t* output) {
+  // Multiplier 1 with an offset that fits a 16-bit lane next to any int8 (always, for
+  // input_offset = -zero_point); anything else is rare enough for the portable kernel.
+  if (p.out_c == p.in_c && p.input_offset >= -127 && p.input_offset <= 128) {
+    depthwise_mult1(p, input, weights, bias, output);
+  } else {
+    depthwise_conv2d_s8_portable(p, input, weights, bias, output);
+  }
+}
+
+}  // namespace rt
+}  // namespace tinyq
+
+#endif  // TINYQ_PATH_ARM_DSP

@@ -1,0 +1,274 @@
+// Firmware test: the native (DSP / MVE) paths of conv2d_s8, depthwise_conv2d_s8 and dense_s8
+// give the same bytes as their portable paths, over randomized shapes: strides, dilations,
+// groups, padding up to beyond the kernel, 1x1 images, odd channel counts, channel
+// multipliers, extreme offsets, saturating and narrow activation ranges, per-tensor and
+// per-channel requantization (including multipliers >= 1/2, the slow requantization path),
+// null bias; plus the reference layers of BENCH.md. Each native call gets exactly the scratch
+// its twin, conv2d_s8_scratch_bytes(p, kNativePath), asks for, followed by guard bytes that
+// must survive. Returns the number of failing cases (0: pass); prints the first few.
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tinyq/kernel_paths.hpp"
+
+namespace rt = tinyq::rt;
+
+namespace {
+
+uint32_t rng_state = 0x12345678u;
+uint32_t next_u32() {  // xorshift32: deterministic, no library
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 17;
+  rng_state ^= rng_state << 5;
+  return rng_state;
+}
+int32_t uniform(int32_t lo, int32_t hi) {
+  return lo + static_cast<int32_t>(next_u32() % static_cast<uint32_t>(hi - lo + 1));
+}
+bool chance(int32_t percent) { return uniform(0, 99) < percent; }
+
+constexpr int32_t kMaxInput = 32 * 32 * 16;
+constexpr int32_t kMaxWeights = 1568 * 128;
+constexpr int32_t kMaxOutput = 32 * 32 * 16;
+constexpr int32_t kMaxChannels = 160;
+constexpr int32_t kMaxScratch = 8192;
+constexpr uint8_t kGuard = 0xA5;
+constexpr int32_t kGuardBytes = 64;
+
+alignas(8) int8_t input[kMaxInput];
+alignas(8) int8_t weights[kMaxWeights];
+alignas(8) int8_t out_native[kMaxOutput];
+alignas(8) int8_t out_portable[kMaxOutput];
+alignas(8) int16_t scratch[(kMaxScratch + kGuardBytes) / 2];
+alignas(8) int16_t scratch_portable[kMaxScratch / 2];
+int32_t bias[kMaxChannels], multiplier[kMaxChannels], shift[kMaxChannels];
+
+int failures = 0;
+int cases = 0;
+
+void fill(int8_t* p, int32_t n, int32_t lo, int32_t hi) {
+  for (int32_t i = 0; i < n; ++i) p[i] = static_cast<int8_t>(uniform(lo, hi));
+}
+
+// Per-channel or per-tensor requantization; narrow multipliers usually (shift -31 .. -2, the
+// fast paths), sometimes >= 1/2 (shift -1 .. 1) with accumulators kept small enough by the
+// caller.
+rt::Requant random_requant(int32_t channels, bool large) {
+  const int32_t count = chance(25) ? 1 : channels;
+  for (int32_t i = 0; i < count; ++i) {
+    multiplier[i] = chance(5) ? 0 : static_cast<int32_t>((1u << 30) + (next_u32() & 0x3FFFFFFFu));
+    if (chance(10)) multiplier[i] = -multiplier[i];
+    shift[i] = large ? uniform(-1, 1) : (chance(15) ? uniform(-31, -17) : uniform(-16, -2));
+  }
+  return rt::Requant{multiplier, shift, count};
+}
+
+void random_output_stage(int32_t& input_offset, int32_t& output_offset, int32_t& act_min, int32_t& act_max) {
+  input_offset = chance(20) ? (chance(50) ? -127 : 128) : uniform(-127, 128);
+  output_offset = chance(20) ? (chance(50) ? -128 : 127) : uniform(-128, 127);
+  act_min = -128;
+  act_max = 127;
+  if (chance(30)) act_min = uniform(-128, 127);
+  if (chance(30)) act_max = uniform(act_min, 127);
+  if (act_max < act_min) act_max = act_min;
+}
+
+// Counts the case; on a difference counts a failure, prints the first ones, returns false.
+bool report(const char* what, int32_t n) {
+  ++cases;
+  if (memcmp(out_native, out_portable, static_cast<size_t>(n)) == 0) return true;
+  ++failures;
+  if (failures <= 10) {
+    int32_t i = 0;
+    while (out_native[i] == out_portable[i]) ++i;
+    printf("MISMATCH case %d (%s): byte %ld native %d portable %d\n", cases, what, static_cast<long>(i), out_native[i],
+           out_portable[i]);
+  }
+  return false;
+}
+
+bool guard_intact(size_t bytes) {
+  const uint8_t* g = reinterpret_cast<const uint8_t*>(scratch) + bytes;
+  for (int32_t i = 0; i < kGuardBytes; ++i)
+    if (g[i] != kGuard) return false;
+  return true;
+}
+
+void print_conv(const char* tag, const rt::ConvParams& p) {
+  printf("  %s in %ldx%ldx%ld out %ldx%ldx%ld k %ldx%ld s %ld,%ld d %ld,%ld pad %ld,%ld g %ld off %ld,%ld\n", tag,
+         (long)p.in_h, (long)p.in_w, (long)p.in_c, (long)p.out_h, (long)p.out_w, (long)p.out_c, (long)p.kernel_h,
+         (long)p.kernel_w, (long)p.stride_h, (long)p.stride_w, (long)p.dilation_h, (long)p.dilation_w, (long)p.pad_top,
+         (long)p.pad_left, (long)p.groups, (long)p.input_offset, (long)p.output_offset);
+}
+
+// Runs one conv or depthwise layer through both paths and compares.
+void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_multiplier) {
+  const int32_t group_in_c = depthwise ? 1 : p.in_c / p.groups;
+  const int32_t n_in = p.batch * p.in_h * p.in_w * p.in_c;
+  const int32_t n_w = p.out_c * p.kernel_h * p.kernel_w * group_in_c;
+  const int32_t n_out = p.batch * p.out_h * p.out_w * p.out_c;
+  if (n_in > kMaxInput || n_w > kMaxWeights || n_out > kMaxOutput || p.out_c > kMaxChannels) return;
+  fill(input, n_in, -128, 127);
+  fill(weights, n_w, -127, 127);
+  const int32_t k = p.kernel_h * p.kernel_w * group_in_c;
+  for (int32_t o = 0; o < p.out_c; ++o) bias[o] = uniform(-(1 << 14), 1 << 14);
+  p.requant = random_requant(p.out_c, large_multiplier && k <= 256);
+  random_output_stage(p.input_offset, p.output_offset, p.act_min, p.act_max);
+  memset(out_native, 0x55, static_cast<size_t>(n_out));
+  memset(out_portable, 0x33, static_cast<size_t>(n_out));
+  const int32_t* b = with_bias ? bias : nullptr;
+  if (depthwise) {
+    rt::depthwise_conv2d_s8(p, input, weights, b, out_native);
+    rt::depthwise_conv2d_s8_portable(p, input, weights, b, out_portable);
+    if (!report("depthwise", n_out) && failures <= 10) print_conv("depthwise", p);
+  } else {
+    const size_t native_bytes = rt::conv2d_s8_scratch_bytes(p, rt::kNativePath);
+    const size_t portable_bytes = rt::conv2d_s8_scratch_bytes(p, rt::KernelPath::Portable);
+    if (native_bytes > static_cast<size_t>(kMaxScratch) || portable_bytes > static_cast<size_t>(kMaxScratch)) return;
+    memset(scratch, kGuard, native_bytes + kGuardBytes);
+    rt::conv2d_s8(p, input, weights, b, out_native, scratch);
+    rt::conv2d_s8_portable(p, input, weights, b, out_portable, scratch_portable);
+    if (!report("conv", n_out) && failures <= 10) print_conv("conv", p);
+    if (!guard_intact(native_bytes)) {
+      ++failures;
+      printf("SCRATCH OVERRUN case %d: twin says %lu bytes\n", cases, static_cast<unsigned long>(native_bytes));
+    }
+  }
+}
+
+// One spatial axis: kernel, stride, dilation, pads (sometimes beyond the kernel), output size.
+void random_axis(int32_t in, bool one_by_one, int32_t& kernel, int32_t& stride, int32_t& dilation, int32_t& pad,
+                 int32_t& out) {
+  kernel = one_by_one ? 1 : uniform(1, 4);
+  dilation = chance(25) ? uniform(2, 3) : 1;
+  const int32_t extent = dilation * (kernel - 1) + 1;
+  stride = chance(10) ? extent + uniform(1, 2) : uniform(1, 3);
+  pad = chance(15) ? extent + uniform(0, 2) : uniform(0, extent - 1);
+  int32_t pad_end = chance(15) ? extent + uniform(0, 2) : uniform(0, extent - 1);
+  if (in + pad + pad_end < extent) pad_end = extent - in - pad;
+  out = (in + pad + pad_end - extent) / stride + 1;
+}
+
+void random_conv(bool depthwise) {
+  rt::ConvParams p{};
+  p.batch = uniform(1, 2);
+  const bool tiny_image = chance(10);
+  p.in_h = tiny_image ? 1 : uniform(1, 10);
+  p.in_w = tiny_image ? 1 : uniform(1, 10);
+  const bool pointwise = !depthwise && chance(25);
+  if (depthwise) {
+    static const int32_t kChannels[] = {1, 2, 3, 4, 5, 7, 8, 12, 13, 16, 20, 33};
+    p.in_c = kChannels[uniform(0, 11)];
+    p.groups = p.in_c;
+    p.out_c = p.in_c * (chance(75) ? 1 : uniform(2, 3));
+  } else {
+    static const int32_t kChannels[] = {1, 2, 3, 4, 5, 7, 8, 12, 16, 17, 20, 32};
+    p.groups = chance(20) ? uniform(2, 3) : 1;
+    p.in_c = p.groups * kChannels[uniform(0, 11)];
+    p.out_c = p.groups * kChannels[uniform(0, 11)];
+  }
+  random_axis(p.in_h, pointwise, p.kernel_h, p.stride_h, p.dilation_h, p.pad_top, p.out_h);
+  random_axis(p.in_w, pointwise, p.kernel_w, p.stride_w, p.dilation_w, p.pad_left, p.out_w);
+  if (pointwise && chance(60)) {  // a real pointwise layer: no padding at all
+    p.pad_top = p.pad_left = 0;
+    p.out_h = (p.in_h - 1) / p.stride_h + 1;
+    p.out_w = (p.in_w - 1) / p.stride_w + 1;
+  }
+  if (depthwise && chance(40)) {  // the specialised 3x3 windows, stride 1 or 2
+    p.kernel_h = p.kernel_w = 3;
+    p.dilation_h = p.dilation_w = 1;
+    p.stride_h = p.stride_w = uniform(1, 2);
+    p.pad_top = p.pad_left = uniform(0, 1);
+    p.in_h = uniform(3, 12);
+    p.in_w = uniform(3, 12);
+    p.out_h = (p.in_h + 2 * p.pad_top - 3) / p.stride_h + 1;
+    p.out_w = (p.in_w + 2 * p.pad_left - 3) / p.stride_w + 1;
+  }
+  check_conv(p, depthwise, chance(85), chance(15));
+}
+
+void random_dense() {
+  rt::DenseParams p{};
+  static const int32_t kFeatures[] = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 33, 100, 257};
+  p.rows = uniform(1, 3);
+  p.in_features = kFeatures[uniform(0, 12)];
+  p.out_features = kFeatures[uniform(0, 10)];
+  fill(input, p.rows * p.in_features, -128, 127);
+  fill(weights, p.in_features * p.out_features, -127, 127);
+  for (int32_t o = 0; o < p.out_features; ++o) bias[o] = uniform(-(1 << 14), 1 << 14);
+  p.requant = random_requant(p.out_features, chance(15) && p.in_features <= 256);
+  random_output_stage(p.input_offset, p.output_offset, p.act_min, p.act_max);
+  const int32_t n_out = p.rows * p.out_features;
+  memset(out_native, 0x55, static_cast<size_t>(n_out));
+  memset(out_portable, 0x33, static_cast<size_t>(n_out));
+  const int32_t* b = chance(85) ? bias : nullptr;
+  rt::dense_s8(p, input, weights, b, out_native);
+  rt::dense_s8_portable(p, input, weights, b, out_portable);
+  report("dense", n_out);
+}
+
+// The reference layers of BENCH.md (and their stride-2 3x3 depthwise sibling).
+void reference_layers() {
+  struct Layer {
+    int32_t ih, iw, ic, oc, kh, kw, s, pt, pl, oh, ow;
+    bool depthwise;
+  };
+  static const Layer kLayers[] = {
+      {28, 28, 1, 16, 3, 3, 1, 1, 1, 28, 28, false},   // L1
+      {14, 14, 16, 32, 3, 3, 1, 1, 1, 14, 14, false},  // L2
+      {14, 14, 32, 32, 3, 3, 1, 1, 1, 14, 14, true},   // L3
+      {14, 14, 32, 64, 1, 1, 1, 0, 0, 14, 14, false},  // L4
+      {49, 10, 1, 64, 10, 4, 2, 4, 1, 25, 5, false},   // K1
+      {25, 5, 64, 64, 3, 3, 1, 1, 1, 25, 5, true},     // K2
+      {25, 5, 64, 64, 1, 1, 1, 0, 0, 25, 5, false},    // K3
+      {32, 32, 16, 16, 3, 3, 1, 1, 1, 32, 32, false},  // R1
+      {14, 14, 32, 32, 3, 3, 2, 1, 1, 7, 7, true},     // depthwise 3x3 stride 2
+  };
+  for (const Layer& l : kLayers) {
+    rt::ConvParams p{};
+    p.batch = 1;
+    p.in_h = l.ih;
+    p.in_w = l.iw;
+    p.in_c = l.ic;
+    p.out_h = l.oh;
+    p.out_w = l.ow;
+    p.out_c = l.oc;
+    p.kernel_h = l.kh;
+    p.kernel_w = l.kw;
+    p.stride_h = p.stride_w = l.s;
+    p.dilation_h = p.dilation_w = 1;
+    p.pad_top = l.pt;
+    p.pad_left = l.pl;
+    p.groups = l.depthwise ? l.ic : 1;
+    check_conv(p, l.depthwise, true, false);
+  }
+  for (int32_t i = 0; i < 2; ++i) {  // L5, L6
+    rt::DenseParams p{};
+    p.rows = 1;
+    p.in_features = i == 0 ? 1568 : 128;
+    p.out_features = i == 0 ? 128 : 10;
+    fill(input, p.in_features, -128, 127);
+    fill(weights, p.in_features * p.out_features, -127, 127);
+    p.requant = random_requant(p.out_features, false);
+    random_output_stage(p.input_offset, p.output_offset, p.act_min, p.act_max);
+    rt::dense_s8(p, input, weights, bias, out_native);
+    rt::dense_s8_portable(p, input, weights, bias, out_portable);
+    report("dense reference", p.out_features);
+  }
+}
+
+}  // namespace
+
+int main() {
+  const char* path = rt::kNativePath == rt::KernelPath::ArmDsp   ? "dsp"
+                     : rt::kNativePath == rt::KernelPath::ArmMve ? "mve"
+                                                                 : "portable";
+  printf("test_paths_conv: native path %s vs portable\n", path);
+  reference_layers();
+  for (int32_t i = 0; i < 700; ++i) random_conv(false);
+  for (int32_t i = 0; i < 500; ++i) random_conv(true);
+  for (int32_t i = 0; i < 400; ++i) random_dense();
+  printf("test_paths_conv: %d cases, %d failing\n", cases, failures);
+  return failures > 255 ? 255 : failures;
+}
