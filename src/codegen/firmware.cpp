@@ -5,7 +5,6 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "util/error.hpp"
@@ -33,7 +32,14 @@ int run_command(const std::string& command) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string quoted(const fs::path& p) { return "'" + p.string() + "'"; }
+// Single-quoted for the shell (appended piecewise: GCC 12 reports a false -Wrestrict on
+// "'" + s + "'").
+std::string quoted(const fs::path& p) {
+  std::string q(1, '\'');
+  q += p.string();
+  q += '\'';
+  return q;
+}
 
 std::string firmware_main(const std::string& name) {
   std::string upper = name;
@@ -65,37 +71,41 @@ int main(void) {{
                      name, upper);
 }
 
-// Sizes of the input sections the link kept, from the linker map: every line naming an
-// object file of ours (model.o, runtime objects) under "Linker script and memory map".
-FirmwareSizes sizes_from_map(const std::string& map, const std::string& model_object) {
+// Sizes by symbol, from `arm-none-eabi-nm -S -C` of the linked ELF (LTO merges objects, so
+// symbols, not object files, say what is whose). Runtime code: tinyq::rt functions and the
+// kernels' assembly entry points (tinyq_dsp_*, tinyq_mve_*); model code: the generated
+// NAME_* functions (kernels LTO inlined into NAME_invoke count there); constants: the
+// generated arrays and parameter structs and the runtime's tables; the arena: g_arena.
+// Startup, newlib and the test harness are left out.
+FirmwareSizes sizes_from_symbols(const std::string& nm_output, const std::string& name) {
   FirmwareSizes s;
-  const std::size_t start = map.find("Linker script and memory map");
-  if (start == std::string::npos) return s;
-  std::istringstream lines(map.substr(start));
-  std::string line, pending;
-  // " .text._ZN..   0x00001234   0x1f4 obj/rt_conv.o" or the section name alone on one
-  // line with address, size and object on the next.
-  const std::regex entry(R"(^\s*(\.[A-Za-z_.$0-9]+)?\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+\.o)\s*$)");
-  for (std::smatch m; std::getline(lines, line);) {
-    if (std::regex_match(line, m, entry)) {
-      const std::string section = m[1].matched ? m[1].str() : pending;
-      const std::size_t bytes = std::stoul(m[2].str(), nullptr, 16);
-      const std::string object = m[3].str();
-      const bool model = object.ends_with(model_object), runtime = object.find("/rt_") != std::string::npos;
-      if (model || runtime) {
-        if (section.starts_with(".text"))
-          (model ? s.model_code : s.runtime_code) += bytes;
-        else if (section.starts_with(".rodata"))
-          s.const_data += bytes;
-        else if (section.starts_with(".bss") && model)
-          s.arena_bytes += bytes;
-      }
-      pending.clear();
-    } else {
-      std::istringstream words(line);
-      std::string first;
-      words >> first;
-      pending = (!first.empty() && first[0] == '.' && line.find("0x") == std::string::npos) ? first : "";
+  std::istringstream lines(nm_output);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string address, size_hex, type;
+    if (!(words >> address >> size_hex >> type) || type.size() != 1) continue;
+    std::string symbol;
+    std::getline(words >> std::ws, symbol);
+    std::size_t bytes = 0;
+    try {
+      bytes = std::stoul(size_hex, nullptr, 16);
+    } catch (const std::exception&) {
+      continue;
+    }
+    const char kind = char(std::tolower(static_cast<unsigned char>(type[0])));
+    const bool runtime_symbol =
+        symbol.starts_with("tinyq::rt::") || symbol.starts_with("tinyq_dsp_") || symbol.starts_with("tinyq_mve_");
+    const bool model_symbol = symbol.starts_with(name + "_") || symbol.starts_with("(anonymous namespace)::n") ||
+                              symbol.starts_with("(anonymous namespace)::g_");
+    if (kind == 't') {
+      if (runtime_symbol)
+        s.runtime_code += bytes;
+      else if (symbol.starts_with(name + "_"))
+        s.model_code += bytes;
+    } else if (kind == 'r' && (runtime_symbol || model_symbol)) {
+      s.const_data += bytes;
+    } else if (kind == 'b' && symbol == "(anonymous namespace)::g_arena") {
+      s.arena_bytes += bytes;
     }
   }
   return s;
@@ -135,6 +145,7 @@ Firmware build_firmware(const GeneratedSources& sources, const Target& target, c
   std::string common = cpu + " " + options.optimization +
                        " -ffunction-sections -fdata-sections -Wall -Wextra -Werror -I" + quoted(dir / "src") + " -I" +
                        quoted(dir / "src" / "tinyq" / "include") + " -I" + quoted(targets);
+  const std::string lto = options.lto ? " -flto" : "";
   std::string cxx = "arm-none-eabi-g++ -std=c++17 -fno-exceptions -fno-rtti -fno-threadsafe-statics" + common;
   std::string model_flags;
   if (options.profile_layers) model_flags = " -include marker.h '-DTINYQ_LAYER_HOOK(index)=tinyq_marker()'";
@@ -150,17 +161,18 @@ Firmware build_firmware(const GeneratedSources& sources, const Target& target, c
       const bool runtime = f.path.starts_with("tinyq/");
       const std::string object =
           "obj/" + (runtime ? "rt_" + fs::path(f.path).stem().string() : std::string("model")) + ".o";
-      rule(object, "src/" + f.path, cxx + (runtime ? " -ffreestanding" : model_flags));
+      rule(object, "src/" + f.path, cxx + lto + (runtime ? " -ffreestanding" : model_flags));
     }
-  rule("obj/main.o", "src/main.cpp", cxx);
+  rule("obj/main.o", "src/main.cpp", cxx);  // startup, marker and main stay out of LTO
   const std::string cc = "arm-none-eabi-gcc -std=c11" + common;
   rule("obj/startup.o", (targets / "startup.c").string(), cc);
   rule("obj/marker.o", (targets / "marker.c").string(), cc);
-  make = fmt::format(
-             "firmware.elf:{0}\n\tarm-none-eabi-g++{1} -nostartfiles --specs=rdimon.specs -T {2} -L {3} "
-             "-Wl,--gc-sections -Wl,-Map=firmware.map{0} -o $@\n\n",
-             objects, cpu, quoted(targets / (target.qemu_machine + ".ld")), quoted(targets)) +
-         make;
+  make =
+      fmt::format(
+          "firmware.elf:{0}\n\tarm-none-eabi-g++{1} {4}{5} -nostartfiles --specs=rdimon.specs -T {2} -L {3} "
+          "-Wl,--gc-sections -Wl,-Map=firmware.map{0} -o $@\n\n",
+          objects, cpu, quoted(targets / (target.qemu_machine + ".ld")), quoted(targets), options.optimization, lto) +
+      make;
   make = "all: firmware.elf\n\n" + make;
   write_text(dir / "Makefile", make);
   fs::create_directories(dir / "obj");
@@ -171,7 +183,9 @@ Firmware build_firmware(const GeneratedSources& sources, const Target& target, c
       std::string first = e == std::string::npos ? log.substr(0, 200) : log.substr(e, 200);
       return first.substr(0, first.find('\n'));
     }());
-  fw.sizes = sizes_from_map(slurp(dir / "firmware.map"), "/model.o");
+  if (run_command("cd " + quoted(dir) + " && arm-none-eabi-nm -S -C firmware.elf > firmware.nm 2>/dev/null") != 0)
+    fail((dir / "firmware.elf").string(), "arm-none-eabi-nm failed");
+  fw.sizes = sizes_from_symbols(slurp(dir / "firmware.nm"), name);
   return fw;
 }
 
