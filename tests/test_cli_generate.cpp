@@ -142,5 +142,28 @@ TEST_F(CliGenerate, BenchReportsPerLayerInstructionsThatAddUp) {
   EXPECT_EQ(nlohmann::json::parse(again.out)["instructions"], j["instructions"]);
 }
 
+TEST_F(CliGenerate, ReferenceLayersAreReportedUnderTheirBenchIds) {
+  Result r = run("bench --reference-layers --target cortex-m4 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  std::vector<std::string> ids;
+  std::int64_t sum = 0;
+  for (auto& l : j["layers"]) {
+    ids.push_back(l["name"]);
+    EXPECT_GT(l["instructions"].get<std::int64_t>(), 0);
+    EXPECT_GT(l["cmsis_nn_instructions"].get<std::int64_t>(), 0);
+    sum += l["instructions"].get<std::int64_t>();
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"L1", "L2", "L3", "L4", "L5", "L6", "L7", "L8", "L9", "L10", "K1", "K2",
+                                           "K3", "R1"}));
+  EXPECT_EQ(sum, j["instructions"].get<std::int64_t>());
+}
+
+TEST_F(CliGenerate, BenchWithoutAModelOrOnAHostTargetIsBadUsage) {
+  expect_bad_input(run("bench --target cortex-m4"), "reference-layers");
+  fs::path tqm = quantized("mlp");
+  expect_bad_input(run("bench " + tqm.string() + " --target portable"), "portable");
+}
+
 }  // namespace
 }  // namespace tinyq::testing
