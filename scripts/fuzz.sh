@@ -32,5 +32,5 @@ for m in mlp seed_cnn; do
   fi
 done
 echo "fuzz: running fuzz_tqm_load for ${seconds}s"
-./build-fuzz/tests/fuzz/fuzz_tqm_load -max_total_time="$seconds" -max_len=400000 -rss_limit_mb=4096 \
+./build-fuzz/tests/fuzz/fuzz_tqm_load -max_total_time="$seconds" -max_len=600000 -rss_limit_mb=4096 \
   -timeout=20 -print_final_stats=1 "$tqm_corpus" 2>&1 | tail -n 20
