@@ -26,6 +26,14 @@ TEST_F(CliQuantize, QuantizeJsonHasTheContractKeysAndWritesTheModel) {
   EXPECT_EQ(j["preset"], "best");
   ASSERT_FALSE(j["layers"].empty());
   for (auto key : {"name", "op", "method", "scale", "sqnr_db"}) EXPECT_TRUE(j["layers"][0].contains(key)) << key;
+  // auto resolves per tensor: each layer names the method it actually used.
+  for (auto& layer : j["layers"]) {
+    const std::string method = layer["method"];
+    EXPECT_NE(method, "auto") << layer["name"];
+    EXPECT_TRUE(method == "minmax" || method == "percentile" || method == "kl" || method == "mse" ||
+                method == "shared" || method == "fixed")
+        << method;
+  }
   EXPECT_TRUE(fs::exists(out));
   EXPECT_FALSE(fs::exists(dir_ / "m.tqm.tmp"));
 }

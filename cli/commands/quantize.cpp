@@ -49,7 +49,7 @@ int run_quantize(const QuantizeArgs& args) {
       layers.push_back({{"name", q.nodes[k].name},
                         {"op", q.nodes[k].op},
                         {"kernel", qkernel_name(q.nodes[k].kernel)},
-                        {"method", q.settings.scheme == "pow2" ? "pow2" : q.settings.calibration},
+                        {"method", out.calibration.method},
                         {"scale", out.quant.scale},
                         {"zero_point", out.quant.zero_point},
                         {"sqnr_db", errors[k].sqnr_db}});

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "exec/int8/binary_table.hpp"
+#include "exec/int8/packed_conv.hpp"
+#include "exec/int8/packed_depthwise.hpp"
 #include "exec/parallel.hpp"
 #include "tinyq/kernels.hpp"
 #include "util/error.hpp"
@@ -15,8 +18,10 @@ namespace {
 struct Workspace {
   std::vector<std::vector<std::int8_t>> storage;
   std::vector<std::int8_t*> ptr;
-  std::vector<std::int16_t> scratch;      // shared by the kernels that need it, sized by their twins
   std::vector<const std::int8_t*> parts;  // concat's input pointers
+  // Scratch of the host fast paths (exec/int8/), sized for the largest layer.
+  std::vector<std::int16_t> patches;
+  std::vector<std::int32_t> sums;
 };
 
 using Step = std::function<void(Workspace&)>;
@@ -58,7 +63,7 @@ struct Int8Executor::Impl {
   QGraph graph;
   std::vector<Step> steps;
   std::vector<bool> owns_storage;
-  std::size_t scratch_bytes = 0;
+  std::size_t patch_elements = 0, sum_elements = 0;
   int threads = 1;
 
   Step make_step(const QNode& n);
@@ -71,7 +76,8 @@ struct Int8Executor::Impl {
         ws.storage[v].resize(std::size_t(element_count(graph.values[v].shape)));
         ws.ptr[v] = ws.storage[v].data();
       }
-    ws.scratch.resize(scratch_bytes / sizeof(std::int16_t) + 1);
+    ws.patches.resize(patch_elements);
+    ws.sums.resize(sum_elements);
     return ws;
   }
 };
@@ -92,22 +98,26 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
                        g("act_min"),    g("act_max"),      requant_of(n, "requant")};
       const std::int8_t* w = n.bytes("weights").data();
       const std::int32_t* b = n.words("bias").data();
+      // Host fast paths, bit-identical to rt::conv2d_s8 / rt::depthwise_conv2d_s8 (tests/test_exec_int8_*).
       if (n.kernel == QKernel::Conv) {
-        scratch_bytes = std::max(scratch_bytes, rt::conv2d_s8_scratch_bytes(p));
-        return [=](Workspace& ws) {
-          rt::conv2d_s8(p, ws.ptr[std::size_t(ins[0])], w, b, ws.ptr[std::size_t(out)], ws.scratch.data());
-        };
+        auto conv = std::make_shared<const int8::PackedConv>(p, w, b);
+        patch_elements = std::max(patch_elements, conv->scratch_elements());
+        return
+            [=](Workspace& ws) { conv->run(ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)], ws.patches.data()); };
       }
-      return [=](Workspace& ws) {
-        rt::depthwise_conv2d_s8(p, ws.ptr[std::size_t(ins[0])], w, b, ws.ptr[std::size_t(out)]);
-      };
+      auto conv = std::make_shared<const int8::PackedDepthwise>(p, w, b);
+      sum_elements = std::max(sum_elements, conv->scratch_elements());
+      return [=](Workspace& ws) { conv->run(ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)], ws.sums.data()); };
     }
     case QKernel::Dense: {
       rt::DenseParams p{g("rows"),          g("in_features"), g("out_features"), g("input_offset"),
                         g("output_offset"), g("act_min"),     g("act_max"),      requant_of(n, "requant")};
-      const std::int8_t* w = n.bytes("weights").data();
-      const std::int32_t* b = n.words("bias").data();
-      return [=](Workspace& ws) { rt::dense_s8(p, ws.ptr[std::size_t(ins[0])], w, b, ws.ptr[std::size_t(out)]); };
+      // Host fast path, bit-identical to rt::dense_s8 (tests/test_exec_int8_packed_conv.cpp).
+      auto dense = std::make_shared<const int8::PackedConv>(
+          int8::PackedConv::dense(p, n.bytes("weights").data(), n.words("bias").data()));
+      patch_elements = std::max(patch_elements, dense->scratch_elements());
+      return
+          [=](Workspace& ws) { dense->run(ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)], ws.patches.data()); };
     }
     case QKernel::MaxPool:
     case QKernel::AvgPool: {
@@ -143,16 +153,19 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
         rt::AddParams p{g("a_offset"),          g("b_offset"),     g("output_offset"), g("left_shift"),
                         g("a_multiplier"),      g("a_shift"),      g("b_multiplier"),  g("b_shift"),
                         g("output_multiplier"), g("output_shift"), g("act_min"),       g("act_max")};
+        // Host fast path: a table of rt::add_s8's results for every operand pair.
+        auto table = std::make_shared<const int8::BinaryTable>(int8::BinaryTable::add(p));
         return [=](Workspace& ws) {
           auto [a, b] = operands(ws);
-          rt::add_s8(p, shape, a, b, ws.ptr[std::size_t(out)]);
+          table->run(shape, a, b, ws.ptr[std::size_t(out)]);
         };
       }
       rt::MulParams p{g("a_offset"),     g("b_offset"), g("output_offset"), g("output_multiplier"),
                       g("output_shift"), g("act_min"),  g("act_max")};
+      auto table = std::make_shared<const int8::BinaryTable>(int8::BinaryTable::mul(p));
       return [=](Workspace& ws) {
         auto [a, b] = operands(ws);
-        rt::mul_s8(p, shape, a, b, ws.ptr[std::size_t(out)]);
+        table->run(shape, a, b, ws.ptr[std::size_t(out)]);
       };
     }
     case QKernel::Concat: {

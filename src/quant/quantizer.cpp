@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "exec/float_executor.hpp"
+#include "quant/auto_calibration.hpp"
 #include "quant/bias_correction.hpp"
 #include "quant/collect_statistics.hpp"
 #include "quant/equalization.hpp"
@@ -41,32 +42,37 @@ struct UnionFind {
   void unite(ValueId a, ValueId b) { parent[std::size_t(find(a))] = find(b); }
 };
 
-QuantParam affine_param(ClipRange r) {
-  // The range must hold real 0 exactly (zero padding, ReLU) and must not be empty.
-  float lo = std::min(r.lo, 0.0f), hi = std::max(r.hi, 0.0f);
-  if (hi - lo < 1e-8f) hi = lo + 1e-8f;
-  const float scale = (hi - lo) / 255.0f;
-  const float zero = std::clamp(std::nearbyint(-128.0f - lo / scale), -128.0f, 127.0f);
-  return {scale, std::int32_t(zero)};
+using AutoChoices = std::unordered_map<ValueId, AutoChoice>;
+
+// `auto` on affine tensors picks by consumer-output error (auto_calibration.hpp); that needs
+// the calibration samples.
+bool uses_consumer_error(const QuantSettings& settings) {
+  return settings.calibration == "auto" && settings.scheme == "affine";
 }
 
-ClipRange choose_range(const TensorHistogram& h, const std::string& method) {
-  if (method != "auto") return calibrate(h, calibration_method_from_name(method));
-  // Per tensor, the method whose clipping gives the smallest expected quantization error.
-  ClipRange best = calibrate_minmax(h);
-  double best_error = quantization_mse(h, best);
+// The method a tensor is calibrated with: the named one, or for `auto` the consumer-error
+// choice. Without one (quantize_with_statistics has statistics but no samples), `auto`
+// falls back to the method with the smallest expected quantization error of the tensor itself.
+CalibrationMethod method_for(const TensorHistogram& h, ValueId id, const std::string& method,
+                             const AutoChoices& chosen) {
+  if (method != "auto") return calibration_method_from_name(method);
+  if (auto it = chosen.find(id); it != chosen.end()) return it->second.method;
+  CalibrationMethod best = CalibrationMethod::minmax;
+  double best_error = quantization_mse(h, calibrate_minmax(h));
   for (auto m : {CalibrationMethod::percentile, CalibrationMethod::kl, CalibrationMethod::mse}) {
-    ClipRange r = calibrate(h, m);
-    double e = quantization_mse(h, r);
-    if (e < best_error) best = r, best_error = e;
+    double e = quantization_mse(h, calibrate(h, m));
+    if (e < best_error) best = m, best_error = e;
   }
   return best;
 }
 
 CalibrationSummary summarize(const std::unordered_map<ValueId, TensorHistogram>& stats, ValueId id, ValueId root,
-                             ClipRange range, const QuantSettings& settings, bool fixed) {
+                             ClipRange range, const QuantSettings& settings, bool fixed,
+                             const std::unordered_map<ValueId, CalibrationMethod>& methods) {
   CalibrationSummary s;
-  s.method = fixed ? "fixed" : id != root ? "shared" : settings.scheme == "pow2" ? "pow2" : settings.calibration;
+  // `auto` records the method it picked for the tensor.
+  const std::string method = methods.count(id) ? calibration_method_name(methods.at(id)) : settings.calibration;
+  s.method = fixed ? "fixed" : id != root ? "shared" : settings.scheme == "pow2" ? "pow2" : method;
   s.clip_lo = range.lo;
   s.clip_hi = range.hi;
   auto it = stats.find(id);
@@ -82,6 +88,19 @@ CalibrationSummary summarize(const std::unordered_map<ValueId, TensorHistogram>&
     s.histogram[std::min(i / fold, s.histogram.size() - 1)] +=
         std::uint32_t(std::min<std::uint64_t>(h.bins()[i], UINT32_MAX));
   return s;
+}
+
+QGraph build_qgraph(const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats,
+                    const QuantSettings& settings, const AutoChoices& chosen);
+
+// Statistics, then (for consumer-error `auto`) the per-tensor choice, then the QGraph.
+QGraph calibrate_and_quantize(const Graph& graph, const Tensor& samples, const QuantSettings& settings,
+                              const CollectOptions& collect) {
+  const auto stats = collect_statistics(graph, samples, collect);
+  AutoChoices chosen;
+  if (uses_consumer_error(settings))
+    chosen = choose_auto_calibration(graph, stats, samples, {.threads = collect.threads});
+  return build_qgraph(graph, stats, settings, chosen);
 }
 
 }  // namespace
@@ -122,7 +141,7 @@ QGraph quantize(const Graph& graph, const Tensor& samples, const QuantizeOptions
     fail("", "quantization needs a model with one input, this one has {}", graph.inputs.size());
   CollectOptions collect{.threads = options.threads, .histograms = true, .progress = options.progress};
   settings.calibration_samples = sample_count(graph, {samples});
-  QGraph q = quantize_with_statistics(graph, collect_statistics(graph, samples, collect), settings);
+  QGraph q = calibrate_and_quantize(graph, samples, settings, collect);
   // Per-tensor and power-of-two weight formats share one scale across channels: try evening
   // out the channel ranges, and keep it where it helps the model's output on calibration
   // data (it can widen activation ranges). NNoM does not equalize, so its preset does not.
@@ -131,7 +150,7 @@ QGraph quantize(const Graph& graph, const Tensor& samples, const QuantizeOptions
     if (equalize_cross_layer(equalized) > 0) {
       QuantSettings with = settings;
       with.equalization = true;
-      QGraph candidate = quantize_with_statistics(equalized, collect_statistics(equalized, samples, collect), with);
+      QGraph candidate = calibrate_and_quantize(equalized, samples, with, collect);
       if (output_sqnr_db(candidate, samples, options.threads) > output_sqnr_db(q, samples, options.threads))
         q = std::move(candidate);
     }
@@ -142,6 +161,13 @@ QGraph quantize(const Graph& graph, const Tensor& samples, const QuantizeOptions
 
 QGraph quantize_with_statistics(const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats,
                                 const QuantSettings& settings) {
+  return build_qgraph(graph, stats, settings, {});
+}
+
+namespace {
+
+QGraph build_qgraph(const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats,
+                    const QuantSettings& settings, const AutoChoices& chosen) {
   // 1. Values that must share one quantization.
   UnionFind groups(graph.values.size());
   const bool shared_concat = settings.preset == "nnom";  // NNoM: every branch takes the concat's format
@@ -158,9 +184,17 @@ QGraph quantize_with_statistics(const Graph& graph, const std::unordered_map<Val
   std::unordered_map<ValueId, ClipRange> group_range;
   std::unordered_map<ValueId, const TensorHistogram*> group_hist;  // the widest member, for pow2
   std::unordered_map<ValueId, bool> fixed_softmax;
+  std::unordered_map<ValueId, CalibrationMethod> methods;  // what `auto` picked, per tensor
   for (auto& [id, h] : stats) {
     ValueId root = groups.find(id);
-    ClipRange r = settings.scheme == "pow2" ? calibrate_minmax(h) : choose_range(h, settings.calibration);
+    ClipRange r;
+    if (settings.scheme == "pow2") {
+      r = calibrate_minmax(h);
+    } else {
+      const CalibrationMethod m = method_for(h, id, settings.calibration, chosen);
+      if (settings.calibration == "auto") methods[id] = m;
+      r = calibrate(h, m);
+    }
     auto it = group_range.find(root);
     if (it == group_range.end())
       group_range[root] = r;
@@ -183,7 +217,7 @@ QGraph quantize_with_statistics(const Graph& graph, const std::unordered_map<Val
                                                  : choose_pow2_frac_bits(h);
       return {std::ldexp(1.0f, -frac), 0};
     }
-    return affine_param(it->second);
+    return affine_quant_param(it->second);
   };
 
   // 3. Quantized values for the graph input and every node output.
@@ -198,7 +232,7 @@ QGraph quantize_with_statistics(const Graph& graph, const std::unordered_map<Val
     qvalue[id] = int(q.values.size());
     QValue qv{v.name, v.shape, v.layout, params[id], {}};
     qv.calibration = summarize(stats, id, root, fixed_softmax.count(root) ? ClipRange{0, 1} : group_range[root],
-                               settings, fixed_softmax.count(root) > 0);
+                               settings, fixed_softmax.count(root) > 0, methods);
     q.values.push_back(std::move(qv));
   };
   for (ValueId in : graph.inputs) add_qvalue(in);
@@ -220,5 +254,7 @@ QGraph quantize_with_statistics(const Graph& graph, const std::unordered_map<Val
   for (ValueId out : graph.outputs) q.outputs.push_back(qvalue.at(out));
   return q;
 }
+
+}  // namespace
 
 }  // namespace tinyq

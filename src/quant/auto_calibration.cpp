@@ -1,0 +1,242 @@
+#include "quant/auto_calibration.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "exec/float_executor.hpp"
+
+namespace tinyq {
+
+namespace {
+
+constexpr CalibrationMethod kCandidates[] = {CalibrationMethod::minmax, CalibrationMethod::percentile,
+                                             CalibrationMethod::kl, CalibrationMethod::mse};
+// Samples captured at once: bounds the memory that holds every needed activation.
+constexpr std::int64_t kChunk = 64;
+
+// Ops whose outputs are some of their inputs' values, moved or selected: the error they pass
+// on is the error they receive, so the consumers behind them are the ones that count.
+bool looks_through(Op op) {
+  switch (op) {
+    case Op::Reshape:
+    case Op::Identity:
+    case Op::MaxPool:
+    case Op::GlobalMaxPool:
+    case Op::Pad:
+    case Op::Resize:
+    case Op::Transpose:
+    case Op::Concat: return true;
+    default: return false;
+  }
+}
+
+// The part of the graph a tensor's quantization error flows into before any op computes
+// with it, run in float on its own.
+struct Region {
+  ValueId tensor = kNoValue;
+  std::vector<ValueId> inputs;              // tensor first, then every other activation the nodes read
+  std::unique_ptr<FloatExecutor> executor;  // null when no node consumes the tensor
+  bool own_error = false;                   // the tensor is a model output
+  std::vector<AutoChoice> candidates;       // distinct quantizations, in kCandidates order
+  std::vector<QuantParam> params;
+  std::vector<double> noise;   // per candidate and region output (+ own error)
+  std::vector<double> signal;  // per region output (+ own error)
+};
+
+bool same_param(const QuantParam& a, const QuantParam& b) { return a.scale == b.scale && a.zero_point == b.zero_point; }
+
+// The subgraph of the nodes reachable from `tensor` through looks_through ops; its outputs
+// are where those paths end in a computing op, or leave the model.
+std::unique_ptr<FloatExecutor> build_region(const Graph& graph, Region& r, int threads) {
+  std::vector<bool> member(graph.nodes.size(), false);
+  std::vector<int> stack = graph.consumers(r.tensor);
+  while (!stack.empty()) {
+    const int n = stack.back();
+    stack.pop_back();
+    if (member[std::size_t(n)]) continue;
+    member[std::size_t(n)] = true;
+    const Node& node = graph.nodes[std::size_t(n)];
+    if (looks_through(node.op))
+      for (int c : graph.consumers(node.outputs[0])) stack.push_back(c);
+  }
+  Graph sub;
+  sub.values = graph.values;
+  std::vector<bool> produced(graph.values.size(), false);
+  for (std::size_t n = 0; n < graph.nodes.size(); ++n)
+    if (member[n]) {
+      const Node& node = graph.nodes[n];
+      sub.nodes.push_back(node);
+      produced[std::size_t(node.outputs[0])] = true;
+      if (!looks_through(node.op) || graph.is_graph_output(node.outputs[0])) sub.outputs.push_back(node.outputs[0]);
+    }
+  r.inputs = {r.tensor};
+  for (const Node& node : sub.nodes)
+    for (ValueId in : node.inputs)
+      if (in != kNoValue && !graph.value(in).is_constant() && !produced[std::size_t(in)] &&
+          std::find(r.inputs.begin(), r.inputs.end(), in) == r.inputs.end())
+        r.inputs.push_back(in);
+  if (sub.nodes.empty()) return nullptr;
+  sub.inputs = r.inputs;
+  sub.compact();
+  return std::make_unique<FloatExecutor>(sub, ExecOptions{.threads = threads});
+}
+
+// Rounds to the int8 grid of `p` and back, as the int8 model represents the tensor.
+Tensor fake_quantize(const Tensor& x, const QuantParam& p) {
+  Tensor y(DType::f32, x.shape());
+  const auto in = x.f32();
+  auto out = y.f32();
+  const float zero = float(p.zero_point);
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const float q = std::clamp(std::nearbyint(in[i] / p.scale) + zero, -128.0f, 127.0f);
+    out[i] = p.scale * (q - zero);
+  }
+  return y;
+}
+
+void add_error(const Tensor& got, const Tensor& want, double& noise) {
+  const auto g = got.f32(), w = want.f32();
+  for (std::size_t i = 0; i < g.size(); ++i) noise += (double(g[i]) - w[i]) * (double(g[i]) - w[i]);
+}
+
+double energy(const Tensor& t) {
+  double e = 0;
+  for (float v : t.f32()) e += double(v) * v;
+  return e;
+}
+
+// Activations of one chunk of samples, in source layout, for the values some region reads.
+class Capture {
+ public:
+  Capture(const Graph& graph, const std::vector<bool>& needed) : graph_(graph), needed_(needed) {}
+
+  void run(const FloatExecutor& executor, const Tensor& chunk, std::int64_t samples) {
+    tensors_.clear();
+    for (std::size_t v = 0; v < needed_.size(); ++v)
+      if (needed_[v]) {
+        Shape s = graph_.value(ValueId(v)).source_shape();
+        s[0] *= samples;
+        tensors_.emplace(ValueId(v), Tensor(DType::f32, s));
+      }
+    for (ValueId in : graph_.inputs)
+      if (needed_[std::size_t(in)]) tensors_.at(in) = chunk;
+    executor.run({chunk}, [&](int, std::int64_t sample, ValueId v, std::span<const float> data) {
+      if (!needed_[std::size_t(v)]) return;
+      const Value& value = graph_.value(v);
+      float* dst = tensors_.at(v).f32().data() + sample * std::int64_t(data.size());
+      if (value.layout == Layout::NHWC && value.shape.size() == 4)
+        permute_elements(reinterpret_cast<const std::byte*>(data.data()), reinterpret_cast<std::byte*>(dst),
+                         value.shape, {0, 3, 1, 2}, sizeof(float));
+      else
+        std::memcpy(dst, data.data(), data.size_bytes());
+    });
+  }
+  const Tensor& at(ValueId v) const { return tensors_.at(v); }
+
+ private:
+  const Graph& graph_;
+  const std::vector<bool>& needed_;
+  std::unordered_map<ValueId, Tensor> tensors_;
+};
+
+// Adds one chunk's consumer errors for every candidate of `r`.
+void measure_chunk(Region& r, const Capture& capture) {
+  std::vector<Tensor> inputs;
+  for (ValueId in : r.inputs) inputs.push_back(capture.at(in));
+  const Tensor exact = inputs[0];
+  std::vector<Tensor> reference;
+  if (r.executor) reference = r.executor->run(inputs);
+  const std::size_t terms = reference.size() + (r.own_error ? 1 : 0);
+  if (r.signal.empty()) {
+    r.signal.assign(terms, 0.0);
+    r.noise.assign(terms * r.candidates.size(), 0.0);
+  }
+  for (std::size_t o = 0; o < reference.size(); ++o) r.signal[o] += energy(reference[o]);
+  if (r.own_error) r.signal[terms - 1] += energy(exact);
+  for (std::size_t k = 0; k < r.candidates.size(); ++k) {
+    inputs[0] = fake_quantize(exact, r.params[k]);
+    double* noise = r.noise.data() + k * terms;
+    if (r.executor) {
+      const std::vector<Tensor> outputs = r.executor->run(inputs);
+      for (std::size_t o = 0; o < outputs.size(); ++o) add_error(outputs[o], reference[o], noise[o]);
+    }
+    if (r.own_error) add_error(inputs[0], exact, noise[terms - 1]);
+  }
+}
+
+}  // namespace
+
+QuantParam affine_quant_param(ClipRange r) {
+  // The range must hold real 0 exactly (zero padding, ReLU) and must not be empty.
+  float lo = std::min(r.lo, 0.0f), hi = std::max(r.hi, 0.0f);
+  if (hi - lo < 1e-8f) hi = lo + 1e-8f;
+  const float scale = (hi - lo) / 255.0f;
+  const float zero = std::clamp(std::nearbyint(-128.0f - lo / scale), -128.0f, 127.0f);
+  return {scale, std::int32_t(zero)};
+}
+
+std::unordered_map<ValueId, AutoChoice> choose_auto_calibration(
+    const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats, const Tensor& samples,
+    const AutoCalibrationOptions& options) {
+  // Candidates per tensor, in ValueId order (the result must not depend on hashing order).
+  std::vector<ValueId> ids;
+  for (auto& [id, h] : stats) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  std::unordered_map<ValueId, AutoChoice> result;
+  std::vector<Region> regions;
+  std::vector<bool> needed(graph.values.size(), false);
+  for (ValueId id : ids) {
+    Region r;
+    r.tensor = id;
+    for (CalibrationMethod m : kCandidates) {
+      const ClipRange range = calibrate(stats.at(id), m);
+      const QuantParam p = affine_quant_param(range);
+      if (std::none_of(r.params.begin(), r.params.end(), [&](const QuantParam& q) { return same_param(p, q); })) {
+        r.candidates.push_back({m, range, 0});
+        r.params.push_back(p);
+      }
+    }
+    result[id] = r.candidates.front();
+    if (r.candidates.size() < 2) continue;  // every method quantizes it alike
+    r.own_error = graph.is_graph_output(id);
+    r.executor = build_region(graph, r, options.threads);
+    if (!r.executor && !r.own_error) continue;  // nothing reads it
+    for (ValueId in : r.inputs) needed[std::size_t(in)] = true;
+    regions.push_back(std::move(r));
+  }
+  if (regions.empty()) return result;
+
+  FloatExecutor model(graph, {.threads = options.threads});
+  const std::int64_t total = std::min(sample_count(graph, {samples}), options.max_samples);
+  const std::int64_t per_sample = samples.numel() / std::max<std::int64_t>(samples.shape()[0], 1);
+  const std::int64_t rows_per_sample = samples.shape()[0] / std::max<std::int64_t>(sample_count(graph, {samples}), 1);
+  Capture capture(graph, needed);
+  for (std::int64_t first = 0; first < total; first += kChunk) {
+    const std::int64_t count = std::min(kChunk, total - first);
+    Shape shape = samples.shape();
+    shape[0] = count * rows_per_sample;
+    Tensor chunk(DType::f32, shape);
+    std::copy_n(samples.f32().begin() + first * rows_per_sample * per_sample, chunk.numel(), chunk.f32().begin());
+    capture.run(model, chunk, count);
+    for (Region& r : regions) measure_chunk(r, capture);
+  }
+
+  for (Region& r : regions) {
+    const std::size_t terms = r.signal.size();
+    for (std::size_t k = 0; k < r.candidates.size(); ++k) {
+      double error = 0;
+      for (std::size_t o = 0; o < terms; ++o) error += r.noise[k * terms + o] / std::max(r.signal[o], 1e-30);
+      r.candidates[k].error = error;
+    }
+    // The smallest error; on a tie the earlier method (strict <).
+    const AutoChoice* best = &r.candidates.front();
+    for (const AutoChoice& c : r.candidates)
+      if (c.error < best->error) best = &c;
+    result[r.tensor] = *best;
+  }
+  return result;
+}
+
+}  // namespace tinyq
