@@ -7,6 +7,7 @@
 #include "exec/int8/binary_table.hpp"
 #include "exec/int8/packed_conv.hpp"
 #include "exec/int8/packed_depthwise.hpp"
+#include "exec/kernel_params.hpp"
 #include "exec/parallel.hpp"
 #include "tinyq/kernels.hpp"
 #include "util/error.hpp"
@@ -27,35 +28,6 @@ struct Workspace {
 using Step = std::function<void(Workspace&)>;
 
 std::int32_t i32(std::int64_t v) { return static_cast<std::int32_t>(v); }
-
-rt::Requant requant_of(const QNode& n, const std::string& prefix) {
-  const auto& m = n.words(prefix + "_multiplier");
-  const auto& s = n.words(prefix + "_shift");
-  return {m.data(), s.data(), i32(std::int64_t(m.size()))};
-}
-
-// numpy broadcasting of two stored shapes, right-aligned onto 4 axes.
-rt::BroadcastShape broadcast_of(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b,
-                                const std::vector<std::int32_t>& out, const std::string& where) {
-  if (out.size() > 4) fail(where, "int8 elementwise ops support up to 4 dimensions");
-  rt::BroadcastShape s{};
-  auto strides = [&](const std::vector<std::int32_t>& shape, std::int32_t* dst) {
-    std::int32_t stride = 1;
-    for (int i = 3; i >= 0; --i) {
-      int src = int(shape.size()) - (4 - i);
-      std::int32_t dim = src >= 0 ? shape[std::size_t(src)] : 1;
-      dst[i] = dim == 1 ? 0 : stride;
-      stride *= dim;
-    }
-  };
-  for (int i = 0; i < 4; ++i) {
-    int src = int(out.size()) - (4 - i);
-    s.shape[i] = src >= 0 ? out[std::size_t(src)] : 1;
-  }
-  strides(a, s.a_strides);
-  strides(b, s.b_strides);
-  return s;
-}
 
 }  // namespace
 
@@ -89,13 +61,7 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
   switch (n.kernel) {
     case QKernel::Conv:
     case QKernel::Depthwise: {
-      rt::ConvParams p{g("batch"),      g("in_h"),         g("in_w"),
-                       g("in_c"),       g("out_h"),        g("out_w"),
-                       g("out_c"),      g("kernel_h"),     g("kernel_w"),
-                       g("stride_h"),   g("stride_w"),     g("dilation_h"),
-                       g("dilation_w"), g("pad_top"),      g("pad_left"),
-                       g("groups"),     g("input_offset"), g("output_offset"),
-                       g("act_min"),    g("act_max"),      requant_of(n, "requant")};
+      const rt::ConvParams p = conv_params(n);
       const std::int8_t* w = n.bytes("weights").data();
       const std::int32_t* b = n.words("bias").data();
       // Host fast paths, bit-identical to rt::conv2d_s8 / rt::depthwise_conv2d_s8 (tests/test_exec_int8_*).
@@ -110,8 +76,7 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
       return [=](Workspace& ws) { conv->run(ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)], ws.sums.data()); };
     }
     case QKernel::Dense: {
-      rt::DenseParams p{g("rows"),          g("in_features"), g("out_features"), g("input_offset"),
-                        g("output_offset"), g("act_min"),     g("act_max"),      requant_of(n, "requant")};
+      const rt::DenseParams p = dense_params(n);
       // Host fast path, bit-identical to rt::dense_s8 (tests/test_exec_int8_packed_conv.cpp).
       auto dense = std::make_shared<const int8::PackedConv>(
           int8::PackedConv::dense(p, n.bytes("weights").data(), n.words("bias").data()));
@@ -121,38 +86,23 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
     }
     case QKernel::MaxPool:
     case QKernel::AvgPool: {
-      rt::PoolParams pool{g("batch"),      g("in_h"),      g("in_w"),     g("channels"), g("out_h"),   g("out_w"),
-                          g("kernel_h"),   g("kernel_w"),  g("stride_h"), g("stride_w"), g("pad_top"), g("pad_left"),
-                          g("pad_bottom"), g("pad_right"), g("act_min"),  g("act_max")};
-      if (n.kernel == QKernel::MaxPool)
+      if (n.kernel == QKernel::MaxPool) {
+        const rt::PoolParams pool = pool_params(n);
         return [=](Workspace& ws) { rt::max_pool2d_s8(pool, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
-      const bool truncate = n.get("truncate", 0) != 0;
-      rt::AvgPoolParams p{pool,
-                          g("count_include_pad"),
-                          g("input_offset"),
-                          g("output_offset"),
-                          truncate ? nullptr : n.words("count_multiplier").data(),
-                          truncate ? nullptr : n.words("count_shift").data(),
-                          i32(truncate)};
+      }
+      const rt::AvgPoolParams p = avg_pool_params(n);
       return [=](Workspace& ws) { rt::avg_pool2d_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
     }
     case QKernel::Add:
     case QKernel::Mul: {
-      rt::BroadcastShape shape = broadcast_of(n.words("a_shape"), n.words("b_shape"), n.words("out_shape"), n.name);
-      // Operands: activations in input order, constants from the node.
-      const bool a_const = n.get("a_const") != 0, b_const = n.get("b_const") != 0;
-      const std::int8_t* a_data = a_const ? n.bytes("a_const").data() : nullptr;
-      const std::int8_t* b_data = b_const ? n.bytes("b_const").data() : nullptr;
-      const int a_in = a_const ? -1 : ins[0];
-      const int b_in = b_const ? -1 : ins[a_const ? 0 : 1];
+      const rt::BroadcastShape shape = broadcast_params(n);
+      const BinaryOperands ops = binary_operands(n);  // activations by input, constants from the node
       auto operands = [=](Workspace& ws) {
-        return std::pair{a_in >= 0 ? ws.ptr[std::size_t(a_in)] : a_data,
-                         b_in >= 0 ? ws.ptr[std::size_t(b_in)] : b_data};
+        return std::pair{ops.a_input >= 0 ? ws.ptr[std::size_t(ops.a_input)] : ops.a_const,
+                         ops.b_input >= 0 ? ws.ptr[std::size_t(ops.b_input)] : ops.b_const};
       };
       if (n.kernel == QKernel::Add) {
-        rt::AddParams p{g("a_offset"),          g("b_offset"),     g("output_offset"), g("left_shift"),
-                        g("a_multiplier"),      g("a_shift"),      g("b_multiplier"),  g("b_shift"),
-                        g("output_multiplier"), g("output_shift"), g("act_min"),       g("act_max")};
+        const rt::AddParams p = add_params(n);
         // Host fast path: a table of rt::add_s8's results for every operand pair.
         auto table = std::make_shared<const int8::BinaryTable>(int8::BinaryTable::add(p));
         return [=](Workspace& ws) {
@@ -160,8 +110,7 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
           table->run(shape, a, b, ws.ptr[std::size_t(out)]);
         };
       }
-      rt::MulParams p{g("a_offset"),     g("b_offset"), g("output_offset"), g("output_multiplier"),
-                      g("output_shift"), g("act_min"),  g("act_max")};
+      const rt::MulParams p = mul_params(n);
       auto table = std::make_shared<const int8::BinaryTable>(int8::BinaryTable::mul(p));
       return [=](Workspace& ws) {
         auto [a, b] = operands(ws);
@@ -169,13 +118,7 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
       };
     }
     case QKernel::Concat: {
-      rt::ConcatParams p{g("inputs"),
-                         g("outer"),
-                         n.words("input_row").data(),
-                         n.words("input_offset").data(),
-                         n.words("multiplier").data(),
-                         n.words("shift").data(),
-                         g("output_offset")};
+      const rt::ConcatParams p = concat_params(n);
       return [=](Workspace& ws) {
         // The worker's own pointer list, reused for every sample: no allocation per call.
         ws.parts.resize(ins.size());
@@ -184,9 +127,7 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
       };
     }
     case QKernel::Pad: {
-      rt::PadParams p{g("batch"),      g("in_h"),      g("in_w"),
-                      g("channels"),   g("pad_top"),   g("pad_left"),
-                      g("pad_bottom"), g("pad_right"), std::int8_t(n.get("value"))};
+      const rt::PadParams p = pad_params(n);
       return [=](Workspace& ws) { rt::pad_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
     }
     case QKernel::Lookup: {
@@ -202,33 +143,16 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
       };
     }
     case QKernel::Prelu: {
-      rt::PreluParams p{g("outer"),
-                        g("channels"),
-                        g("input_offset"),
-                        g("output_offset"),
-                        g("positive_multiplier"),
-                        g("positive_shift"),
-                        requant_of(n, "negative"),
-                        g("act_min"),
-                        g("act_max")};
+      const rt::PreluParams p = prelu_params(n);
       return [=](Workspace& ws) { rt::prelu_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
     }
     case QKernel::Reshape: return [=](Workspace& ws) { ws.ptr[std::size_t(out)] = ws.ptr[std::size_t(ins[0])]; };
     case QKernel::LayerNorm: {
-      rt::LayerNormParams p{
-          g("rows"),          g("depth"),   n.get("epsilon_q"), requant_of(n, "gamma"), n.words("beta_q").data(),
-          g("output_offset"), g("act_min"), g("act_max")};
+      const rt::LayerNormParams p = layer_norm_params(n);
       return [=](Workspace& ws) { rt::layer_norm_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
     }
     case QKernel::Resize: {
-      rt::ResizeParams p{g("batch"),
-                         g("in_h"),
-                         g("in_w"),
-                         g("channels"),
-                         g("out_h"),
-                         g("out_w"),
-                         n.words("source_y").data(),
-                         n.words("source_x").data()};
+      const rt::ResizeParams p = resize_params(n);
       return [=](Workspace& ws) { rt::resize_nearest_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
     }
   }
