@@ -216,7 +216,7 @@ TEST(Conv2dFloat, KernelLargerThanInputWithPaddingMatchesReference) {
   }
 }
 
-TEST(Conv2dFloat, PointwiseConvNeedsNoScratchAndMatchesReference) {
+TEST(Conv2dFloat, PointwiseConvMatchesReference) {
   std::mt19937 rng(8);
   for (int groups : {1, 1, 2, 3}) {
     for (int t = 0; t < 20; ++t) {
@@ -233,13 +233,9 @@ TEST(Conv2dFloat, PointwiseConvNeedsNoScratchAndMatchesReference) {
       s.dilation_w = uniform(rng, 1, 2);
       s.pad_top = s.pad_left = 0;
       SCOPED_TRACE(describe(s));
-      ASSERT_EQ(fk::conv2d_scratch_floats(s), 0u);
-      const auto in = random_floats(rng, static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c);
-      const auto weight = random_floats(rng, static_cast<std::size_t>(s.out_c) * (s.in_c / groups));
-      const auto bias = random_floats(rng, s.out_c);
-      std::vector<float> out(static_cast<std::size_t>(s.batch) * s.out_h * s.out_w * s.out_c, kNaN);
-      fk::conv2d(s, in.data(), weight.data(), bias.data(), out.data(), nullptr, fk::no_activation());
-      ASSERT_TRUE(all_close(out, reference_conv2d(s, in, weight, bias.data(), fk::no_activation())));
+      const ConvRun run = run_conv(rng, s, fk::no_activation());
+      ASSERT_TRUE(all_close(run.out, run.want));
+      ASSERT_TRUE(guard_intact(run.scratch));
     }
   }
 }
@@ -390,6 +386,68 @@ TEST(Conv2dFloat, RealisticLayerSizesMatchReference) {
     ASSERT_TRUE(all_close(run.out, run.want));
     ASSERT_TRUE(guard_intact(run.scratch));
   }
+}
+
+// The direct kernel computes 16 output channels at a time (the last block of 8 or 16 partly
+// zero-padded) and up to 5 pixels at a time: widths and channel counts around those sizes.
+TEST(Conv2dFloat, ManyChannelsAndWideRowsMatchReference) {
+  std::mt19937 rng(16);
+  for (int groups : {1, 1, 2, 3}) {
+    for (int t = 0; t < 40; ++t) {
+      fk::Conv2dShape s = random_shape(rng, Grouping::kNone, {.max_in = 17, .max_kernel = 3});
+      s.groups = groups;
+      s.in_c = groups * uniform(rng, 1, 6);
+      s.out_c = groups * uniform(rng, 1, 41);
+      SCOPED_TRACE(describe(s));
+      const ConvRun run = run_conv(rng, s, {-0.5f, 2.0f});
+      ASSERT_TRUE(all_close(run.out, run.want));
+      ASSERT_TRUE(guard_intact(run.scratch));
+    }
+  }
+}
+
+// The executor packs weights once and may split one image's output rows over threads: any
+// split of the rows must give the reference, and rows outside the range stay untouched.
+TEST(Conv2dFloat, PackedConvOverRowRangesMatchesReference) {
+  std::mt19937 rng(17);
+  for (Grouping grouping : {Grouping::kNone, Grouping::kTwoGroups}) {
+    for (int t = 0; t < 100; ++t) {
+      fk::Conv2dShape s = random_shape(rng, grouping, {.max_in = t % 10 == 0 ? 1 : 12, .max_kernel = 5});
+      s.out_c *= uniform(rng, 1, 5);
+      if (!fk::conv2d_uses_packed_weights(s)) continue;  // two groups of one channel: depthwise
+      SCOPED_TRACE(describe(s));
+      const auto in = random_floats(rng, static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c);
+      const auto weight =
+          random_floats(rng, static_cast<std::size_t>(s.out_c) * s.kernel_h * s.kernel_w * (s.in_c / s.groups));
+      const auto bias = random_floats(rng, s.out_c);
+      std::vector<float> packed(fk::packed_conv2d_floats(s), kNaN);
+      fk::pack_conv2d_weights(s, weight.data(), packed.data());
+      ASSERT_TRUE(std::none_of(packed.begin(), packed.end(), [](float v) { return std::isnan(v); }));
+      const int rows = s.batch * s.out_h;
+      const std::size_t row_floats = static_cast<std::size_t>(s.out_w) * s.out_c;
+      std::vector<float> out(static_cast<std::size_t>(rows) * row_floats, kNaN);
+      // Random cut points, computed in a shuffled order; check each piece writes only its rows.
+      std::vector<int> cuts = {0, rows};
+      for (int i = uniform(rng, 0, 3); i > 0; --i) cuts.push_back(uniform(rng, 0, rows));
+      std::sort(cuts.begin(), cuts.end());
+      for (std::size_t i = cuts.size() - 1; i > 0; --i) {
+        fk::conv2d_packed(s, in.data(), packed.data(), bias.data(), out.data(), fk::no_activation(), cuts[i - 1],
+                          cuts[i]);
+        ASSERT_TRUE(std::all_of(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(cuts[i - 1] * row_floats),
+                                [](float v) { return std::isnan(v); }));
+      }
+      ASSERT_TRUE(all_close(out, reference_conv2d(s, in, weight, bias.data(), fk::no_activation())));
+    }
+  }
+}
+
+TEST(Conv2dFloat, DepthwiseShapesKeepTheirOwnLoop) {
+  fk::Conv2dShape s{};
+  s.in_c = s.groups = 8;
+  s.out_c = 16;
+  EXPECT_FALSE(fk::conv2d_uses_packed_weights(s));
+  s.in_c = s.groups = s.out_c = 1;  // one channel: an ordinary convolution
+  EXPECT_TRUE(fk::conv2d_uses_packed_weights(s));
 }
 
 }  // namespace

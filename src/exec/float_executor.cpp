@@ -4,27 +4,44 @@
 #include <atomic>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "exec/float_ops.hpp"
 #include "exec/kernels/float_kernels.hpp"
+#include "exec/parallel.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
 
 namespace {
 
-// One worker's buffers: a pointer per value (constants and aliases point elsewhere).
+// What a step sees of one sample: a pointer per value (constants and aliases point elsewhere),
+// and the worker's scratch. `pool` is set when the call has a single sample and several
+// threads: heavy steps then split their work over it.
 struct Workspace {
-  std::vector<std::vector<float>> storage;
   std::vector<float*> ptr;
-  std::vector<float> scratch;
+  float* scratch = nullptr;
   std::vector<const float*> parts;  // concat's input pointers
+  WorkerPool* pool = nullptr;
+};
+
+// One worker's buffers for a chunk of samples run node by node: every value's samples lie
+// back to back (sample k of value v at views[0].ptr[v] + k * element_count), so a chunk step
+// can treat them as one batch.
+struct WorkerBuffers {
+  std::vector<std::vector<float>> storage;
+  std::vector<float> scratch;
+  std::vector<Workspace> views;  // views[k]: sample k of the chunk
 };
 
 struct Step {
   std::function<void(Workspace&)> run;
   ValueId output;
+  // Runs the step on samples 0..n-1 of a chunk at once (views[0] of WorkerBuffers); empty
+  // for ops that gain nothing from it, which then run sample by sample.
+  std::function<void(Workspace&, int n)> run_chunk = nullptr;
 };
 
 int as_int(std::int64_t v) { return int(v); }
@@ -61,6 +78,66 @@ WindowShape window_params(const Node& node, const Shape& x, const Shape& w, cons
           as_int(node.attrs.get_int("group", 1))};
 }
 
+// Conv with constant weights (every shape but depthwise): weights packed once, here. A
+// single-sample call with several threads splits the output rows over the worker pool.
+Step packed_conv_step(const fk::Conv2dShape& s, const float* weight, ValueId in, ValueId bias, ValueId out,
+                      fk::Activation act) {
+  auto packed = std::make_shared<std::vector<float>>(fk::packed_conv2d_floats(s));
+  fk::pack_conv2d_weights(s, weight, packed->data());
+  const int rows = s.batch * s.out_h;
+  return {[=](Workspace& ws) {
+            const float* b = bias == kNoValue ? nullptr : ws.ptr[bias];
+            if (ws.pool == nullptr || rows == 1) {
+              fk::conv2d_packed(s, ws.ptr[in], packed->data(), b, ws.ptr[out], act, 0, rows);
+              return;
+            }
+            // A few row ranges per worker, claimed dynamically (the machine is shared).
+            const int parts = std::min(rows, 4 * ws.pool->workers());
+            auto part = [&](int i) {
+              fk::conv2d_packed(s, ws.ptr[in], packed->data(), b, ws.ptr[out], act, rows * i / parts,
+                                rows * (i + 1) / parts);
+            };
+            ws.pool->run(parts, part);
+          },
+          out};
+}
+
+// Dense with constant weights is a 1x1 convolution over a 1 x rows "image": the direct conv
+// kernel with weights packed once, tiles of 5 rows x 16 outputs. Eigen's GEMM re-packed the
+// 784x128 weights of mlp on every call (a quarter of its time), its GEMV for one row ran at
+// 3 GFLOP/s on seed_cnn's classifier.
+Step packed_dense_step(int rows, int in_features, int out_features, const float* weight, ValueId in, ValueId bias,
+                       ValueId out, fk::Activation act, bool chunkable) {
+  auto shape = [=](int n) {
+    const int pixels = rows * n;
+    return fk::Conv2dShape{.batch = 1,
+                           .in_h = 1,
+                           .in_w = pixels,
+                           .in_c = in_features,
+                           .out_h = 1,
+                           .out_w = pixels,
+                           .out_c = out_features,
+                           .kernel_h = 1,
+                           .kernel_w = 1,
+                           .stride_h = 1,
+                           .stride_w = 1,
+                           .dilation_h = 1,
+                           .dilation_w = 1,
+                           .pad_top = 0,
+                           .pad_left = 0,
+                           .groups = 1};
+  };
+  auto packed = std::make_shared<std::vector<float>>(fk::packed_conv2d_floats(shape(1)));
+  fk::pack_conv2d_weights(shape(1), weight, packed->data());
+  auto dense = [=](Workspace& ws, int n) {
+    fk::conv2d_packed(shape(n), ws.ptr[in], packed->data(), bias == kNoValue ? nullptr : ws.ptr[bias], ws.ptr[out], act,
+                      0, 1);
+  };
+  Step step{[=](Workspace& ws) { dense(ws, 1); }, out};
+  if (chunkable) step.run_chunk = dense;
+  return step;
+}
+
 }  // namespace
 
 struct FloatExecutor::Impl {
@@ -69,27 +146,57 @@ struct FloatExecutor::Impl {
   std::vector<bool> owns_storage;  // value needs its own buffer per worker
   std::size_t scratch_floats = 0;
   int threads = 1;
+  int chunk = 1;  // samples a worker runs node by node (chunk_size)
+  // Intra-op helpers for single-sample calls, started on first use; one call uses them at a time.
+  mutable std::mutex pool_mutex;
+  mutable std::unique_ptr<WorkerPool> pool;
+  // Workers' buffers kept from the previous call: fresh ones cost page faults on every call
+  // (mlp's chunk of 100 samples is 0.5 MB). One call uses them at a time.
+  mutable std::mutex buffers_mutex;
+  mutable std::vector<WorkerBuffers> buffers;
 
   void prepare();
   Step make_step(const Node& node);
-  Workspace make_workspace() const;
+  int chunk_size() const;
+  WorkerBuffers make_buffers(int samples) const;
 };
 
-Workspace FloatExecutor::Impl::make_workspace() const {
-  Workspace ws;
-  ws.storage.resize(graph.values.size());
-  ws.ptr.assign(graph.values.size(), nullptr);
+// Running a chunk node by node lets Dense be one GEMM over the chunk instead of a
+// matrix-vector product per sample (mlp streamed its 400 KB of weights once per image), but
+// spreads the working set over the chunk's activations: only worth it while those stay in
+// cache, so conv nets (hundreds of KB per image) keep running sample by sample.
+int FloatExecutor::Impl::chunk_size() const {
+  constexpr std::size_t kCacheBudgetFloats = 64 * 1024;  // 256 KB
+  constexpr int kMaxChunk = 64;
+  std::size_t per_sample = 0;
+  bool has_dense = false;
+  for (std::size_t v = 0; v < graph.values.size(); ++v)
+    if (owns_storage[v]) per_sample += std::size_t(element_count(graph.values[v].shape));
+  for (const Node& n : graph.nodes) has_dense = has_dense || n.op == Op::Dense;
+  if (!has_dense || per_sample == 0) return 1;
+  return int(std::clamp<std::size_t>(kCacheBudgetFloats / per_sample, 1, kMaxChunk));
+}
+
+WorkerBuffers FloatExecutor::Impl::make_buffers(int samples) const {
+  WorkerBuffers b;
+  b.storage.resize(graph.values.size());
+  b.scratch.resize(scratch_floats);
+  b.views.resize(std::size_t(samples));
+  for (auto& view : b.views) {
+    view.ptr.assign(graph.values.size(), nullptr);
+    view.scratch = b.scratch.data();
+  }
   for (std::size_t v = 0; v < graph.values.size(); ++v) {
     const Value& value = graph.values[v];
     if (value.is_constant()) {
-      ws.ptr[v] = const_cast<float*>(value.constant->f32().data());
+      for (auto& view : b.views) view.ptr[v] = const_cast<float*>(value.constant->f32().data());
     } else if (owns_storage[v]) {
-      ws.storage[v].resize(std::size_t(element_count(value.shape)));
-      ws.ptr[v] = ws.storage[v].data();
+      const std::size_t n = std::size_t(element_count(value.shape));
+      b.storage[v].resize(n * std::size_t(samples));
+      for (std::size_t k = 0; k < b.views.size(); ++k) b.views[k].ptr[v] = b.storage[v].data() + k * n;
     }
   }
-  ws.scratch.resize(scratch_floats);
-  return ws;
+  return b;
 }
 
 Step FloatExecutor::Impl::make_step(const Node& node) {
@@ -121,22 +228,26 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
     // std::function cost 7x against onnxruntime on avgpool_cnn, docs/BENCHMARKS.md).
     const Op op = node.op;
     auto f = fops::unary_function(node.op, node.attrs);
-    return {with_clamp([=](Workspace& ws) {
-              const float* x = ws.ptr[ins[0]];
-              float* y = ws.ptr[out];
-              if (fops::unary_vectorized(op, x, y, out_count)) return;
-              for (std::int64_t i = 0; i < out_count; ++i) y[i] = f(x[i]);
-            }),
-            out};
+    auto apply = [=](const float* x, float* y, std::int64_t count) {
+      if (!fops::unary_vectorized(op, x, y, count))
+        for (std::int64_t i = 0; i < count; ++i) y[i] = f(x[i]);
+      if (has_clamp) fops::clamp(y, count, act.min, act.max);
+    };
+    Step step{[=](Workspace& ws) { apply(ws.ptr[ins[0]], ws.ptr[out], out_count); }, out};
+    if (!g.value(ins[0]).is_constant())
+      step.run_chunk = [=](Workspace& ws, int n) { apply(ws.ptr[ins[0]], ws.ptr[out], out_count * n); };
+    return step;
   }
   switch (node.op) {
     case Op::Conv: {
       const auto s = window_params<fk::Conv2dShape>(node, in_shape(0), in_shape(1), out_shape);
-      scratch_floats = std::max(scratch_floats, fk::conv2d_scratch_floats(s));
       ValueId bias = ins.size() > 2 ? ins[2] : kNoValue;
+      if (g.value(ins[1]).is_constant() && fk::conv2d_uses_packed_weights(s))
+        return packed_conv_step(s, g.value(ins[1]).constant->f32().data(), ins[0], bias, out, act);
+      scratch_floats = std::max(scratch_floats, fk::conv2d_scratch_floats(s));
       return {[=](Workspace& ws) {
                 fk::conv2d(s, ws.ptr[ins[0]], ws.ptr[ins[1]], bias == kNoValue ? nullptr : ws.ptr[bias], ws.ptr[out],
-                           ws.scratch.data(), act);
+                           ws.scratch, act);
               },
               out};
     }
@@ -153,11 +264,16 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
       const Shape& w = in_shape(1);
       int rows = as_int(out_count / w[0]);
       ValueId bias = ins.size() > 2 ? ins[2] : kNoValue;
-      return {[=](Workspace& ws) {
-                fk::dense(rows, as_int(w[1]), as_int(w[0]), ws.ptr[ins[0]], ws.ptr[ins[1]],
-                          bias == kNoValue ? nullptr : ws.ptr[bias], ws.ptr[out], act);
-              },
-              out};
+      if (g.value(ins[1]).is_constant())
+        return packed_dense_step(rows, as_int(w[1]), as_int(w[0]), g.value(ins[1]).constant->f32().data(), ins[0], bias,
+                                 out, act, !g.value(ins[0]).is_constant());
+      auto dense = [=](Workspace& ws, int n) {
+        fk::dense(rows * n, as_int(w[1]), as_int(w[0]), ws.ptr[ins[0]], ws.ptr[ins[1]],
+                  bias == kNoValue ? nullptr : ws.ptr[bias], ws.ptr[out], act);
+      };
+      Step step{[=](Workspace& ws) { dense(ws, 1); }, out};
+      if (!g.value(ins[0]).is_constant()) step.run_chunk = dense;
+      return step;
     }
     case Op::MatMul: {
       Shape a = in_shape(0), b = in_shape(1);
@@ -309,6 +425,7 @@ FloatExecutor::FloatExecutor(const Graph& graph, ExecOptions options) : impl_(st
   impl_->graph = graph;
   impl_->threads = options.threads > 0 ? options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   impl_->prepare();
+  impl_->chunk = impl_->chunk_size();
 }
 
 FloatExecutor::~FloatExecutor() = default;
@@ -366,45 +483,95 @@ std::vector<Tensor> FloatExecutor::run(const std::vector<Tensor>& inputs, const 
       std::memcpy(dst, src, std::size_t(element_count(v.shape)) * sizeof(float));
   };
 
+  const Impl& impl = *impl_;
+  auto copy_inputs = [&](Workspace& ws, std::int64_t s) {
+    for (std::size_t i = 0; i < g.inputs.size(); ++i) {
+      const Value& v = g.value(g.inputs[i]);
+      copy_in(v, inputs[i].f32().data() + s * element_count(v.shape), ws.ptr[std::size_t(g.inputs[i])]);
+    }
+  };
+  auto copy_outputs = [&](Workspace& ws, std::int64_t s) {
+    for (std::size_t o = 0; o < g.outputs.size(); ++o) {
+      const Value& v = g.value(g.outputs[o]);
+      copy_out(v, ws.ptr[std::size_t(g.outputs[o])], outputs[o].f32().data() + s * element_count(v.shape));
+    }
+  };
+  auto observe = [&](int thread, const Workspace& ws, std::int64_t s, ValueId value) {
+    if (!observer) return;
+    observer(thread, s, value,
+             std::span<const float>(ws.ptr[std::size_t(value)], std::size_t(element_count(g.value(value).shape))));
+  };
+
   std::atomic<std::int64_t> next{0};
-  const int workers = int(std::min<std::int64_t>(impl_->threads, std::max<std::int64_t>(samples, 1)));
+  const int workers = int(std::min<std::int64_t>(impl.threads, std::max<std::int64_t>(samples, 1)));
+  // The pool's threads outlive the call (starting threads costs as much as a small call), unless
+  // another call holds it right now: that one then starts its own threads, as before the pool.
+  std::unique_lock<std::mutex> pool_lock;
+  WorkerPool* pool = nullptr;
+  if (impl.threads > 1) {
+    pool_lock = std::unique_lock(impl.pool_mutex, std::try_to_lock);
+    if (pool_lock.owns_lock()) {
+      if (!impl.pool) impl.pool = std::make_unique<WorkerPool>(impl.threads);
+      pool = impl.pool.get();
+    }
+  }
+  // Fewer samples than threads (a single image): one worker runs the graph and heavy steps split
+  // their work over the pool (intra-op).
+  WorkerPool* intra_op = workers == 1 ? pool : nullptr;
+  // With several workers, chunks small enough that each gets a few (dynamic balance).
+  const std::int64_t share = workers == 1 ? samples : (samples + 2 * workers - 1) / (2 * workers);
+  const int chunk = int(std::clamp<std::int64_t>(share, 1, impl.chunk));
+  std::unique_lock buffers_lock(impl.buffers_mutex, std::try_to_lock);
+  if (buffers_lock.owns_lock() && impl.buffers.size() < std::size_t(workers)) impl.buffers.resize(std::size_t(workers));
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(workers));
   auto work = [&](int thread) {
     try {
-      Workspace ws = impl_->make_workspace();
-      constexpr std::int64_t kChunk = 4;
-      for (std::int64_t first; (first = next.fetch_add(kChunk)) < samples;) {
-        for (std::int64_t s = first; s < std::min(samples, first + kChunk); ++s) {
-          for (std::size_t i = 0; i < g.inputs.size(); ++i) {
-            const Value& v = g.value(g.inputs[i]);
-            std::int64_t n = element_count(v.shape);
-            copy_in(v, inputs[i].f32().data() + s * n, ws.ptr[std::size_t(g.inputs[i])]);
-          }
-          for (auto& step : impl_->steps) {
-            step.run(ws);
-            if (observer) {
-              const Value& v = g.value(step.output);
-              observer(thread, s, step.output,
-                       std::span<const float>(ws.ptr[std::size_t(step.output)], std::size_t(element_count(v.shape))));
+      WorkerBuffers fresh;
+      WorkerBuffers& buffers = buffers_lock.owns_lock() ? impl.buffers[std::size_t(thread)] : fresh;
+      if (buffers.views.size() != std::size_t(chunk)) buffers = impl.make_buffers(chunk);
+      for (auto& view : buffers.views) view.pool = intra_op;
+      // Samples are taken a few at a time (dynamic scheduling: the machine is shared).
+      const std::int64_t take = std::max(chunk, 4);
+      for (std::int64_t first; (first = next.fetch_add(take)) < samples;) {
+        const std::int64_t end = std::min(samples, first + take);
+        if (chunk == 1) {  // sample by sample: the working set of one sample stays in cache
+          Workspace& ws = buffers.views[0];
+          for (std::int64_t s = first; s < end; ++s) {
+            copy_inputs(ws, s);
+            for (auto& step : impl.steps) {
+              step.run(ws);
+              observe(thread, ws, s, step.output);
             }
+            copy_outputs(ws, s);
           }
-          for (std::size_t o = 0; o < g.outputs.size(); ++o) {
-            const Value& v = g.value(g.outputs[o]);
-            std::int64_t n = element_count(v.shape);
-            copy_out(v, ws.ptr[std::size_t(g.outputs[o])], outputs[o].f32().data() + s * n);
+          continue;
+        }
+        for (std::int64_t c = first; c < end; c += chunk) {  // node by node over a chunk
+          const int n = int(std::min<std::int64_t>(chunk, end - c));
+          for (int k = 0; k < n; ++k) copy_inputs(buffers.views[std::size_t(k)], c + k);
+          for (auto& step : impl.steps) {
+            if (step.run_chunk)
+              step.run_chunk(buffers.views[0], n);
+            else
+              for (int k = 0; k < n; ++k) step.run(buffers.views[std::size_t(k)]);
+            for (int k = 0; k < n; ++k) observe(thread, buffers.views[std::size_t(k)], c + k, step.output);
           }
+          for (int k = 0; k < n; ++k) copy_outputs(buffers.views[std::size_t(k)], c + k);
         }
       }
     } catch (...) {
       errors[std::size_t(thread)] = std::current_exception();
+      next = samples;  // stop the others early
     }
   };
   if (workers <= 1) {
     work(0);
+  } else if (pool != nullptr) {
+    pool->run(workers, work);  // task t is worker t: they share `next`, whoever runs them
   } else {
-    std::vector<std::thread> pool;
-    for (int t = 0; t < workers; ++t) pool.emplace_back(work, t);
-    for (auto& t : pool) t.join();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < workers; ++t) threads.emplace_back(work, t);
+    for (auto& t : threads) t.join();
   }
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "exec/kernels/kernel_common.hpp"
+#include "exec/kernels/simd.hpp"
 
 namespace tinyq::fk::detail {
 namespace {
@@ -49,10 +50,30 @@ void accumulate_block(const PixelWindow& p, const float* wt, int out_c, int c0, 
   for (int i = 0; i < kBlock; ++i) dst[c0 + i] = clamp(acc[i], act);
 }
 
+// The same for NV * 8 channels held in vector registers (GCC kept the float arrays above in
+// memory: 7-12 GFLOP/s on dwsep's layers).
+template <int NV>
+void accumulate_vectors(const PixelWindow& p, const float* wt, int out_c, int c0, const float* bias, float* dst,
+                        Activation act) {
+  using simd::kLanes;
+  simd::Vec acc[NV];
+  for (int v = 0; v < NV; ++v) acc[v] = bias != nullptr ? simd::load(bias + c0 + v * kLanes) : simd::Vec{};
+  for (int ky = p.ky.begin; ky < p.ky.end; ++ky) {
+    const float* src_row = p.in + (p.ih0 + ky * p.dilation_h) * p.in_row + c0;
+    for (int kx = p.kx.begin; kx < p.kx.end; ++kx) {
+      const float* src = src_row + static_cast<std::size_t>(p.iw0 + kx * p.dilation_w) * p.in_c;
+      const float* w = wt + static_cast<std::size_t>(ky * p.kernel_w + kx) * out_c + c0;
+      for (int v = 0; v < NV; ++v) acc[v] += simd::load(src + v * kLanes) * simd::load(w + v * kLanes);
+    }
+  }
+  const simd::Vec lo = simd::broadcast(act.min), hi = simd::broadcast(act.max);
+  for (int v = 0; v < NV; ++v) simd::store(dst + c0 + v * kLanes, simd::clamp(acc[v], lo, hi));
+}
+
 }  // namespace
 
 bool is_depthwise(const Conv2dShape& s) {
-  // A single input channel (groups == in_c == 1) is left to im2col + GEMM, which is faster there.
+  // A single input channel (groups == in_c == 1) is an ordinary conv: the direct kernel handles it.
   return s.in_c > 1 && s.groups == s.in_c && s.out_c % s.in_c == 0;
 }
 
@@ -89,7 +110,8 @@ void depthwise_conv2d(const Conv2dShape& s, const float* in, const float* weight
         float* __restrict dst = out + ((static_cast<std::size_t>(b) * s.out_h + oh) * s.out_w + ow) * out_c;
         if (multiplier == 1) {
           int c = 0;
-          for (; c + 16 <= out_c; c += 16) accumulate_block<16>(p, wt, out_c, c, bias, dst, act);
+          for (; c + 16 <= out_c; c += 16) accumulate_vectors<2>(p, wt, out_c, c, bias, dst, act);
+          for (; c + 8 <= out_c; c += 8) accumulate_vectors<1>(p, wt, out_c, c, bias, dst, act);
           for (; c + 4 <= out_c; c += 4) accumulate_block<4>(p, wt, out_c, c, bias, dst, act);
           for (; c < out_c; ++c) accumulate_block<1>(p, wt, out_c, c, bias, dst, act);
           continue;

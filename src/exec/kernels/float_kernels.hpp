@@ -1,7 +1,8 @@
 #pragma once
 // Float reference kernels for the heavy operators, NHWC, batch-major. The float executor
 // calls these; the quantizer calibrates against their results, so they must be right
-// first and fast second. Single-threaded: the executor parallelises across samples.
+// first and fast second. Single-threaded: the executor parallelises across samples, or over
+// the output rows of one image's convolution (conv2d_packed takes a row range).
 #include <cstddef>
 
 namespace tinyq::fk {
@@ -29,6 +30,16 @@ struct Conv2dShape {
 void conv2d(const Conv2dShape& shape, const float* in, const float* weight, const float* bias, float* out,
             float* scratch, Activation act);
 std::size_t conv2d_scratch_floats(const Conv2dShape& shape);
+
+// The direct convolution conv2d uses for every non-depthwise shape, with the weights packed
+// once (the executor packs at construction; conv2d packs into its scratch on every call).
+// packed holds packed_conv2d_floats(shape) floats. conv2d_packed computes output rows
+// [row_begin, row_end) of the batch * out_h rows, so callers can split one image over threads.
+bool conv2d_uses_packed_weights(const Conv2dShape& shape);  // false: depthwise, which has its own loop
+std::size_t packed_conv2d_floats(const Conv2dShape& shape);
+void pack_conv2d_weights(const Conv2dShape& shape, const float* weight, float* packed);
+void conv2d_packed(const Conv2dShape& shape, const float* in, const float* packed, const float* bias, float* out,
+                   Activation act, int row_begin, int row_end);
 
 struct ConvTranspose2dShape {
   int batch;
