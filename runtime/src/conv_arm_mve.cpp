@@ -1,10 +1,12 @@
 // tinyq runtime: conv2d_s8 on Helium (MVE: Cortex-M55, M85).
 //
-// Four output channels x one pixel per step (tinyq_mve_dot4): one VLDRB of 16 patch values is
-// shared by four VMLADAVA.S8 (16 MACs each) with four weight rows, and the four sums of
-// consecutive channels are requantized as one vector (requantize_lanes) and stored as 4
-// bytes. What depends only on the channel (bias + offset * weight sum, multiplier, shift) is
-// prepared once per call in scratch (prepare_channels). The patches stay int8, so the input
+// Four output channels x one pixel per step: one VLDRB of 16 patch values is shared by four
+// VMLADAVA.S8 (16 MACs each) with four weight rows, and the four sums of consecutive channels
+// are requantized as one vector (requantize_lanes) and stored as 4 bytes. All whole blocks of
+// 4 channels of a pixel run in one assembly call (tinyq_mve_conv_blocks); a last block of 1
+// to 3 channels, and layers whose requantization needs the scalar path, run ChannelBlock
+// (tinyq_mve_dot4 plus C). What depends only on the channel (bias + offset * weight sum,
+// multiplier, shift) is prepared once per call in scratch (prepare_channels). The patches stay int8, so the input
 // offset cannot be added to them; it is folded instead:
 //   sum (x + offset) * w = sum x * w + offset * sum w,
 // and padded taps are filled with the int8 value -offset (the zero point), whose x + offset
@@ -12,9 +14,9 @@
 // uint32_t) and the true result fits int32 (host guarantee), so the bytes equal the portable
 // path's although partial sums may differ.
 // K % 16 tails use tail-predicated loads (VCTP): no byte outside a row or patch is read.
-// Variants: pointwise (1x1 over real pixels) reads the pixels' channels in place, channel
-// blocks outside and pixels inside, so a block's weights and vectors are set up once; general
-// copies each pixel's patch (im2col, int8) and runs every channel block on it.
+// Variants: pointwise (1x1 over real pixels) reads the pixels' channels in place; general
+// copies each pixel's patch (im2col, int8; rows of interior windows inline) and runs every
+// channel block on it.
 #include "tinyq/target.hpp"  // defines the TINYQ_PATH_* macro tested below
 
 #if defined(TINYQ_PATH_ARM_MVE)
@@ -31,32 +33,145 @@ namespace {
 
 using arm::OutputStage;
 
-// What conv needs per output channel, prepared once per call in scratch (three int32 arrays
-// of out_c): base = bias + input_offset * sum of the channel's weights (modulo 2^32), and the
-// requantization as a multiplier and -t = shift + 1 (see requantize_lanes), so that a block of 4
-// channels loads them as three vectors.
+// What conv needs per output channel, prepared once per call in scratch (3 * out_c int32):
+// base = bias + input_offset * sum of the channel's weights (modulo 2^32), and the
+// requantization as a multiplier and -t = shift + 1 (see requantize_lanes). Stored per block
+// of channels [oc, oc + n) as it is consumed: n bases, n multipliers, n values of -t, starting
+// at entry 3 * oc, so that a block of 4 loads them as three consecutive vectors (one pointer
+// for tinyq_mve_conv_blocks). Blocks are 4 channels from the start of each group, the last one
+// of a group shorter when its channel count is not a multiple of 4.
 struct ChannelTable {
-  int32_t* base;
-  int32_t* multiplier;
-  int32_t* neg_t;
+  int32_t* table;
   bool vector;  // every shift <= -2: vector requantization applies
+  const int32_t* block(int32_t oc) const { return table + 3 * oc; }
 };
 ChannelTable prepare_channels(const ConvParams& p, const int8_t* weights, const int32_t* bias, int32_t k,
                               int32_t* scratch) {
-  ChannelTable t{scratch, scratch + p.out_c, scratch + 2 * p.out_c, true};
-  const int8_t* w = weights;
-  for (int32_t o = 0; o < p.out_c; ++o, w += k) {
-    int32_t sum = 0;
-    for (int32_t i = 0; i < k; i += 16) sum = vaddvaq_s8(sum, vldrbq_z_s8(w + i, vctp8q(static_cast<uint32_t>(k - i))));
-    t.base[o] = static_cast<int32_t>(static_cast<uint32_t>(bias != nullptr ? bias[o] : 0) +
-                                     static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum));
-    const int32_t r = p.requant.count == 1 ? 0 : o;
-    t.multiplier[o] = p.requant.multiplier[r];
-    t.neg_t[o] = p.requant.shift[r] + 1;
-    t.vector = t.vector && p.requant.shift[r] <= -2;
+  ChannelTable t{scratch, true};
+  const int32_t group_out_c = p.out_c / p.groups;
+  for (int32_t g = 0; g < p.groups; ++g) {
+    for (int32_t oc = g * group_out_c; oc < (g + 1) * group_out_c; oc += 4) {
+      const int32_t n = (g + 1) * group_out_c - oc < 4 ? (g + 1) * group_out_c - oc : 4;
+      int32_t* entry = scratch + 3 * oc;
+      for (int32_t j = 0; j < n; ++j) {
+        const int32_t o = oc + j;
+        const int8_t* w = weights + o * k;
+        int32_t sum = 0;
+        for (int32_t i = 0; i < k; i += 16)
+          sum = vaddvaq_s8(sum, vldrbq_z_s8(w + i, vctp8q(static_cast<uint32_t>(k - i))));
+        entry[j] = static_cast<int32_t>(static_cast<uint32_t>(bias != nullptr ? bias[o] : 0) +
+                                        static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum));
+        const int32_t r = p.requant.count == 1 ? 0 : o;
+        entry[n + j] = p.requant.multiplier[r];
+        entry[2 * n + j] = p.requant.shift[r] + 1;
+        t.vector = t.vector && p.requant.shift[r] <= -2;
+      }
+    }
   }
   return t;
 }
+
+// Whole blocks of 4 channels for one pixel, requantization and stores included, in assembly:
+// the per-block work of tinyq_mve_dot4 below plus the vector requantization, without a call,
+// a spill or a reload per block. Only when ChannelTable::vector. Per block: the dot products
+// (9 instructions and LE per 16 values, a predicated K % 16 tail), then the 4 sums into one
+// vector (STM + VLDRW through 16 bytes of stack: QEMU 7.2, on which the tests run, puts the
+// lanes of the two-register VMOV Qd[2], Qd[0], Rt, Rt2 elsewhere than GCC 12 expects for
+// vcreateq, so that form is avoided), + base, VMULH, VRSHL (requantize_lanes), clamp, + output offset, and one
+// VSTRB.32 of 4 bytes: about 27 instructions besides the dot products.
+//   r0 x (K values), r1 the first block's first weight row, r2 K, r3 blocks (>= 1);
+//   stack: out (the first block's first output), args.
+struct BlockArgs {
+  const int32_t* table;    // the first block's ChannelTable entry
+  int32_t lo, hi, offset;  // OutputStage's
+};
+extern "C" void tinyq_mve_conv_blocks(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out,
+                                      const BlockArgs* args);
+// clang-format off
+__asm__(R"(
+  .section .text.tinyq_mve_conv_blocks,"ax",%progbits
+  .syntax unified
+  .thumb
+  .align 2
+  .global tinyq_mve_conv_blocks
+  .hidden tinyq_mve_conv_blocks
+  .type tinyq_mve_conv_blocks, %function
+  .thumb_func
+tinyq_mve_conv_blocks:
+  push {r4-r11, lr}
+  vpush {d8-d13}
+  mov r9, r3
+  ldr r3, [sp, #84]
+  ldr r11, [sp, #88]
+  ldr r4, [r11, #4]
+  vdup.32 q4, r4
+  ldr r4, [r11, #8]
+  vdup.32 q5, r4
+  ldr r4, [r11, #12]
+  vdup.32 q6, r4
+  ldr r11, [r11]
+  push {r0, r1}
+  sub sp, #16
+3:
+  ldr r0, [sp, #16]
+  add r4, r1, r2
+  add r5, r4, r2
+  add r7, r5, r2
+  movs r6, #0
+  mov r8, #0
+  mov r10, #0
+  mov r12, #0
+  lsr lr, r2, #4
+  wls lr, lr, 2f
+1:
+  vldrb.8 q0, [r0], #16
+  vldrb.8 q1, [r1], #16
+  vmladava.s8 r6, q0, q1
+  vldrb.8 q2, [r4], #16
+  vmladava.s8 r8, q0, q2
+  vldrb.8 q3, [r5], #16
+  vmladava.s8 r10, q0, q3
+  vldrb.8 q1, [r7], #16
+  vmladava.s8 r12, q0, q1
+  le lr, 1b
+2:
+  ands lr, r2, #15
+  beq 4f
+  vctp.8 lr
+  vpstttt
+  vldrbt.8 q0, [r0]
+  vldrbt.8 q1, [r1]
+  vldrbt.8 q2, [r4]
+  vldrbt.8 q3, [r5]
+  vmladava.s8 r6, q0, q1
+  vmladava.s8 r8, q0, q2
+  vmladava.s8 r10, q0, q3
+  vpst
+  vldrbt.8 q1, [r7]
+  vmladava.s8 r12, q0, q1
+4:
+  add r1, r7, lr
+  stm sp, {r6, r8, r10, r12}
+  vldrw.32 q0, [sp]
+  vldrw.32 q1, [r11], #16
+  vadd.i32 q0, q0, q1
+  vldrw.32 q1, [r11], #16
+  vmulh.s32 q0, q0, q1
+  vldrw.32 q1, [r11], #16
+  vrshl.s32 q0, q0, q1
+  vmax.s32 q0, q0, q4
+  vmin.s32 q0, q0, q5
+  vadd.i32 q0, q0, q6
+  vstrb.32 q0, [r3], #4
+  subs r9, #1
+  bne 3b
+  add sp, #24
+  vpop {d8-d13}
+  pop {r4-r11, pc}
+  .size tinyq_mve_conv_blocks, .-tinyq_mve_conv_blocks
+  .text
+)");
+// clang-format on
 
 // Four channels' dot products with one pixel's K values at x, in assembly (GCC 12 reloads the
 // five pointers from the stack inside any C form of this loop): per 16 values one VLDRB of x
@@ -145,9 +260,10 @@ struct ChannelBlock {
       : oc(oc_), n(oc_end - oc_ < 4 ? oc_end - oc_ : 4) {
     w0 = weights + oc * k;
     lanes = vctp32q(static_cast<uint32_t>(n));
-    base = vldrwq_z_s32(t.base + oc, lanes);
-    multiplier = vldrwq_z_s32(t.multiplier + oc, lanes);
-    neg_t = vldrwq_z_s32(t.neg_t + oc, lanes);
+    const int32_t* entry = t.block(oc);
+    base = vldrwq_z_s32(entry, lanes);
+    multiplier = vldrwq_z_s32(entry + n, lanes);
+    neg_t = vldrwq_z_s32(entry + 2 * n, lanes);
     lo = vdupq_n_s32(st.lo);
     hi = vdupq_n_s32(st.hi);
   }
@@ -217,41 +333,109 @@ void im2col_s8(const ConvParams& p, const int8_t* image, int32_t y0, int32_t x0,
   }
 }
 
-// 1x1 kernel over real pixels: blocks of 4 channels outside, pixels inside, so a block's
-// weights and requantization vectors are set up once per layer, not once per pixel.
+// Channels [oc, oc_end) of one pixel whose K values are at x: whole blocks of 4 in one
+// tinyq_mve_conv_blocks call where the vector requantization applies, the rest (a last block
+// of 1 to 3 channels, or every block otherwise) through ChannelBlock.
+TINYQ_ALWAYS_INLINE void run_channels(const int8_t* x, const int8_t* weights, int32_t k, int32_t oc, int32_t oc_end,
+                                      const ChannelTable& t, const OutputStage& st, BlockArgs& args, int8_t* output) {
+  if (t.vector) {
+    const int32_t blocks = (oc_end - oc) >> 2;
+    if (blocks > 0) {
+      args.table = t.block(oc);
+      tinyq_mve_conv_blocks(x, weights + oc * k, k, blocks, output + oc, &args);
+      oc += 4 * blocks;
+    }
+  }
+  for (; oc < oc_end; oc += 4) {
+    const ChannelBlock block(weights, k, oc, oc_end, t, st);
+    block.run(x, k, t, st, output);
+  }
+}
+
+// 1x1 kernel over real pixels: a pixel's channels are its patch, read in place.
 void conv_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weights, int8_t* output,
                     const ChannelTable& t, const OutputStage& st) {
-  for (int32_t oc = 0; oc < p.out_c; oc += 4) {
-    const ChannelBlock block(weights, p.in_c, oc, p.out_c, t, st);
-    int8_t* out = output;
-    for (int32_t b = 0; b < p.batch; ++b) {
-      const int8_t* image = input + b * p.in_h * p.in_w * p.in_c;
-      for (int32_t oy = 0; oy < p.out_h; ++oy) {
-        const int8_t* x = image + oy * p.stride_h * p.in_w * p.in_c;
-        for (int32_t ox = 0; ox < p.out_w; ++ox, x += p.stride_w * p.in_c, out += p.out_c) {
-          block.run(x, p.in_c, t, st, out);
+  BlockArgs args{nullptr, st.lo, st.hi, st.offset};
+  if (!t.vector) {
+    // Scalar requantization: blocks of 4 channels outside, pixels inside, so that a block's
+    // weights and vectors are set up once per layer, not once per pixel.
+    for (int32_t oc = 0; oc < p.out_c; oc += 4) {
+      const ChannelBlock block(weights, p.in_c, oc, p.out_c, t, st);
+      int8_t* out = output;
+      for (int32_t b = 0; b < p.batch; ++b) {
+        const int8_t* image = input + b * p.in_h * p.in_w * p.in_c;
+        for (int32_t oy = 0; oy < p.out_h; ++oy) {
+          const int8_t* x = image + oy * p.stride_h * p.in_w * p.in_c;
+          for (int32_t ox = 0; ox < p.out_w; ++ox, x += p.stride_w * p.in_c, out += p.out_c) {
+            block.run(x, p.in_c, t, st, out);
+          }
         }
+      }
+    }
+    return;
+  }
+  for (int32_t b = 0; b < p.batch; ++b) {
+    const int8_t* image = input + b * p.in_h * p.in_w * p.in_c;
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      const int8_t* x = image + oy * p.stride_h * p.in_w * p.in_c;
+      for (int32_t ox = 0; ox < p.out_w; ++ox, x += p.stride_w * p.in_c, output += p.out_c) {
+        run_channels(x, weights, p.in_c, 0, p.out_c, t, st, args, output);
       }
     }
   }
 }
 
 // Any other shape: per pixel and group, the int8 patch (im2col), then blocks of 4 channels.
+// Windows wholly inside the image with groups 1 and no horizontal dilation (the bulk of a
+// usual layer) copy each row of taps as one run, inline, with the run's vector count and tail
+// predicate computed once per layer; every other window goes through im2col_s8.
 void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weights, int8_t* output,
                   const ChannelTable& t, const OutputStage& st, int8_t* patch) {
   const int32_t group_in_c = p.in_c / p.groups;
   const int32_t group_out_c = p.out_c / p.groups;
   const int32_t k = p.kernel_h * p.kernel_w * group_in_c;
   const int8_t pad_value = static_cast<int8_t>(-p.input_offset);
+  BlockArgs args{nullptr, st.lo, st.hi, st.offset};
+  const int32_t row = p.in_w * p.in_c;
+  // Output columns whose windows lie inside the image in x: [ox_lo, ox_hi); empty unless
+  // the fast copy applies.
+  const bool contiguous = p.groups == 1 && p.dilation_w == 1;
+  int32_t ox_lo = 0, ox_hi = 0;
+  if (contiguous) {
+    const int32_t last = p.in_w - p.kernel_w + p.pad_left;  // largest x0 + pad_left inside
+    ox_lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
+    ox_hi = last < 0 ? 0 : last / p.stride_w + 1;
+    if (ox_hi > p.out_w) ox_hi = p.out_w;
+    if (ox_lo > ox_hi) ox_lo = ox_hi;
+  }
+  const int32_t run = p.kernel_w * p.in_c;  // bytes of a row of taps (groups 1)
+  const int32_t run_vectors = run >> 4;
+  const int32_t run_tail = run & 15;
+  const mve_pred16_t tail_lanes = vctp8q(static_cast<uint32_t>(run_tail));
+  const int32_t extent_h = (p.kernel_h - 1) * p.dilation_h;
   for (int32_t b = 0; b < p.batch; ++b) {
-    const int8_t* image = input + b * p.in_h * p.in_w * p.in_c;
+    const int8_t* image = input + b * p.in_h * row;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      const int32_t y0 = oy * p.stride_h - p.pad_top;
+      const bool rows_inside = y0 >= 0 && y0 + extent_h < p.in_h;
       for (int32_t ox = 0; ox < p.out_w; ++ox) {
-        for (int32_t g = 0; g < p.groups; ++g) {
-          im2col_s8(p, image, oy * p.stride_h - p.pad_top, ox * p.stride_w - p.pad_left, g, pad_value, patch);
-          for (int32_t oc = g * group_out_c; oc < (g + 1) * group_out_c; oc += 4) {
-            const ChannelBlock block(weights, k, oc, (g + 1) * group_out_c, t, st);
-            block.run(patch, k, t, st, output);
+        const int32_t x0 = ox * p.stride_w - p.pad_left;
+        if (rows_inside && ox >= ox_lo && ox < ox_hi) {
+          const int8_t* src = image + y0 * row + x0 * p.in_c;
+          int8_t* dst = patch;
+          for (int32_t ty = 0; ty < p.kernel_h; ++ty, src += p.dilation_h * row) {
+            const int8_t* s = src;
+            for (int32_t i = 0; i < run_vectors; ++i, s += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(s));
+            if (run_tail != 0) {
+              vstrbq_p_s8(dst, vldrbq_z_s8(s, tail_lanes), tail_lanes);
+              dst += run_tail;
+            }
+          }
+          run_channels(patch, weights, k, 0, p.out_c, t, st, args, output);
+        } else {
+          for (int32_t g = 0; g < p.groups; ++g) {
+            im2col_s8(p, image, y0, x0, g, pad_value, patch);
+            run_channels(patch, weights, k, g * group_out_c, (g + 1) * group_out_c, t, st, args, output);
           }
         }
         output += p.out_c;

@@ -1,16 +1,29 @@
 // tinyq runtime: depthwise_conv2d_s8 on Helium (MVE: Cortex-M55, M85).
 //
-// Channel multiplier 1, 16 channels per step: per tap one VLDRB of 16 inputs and one of 16
-// weights, VMOVLB / VMOVLT widen the even and odd channels to 16 bits (input offset added:
-// in + offset fits 16 bits), and VMULLB / VMULLT give exact 32-bit products of the even and
-// odd 16-bit lanes: 16 MACs in 16 instructions. The four int32 accumulators hold channels
-// {0, 4, 8, 12}, {2, 6, 10, 14}, {1, 5, 9, 13}, {3, 7, 11, 15} of the block, so bias,
-// requantization parameters and outputs move with gather loads and scatter stores of those
-// lane offsets. Channel counts that are not a multiple of 16 use tail predication.
+// 16 output channels per step, as two halves of 8. Per tap and half one widening VLDRB.S16
+// of 8 inputs and one of 8 weights, then VMULLB / VMULLT give exact 32-bit products of the
+// even and odd 16-bit lanes, added to two int32 accumulators: 8 MACs in 6 instructions. The four accumulators hold
+// channels {0, 2, 4, 6}, {1, 3, 5, 7}, {8, 10, 12, 14}, {9, 11, 13, 15} of the block; per-channel parameters come in
+// with gather loads of those lane offsets, and each half's two requantized vectors are narrowed back into channel order
+// by VQMOVNB / VQMOVNT (saturating to int16 before the int8 clamp changes nothing: the clamp
+// bounds lie in [-255, 255]) and stored as 8 bytes.
+// Loop order: channel blocks outside, pixels inside, so what depends only on the channels
+// (bias, multipliers, shifts, weight sums) is set up once per block and layer. The input
+// offset is folded out of the taps:
+//   sum over valid taps of (x + offset) * w = sum x * w + offset * sum w,
+// where the second term depends only on which taps are valid: the same for all pixels of a
+// row inside the image in x, and for each edge column (depthwise_block). So every window
+// starts from a precomputed base (bias + offset * weight sum of its valid taps) and its taps
+// multiply the raw inputs; only layers with many edge columns run those through edge_pixel,
+// which adds the offset to each input (|x + offset| <= 255 fits an int16 lane). Sums wrap
+// modulo 2^32 like the portable ones and the true result fits int32 (host guarantee): same
+// bytes. Channel counts that are not a multiple of 16 predicate the last block (no byte
+// outside the tensors is read or written).
+// A channel multiplier m above 1 (output channel o reads input channel o / m) runs the same
+// code with the inputs gathered (VLDRB.S16 with a vector of per-lane offsets, predicated), so
+// a tap of 16 channels is a few instructions more than with m = 1, not a portable loop.
 // Requantization is vectorised when every channel's multiplier is below 1/2 (shift <= -2, the
-// usual case): with hi = VMULH(acc, m), the high word of the product, requantize() equals
-// VRSHL(hi, -t) = (hi + 2^(t-1)) >> t, t = -1 - shift (the identity proved in
-// conv_arm_common.hpp), so lanes agree bit for bit with the portable path. Otherwise the
+// usual case): requantize_lanes (conv_arm_common.hpp), bit-identical. Otherwise the
 // accumulators go through the scalar requantization. No scratch.
 #include "tinyq/target.hpp"  // defines the TINYQ_PATH_* macro tested below
 
@@ -28,80 +41,340 @@ namespace {
 
 using arm::OutputStage;
 
-void depthwise_mult1(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
-                     int8_t* output) {
-  const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
-  const int32_t c = p.in_c;
-  const int32_t row = p.in_w * c;
-  bool vector_requant = true;
-  for (int32_t i = 0; i < p.requant.count; ++i) vector_requant = vector_requant && p.requant.shift[i] <= -2;
-  const bool per_channel = p.requant.count != 1;
-  // Channels of the four accumulators within a block of 16 (see the top of the file).
-  uint32x4_t lane_channel[4];
-  lane_channel[0] = vidupq_n_u32(0, 4);  // 0, 4, 8, 12
-  lane_channel[1] = vaddq_n_u32(lane_channel[0], 2);
-  lane_channel[2] = vaddq_n_u32(lane_channel[0], 1);
-  lane_channel[3] = vaddq_n_u32(lane_channel[0], 3);
-  const int16_t offset = static_cast<int16_t>(p.input_offset);
-  // Bias, requantization and store of the accumulator whose lanes are channels ch + lane.
-  auto finish = [&](int32x4_t acc, uint32x4_t lane, int32_t ch, int32_t n, int8_t* out) {
-    const mve_pred16_t lanes = vcmphiq_u32(vdupq_n_u32(static_cast<uint32_t>(n)), lane);
-    if (bias != nullptr) acc = vaddq_s32(acc, vldrwq_gather_shifted_offset_z_s32(bias + ch, lane, lanes));
-    if (vector_requant) {
-      const int32x4_t m = per_channel ? vldrwq_gather_shifted_offset_z_s32(p.requant.multiplier + ch, lane, lanes)
-                                      : vdupq_n_s32(p.requant.multiplier[0]);
-      const int32x4_t s = per_channel ? vldrwq_gather_shifted_offset_z_s32(p.requant.shift + ch, lane, lanes)
-                                      : vdupq_n_s32(p.requant.shift[0]);
-      // -t = shift + 1 (requantize_lanes, conv_arm_common.hpp); unused lanes are not stored.
-      int32x4_t v = arm::requantize_lanes(acc, m, vaddq_n_s32(s, 1));
-      v = vminq_s32(vmaxq_s32(v, vdupq_n_s32(st.lo)), vdupq_n_s32(st.hi));
-      vstrbq_scatter_offset_p_s32(out + ch, lane, vaddq_n_s32(v, st.offset), lanes);
-    } else {
-      int32_t a[4];
-      uint32_t o[4];
-      vstrwq_s32(a, acc);
-      vstrwq_u32(o, lane);
-      for (int32_t j = 0; j < 4; ++j) {
-        const int32_t channel = ch + static_cast<int32_t>(o[j]);
-        if (channel < c) out[channel] = st.finish(a[j], channel);
+// The pixel-independent state of one block of up to 16 channels [ch, ch + n). Accumulator j
+// (0 .. 3) holds channels ch + 8 * (j / 2) + (j % 2) + {0, 2, 4, 6}.
+struct DwBlock {
+  int32_t ch, n;
+  int32_t in_ch;          // the input channel of output channel ch (ch / multiplier)
+  mve_pred16_t bytes[2];  // each half's 16-bit lanes (VCTP.16 of its channel count)
+  int32x4_t bias[4];      // bias (0 without one)
+  int32x4_t mult[4];      // requantize_lanes' multiplier
+  int32x4_t negt[4];      // and -t = shift + 1
+  uint16x8_t in_off[2];   // kGather: each half's input channels, relative to the block's first
+};
+
+// How a block's taps read: kFull 16 contiguous channels (inline assembly), kTail fewer
+// (predicated loads), kGather channel multiplier above 1 (gather loads of the input channel
+// o / multiplier of each output channel o, predicated).
+enum DwMode : int32_t { kFull, kTail, kGather };
+
+// One tap of a full block of 16 channels: acc[j] += (x (+ offset)) * w, in inline assembly
+// because GCC 12 issues all the loads of an unrolled row first and then runs out of the 8 Q
+// registers (spilling accumulators); here a tap needs 3 temporaries next to the 4
+// accumulators. VMULLT may write its own source (32-bit results of 16-bit lanes). Widening
+// loads take low registers only ("l"). The 16 bytes read at x and at k are declared as memory
+// operands, so that the compiler keeps the asm after whatever wrote them, even when the
+// kernel is inlined into its caller.
+struct Bytes16 {
+  int8_t b[16];
+};
+template <bool kOffset>
+TINYQ_ALWAYS_INLINE void mac_tap(const int8_t* x, const int8_t* k, int32_t offset, int32x4_t* acc) {
+  int16x8_t xv, wv;
+  int32x4_t t;
+  if (kOffset) {
+    __asm__(
+        "vldrb.s16 %q[xv], [%[x]]\n\t"
+        "vldrb.s16 %q[wv], [%[k]]\n\t"
+        "vadd.i16 %q[xv], %q[xv], %[off]\n\t"
+        "vmullb.s16 %q[t], %q[xv], %q[wv]\n\t"
+        "vmullt.s16 %q[xv], %q[xv], %q[wv]\n\t"
+        "vadd.i32 %q[a0], %q[a0], %q[t]\n\t"
+        "vadd.i32 %q[a1], %q[a1], %q[xv]\n\t"
+        "vldrb.s16 %q[xv], [%[x], #8]\n\t"
+        "vldrb.s16 %q[wv], [%[k], #8]\n\t"
+        "vadd.i16 %q[xv], %q[xv], %[off]\n\t"
+        "vmullb.s16 %q[t], %q[xv], %q[wv]\n\t"
+        "vmullt.s16 %q[xv], %q[xv], %q[wv]\n\t"
+        "vadd.i32 %q[a2], %q[a2], %q[t]\n\t"
+        "vadd.i32 %q[a3], %q[a3], %q[xv]"
+        : [a0] "+w"(acc[0]), [a1] "+w"(acc[1]), [a2] "+w"(acc[2]), [a3] "+w"(acc[3]), [xv] "=&w"(xv), [wv] "=&w"(wv),
+          [t] "=&w"(t)
+        : [x] "l"(x), [k] "l"(k), [off] "r"(offset), "m"(*reinterpret_cast<const Bytes16*>(x)),
+          "m"(*reinterpret_cast<const Bytes16*>(k)));
+  } else {
+    __asm__(
+        "vldrb.s16 %q[xv], [%[x]]\n\t"
+        "vldrb.s16 %q[wv], [%[k]]\n\t"
+        "vmullb.s16 %q[t], %q[xv], %q[wv]\n\t"
+        "vmullt.s16 %q[xv], %q[xv], %q[wv]\n\t"
+        "vadd.i32 %q[a0], %q[a0], %q[t]\n\t"
+        "vadd.i32 %q[a1], %q[a1], %q[xv]\n\t"
+        "vldrb.s16 %q[xv], [%[x], #8]\n\t"
+        "vldrb.s16 %q[wv], [%[k], #8]\n\t"
+        "vmullb.s16 %q[t], %q[xv], %q[wv]\n\t"
+        "vmullt.s16 %q[xv], %q[xv], %q[wv]\n\t"
+        "vadd.i32 %q[a2], %q[a2], %q[t]\n\t"
+        "vadd.i32 %q[a3], %q[a3], %q[xv]"
+        : [a0] "+w"(acc[0]), [a1] "+w"(acc[1]), [a2] "+w"(acc[2]), [a3] "+w"(acc[3]), [xv] "=&w"(xv), [wv] "=&w"(wv),
+          [t] "=&w"(t)
+        : [x] "l"(x), [k] "l"(k), "m"(*reinterpret_cast<const Bytes16*>(x)), "m"(*reinterpret_cast<const Bytes16*>(k)));
+  }
+}
+
+// The same for a last block of fewer than 16 channels, with intrinsics: predicated loads
+// (inactive lanes read nothing and are zero, so they add nothing).
+// kGather: x points at the block's first input channel, and each lane loads its own.
+template <bool kOffset, bool kGatherInput>
+TINYQ_ALWAYS_INLINE void mac_tap_tail(const int8_t* x, const int8_t* k, int16_t offset, const DwBlock& blk,
+                                      int32x4_t* acc) {
+  for (int32_t h = 0; h < 2; ++h) {
+    int16x8_t xv = kGatherInput ? vldrbq_gather_offset_z_s16(x, blk.in_off[h], blk.bytes[h])
+                                : vldrbq_z_s16(x + 8 * h, blk.bytes[h]);
+    const int16x8_t wv = vldrbq_z_s16(k + 8 * h, blk.bytes[h]);
+    if (kOffset) xv = vaddq_n_s16(xv, offset);
+    acc[2 * h] = vaddq_s32(acc[2 * h], vmullbq_int_s16(xv, wv));
+    acc[2 * h + 1] = vaddq_s32(acc[2 * h + 1], vmulltq_int_s16(xv, wv));
+  }
+}
+
+template <bool kOffset, int32_t kMode>
+TINYQ_ALWAYS_INLINE void tap(const int8_t* x, const int8_t* k, int16_t offset, const DwBlock& blk, int32x4_t* acc) {
+  if (kMode == kFull) {
+    mac_tap<kOffset>(x, k, offset, acc);
+  } else {
+    mac_tap_tail<kOffset, kMode == kGather>(x, k, offset, blk, acc);
+  }
+}
+
+// Everything a run of pixels needs besides the block: steps in bytes and the output stage.
+struct DwGeometry {
+  int32_t in_step;  // from a tap's input to the next in a row (dilation_w * in_c)
+  int32_t in_row;   // from a row of taps to the next (dilation_h * in_w * in_c)
+  int32_t w_step;   // from a tap's weights to the next (out_c)
+  int32_t w_row;    // from a row of weights to the next (kernel_w * out_c)
+  int32_t c;        // output channels: from a pixel's outputs to the next
+  int16_t offset;   // input offset
+  bool vector_requant;
+};
+
+// Taps of one window, rows x cols from `in` / `w` (the first valid tap), onto acc.
+// kOffset: add the input offset to every input (edge_pixel).
+template <bool kOffset, int32_t kMode>
+TINYQ_ALWAYS_INLINE void taps(const int8_t* in, const int8_t* w, int32_t rows, int32_t cols, const DwGeometry& g,
+                              const DwBlock& blk, int32x4_t* acc) {
+  for (int32_t ty = 0; ty < rows; ++ty, in += g.in_row, w += g.w_row) {
+    const int8_t* x = in;
+    const int8_t* k = w;
+    for (int32_t tx = 0; tx < cols; ++tx, x += g.in_step, k += g.w_step) tap<kOffset, kMode>(x, k, g.offset, blk, acc);
+  }
+}
+
+// Requantizes and stores one pixel's accumulators of the block.
+template <int32_t kMode>
+TINYQ_ALWAYS_INLINE void finish_pixel(const int32x4_t* acc, const DwBlock& blk, const DwGeometry& g,
+                                      const OutputStage& st, int8_t* out) {
+  if (g.vector_requant) {
+    for (int32_t h = 0; h < 2; ++h) {
+      const int32x4_t ve = arm::requantize_lanes(acc[2 * h], blk.mult[2 * h], blk.negt[2 * h]);
+      const int32x4_t vo = arm::requantize_lanes(acc[2 * h + 1], blk.mult[2 * h + 1], blk.negt[2 * h + 1]);
+      int16x8_t v = vqmovnbq_s32(vdupq_n_s16(0), ve);  // lanes back in channel order
+      v = vqmovntq_s32(v, vo);
+      v = vminq_s16(vmaxq_s16(v, vdupq_n_s16(static_cast<int16_t>(st.lo))), vdupq_n_s16(static_cast<int16_t>(st.hi)));
+      v = vaddq_n_s16(v, static_cast<int16_t>(st.offset));
+      if (kMode != kFull) {
+        vstrbq_p_s16(out + 8 * h, v, blk.bytes[h]);
+      } else {
+        vstrbq_s16(out + 8 * h, v);
       }
     }
-  };
+  } else {
+    int32_t a[16];
+    for (int32_t j = 0; j < 4; ++j) vstrwq_s32(a + 4 * j, acc[j]);
+    // channel j: half j / 8, parity j % 2, lane (j % 8) / 2
+    for (int32_t j = 0; j < blk.n; ++j)
+      out[j] = st.finish(a[((j >> 3) * 2 + (j & 1)) * 4 + ((j & 7) >> 1)], blk.ch + j);
+  }
+}
+
+// One pixel of a layer with many edge columns: only its valid taps, rows x cols from `in` /
+// `w`, the offset added to each input. Out of line: rare.
+template <int32_t kMode>
+__attribute__((noinline)) void edge_pixel(const int8_t* in, const int8_t* w, int32_t rows, int32_t cols,
+                                          const DwBlock& blk, const DwGeometry& g, const OutputStage& st, int8_t* out) {
+  int32x4_t acc[4] = {blk.bias[0], blk.bias[1], blk.bias[2], blk.bias[3]};
+  taps<true, kMode>(in, w, rows, cols, g, blk, acc);
+  finish_pixel<kMode>(acc, blk, g, st, out);
+}
+
+// `count` consecutive pixels of a row, `px_step` input bytes apart, whose windows have the
+// same valid taps, rows x cols from `in` / `w` (the first valid tap). The offset is folded:
+// the accumulators start from base[0 .. 3], bias + offset * (sum of those taps' weights).
+// KW: cols when it is 3 or 2 (the taps of a row unrolled), 0 for any other count.
+template <int32_t kMode, int32_t KW>
+__attribute__((noinline)) void folded_run(const int8_t* in, const int8_t* w, int32_t count, int32_t px_step,
+                                          int32_t rows, int32_t cols, const int32x4_t* base, const DwBlock& blk,
+                                          const DwGeometry& g, const OutputStage& st, int8_t* out) {
+  const int32_t in_step = g.in_step, in_row = g.in_row, w_step = g.w_step, w_row = g.w_row;
+  for (int32_t i = 0; i < count; ++i, in += px_step, out += g.c) {
+    int32x4_t acc[4] = {base[0], base[1], base[2], base[3]};
+    if (KW != 0) {
+      const int8_t* x = in;
+      const int8_t* k = w;
+      for (int32_t ty = 0; ty < rows; ++ty, x += in_row, k += w_row) {
+        for (int32_t tx = 0; tx < KW; ++tx) tap<false, kMode>(x + tx * in_step, k + tx * w_step, 0, blk, acc);
+      }
+    } else {
+      taps<false, kMode>(in, w, rows, cols, g, blk, acc);
+    }
+    finish_pixel<kMode>(acc, blk, g, st, out);
+  }
+}
+
+template <int32_t kMode>
+TINYQ_ALWAYS_INLINE void run_folded(const int8_t* in, const int8_t* w, int32_t count, int32_t px_step, int32_t rows,
+                                    int32_t cols, const int32x4_t* base, const DwBlock& blk, const DwGeometry& g,
+                                    const OutputStage& st, int8_t* out) {
+  if (cols == 3) {
+    folded_run<kMode, 3>(in, w, count, px_step, rows, 3, base, blk, g, st, out);
+  } else if (cols == 2) {
+    folded_run<kMode, 2>(in, w, count, px_step, rows, 2, base, blk, g, st, out);
+  } else {
+    folded_run<kMode, 0>(in, w, count, px_step, rows, cols, base, blk, g, st, out);
+  }
+}
+
+// Edge columns (windows cut by the left or right padding) whose folded bases a block keeps
+// on the stack; layers with more (tiny images, huge pads) run those columns through
+// edge_pixel.
+constexpr int32_t kMaxEdgeColumns = 4;
+
+// bias + offset * (sum of the weights of kernel rows `ky` x columns `kx`): the folded start of
+// every window with those valid taps.
+void fold_base(const ConvParams& p, const int8_t* w_block, detail::TapRange ky, detail::TapRange kx, const DwBlock& blk,
+               int16_t offset, int32x4_t* base) {
+  const int16x8_t off = vdupq_n_s16(offset);
+  for (int32_t j = 0; j < 4; ++j) base[j] = blk.bias[j];
+  for (int32_t ty = ky.first; ty < ky.last; ++ty) {
+    for (int32_t tx = kx.first; tx < kx.last; ++tx) {
+      for (int32_t h = 0; h < 2; ++h) {
+        const int16x8_t wv = vldrbq_z_s16(w_block + (ty * p.kernel_w + tx) * p.out_c + 8 * h, blk.bytes[h]);
+        base[2 * h] = vaddq_s32(base[2 * h], vmullbq_int_s16(wv, off));
+        base[2 * h + 1] = vaddq_s32(base[2 * h + 1], vmulltq_int_s16(wv, off));
+      }
+    }
+  }
+}
+
+// Every window of a row of outputs has the same valid kernel rows, and every window of an
+// output column the same valid kernel columns; the columns fall into at most
+// 1 + kMaxEdgeColumns classes (inside the image, or one of the edge columns). Each class's
+// folded base is computed when the rows' range changes (at the top and bottom padding; once
+// for all the rows inside), and every pixel then runs folded_run: no per-tap offset, no
+// per-pixel tap ranges.
+template <int32_t kMode>
+void depthwise_block(const ConvParams& p, const int8_t* input, const int8_t* weights, const DwBlock& blk,
+                     const DwGeometry& g, const OutputStage& st, int8_t* output) {
+  const int32_t c = p.in_c;
+  const int32_t row = p.in_w * c;
+  // Columns ox whose windows lie inside the image in x: [ox_lo, ox_hi).
+  const int32_t extent_w = (p.kernel_w - 1) * p.dilation_w;
+  int32_t ox_lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
+  int32_t ox_hi = p.in_w - 1 - extent_w + p.pad_left < 0 ? 0 : (p.in_w - 1 - extent_w + p.pad_left) / p.stride_w + 1;
+  if (ox_hi > p.out_w) ox_hi = p.out_w;
+  if (ox_lo > ox_hi) ox_lo = ox_hi;
+  const int32_t px_step = p.stride_w * c;
+  const int8_t* w_block = weights + blk.ch;
+  const int32_t edges = ox_lo + p.out_w - ox_hi;
+  const bool fold_edges = edges <= kMaxEdgeColumns;
+  const detail::TapRange all_kx{0, p.kernel_w};
+  detail::TapRange edge_kx[kMaxEdgeColumns];
+  if (fold_edges) {
+    for (int32_t e = 0; e < edges; ++e) {
+      const int32_t ox = e < ox_lo ? e : ox_hi + (e - ox_lo);
+      edge_kx[e] = detail::valid_taps(ox * p.stride_w - p.pad_left, p.kernel_w, p.dilation_w, p.in_w);
+    }
+  }
+  int32x4_t inside_base[4];
+  int32x4_t edge_base[kMaxEdgeColumns][4];
+  detail::TapRange based_ky{-1, -1};  // the rows the bases were computed for
+  int8_t* out = output + blk.ch;
   for (int32_t b = 0; b < p.batch; ++b) {
-    const int8_t* image = input + b * p.in_h * row;
+    const int8_t* image = input + b * p.in_h * row + blk.in_ch;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       const int32_t y0 = oy * p.stride_h - p.pad_top;
       const detail::TapRange ky = detail::valid_taps(y0, p.kernel_h, p.dilation_h, p.in_h);
-      for (int32_t ox = 0; ox < p.out_w; ++ox) {
-        const int32_t x0 = ox * p.stride_w - p.pad_left;
-        const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, p.dilation_w, p.in_w);
-        const int32_t origin = y0 * row + x0 * c;  // offset of tap (0, 0), which may lie in the padding
-        for (int32_t ch = 0; ch < c; ch += 16) {
-          const int32_t n = c - ch < 16 ? c - ch : 16;
-          const mve_pred16_t bytes = vctp8q(static_cast<uint32_t>(n));
-          int32x4_t a0 = vdupq_n_s32(0), a1 = a0, a2 = a0, a3 = a0;
-          for (int32_t ty = ky.first; ty < ky.last; ++ty) {
-            const int8_t* in = image + (origin + ty * p.dilation_h * row + kx.first * p.dilation_w * c + ch);
-            const int8_t* w = weights + (ty * p.kernel_w + kx.first) * p.out_c + ch;
-            for (int32_t tx = kx.first; tx < kx.last; ++tx) {
-              const int8x16_t xv = vldrbq_z_s8(in, bytes), wv = vldrbq_z_s8(w, bytes);
-              const int16x8_t xe = vaddq_n_s16(vmovlbq_s8(xv), offset), we = vmovlbq_s8(wv);
-              a0 = vaddq_s32(a0, vmullbq_int_s16(xe, we));
-              a1 = vaddq_s32(a1, vmulltq_int_s16(xe, we));
-              const int16x8_t xo = vaddq_n_s16(vmovltq_s8(xv), offset), wo = vmovltq_s8(wv);
-              a2 = vaddq_s32(a2, vmullbq_int_s16(xo, wo));
-              a3 = vaddq_s32(a3, vmulltq_int_s16(xo, wo));
-              in += p.dilation_w * c;
-              w += p.out_c;
-            }
-          }
-          finish(a0, lane_channel[0], ch, n, output);
-          finish(a1, lane_channel[1], ch, n, output);
-          finish(a2, lane_channel[2], ch, n, output);
-          finish(a3, lane_channel[3], ch, n, output);
-        }
-        output += c;
+      if (ky.first != based_ky.first || ky.last != based_ky.last) {
+        fold_base(p, w_block, ky, all_kx, blk, g.offset, inside_base);
+        if (fold_edges)
+          for (int32_t e = 0; e < edges; ++e) fold_base(p, w_block, ky, edge_kx[e], blk, g.offset, edge_base[e]);
+        based_ky = ky;
       }
+      const int32_t rows = ky.last - ky.first;
+      const int8_t* in_rows = image + (y0 + ky.first * p.dilation_h) * row;
+      const int8_t* w_rows = w_block + ky.first * g.w_row;
+      for (int32_t ox = 0; ox < p.out_w; ++ox, out += p.out_c) {
+        if (ox == ox_lo && ox_hi > ox_lo) {  // the windows inside the image in x
+          run_folded<kMode>(in_rows + (ox_lo * p.stride_w - p.pad_left) * c, w_rows, ox_hi - ox_lo, px_step, rows,
+                            p.kernel_w, inside_base, blk, g, st, out);
+          out += (ox_hi - ox_lo - 1) * p.out_c;
+          ox = ox_hi - 1;
+          continue;
+        }
+        const int32_t x0 = ox * p.stride_w - p.pad_left;
+        if (fold_edges) {
+          const int32_t e = ox < ox_lo ? ox : ox_lo + (ox - ox_hi);
+          const detail::TapRange kx = edge_kx[e];
+          run_folded<kMode>(in_rows + (x0 + kx.first * p.dilation_w) * c, w_rows + kx.first * g.w_step, 1, 0, rows,
+                            kx.last - kx.first, edge_base[e], blk, g, st, out);
+        } else {
+          const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, p.dilation_w, p.in_w);
+          edge_pixel<kMode>(in_rows + (x0 + kx.first * p.dilation_w) * c, w_rows + kx.first * g.w_step, rows,
+                            kx.last - kx.first, blk, g, st, out);
+        }
+      }
+    }
+  }
+}
+
+// Any channel multiplier m = out_c / in_c: blocks of 16 output channels, output channel o
+// reading input channel o / m (contiguous for m = 1, gathered otherwise).
+void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                   int8_t* output) {
+  const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
+  const int32_t c = p.in_c;
+  const int32_t multiplier = p.out_c / p.in_c;
+  bool vector_requant = true;
+  for (int32_t i = 0; i < p.requant.count; ++i) vector_requant = vector_requant && p.requant.shift[i] <= -2;
+  const bool per_channel = p.requant.count != 1;
+  DwGeometry g;
+  g.in_step = p.dilation_w * c;
+  g.in_row = p.dilation_h * p.in_w * c;
+  g.w_step = p.out_c;
+  g.w_row = p.kernel_w * p.out_c;
+  g.c = p.out_c;
+  g.offset = static_cast<int16_t>(p.input_offset);
+  g.vector_requant = vector_requant;
+  for (int32_t ch = 0; ch < p.out_c; ch += 16) {
+    DwBlock blk;
+    blk.ch = ch;
+    blk.n = p.out_c - ch < 16 ? p.out_c - ch : 16;
+    blk.in_ch = ch / multiplier;
+    blk.bytes[0] = vctp16q(static_cast<uint32_t>(blk.n < 8 ? blk.n : 8));
+    blk.bytes[1] = vctp16q(static_cast<uint32_t>(blk.n > 8 ? blk.n - 8 : 0));
+    uint16_t in_off[16];
+    for (int32_t i = 0; i < 16; ++i) in_off[i] = static_cast<uint16_t>((ch + i) / multiplier - blk.in_ch);
+    blk.in_off[0] = vld1q_u16(in_off);
+    blk.in_off[1] = vld1q_u16(in_off + 8);
+    for (int32_t j = 0; j < 4; ++j) {
+      // channels of accumulator j, relative to ch
+      const uint32x4_t lane = vidupq_n_u32(static_cast<uint32_t>(8 * (j >> 1) + (j & 1)), 2);
+      const mve_pred16_t valid = vcmphiq_u32(vdupq_n_u32(static_cast<uint32_t>(blk.n)), lane);
+      blk.bias[j] = bias != nullptr ? vldrwq_gather_shifted_offset_z_s32(bias + ch, lane, valid) : vdupq_n_s32(0);
+      if (per_channel) {
+        blk.mult[j] = vldrwq_gather_shifted_offset_z_s32(p.requant.multiplier + ch, lane, valid);
+        blk.negt[j] = vaddq_n_s32(vldrwq_gather_shifted_offset_z_s32(p.requant.shift + ch, lane, valid), 1);
+      } else {
+        blk.mult[j] = vdupq_n_s32(p.requant.multiplier[0]);
+        blk.negt[j] = vdupq_n_s32(p.requant.shift[0] + 1);
+      }
+    }
+    if (multiplier != 1) {
+      depthwise_block<kGather>(p, input, weights, blk, g, st, output);
+    } else if (blk.n == 16) {
+      depthwise_block<kFull>(p, input, weights, blk, g, st, output);
+    } else {
+      depthwise_block<kTail>(p, input, weights, blk, g, st, output);
     }
   }
 }
@@ -110,11 +383,7 @@ void depthwise_mult1(const ConvParams& p, const int8_t* input, const int8_t* wei
 
 void depthwise_conv2d_s8_mve(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                              int8_t* output) {
-  if (p.out_c == p.in_c) {
-    depthwise_mult1(p, input, weights, bias, output);
-  } else {  // a channel multiplier above 1 is rare: the portable kernel
-    depthwise_conv2d_s8_portable(p, input, weights, bias, output);
-  }
+  depthwise_any(p, input, weights, bias, output);
 }
 
 }  // namespace rt

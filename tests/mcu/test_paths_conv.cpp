@@ -224,6 +224,18 @@ void reference_layers() {
       {25, 5, 64, 64, 1, 1, 1, 0, 0, 25, 5, false},    // K3
       {32, 32, 16, 16, 3, 3, 1, 1, 1, 32, 32, false},  // R1
       {14, 14, 32, 32, 3, 3, 2, 1, 1, 7, 7, true},     // depthwise 3x3 stride 2
+      // Helium depthwise: blocks of 16 channels, a last block of exactly 8 (its upper half
+      // empty), 3 full blocks, more edge columns than it keeps folded bases for (edge_pixel).
+      {5, 6, 24, 24, 3, 3, 1, 1, 1, 5, 6, true},
+      {6, 7, 40, 40, 3, 3, 2, 1, 1, 3, 4, true},
+      {5, 5, 48, 48, 3, 3, 1, 1, 1, 5, 5, true},
+      {2, 2, 24, 24, 3, 3, 1, 3, 3, 6, 6, true},
+      {4, 3, 17, 17, 5, 5, 1, 4, 4, 8, 7, true},
+      // Channel multipliers above 1 (Helium: gathered inputs): 8 x 4, 3 x 2, 5 x 3 (a last
+      // block of 15 = 8 + 7 output channels).
+      {7, 7, 8, 32, 3, 3, 1, 1, 1, 7, 7, true},
+      {6, 5, 3, 6, 3, 3, 2, 0, 1, 2, 3, true},
+      {5, 4, 5, 15, 3, 3, 1, 1, 1, 5, 4, true},
   };
   for (const Layer& l : kLayers) {
     rt::ConvParams p{};

@@ -103,9 +103,10 @@ constexpr size_t conv2d_s8_scratch_bytes(const ConvParams& p, KernelPath path = 
 }
 // Depthwise: groups == in_c, out_c = in_c * multiplier; weights [1, kernel_h, kernel_w, out_c]
 // (CMSIS-NN / TFLite depthwise layout: output channel o = c * multiplier + m).
-// Native paths (kernel_paths.hpp), multiplier 1: DSP 4 channels per SMLABB/SMLATT group (3x3
-// windows inside the image unrolled), Helium 16 channels per VMULLB/VMULLT; other multipliers
-// run the portable kernel. No scratch.
+// Native paths (kernel_paths.hpp): DSP, multiplier 1: 4 channels per SMLABB/SMLATT group
+// (3x3 windows inside the image unrolled); Helium: 16 channels per step, any multiplier (the
+// input offset folded into a per-window start value). Other cases run the portable kernel.
+// No scratch.
 void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                          int8_t* output);
 
@@ -118,7 +119,7 @@ struct DenseParams {
 };
 // weights [out_features, in_features]; bias [out_features] or null.
 // Native paths: DSP 4 output features per pass (SMLAD, input offset folded by SXTAB16), Helium
-// 2 per pass (VMLADAVA, offset folded through the weight sums). No scratch.
+// 3 per pass (VMLADAVA, offset folded through the weight sums). No scratch.
 void dense_s8(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output);
 
 struct PoolParams {
