@@ -1,7 +1,5 @@
 #include "quant/tqm_file.hpp"
 
-#include "quant/qgraph_validation.hpp"
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>

@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::int64_t total = 0;
     for (auto& v : q.values) total += tinyq::element_count(v.shape);
     if (total > (1 << 20)) return 0;  // huge graphs only measure time
-    if (q.inputs.size() == 1 && q.outputs.size() == 1) tinyq::generate_sources(q, tinyq::target_by_name("cortex-m4"), "m");
+    if (q.inputs.size() == 1 && q.outputs.size() == 1)
+      tinyq::generate_sources(q, tinyq::target_by_name("cortex-m4"), "m");
     std::vector<tinyq::Tensor> inputs;
     for (int in : q.inputs) inputs.emplace_back(tinyq::DType::i8, q.values[std::size_t(in)].source_shape());
     tinyq::Int8Executor(q, {.threads = 1}).run_int8(inputs);

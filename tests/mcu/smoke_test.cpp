@@ -54,7 +54,7 @@ volatile float float_b = -2.25f;
 
 bool fpu_works() {
   const float a = float_a, b = float_b;
-  const float product = a * b;                // -3.375, exact in binary
+  const float product = a * b;                   // -3.375, exact in binary
   const float root = __builtin_sqrtf(a * 6.0f);  // sqrt(9) = 3, one VSQRT.F32
   return product == -3.375f && root == 3.0f;
 }
