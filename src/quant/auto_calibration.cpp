@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "exec/float_executor.hpp"
+#include "quant/op_rules.hpp"
 
 namespace tinyq {
 
@@ -18,19 +19,7 @@ constexpr std::int64_t kChunk = 64;
 
 // Ops whose outputs are some of their inputs' values, moved or selected: the error they pass
 // on is the error they receive, so the consumers behind them are the ones that count.
-bool looks_through(Op op) {
-  switch (op) {
-    case Op::Reshape:
-    case Op::Identity:
-    case Op::MaxPool:
-    case Op::GlobalMaxPool:
-    case Op::Pad:
-    case Op::Resize:
-    case Op::Transpose:
-    case Op::Concat: return true;
-    default: return false;
-  }
-}
+bool looks_through(Op op) { return keeps_quantization(op) || op == Op::Concat; }
 
 // The part of the graph a tensor's quantization error flows into before any op computes
 // with it, run in float on its own.

@@ -10,27 +10,13 @@
 #include "quant/collect_statistics.hpp"
 #include "quant/equalization.hpp"
 #include "quant/layer_error.hpp"
+#include "quant/op_rules.hpp"
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
 
 namespace {
-
-// Ops whose output is a subset or rearrangement of their input's values: they keep the
-// input's quantization, so no requantization (and no error) happens there.
-bool keeps_quantization(Op op) {
-  switch (op) {
-    case Op::Reshape:
-    case Op::Identity:
-    case Op::MaxPool:
-    case Op::GlobalMaxPool:
-    case Op::Pad:
-    case Op::Resize:
-    case Op::Transpose: return true;
-    default: return false;
-  }
-}
 
 struct UnionFind {
   std::vector<ValueId> parent;
