@@ -93,7 +93,8 @@ int run_bench(const BenchArgs& args) {
   std::int64_t macs = 0;
   const std::uint64_t total = c.back() - c.front() - kMarkerOverhead * (layers.size() + 1);
   if (!args.json)
-    fmt::print("{:>3}  {:<32} {:<12} {:>10} {:>12} {:>9}\n", "#", "layer", "op", "MACs", "instructions", "MACs/insn");
+    fmt::print("{:>3}  {:<32} {:<20} {:>10} {:>12} {:>9}\n", "#", "layer", "kernel", "MACs", "instructions",
+               "MACs/insn");
   for (std::size_t k = 0; k < layers.size(); ++k) {
     const QNode& n = graph.nodes[std::size_t(layers[k])];
     const std::uint64_t insns = c[k + 1] - c[k] - kMarkerOverhead;
@@ -102,8 +103,8 @@ int run_bench(const BenchArgs& args) {
     layer_json.push_back(
         {{"name", n.name}, {"op", n.op}, {"kernel", qkernel_name(n.kernel)}, {"macs", m}, {"instructions", insns}});
     if (!args.json)
-      fmt::print("{:>3}  {:<32} {:<12} {:>10} {:>12} {:>9}\n", k, column_name(n.name, 32), n.op, m, insns,
-                 m > 0 ? fmt::format("{:.3f}", double(m) / double(insns)) : "");
+      fmt::print("{:>3}  {:<32} {:<20} {:>10} {:>12} {:>9}\n", k, column_name(n.name, 32), qkernel_name(n.kernel), m,
+                 insns, m > 0 ? fmt::format("{:.3f}", double(m) / double(insns)) : "");
   }
   const FirmwareSizes& s = fw.sizes;
   if (args.json) {
