@@ -133,6 +133,26 @@ TEST_P(GeneratedZooModel, MatchesTheHostInt8ExecutorByteForByte) {
   fs::remove_all(dir);
 }
 
+// Sources generated for a Cortex-M target also build on the host (the portable kernels):
+// warning-free, and the scratch the plan reserved passes the kernels' static_asserts there.
+TEST(GeneratedSources, CortexMTargetsAlsoCompileWithTheHostCompiler) {
+  Quantized q = quantized_zoo_model("dwsep");
+  for (const char* name : {"cortex-m4", "cortex-m7", "cortex-m55"}) {
+    GeneratedSources sources = generate_sources(q.graph, target_by_name(name), "net");
+    const fs::path dir = fs::temp_directory_path() / ("tinyq_codegen_host_" + std::to_string(::getpid()) + "_" + name);
+    fs::remove_all(dir);
+    for (const auto& f : sources.files) {
+      fs::create_directories((dir / f.path).parent_path());
+      std::ofstream(dir / f.path, std::ios::binary) << f.content;
+    }
+    const std::string cmd = "cd " + dir.string() +
+                            " && c++ -std=c++17 -fsyntax-only -Wall -Wextra -Werror -fno-exceptions -fno-rtti "
+                            "-Itinyq/include -I. net.cpp > build.log 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << name << ": see " << dir / "build.log";
+    fs::remove_all(dir);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Zoo, GeneratedZooModel,
                          ::testing::Values("seed_cnn", "cnn_bn", "avgpool_cnn", "inception", "densenet", "dwsep",
                                            "resnet", "mlp"));
