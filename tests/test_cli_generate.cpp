@@ -142,6 +142,22 @@ TEST_F(CliGenerate, BenchReportsPerLayerInstructionsThatAddUp) {
   EXPECT_EQ(nlohmann::json::parse(again.out)["instructions"], j["instructions"]);
 }
 
+TEST_F(CliGenerate, VerifyRejectsBadInputBeforeBuildingAnything) {
+  fs::path tqm = quantized("mlp");
+  // Samples of the wrong size for the model.
+  fs::path wrong = write_npy("wrong.npy", {4, 3, 5, 5});
+  expect_bad_input(run("verify " + tqm.string() + " --target cortex-m4 --data " + wrong.string()), "wrong.npy");
+  expect_bad_input(run("verify " + tqm.string() + " --target cortex-m4 --data " + kImages + " --count 0"), "--count");
+  expect_bad_input(run("verify " + tqm.string() + " --target portable --data " + kImages), "portable");
+  fs::path bad = write("bad.tqm", std::string(64, 'x'));
+  expect_bad_input(run("verify " + bad.string() + " --target cortex-m4 --data " + kImages), "bad.tqm");
+  // Labels that do not cover the samples.
+  fs::path labels = write_npy("labels.npy", {3}, 1.0f);
+  expect_bad_input(run("verify " + tqm.string() + " --target cortex-m4 --data " + kImages + " --count 10 --labels " +
+                       labels.string()),
+                   "labels.npy");
+}
+
 TEST_F(CliGenerate, ReferenceLayersAreReportedUnderTheirBenchIds) {
   Result r = run("bench --reference-layers --target cortex-m4 --json");
   ASSERT_EQ(r.code, 0) << r.err;

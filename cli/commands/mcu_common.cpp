@@ -29,8 +29,7 @@ WorkFolder::~WorkFolder() {
 
 namespace {
 
-std::vector<std::int8_t> permute_samples(const QValue& value, const Tensor& samples, bool to_stored) {
-  // to_stored == false is the reverse (stored → source); kept for symmetry of the helper.
+std::vector<std::int8_t> permute_to_stored(const QValue& value, const Tensor& samples) {
   const std::int64_t per = element_count(value.shape);
   const std::int64_t count = samples.numel() / per;
   std::vector<std::int8_t> out(std::size_t(samples.numel()));
@@ -38,8 +37,7 @@ std::vector<std::int8_t> permute_samples(const QValue& value, const Tensor& samp
   auto* dst = reinterpret_cast<std::byte*>(out.data());
   for (std::int64_t s = 0; s < count; ++s) {
     if (value.layout == Layout::NHWC && value.shape.size() == 4)
-      permute_elements(src + s * per, dst + s * per, to_stored ? value.source_shape() : value.shape,
-                       to_stored ? std::vector<int>{0, 2, 3, 1} : std::vector<int>{0, 3, 1, 2}, 1);
+      permute_elements(src + s * per, dst + s * per, value.source_shape(), {0, 2, 3, 1}, 1);
     else
       std::memcpy(dst + s * per, src + s * per, std::size_t(per));
   }
@@ -49,7 +47,7 @@ std::vector<std::int8_t> permute_samples(const QValue& value, const Tensor& samp
 }  // namespace
 
 std::vector<std::int8_t> to_stored_bytes(const QValue& value, const Tensor& samples) {
-  return permute_samples(value, samples, true);
+  return permute_to_stored(value, samples);
 }
 
 Tensor quantize_samples(const QValue& input, const Tensor& samples) {

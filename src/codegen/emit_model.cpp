@@ -245,9 +245,8 @@ class ModelWriter {
 
 }  // namespace
 
-std::string emit_model_cpp(const QGraph& graph, const Target& target, const std::string& name,
-                           const MemoryLayout& memory, std::size_t* const_data_bytes) {
-  (void)target;
+std::string emit_model_cpp(const QGraph& graph, const std::string& name, const MemoryLayout& memory,
+                           std::size_t* const_data_bytes) {
   return ModelWriter(graph, name, memory).run(const_data_bytes);
 }
 
