@@ -46,7 +46,9 @@ void check_output_folder(const std::string& dir) {
 }
 
 void write_output_folder(const std::string& dir, const std::vector<GeneratedFile>& files) {
-  const fs::path target = fs::path(dir);
+  // "fw/" names the folder fw: its staging sibling must sit next to it, not inside it.
+  fs::path target = fs::path(dir).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();
   fs::path parent = target.parent_path().empty() ? fs::path(".") : target.parent_path();
   fs::create_directories(parent);
   const fs::path staging = parent / (target.filename().string() + ".tinyq-partial");
