@@ -71,14 +71,10 @@ int32_t out_w(const Layer& l) { return (l.in_w + l.pad_left + l.pad_right - l.ke
 // MACs as BENCH.md counts them: padded taps included.
 uint32_t macs(const Layer& l) {
   switch (l.op) {
-    case Op::Conv:
-      return static_cast<uint32_t>(out_h(l) * out_w(l) * l.out_c * l.kernel_h * l.kernel_w * l.in_c);
-    case Op::Depthwise:
-      return static_cast<uint32_t>(out_h(l) * out_w(l) * l.out_c * l.kernel_h * l.kernel_w);
-    case Op::Dense:
-      return static_cast<uint32_t>(l.in_c * l.out_c);
-    default:
-      return 0;
+    case Op::Conv: return static_cast<uint32_t>(out_h(l) * out_w(l) * l.out_c * l.kernel_h * l.kernel_w * l.in_c);
+    case Op::Depthwise: return static_cast<uint32_t>(out_h(l) * out_w(l) * l.out_c * l.kernel_h * l.kernel_w);
+    case Op::Dense: return static_cast<uint32_t>(l.in_c * l.out_c);
+    default: return 0;
   }
 }
 
@@ -148,7 +144,8 @@ Requant make_requant(Rng& rng, int32_t channels, int32_t taps) {
   int32_t* shift = allocate<int32_t>(static_cast<size_t>(channels));
   if (multiplier && shift) {
     const double base = 30.0 / (sqrt(static_cast<double>(taps)) * 74.0 * 74.0);
-    for (int32_t c = 0; c < channels; ++c) encode_multiplier(base * (0.7 + 0.7 * rng.unit()), &multiplier[c], &shift[c]);
+    for (int32_t c = 0; c < channels; ++c)
+      encode_multiplier(base * (0.7 + 0.7 * rng.unit()), &multiplier[c], &shift[c]);
   }
   return Requant{multiplier, shift, channels};
 }

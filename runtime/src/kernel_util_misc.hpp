@@ -22,6 +22,22 @@ namespace tinyq {
 namespace rt {
 namespace detail {
 
+// The taps of one pooling output pixel: `rows` x `cols` real taps starting at `first`
+// (shared by the DSP and Helium pooling paths).
+struct Window {
+  const int8_t* first;
+  int32_t rows, cols;
+  int32_t row_step;  // bytes from one tap row to the next
+};
+
+inline Window window_at(const PoolParams& p, const int8_t* image, int32_t y0, const TapRange& ky, int32_t x0,
+                        const TapRange& kx) {
+  Window w{image, ky.last - ky.first, kx.last - kx.first, p.in_w * p.channels};
+  // An empty window reads nothing: keep `first` inside the image.
+  if (w.rows > 0 && w.cols > 0) w.first = image + ((y0 + ky.first) * p.in_w + x0 + kx.first) * p.channels;
+  return w;
+}
+
 // Divisor rows (or columns) of one window axis, as ONNX AveragePool counts them: with
 // count_include_pad the declared padding counts but the ceil_mode overhang past it does not.
 inline int32_t counted_taps(int32_t start, int32_t kernel, int32_t size, int32_t pad_begin, int32_t pad_end,

@@ -23,20 +23,8 @@ inline uint32_t sxtab16_ror8(uint32_t acc, uint32_t v) {
   return r;
 }
 
-// The taps of one output pixel: `rows` x `cols` real taps starting at `first`.
-struct Window {
-  const int8_t* first;
-  int32_t rows, cols;
-  int32_t row_step;  // bytes from one tap row to the next
-};
-
-Window window_at(const PoolParams& p, const int8_t* image, int32_t y0, const detail::TapRange& ky, int32_t x0,
-                 const detail::TapRange& kx) {
-  Window w{image, ky.last - ky.first, kx.last - kx.first, p.in_w * p.channels};
-  // An empty window reads nothing: keep `first` inside the image.
-  if (w.rows > 0 && w.cols > 0) w.first = image + ((y0 + ky.first) * p.in_w + x0 + kx.first) * p.channels;
-  return w;
-}
+using detail::Window;
+using detail::window_at;
 
 // Max of 4 * W channels over a window, starting from -128 (padding never wins, and an empty
 // window yields clamp(-128)), then clamped to [lo, hi] lane-wise.
