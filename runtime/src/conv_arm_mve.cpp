@@ -24,6 +24,7 @@
 #include <arm_mve.h>
 
 #include "conv_arm_common.hpp"
+#include "kernel_util_misc.hpp"
 #include "tinyq/kernel_paths.hpp"
 
 namespace tinyq {
@@ -290,20 +291,12 @@ struct ChannelBlock {
   }
 };
 
-// n bytes from src to dst / n copies of v at dst: whole 16-byte vectors, then one predicated
-// tail. Out of line: called once per row of taps.
+// detail::copy_bytes / fill_bytes (16-byte vectors and one predicated tail), kept out of line
+// here: called once per row of taps.
 __attribute__((noinline)) void copy_bytes(int8_t* dst, const int8_t* src, int32_t n) {
-  for (; n >= 16; n -= 16, src += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(src));
-  if (n > 0) {
-    const mve_pred16_t p = vctp8q(static_cast<uint32_t>(n));
-    vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
-  }
+  detail::copy_bytes(dst, src, n);
 }
-__attribute__((noinline)) void fill_bytes(int8_t* dst, int8_t v, int32_t n) {
-  const int8x16_t vv = vdupq_n_s8(v);
-  for (; n >= 16; n -= 16, dst += 16) vstrbq_s8(dst, vv);
-  if (n > 0) vstrbq_p_s8(dst, vv, vctp8q(static_cast<uint32_t>(n)));
-}
+__attribute__((noinline)) void fill_bytes(int8_t* dst, int8_t v, int32_t n) { detail::fill_bytes(dst, v, n); }
 
 // The int8 patch of output pixel (y0, x0) (top-left tap) for group g; padding = pad_value.
 void im2col_s8(const ConvParams& p, const int8_t* image, int32_t y0, int32_t x0, int32_t g, int8_t pad_value,
