@@ -46,6 +46,29 @@ class Cli : public ::testing::Test {
     int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
   }
+  // Runs tinyq with exactly these arguments, no shell in between (paths may hold quotes,
+  // spaces, `$()`, newlines), optionally in another working folder and with extra
+  // environment variables ("NAME=value").
+  Result run_argv(const std::vector<std::string>& args, const fs::path& cwd = {},
+                  const std::vector<std::string>& env = {}) {
+    fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
+      std::FILE* o = std::freopen(out.c_str(), "wb", stdout);
+      std::FILE* e = std::freopen(err.c_str(), "wb", stderr);
+      if (o == nullptr || e == nullptr) ::_exit(126);
+      for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
+      std::vector<char*> argv{const_cast<char*>(kTinyq.c_str())};
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(kTinyq.c_str(), argv.data());
+      ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  }
   static std::string slurp(const fs::path& p) {
     std::ifstream f(p, std::ios::binary);
     std::stringstream s;
