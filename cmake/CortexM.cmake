@@ -134,7 +134,7 @@ function(tinyq_add_firmware name)
     list(APPEND objects "${obj}")
   endforeach()
   if(F_RUNTIME)
-    # The runtime is freestanding C++17, as in the host build (DESIGN.md: one kernel source).
+    # The runtime is freestanding C++17, as in the host build (docs/DESIGN.md: one kernel source).
     file(GLOB runtime_sources CONFIGURE_DEPENDS ${_tinyq_source_root}/runtime/src/*.cpp)
     foreach(src IN LISTS runtime_sources)
       _tinyq_arm_object(obj "${src}" "${obj_dir}" ${flags} -ffreestanding -Wconversion -Wshadow)

@@ -1,4 +1,4 @@
-// The command-line contract (DESIGN.md): exit 0 on success, 1 on a failed check, 2 on bad
+// The command-line contract (docs/DESIGN.md): exit 0 on success, 1 on a failed check, 2 on bad
 // input or usage with exactly one line on stderr naming what is at fault, never a partial
 // output file, and --json keys that scripts rely on.
 #include <gtest/gtest.h>

@@ -1,8 +1,8 @@
-// The reference layer set of BENCH.md, run once each through tinyq's runtime kernels, with
+// The reference layer set (README.md), run once each through tinyq's runtime kernels, with
 // tinyq_marker() immediately before and after every layer so that the QEMU instruction-count
 // plugin measures each kernel call alone (bench/reference_layers/run.sh).
 //
-// Same shapes as the CMSIS-NN measurements in BENCH.md: NHWC, batch 1, per-channel
+// Same shapes as the CMSIS-NN anchor in README.md: NHWC, batch 1, per-channel
 // requantization with realistic multipliers and shifts, nonzero zero points. Inputs, weights
 // and biases are deterministic pseudo-random numbers (a per-layer seed), generated into RAM
 // before the first marker of the layer: generation is never counted. The instruction count
@@ -45,7 +45,7 @@ struct Layer {
   int32_t pad_top, pad_left, pad_bottom, pad_right;
 };
 
-// BENCH.md, "Layers", in its order. K1's SAME padding for a 10x4 kernel, stride 2, on
+// The anchor table's order (README.md). K1's SAME padding for a 10x4 kernel, stride 2, on
 // 49x10: output 25x5, total padding 9 rows (4 top, 5 bottom) and 2 columns (1 left, 1
 // right), as TensorFlow pads (the extra row at the bottom).
 constexpr Layer kLayers[] = {
@@ -68,7 +68,7 @@ constexpr Layer kLayers[] = {
 int32_t out_h(const Layer& l) { return (l.in_h + l.pad_top + l.pad_bottom - l.kernel_h) / l.stride_h + 1; }
 int32_t out_w(const Layer& l) { return (l.in_w + l.pad_left + l.pad_right - l.kernel_w) / l.stride_w + 1; }
 
-// MACs as BENCH.md counts them: padded taps included.
+// MACs as the anchor counts them: padded taps included.
 uint32_t macs(const Layer& l) {
   switch (l.op) {
     case Op::Conv: return static_cast<uint32_t>(out_h(l) * out_w(l) * l.out_c * l.kernel_h * l.kernel_w * l.in_c);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Instruction counts of tinyq's kernels on the BENCH.md reference layers, next to CMSIS-NN's.
+# Instruction counts of tinyq's kernels on the reference layers (README.md), next to CMSIS-NN's.
 #
 #   bench/reference_layers/run.sh <cortex-m4|cortex-m7|cortex-m55> [--portable] [--build-dir DIR]
 #                                 [--no-host-check]
@@ -7,7 +7,7 @@
 # Builds main.cpp with the runtime for the target (arm-none-eabi-g++ -O3, the flags of
 # targets/cortex-m), runs it on QEMU under the instruction-count plugin and prints, per layer:
 # tinyq's instructions (marker overhead subtracted), CMSIS-NN's figure for the same core
-# (cmsis_nn.tsv, from BENCH.md), their ratio and MACs per instruction. It also builds the same
+# (cmsis_nn.tsv, the anchor in README.md), their ratio and MACs per instruction. It also builds the same
 # program for the host and checks that every layer's output checksum is identical: the MCU
 # path (DSP/MVE) and the host's portable path must agree bit for bit.
 #   --portable       build the MCU firmware with TINYQ_FORCE_PORTABLE (the plain C++ kernels)
@@ -57,8 +57,8 @@ out=$build_root/$variant
 mkdir -p "$out/obj"
 
 # ---- firmware ----
-# The flags of BENCH.md's CMSIS-NN build (-O3, sections, newlib + rdimon); the runtime
-# additionally freestanding, as everywhere (DESIGN.md).
+# The flags of the CMSIS-NN anchor build (README.md) (-O3, sections, newlib + rdimon); the runtime
+# additionally freestanding, as everywhere (docs/DESIGN.md).
 common="$cpu_flags -O3 -g -ffunction-sections -fdata-sections -Wall -Wextra -I$targets -I$repo/runtime/include $defines"
 cxx="-std=c++17 -fno-exceptions -fno-rtti -fno-threadsafe-statics"
 echo "building $variant firmware ($machine) in $out" >&2
@@ -141,7 +141,7 @@ awk -v column=$column -v variant="$variant" -v results="$out/results.tsv" -v hos
     for (i = 1; i <= n; ++i) {
       l = id[i]
       count = hit[2 * i + 1] - hit[2 * i] - overhead
-      if (macs[l] != bench_macs[l]) printf "warning: %s has %d MACs here, %d in BENCH.md\n", l, macs[l], bench_macs[l]
+      if (macs[l] != bench_macs[l]) printf "warning: %s has %d MACs here, %d in the anchor\n", l, macs[l], bench_macs[l]
       ratio = count / cmsis[l]
       mpi = macs[l] > 0 ? sprintf("%.3f", macs[l] / count) : "-"
       printf "%-4s %12d %12d %7.2f %10s\n", l, count, cmsis[l], ratio, mpi

@@ -26,7 +26,7 @@ void softmax_s8_portable(const int32_t* exp_table, int32_t rows, int32_t depth, 
 }
 
 // No Arm-specific path: a row costs a few instructions per element already (UDIV is one
-// instruction from Cortex-M3 on), far below CMSIS-NN's softmax (BENCH.md L10).
+// instruction from Cortex-M3 on), far below CMSIS-NN's softmax (bench/reference_layers: L10).
 void softmax_s8(const int32_t* exp_table, int32_t rows, int32_t depth, const int8_t* input, int8_t* output) {
   softmax_s8_portable(exp_table, rows, depth, input, output);
 }

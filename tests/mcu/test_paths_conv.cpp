@@ -3,7 +3,7 @@
 // groups, padding up to beyond the kernel, 1x1 images, odd channel counts, channel
 // multipliers, extreme offsets, saturating and narrow activation ranges, per-tensor and
 // per-channel requantization (including multipliers >= 1/2, the slow requantization path),
-// null bias; plus the reference layers of BENCH.md. Each native call gets exactly the scratch
+// null bias; plus the reference layers (bench/reference_layers). Each native call gets exactly the scratch
 // its twin, conv2d_s8_scratch_bytes(p, kNativePath), asks for, followed by guard bytes that
 // must survive. Returns the number of failing cases (0: pass); prints the first few.
 #include <stdint.h>
@@ -208,7 +208,7 @@ void random_dense() {
   report("dense", n_out);
 }
 
-// The reference layers of BENCH.md (and their stride-2 3x3 depthwise sibling).
+// The reference layers of bench/reference_layers (and their stride-2 3x3 depthwise sibling).
 void reference_layers() {
   struct Layer {
     int32_t ih, iw, ic, oc, kh, kw, s, pt, pl, oh, ow;

@@ -1,7 +1,7 @@
 // tinyq runtime: int8 kernels. One implementation per op, called both by the host int8
 // executor and by generated MCU code, so their results are bit-identical by construction.
 //
-// Conventions (DESIGN.md, "Quantization conventions"):
+// Conventions (docs/DESIGN.md, "Quantization conventions"):
 //  - activations int8, real = scale * (q - zero_point); tensors NHWC, batch-major;
 //  - weights int8 symmetric per output channel; bias int32 with scale s_in * s_w[c];
 //  - `input_offset` is minus the input zero point (added to every input value, as in
