@@ -57,7 +57,7 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$cache")
   kernel_flags=$(python3 - "$BUILD_DIR/compile_commands.json" <<'PY' 2>/dev/null || echo "?"
 import json, shlex, sys
 for e in json.load(open(sys.argv[1])):
-    if e["file"].endswith("src/exec/kernels/float_conv.cpp"):
+    if e["file"].endswith("src/exec/float/conv.cpp"):
         args = shlex.split(e["command"]) if "command" in e else e["arguments"]
         print(" ".join(a for a in args if a.startswith(("-O", "-march", "-mtune", "-mno-", "-mavx", "-mfma", "-ffast", "-DNDEBUG", "-g"))))
         break

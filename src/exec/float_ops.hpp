@@ -1,6 +1,6 @@
 #pragma once
 // Float implementations of the IR's light ops (elementwise, softmax, normalisation, data
-// movement). The heavy ones (conv, dense, pooling) are in kernels/float_kernels.hpp.
+// movement). The heavy ones (conv, dense, pooling) are in float/kernels.hpp.
 #include <functional>
 #include <string>
 

@@ -1,6 +1,6 @@
 // dense and matmul: row-major Eigen maps straight on the caller's buffers, one GEMM (or GEMV
 // when there is a single row) per call or per batch entry.
-#include "exec/kernels/kernel_common.hpp"
+#include "exec/float/kernel_common.hpp"
 
 namespace tinyq::fk {
 

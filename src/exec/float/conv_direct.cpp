@@ -8,8 +8,8 @@
 // Border pixels whose window leaves the input run one at a time over their valid taps only.
 #include <algorithm>
 
-#include "exec/kernels/kernel_common.hpp"
-#include "exec/kernels/simd.hpp"
+#include "exec/float/kernel_common.hpp"
+#include "exec/float/simd.hpp"
 
 namespace tinyq::fk {
 namespace {

@@ -9,7 +9,7 @@
 #endif
 #include <Eigen/Core>
 
-#include "exec/kernels/float_kernels.hpp"
+#include "exec/float/kernels.hpp"
 
 namespace tinyq::fk::detail {
 

@@ -6,7 +6,7 @@
 //    patches and ran 1-channel first layers as depth-9 GEMMs (docs/BENCHMARKS.md).
 #include <cassert>
 
-#include "exec/kernels/kernel_common.hpp"
+#include "exec/float/kernel_common.hpp"
 
 namespace tinyq::fk {
 

@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "exec/kernels/float_kernels.hpp"
+#include "exec/float/kernels.hpp"
 
 namespace fk = tinyq::fk;
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "exec/kernels/kernel_common.hpp"
-#include "exec/kernels/simd.hpp"
+#include "exec/float/kernel_common.hpp"
+#include "exec/float/simd.hpp"
 
 namespace tinyq::fk {
 namespace {

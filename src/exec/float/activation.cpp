@@ -1,7 +1,7 @@
 // The activation clamp and the bias + activation epilogue every GEMM-based kernel ends with.
 #include <limits>
 
-#include "exec/kernels/kernel_common.hpp"
+#include "exec/float/kernel_common.hpp"
 
 namespace tinyq::fk {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cassert>
 
-#include "exec/kernels/kernel_common.hpp"
+#include "exec/float/kernel_common.hpp"
 
 namespace tinyq::fk {
 

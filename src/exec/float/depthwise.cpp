@@ -4,8 +4,8 @@
 // multiplier 1, blocks of channels accumulate in registers across all taps of a pixel.
 #include <algorithm>
 
-#include "exec/kernels/kernel_common.hpp"
-#include "exec/kernels/simd.hpp"
+#include "exec/float/kernel_common.hpp"
+#include "exec/float/simd.hpp"
 
 namespace tinyq::fk::detail {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "exec/kernels/float_kernels.hpp"
+#include "exec/float/kernels.hpp"
 #include "kernel_test_util.hpp"
 
 namespace fk = tinyq::fk;
