@@ -1,7 +1,9 @@
 // tinyq generate MODEL.tqm --target T -o DIR: C++ sources that run the model on an MCU.
 #include <fmt/format.h>
+#include <onnx/onnx_pb.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "codegen/code_size.hpp"
@@ -10,6 +12,7 @@
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
 #include "quant/tqm_file.hpp"
+#include "util/error.hpp"
 
 namespace tinyq::cli {
 
@@ -29,10 +32,30 @@ std::string default_name(const std::string& path) {
   return name;
 }
 
+// Parses as an ONNX ModelProto with a graph (whether or not tinyq could import it).
+bool is_onnx_model(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  onnx::ModelProto model;
+  return in && model.ParseFromIstream(&in) && model.has_graph();
+}
+
+// load_tqm, with a useful message for the two likely mistakes: a folder, or the ONNX model
+// itself instead of the .tqm that `quantize` makes from it.
+QGraph load_model_to_generate(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail(path, "is a folder, not a .tqm file");
+  try {
+    return load_tqm(path);
+  } catch (const Error&) {
+    if (is_onnx_model(path)) fail(path, "is an ONNX model: run `tinyq quantize` first and generate from its .tqm");
+    throw;
+  }
+}
+
 int run_generate(const GenerateArgs& args) {
   const Target& target = target_by_name(args.target);
   check_output_folder(args.output);  // before any work: exit 2 without touching it
-  const QGraph graph = load_tqm(args.model);
+  const QGraph graph = load_model_to_generate(args.model);
   const std::string name = args.name.empty() ? default_name(args.model) : args.name;
   GeneratedSources sources = generate_sources(graph, target, name);
   const MemoryLayout& m = sources.memory;
@@ -70,8 +93,9 @@ int run_generate(const GenerateArgs& args) {
                 {"scratch_bytes", sources.peak_scratch_bytes},
                 {"files", files}});
   } else {
-    fmt::print(stderr, "wrote {} files to {} for {}: {}\n", sources.files.size(), args.output, target.name, breakdown);
-    fmt::print(stderr, "arena planner: {} B vs TFLM greedy-by-size {} B\n", ram, m.tflm_greedy_bytes);
+    // The result, not a diagnostic: stdout (docs/CLI.md).
+    fmt::print("wrote {} files to {} for {}: {}\n", sources.files.size(), args.output, target.name, breakdown);
+    fmt::print("arena planner: {} B vs TFLM greedy-by-size {} B\n", ram, m.tflm_greedy_bytes);
   }
   return kExitOk;
 }
@@ -88,7 +112,13 @@ void add_generate_command(CLI::App& app, int& result) {
   cmd->add_option("--ram-limit", args->ram_limit, "Fail (exit 1) if the arena needs more bytes than this");
   cmd->add_option("--flash-limit", args->flash_limit, "Fail (exit 1) if weights + code need more bytes than this");
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
-  cmd->callback([args, &result] { result = run_generate(*args); });
-}
+  cmd->callback([args, &result] {
+    try {
+      result = run_generate(*args);
+    } catch (const std::filesystem::filesystem_error& e) {
+      // A bad output path is bad input (exit 2, one line), not an internal error.
+      fail(e.path1().empty() ? args->output : e.path1().string(), "{}", e.code().message());
+    }
+  });}
 
 }  // namespace tinyq::cli

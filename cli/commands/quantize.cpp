@@ -11,6 +11,7 @@
 #include "quant/layer_error.hpp"
 #include "quant/tqm_file.hpp"
 #include "report/html_report.hpp"
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::cli {
@@ -26,22 +27,29 @@ struct QuantizeArgs {
 
 int run_quantize(const QuantizeArgs& args) {
   auto start = std::chrono::steady_clock::now();
+  // Every output checked before the long work and before any is written: a bad --report
+  // must not leave the .tqm behind, and no output may overwrite an input.
+  const std::vector<std::string> inputs{args.model, args.calib};
+  check_output_file(args.output, inputs);
   if (!args.report.empty()) {
-    // Fail before the long work, not after it, when the report cannot be written.
-    if (auto dir = std::filesystem::path(args.report).parent_path();
-        !dir.empty() && !std::filesystem::is_directory(dir))
-      fail(args.report, "folder {} does not exist", dir.string());
+    check_output_file(args.report, inputs);
+    check_distinct_outputs({args.output, args.report});
   }
   Graph graph = load_model(args.model);
   Tensor calib = load_calibration(graph, args.calib, args.data_options, args.quant.calib_count);
   QGraph q = quantize_model(graph, calib, args.quant);
-  save_tqm(q, args.output);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   // Per-layer error on (a bounded part of) the calibration set: what each layer costs.
   Tensor probe = head_samples(calib, 256);
   auto errors = measure_layer_error(q, probe, args.quant.threads);
+  // The .tqm is staged and renamed into place only after the report is written: a failed
+  // report leaves neither a new .tqm nor a temporary behind.
+  const auto bytes = serialize_tqm(q);
+  AtomicFile tqm(args.output);
+  tqm.write(bytes.data(), bytes.size());
   if (!args.report.empty()) write_html_report({args.model, &q, errors, std::nullopt}, args.report);
+  tqm.commit();
   if (args.json) {
     nlohmann::json layers = nlohmann::json::array();
     for (std::size_t k = 0; k < q.nodes.size(); ++k) {
@@ -92,7 +100,13 @@ void add_quantize_command(CLI::App& app, int& result) {
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
   args->quant.add_to(*cmd);
   args->data_options.add_to(*cmd);
-  cmd->callback([args, &result] { result = run_quantize(*args); });
-}
+  cmd->callback([args, &result] {
+    try {
+      result = run_quantize(*args);
+    } catch (const std::filesystem::filesystem_error& e) {
+      // A bad output path is bad input (exit 2, one line), not an internal error.
+      fail(e.path1().empty() ? args->output : e.path1().string(), "{}", e.code().message());
+    }
+  });}
 
 }  // namespace tinyq::cli

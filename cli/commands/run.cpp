@@ -5,6 +5,7 @@
 #include "commands/common.hpp"
 #include "data/npy.hpp"
 #include "exec/float_executor.hpp"
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::cli {
@@ -19,6 +20,11 @@ struct RunArgs {
 };
 
 int run_run(const RunArgs& args) {
+  // Before any work: no output may overwrite an input or another output.
+  std::vector<std::string> inputs = args.inputs;
+  inputs.push_back(args.model);
+  for (const auto& out : args.outputs) check_output_file(out, inputs);
+  check_distinct_outputs(args.outputs);
   Graph graph = load_model(args.model);
   if (args.inputs.size() != graph.inputs.size())
     fail("--input", "the model has {} inputs, {} given", graph.inputs.size(), args.inputs.size());

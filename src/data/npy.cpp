@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "data/file_util.hpp"
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -317,33 +318,17 @@ void write_npy(const std::string& path, const Tensor& tensor) {
   preamble += char(header.size() & 0xff);
   preamble += char(header.size() >> 8);
 
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail(path, "cannot create {}: {}", tmp, std::strerror(errno));
-    out.write(preamble.data(), std::streamsize(preamble.size()));
-    out.write(header.data(), std::streamsize(header.size()));
-    if constexpr (std::endian::native == std::endian::little) {
-      out.write(reinterpret_cast<const char*>(tensor.bytes().data()), std::streamsize(tensor.byte_size()));
-    } else {
-      std::vector<std::byte> copy(tensor.bytes().begin(), tensor.bytes().end());
-      data_detail::swap_bytes(copy, dtype_size(tensor.dtype()));
-      out.write(reinterpret_cast<const char*>(copy.data()), std::streamsize(copy.size()));
-    }
-    out.close();
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      fail(path, "write error while writing {}", tmp);
-    }
+  AtomicFile out(path);
+  out.write(preamble);
+  out.write(header);
+  if constexpr (std::endian::native == std::endian::little) {
+    out.write(tensor.bytes().data(), tensor.byte_size());
+  } else {
+    std::vector<std::byte> copy(tensor.bytes().begin(), tensor.bytes().end());
+    data_detail::swap_bytes(copy, dtype_size(tensor.dtype()));
+    out.write(copy.data(), copy.size());
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    fail(path, "cannot rename {} into place: {}", tmp, ec.message());
-  }
+  out.commit();
 }
 
 }  // namespace tinyq

@@ -14,8 +14,8 @@ namespace tinyq {
 Tensor read_npy(const std::string& path);
 
 // Writes a version 1.0 file (descr '<f4', '<i8', '<i4', '|i1', '|u1' or '|b1'). The data
-// goes to `path + ".tmp"` first and is renamed into place, so a failure leaves no partial
-// file at `path`.
+// goes to a fresh temporary next to `path` (AtomicFile) and is renamed into place, so a
+// failure leaves no partial file and touches no other file.
 void write_npy(const std::string& path, const Tensor& tensor);
 
 }  // namespace tinyq

@@ -6,6 +6,7 @@
 
 #include "quant/binary_io.hpp"
 #include "quant/qgraph_validation.hpp"
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -271,24 +272,8 @@ QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::st
 }
 
 void save_tqm(const QGraph& graph, const std::string& path) {
-  auto bytes = serialize_tqm(graph);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail(path, "cannot write file");
-    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-    if (!out) {
-      out.close();
-      std::remove(tmp.c_str());
-      fail(path, "cannot write file");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    fail(path, "cannot write file: {}", ec.message());
-  }
+  const auto bytes = serialize_tqm(graph);
+  write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 QGraph load_tqm(const std::string& path) {

@@ -15,6 +15,7 @@
 #include <numeric>
 
 #include "report/html_util.hpp"
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -647,27 +648,6 @@ std::string render(const ReportInput& in) {
   return std::move(p.str());
 }
 
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail(path, "cannot write file: {}", std::strerror(errno));
-    out.write(text.data(), std::streamsize(text.size()));
-    out.close();
-    if (!out) {
-      const int err = errno;
-      std::remove(tmp.c_str());
-      fail(path, "cannot write file: {}", std::strerror(err));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    fail(path, "cannot write file: {}", ec.message());
-  }
-}
-
 }  // namespace
 
 void write_html_report(const ReportInput& input, const std::string& path) {
@@ -675,7 +655,7 @@ void write_html_report(const ReportInput& input, const std::string& path) {
   for (auto& n : input.graph->nodes)
     if (n.output < 0 || std::size_t(n.output) >= input.graph->values.size())
       fail(path, "node '{}' has no valid output value", n.name);
-  write_atomically(path, render(input));
+  write_file_atomically(path, render(input));
 }
 
 std::vector<std::vector<std::int64_t>> confusion_matrix(const std::vector<std::int64_t>& labels,

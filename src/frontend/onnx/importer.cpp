@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <unordered_set>
@@ -356,6 +357,8 @@ Graph import_onnx_bytes(const void* data, std::size_t size, const std::string& w
 }
 
 Graph import_onnx_file(const std::string& path) {
+  // An ifstream opens a folder without complaint and reports a huge size for it.
+  if (std::error_code ec; std::filesystem::is_directory(path, ec)) fail(path, "is a folder, not an ONNX model file");
   std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file) fail(path, "cannot open file");
   auto size = file.tellg();
