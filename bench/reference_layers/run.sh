@@ -17,8 +17,13 @@
 # Exit status: 0 on success, 1 if the firmware fails or a checksum differs, 2 on bad usage.
 set -eu
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
+# Every path is quoted where it is used: the checkout and --build-dir may hold spaces,
+# quotes, `$` or newlines (the trailing x keeps a name's trailing newline through $(...)).
+here=$(dirname -- "$0"; echo x)
+here=$(cd -- "${here%??}" >/dev/null && pwd; echo x)
+here=${here%??}
+repo=$(cd -- "$here/../.." >/dev/null && pwd; echo x)
+repo=${repo%??}
 targets=$repo/targets/cortex-m
 
 usage() {
@@ -54,12 +59,15 @@ if [ $portable -eq 1 ]; then
   defines=-DTINYQ_FORCE_PORTABLE
 fi
 out=$build_root/$variant
-mkdir -p "$out/obj"
+mkdir -p -- "$out/obj"
+# From here on the outputs have fixed names relative to $out, so the unquoted lists below
+# ($objects, $host_objects) never hold a user's folder name.
+cd -- "$out"
 
 # ---- firmware ----
 # The flags of the CMSIS-NN anchor build (README.md) (-O3, sections, newlib + rdimon); the runtime
 # additionally freestanding, as everywhere (docs/DESIGN.md).
-common="$cpu_flags -O3 -g -ffunction-sections -fdata-sections -Wall -Wextra -I$targets -I$repo/runtime/include $defines"
+common="$cpu_flags -O3 -g -ffunction-sections -fdata-sections -Wall -Wextra $defines"
 cxx="-std=c++17 -fno-exceptions -fno-rtti -fno-threadsafe-statics"
 echo "building $variant firmware ($machine) in $out" >&2
 objects=
@@ -69,8 +77,8 @@ compile() {  # compile <source> <object> <extra flags...>: in the background, tw
   obj=$2
   shift 2
   case $src in
-    *.c) set -- arm-none-eabi-gcc -std=c11 $common "$@" -c "$src" -o "$obj" ;;
-    *) set -- arm-none-eabi-g++ $cxx $common "$@" -c "$src" -o "$obj" ;;
+    *.c) set -- arm-none-eabi-gcc -std=c11 $common "-I$targets" "-I$repo/runtime/include" "$@" -c "$src" -o "$obj" ;;
+    *) set -- arm-none-eabi-g++ $cxx $common "-I$targets" "-I$repo/runtime/include" "$@" -c "$src" -o "$obj" ;;
   esac
   "$@" &
   pids="$pids $!"
@@ -86,21 +94,21 @@ wait_all() {
   done
   pids=
 }
-compile "$here/main.cpp" "$out/obj/main.o"
-compile "$targets/startup.c" "$out/obj/startup.o"
-compile "$targets/marker.c" "$out/obj/marker.o"
+compile "$here/main.cpp" obj/main.o
+compile "$targets/startup.c" obj/startup.o
+compile "$targets/marker.c" obj/marker.o
 for src in "$repo"/runtime/src/*.cpp; do
-  compile "$src" "$out/obj/runtime_$(basename "$src" .cpp).o" -ffreestanding
+  compile "$src" "obj/runtime_$(basename "$src" .cpp).o" -ffreestanding
 done
 wait_all
 arm-none-eabi-g++ $cpu_flags -nostartfiles --specs=rdimon.specs -T"$targets/$machine.ld" -L"$targets" \
-  -Wl,--gc-sections -Wl,-Map="$out/reference_layers.map" $objects -o "$out/reference_layers.elf"
+  -Wl,--gc-sections -Wl,-Map=reference_layers.map $objects -o reference_layers.elf
 
 # ---- run under the counting plugin ----
-"$targets/run-qemu.sh" "$target" "$out/reference_layers.elf" --count "$out/counts.txt" --timeout 600 \
-  >"$out/firmware.txt" || {
+"$targets/run-qemu.sh" "$target" reference_layers.elf --count counts.txt --timeout 600 \
+  >firmware.txt || {
   echo "run.sh: the firmware failed:" >&2
-  cat "$out/firmware.txt" >&2
+  cat firmware.txt >&2
   exit 1
 }
 
@@ -109,16 +117,16 @@ if [ $host_check -eq 1 ]; then
   echo "building the host reference" >&2
   host_objects=
   for src in "$repo"/runtime/src/*.cpp "$here/main.cpp"; do
-    obj=$out/obj/host_$(basename "$src" .cpp).o
+    obj=obj/host_$(basename "$src" .cpp).o
     ${CXX:-c++} -std=c++17 -O2 -Wall -Wextra -I"$targets" -I"$repo/runtime/include" -c "$src" -o "$obj"
     host_objects="$host_objects $obj"
   done
-  ${CC:-cc} -std=c11 -O2 -Wall -Wextra -c "$targets/marker.c" -o "$out/obj/host_marker.o"
-  ${CXX:-c++} $host_objects "$out/obj/host_marker.o" -lm -o "$out/reference_layers_host"
-  "$out/reference_layers_host" >"$out/host.txt"
-  if ! cmp -s "$out/firmware.txt" "$out/host.txt"; then
+  ${CC:-cc} -std=c11 -O2 -Wall -Wextra -c "$targets/marker.c" -o obj/host_marker.o
+  ${CXX:-c++} $host_objects obj/host_marker.o -lm -o reference_layers_host
+  ./reference_layers_host >host.txt
+  if ! cmp -s firmware.txt host.txt; then
     echo "run.sh: MCU and host outputs differ (layer checksums):" >&2
-    diff "$out/host.txt" "$out/firmware.txt" >&2 || true
+    diff host.txt firmware.txt >&2 || true
     exit 1
   fi
 fi
@@ -129,7 +137,7 @@ case $target in
   cortex-m7) column=5 ;;
   cortex-m55) column=6 ;;
 esac
-awk -v column=$column -v variant="$variant" -v results="$out/results.tsv" -v host_check=$host_check '
+awk -v column=$column -v variant="$variant" -v results=results.tsv -v host_check=$host_check '
   FILENAME ~ /cmsis_nn.tsv$/ { if ($0 !~ /^#/) { split($0, f, "\t"); cmsis[f[1]] = f[column]; bench_macs[f[1]] = f[2] }; next }
   FILENAME ~ /counts.txt$/ { if ($1 == "marker") hit[$2] = $4; next }
   $1 == "layer" { id[++n] = $2; macs[$2] = $4 }
@@ -152,4 +160,4 @@ awk -v column=$column -v variant="$variant" -v results="$out/results.tsv" -v hos
     printf "%-4s %12d %12d %7.2f\n", "all", total, total_cmsis, total / total_cmsis
     printf "all\t%d\t%d\t%.4f\t-\n", total, total_cmsis, total / total_cmsis > results
     if (host_check) print "layer outputs: identical to the host build (checksums)"
-  }' "$here/cmsis_nn.tsv" "$out/counts.txt" "$out/firmware.txt"
+  }' "$here/cmsis_nn.tsv" counts.txt firmware.txt

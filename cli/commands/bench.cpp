@@ -7,6 +7,7 @@
 
 #include "codegen/firmware.hpp"
 #include "codegen/generated_sources.hpp"
+#include "codegen/process.hpp"
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
 #include "commands/mcu_common.hpp"
@@ -27,11 +28,13 @@ int run_reference_layers(const BenchArgs& args) {
   if (target.qemu_machine.empty()) fail("--target", "'{}' has no emulator (use a cortex-m target)", target.name);
   WorkFolder work(args.keep);
   const auto script = cortex_m_dir().parent_path().parent_path() / "bench" / "reference_layers" / "run.sh";
-  if (!std::filesystem::exists(script)) fail(script.string(), "the reference-layer benchmark is missing");
-  const std::string cmd = fmt::format("'{}' {} --build-dir '{}' > '{}' 2>&1", script.string(), target.name,
-                                      work.path().string(), (work.path() / "run.log").string());
-  if (std::system(cmd.c_str()) != 0)
-    fail(target.name, "the reference-layer firmware failed; see {}", (work.path() / "run.log").string());
+  if (!std::filesystem::exists(script))
+    fail(printable(script), "the reference-layer benchmark is missing (check TINYQ_HOME)");
+  // No shell: the folder names go to the script as they are (run.sh quotes its variables).
+  const auto log = work.path() / "run.log";
+  const ProcessResult ran = run_process({"/bin/sh", script.string(), target.name, "--build-dir", work.path().string()},
+                                        {.cwd = work.path(), .stdout_file = log, .stderr_file = log});
+  if (!ran.ok()) fail(target.name, "the reference-layer firmware failed ({}); see {}", ran.describe(), printable(log));
   std::ifstream results(work.path() / target.name / "results.tsv");
   nlohmann::json layers = nlohmann::json::array();
   std::int64_t total = 0, total_cmsis = 0;
@@ -53,7 +56,7 @@ int run_reference_layers(const BenchArgs& args) {
     layers.push_back(layer);
     if (!args.json) fmt::print("{:<5} {:>12} {:>12} {:>7.2f} {:>10}\n", id, insns, cmsis, ratio, mpi);
   }
-  if (layers.empty()) fail(target.name, "the reference-layer run wrote no results");
+  if (layers.empty()) fail(target.name, "the reference-layer run wrote no results; see {}", printable(log));
   if (args.json)
     print_json({{"target", target.name},
                 {"reference_layers", true},
@@ -88,7 +91,8 @@ int run_bench(const BenchArgs& args) {
     if (graph.nodes[std::size_t(n)].kernel != QKernel::Reshape) layers.push_back(n);
   const auto& c = run.marker_counts;
   if (c.size() != layers.size() + 2)
-    fail(target.name, "expected {} instruction-count markers, the run gave {}", layers.size() + 2, c.size());
+    fail(target.name, "expected {} instruction-count markers, the run gave {}; see {}", layers.size() + 2, c.size(),
+         printable(fw.dir / "counts.txt"));
   nlohmann::json layer_json = nlohmann::json::array();
   std::int64_t macs = 0;
   const std::uint64_t total = c.back() - c.front() - kMarkerOverhead * (layers.size() + 1);

@@ -56,8 +56,8 @@ int run_verify(const VerifyArgs& args) {
   FirmwareRun run = run_firmware(fw, target, to_stored_bytes(input, q_in), true, 1800);
   const std::size_t out_bytes = std::size_t(element_count(output.shape));
   if (run.outputs.size() != expected.size())
-    fail(target.name, "the firmware produced {} output bytes, expected {} ({} samples)", run.outputs.size(),
-         expected.size(), n);
+    fail(target.name, "the firmware produced {} output bytes, expected {} ({} samples); see {}", run.outputs.size(),
+         expected.size(), n, work.shown());
 
   std::vector<std::int64_t> mismatches;
   std::int64_t correct = 0;

@@ -1,12 +1,13 @@
 #include "codegen/firmware.hpp"
 
 #include <fmt/format.h>
-#include <sys/wait.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
+#include "codegen/process.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -27,18 +28,25 @@ void write_text(const fs::path& p, const std::string& text) {
   std::ofstream(p, std::ios::binary) << text;
 }
 
-int run_command(const std::string& command) {
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// The target files the Makefile and the QEMU run use, copied into the build folder's
+// target/ so that every path in the Makefile and on QEMU's command line is a fixed relative
+// name: the recipes run through a shell, and QEMU's -plugin option splits on commas, so
+// neither may ever see the user's folder names (quotes, `$`, spaces, newlines).
+void copy_target_files(const fs::path& targets, const fs::path& dir) {
+  fs::create_directories(dir / "target");
+  for (const auto& e : fs::directory_iterator(targets)) {
+    const std::string ext = e.path().extension().string();
+    if (e.is_regular_file() && (ext == ".c" || ext == ".h" || ext == ".ld" || e.path().filename() == "run-qemu.sh"))
+      fs::copy_file(e.path(), dir / "target" / e.path().filename(), fs::copy_options::overwrite_existing);
+  }
 }
 
-// Single-quoted for the shell (appended piecewise: GCC 12 reports a false -Wrestrict on
-// "'" + s + "'").
-std::string quoted(const fs::path& p) {
-  std::string q(1, '\'');
-  q += p.string();
-  q += '\'';
-  return q;
+// The first error line of a tool's log (or its beginning), for a one-line message.
+std::string first_error(const fs::path& log_file) {
+  const std::string log = slurp(log_file);
+  const std::size_t e = log.find("error");
+  std::string first = e == std::string::npos ? log.substr(0, 200) : log.substr(e, 200);
+  return first.substr(0, first.find('\n'));
 }
 
 std::string firmware_main(const std::string& name) {
@@ -113,38 +121,42 @@ FirmwareSizes sizes_from_symbols(const std::string& nm_output, const std::string
 
 }  // namespace
 
+// Absolute: the tools run in the build folder, not in ours.
 fs::path cortex_m_dir() {
-  if (const char* home = std::getenv("TINYQ_HOME")) return fs::path(home) / "targets" / "cortex-m";
-  return fs::path(TINYQ_SOURCE_DIR) / "targets" / "cortex-m";
+  const char* home = std::getenv("TINYQ_HOME");
+  return fs::absolute(fs::path(home && *home ? home : TINYQ_SOURCE_DIR) / "targets" / "cortex-m");
 }
 
 fs::path insn_count_plugin() {
-  if (const char* p = std::getenv("TINYQ_INSN_COUNT_PLUGIN")) return p;
-  return fs::path(TINYQ_INSN_COUNT_PLUGIN_PATH);
+  const char* p = std::getenv("TINYQ_INSN_COUNT_PLUGIN");
+  return fs::absolute(p && *p ? fs::path(p) : fs::path(TINYQ_INSN_COUNT_PLUGIN_PATH));
 }
 
 Firmware build_firmware(const GeneratedSources& sources, const Target& target, const std::string& name,
-                        const fs::path& dir, const FirmwareOptions& options) {
+                        const fs::path& build_dir, const FirmwareOptions& options) {
   if (target.qemu_machine.empty())
     fail("--target", "'{}' has no emulator to run on (use cortex-m4, cortex-m7 or cortex-m55)", target.name);
-  if (run_command("command -v arm-none-eabi-g++ >/dev/null 2>&1") != 0)
+  if (!find_in_path("arm-none-eabi-g++"))
     fail("arm-none-eabi-g++",
          "not found (Debian: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
          "libstdc++-arm-none-eabi-newlib qemu-system-arm)");
   const fs::path targets = cortex_m_dir();
-  if (!fs::exists(targets / "startup.c")) fail(targets.string(), "the Cortex-M target files are missing");
+  if (!fs::exists(targets / "startup.c"))
+    fail(printable(targets), "the Cortex-M target files are missing (check TINYQ_HOME)");
+  const fs::path dir = fs::absolute(build_dir);
   Firmware fw;
   fw.dir = dir;
   fw.elf = dir / "firmware.elf";
   fs::create_directories(dir / "src");
   for (const auto& f : sources.files) write_text(dir / "src" / f.path, f.content);
   write_text(dir / "src" / "main.cpp", firmware_main(name));
+  copy_target_files(targets, dir);
 
+  // Every path below is relative to the build folder, where make runs.
   std::string cpu;
   for (const auto& f : target.cpu_flags) cpu += " " + f;
   std::string common = cpu + " " + options.optimization +
-                       " -ffunction-sections -fdata-sections -Wall -Wextra -Werror -I" + quoted(dir / "src") + " -I" +
-                       quoted(dir / "src" / "tinyq" / "include") + " -I" + quoted(targets);
+                       " -ffunction-sections -fdata-sections -Wall -Wextra -Werror -Isrc -Isrc/tinyq/include -Itarget";
   const std::string lto = options.lto ? " -flto" : "";
   std::string cxx = "arm-none-eabi-g++ -std=c++17 -fno-exceptions -fno-rtti -fno-threadsafe-statics" + common;
   std::string model_flags;
@@ -165,26 +177,30 @@ Firmware build_firmware(const GeneratedSources& sources, const Target& target, c
     }
   rule("obj/main.o", "src/main.cpp", cxx);  // startup, marker and main stay out of LTO
   const std::string cc = "arm-none-eabi-gcc -std=c11" + common;
-  rule("obj/startup.o", (targets / "startup.c").string(), cc);
-  rule("obj/marker.o", (targets / "marker.c").string(), cc);
-  make =
-      fmt::format(
-          "firmware.elf:{0}\n\tarm-none-eabi-g++{1} {4}{5} -nostartfiles --specs=rdimon.specs -T {2} -L {3} "
-          "-Wl,--gc-sections -Wl,-Map=firmware.map{0} -o $@\n\n",
-          objects, cpu, quoted(targets / (target.qemu_machine + ".ld")), quoted(targets), options.optimization, lto) +
-      make;
+  rule("obj/startup.o", "target/startup.c", cc);
+  rule("obj/marker.o", "target/marker.c", cc);
+  make = fmt::format(
+             "firmware.elf:{0}\n\tarm-none-eabi-g++{1} {3}{4} -nostartfiles --specs=rdimon.specs -T target/{2} "
+             "-L target -Wl,--gc-sections -Wl,-Map=firmware.map{0} -o $@\n\n",
+             objects, cpu, target.qemu_machine + ".ld", options.optimization, lto) +
+         make;
   make = "all: firmware.elf\n\n" + make;
   write_text(dir / "Makefile", make);
   fs::create_directories(dir / "obj");
-  if (run_command("cd " + quoted(dir) + " && make -s -j2 > build.log 2>&1") != 0)
-    fail((dir / "build.log").string(), "building the firmware failed: {}", [&] {
-      std::string log = slurp(dir / "build.log");
-      const std::size_t e = log.find("error");
-      std::string first = e == std::string::npos ? log.substr(0, 200) : log.substr(e, 200);
-      return first.substr(0, first.find('\n'));
-    }());
-  if (run_command("cd " + quoted(dir) + " && arm-none-eabi-nm -S -C firmware.elf > firmware.nm 2>/dev/null") != 0)
-    fail((dir / "firmware.elf").string(), "arm-none-eabi-nm failed");
+  // The compiler's temporary files go in the build folder under a relative name too: GCC's
+  // LTO passes its temporary file names to itself in newline-separated lists, which a
+  // $TMPDIR holding a newline breaks.
+  fs::create_directories(dir / "tmp");
+  const ProcessResult built = run_process(
+      {"make", "-s", "-j2"},
+      {.cwd = dir, .stdout_file = dir / "build.log", .stderr_file = dir / "build.log", .environment = {"TMPDIR=tmp"}});
+  if (built.spawn_error == ENOENT) fail("make", "not found (Debian: apt-get install make)");
+  if (!built.ok())
+    fail(printable(dir / "build.log"), "building the firmware failed ({}): {}", built.describe(),
+         first_error(dir / "build.log"));
+  const ProcessResult nm = run_process({"arm-none-eabi-nm", "-S", "-C", "firmware.elf"},
+                                       {.cwd = dir, .stdout_file = dir / "firmware.nm", .stderr_file = "/dev/null"});
+  if (!nm.ok()) fail(printable(dir / "firmware.elf"), "arm-none-eabi-nm failed ({})", nm.describe());
   fw.sizes = sizes_from_symbols(slurp(dir / "firmware.nm"), name);
   return fw;
 }
@@ -197,14 +213,24 @@ FirmwareRun run_firmware(const Firmware& fw, const Target& target, const std::ve
   }
   fs::remove(fw.dir / "tinyq_outputs.bin");
   fs::remove(fw.dir / "counts.txt");
-  std::string cmd = "cd " + quoted(fw.dir) + " && " + quoted(cortex_m_dir() / "run-qemu.sh") + " " + target.name +
-                    " firmware.elf --timeout " + std::to_string(timeout_seconds);
-  if (count_instructions) cmd += " --count counts.txt --plugin " + quoted(insn_count_plugin());
-  cmd += " > qemu.log 2>&1";
-  const int code = run_command(cmd);
-  if (code != 0)
-    fail(target.name, "the firmware failed on QEMU (exit {}{}); see {}", code,
-         code == 124 ? ", timed out" : (code == 100 ? ", a fault" : ""), (fw.dir / "qemu.log").string());
+  // The script and the plugin run from the build folder under fixed names (see
+  // copy_target_files): QEMU's -plugin option would split a path holding a comma.
+  std::vector<std::string> argv = {"/bin/sh",      "target/run-qemu.sh", target.name,
+                                   "firmware.elf", "--timeout",          std::to_string(timeout_seconds)};
+  if (count_instructions) {
+    const fs::path plugin = insn_count_plugin();
+    if (!fs::is_regular_file(plugin))
+      fail(printable(plugin), "the QEMU instruction-count plugin is missing (set TINYQ_INSN_COUNT_PLUGIN)");
+    fs::copy_file(plugin, fw.dir / "target" / "libinsn_count.so", fs::copy_options::overwrite_existing);
+    for (const char* a : {"--count", "counts.txt", "--plugin", "target/libinsn_count.so"}) argv.push_back(a);
+  }
+  const fs::path log = fw.dir / "qemu.log";
+  const ProcessResult ran = run_process(argv, {.cwd = fw.dir, .stdout_file = log, .stderr_file = log});
+  if (!ran.ok()) {
+    const int code = ran.exit_code;
+    fail(target.name, "the firmware failed on QEMU ({}{}); see {}", ran.describe(),
+         code == 124 ? ", timed out" : (code == 100 ? ", a fault" : ""), printable(log));
+  }
   FirmwareRun run;
   const std::string out = slurp(fw.dir / "tinyq_outputs.bin");
   run.outputs.assign(out.begin(), out.end());

@@ -52,7 +52,10 @@ case $timeout_s in
 esac
 command -v qemu-system-arm >/dev/null 2>&1 || die "qemu-system-arm not found (Debian: apt-get install qemu-system-arm)"
 
-here=$(cd "$(dirname "$0")" && pwd)
+# The trailing x keeps a folder name's trailing newline through $(...).
+here=$(dirname -- "$0"; echo x)
+here=$(cd -- "${here%??}" >/dev/null && pwd; echo x)
+here=${here%??}
 
 # Builds the plugin on first use, so that the script works without the CMake build. The
 # result is cached per source version; the build goes to a temporary name and is renamed
@@ -86,8 +89,17 @@ if [ -n "$count_file" ]; then
   if [ -n "$marker" ]; then
     arg=,marker=$(printf '0x%x' $((0x$marker & ~1)))
   fi
-  rm -f "$count_file"
-  set -- "$@" -plugin "$plugin$arg,out=$count_file"
+  rm -f -- "$count_file"
+  # QEMU splits -plugin's value at commas; a comma inside the library's path is written ",,".
+  escaped=
+  rest=$plugin
+  while :; do
+    case $rest in
+      *,*) escaped=$escaped${rest%%,*},,; rest=${rest#*,} ;;
+      *) escaped=$escaped$rest; break ;;
+    esac
+  done
+  set -- "$@" -plugin "$escaped$arg,out=$count_file"
 fi
 
 # -k: if QEMU ignores SIGTERM, SIGKILL follows 5 s later.
