@@ -107,6 +107,7 @@ void add_quantize_command(CLI::App& app, int& result) {
       // A bad output path is bad input (exit 2, one line), not an internal error.
       fail(e.path1().empty() ? args->output : e.path1().string(), "{}", e.code().message());
     }
-  });}
+  });
+}
 
 }  // namespace tinyq::cli
