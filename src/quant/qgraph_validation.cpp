@@ -1,15 +1,21 @@
 #include "quant/qgraph_validation.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <cmath>
 #include <cstdlib>
 #include <set>
 
 #include "exec/kernel_params.hpp"
+#include "ir/shape_inference.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
 
 namespace {
+
+constexpr std::int64_t kMaxDim = std::int64_t(1) << 24;  // any dimension, count or size
+constexpr std::int64_t kMaxPad = std::int64_t(1) << 16;
 
 class NodeCheck {
  public:
@@ -21,32 +27,80 @@ class NodeCheck {
   void require(bool ok, const char* what) const {
     if (!ok) bad(what);
   }
+  // One scalar parameter, checked as the int64 the file holds: the *_params() accessors
+  // narrow to int32 afterwards, which is only safe once every field is known to fit.
+  std::int64_t field(const char* key, std::int64_t lo, std::int64_t hi) const {
+    auto it = n_.ints.find(key);
+    if (it == n_.ints.end()) bad(fmt::format("lacks parameter '{}'", key));
+    if (it->second < lo || it->second > hi)
+      bad(fmt::format("parameter '{}' = {} outside [{}, {}]", key, it->second, lo, hi));
+    return it->second;
+  }
+  void fields(std::initializer_list<const char*> keys, std::int64_t lo, std::int64_t hi) const {
+    for (const char* key : keys) field(key, lo, hi);
+  }
+  void dims(std::initializer_list<const char*> keys) const { fields(keys, 1, kMaxDim); }
+  void pads(std::initializer_list<const char*> keys) const { fields(keys, 0, kMaxPad); }
+  // act_min <= act_max within int8 (an empty clamp range is no activation at all).
+  void clamp_fields() const {
+    fields({"act_min", "act_max"}, -128, 127);
+    require(n_.get("act_min") <= n_.get("act_max"), "act_min is above act_max");
+  }
+  // input_offset = -(input zero point), output_offset = output zero point.
+  void offset_fields(const char* input_key = "input_offset", const char* output_key = "output_offset") const {
+    if (input_key) field(input_key, -127, 128);
+    field(output_key, -128, 127);
+  }
+  // A Q31 multiplier: 0 or |m| in [2^30, 2^31) (quantize_multiplier's normal form). Negative
+  // only where the op gives it a sign (Sub, PReLU slopes, LayerNorm gamma).
+  void multiplier(std::int64_t m, bool may_be_negative) const {
+    const std::int64_t a = m < 0 ? -m : m;
+    require(m == 0 || (a >= (std::int64_t(1) << 30) && a < (std::int64_t(1) << 31)),
+            "requantization multiplier is not 0 or a normalized Q31 value");
+    require(m >= 0 || may_be_negative, "negative requantization multiplier");
+  }
+  void scalar_requant(const std::string& prefix, bool may_be_negative) const {
+    multiplier(field((prefix + "_multiplier").c_str(), INT32_MIN, INT32_MAX), may_be_negative);
+    field((prefix + "_shift").c_str(), -31, 30);
+  }
   std::int64_t count(int value) const { return element_count(g_.values[std::size_t(value)].shape); }
+  const QuantParam& quant(int value) const { return g_.values[std::size_t(value)].quant; }
   std::int64_t in(std::size_t i = 0) const {
     if (i >= n_.inputs.size()) bad("missing input");
     return count(n_.inputs[i]);
   }
   std::int64_t out() const { return count(n_.output); }
-  void positive(std::initializer_list<std::int64_t> values, const char* what) const {
-    for (auto v : values) require(v > 0 && v <= (std::int64_t(1) << 24), what);
+  void inputs(std::size_t expected) const { require(n_.inputs.size() == expected, "wrong number of inputs"); }
+  // The node's offsets must be its tensors' zero points: the kernel and the generated
+  // interface would otherwise disagree on what a byte means.
+  void matches_input(std::int64_t input_offset, std::size_t i = 0) const {
+    require(input_offset == -std::int64_t(quant(n_.inputs.at(i)).zero_point),
+            "input offset is not minus the input's zero point");
   }
-  void clamp_range(std::int32_t lo, std::int32_t hi) const {
-    require(-128 <= lo && lo <= hi && hi <= 127, "activation clamp outside [-128, 127]");
-  }
-  void offsets(std::int32_t input_offset, std::int32_t output_offset) const {
-    require(input_offset >= -127 && input_offset <= 128, "input offset outside [-127, 128]");
-    require(output_offset >= -128 && output_offset <= 127, "output offset outside [-128, 127]");
+  void matches_output(std::int64_t output_offset) const {
+    require(output_offset == quant(n_.output).zero_point, "output offset is not the output's zero point");
   }
   void shift(std::int32_t s) const { require(s >= -31 && s <= 30, "requantization shift outside [-31, 30]"); }
-  void requant(const rt::Requant& r, std::int64_t channels) const {
+  void requant(const rt::Requant& r, std::int64_t channels, bool may_be_negative) const {
     require(r.count == 1 || r.count == channels, "requantization count is neither 1 nor the channel count");
     require(n_.words(prefix_of(r.multiplier) + "_shift").size() == std::size_t(r.count),
             "multiplier/shift lengths differ");
-    for (std::int32_t i = 0; i < r.count; ++i) shift(r.shift[i]);
+    for (std::int32_t i = 0; i < r.count; ++i) {
+      multiplier(r.multiplier[i], may_be_negative);
+      shift(r.shift[i]);
+    }
   }
   std::size_t array_size(const char* key) const {
     if (auto it = n_.i8.find(key); it != n_.i8.end()) return it->second.size();
     if (auto it = n_.i32.find(key); it != n_.i32.end()) return it->second.size();
+    bad(std::string("lacks array '") + key + "'");
+  }
+  const std::vector<std::int32_t>& words(const char* key) const {
+    if (auto it = n_.i32.find(key); it != n_.i32.end()) return it->second;
+    bad(std::string("lacks array '") + key + "'");
+  }
+  const std::vector<std::int8_t>& bytes(const char* key) const {
+    if (auto it = n_.i8.find(key); it != n_.i8.end()) return it->second;
     bad(std::string("lacks array '") + key + "'");
   }
   // |bias| + max|q + input_offset| * sum |w| per output channel must fit int32: no partial
@@ -61,6 +115,29 @@ class NodeCheck {
       const std::int64_t bound = max_input * sum + (bias.empty() ? 0 : std::abs(std::int64_t(bias[std::size_t(c)])));
       require(bound <= 2147483647, "int32 accumulator could overflow");
     }
+  }
+  // One spatial axis of a window op. Pads come from ONNX (smaller than the window) plus any
+  // explicit Pad node folded into the op (fold_pad), so a pad may reach the window but never
+  // the window plus the whole input: beyond that whole rows of outputs would see no input.
+  // `pad_end` < 0: the op does not store its end padding (conv), any end pad in that range
+  // may explain out. Otherwise out must be the floor or the ceil_mode size (ONNX's rule).
+  void window_axis(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, std::int64_t dilation,
+                   std::int64_t pad_begin, std::int64_t pad_end, const char* axis) const {
+    const std::int64_t extent = dilation * (kernel - 1) + 1;
+    const std::int64_t max_pad = in + extent - 1;
+    if (pad_begin > max_pad || pad_end > max_pad)
+      bad(fmt::format("{} padding is larger than the window plus the input", axis));
+    if (pad_end >= 0) {
+      const std::int64_t floor_size = window_output_size(in, kernel, stride, dilation, pad_begin, pad_end, false);
+      const std::int64_t ceil_size = window_output_size(in, kernel, stride, dilation, pad_begin, pad_end, true);
+      if (out != floor_size && out != ceil_size)
+        bad(fmt::format("output {} {} does not follow from the input, window, stride and padding", axis, out));
+      return;
+    }
+    // The smallest end pad giving `out` windows: the last one must end inside the padded input.
+    const std::int64_t need = (out - 1) * stride + extent - in - pad_begin;
+    if (need + stride - 1 < 0 || std::max<std::int64_t>(need, 0) > max_pad)
+      bad(fmt::format("output {} {} does not follow from the input, window, stride and padding", axis, out));
   }
 
  private:
@@ -79,19 +156,23 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
   switch (n.kernel) {
     case QKernel::Conv:
     case QKernel::Depthwise: {
+      c.inputs(1);
+      c.dims({"batch", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h",
+              "stride_w", "dilation_h", "dilation_w", "groups"});
+      c.pads({"pad_top", "pad_left"});
+      c.offset_fields();
+      c.clamp_fields();
       const rt::ConvParams p = conv_params(n);
-      c.positive({p.batch, p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c, p.kernel_h, p.kernel_w, p.stride_h,
-                  p.stride_w, p.dilation_h, p.dilation_w, p.groups},
-                 "non-positive or huge dimension");
-      c.require(p.pad_top >= 0 && p.pad_left >= 0 && p.pad_top < (1 << 16) && p.pad_left < (1 << 16), "bad padding");
       c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.in_c, "input size does not match its parameters");
       c.require(c.out() == std::int64_t(p.batch) * p.out_h * p.out_w * p.out_c,
                 "output size does not match its parameters");
-      c.offsets(p.input_offset, p.output_offset);
-      c.clamp_range(p.act_min, p.act_max);
-      c.requant(p.requant, p.out_c);
-      const auto& w = n.bytes("weights");
-      const auto& b = n.words("bias");
+      c.window_axis(p.in_h, p.out_h, p.kernel_h, p.stride_h, p.dilation_h, p.pad_top, -1, "height");
+      c.window_axis(p.in_w, p.out_w, p.kernel_w, p.stride_w, p.dilation_w, p.pad_left, -1, "width");
+      c.matches_input(p.input_offset);
+      c.matches_output(p.output_offset);
+      c.requant(p.requant, p.out_c, false);
+      const auto& w = c.bytes("weights");
+      const auto& b = c.words("bias");
       c.require(b.empty() || b.size() == std::size_t(p.out_c), "bias length is not the channel count");
       if (n.kernel == QKernel::Conv) {
         c.require(p.in_c % p.groups == 0 && p.out_c % p.groups == 0, "channels not divisible by groups");
@@ -99,6 +180,7 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
         c.require(std::int64_t(w.size()) == p.out_c * taps, "weights length does not match the kernel shape");
         c.accumulators(w, b, p.out_c, taps, true, p.input_offset);
       } else {
+        c.require(p.groups == p.in_c, "depthwise groups is not the input channel count");
         c.require(p.out_c % p.in_c == 0, "depthwise output channels are not a multiple of the input channels");
         const std::int64_t taps = std::int64_t(p.kernel_h) * p.kernel_w;
         c.require(std::int64_t(w.size()) == p.out_c * taps, "weights length does not match the kernel shape");
@@ -107,15 +189,18 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
       break;
     }
     case QKernel::Dense: {
+      c.inputs(1);
+      c.dims({"rows", "in_features", "out_features"});
+      c.offset_fields();
+      c.clamp_fields();
       const rt::DenseParams p = dense_params(n);
-      c.positive({p.rows, p.in_features, p.out_features}, "non-positive or huge dimension");
       c.require(c.in() == std::int64_t(p.rows) * p.in_features, "input size does not match its parameters");
       c.require(c.out() == std::int64_t(p.rows) * p.out_features, "output size does not match its parameters");
-      c.offsets(p.input_offset, p.output_offset);
-      c.clamp_range(p.act_min, p.act_max);
-      c.requant(p.requant, p.out_features);
-      const auto& w = n.bytes("weights");
-      const auto& b = n.words("bias");
+      c.matches_input(p.input_offset);
+      c.matches_output(p.output_offset);
+      c.requant(p.requant, p.out_features, false);
+      const auto& w = c.bytes("weights");
+      const auto& b = c.words("bias");
       c.require(std::int64_t(w.size()) == std::int64_t(p.out_features) * p.in_features, "weights length mismatch");
       c.require(b.empty() || b.size() == std::size_t(p.out_features), "bias length mismatch");
       c.accumulators(w, b, p.out_features, p.in_features, true, p.input_offset);
@@ -123,39 +208,57 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
     }
     case QKernel::MaxPool:
     case QKernel::AvgPool: {
+      c.inputs(1);
+      c.dims({"batch", "in_h", "in_w", "channels", "out_h", "out_w", "kernel_h", "kernel_w", "stride_h", "stride_w"});
+      c.pads({"pad_top", "pad_left", "pad_bottom", "pad_right"});
+      c.clamp_fields();
       const rt::PoolParams p = pool_params(n);
-      c.positive(
-          {p.batch, p.in_h, p.in_w, p.channels, p.out_h, p.out_w, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w},
-          "non-positive or huge dimension");
-      c.require(p.pad_top >= 0 && p.pad_left >= 0 && p.pad_bottom >= 0 && p.pad_right >= 0 && p.pad_top < (1 << 16) &&
-                    p.pad_left < (1 << 16) && p.pad_bottom < (1 << 16) && p.pad_right < (1 << 16),
-                "bad padding");
       c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.channels, "input size mismatch");
       c.require(c.out() == std::int64_t(p.batch) * p.out_h * p.out_w * p.channels, "output size mismatch");
-      c.clamp_range(p.act_min, p.act_max);
-      if (n.kernel == QKernel::AvgPool) {
-        const rt::AvgPoolParams a = avg_pool_params(n);
-        c.offsets(a.input_offset, a.output_offset);
-        c.require(std::int64_t(p.kernel_h) * p.kernel_w <= (1 << 16), "pooling window too large");
-        if (!a.truncate) {
-          const std::size_t entries = std::size_t(p.kernel_h) * std::size_t(p.kernel_w) + 1;
-          c.require(n.words("count_multiplier").size() >= entries && n.words("count_shift").size() >= entries,
-                    "count multiplier table too short");
-          for (std::size_t i = 1; i < entries; ++i) c.shift(a.count_shift[i]);
+      c.window_axis(p.in_h, p.out_h, p.kernel_h, p.stride_h, 1, p.pad_top, p.pad_bottom, "height");
+      c.window_axis(p.in_w, p.out_w, p.kernel_w, p.stride_w, 1, p.pad_left, p.pad_right, "width");
+      c.require(std::int64_t(p.kernel_h) * p.kernel_w <= (1 << 16), "pooling window too large");
+      if (n.kernel == QKernel::MaxPool) {
+        const QuantParam &qi = c.quant(n.inputs[0]), &qo = c.quant(n.output);
+        c.require(qi.scale == qo.scale && qi.zero_point == qo.zero_point,
+                  "max pooling changes the quantization of its input");
+        break;
+      }
+      c.field("count_include_pad", 0, 1);
+      c.offset_fields();
+      const bool truncate = n.ints.contains("truncate") && c.field("truncate", 0, 1) != 0;
+      const rt::AvgPoolParams a = avg_pool_params(n);
+      c.matches_input(a.input_offset);
+      c.matches_output(a.output_offset);
+      if (!truncate) {
+        const std::size_t entries = std::size_t(p.kernel_h) * std::size_t(p.kernel_w) + 1;
+        c.require(c.words("count_multiplier").size() == entries && c.words("count_shift").size() == entries,
+                  "count multiplier table is not one entry per tap count");
+        for (std::size_t i = 1; i < entries; ++i) {
+          c.multiplier(a.count_multiplier[i], false);
+          c.shift(a.count_shift[i]);
         }
       }
       break;
     }
     case QKernel::Add:
     case QKernel::Mul: {
-      const auto& a = n.words("a_shape");
-      const auto& b = n.words("b_shape");
-      const auto& o = n.words("out_shape");
+      const bool a_const = c.field("a_const", 0, 1) != 0, b_const = c.field("b_const", 0, 1) != 0;
+      c.require(!(a_const && b_const), "both operands are constants");
+      c.inputs(std::size_t(!a_const) + std::size_t(!b_const));
+      if (a_const) c.bytes("a_const");  // binary_operands() below reads them
+      if (b_const) c.bytes("b_const");
+      c.fields({"a_offset", "b_offset"}, -127, 128);
+      c.field("output_offset", -128, 127);
+      c.clamp_fields();
+      const auto& a = c.words("a_shape");
+      const auto& b = c.words("b_shape");
+      const auto& o = c.words("out_shape");
       c.require(a.size() <= 4 && b.size() <= 4 && o.size() <= 4 && !o.empty(), "more than 4 dimensions");
       auto elements = [&](const std::vector<std::int32_t>& s) {
         std::int64_t e = 1;
         for (auto d : s) {
-          c.require(d > 0 && d <= (1 << 24), "bad dimension");
+          c.require(d > 0 && d <= kMaxDim, "bad dimension");
           e *= d;
         }
         return e;
@@ -164,54 +267,62 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
       c.require(elements(a) <= oe && elements(b) <= oe, "operand larger than the output");
       for (const auto* s : {&a, &b})
         for (std::size_t i = 0; i < s->size(); ++i) {
+          c.require(s->size() <= o.size(), "operand has more dimensions than the output");
           const std::int32_t d = (*s)[s->size() - 1 - i], od = o[o.size() - 1 - i];
-          c.require(s->size() <= o.size() && (d == od || d == 1), "operand shapes do not broadcast to the output");
+          c.require(d == od || d == 1, "operand shapes do not broadcast to the output");
         }
       c.require(c.out() == oe, "output size mismatch");
       const BinaryOperands ops = binary_operands(n);
       c.require(ops.a_input >= 0 ? c.count(ops.a_input) == elements(a)
-                                 : n.bytes("a_const").size() == std::size_t(elements(a)),
+                                 : c.bytes("a_const").size() == std::size_t(elements(a)),
                 "first operand size mismatch");
       c.require(ops.b_input >= 0 ? c.count(ops.b_input) == elements(b)
-                                 : n.bytes("b_const").size() == std::size_t(elements(b)),
+                                 : c.bytes("b_const").size() == std::size_t(elements(b)),
                 "second operand size mismatch");
+      if (ops.a_input >= 0)
+        c.require(n.get("a_offset") == -c.quant(ops.a_input).zero_point, "first operand offset is not its zero point");
+      if (ops.b_input >= 0)
+        c.require(n.get("b_offset") == -c.quant(ops.b_input).zero_point, "second operand offset is not its zero point");
+      c.matches_output(n.get("output_offset"));
       if (n.kernel == QKernel::Add) {
-        const rt::AddParams p = add_params(n);
-        c.require(p.left_shift >= 0 && p.left_shift <= 22, "left shift outside [0, 22]");
-        for (auto s : {p.a_shift, p.b_shift, p.output_shift}) c.shift(s);
-        c.require(p.a_offset >= -127 && p.a_offset <= 128 && p.b_offset >= -127 && p.b_offset <= 128, "bad offsets");
-        c.require(p.output_offset >= -128 && p.output_offset <= 127, "bad output offset");
-        c.clamp_range(p.act_min, p.act_max);
+        c.field("left_shift", 0, 22);
+        c.scalar_requant("a", false);
+        c.scalar_requant("b", true);  // Sub negates b
+        c.scalar_requant("output", false);
       } else {
-        const rt::MulParams p = mul_params(n);
-        c.shift(p.output_shift);
-        c.require(p.a_offset >= -127 && p.a_offset <= 128 && p.b_offset >= -127 && p.b_offset <= 128, "bad offsets");
-        c.require(p.output_offset >= -128 && p.output_offset <= 127, "bad output offset");
-        c.clamp_range(p.act_min, p.act_max);
+        c.scalar_requant("output", false);
       }
       break;
     }
     case QKernel::Concat: {
+      const std::int64_t inputs = c.field("inputs", 1, 1 << 16);
+      c.field("outer", 1, kMaxDim);
+      c.field("output_offset", -128, 127);
+      c.inputs(std::size_t(inputs));
       const rt::ConcatParams p = concat_params(n);
-      c.require(p.inputs == std::int32_t(n.inputs.size()) && p.inputs > 0 && p.outer > 0, "bad input count");
       for (const char* key : {"input_row", "input_offset", "multiplier", "shift"})
         c.require(c.array_size(key) == std::size_t(p.inputs), "per-input array length is not the input count");
+      c.matches_output(p.output_offset);
       std::int64_t row = 0;
       for (std::int32_t i = 0; i < p.inputs; ++i) {
-        c.require(p.input_row[i] > 0 && std::int64_t(p.outer) * p.input_row[i] == c.in(std::size_t(i)),
+        c.require(p.input_row[i] > 0 && p.input_row[i] <= kMaxDim &&
+                      std::int64_t(p.outer) * p.input_row[i] == c.in(std::size_t(i)),
                   "input size mismatch");
-        if (p.multiplier[i] != 0) c.shift(p.shift[i]);
+        c.require(p.input_offset[i] >= -127 && p.input_offset[i] <= 128, "input offset outside [-127, 128]");
+        c.matches_input(p.input_offset[i], std::size_t(i));
+        c.multiplier(p.multiplier[i], false);
+        c.shift(p.shift[i]);
         row += p.input_row[i];
       }
       c.require(std::int64_t(p.outer) * row == c.out(), "output size mismatch");
       break;
     }
     case QKernel::Pad: {
+      c.inputs(1);
+      c.dims({"batch", "in_h", "in_w", "channels"});
+      c.pads({"pad_top", "pad_left", "pad_bottom", "pad_right"});
+      c.field("value", -128, 127);
       const rt::PadParams p = pad_params(n);
-      c.positive({p.batch, p.in_h, p.in_w, p.channels}, "non-positive dimension");
-      c.require(p.pad_top >= 0 && p.pad_left >= 0 && p.pad_bottom >= 0 && p.pad_right >= 0 && p.pad_top < (1 << 16) &&
-                    p.pad_left < (1 << 16) && p.pad_bottom < (1 << 16) && p.pad_right < (1 << 16),
-                "bad padding");
       c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.channels, "input size mismatch");
       c.require(c.out() == std::int64_t(p.batch) * (p.in_h + p.pad_top + p.pad_bottom) *
                                (p.in_w + p.pad_left + p.pad_right) * p.channels,
@@ -219,12 +330,13 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
       break;
     }
     case QKernel::Resize: {
+      c.inputs(1);
+      c.dims({"batch", "in_h", "in_w", "channels", "out_h", "out_w"});
       const rt::ResizeParams p = resize_params(n);
-      c.positive({p.batch, p.in_h, p.in_w, p.channels, p.out_h, p.out_w}, "non-positive dimension");
       c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.channels, "input size mismatch");
       c.require(c.out() == std::int64_t(p.batch) * p.out_h * p.out_w * p.channels, "output size mismatch");
       c.require(
-          n.words("source_y").size() == std::size_t(p.out_h) && n.words("source_x").size() == std::size_t(p.out_w),
+          c.words("source_y").size() == std::size_t(p.out_h) && c.words("source_x").size() == std::size_t(p.out_w),
           "source index tables have the wrong length");
       for (std::int32_t y = 0; y < p.out_h; ++y)
         c.require(p.source_y[y] >= 0 && p.source_y[y] < p.in_h, "source row out of range");
@@ -233,41 +345,67 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
       break;
     }
     case QKernel::Lookup:
-      c.require(n.bytes("table").size() == 256, "lookup table is not 256 entries");
+      c.inputs(1);
+      c.require(c.bytes("table").size() == 256, "lookup table is not 256 entries");
       c.require(c.in() == c.out(), "input and output sizes differ");
       break;
     case QKernel::Softmax: {
-      const auto& t = n.words("exp_table");
-      const std::int64_t rows = n.get("rows"), depth = n.get("depth");
+      c.inputs(1);
+      const auto& t = c.words("exp_table");
+      const std::int64_t rows = c.field("rows", 1, kMaxDim), depth = c.field("depth", 1, 65535);
       c.require(t.size() == 256 && t[0] > 0, "bad exp table");
       for (auto v : t) c.require(v >= 0 && v <= (1 << 16), "exp table entry outside [0, 2^16]");
-      c.require(rows > 0 && depth > 0 && depth <= 65535 && rows * depth == c.in() && c.in() == c.out(),
-                "size mismatch");
+      c.require(rows * depth == c.in() && c.in() == c.out(), "size mismatch");
       break;
     }
     case QKernel::Prelu: {
+      c.inputs(1);
+      c.dims({"outer", "channels"});
+      c.offset_fields();
+      c.clamp_fields();
+      c.scalar_requant("positive", false);
       const rt::PreluParams p = prelu_params(n);
-      c.positive({p.outer, p.channels}, "non-positive dimension");
       c.require(std::int64_t(p.outer) * p.channels == c.in() && c.in() == c.out(), "size mismatch");
-      c.offsets(p.input_offset, p.output_offset);
-      c.shift(p.positive_shift);
-      c.requant(p.negative, p.channels);
-      c.clamp_range(p.act_min, p.act_max);
+      c.matches_input(p.input_offset);
+      c.matches_output(p.output_offset);
+      c.requant(p.negative, p.channels, true);
       break;
     }
     case QKernel::LayerNorm: {
+      c.inputs(1);
+      c.field("rows", 1, kMaxDim);
+      c.field("depth", 1, 1 << 15);
+      c.field("epsilon_q", 0, std::int64_t(1) << 61);
+      c.field("output_offset", -128, 127);
+      c.clamp_fields();
       const rt::LayerNormParams p = layer_norm_params(n);
-      c.require(p.rows > 0 && p.depth >= 1 && p.depth <= (1 << 15), "depth outside [1, 2^15]");
       c.require(std::int64_t(p.rows) * p.depth == c.in() && c.in() == c.out(), "size mismatch");
-      c.require(p.epsilon_q >= 0 && p.epsilon_q <= (std::int64_t(1) << 61), "epsilon outside [0, 2^61]");
-      c.requant(p.gamma, p.depth);
-      c.require(n.words("beta_q").empty() || n.words("beta_q").size() == std::size_t(p.depth), "beta length mismatch");
-      c.require(p.output_offset >= -128 && p.output_offset <= 127, "bad output offset");
-      c.clamp_range(p.act_min, p.act_max);
+      c.requant(p.gamma, p.depth, true);  // negative gamma
+      c.require(c.words("beta_q").empty() || c.words("beta_q").size() == std::size_t(p.depth), "beta length mismatch");
+      c.matches_output(p.output_offset);
       break;
     }
-    case QKernel::Reshape: c.require(c.in() == c.out(), "reshape changes the element count"); break;
+    case QKernel::Reshape:
+      c.inputs(1);
+      c.require(c.in() == c.out(), "reshape changes the element count");
+      break;
   }
+}
+
+// Finite, ordered report fields: they are printed into HTML reports and compared by
+// re-calibration, and a NaN there only ever means a damaged file.
+void check_value(const QValue& v, const std::string& where) {
+  const float s = v.quant.scale;
+  if (!(s >= kMinScale && s <= kMaxScale))
+    fail(where, "inconsistent model: value '{}' has scale {} outside [{}, {}]", v.name, s, kMinScale, kMaxScale);
+  if (v.quant.zero_point < -128 || v.quant.zero_point > 127)
+    fail(where, "inconsistent model: value '{}' has zero point {} outside [-128, 127]", v.name, v.quant.zero_point);
+  const CalibrationSummary& c = v.calibration;
+  auto ordered = [](float lo, float hi) { return std::isfinite(lo) && std::isfinite(hi) && lo <= hi; };
+  if (!ordered(c.histogram_min, c.histogram_max) || !ordered(c.clip_lo, c.clip_hi))
+    fail(where, "inconsistent model: value '{}' has a non-finite or reversed calibration range", v.name);
+  if (!c.histogram.empty() && c.histogram.size() != std::size_t(CalibrationSummary::kSummaryBins))
+    fail(where, "inconsistent model: value '{}' has a calibration histogram of {} bins", v.name, c.histogram.size());
 }
 
 }  // namespace
@@ -277,6 +415,7 @@ void validate_qgraph(const QGraph& g, const std::string& where) {
   auto in_range = [&](int v) {
     if (v < 0 || v >= values) fail(where, "corrupt model: value index out of range");
   };
+  for (const QValue& v : g.values) check_value(v, where);
   std::set<int> defined(g.inputs.begin(), g.inputs.end());
   for (int v : g.inputs) in_range(v);
   for (const QNode& n : g.nodes) {
@@ -289,6 +428,10 @@ void validate_qgraph(const QGraph& g, const std::string& where) {
     if (!defined.insert(n.output).second)
       fail(where, "node '{}' overwrites '{}'", n.name, g.values[std::size_t(n.output)].name);
     if (element_count(g.values[std::size_t(n.output)].shape) <= 0) fail(where, "node '{}' has an empty output", n.name);
+    // The float value it approximates: layer-error reports and bias correction index by it.
+    if (n.source_output < 0 || n.source_output >= int(g.float_graph.values.size()))
+      fail(where, "inconsistent model: node '{}' approximates float value {}, which does not exist", n.name,
+           n.source_output);
     check_node(g, n, where);
   }
   for (int v : g.outputs) {

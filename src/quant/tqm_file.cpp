@@ -1,5 +1,6 @@
 #include "quant/tqm_file.hpp"
 
+#include <climits>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -216,6 +217,7 @@ QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::st
   q.settings.bias_correction = r.u8() != 0;
   q.settings.equalization = r.u8() != 0;
   q.settings.calibration_samples = r.i64();
+  if (q.settings.calibration_samples < 0) fail(where, "corrupt file: negative calibration sample count");
   for (std::size_t n = r.count(4); n-- > 0;) {
     QValue v;
     v.name = r.str();
@@ -225,9 +227,12 @@ QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::st
     if (layout > 1) fail(where, "corrupt file: bad layout");
     v.layout = Layout(layout);
     v.quant.scale = r.f32();
-    v.quant.zero_point = std::int32_t(r.i64());
-    if (!(v.quant.scale > 0) || v.quant.zero_point < -128 || v.quant.zero_point > 127)
-      fail(where, "corrupt file: bad quantization of '{}'", v.name);
+    // Checked as stored, before narrowing: 2^32 would otherwise become zero point 0.
+    const std::int64_t zero_point = r.i64();
+    if (!(v.quant.scale >= kMinScale && v.quant.scale <= kMaxScale) || zero_point < -128 || zero_point > 127)
+      fail(where, "corrupt file: bad quantization of '{}' (scale {}, zero point {})", v.name, v.quant.scale,
+           zero_point);
+    v.quant.zero_point = std::int32_t(zero_point);
     v.calibration.method = r.str();
     v.calibration.histogram_min = r.f32();
     v.calibration.histogram_max = r.f32();
@@ -249,9 +254,13 @@ QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::st
     node.kernel = QKernel(kernel);
     node.inputs = r.array<int>();
     for (int in : node.inputs) check(in);
-    node.output = int(r.i64());
-    check(node.output);
-    node.source_output = int(r.i64());
+    const std::int64_t output = r.i64(), source_output = r.i64();
+    if (output < 0 || output >= value_count) fail(where, "corrupt file: value index out of range");
+    node.output = int(output);
+    // A float-graph ValueId; validate_qgraph checks it against the float graph read below.
+    if (source_output < 0 || source_output > INT32_MAX)
+      fail(where, "corrupt file: node '{}' has source value {}", node.name, source_output);
+    node.source_output = int(source_output);
     read_map(r, node.ints, [&] { return r.i64(); });
     read_map(r, node.i8, [&] { return r.array<std::int8_t>(); });
     read_map(r, node.i32, [&] { return r.array<std::int32_t>(); });
