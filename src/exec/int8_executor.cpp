@@ -54,69 +54,66 @@ struct Int8Executor::Impl {
   }
 };
 
+namespace {
+
+// A kernel of the form kernel(params, input, output).
+template <typename Params, typename Kernel>
+Step one_input_step(const QNode& n, const Params& p, Kernel kernel) {
+  const std::size_t in = std::size_t(n.inputs.at(0)), out = std::size_t(n.output);
+  return [=](Workspace& ws) { kernel(p, ws.ptr[in], ws.ptr[out]); };
+}
+
+// Conv, depthwise and dense through the host fast paths, bit-identical to rt::conv2d_s8,
+// rt::depthwise_conv2d_s8 and rt::dense_s8 (tests/test_exec_int8_*). Raises the scratch the
+// workspaces must hold.
+Step mac_step(const QNode& n, std::size_t& patch_elements, std::size_t& sum_elements) {
+  const std::size_t in = std::size_t(n.inputs.at(0)), out = std::size_t(n.output);
+  const std::int8_t* w = n.bytes("weights").data();
+  const std::int32_t* b = n.words("bias").data();
+  if (n.kernel == QKernel::Depthwise) {
+    auto conv = std::make_shared<const int8::PackedDepthwise>(conv_params(n), w, b);
+    sum_elements = std::max(sum_elements, conv->scratch_elements());
+    return [=](Workspace& ws) { conv->run(ws.ptr[in], ws.ptr[out], ws.sums.data()); };
+  }
+  auto conv = std::make_shared<const int8::PackedConv>(n.kernel == QKernel::Dense
+                                                           ? int8::PackedConv::dense(dense_params(n), w, b)
+                                                           : int8::PackedConv(conv_params(n), w, b));
+  patch_elements = std::max(patch_elements, conv->scratch_elements());
+  return [=](Workspace& ws) { conv->run(ws.ptr[in], ws.ptr[out], ws.patches.data()); };
+}
+
+// Add / Mul through a table of the runtime kernel's results for every operand pair; operands
+// are activations (by input) or constants the node holds.
+Step binary_step(const QNode& n) {
+  const rt::BroadcastShape shape = broadcast_params(n);
+  const BinaryOperands ops = binary_operands(n);
+  const std::size_t out = std::size_t(n.output);
+  auto table = std::make_shared<const int8::BinaryTable>(
+      n.kernel == QKernel::Add ? int8::BinaryTable::add(add_params(n)) : int8::BinaryTable::mul(mul_params(n)));
+  return [=](Workspace& ws) {
+    const std::int8_t* a = ops.a_input >= 0 ? ws.ptr[std::size_t(ops.a_input)] : ops.a_const;
+    const std::int8_t* b = ops.b_input >= 0 ? ws.ptr[std::size_t(ops.b_input)] : ops.b_const;
+    table->run(shape, a, b, ws.ptr[out]);
+  };
+}
+
+}  // namespace
+
 Step Int8Executor::Impl::make_step(const QNode& n) {
   const int out = n.output;
   const std::vector<int> ins = n.inputs;
-  auto g = [&](const char* key) { return i32(n.get(key)); };
   switch (n.kernel) {
     case QKernel::Conv:
-    case QKernel::Depthwise: {
-      const rt::ConvParams p = conv_params(n);
-      const std::int8_t* w = n.bytes("weights").data();
-      const std::int32_t* b = n.words("bias").data();
-      // Host fast paths, bit-identical to rt::conv2d_s8 / rt::depthwise_conv2d_s8 (tests/test_exec_int8_*).
-      if (n.kernel == QKernel::Conv) {
-        auto conv = std::make_shared<const int8::PackedConv>(p, w, b);
-        patch_elements = std::max(patch_elements, conv->scratch_elements());
-        return
-            [=](Workspace& ws) { conv->run(ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)], ws.patches.data()); };
-      }
-      auto conv = std::make_shared<const int8::PackedDepthwise>(p, w, b);
-      sum_elements = std::max(sum_elements, conv->scratch_elements());
-      return [=](Workspace& ws) { conv->run(ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)], ws.sums.data()); };
-    }
-    case QKernel::Dense: {
-      const rt::DenseParams p = dense_params(n);
-      // Host fast path, bit-identical to rt::dense_s8 (tests/test_exec_int8_packed_conv.cpp).
-      auto dense = std::make_shared<const int8::PackedConv>(
-          int8::PackedConv::dense(p, n.bytes("weights").data(), n.words("bias").data()));
-      patch_elements = std::max(patch_elements, dense->scratch_elements());
-      return
-          [=](Workspace& ws) { dense->run(ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)], ws.patches.data()); };
-    }
-    case QKernel::MaxPool:
-    case QKernel::AvgPool: {
-      if (n.kernel == QKernel::MaxPool) {
-        const rt::PoolParams pool = pool_params(n);
-        return [=](Workspace& ws) { rt::max_pool2d_s8(pool, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
-      }
-      const rt::AvgPoolParams p = avg_pool_params(n);
-      return [=](Workspace& ws) { rt::avg_pool2d_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
-    }
+    case QKernel::Depthwise:
+    case QKernel::Dense: return mac_step(n, patch_elements, sum_elements);
     case QKernel::Add:
-    case QKernel::Mul: {
-      const rt::BroadcastShape shape = broadcast_params(n);
-      const BinaryOperands ops = binary_operands(n);  // activations by input, constants from the node
-      auto operands = [=](Workspace& ws) {
-        return std::pair{ops.a_input >= 0 ? ws.ptr[std::size_t(ops.a_input)] : ops.a_const,
-                         ops.b_input >= 0 ? ws.ptr[std::size_t(ops.b_input)] : ops.b_const};
-      };
-      if (n.kernel == QKernel::Add) {
-        const rt::AddParams p = add_params(n);
-        // Host fast path: a table of rt::add_s8's results for every operand pair.
-        auto table = std::make_shared<const int8::BinaryTable>(int8::BinaryTable::add(p));
-        return [=](Workspace& ws) {
-          auto [a, b] = operands(ws);
-          table->run(shape, a, b, ws.ptr[std::size_t(out)]);
-        };
-      }
-      const rt::MulParams p = mul_params(n);
-      auto table = std::make_shared<const int8::BinaryTable>(int8::BinaryTable::mul(p));
-      return [=](Workspace& ws) {
-        auto [a, b] = operands(ws);
-        table->run(shape, a, b, ws.ptr[std::size_t(out)]);
-      };
-    }
+    case QKernel::Mul: return binary_step(n);
+    case QKernel::MaxPool: return one_input_step(n, pool_params(n), rt::max_pool2d_s8);
+    case QKernel::AvgPool: return one_input_step(n, avg_pool_params(n), rt::avg_pool2d_s8);
+    case QKernel::Pad: return one_input_step(n, pad_params(n), rt::pad_s8);
+    case QKernel::Prelu: return one_input_step(n, prelu_params(n), rt::prelu_s8);
+    case QKernel::LayerNorm: return one_input_step(n, layer_norm_params(n), rt::layer_norm_s8);
+    case QKernel::Resize: return one_input_step(n, resize_params(n), rt::resize_nearest_s8);
     case QKernel::Concat: {
       const rt::ConcatParams p = concat_params(n);
       return [=](Workspace& ws) {
@@ -126,10 +123,6 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
         rt::concat_s8(p, ws.parts.data(), ws.ptr[std::size_t(out)]);
       };
     }
-    case QKernel::Pad: {
-      const rt::PadParams p = pad_params(n);
-      return [=](Workspace& ws) { rt::pad_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
-    }
     case QKernel::Lookup: {
       const std::int8_t* table = n.bytes("table").data();
       const std::int32_t count = i32(element_count(graph.values[std::size_t(out)].shape));
@@ -137,24 +130,12 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
     }
     case QKernel::Softmax: {
       const std::int32_t* table = n.words("exp_table").data();
-      const std::int32_t rows = g("rows"), depth = g("depth");
+      const std::int32_t rows = i32(n.get("rows")), depth = i32(n.get("depth"));
       return [=](Workspace& ws) {
         rt::softmax_s8(table, rows, depth, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]);
       };
     }
-    case QKernel::Prelu: {
-      const rt::PreluParams p = prelu_params(n);
-      return [=](Workspace& ws) { rt::prelu_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
-    }
     case QKernel::Reshape: return [=](Workspace& ws) { ws.ptr[std::size_t(out)] = ws.ptr[std::size_t(ins[0])]; };
-    case QKernel::LayerNorm: {
-      const rt::LayerNormParams p = layer_norm_params(n);
-      return [=](Workspace& ws) { rt::layer_norm_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
-    }
-    case QKernel::Resize: {
-      const rt::ResizeParams p = resize_params(n);
-      return [=](Workspace& ws) { rt::resize_nearest_s8(p, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
-    }
   }
   fail(n.name, "the int8 executor cannot run {}", qkernel_name(n.kernel));
 }
