@@ -211,7 +211,7 @@ TEST_F(DatasetTest, RejectsZeroStd) {
   const auto file = npy_f32("x.npy", {1, 2}, {1, 2});
   Preprocess p;
   p.std = {1, 0};
-  expect_error([&] { tinyq::load_samples(file, p); }, "--std", "non-zero");
+  expect_error([&] { tinyq::load_samples(file, p); }, "--std", "must be a finite number > 0");
 }
 
 TEST_F(DatasetTest, IdxImagesGainAChannelAxis) {
@@ -289,13 +289,13 @@ TEST_F(DatasetTest, RejectsMissingFile) {
 TEST_F(DatasetTest, RejectsNaNNamingFirstBadIndex) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const auto file = npy_f32("x.npy", {2, 3}, {0, 1, 2, 3, nan, nan});
-  expect_error([&] { tinyq::load_samples(file, Preprocess{}); }, file, "NaN at element 4 (index [1,1]");
+  expect_error([&] { tinyq::load_samples(file, Preprocess{}); }, file, "element 4 (sample 1, index 1) is NaN");
 }
 
 TEST_F(DatasetTest, RejectsInfNamingFirstBadIndex) {
   const float inf = std::numeric_limits<float>::infinity();
   const auto file = npy_f32("x.npy", {3}, {0, -inf, 1});
-  expect_error([&] { tinyq::load_samples(file, Preprocess{}); }, file, "Inf at element 1 (index [1]");
+  expect_error([&] { tinyq::load_samples(file, Preprocess{}); }, file, "element 1 (sample 1, index 0) is -Inf");
 }
 
 TEST_F(DatasetTest, RejectsFloat64OverflowingFloat32AsInf) {
@@ -310,7 +310,8 @@ TEST_F(DatasetTest, RejectsFloat64OverflowingFloat32AsInf) {
   bytes += header;
   bytes.append(reinterpret_cast<const char*>(values.data()), 16);
   write_file(path("d.npy"), bytes);
-  expect_error([&] { tinyq::load_samples(path("d.npy"), Preprocess{}); }, path("d.npy"), "Inf at element 1");
+  expect_error([&] { tinyq::load_samples(path("d.npy"), Preprocess{}); }, path("d.npy"),
+               "element 1 (sample 0, index 1) is infinite or a float64 beyond");
 }
 
 TEST_F(DatasetTest, RejectsEmptyAndScalarSamples) {

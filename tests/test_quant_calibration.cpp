@@ -3,6 +3,7 @@
 // outliers, degenerate tensors).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -11,9 +12,11 @@
 #include <random>
 #include <span>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "quant/calibration.hpp"
+#include "quant/quantizer.hpp"
 #include "util/error.hpp"
 
 using tinyq::CalibrationMethod;
@@ -473,4 +476,108 @@ TEST(DegenerateTensor, TwoCloseValuesKeepTheirOwnRange) {
     EXPECT_GT(r.hi, r.lo) << tinyq::calibration_method_name(m);
     EXPECT_LE(r.hi, v[1]) << tinyq::calibration_method_name(m);
   }
+}
+
+// ---- Lone outliers ------------------------------------------------------------------------
+// One 1e38 pixel among 20 images of 784 pixels in [0, 1]: before, every range method but
+// minmax saw all other values in bin 0 and returned a range near 1e38 too.
+
+namespace {
+
+std::vector<float> images_with_one_huge_pixel() {
+  auto v = uniform_samples(20 * 784, 31, 0.0, 1.0);
+  v[5 * 784 + 300] = 1e38f;
+  return v;
+}
+
+}  // namespace
+
+TEST(LoneOutlier, BinsSpanTheRestAndMinMaxStayTheObservedExtremes) {
+  const auto v = images_with_one_huge_pixel();
+  const TensorHistogram h = histogram_of(v);
+  EXPECT_TRUE(h.has_outliers());
+  EXPECT_EQ(h.max(), 1e38f);
+  EXPECT_GE(h.bins_max(), 0.99f);
+  EXPECT_LE(h.bins_max(), 2.0f);  // the power of two above the rest
+  EXPECT_EQ(h.bins_min(), h.min());
+  // The rest is spread over the bins, the outlier in the last one.
+  const auto used = std::count_if(h.bins().begin(), h.bins().end(), [](std::uint64_t c) { return c > 0; });
+  EXPECT_GT(used, 500);
+  EXPECT_GE(h.bins().back(), 1u);  // with the rest's top values
+  EXPECT_EQ(sum(h.bins()), v.size());
+}
+
+TEST(LoneOutlier, EveryMethodButMinmaxIgnoresIt) {
+  const TensorHistogram h = histogram_of(images_with_one_huge_pixel());
+  EXPECT_EQ(tinyq::calibrate_minmax(h).hi, 1e38f);  // minmax is what it says
+  for (auto m : {CalibrationMethod::percentile, CalibrationMethod::kl, CalibrationMethod::mse}) {
+    const ClipRange r = tinyq::calibrate(h, m);
+    report(tinyq::calibration_method_name(m), r);
+    EXPECT_GT(r.hi, 0.9f) << tinyq::calibration_method_name(m);
+    EXPECT_LE(r.hi, 2.0f) << tinyq::calibration_method_name(m);
+  }
+  EXPECT_GE(tinyq::choose_pow2_frac_bits(h), 6);  // NNoM's rule on max|x| gives -120
+}
+
+TEST(LoneOutlier, NegativeOutliersAreTrimmedOnTheirOwnSide) {
+  auto v = normal_samples(20000, 32);
+  v[123] = -3e30f;
+  v[456] = -1e25f;
+  const TensorHistogram h = histogram_of(v);
+  EXPECT_TRUE(h.has_outliers());
+  EXPECT_EQ(h.bins_max(), h.max());
+  EXPECT_GT(h.bins_min(), -16.0f);
+  EXPECT_EQ(h.min(), -3e30f);
+  const ClipRange r = tinyq::calibrate_mse(h);
+  EXPECT_GT(r.lo, -16.0f);
+  EXPECT_LT(r.hi, 16.0f);
+}
+
+TEST(LoneOutlier, OrdinaryTailsAndFrequentFarValuesAreKept) {
+  // Heavy tails and a 1000x outlier are calibration's ordinary business: bins over [min, max].
+  auto v = normal_samples(20000, 33);
+  for (std::size_t i = 0; i < v.size(); i += 97) v[i] *= 50;
+  v[7] = 1000.0f;
+  TensorHistogram h = histogram_of(v);
+  EXPECT_FALSE(h.has_outliers());
+  EXPECT_EQ(h.bins_min(), h.min());
+  EXPECT_EQ(h.bins_max(), h.max());
+  // Far values that are more than 1% of the data are data, not outliers.
+  auto w = uniform_samples(10000, 34, 0.0, 1.0);
+  for (std::size_t i = 0; i < w.size(); i += 50) w[i] = 1e20f;  // 2%
+  h = histogram_of(w);
+  EXPECT_FALSE(h.has_outliers());
+  EXPECT_EQ(h.bins_max(), 1e20f);
+}
+
+TEST(LoneOutlier, MergedPass1HalvesTrimLikeOnePass) {
+  const auto v = images_with_one_huge_pixel();
+  const TensorHistogram whole = histogram_of(v);
+  TensorHistogram a, b;
+  a.observe_range(std::span(v).first(v.size() / 2));
+  b.observe_range(std::span(v).subspan(v.size() / 2));
+  a.merge(b);
+  a.start_histograms();
+  EXPECT_EQ(a.bins_min(), whole.bins_min());
+  EXPECT_EQ(a.bins_max(), whole.bins_max());
+}
+
+TEST(LoneOutlier, QuantizeClampsItInTheInputAndSaysSo) {
+  const auto v = images_with_one_huge_pixel();
+  tinyq::Tensor samples(tinyq::DType::f32, {20, 1, 28, 28});
+  std::copy(v.begin(), v.end(), samples.f32().begin());
+  std::vector<std::string> warnings;
+  const tinyq::Tensor clamped = tinyq::clamp_input_outliers(samples, &warnings);
+  auto rest = v;
+  rest[5 * 784 + 300] = 0;
+  EXPECT_EQ(clamped.f32()[5 * 784 + 300], *std::max_element(rest.begin(), rest.end()));  // the rest's maximum
+  EXPECT_LE(*std::max_element(clamped.f32().begin(), clamped.f32().end()), 1.0f);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("element 4220 = 1e+38, sample 5"), std::string::npos) << warnings[0];
+  // Clean data comes back as it is, without a warning.
+  warnings.clear();
+  tinyq::Tensor clean(tinyq::DType::f32, {2, 4});
+  std::fill(clean.f32().begin(), clean.f32().end(), 0.5f);
+  EXPECT_EQ(tinyq::clamp_input_outliers(clean, &warnings).f32()[0], 0.5f);
+  EXPECT_TRUE(warnings.empty());
 }

@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
 
 #include "frontend/onnx/onnx_import.hpp"
@@ -21,10 +24,61 @@ Graph load_model(const std::string& path) {
   return graph;
 }
 
+CLI::Validator integer_range(std::int64_t lo, std::int64_t hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& input) -> std::string {
+        std::int64_t value = 0;
+        const char *first = input.data(), *last = first + input.size();
+        auto [end, ec] = std::from_chars(first, last, value);
+        if (ec == std::errc::result_out_of_range || (ec == std::errc() && end == last && (value < lo || value > hi)))
+          return fmt::format("{} is outside [{}, {}]", input, lo, hi);
+        if (ec != std::errc() || end != last) return fmt::format("'{}' is not an integer", input);
+        return {};
+      },
+      fmt::format("[{}, {}]", lo, hi));
+}
+
+CLI::Validator finite_range(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& input) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(input.c_str(), &end);
+        if (input.empty() || end != input.c_str() + input.size() || !std::isfinite(value))
+          return fmt::format("'{}' is not a finite number", input);
+        if (value < lo || value > hi) return fmt::format("{} is outside [{}, {}]", input, lo, hi);
+        return {};
+      },
+      fmt::format("[{}, {}]", lo, hi));
+}
+
+CLI::Validator positive_finite() {
+  return CLI::Validator(
+      [](std::string& input) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(input.c_str(), &end);
+        if (input.empty() || end != input.c_str() + input.size() || !std::isfinite(value) || !(value > 0) ||
+            !std::isfinite(float(value)) || float(value) == 0.0f)
+          return fmt::format("{} must be a finite number > 0 (as float32)", input);
+        return {};
+      },
+      "> 0");
+}
+
+CLI::Option* add_threads_option(CLI::App& app, int& threads) {
+  return app
+      .add_option("--threads", threads, fmt::format("Worker threads, 1..{}; 0: all cores (default)", kMaxThreads))
+      ->check(integer_range(0, kMaxThreads));
+}
+
 void DataOptions::add_to(CLI::App& app) {
-  app.add_option("--scale", scale, "Multiplier for uint8 data (default 1/255)");
-  app.add_option("--mean", mean, "Mean to subtract after scaling: one value or one per channel")->delimiter(',');
-  app.add_option("--std", std, "Standard deviation to divide by: one value or one per channel")->delimiter(',');
+  app.add_option("--scale", scale, "Multiplier for uint8 data, > 0 (default 1/255); other dtypes are not scaled")
+      ->check(positive_finite());
+  app.add_option("--mean", mean, "Mean to subtract after scaling: one value or one per channel")
+      ->delimiter(',')
+      ->check(finite_range(-std::numeric_limits<float>::max(), std::numeric_limits<float>::max()));
+  app.add_option("--std", std, "Standard deviation to divide by, > 0: one value or one per channel")
+      ->delimiter(',')
+      ->check(positive_finite());
 }
 
 Tensor shape_for_model(const Graph& graph, Tensor data, const std::string& path) {
@@ -54,8 +108,22 @@ void QuantizeCliOptions::add_to(CLI::App& app) {
   app.add_option("--calibration", calibration, "Override the preset's calibration: minmax, percentile, kl, mse, auto");
   app.add_option("--bias-correction", bias_correction, "Override the preset's empirical bias correction: on or off")
       ->check(CLI::IsMember({"on", "off"}));
-  app.add_option("--calib-count", calib_count, "Calibration samples to use (default 1000; 0: all)");
-  app.add_option("--threads", threads, "Worker threads (default: all cores)");
+  app.add_option("--calib-count", calib_count, "Calibration samples to use, the first N (default 1000; 0: all)")
+      ->check(integer_range(0, kMaxCount));
+  add_threads_option(app, threads);
+}
+
+std::int64_t class_count(const Graph& graph) {
+  const Shape shape = graph.value(graph.outputs.at(0)).source_shape();
+  const std::int64_t batch = shape.empty() ? 1 : std::max<std::int64_t>(shape[0], 1);
+  return element_count(shape) / batch;
+}
+
+void check_labels(const std::vector<std::int64_t>& labels, std::int64_t classes, const std::string& path) {
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] < 0 || labels[i] >= classes)
+      fail(path, "label {} at index {} is not a class of the model (it has {} outputs per sample: 0..{})", labels[i], i,
+           classes, classes - 1);
 }
 
 Tensor head_samples(const Tensor& samples, std::int64_t count) {
@@ -68,13 +136,26 @@ Tensor head_samples(const Tensor& samples, std::int64_t count) {
   return head;
 }
 
-Tensor load_calibration(const Graph& graph, const std::string& path, const DataOptions& data, std::int64_t count) {
+Tensor load_calibration(const Graph& graph, const std::string& path, const DataOptions& data, std::int64_t count,
+                        Tensor* holdout) {
   Tensor samples = shape_for_model(graph, load_samples(path, data.preprocess()), path);
   const std::int64_t per_run = graph.value(graph.inputs[0]).source_shape()[0];
-  return head_samples(samples, count > 0 ? count * per_run : 0);
+  const std::int64_t rows = count > 0 ? count * per_run : 0;
+  if (holdout) {
+    *holdout = Tensor();
+    if (rows > 0 && samples.shape()[0] > rows) {
+      Shape s = samples.shape();
+      const std::int64_t per = samples.numel() / s[0];
+      s[0] = std::min(s[0] - rows, 256 * per_run);
+      *holdout = Tensor(DType::f32, s);
+      std::copy_n(samples.f32().begin() + rows * per, holdout->numel(), holdout->f32().begin());
+    }
+  }
+  return head_samples(samples, rows);
 }
 
-QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCliOptions& o) {
+QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCliOptions& o,
+                      std::vector<std::string>* warnings, const Tensor& holdout) {
   QuantizeOptions options;
   options.preset = o.preset;
   if (!o.scheme.empty()) options.scheme = o.scheme;
@@ -90,7 +171,13 @@ QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCli
       if (done == total) fmt::print(stderr, "\n");
     };
   }
+  options.warnings = warnings;
+  options.holdout = holdout;
   return quantize(graph, calib, options);
+}
+
+void print_warnings(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) fmt::print(stderr, "tinyq: warning: {}\n", w);
 }
 
 std::string column_name(const std::string& name, std::size_t width) {

@@ -2,6 +2,8 @@
 // Pieces every `tinyq` command shares: loading a model, reading data options, and the
 // exit-code contract (0 ok, 1 failed check, 2 bad input or usage).
 #include <CLI/CLI.hpp>
+#include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -18,6 +20,19 @@ inline constexpr int kExitBadInput = 2;
 
 // Import an ONNX file and simplify it (the graph every command works on).
 Graph load_model(const std::string& path);
+
+// Validators for numeric options, with the range in --help and in the one-line error.
+// CLI11's own Range lets NaN through (every comparison with NaN is false) and its integer
+// conversion wraps or saturates numbers beyond int64: these reject both.
+CLI::Validator integer_range(std::int64_t lo, std::int64_t hi);
+CLI::Validator finite_range(double lo, double hi);
+CLI::Validator positive_finite();
+inline constexpr std::int64_t kMaxCount = std::numeric_limits<std::int64_t>::max();
+// Worker threads beyond this are refused: a million threads hang the machine, and no host
+// tinyq runs on has more cores than this.
+inline constexpr int kMaxThreads = 256;
+// --threads N (0: all cores, the default) with its range check.
+CLI::Option* add_threads_option(CLI::App& app, int& threads);
 
 // --scale / --mean / --std, shared by every command that reads data.
 struct DataOptions {
@@ -40,12 +55,25 @@ struct QuantizeCliOptions {
   void add_to(CLI::App& app);
 };
 
+// The number of classes of a classifier: elements per sample of its (first) output.
+std::int64_t class_count(const Graph& graph);
+// Throws tinyq::Error naming `path`, the index and the value of the first label that is not
+// a class of the model (0 .. classes-1): such labels would silently score as misses.
+void check_labels(const std::vector<std::int64_t>& labels, std::int64_t classes, const std::string& path);
+
 // Calibration samples shaped for the model, the first `count` of them (0: all).
-Tensor load_calibration(const Graph& graph, const std::string& path, const DataOptions& data, std::int64_t count);
+// With `holdout`: also up to 256 of the samples after those (empty when there are none), to
+// check the result on data it was not calibrated on.
+Tensor load_calibration(const Graph& graph, const std::string& path, const DataOptions& data, std::int64_t count,
+                        Tensor* holdout = nullptr);
 // The first `count` samples of a batch (all of them if it has fewer).
 Tensor head_samples(const Tensor& samples, std::int64_t count);
-// Quantize with a progress bar on stderr when it is a terminal.
-QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCliOptions& options);
+// Quantize with a progress bar on stderr when it is a terminal. Appends to `warnings` what
+// the quantizer found wrong with the data or the result (quantize_with_checks).
+QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCliOptions& options,
+                      std::vector<std::string>* warnings = nullptr, const Tensor& holdout = Tensor());
+// Each warning as one "tinyq: warning: ..." line on stderr.
+void print_warnings(const std::vector<std::string>& warnings);
 
 // `name` cut to `width` characters for a table column, keeping its end: layer names share
 // long prefixes ("/features/features.3/...") and differ at the end.

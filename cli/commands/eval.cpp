@@ -63,6 +63,7 @@ int run_eval(const EvalArgs& args) {
   }
   Tensor samples = shape_for_model(graph, load_samples(args.data, args.data_options.preprocess()), args.data);
   std::vector<std::int64_t> labels = load_labels(args.labels);
+  check_labels(labels, class_count(graph), args.labels);
   const std::int64_t per_run = graph.value(graph.inputs[0]).source_shape()[0];
   std::int64_t n = samples.shape()[0] / per_run;
   if (std::int64_t(labels.size()) != n)
@@ -72,9 +73,12 @@ int run_eval(const EvalArgs& args) {
     labels.resize(std::size_t(args.count));
     n = args.count;
   }
-  if (!args.calib.empty())
+  if (!args.calib.empty()) {
+    std::vector<std::string> warnings;
     q = quantize_model(graph, load_calibration(graph, args.calib, args.data_options, args.quant.calib_count),
-                       args.quant);
+                       args.quant, &warnings);
+    print_warnings(warnings);
+  }
 
   FloatExecutor float_exec(graph, {.threads = args.quant.threads});
   Scores f = score(float_exec.run({samples})[0], n, labels);
@@ -156,12 +160,14 @@ void add_eval_command(CLI::App& app, int& result) {
   cmd->add_option("--calib", args->calib, "With an ONNX model: quantize it first on these samples");
   args->data_options.add_to(*cmd);
   args->quant.add_to(*cmd);
-  cmd->add_option("--count", args->count, "Use only the first N samples");
-  cmd->add_option("--min-accuracy", args->min_accuracy, "Exit 1 if top-1 (int8 if present) is below this fraction")
-      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--count", args->count, "Use only the first N samples, N >= 1 (default: all)")
+      ->check(integer_range(1, kMaxCount));
+  cmd->add_option("--min-accuracy", args->min_accuracy,
+                  "Exit 1 if top-1 (int8 if present) is below this fraction, 0..1")
+      ->check(finite_range(0.0, 1.0));
   cmd->add_option("--max-drop", args->max_drop,
-                  "Exit 1 if int8 top-1 is more than this many percentage points below float")
-      ->check(CLI::Range(0.0, 100.0));
+                  "Exit 1 if int8 top-1 is more than this many percentage points below float, 0..100")
+      ->check(finite_range(0.0, 100.0));
   cmd->add_option("--report", args->report,
                   "Also write an HTML report: accuracy, confusion matrices, per-layer SQNR and calibration histograms "
                   "(needs an int8 model)");

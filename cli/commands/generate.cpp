@@ -109,8 +109,11 @@ void add_generate_command(CLI::App& app, int& result) {
   cmd->add_option("--target", args->target, "cortex-m4, cortex-m7, cortex-m55 or portable")->required();
   cmd->add_option("-o,--output", args->output, "Output folder (new, empty, or from a previous generate)")->required();
   cmd->add_option("--name", args->name, "C identifier prefixing the exported symbols (default: the file's stem)");
-  cmd->add_option("--ram-limit", args->ram_limit, "Fail (exit 1) if the arena needs more bytes than this");
-  cmd->add_option("--flash-limit", args->flash_limit, "Fail (exit 1) if weights + code need more bytes than this");
+  cmd->add_option("--ram-limit", args->ram_limit, "Fail (exit 1) if the arena needs more bytes than this (0: no limit)")
+      ->check(integer_range(0, kMaxCount));
+  cmd->add_option("--flash-limit", args->flash_limit,
+                  "Fail (exit 1) if weights + code need more bytes than this (0: no limit)")
+      ->check(integer_range(0, kMaxCount));
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
   cmd->callback([args, &result] {
     try {

@@ -9,6 +9,7 @@
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
 #include "quant/layer_error.hpp"
+#include "quant/quantizer.hpp"
 #include "quant/tqm_file.hpp"
 #include "report/html_report.hpp"
 #include "util/atomic_file.hpp"
@@ -22,7 +23,7 @@ struct QuantizeArgs {
   std::string model, calib, output, report;
   QuantizeCliOptions quant;
   DataOptions data_options;
-  bool json = false;
+  bool json = false, strict = false;
 };
 
 int run_quantize(const QuantizeArgs& args) {
@@ -36,12 +37,19 @@ int run_quantize(const QuantizeArgs& args) {
     check_distinct_outputs({args.output, args.report});
   }
   Graph graph = load_model(args.model);
-  Tensor calib = load_calibration(graph, args.calib, args.data_options, args.quant.calib_count);
-  QGraph q = quantize_model(graph, calib, args.quant);
+  Tensor holdout;  // samples past --calib-count: the result is checked on them
+  Tensor calib = load_calibration(graph, args.calib, args.data_options, args.quant.calib_count, &holdout);
+  std::vector<std::string> warnings;
+  QGraph q = quantize_model(graph, calib, args.quant, &warnings, holdout);
+  print_warnings(warnings);
+  if (args.strict && !warnings.empty()) {
+    fmt::print(stderr, "tinyq: check failed: --strict and {} warning(s); nothing written\n", warnings.size());
+    return kExitCheckFailed;
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   // Per-layer error on (a bounded part of) the calibration set: what each layer costs.
-  Tensor probe = head_samples(calib, 256);
+  Tensor probe = head_samples(clamp_input_outliers(calib), 256);  // as calibrated: lone outliers clamped
   auto errors = measure_layer_error(q, probe, args.quant.threads);
   // The .tqm is staged and renamed into place only after the report is written: a failed
   // report leaves neither a new .tqm nor a temporary behind.
@@ -69,7 +77,8 @@ int run_quantize(const QuantizeArgs& args) {
                      {"calibration", q.settings.calibration},
                      {"calibration_samples", q.settings.calibration_samples},
                      {"seconds", seconds},
-                     {"layers", layers}};
+                     {"layers", layers},
+                     {"warnings", warnings}};
     if (!args.report.empty()) j["report"] = args.report;
     print_json(j);
     return kExitOk;
@@ -98,6 +107,8 @@ void add_quantize_command(CLI::App& app, int& result) {
   cmd->add_option("--report", args->report,
                   "Also write an HTML report: calibration histograms with the chosen ranges, per-layer SQNR");
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
+  cmd->add_flag("--strict", args->strict,
+                "Exit 1 and write nothing when there is a warning (implausible data, collapsed int8 output)");
   args->quant.add_to(*cmd);
   args->data_options.add_to(*cmd);
   cmd->callback([args, &result] {

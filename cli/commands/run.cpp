@@ -3,6 +3,7 @@
 
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
+#include "data/dataset.hpp"
 #include "data/npy.hpp"
 #include "exec/float_executor.hpp"
 #include "util/atomic_file.hpp"
@@ -34,6 +35,7 @@ int run_run(const RunArgs& args) {
   for (auto& path : args.inputs) {
     Tensor t = read_npy(path);
     if (t.dtype() != DType::f32) t = t.cast(DType::f32);
+    check_finite(path, t);  // NaN in gives NaN out, silently
     data.push_back(std::move(t));
   }
   try {
@@ -45,7 +47,7 @@ int run_run(const RunArgs& args) {
   auto results = executor.run(data);
   for (std::size_t i = 0; i < args.outputs.size(); ++i) {
     write_npy(args.outputs[i], results[i]);
-    fmt::print(stderr, "wrote {} {}\n", args.outputs[i], shape_string(results[i].shape()));
+    fmt::print("wrote {} {}\n", args.outputs[i], shape_string(results[i].shape()));  // stdout, as docs/CLI.md says
   }
   return kExitOk;
 }
@@ -59,7 +61,7 @@ void add_run_command(CLI::App& app, int& result) {
   cmd->add_option("--input,-i", args->inputs, "Input .npy (float32, the model's layout); once per model input")
       ->required();
   cmd->add_option("-o,--output", args->outputs, "Output .npy path; once per model output")->required();
-  cmd->add_option("--threads", args->threads, "Worker threads (default: all cores)");
+  add_threads_option(*cmd, args->threads);
   cmd->callback([args, &result] { result = run_run(*args); });
 }
 

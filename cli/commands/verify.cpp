@@ -40,6 +40,7 @@ int run_verify(const VerifyArgs& args) {
   std::vector<std::int64_t> labels;
   if (!args.labels.empty()) {
     labels = load_labels(args.labels);
+    check_labels(labels, class_count(graph.float_graph), args.labels);
     if (std::int64_t(labels.size()) < n) fail(args.labels, "{} labels for {} samples", labels.size(), n);
     labels.resize(std::size_t(n));
   }
@@ -110,7 +111,8 @@ void add_verify_command(CLI::App& app, int& result) {
   cmd->add_option("--target", args->target, "cortex-m4, cortex-m7 or cortex-m55")->required();
   cmd->add_option("--data", args->data, "Samples: .npy or IDX (.gz)")->required();
   cmd->add_option("--labels", args->labels, "Labels (.npy or IDX): also report the on-MCU top-1 accuracy");
-  cmd->add_option("--count", args->count, "Number of samples (default 100)");
+  cmd->add_option("--count", args->count, "Number of samples, N >= 1 (default 100)")
+      ->check(integer_range(1, kMaxCount));
   cmd->add_option("--keep", args->keep, "Build in this folder and keep it");
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
   args->data_options.add_to(*cmd);

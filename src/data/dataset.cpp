@@ -59,13 +59,24 @@ Tensor read_any(const std::string& path) {
   return detect_format(path) == Format::npy ? read_npy(path) : read_idx(path);
 }
 
-std::string index_string(std::int64_t flat, const Shape& shape) {
-  Shape index(shape.size());
-  for (std::size_t axis = shape.size(); axis-- > 0;) {
-    index[axis] = shape[axis] ? flat % shape[axis] : 0;
-    flat = shape[axis] ? flat / shape[axis] : 0;
-  }
-  return fmt::format("[{}]", fmt::join(index, ","));
+// True when `path` is a .npy file holding float64 ('<f8'): read_npy narrows it to f32, so an
+// Inf there may have been a finite float64 beyond the float32 range. Only words the error.
+bool is_float64_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(512, '\0');
+  in.read(head.data(), std::streamsize(head.size()));
+  head.resize(std::size_t(in.gcount()));
+  if (head.rfind("\x93NUMPY", 0) != 0) return false;
+  head = head.substr(0, head.find('\n'));
+  return head.find("<f8") != std::string::npos;
+}
+
+// "element 1234 (sample 1, index 450)": flat index, then the sample and the index inside it.
+std::string element_string(std::size_t flat, const Shape& shape) {
+  const std::int64_t samples = shape.empty() ? 1 : std::max<std::int64_t>(shape[0], 1);
+  const std::int64_t per_sample = std::max<std::int64_t>(element_count(shape) / samples, 1);
+  return fmt::format("element {} (sample {}, index {})", flat, std::int64_t(flat) / per_sample,
+                     std::int64_t(flat) % per_sample);
 }
 
 // Converts to f32 into `out` (same element count); uint8 is multiplied by `scale`.
@@ -100,27 +111,38 @@ void check_channels(const std::string& path, const char* option, const std::vect
 
 }  // namespace
 
+void check_finite(const std::string& path, const Tensor& data) {
+  if (data.dtype() != DType::f32) return;  // integer and bool data cannot hold NaN or Inf
+  auto values = data.f32();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const float v = values[i];
+    if (std::isfinite(v)) continue;
+    const char* what = std::isnan(v)          ? "NaN"
+                       : is_float64_npy(path) ? "infinite or a float64 beyond the float32 range (3.4e38)"
+                       : v > 0                ? "+Inf"
+                                              : "-Inf";
+    fail(path, "{} is {}", element_string(i, data.shape()), what);
+  }
+}
+
 Tensor load_samples(const std::string& path, const Preprocess& preprocess) {
-  if (!std::isfinite(preprocess.scale)) fail("--scale", "scale {} is not a finite number", preprocess.scale);
+  // A zero or negative scale collapses or mirrors every image; calibration would then "work"
+  // and give a useless model, so it is refused like a non-finite one.
+  if (!std::isfinite(preprocess.scale) || !(preprocess.scale > 0))
+    fail("--scale", "{} must be a finite number > 0", preprocess.scale);
   for (std::size_t c = 0; c < preprocess.mean.size(); ++c)
     if (!std::isfinite(preprocess.mean[c]))
       fail("--mean", "value {} (channel {}) is not finite", preprocess.mean[c], c);
   for (std::size_t c = 0; c < preprocess.std.size(); ++c)
-    if (!std::isfinite(preprocess.std[c]) || preprocess.std[c] == 0)
-      fail("--std", "value {} (channel {}) must be finite and non-zero", preprocess.std[c], c);
+    if (!std::isfinite(preprocess.std[c]) || !(preprocess.std[c] > 0))
+      fail("--std", "value {} (channel {}) must be a finite number > 0", preprocess.std[c], c);
 
   const Format format = detect_format(path);
   const Tensor raw = format == Format::npy ? read_npy(path) : read_idx(path);
   if (raw.shape().empty()) fail(path, "expected samples [N, ...], got a scalar");
   if (raw.shape()[0] == 0) fail(path, "contains no samples (shape {})", shape_string(raw.shape()));
 
-  if (raw.dtype() == DType::f32) {
-    auto values = raw.f32();
-    for (std::size_t i = 0; i < values.size(); ++i)
-      if (!std::isfinite(values[i]))
-        fail(path, "{} at element {} (index {} of shape {})", std::isnan(values[i]) ? "NaN" : "Inf", i,
-             index_string(std::int64_t(i), raw.shape()), shape_string(raw.shape()));
-  }
+  if (raw.dtype() == DType::f32) check_finite(path, raw);
 
   Shape shape = raw.shape();
   if (format == Format::idx && shape.size() == 3) shape.insert(shape.begin() + 1, 1);  // N×H×W -> N×1×H×W
@@ -144,6 +166,14 @@ Tensor load_samples(const std::string& path, const Preprocess& preprocess) {
         for (std::int64_t k = 0; k < inner; ++k, ++i) x[i] = (x[i] - mean) / deviation;
       }
   }
+  // Finite data can still overflow: uint8 times a huge --scale, or a tiny --std.
+  auto values = out.f32();
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]))
+      fail(path, "{} becomes {} after --scale/--mean/--std (check those options)", element_string(i, shape),
+           std::isnan(values[i]) ? "NaN"
+           : values[i] > 0       ? "+Inf"
+                                 : "-Inf");
   return out;
 }
 

@@ -20,9 +20,16 @@ struct Preprocess {
 // multiplied by `scale`; other data is converted unscaled. Then x = (x - mean[c]) / std[c]
 // with c the index on axis 1. IDX images N×H×W become N×1×H×W (one channel, NCHW).
 // Errors (tinyq::Error naming the file): directories ("image folders are not supported
-// yet"), unknown formats, NaN/Inf in the data (first bad index named), per-channel
-// mean/std counts that do not match axis 1, zero or non-finite std, no samples.
+// yet"), unknown formats, NaN/Inf in the data or after preprocessing (check_finite's
+// message), per-channel mean/std counts that do not match axis 1, a scale or std that is not
+// finite and > 0, a non-finite mean, no samples.
 Tensor load_samples(const std::string& path, const Preprocess& preprocess);
+
+// Throws tinyq::Error naming `path` and the first NaN or infinite element of f32 `data`:
+// "x.npy: element 1234 (sample 1, index 450) is NaN" (sample = index on axis 0, index = flat
+// index inside that sample). A float64 .npy value beyond the float32 range reads as Inf and
+// is named as such. Other dtypes always pass. The one check every command's data goes through.
+void check_finite(const std::string& path, const Tensor& data);
 
 // Loads class labels from .npy (any integer dtype, or floats holding integers) or IDX.
 // The array must be 1-D or N×1; negative or non-integer labels are errors.

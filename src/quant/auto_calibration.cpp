@@ -179,8 +179,13 @@ std::unordered_map<ValueId, AutoChoice> choose_auto_calibration(
   for (ValueId id : ids) {
     Region r;
     r.tensor = id;
+    const TensorHistogram& h = stats.at(id);
     for (CalibrationMethod m : kCandidates) {
-      const ClipRange range = calibrate(stats.at(id), m);
+      // minmax spans lone outliers (TensorHistogram): one 1e38 among thousands of values would
+      // give every other value the same int8 code. Its error is measured on the calibration
+      // data, where the outlier's own clipping error can still make it "win"; never offer it.
+      if (m == CalibrationMethod::minmax && h.has_outliers()) continue;
+      const ClipRange range = calibrate(h, m);
       const QuantParam p = affine_quant_param(range);
       if (std::none_of(r.params.begin(), r.params.end(), [&](const QuantParam& q) { return same_param(p, q); })) {
         r.candidates.push_back({m, range, 0});

@@ -12,7 +12,8 @@
 // the consumers' outputs of noise energy / signal energy. Ops that only move or select
 // values (reshape, max pool, pad, resize, transpose, concat) are looked through: their
 // consumers count. A tensor that is a model output also counts its own error. Ties go to
-// the earlier method in the order above. Deterministic: it depends on neither the thread
+// the earlier method in the order above. A tensor with lone outliers (TensorHistogram) is not
+// offered minmax. Deterministic: it depends on neither the thread
 // count nor timing.
 #include <cstdint>
 #include <unordered_map>

@@ -1,6 +1,7 @@
 #include "quant/calibration.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -49,8 +50,34 @@ float inverse_width(float lo, float hi) {
   return float(std::min(double(kBins) / width, double(std::numeric_limits<float>::max())));
 }
 
-double signed_bin_width(const TensorHistogram& h) { return (double(h.max()) - double(h.min())) / kBins; }
-double signed_bin_centre(const TensorHistogram& h, int i) { return double(h.min()) + (i + 0.5) * signed_bin_width(h); }
+double signed_bin_width(const TensorHistogram& h) { return (double(h.bins_max()) - double(h.bins_min())) / kBins; }
+double signed_bin_centre(const TensorHistogram& h, int i) {
+  return double(h.bins_min()) + (i + 0.5) * signed_bin_width(h);
+}
+
+// [bins_min, bins_max]: the observed range without lone outliers (minmax when there are none).
+ClipRange binned_range(const TensorHistogram& h) { return valid_range({h.bins_min(), h.bins_max()}); }
+
+// Magnitude of the values of one sign without their lone outliers (see TensorHistogram): walking
+// down from the largest exponent, each run of more than kOutlierGapOctaves empty exponents with
+// values below it is a cut, kept while everything above it is at most kOutlierFraction of
+// `total`. Returns the power of two above the lowest such cut's values, or -1 for no cut.
+float trimmed_magnitude(const std::uint64_t* counts, int octaves, std::uint64_t total) {
+  int e = octaves - 1;
+  while (e > 0 && counts[e] == 0) --e;
+  std::uint64_t above = 0;
+  int cut = -1;
+  while (e > 0) {
+    above += counts[e];
+    if (double(above) > TensorHistogram::kOutlierFraction * double(total)) break;
+    int below = e - 1;
+    while (below > 0 && counts[below] == 0) --below;
+    if (below == 0) break;  // nothing below: these are all the values of this sign
+    if (e - below - 1 >= TensorHistogram::kOutlierGapOctaves) cut = below;
+    e = below;
+  }
+  return cut < 0 ? -1.0f : std::ldexp(1.0f, cut - 126);  // exponent field e: [2^(e-127), 2^(e-126))
+}
 
 // Expected squared error per value over the signed histogram, each bin's mass at its centre:
 // values outside [lo, hi] are clipped, (x - clip)^2; values inside get uniform rounding noise
@@ -79,8 +106,8 @@ double expected_error(const TensorHistogram& h, double lo, double hi, double del
 // `upper` values above, interpolating linearly inside the bin where the count is reached.
 ClipRange quantile_range(const TensorHistogram& h, double lower, double upper) {
   const auto& bins = h.bins();
-  const double lo0 = h.min(), w = signed_bin_width(h);
-  ClipRange r{h.min(), h.max()};
+  const double lo0 = h.bins_min(), w = signed_bin_width(h);
+  ClipRange r{h.bins_min(), h.bins_max()};
   double seen = 0;
   for (int i = 0; i < kBins; ++i) {
     const double c = double(bins[std::size_t(i)]);
@@ -99,8 +126,8 @@ ClipRange quantile_range(const TensorHistogram& h, double lower, double upper) {
     }
     seen += c;
   }
-  r.lo = std::clamp(r.lo, h.min(), h.max());
-  r.hi = std::clamp(r.hi, h.min(), h.max());
+  r.lo = std::clamp(r.lo, h.bins_min(), h.bins_max());
+  r.hi = std::clamp(r.hi, h.bins_min(), h.bins_max());
   return r;
 }
 
@@ -174,11 +201,16 @@ void TensorHistogram::observe_range(std::span<const float> values) {
   if (!bins_.empty()) throw std::logic_error("TensorHistogram::observe_range after start_histograms");
   float lo = std::numeric_limits<float>::infinity(), hi = -lo;
   std::uint64_t n = 0;
+  if (octaves_.empty()) octaves_.assign(2 * kOctaves, 0);
+  std::uint64_t* octaves = octaves_.data();
   for (float x : values) {
     if (!std::isfinite(x)) continue;
     lo = std::min(lo, x);
     hi = std::max(hi, x);
     ++n;
+    // Exponent field and sign: which power of two, positive or negative (0: zero or denormal).
+    const std::uint32_t bits = std::bit_cast<std::uint32_t>(x);
+    octaves[(bits >> 31) * kOctaves + ((bits >> 23) & 0xff)] += 1;
   }
   if (n == 0) return;
   if (!seen_) min_ = lo, max_ = hi;
@@ -189,6 +221,14 @@ void TensorHistogram::observe_range(std::span<const float> values) {
 }
 
 void TensorHistogram::start_histograms() {
+  bins_lo_ = min_, bins_hi_ = max_;
+  if (!octaves_.empty()) {
+    if (float hi = trimmed_magnitude(octaves_.data(), kOctaves, count_); hi >= 0) bins_hi_ = std::min(max_, hi);
+    if (float lo = trimmed_magnitude(octaves_.data() + kOctaves, kOctaves, count_); lo >= 0)
+      bins_lo_ = std::max(min_, -lo);
+    octaves_.clear();
+    octaves_.shrink_to_fit();
+  }
   bins_.assign(kBins, 0);
   abs_bins_.assign(kBins, 0);
   count_ = 0;
@@ -200,9 +240,9 @@ void TensorHistogram::start_histograms() {
 // bin 0 (NaN > 0 is false) and +-Inf to an end bin, where non-finite values add 0.
 void TensorHistogram::observe(std::span<const float> values) {
   if (bins_.empty()) throw std::logic_error("TensorHistogram::observe before start_histograms");
-  const float lo = min_;
-  const float inv = inverse_width(min_, max_);
-  const float abs_inv = inverse_width(0.0f, abs_max());
+  const float lo = bins_lo_;
+  const float inv = inverse_width(bins_lo_, bins_hi_);
+  const float abs_inv = inverse_width(0.0f, bins_abs_max());
   constexpr float top = float(kBins - 1), big = std::numeric_limits<float>::max();
   constexpr std::size_t kBlock = 256;
   std::int32_t signed_index[kBlock], abs_index[kBlock];
@@ -250,11 +290,16 @@ void TensorHistogram::merge(const TensorHistogram& other) {
       max_ = seen_ ? std::max(max_, other.max_) : other.max_;
       seen_ = true;
     }
+    if (!other.octaves_.empty()) {
+      if (octaves_.empty()) octaves_.assign(other.octaves_.size(), 0);
+      for (std::size_t i = 0; i < octaves_.size(); ++i) octaves_[i] += other.octaves_[i];
+    }
     count_ += other.count_;
     return;
   }
   // Pass 2: bins are comparable only over the very same range.
-  if (min_ != other.min_ || max_ != other.max_ || seen_ != other.seen_)
+  if (min_ != other.min_ || max_ != other.max_ || bins_lo_ != other.bins_lo_ || bins_hi_ != other.bins_hi_ ||
+      seen_ != other.seen_)
     throw std::logic_error("TensorHistogram::merge of histograms over different ranges");
   for (std::size_t i = 0; i < bins_.size(); ++i) {
     bins_[i] += other.bins_[i];
@@ -289,24 +334,24 @@ ClipRange calibrate_minmax(const TensorHistogram& h) { return valid_range({h.min
 ClipRange calibrate_percentile(const TensorHistogram& h, double percentile) {
   if (!(percentile > 0 && percentile <= 100)) fail("percentile", "{} is outside (0, 100]", percentile);
   require_histograms(h, "calibrate_percentile");
-  if (h.count() == 0 || !(h.max() > h.min())) return calibrate_minmax(h);
+  if (h.count() == 0 || !(h.bins_max() > h.bins_min())) return binned_range(h);
   const auto& bins = h.bins();
   const double total = double(std::accumulate(bins.begin(), bins.end(), std::uint64_t{0}));
   const double tail = (100.0 - percentile) / 100.0 * total;
-  const bool is_signed = h.min() < 0;
+  const bool is_signed = h.bins_min() < 0;
   ClipRange r = quantile_range(h, is_signed ? tail / 2 : 0.0, is_signed ? tail / 2 : tail);
-  if (!is_signed) r.lo = h.min();
+  if (!is_signed) r.lo = h.bins_min();
   return valid_range(r);
 }
 
 ClipRange calibrate_kl(const TensorHistogram& h) {
   require_histograms(h, "calibrate_kl");
-  if (!(h.max() > h.min())) return calibrate_minmax(h);
+  if (!(h.bins_max() > h.bins_min())) return binned_range(h);
   const std::vector<double> bins(h.abs_bins().begin(), h.abs_bins().end());
   std::vector<double> suffix(kBins + 1, 0.0);  // suffix[i] = sum of bins[i..]
   for (int i = kBins - 1; i >= 0; --i) suffix[std::size_t(i)] = suffix[std::size_t(i) + 1] + bins[std::size_t(i)];
   const double total = suffix[0];
-  if (total == 0) return calibrate_minmax(h);  // only zeros besides non-finite values
+  if (total == 0) return binned_range(h);  // only zeros besides non-finite values
   std::vector<double> mass(kKlLevels), weight(kKlLevels), q(kBins);
   int best = kBins;
   double best_kl = std::numeric_limits<double>::infinity();
@@ -317,9 +362,9 @@ ClipRange calibrate_kl(const TensorHistogram& h) {
     if (kl < best_kl) best_kl = kl, best = i;
   }
   // Half a bin past the kept bins' upper edge, as the reference implementations do.
-  const float t = float((best + 0.5) * (double(h.abs_max()) / kBins));
-  if (h.min() >= 0) return valid_range({0.0f, std::min(t, h.max())});
-  return valid_range({std::max(-t, h.min()), std::min(t, h.max())});
+  const float t = float((best + 0.5) * (double(h.bins_abs_max()) / kBins));
+  if (h.bins_min() >= 0) return valid_range({0.0f, std::min(t, h.bins_max())});
+  return valid_range({std::max(-t, h.bins_min()), std::min(t, h.bins_max())});
 }
 
 double quantization_mse(const TensorHistogram& h, ClipRange range) {
@@ -334,7 +379,7 @@ double quantization_mse(const TensorHistogram& h, ClipRange range) {
 // k = N is [min, max] itself, so the result is never worse than minmax by this measure.
 ClipRange calibrate_mse(const TensorHistogram& h) {
   require_histograms(h, "calibrate_mse");
-  if (h.count() == 0 || !(h.max() > h.min())) return calibrate_minmax(h);
+  if (h.count() == 0 || !(h.bins_max() > h.bins_min())) return binned_range(h);
   const auto& bins = h.bins();
   struct End {
     double value = 0, clipped = 0;  // the end; sum of count * (x - end)^2 beyond it
@@ -356,10 +401,10 @@ ClipRange calibrate_mse(const TensorHistogram& h) {
     }
     return out;
   };
-  const std::vector<End> los = ends(std::min(double(h.min()), 0.0), false);
-  const std::vector<End> his = ends(std::max(double(h.max()), 0.0), true);
+  const std::vector<End> los = ends(std::min(double(h.bins_min()), 0.0), false);
+  const std::vector<End> his = ends(std::max(double(h.bins_max()), 0.0), true);
   const std::uint64_t total = std::accumulate(bins.begin(), bins.end(), std::uint64_t{0});
-  ClipRange best = calibrate_minmax(h);
+  ClipRange best = binned_range(h);
   double best_error = std::numeric_limits<double>::infinity();
   for (const End& lo : los)
     for (const End& hi : his) {
@@ -392,8 +437,9 @@ int nnom_frac_bits(float abs_max) {
 
 int choose_pow2_frac_bits(const TensorHistogram& h) {
   require_histograms(h, "choose_pow2_frac_bits");
-  const int nnom = nnom_frac_bits(h.abs_max());
-  if (h.count() == 0 || h.abs_max() == 0) return nnom;
+  // From the binned range: a lone outlier would start the search 100 bits too coarse.
+  const int nnom = nnom_frac_bits(h.bins_abs_max());
+  if (h.count() == 0 || h.bins_abs_max() == 0) return nnom;
   // One bit coarser than NNoM (its rule can clip max|x| by up to one step) to 8 finer: the
   // finest keeps only 1/256 of max|x| unclipped, rarely worth it already.
   int best = nnom;

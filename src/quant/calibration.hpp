@@ -1,6 +1,7 @@
 #pragma once
 // Calibration: statistics of a float tensor over the calibration set, and the methods that
 // turn them into a clipping range (DESIGN.md "Calibration methods").
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -17,13 +18,24 @@ namespace tinyq {
 // count(). Misuse (observe before start_histograms, observe_range after it, merging
 // histograms of different passes or ranges, calibrating without pass 2) throws
 // std::logic_error: it is a bug, not bad input.
+//
+// Lone outliers: pass 1 also counts values per power of two, per sign. At start_histograms,
+// the values of one sign that sit more than kOutlierGapOctaves powers of two above the rest of
+// that sign (nothing in between) and are at most kOutlierFraction of count() are "lone
+// outliers": the bins span only the rest (bins_min()/bins_max()), and the outliers fall in the
+// end bins. One 1e38 pixel among images in [0, 1] would otherwise put every other value in
+// bin 0 and leave percentile/KL/MSE nothing to work with. min()/max() stay the observed
+// extremes; without lone outliers the bins span exactly [min(), max()].
 class TensorHistogram {
  public:
   static constexpr int kBins = 2048;
+  static constexpr int kOutlierGapOctaves = 13;     // > 8192x above the rest
+  static constexpr double kOutlierFraction = 0.01;  // at most 1% of the values
 
   // Pass 1: extremes only.
   void observe_range(std::span<const float> values);
-  // Prepare pass 2 from pass 1's extremes (bins over [min, max] and over [0, max|x|]).
+  // Prepare pass 2 from pass 1's extremes (bins over [bins_min, bins_max] and over
+  // [0, bins_abs_max]).
   // Zeroes the bins and count(). With no pass-1 data the range is [0, 0]: all values then
   // fall in the end bins.
   void start_histograms();
@@ -37,18 +49,29 @@ class TensorHistogram {
   float min() const { return min_; }
   float max() const { return max_; }
   float abs_max() const;
+  // The range the bins cover: [min(), max()] without lone outliers, else the rest's range
+  // (to the power of two above its largest magnitude, at most the observed extreme).
+  float bins_min() const { return bins_lo_; }
+  float bins_max() const { return bins_hi_; }
+  float bins_abs_max() const { return std::max(-bins_lo_, bins_hi_); }
+  // True when start_histograms left lone outliers out of the bin range.
+  bool has_outliers() const { return bins_lo_ != min_ || bins_hi_ != max_; }
   // Finite values seen by the current pass (start_histograms resets it).
   std::uint64_t count() const { return count_; }
-  // Signed histogram: kBins bins over [min(), max()].
+  // Signed histogram: kBins bins over [bins_min(), bins_max()].
   const std::vector<std::uint64_t>& bins() const { return bins_; }
-  // Magnitude histogram of the non-zero values: kBins bins over [0, abs_max()]. Exact zeros
+  // Magnitude histogram of the non-zero values: kBins bins over [0, bins_abs_max()]. Exact zeros
   // are left out (count() - sum = their number), as ncnn's KL calibration does: they quantize
   // exactly, and a ReLU output's spike at 0 would otherwise drag the KL threshold down.
   const std::vector<std::uint64_t>& abs_bins() const { return abs_bins_; }
 
  private:
+  static constexpr int kOctaves = 256;  // float exponent field values
   float min_ = 0, max_ = 0;
+  float bins_lo_ = 0, bins_hi_ = 0;
   bool seen_ = false;
+  // Pass 1: counts per float exponent of the positive and the negative values (zeros left out).
+  std::vector<std::uint64_t> octaves_;
   std::uint64_t count_ = 0;
   std::vector<std::uint64_t> bins_, abs_bins_;
 };
@@ -67,7 +90,7 @@ const char* calibration_method_name(CalibrationMethod m);
 // Throws tinyq::Error for an unknown name.
 CalibrationMethod calibration_method_from_name(const std::string& name);
 
-// [min, max] as observed.
+// [min, max] as observed (lone outliers included: `auto` does not offer it then).
 ClipRange calibrate_minmax(const TensorHistogram& h);
 // Clip the tails holding (100 - percentile)% of the values (split between the two tails
 // for signed data, min < 0; the upper tail only for non-negative data, whose lo is min),

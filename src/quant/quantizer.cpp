@@ -1,10 +1,14 @@
 #include "quant/quantizer.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "exec/float_executor.hpp"
+#include "exec/int8_executor.hpp"
 #include "quant/auto_calibration.hpp"
 #include "quant/bias_correction.hpp"
 #include "quant/collect_statistics.hpp"
@@ -43,8 +47,10 @@ CalibrationMethod method_for(const TensorHistogram& h, ValueId id, const std::st
                              const AutoChoices& chosen) {
   if (method != "auto") return calibration_method_from_name(method);
   if (auto it = chosen.find(id); it != chosen.end()) return it->second.method;
-  CalibrationMethod best = CalibrationMethod::minmax;
-  double best_error = quantization_mse(h, calibrate_minmax(h));
+  // Not minmax when it spans lone outliers (see choose_auto_calibration).
+  const bool offer_minmax = !h.has_outliers();
+  CalibrationMethod best = offer_minmax ? CalibrationMethod::minmax : CalibrationMethod::percentile;
+  double best_error = quantization_mse(h, calibrate(h, best));
   for (auto m : {CalibrationMethod::percentile, CalibrationMethod::kl, CalibrationMethod::mse}) {
     double e = quantization_mse(h, calibrate(h, m));
     if (e < best_error) best = m, best_error = e;
@@ -64,8 +70,8 @@ CalibrationSummary summarize(const std::unordered_map<ValueId, TensorHistogram>&
   auto it = stats.find(id);
   if (it == stats.end()) return s;
   const TensorHistogram& h = it->second;
-  s.histogram_min = h.min();
-  s.histogram_max = h.max();
+  s.histogram_min = h.bins_min();  // what the bins below span (lone outliers in the end bins)
+  s.histogram_max = h.bins_max();
   if (h.bins().empty()) return s;
   // Fold the 2048 calibration bins into a few for the report.
   s.histogram.assign(CalibrationSummary::kSummaryBins, 0);
@@ -89,7 +95,99 @@ QGraph calibrate_and_quantize(const Graph& graph, const Tensor& samples, const Q
   return build_qgraph(graph, stats, settings, chosen);
 }
 
+// Input ranges that a model is unlikely to have been trained on.
+void check_input_range(const Tensor& samples, std::vector<std::string>& warnings) {
+  const auto x = samples.f32();
+  if (x.empty()) return;
+  const auto [lo, hi] = std::minmax_element(x.begin(), x.end());
+  if (*lo == *hi) {
+    warnings.push_back(
+        fmt::format("calibration data: every input value is {:g}; ranges calibrated on it fit no real input", *lo));
+    return;
+  }
+  const float magnitude = std::max(std::fabs(*lo), std::fabs(*hi));
+  if (magnitude > 1e4f)
+    warnings.push_back(fmt::format(
+        "calibration data: inputs reach {:g}, more than 1e4 (a model is normally fed values near [-1, 1] or [0, 255] "
+        "at most): check the data's scaling",
+        magnitude));
+  else if (*lo >= 0 && *hi > 1 && *hi <= 255 &&
+           std::all_of(x.begin(), x.end(), [](float v) { return v == std::floor(v); }))
+    warnings.push_back(fmt::format(
+        "calibration data: every input value is an integer in [0, {:g}]: unscaled 8-bit pixels? --scale applies to "
+        "uint8 data only; if the model expects [0, 1], save the data as uint8 or pass --std 255",
+        *hi));
+}
+
+// Float against int8 on `samples` (up to 256): the model output's SQNR and, for outputs of
+// more than one element per sample, the fraction of samples with the same top-1.
+void check_result(const QGraph& q, const Tensor& samples, int threads, bool held_back,
+                  std::vector<std::string>& warnings) {
+  const std::int64_t n = std::min<std::int64_t>(sample_count(q.float_graph, {samples}), 256);
+  if (n <= 0) return;
+  const std::int64_t rows = samples.shape()[0] / std::max<std::int64_t>(sample_count(q.float_graph, {samples}), 1);
+  Shape shape = samples.shape();
+  shape[0] = n * rows;
+  Tensor subset(DType::f32, shape);
+  std::copy_n(samples.f32().begin(), subset.numel(), subset.f32().begin());
+  const auto reference = FloatExecutor(q.float_graph, {.threads = threads}).run({subset});
+  const auto quantized = Int8Executor(q, {.threads = threads}).run({subset});
+  double signal = 0, noise = 0;
+  for (std::size_t o = 0; o < reference.size(); ++o)
+    for (std::int64_t i = 0; i < reference[o].numel(); ++i) {
+      const double f = reference[o].f32()[std::size_t(i)], d = quantized[o].f32()[std::size_t(i)];
+      if (!std::isfinite(f) || !std::isfinite(d)) continue;
+      signal += f * f;
+      noise += (f - d) * (f - d);
+    }
+  const double sqnr = noise > 0 ? 10.0 * std::log10(std::max(signal, 1e-30) / noise) : 200.0;
+  double agreement = 1;
+  const std::int64_t per = reference[0].numel() / n;
+  if (per > 1) {
+    std::int64_t same = 0;
+    for (std::int64_t k = 0; k < n; ++k) {
+      const float* f = reference[0].f32().data() + k * per;
+      const float* d = quantized[0].f32().data() + k * per;
+      same += std::max_element(f, f + per) - f == std::max_element(d, d + per) - d;
+    }
+    agreement = double(same) / double(n);
+  }
+  if (sqnr < kMinOutputSqnrDb || agreement < kMinAgreement)
+    warnings.push_back(fmt::format(
+        "the int8 model is far from the float model on {} {} samples: output SQNR {:.1f} dB (normal: >= {:g}), top-1 "
+        "agreement {:.1f}% (normal: >= {:g}%): check the calibration data and options",
+        n, held_back ? "held-back" : "calibration", sqnr, kMinOutputSqnrDb, 100 * agreement, 100 * kMinAgreement));
+}
+
 }  // namespace
+
+Tensor clamp_input_outliers(const Tensor& samples, std::vector<std::string>* warnings) {
+  TensorHistogram h;
+  h.observe_range(samples.f32());
+  h.start_histograms();
+  if (!h.has_outliers()) return samples;
+  // The exact extremes of the rest (the bins end at a power of two above them).
+  float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+  for (float x : samples.f32())
+    if (x >= h.bins_min() && x <= h.bins_max()) lo = std::min(lo, x), hi = std::max(hi, x);
+  Tensor clamped = samples;
+  auto x = clamped.f32();
+  const std::int64_t per_sample = samples.numel() / std::max<std::int64_t>(samples.shape()[0], 1);
+  std::int64_t count = 0, first = -1;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (x[i] < lo || x[i] > hi) {
+      if (first < 0) first = std::int64_t(i);
+      ++count;
+      x[i] = std::clamp(x[i], lo, hi);
+    }
+  if (warnings)
+    warnings->push_back(fmt::format(
+        "calibration data: {} of {} input values lie more than {}x beyond the rest (first: element {} = {:g}, "
+        "sample {}); they were clamped to the rest's range [{:g}, {:g}] for calibration: check the data",
+        count, x.size(), 1 << TensorHistogram::kOutlierGapOctaves, first, samples.f32()[std::size_t(first)],
+        first / per_sample, lo, hi));
+  return clamped;
+}
 
 QuantSettings resolve_settings(const QuantizeOptions& o) {
   QuantSettings s;
@@ -121,10 +219,12 @@ QuantSettings resolve_settings(const QuantizeOptions& o) {
   return s;
 }
 
-QGraph quantize(const Graph& graph, const Tensor& samples, const QuantizeOptions& options) {
+QGraph quantize(const Graph& graph, const Tensor& raw_samples, const QuantizeOptions& options) {
   QuantSettings settings = resolve_settings(options);
   if (graph.inputs.size() != 1)
     fail("", "quantization needs a model with one input, this one has {}", graph.inputs.size());
+  const Tensor samples = clamp_input_outliers(raw_samples, options.warnings);
+  if (options.warnings) check_input_range(samples, *options.warnings);
   CollectOptions collect{.threads = options.threads, .histograms = true, .progress = options.progress};
   settings.calibration_samples = sample_count(graph, {samples});
   QGraph q = calibrate_and_quantize(graph, samples, settings, collect);
@@ -142,6 +242,11 @@ QGraph quantize(const Graph& graph, const Tensor& samples, const QuantizeOptions
     }
   }
   if (settings.bias_correction) correct_bias(q, samples, options.threads);
+  if (options.warnings) {
+    const bool held_back = options.holdout.numel() > 0;
+    check_result(q, held_back ? clamp_input_outliers(options.holdout, nullptr) : samples, options.threads, held_back,
+                 *options.warnings);
+  }
   return q;
 }
 

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "ir/qgraph.hpp"
 #include "quant/calibration.hpp"
@@ -18,16 +19,35 @@ struct QuantizeOptions {
   std::optional<bool> bias_correction;     // overrides the preset (best: on)
   int threads = 0;
   std::function<void(int pass, std::int64_t done, std::int64_t total)> progress;
+  // When set, quantize checks the data and the result and appends one sentence per problem:
+  // lone input outliers (clamped for calibration), identical inputs, inputs that look like
+  // unscaled 8-bit pixels or lie beyond +-1e4, and a collapsed result (model output SQNR
+  // < kMinOutputSqnrDb or top-1 agreement < kMinAgreement against float).
+  std::vector<std::string>* warnings = nullptr;
+  // Samples not used for calibration to check the result on; without them (empty), the first
+  // 256 calibration samples.
+  Tensor holdout;
 };
+
+inline constexpr double kMinOutputSqnrDb = 15.0;
+inline constexpr double kMinAgreement = 0.97;
 
 // The settings a preset stands for, with explicit overrides applied; throws tinyq::Error
 // naming the option for unknown values.
 QuantSettings resolve_settings(const QuantizeOptions& options);
 
-// Calibrates on `samples` (source layout, N × input shape) and quantizes. Throws
+// Calibrates on `samples` (source layout, N × input shape) and quantizes. Lone outliers in
+// the input (values more than 2^13 times beyond the rest, at most 1% of them; see
+// TensorHistogram) are clamped to the rest's range first: the int8 input clamps them anyway,
+// and left in they would set the ranges of every layer after the input. Throws
 // tinyq::Error naming the node for an op without an int8 kernel or an accumulator that
 // could overflow.
 QGraph quantize(const Graph& graph, const Tensor& samples, const QuantizeOptions& options);
+
+// `samples` with the lone outliers of its values (see TensorHistogram) clamped to the range of
+// the rest, as quantize calibrates on it; `samples` itself when there are none. With
+// `warnings`, one sentence naming the first outlier.
+Tensor clamp_input_outliers(const Tensor& samples, std::vector<std::string>* warnings = nullptr);
 
 // Quantizes with statistics already collected (keyed by ValueId of `graph`).
 QGraph quantize_with_statistics(const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats,
