@@ -1,10 +1,10 @@
 // tinyq runtime: concatenation along one axis, each input copied or requantized into the
 // output's quantization: the portable path, and the public kernel, which picks the native
-// path at compile time (kernel_paths_misc.hpp).
+// path at compile time (kernel_paths.hpp).
 #include <string.h>
 
+#include "kernel_paths.hpp"
 #include "kernel_util.hpp"
-#include "tinyq/kernel_paths_misc.hpp"
 #include "tinyq/kernels.hpp"
 
 namespace tinyq {

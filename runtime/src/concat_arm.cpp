@@ -4,7 +4,7 @@
 // on a Cortex-M4, most of them the 64-bit shift by a run-time amount), wherever
 // high_mul_requant proves the two equal for every int8 input; elsewhere the portable
 // requantize runs.
-#include "tinyq/target.hpp"
+#include "tinyq/kernel_path.hpp"
 
 #if defined(TINYQ_PATH_ARM_DSP) || defined(TINYQ_PATH_ARM_MVE)
 
@@ -13,9 +13,11 @@
 #include <arm_mve.h>
 #endif
 
+#include "arm_instructions.hpp"
+#include "byte_copy.hpp"
+#include "high_mul_requant.hpp"
+#include "kernel_paths.hpp"
 #include "kernel_util.hpp"
-#include "kernel_util_misc.hpp"
-#include "tinyq/kernel_paths_misc.hpp"
 
 namespace tinyq {
 namespace rt {
@@ -64,7 +66,7 @@ void requantize_row(const ConcatParams& p, int32_t i, const detail::HighMulRequa
   }
 #else
   for (int32_t j = 0; j < n; ++j) {
-    const int32_t v = detail::smmla(detail::mla(in[j], scale, scaled_offset), r.multiplier, r.round) >> r.post;
+    const int32_t v = arm::smmla(arm::mla(in[j], scale, scaled_offset), r.multiplier, r.round) >> r.post;
     out[j] = static_cast<int8_t>(__ssat(v, 8));
   }
 #endif

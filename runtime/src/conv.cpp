@@ -4,8 +4,8 @@
 // the input offset added (padded taps become 0, i.e. real 0). Each output channel is then a
 // dot product of two contiguous vectors of kernel_h * kernel_w * in_c/groups values, which
 // compilers vectorise and which is the shape the DSP / MVE paths specialise.
+#include "kernel_paths.hpp"
 #include "kernel_util.hpp"
-#include "tinyq/kernel_paths.hpp"
 
 namespace tinyq {
 namespace rt {
@@ -60,7 +60,7 @@ void conv2d_s8_portable(const ConvParams& p, const int8_t* input, const int8_t* 
   }
 }
 
-// Compile-time dispatch to this build's path (target.hpp); each path picks its own variant
+// Compile-time dispatch to this build's path (kernel_path.hpp); each path picks its own variant
 // from the shapes with conv2d_s8_variant(), the function the scratch twin asks too.
 void conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
                int16_t* scratch) {

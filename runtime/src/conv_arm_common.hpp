@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "tinyq/target.hpp"
+#include "tinyq/kernel_path.hpp"
 
 #if defined(TINYQ_PATH_ARM_DSP)
 #include <arm_acle.h>
@@ -14,6 +14,7 @@
 #include <arm_mve.h>
 #endif
 
+#include "arm_instructions.hpp"
 #include "kernel_util.hpp"
 #include "tinyq/requantize.hpp"
 
@@ -21,47 +22,12 @@ namespace tinyq {
 namespace rt {
 namespace arm {
 
-#define TINYQ_ALWAYS_INLINE __attribute__((always_inline)) inline
-
-// Unaligned 32-bit access through memcpy: one LDR/STR on ARMv7-M (unaligned word access is
-// allowed there), and no strict-aliasing games with the int8 / int16 buffers.
-TINYQ_ALWAYS_INLINE uint32_t load_u32(const void* p) {
-  uint32_t v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-TINYQ_ALWAYS_INLINE void store_u32(void* p, uint32_t v) { __builtin_memcpy(p, &v, sizeof v); }
-
 #if defined(TINYQ_PATH_ARM_DSP)
-// SXTB16 / SXTAB16 with the rotation folded in (GCC 12 does not fuse a rotate into them):
-// bytes 1 and 3 of x, sign-extended into the two halves (plus a's halves).
-TINYQ_ALWAYS_INLINE int32_t sxtb16_ror8(uint32_t x) {
-  int32_t r;
-  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-  return r;
-}
-TINYQ_ALWAYS_INLINE int32_t sxtab16_ror8(int32_t a, uint32_t x) {
-  int32_t r;
-  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
-  return r;
-}
 // The input offset in both 16-bit halves, for SXTAB16.
 inline int32_t offset_pair(int32_t offset) {
   return static_cast<int32_t>((static_cast<uint32_t>(offset) & 0xFFFFu) * 0x10001u);
 }
 #endif
-
-// (product + (c << 32)) >> 32 for the 64-bit product a * b: SMMLA, one instruction (the high
-// word of the exact sum, i.e. floor((a * b) / 2^32) + c).
-TINYQ_ALWAYS_INLINE int32_t mul_high_add(int32_t a, int32_t b, int32_t c) {
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-  int32_t r;
-  __asm__("smmla %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
-  return r;
-#else  // e.g. an MVE core built without the DSP extension
-  return static_cast<int32_t>((static_cast<int64_t>(a) * b) >> 32) + c;
-#endif
-}
 
 // The same value as requantize(), in fewer instructions for the usual case of a multiplier
 // below 1/2 (shift <= -2, total shift s = 31 - shift >= 33). Writing the product as
@@ -77,7 +43,7 @@ __attribute__((noinline)) inline int32_t requantize_slow(int32_t acc, int32_t mu
 TINYQ_ALWAYS_INLINE int32_t requantize_fast(int32_t acc, int32_t multiplier, int32_t shift) {
   if (__builtin_expect(shift <= -2, 1)) {
     const int32_t t = -1 - shift;
-    return mul_high_add(acc, multiplier, 1 << (t - 1)) >> t;
+    return smmla(acc, multiplier, 1 << (t - 1)) >> t;
   }
   return requantize_slow(acc, multiplier, shift);
 }

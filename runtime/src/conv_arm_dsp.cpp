@@ -25,12 +25,12 @@
 //    table of offsets built once per call (gather_pair) instead of row by row.
 // Every partial sum is an exact integer; SMLAD wraps modulo 2^32 and so does the final sum,
 // which the host guarantees fits int32, so any accumulation order gives the portable bytes.
-#include "tinyq/target.hpp"  // defines the TINYQ_PATH_* macro tested below
+#include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
 #if defined(TINYQ_PATH_ARM_DSP)
 
 #include "conv_arm_common.hpp"
-#include "tinyq/kernel_paths.hpp"
+#include "kernel_paths.hpp"
 
 namespace tinyq {
 namespace rt {
@@ -70,15 +70,15 @@ __attribute__((noinline)) void convert_reordered(const int8_t* src, int16_t* dst
     const uint32_t x = load_u32(src), y = load_u32(src + 4);
     src += 8;
     store_u32(dst, static_cast<uint32_t>(__sxtab16(offset2, static_cast<int32_t>(x))));
-    store_u32(dst + kPairStride, static_cast<uint32_t>(sxtab16_ror8(offset2, x)));
+    store_u32(dst + kPairStride, sxtab16_ror8(static_cast<uint32_t>(offset2), x));
     store_u32(dst + 2 * kPairStride, static_cast<uint32_t>(__sxtab16(offset2, static_cast<int32_t>(y))));
-    store_u32(dst + 3 * kPairStride, static_cast<uint32_t>(sxtab16_ror8(offset2, y)));
+    store_u32(dst + 3 * kPairStride, sxtab16_ror8(static_cast<uint32_t>(offset2), y));
     dst += 4 * kPairStride;
   }
   if ((count & 4) != 0) {
     const uint32_t x = load_u32(src);
     store_u32(dst, static_cast<uint32_t>(__sxtab16(offset2, static_cast<int32_t>(x))));
-    store_u32(dst + kPairStride, static_cast<uint32_t>(sxtab16_ror8(offset2, x)));
+    store_u32(dst + kPairStride, sxtab16_ror8(static_cast<uint32_t>(offset2), x));
   }
 }
 __attribute__((noinline)) void zero_pairs(int16_t* dst, int32_t count) {

@@ -17,15 +17,16 @@
 // Variants: pointwise (1x1 over real pixels) reads the pixels' channels in place; general
 // copies each pixel's patch (im2col, int8; rows of interior windows inline) and runs every
 // channel block on it.
-#include "tinyq/target.hpp"  // defines the TINYQ_PATH_* macro tested below
+#include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
 #if defined(TINYQ_PATH_ARM_MVE)
 
 #include <arm_mve.h>
 
+#include "byte_copy.hpp"
 #include "conv_arm_common.hpp"
-#include "kernel_util_misc.hpp"
-#include "tinyq/kernel_paths.hpp"
+#include "kernel_paths.hpp"
+#include "mve_dot_asm.hpp"
 
 namespace tinyq {
 namespace rt {
@@ -89,7 +90,7 @@ struct BlockArgs {
 extern "C" void tinyq_mve_conv_blocks(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out,
                                       const BlockArgs* args);
 // clang-format off
-__asm__(R"(
+__asm__(TINYQ_MVE_DOT_MACRO R"(
   .section .text.tinyq_mve_conv_blocks,"ax",%progbits
   .syntax unified
   .thumb
@@ -123,33 +124,7 @@ tinyq_mve_conv_blocks:
   mov r10, #0
   mov r12, #0
   lsr lr, r2, #4
-  wls lr, lr, 2f
-1:
-  vldrb.8 q0, [r0], #16
-  vldrb.8 q1, [r1], #16
-  vmladava.s8 r6, q0, q1
-  vldrb.8 q2, [r4], #16
-  vmladava.s8 r8, q0, q2
-  vldrb.8 q3, [r5], #16
-  vmladava.s8 r10, q0, q3
-  vldrb.8 q1, [r7], #16
-  vmladava.s8 r12, q0, q1
-  le lr, 1b
-2:
-  ands lr, r2, #15
-  beq 4f
-  vctp.8 lr
-  vpstttt
-  vldrbt.8 q0, [r0]
-  vldrbt.8 q1, [r1]
-  vldrbt.8 q2, [r4]
-  vldrbt.8 q3, [r5]
-  vmladava.s8 r6, q0, q1
-  vmladava.s8 r8, q0, q2
-  vmladava.s8 r10, q0, q3
-  vpst
-  vldrbt.8 q1, [r7]
-  vmladava.s8 r12, q0, q1
+  TINYQ_MVE_DOT x=r0, chunks=lr, k=r2, done=4f, w0=r1, a0=r6, w1=r4, a1=r8, w2=r5, a2=r10, w3=r7, a3=r12
 4:
   add r1, r7, lr
   stm sp, {r6, r8, r10, r12}
@@ -171,7 +146,7 @@ tinyq_mve_conv_blocks:
   pop {r4-r11, pc}
   .size tinyq_mve_conv_blocks, .-tinyq_mve_conv_blocks
   .text
-)");
+)" TINYQ_MVE_DOT_PURGE);
 // clang-format on
 
 // Four channels' dot products with one pixel's K values at x, in assembly (GCC 12 reloads the
@@ -183,7 +158,7 @@ tinyq_mve_conv_blocks:
 extern "C" void tinyq_mve_dot4(const int8_t* x, const int8_t* w0, int32_t stride, int32_t chunks, int32_t* out,
                                int32_t tail);
 // clang-format off
-__asm__(R"(
+__asm__(TINYQ_MVE_DOT_MACRO R"(
   .section .text.tinyq_mve_dot4,"ax",%progbits
   .syntax unified
   .thumb
@@ -201,41 +176,15 @@ tinyq_mve_dot4:
   mov r8, #0
   mov r10, #0
   mov r12, #0
-  wls lr, r3, 2f
-1:
-  vldrb.8 q0, [r0], #16
-  vldrb.8 q1, [r1], #16
-  vmladava.s8 r6, q0, q1
-  vldrb.8 q2, [r4], #16
-  vmladava.s8 r8, q0, q2
-  vldrb.8 q3, [r5], #16
-  vmladava.s8 r10, q0, q3
-  vldrb.8 q1, [r7], #16
-  vmladava.s8 r12, q0, q1
-  le lr, 1b
-2:
   ldr r2, [sp, #36]
-  cmp r2, #0
-  beq 3f
-  vctp.8 r2
-  vpstttt
-  vldrbt.8 q0, [r0]
-  vldrbt.8 q1, [r1]
-  vldrbt.8 q2, [r4]
-  vldrbt.8 q3, [r5]
-  vmladava.s8 r6, q0, q1
-  vmladava.s8 r8, q0, q2
-  vmladava.s8 r10, q0, q3
-  vpst
-  vldrbt.8 q1, [r7]
-  vmladava.s8 r12, q0, q1
+  TINYQ_MVE_DOT x=r0, chunks=r3, k=r2, done=3f, w0=r1, a0=r6, w1=r4, a1=r8, w2=r5, a2=r10, w3=r7, a3=r12
 3:
   ldr r2, [sp, #32]
   stm r2, {r6, r8, r10, r12}
   pop {r4-r10, pc}
   .size tinyq_mve_dot4, .-tinyq_mve_dot4
   .text
-)");
+)" TINYQ_MVE_DOT_PURGE);
 // clang-format on
 
 // One channel's dot product: VMLADAVA over 16-byte chunks, the tail predicated.

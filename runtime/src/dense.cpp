@@ -1,6 +1,6 @@
 // tinyq runtime: fully connected layer (rows of input vectors times a weight matrix), int8.
+#include "kernel_paths.hpp"
 #include "kernel_util.hpp"
-#include "tinyq/kernel_paths.hpp"
 
 namespace tinyq {
 namespace rt {

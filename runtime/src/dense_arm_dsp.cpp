@@ -8,12 +8,12 @@
 // the fly, which four rows amortise. Up to 32 features' accumulators are then requantized
 // together by tinyq_dsp_requantize.
 // Sums are exact integers wrapping modulo 2^32 like the portable ones: same bytes.
-#include "tinyq/target.hpp"  // defines the TINYQ_PATH_* macro tested below
+#include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
 #if defined(TINYQ_PATH_ARM_DSP)
 
 #include "conv_arm_common.hpp"
-#include "tinyq/kernel_paths.hpp"
+#include "kernel_paths.hpp"
 
 namespace tinyq {
 namespace rt {
@@ -137,7 +137,8 @@ void dense_rows(const DenseParams& p, const int8_t* input, const int8_t* weights
             const uint32_t wv = load_u32(w0);
             w0 += 4;
             a0 = __smlad(__sxtb16(static_cast<int32_t>(wv)), __sxtab16(offset2, static_cast<int32_t>(xv)), a0);
-            a0 = __smlad(sxtb16_ror8(wv), sxtab16_ror8(offset2, xv), a0);
+            a0 = __smlad(static_cast<int32_t>(sxtb16_ror8(wv)),
+                         static_cast<int32_t>(sxtab16_ror8(static_cast<uint32_t>(offset2), xv)), a0);
           }
           for (int32_t i = n4; i < n; ++i) a0 += (in[i] + p.input_offset) * *w0++;
           acc[j] = a0;

@@ -10,14 +10,15 @@
 // offset * sum w, all modulo 2^32 (the true sum fits int32: the host's guarantee), so the
 // bytes equal the portable path's. The weight sums are taken in the same pass: unlike
 // CMSIS-NN's MVE dense layer, no precomputed kernel-sum buffer is needed (or can be forgotten).
-#include "tinyq/target.hpp"  // defines the TINYQ_PATH_* macro tested below
+#include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
 #if defined(TINYQ_PATH_ARM_MVE)
 
 #include <arm_mve.h>
 
 #include "conv_arm_common.hpp"
-#include "tinyq/kernel_paths.hpp"
+#include "kernel_paths.hpp"
+#include "mve_dot_asm.hpp"
 
 namespace tinyq {
 namespace rt {
@@ -37,7 +38,7 @@ TINYQ_ALWAYS_INLINE int32_t fold(const int32_t* bias, int32_t o, int32_t dot, in
 //   r0 x, r1 w, r2 k, r3 out.
 extern "C" void tinyq_mve_dense3(const int8_t* x, const int8_t* w, int32_t k, int32_t* out);
 // clang-format off
-__asm__(R"(
+__asm__(TINYQ_MVE_DOT_MACRO R"(
   .section .text.tinyq_mve_dense3,"ax",%progbits
   .syntax unified
   .thumb
@@ -61,40 +62,13 @@ tinyq_mve_dense3:
   mov r8, #0
   mov r10, #0
   lsr lr, r12, #4
-  wls lr, lr, 2f
-1:
-  vldrb.8 q0, [r11], #16
-  vldrb.8 q1, [r3], #16
-  vmladava.s8 r0, q0, q1
-  vaddva.s8 r6, q1
-  vldrb.8 q2, [r5], #16
-  vmladava.s8 r2, q0, q2
-  vaddva.s8 r8, q2
-  vldrb.8 q3, [r7], #16
-  vmladava.s8 r4, q0, q3
-  vaddva.s8 r10, q3
-  le lr, 1b
-2:
-  ands lr, r12, #15
-  beq 3f
-  vctp.8 lr
-  vpstttt
-  vldrbt.8 q0, [r11]
-  vldrbt.8 q1, [r3]
-  vldrbt.8 q2, [r5]
-  vldrbt.8 q3, [r7]
-  vmladava.s8 r0, q0, q1
-  vaddva.s8 r6, q1
-  vmladava.s8 r2, q0, q2
-  vaddva.s8 r8, q2
-  vmladava.s8 r4, q0, q3
-  vaddva.s8 r10, q3
+  TINYQ_MVE_DOT x=r11, chunks=lr, k=r12, done=3f, w0=r3, a0=r0, w1=r5, a1=r2, w2=r7, a2=r4, s0=r6, s1=r8, s2=r10
 3:
   stm r9, {r0, r2, r4, r6, r8, r10}
   pop {r4-r11, pc}
   .size tinyq_mve_dense3, .-tinyq_mve_dense3
   .text
-)");
+)" TINYQ_MVE_DOT_PURGE);
 // clang-format on
 
 }  // namespace

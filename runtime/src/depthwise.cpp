@@ -1,6 +1,6 @@
 // tinyq runtime: depthwise 2-D convolution with a channel multiplier, NHWC, int8.
+#include "kernel_paths.hpp"
 #include "kernel_util.hpp"
-#include "tinyq/kernel_paths.hpp"
 
 namespace tinyq {
 namespace rt {

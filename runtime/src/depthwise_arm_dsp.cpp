@@ -12,12 +12,12 @@
 // word trick does not apply) runs the portable kernel. A pixel's accumulators (up to 32
 // channels at a time) are requantized together by tinyq_dsp_requantize.
 // Sums are exact integers wrapping modulo 2^32 like the portable ones: same bytes.
-#include "tinyq/target.hpp"  // defines the TINYQ_PATH_* macro tested below
+#include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
 #if defined(TINYQ_PATH_ARM_DSP)
 
 #include "conv_arm_common.hpp"
-#include "tinyq/kernel_paths.hpp"
+#include "kernel_paths.hpp"
 
 namespace tinyq {
 namespace rt {

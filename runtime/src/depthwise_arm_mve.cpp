@@ -25,14 +25,14 @@
 // Requantization is vectorised when every channel's multiplier is below 1/2 (shift <= -2, the
 // usual case): requantize_lanes (conv_arm_common.hpp), bit-identical. Otherwise the
 // accumulators go through the scalar requantization. No scratch.
-#include "tinyq/target.hpp"  // defines the TINYQ_PATH_* macro tested below
+#include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
 #if defined(TINYQ_PATH_ARM_MVE)
 
 #include <arm_mve.h>
 
 #include "conv_arm_common.hpp"
-#include "tinyq/kernel_paths.hpp"
+#include "kernel_paths.hpp"
 
 namespace tinyq {
 namespace rt {

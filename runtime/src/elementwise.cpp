@@ -1,8 +1,8 @@
 // tinyq runtime: elementwise ops: add/sub and mul with numpy broadcasting, table lookup
 // (any unary op), PReLU / leaky ReLU. The portable paths, and the public kernels, which pick
-// the native path at compile time (kernel_paths_misc.hpp).
+// the native path at compile time (kernel_paths.hpp).
+#include "kernel_paths.hpp"
 #include "kernel_util.hpp"
-#include "tinyq/kernel_paths_misc.hpp"
 #include "tinyq/kernels.hpp"
 
 namespace tinyq {

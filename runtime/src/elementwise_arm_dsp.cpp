@@ -6,15 +6,18 @@
 // identities below, checked once per call from the parameters; a call whose parameters fall
 // outside them (never produced by tinyq's quantizer: left_shift 20, input multipliers <= 1/2)
 // runs the portable code.
-#include "tinyq/target.hpp"
+#include "tinyq/kernel_path.hpp"
 
 #if defined(TINYQ_PATH_ARM_DSP)
 
 #include <arm_acle.h>
 
+#include "arm_instructions.hpp"
+#include "broadcast_rows.hpp"
+#include "high_mul_requant.hpp"
+#include "int8_lanes.hpp"
+#include "kernel_paths.hpp"
 #include "kernel_util.hpp"
-#include "kernel_util_misc.hpp"
-#include "tinyq/kernel_paths_misc.hpp"
 
 namespace tinyq {
 namespace rt {
@@ -47,7 +50,7 @@ bool input_rescale(int32_t offset, int32_t left_shift, int32_t multiplier, int32
 }
 
 inline int32_t rescale(const InputRescale& r, int32_t q) {
-  return detail::smmulr(detail::mla(q, r.scale, r.offset), r.multiplier);
+  return arm::smmulr(arm::mla(q, r.scale, r.offset), r.multiplier);
 }
 
 // Inserts the low byte of v at bit `lsb` of w.
@@ -88,12 +91,11 @@ template <bool ShiftA>
 inline int32_t add_one(const FastAdd& f, int32_t qa, int32_t qb) {
   int32_t sum;
   if (ShiftA) {
-    sum =
-        detail::mla(qa, f.a.scale, detail::smmlar(detail::mla(qb, f.b.scale, f.b.offset), f.b.multiplier, f.a.offset));
+    sum = arm::mla(qa, f.a.scale, arm::smmlar(arm::mla(qb, f.b.scale, f.b.offset), f.b.multiplier, f.a.offset));
   } else {
     sum = rescale(f.a, qa) + rescale(f.b, qb);
   }
-  return detail::smmla(sum, f.out.multiplier, f.out.round) >> f.out.post;
+  return arm::smmla(sum, f.out.multiplier, f.out.round) >> f.out.post;
 }
 
 // One output row of n elements, the inputs stepping sa and sb elements; one(qa, qb) gives
@@ -105,7 +107,7 @@ struct Clamp {
   uint32_t lo4, hi4;
 };
 Clamp make_clamp(int32_t act_min, int32_t act_max) {
-  return Clamp{act_min, act_max, detail::splat4(act_min), detail::splat4(act_max)};
+  return Clamp{act_min, act_max, arm::splat4(act_min), arm::splat4(act_max)};
 }
 
 template <typename One>
@@ -118,8 +120,8 @@ void row(const One& one, const Clamp& c, const int8_t* a, int32_t sa, const int8
       w = insert_byte<8>(w, __ssat(one(a[i + 1], b[i + 1]), 8));
       w = insert_byte<16>(w, __ssat(one(a[i + 2], b[i + 2]), 8));
       w = insert_byte<24>(w, __ssat(one(a[i + 3], b[i + 3]), 8));
-      w = detail::min4(detail::max4(w, c.lo4), c.hi4);
-      detail::store4(out + i, w);
+      w = arm::min4(arm::max4(w, c.lo4), c.hi4);
+      arm::store_u32(out + i, w);
     }
   }
   for (; i < n; ++i) {  // tail, or a broadcast (stride 0) / strided row
@@ -200,8 +202,8 @@ void mul_s8_dsp(const MulParams& p, const BroadcastShape& s, const int8_t* a, co
   f.b_offset = p.b_offset * f.b_scale;
   const Clamp c = make_clamp(p.act_min, p.act_max);
   const auto one = [&f](int32_t qa, int32_t qb) {
-    const int32_t x = (qa + f.a_offset) * detail::mla(qb, f.b_scale, f.b_offset);  // product << pre
-    return detail::smmla(x, f.out.multiplier, f.out.round) >> f.out.post;
+    const int32_t x = (qa + f.a_offset) * arm::mla(qb, f.b_scale, f.b_offset);  // product << pre
+    return arm::smmla(x, f.out.multiplier, f.out.round) >> f.out.post;
   };
   const detail::BroadcastRows rows = detail::broadcast_rows(s);
   detail::for_each_row(rows, a, b, output, [&](const int8_t* ar, const int8_t* br, int8_t* out) {

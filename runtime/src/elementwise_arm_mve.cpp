@@ -5,15 +5,16 @@
 // call; a call whose parameters fall outside them (never produced by tinyq's quantizer:
 // left_shift 20, input multipliers <= 1/2) runs the portable code.
 // Lookup: a 16-lane byte gather (VLDRB gather with 8-bit offsets) does 16 table reads at once.
-#include "tinyq/target.hpp"
+#include "tinyq/kernel_path.hpp"
 
 #if defined(TINYQ_PATH_ARM_MVE)
 
 #include <arm_mve.h>
 
+#include "broadcast_rows.hpp"
+#include "high_mul_requant.hpp"
+#include "kernel_paths.hpp"
 #include "kernel_util.hpp"
-#include "kernel_util_misc.hpp"
-#include "tinyq/kernel_paths_misc.hpp"
 
 namespace tinyq {
 namespace rt {

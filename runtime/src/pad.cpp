@@ -1,6 +1,6 @@
 // tinyq runtime: constant padding of the H and W axes of an NHWC tensor. One path on every
-// target; its byte copies and fills use Helium where present (kernel_util_misc.hpp).
-#include "kernel_util_misc.hpp"
+// target; its byte copies and fills use Helium where present (byte_copy.hpp).
+#include "byte_copy.hpp"
 #include "tinyq/kernels.hpp"
 
 namespace tinyq {

@@ -1,8 +1,8 @@
 // tinyq runtime: max and average pooling, NHWC, int8: the portable path and the public
-// kernels, which pick the native path at compile time (kernel_paths_misc.hpp).
+// kernels, which pick the native path at compile time (kernel_paths.hpp).
+#include "kernel_paths.hpp"
 #include "kernel_util.hpp"
-#include "kernel_util_misc.hpp"
-#include "tinyq/kernel_paths_misc.hpp"
+#include "pool_window.hpp"
 #include "tinyq/kernels.hpp"
 
 namespace tinyq {

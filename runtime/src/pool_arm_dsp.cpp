@@ -1,27 +1,23 @@
 // tinyq runtime: max and average pooling on Armv7E-M with the DSP extension (Cortex-M4/M7):
 // four channels per 32-bit word. NHWC keeps the channels of a tap contiguous, so one LDR
 // fetches four channels and SSUB8/SEL (max) or SXTAB16 (sum) treats them at once.
-#include "tinyq/target.hpp"
+#include "tinyq/kernel_path.hpp"
 
 #if defined(TINYQ_PATH_ARM_DSP)
 
 #include <arm_acle.h>
 
+#include "arm_instructions.hpp"
+#include "high_mul_requant.hpp"
+#include "int8_lanes.hpp"
+#include "kernel_paths.hpp"
 #include "kernel_util.hpp"
-#include "kernel_util_misc.hpp"
-#include "tinyq/kernel_paths_misc.hpp"
+#include "pool_window.hpp"
 
 namespace tinyq {
 namespace rt {
 
 namespace {
-
-// acc + the odd bytes of v (SXTAB16 with its built-in ROR #8, which GCC does not fold from C).
-inline uint32_t sxtab16_ror8(uint32_t acc, uint32_t v) {
-  uint32_t r;
-  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(v));
-  return r;
-}
 
 using detail::Window;
 using detail::window_at;
@@ -36,10 +32,10 @@ inline void max_words(const Window& win, int32_t channels, const int8_t* at, uin
   for (int32_t r = 0; r < win.rows; ++r, row += win.row_step) {
     const int8_t* tap = row;
     for (int32_t x = win.cols; x > 0; --x, tap += channels) {  // counting down: SUBS + BNE
-      for (int w = 0; w < W; ++w) acc[w] = detail::max4(acc[w], detail::load4(tap + 4 * w));
+      for (int w = 0; w < W; ++w) acc[w] = arm::max4(acc[w], arm::load_u32(tap + 4 * w));
     }
   }
-  for (int w = 0; w < W; ++w) detail::store4(out + 4 * w, detail::min4(detail::max4(acc[w], lo), hi));
+  for (int w = 0; w < W; ++w) arm::store_u32(out + 4 * w, arm::min4(arm::max4(acc[w], lo), hi));
 }
 
 // Rescales one pixel's channel sums: the same function of the sum as the portable path
@@ -53,7 +49,7 @@ struct AvgFinish {
 inline int8_t finish_avg(const AvgPoolParams& ap, const AvgFinish& f, int32_t sum) {
   const PoolParams& p = ap.pool;
   if (f.fast.valid) {
-    const int32_t v = detail::smmla(sum << f.fast.pre, f.fast.multiplier, f.fast.round) >> f.fast.post;
+    const int32_t v = arm::smmla(sum << f.fast.pre, f.fast.multiplier, f.fast.round) >> f.fast.post;
     return static_cast<int8_t>(clamp_i32(v, p.act_min, p.act_max));  // offset already in `round`
   }
   int32_t v = 0;
@@ -81,9 +77,9 @@ inline void avg_words(const AvgPoolParams& ap, const Window& win, const int8_t* 
       const int8_t* tap = row;
       for (int32_t x = win.cols; x > 0; --x, tap += channels) {  // counting down: SUBS + BNE
         for (int w = 0; w < W; ++w) {
-          const uint32_t v = detail::load4(tap + 4 * w);
+          const uint32_t v = arm::load_u32(tap + 4 * w);
           even[w] = static_cast<uint32_t>(__sxtab16(static_cast<int16x2_t>(even[w]), static_cast<int8x4_t>(v)));
-          odd[w] = sxtab16_ror8(odd[w], v);
+          odd[w] = arm::sxtab16_ror8(odd[w], v);
         }
       }
     }
@@ -100,8 +96,8 @@ inline void avg_words(const AvgPoolParams& ap, const Window& win, const int8_t* 
 }  // namespace
 
 void max_pool2d_s8_dsp(const PoolParams& p, const int8_t* input, int8_t* output) {
-  const uint32_t lo = detail::splat4(p.act_min);
-  const uint32_t hi = detail::splat4(p.act_max);
+  const uint32_t lo = arm::splat4(p.act_min);
+  const uint32_t hi = arm::splat4(p.act_max);
   const int32_t channels = p.channels;
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* image = input + b * p.in_h * p.in_w * channels;

@@ -2,15 +2,16 @@
 // channels of a tap contiguous: max pooling takes 16 channels per VMAX, average pooling
 // sums 8 channels per 16-bit vector and rescales them in 32-bit lanes. Channel tails use tail
 // predication (VCTP), so no scalar remainder loop is needed.
-#include "tinyq/target.hpp"
+#include "tinyq/kernel_path.hpp"
 
 #if defined(TINYQ_PATH_ARM_MVE)
 
 #include <arm_mve.h>
 
+#include "high_mul_requant.hpp"
+#include "kernel_paths.hpp"
 #include "kernel_util.hpp"
-#include "kernel_util_misc.hpp"
-#include "tinyq/kernel_paths_misc.hpp"
+#include "pool_window.hpp"
 
 namespace tinyq {
 namespace rt {

@@ -1,7 +1,7 @@
 // tinyq runtime: nearest-neighbour resize, NHWC, with host-computed source indices (so any
 // ONNX coordinate_transformation_mode / nearest_mode is the host's business). One path on
-// every target; its byte copies use Helium where present (kernel_util_misc.hpp).
-#include "kernel_util_misc.hpp"
+// every target; its byte copies use Helium where present (byte_copy.hpp).
+#include "byte_copy.hpp"
 #include "tinyq/kernels.hpp"
 
 namespace tinyq {

@@ -1,7 +1,7 @@
 // tinyq runtime: integer softmax over the last axis with a host-computed exponential table;
 // output scale 1/256, zero point -128 (the TFLite int8 convention).
+#include "kernel_paths.hpp"
 #include "kernel_util.hpp"
-#include "tinyq/kernel_paths_misc.hpp"
 #include "tinyq/kernels.hpp"
 
 namespace tinyq {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "tinyq/target.hpp"
+#include "tinyq/kernel_path.hpp"
 
 namespace tinyq {
 

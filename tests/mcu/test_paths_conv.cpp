@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tinyq/kernel_paths.hpp"
+#include "kernel_paths.hpp"
 
 namespace rt = tinyq::rt;
 

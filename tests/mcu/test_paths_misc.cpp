@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tinyq/kernel_paths_misc.hpp"
+#include "kernel_paths.hpp"
 #include "tinyq/kernels.hpp"
 
 namespace rt = tinyq::rt;

@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tinyq/kernel_path.hpp"
 #include "tinyq/requantize.hpp"
-#include "tinyq/target.hpp"
 
 namespace tinyq {
 namespace rt {
@@ -103,7 +103,7 @@ constexpr size_t conv2d_s8_scratch_bytes(const ConvParams& p, KernelPath path = 
 }
 // Depthwise: groups == in_c, out_c = in_c * multiplier; weights [1, kernel_h, kernel_w, out_c]
 // (CMSIS-NN / TFLite depthwise layout: output channel o = c * multiplier + m).
-// Native paths (kernel_paths.hpp): DSP, multiplier 1: 4 channels per SMLABB/SMLATT group
+// Native paths (src/kernel_paths.hpp): DSP, multiplier 1: 4 channels per SMLABB/SMLATT group
 // (3x3 windows inside the image unrolled); Helium: 16 channels per step, any multiplier (the
 // input offset folded into a per-window start value). Other cases run the portable kernel.
 // No scratch.
@@ -134,7 +134,7 @@ struct PoolParams {
 // Max pooling keeps the input's quantization; padding never wins. A window made only of
 // padding (pads >= kernel) yields clamp(-128, act_min, act_max). The result is clamped to
 // [act_min, act_max] (a fused ReLU).
-// Native paths (kernel_paths_misc.hpp): Armv7E-M DSP takes 4 channels per SSUB8/SEL, Helium
+// Native paths (src/kernel_paths.hpp): Armv7E-M DSP takes 4 channels per SSUB8/SEL, Helium
 // 16 per VMAX; no scratch.
 void max_pool2d_s8(const PoolParams& p, const int8_t* input, int8_t* output);
 
@@ -160,7 +160,7 @@ struct AvgPoolParams {
 // Every result is clamped to [act_min, act_max].
 // Native paths: DSP sums 4 channels per word with SXTAB16, Helium 8 per VADD (16-bit lanes,
 // moved to 32 bits every 255 taps); both rescale with a 32-bit high multiply wherever that is
-// provably the same requantize (kernel_util_misc.hpp), else with requantize itself. No scratch.
+// provably the same requantize (src/high_mul_requant.hpp), else with requantize itself. No scratch.
 void avg_pool2d_s8(const AvgPoolParams& p, const int8_t* input, int8_t* output);
 
 // Elementwise ops over up to 4-D NHWC shapes with numpy broadcasting: `shape` is the

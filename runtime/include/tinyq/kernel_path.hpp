@@ -8,8 +8,8 @@
 //
 // Scratch-size twins take the path as a parameter so that the host, which plans the MCU's
 // arena, asks exactly the question the MCU build will ask (kNativePath there).
-#ifndef TINYQ_TARGET_HPP
-#define TINYQ_TARGET_HPP
+#ifndef TINYQ_KERNEL_PATH_HPP
+#define TINYQ_KERNEL_PATH_HPP
 
 #include <stdint.h>
 

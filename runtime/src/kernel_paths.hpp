@@ -1,0 +1,76 @@
+// tinyq runtime, internal: every implementation of every kernel that has more than one,
+// callable one by one so that a test binary can compare them byte for byte. Not part of the
+// API: the public kernels are those of kernels.hpp.
+//
+// The public kernels dispatch at compile time to the path of kernel_path.hpp (kNativePath).
+// `*_portable` is compiled on every target; `*_dsp` only where TINYQ_PATH_ARM_DSP is defined
+// (Cortex-M4/M7/M33: SMLAD on pairs of 16-bit values, SIMD on 4 int8 lanes, SMMULR), `*_mve`
+// only where TINYQ_PATH_ARM_MVE is (Cortex-M55/M85: Helium). All paths give the same bytes
+// for every parameter set the host can generate; an optimized path that cannot prove it for
+// some parameters (see each source) hands that call to the portable path. Each conv path
+// takes the scratch that conv2d_s8_scratch_bytes(p, <its path>) asks for. Kernels without a
+// line for a path have no such path: the public kernel is the portable one.
+#ifndef TINYQ_RUNTIME_KERNEL_PATHS_HPP
+#define TINYQ_RUNTIME_KERNEL_PATHS_HPP
+
+#include "tinyq/kernels.hpp"
+
+namespace tinyq {
+namespace rt {
+
+// ---- MAC-heavy kernels: conv, depthwise, dense ----
+void conv2d_s8_portable(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                        int8_t* output, int16_t* scratch);
+void depthwise_conv2d_s8_portable(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                                  int8_t* output);
+void dense_s8_portable(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                       int8_t* output);
+
+#if defined(TINYQ_PATH_ARM_DSP)
+void conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
+                   int16_t* scratch);
+void depthwise_conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                             int8_t* output);
+void dense_s8_dsp(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                  int8_t* output);
+#endif
+
+#if defined(TINYQ_PATH_ARM_MVE)
+void conv2d_s8_mve(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
+                   int16_t* scratch);
+void depthwise_conv2d_s8_mve(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                             int8_t* output);
+void dense_s8_mve(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                  int8_t* output);
+#endif
+
+// ---- pooling, elementwise, lookup, concat, softmax ----
+void max_pool2d_s8_portable(const PoolParams& p, const int8_t* input, int8_t* output);
+void avg_pool2d_s8_portable(const AvgPoolParams& p, const int8_t* input, int8_t* output);
+void add_s8_portable(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
+void mul_s8_portable(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
+void lookup_s8_portable(const int8_t* table, const int8_t* input, int8_t* output, int32_t count);
+void concat_s8_portable(const ConcatParams& p, const int8_t* const* inputs, int8_t* output);
+void softmax_s8_portable(const int32_t* exp_table, int32_t rows, int32_t depth, const int8_t* input, int8_t* output);
+
+#if defined(TINYQ_PATH_ARM_DSP)
+void max_pool2d_s8_dsp(const PoolParams& p, const int8_t* input, int8_t* output);
+void avg_pool2d_s8_dsp(const AvgPoolParams& p, const int8_t* input, int8_t* output);
+void add_s8_dsp(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
+void mul_s8_dsp(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
+void concat_s8_dsp(const ConcatParams& p, const int8_t* const* inputs, int8_t* output);
+#endif
+
+#if defined(TINYQ_PATH_ARM_MVE)
+void max_pool2d_s8_mve(const PoolParams& p, const int8_t* input, int8_t* output);
+void avg_pool2d_s8_mve(const AvgPoolParams& p, const int8_t* input, int8_t* output);
+void add_s8_mve(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
+void mul_s8_mve(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
+void lookup_s8_mve(const int8_t* table, const int8_t* input, int8_t* output, int32_t count);
+void concat_s8_mve(const ConcatParams& p, const int8_t* const* inputs, int8_t* output);
+#endif
+
+}  // namespace rt
+}  // namespace tinyq
+
+#endif
