@@ -3,7 +3,12 @@
 // that is one of the inputs, and outputs that cannot be written (nothing half-done, exit 2).
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "cli_fixture.hpp"
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
 
 namespace tinyq::testing {
 namespace {
@@ -226,6 +231,42 @@ TEST_F(FileSafety, NoTemporariesAfterSuccess) {
   ASSERT_EQ(run_argv({"run", (kModels / "mlp.onnx").string(), "-i", in.string(), "-o", (dir_ / "y.npy").string()}).code,
             0);
   EXPECT_TRUE(stray_temporaries().empty()) << ::testing::PrintToString(stray_temporaries());
+}
+
+// The helper itself: permissions, failures that say why, nothing left behind.
+TEST_F(FileSafety, AtomicFileKeepsAReplacedFilesPermissionsAndCleansUp) {
+  fs::path target = write("out.bin", "old");
+  fs::permissions(target, fs::perms(0600));
+  write_file_atomically(target.string(), "new");
+  EXPECT_EQ(slurp(target), "new");
+  EXPECT_EQ(fs::status(target).permissions() & fs::perms::all, fs::perms(0600));
+  {
+    AtomicFile abandoned((dir_ / "never.bin").string());
+    abandoned.write("partial");
+  }  // no commit: the temporary goes, the target never appears
+  EXPECT_FALSE(fs::exists(dir_ / "never.bin"));
+  EXPECT_TRUE(stray_temporaries().empty());
+  const std::string missing = (dir_ / "no" / "such" / "out.bin").string();
+  try {
+    write_file_atomically(missing, "x");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.where(), missing);
+    EXPECT_NE(std::string(e.what()).find(std::strerror(ENOENT)), std::string::npos) << e.what();
+  }
+  // Renaming onto a folder fails after the data was written: the temporary is removed.
+  fs::create_directories(dir_ / "taken");
+  EXPECT_THROW(write_file_atomically((dir_ / "taken").string(), "x"), Error);
+  EXPECT_TRUE(fs::is_empty(dir_ / "taken"));
+  EXPECT_TRUE(stray_temporaries().empty());
+}
+
+TEST_F(FileSafety, GeneratedFolderAndFilesHaveNormalPermissions) {
+  fs::path out = generated(quantized());
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  EXPECT_EQ(fs::status(out).permissions() & fs::perms::all, fs::perms(0777 & ~mask));
+  EXPECT_EQ(fs::status(out / "m.cpp").permissions() & fs::perms::all, fs::perms(0666 & ~mask));
 }
 
 // Issue item 11 (part): messages for the wrong kind of model argument, and generate's
