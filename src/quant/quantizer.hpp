@@ -29,8 +29,12 @@ struct QuantizeOptions {
   Tensor holdout;
 };
 
+// "Collapsed", not "could be better": on 256 held-back Fashion-MNIST samples every zoo model
+// and preset gives >= 19 dB and >= 94.9% (densenet and dwsep with nnom, densenet with cmsis
+// are below 97%); seed_cnn calibrated on blank images gives 4.9 dB and 71.5%, on the 1e38
+// pixel before outliers were handled 0.8 dB and 11%.
 inline constexpr double kMinOutputSqnrDb = 15.0;
-inline constexpr double kMinAgreement = 0.97;
+inline constexpr double kMinAgreement = 0.90;
 
 // The settings a preset stands for, with explicit overrides applied; throws tinyq::Error
 // naming the option for unknown values.
