@@ -24,31 +24,9 @@ namespace rt {
 
 namespace {
 
-// Input rescale: requantize((q + o) * 2^L, M, S) == SMMULR((q + o) * 2^k, M), k = L + 1 + S.
-// Both sides are floor(v * M * 2^L / 2^s + 1/2) with s = 31 - S: SMMULR is
-// floor((x * M + 2^31) / 2^32), and x = v * 2^k scales numerator and denominator of the
-// portable floor((v * 2^L * M + 2^(s-1)) / 2^s) by the same 2^(L + 32 - s) = 2^k.
-// It needs 0 <= k and every v * 2^k to fit int32, v = q + o <= 128 + |o| in magnitude (q an
-// int8 value, o a negated int8 zero point).
-struct InputRescale {
-  int32_t scale;   // 2^k
-  int32_t offset;  // o * 2^k, so that q * scale + offset = (q + o) * 2^k in one MLA
-  int32_t multiplier;
-  int64_t bound;  // >= |requantize((q + o) * 2^L, M, S)| over every int8 q
-};
+using detail::InputRescale;
 
-bool input_rescale(int32_t offset, int32_t left_shift, int32_t multiplier, int32_t shift, InputRescale& r) {
-  const int32_t k = left_shift + 1 + shift;
-  const int64_t v_max = detail::max_i32(offset < 0 ? 128 - offset : 128 + offset, 0);  // >= |q + o|
-  if (31 - shift < 1 || k < 0 || k > 30 || (v_max << k) >= (int64_t{1} << 31)) return false;
-  r.scale = static_cast<int32_t>(1) << k;
-  r.offset = offset * r.scale;  // |o| <= v_max: fits
-  r.multiplier = multiplier;
-  const int64_t abs_m = multiplier < 0 ? -static_cast<int64_t>(multiplier) : multiplier;
-  r.bound = ((v_max << k) * abs_m >> 32) + 1;
-  return true;
-}
-
+// requantize((q + o) * 2^L, M, S) as SMMULR((q + o) * 2^k, M): detail::input_rescale<32>.
 inline int32_t rescale(const InputRescale& r, int32_t q) {
   return arm::smmulr(arm::mla(q, r.scale, r.offset), r.multiplier);
 }
@@ -147,9 +125,9 @@ void add_s8_dsp(const AddParams& p, const BroadcastShape& s, const int8_t* a_in,
   f.shift_a = false;
 #else
   f.shift_a = is_shift_rescale(p.a_offset, p.left_shift, p.a_multiplier, p.a_shift, f.a) &&
-              input_rescale(p.b_offset, p.left_shift, p.b_multiplier, p.b_shift, f.b);
+              detail::input_rescale<32>(p.b_offset, p.left_shift, p.b_multiplier, p.b_shift, f.b);
   if (!f.shift_a && is_shift_rescale(p.b_offset, p.left_shift, p.b_multiplier, p.b_shift, f.a) &&
-      input_rescale(p.a_offset, p.left_shift, p.a_multiplier, p.a_shift, f.b)) {
+      detail::input_rescale<32>(p.a_offset, p.left_shift, p.a_multiplier, p.a_shift, f.b)) {
     // ra + rb is symmetric: let b play the power-of-two role of `a`.
     f.shift_a = true;
     const int8_t* t = a;
@@ -162,8 +140,8 @@ void add_s8_dsp(const AddParams& p, const BroadcastShape& s, const int8_t* a_in,
     }
   }
 #endif
-  if (!f.shift_a && (!input_rescale(p.a_offset, p.left_shift, p.a_multiplier, p.a_shift, f.a) ||
-                     !input_rescale(p.b_offset, p.left_shift, p.b_multiplier, p.b_shift, f.b))) {
+  if (!f.shift_a && (!detail::input_rescale<32>(p.a_offset, p.left_shift, p.a_multiplier, p.a_shift, f.a) ||
+                     !detail::input_rescale<32>(p.b_offset, p.left_shift, p.b_multiplier, p.b_shift, f.b))) {
     return add_s8_portable(p, s, a_in, b_in, output);
   }
   // ra + rb must fit int32 (as in the portable code) before the output rescale.

@@ -21,30 +21,7 @@ namespace rt {
 
 namespace {
 
-// Input rescale: requantize((q + o) * 2^L, M, S) == VQRDMULH((q + o) * 2^k, M), k = L + S.
-// VQRDMULH is floor((2 * x * M + 2^31) / 2^32) = floor((x * M + 2^30) / 2^31) unless it
-// saturates, which needs x = M = -2^31. With s = 31 - S, x = v * 2^k scales numerator and
-// denominator of the portable floor((v * 2^L * M + 2^(s-1)) / 2^s) by 2^(L + 31 - s) = 2^k.
-// It needs 0 <= k and every v * 2^k to fit int32, v = q + o <= 128 + |o| in magnitude (q an
-// int8 value, o a negated int8 zero point).
-struct InputRescale {
-  int32_t scale;   // 2^k
-  int32_t offset;  // o * 2^k: (q + o) * 2^k = q * scale + offset in one VMLAS
-  int32_t multiplier;
-  int64_t bound;  // >= |requantize((q + o) * 2^L, M, S)| over every int8 q
-};
-
-bool input_rescale(int32_t offset, int32_t left_shift, int32_t multiplier, int32_t shift, InputRescale& r) {
-  const int32_t k = left_shift + shift;
-  const int64_t v_max = detail::max_i32(offset < 0 ? 128 - offset : 128 + offset, 0);  // >= |q + o|
-  if (31 - shift < 1 || k < 0 || k > 30 || (v_max << k) >= (int64_t{1} << 31)) return false;
-  r.scale = static_cast<int32_t>(1) << k;
-  r.offset = offset * r.scale;  // |o| <= v_max: fits
-  r.multiplier = multiplier;
-  const int64_t abs_m = multiplier < 0 ? -static_cast<int64_t>(multiplier) : multiplier;
-  r.bound = ((v_max << k) * abs_m >> 31) + 1;
-  return true;
-}
+using detail::InputRescale;
 
 struct MveAdd {
   InputRescale a, b;
@@ -87,8 +64,9 @@ void row4(const Op& op, const detail::BroadcastRows& rows, const int8_t* a, cons
 
 void add_s8_mve(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
   MveAdd f;
-  if (!input_rescale(p.a_offset, p.left_shift, p.a_multiplier, p.a_shift, f.a) ||
-      !input_rescale(p.b_offset, p.left_shift, p.b_multiplier, p.b_shift, f.b)) {
+  // VQRDMULH: h = 31.
+  if (!detail::input_rescale<31>(p.a_offset, p.left_shift, p.a_multiplier, p.a_shift, f.a) ||
+      !detail::input_rescale<31>(p.b_offset, p.left_shift, p.b_multiplier, p.b_shift, f.b)) {
     return add_s8_portable(p, s, a, b, output);
   }
   // Output: VQDMULH keeps floor(x * M / 2^31) (h = 31); output_offset rides in `round`.

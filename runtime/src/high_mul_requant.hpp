@@ -1,10 +1,12 @@
-// tinyq runtime, internal: requantize() rewritten for a 32-bit high multiply (SMMLA on
-// Armv7E-M, VQDMULH on Helium), with the proof of when the two are equal; used by the Arm
-// paths of pooling, elementwise ops and concat. Not part of the API.
+// tinyq runtime, internal: requantize() rewritten for a 32-bit high multiply (SMMLA / SMMULR
+// on Armv7E-M, VQDMULH / VQRDMULH on Helium), with the proofs of when the two are equal; used
+// by the Arm paths of pooling, elementwise ops and concat. Not part of the API.
 #ifndef TINYQ_RUNTIME_HIGH_MUL_REQUANT_HPP
 #define TINYQ_RUNTIME_HIGH_MUL_REQUANT_HPP
 
 #include <stdint.h>
+
+#include "kernel_util.hpp"
 
 namespace tinyq {
 namespace rt {
@@ -43,6 +45,34 @@ inline HighMulRequant high_mul_requant(int32_t multiplier, int32_t shift, int32_
   r.valid = high_bound + abs_round < (int64_t{1} << 31);
   r.round = static_cast<int32_t>(round);
   return r;
+}
+
+// Input rescale of add: requantize((q + o) * 2^L, M, S) == RHM((q + o) * 2^k, M) with
+// k = L + S + h - 31, for the rounding high multiply RHM(x, M) = floor((x * M + 2^(h-1)) / 2^h):
+// SMMULR (h = 32) on Armv7E-M, VQRDMULH (h = 31) on Helium, which saturates only for
+// x = M = -2^31. Both sides are floor(v * M * 2^L / 2^s + 1/2) with s = 31 - S: x = v * 2^k
+// scales numerator and denominator of the portable floor((v * 2^L * M + 2^(s-1)) / 2^s) by
+// the same 2^(L + h - s) = 2^k. It needs 0 <= k and every v * 2^k to fit int32,
+// v = q + o <= 128 + |o| in magnitude (q an int8 value, o a negated int8 zero point).
+struct InputRescale {
+  int32_t scale;   // 2^k
+  int32_t offset;  // o * 2^k, so that q * scale + offset = (q + o) * 2^k in one MLA / VMLAS
+  int32_t multiplier;
+  int64_t bound;  // >= |requantize((q + o) * 2^L, M, S)| over every int8 q
+};
+// h is a template argument (HighShift), not a parameter: folded before inlining, it gives GCC 12
+// the same code as the per-path copies this replaced.
+template <int32_t HighShift>
+inline bool input_rescale(int32_t offset, int32_t left_shift, int32_t multiplier, int32_t shift, InputRescale& r) {
+  const int32_t k = left_shift + (HighShift - 31) + shift;
+  const int64_t v_max = max_i32(offset < 0 ? 128 - offset : 128 + offset, 0);  // >= |q + o|
+  if (31 - shift < 1 || k < 0 || k > 30 || (v_max << k) >= (int64_t{1} << 31)) return false;
+  r.scale = static_cast<int32_t>(1) << k;
+  r.offset = offset * r.scale;  // |o| <= v_max: fits
+  r.multiplier = multiplier;
+  const int64_t abs_m = multiplier < 0 ? -static_cast<int64_t>(multiplier) : multiplier;
+  r.bound = ((v_max << k) * abs_m >> HighShift) + 1;
+  return true;
 }
 
 }  // namespace detail
