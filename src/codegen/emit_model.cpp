@@ -6,6 +6,7 @@
 #include <map>
 
 #include "codegen/generated_sources.hpp"
+#include "exec/kernel_fields.hpp"
 #include "exec/kernel_params.hpp"
 #include "util/error.hpp"
 
@@ -40,61 +41,30 @@ void emit_array(std::string& out, const char* type, const std::string& symbol, c
   out += "\n};\n";
 }
 
-std::string requant(const rt::Requant& r, const ArrayNames& names) {
-  return fmt::format("{{{}, {}, {}}}", names(r.multiplier), names(r.shift), r.count);
-}
-
-std::string params_text(const rt::ConvParams& p, const ArrayNames& names) {
-  return fmt::format("{{{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}}}", p.batch,
-                     p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w,
-                     p.dilation_h, p.dilation_w, p.pad_top, p.pad_left, p.groups, p.input_offset, p.output_offset,
-                     p.act_min, p.act_max, requant(p.requant, names));
-}
-std::string params_text(const rt::DenseParams& p, const ArrayNames& names) {
-  return fmt::format("{{{}, {}, {}, {}, {}, {}, {}, {}}}", p.rows, p.in_features, p.out_features, p.input_offset,
-                     p.output_offset, p.act_min, p.act_max, requant(p.requant, names));
-}
-std::string params_text(const rt::PoolParams& p) {
-  return fmt::format("{{{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}}}", p.batch, p.in_h, p.in_w,
-                     p.channels, p.out_h, p.out_w, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_top,
-                     p.pad_left, p.pad_bottom, p.pad_right, p.act_min, p.act_max);
-}
-std::string params_text(const rt::AvgPoolParams& p, const ArrayNames& names) {
-  return fmt::format("{{{}, {}, {}, {}, {}, {}, {}}}", params_text(p.pool), p.count_include_pad, p.input_offset,
-                     p.output_offset, names(p.count_multiplier), names(p.count_shift), p.truncate);
-}
-std::string params_text(const rt::AddParams& p) {
-  return fmt::format("{{{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}}}", p.a_offset, p.b_offset, p.output_offset,
-                     p.left_shift, p.a_multiplier, p.a_shift, p.b_multiplier, p.b_shift, p.output_multiplier,
-                     p.output_shift, p.act_min, p.act_max);
-}
-std::string params_text(const rt::MulParams& p) {
-  return fmt::format("{{{}, {}, {}, {}, {}, {}, {}}}", p.a_offset, p.b_offset, p.output_offset, p.output_multiplier,
-                     p.output_shift, p.act_min, p.act_max);
+// A parameter struct as C++ aggregate-initialiser text, fields in declaration order
+// (exec/kernel_fields.hpp proves that order at compile time).
+template <typename S>
+std::string params_text(const S& p, const ArrayNames& names) {
+  std::string text = "{";
+  for_each_field(p, [&](const char*, const auto& value, bool) {
+    using M = std::remove_cvref_t<decltype(value)>;
+    if (text.size() > 1) text += ", ";
+    if constexpr (std::is_same_v<M, std::int64_t>)
+      text += fmt::format("{}LL", static_cast<long long>(value));
+    else if constexpr (std::is_same_v<M, std::int32_t> || std::is_same_v<M, std::int8_t>)
+      text += fmt::format("{}", int(value));
+    else if constexpr (std::is_same_v<M, const std::int32_t*>)
+      text += names(value);
+    else if constexpr (std::is_same_v<M, rt::Requant>)
+      text += fmt::format("{{{}, {}, {}}}", names(value.multiplier), names(value.shift), value.count);
+    else
+      text += params_text(value, names);
+  });
+  return text + "}";
 }
 std::string params_text(const rt::BroadcastShape& s) {
   auto four = [](const std::int32_t* v) { return fmt::format("{{{}, {}, {}, {}}}", v[0], v[1], v[2], v[3]); };
   return fmt::format("{{{}, {}, {}}}", four(s.shape), four(s.a_strides), four(s.b_strides));
-}
-std::string params_text(const rt::ConcatParams& p, const ArrayNames& names) {
-  return fmt::format("{{{}, {}, {}, {}, {}, {}, {}}}", p.inputs, p.outer, names(p.input_row), names(p.input_offset),
-                     names(p.multiplier), names(p.shift), p.output_offset);
-}
-std::string params_text(const rt::PadParams& p) {
-  return fmt::format("{{{}, {}, {}, {}, {}, {}, {}, {}, {}}}", p.batch, p.in_h, p.in_w, p.channels, p.pad_top,
-                     p.pad_left, p.pad_bottom, p.pad_right, int(p.value));
-}
-std::string params_text(const rt::ResizeParams& p, const ArrayNames& names) {
-  return fmt::format("{{{}, {}, {}, {}, {}, {}, {}, {}}}", p.batch, p.in_h, p.in_w, p.channels, p.out_h, p.out_w,
-                     names(p.source_y), names(p.source_x));
-}
-std::string params_text(const rt::PreluParams& p, const ArrayNames& names) {
-  return fmt::format("{{{}, {}, {}, {}, {}, {}, {}, {}, {}}}", p.outer, p.channels, p.input_offset, p.output_offset,
-                     p.positive_multiplier, p.positive_shift, requant(p.negative, names), p.act_min, p.act_max);
-}
-std::string params_text(const rt::LayerNormParams& p, const ArrayNames& names) {
-  return fmt::format("{{{}, {}, {}LL, {}, {}, {}, {}, {}}}", p.rows, p.depth, static_cast<long long>(p.epsilon_q),
-                     requant(p.gamma, names), names(p.beta_q), p.output_offset, p.act_min, p.act_max);
 }
 
 class ModelWriter {
@@ -181,7 +151,7 @@ class ModelWriter {
         call(fmt::format("rt::dense_s8({0}_params, {1}, {0}_weights, {0}_bias, {2})", id, in, out));
         break;
       case QKernel::MaxPool:
-        params("PoolParams", params_text(pool_params(n)));
+        params("PoolParams", params_text(pool_params(n), names));
         call(fmt::format("rt::max_pool2d_s8({}_params, {}, {})", id, in, out));
         break;
       case QKernel::AvgPool:
@@ -196,10 +166,10 @@ class ModelWriter {
         const std::string a = ops.a_input >= 0 ? at(ops.a_input) : names(ops.a_const);
         const std::string b = ops.b_input >= 0 ? at(ops.b_input) : names(ops.b_const);
         if (n.kernel == QKernel::Add) {
-          params("AddParams", params_text(add_params(n)));
+          params("AddParams", params_text(add_params(n), names));
           call(fmt::format("rt::add_s8({0}_params, {0}_shape, {1}, {2}, {3})", id, a, b, out));
         } else {
-          params("MulParams", params_text(mul_params(n)));
+          params("MulParams", params_text(mul_params(n), names));
           call(fmt::format("rt::mul_s8({0}_params, {0}_shape, {1}, {2}, {3})", id, a, b, out));
         }
         break;
@@ -213,7 +183,7 @@ class ModelWriter {
         break;
       }
       case QKernel::Pad:
-        params("PadParams", params_text(pad_params(n)));
+        params("PadParams", params_text(pad_params(n), names));
         call(fmt::format("rt::pad_s8({}_params, {}, {})", id, in, out));
         break;
       case QKernel::Resize:

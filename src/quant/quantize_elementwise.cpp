@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "exec/float_ops.hpp"
+#include "exec/kernel_fields.hpp"
 #include "quant/calibration.hpp"
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"
@@ -65,13 +66,19 @@ QNode quantize_binary(const Context& ctx, const Node& node) {
       fail(node.name, "no int8 kernel for PRelu whose slope varies along another axis than the last");
     const QuantParam& in = ctx.param(node.inputs[0]);
     q.kernel = QKernel::Prelu;
-    q.ints = {{"outer", element_count(x) / channels},
-              {"channels", channels},
-              {"input_offset", -in.zero_point},
-              {"output_offset", out.zero_point}};
-    set_multiplier(q, "positive", double(in.scale) / out.scale);
-    for (float a : slope.constant->f32()) append_multiplier(q, "negative", double(a) * in.scale / out.scale);
-    set_activation_clamp(q, node, out);
+    const QuantizedMultiplier positive = quantize_multiplier(double(in.scale) / out.scale);
+    const Clamp clamp = activation_clamp(node, out);
+    write_scalars(q, rt::PreluParams{.outer = param32(node, element_count(x) / channels),
+                                     .channels = param32(node, channels),
+                                     .input_offset = -in.zero_point,
+                                     .output_offset = out.zero_point,
+                                     .positive_multiplier = positive.multiplier,
+                                     .positive_shift = positive.shift,
+                                     .negative = {},
+                                     .act_min = clamp.min,
+                                     .act_max = clamp.max});
+    for (float a : slope.constant->f32())
+      append_multiplier(q, key_of(&rt::PreluParams::negative), double(a) * in.scale / out.scale);
     return q;
   }
   const bool divide = node.op == Op::Div;
@@ -80,23 +87,38 @@ QNode quantize_binary(const Context& ctx, const Node& node) {
   const QuantParam a = bind_operand(ctx, q, node, 0, "a", false);
   const QuantParam b = bind_operand(ctx, q, node, 1, "b", divide);
   if (q.ints["a_const"] && q.ints["b_const"]) fail(node.name, "both operands are constants (fold them first)");
-  q.ints["a_offset"] = -a.zero_point;
-  q.ints["b_offset"] = -b.zero_point;
-  q.ints["output_offset"] = out.zero_point;
-  set_activation_clamp(q, node, out);
+  const Clamp clamp = activation_clamp(node, out);
   if (node.op == Op::Mul || divide) {
     q.kernel = QKernel::Mul;
-    set_multiplier(q, "output", double(a.scale) * b.scale / out.scale);
+    const QuantizedMultiplier m = quantize_multiplier(double(a.scale) * b.scale / out.scale);
+    write_scalars(q, rt::MulParams{.a_offset = -a.zero_point,
+                                   .b_offset = -b.zero_point,
+                                   .output_offset = out.zero_point,
+                                   .output_multiplier = m.multiplier,
+                                   .output_shift = m.shift,
+                                   .act_min = clamp.min,
+                                   .act_max = clamp.max});
     return q;
   }
   // TFLite's integer add: both inputs rescaled to a common scale with 20 bits of headroom.
   q.kernel = QKernel::Add;
   const int left_shift = 20;
   const double twice_max = 2.0 * std::max(a.scale, b.scale);
-  q.ints["left_shift"] = left_shift;
-  set_multiplier(q, "a", a.scale / twice_max);
-  set_multiplier(q, "b", (node.op == Op::Sub ? -1.0 : 1.0) * b.scale / twice_max);
-  set_multiplier(q, "output", twice_max / (std::ldexp(1.0, left_shift) * out.scale));
+  const QuantizedMultiplier ma = quantize_multiplier(a.scale / twice_max);
+  const QuantizedMultiplier mb = quantize_multiplier((node.op == Op::Sub ? -1.0 : 1.0) * b.scale / twice_max);
+  const QuantizedMultiplier mo = quantize_multiplier(twice_max / (std::ldexp(1.0, left_shift) * out.scale));
+  write_scalars(q, rt::AddParams{.a_offset = -a.zero_point,
+                                 .b_offset = -b.zero_point,
+                                 .output_offset = out.zero_point,
+                                 .left_shift = left_shift,
+                                 .a_multiplier = ma.multiplier,
+                                 .a_shift = ma.shift,
+                                 .b_multiplier = mb.multiplier,
+                                 .b_shift = mb.shift,
+                                 .output_multiplier = mo.multiplier,
+                                 .output_shift = mo.shift,
+                                 .act_min = clamp.min,
+                                 .act_max = clamp.max});
   return q;
 }
 

@@ -1,6 +1,7 @@
 // Layer normalisation: parameters for layer_norm_s8 (math documented in kernels.hpp).
 #include <cmath>
 
+#include "exec/kernel_fields.hpp"
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"
 
@@ -22,11 +23,15 @@ QNode quantize_layer_norm(const Context& ctx, const Node& node) {
 
   QNode q;
   q.kernel = QKernel::LayerNorm;
-  q.ints = {{"rows", element_count(x) / depth},
-            {"depth", depth},
-            {"epsilon_q", std::int64_t(epsilon_q)},
-            {"output_offset", out.zero_point}};
-  set_activation_clamp(q, node, out);
+  const Clamp clamp = activation_clamp(node, out);
+  write_scalars(q, rt::LayerNormParams{.rows = param32(node, element_count(x) / depth),
+                                       .depth = param32(node, depth),
+                                       .epsilon_q = std::int64_t(epsilon_q),
+                                       .gamma = {},
+                                       .beta_q = nullptr,
+                                       .output_offset = out.zero_point,
+                                       .act_min = clamp.min,
+                                       .act_max = clamp.max});
   auto gamma = ctx.graph.value(node.inputs[1]).constant->f32();
   auto beta = ctx.graph.value(node.inputs[2]).constant->f32();
   for (std::int64_t i = 0; i < depth; ++i) {
@@ -34,8 +39,9 @@ QNode quantize_layer_norm(const Context& ctx, const Node& node) {
     // The kernel's int32 bound on gamma * normalised (kernels.hpp).
     if (std::abs(g) * std::sqrt(double(depth)) * 256.0 / out.scale >= std::ldexp(1.0, 30))
       fail(node.name, "LayerNorm gamma {} is too large for the output scale", g);
-    append_multiplier(q, "gamma", g / (128.0 * out.scale));
-    q.i32["beta_q"].push_back(std::int32_t(std::nearbyint(256.0 * beta[std::size_t(i)] / out.scale)));
+    append_multiplier(q, key_of(&rt::LayerNormParams::gamma), g / (128.0 * out.scale));
+    q.i32[key_of(&rt::LayerNormParams::beta_q)].push_back(
+        std::int32_t(std::nearbyint(256.0 * beta[std::size_t(i)] / out.scale)));
   }
   return q;
 }

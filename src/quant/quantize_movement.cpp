@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "exec/float_ops.hpp"
+#include "exec/kernel_fields.hpp"
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"
 
@@ -21,20 +22,29 @@ QNode quantize_data_movement(const Context& ctx, const Node& node) {
       if (axis < 0) axis += std::int64_t(y.size());
       std::int64_t outer = 1;
       for (std::int64_t d = 0; d < axis; ++d) outer *= y[std::size_t(d)];
-      q.ints = {{"inputs", std::int64_t(node.inputs.size())}, {"outer", outer}, {"output_offset", out.zero_point}};
+      write_scalars(q, rt::ConcatParams{.inputs = param32(node, std::int64_t(node.inputs.size())),
+                                        .outer = param32(node, outer),
+                                        .input_row = nullptr,
+                                        .input_offset = nullptr,
+                                        .multiplier = nullptr,
+                                        .shift = nullptr,
+                                        .output_offset = out.zero_point});
+      using P = rt::ConcatParams;
+      auto& rows = q.i32[key_of(&P::input_row)];
+      auto& offsets = q.i32[key_of(&P::input_offset)];
+      auto& multipliers = q.i32[key_of(&P::multiplier)];
+      auto& shifts = q.i32[key_of(&P::shift)];
       for (ValueId in : node.inputs) {
         const QuantParam& p = ctx.param(in);
-        q.i32["input_row"].push_back(std::int32_t(element_count(ctx.graph.value(in).shape) / outer));
-        q.i32["input_offset"].push_back(-p.zero_point);
-        if (p.scale == out.scale && p.zero_point == out.zero_point) {
-          q.i32["multiplier"].push_back(0);  // same quantization: a plain copy
-          q.i32["shift"].push_back(0);
-        } else {
-          QuantizedMultiplier m = quantize_multiplier(double(p.scale) / out.scale);
+        rows.push_back(param32(node, element_count(ctx.graph.value(in).shape) / outer));
+        offsets.push_back(-p.zero_point);
+        QuantizedMultiplier m{0, 0};  // multiplier 0: same quantization, a plain copy
+        if (p.scale != out.scale || p.zero_point != out.zero_point) {
+          m = quantize_multiplier(double(p.scale) / out.scale);
           if (m.multiplier == 0) fail(node.name, "concat input scale ratio too small to requantize");
-          q.i32["multiplier"].push_back(m.multiplier);
-          q.i32["shift"].push_back(m.shift);
         }
+        multipliers.push_back(m.multiplier);
+        shifts.push_back(m.shift);
       }
       return q;
     }
@@ -46,15 +56,16 @@ QNode quantize_data_movement(const Context& ctx, const Node& node) {
         fail(node.name, "no int8 kernel for this Pad (only constant padding of H and W of a 4-D tensor)");
       const QuantParam& in = ctx.param(node.inputs[0]);
       q.kernel = QKernel::Pad;
-      q.ints = {{"batch", x[0]},
-                {"in_h", x[1]},
-                {"in_w", x[2]},
-                {"channels", x[3]},
-                {"pad_top", pads[1]},
-                {"pad_left", pads[2]},
-                {"pad_bottom", pads[5]},
-                {"pad_right", pads[6]},
-                {"value", quantize_value(node.attrs.get_float("value", 0), in)}};
+      auto p32 = [&](std::int64_t v) { return param32(node, v); };
+      write_scalars(q, rt::PadParams{.batch = p32(x[0]),
+                                     .in_h = p32(x[1]),
+                                     .in_w = p32(x[2]),
+                                     .channels = p32(x[3]),
+                                     .pad_top = p32(pads[1]),
+                                     .pad_left = p32(pads[2]),
+                                     .pad_bottom = p32(pads[5]),
+                                     .pad_right = p32(pads[6]),
+                                     .value = quantize_value(node.attrs.get_float("value", 0), in)});
       return q;
     }
     case Op::Resize: {
@@ -63,11 +74,19 @@ QNode quantize_data_movement(const Context& ctx, const Node& node) {
       const auto coord = node.attrs.get_string("coordinate_transformation_mode", "half_pixel");
       const auto nearest = node.attrs.get_string("nearest_mode", "round_prefer_floor");
       q.kernel = QKernel::Resize;
-      q.ints = {{"batch", x[0]}, {"in_h", x[1]}, {"in_w", x[2]}, {"channels", x[3]}, {"out_h", y[1]}, {"out_w", y[2]}};
+      auto p32 = [&](std::int64_t v) { return param32(node, v); };
+      write_scalars(q, rt::ResizeParams{.batch = p32(x[0]),
+                                        .in_h = p32(x[1]),
+                                        .in_w = p32(x[2]),
+                                        .channels = p32(x[3]),
+                                        .out_h = p32(y[1]),
+                                        .out_w = p32(y[2]),
+                                        .source_y = nullptr,
+                                        .source_x = nullptr});
       for (auto i : fops::nearest_source_indices(x[1], y[1], scales.at(1), coord, nearest))
-        q.i32["source_y"].push_back(std::int32_t(i));
+        q.i32[key_of(&rt::ResizeParams::source_y)].push_back(std::int32_t(i));
       for (auto i : fops::nearest_source_indices(x[2], y[2], scales.at(2), coord, nearest))
-        q.i32["source_x"].push_back(std::int32_t(i));
+        q.i32[key_of(&rt::ResizeParams::source_x)].push_back(std::int32_t(i));
       return q;
     }
     default: fail(node.name, "no int8 kernel for {}", op_name(node.op));

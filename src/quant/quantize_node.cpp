@@ -14,24 +14,22 @@ std::int8_t quantize_value(float x, const QuantParam& p) {
   return std::int8_t(std::clamp(q, -128.0, 127.0));
 }
 
-void set_activation_clamp(QNode& q, const Node& node, const QuantParam& out) {
+Clamp activation_clamp(const Node& node, const QuantParam& out) {
   const float lo = node.attrs.get_float("act_min", -std::numeric_limits<float>::infinity());
   const float hi = node.attrs.get_float("act_max", std::numeric_limits<float>::infinity());
-  // The clamp in the int8 domain: the quantized images of act_min / act_max, within [-128, 127].
-  q.ints["act_min"] = std::isfinite(lo) ? quantize_value(lo, out) : -128;
-  q.ints["act_max"] = std::isfinite(hi) ? quantize_value(hi, out) : 127;
+  return {std::isfinite(lo) ? quantize_value(lo, out) : -128, std::isfinite(hi) ? quantize_value(hi, out) : 127};
 }
 
-void set_multiplier(QNode& q, const std::string& prefix, double real) {
-  QuantizedMultiplier m = quantize_multiplier(real);
-  q.ints[prefix + "_multiplier"] = m.multiplier;
-  q.ints[prefix + "_shift"] = m.shift;
+std::int32_t param32(const Node& node, std::int64_t v) {
+  if (v < std::numeric_limits<std::int32_t>::min() || v > std::numeric_limits<std::int32_t>::max())
+    fail(node.name, "parameter value {} does not fit the int8 kernels' 32-bit fields", v);
+  return std::int32_t(v);
 }
 
-void append_multiplier(QNode& q, const std::string& prefix, double real) {
+void append_multiplier(QNode& q, const std::string& requant_key, double real) {
   QuantizedMultiplier m = quantize_multiplier(real);
-  q.i32[prefix + "_multiplier"].push_back(m.multiplier);
-  q.i32[prefix + "_shift"].push_back(m.shift);
+  q.i32[requant_key + "_multiplier"].push_back(m.multiplier);
+  q.i32[requant_key + "_shift"].push_back(m.shift);
 }
 
 QNode quantize_node(const Context& ctx, const Node& node) {

@@ -26,9 +26,16 @@ QNode quantize_node(const Context& ctx, const Node& node);
 
 // Helpers shared by the quantize_*.cpp files.
 std::int8_t quantize_value(float x, const QuantParam& p);
-void set_activation_clamp(QNode& q, const Node& node, const QuantParam& out);
-void set_multiplier(QNode& q, const std::string& prefix, double real);
-void append_multiplier(QNode& q, const std::string& prefix, double real);
+// The output clamp in the int8 domain: the quantized images of the node's fused act_min /
+// act_max, within [-128, 127].
+struct Clamp {
+  std::int32_t min, max;
+};
+Clamp activation_clamp(const Node& node, const QuantParam& out);
+// `v` as a 32-bit kernel parameter; fails naming the node when it does not fit.
+std::int32_t param32(const Node& node, std::int64_t v);
+// Appends the multiplier and shift of `real` to a Requant's arrays (key: its field's key).
+void append_multiplier(QNode& q, const std::string& requant_key, double real);
 
 QNode quantize_conv(const Context& ctx, const Node& node);
 QNode quantize_dense(const Context& ctx, const Node& node);

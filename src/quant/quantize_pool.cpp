@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "exec/kernel_fields.hpp"
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"
 
@@ -20,45 +21,55 @@ QNode quantize_pool(const Context& ctx, const Node& node) {
   };
   QNode q;
   q.kernel = average ? QKernel::AvgPool : QKernel::MaxPool;
-  q.ints = {{"batch", x[0]},
-            {"in_h", x[1]},
-            {"in_w", x[2]},
-            {"channels", x[3]},
-            {"out_h", y[1]},
-            {"out_w", y[2]},
-            {"kernel_h", attr("kernel", 0, 1)},
-            {"kernel_w", attr("kernel", 1, 1)},
-            {"stride_h", attr("strides", 0, 1)},
-            {"stride_w", attr("strides", 1, 1)},
-            {"pad_top", attr("pads", 0, 0)},
-            {"pad_left", attr("pads", 1, 0)},
-            {"pad_bottom", attr("pads", 2, 0)},
-            {"pad_right", attr("pads", 3, 0)}};
-  set_activation_clamp(q, node, out);
+  auto p32 = [&](std::int64_t v) { return param32(node, v); };
+  const Clamp clamp = activation_clamp(node, out);
+  const rt::PoolParams pool{.batch = p32(x[0]),
+                            .in_h = p32(x[1]),
+                            .in_w = p32(x[2]),
+                            .channels = p32(x[3]),
+                            .out_h = p32(y[1]),
+                            .out_w = p32(y[2]),
+                            .kernel_h = p32(attr("kernel", 0, 1)),
+                            .kernel_w = p32(attr("kernel", 1, 1)),
+                            .stride_h = p32(attr("strides", 0, 1)),
+                            .stride_w = p32(attr("strides", 1, 1)),
+                            .pad_top = p32(attr("pads", 0, 0)),
+                            .pad_left = p32(attr("pads", 1, 0)),
+                            .pad_bottom = p32(attr("pads", 2, 0)),
+                            .pad_right = p32(attr("pads", 3, 0)),
+                            .act_min = clamp.min,
+                            .act_max = clamp.max};
   if (!average) {
     if (in.scale != out.scale || in.zero_point != out.zero_point)
       fail(node.name, "max pooling must keep its input's quantization");
     if (attr("dilations", 0, 1) != 1 || attr("dilations", 1, 1) != 1)
       fail(node.name, "no int8 kernel for dilated max pooling");
+    write_scalars(q, pool);
     return q;
   }
-  q.ints["count_include_pad"] = global ? 1 : node.attrs.get_int("count_include_pad", 0);
-  q.ints["input_offset"] = -in.zero_point;
-  q.ints["output_offset"] = out.zero_point;
-  if (ctx.nnom()) {
-    // NNoM 0.4: integer division, truncated, same format in and out: small values vanish.
-    if (in.scale != out.scale || in.zero_point != 0 || out.zero_point != 0)
-      fail(node.name, "nnom average pooling needs equal power-of-two formats");
-    q.ints["truncate"] = 1;
-    return q;
-  }
-  q.ints["truncate"] = 0;
+  // NNoM 0.4: integer division, truncated, same format in and out: small values vanish.
+  const bool truncate = ctx.nnom();
+  if (truncate && (in.scale != out.scale || in.zero_point != 0 || out.zero_point != 0))
+    fail(node.name, "nnom average pooling needs equal power-of-two formats");
+  write_scalars(q, rt::AvgPoolParams{.pool = pool,
+                                     .count_include_pad = p32(global ? 1 : node.attrs.get_int("count_include_pad", 0)),
+                                     .input_offset = -in.zero_point,
+                                     .output_offset = out.zero_point,
+                                     .count_multiplier = nullptr,
+                                     .count_shift = nullptr,
+                                     .truncate = truncate ? 1 : 0});
+  if (truncate) return q;
   // Its own output scale and a rounded division: one multiplier per possible tap count,
-  // so border windows divide exactly (DESIGN: small values must not vanish).
-  const std::int64_t taps = q.get("kernel_h") * q.get("kernel_w");
-  append_multiplier(q, "count", 0.0);  // entry 0 unused
-  for (std::int64_t n = 1; n <= taps; ++n)
-    append_multiplier(q, "count", double(in.scale) / (double(out.scale) * double(n)));
+  // so border windows divide exactly (docs/DESIGN.md: small values must not vanish).
+  const std::int64_t taps = std::int64_t(pool.kernel_h) * pool.kernel_w;
+  auto& multipliers = q.i32[key_of(&rt::AvgPoolParams::count_multiplier)];
+  auto& shifts = q.i32[key_of(&rt::AvgPoolParams::count_shift)];
+  for (std::int64_t n = 0; n <= taps; ++n) {  // entry 0 unused
+    const QuantizedMultiplier m =
+        quantize_multiplier(n == 0 ? 0.0 : double(in.scale) / (double(out.scale) * double(n)));
+    multipliers.push_back(m.multiplier);
+    shifts.push_back(m.shift);
+  }
   return q;
 }
 

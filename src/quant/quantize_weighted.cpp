@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "exec/kernel_fields.hpp"
 #include "quant/calibration.hpp"
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"
@@ -90,7 +91,7 @@ void check_accumulator(const Node& node, const std::vector<std::int8_t>& w, std:
 }
 
 void set_requant(QNode& q, double s_in, const std::vector<double>& s_w, double s_out) {
-  for (double s : s_w) append_multiplier(q, "requant", s_in * s / s_out);
+  for (double s : s_w) append_multiplier(q, key_of(&rt::ConvParams::requant), s_in * s / s_out);
 }
 
 }  // namespace
@@ -123,25 +124,29 @@ QNode quantize_conv(const Context& ctx, const Node& node) {
     auto v = node.attrs.get_ints(key);
     return i < v.size() ? v[i] : fallback;
   };
-  q.ints = {{"batch", x[0]},
-            {"in_h", x[1]},
-            {"in_w", x[2]},
-            {"in_c", x[3]},
-            {"out_h", y[1]},
-            {"out_w", y[2]},
-            {"out_c", y[3]},
-            {"kernel_h", w.shape()[1]},
-            {"kernel_w", w.shape()[2]},
-            {"stride_h", attr("strides", 0, 1)},
-            {"stride_w", attr("strides", 1, 1)},
-            {"dilation_h", attr("dilations", 0, 1)},
-            {"dilation_w", attr("dilations", 1, 1)},
-            {"pad_top", attr("pads", 0, 0)},
-            {"pad_left", attr("pads", 1, 0)},
-            {"groups", group},
-            {"input_offset", -in.zero_point},
-            {"output_offset", out.zero_point}};
-  set_activation_clamp(q, node, out);
+  auto p32 = [&](std::int64_t v) { return param32(node, v); };
+  const Clamp clamp = activation_clamp(node, out);
+  write_scalars(q, rt::ConvParams{.batch = p32(x[0]),
+                                  .in_h = p32(x[1]),
+                                  .in_w = p32(x[2]),
+                                  .in_c = p32(x[3]),
+                                  .out_h = p32(y[1]),
+                                  .out_w = p32(y[2]),
+                                  .out_c = p32(y[3]),
+                                  .kernel_h = p32(w.shape()[1]),
+                                  .kernel_w = p32(w.shape()[2]),
+                                  .stride_h = p32(attr("strides", 0, 1)),
+                                  .stride_w = p32(attr("strides", 1, 1)),
+                                  .dilation_h = p32(attr("dilations", 0, 1)),
+                                  .dilation_w = p32(attr("dilations", 1, 1)),
+                                  .pad_top = p32(attr("pads", 0, 0)),
+                                  .pad_left = p32(attr("pads", 1, 0)),
+                                  .groups = p32(group),
+                                  .input_offset = -in.zero_point,
+                                  .output_offset = out.zero_point,
+                                  .act_min = clamp.min,
+                                  .act_max = clamp.max,
+                                  .requant = {}});
   q.i8["weights"] = std::move(qw.values);
   q.i32["bias"] = std::move(bias);
   set_requant(q, in.scale, qw.scale, out.scale);
@@ -159,12 +164,15 @@ QNode quantize_dense(const Context& ctx, const Node& node) {
   QuantizedWeights qw = quantize_weights(ctx, w);
   std::vector<std::int32_t> bias = quantize_bias(ctx, node, b, in.scale, qw.scale);
   check_accumulator(node, qw.values, w.shape()[0], bias, in.zero_point);
-  q.ints = {{"rows", element_count(x) / x.back()},
-            {"in_features", w.shape()[1]},
-            {"out_features", w.shape()[0]},
-            {"input_offset", -in.zero_point},
-            {"output_offset", out.zero_point}};
-  set_activation_clamp(q, node, out);
+  const Clamp clamp = activation_clamp(node, out);
+  write_scalars(q, rt::DenseParams{.rows = param32(node, element_count(x) / x.back()),
+                                   .in_features = param32(node, w.shape()[1]),
+                                   .out_features = param32(node, w.shape()[0]),
+                                   .input_offset = -in.zero_point,
+                                   .output_offset = out.zero_point,
+                                   .act_min = clamp.min,
+                                   .act_max = clamp.max,
+                                   .requant = {}});
   q.i8["weights"] = std::move(qw.values);
   q.i32["bias"] = std::move(bias);
   set_requant(q, in.scale, qw.scale, out.scale);
