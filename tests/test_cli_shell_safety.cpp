@@ -130,6 +130,11 @@ TEST_F(ShellSafety, KeepRefusesAFolderHoldingUserFilesAndReusesItsOwn) {
     EXPECT_NE(r.err.find("deliberately broken"), std::string::npos) << "run " << run << ": " << r.err;
   }
   EXPECT_TRUE(fs::exists(dir_ / "ours" / "Makefile"));
+  // A symbolic link where an earlier run's Makefile was would redirect the write: refused.
+  fs::remove(dir_ / "ours" / "Makefile");
+  fs::create_symlink(user / "Makefile", dir_ / "ours" / "Makefile");
+  expect_bad_input(run_argv({"bench", tqm.string(), "--target", "cortex-m4", "--keep", "ours"}, dir_), "Makefile");
+  EXPECT_EQ(slurp(user / "Makefile"), "all:\n\techo mine\n");
   // A file given as the folder is refused too.
   std::ofstream(dir_ / "file") << "x";
   expect_bad_input(run_argv({"bench", tqm.string(), "--target", "cortex-m4", "--keep", "file"}, dir_),

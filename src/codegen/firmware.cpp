@@ -46,7 +46,7 @@ std::string first_error(const fs::path& log_file) {
   const std::string log = slurp(log_file);
   const std::size_t e = log.find("error");
   std::string first = e == std::string::npos ? log.substr(0, 200) : log.substr(e, 200);
-  return first.substr(0, first.find('\n'));
+  return printable(first.substr(0, first.find('\n')));
 }
 
 std::string firmware_main(const std::string& name) {
