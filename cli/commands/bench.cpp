@@ -7,12 +7,12 @@
 
 #include "codegen/firmware.hpp"
 #include "codegen/generated_sources.hpp"
-#include "codegen/process.hpp"
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
 #include "commands/mcu_common.hpp"
 #include "quant/tqm_file.hpp"
 #include "util/error.hpp"
+#include "util/process.hpp"
 
 namespace tinyq::cli {
 
@@ -33,7 +33,7 @@ int run_reference_layers(const BenchArgs& args) {
   // No shell: the folder names go to the script as they are (run.sh quotes its variables).
   const auto log = work.path() / "run.log";
   const ProcessResult ran = run_process({"/bin/sh", script.string(), target.name, "--build-dir", work.path().string()},
-                                        {.cwd = work.path(), .stdout_file = log, .stderr_file = log});
+                                        logged_in(work.path(), log));
   if (!ran.ok()) fail(target.name, "the reference-layer firmware failed ({}); see {}", ran.describe(), printable(log));
   std::ifstream results(work.path() / target.name / "results.tsv");
   nlohmann::json layers = nlohmann::json::array();

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <set>
 
-#include "codegen/process.hpp"
 #include "util/error.hpp"
+#include "util/process.hpp"
 
 namespace tinyq::cli {
 

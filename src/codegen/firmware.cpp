@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "codegen/process.hpp"
 #include "util/error.hpp"
+#include "util/process.hpp"
 
 namespace tinyq {
 
@@ -191,15 +191,18 @@ Firmware build_firmware(const GeneratedSources& sources, const Target& target, c
   // LTO passes its temporary file names to itself in newline-separated lists, which a
   // $TMPDIR holding a newline breaks.
   fs::create_directories(dir / "tmp");
-  const ProcessResult built = run_process(
-      {"make", "-s", "-j2"},
-      {.cwd = dir, .stdout_file = dir / "build.log", .stderr_file = dir / "build.log", .environment = {"TMPDIR=tmp"}});
+  ProcessOptions build_options = logged_in(dir, dir / "build.log");
+  build_options.environment = {"TMPDIR=tmp"};
+  const ProcessResult built = run_process({"make", "-s", "-j2"}, build_options);
   if (built.spawn_error == ENOENT) fail("make", "not found (Debian: apt-get install make)");
   if (!built.ok())
     fail(printable(dir / "build.log"), "building the firmware failed ({}): {}", built.describe(),
          first_error(dir / "build.log"));
-  const ProcessResult nm = run_process({"arm-none-eabi-nm", "-S", "-C", "firmware.elf"},
-                                       {.cwd = dir, .stdout_file = dir / "firmware.nm", .stderr_file = "/dev/null"});
+  ProcessOptions nm_options;
+  nm_options.cwd = dir;
+  nm_options.stdout_file = dir / "firmware.nm";
+  nm_options.stderr_file = "/dev/null";
+  const ProcessResult nm = run_process({"arm-none-eabi-nm", "-S", "-C", "firmware.elf"}, nm_options);
   if (!nm.ok()) fail(printable(dir / "firmware.elf"), "arm-none-eabi-nm failed ({})", nm.describe());
   fw.sizes = sizes_from_symbols(slurp(dir / "firmware.nm"), name);
   return fw;
@@ -225,7 +228,7 @@ FirmwareRun run_firmware(const Firmware& fw, const Target& target, const std::ve
     for (const char* a : {"--count", "counts.txt", "--plugin", "target/libinsn_count.so"}) argv.push_back(a);
   }
   const fs::path log = fw.dir / "qemu.log";
-  const ProcessResult ran = run_process(argv, {.cwd = fw.dir, .stdout_file = log, .stderr_file = log});
+  const ProcessResult ran = run_process(argv, logged_in(fw.dir, log));
   if (!ran.ok()) {
     const int code = ran.exit_code;
     fail(target.name, "the firmware failed on QEMU ({}{}); see {}", ran.describe(),

@@ -1,4 +1,4 @@
-#include "codegen/process.hpp"
+#include "util/process.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>

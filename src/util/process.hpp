@@ -18,6 +18,14 @@ struct ProcessOptions {
   std::vector<std::string> environment;
 };
 
+// Runs in `cwd` with stdout and stderr both into `log`.
+inline ProcessOptions logged_in(const std::filesystem::path& cwd, const std::filesystem::path& log) {
+  ProcessOptions o;
+  o.cwd = cwd;
+  o.stdout_file = o.stderr_file = log;
+  return o;
+}
+
 struct ProcessResult {
   int exit_code = -1;   // the child's exit status when it exited normally
   int signal = 0;       // the signal that ended it, else 0
