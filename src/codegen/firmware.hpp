@@ -45,7 +45,10 @@ std::filesystem::path cortex_m_dir();
 std::filesystem::path insn_count_plugin();
 
 // Writes the sources into `dir` and builds them with arm-none-eabi-g++. Throws tinyq::Error
-// if the toolchain is missing or the build fails (naming the log file).
+// if the toolchain is missing or the build fails (naming the log file). The folder is
+// self-contained: src/ (the sources), target/ (copies of the target files), a Makefile that
+// names only paths relative to it, so any folder name is safe and `make` rebuilds by hand.
+// No tool is run through a shell.
 Firmware build_firmware(const GeneratedSources& sources, const Target& target, const std::string& name,
                         const std::filesystem::path& dir, const FirmwareOptions& options);
 
