@@ -107,6 +107,23 @@ TEST_F(ShellSafety, AFailedBuildKeepsItsTemporaryFolderAndNamesTheLog) {
   EXPECT_NE(r.err.find(kept[0].filename().string() + "/build.log"), std::string::npos) << r.err;
 }
 
+TEST_F(ShellSafety, AFailedQemuRunKeepsItsTemporaryFolderAndNamesTheLog) {
+  fs::path tqm = quantized_mlp();
+  fs::path tmp = dir_ / "tmp", home = dir_ / "home";
+  fs::create_directories(tmp);
+  copy_targets(home);
+  std::ofstream(home / "targets" / "cortex-m" / "run-qemu.sh")
+      << "#!/bin/sh\necho emulator deliberately broken\nexit 7\n";
+  Result r = run_argv({"bench", tqm.string(), "--target", "cortex-m4"}, dir_,
+                      {"TMPDIR=" + tmp.string(), "TINYQ_HOME=" + home.string()});
+  expect_bad_input(r, "qemu.log");
+  EXPECT_NE(r.err.find("exit 7"), std::string::npos) << r.err;
+  auto kept = children(tmp);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_NE(r.err.find((kept[0] / "qemu.log").string()), std::string::npos) << r.err;
+  EXPECT_NE(slurp(kept[0] / "qemu.log").find("deliberately broken"), std::string::npos);
+}
+
 TEST_F(ShellSafety, KeepRefusesAFolderHoldingUserFilesAndReusesItsOwn) {
   fs::path tqm = quantized_mlp(), user = dir_ / "project";
   fs::create_directories(user);
