@@ -51,7 +51,9 @@ WorkFolder::WorkFolder(const std::string& keep) : exceptions_(std::uncaught_exce
     // Absolute up front: the tools run inside the folder, not where tinyq was started.
     path_ = fs::absolute(keep);
     check_keep_folder(path_);
-    fs::create_directories(path_);
+    std::error_code ec;
+    fs::create_directories(path_, ec);
+    if (ec) fail(printable(path_), "cannot create the --keep folder: {}", ec.message());
     return;
   }
   fs::path tmp;
