@@ -102,6 +102,91 @@ class ModelWriter {
 
   std::string at(int value) const { return fmt::format("g_arena + {}", m_.value_offset(value)); }
 
+  // What one node adds to the sources: declarations (parameters, pointer lists) and its
+  // kernel call (empty for a reshape, which is a view).
+  struct NodeCode {
+    std::string declarations, call;
+  };
+
+  // The common shape of most layers: a parameter struct, then kernel(params, in, out).
+  template <typename Params>
+  static NodeCode one_input(const char* type, const Params& p, const char* kernel, const std::string& id,
+                            const ArrayNames& names, const std::string& in, const std::string& out) {
+    return {fmt::format("constexpr rt::{} {}_params = {};\n", type, id, params_text(p, names)),
+            fmt::format("rt::{}({}_params, {}, {})", kernel, id, in, out)};
+  }
+
+  NodeCode node_code(const QNode& n, const std::string& id, const ArrayNames& names, std::size_t index) const {
+    const std::string in = n.inputs.empty() ? "" : at(n.inputs[0]), out = at(n.output);
+    switch (n.kernel) {
+      case QKernel::Conv: return conv_code(n, id, names, index, in, out);
+      case QKernel::Depthwise: {
+        NodeCode c = one_input("ConvParams", conv_params(n), "depthwise_conv2d_s8", id, names, in, out);
+        c.call = fmt::format("rt::depthwise_conv2d_s8({0}_params, {1}, {0}_weights, {0}_bias, {2})", id, in, out);
+        return c;
+      }
+      case QKernel::Dense: {
+        NodeCode c = one_input("DenseParams", dense_params(n), "dense_s8", id, names, in, out);
+        c.call = fmt::format("rt::dense_s8({0}_params, {1}, {0}_weights, {0}_bias, {2})", id, in, out);
+        return c;
+      }
+      case QKernel::MaxPool: return one_input("PoolParams", pool_params(n), "max_pool2d_s8", id, names, in, out);
+      case QKernel::AvgPool: return one_input("AvgPoolParams", avg_pool_params(n), "avg_pool2d_s8", id, names, in, out);
+      case QKernel::Pad: return one_input("PadParams", pad_params(n), "pad_s8", id, names, in, out);
+      case QKernel::Resize: return one_input("ResizeParams", resize_params(n), "resize_nearest_s8", id, names, in, out);
+      case QKernel::Prelu: return one_input("PreluParams", prelu_params(n), "prelu_s8", id, names, in, out);
+      case QKernel::LayerNorm:
+        return one_input("LayerNormParams", layer_norm_params(n), "layer_norm_s8", id, names, in, out);
+      case QKernel::Add:
+      case QKernel::Mul: return binary_code(n, id, names, out);
+      case QKernel::Concat: {
+        NodeCode c = one_input("ConcatParams", concat_params(n), "concat_s8", id, names, in, out);
+        std::string parts;
+        for (int v : n.inputs) parts += fmt::format("{}{}", parts.empty() ? "" : ", ", at(v));
+        c.declarations += fmt::format("const int8_t* const {}_inputs[] = {{{}}};\n", id, parts);
+        c.call = fmt::format("rt::concat_s8({0}_params, {0}_inputs, {1})", id, out);
+        return c;
+      }
+      case QKernel::Lookup:
+        return {"", fmt::format("rt::lookup_s8({}_table, {}, {}, {})", id, in, out,
+                                element_count(g_.values[std::size_t(n.output)].shape))};
+      case QKernel::Softmax:
+        return {"", fmt::format("rt::softmax_s8({}_exp_table, {}, {}, {}, {})", id, n.get("rows"), n.get("depth"), in,
+                                out)};
+      case QKernel::Reshape: return {};
+    }
+    fail(n.name, "internal error: no code generation for kernel {}", qkernel_name(n.kernel));
+  }
+
+  // Conv also checks, at compile time, that the scratch planned here fits the build's path.
+  NodeCode conv_code(const QNode& n, const std::string& id, const ArrayNames& names, std::size_t index,
+                     const std::string& in, const std::string& out) const {
+    NodeCode c = one_input("ConvParams", conv_params(n), "conv2d_s8", id, names, in, out);
+    const std::size_t scratch_offset = m_.plan.offsets[std::size_t(m_.scratch_buffer[index])];
+    c.declarations += fmt::format(
+        "static_assert(rt::conv2d_s8_scratch_bytes({0}_params) <= {1}, \"{0}: scratch planned too "
+        "small for this build's kernel path\");\n",
+        id, m_.scratch_bytes[index]);
+    c.call = fmt::format(
+        "rt::conv2d_s8({0}_params, {1}, {0}_weights, {0}_bias, {2}, reinterpret_cast<int16_t*>(g_arena "
+        "+ {3}))",
+        id, in, out, scratch_offset);
+    return c;
+  }
+
+  // Add / Mul: operands are arena activations or constants the node holds.
+  NodeCode binary_code(const QNode& n, const std::string& id, const ArrayNames& names, const std::string& out) const {
+    const BinaryOperands ops = binary_operands(n);
+    const std::string a = ops.a_input >= 0 ? at(ops.a_input) : names(ops.a_const);
+    const std::string b = ops.b_input >= 0 ? at(ops.b_input) : names(ops.b_const);
+    const bool add = n.kernel == QKernel::Add;
+    NodeCode c{fmt::format("constexpr rt::BroadcastShape {}_shape = {};\n", id, params_text(broadcast_params(n))), ""};
+    c.declarations += add ? one_input("AddParams", add_params(n), "", id, names, "", "").declarations
+                          : one_input("MulParams", mul_params(n), "", id, names, "", "").declarations;
+    c.call = fmt::format("rt::{4}({0}_params, {0}_shape, {1}, {2}, {3})", id, a, b, out, add ? "add_s8" : "mul_s8");
+    return c;
+  }
+
   void emit_node(std::size_t index, std::string& data, std::string& calls) {
     const QNode& n = g_.nodes[index];
     const std::string id = fmt::format("n{}", index);
@@ -120,95 +205,13 @@ class ModelWriter {
       names.add(values.data(), id + "_" + key);
       const_bytes_ += values.size() * 4;
     }
-    const std::string in = n.inputs.empty() ? "" : at(n.inputs[0]), out = at(n.output);
-    auto params = [&](const char* type, const std::string& text) {
-      fmt::format_to(std::back_inserter(data), "constexpr rt::{} {}_params = {};\n", type, id, text);
-    };
-    auto call = [&](const std::string& text) {
-      fmt::format_to(std::back_inserter(calls), "  {};  // {}\n  TINYQ_LAYER_HOOK({});\n", text, comment_text(n.name),
-                     index);
-    };
-    switch (n.kernel) {
-      case QKernel::Conv: {
-        params("ConvParams", params_text(conv_params(n), names));
-        const std::size_t scratch_offset = m_.plan.offsets[std::size_t(m_.scratch_buffer[index])];
-        fmt::format_to(std::back_inserter(data),
-                       "static_assert(rt::conv2d_s8_scratch_bytes({0}_params) <= {1}, \"{0}: scratch planned too "
-                       "small for this build's kernel path\");\n",
-                       id, m_.scratch_bytes[index]);
-        call(
-            fmt::format("rt::conv2d_s8({0}_params, {1}, {0}_weights, {0}_bias, {2}, reinterpret_cast<int16_t*>(g_arena "
-                        "+ {3}))",
-                        id, in, out, scratch_offset));
-        break;
-      }
-      case QKernel::Depthwise:
-        params("ConvParams", params_text(conv_params(n), names));
-        call(fmt::format("rt::depthwise_conv2d_s8({0}_params, {1}, {0}_weights, {0}_bias, {2})", id, in, out));
-        break;
-      case QKernel::Dense:
-        params("DenseParams", params_text(dense_params(n), names));
-        call(fmt::format("rt::dense_s8({0}_params, {1}, {0}_weights, {0}_bias, {2})", id, in, out));
-        break;
-      case QKernel::MaxPool:
-        params("PoolParams", params_text(pool_params(n), names));
-        call(fmt::format("rt::max_pool2d_s8({}_params, {}, {})", id, in, out));
-        break;
-      case QKernel::AvgPool:
-        params("AvgPoolParams", params_text(avg_pool_params(n), names));
-        call(fmt::format("rt::avg_pool2d_s8({}_params, {}, {})", id, in, out));
-        break;
-      case QKernel::Add:
-      case QKernel::Mul: {
-        const BinaryOperands ops = binary_operands(n);
-        fmt::format_to(std::back_inserter(data), "constexpr rt::BroadcastShape {}_shape = {};\n", id,
-                       params_text(broadcast_params(n)));
-        const std::string a = ops.a_input >= 0 ? at(ops.a_input) : names(ops.a_const);
-        const std::string b = ops.b_input >= 0 ? at(ops.b_input) : names(ops.b_const);
-        if (n.kernel == QKernel::Add) {
-          params("AddParams", params_text(add_params(n), names));
-          call(fmt::format("rt::add_s8({0}_params, {0}_shape, {1}, {2}, {3})", id, a, b, out));
-        } else {
-          params("MulParams", params_text(mul_params(n), names));
-          call(fmt::format("rt::mul_s8({0}_params, {0}_shape, {1}, {2}, {3})", id, a, b, out));
-        }
-        break;
-      }
-      case QKernel::Concat: {
-        params("ConcatParams", params_text(concat_params(n), names));
-        std::string parts;
-        for (int v : n.inputs) parts += fmt::format("{}{}", parts.empty() ? "" : ", ", at(v));
-        fmt::format_to(std::back_inserter(data), "const int8_t* const {}_inputs[] = {{{}}};\n", id, parts);
-        call(fmt::format("rt::concat_s8({0}_params, {0}_inputs, {1})", id, out));
-        break;
-      }
-      case QKernel::Pad:
-        params("PadParams", params_text(pad_params(n), names));
-        call(fmt::format("rt::pad_s8({}_params, {}, {})", id, in, out));
-        break;
-      case QKernel::Resize:
-        params("ResizeParams", params_text(resize_params(n), names));
-        call(fmt::format("rt::resize_nearest_s8({}_params, {}, {})", id, in, out));
-        break;
-      case QKernel::Lookup:
-        call(fmt::format("rt::lookup_s8({}_table, {}, {}, {})", id, in, out,
-                         element_count(g_.values[std::size_t(n.output)].shape)));
-        break;
-      case QKernel::Softmax:
-        call(fmt::format("rt::softmax_s8({}_exp_table, {}, {}, {}, {})", id, n.get("rows"), n.get("depth"), in, out));
-        break;
-      case QKernel::Prelu:
-        params("PreluParams", params_text(prelu_params(n), names));
-        call(fmt::format("rt::prelu_s8({}_params, {}, {})", id, in, out));
-        break;
-      case QKernel::LayerNorm:
-        params("LayerNormParams", params_text(layer_norm_params(n), names));
-        call(fmt::format("rt::layer_norm_s8({}_params, {}, {})", id, in, out));
-        break;
-      case QKernel::Reshape:
-        fmt::format_to(std::back_inserter(calls), "  // {}: reshape, a view of the same bytes\n", comment_text(n.name));
-        break;
-    }
+    const NodeCode code = node_code(n, id, names, index);
+    data += code.declarations;
+    if (code.call.empty())
+      fmt::format_to(std::back_inserter(calls), "  // {}: reshape, a view of the same bytes\n", comment_text(n.name));
+    else
+      fmt::format_to(std::back_inserter(calls), "  {};  // {}\n  TINYQ_LAYER_HOOK({});\n", code.call,
+                     comment_text(n.name), index);
     data += "\n";
   }
 };
