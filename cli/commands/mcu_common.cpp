@@ -121,10 +121,7 @@ Tensor quantize_samples(const QValue& input, const Tensor& samples) {
   Tensor q(DType::i8, samples.shape());
   auto src = samples.f32();
   auto dst = q.data<std::int8_t>();
-  for (std::size_t i = 0; i < src.size(); ++i) {
-    const float v = std::nearbyint(src[i] / input.quant.scale) + float(input.quant.zero_point);
-    dst[i] = std::int8_t(std::clamp(v, -128.0f, 127.0f));
-  }
+  for (std::size_t i = 0; i < src.size(); ++i) dst[i] = quantize_to_int8(src[i], input.quant);
   return q;
 }
 

@@ -39,6 +39,8 @@ struct Int8Executor::Impl {
   int threads = 1;
 
   Step make_step(const QNode& n);
+  template <typename Load, typename Store>
+  void run_samples(std::int64_t samples, Load load, Store store, const Observer& observer) const;
   Workspace make_workspace() const {
     Workspace ws;
     ws.storage.resize(graph.values.size());
@@ -195,63 +197,44 @@ void to_source(const QValue& v, const std::int8_t* src, std::int8_t* dst) {
 
 }  // namespace
 
-std::vector<Tensor> Int8Executor::run_int8(const std::vector<Tensor>& inputs) const {
-  const QGraph& g = impl_->graph;
-  const std::int64_t samples = samples_of(g, inputs);
+namespace {
+
+// Output tensors in the source layout, `samples` of each model output.
+std::vector<Tensor> output_tensors(const QGraph& g, std::int64_t samples, DType dtype) {
   std::vector<Tensor> outputs;
   for (int o : g.outputs) {
     Shape s = g.values[std::size_t(o)].source_shape();
     s[0] *= samples;
-    outputs.emplace_back(DType::i8, s);
+    outputs.emplace_back(dtype, s);
   }
-  for_each_sample(
-      samples, impl_->threads, [&](int) { return impl_->make_workspace(); },
-      [&](int, Workspace& ws, std::int64_t s) {
-        for (std::size_t i = 0; i < g.inputs.size(); ++i) {
-          const QValue& v = g.values[std::size_t(g.inputs[i])];
-          const std::int64_t n = element_count(v.shape);
-          to_stored(v, inputs[i].data<std::int8_t>().data() + s * n, ws.ptr[std::size_t(g.inputs[i])]);
-        }
-        for (auto& step : impl_->steps) step(ws);
-        for (std::size_t o = 0; o < g.outputs.size(); ++o) {
-          const QValue& v = g.values[std::size_t(g.outputs[o])];
-          const std::int64_t n = element_count(v.shape);
-          to_source(v, ws.ptr[std::size_t(g.outputs[o])], outputs[o].data<std::int8_t>().data() + s * n);
-        }
-      });
   return outputs;
 }
 
-std::vector<Tensor> Int8Executor::run(const std::vector<Tensor>& inputs, const Observer& observer) const {
-  const QGraph& g = impl_->graph;
-  const std::int64_t samples = samples_of(g, inputs);
-  std::vector<Tensor> outputs;
-  for (int o : g.outputs) {
-    Shape s = g.values[std::size_t(o)].source_shape();
-    s[0] *= samples;
-    outputs.emplace_back(DType::f32, s);
-  }
+}  // namespace
+
+// The loop both entry points share. Per sample: every input, given by `load(i, s, bytes)` as
+// int8 in the source layout, moves into the stored layout; every step runs (and the observer
+// sees its output); every output moves back to the source layout and goes to
+// `store(o, s, bytes)`.
+template <typename Load, typename Store>
+void Int8Executor::Impl::run_samples(std::int64_t samples, Load load, Store store, const Observer& observer) const {
+  const QGraph& g = graph;
   for_each_sample(
-      samples, impl_->threads,
+      samples, threads,
       [&](int) {
-        auto ws = impl_->make_workspace();
+        auto ws = make_workspace();
         return std::pair{std::move(ws), std::vector<std::int8_t>()};
       },
       [&](int thread, auto& state, std::int64_t s) {
-        auto& [ws, scratch] = state;
+        auto& [ws, bytes] = state;
         for (std::size_t i = 0; i < g.inputs.size(); ++i) {
           const QValue& v = g.values[std::size_t(g.inputs[i])];
-          const std::int64_t n = element_count(v.shape);
-          scratch.resize(std::size_t(n));
-          const float* x = inputs[i].f32().data() + s * n;
-          for (std::int64_t k = 0; k < n; ++k) {
-            const float q = std::nearbyint(x[k] / v.quant.scale) + float(v.quant.zero_point);
-            scratch[std::size_t(k)] = std::int8_t(std::clamp(q, -128.0f, 127.0f));
-          }
-          to_stored(v, scratch.data(), ws.ptr[std::size_t(g.inputs[i])]);
+          bytes.resize(std::size_t(element_count(v.shape)));
+          load(i, s, bytes.data());
+          to_stored(v, bytes.data(), ws.ptr[std::size_t(g.inputs[i])]);
         }
-        for (std::size_t k = 0; k < impl_->steps.size(); ++k) {
-          impl_->steps[k](ws);
+        for (std::size_t k = 0; k < steps.size(); ++k) {
+          steps[k](ws);
           if (observer) {
             const int out = g.nodes[k].output;
             observer(thread, s, int(k),
@@ -261,14 +244,51 @@ std::vector<Tensor> Int8Executor::run(const std::vector<Tensor>& inputs, const O
         }
         for (std::size_t o = 0; o < g.outputs.size(); ++o) {
           const QValue& v = g.values[std::size_t(g.outputs[o])];
-          const std::int64_t n = element_count(v.shape);
-          scratch.resize(std::size_t(n));
-          to_source(v, ws.ptr[std::size_t(g.outputs[o])], scratch.data());
-          float* y = outputs[o].f32().data() + s * n;
-          for (std::int64_t k = 0; k < n; ++k)
-            y[k] = v.quant.scale * float(scratch[std::size_t(k)] - v.quant.zero_point);
+          bytes.resize(std::size_t(element_count(v.shape)));
+          to_source(v, ws.ptr[std::size_t(g.outputs[o])], bytes.data());
+          store(o, s, bytes.data());
         }
       });
+}
+
+std::vector<Tensor> Int8Executor::run_int8(const std::vector<Tensor>& inputs) const {
+  const QGraph& g = impl_->graph;
+  const std::int64_t samples = samples_of(g, inputs);
+  std::vector<Tensor> outputs = output_tensors(g, samples, DType::i8);
+  auto size = [&](int value) { return std::size_t(element_count(g.values[std::size_t(value)].shape)); };
+  impl_->run_samples(
+      samples,
+      [&](std::size_t i, std::int64_t s, std::int8_t* bytes) {
+        const std::size_t n = size(g.inputs[i]);
+        std::memcpy(bytes, inputs[i].data<std::int8_t>().data() + std::size_t(s) * n, n);
+      },
+      [&](std::size_t o, std::int64_t s, const std::int8_t* bytes) {
+        const std::size_t n = size(g.outputs[o]);
+        std::memcpy(outputs[o].data<std::int8_t>().data() + std::size_t(s) * n, bytes, n);
+      },
+      nullptr);
+  return outputs;
+}
+
+std::vector<Tensor> Int8Executor::run(const std::vector<Tensor>& inputs, const Observer& observer) const {
+  const QGraph& g = impl_->graph;
+  const std::int64_t samples = samples_of(g, inputs);
+  std::vector<Tensor> outputs = output_tensors(g, samples, DType::f32);
+  impl_->run_samples(
+      samples,
+      [&](std::size_t i, std::int64_t s, std::int8_t* bytes) {
+        const QValue& v = g.values[std::size_t(g.inputs[i])];
+        const std::int64_t n = element_count(v.shape);
+        const float* x = inputs[i].f32().data() + s * n;
+        for (std::int64_t k = 0; k < n; ++k) bytes[k] = quantize_to_int8(x[k], v.quant);
+      },
+      [&](std::size_t o, std::int64_t s, const std::int8_t* bytes) {
+        const QValue& v = g.values[std::size_t(g.outputs[o])];
+        const std::int64_t n = element_count(v.shape);
+        float* y = outputs[o].f32().data() + s * n;
+        for (std::int64_t k = 0; k < n; ++k) y[k] = v.quant.scale * float(bytes[k] - v.quant.zero_point);
+      },
+      observer);
   return outputs;
 }
 

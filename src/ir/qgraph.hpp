@@ -3,6 +3,7 @@
 // runs and code generation turns into C++. Each node names one runtime kernel
 // (runtime/include/tinyq/kernels.hpp) and carries everything that kernel needs, computed
 // offline: integer parameters, int8 weights and tables, int32 biases and multipliers.
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -36,6 +37,15 @@ struct QuantParam {
   float scale = 1.0f;
   std::int32_t zero_point = 0;
 };
+
+// A real value on the int8 grid of `p`: round(x / scale) + zero_point, half to even, clamped
+// to [-128, 127], in float arithmetic. The one rule for quantizing data at run time: model
+// inputs on the host, the samples sent to the MCU, fake quantization during calibration;
+// the generated NAME_quantize_input computes the same (emit_interface.cpp).
+inline std::int8_t quantize_to_int8(float x, const QuantParam& p) {
+  const float q = std::nearbyint(x / p.scale) + float(p.zero_point);
+  return static_cast<std::int8_t>(q < -128.0f ? -128.0f : (q > 127.0f ? 127.0f : q));
+}
 
 // What calibration saw of a tensor, kept for reports: a coarse histogram of its values over
 // [histogram_min, histogram_max] and the clipping range the method chose.

@@ -78,10 +78,7 @@ Tensor fake_quantize(const Tensor& x, const QuantParam& p) {
   const auto in = x.f32();
   auto out = y.f32();
   const float zero = float(p.zero_point);
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const float q = std::clamp(std::nearbyint(in[i] / p.scale) + zero, -128.0f, 127.0f);
-    out[i] = p.scale * (q - zero);
-  }
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = p.scale * (float(quantize_to_int8(in[i], p)) - zero);
   return y;
 }
 
