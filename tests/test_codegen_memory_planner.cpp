@@ -1,5 +1,6 @@
 // The arena planner: valid placements, never worse than TFLM's greedy-by-size, and at the
 // lower bound where a simple argument says it must be.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -29,7 +30,7 @@ TEST(GreedyBySize, PlacesLargestFirstAtTheLowestFittingOffset) {
 TEST(PlanArena, ReachesTheLowerBoundOnAChain) {
   std::vector<BufferRequest> b;
   const std::size_t sizes[] = {784, 12544, 3136, 6272, 1568, 3136, 512, 40};
-  for (int i = 0; i < 8; ++i) b.push_back({"t" + std::to_string(i), sizes[i], i, i + 1});
+  for (int i = 0; i < 8; ++i) b.push_back({fmt::format("t{}", i), sizes[i], i, i + 1});
   ArenaPlan p = plan_arena(b);
   EXPECT_EQ(p.arena_bytes, live_lower_bound(b));
 }
@@ -52,7 +53,7 @@ TEST(PlanArena, IsValidAndNeverWorseThanGreedyOnRandomProblems) {
     const int steps = 2 + int(rng() % 20), count = 1 + int(rng() % 30);
     for (int i = 0; i < count; ++i) {
       int first = int(rng() % unsigned(steps)), last = first + int(rng() % 4);
-      b.push_back({"b" + std::to_string(i), 4 * (1 + rng() % 64), first, last});
+      b.push_back({fmt::format("b{}", i), 4 * (1 + rng() % 64), first, last});
     }
     ArenaPlan ours = plan_arena(b), greedy = plan_greedy_by_size(b);
     check_plan(b, ours);
