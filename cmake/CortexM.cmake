@@ -12,9 +12,11 @@
 #       The startup code and tinyq_marker() are always linked in; RUNTIME adds the int8
 #       runtime (runtime/src/*.cpp, runtime/include).
 #   tinyq_add_qemu_test(NAME FIRMWARE <firmware NAME> [EXPECT_EXIT_CODE n] [TIMEOUT s]
-#                       [LABELS ...])
+#                       [LABELS ...] [ELF_NAME file.elf])
 #       a ctest that runs the firmware on QEMU (targets/cortex-m/run-qemu.sh) and passes
-#       when it exits with EXPECT_EXIT_CODE (default 0). Label "mcu".
+#       when it exits with EXPECT_EXIT_CODE (default 0). Label "mcu". ELF_NAME runs it through
+#       a symbolic link of that name beside the firmware: QEMU passes the -kernel file name as
+#       the semihosting command line, so one firmware can run differently per test.
 #
 # Both functions do nothing (one message at configure time) when arm-none-eabi-g++ or
 # qemu-system-arm is missing, or when TINYQ_CORTEX_M is OFF. TINYQ_CORTEX_M_FOUND says
@@ -157,7 +159,7 @@ function(tinyq_add_firmware name)
 endfunction()
 
 function(tinyq_add_qemu_test name)
-  cmake_parse_arguments(T "" "FIRMWARE;EXPECT_EXIT_CODE;TIMEOUT" "LABELS" ${ARGN})
+  cmake_parse_arguments(T "" "FIRMWARE;EXPECT_EXIT_CODE;TIMEOUT;ELF_NAME" "LABELS" ${ARGN})
   if(NOT TINYQ_CORTEX_M_FOUND)
     return()
   endif()
@@ -166,6 +168,13 @@ function(tinyq_add_qemu_test name)
   endif()
   get_target_property(elf ${T_FIRMWARE} TINYQ_FIRMWARE_ELF)
   get_target_property(cpu ${T_FIRMWARE} TINYQ_FIRMWARE_CPU)
+  if(T_ELF_NAME)
+    # A relative link, made at configure time: it dangles until the firmware is built.
+    get_filename_component(elf_dir "${elf}" DIRECTORY)
+    get_filename_component(elf_file "${elf}" NAME)
+    file(CREATE_LINK "${elf_file}" "${elf_dir}/${T_ELF_NAME}" SYMBOLIC)
+    set(elf "${elf_dir}/${T_ELF_NAME}")
+  endif()
   if(NOT T_EXPECT_EXIT_CODE)
     set(T_EXPECT_EXIT_CODE 0)
   endif()

@@ -6,11 +6,18 @@
 // null bias; plus the reference layers (bench/reference_layers). Each native call gets exactly the scratch
 // its twin, conv2d_s8_scratch_bytes(p, kNativePath), asks for, followed by guard bytes that
 // must survive. Returns the number of failing cases (0: pass); prints the first few.
+//
+// Started as mcu_paths_conv_<core>.variant-<name>.elf (variant_select.hpp), the firmware checks
+// one variant of the native path only (conv_pointwise, conv_general, conv_gather,
+// depthwise_3x3, depthwise_mult1, depthwise_multiplier, dense, reference_layers): shapes drawn
+// within that variant's conditions, and every case asserted to take it, so that a failing
+// ctest names the variant that broke.
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "kernel_paths.hpp"
+#include "variant_select.hpp"
 
 namespace rt = tinyq::rt;
 
@@ -95,6 +102,34 @@ bool guard_intact(size_t bytes) {
   return true;
 }
 
+// The variant the native path runs a conv layer with, by its ctest name: conv2d_s8_dsp and
+// conv2d_s8_mve dispatch on conv2d_s8_variant; the DSP general variant gathers first layers.
+const char* conv_variant(const rt::ConvParams& p) {
+  switch (rt::conv2d_s8_variant(p)) {
+    case rt::ConvVariant::DspPointwise:
+    case rt::ConvVariant::MvePointwise: return "conv_pointwise";
+    case rt::ConvVariant::DspGeneral: return rt::conv2d_s8_dsp_gathers(p) ? "conv_gather" : "conv_general";
+    case rt::ConvVariant::MveGeneral: return "conv_general";
+    case rt::ConvVariant::Portable: break;
+  }
+  return "conv_portable";
+}
+
+// The same for depthwise layers, whose dispatch has no public twin: it mirrors
+// depthwise_conv2d_s8_dsp (multiplier 1 and an offset that fits 16 bits; 3x3 windows inside the
+// image unrolled) and depthwise_conv2d_s8_mve (16-channel blocks, gathered inputs for
+// multipliers above 1).
+const char* depthwise_variant(const rt::ConvParams& p) {
+  const bool offset_fits = p.input_offset >= -127 && p.input_offset <= 128;
+  if (rt::kNativePath == rt::KernelPath::ArmDsp) {
+    if (p.out_c != p.in_c || !offset_fits) return "depthwise_portable";
+    const bool three_by_three = p.kernel_h == 3 && p.kernel_w == 3 && p.dilation_h == 1 && p.dilation_w == 1;
+    return three_by_three ? "depthwise_3x3" : "depthwise_mult1";
+  }
+  if (rt::kNativePath == rt::KernelPath::ArmMve) return p.out_c == p.in_c ? "depthwise_mult1" : "depthwise_multiplier";
+  return "depthwise_portable";
+}
+
 void print_conv(const char* tag, const rt::ConvParams& p) {
   printf("  %s in %ldx%ldx%ld out %ldx%ldx%ld k %ldx%ld s %ld,%ld d %ld,%ld pad %ld,%ld g %ld off %ld,%ld\n", tag,
          (long)p.in_h, (long)p.in_w, (long)p.in_c, (long)p.out_h, (long)p.out_w, (long)p.out_c, (long)p.kernel_h,
@@ -102,8 +137,10 @@ void print_conv(const char* tag, const rt::ConvParams& p) {
          (long)p.pad_left, (long)p.groups, (long)p.input_offset, (long)p.output_offset);
 }
 
-// Runs one conv or depthwise layer through both paths and compares.
-void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_multiplier) {
+// Runs one conv or depthwise layer through both paths and compares. `expect`: the variant the
+// case must take (null: any).
+void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_multiplier,
+                const char* expect = nullptr) {
   const int32_t group_in_c = depthwise ? 1 : p.in_c / p.groups;
   const int32_t n_in = p.batch * p.in_h * p.in_w * p.in_c;
   const int32_t n_w = p.out_c * p.kernel_h * p.kernel_w * group_in_c;
@@ -115,6 +152,15 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
   for (int32_t o = 0; o < p.out_c; ++o) bias[o] = uniform(-(1 << 14), 1 << 14);
   p.requant = random_requant(p.out_c, large_multiplier && k <= 256);
   random_output_stage(p.input_offset, p.output_offset, p.act_min, p.act_max);
+  if (expect != nullptr) {  // the output stage may not move a case to another variant
+    const char* taken = depthwise ? depthwise_variant(p) : conv_variant(p);
+    if (strcmp(taken, expect) != 0) {
+      ++failures;
+      printf("WRONG VARIANT case %d: %s, not %s\n", cases, taken, expect);
+      print_conv(taken, p);
+      return;
+    }
+  }
   memset(out_native, 0x55, static_cast<size_t>(n_out));
   memset(out_portable, 0x33, static_cast<size_t>(n_out));
   const int32_t* b = with_bias ? bias : nullptr;
@@ -150,18 +196,28 @@ void random_axis(int32_t in, bool one_by_one, int32_t& kernel, int32_t& stride, 
   out = (in + pad + pad_end - extent) / stride + 1;
 }
 
-void random_conv(bool depthwise) {
+// How often random_conv_shape picks each special shape, in percent. The mixed run uses
+// kMixed; a variant run raises the odds of the shapes its variant needs.
+struct ShapeOdds {
+  int32_t pointwise;       // conv: 1x1 kernel
+  int32_t real_pointwise;  // of those: no padding at all
+  int32_t multiplier;      // depthwise: channel multiplier above 1
+  int32_t three_by_three;  // depthwise: the specialised 3x3 window, stride 1 or 2
+};
+constexpr ShapeOdds kMixed{25, 60, 25, 40};
+
+rt::ConvParams random_conv_shape(bool depthwise, const ShapeOdds& odds) {
   rt::ConvParams p{};
   p.batch = uniform(1, 2);
   const bool tiny_image = chance(10);
   p.in_h = tiny_image ? 1 : uniform(1, 10);
   p.in_w = tiny_image ? 1 : uniform(1, 10);
-  const bool pointwise = !depthwise && chance(25);
+  const bool pointwise = !depthwise && chance(odds.pointwise);
   if (depthwise) {
     static const int32_t kChannels[] = {1, 2, 3, 4, 5, 7, 8, 12, 13, 16, 20, 33};
     p.in_c = kChannels[uniform(0, 11)];
     p.groups = p.in_c;
-    p.out_c = p.in_c * (chance(75) ? 1 : uniform(2, 3));
+    p.out_c = p.in_c * (chance(100 - odds.multiplier) ? 1 : uniform(2, 3));
   } else {
     static const int32_t kChannels[] = {1, 2, 3, 4, 5, 7, 8, 12, 16, 17, 20, 32};
     p.groups = chance(20) ? uniform(2, 3) : 1;
@@ -170,12 +226,12 @@ void random_conv(bool depthwise) {
   }
   random_axis(p.in_h, pointwise, p.kernel_h, p.stride_h, p.dilation_h, p.pad_top, p.out_h);
   random_axis(p.in_w, pointwise, p.kernel_w, p.stride_w, p.dilation_w, p.pad_left, p.out_w);
-  if (pointwise && chance(60)) {  // a real pointwise layer: no padding at all
+  if (pointwise && chance(odds.real_pointwise)) {  // a real pointwise layer: no padding at all
     p.pad_top = p.pad_left = 0;
     p.out_h = (p.in_h - 1) / p.stride_h + 1;
     p.out_w = (p.in_w - 1) / p.stride_w + 1;
   }
-  if (depthwise && chance(40)) {  // the specialised 3x3 windows, stride 1 or 2
+  if (depthwise && chance(odds.three_by_three)) {  // the specialised 3x3 windows, stride 1 or 2
     p.kernel_h = p.kernel_w = 3;
     p.dilation_h = p.dilation_w = 1;
     p.stride_h = p.stride_w = uniform(1, 2);
@@ -185,7 +241,28 @@ void random_conv(bool depthwise) {
     p.out_h = (p.in_h + 2 * p.pad_top - 3) / p.stride_h + 1;
     p.out_w = (p.in_w + 2 * p.pad_left - 3) / p.stride_w + 1;
   }
+  return p;
+}
+
+void random_conv(bool depthwise) {
+  rt::ConvParams p = random_conv_shape(depthwise, kMixed);
   check_conv(p, depthwise, chance(85), chance(15));
+}
+
+// `wanted` cases of one conv or depthwise variant: shapes drawn with odds that favour it, kept
+// only when the native path takes that variant for them. Fewer than `wanted` cases in the
+// attempts allowed is a failure (a generator that no longer reaches its variant).
+void variant_cases(const char* name, bool depthwise, const ShapeOdds& odds, int32_t wanted) {
+  const int before = cases;
+  for (int32_t attempt = 0; cases - before < wanted && attempt < 200 * wanted; ++attempt) {
+    rt::ConvParams p = random_conv_shape(depthwise, odds);
+    if (strcmp(depthwise ? depthwise_variant(p) : conv_variant(p), name) != 0) continue;
+    check_conv(p, depthwise, chance(85), chance(15), name);
+  }
+  if (cases - before < wanted) {
+    ++failures;
+    printf("TOO FEW CASES: %d of %ld for %s\n", cases - before, static_cast<long>(wanted), name);
+  }
 }
 
 void random_dense() {
@@ -270,17 +347,62 @@ void reference_layers() {
   }
 }
 
+// Each variant of the native path, the odds that reach it, and its number of cases. The DSP
+// depthwise path hands multipliers above 1 to the portable kernel, and only the DSP path
+// gathers first layers and unrolls 3x3 depthwise windows: no such variant there.
+struct Variant {
+  const char* name;
+  bool depthwise;
+  ShapeOdds odds;
+  int32_t cases;
+};
+constexpr Variant kVariants[] = {
+    {"conv_pointwise", false, {100, 100, 0, 0}, 1000},  // 1x1, no padding taps: channels are the patch
+    {"conv_general", false, {10, 0, 0, 0}, 1000},       // im2col: any window, stride, dilation, groups
+#if defined(TINYQ_PATH_ARM_DSP)
+    {"conv_gather", false, {10, 0, 0, 0}, 1000},    // first layers: inside windows through a tap table
+    {"depthwise_3x3", true, {0, 0, 0, 100}, 1000},  // 3x3 windows inside the image unrolled
+#endif
+    {"depthwise_mult1", true, {0, 0, 0, 20}, 1000},  // multiplier 1, any window
+#if defined(TINYQ_PATH_ARM_MVE)
+    {"depthwise_multiplier", true, {0, 0, 100, 40}, 1000},  // multiplier above 1: gathered inputs
+#endif
+};
+
 }  // namespace
 
 int main() {
   const char* path = rt::kNativePath == rt::KernelPath::ArmDsp   ? "dsp"
                      : rt::kNativePath == rt::KernelPath::ArmMve ? "mve"
                                                                  : "portable";
-  printf("test_paths_conv: native path %s vs portable\n", path);
-  reference_layers();
-  for (int32_t i = 0; i < 700; ++i) random_conv(false);
-  for (int32_t i = 0; i < 500; ++i) random_conv(true);
-  for (int32_t i = 0; i < 400; ++i) random_dense();
+  char name_buffer[64];
+  const char* only = tinyq_test::requested_variant(name_buffer, sizeof(name_buffer));
+  if (only == nullptr) {  // every kernel, shapes of all variants mixed
+    printf("test_paths_conv: native path %s vs portable\n", path);
+    reference_layers();
+    for (int32_t i = 0; i < 700; ++i) random_conv(false);
+    for (int32_t i = 0; i < 500; ++i) random_conv(true);
+    for (int32_t i = 0; i < 400; ++i) random_dense();
+  } else {
+    printf("test_paths_conv: variant %s, native path %s vs portable\n", only, path);
+    bool known = true;
+    if (strcmp(only, "reference_layers") == 0) {
+      reference_layers();
+    } else if (strcmp(only, "dense") == 0) {  // one variant per path (DSP: offsets in 16 bits, always so here)
+      for (int32_t i = 0; i < 400; ++i) random_dense();
+    } else {
+      known = false;
+      for (const Variant& v : kVariants) {
+        if (strcmp(only, v.name) != 0) continue;
+        known = true;
+        variant_cases(v.name, v.depthwise, v.odds, v.cases);
+      }
+    }
+    if (!known) {
+      printf("test_paths_conv: no variant '%s' on the %s path\n", only, path);
+      return 2;
+    }
+  }
   printf("test_paths_conv: %d cases, %d failing\n", cases, failures);
   return failures > 255 ? 255 : failures;
 }
