@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -228,6 +229,7 @@ void corrupt_every_field(const QGraph& base, const char* model) {
     try {
       const QGraph q = deserialize_tqm(c.file.data(), c.file.size(), "crafted.tqm");
       ++loaded;
+      if (std::getenv("TINYQ_LIST_LOADED")) std::printf("  loads: %s\n", c.what.c_str());
       EXPECT_FALSE(c.must_reject) << c.what << " loaded";
       try {
         use(q);

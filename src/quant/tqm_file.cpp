@@ -110,8 +110,11 @@ Graph read_float_graph(BinaryReader& r, const std::string& where) {
     v.layout = Layout(layout);
     if (r.u8()) {
       auto bytes = r.array<std::uint8_t>();
+      // Checked before allocating: a shape of 2^40 elements with a few bytes of data must not
+      // allocate (and zero) the tensor first (fuzz_tqm_load spent most of its time there).
+      if (bytes.size() != std::size_t(element_count(v.shape)) * dtype_size(v.dtype))
+        fail(where, "corrupt file: constant '{}' has the wrong size", v.name);
       Tensor t(v.dtype, v.shape);
-      if (bytes.size() != t.byte_size()) fail(where, "corrupt file: constant '{}' has the wrong size", v.name);
       std::memcpy(t.bytes().data(), bytes.data(), bytes.size());
       v.constant = std::move(t);
     }
