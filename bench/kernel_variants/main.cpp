@@ -1,0 +1,308 @@
+// One representative shape per kernel variant (the ones tests/mcu checks one ctest each:
+// mcu_variant_<variant>_<core>), each call alone between two tinyq_marker() calls so that the
+// QEMU instruction-count plugin gives a per-variant instruction count
+// (bench/kernel_variants/run.sh). A regression in one variant then shows in its own row.
+//
+// The variant is not a label typed into the table: it is derived from the shape and the
+// build's path as the runtime dispatches (conv2d_s8_variant; the depthwise dispatch mirrored,
+// as in tests/mcu/test_paths_conv.cpp), so a shape that stops taking its variant shows up
+// under another name. Every output is also compared, outside the markers, with the portable
+// path (exit status 1 on a difference): a count is only printed for correct results.
+//
+// Output, one line per row (tab-separated; run.sh parses it):
+//   row <variant> <MACs, 0 for kernels without> <output bytes> <shape>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel_paths.hpp"
+#include "marker.h"
+
+namespace {
+
+namespace rt = tinyq::rt;
+
+uint32_t rng_state = 0x2468ACE1u;
+uint32_t next_u32() {  // xorshift32: the same operands on every run and core
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 17;
+  rng_state ^= rng_state << 5;
+  return rng_state;
+}
+void fill(int8_t* p, int32_t n, int32_t lo, int32_t hi) {
+  for (int32_t i = 0; i < n; ++i) p[i] = static_cast<int8_t>(lo + static_cast<int32_t>(next_u32() % (hi - lo + 1)));
+}
+
+// m = multiplier * 2^(shift - 31), multiplier in [2^30, 2^31), as the host encodes it.
+void encode(double real, int32_t& multiplier, int32_t& shift) {
+  int e = 0;
+  const double f = frexp(real, &e);
+  int64_t m = static_cast<int64_t>(llround(f * 2147483648.0));
+  if (m == (int64_t{1} << 31)) {
+    m /= 2;
+    ++e;
+  }
+  multiplier = static_cast<int32_t>(m);
+  shift = e;
+}
+
+constexpr int32_t kMaxBytes = 28 * 28 * 16;
+alignas(16) int8_t in_a[kMaxBytes];
+alignas(16) int8_t in_b[kMaxBytes];
+alignas(16) int8_t out_native[kMaxBytes];
+alignas(16) int8_t out_portable[kMaxBytes];
+alignas(16) int8_t weights[1024 * 64];
+alignas(16) int16_t scratch[4096];
+alignas(16) int16_t scratch_portable[4096];
+int32_t bias[128], multiplier[128], shift[128];
+int32_t count_multiplier[64], count_shift[64];
+
+int failures = 0;
+
+// The marker pair around the measured call; the caller prints the row after the second one.
+void row(const char* variant, uint32_t macs, int32_t out_bytes, const char* shape) {
+  if (memcmp(out_native, out_portable, static_cast<size_t>(out_bytes)) != 0) {
+    printf("kernel_variants: %s (%s) differs from the portable path\n", variant, shape);
+    ++failures;
+  }
+  printf("row\t%s\t%lu\t%ld\t%s\n", variant, static_cast<unsigned long>(macs), static_cast<long>(out_bytes), shape);
+}
+
+const char* conv_variant(const rt::ConvParams& p) {
+  switch (rt::conv2d_s8_variant(p)) {
+    case rt::ConvVariant::DspPointwise:
+    case rt::ConvVariant::MvePointwise: return "conv_pointwise";
+    case rt::ConvVariant::DspGeneral: return rt::conv2d_s8_dsp_gathers(p) ? "conv_gather" : "conv_general";
+    case rt::ConvVariant::MveGeneral: return "conv_general";
+    case rt::ConvVariant::Portable: break;
+  }
+  return "conv_portable";
+}
+
+// depthwise_conv2d_s8_dsp / _mve's dispatch (no public twin).
+const char* depthwise_variant(const rt::ConvParams& p) {
+  if (rt::kNativePath == rt::KernelPath::ArmDsp) {
+    if (p.out_c != p.in_c) return "depthwise_portable";
+    const bool three_by_three = p.kernel_h == 3 && p.kernel_w == 3 && p.dilation_h == 1 && p.dilation_w == 1;
+    return three_by_three ? "depthwise_3x3" : "depthwise_mult1";
+  }
+  if (rt::kNativePath == rt::KernelPath::ArmMve) return p.out_c == p.in_c ? "depthwise_mult1" : "depthwise_multiplier";
+  return "depthwise_portable";
+}
+
+// A conv or depthwise layer, square kernel and stride, SAME-style symmetric padding.
+void conv(bool depthwise, int32_t h, int32_t w, int32_t in_c, int32_t out_c, int32_t k, int32_t stride,
+          const char* shape) {
+  rt::ConvParams p{};
+  p.batch = 1;
+  p.in_h = h;
+  p.in_w = w;
+  p.in_c = in_c;
+  p.out_c = out_c;
+  p.kernel_h = p.kernel_w = k;
+  p.stride_h = p.stride_w = stride;
+  p.dilation_h = p.dilation_w = 1;
+  p.pad_top = p.pad_left = (k - 1) / 2;
+  p.out_h = (h + 2 * p.pad_top - k) / stride + 1;
+  p.out_w = (w + 2 * p.pad_left - k) / stride + 1;
+  p.groups = depthwise ? in_c : 1;
+  p.input_offset = 3;  // nonzero zero points, as in real models
+  p.output_offset = -5;
+  p.act_min = -128;
+  p.act_max = 127;
+  for (int32_t o = 0; o < out_c; ++o) {
+    bias[o] = static_cast<int32_t>(next_u32() % 4001) - 2000;
+    encode(0.0008 + 0.0001 * (o % 7), multiplier[o], shift[o]);  // per channel
+  }
+  p.requant = rt::Requant{multiplier, shift, out_c};
+  const int32_t group_in_c = depthwise ? 1 : in_c;
+  fill(in_a, h * w * in_c, -128, 127);
+  fill(weights, out_c * k * k * group_in_c, -127, 127);
+  const int32_t out_bytes = p.out_h * p.out_w * out_c;
+  tinyq_marker();
+  if (depthwise) {
+    rt::depthwise_conv2d_s8(p, in_a, weights, bias, out_native);
+  } else {
+    rt::conv2d_s8(p, in_a, weights, bias, out_native, scratch);
+  }
+  tinyq_marker();
+  if (depthwise) {
+    rt::depthwise_conv2d_s8_portable(p, in_a, weights, bias, out_portable);
+  } else {
+    rt::conv2d_s8_portable(p, in_a, weights, bias, out_portable, scratch_portable);
+  }
+  const uint32_t macs = static_cast<uint32_t>(p.out_h * p.out_w * out_c * k * k * group_in_c);
+  row(depthwise ? depthwise_variant(p) : conv_variant(p), macs, out_bytes, shape);
+}
+
+void dense(int32_t in_features, int32_t out_features, const char* shape) {
+  rt::DenseParams p{};
+  p.rows = 1;
+  p.in_features = in_features;
+  p.out_features = out_features;
+  p.input_offset = 3;
+  p.output_offset = -5;
+  p.act_min = -128;
+  p.act_max = 127;
+  for (int32_t o = 0; o < out_features; ++o) {
+    bias[o] = static_cast<int32_t>(next_u32() % 4001) - 2000;
+    encode(0.0004, multiplier[o], shift[o]);
+  }
+  p.requant = rt::Requant{multiplier, shift, out_features};
+  fill(in_a, in_features, -128, 127);
+  fill(weights, in_features * out_features, -127, 127);
+  tinyq_marker();
+  rt::dense_s8(p, in_a, weights, bias, out_native);
+  tinyq_marker();
+  rt::dense_s8_portable(p, in_a, weights, bias, out_portable);
+  row("dense", static_cast<uint32_t>(in_features * out_features), out_features, shape);
+}
+
+rt::PoolParams pool(int32_t h, int32_t w, int32_t c, int32_t k, int32_t stride) {
+  rt::PoolParams p{};
+  p.batch = 1;
+  p.in_h = h;
+  p.in_w = w;
+  p.channels = c;
+  p.kernel_h = p.kernel_w = k;
+  p.stride_h = p.stride_w = stride;
+  p.out_h = (h - k) / stride + 1;
+  p.out_w = (w - k) / stride + 1;
+  p.act_min = -128;
+  p.act_max = 127;
+  fill(in_a, h * w * c, -128, 127);
+  return p;
+}
+
+void max_pool(const char* shape) {
+  const rt::PoolParams p = pool(28, 28, 16, 2, 2);
+  tinyq_marker();
+  rt::max_pool2d_s8(p, in_a, out_native);
+  tinyq_marker();
+  rt::max_pool2d_s8_portable(p, in_a, out_portable);
+  row("max_pool", 0, p.out_h * p.out_w * p.channels, shape);
+}
+
+void avg_pool(const char* shape) {
+  rt::AvgPoolParams ap{};
+  ap.pool = pool(7, 7, 64, 7, 1);  // global
+  ap.input_offset = 3;
+  ap.output_offset = -5;
+  count_multiplier[0] = count_shift[0] = 0;
+  for (int32_t n = 1; n <= 49; ++n) encode(0.9 / n, count_multiplier[n], count_shift[n]);
+  ap.count_multiplier = count_multiplier;
+  ap.count_shift = count_shift;
+  tinyq_marker();
+  rt::avg_pool2d_s8(ap, in_a, out_native);
+  tinyq_marker();
+  rt::avg_pool2d_s8_portable(ap, in_a, out_portable);
+  row("avg_pool", 0, 64, shape);
+}
+
+// Two same-shape tensors (no broadcasting).
+rt::BroadcastShape flat(int32_t n) {
+  rt::BroadcastShape s{};
+  s.shape[0] = s.shape[1] = s.shape[2] = 1;
+  s.shape[3] = n;
+  s.a_strides[3] = s.b_strides[3] = 1;
+  fill(in_a, n, -128, 127);
+  fill(in_b, n, -128, 127);
+  return s;
+}
+
+void add(const char* shape) {
+  constexpr int32_t n = 14 * 14 * 32;
+  const rt::BroadcastShape s = flat(n);
+  rt::AddParams p{};
+  // TFLite's scheme as tinyq's quantizer builds it: left shift 20, the larger input's
+  // multiplier exactly 1/2, scales 0.05 and 0.03 into 0.07.
+  p.a_offset = 3;
+  p.b_offset = -7;
+  p.output_offset = -5;
+  p.left_shift = 20;
+  encode(0.05 / 0.1, p.a_multiplier, p.a_shift);
+  encode(0.03 / 0.1, p.b_multiplier, p.b_shift);
+  encode(0.1 / (ldexp(1.0, 20) * 0.07), p.output_multiplier, p.output_shift);
+  p.act_min = -128;
+  p.act_max = 127;
+  tinyq_marker();
+  rt::add_s8(p, s, in_a, in_b, out_native);
+  tinyq_marker();
+  rt::add_s8_portable(p, s, in_a, in_b, out_portable);
+  row("add", 0, n, shape);
+}
+
+void mul(const char* shape) {
+  constexpr int32_t n = 14 * 14 * 32;
+  const rt::BroadcastShape s = flat(n);
+  rt::MulParams p{};
+  p.a_offset = 3;
+  p.b_offset = -7;
+  p.output_offset = -5;
+  encode(0.05 * 0.03 / 0.02, p.output_multiplier, p.output_shift);
+  p.act_min = -128;
+  p.act_max = 127;
+  tinyq_marker();
+  rt::mul_s8(p, s, in_a, in_b, out_native);
+  tinyq_marker();
+  rt::mul_s8_portable(p, s, in_a, in_b, out_portable);
+  row("mul", 0, n, shape);
+}
+
+void lookup(const char* shape) {
+  constexpr int32_t n = 14 * 14 * 32;
+  int8_t table[256];
+  fill(table, 256, -128, 127);
+  fill(in_a, n, -128, 127);
+  tinyq_marker();
+  rt::lookup_s8(table, in_a, out_native, n);
+  tinyq_marker();
+  rt::lookup_s8_portable(table, in_a, out_portable, n);
+  row(rt::kNativePath == rt::KernelPath::ArmMve ? "lookup" : "lookup_portable", 0, n, shape);
+}
+
+void concat(const char* shape) {
+  // Two 14x14x16 tensors along channels, the second requantized (another scale).
+  int32_t rows[2] = {16, 16}, offsets[2] = {3, -7}, multipliers[2] = {0, 0}, shifts[2] = {0, 0};
+  encode(0.7, multipliers[1], shifts[1]);
+  constexpr int32_t n = 14 * 14 * 16;
+  fill(in_a, n, -128, 127);
+  fill(in_b, n, -128, 127);
+  const int8_t* inputs[2] = {in_a, in_b};
+  rt::ConcatParams p{};
+  p.inputs = 2;
+  p.outer = 14 * 14;
+  p.input_row = rows;
+  p.input_offset = offsets;
+  p.multiplier = multipliers;
+  p.shift = shifts;
+  p.output_offset = 3;
+  tinyq_marker();
+  rt::concat_s8(p, inputs, out_native);
+  tinyq_marker();
+  rt::concat_s8_portable(p, inputs, out_portable);
+  row("concat", 0, 2 * n, shape);
+}
+
+}  // namespace
+
+int main() {
+  // Two markers in a row: the marker overhead, which run.sh subtracts from every row.
+  tinyq_marker();
+  tinyq_marker();
+  conv(false, 14, 14, 32, 64, 1, 1, "1x1, 14x14x32 -> 64");
+  conv(false, 14, 14, 16, 32, 3, 1, "3x3 s1 p1, 14x14x16 -> 32");
+  conv(false, 28, 28, 3, 16, 3, 1, "3x3 s1 p1, 28x28x3 -> 16 (first layer)");
+  conv(true, 14, 14, 32, 32, 3, 1, "depthwise 3x3 s1 p1, 14x14x32");
+  conv(true, 14, 14, 32, 32, 5, 1, "depthwise 5x5 s1 p2, 14x14x32");
+  conv(true, 14, 14, 16, 32, 3, 1, "depthwise 3x3 s1 p1, 14x14x16 x2");
+  dense(1024, 64, "1024 -> 64");
+  max_pool("2x2 s2, 28x28x16");
+  avg_pool("7x7 global, 7x7x64");
+  add("14x14x32 + 14x14x32");
+  mul("14x14x32 * 14x14x32");
+  lookup("6272 bytes");
+  concat("14x14x16 ++ 14x14x16 (one requantized)");
+  return failures;
+}
