@@ -7,7 +7,7 @@
 #include <string>
 #include <type_traits>
 
-#include "exec/kernel_fields.hpp"
+#include "qmodel/kernel_fields.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {

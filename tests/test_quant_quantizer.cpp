@@ -19,7 +19,7 @@
 #include "quant/layer_error.hpp"
 #include "quant/multiplier.hpp"
 #include "quant/quantizer.hpp"
-#include "quant/tqm_file.hpp"
+#include "qmodel/tqm_file.hpp"
 #include "small_cnn.hpp"
 #include "util/error.hpp"
 

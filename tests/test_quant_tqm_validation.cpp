@@ -14,9 +14,9 @@
 #include "exec/int8_executor.hpp"
 #include "frontend/onnx/onnx_import.hpp"
 #include "passes/passes.hpp"
-#include "quant/qgraph_validation.hpp"
+#include "qmodel/qgraph_validation.hpp"
 #include "quant/quantizer.hpp"
-#include "quant/tqm_file.hpp"
+#include "qmodel/tqm_file.hpp"
 #include "small_cnn.hpp"
 #include "util/error.hpp"
 
@@ -175,13 +175,13 @@ std::vector<Corruption> corruptions(const QGraph& base) {
         if (v == original) continue;
         // Beyond int32 is meaningless for every field but epsilon_q (an int64 up to 2^61).
         const bool reject = key == "epsilon_q" ? (v < 0 || v > (std::int64_t(1) << 61)) : !fits_int32(v);
-        add(n.name + "." + key + "=" + std::to_string(v), reject, [&](QGraph& q) { q.nodes[k].ints[key] = v; });
+        add(fmt::format("{}.{}={}", n.name, key, v), reject, [&](QGraph& q) { q.nodes[k].ints[key] = v; });
       }
     for (const auto& [key, values] : n.i32)
       if (!values.empty())
         for (std::int32_t v : {0, -1, INT32_MAX, INT32_MIN})
           if (v != values[0])
-            add(n.name + "." + key + "[0]=" + std::to_string(v), false, [&](QGraph& q) { q.nodes[k].i32[key][0] = v; });
+            add(fmt::format("{}.{}[0]={}", n.name, key, v), false, [&](QGraph& q) { q.nodes[k].i32[key][0] = v; });
     for (std::int64_t v : kHostileInts) {
       const bool valid_output = v >= 0 && v < std::int64_t(base.values.size());
       QGraph q = base;

@@ -10,7 +10,8 @@
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
 #include "commands/mcu_common.hpp"
-#include "quant/tqm_file.hpp"
+#include "qmodel/samples.hpp"
+#include "qmodel/tqm_file.hpp"
 #include "util/error.hpp"
 #include "util/process.hpp"
 

@@ -11,7 +11,7 @@
 #include "exec/float_executor.hpp"
 #include "exec/int8_executor.hpp"
 #include "quant/layer_error.hpp"
-#include "quant/tqm_file.hpp"
+#include "qmodel/tqm_file.hpp"
 #include "report/html_report.hpp"
 #include "util/error.hpp"
 

@@ -11,7 +11,7 @@
 #include "codegen/output_folder.hpp"
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
-#include "quant/tqm_file.hpp"
+#include "qmodel/tqm_file.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::cli {

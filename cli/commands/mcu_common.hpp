@@ -1,6 +1,5 @@
 #pragma once
-// What `tinyq bench` and `tinyq verify` share: a work folder for the firmware, and moving
-// samples between the model's source layout and the stored (MCU) layout.
+// What `tinyq bench` and `tinyq verify` share: a work folder for the firmware.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -33,15 +32,5 @@ class WorkFolder {
 };
 
 inline constexpr const char* kKeepManifestName = ".tinyq-keep";
-
-// int8 samples in the source layout (what Int8Executor::run_int8 takes and returns) → bytes
-// in the stored layout the MCU's buffers hold, sample after sample.
-std::vector<std::int8_t> to_stored_bytes(const QValue& value, const Tensor& samples);
-
-// Float samples quantized exactly as the host int8 executor quantizes its inputs.
-Tensor quantize_samples(const QValue& input, const Tensor& samples);
-
-// MACs of one quantized node (conv, depthwise, dense; 0 for the rest).
-std::int64_t node_macs(const QNode& n);
 
 }  // namespace tinyq::cli

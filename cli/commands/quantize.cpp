@@ -10,7 +10,7 @@
 #include "commands/common.hpp"
 #include "quant/layer_error.hpp"
 #include "quant/quantizer.hpp"
-#include "quant/tqm_file.hpp"
+#include "qmodel/tqm_file.hpp"
 #include "report/html_report.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"

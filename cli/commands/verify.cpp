@@ -11,7 +11,8 @@
 #include "commands/mcu_common.hpp"
 #include "data/dataset.hpp"
 #include "exec/int8_executor.hpp"
-#include "quant/tqm_file.hpp"
+#include "qmodel/samples.hpp"
+#include "qmodel/tqm_file.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::cli {

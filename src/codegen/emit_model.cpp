@@ -6,8 +6,8 @@
 #include <map>
 
 #include "codegen/generated_sources.hpp"
-#include "exec/kernel_fields.hpp"
-#include "exec/kernel_params.hpp"
+#include "qmodel/kernel_fields.hpp"
+#include "qmodel/kernel_params.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {

@@ -4,7 +4,7 @@
 #include <map>
 #include <string>
 
-#include "exec/kernel_params.hpp"
+#include "qmodel/kernel_params.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {

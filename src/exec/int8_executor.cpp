@@ -7,8 +7,9 @@
 #include "exec/int8/binary_table.hpp"
 #include "exec/int8/packed_conv.hpp"
 #include "exec/int8/packed_depthwise.hpp"
-#include "exec/kernel_params.hpp"
 #include "exec/parallel.hpp"
+#include "qmodel/kernel_params.hpp"
+#include "qmodel/samples.hpp"
 #include "tinyq/kernels.hpp"
 #include "util/error.hpp"
 
@@ -179,22 +180,6 @@ std::int64_t samples_of(const QGraph& g, const std::vector<Tensor>& inputs) {
   return samples;
 }
 
-// One sample between source layout and stored layout.
-void to_stored(const QValue& v, const std::int8_t* src, std::int8_t* dst) {
-  if (v.layout == Layout::NHWC && v.shape.size() == 4)
-    permute_elements(reinterpret_cast<const std::byte*>(src), reinterpret_cast<std::byte*>(dst), v.source_shape(),
-                     {0, 2, 3, 1}, 1);
-  else
-    std::memcpy(dst, src, std::size_t(element_count(v.shape)));
-}
-void to_source(const QValue& v, const std::int8_t* src, std::int8_t* dst) {
-  if (v.layout == Layout::NHWC && v.shape.size() == 4)
-    permute_elements(reinterpret_cast<const std::byte*>(src), reinterpret_cast<std::byte*>(dst), v.shape, {0, 3, 1, 2},
-                     1);
-  else
-    std::memcpy(dst, src, std::size_t(element_count(v.shape)));
-}
-
 }  // namespace
 
 namespace {
@@ -231,7 +216,7 @@ void Int8Executor::Impl::run_samples(std::int64_t samples, Load load, Store stor
           const QValue& v = g.values[std::size_t(g.inputs[i])];
           bytes.resize(std::size_t(element_count(v.shape)));
           load(i, s, bytes.data());
-          to_stored(v, bytes.data(), ws.ptr[std::size_t(g.inputs[i])]);
+          sample_to_stored(v, bytes.data(), ws.ptr[std::size_t(g.inputs[i])]);
         }
         for (std::size_t k = 0; k < steps.size(); ++k) {
           steps[k](ws);
@@ -245,7 +230,7 @@ void Int8Executor::Impl::run_samples(std::int64_t samples, Load load, Store stor
         for (std::size_t o = 0; o < g.outputs.size(); ++o) {
           const QValue& v = g.values[std::size_t(g.outputs[o])];
           bytes.resize(std::size_t(element_count(v.shape)));
-          to_source(v, ws.ptr[std::size_t(g.outputs[o])], bytes.data());
+          sample_to_source(v, ws.ptr[std::size_t(g.outputs[o])], bytes.data());
           store(o, s, bytes.data());
         }
       });

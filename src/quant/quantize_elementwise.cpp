@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "exec/float_ops.hpp"
-#include "exec/kernel_fields.hpp"
+#include "qmodel/kernel_fields.hpp"
 #include "quant/calibration.hpp"
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"

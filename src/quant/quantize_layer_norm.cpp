@@ -1,7 +1,7 @@
 // Layer normalisation: parameters for layer_norm_s8 (math documented in kernels.hpp).
 #include <cmath>
 
-#include "exec/kernel_fields.hpp"
+#include "qmodel/kernel_fields.hpp"
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"
 

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "exec/float_ops.hpp"
-#include "exec/kernel_fields.hpp"
+#include "qmodel/kernel_fields.hpp"
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"
 

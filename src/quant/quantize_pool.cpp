@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "exec/kernel_fields.hpp"
+#include "qmodel/kernel_fields.hpp"
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"
 

@@ -15,7 +15,7 @@
 
 #include "codegen/generated_sources.hpp"
 #include "exec/int8_executor.hpp"
-#include "quant/tqm_file.hpp"
+#include "qmodel/tqm_file.hpp"
 #include "util/error.hpp"
 
 namespace {

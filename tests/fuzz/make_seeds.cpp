@@ -16,7 +16,7 @@
 #include "onnx_builder.hpp"
 #include "passes/passes.hpp"
 #include "quant/quantizer.hpp"
-#include "quant/tqm_file.hpp"
+#include "qmodel/tqm_file.hpp"
 #include "util/error.hpp"
 
 namespace {

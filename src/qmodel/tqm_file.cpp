@@ -1,12 +1,12 @@
-#include "quant/tqm_file.hpp"
+#include "qmodel/tqm_file.hpp"
 
 #include <climits>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
-#include "quant/binary_io.hpp"
-#include "quant/qgraph_validation.hpp"
+#include "qmodel/binary_io.hpp"
+#include "qmodel/qgraph_validation.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 

@@ -1,6 +1,6 @@
-#include "exec/kernel_params.hpp"
+#include "qmodel/kernel_params.hpp"
 
-#include "exec/kernel_fields.hpp"
+#include "qmodel/kernel_fields.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {

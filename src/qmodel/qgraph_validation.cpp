@@ -1,4 +1,4 @@
-#include "quant/qgraph_validation.hpp"
+#include "qmodel/qgraph_validation.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <set>
 
-#include "exec/kernel_params.hpp"
 #include "ir/shape_inference.hpp"
+#include "qmodel/kernel_params.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
