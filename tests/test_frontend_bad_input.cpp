@@ -194,6 +194,29 @@ TEST(OnnxBadInput, HugeConvKernelAttributeIsRejected) {
   EXPECT_NE(message.find("conv1"), std::string::npos) << message;
 }
 
+// Found by fuzzing (docs/FUZZING.md): an empty Clip bound escaped as std::out_of_range.
+TEST(OnnxBadInput, ClipWithAnEmptyBoundNamesTheNode) {
+  OnnxBuilder b;
+  b.input("x", {1, 4}).output("y");
+  b.initializer("lo", {0}, {});
+  b.node("Clip", {"x", "lo"}, {"y"}, "clip1");
+  auto message = import_error(b.bytes());
+  EXPECT_NE(message.find("clip1"), std::string::npos) << message;
+  EXPECT_NE(message.find("one value"), std::string::npos) << message;
+}
+
+// Found by fuzzing: ConvTranspose strides of 2^62 overflowed int64 in shape inference.
+TEST(OnnxBadInput, ConvTransposeWithHugeStridesIsRejected) {
+  OnnxBuilder b;
+  b.input("x", {1, 2, 3, 3}).output("y");
+  b.initializer("w", {2, 2, 2, 2}, std::vector<float>(16, 0.5f));
+  auto& n = b.node("ConvTranspose", {"x", "w"}, {"y"}, "deconv");
+  OnnxBuilder::set_ints(n, "strides", {std::int64_t{1} << 62, std::int64_t{1} << 62});
+  auto message = import_error(b.bytes());
+  EXPECT_NE(message.find("deconv"), std::string::npos) << message;
+  EXPECT_NE(message.find("2^31"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace tinyq
 

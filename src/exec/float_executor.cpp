@@ -184,14 +184,14 @@ std::vector<Tensor> FloatExecutor::run(const std::vector<Tensor>& inputs, const 
     if (v.layout == Layout::NHWC && v.shape.size() == 4 && v.shape[3] != 1)
       permute_elements(reinterpret_cast<const std::byte*>(src), reinterpret_cast<std::byte*>(dst), v.source_shape(),
                        {0, 2, 3, 1}, sizeof(float));
-    else
+    else if (element_count(v.shape) > 0)  // an empty tensor may have null data: memcpy(null, .., 0) is UB
       std::memcpy(dst, src, std::size_t(element_count(v.shape)) * sizeof(float));
   };
   auto copy_out = [&](const Value& v, const float* src, float* dst) {
     if (v.layout == Layout::NHWC && v.shape.size() == 4 && v.shape[3] != 1)
       permute_elements(reinterpret_cast<const std::byte*>(src), reinterpret_cast<std::byte*>(dst), v.shape,
                        {0, 3, 1, 2}, sizeof(float));
-    else
+    else if (element_count(v.shape) > 0)  // an empty tensor may have null data: memcpy(null, .., 0) is UB
       std::memcpy(dst, src, std::size_t(element_count(v.shape)) * sizeof(float));
   };
 

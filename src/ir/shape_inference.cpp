@@ -87,10 +87,14 @@ Shape infer_output_shape(const Graph& g, const Node& n) {
       if (x[3] != w[0]) fail(n.name, "ConvTranspose input channels {} do not match weight {}", x[3], shape_string(w));
       Shape out{x[0], 0, 0, w[3] * group};
       for (int i = 0; i < 2; ++i) {
-        out[1 + i] = attr_at(n, "strides", i, 1) * (x[1 + i] - 1) + attr_at(n, "output_padding", i, 0) +
-                     (w[1 + i] - 1) * attr_at(n, "dilations", i, 1) + 1 - attr_at(n, "pads", i, 0) -
-                     attr_at(n, "pads", i + 2, 0);
-        if (out[1 + i] <= 0) fail(n.name, "ConvTranspose output would be empty");
+        // In 128-bit arithmetic: hostile attributes (strides of 2^62) must not overflow.
+        using Wide = __int128;
+        const Wide size = Wide(attr_at(n, "strides", i, 1)) * (x[1 + i] - 1) + attr_at(n, "output_padding", i, 0) +
+                          Wide(w[1 + i] - 1) * attr_at(n, "dilations", i, 1) + 1 - attr_at(n, "pads", i, 0) -
+                          attr_at(n, "pads", i + 2, 0);
+        if (size <= 0) fail(n.name, "ConvTranspose output would be empty");
+        if (size > (Wide(1) << 31)) fail(n.name, "ConvTranspose output would exceed 2^31 rows or columns");
+        out[1 + i] = std::int64_t(size);
       }
       return out;
     }

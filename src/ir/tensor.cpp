@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <limits>
+
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -61,7 +63,7 @@ Tensor Tensor::from_i64(Shape shape, std::span<const std::int64_t> values) {
   Tensor t(DType::i64, std::move(shape));
   if (std::size_t(t.numel_) != values.size())
     fail("", "tensor: {} values for shape {}", values.size(), shape_string(t.shape_));
-  std::memcpy(t.bytes_.data(), values.data(), t.bytes_.size());
+  if (!values.empty()) std::memcpy(t.bytes_.data(), values.data(), t.bytes_.size());  // memcpy(null, .., 0) is UB
   return t;
 }
 
@@ -69,7 +71,19 @@ template <typename Out>
 static std::vector<Out> convert_all(const Tensor& t) {
   std::vector<Out> out(std::size_t(t.numel()));
   auto convert = [&](auto span) {
-    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<Out>(span[i]);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      // A float outside the integer range (a float tensor used as Slice starts, found by
+      // fuzz_onnx_import) saturates, NaN gives 0: the plain cast would be undefined behaviour.
+      if constexpr (std::is_integral_v<Out> && std::is_floating_point_v<typename decltype(span)::value_type>) {
+        const auto v = span[i];
+        out[i] = v >= 9.2e18f    ? std::numeric_limits<Out>::max()
+                 : v <= -9.2e18f ? std::numeric_limits<Out>::min()
+                 : v == v        ? static_cast<Out>(v)
+                                 : Out(0);
+      } else {
+        out[i] = static_cast<Out>(span[i]);
+      }
+    }
   };
   switch (t.dtype()) {
     case DType::f32: convert(t.data<float>()); break;

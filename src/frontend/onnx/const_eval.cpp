@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "ir/shape_inference.hpp"
 #include "util/error.hpp"
@@ -15,6 +16,13 @@ std::vector<std::int64_t> strides_of(const Shape& s) {
   return st;
 }
 bool is_float(DType t) { return t == DType::f32; }
+// Integer shape arithmetic done in double: out-of-range results (2^62 * 3, found by
+// fuzz_onnx_import) saturate instead of being an undefined cast; NaN gives 0.
+std::int64_t saturate_i64(double v) {
+  if (v >= 9.2e18) return std::numeric_limits<std::int64_t>::max();
+  if (v <= -9.2e18) return std::numeric_limits<std::int64_t>::min();
+  return v == v ? std::int64_t(v) : 0;
+}
 }  // namespace
 
 Tensor eval_binary(const Tensor& a, const Tensor& b, const std::function<double(double, double)>& fn,
@@ -42,7 +50,7 @@ Tensor eval_binary(const Tensor& a, const Tensor& b, const std::function<double(
     if (as_float)
       out.data<float>()[std::size_t(i)] = float(fn(av[ia], bv[ib]));
     else
-      out.data<std::int64_t>()[std::size_t(i)] = std::int64_t(fn(double(ai[ia]), double(bi[ib])));
+      out.data<std::int64_t>()[std::size_t(i)] = saturate_i64(fn(double(ai[ia]), double(bi[ib])));
   }
   return out;
 }

@@ -63,8 +63,12 @@ void convert_clip(Importer& im, const onnx::NodeProto& node) {
     lo = attr_float(node, "min", lo);
     hi = attr_float(node, "max", hi);
   } else {
-    if (auto t = im.optional_constant(node, 1)) lo = t->as_f32().at(0);
-    if (auto t = im.optional_constant(node, 2)) hi = t->as_f32().at(0);
+    auto scalar = [&](const Tensor& t, const char* what) {
+      if (t.numel() != 1) fail(node.name(), "Clip {} must hold one value, it holds {}", what, t.numel());
+      return t.as_f32()[0];
+    };
+    if (auto t = im.optional_constant(node, 1)) lo = scalar(*t, "min");
+    if (auto t = im.optional_constant(node, 2)) hi = scalar(*t, "max");
   }
   Attributes attrs;
   attrs.set("min", lo);

@@ -48,6 +48,19 @@ Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& where
   DType dtype = dtype_from_onnx(type, where);
   Shape shape(proto.dims().begin(), proto.dims().end());
   const std::int64_t count = element_count(shape, where);  // throws before any allocation
+  // The values must all be there before the tensor is allocated: dims [2^31] over 4 bytes of
+  // raw_data would otherwise allocate 8 GB first (found by fuzz_onnx_import). Same messages
+  // as the checks below.
+  const std::size_t element_bytes = type == onnx::TensorProto::DOUBLE ? 8 : dtype_size(dtype);
+  if (proto.has_raw_data() && proto.raw_data().size() != std::size_t(count) * element_bytes)
+    fail(where, "tensor '{}': raw_data has {} bytes, shape {} needs {}", proto.name(), proto.raw_data().size(),
+         shape_string(shape), std::size_t(count) * element_bytes);
+  const int stored = type == onnx::TensorProto::FLOAT    ? proto.float_data_size()
+                     : type == onnx::TensorProto::DOUBLE ? proto.double_data_size()
+                     : type == onnx::TensorProto::INT64  ? proto.int64_data_size()
+                                                         : proto.int32_data_size();
+  if (!proto.has_raw_data() && stored != count)
+    fail(where, "tensor holds {} values, its shape declares {}", stored, count);
   Tensor out(dtype, shape);
 
   if (proto.has_raw_data()) {
