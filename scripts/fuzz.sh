@@ -12,6 +12,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-${FUZZ_SECONDS:-60}}"
 [ "$seconds" -gt 0 ] || exit 0
+# CI (CI=true) runs a fixed budget from a fixed seed: the same inputs every time, so a run
+# that passed here passes there and a failure reproduces. By hand: random seeds, time limit.
+if [ "${CI:-}" = true ]; then
+  onnx_budget=(-seed=1 -runs="${FUZZ_ONNX_RUNS:-100000}")
+  tqm_budget=(-seed=1 -runs="${FUZZ_TQM_RUNS:-150000}")
+else
+  onnx_budget=(-max_total_time="$seconds")
+  tqm_budget=(-max_total_time="$seconds")
+fi
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
   -DCMAKE_CXX_COMPILER=clang++ -DTINYQ_FUZZ=ON -DTINYQ_BUILD_TESTS=OFF -DTINYQ_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target fuzz_onnx_import fuzz_tqm_load make_seeds
@@ -28,13 +37,17 @@ for t in conv_with_strides_padding averagepool_2d_pads maxpool_2d_ceil gemm_defa
 done
 corpus=build-fuzz/corpus
 tqm_corpus=build-fuzz/corpus-tqm
+if [ "${CI:-}" = true ]; then
+  # Reproducible: start from the seeds alone, as a fresh clone does.
+  rm -rf "$corpus" "$tqm_corpus"
+fi
 mkdir -p "$corpus" "$tqm_corpus"
 rm -f "$corpus"/*.onnx "$tqm_corpus"/*.payload  # zoo seeds copied by earlier versions of this script
 
-echo "fuzz: running fuzz_onnx_import for ${seconds}s"
-./build-fuzz/tests/fuzz/fuzz_onnx_import -max_total_time="$seconds" -max_len=16384 -rss_limit_mb=4096 \
+echo "fuzz: running fuzz_onnx_import (${onnx_budget[*]})"
+./build-fuzz/tests/fuzz/fuzz_onnx_import "${onnx_budget[@]}" -max_len=16384 -rss_limit_mb=4096 \
   -timeout=20 -print_final_stats=1 "$corpus" "$seeds/onnx" 2>&1 | tail -n 20
 
-echo "fuzz: running fuzz_tqm_load for ${seconds}s"
-./build-fuzz/tests/fuzz/fuzz_tqm_load -max_total_time="$seconds" -max_len=32768 -rss_limit_mb=4096 \
+echo "fuzz: running fuzz_tqm_load (${tqm_budget[*]})"
+./build-fuzz/tests/fuzz/fuzz_tqm_load "${tqm_budget[@]}" -max_len=32768 -rss_limit_mb=4096 \
   -timeout=20 -print_final_stats=1 "$tqm_corpus" "$seeds/tqm" 2>&1 | tail -n 20
