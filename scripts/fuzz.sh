@@ -46,8 +46,8 @@ rm -f "$corpus"/*.onnx "$tqm_corpus"/*.payload  # zoo seeds copied by earlier ve
 
 echo "fuzz: running fuzz_onnx_import (${onnx_budget[*]})"
 ./build-fuzz/tests/fuzz/fuzz_onnx_import "${onnx_budget[@]}" -max_len=16384 -rss_limit_mb=4096 \
-  -timeout=20 -print_final_stats=1 "$corpus" "$seeds/onnx" 2>&1 | tail -n 20
+  -timeout=20 -print_final_stats=1 -artifact_prefix=build-fuzz/ "$corpus" "$seeds/onnx" 2>&1 | tail -n 20
 
 echo "fuzz: running fuzz_tqm_load (${tqm_budget[*]})"
 ./build-fuzz/tests/fuzz/fuzz_tqm_load "${tqm_budget[@]}" -max_len=32768 -rss_limit_mb=4096 \
-  -timeout=20 -print_final_stats=1 "$tqm_corpus" "$seeds/tqm" 2>&1 | tail -n 20
+  -timeout=20 -print_final_stats=1 -artifact_prefix=build-fuzz/ "$tqm_corpus" "$seeds/tqm" 2>&1 | tail -n 20

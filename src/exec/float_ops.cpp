@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "util/bytes.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::fops {
@@ -204,7 +205,7 @@ void concat(const std::vector<const float*>& inputs, const std::vector<Shape>& s
   for (std::int64_t o = 0; o < outer; ++o) {
     float* dst = out + o * out_row;
     for (std::size_t k = 0; k < inputs.size(); ++k) {
-      std::memcpy(dst, inputs[k] + o * rows[k], std::size_t(rows[k]) * sizeof(float));
+      copy_bytes(dst, inputs[k] + o * rows[k], std::size_t(rows[k]) * sizeof(float));
       dst += rows[k];
     }
   }
@@ -292,9 +293,9 @@ void resize_nearest(const float* in, const Shape& is, float* out, const Shape& o
   for (std::int64_t n = 0; n < os[0]; ++n)
     for (std::int64_t y = 0; y < os[1]; ++y)
       for (std::int64_t x = 0; x < os[2]; ++x)
-        std::memcpy(out + ((n * os[1] + y) * os[2] + x) * channels,
-                    in + ((n * is[1] + src_y[std::size_t(y)]) * is[2] + src_x[std::size_t(x)]) * channels,
-                    std::size_t(channels) * sizeof(float));
+        copy_bytes(out + ((n * os[1] + y) * os[2] + x) * channels,
+                   in + ((n * is[1] + src_y[std::size_t(y)]) * is[2] + src_x[std::size_t(x)]) * channels,
+                   std::size_t(channels) * sizeof(float));
 }
 
 void clamp(float* data, std::int64_t count, float min, float max) {

@@ -6,6 +6,7 @@
 
 #include "exec/float_ops.hpp"
 #include "exec/float_step.hpp"
+#include "util/bytes.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::float_steps {
@@ -66,7 +67,7 @@ Step movement_step(const StepContext& c) {
     case Op::Identity:
       if (has_clamp)
         return {[=](Workspace& ws) {
-                  std::memcpy(ws.ptr[out], ws.ptr[ins[0]], std::size_t(out_count) * sizeof(float));
+                  copy_bytes(ws.ptr[out], ws.ptr[ins[0]], std::size_t(out_count) * sizeof(float));
                   fops::clamp(ws.ptr[out], out_count, act.min, act.max);
                 },
                 out};

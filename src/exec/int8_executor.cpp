@@ -11,6 +11,7 @@
 #include "qmodel/kernel_params.hpp"
 #include "qmodel/samples.hpp"
 #include "tinyq/kernels.hpp"
+#include "util/bytes.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -245,11 +246,11 @@ std::vector<Tensor> Int8Executor::run_int8(const std::vector<Tensor>& inputs) co
       samples,
       [&](std::size_t i, std::int64_t s, std::int8_t* bytes) {
         const std::size_t n = size(g.inputs[i]);
-        std::memcpy(bytes, inputs[i].data<std::int8_t>().data() + std::size_t(s) * n, n);
+        copy_bytes(bytes, inputs[i].data<std::int8_t>().data() + std::size_t(s) * n, n);
       },
       [&](std::size_t o, std::int64_t s, const std::int8_t* bytes) {
         const std::size_t n = size(g.outputs[o]);
-        std::memcpy(outputs[o].data<std::int8_t>().data() + std::size_t(s) * n, bytes, n);
+        copy_bytes(outputs[o].data<std::int8_t>().data() + std::size_t(s) * n, bytes, n);
       },
       nullptr);
   return outputs;

@@ -55,7 +55,7 @@ Tensor Tensor::from_floats(Shape shape, std::span<const float> values) {
   Tensor t(DType::f32, std::move(shape));
   if (std::size_t(t.numel_) != values.size())
     fail("", "tensor: {} values for shape {}", values.size(), shape_string(t.shape_));
-  std::memcpy(t.bytes_.data(), values.data(), t.bytes_.size());
+  if (!values.empty()) std::memcpy(t.bytes_.data(), values.data(), t.bytes_.size());  // memcpy(null, .., 0) is UB
   return t;
 }
 

@@ -151,244 +151,266 @@ class NodeCheck {
   }
 };
 
+// Conv and depthwise: geometry, offsets, requantization, weights and the accumulator bound.
+void check_conv(const NodeCheck& c, const QNode& n) {
+  c.inputs(1);
+  c.dims({"batch", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h", "stride_w",
+          "dilation_h", "dilation_w", "groups"});
+  c.pads({"pad_top", "pad_left"});
+  c.offset_fields();
+  c.clamp_fields();
+  const rt::ConvParams p = conv_params(n);
+  c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.in_c, "input size does not match its parameters");
+  c.require(c.out() == std::int64_t(p.batch) * p.out_h * p.out_w * p.out_c,
+            "output size does not match its parameters");
+  c.window_axis(p.in_h, p.out_h, p.kernel_h, p.stride_h, p.dilation_h, p.pad_top, -1, "height");
+  c.window_axis(p.in_w, p.out_w, p.kernel_w, p.stride_w, p.dilation_w, p.pad_left, -1, "width");
+  c.matches_input(p.input_offset);
+  c.matches_output(p.output_offset);
+  c.requant(p.requant, p.out_c, false);
+  const auto& w = c.bytes("weights");
+  const auto& b = c.words("bias");
+  c.require(b.empty() || b.size() == std::size_t(p.out_c), "bias length is not the channel count");
+  if (n.kernel == QKernel::Conv) {
+    c.require(p.in_c % p.groups == 0 && p.out_c % p.groups == 0, "channels not divisible by groups");
+    const std::int64_t taps = std::int64_t(p.kernel_h) * p.kernel_w * (p.in_c / p.groups);
+    c.require(std::int64_t(w.size()) == p.out_c * taps, "weights length does not match the kernel shape");
+    c.accumulators(w, b, p.out_c, taps, true, p.input_offset);
+  } else {
+    c.require(p.groups == p.in_c, "depthwise groups is not the input channel count");
+    c.require(p.out_c % p.in_c == 0, "depthwise output channels are not a multiple of the input channels");
+    const std::int64_t taps = std::int64_t(p.kernel_h) * p.kernel_w;
+    c.require(std::int64_t(w.size()) == p.out_c * taps, "weights length does not match the kernel shape");
+    c.accumulators(w, b, p.out_c, taps, false, p.input_offset);
+  }
+}
+
+// Dense: sizes, offsets, requantization, weights and the accumulator bound.
+void check_dense(const NodeCheck& c, const QNode& n) {
+  c.inputs(1);
+  c.dims({"rows", "in_features", "out_features"});
+  c.offset_fields();
+  c.clamp_fields();
+  const rt::DenseParams p = dense_params(n);
+  c.require(c.in() == std::int64_t(p.rows) * p.in_features, "input size does not match its parameters");
+  c.require(c.out() == std::int64_t(p.rows) * p.out_features, "output size does not match its parameters");
+  c.matches_input(p.input_offset);
+  c.matches_output(p.output_offset);
+  c.requant(p.requant, p.out_features, false);
+  const auto& w = c.bytes("weights");
+  const auto& b = c.words("bias");
+  c.require(std::int64_t(w.size()) == std::int64_t(p.out_features) * p.in_features, "weights length mismatch");
+  c.require(b.empty() || b.size() == std::size_t(p.out_features), "bias length mismatch");
+  c.accumulators(w, b, p.out_features, p.in_features, true, p.input_offset);
+}
+
+// Max and average pooling: window geometry; average pooling's divisor tables.
+void check_pool(const NodeCheck& c, const QNode& n) {
+  c.inputs(1);
+  c.dims({"batch", "in_h", "in_w", "channels", "out_h", "out_w", "kernel_h", "kernel_w", "stride_h", "stride_w"});
+  c.pads({"pad_top", "pad_left", "pad_bottom", "pad_right"});
+  c.clamp_fields();
+  const rt::PoolParams p = pool_params(n);
+  c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.channels, "input size mismatch");
+  c.require(c.out() == std::int64_t(p.batch) * p.out_h * p.out_w * p.channels, "output size mismatch");
+  c.window_axis(p.in_h, p.out_h, p.kernel_h, p.stride_h, 1, p.pad_top, p.pad_bottom, "height");
+  c.window_axis(p.in_w, p.out_w, p.kernel_w, p.stride_w, 1, p.pad_left, p.pad_right, "width");
+  c.require(std::int64_t(p.kernel_h) * p.kernel_w <= (1 << 16), "pooling window too large");
+  if (n.kernel == QKernel::MaxPool) {
+    const QuantParam &qi = c.quant(n.inputs[0]), &qo = c.quant(n.output);
+    c.require(qi.scale == qo.scale && qi.zero_point == qo.zero_point,
+              "max pooling changes the quantization of its input");
+    return;
+  }
+  c.field("count_include_pad", 0, 1);
+  c.offset_fields();
+  const bool truncate = n.ints.contains("truncate") && c.field("truncate", 0, 1) != 0;
+  const rt::AvgPoolParams a = avg_pool_params(n);
+  c.matches_input(a.input_offset);
+  c.matches_output(a.output_offset);
+  if (!truncate) {
+    const std::size_t entries = std::size_t(p.kernel_h) * std::size_t(p.kernel_w) + 1;
+    c.require(c.words("count_multiplier").size() == entries && c.words("count_shift").size() == entries,
+              "count multiplier table is not one entry per tap count");
+    for (std::size_t i = 1; i < entries; ++i) {
+      c.multiplier(a.count_multiplier[i], false);
+      c.shift(a.count_shift[i]);
+    }
+  }
+}
+
+// Add / Mul: operands (activations or constants), broadcasting, scalar requantization.
+void check_binary(const NodeCheck& c, const QNode& n) {
+  const bool a_const = c.field("a_const", 0, 1) != 0, b_const = c.field("b_const", 0, 1) != 0;
+  c.require(!(a_const && b_const), "both operands are constants");
+  c.inputs(std::size_t(!a_const) + std::size_t(!b_const));
+  if (a_const) c.bytes("a_const");  // binary_operands() below reads them
+  if (b_const) c.bytes("b_const");
+  c.fields({"a_offset", "b_offset"}, -127, 128);
+  c.field("output_offset", -128, 127);
+  c.clamp_fields();
+  const auto& a = c.words("a_shape");
+  const auto& b = c.words("b_shape");
+  const auto& o = c.words("out_shape");
+  c.require(a.size() <= 4 && b.size() <= 4 && o.size() <= 4 && !o.empty(), "more than 4 dimensions");
+  auto elements = [&](const std::vector<std::int32_t>& s) {
+    std::int64_t e = 1;
+    for (auto d : s) {
+      c.require(d > 0 && d <= kMaxDim, "bad dimension");
+      e *= d;
+    }
+    return e;
+  };
+  const std::int64_t oe = elements(o);
+  c.require(elements(a) <= oe && elements(b) <= oe, "operand larger than the output");
+  for (const auto* s : {&a, &b})
+    for (std::size_t i = 0; i < s->size(); ++i) {
+      c.require(s->size() <= o.size(), "operand has more dimensions than the output");
+      const std::int32_t d = (*s)[s->size() - 1 - i], od = o[o.size() - 1 - i];
+      c.require(d == od || d == 1, "operand shapes do not broadcast to the output");
+    }
+  c.require(c.out() == oe, "output size mismatch");
+  const BinaryOperands ops = binary_operands(n);
+  c.require(
+      ops.a_input >= 0 ? c.count(ops.a_input) == elements(a) : c.bytes("a_const").size() == std::size_t(elements(a)),
+      "first operand size mismatch");
+  c.require(
+      ops.b_input >= 0 ? c.count(ops.b_input) == elements(b) : c.bytes("b_const").size() == std::size_t(elements(b)),
+      "second operand size mismatch");
+  if (ops.a_input >= 0)
+    c.require(n.get("a_offset") == -c.quant(ops.a_input).zero_point, "first operand offset is not its zero point");
+  if (ops.b_input >= 0)
+    c.require(n.get("b_offset") == -c.quant(ops.b_input).zero_point, "second operand offset is not its zero point");
+  c.matches_output(n.get("output_offset"));
+  if (n.kernel == QKernel::Add) {
+    c.field("left_shift", 0, 22);
+    c.scalar_requant("a", false);
+    c.scalar_requant("b", true);  // Sub negates b
+    c.scalar_requant("output", false);
+  } else {
+    c.scalar_requant("output", false);
+  }
+}
+
+// Concat: one row length, offset and requantization per input.
+void check_concat(const NodeCheck& c, const QNode& n) {
+  const std::int64_t inputs = c.field("inputs", 1, 1 << 16);
+  c.field("outer", 1, kMaxDim);
+  c.field("output_offset", -128, 127);
+  c.inputs(std::size_t(inputs));
+  const rt::ConcatParams p = concat_params(n);
+  for (const char* key : {"input_row", "input_offset", "multiplier", "shift"})
+    c.require(c.array_size(key) == std::size_t(p.inputs), "per-input array length is not the input count");
+  c.matches_output(p.output_offset);
+  std::int64_t row = 0;
+  for (std::int32_t i = 0; i < p.inputs; ++i) {
+    c.require(p.input_row[i] > 0 && p.input_row[i] <= kMaxDim &&
+                  std::int64_t(p.outer) * p.input_row[i] == c.in(std::size_t(i)),
+              "input size mismatch");
+    c.require(p.input_offset[i] >= -127 && p.input_offset[i] <= 128, "input offset outside [-127, 128]");
+    c.matches_input(p.input_offset[i], std::size_t(i));
+    c.multiplier(p.multiplier[i], false);
+    c.shift(p.shift[i]);
+    row += p.input_row[i];
+  }
+  c.require(std::int64_t(p.outer) * row == c.out(), "output size mismatch");
+}
+
+// Pad: sizes and the fill value.
+void check_pad(const NodeCheck& c, const QNode& n) {
+  c.inputs(1);
+  c.dims({"batch", "in_h", "in_w", "channels"});
+  c.pads({"pad_top", "pad_left", "pad_bottom", "pad_right"});
+  c.field("value", -128, 127);
+  const rt::PadParams p = pad_params(n);
+  c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.channels, "input size mismatch");
+  c.require(c.out() == std::int64_t(p.batch) * (p.in_h + p.pad_top + p.pad_bottom) *
+                           (p.in_w + p.pad_left + p.pad_right) * p.channels,
+            "output size mismatch");
+}
+
+// Nearest resize: sizes and source index tables.
+void check_resize(const NodeCheck& c, const QNode& n) {
+  c.inputs(1);
+  c.dims({"batch", "in_h", "in_w", "channels", "out_h", "out_w"});
+  const rt::ResizeParams p = resize_params(n);
+  c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.channels, "input size mismatch");
+  c.require(c.out() == std::int64_t(p.batch) * p.out_h * p.out_w * p.channels, "output size mismatch");
+  c.require(c.words("source_y").size() == std::size_t(p.out_h) && c.words("source_x").size() == std::size_t(p.out_w),
+            "source index tables have the wrong length");
+  for (std::int32_t y = 0; y < p.out_h; ++y)
+    c.require(p.source_y[y] >= 0 && p.source_y[y] < p.in_h, "source row out of range");
+  for (std::int32_t x = 0; x < p.out_w; ++x)
+    c.require(p.source_x[x] >= 0 && p.source_x[x] < p.in_w, "source column out of range");
+}
+
+// Lookup: a 256-entry table.
+void check_lookup(const NodeCheck& c) {
+  c.inputs(1);
+  c.require(c.bytes("table").size() == 256, "lookup table is not 256 entries");
+  c.require(c.in() == c.out(), "input and output sizes differ");
+}
+
+// Softmax: the exp table and sizes.
+void check_softmax(const NodeCheck& c) {
+  c.inputs(1);
+  const auto& t = c.words("exp_table");
+  const std::int64_t rows = c.field("rows", 1, kMaxDim), depth = c.field("depth", 1, 65535);
+  c.require(t.size() == 256 && t[0] > 0, "bad exp table");
+  for (auto v : t) c.require(v >= 0 && v <= (1 << 16), "exp table entry outside [0, 2^16]");
+  c.require(rows * depth == c.in() && c.in() == c.out(), "size mismatch");
+}
+
+// PReLU: per-channel negative-side requantization.
+void check_prelu(const NodeCheck& c, const QNode& n) {
+  c.inputs(1);
+  c.dims({"outer", "channels"});
+  c.offset_fields();
+  c.clamp_fields();
+  c.scalar_requant("positive", false);
+  const rt::PreluParams p = prelu_params(n);
+  c.require(std::int64_t(p.outer) * p.channels == c.in() && c.in() == c.out(), "size mismatch");
+  c.matches_input(p.input_offset);
+  c.matches_output(p.output_offset);
+  c.requant(p.negative, p.channels, true);
+}
+
+// LayerNorm: sizes, epsilon, per-element gamma and beta.
+void check_layer_norm(const NodeCheck& c, const QNode& n) {
+  c.inputs(1);
+  c.field("rows", 1, kMaxDim);
+  c.field("depth", 1, 1 << 15);
+  c.field("epsilon_q", 0, std::int64_t(1) << 61);
+  c.field("output_offset", -128, 127);
+  c.clamp_fields();
+  const rt::LayerNormParams p = layer_norm_params(n);
+  c.require(std::int64_t(p.rows) * p.depth == c.in() && c.in() == c.out(), "size mismatch");
+  c.requant(p.gamma, p.depth, true);  // negative gamma
+  c.require(c.words("beta_q").empty() || c.words("beta_q").size() == std::size_t(p.depth), "beta length mismatch");
+  c.matches_output(p.output_offset);
+}
+
 void check_node(const QGraph& g, const QNode& n, const std::string& where) {
-  NodeCheck c(g, n, where);
+  const NodeCheck c(g, n, where);
   switch (n.kernel) {
     case QKernel::Conv:
-    case QKernel::Depthwise: {
-      c.inputs(1);
-      c.dims({"batch", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h",
-              "stride_w", "dilation_h", "dilation_w", "groups"});
-      c.pads({"pad_top", "pad_left"});
-      c.offset_fields();
-      c.clamp_fields();
-      const rt::ConvParams p = conv_params(n);
-      c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.in_c, "input size does not match its parameters");
-      c.require(c.out() == std::int64_t(p.batch) * p.out_h * p.out_w * p.out_c,
-                "output size does not match its parameters");
-      c.window_axis(p.in_h, p.out_h, p.kernel_h, p.stride_h, p.dilation_h, p.pad_top, -1, "height");
-      c.window_axis(p.in_w, p.out_w, p.kernel_w, p.stride_w, p.dilation_w, p.pad_left, -1, "width");
-      c.matches_input(p.input_offset);
-      c.matches_output(p.output_offset);
-      c.requant(p.requant, p.out_c, false);
-      const auto& w = c.bytes("weights");
-      const auto& b = c.words("bias");
-      c.require(b.empty() || b.size() == std::size_t(p.out_c), "bias length is not the channel count");
-      if (n.kernel == QKernel::Conv) {
-        c.require(p.in_c % p.groups == 0 && p.out_c % p.groups == 0, "channels not divisible by groups");
-        const std::int64_t taps = std::int64_t(p.kernel_h) * p.kernel_w * (p.in_c / p.groups);
-        c.require(std::int64_t(w.size()) == p.out_c * taps, "weights length does not match the kernel shape");
-        c.accumulators(w, b, p.out_c, taps, true, p.input_offset);
-      } else {
-        c.require(p.groups == p.in_c, "depthwise groups is not the input channel count");
-        c.require(p.out_c % p.in_c == 0, "depthwise output channels are not a multiple of the input channels");
-        const std::int64_t taps = std::int64_t(p.kernel_h) * p.kernel_w;
-        c.require(std::int64_t(w.size()) == p.out_c * taps, "weights length does not match the kernel shape");
-        c.accumulators(w, b, p.out_c, taps, false, p.input_offset);
-      }
-      break;
-    }
-    case QKernel::Dense: {
-      c.inputs(1);
-      c.dims({"rows", "in_features", "out_features"});
-      c.offset_fields();
-      c.clamp_fields();
-      const rt::DenseParams p = dense_params(n);
-      c.require(c.in() == std::int64_t(p.rows) * p.in_features, "input size does not match its parameters");
-      c.require(c.out() == std::int64_t(p.rows) * p.out_features, "output size does not match its parameters");
-      c.matches_input(p.input_offset);
-      c.matches_output(p.output_offset);
-      c.requant(p.requant, p.out_features, false);
-      const auto& w = c.bytes("weights");
-      const auto& b = c.words("bias");
-      c.require(std::int64_t(w.size()) == std::int64_t(p.out_features) * p.in_features, "weights length mismatch");
-      c.require(b.empty() || b.size() == std::size_t(p.out_features), "bias length mismatch");
-      c.accumulators(w, b, p.out_features, p.in_features, true, p.input_offset);
-      break;
-    }
+    case QKernel::Depthwise: return check_conv(c, n);
+    case QKernel::Dense: return check_dense(c, n);
     case QKernel::MaxPool:
-    case QKernel::AvgPool: {
-      c.inputs(1);
-      c.dims({"batch", "in_h", "in_w", "channels", "out_h", "out_w", "kernel_h", "kernel_w", "stride_h", "stride_w"});
-      c.pads({"pad_top", "pad_left", "pad_bottom", "pad_right"});
-      c.clamp_fields();
-      const rt::PoolParams p = pool_params(n);
-      c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.channels, "input size mismatch");
-      c.require(c.out() == std::int64_t(p.batch) * p.out_h * p.out_w * p.channels, "output size mismatch");
-      c.window_axis(p.in_h, p.out_h, p.kernel_h, p.stride_h, 1, p.pad_top, p.pad_bottom, "height");
-      c.window_axis(p.in_w, p.out_w, p.kernel_w, p.stride_w, 1, p.pad_left, p.pad_right, "width");
-      c.require(std::int64_t(p.kernel_h) * p.kernel_w <= (1 << 16), "pooling window too large");
-      if (n.kernel == QKernel::MaxPool) {
-        const QuantParam &qi = c.quant(n.inputs[0]), &qo = c.quant(n.output);
-        c.require(qi.scale == qo.scale && qi.zero_point == qo.zero_point,
-                  "max pooling changes the quantization of its input");
-        break;
-      }
-      c.field("count_include_pad", 0, 1);
-      c.offset_fields();
-      const bool truncate = n.ints.contains("truncate") && c.field("truncate", 0, 1) != 0;
-      const rt::AvgPoolParams a = avg_pool_params(n);
-      c.matches_input(a.input_offset);
-      c.matches_output(a.output_offset);
-      if (!truncate) {
-        const std::size_t entries = std::size_t(p.kernel_h) * std::size_t(p.kernel_w) + 1;
-        c.require(c.words("count_multiplier").size() == entries && c.words("count_shift").size() == entries,
-                  "count multiplier table is not one entry per tap count");
-        for (std::size_t i = 1; i < entries; ++i) {
-          c.multiplier(a.count_multiplier[i], false);
-          c.shift(a.count_shift[i]);
-        }
-      }
-      break;
-    }
+    case QKernel::AvgPool: return check_pool(c, n);
     case QKernel::Add:
-    case QKernel::Mul: {
-      const bool a_const = c.field("a_const", 0, 1) != 0, b_const = c.field("b_const", 0, 1) != 0;
-      c.require(!(a_const && b_const), "both operands are constants");
-      c.inputs(std::size_t(!a_const) + std::size_t(!b_const));
-      if (a_const) c.bytes("a_const");  // binary_operands() below reads them
-      if (b_const) c.bytes("b_const");
-      c.fields({"a_offset", "b_offset"}, -127, 128);
-      c.field("output_offset", -128, 127);
-      c.clamp_fields();
-      const auto& a = c.words("a_shape");
-      const auto& b = c.words("b_shape");
-      const auto& o = c.words("out_shape");
-      c.require(a.size() <= 4 && b.size() <= 4 && o.size() <= 4 && !o.empty(), "more than 4 dimensions");
-      auto elements = [&](const std::vector<std::int32_t>& s) {
-        std::int64_t e = 1;
-        for (auto d : s) {
-          c.require(d > 0 && d <= kMaxDim, "bad dimension");
-          e *= d;
-        }
-        return e;
-      };
-      const std::int64_t oe = elements(o);
-      c.require(elements(a) <= oe && elements(b) <= oe, "operand larger than the output");
-      for (const auto* s : {&a, &b})
-        for (std::size_t i = 0; i < s->size(); ++i) {
-          c.require(s->size() <= o.size(), "operand has more dimensions than the output");
-          const std::int32_t d = (*s)[s->size() - 1 - i], od = o[o.size() - 1 - i];
-          c.require(d == od || d == 1, "operand shapes do not broadcast to the output");
-        }
-      c.require(c.out() == oe, "output size mismatch");
-      const BinaryOperands ops = binary_operands(n);
-      c.require(ops.a_input >= 0 ? c.count(ops.a_input) == elements(a)
-                                 : c.bytes("a_const").size() == std::size_t(elements(a)),
-                "first operand size mismatch");
-      c.require(ops.b_input >= 0 ? c.count(ops.b_input) == elements(b)
-                                 : c.bytes("b_const").size() == std::size_t(elements(b)),
-                "second operand size mismatch");
-      if (ops.a_input >= 0)
-        c.require(n.get("a_offset") == -c.quant(ops.a_input).zero_point, "first operand offset is not its zero point");
-      if (ops.b_input >= 0)
-        c.require(n.get("b_offset") == -c.quant(ops.b_input).zero_point, "second operand offset is not its zero point");
-      c.matches_output(n.get("output_offset"));
-      if (n.kernel == QKernel::Add) {
-        c.field("left_shift", 0, 22);
-        c.scalar_requant("a", false);
-        c.scalar_requant("b", true);  // Sub negates b
-        c.scalar_requant("output", false);
-      } else {
-        c.scalar_requant("output", false);
-      }
-      break;
-    }
-    case QKernel::Concat: {
-      const std::int64_t inputs = c.field("inputs", 1, 1 << 16);
-      c.field("outer", 1, kMaxDim);
-      c.field("output_offset", -128, 127);
-      c.inputs(std::size_t(inputs));
-      const rt::ConcatParams p = concat_params(n);
-      for (const char* key : {"input_row", "input_offset", "multiplier", "shift"})
-        c.require(c.array_size(key) == std::size_t(p.inputs), "per-input array length is not the input count");
-      c.matches_output(p.output_offset);
-      std::int64_t row = 0;
-      for (std::int32_t i = 0; i < p.inputs; ++i) {
-        c.require(p.input_row[i] > 0 && p.input_row[i] <= kMaxDim &&
-                      std::int64_t(p.outer) * p.input_row[i] == c.in(std::size_t(i)),
-                  "input size mismatch");
-        c.require(p.input_offset[i] >= -127 && p.input_offset[i] <= 128, "input offset outside [-127, 128]");
-        c.matches_input(p.input_offset[i], std::size_t(i));
-        c.multiplier(p.multiplier[i], false);
-        c.shift(p.shift[i]);
-        row += p.input_row[i];
-      }
-      c.require(std::int64_t(p.outer) * row == c.out(), "output size mismatch");
-      break;
-    }
-    case QKernel::Pad: {
-      c.inputs(1);
-      c.dims({"batch", "in_h", "in_w", "channels"});
-      c.pads({"pad_top", "pad_left", "pad_bottom", "pad_right"});
-      c.field("value", -128, 127);
-      const rt::PadParams p = pad_params(n);
-      c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.channels, "input size mismatch");
-      c.require(c.out() == std::int64_t(p.batch) * (p.in_h + p.pad_top + p.pad_bottom) *
-                               (p.in_w + p.pad_left + p.pad_right) * p.channels,
-                "output size mismatch");
-      break;
-    }
-    case QKernel::Resize: {
-      c.inputs(1);
-      c.dims({"batch", "in_h", "in_w", "channels", "out_h", "out_w"});
-      const rt::ResizeParams p = resize_params(n);
-      c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.channels, "input size mismatch");
-      c.require(c.out() == std::int64_t(p.batch) * p.out_h * p.out_w * p.channels, "output size mismatch");
-      c.require(
-          c.words("source_y").size() == std::size_t(p.out_h) && c.words("source_x").size() == std::size_t(p.out_w),
-          "source index tables have the wrong length");
-      for (std::int32_t y = 0; y < p.out_h; ++y)
-        c.require(p.source_y[y] >= 0 && p.source_y[y] < p.in_h, "source row out of range");
-      for (std::int32_t x = 0; x < p.out_w; ++x)
-        c.require(p.source_x[x] >= 0 && p.source_x[x] < p.in_w, "source column out of range");
-      break;
-    }
-    case QKernel::Lookup:
-      c.inputs(1);
-      c.require(c.bytes("table").size() == 256, "lookup table is not 256 entries");
-      c.require(c.in() == c.out(), "input and output sizes differ");
-      break;
-    case QKernel::Softmax: {
-      c.inputs(1);
-      const auto& t = c.words("exp_table");
-      const std::int64_t rows = c.field("rows", 1, kMaxDim), depth = c.field("depth", 1, 65535);
-      c.require(t.size() == 256 && t[0] > 0, "bad exp table");
-      for (auto v : t) c.require(v >= 0 && v <= (1 << 16), "exp table entry outside [0, 2^16]");
-      c.require(rows * depth == c.in() && c.in() == c.out(), "size mismatch");
-      break;
-    }
-    case QKernel::Prelu: {
-      c.inputs(1);
-      c.dims({"outer", "channels"});
-      c.offset_fields();
-      c.clamp_fields();
-      c.scalar_requant("positive", false);
-      const rt::PreluParams p = prelu_params(n);
-      c.require(std::int64_t(p.outer) * p.channels == c.in() && c.in() == c.out(), "size mismatch");
-      c.matches_input(p.input_offset);
-      c.matches_output(p.output_offset);
-      c.requant(p.negative, p.channels, true);
-      break;
-    }
-    case QKernel::LayerNorm: {
-      c.inputs(1);
-      c.field("rows", 1, kMaxDim);
-      c.field("depth", 1, 1 << 15);
-      c.field("epsilon_q", 0, std::int64_t(1) << 61);
-      c.field("output_offset", -128, 127);
-      c.clamp_fields();
-      const rt::LayerNormParams p = layer_norm_params(n);
-      c.require(std::int64_t(p.rows) * p.depth == c.in() && c.in() == c.out(), "size mismatch");
-      c.requant(p.gamma, p.depth, true);  // negative gamma
-      c.require(c.words("beta_q").empty() || c.words("beta_q").size() == std::size_t(p.depth), "beta length mismatch");
-      c.matches_output(p.output_offset);
-      break;
-    }
+    case QKernel::Mul: return check_binary(c, n);
+    case QKernel::Concat: return check_concat(c, n);
+    case QKernel::Pad: return check_pad(c, n);
+    case QKernel::Resize: return check_resize(c, n);
+    case QKernel::Lookup: return check_lookup(c);
+    case QKernel::Softmax: return check_softmax(c);
+    case QKernel::Prelu: return check_prelu(c, n);
+    case QKernel::LayerNorm: return check_layer_norm(c, n);
     case QKernel::Reshape:
       c.inputs(1);
       c.require(c.in() == c.out(), "reshape changes the element count");
-      break;
+      return;
   }
 }
 

@@ -79,7 +79,7 @@ void write_float_graph(BinaryWriter& w, const Graph& g) {
     if (v.is_constant()) {
       const Tensor& t = *v.constant;
       std::vector<std::uint8_t> bytes(t.byte_size());
-      std::memcpy(bytes.data(), t.bytes().data(), bytes.size());
+      if (!bytes.empty()) std::memcpy(bytes.data(), t.bytes().data(), bytes.size());
       w.array(bytes);
     }
   }
@@ -115,7 +115,7 @@ Graph read_float_graph(BinaryReader& r, const std::string& where) {
       if (bytes.size() != std::size_t(element_count(v.shape)) * dtype_size(v.dtype))
         fail(where, "corrupt file: constant '{}' has the wrong size", v.name);
       Tensor t(v.dtype, v.shape);
-      std::memcpy(t.bytes().data(), bytes.data(), bytes.size());
+      if (!bytes.empty()) std::memcpy(t.bytes().data(), bytes.data(), bytes.size());  // empty: data() may be null
       v.constant = std::move(t);
     }
     g.values.push_back(std::move(v));

@@ -7,6 +7,7 @@
 
 #include "exec/float_executor.hpp"
 #include "quant/op_rules.hpp"
+#include "util/bytes.hpp"
 
 namespace tinyq {
 
@@ -116,7 +117,7 @@ class Capture {
         permute_elements(reinterpret_cast<const std::byte*>(data.data()), reinterpret_cast<std::byte*>(dst),
                          value.shape, {0, 3, 1, 2}, sizeof(float));
       else
-        std::memcpy(dst, data.data(), data.size_bytes());
+        copy_bytes(dst, data.data(), data.size_bytes());
     });
   }
   const Tensor& at(ValueId v) const { return tensors_.at(v); }

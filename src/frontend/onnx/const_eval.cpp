@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "ir/shape_inference.hpp"
+#include "util/bytes.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::onnx_import {
@@ -72,8 +73,8 @@ Tensor eval_gather(const Tensor& data, const Tensor& indices, int axis, const st
     for (std::size_t k = 0; k < idx.size(); ++k) {
       std::int64_t j = idx[k] < 0 ? idx[k] + dim : idx[k];
       if (j < 0 || j >= dim) fail(where, "Gather index {} out of range for dimension {}", idx[k], dim);
-      std::memcpy(out.bytes().data() + ((o * std::int64_t(idx.size()) + std::int64_t(k)) * inner) * std::int64_t(es),
-                  data.bytes().data() + ((o * dim + j) * inner) * std::int64_t(es), std::size_t(inner) * es);
+      copy_bytes(out.bytes().data() + ((o * std::int64_t(idx.size()) + std::int64_t(k)) * inner) * std::int64_t(es),
+                 data.bytes().data() + ((o * dim + j) * inner) * std::int64_t(es), std::size_t(inner) * es);
     }
   return out;
 }
@@ -116,7 +117,7 @@ Tensor eval_slice(const Tensor& data, const std::vector<std::int64_t>& starts, c
       rem /= out_shape[d];
       src += (begin[d] + coord[d] * step[d]) * in_st[d];
     }
-    std::memcpy(out.bytes().data() + i * std::int64_t(es), data.bytes().data() + src * std::int64_t(es), es);
+    copy_bytes(out.bytes().data() + i * std::int64_t(es), data.bytes().data() + src * std::int64_t(es), es);
   }
   return out;
 }
@@ -141,8 +142,8 @@ Tensor eval_concat(const std::vector<Tensor>& parts, int axis, const std::string
     Tensor p = p0.cast(type);
     std::int64_t row = p.numel() / std::max<std::int64_t>(outer, 1);
     for (std::int64_t o = 0; o < outer; ++o)
-      std::memcpy(out.bytes().data() + (o * out_row + offset) * std::int64_t(es),
-                  p.bytes().data() + o * row * std::int64_t(es), std::size_t(row) * es);
+      copy_bytes(out.bytes().data() + (o * out_row + offset) * std::int64_t(es),
+                 p.bytes().data() + o * row * std::int64_t(es), std::size_t(row) * es);
     offset += row;
   }
   return out;

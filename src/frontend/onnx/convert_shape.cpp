@@ -6,6 +6,7 @@
 #include "frontend/onnx/const_eval.hpp"
 #include "frontend/onnx/importer.hpp"
 #include "frontend/onnx/onnx_tensor.hpp"
+#include "util/bytes.hpp"
 
 namespace tinyq::onnx_import {
 
@@ -67,7 +68,7 @@ void convert_constant_of_shape(Importer& im, const onnx::NodeProto& node) {
   Tensor out(value.dtype(), Shape(shape.begin(), shape.end()));
   const std::size_t es = dtype_size(value.dtype());
   for (std::int64_t i = 0; i < out.numel(); ++i)
-    std::memcpy(out.bytes().data() + i * std::int64_t(es), value.bytes().data(), es);
+    copy_bytes(out.bytes().data() + i * std::int64_t(es), value.bytes().data(), es);
   im.define_constant(node.output(0), std::move(out));
 }
 
