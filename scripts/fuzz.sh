@@ -15,8 +15,8 @@ seconds="${1:-${FUZZ_SECONDS:-60}}"
 # CI (CI=true) runs a fixed budget from a fixed seed: the same inputs every time, so a run
 # that passed here passes there and a failure reproduces. By hand: random seeds, time limit.
 if [ "${CI:-}" = true ]; then
-  onnx_budget=(-seed=1 -runs="${FUZZ_ONNX_RUNS:-100000}")
-  tqm_budget=(-seed=1 -runs="${FUZZ_TQM_RUNS:-150000}")
+  onnx_budget=(-seed=1 -runs="${FUZZ_ONNX_RUNS:-300000}")
+  tqm_budget=(-seed=1 -runs="${FUZZ_TQM_RUNS:-300000}")
 else
   onnx_budget=(-max_total_time="$seconds")
   tqm_budget=(-max_total_time="$seconds")

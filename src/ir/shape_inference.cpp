@@ -85,6 +85,14 @@ Shape infer_output_shape(const Graph& g, const Node& n) {
       require_rank(n, w, 4);
       std::int64_t group = n.attrs.get_int("group", 1);
       if (x[3] != w[0]) fail(n.name, "ConvTranspose input channels {} do not match weight {}", x[3], shape_string(w));
+      if (group < 1 || x[3] % group != 0)
+        fail(n.name, "ConvTranspose group {} does not divide its {} input channels", group, x[3]);
+      for (int i = 0; i < 2; ++i) {
+        if (attr_at(n, "strides", i, 1) < 1 || attr_at(n, "dilations", i, 1) < 1)
+          fail(n.name, "ConvTranspose strides and dilations must be at least 1");
+        if (attr_at(n, "pads", i, 0) < 0 || attr_at(n, "pads", i + 2, 0) < 0 || attr_at(n, "output_padding", i, 0) < 0)
+          fail(n.name, "ConvTranspose pads and output_padding must not be negative");
+      }
       Shape out{x[0], 0, 0, w[3] * group};
       for (int i = 0; i < 2; ++i) {
         // In 128-bit arithmetic: hostile attributes (strides of 2^62) must not overflow.
