@@ -1,5 +1,5 @@
 // `auto` calibration picks, per tensor, the method with the smallest error at the tensor's
-// consumers' outputs (DESIGN.md), not the smallest error of the tensor itself; the pick is
+// consumers' outputs (docs/QUANTIZATION.md), not the smallest error of the tensor itself; the pick is
 // recorded per tensor, and it does not depend on the thread count.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // tinyq bench: instructions per inference and per layer on an emulated Cortex-M (QEMU with
-// an exact instruction-count plugin), arena and flash; or the BENCH.md reference layers.
+// an exact instruction-count plugin), arena and flash; or the reference layers (bench/reference_layers).
 #include <fmt/format.h>
 
 #include <fstream>
@@ -142,7 +142,7 @@ void add_bench_command(CLI::App& app, int& result) {
   cmd->add_option("model", args->model, "Quantized model (.tqm)");
   cmd->add_option("--target", args->target, "cortex-m4 (default), cortex-m7 or cortex-m55");
   cmd->add_flag("--reference-layers", args->reference_layers,
-                "Run the reference layer set of BENCH.md (L1 ... R1) instead of a model, next to CMSIS-NN");
+                "Run the reference layer set (bench/reference_layers: L1 ... R1) instead of a model, next to CMSIS-NN");
   cmd->add_option("--opt", args->optimization, "Compiler optimization: O3 (default, as CMSIS-NN's figures), O2, Os");
   cmd->add_option("--keep", args->keep, "Build in this folder and keep it (sources, Makefile, ELF, map, counts)");
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");

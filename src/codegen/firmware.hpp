@@ -19,7 +19,7 @@
 namespace tinyq {
 
 struct FirmwareOptions {
-  std::string optimization = "-O3";  // -O3 as BENCH.md's CMSIS-NN build; -Os for size
+  std::string optimization = "-O3";  // -O3 as the CMSIS-NN anchor build (bench/reference_layers); -Os for size
   bool profile_layers = false;       // a marker after every layer
   // Link-time optimisation over the model and the runtime: the constexpr layer parameters
   // reach the kernels' C code as constants (loops specialised to the layer's shapes).

@@ -2,7 +2,7 @@
 // Checks that a quantized graph is internally consistent before anything runs it or turns it
 // into MCU code: every node's parameters match its tensors' sizes, arrays have the lengths
 // the kernel will index, shifts and offsets are in the ranges kernels.hpp promises, and no
-// int32 accumulator can overflow. The runtime kernels never check at run time (DESIGN.md:
+// int32 accumulator can overflow. The runtime kernels never check at run time (docs/DESIGN.md:
 // every check happens on the host), so a .tqm file — possibly crafted — must pass this
 // first. Every integer parameter is range-checked as the 64-bit value the file holds, before
 // anything narrows it to the kernels' int32 (2^32 + 1 must not pass as 1). Throws

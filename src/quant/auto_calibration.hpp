@@ -1,5 +1,5 @@
 #pragma once
-// `auto` calibration (DESIGN.md "Calibration methods"): per activation tensor, the method
+// `auto` calibration (docs/QUANTIZATION.md "Calibration"): per activation tensor, the method
 // whose clipping range minimises the error that matters, the error at the outputs of the
 // layers that consume the tensor, not the tensor's own quantization error. A clipped
 // outlier that a following conv amplifies, or a tail that a following tanh flattens anyway,

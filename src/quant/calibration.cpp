@@ -369,7 +369,7 @@ ClipRange calibrate_kl(const TensorHistogram& h) {
 
 double quantization_mse(const TensorHistogram& h, ClipRange range) {
   require_histograms(h, "quantization_mse");
-  // The affine quantizer holds real 0 exactly (DESIGN.md): judge the range it will really use.
+  // The affine quantizer holds real 0 exactly (docs/DESIGN.md): judge the range it will really use.
   const double lo = std::min(range.lo, 0.0f), hi = std::max(range.hi, 0.0f);
   return expected_error(h, lo, hi, (hi - lo) / 255.0);
 }

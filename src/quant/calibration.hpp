@@ -1,6 +1,6 @@
 #pragma once
 // Calibration: statistics of a float tensor over the calibration set, and the methods that
-// turn them into a clipping range (DESIGN.md "Calibration methods").
+// turn them into a clipping range (docs/QUANTIZATION.md "Calibration").
 #include <algorithm>
 #include <cstdint>
 #include <span>

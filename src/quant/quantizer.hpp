@@ -1,5 +1,5 @@
 #pragma once
-// Float graph + calibration data -> quantized graph (DESIGN.md "Quantization conventions").
+// Float graph + calibration data -> quantized graph (docs/DESIGN.md "Quantization conventions").
 #include <functional>
 #include <optional>
 #include <string>
