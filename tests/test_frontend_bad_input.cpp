@@ -205,7 +205,7 @@ TEST(OnnxBadInput, ClipWithAnEmptyBoundNamesTheNode) {
   EXPECT_NE(message.find("one value"), std::string::npos) << message;
 }
 
-// Found by fuzzing: ConvTranspose strides of 2^62 overflowed int64 in shape inference.
+// Found by fuzzing: ConvTranspose strides of 2^62 overflowed int64 (now bounded at import).
 TEST(OnnxBadInput, ConvTransposeWithHugeStridesIsRejected) {
   OnnxBuilder b;
   b.input("x", {1, 2, 3, 3}).output("y");
@@ -214,7 +214,7 @@ TEST(OnnxBadInput, ConvTransposeWithHugeStridesIsRejected) {
   OnnxBuilder::set_ints(n, "strides", {std::int64_t{1} << 62, std::int64_t{1} << 62});
   auto message = import_error(b.bytes());
   EXPECT_NE(message.find("deconv"), std::string::npos) << message;
-  EXPECT_NE(message.find("2^31"), std::string::npos) << message;
+  EXPECT_NE(message.find("stride"), std::string::npos) << message;
 }
 
 }  // namespace

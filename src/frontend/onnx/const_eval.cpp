@@ -94,6 +94,9 @@ Tensor eval_slice(const Tensor& data, const std::vector<std::int64_t>& starts, c
     std::int64_t dim = ds[std::size_t(axis)];
     std::int64_t st = steps_in.empty() ? 1 : steps_in[i];
     if (st == 0) fail(where, "Slice step 0");
+    // Dimensions are below 2^31, so any step beyond +-2^32 selects the same elements (one at
+    // most); clamping keeps the count arithmetic below from overflowing (-INT64_MIN is UB).
+    st = std::clamp<std::int64_t>(st, -(std::int64_t{1} << 32), std::int64_t{1} << 32);
     auto clampi = [&](std::int64_t v, bool is_end) {
       if (v < 0) v += dim;
       if (st > 0) return std::clamp<std::int64_t>(v, 0, dim);

@@ -116,8 +116,17 @@ void convert_conv_transpose(Importer& im, const onnx::NodeProto& node) {
   if (output_padding.empty()) output_padding = {0, 0};
   if (win.strides.size() != 2 || win.dilations.size() != 2 || win.pads.size() != 4 || output_padding.size() != 2)
     fail(im.at(node), "strides, dilations, pads and output_padding must describe 2 spatial axes");
-  for (int i = 0; i < 2; ++i)
-    if (win.strides[i] <= 0 || win.dilations[i] <= 0) fail(im.at(node), "strides and dilations must be positive");
+  // Bounded before any arithmetic on them (hostile values overflowed int64 below; fuzz).
+  constexpr std::int64_t kMaxWindowAttr = std::int64_t{1} << 20;
+  auto bounded = [&](std::int64_t v, std::int64_t lo, std::int64_t hi, const char* what) {
+    if (v < lo || v > hi) fail(im.at(node), "{} {} outside [{}, {}]", what, v, lo, hi);
+  };
+  for (int i = 0; i < 2; ++i) {
+    bounded(win.strides[i], 1, kMaxWindowAttr, "stride");
+    bounded(win.dilations[i], 1, kMaxWindowAttr, "dilation");
+    bounded(output_padding[i], 0, kMaxWindowAttr, "output_padding");
+  }
+  for (std::int64_t d : output_shape) bounded(d, 1, (std::int64_t{1} << 31) - 1, "output_shape");
   if (output_shape.size() >= 2 || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     // Pads follow from the requested output size (ONNX ConvTranspose spec).
     for (int i = 0; i < 2; ++i) {
