@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_fixture.hpp"
+#include "data/idx.hpp"
 
 namespace {
 
@@ -40,16 +41,12 @@ class BadData : public Cli {
   fs::path npy_i64(const std::string& name, const std::vector<std::int64_t>& v) {
     return npy(name, "<i8", {std::int64_t(v.size())}, v.data(), v.size() * 8);
   }
-  // `n` Fashion-MNIST training images as float32 [n,1,28,28] in [0, 1] (read from the IDX file
-  // through tinyq itself would need a model run; decode the gzip with the system's gzip).
+  // The first `n` Fashion-MNIST training images' pixels, through the project's IDX reader.
   std::vector<std::uint8_t> train_pixels(std::size_t n) {
-    const fs::path raw = dir_ / "train.raw";
-    const std::string cmd =
-        "gzip -dc " + kTrainImages + " | head -c " + std::to_string(16 + n * 784) + " > " + raw.string();
-    EXPECT_EQ(std::system(cmd.c_str()), 0);
-    const std::string bytes = slurp(raw);
-    EXPECT_EQ(bytes.size(), 16 + n * 784);
-    return std::vector<std::uint8_t>(bytes.begin() + 16, bytes.end());
+    const tinyq::Tensor images = tinyq::read_idx(kTrainImages);
+    const auto bytes = images.data<std::uint8_t>();
+    EXPECT_GE(bytes.size(), n * 784);
+    return std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + std::ptrdiff_t(n * 784));
   }
   static std::string tqm_path() {
     return (fs::temp_directory_path() / ("tinyq_bad_data_seed_" + std::to_string(::getpid()) + ".tqm")).string();

@@ -14,12 +14,12 @@
 #include "frontend/onnx/onnx_import.hpp"
 #include "onnx_builder.hpp"
 #include "passes/passes.hpp"
+#include "qmodel/tqm_file.hpp"
 #include "quant/collect_statistics.hpp"
 #include "quant/equalization.hpp"
 #include "quant/layer_error.hpp"
 #include "quant/multiplier.hpp"
 #include "quant/quantizer.hpp"
-#include "qmodel/tqm_file.hpp"
 #include "small_cnn.hpp"
 #include "util/error.hpp"
 

@@ -15,8 +15,8 @@
 #include "frontend/onnx/onnx_import.hpp"
 #include "passes/passes.hpp"
 #include "qmodel/qgraph_validation.hpp"
-#include "quant/quantizer.hpp"
 #include "qmodel/tqm_file.hpp"
+#include "quant/quantizer.hpp"
 #include "small_cnn.hpp"
 #include "util/error.hpp"
 

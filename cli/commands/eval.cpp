@@ -10,8 +10,8 @@
 #include "exec/classification.hpp"
 #include "exec/float_executor.hpp"
 #include "exec/int8_executor.hpp"
-#include "quant/layer_error.hpp"
 #include "qmodel/tqm_file.hpp"
+#include "quant/layer_error.hpp"
 #include "report/html_report.hpp"
 #include "util/error.hpp"
 

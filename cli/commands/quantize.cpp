@@ -8,9 +8,9 @@
 
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
+#include "qmodel/tqm_file.hpp"
 #include "quant/layer_error.hpp"
 #include "quant/quantizer.hpp"
-#include "qmodel/tqm_file.hpp"
 #include "report/html_report.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"

@@ -15,8 +15,8 @@
 #include "frontend/onnx/onnx_import.hpp"
 #include "onnx_builder.hpp"
 #include "passes/passes.hpp"
-#include "quant/quantizer.hpp"
 #include "qmodel/tqm_file.hpp"
+#include "quant/quantizer.hpp"
 #include "util/error.hpp"
 
 namespace {
