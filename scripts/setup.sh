@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 packages=(
   cmake ninja-build g++ pkg-config zlib1g-dev
   libprotobuf-dev protobuf-compiler libonnx-dev      # ONNX protobuf classes
+  libflatbuffers-dev flatbuffers-compiler            # TFLite (.tflite) import
+  libhdf5-dev python3-h5py                           # Keras (.h5) import; h5py writes test models
   libeigen3-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev                          # libFuzzer target for the ONNX loader

@@ -5,17 +5,46 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
+#include "frontend/keras/keras_import.hpp"
 #include "frontend/onnx/onnx_import.hpp"
+#include "frontend/tflite/tflite_import.hpp"
 #include "passes/passes.hpp"
 #include "quant/quantizer.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::cli {
 
+namespace {
+
+enum class ModelFormat { onnx, tflite, keras };
+
+// Recognised by content, not by name: a TFLite flatbuffer carries "TFL3" at bytes 4..7,
+// an HDF5 file starts with its 8-byte signature; anything else is read as ONNX (protobuf
+// has no signature).
+ModelFormat sniff_model_format(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  char head[8] = {};
+  if (!file || !file.read(head, sizeof head)) return ModelFormat::onnx;  // the importer names the problem
+  if (std::memcmp(head + 4, "TFL3", 4) == 0) return ModelFormat::tflite;
+  if (std::memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0) return ModelFormat::keras;
+  return ModelFormat::onnx;
+}
+
+}  // namespace
+
 Graph load_model(const std::string& path) {
-  Graph graph = import_onnx_file(path);
+  Graph graph;
+  if (std::error_code ec; std::filesystem::is_directory(path, ec)) fail(path, "is a folder, not a model file");
+  switch (sniff_model_format(path)) {
+    case ModelFormat::tflite: graph = import_tflite_file(path); break;
+    case ModelFormat::keras: graph = import_keras_file(path); break;
+    case ModelFormat::onnx: graph = import_onnx_file(path); break;
+  }
   try {
     simplify(graph);
   } catch (const Error& e) {
