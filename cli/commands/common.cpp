@@ -184,7 +184,7 @@ Tensor load_calibration(const Graph& graph, const std::string& path, const DataO
 }
 
 QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCliOptions& o,
-                      std::vector<std::string>* warnings, const Tensor& holdout) {
+                      std::vector<std::string>* warnings, const Tensor& holdout, Prediction* prediction) {
   QuantizeOptions options;
   options.preset = o.preset;
   if (!o.scheme.empty()) options.scheme = o.scheme;
@@ -202,6 +202,7 @@ QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCli
   }
   options.warnings = warnings;
   options.holdout = holdout;
+  options.prediction = prediction;
   return quantize(graph, calib, options);
 }
 

@@ -11,6 +11,7 @@
 #include "data/dataset.hpp"
 #include "ir/graph.hpp"
 #include "ir/qgraph.hpp"
+#include "quant/quantizer.hpp"
 
 namespace tinyq::cli {
 
@@ -70,8 +71,10 @@ Tensor load_calibration(const Graph& graph, const std::string& path, const DataO
 Tensor head_samples(const Tensor& samples, std::int64_t count);
 // Quantize with a progress bar on stderr when it is a terminal. Appends to `warnings` what
 // the quantizer found wrong with the data or the result (quantize_with_checks).
+// With `prediction`, also what the quantizer measured of its result (needs `warnings`).
 QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCliOptions& options,
-                      std::vector<std::string>* warnings = nullptr, const Tensor& holdout = Tensor());
+                      std::vector<std::string>* warnings = nullptr, const Tensor& holdout = Tensor(),
+                      Prediction* prediction = nullptr);
 // Each warning as one "tinyq: warning: ..." line on stderr.
 void print_warnings(const std::vector<std::string>& warnings);
 

@@ -26,6 +26,16 @@ struct QuantizeArgs {
   bool json = false, strict = false;
 };
 
+nlohmann::json prediction_json(const Prediction& p) {
+  nlohmann::json worst = nlohmann::json::array();
+  for (auto& [name, sqnr] : p.worst_layers) worst.push_back({{"name", name}, {"sqnr_db", sqnr}});
+  return {{"samples", p.samples},
+          {"held_back", p.held_back},
+          {"output_sqnr_db", p.output_sqnr_db},
+          {"top1_agreement", p.agreement},
+          {"worst_layers", worst}};
+}
+
 int run_quantize(const QuantizeArgs& args) {
   auto start = std::chrono::steady_clock::now();
   // Every output checked before the long work and before any is written: a bad --report
@@ -40,7 +50,8 @@ int run_quantize(const QuantizeArgs& args) {
   Tensor holdout;  // samples past --calib-count: the result is checked on them
   Tensor calib = load_calibration(graph, args.calib, args.data_options, args.quant.calib_count, &holdout);
   std::vector<std::string> warnings;
-  QGraph q = quantize_model(graph, calib, args.quant, &warnings, holdout);
+  Prediction prediction;
+  QGraph q = quantize_model(graph, calib, args.quant, &warnings, holdout, &prediction);
   print_warnings(warnings);
   if (args.strict && !warnings.empty()) {
     fmt::print(stderr, "tinyq: check failed: --strict and {} warning(s); nothing written\n", warnings.size());
@@ -78,6 +89,7 @@ int run_quantize(const QuantizeArgs& args) {
                      {"calibration_samples", q.settings.calibration_samples},
                      {"seconds", seconds},
                      {"layers", layers},
+                     {"prediction", prediction_json(prediction)},
                      {"warnings", warnings}};
     if (!args.report.empty()) j["report"] = args.report;
     print_json(j);
@@ -92,6 +104,10 @@ int run_quantize(const QuantizeArgs& args) {
     fmt::print("{:<30} {:<14} {:>12.6g} {:>5} {:>9.1f}\n", column_name(q.nodes[k].name, 30), q.nodes[k].op,
                out.quant.scale, out.quant.zero_point, errors[k].sqnr_db);
   }
+  if (prediction.samples > 0)
+    fmt::print("\npredicted: output SQNR {:.1f} dB, top-1 agreement with float {:.1f}% on {} {} samples\n",
+               prediction.output_sqnr_db, 100 * prediction.agreement, prediction.samples,
+               prediction.held_back ? "held-back" : "calibration");
   if (!args.report.empty()) fmt::print("\nreport: {}\n", args.report);
   return kExitOk;
 }

@@ -119,17 +119,26 @@ void check_input_range(const Tensor& samples, std::vector<std::string>& warnings
         *hi));
 }
 
-// Float against int8 on `samples` (up to 256): the model output's SQNR and, for outputs of
-// more than one element per sample, the fraction of samples with the same top-1.
-void check_result(const QGraph& q, const Tensor& samples, int threads, bool held_back,
-                  std::vector<std::string>& warnings) {
-  const std::int64_t n = std::min<std::int64_t>(sample_count(q.float_graph, {samples}), 256);
-  if (n <= 0) return;
-  const std::int64_t rows = samples.shape()[0] / std::max<std::int64_t>(sample_count(q.float_graph, {samples}), 1);
+// The first `n` samples (all of them if there are fewer).
+Tensor first_samples(const Graph& graph, const Tensor& samples, std::int64_t n) {
+  const std::int64_t total = sample_count(graph, {samples});
+  if (total <= n) return samples;
   Shape shape = samples.shape();
-  shape[0] = n * rows;
+  shape[0] = samples.shape()[0] / total * n;
   Tensor subset(DType::f32, shape);
   std::copy_n(samples.f32().begin(), subset.numel(), subset.f32().begin());
+  return subset;
+}
+
+// Float against int8 on `samples` (up to 256): the model output's SQNR, for outputs of more
+// than one element per sample the fraction of samples with the same top-1, and the layers
+// with the lowest SQNR.
+Prediction predict_damage(const QGraph& q, const Tensor& samples, int threads, bool held_back) {
+  Prediction p;
+  p.held_back = held_back;
+  p.samples = std::min<std::int64_t>(sample_count(q.float_graph, {samples}), 256);
+  if (p.samples <= 0) return p;
+  const Tensor subset = first_samples(q.float_graph, samples, p.samples);
   const auto reference = FloatExecutor(q.float_graph, {.threads = threads}).run({subset});
   const auto quantized = Int8Executor(q, {.threads = threads}).run({subset});
   double signal = 0, noise = 0;
@@ -140,23 +149,72 @@ void check_result(const QGraph& q, const Tensor& samples, int threads, bool held
       signal += f * f;
       noise += (f - d) * (f - d);
     }
-  const double sqnr = noise > 0 ? 10.0 * std::log10(std::max(signal, 1e-30) / noise) : 200.0;
-  double agreement = 1;
-  const std::int64_t per = reference[0].numel() / n;
+  p.output_sqnr_db = noise > 0 ? 10.0 * std::log10(std::max(signal, 1e-30) / noise) : 200.0;
+  const std::int64_t per = reference[0].numel() / p.samples;
   if (per > 1) {
     std::int64_t same = 0;
-    for (std::int64_t k = 0; k < n; ++k) {
+    for (std::int64_t k = 0; k < p.samples; ++k) {
       const float* f = reference[0].f32().data() + k * per;
       const float* d = quantized[0].f32().data() + k * per;
       same += std::max_element(f, f + per) - f == std::max_element(d, d + per) - d;
     }
-    agreement = double(same) / double(n);
+    p.agreement = double(same) / double(p.samples);
   }
-  if (sqnr < kMinOutputSqnrDb || agreement < kMinAgreement)
-    warnings.push_back(fmt::format(
-        "the int8 model is far from the float model on {} {} samples: output SQNR {:.1f} dB (normal: >= {:g}), top-1 "
-        "agreement {:.1f}% (normal: >= {:g}%): check the calibration data and options",
-        n, held_back ? "held-back" : "calibration", sqnr, kMinOutputSqnrDb, 100 * agreement, 100 * kMinAgreement));
+  auto layers = measure_layer_error(q, subset, threads);
+  std::sort(layers.begin(), layers.end(), [](auto& a, auto& b) { return a.sqnr_db < b.sqnr_db; });
+  for (std::size_t i = 0; i < layers.size() && i < 3; ++i)
+    p.worst_layers.emplace_back(layers[i].name, layers[i].sqnr_db);
+  return p;
+}
+
+void warn_on_damage(const Prediction& p, std::vector<std::string>& warnings) {
+  if (p.samples <= 0 || (p.output_sqnr_db >= kMinOutputSqnrDb && p.agreement >= kMinAgreement)) return;
+  std::string worst;
+  for (auto& [name, sqnr] : p.worst_layers)
+    worst += fmt::format("{}{} ({:.1f} dB)", worst.empty() ? "" : ", ", name, sqnr);
+  warnings.push_back(fmt::format(
+      "the int8 model is far from the float model on {} {} samples: output SQNR {:.1f} dB (normal: >= {:g}), top-1 "
+      "agreement {:.1f}% (normal: >= {:g}%), expect an accuracy loss; lowest-SQNR layers: {}; check the calibration "
+      "data, try another preset",
+      p.samples, p.held_back ? "held-back" : "calibration", p.output_sqnr_db, kMinOutputSqnrDb, 100 * p.agreement,
+      100 * kMinAgreement, worst));
+}
+
+// Cross-layer equalization (equalization.hpp), kept only where it lowers the model's output
+// error on calibration data: it can widen ranges it was not aimed at. Candidates: weight-range
+// equalization where weights share one scale across channels (per-tensor, power of two),
+// activation-range equalization for every scheme (one activation scale spans all channels).
+// They are ranked on a cheaper quantization of a subset (no consumer-error search), and the
+// winner is quantized in full and kept if it beats `baseline`. NNoM does not equalize, so
+// its preset does not come here.
+QGraph equalize_if_better(const Graph& graph, const Tensor& samples, const QuantSettings& settings,
+                          const CollectOptions& collect, QGraph baseline) {
+  std::vector<Graph> candidates;
+  for (EqualizeBy by : {EqualizeBy::weight_ranges, EqualizeBy::activation_ranges}) {
+    if (by == EqualizeBy::weight_ranges && settings.granularity != "tensor" && settings.scheme != "pow2") continue;
+    Graph equalized = graph;
+    if (equalize_cross_layer(equalized, by, &samples, collect.threads) > 0) candidates.push_back(std::move(equalized));
+  }
+  if (candidates.empty()) return baseline;
+  const Tensor subset = first_samples(graph, samples, 512);
+  QuantSettings proxy = settings;
+  if (uses_consumer_error(proxy)) proxy.calibration = "mse";
+  CollectOptions quiet = collect;
+  quiet.progress = nullptr;
+  auto proxy_sqnr = [&](const Graph& g) {
+    return output_sqnr_db(calibrate_and_quantize(g, subset, proxy, quiet), subset, collect.threads);
+  };
+  double best_sqnr = proxy_sqnr(graph);
+  const Graph* best = nullptr;
+  for (const Graph& c : candidates)
+    if (const double sqnr = proxy_sqnr(c); sqnr > best_sqnr) best_sqnr = sqnr, best = &c;
+  if (!best) return baseline;
+  QuantSettings with = settings;
+  with.equalization = true;
+  QGraph candidate = calibrate_and_quantize(*best, samples, with, quiet);
+  if (output_sqnr_db(candidate, samples, collect.threads) > output_sqnr_db(baseline, samples, collect.threads))
+    return candidate;
+  return baseline;
 }
 
 }  // namespace
@@ -228,24 +286,14 @@ QGraph quantize(const Graph& graph, const Tensor& raw_samples, const QuantizeOpt
   CollectOptions collect{.threads = options.threads, .histograms = true, .progress = options.progress};
   settings.calibration_samples = sample_count(graph, {samples});
   QGraph q = calibrate_and_quantize(graph, samples, settings, collect);
-  // Per-tensor and power-of-two weight formats share one scale across channels: try evening
-  // out the channel ranges, and keep it where it helps the model's output on calibration
-  // data (it can widen activation ranges). NNoM does not equalize, so its preset does not.
-  if (settings.preset != "nnom" && (settings.granularity == "tensor" || settings.scheme == "pow2")) {
-    Graph equalized = graph;
-    if (equalize_cross_layer(equalized) > 0) {
-      QuantSettings with = settings;
-      with.equalization = true;
-      QGraph candidate = calibrate_and_quantize(equalized, samples, with, collect);
-      if (output_sqnr_db(candidate, samples, options.threads) > output_sqnr_db(q, samples, options.threads))
-        q = std::move(candidate);
-    }
-  }
+  if (settings.preset != "nnom") q = equalize_if_better(graph, samples, settings, collect, std::move(q));
   if (settings.bias_correction) correct_bias(q, samples, options.threads);
   if (options.warnings) {
     const bool held_back = options.holdout.numel() > 0;
-    check_result(q, held_back ? clamp_input_outliers(options.holdout, nullptr) : samples, options.threads, held_back,
-                 *options.warnings);
+    const Prediction p = predict_damage(q, held_back ? clamp_input_outliers(options.holdout, nullptr) : samples,
+                                        options.threads, held_back);
+    warn_on_damage(p, *options.warnings);
+    if (options.prediction) *options.prediction = p;
   }
   return q;
 }
