@@ -1,0 +1,164 @@
+// STRIDED_SLICE and SPLIT. The IR has no slice operator, so these convert only where they
+// need none: on constants (computed now), when they select everything (a reshape), or, for
+// SPLIT, into one part. Any other form is refused with a message saying so.
+#include <algorithm>
+
+#include "frontend/tflite/tflite_converter.hpp"
+#include "util/error.hpp"
+
+namespace tinyq::tflite {
+
+namespace {
+
+using Ints = std::vector<std::int64_t>;
+
+// The elements an axis keeps: start, start + step, ... (count of them).
+struct AxisSlice {
+  std::int64_t start = 0, step = 1, count = 0;
+  bool removed = false;  // shrink_axis_mask: the axis disappears from the output
+};
+
+bool is_everything(const std::vector<AxisSlice>& axes, const Shape& in) {
+  for (std::size_t d = 0; d < axes.size(); ++d)
+    if (axes[d].start != 0 || axes[d].step != 1 || axes[d].count != in[d]) return false;
+  return true;
+}
+
+Shape sliced_shape(const std::vector<AxisSlice>& axes) {
+  Shape out;
+  for (const auto& a : axes)
+    if (!a.removed) out.push_back(a.count);
+  return out;
+}
+
+// The selected elements of a constant, in order, shaped `out_shape`.
+Tensor slice_constant(const Tensor& in, const std::vector<AxisSlice>& axes, const Shape& out_shape) {
+  const Shape& shape = in.shape();
+  std::vector<std::int64_t> stride(shape.size(), 1);
+  for (std::size_t d = shape.size(); d-- > 1;) stride[d - 1] = stride[d] * shape[d];
+  Tensor out(DType::f32, out_shape);
+  auto src = in.f32();
+  auto dst = out.f32();
+  std::vector<std::int64_t> index(axes.size(), 0);
+  for (std::size_t n = 0; n < dst.size(); ++n) {
+    std::int64_t at = 0;
+    for (std::size_t d = 0; d < axes.size(); ++d) at += (axes[d].start + index[d] * axes[d].step) * stride[d];
+    dst[n] = src[std::size_t(at)];
+    for (std::size_t d = axes.size(); d-- > 0;) {
+      if (++index[d] < axes[d].count) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+// Output `output` of `op` is `x` sliced by `axes`: computed now for a constant, a reshape
+// when everything is selected, refused otherwise.
+void emit_slice(Converter& cv, const OperatorInfo& op, std::size_t output, ValueId x,
+                const std::vector<AxisSlice>& axes) {
+  const Value& v = cv.graph().value(x);
+  const Shape out = sliced_shape(axes);
+  if (v.is_constant()) {
+    cv.define_constant(op, output, slice_constant(*v.constant, axes, out));
+  } else if (is_everything(axes, v.shape)) {
+    if (out == v.shape) {
+      cv.alias(op, output, x);
+    } else {
+      Attributes a;
+      a.set("shape", Ints(out.begin(), out.end()));
+      cv.emit(op, Op::Reshape, {x}, a, Activation::None, output);
+    }
+  } else {
+    fail(cv.at(op),
+         "selects part of a tensor computed at run time; tinyq's IR has no slice operator (only constant inputs, "
+         "whole-tensor selections and single-part splits convert)");
+  }
+}
+
+// TensorFlow's strided-slice rules for one axis without ellipsis or new axes.
+AxisSlice resolve_axis(Converter& cv, const OperatorInfo& op, const StridedSliceOptions& o, std::size_t d,
+                       std::int64_t dim, std::int64_t begin, std::int64_t end, std::int64_t step) {
+  constexpr std::int64_t kBound = std::int64_t{1} << 40;  // keeps the arithmetic below in range
+  begin = std::clamp(begin, -kBound, kBound);
+  end = std::clamp(o.offset ? begin + std::clamp(end, -kBound, kBound) : end, -kBound, kBound);
+  if (step == 0 || step < -kBound || step > kBound) fail(cv.at(op), "stride {} on axis {} is not supported", step, d);
+  const auto bit = [&](int mask) { return (mask >> d) & 1; };
+  AxisSlice a;
+  if (bit(o.shrink_axis_mask)) {
+    const std::int64_t at = begin < 0 ? begin + dim : begin;
+    if (at < 0 || at >= dim) fail(cv.at(op), "index {} is outside axis {} of size {}", begin, d, dim);
+    a.start = at, a.count = 1, a.removed = true;
+    return a;
+  }
+  auto position = [&](std::int64_t p, bool masked, bool is_begin) {
+    if (masked) return step > 0 ? (is_begin ? 0 : dim) : (is_begin ? dim - 1 : -1);
+    if (p < 0) p += dim;
+    return step > 0 ? std::clamp<std::int64_t>(p, 0, dim) : std::clamp<std::int64_t>(p, -1, dim - 1);
+  };
+  const std::int64_t first = position(begin, bit(o.begin_mask), true);
+  const std::int64_t last = position(end, bit(o.end_mask), false);
+  const std::int64_t span = step > 0 ? last - first : first - last;
+  const std::int64_t magnitude = step > 0 ? step : -step;
+  a.start = first;
+  a.step = step;
+  a.count = span > 0 ? (span + magnitude - 1) / magnitude : 0;
+  return a;
+}
+
+// STRIDED_SLICE(x, begin, end, strides).
+void convert_strided_slice(Converter& cv, const OperatorInfo& op) {
+  cv.expect_arity(op, 4, 4);
+  const auto o = options_as<StridedSliceOptions>(op, cv.at(op));
+  if (o.ellipsis_mask != 0 || o.new_axis_mask != 0)
+    fail(cv.at(op), "ellipsis_mask and new_axis_mask are not supported");
+  ValueId x = cv.input(op, 0);
+  const Shape in = cv.shape(x);
+  const Ints begin = cv.integer_input(op, 1), end = cv.integer_input(op, 2), steps = cv.integer_input(op, 3);
+  if (begin.size() != end.size() || begin.size() != steps.size() || begin.size() > in.size())
+    fail(cv.at(op), "begin, end and strides ({}, {}, {} values) do not fit a rank-{} input", begin.size(), end.size(),
+         steps.size(), in.size());
+  std::vector<AxisSlice> axes;
+  for (std::size_t d = 0; d < in.size(); ++d) {
+    if (d < begin.size()) {
+      axes.push_back(resolve_axis(cv, op, o, d, in[d], begin[d], end[d], steps[d]));
+    } else {
+      axes.push_back({0, 1, in[d], false});
+    }
+  }
+  emit_slice(cv, op, 0, x, axes);
+}
+
+// SPLIT(axis, x) into as many equal parts as the operator has outputs.
+void convert_split(Converter& cv, const OperatorInfo& op) {
+  const std::size_t parts = op.outputs.size();
+  if (parts == 0) fail(cv.at(op), "has no outputs");
+  cv.expect_arity(op, 2, 2, parts);
+  const auto o = options_as<SplitOptions>(op, cv.at(op));
+  if (o.num_splits != 0 && std::size_t(o.num_splits) != parts)
+    fail(cv.at(op), "num_splits {} but {} outputs", o.num_splits, parts);
+  ValueId x = cv.input(op, 1);
+  const Shape in = cv.shape(x);
+  const Ints axis_value = cv.integer_input(op, 0);
+  if (axis_value.size() != 1) fail(cv.at(op), "axis must hold one value, holds {}", axis_value.size());
+  const std::int64_t axis = axis_value[0] < 0 ? axis_value[0] + std::int64_t(in.size()) : axis_value[0];
+  if (axis < 0 || axis >= std::int64_t(in.size()))
+    fail(cv.at(op), "axis {} out of range for {}", axis_value[0], shape_string(in));
+  const std::int64_t dim = in[std::size_t(axis)];
+  if (dim % std::int64_t(parts) != 0) fail(cv.at(op), "axis {} of size {} does not split in {}", axis, dim, parts);
+  for (std::size_t p = 0; p < parts; ++p) {
+    std::vector<AxisSlice> axes;
+    for (std::size_t d = 0; d < in.size(); ++d) axes.push_back({0, 1, in[d], false});
+    axes[std::size_t(axis)].start = std::int64_t(p) * (dim / std::int64_t(parts));
+    axes[std::size_t(axis)].count = dim / std::int64_t(parts);
+    emit_slice(cv, op, p, x, axes);
+  }
+}
+
+}  // namespace
+
+void register_slice_converters(ConverterTable& t) {
+  t[std::int32_t(BuiltinOp::StridedSlice)] = convert_strided_slice;
+  t[std::int32_t(BuiltinOp::Split)] = convert_split;
+}
+
+}  // namespace tinyq::tflite
