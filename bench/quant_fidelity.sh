@@ -3,22 +3,41 @@
 # test set (10,000 images) with 1000 calibration images from the training set. Prints a
 # markdown table: model × preset -> float top-1, int8 top-1, drop (pp), agreement, seconds
 # to quantize, seconds to evaluate int8.
-#   bench/quant_fidelity.sh [models...]      (default: every model in models/zoo.json)
+#   bench/quant_fidelity.sh [models...]          (default: every model in models/zoo.json)
+#   bench/quant_fidelity.sh --hard [models...]   adds the adversarial zoo: every base and variant in
+#                                                models/hard/hard.json (models/make_hard_variants.py)
+#   bench/quant_fidelity.sh --all                the zoo, then the adversarial zoo
+# A model NAME is models/NAME.onnx, else models/hard/NAME.onnx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake --build build --target tinyq >/dev/null
 data=/usr/share/datasets/fashion-mnist
-models=("$@")
+zoo_models() { /usr/bin/python3 -c "import json; print('\n'.join(json.load(open('models/zoo.json'))))"; }
+hard_models() {
+  /usr/bin/python3 -c "import json; h = json.load(open('models/hard/hard.json')); print('\n'.join(list(h['bases']) + list(h['variants'])))"
+}
+models=()
+for a in "$@"; do
+  case "$a" in
+    --hard) mapfile -t -O "${#models[@]}" models < <(hard_models) ;;
+    --all) mapfile -t -O "${#models[@]}" models < <(zoo_models; hard_models) ;;
+    -*) echo "usage: $0 [--hard|--all] [models...]" >&2; exit 2 ;;
+    *) models+=("$a") ;;
+  esac
+done
 if [ ${#models[@]} -eq 0 ]; then
-  mapfile -t models < <(/usr/bin/python3 -c "import json; print('\n'.join(json.load(open('models/zoo.json'))))")
+  mapfile -t models < <(zoo_models)
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "| model | preset | float top-1 | int8 top-1 | drop (pp) | agreement | quantize s | int8 eval s |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
 for m in "${models[@]}"; do
+  f="models/$m.onnx"
+  [ -f "$f" ] || f="models/hard/$m.onnx"
+  [ -f "$f" ] || { echo "$0: no model $m (models/$m.onnx, models/hard/$m.onnx)" >&2; exit 2; }
   for p in best cmsis nnom pow2; do
-    q=$(./build/tinyq quantize "models/$m.onnx" --calib "$data/train-images-idx3-ubyte.gz" --calib-count 1000 \
+    q=$(./build/tinyq quantize "$f" --calib "$data/train-images-idx3-ubyte.gz" --calib-count 1000 \
           --preset "$p" -o "$tmp/$m.$p.tqm" --json 2>/dev/null) || { echo "| $m | $p | – | quantize failed | | | | |"; continue; }
     start=$(date +%s.%N)
     e=$(./build/tinyq eval "$tmp/$m.$p.tqm" --data "$data/t10k-images-idx3-ubyte.gz" \

@@ -535,19 +535,21 @@ def new_bases():
     import torch.nn as nn
 
     class ReluAvgPoolCNN(nn.Module):
-        """Plain ReLU CNN, no BN: Conv-ReLU-MaxPool, Conv-ReLU, 4x4 AvgPool,
-        Flatten, Linear (logits)."""
+        """Plain ReLU CNN: Conv-ReLU-MaxPool, Conv-ReLU, 4x4 AvgPool (stride 2),
+        Flatten, Linear (logits). BN (for quick training) is folded into the
+        convs by the eval export, so the ONNX has none."""
 
         def __init__(self):
             super().__init__()
             self.features = nn.Sequential(
-                nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 16x14x14
-                nn.Conv2d(16, 32, 3), nn.ReLU(),                            # 32x12x12
+                nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16),
+                nn.ReLU(), nn.MaxPool2d(2),                                  # 16x14x14
+                nn.Conv2d(16, 32, 3, bias=False), nn.BatchNorm2d(32), nn.ReLU(),  # 32x12x12
                 # count_include_pad=False: no padding, so same numbers, but torch
                 # then exports a plain AveragePool (no all-zero Pad node).
-                nn.AvgPool2d(4, count_include_pad=False),                  # 32x3x3
+                nn.AvgPool2d(4, stride=2, count_include_pad=False),          # 32x5x5
             )
-            self.fc = nn.Linear(32 * 3 * 3, 10)
+            self.fc = nn.Linear(32 * 5 * 5, 10)
 
         def forward(self, x):
             return self.fc(self.features(x).flatten(1))
@@ -575,7 +577,8 @@ def new_bases():
     # name -> (constructor, epochs, seed, description)
     return {
         "relu_avgpool_cnn": (ReluAvgPoolCNN, 3, 4321,
-                             "plain ReLU CNN, no BN: Conv/ReLU/MaxPool, Conv/ReLU, AvgPool 4x4, Flatten, Gemm"),
+                             "plain ReLU CNN: Conv/ReLU/MaxPool, Conv/ReLU, AveragePool 4x4 stride 2, Flatten, Gemm; "
+                             "BN folded by export"),
         "leaky_prelu_cnn": (LeakyPReLUCNN, 2, 4322,
                             "LeakyRelu(0.1), PRelu per channel (32 slopes), PRelu shared (1 slope), "
                             "MaxPool, AveragePool, Flatten, Gemm; BN folded by export"),
@@ -624,9 +627,11 @@ def v_relu_avgpool(ed, rng):
     s1[rng.permutation(16)[:8]] = 0.01
     s2 = np.ones(32)
     s2[rng.permutation(32)[:16]] = 100.0
-    scale_output(ed, "/features/features.0/Conv", s1, note="half the channels x0.01; across Relu, MaxPool")
-    scale_output(ed, "/features/features.3/Conv", s2,
-                 note="half the channels x100; across Relu, AveragePool 4x4, Flatten (k // 9) into Gemm")
+    convs = [n.name for n in ed.graph.node if n.op_type == "Conv"]
+    assert len(convs) == 2
+    scale_output(ed, convs[0], s1, note="half the channels x0.01; across Relu, MaxPool")
+    scale_output(ed, convs[1], s2,
+                 note="half the channels x100; across Relu, AveragePool 4x4, Flatten (k // 25) into Gemm")
 
 
 def v_inception(ed, rng):
@@ -870,7 +875,10 @@ def main():
     needed = sorted({VARIANTS[n][0] for n in names} & set(new_bases_names()))
     to_train = [b for b in needed if args.retrain or not os.path.exists(os.path.join(HARD, b + ".onnx"))]
     if to_train:
+        for b in to_train:
+            meta["bases"].pop(b, None)  # drop what described the previous training
         train_bases(to_train, meta["bases"])
+        write_meta(meta_path, meta)
 
     x_cmp = read_images(TEST_IMAGES, N_COMPARE)
     x_stats = read_images(TEST_IMAGES, N_STATS)
@@ -956,11 +964,15 @@ def main():
                   entry["activation_spread"]["base"]["max_channel_spread"], diff,
                   entry.get("float_top1"), entry.get("base_float_top1"), time.time() - t0), flush=True)
 
-        # Write after every variant so an interrupted run keeps what it did.
-        meta["variants"] = {k: meta["variants"][k] for k in VARIANTS if k in meta["variants"]}
-        with open(meta_path, "w") as f:
-            json.dump(meta, f, indent=2)
-            f.write("\n")
+        write_meta(meta_path, meta)  # after every variant: an interrupted run keeps what it did
+
+
+def write_meta(path, meta):
+    meta["bases"] = {k: meta["bases"][k] for k in new_bases_names() if k in meta["bases"]}
+    meta["variants"] = {k: meta["variants"][k] for k in VARIANTS if k in meta["variants"]}
+    with open(path, "w") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
 
 
 def new_bases_names():
