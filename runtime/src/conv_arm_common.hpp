@@ -48,6 +48,12 @@ TINYQ_ALWAYS_INLINE int32_t requantize_fast(int32_t acc, int32_t multiplier, int
   return requantize_slow(acc, multiplier, shift);
 }
 
+// TFLite's two roundings (requantize_tflite), out of line: the MAC paths reach it only for
+// models TFLite quantized, and then only through the C output stages below.
+__attribute__((noinline)) inline int32_t requantize_tflite_call(int32_t acc, int32_t multiplier, int32_t shift) {
+  return requantize_tflite(acc, multiplier, shift);
+}
+
 // The output stage of every MAC kernel: clamp(output_offset + v, act_min, act_max), with the
 // bounds moved into v's domain once per call (see detail::offset_and_clamp for why).
 struct OutputStage {
@@ -55,6 +61,7 @@ struct OutputStage {
   int32_t requant_mask;  // 0 for per-tensor requantization, -1 per channel: index = channel & mask
   const int32_t* multiplier;
   const int32_t* shift;
+  int32_t rounding;  // Requant::rounding
 
   OutputStage(const Requant& r, int32_t output_offset, int32_t act_min, int32_t act_max)
       : lo(act_min - output_offset),
@@ -62,20 +69,35 @@ struct OutputStage {
         offset(output_offset),
         requant_mask(r.count == 1 ? 0 : -1),
         multiplier(r.multiplier),
-        shift(r.shift) {}
+        shift(r.shift),
+        rounding(r.rounding) {}
 
   TINYQ_ALWAYS_INLINE int8_t clamp(int32_t v) const {
     return static_cast<int8_t>((v < lo ? lo : (v > hi ? hi : v)) + offset);
   }
+  // Either rounding; tinyq's own (the expected branch) stays inline.
+  TINYQ_ALWAYS_INLINE int32_t requantize_any(int32_t acc, int32_t m, int32_t s) const {
+    if (__builtin_expect(rounding == kRoundSingle, 1)) return requantize_fast(acc, m, s);
+    return requantize_tflite_call(acc, m, s);
+  }
   TINYQ_ALWAYS_INLINE int8_t finish(int32_t acc, int32_t channel) const {
     const int32_t i = channel & requant_mask;
-    return clamp(requantize_fast(acc, multiplier[i], shift[i]));
+    return clamp(requantize_any(acc, multiplier[i], shift[i]));
+  }
+  // The same with the rounding known at compile time (Rounding == rounding), for loops that
+  // finish every output here: no test per output.
+  template <int32_t Rounding>
+  TINYQ_ALWAYS_INLINE int8_t finish_as(int32_t acc, int32_t channel) const {
+    const int32_t i = channel & requant_mask;
+    return clamp(Rounding == kRoundSingle ? requantize_fast(acc, multiplier[i], shift[i])
+                                          : requantize_tflite_call(acc, multiplier[i], shift[i]));
   }
 };
 
 // Requantizes and stores `count` accumulators of consecutive channels [channel, channel +
-// count), in C, for any shift: the DSP path's fallback where tinyq_dsp_requantize's
-// precondition does not hold, and the MVE path's where requantize_lanes' does not.
+// count), in C, for any shift and either rounding: the DSP path's fallback where
+// tinyq_dsp_requantize's precondition does not hold, and the MVE path's where
+// requantize_lanes' does not.
 __attribute__((noinline)) inline void finish_channels(const OutputStage& st, const int32_t* acc, int32_t channel,
                                                       int32_t count, int8_t* out) {
   const int32_t lo = st.lo, hi = st.hi, offset = st.offset;
@@ -83,7 +105,7 @@ __attribute__((noinline)) inline void finish_channels(const OutputStage& st, con
   const int32_t* m = st.multiplier + (channel & st.requant_mask);
   const int32_t* s = st.shift + (channel & st.requant_mask);
   for (int32_t i = 0; i < count; ++i) {
-    const int32_t v = requantize_fast(acc[i], *m, *s);
+    const int32_t v = st.requantize_any(acc[i], *m, *s);
     m += step;
     s += step;
     out[i] = static_cast<int8_t>((v < lo ? lo : (v > hi ? hi : v)) + offset);
@@ -117,7 +139,7 @@ class RowRequantizer {
   static constexpr int32_t kQuadChannels = 16;  // four pixels: pixel q's accumulators at acc[16 q ..]
 
   RowRequantizer(const OutputStage& st, const Requant& r) : st_(st), per_tensor_(r.count == 1) {
-    fast_ = true;
+    fast_ = r.rounding == kRoundSingle;
     for (int32_t i = 0; i < r.count; ++i) fast_ = fast_ && r.shift[i] <= -2;
     if (per_tensor_) {
       for (int32_t i = 0; i < kChunk; ++i) {

@@ -49,7 +49,7 @@ struct ChannelTable {
 };
 ChannelTable prepare_channels(const ConvParams& p, const int8_t* weights, const int32_t* bias, int32_t k,
                               int32_t* scratch) {
-  ChannelTable t{scratch, true};
+  ChannelTable t{scratch, p.requant.rounding == kRoundSingle};  // TFLite's rounding: the scalar output stage
   const int32_t group_out_c = p.out_c / p.groups;
   for (int32_t g = 0; g < p.groups; ++g) {
     for (int32_t oc = g * group_out_c; oc < (g + 1) * group_out_c; oc += 4) {

@@ -71,10 +71,9 @@ tinyq_mve_dense3:
 )" TINYQ_MVE_DOT_PURGE);
 // clang-format on
 
-}  // namespace
-
-void dense_s8_mve(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
-                  int8_t* output) {
+// Every output goes through the scalar output stage: one copy of the loop per rounding.
+template <int32_t Rounding>
+void dense_rows(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output) {
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   const int32_t n = p.in_features;
   for (int32_t r = 0; r < p.rows; ++r) {
@@ -86,7 +85,7 @@ void dense_s8_mve(const DenseParams& p, const int8_t* input, const int8_t* weigh
         int32_t r3[6];
         tinyq_mve_dense3(in, weights + o * n, n, r3);
         for (int32_t j = 0; j < 3; ++j)
-          output[o + j] = st.finish(fold(bias, o + j, r3[j], r3[3 + j], p.input_offset), o + j);
+          output[o + j] = st.finish_as<Rounding>(fold(bias, o + j, r3[j], r3[3 + j], p.input_offset), o + j);
         if (o + 3 == p.out_features) break;
       }
       o = p.out_features;
@@ -105,8 +104,8 @@ void dense_s8_mve(const DenseParams& p, const int8_t* input, const int8_t* weigh
         d1 = vmladavaq_s8(d1, x, b);
         s1 = vaddvaq_s8(s1, b);
       }
-      output[o] = st.finish(fold(bias, o, d0, s0, p.input_offset), o);
-      output[o + 1] = st.finish(fold(bias, o + 1, d1, s1, p.input_offset), o + 1);
+      output[o] = st.finish_as<Rounding>(fold(bias, o, d0, s0, p.input_offset), o);
+      output[o + 1] = st.finish_as<Rounding>(fold(bias, o + 1, d1, s1, p.input_offset), o + 1);
     }
     if (o < p.out_features) {  // an odd last feature
       const int8_t* w0 = weights + o * n;
@@ -117,9 +116,20 @@ void dense_s8_mve(const DenseParams& p, const int8_t* input, const int8_t* weigh
         d0 = vmladavaq_s8(d0, vldrbq_z_s8(in + i, pr), a);
         s0 = vaddvaq_s8(s0, a);
       }
-      output[o] = st.finish(fold(bias, o, d0, s0, p.input_offset), o);
+      output[o] = st.finish_as<Rounding>(fold(bias, o, d0, s0, p.input_offset), o);
     }
     output += p.out_features;
+  }
+}
+
+}  // namespace
+
+void dense_s8_mve(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                  int8_t* output) {
+  if (p.requant.rounding == kRoundTflite) {
+    dense_rows<kRoundTflite>(p, input, weights, bias, output);
+  } else {
+    dense_rows<kRoundSingle>(p, input, weights, bias, output);
   }
 }
 

@@ -334,7 +334,7 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   const int32_t c = p.in_c;
   const int32_t multiplier = p.out_c / p.in_c;
-  bool vector_requant = true;
+  bool vector_requant = p.requant.rounding == kRoundSingle;  // TFLite's rounding: the scalar output stage
   for (int32_t i = 0; i < p.requant.count; ++i) vector_requant = vector_requant && p.requant.shift[i] <= -2;
   const bool per_channel = p.requant.count != 1;
   DwGeometry g;

@@ -26,17 +26,27 @@ void for_each_broadcast(const BroadcastShape& s, const int8_t* a, const int8_t* 
   }
 }
 
-}  // namespace
-
-void add_s8_portable(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
+// The rounding mode as a template argument: one loop per mode, no test per element.
+template <int32_t Rounding>
+void add_loop(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
   // 2^left_shift as a factor: left-shifting a negative value is undefined behaviour in C++17.
   const int32_t headroom = static_cast<int32_t>(1) << p.left_shift;
   for_each_broadcast(s, a, b, output, [&p, headroom](int8_t qa, int8_t qb) {
-    const int32_t ra = requantize((qa + p.a_offset) * headroom, p.a_multiplier, p.a_shift);
-    const int32_t rb = requantize((qb + p.b_offset) * headroom, p.b_multiplier, p.b_shift);
-    const int32_t sum = requantize(ra + rb, p.output_multiplier, p.output_shift);
+    const int32_t ra = requantize_rounding((qa + p.a_offset) * headroom, p.a_multiplier, p.a_shift, Rounding);
+    const int32_t rb = requantize_rounding((qb + p.b_offset) * headroom, p.b_multiplier, p.b_shift, Rounding);
+    const int32_t sum = requantize_rounding(ra + rb, p.output_multiplier, p.output_shift, Rounding);
     return detail::offset_and_clamp(sum, p.output_offset, p.act_min, p.act_max);
   });
+}
+
+}  // namespace
+
+void add_s8_portable(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
+  if (p.rounding == kRoundTflite) {
+    add_loop<kRoundTflite>(p, s, a, b, output);
+  } else {
+    add_loop<kRoundSingle>(p, s, a, b, output);
+  }
 }
 
 void mul_s8_portable(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {

@@ -54,12 +54,10 @@ void avg_pool2d_s8_portable(const AvgPoolParams& ap, const int8_t* input, int8_t
               sum += image[(iy * p.in_w + ix) * p.channels + c] + ap.input_offset;
             }
           }
-          int32_t v = 0;
-          if (n > 0) {
-            // Rounded division by n folded into the rescale (DESIGN: small values must not
-            // vanish); truncation only for the NNoM baseline, which does exactly that.
-            v = ap.truncate != 0 ? sum / n : requantize(sum, ap.count_multiplier[n], ap.count_shift[n]);
-          }
+          // Rounded division by n folded into the rescale (DESIGN: small values must not
+          // vanish); truncation only for the NNoM baseline, which does exactly that; TFLite's
+          // rounded division for the models it quantized.
+          const int32_t v = n > 0 ? detail::window_average(ap, sum, n) : 0;
           *output++ = detail::offset_and_clamp(v, ap.output_offset, p.act_min, p.act_max);
         }
       }

@@ -36,6 +36,13 @@ inline int32_t counted_taps(int32_t start, int32_t kernel, int32_t size, int32_t
   return hi > lo ? hi - lo : 0;
 }
 
+// The average of a window of n > 0 counted taps whose (q + input_offset) sum to `sum`, before
+// the output offset and clamp: every path's one definition of AvgPoolParams' three modes.
+inline int32_t window_average(const AvgPoolParams& ap, int32_t sum, int32_t n) {
+  if (ap.rounding == kRoundTflite) return sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n;
+  return ap.truncate != 0 ? sum / n : requantize(sum, ap.count_multiplier[n], ap.count_shift[n]);
+}
+
 }  // namespace detail
 }  // namespace rt
 }  // namespace tinyq

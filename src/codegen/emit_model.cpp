@@ -56,7 +56,8 @@ std::string params_text(const S& p, const ArrayNames& names) {
     else if constexpr (std::is_same_v<M, const std::int32_t*>)
       text += names(value);
     else if constexpr (std::is_same_v<M, rt::Requant>)
-      text += fmt::format("{{{}, {}, {}}}", names(value.multiplier), names(value.shift), value.count);
+      text +=
+          fmt::format("{{{}, {}, {}, {}}}", names(value.multiplier), names(value.shift), value.count, value.rounding);
     else
       text += params_text(value, names);
   });
@@ -150,9 +151,11 @@ class ModelWriter {
       case QKernel::Lookup:
         return {"", fmt::format("rt::lookup_s8({}_table, {}, {}, {})", id, in, out,
                                 element_count(g_.values[std::size_t(n.output)].shape))};
-      case QKernel::Softmax:
-        return {"", fmt::format("rt::softmax_s8({}_exp_table, {}, {}, {}, {})", id, n.get("rows"), n.get("depth"), in,
-                                out)};
+      case QKernel::Softmax:  // tinyq's table softmax, or TFLite's recipe (rounding 1)
+        return {"", fmt::format(
+                        "rt::{}({}_exp_table, {}, {}, {}, {})",
+                        n.get("rounding", rt::kRoundSingle) == rt::kRoundTflite ? "softmax_s8_tflite" : "softmax_s8",
+                        id, n.get("rows"), n.get("depth"), in, out)};
       case QKernel::Reshape: return {};
     }
     fail(n.name, "internal error: no code generation for kernel {}", qkernel_name(n.kernel));

@@ -135,9 +135,10 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
     case QKernel::Softmax: {
       const std::int32_t* table = n.words("exp_table").data();
       const std::int32_t rows = i32(n.get("rows")), depth = i32(n.get("depth"));
-      return [=](Workspace& ws) {
-        rt::softmax_s8(table, rows, depth, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]);
-      };
+      // tinyq's table softmax, or TFLite's fixed-point recipe for the models it quantized.
+      const auto kernel =
+          n.get("rounding", rt::kRoundSingle) == rt::kRoundTflite ? rt::softmax_s8_tflite : rt::softmax_s8;
+      return [=](Workspace& ws) { kernel(table, rows, depth, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)]); };
     }
     case QKernel::Reshape: return [=](Workspace& ws) { ws.ptr[std::size_t(out)] = ws.ptr[std::size_t(ins[0])]; };
   }

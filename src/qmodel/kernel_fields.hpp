@@ -25,7 +25,8 @@ namespace tinyq {
 // One member and its key. Kinds follow from the member's type:
 //   int32_t / int8_t / int64_t   a scalar in node.ints[key]
 //   const int32_t*               an array in node.i32[key]
-//   rt::Requant                  arrays node.i32[key + "_multiplier"] and [key + "_shift"]
+//   rt::Requant                  arrays node.i32[key + "_multiplier"] and [key + "_shift"], and
+//                                its rounding in node.ints[key + "_rounding"] (absent: 0, tinyq's)
 //   rt::PoolParams (nested)      that struct's own fields, from the same node (key unused)
 // `optional`: a scalar that may be absent (0), an array that may be absent (nullptr).
 template <typename S, typename M>
@@ -96,14 +97,16 @@ struct KernelFields<rt::PoolParams> {
 template <>
 struct KernelFields<rt::AvgPoolParams> {
   using S = rt::AvgPoolParams;
-  // count_multiplier / count_shift are absent when truncate = 1 (the nnom preset's division).
+  // count_multiplier / count_shift are absent when truncate = 1 (the nnom preset's division)
+  // or rounding = kRoundTflite (TFLite's rounded division).
   static constexpr auto list = std::tuple{field("", &S::pool),
                                           field("count_include_pad", &S::count_include_pad),
                                           field("input_offset", &S::input_offset),
                                           field("output_offset", &S::output_offset),
                                           field("count_multiplier", &S::count_multiplier, true),
                                           field("count_shift", &S::count_shift, true),
-                                          field("truncate", &S::truncate, true)};
+                                          field("truncate", &S::truncate, true),
+                                          field("rounding", &S::rounding, true)};
 };
 
 template <>
@@ -120,7 +123,8 @@ struct KernelFields<rt::AddParams> {
                                           field("output_multiplier", &S::output_multiplier),
                                           field("output_shift", &S::output_shift),
                                           field("act_min", &S::act_min),
-                                          field("act_max", &S::act_max)};
+                                          field("act_max", &S::act_max),
+                                          field("rounding", &S::rounding, true)};
 };
 
 template <>
@@ -225,7 +229,7 @@ constexpr M probe(int i) {
 template <typename M>
 constexpr bool probe_equal(const M& a, const M& b) {
   if constexpr (std::is_same_v<M, rt::Requant>) {
-    return a.multiplier == b.multiplier && a.shift == b.shift && a.count == b.count;
+    return a.multiplier == b.multiplier && a.shift == b.shift && a.count == b.count && a.rounding == b.rounding;
   } else if constexpr (is_nested_v<M>) {
     return probe_matches(a, b);
   } else {
@@ -306,7 +310,8 @@ S read_params(const QNode& n) {
               } else if constexpr (std::is_same_v<M, rt::Requant>) {
                 const auto& m = n.words(std::string(fd.key) + "_multiplier");
                 const auto& s = n.words(std::string(fd.key) + "_shift");
-                dst = {m.data(), s.data(), static_cast<std::int32_t>(m.size())};
+                dst = {m.data(), s.data(), static_cast<std::int32_t>(m.size()),
+                       static_cast<std::int32_t>(n.get(std::string(fd.key) + "_rounding", rt::kRoundSingle))};
               } else {
                 dst = read_params<M>(n);
               }
@@ -318,13 +323,16 @@ S read_params(const QNode& n) {
 }
 
 // Stores the scalar fields of `p` in node.ints under their keys (arrays and Requant members
-// are the node's own vectors: the quantizer fills those by key_of below).
+// are the node's own vectors: the quantizer fills those by key_of below). A Requant's
+// rounding is stored only when it is not tinyq's own, so models without it keep their keys.
 template <typename S>
 void write_scalars(QNode& n, const S& p) {
   for_each_field(p, [&](const char* key, const auto& value, bool) {
     using M = std::remove_cvref_t<decltype(value)>;
     if constexpr (kernel_fields_detail::is_scalar_v<M>) {
       n.ints[key] = value;
+    } else if constexpr (std::is_same_v<M, rt::Requant>) {
+      if (value.rounding != rt::kRoundSingle) n.ints[std::string(key) + "_rounding"] = value.rounding;
     } else if constexpr (kernel_fields_detail::is_nested_v<M>) {
       write_scalars(n, value);
     }

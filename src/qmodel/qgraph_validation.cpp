@@ -81,10 +81,15 @@ class NodeCheck {
     require(output_offset == quant(n_.output).zero_point, "output offset is not the output's zero point");
   }
   void shift(std::int32_t s) const { require(s >= -31 && s <= 30, "requantization shift outside [-31, 30]"); }
+  // A rounding mode (rt::kRoundSingle or rt::kRoundTflite), optional under `key`.
+  void rounding(const std::string& key) const {
+    if (n_.ints.contains(key)) field(key.c_str(), rt::kRoundSingle, rt::kRoundTflite);
+  }
   void requant(const rt::Requant& r, std::int64_t channels, bool may_be_negative) const {
     require(r.count == 1 || r.count == channels, "requantization count is neither 1 nor the channel count");
-    require(n_.words(prefix_of(r.multiplier) + "_shift").size() == std::size_t(r.count),
-            "multiplier/shift lengths differ");
+    const std::string prefix = prefix_of(r.multiplier);
+    require(n_.words(prefix + "_shift").size() == std::size_t(r.count), "multiplier/shift lengths differ");
+    rounding(prefix + "_rounding");
     for (std::int32_t i = 0; i < r.count; ++i) {
       multiplier(r.multiplier[i], may_be_negative);
       shift(r.shift[i]);
@@ -225,10 +230,23 @@ void check_pool(const NodeCheck& c, const QNode& n) {
   c.field("count_include_pad", 0, 1);
   c.offset_fields();
   const bool truncate = n.ints.contains("truncate") && c.field("truncate", 0, 1) != 0;
+  c.rounding("rounding");
   const rt::AvgPoolParams a = avg_pool_params(n);
-  c.matches_input(a.input_offset);
-  c.matches_output(a.output_offset);
-  if (!truncate) {
+  const bool tflite = a.rounding == rt::kRoundTflite;
+  if (tflite) {
+    // TFLite averages the stored bytes themselves (rounding ties away from zero is not
+    // shift-invariant, so no offsets), and its input and output share one quantization; its
+    // rounded division needs no tables and is not also a truncation.
+    const QuantParam &qi = c.quant(n.inputs[0]), &qo = c.quant(n.output);
+    c.require(a.input_offset == 0 && a.output_offset == 0, "TFLite average pooling has offsets");
+    c.require(qi.scale == qo.scale && qi.zero_point == qo.zero_point,
+              "TFLite average pooling changes the quantization of its input");
+    c.require(!truncate, "average pooling both truncates and rounds as TFLite");
+  } else {
+    c.matches_input(a.input_offset);
+    c.matches_output(a.output_offset);
+  }
+  if (!truncate && !tflite) {
     const std::size_t entries = std::size_t(p.kernel_h) * std::size_t(p.kernel_w) + 1;
     c.require(c.words("count_multiplier").size() == entries && c.words("count_shift").size() == entries,
               "count multiplier table is not one entry per tap count");
@@ -284,6 +302,7 @@ void check_binary(const NodeCheck& c, const QNode& n) {
   c.matches_output(n.get("output_offset"));
   if (n.kernel == QKernel::Add) {
     c.field("left_shift", 0, 22);
+    c.rounding("rounding");
     c.scalar_requant("a", false);
     c.scalar_requant("b", true);  // Sub negates b
     c.scalar_requant("output", false);
@@ -351,13 +370,21 @@ void check_lookup(const NodeCheck& c) {
   c.require(c.in() == c.out(), "input and output sizes differ");
 }
 
-// Softmax: the exp table and sizes.
-void check_softmax(const NodeCheck& c) {
+// Softmax: the exp table and sizes; TFLite's softmax (rounding 1) has a Q0.31 table whose
+// first entry is exp(0) and at most 511 values per row (rt::softmax_s8_tflite's bounds).
+void check_softmax(const NodeCheck& c, const QNode& n) {
   c.inputs(1);
+  c.rounding("rounding");
+  const bool tflite = n.get("rounding", rt::kRoundSingle) == rt::kRoundTflite;
   const auto& t = c.words("exp_table");
-  const std::int64_t rows = c.field("rows", 1, kMaxDim), depth = c.field("depth", 1, 65535);
+  const std::int64_t rows = c.field("rows", 1, kMaxDim), depth = c.field("depth", 1, tflite ? 511 : 65535);
   c.require(t.size() == 256 && t[0] > 0, "bad exp table");
-  for (auto v : t) c.require(v >= 0 && v <= (1 << 16), "exp table entry outside [0, 2^16]");
+  if (tflite) {
+    c.require(t[0] == INT32_MAX, "TFLite softmax table does not start at exp(0)");
+    for (auto v : t) c.require(v >= 0, "negative exp table entry");
+  } else {
+    for (auto v : t) c.require(v >= 0 && v <= (1 << 16), "exp table entry outside [0, 2^16]");
+  }
   c.require(rows * depth == c.in() && c.in() == c.out(), "size mismatch");
 }
 
@@ -404,7 +431,7 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
     case QKernel::Pad: return check_pad(c, n);
     case QKernel::Resize: return check_resize(c, n);
     case QKernel::Lookup: return check_lookup(c);
-    case QKernel::Softmax: return check_softmax(c);
+    case QKernel::Softmax: return check_softmax(c, n);
     case QKernel::Prelu: return check_prelu(c, n);
     case QKernel::LayerNorm: return check_layer_norm(c, n);
     case QKernel::Reshape:

@@ -60,15 +60,18 @@ void fill(int8_t* p, int32_t n, int32_t lo, int32_t hi) {
 
 // Per-channel or per-tensor requantization; narrow multipliers usually (shift -31 .. -2, the
 // fast paths), sometimes >= 1/2 (shift -1 .. 1) with accumulators kept small enough by the
-// caller.
+// caller. A quarter of the layers round as TFLite does (kRoundTflite: pre-quantized models),
+// with TFLite's multipliers (never negative, 2^30 now and then: exact power-of-two scales).
 rt::Requant random_requant(int32_t channels, bool large) {
   const int32_t count = chance(25) ? 1 : channels;
+  const bool tflite = chance(25);
   for (int32_t i = 0; i < count; ++i) {
     multiplier[i] = chance(5) ? 0 : static_cast<int32_t>((1u << 30) + (next_u32() & 0x3FFFFFFFu));
-    if (chance(10)) multiplier[i] = -multiplier[i];
+    if (tflite && chance(10)) multiplier[i] = 1 << 30;
+    if (!tflite && chance(10)) multiplier[i] = -multiplier[i];
     shift[i] = large ? uniform(-1, 1) : (chance(15) ? uniform(-31, -17) : uniform(-16, -2));
   }
-  return rt::Requant{multiplier, shift, count};
+  return rt::Requant{multiplier, shift, count, tflite ? rt::kRoundTflite : rt::kRoundSingle};
 }
 
 void random_output_stage(int32_t& input_offset, int32_t& output_offset, int32_t& act_min, int32_t& act_max) {

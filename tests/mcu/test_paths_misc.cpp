@@ -191,6 +191,7 @@ void test_avg_pool() {
     for (int32_t n = 1; n <= taps; ++n) encode(ratio / n, count_multiplier[n], count_shift[n]);
     ap.count_multiplier = count_multiplier;
     ap.count_shift = count_shift;
+    if (!ap.truncate && chance(25)) ap.rounding = rt::kRoundTflite;  // TFLite's rounded division
     fill(input_a, pool_input_size(p));
     rt::avg_pool2d_s8(ap, input_a, out_native);
     rt::avg_pool2d_s8_portable(ap, input_a, out_portable);
@@ -252,6 +253,7 @@ void test_add() {
     encode(twice_max / (ldexp(1.0, p.left_shift) * s_out), p.output_multiplier, p.output_shift);
     if (p.a_shift < -31 || p.b_shift < -31 || p.output_shift < -31 || p.output_shift > 30) continue;  // host rejects
     act_range(p.act_min, p.act_max);
+    if (p.b_multiplier >= 0 && chance(25)) p.rounding = rt::kRoundTflite;  // TFLite's add (no Sub)
     fill(input_a, a_size);
     fill(input_b, b_size);
     rt::add_s8(p, s, input_a, input_b, out_native);

@@ -151,6 +151,12 @@ struct AvgPoolParams {
   // scale in and out; count_multiplier is then unused. Precisely (the offsets are 0 there):
   // q_out = output_offset + sum(q + input_offset) / n, C integer division.
   int32_t truncate;
+  // kRoundTflite: TFLite's int8 average pool (whose input and output share one quantization):
+  // q_out = output_offset + round(s / n) with s = sum(q + input_offset), ties away from zero,
+  // computed as (s + n / 2) / n for s > 0 and (s - n / 2) / n otherwise (C division);
+  // count_multiplier is then unused and truncate is 0. TFLite's form has no offsets:
+  // input_offset = output_offset = 0 gives its bytes.
+  int32_t rounding = kRoundSingle;
 };
 // Window of output (oy, ox): rows [y0, y0 + kernel_h), y0 = oy * stride_h - pad_top (columns
 // alike). The sum runs over the taps inside the input. n counts, per axis, the rows in
@@ -179,12 +185,14 @@ struct AddParams {
   int32_t b_multiplier, b_shift;              // s_b / (2 * max(s_a, s_b)); negated for Sub
   int32_t output_multiplier, output_shift;    // 2 * max(s_a, s_b) / (2^left_shift * s_out)
   int32_t act_min, act_max;
+  int32_t rounding = kRoundSingle;  // kRoundTflite: every requantize below is requantize_tflite
 };
 // out = output_offset + requantize(requantize((a + a_offset) << left_shift, a_m, a_s) +
 //                                  requantize((b + b_offset) << left_shift, b_m, b_s), out_m, out_s)
-// clamped to [act_min, act_max]. The shift is computed as a multiplication by 2^left_shift
-// (left-shifting a negative value is undefined in C++17); the host keeps left_shift <= 22
-// (normally 20) so that 255 * 2^left_shift fits int32.
+// clamped to [act_min, act_max]; with rounding = kRoundTflite this is TFLite's int8 add (its
+// three MultiplyByQuantizedMultiplierSmallerThanOneExp). The shift is computed as a
+// multiplication by 2^left_shift (left-shifting a negative value is undefined in C++17); the
+// host keeps left_shift <= 22 (normally 20) so that 255 * 2^left_shift fits int32.
 // Native paths: each of the three requantizations becomes one or two 32-bit instructions
 // (DSP: SMMULR, SMMLA; Helium: VQRDMULH, VQDMULH) under bounds checked once per call from
 // the parameters; parameters outside them (not produced by tinyq's quantizer) run the
@@ -248,6 +256,21 @@ void lookup_s8(const int8_t* table, const int8_t* input, int8_t* output, int32_t
 // contributor is itself gives 256 - 128, saturated to 127.
 // One path everywhere: a few instructions per element (UDIV is one instruction).
 void softmax_s8(const int32_t* exp_table, int32_t rows, int32_t depth, const int8_t* input, int8_t* output);
+
+// TFLite's int8 softmax, bit for bit (its reference kernel and CMSIS-NN's arm_softmax_s8: the
+// gemmlowp fixed-point recipe, tinyq/tflite_fixedpoint.hpp). Output scale 1/256, zero point
+// -128. For int8 inputs every per-element quantity of that recipe depends only on the
+// difference d = max - q in [0, 255], so the host precomputes
+//   exp_table[d] = exp_on_negative_values(SRDHM(-d * 2^input_left_shift, input_multiplier))
+// (Q0.31; 0 where -d < diff_min, which the recipe skips: such an element then adds 0 and
+// outputs -128 either way). Per row:
+//   m = max(q);  sum = sum of RoundingDivideByPOT(exp_table[m - q_i], 12)   (Q12.19)
+//   scale = reciprocal(sum, 12, &bits)                                      (Q0.31)
+//   out_i = clamp(RoundingDivideByPOT(SRDHM(scale, exp_table[m - q_i]), bits + 23) - 128)
+// Host guarantees: 0 <= exp_table[d] <= 2^31 - 1, exp_table[0] = 2^31 - 1 (exp(0)), and
+// 1 <= depth <= 511, so that 2^19 <= sum < 2^28 and the exponent bits + 23 lies in [23, 31].
+// One path everywhere (per element: a table load, a multiply and a rounding shift).
+void softmax_s8_tflite(const int32_t* exp_table, int32_t rows, int32_t depth, const int8_t* input, int8_t* output);
 
 // Per-channel PReLU / leaky ReLU (channels on the last axis):
 // q_out = output_offset + requantize(q + input_offset, x >= z_in ? pos : neg[c]),

@@ -30,18 +30,57 @@ inline int32_t requantize(int32_t acc, int32_t multiplier, int32_t shift) {
   return static_cast<int32_t>(rounded >> total_shift);
 }
 
+// The rounding a requantization uses (Requant::rounding, AddParams::rounding,
+// AvgPoolParams::rounding). tinyq's own models use kRoundSingle. Models quantized by
+// TensorFlow Lite keep their own arithmetic, kRoundTflite, so that they give TFLite Micro's
+// bytes (docs/TFLITE_INT8.md).
+constexpr int32_t kRoundSingle = 0;  // requantize(): one rounding of the exact product
+constexpr int32_t kRoundTflite = 1;  // requantize_tflite(): TFLite's two roundings
+
+// TFLite's MultiplyByQuantizedMultiplier as its default build computes it (TFLITE_SINGLE_ROUNDING
+// unset: TFLite Micro's reference kernels, and CMSIS-NN's arm_nn_requantize), in two roundings:
+//   y      = SaturatingRoundingDoublingHighMul(acc * 2^max(shift, 0), multiplier)
+//          = floor((acc * 2^max(shift, 0) * multiplier + 2^30) / 2^31)     (ties up)
+//   result = RoundingDivideByPOT(y, r), r = max(-shift, 0)                (ties away from zero)
+// Computed here as one expression of the exact product p = acc * multiplier:
+//  - shift >= 0: r = 0 and y is requantize()'s floor((p + 2^(30 - shift)) / 2^(31 - shift));
+//  - shift < 0: RoundingDivideByPOT(y, r) = floor((y + 2^(r-1) - [y < 0]) / 2^r), and nesting
+//    the two floors (y < 0 exactly when p < -2^30) gives
+//      result = floor((p + 2^(30 + r) + nudge) / 2^(31 + r)),  nudge = p >= -2^30 ? 2^30 : -2^30,
+//    i.e. requantize()'s rounding term plus or minus 2^30.
+// Equal to TFLite's for every acc and shift in [-31, 30] where TFLite's own int32 arithmetic
+// does not overflow (acc * 2^shift fits int32 for shift > 0) and its high multiply does not
+// saturate (acc * 2^shift == multiplier == -2^31: TFLite's multipliers are never negative).
+// |p| <= 2^62, so p + 2^61 + 2^30 never overflows int64.
+inline int32_t requantize_tflite(int32_t acc, int32_t multiplier, int32_t shift) {
+  if (shift >= 0) return requantize(acc, multiplier, shift);
+  const int32_t total_shift = 31 - shift;
+  const int64_t product = static_cast<int64_t>(acc) * static_cast<int64_t>(multiplier);
+  const int64_t quarter = static_cast<int64_t>(1) << 30;
+  const int64_t nudge = product >= -quarter ? quarter : -quarter;
+  return static_cast<int32_t>((product + nudge + (static_cast<int64_t>(1) << (total_shift - 1))) >> total_shift);
+}
+
+// requantize() or requantize_tflite(), chosen by a kRound* value.
+inline int32_t requantize_rounding(int32_t acc, int32_t multiplier, int32_t shift, int32_t rounding) {
+  return rounding == kRoundTflite ? requantize_tflite(acc, multiplier, shift) : requantize(acc, multiplier, shift);
+}
+
 inline int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 // Per-output-channel requantization (count == channels) or per-tensor (count == 1).
+// `rounding` is last and defaults to tinyq's own, so {multiplier, shift, count} still means
+// what it always meant.
 struct Requant {
   const int32_t* multiplier;
   const int32_t* shift;
   int32_t count;
+  int32_t rounding = kRoundSingle;  // kRoundSingle or kRoundTflite
 };
 
 inline int32_t requantize_channel(int32_t acc, const Requant& r, int32_t channel) {
   const int32_t i = r.count == 1 ? 0 : channel;
-  return requantize(acc, r.multiplier[i], r.shift[i]);
+  return requantize_rounding(acc, r.multiplier[i], r.shift[i], r.rounding);
 }
 
 }  // namespace rt

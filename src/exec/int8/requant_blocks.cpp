@@ -10,7 +10,10 @@ namespace tinyq::int8 {
 
 RequantBlocks::RequantBlocks(const std::int32_t* bias, const rt::Requant& requant, const std::vector<int>& channel_of,
                              std::int32_t output_offset, std::int32_t act_min, std::int32_t act_max)
-    : output_offset_(output_offset), act_min_(act_min), act_max_(act_max) {
+    : output_offset_(output_offset),
+      act_min_(act_min),
+      act_max_(act_max),
+      tflite_(requant.rounding == rt::kRoundTflite) {
   blocks_.resize((channel_of.size() + kLanes - 1) / kLanes);
   for (std::size_t i = 0; i < blocks_.size() * kLanes; ++i) {
     Block& b = blocks_[i / kLanes];
@@ -27,8 +30,10 @@ RequantBlocks::RequantBlocks(const std::int32_t* bias, const rt::Requant& requan
     b.multiplier[lane] = multiplier;
     const std::int64_t right = 31 - shift;
     const std::int64_t round = std::int64_t{1} << (right - 1);
+    const std::int64_t quarter = tflite_ && shift < 0 ? std::int64_t{1} << 30 : 0;  // rt::requantize_tflite's nudge
     (lane % 2 == 0 ? b.shift_even : b.shift_odd)[half] = right;
-    (lane % 2 == 0 ? b.round_even : b.round_odd)[half] = round;
+    (lane % 2 == 0 ? b.round_even : b.round_odd)[half] = round + quarter;
+    (lane % 2 == 0 ? b.round_low_even : b.round_low_odd)[half] = round - quarter;
   }
 }
 
@@ -59,8 +64,14 @@ void RequantBlocks::run(int block, const std::int32_t* acc, std::int8_t* out) co
   // Exact 64-bit products of the even lanes, then of the odd lanes (moved down).
   const __m256i even = _mm256_mul_epi32(sum, multiplier);
   const __m256i odd = _mm256_mul_epi32(_mm256_srli_epi64(sum, 32), _mm256_srli_epi64(multiplier, 32));
-  const __m256i even_q = arithmetic_shift_right(_mm256_add_epi64(even, load(b.round_even)), load(b.shift_even));
-  const __m256i odd_q = arithmetic_shift_right(_mm256_add_epi64(odd, load(b.round_odd)), load(b.shift_odd));
+  __m256i round_even = load(b.round_even), round_odd = load(b.round_odd);
+  if (tflite_) {  // products below -2^30 take the other rounding term
+    const __m256i limit = _mm256_set1_epi64x(-(std::int64_t{1} << 30));
+    round_even = _mm256_blendv_epi8(round_even, load(b.round_low_even), _mm256_cmpgt_epi64(limit, even));
+    round_odd = _mm256_blendv_epi8(round_odd, load(b.round_low_odd), _mm256_cmpgt_epi64(limit, odd));
+  }
+  const __m256i even_q = arithmetic_shift_right(_mm256_add_epi64(even, round_even), load(b.shift_even));
+  const __m256i odd_q = arithmetic_shift_right(_mm256_add_epi64(odd, round_odd), load(b.shift_odd));
   // The low 32 bits of each result (rt::requantize's cast), back in lane order.
   __m256i v = _mm256_blend_epi32(even_q, _mm256_slli_epi64(odd_q, 32), 0b10101010);
   v = _mm256_max_epi32(v, _mm256_set1_epi32(act_min_ - output_offset_));
@@ -79,7 +90,9 @@ void RequantBlocks::run(int block, const std::int32_t* acc, std::int8_t* out) co
     const std::int32_t sum = std::int32_t(std::uint32_t(acc[j]) + std::uint32_t(b.bias[j]));
     const std::int64_t product = std::int64_t(sum) * b.multiplier[j];
     const std::int64_t shift = j % 2 == 0 ? b.shift_even[j / 2] : b.shift_odd[j / 2];
-    const std::int64_t round = j % 2 == 0 ? b.round_even[j / 2] : b.round_odd[j / 2];
+    const bool low = product < -(std::int64_t{1} << 30);  // only differs for TFLite's rounding
+    const std::int64_t round =
+        j % 2 == 0 ? (low ? b.round_low_even : b.round_even)[j / 2] : (low ? b.round_low_odd : b.round_odd)[j / 2];
     const std::int32_t v = std::int32_t((product + round) >> shift);
     out[j] = std::int8_t(rt::clamp_i32(v, act_min_ - output_offset_, act_max_ - output_offset_) + output_offset_);
   }

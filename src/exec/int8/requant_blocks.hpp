@@ -1,8 +1,10 @@
 #pragma once
 // The fast paths' epilogue: int32 accumulators of 8 consecutive output channels -> int8,
-// exactly as the runtime computes each one (bias added modulo 2^32, rt::requantize's single
-// rounding on the exact 64-bit product, then clamp(output_offset + v, act_min, act_max)),
-// but 8 at a time with AVX2 where the build has it.
+// exactly as the runtime computes each one (bias added modulo 2^32, rt::requantize_channel on
+// the exact 64-bit product, then clamp(output_offset + v, act_min, act_max)), but 8 at a time
+// with AVX2 where the build has it. Both roundings are one shift of product + rounding term:
+// tinyq's adds 2^(s-1); TFLite's (rt::requantize_tflite) adds 2^(s-1) + 2^30 or, for products
+// below -2^30, 2^(s-1) - 2^30 when its shift is negative (otherwise the two are the same).
 #include <cstdint>
 #include <vector>
 
@@ -33,10 +35,14 @@ class RequantBlocks {
     std::int32_t bias[kLanes];
     std::int32_t multiplier[kLanes];
     std::int64_t shift_even[kLanes / 2], shift_odd[kLanes / 2];  // 31 - shift
-    std::int64_t round_even[kLanes / 2], round_odd[kLanes / 2];  // 2^(30 - shift)
+    std::int64_t round_even[kLanes / 2], round_odd[kLanes / 2];  // 2^(30 - shift) (+ 2^30: TFLite)
+    // The rounding term for products below -2^30: the same as round_* but for TFLite's
+    // rounding with a negative shift, where it is 2^(30 - shift) - 2^30.
+    std::int64_t round_low_even[kLanes / 2], round_low_odd[kLanes / 2];
   };
   std::vector<Block> blocks_;
   std::int32_t output_offset_ = 0, act_min_ = -128, act_max_ = 127;
+  bool tflite_ = false;  // rt::kRoundTflite: round_low_* differ from round_*
 };
 
 }  // namespace tinyq::int8
