@@ -83,13 +83,14 @@ std::vector<std::string> read_string_attribute(hid_t object, const std::string& 
   H5Handle type(H5Aget_type(attr.get()));
   H5Handle space(H5Aget_space(attr.get()));
   if (!type.valid() || !space.valid()) fail(where, "cannot read attribute '{}' ({})", name, hdf5_reason());
-  if (H5Tget_class(type.get()) != H5T_STRING) fail(where, "attribute '{}' is not a string", name);
   const int rank = H5Sget_simple_extent_ndims(space.get());
   const hssize_t count = H5Sget_simple_extent_npoints(space.get());
   if (rank < 0 || rank > 1 || count < 0)
     fail(where, "attribute '{}' must be a string or a list of strings (rank {})", name, rank);
   std::vector<std::string> result;
+  // Keras writes an empty list as an empty float64 array (numpy's default dtype for []).
   if (count == 0) return result;
+  if (H5Tget_class(type.get()) != H5T_STRING) fail(where, "attribute '{}' is not a string", name);
   H5Handle memory(H5Tcopy(H5T_C_S1));
   const htri_t variable = H5Tis_variable_str(type.get());
   if (variable < 0 || !memory.valid()) fail(where, "cannot read attribute '{}' ({})", name, hdf5_reason());

@@ -7,6 +7,8 @@
 #include <queue>
 #include <unordered_map>
 
+#include "frontend/keras/hdf5_file.hpp"
+
 namespace tinyq::keras_import {
 
 namespace {
@@ -50,6 +52,18 @@ ValueId Importer::add_value(Value value) {
   value.name = unique_value_name(value.name);
   value_names_.insert(value.name);
   return graph_.add_value(std::move(value));
+}
+
+bool Importer::listed_in_weights(const std::string& layer) {
+  if (!weight_layers_read_) {
+    weight_layers_read_ = true;
+    if (has_attribute(weights_, "layer_names") || has_attribute(weights_, "layer_names0")) {
+      weight_layers_.emplace();
+      for (auto& name : read_string_list_attribute(weights_, "layer_names", where_ + ": model_weights"))
+        weight_layers_->insert(name);
+    }
+  }
+  return !weight_layers_ || weight_layers_->count(layer) > 0;
 }
 
 ValueId Importer::add_input(const KerasLayer& layer) {
@@ -190,11 +204,11 @@ void Importer::import_model(const KerasModel& model) {
     } catch (const nlohmann::json::exception& e) {
       fail(call_at(c), "malformed layer config ({})", one_line(e.what()));
     }
-    // The value standing for the layer's output carries the layer's name (call k > 0: name_k).
+    // The value standing for the layer's output carries the layer's name (call k > 0: name_callk).
     for (std::size_t n = first_node; n < graph_.nodes.size(); ++n) {
       Node& node = graph_.nodes[n];
       if (node.outputs[0] != out) continue;
-      const std::string name = call_number[c] == 0 ? layer.name : layer.name + "_" + std::to_string(call_number[c]);
+      const std::string name = call_number[c] == 0 ? layer.name : layer.name + "_call" + std::to_string(call_number[c]);
       Value& v = graph_.value(out);
       value_names_.erase(v.name);
       v.name = unique_value_name(name);

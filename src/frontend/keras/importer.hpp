@@ -95,6 +95,9 @@ class Importer {
 
   const std::string& where() const { return where_; }
   hid_t model_weights() const { return weights_; }
+  // Whether model_weights' layer_names attribute (Keras' list of layers with stored weights,
+  // possibly split into layer_names0, 1, ...) lists `layer`; true when the file has no list.
+  bool listed_in_weights(const std::string& layer);
   Graph& graph() { return graph_; }
   // Names no other node / value has (Graph::unique_name scans every value: quadratic on
   // files with thousands of layers).
@@ -111,6 +114,8 @@ class Importer {
   hid_t weights_;
   Graph graph_;
   std::unordered_set<std::string> node_names_, value_names_;
+  bool weight_layers_read_ = false;
+  std::optional<std::unordered_set<std::string>> weight_layers_;  // nullopt: the file has no list
 };
 
 // [begin, end] padding of one axis for Keras/TF 'same': total = max((ceil(in/stride)-1)*stride

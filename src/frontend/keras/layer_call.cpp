@@ -97,6 +97,7 @@ void LayerCall::require_channels_last() const {
 
 std::vector<Tensor> LayerCall::weights(const std::vector<WeightSpec>& expected) const {
   if (im_.model_weights() < 0) fail("the file has no model_weights group to read its weights from");
+  if (!im_.listed_in_weights(layer_.name)) fail("model_weights' layer_names does not list it");
   H5Handle group = open_group(im_.model_weights(), layer_.name, at() + ": model_weights");
   std::vector<std::string> names = read_string_list_attribute(group.get(), "weight_names", at());
   auto list = [](const auto& items, auto name_of) {
