@@ -61,6 +61,11 @@ class TfliteBuilder {
                                               signature.empty() ? nullptr : &signature));
     return int(tensors_.size()) - 1;
   }
+  // A tensor naming any buffer index (for hostile files).
+  int tensor_in_buffer(const std::string& name, const Dims& shape, std::uint32_t buffer) {
+    tensors_.push_back(fb::CreateTensorDirect(fbb_, &shape, fb::TensorType::FLOAT32, buffer, name.c_str()));
+    return int(tensors_.size()) - 1;
+  }
   int activation(const std::string& name, const Dims& shape, const Dims& signature = {}) {
     return tensor(name, fb::TensorType::FLOAT32, shape, {}, nullptr, signature);
   }
@@ -91,13 +96,20 @@ class TfliteBuilder {
           fb::BuiltinOptions type = fb::BuiltinOptions::NONE, flatbuffers::Offset<void> options = 0) {
     op(std::int32_t(code), inputs, outputs, type, options);
   }
+  // A CUSTOM operator (code 32) named `custom_code`.
+  void custom_op(const std::string& custom_code, const std::vector<int>& inputs, const std::vector<int>& outputs) {
+    const auto index = std::uint32_t(codes_in_order_.size());
+    codes_in_order_.push_back(32);
+    custom_codes_[index] = custom_code;
+    raw_op(index, inputs, outputs);
+  }
   void raw_op(std::uint32_t opcode_index, const std::vector<int>& inputs, const std::vector<int>& outputs) {
     operators_.push_back(fb::CreateOperatorDirect(fbb_, opcode_index, &inputs, &outputs));
   }
   std::uint32_t opcode(std::int32_t code) {
     auto it = opcodes_.find(code);
     if (it != opcodes_.end()) return it->second;
-    const auto index = std::uint32_t(opcodes_.size());
+    const auto index = std::uint32_t(codes_in_order_.size());
     opcodes_[code] = index;
     codes_in_order_.push_back(code);
     return index;
@@ -110,8 +122,12 @@ class TfliteBuilder {
 
   std::string finish() {
     std::vector<flatbuffers::Offset<fb::OperatorCode>> codes;
-    for (std::int32_t code : codes_in_order_)
-      codes.push_back(fb::CreateOperatorCode(fbb_, std::int8_t(std::min(code, 127)), 0, 1, deprecated_only ? 0 : code));
+    for (std::size_t i = 0; i < codes_in_order_.size(); ++i) {
+      const std::int32_t code = codes_in_order_[i];
+      auto custom = custom_codes_.count(i) ? fbb_.CreateString(custom_codes_[i]) : 0;
+      codes.push_back(
+          fb::CreateOperatorCode(fbb_, std::int8_t(std::min(code, 127)), custom, 1, deprecated_only ? 0 : code));
+    }
     auto graph = fb::CreateSubGraphDirect(fbb_, &tensors_, &inputs_, &outputs_, &operators_, "main");
     std::vector<flatbuffers::Offset<fb::SubGraph>> graphs{graph};
     auto model = fb::CreateModelDirect(fbb_, version, &codes, &graphs, "tinyq test", &buffers_);
@@ -127,6 +143,7 @@ class TfliteBuilder {
   std::vector<std::int32_t> inputs_, outputs_;
   std::map<std::int32_t, std::uint32_t> opcodes_;
   std::vector<std::int32_t> codes_in_order_;
+  std::map<std::size_t, std::string> custom_codes_;
 };
 
 inline tinyq::Graph import(const std::string& bytes) {
