@@ -1,7 +1,7 @@
 // Hostile and unsupported .tflite files: one tinyq::Error naming the file and the tensor or
 // operator at fault, never a crash; through the CLI, exit 2 with exactly one line.
 #include "cli_fixture.hpp"
-#include "test_tflite_builder.hpp"
+#include "test_tflite_reference.hpp"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // TFLite import: small models built with the FlatBuffers builder, imported, run by the float
 // executor and compared with plain loops written from the TFLite operator definitions.
-#include "test_tflite_builder.hpp"
+#include "test_tflite_reference.hpp"
 
 namespace {
 

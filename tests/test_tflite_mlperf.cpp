@@ -13,7 +13,7 @@
 #include "data/npy.hpp"
 #include "ir/model_stats.hpp"
 #include "passes/passes.hpp"
-#include "test_tflite_builder.hpp"
+#include "test_tflite_reference.hpp"
 
 namespace {
 

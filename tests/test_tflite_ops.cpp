@@ -1,6 +1,6 @@
 // TFLite operators beyond the MLPerf Tiny set, each in a one- or two-operator model run by the
 // float executor against a reference written from the operator's definition.
-#include "test_tflite_builder.hpp"
+#include "test_tflite_reference.hpp"
 
 namespace {
 

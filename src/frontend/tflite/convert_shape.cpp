@@ -26,6 +26,8 @@ Shape resolve_shape(Converter& cv, const OperatorInfo& op, Ints target, std::int
       unknown = int(i);
     } else if (target[i] < 0) {
       fail(cv.at(op), "new shape {} has more than one -1 or a negative dimension", shape_string(target));
+    } else if (target[i] > kMaxElements) {
+      fail(cv.at(op), "new shape {} is too large", shape_string(target));
     } else {
       known *= target[i];
       if (known > kMaxElements) fail(cv.at(op), "new shape {} is too large", shape_string(target));

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "util/error.hpp"
 
@@ -18,17 +19,17 @@ T element(const std::vector<std::uint8_t>& data, std::size_t i) {
   return v;
 }
 
-// Stored values widened to double: exact for every integer type here and for float.
-std::vector<double> raw_values(const TensorInfo& t, const std::string& where) {
+// The stored integers, exactly.
+std::vector<std::int64_t> stored_integers(const TensorInfo& t, const std::string& where) {
   const auto count = std::size_t(element_count(t.shape, where));
-  std::vector<double> out(count);
+  std::vector<std::int64_t> out(count);
   for (std::size_t i = 0; i < count; ++i) {
     switch (t.type) {
       case TensorType::Int8: out[i] = element<std::int8_t>(t.data, i); break;
       case TensorType::UInt8: out[i] = element<std::uint8_t>(t.data, i); break;
       case TensorType::Int16: out[i] = element<std::int16_t>(t.data, i); break;
       case TensorType::Int32: out[i] = element<std::int32_t>(t.data, i); break;
-      case TensorType::Int64: out[i] = double(element<std::int64_t>(t.data, i)); break;
+      case TensorType::Int64: out[i] = element<std::int64_t>(t.data, i); break;
       default: fail(where, "constants of type {} are not supported here", tensor_type_name(t.type));
     }
   }
@@ -63,7 +64,7 @@ Tensor float_constant(const TensorInfo& t, const std::string& where) {
            tensor_type_name(t.type));
     for (float s : t.quant.scale)
       if (!(s > 0)) fail(where, "constant '{}' has quantization scale {} (must be > 0)", t.name, s);
-    const std::vector<double> q = raw_values(t, where);
+    const std::vector<std::int64_t> q = stored_integers(t, where);
     // Per-channel: the channel of element i is its index along quantized_dimension, i.e.
     // (i / inner) % channels with inner the product of the dimensions after it.
     const std::size_t channels = t.quant.scale.size();
@@ -73,7 +74,11 @@ Tensor float_constant(const TensorInfo& t, const std::string& where) {
         inner *= std::size_t(t.shape[d]);
     for (std::size_t i = 0; i < values.size(); ++i) {
       const std::size_t c = channels > 1 ? (i / inner) % channels : 0;
-      values[i] = float(double(t.quant.scale[c]) * (q[i] - double(t.quant.zero_point[c])));
+      const double real = double(t.quant.scale[c]) * (double(q[i]) - double(t.quant.zero_point[c]));
+      // Checked before narrowing: a double outside float's range has no float value (UB).
+      if (!(std::fabs(real) <= double(std::numeric_limits<float>::max())))
+        fail(where, "constant '{}' dequantizes to {} at element {}, outside float's range", t.name, real, i);
+      values[i] = float(real);
     }
   }
   for (std::size_t i = 0; i < values.size(); ++i)
@@ -83,9 +88,7 @@ Tensor float_constant(const TensorInfo& t, const std::string& where) {
 
 std::vector<std::int64_t> integer_constant(const TensorInfo& t, const std::string& where) {
   if (!t.has_data) fail(where, "tensor '{}' must be a constant, but is computed at run time", t.name);
-  std::vector<std::int64_t> out;
-  for (double v : raw_values(t, where)) out.push_back(std::int64_t(v));
-  return out;
+  return stored_integers(t, where);
 }
 
 }  // namespace tinyq::tflite

@@ -26,8 +26,8 @@ void wrong_options(const OperatorInfo& op, const std::string& at) {
 
 namespace {
 
-// The FlatBuffers format cannot address more; the verifier refuses larger buffers anyway.
-constexpr std::size_t kMaxFileBytes = std::size_t{1} << 31;
+// The largest buffer the FlatBuffers verifier accepts (its offsets are 32-bit signed).
+constexpr std::size_t kMaxFileBytes = FLATBUFFERS_MAX_BUFFER_SIZE;
 
 std::string tensor_where(const std::string& where, std::size_t index, const fb::Tensor& t) {
   return fmt::format("{}: tensor {} '{}'", where, index, t.name() ? t.name()->str() : "");
