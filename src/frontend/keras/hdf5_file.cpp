@@ -142,7 +142,7 @@ H5Handle open_group(hid_t parent, const std::string& path, const std::string& wh
   return group;
 }
 
-Tensor read_float_dataset(hid_t parent, const std::string& path, const Shape& expected, const std::string& where) {
+Tensor read_float_dataset(hid_t parent, const std::string& path, std::int64_t& budget_bytes, const std::string& where) {
   const std::string what = one_line(path);
   H5Handle dataset(H5Dopen2(parent, path.c_str(), H5P_DEFAULT));
   if (!dataset.valid()) fail(where, "weight '{}' is missing ({})", what, hdf5_reason());
@@ -159,23 +159,38 @@ Tensor read_float_dataset(hid_t parent, const std::string& path, const Shape& ex
   if (H5Sget_simple_extent_dims(space.get(), dims, nullptr) < 0)
     fail(where, "cannot read weight '{}' ({})", what, hdf5_reason());
   Shape shape;
-  bool huge = false;
   for (int i = 0; i < rank; ++i) {
-    huge = huge || dims[i] > hsize_t(INT64_MAX);
-    shape.push_back(huge ? 0 : std::int64_t(dims[i]));
+    if (dims[i] > hsize_t(kMaxElements)) fail(where, "weight '{}' is too large", what);
+    shape.push_back(std::int64_t(dims[i]));
   }
-  if (huge || shape != expected)
-    fail(where, "weight '{}' has shape {}, but the layer's configuration needs {}", what,
-         huge ? std::string("(too large)") : shape_string(shape), shape_string(expected));
-  element_count(expected, where);
-  Tensor tensor(DType::f32, expected);
-  if (tensor.numel() == 0) return tensor;
-  if (H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, tensor.f32().data()) < 0)
+  const std::int64_t count = element_count(shape, where + ": weight '" + what + "'");
+  if (count * 4 > budget_bytes) fail(where, "weight '{}' exceeds what tinyq loads (1 GiB of weights)", what);
+  budget_bytes -= count * 4;
+  Tensor tensor(DType::f32, shape);
+  if (count > 0 && H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, tensor.f32().data()) < 0)
     fail(where, "cannot read weight '{}' ({})", what, hdf5_reason());
-  auto values = tensor.f32();
-  auto bad = std::find_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
-  if (bad != values.end()) fail(where, "weight '{}' holds {} at element {}", what, *bad, bad - values.begin());
   return tensor;
+}
+
+namespace {
+struct LinkList {
+  std::vector<std::string> names;
+  std::size_t limit;
+};
+herr_t collect_link(hid_t, const char* name, const H5L_info_t*, void* data) {
+  auto* list = static_cast<LinkList*>(data);
+  if (list->names.size() >= list->limit) return 1;  // stop: the caller reports the excess
+  list->names.emplace_back(name);
+  return 0;
+}
+}  // namespace
+
+std::vector<std::string> list_links(hid_t group, std::size_t limit, const std::string& where) {
+  LinkList list{{}, limit + 1};
+  if (H5Literate(group, H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect_link, &list) < 0)
+    fail(where, "cannot list its groups ({})", hdf5_reason());
+  if (list.names.size() > limit) fail(where, "has more than {} groups", limit);
+  return list.names;
 }
 
 }  // namespace tinyq::keras_import

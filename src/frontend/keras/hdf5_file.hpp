@@ -1,6 +1,7 @@
 // Internal: the little of HDF5 a Keras .h5 file needs (string attributes, float datasets),
-// behind RAII handles. Every failure is one tinyq::Error naming the file and the object:
-// HDF5's own error printing is switched off and its innermost message is quoted instead.
+// behind RAII handles. Only the reader child process calls these (keras_file.hpp says why). Every failure is one
+// tinyq::Error naming the file and the object: HDF5's own error printing is switched off and its innermost message is
+// quoted instead.
 #pragma once
 
 #include <hdf5.h>
@@ -67,8 +68,10 @@ std::vector<std::string> read_string_list_attribute(hid_t object, const std::str
 
 // A group below `parent` ("model_weights", "conv2d"); error naming `where` if it is missing.
 H5Handle open_group(hid_t parent, const std::string& path, const std::string& where);
-// A float or integer dataset of exactly `expected` shape, read as float32; error naming `where`
-// if it is missing, of another shape or type, unreadable or holds NaN/Inf.
-Tensor read_float_dataset(hid_t parent, const std::string& path, const Shape& expected, const std::string& where);
+// A float or integer dataset read as float32 in its stored shape; error naming `where` if it
+// is missing, of another type or larger than `budget_bytes` (which it is charged against).
+Tensor read_float_dataset(hid_t parent, const std::string& path, std::int64_t& budget_bytes, const std::string& where);
+// The names of the links directly below `group`, at most `limit` of them.
+std::vector<std::string> list_links(hid_t group, std::size_t limit, const std::string& where);
 
 }  // namespace tinyq::keras_import

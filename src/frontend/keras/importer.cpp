@@ -55,15 +55,9 @@ ValueId Importer::add_value(Value value) {
 }
 
 bool Importer::listed_in_weights(const std::string& layer) {
-  if (!weight_layers_read_) {
-    weight_layers_read_ = true;
-    if (has_attribute(weights_, "layer_names") || has_attribute(weights_, "layer_names0")) {
-      weight_layers_.emplace();
-      for (auto& name : read_string_list_attribute(weights_, "layer_names", where_ + ": model_weights"))
-        weight_layers_->insert(name);
-    }
-  }
-  return !weight_layers_ || weight_layers_->count(layer) > 0;
+  if (!file_.layer_names) return true;  // no list to check against
+  if (!weight_layers_) weight_layers_.emplace(file_.layer_names->begin(), file_.layer_names->end());
+  return weight_layers_->count(layer) > 0;
 }
 
 ValueId Importer::add_input(const KerasLayer& layer) {

@@ -3,8 +3,6 @@
 // layer into IR nodes and returns the value that stands for the layer's output.
 #pragma once
 
-#include <hdf5.h>
-
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,6 +12,7 @@
 #include <vector>
 
 #include "frontend/keras/keras_config.hpp"
+#include "frontend/keras/keras_file.hpp"
 #include "ir/graph.hpp"
 #include "util/error.hpp"
 
@@ -87,14 +86,14 @@ const ConverterTable& converters();
 
 class Importer {
  public:
-  // `model_weights`: the file's model_weights group (or an invalid id when the file has none).
-  Importer(std::string where, hid_t model_weights) : where_(std::move(where)), weights_(model_weights) {}
+  // `file`: what was read from the .h5 (weights by layer); it must outlive the importer.
+  Importer(std::string where, const KerasFileContents& file) : where_(std::move(where)), file_(file) {}
 
   void import_model(const KerasModel& model);
   Graph take() { return std::move(graph_); }
 
   const std::string& where() const { return where_; }
-  hid_t model_weights() const { return weights_; }
+  const KerasFileContents& file() const { return file_; }
   // Whether model_weights' layer_names attribute (Keras' list of layers with stored weights,
   // possibly split into layer_names0, 1, ...) lists `layer`; true when the file has no list.
   bool listed_in_weights(const std::string& layer);
@@ -111,11 +110,10 @@ class Importer {
   void add_outputs(const KerasModel& model, const std::map<std::pair<std::string, std::int64_t>, ValueId>& values);
 
   std::string where_;
-  hid_t weights_;
+  const KerasFileContents& file_;
   Graph graph_;
   std::unordered_set<std::string> node_names_, value_names_;
-  bool weight_layers_read_ = false;
-  std::optional<std::unordered_set<std::string>> weight_layers_;  // nullopt: the file has no list
+  std::optional<std::unordered_set<std::string>> weight_layers_;  // layer_names as a set, on first use
 };
 
 // [begin, end] padding of one axis for Keras/TF 'same': total = max((ceil(in/stride)-1)*stride

@@ -1,7 +1,7 @@
 // LayerCall: what a converter reads (config keys, weights) and how it adds nodes.
+#include <algorithm>
 #include <cmath>
 
-#include "frontend/keras/hdf5_file.hpp"
 #include "frontend/keras/importer.hpp"
 #include "ir/shape_inference.hpp"
 
@@ -96,27 +96,41 @@ void LayerCall::require_channels_last() const {
 }
 
 std::vector<Tensor> LayerCall::weights(const std::vector<WeightSpec>& expected) const {
-  if (im_.model_weights() < 0) fail("the file has no model_weights group to read its weights from");
+  const KerasFileContents& file = im_.file();
+  if (!file.has_model_weights) fail("the file has no model_weights group to read its weights from");
   if (!im_.listed_in_weights(layer_.name)) fail("model_weights' layer_names does not list it");
-  H5Handle group = open_group(im_.model_weights(), layer_.name, at() + ": model_weights");
-  std::vector<std::string> names = read_string_list_attribute(group.get(), "weight_names", at());
+  auto stored = file.layers.find(layer_.name);
+  if (stored == file.layers.end()) fail("model_weights has no group for it");
+  if (!stored->second.error.empty()) fail("{}", stored->second.error);
+  const std::vector<StoredWeight>& found = stored->second.weights;
   auto list = [](const auto& items, auto name_of) {
     std::string s;
     for (auto& item : items) s += (s.empty() ? "" : ", ") + one_line(name_of(item));
     return s;
   };
-  if (names.size() != expected.size())
-    fail("the file holds {} weights for it ({}), its configuration needs {} ({})", names.size(),
-         list(names, [](const std::string& n) { return n; }), expected.size(),
+  if (found.size() != expected.size())
+    fail("the file holds {} weights for it ({}), its configuration needs {} ({})", found.size(),
+         list(found, [](const StoredWeight& w) { return w.name; }), expected.size(),
          list(expected, [](const WeightSpec& w) { return w.name; }));
   std::vector<Tensor> tensors;
-  for (std::size_t i = 0; i < names.size(); ++i) {
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    const std::string name = one_line(found[i].name);
     // "conv2d/kernel:0" -> "kernel": Keras loads by position; the name guards the order.
-    std::string base = names[i].substr(names[i].rfind('/') == std::string::npos ? 0 : names[i].rfind('/') + 1);
+    std::string base =
+        found[i].name.substr(found[i].name.rfind('/') == std::string::npos ? 0 : found[i].name.rfind('/') + 1);
     base = base.substr(0, base.rfind(':'));
     if (base != expected[i].name)
-      fail("weight {} in the file is '{}' where Keras saves '{}'", i, one_line(names[i]), expected[i].name);
-    tensors.push_back(read_float_dataset(group.get(), names[i], expected[i].shape, at()));
+      fail("weight {} in the file is '{}' where Keras saves '{}'", i, name, expected[i].name);
+    if (!found[i].error.empty()) fail("{}", found[i].error);
+    const Tensor& t = found[i].tensor;
+    if (t.shape() != expected[i].shape)
+      fail("weight '{}' has shape {}, but the layer's configuration needs {}", name, shape_string(t.shape()),
+           shape_string(expected[i].shape));
+    // NaN or Inf weights make every later number meaningless: say so at the source.
+    const auto values = t.f32();
+    auto bad = std::find_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
+    if (bad != values.end()) fail("weight '{}' holds {} at element {}", name, *bad, bad - values.begin());
+    tensors.push_back(t);
   }
   return tensors;
 }
