@@ -11,6 +11,7 @@ group per layer with weight_names ("layer/kernel:0", ...) and the arrays at thos
 """
 import json
 import os
+import struct
 import sys
 
 import h5py
@@ -395,6 +396,13 @@ def bad_files(out):
     data = open(good, "rb").read()
     open(os.path.join(out, "bad_truncated.h5"), "wb").write(data[:len(data) // 3])
     open(os.path.join(out, "bad_garbage.h5"), "wb").write(b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 8)
+    # The first object of the global heap (where variable-length strings live) claims 2^40
+    # bytes: libhdf5 1.10 reads past its buffer (a crash that tinyq must turn into one line).
+    heap = bytearray(data)
+    gcol = heap.find(b"GCOL")
+    assert gcol > 0
+    struct.pack_into("<Q", heap, gcol + 16 + 8, 1 << 40)
+    open(os.path.join(out, "bad_heap.h5"), "wb").write(bytes(heap))
 
     with h5py.File(os.path.join(out, "bad_weights_only.h5"), "w") as f:  # model.save_weights
         f.attrs["layer_names"] = np.array([b"dense"])
