@@ -1,4 +1,5 @@
-// tinyq quantize MODEL.onnx --calib DATA -o MODEL.tqm: calibrate and quantize.
+// tinyq quantize MODEL.onnx --calib DATA -o MODEL.tqm: calibrate and quantize. A pre-quantized
+// int8 .tflite needs no data: it keeps TFLite's own quantization and arithmetic.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -8,6 +9,8 @@
 
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
+#include "frontend/tflite/tflite_model.hpp"
+#include "frontend/tflite/tflite_prequantized.hpp"
 #include "qmodel/tqm_file.hpp"
 #include "quant/layer_error.hpp"
 #include "quant/quantizer.hpp"
@@ -36,7 +39,72 @@ nlohmann::json prediction_json(const Prediction& p) {
           {"worst_layers", worst}};
 }
 
+bool is_prequantized_model(const std::string& path) {
+  return is_tflite_file(path) && is_prequantized_tflite(tflite::read_tflite(path));
+}
+
+// A pre-quantized TFLite model: its own scales, zero points and TFLite's arithmetic, nothing
+// to calibrate. Options that would choose a quantization are refused rather than ignored, so
+// that nobody believes they took effect.
+int run_prequantized(const QuantizeArgs& args) {
+  const auto start = std::chrono::steady_clock::now();
+  if (!args.calib.empty())
+    fail("--calib", "{} is already quantized (int8 TFLite): it keeps its own quantization, no calibration data",
+         args.model);
+  if (!args.report.empty()) fail("--report", "needs calibration data; {} is already quantized", args.model);
+  const QuantizeCliOptions defaults;
+  const QuantizeCliOptions& o = args.quant;
+  if (o.preset != defaults.preset || !o.scheme.empty() || !o.granularity.empty() || !o.calibration.empty() ||
+      !o.bias_correction.empty())
+    fail(args.model,
+         "is already quantized (int8 TFLite): --preset, --scheme, --granularity, --calibration and "
+         "--bias-correction do not apply");
+  check_output_file(args.output, {args.model});
+  const QGraph q = import_prequantized_tflite(args.model);
+  const auto bytes = serialize_tqm(q);
+  AtomicFile tqm(args.output);
+  tqm.write(bytes.data(), bytes.size());
+  tqm.commit();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (args.json) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (const QNode& n : q.nodes) {
+      const QValue& out = q.values[std::size_t(n.output)];
+      layers.push_back({{"name", n.name},
+                        {"op", n.op},
+                        {"kernel", qkernel_name(n.kernel)},
+                        {"method", out.calibration.method},
+                        {"scale", out.quant.scale},
+                        {"zero_point", out.quant.zero_point},
+                        {"sqnr_db", nullptr}});  // nothing to measure against without data
+    }
+    print_json({{"output", args.output},
+                {"preset", q.settings.preset},
+                {"scheme", q.settings.scheme},
+                {"granularity", q.settings.granularity},
+                {"calibration", q.settings.calibration},
+                {"calibration_samples", 0},
+                {"prequantized", true},
+                {"seconds", seconds},
+                {"layers", layers},
+                {"warnings", nlohmann::json::array()}});
+    return kExitOk;
+  }
+  fmt::print(
+      "imported pre-quantized int8 model {} -> {} in {:.2f} s: TFLite's own scales, zero points and "
+      "arithmetic (TFLite Micro's rounding), no calibration\n",
+      args.model, args.output, seconds);
+  fmt::print("\n{:<30} {:<14} {:>12} {:>5}\n", "layer", "op", "scale", "zp");
+  for (const QNode& n : q.nodes) {
+    const QValue& out = q.values[std::size_t(n.output)];
+    fmt::print("{:<30} {:<14} {:>12.6g} {:>5}\n", column_name(n.name, 30), n.op, out.quant.scale, out.quant.zero_point);
+  }
+  return kExitOk;
+}
+
 int run_quantize(const QuantizeArgs& args) {
+  if (is_prequantized_model(args.model)) return run_prequantized(args);
+  if (args.calib.empty()) fail("--calib", "is required: calibration samples (.npy or IDX) for {}", args.model);
   auto start = std::chrono::steady_clock::now();
   // Every output checked before the long work and before any is written: a bad --report
   // must not leave the .tqm behind, and no output may overwrite an input.
@@ -116,9 +184,12 @@ int run_quantize(const QuantizeArgs& args) {
 
 void add_quantize_command(CLI::App& app, int& result) {
   auto args = std::make_shared<QuantizeArgs>();
-  auto* cmd = app.add_subcommand("quantize", "Calibrate a float ONNX model and quantize it to int8 (.tqm)");
-  cmd->add_option("model", args->model, "ONNX model")->required();
-  cmd->add_option("--calib", args->calib, "Calibration samples: .npy or IDX (.gz)")->required();
+  auto* cmd = app.add_subcommand(
+      "quantize", "Calibrate a float model and quantize it to int8 (.tqm), or import a pre-quantized int8 .tflite");
+  cmd->add_option("model", args->model, "Model: ONNX, TFLite or Keras; an int8 .tflite keeps its own quantization")
+      ->required();
+  cmd->add_option("--calib", args->calib,
+                  "Calibration samples: .npy or IDX (.gz); required, except for a pre-quantized int8 .tflite");
   cmd->add_option("-o,--output", args->output, "Output .tqm file")->required();
   cmd->add_option("--report", args->report,
                   "Also write an HTML report: calibration histograms with the chosen ranges, per-layer SQNR");
