@@ -228,6 +228,8 @@ def run_layer(cls, c, ins, w):
         axis = c.get("axis", -1)
         e = np.exp(x - x.max(axis=axis, keepdims=True))
         return e / e.sum(axis=axis, keepdims=True)
+    if cls == "Rescaling":
+        return x * c.get("scale", 1.0) + c.get("offset", 0.0)
     if cls in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
                "AlphaDropout", "ActivityRegularization"):
         return x

@@ -331,8 +331,8 @@ def case_one_d(out):
 
 
 def case_activations(out):
-    """Every Activation name, ReLU forms, LeakyReLU, PReLU (shared axes), Softmax layer, BN
-    without center/scale, fused activations."""
+    """Every Activation name, ReLU forms, LeakyReLU, PReLU (shared axes), Softmax layer,
+    Rescaling, BN without center/scale, fused activations."""
     net = Net(6)
     x = net.input((3, 4, 5))
     outs = [act(net, x, name) for name in
@@ -344,6 +344,7 @@ def case_activations(out):
     outs.append(net.add("PReLU", [x], {"shared_axes": [1, 2]}, [("alpha", net.normal(1, 1, 5, scale=0.5))]))
     outs.append(net.add("PReLU", [x], {"shared_axes": None}, [("alpha", net.normal(3, 4, 5, scale=0.5))]))
     outs.append(net.add("Softmax", [x], {"axis": 2}))
+    outs.append(net.add("Rescaling", [x], {"scale": 1 / 255, "offset": -0.5}))
     outs.append(batch_norm(net, x, center=False, scale=False))
     outs.append(batch_norm(net, x, axis=2, center=True, scale=False))
     outs.append(conv(net, x, 3, 1, act="sigmoid"))

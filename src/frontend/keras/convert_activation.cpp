@@ -1,4 +1,5 @@
-// Converters for Keras' activation layers: Activation, ReLU, LeakyReLU, PReLU, Softmax.
+// Converters for Keras' elementwise layers: Activation, ReLU, LeakyReLU, PReLU, Softmax and
+// Rescaling (the preprocessing layer that often opens a Keras 2.6+ model).
 #include <limits>
 
 #include "frontend/keras/importer.hpp"
@@ -85,6 +86,19 @@ ValueId convert_softmax(LayerCall& c) {
   return c.emit(Op::Softmax, {x}, a, "softmax");
 }
 
+// y = x * scale + offset (scalars; per-channel lists are not supported).
+ValueId convert_rescaling(LayerCall& c) {
+  const auto& config = c.layer().config;
+  for (const char* key : {"scale", "offset"})
+    if (auto it = config.find(key); it != config.end() && it->is_array())
+      c.fail("a per-channel '{}' is not supported (only one number)", key);
+  const float scale = c.number("scale", 1.0f), offset = c.number("offset", 0.0f);
+  ValueId y = c.input();
+  if (scale != 1.0f) y = c.emit(Op::Mul, {y, c.constant("scale", Tensor::scalar(scale))}, {}, "scale");
+  if (offset != 0.0f) y = c.emit(Op::Add, {y, c.constant("offset", Tensor::scalar(offset))}, {}, "offset");
+  return y;
+}
+
 }  // namespace
 
 void register_activation_converters(ConverterTable& t) {
@@ -93,6 +107,7 @@ void register_activation_converters(ConverterTable& t) {
   t["LeakyReLU"] = convert_leaky_relu;
   t["PReLU"] = convert_prelu;
   t["Softmax"] = convert_softmax;
+  t["Rescaling"] = convert_rescaling;
 }
 
 }  // namespace tinyq::keras_import
