@@ -168,10 +168,12 @@ def act(net, x, name):
 
 # ---------------------------------------------------------------- file layout
 
-def write_h5(path, config, weights, vlen_names=False, chunk_layer_names=False, keras_version="2.4.0", layer_names=None):
+def write_h5(path, config, weights, vlen_names=False, chunk_layer_names=False, keras_version="2.4.0", layer_names=None,
+             byte_attributes=False):
     """model.save's layout. vlen_names: string lists as variable-length strings (Keras 2.14),
     else fixed-length byte strings (Keras 2.4). chunk_layer_names: layer_names split into
-    layer_names0, layer_names1 as Keras does past HDF5's 64 KiB header limit."""
+    layer_names0, layer_names1 as Keras does past HDF5's 64 KiB header limit. byte_attributes:
+    root attributes as fixed-length byte strings (Keras 2.0-2.2 wrote json.dumps(...).encode())."""
     if layer_names is None:
         layer_names = [l["name"] if "name" in l else l["config"]["name"] for l in layer_list(config)]
 
@@ -179,9 +181,10 @@ def write_h5(path, config, weights, vlen_names=False, chunk_layer_names=False, k
         return list(values) if vlen_names else np.array([v.encode() for v in values])
 
     with h5py.File(path, "w") as f:
-        f.attrs["backend"] = "tensorflow"
-        f.attrs["keras_version"] = keras_version
-        f.attrs["model_config"] = json.dumps(config) if not isinstance(config, str) else config
+        text = json.dumps(config) if not isinstance(config, str) else config
+        root = {"backend": "tensorflow", "keras_version": keras_version, "model_config": text}
+        for key, value in root.items():
+            f.attrs[key] = np.bytes_(value.encode()) if byte_attributes else value
         mw = f.create_group("model_weights")
         if chunk_layer_names:
             half = len(layer_names) // 2
@@ -245,7 +248,8 @@ def case_sequential(out):
     y = dense(net, y, 4, act="softmax")
     functional = net.config([y])
     for style in ("input", "shape", "list"):
-        save_case(out, f"sequential_{style}", sequential(functional, style), net.weights, net)
+        save_case(out, f"sequential_{style}", sequential(functional, style), net.weights, net,
+                  byte_attributes=style == "list")
 
 
 def case_branches(out):
