@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -40,12 +41,21 @@ std::vector<std::int64_t> dims(const flatbuffers::Vector<std::int32_t>* v) {
   return out;
 }
 
+// The verifier checks only a vector's length field for (4-byte) alignment, so the 8-byte
+// elements of a hostile file's zero_point vector may sit 4 bytes off: they are copied out
+// byte-wise instead of loaded in place (a misaligned load is undefined behaviour; fuzz).
+std::vector<std::int64_t> read_longs(const flatbuffers::Vector<std::int64_t>* v) {
+  std::vector<std::int64_t> out(v ? v->size() : 0);
+  if (!out.empty()) std::memcpy(out.data(), v->Data(), out.size() * sizeof(std::int64_t));
+  return out;
+}
+
 Quantization read_quantization(const fb::QuantizationParameters* q, const TensorInfo& t, const std::string& here) {
   Quantization out;
   if (!q) return out;
   if (q->details_type() != fb::QuantizationDetails::NONE) fail(here, "custom quantization is not supported");
   if (q->scale()) out.scale.assign(q->scale()->begin(), q->scale()->end());
-  if (q->zero_point()) out.zero_point.assign(q->zero_point()->begin(), q->zero_point()->end());
+  out.zero_point = read_longs(q->zero_point());
   if (q->min()) out.min.assign(q->min()->begin(), q->min()->end());
   if (q->max()) out.max.assign(q->max()->begin(), q->max()->end());
   out.quantized_dimension = q->quantized_dimension();
@@ -178,6 +188,13 @@ void check_header(const std::uint8_t* data, std::size_t size, const std::string&
 }  // namespace
 
 TfliteModel read_tflite_bytes(const void* data, std::size_t size, const std::string& where) {
+  // FlatBuffers reads scalars in place and its verifier checks their alignment relative to
+  // the buffer's start: the start itself must be aligned for the widest scalar (8 bytes).
+  if (reinterpret_cast<std::uintptr_t>(data) % alignof(std::max_align_t) != 0) {
+    const auto* first = static_cast<const std::uint8_t*>(data);
+    const std::vector<std::uint8_t> aligned(first, first + size);
+    return read_tflite_bytes(aligned.data(), aligned.size(), where);
+  }
   const auto* bytes = static_cast<const std::uint8_t*>(data);
   check_header(bytes, size, where);
   const fb::Model& model = *fb::GetModel(bytes);
