@@ -34,7 +34,7 @@ void convert_softmax(Converter& cv, const OperatorInfo& op) {
   const std::size_t rank = cv.shape(x).size();
   if (rank == 0) fail(cv.at(op), "input is a scalar");
   if (beta != 1.0f) {
-    ValueId b = cv.add_constant(cv.output_tensor(op, 0).name + "_beta", Tensor::scalar(beta));
+    ValueId b = cv.add_constant(cv.tensor_name(op.outputs[0]) + "_beta", Tensor::scalar(beta));
     x = cv.emit_internal(op, "scaled", Op::Mul, {x, b}, {});
   }
   Attributes a;

@@ -57,10 +57,10 @@ Attributes window_attrs(Converter& cv, const OperatorInfo& op, const Shape& in, 
 // Bias input `index` as a [channels] constant, zeros when the input is omitted.
 ValueId bias(Converter& cv, const OperatorInfo& op, std::size_t index, std::int64_t channels) {
   if (!cv.has_input(op, index))
-    return cv.add_constant(cv.output_tensor(op, 0).name + "_bias", Tensor(DType::f32, {channels}));
+    return cv.add_constant(cv.tensor_name(op.outputs.at(0)) + "_bias", Tensor(DType::f32, {channels}));
   Tensor b = cv.constant_input(op, index);
   if (b.numel() != channels) fail(cv.at(op), "bias has {} values for {} output channels", b.numel(), channels);
-  return cv.add_constant(cv.input_tensor(op, index).name, b.reshaped({channels}));
+  return cv.add_constant(cv.tensor_name(op.inputs[index]), b.reshaped({channels}));
 }
 
 Tensor weights(Converter& cv, const OperatorInfo& op, std::size_t index, std::size_t rank) {
@@ -84,7 +84,7 @@ void convert_conv(Converter& cv, const OperatorInfo& op) {
   Attributes a =
       window_attrs(cv, op, in, o.padding, {ws[1], ws[2]}, {o.stride_h, o.stride_w}, {o.dilation_h, o.dilation_w});
   a.set("group", in[3] / ws[3]);
-  ValueId w_id = cv.add_constant(cv.input_tensor(op, 1).name, std::move(w));
+  ValueId w_id = cv.add_constant(cv.tensor_name(op.inputs[1]), std::move(w));
   cv.emit(op, Op::Conv, {x, w_id, bias(cv, op, 2, ws[0])}, a, o.activation);
 }
 
@@ -108,7 +108,7 @@ void convert_depthwise(Converter& cv, const OperatorInfo& op) {
       window_attrs(cv, op, in, o.padding, {ws[1], ws[2]}, {o.stride_h, o.stride_w}, {o.dilation_h, o.dilation_w});
   a.set("group", in[3]);
   Tensor ohwi = w.reshaped({ws[1], ws[2], out_c}).transposed({2, 0, 1}).reshaped({out_c, ws[1], ws[2], 1});
-  ValueId w_id = cv.add_constant(cv.input_tensor(op, 1).name, std::move(ohwi));
+  ValueId w_id = cv.add_constant(cv.tensor_name(op.inputs[1]), std::move(ohwi));
   cv.emit(op, Op::Conv, {x, w_id, bias(cv, op, 2, out_c)}, a, o.activation);
 }
 
@@ -151,7 +151,7 @@ void convert_transpose_conv(Converter& cv, const OperatorInfo& op) {
   a.set("pads", pads);
   a.set("group", std::int64_t{1});
   a.set("output_padding", output_padding);
-  ValueId w_id = cv.add_constant(cv.input_tensor(op, 1).name, w.transposed({3, 1, 2, 0}));  // [C, KH, KW, O]
+  ValueId w_id = cv.add_constant(cv.tensor_name(op.inputs[1]), w.transposed({3, 1, 2, 0}));  // [C, KH, KW, O]
   cv.emit(op, Op::ConvTranspose, {x, w_id, bias(cv, op, 3, ws[0])}, a, o.activation);
 }
 
@@ -175,7 +175,7 @@ void convert_fully_connected(Converter& cv, const OperatorInfo& op) {
     flat.set("shape", Ints{count / depth, depth});
     x = cv.emit_internal(op, "rows", Op::Reshape, {x}, flat);
   }
-  ValueId w_id = cv.add_constant(cv.input_tensor(op, 1).name, std::move(w));
+  ValueId w_id = cv.add_constant(cv.tensor_name(op.inputs[1]), std::move(w));
   cv.emit(op, Op::Dense, {x, w_id, bias(cv, op, 2, out)}, {}, o.activation);
 }
 

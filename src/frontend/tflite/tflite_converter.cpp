@@ -66,6 +66,8 @@ std::string Converter::at(const OperatorInfo& op) const {
 }
 
 std::string Converter::tensor_name(int index) const {
+  // The file's name unchanged (the pre-quantized importer finds float values by it), even
+  // when TensorFlow joined the names of every op it fused with ';'.
   const std::string& name = model_.tensors[std::size_t(index)].name;
   return name.empty() ? fmt::format("tensor_{}", index) : name;
 }

@@ -43,6 +43,8 @@ class Converter {
   // Input i's tensor; error naming the operator when it is missing.
   const TensorInfo& input_tensor(const OperatorInfo& op, std::size_t i) const;
   const TensorInfo& output_tensor(const OperatorInfo& op, std::size_t i) const;
+  // The IR name of a tensor of the file: its name, or tensor_<index> when it has none.
+  std::string tensor_name(int index) const;
   // The operator must have exactly this many outputs and between min and max inputs.
   void expect_arity(const OperatorInfo& op, std::size_t min_inputs, std::size_t max_inputs,
                     std::size_t outputs = 1) const;
@@ -80,7 +82,6 @@ class Converter {
   ValueId add_node(const std::string& name, Op ir_op, std::vector<ValueId> inputs, Attributes attrs,
                    const std::string& where);
   std::string unique_node_name(const std::string& base);
-  std::string tensor_name(int index) const;
   // The IR constant a tensor became (an identity or a fold on constants), or null.
   const Tensor* folded_constant(const TensorInfo& tensor) const;
 
