@@ -17,6 +17,9 @@ struct BadCase {
   const char* message;  // must appear in the one error line
 };
 
+// How gtest names a case in ctest's list (instead of the struct's bytes).
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.file; }
+
 // The parameter name is the file; the message names what is wrong (and the layer).
 const BadCase kCases[] = {
     {"bad_truncated", "not a readable HDF5 file (HDF5: truncated file"},

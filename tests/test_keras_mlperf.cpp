@@ -44,6 +44,9 @@ struct Bench {
   Shape input, output;
 };
 
+// How gtest names a case in ctest's list (instead of the struct's bytes).
+void PrintTo(const Bench& b, std::ostream* os) { *os << b.model; }
+
 const Bench kBenches[] = {
     {"vww_96", "vww", 1.0f / 255.0f, -128, {1, 96, 96, 3}, {1, 2}},
     {"pretrainedResnet", "ic", 1.0f, -128, {1, 32, 32, 3}, {1, 10}},
