@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace tinyq_tflite_test;
 
-class MlperfTiny : public ::testing::Test {
+class TfliteMlperfTiny : public ::testing::Test {
  protected:
   void SetUp() override {
     const char* dir = std::getenv("TINYQ_MLPERF_TINY");
@@ -67,7 +67,7 @@ class MlperfTiny : public ::testing::Test {
 // Every .tflite file of the benchmark (nine: SWW has no float .tflite) imports; their
 // multiply-accumulates per inference are the benchmark's
 // published figures (so no layer is lost or misread).
-TEST_F(MlperfTiny, EveryModelImports) {
+TEST_F(TfliteMlperfTiny, EveryModelImports) {
   const std::pair<const char*, std::int64_t> models[] = {
       {"kws_ref_model.tflite", 2656768},
       {"kws_ref_model_float32.tflite", 2656768},
@@ -91,7 +91,7 @@ TEST_F(MlperfTiny, EveryModelImports) {
 }
 
 // Float models against the format's runtime (values in the header comment).
-TEST_F(MlperfTiny, FloatModelsMatchTfliteRuntime) {
+TEST_F(TfliteMlperfTiny, FloatModelsMatchTfliteRuntime) {
   const std::vector<float> vww_reference{
       0.89916599f, 0.10083406f, 0.93132454f, 0.068675488f, 0.93371296f, 0.066287063f, 0.97348750f, 0.026512479f,
       0.83219701f, 0.16780302f, 0.85800856f, 0.14199148f,  0.81472820f, 0.18527174f,  0.96963632f, 0.030363647f};
@@ -119,7 +119,7 @@ TEST_F(MlperfTiny, FloatModelsMatchTfliteRuntime) {
 // KWS's "float32" file is hybrid: its CONV_2D weights are int8 per tensor. tinyq computes with
 // the dequantized weights in float; TFLite's hybrid kernels also quantize the activations on
 // the fly, hence the looser tolerance (measured: 6.1e-3 largest difference, same top-1).
-TEST_F(MlperfTiny, HybridKwsImportsAsItsFloatFunction) {
+TEST_F(TfliteMlperfTiny, HybridKwsImportsAsItsFloatFunction) {
   const auto m = tinyq::tflite::read_tflite(model("kws_ref_model_float32.tflite"));
   int int8_weights = 0;
   for (const auto& t : m.tensors) int8_weights += t.has_data && t.type == tinyq::tflite::TensorType::Int8;
@@ -149,7 +149,7 @@ TEST_F(MlperfTiny, HybridKwsImportsAsItsFloatFunction) {
 // The int8 model dequantized is the float model up to quantization noise: the same top-1 on
 // every sample, outputs within the tolerances measured here (VWW 0.017, IC 0.044 largest
 // difference of a softmax output).
-TEST_F(MlperfTiny, Int8ModelsAgreeWithTheirFloatModels) {
+TEST_F(TfliteMlperfTiny, Int8ModelsAgreeWithTheirFloatModels) {
   struct Pair {
     const char *bench, *int8_model, *float_model;
     std::size_t classes;
@@ -168,7 +168,7 @@ TEST_F(MlperfTiny, Int8ModelsAgreeWithTheirFloatModels) {
 
 // SWW: int8 only, dynamic batch (-1). Its dequantized float function against TFLite Micro's
 // int8 outputs (dequantized): same top-1, within 0.01 (measured 0.0039).
-TEST_F(MlperfTiny, DynamicBatchSwwRunsAllSamples) {
+TEST_F(TfliteMlperfTiny, DynamicBatchSwwRunsAllSamples) {
   const std::string path = model("str_ww_ref_model.tflite");
   const tinyq::Graph g = tinyq::import_tflite_file(path);
   EXPECT_EQ(g.value(g.inputs.at(0)).shape, (tinyq::Shape{1, 30, 1, 40}));
