@@ -53,7 +53,7 @@ TensorRef tensor_ref(const json& j, const std::string& where, const char* what) 
     if (!j[3].is_object()) fail(where, "{} '{}' has malformed call arguments", what, ref.layer);
     for (auto& [key, value] : j[3].items())
       if (key != "training" && !value.is_null())
-        fail(where, "{} '{}' is called with argument '{}', which is not supported", what, ref.layer, key);
+        fail(where, "{} '{}' is called with argument '{}', which is not supported", what, ref.layer, one_line(key));
   }
   return ref;
 }
@@ -77,6 +77,8 @@ KerasLayer read_layer(const json& j, const std::string& where, std::size_t index
   if (cls == j.end() || !cls->is_string()) fail(where, "layer {} in model_config has no class_name", index);
   if (config == j.end() || !config->is_object()) fail(where, "layer {} in model_config has no config object", index);
   layer.class_name = cls->get<std::string>();
+  if (layer.class_name != one_line(layer.class_name))
+    fail(where, "layer {} in model_config has control characters in its class name", index);
   layer.config = *config;
   const json* name = nullptr;
   if (auto it = j.find("name"); it != j.end())
@@ -86,8 +88,8 @@ KerasLayer read_layer(const json& j, const std::string& where, std::size_t index
   if (name == nullptr || !name->is_string() || name->get_ref<const std::string&>().empty())
     fail(where, "layer {} ({}) in model_config has no name", index, layer.class_name);
   layer.name = name->get<std::string>();
-  if (layer.name != one_line(layer.name) || layer.class_name != one_line(layer.class_name))
-    fail(where, "layer {} in model_config has control characters in its name or class", index);
+  if (layer.name != one_line(layer.name))
+    fail(where, "layer {} in model_config has control characters in its name", index);
   return layer;
 }
 
@@ -186,7 +188,7 @@ KerasModel parse_model_config(const std::string& text, const std::string& where)
     fail(where,
          "model class '{}' is not supported: only Sequential and Functional models have their layer graph in the "
          "file (a subclassed model does not)",
-         class_name);
+         one_line(class_name));
   }
   model.class_name = class_name;
   std::unordered_set<std::string> names;
