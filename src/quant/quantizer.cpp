@@ -252,6 +252,8 @@ QuantSettings resolve_settings(const QuantizeOptions& o) {
   s.preset = o.preset;
   if (o.preset == "best")
     s.scheme = "affine", s.granularity = "channel", s.calibration = "auto", s.bias_correction = true;
+  else if (o.preset == "fast")  // best's formats, one histogram method instead of the per-tensor search
+    s.scheme = "affine", s.granularity = "channel", s.calibration = "mse", s.bias_correction = true;
   else if (o.preset == "cmsis")
     s.scheme = "affine", s.granularity = "channel", s.calibration = "minmax";
   else if (o.preset == "nnom")
@@ -259,7 +261,7 @@ QuantSettings resolve_settings(const QuantizeOptions& o) {
   else if (o.preset == "pow2")
     s.scheme = "pow2", s.granularity = "channel", s.calibration = "mse";
   else
-    fail("--preset", "unknown preset '{}' (best, cmsis, nnom, pow2)", o.preset);
+    fail("--preset", "unknown preset '{}' (best, fast, cmsis, nnom, pow2)", o.preset);
   if (o.scheme) {
     if (*o.scheme != "affine" && *o.scheme != "pow2") fail("--scheme", "unknown scheme '{}' (affine, pow2)", *o.scheme);
     s.scheme = *o.scheme;

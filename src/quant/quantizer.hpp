@@ -12,7 +12,7 @@
 namespace tinyq {
 
 struct QuantizeOptions {
-  std::string preset = "best";             // best | cmsis | nnom | pow2
+  std::string preset = "best";             // best | fast | cmsis | nnom | pow2
   std::optional<std::string> scheme;       // affine | pow2 (overrides the preset)
   std::optional<std::string> granularity;  // channel | tensor
   std::optional<std::string> calibration;  // minmax | percentile | kl | mse | auto
