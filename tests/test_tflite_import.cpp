@@ -1,5 +1,6 @@
 // TFLite import: small models built with the FlatBuffers builder, imported, run by the float
 // executor and compared with plain loops written from the TFLite operator definitions.
+#include "frontend/tflite/tflite_constants.hpp"
 #include "test_tflite_reference.hpp"
 
 namespace {
@@ -257,6 +258,38 @@ TEST(TfliteImport, OmittedBiasIsZero) {
        fb::CreateConv2DOptions(b.fbb(), fb::Padding::VALID, 1, 1).Union());
   b.output(t_y);
   expect_near(run(import(b.finish()), x, {1, 3, 3, 1}), ref_conv(x, in, w, 1, 2, 2, {}, {false}, nullptr), 1e-6f);
+}
+
+// Float16 models store weights as FLOAT16 constants behind a DEQUANTIZE: the weights are the
+// widened values, and the operator reading them sees a constant.
+TEST(TfliteImport, Float16WeightsBehindDequantize) {
+  // 0.5, -1.25, 2, 0, 1, -0.75, 0.25, 3 as IEEE half bit patterns.
+  const std::vector<std::uint16_t> half{0x3800, 0xBD00, 0x4000, 0x0000, 0x3C00, 0xBA00, 0x3400, 0x4200};
+  const std::vector<float> w{0.5f, -1.25f, 2.0f, 0.0f, 1.0f, -0.75f, 0.25f, 3.0f};
+  TfliteBuilder b;
+  int t_x = b.input("x", {1, 4}), t_w16 = b.tensor("w16", fb::TensorType::FLOAT16, {2, 4}, bytes_of(half));
+  int t_w = b.activation("w", {2, 4}), t_y = b.activation("y", {1, 2});
+  b.op(BuiltinOp::Dequantize, {t_w16}, {t_w});
+  b.op(BuiltinOp::FullyConnected, {t_x, t_w, -1}, {t_y});
+  b.output(t_y);
+  const tinyq::Graph g = import(b.finish());
+  ASSERT_EQ(g.nodes.size(), 1u);  // the DEQUANTIZE of a constant is no node
+  const std::vector<float> x{1.0f, 2.0f, -1.0f, 0.5f};
+  expect_near(run(g, x, {1, 4}), ref_dense(x, w, {0.0f, 0.0f}, 2), 1e-6f);
+}
+
+TEST(TfliteImport, HalfToFloatCoversEveryClass) {
+  using tinyq::tflite::half_to_float;
+  EXPECT_EQ(half_to_float(0x0000), 0.0f);
+  EXPECT_TRUE(std::signbit(half_to_float(0x8000)));
+  EXPECT_EQ(half_to_float(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
+  EXPECT_EQ(half_to_float(0x03ff), std::ldexp(1023.0f, -24));
+  EXPECT_EQ(half_to_float(0x0400), std::ldexp(1.0f, -14));  // smallest normal
+  EXPECT_EQ(half_to_float(0x7bff), 65504.0f);
+  EXPECT_EQ(half_to_float(0x7c00), INFINITY);
+  EXPECT_EQ(half_to_float(0xfc00), -INFINITY);
+  EXPECT_TRUE(std::isnan(half_to_float(0x7e00)));
+  EXPECT_EQ(half_to_float(0xc500), -5.0f);
 }
 
 }  // namespace

@@ -248,7 +248,7 @@ void Converter::convert_operator(const OperatorInfo& op) {
       if (!list.empty()) list += ' ';
       list += builtin_name(code);
     }
-    if (op.builtin_code == std::int32_t(32))  // CUSTOM
+    if (op.builtin_code == std::int32_t(BuiltinOp::Custom))
       fail(at(op), "custom operator '{}' is not supported", op.custom_code);
     fail(at(op), "operator {} is not supported; supported: {}", builtin_name(op.builtin_code), list);
   }

@@ -11,8 +11,9 @@
 //   - every tensor index (subgraph inputs/outputs, operator inputs/outputs) is in range,
 //     -1 only for omitted optional operator inputs;
 //   - every tensor has non-negative dimensions, at most kMaxElements elements, a known type
-//     and a buffer index in range; constant data (in the FlatBuffer or, for files over 2 GB,
-//     after it) is exactly element count x element size bytes long;
+//     and a buffer index in range; constant data (in the FlatBuffer, or after it where the
+//     buffer gives an offset and size, as converters write models over 2 GB) lies inside the
+//     file and is exactly element count x element size bytes long;
 //   - quantization: zero points as many as scales (or none, meaning 0), scales finite;
 //     several scales only along a valid quantized_dimension, one per slice;
 //   - every operator's opcode index is in range; sparse tensors, custom quantization and
@@ -76,6 +77,7 @@ enum class BuiltinOp : std::int32_t {
   Reshape = 22,
   Softmax = 25,
   Tanh = 28,
+  Custom = 32,
   Pad = 34,
   Transpose = 39,
   Mean = 40,
