@@ -362,3 +362,30 @@ TEST(Quantize, NearestResizeCopiesTheSamePixelsAsFloat) {
 
 }  // namespace
 }  // namespace tinyq
+
+namespace tinyq {
+namespace {
+
+// A BatchNorm-folded channel that is all but dead: weights of 1e-9 beside a bias of 0.5 (as in
+// MLPerf Tiny's VWW). Its weight scale is raised until the int32 bias fits, in every preset.
+TEST(Quantize, NearDeadChannelWithABiasQuantizesInEveryPreset) {
+  OnnxBuilder b;
+  b.input("x", {-1, 2, 4, 4}).output("y");
+  std::vector<float> w = random_values(36, 71, -0.5f, 0.5f);
+  for (std::size_t i = 18; i < 36; ++i) w[i] = 1e-9f;  // output channel 1
+  b.initializer("w", {2, 2, 3, 3}, w);
+  b.initializer("b", {2}, {0.1f, 0.5f});
+  auto& c = b.node("Conv", {"x", "w", "b"}, {"y"}, "conv");
+  OnnxBuilder::set_ints(c, "pads", {1, 1, 1, 1});
+  Graph g = import(b);
+  const Tensor x = Tensor::from_floats({16, 2, 4, 4}, random_values(512, 72, 0.0f, 1.0f));
+  for (const char* preset : {"best", "fast", "cmsis", "nnom", "pow2"}) {
+    QuantizeOptions options;
+    options.preset = preset;
+    QGraph q = quantize(g, x, options);
+    EXPECT_GT(output_sqnr_db(q, x), 25.0) << preset;
+  }
+}
+
+}  // namespace
+}  // namespace tinyq

@@ -19,7 +19,22 @@ struct QuantizedWeights {
 };
 
 // w has its output channels on axis 0: [O, ...].
-QuantizedWeights quantize_weights(const Context& ctx, const Tensor& w) {
+// A channel whose weights are tiny next to its bias (a BatchNorm-folded channel that is all
+// but dead: MLPerf Tiny's VWW has weights of 1e-9 beside a bias of 0.5) would get a weight
+// scale so small that the bias, stored as int32 in units of s_in * s_w, overflows. Its
+// scale is raised until the bias fits with a factor 2 of headroom (bias correction may
+// grow it); what the coarser scale loses is weights that contribute nothing next to the bias.
+double bias_safe_scale(double scale, const Tensor* bias, std::int64_t channel, double s_in, bool pow2) {
+  if (!bias || !(s_in > 0)) return scale;
+  const double b = std::abs(double(bias->f32()[std::size_t(channel)]));
+  const double needed = b / (s_in * std::ldexp(1.0, 30));
+  if (!(needed > scale)) return scale;
+  if (!pow2) return needed;
+  while (scale < needed) scale *= 2;
+  return scale;
+}
+
+QuantizedWeights quantize_weights(const Context& ctx, const Tensor& w, const Tensor* bias, double s_in) {
   const std::int64_t channels = w.shape()[0], per = w.numel() / channels;
   auto data = w.f32();
   std::vector<double> max_abs(std::size_t(channels), 0.0);
@@ -32,7 +47,6 @@ QuantizedWeights quantize_weights(const Context& ctx, const Tensor& w) {
     for (double& m : max_abs) m = all;
   }
   QuantizedWeights q;
-  q.values.resize(std::size_t(w.numel()));
   for (std::int64_t o = 0; o < channels; ++o) {
     double m = max_abs[std::size_t(o)];
     double scale;
@@ -42,12 +56,16 @@ QuantizedWeights quantize_weights(const Context& ctx, const Tensor& w) {
     } else {
       scale = m > 0 ? m / 127.0 : 1.0;  // symmetric [-127, 127], as the TFLite int8 spec
     }
-    q.scale.push_back(scale);
+    q.scale.push_back(bias_safe_scale(scale, bias, o, s_in, ctx.pow2()));
+  }
+  if (!ctx.per_channel())  // one scale for the tensor: the largest any channel needs
+    std::fill(q.scale.begin(), q.scale.end(), *std::max_element(q.scale.begin(), q.scale.end()));
+  q.values.resize(std::size_t(w.numel()));
+  for (std::int64_t o = 0; o < channels; ++o)
     for (std::int64_t i = 0; i < per; ++i) {
-      double v = std::nearbyint(double(data[std::size_t(o * per + i)]) / scale);
+      double v = std::nearbyint(double(data[std::size_t(o * per + i)]) / q.scale[std::size_t(o)]);
       q.values[std::size_t(o * per + i)] = std::int8_t(std::clamp(v, -127.0, 127.0));
     }
-  }
   return q;
 }
 
@@ -108,7 +126,7 @@ QNode quantize_conv(const Context& ctx, const Node& node) {
 
   QNode q;
   q.kernel = depthwise ? QKernel::Depthwise : QKernel::Conv;
-  QuantizedWeights qw = quantize_weights(ctx, w);
+  QuantizedWeights qw = quantize_weights(ctx, w, b, in.scale);
   std::vector<std::int32_t> bias = quantize_bias(ctx, node, b, in.scale, qw.scale);
   check_accumulator(node, qw.values, w.shape()[0], bias, in.zero_point);
   if (depthwise) {
@@ -161,7 +179,7 @@ QNode quantize_dense(const Context& ctx, const Node& node) {
   const QuantParam &in = ctx.param(node.inputs[0]), &out = ctx.param(node.outputs[0]);
   QNode q;
   q.kernel = QKernel::Dense;
-  QuantizedWeights qw = quantize_weights(ctx, w);
+  QuantizedWeights qw = quantize_weights(ctx, w, b, in.scale);
   std::vector<std::int32_t> bias = quantize_bias(ctx, node, b, in.scale, qw.scale);
   check_accumulator(node, qw.values, w.shape()[0], bias, in.zero_point);
   const Clamp clamp = activation_clamp(node, out);
