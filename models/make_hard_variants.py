@@ -287,7 +287,9 @@ def propagate(ed, tensor, s, b=None, values=None):
                 w = w / s.reshape(1, -1, 1, 1)
                 ed.set(node, 1, w)
                 if shifted:
-                    assert not any(ed.attr(node, "pads", [0])), "%s: shift before a padded conv" % node.name
+                    padded = any(ed.attr(node, "pads", [0])) or ed.attr(node, "auto_pad", b"NOTSET") not in (
+                        b"NOTSET", b"VALID")
+                    assert not padded, "%s: a shift before a zero-padded conv cannot be undone" % node.name
                     bias = ed.get(node, 2).astype(np.float64) if ed.has_input(node, 2) else None
                     assert bias is not None, "%s has no bias to absorb the shift" % node.name
                     ed.set(node, 2, bias - np.einsum("mchw,c->m", w, b))
