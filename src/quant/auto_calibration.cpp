@@ -53,6 +53,9 @@ std::unique_ptr<FloatExecutor> build_region(const Graph& graph, Region& r, int t
   }
   Graph sub;
   sub.values = graph.values;
+  // Activations are captured in the stored layout (NHWC): the region takes them as they are,
+  // with no permutation on the way in or out (the steps read shapes, never the layout).
+  for (Value& v : sub.values) v.layout = Layout::Plain;
   std::vector<bool> produced(graph.values.size(), false);
   for (std::size_t n = 0; n < graph.nodes.size(); ++n)
     if (member[n]) {
@@ -73,16 +76,6 @@ std::unique_ptr<FloatExecutor> build_region(const Graph& graph, Region& r, int t
   return std::make_unique<FloatExecutor>(sub, ExecOptions{.threads = threads});
 }
 
-// Rounds to the int8 grid of `p` and back, as the int8 model represents the tensor.
-Tensor fake_quantize(const Tensor& x, const QuantParam& p) {
-  Tensor y(DType::f32, x.shape());
-  const auto in = x.f32();
-  auto out = y.f32();
-  const float zero = float(p.zero_point);
-  for (std::size_t i = 0; i < in.size(); ++i) out[i] = p.scale * (float(quantize_to_int8(in[i], p)) - zero);
-  return y;
-}
-
 void add_error(const Tensor& got, const Tensor& want, double& noise) {
   const auto g = got.f32(), w = want.f32();
   for (std::size_t i = 0; i < g.size(); ++i) noise += (double(g[i]) - w[i]) * (double(g[i]) - w[i]);
@@ -94,33 +87,41 @@ double energy(const Tensor& t) {
   return e;
 }
 
-// Activations of one chunk of samples, in source layout, for the values some region reads.
+// Activations of one chunk of samples, in the stored layout (as Plain tensors of the stored
+// shape, which is what the regions take), for the values some region reads.
 class Capture {
  public:
   Capture(const Graph& graph, const std::vector<bool>& needed) : graph_(graph), needed_(needed) {}
 
   void run(const FloatExecutor& executor, const Tensor& chunk, std::int64_t samples) {
-    tensors_.clear();
     for (std::size_t v = 0; v < needed_.size(); ++v)
       if (needed_[v]) {
-        Shape s = graph_.value(ValueId(v)).source_shape();
+        Shape s = graph_.value(ValueId(v)).shape;
         s[0] *= samples;
-        tensors_.emplace(ValueId(v), Tensor(DType::f32, s));
+        auto it = tensors_.find(ValueId(v));
+        if (it == tensors_.end() || it->second.shape() != s) tensors_[ValueId(v)] = Tensor(DType::f32, s);
       }
     for (ValueId in : graph_.inputs)
-      if (needed_[std::size_t(in)]) tensors_.at(in) = chunk;
+      if (needed_[std::size_t(in)]) {
+        const Value& value = graph_.value(in);
+        const std::int64_t n = element_count(value.shape);
+        for (std::int64_t k = 0; k < samples; ++k) {
+          const auto* src = reinterpret_cast<const std::byte*>(chunk.f32().data() + k * n);
+          auto* dst = reinterpret_cast<std::byte*>(tensors_.at(in).f32().data() + k * n);
+          if (value.layout == Layout::NHWC && value.shape.size() == 4)
+            permute_elements(src, dst, value.source_shape(), {0, 2, 3, 1}, sizeof(float));
+          else
+            copy_bytes(dst, src, std::size_t(n) * sizeof(float));
+        }
+      }
     executor.run({chunk}, [&](int, std::int64_t sample, ValueId v, std::span<const float> data) {
       if (!needed_[std::size_t(v)]) return;
-      const Value& value = graph_.value(v);
-      float* dst = tensors_.at(v).f32().data() + sample * std::int64_t(data.size());
-      if (value.layout == Layout::NHWC && value.shape.size() == 4)
-        permute_elements(reinterpret_cast<const std::byte*>(data.data()), reinterpret_cast<std::byte*>(dst),
-                         value.shape, {0, 3, 1, 2}, sizeof(float));
-      else
-        copy_bytes(dst, data.data(), data.size_bytes());
+      copy_bytes(tensors_.at(v).f32().data() + sample * std::int64_t(data.size()), data.data(), data.size_bytes());
     });
   }
-  const Tensor& at(ValueId v) const { return tensors_.at(v); }
+  // Lent to a region for one measurement and given back, to save copying them.
+  Tensor take(ValueId v) { return std::move(tensors_.at(v)); }
+  void give_back(ValueId v, Tensor t) { tensors_.at(v) = std::move(t); }
 
  private:
   const Graph& graph_;
@@ -128,13 +129,22 @@ class Capture {
   std::unordered_map<ValueId, Tensor> tensors_;
 };
 
+// Rounds `x` to the int8 grid of `p` and back into `y`, as the int8 model represents the tensor.
+void fake_quantize(const Tensor& x, const QuantParam& p, Tensor& y) {
+  const auto in = x.f32();
+  auto out = y.f32();
+  const float zero = float(p.zero_point);
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = p.scale * (float(quantize_to_int8(in[i], p)) - zero);
+}
+
 // Adds one chunk's consumer errors for every candidate of `r`.
-void measure_chunk(Region& r, const Capture& capture) {
+void measure_chunk(Region& r, Capture& capture) {
   std::vector<Tensor> inputs;
-  for (ValueId in : r.inputs) inputs.push_back(capture.at(in));
-  const Tensor exact = inputs[0];
+  for (ValueId in : r.inputs) inputs.push_back(capture.take(in));
   std::vector<Tensor> reference;
   if (r.executor) reference = r.executor->run(inputs);
+  Tensor exact = std::move(inputs[0]);
+  inputs[0] = Tensor(DType::f32, exact.shape());  // the candidates' fake-quantized copies
   const std::size_t terms = reference.size() + (r.own_error ? 1 : 0);
   if (r.signal.empty()) {
     r.signal.assign(terms, 0.0);
@@ -143,7 +153,7 @@ void measure_chunk(Region& r, const Capture& capture) {
   for (std::size_t o = 0; o < reference.size(); ++o) r.signal[o] += energy(reference[o]);
   if (r.own_error) r.signal[terms - 1] += energy(exact);
   for (std::size_t k = 0; k < r.candidates.size(); ++k) {
-    inputs[0] = fake_quantize(exact, r.params[k]);
+    fake_quantize(exact, r.params[k], inputs[0]);
     double* noise = r.noise.data() + k * terms;
     if (r.executor) {
       const std::vector<Tensor> outputs = r.executor->run(inputs);
@@ -151,6 +161,8 @@ void measure_chunk(Region& r, const Capture& capture) {
     }
     if (r.own_error) add_error(inputs[0], exact, noise[terms - 1]);
   }
+  inputs[0] = std::move(exact);
+  for (std::size_t i = 0; i < r.inputs.size(); ++i) capture.give_back(r.inputs[i], std::move(inputs[i]));
 }
 
 }  // namespace
