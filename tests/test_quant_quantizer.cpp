@@ -389,3 +389,30 @@ TEST(Quantize, NearDeadChannelWithABiasQuantizesInEveryPreset) {
 
 }  // namespace
 }  // namespace tinyq
+
+namespace tinyq {
+namespace {
+
+// Negative pads crop (Keras Cropping2D imports so; the ONNX importer refuses them). The int8
+// pad kernel cannot crop: a clear error naming the node, not a crash in the kernel.
+TEST(Quantize, CroppingPadIsRefusedNamingTheNode) {
+  OnnxBuilder b;
+  b.input("x", {-1, 2, 6, 6}).output("y");
+  b.int_initializer("pads", {0, 0, 1, 1, 0, 0, 1, 2});
+  b.node("Pad", {"x", "pads"}, {"y"}, "crop");
+  Graph g = import(b);
+  // The IR Cropping2D becomes: stored NHWC, begins then ends.
+  g.nodes[0].attrs.set("pads", std::vector<std::int64_t>{0, -1, -1, 0, 0, -1, -2, 0});
+  g.value(g.nodes[0].outputs[0]).shape = {g.value(g.inputs[0]).shape[0], 4, 3, 2};
+  const Tensor x = Tensor::from_floats({4, 2, 6, 6}, random_values(288, 73, 0.0f, 1.0f));
+  try {
+    quantize(g, x, QuantizeOptions{});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("crop"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cropping"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace tinyq

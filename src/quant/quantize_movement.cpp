@@ -54,6 +54,8 @@ QNode quantize_data_movement(const Context& ctx, const Node& node) {
       if (node.attrs.get_string("mode", "constant") != "constant" || x.size() != 4 || pads[0] || pads[3] || pads[4] ||
           pads[7])
         fail(node.name, "no int8 kernel for this Pad (only constant padding of H and W of a 4-D tensor)");
+      if (std::any_of(pads.begin(), pads.end(), [](std::int64_t p) { return p < 0; }))
+        fail(node.name, "no int8 kernel for a Pad with negative pads (cropping)");
       const QuantParam& in = ctx.param(node.inputs[0]);
       q.kernel = QKernel::Pad;
       auto p32 = [&](std::int64_t v) { return param32(node, v); };
