@@ -60,6 +60,10 @@ int32_t count_multiplier[64], count_shift[64];
 
 int failures = 0;
 
+// The rounding of the MAC layers, add and average pooling: tinyq's own, then TFLite's for the
+// rows marked [tflite] (pre-quantized TFLite models, docs/TFLITE_INT8.md).
+int32_t rounding = rt::kRoundSingle;
+
 // The marker pair around the measured call; the caller prints the row after the second one.
 void row(const char* variant, uint32_t macs, int32_t out_bytes, const char* shape) {
   if (memcmp(out_native, out_portable, static_cast<size_t>(out_bytes)) != 0) {
@@ -115,7 +119,7 @@ void conv(bool depthwise, int32_t h, int32_t w, int32_t in_c, int32_t out_c, int
     bias[o] = static_cast<int32_t>(next_u32() % 4001) - 2000;
     encode(0.0008 + 0.0001 * (o % 7), multiplier[o], shift[o]);  // per channel
   }
-  p.requant = rt::Requant{multiplier, shift, out_c};
+  p.requant = rt::Requant{multiplier, shift, out_c, rounding};
   const int32_t group_in_c = depthwise ? 1 : in_c;
   fill(in_a, h * w * in_c, -128, 127);
   fill(weights, out_c * k * k * group_in_c, -127, 127);
@@ -149,7 +153,7 @@ void dense(int32_t in_features, int32_t out_features, const char* shape) {
     bias[o] = static_cast<int32_t>(next_u32() % 4001) - 2000;
     encode(0.0004, multiplier[o], shift[o]);
   }
-  p.requant = rt::Requant{multiplier, shift, out_features};
+  p.requant = rt::Requant{multiplier, shift, out_features, rounding};
   fill(in_a, in_features, -128, 127);
   fill(weights, in_features * out_features, -127, 127);
   tinyq_marker();
@@ -187,8 +191,10 @@ void max_pool(const char* shape) {
 void avg_pool(const char* shape) {
   rt::AvgPoolParams ap{};
   ap.pool = pool(7, 7, 64, 7, 1);  // global
-  ap.input_offset = 3;
-  ap.output_offset = -5;
+  // TFLite's average pool works on the stored bytes: no offsets.
+  ap.input_offset = rounding == rt::kRoundTflite ? 0 : 3;
+  ap.output_offset = rounding == rt::kRoundTflite ? 0 : -5;
+  ap.rounding = rounding;
   count_multiplier[0] = count_shift[0] = 0;
   for (int32_t n = 1; n <= 49; ++n) encode(0.9 / n, count_multiplier[n], count_shift[n]);
   ap.count_multiplier = count_multiplier;
@@ -226,6 +232,7 @@ void add(const char* shape) {
   encode(0.1 / (ldexp(1.0, 20) * 0.07), p.output_multiplier, p.output_shift);
   p.act_min = -128;
   p.act_max = 127;
+  p.rounding = rounding;
   tinyq_marker();
   rt::add_s8(p, s, in_a, in_b, out_native);
   tinyq_marker();
@@ -285,6 +292,32 @@ void concat(const char* shape) {
   row("concat", 0, 2 * n, shape);
 }
 
+// Softmax over rows of a classifier's logits: tinyq's table softmax, or TFLite's recipe.
+void softmax(bool tflite, const char* shape) {
+  constexpr int32_t rows = 8, depth = 12;
+  int32_t table[256];
+  for (int32_t d = 0; d < 256; ++d) {
+    // Input scale 1/16: tinyq's round(2^16 exp(-s d)); TFLite's Q0.31 exp(-s d), 0 past -32.
+    const double e = exp(-d / 16.0);
+    table[d] =
+        static_cast<int32_t>(tflite ? (d == 0 ? 2147483647.0 : floor(e * 2147483648.0)) : floor(e * 65536.0 + 0.5));
+  }
+  fill(in_a, rows * depth, -128, 127);
+  tinyq_marker();
+  if (tflite) {
+    rt::softmax_s8_tflite(table, rows, depth, in_a, out_native);
+  } else {
+    rt::softmax_s8(table, rows, depth, in_a, out_native);
+  }
+  tinyq_marker();
+  if (tflite) {
+    rt::softmax_s8_tflite(table, rows, depth, in_a, out_portable);  // one path: compared with itself
+  } else {
+    rt::softmax_s8_portable(table, rows, depth, in_a, out_portable);
+  }
+  row(tflite ? "softmax_tflite" : "softmax", 0, rows * depth, shape);
+}
+
 }  // namespace
 
 int main() {
@@ -304,5 +337,17 @@ int main() {
   mul("14x14x32 * 14x14x32");
   lookup("6272 bytes");
   concat("14x14x16 ++ 14x14x16 (one requantized)");
+  softmax(false, "8 rows of 12");
+  // The same layers with TFLite's arithmetic (kRoundTflite), as pre-quantized models run them.
+  rounding = rt::kRoundTflite;
+  conv(false, 14, 14, 32, 64, 1, 1, "1x1, 14x14x32 -> 64 [tflite]");
+  conv(false, 14, 14, 16, 32, 3, 1, "3x3 s1 p1, 14x14x16 -> 32 [tflite]");
+  conv(false, 28, 28, 3, 16, 3, 1, "3x3 first layer, 28x28x3 -> 16 [tflite]");
+  conv(true, 14, 14, 32, 32, 3, 1, "depthwise 3x3 s1 p1, 14x14x32 [tflite]");
+  conv(true, 14, 14, 32, 32, 5, 1, "depthwise 5x5 s1 p2, 14x14x32 [tflite]");
+  dense(1024, 64, "1024 -> 64 [tflite]");
+  avg_pool("7x7 global, 7x7x64 [tflite]");
+  add("14x14x32 + 14x14x32 [tflite]");
+  softmax(true, "8 rows of 12 [tflite]");
   return failures;
 }

@@ -18,10 +18,11 @@ int32_t dot_s16_s8(const int16_t* patch, const int8_t* filter, int32_t length) {
   return acc;
 }
 
-}  // namespace
-
-void conv2d_s8_portable(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
-                        int8_t* output, int16_t* scratch) {
+// The rounding as a template argument: one loop per rounding, no test per output; out of line,
+// so that each compiles alone (tinyq's as it did before TFLite's existed).
+template <int32_t Rounding>
+__attribute__((noinline)) void conv_loop(const ConvParams& p, const int8_t* input, const int8_t* weights,
+                                         const int32_t* bias, int8_t* output, int16_t* scratch) {
   const int32_t group_in_c = p.in_c / p.groups;
   const int32_t group_out_c = p.out_c / p.groups;
   const int32_t filter_size = p.kernel_h * p.kernel_w * group_in_c;
@@ -50,14 +51,22 @@ void conv2d_s8_portable(const ConvParams& p, const int8_t* input, const int8_t* 
             const int32_t oc = g * group_out_c + j;
             int32_t acc = dot_s16_s8(scratch, weights + oc * filter_size, filter_size);
             if (bias != nullptr) acc += bias[oc];
-            output[oc] =
-                detail::offset_and_clamp(requantize_channel(acc, p.requant, oc), p.output_offset, p.act_min, p.act_max);
+            output[oc] = detail::offset_and_clamp(requantize_channel_as<Rounding>(acc, p.requant, oc), p.output_offset,
+                                                  p.act_min, p.act_max);
           }
         }
         output += p.out_c;
       }
     }
   }
+}
+
+}  // namespace
+
+void conv2d_s8_portable(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                        int8_t* output, int16_t* scratch) {
+  if (p.requant.rounding == kRoundTflite) return conv_loop<kRoundTflite>(p, input, weights, bias, output, scratch);
+  conv_loop<kRoundSingle>(p, input, weights, bias, output, scratch);
 }
 
 // Compile-time dispatch to this build's path (kernel_path.hpp); each path picks its own variant

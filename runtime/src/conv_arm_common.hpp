@@ -54,6 +54,13 @@ __attribute__((noinline)) inline int32_t requantize_tflite_call(int32_t acc, int
   return requantize_tflite(acc, multiplier, shift);
 }
 
+// requantize_tflite() in one SMLAL for shift <= -2 and the multipliers the host allows
+// (detail::requantize_tflite_smlal), the rest out of line.
+TINYQ_ALWAYS_INLINE int32_t requantize_tflite_fast(int32_t acc, int32_t multiplier, int32_t shift) {
+  if (__builtin_expect(shift <= -2, 1)) return detail::requantize_tflite_smlal(acc, multiplier, shift);
+  return requantize_tflite_call(acc, multiplier, shift);
+}
+
 // The output stage of every MAC kernel: clamp(output_offset + v, act_min, act_max), with the
 // bounds moved into v's domain once per call (see detail::offset_and_clamp for why).
 struct OutputStage {
@@ -75,10 +82,10 @@ struct OutputStage {
   TINYQ_ALWAYS_INLINE int8_t clamp(int32_t v) const {
     return static_cast<int8_t>((v < lo ? lo : (v > hi ? hi : v)) + offset);
   }
-  // Either rounding; tinyq's own (the expected branch) stays inline.
+  // Either rounding; tinyq's own is the expected branch.
   TINYQ_ALWAYS_INLINE int32_t requantize_any(int32_t acc, int32_t m, int32_t s) const {
     if (__builtin_expect(rounding == kRoundSingle, 1)) return requantize_fast(acc, m, s);
-    return requantize_tflite_call(acc, m, s);
+    return requantize_tflite_fast(acc, m, s);
   }
   TINYQ_ALWAYS_INLINE int8_t finish(int32_t acc, int32_t channel) const {
     const int32_t i = channel & requant_mask;
@@ -90,7 +97,7 @@ struct OutputStage {
   TINYQ_ALWAYS_INLINE int8_t finish_as(int32_t acc, int32_t channel) const {
     const int32_t i = channel & requant_mask;
     return clamp(Rounding == kRoundSingle ? requantize_fast(acc, multiplier[i], shift[i])
-                                          : requantize_tflite_call(acc, multiplier[i], shift[i]));
+                                          : requantize_tflite_fast(acc, multiplier[i], shift[i]));
   }
 };
 
@@ -126,20 +133,23 @@ struct DspRequantArgs {
   int32_t pixel_stride;    // four pixels: bytes from a pixel's outputs to the next pixel's
   int32_t lo, hi, offset;  // OutputStage's
   int32_t mode;            // bit 0: four pixels (pixel q's accumulators 16 q entries after
-                           // pixel 0's); bit 1: full int8 range (clamp = SSAT #8)
+                           // pixel 0's); bit 1: full int8 range (clamp = SSAT #8); bit 2:
+                           // TFLite's rounding (requantize_tflite_fast; not with four
+                           // pixels and a narrow range, which lack the registers)
 };
 extern "C" void tinyq_dsp_requantize(const int32_t* acc, int8_t* out, int32_t count, const DspRequantArgs* args);
 
 // Drives tinyq_dsp_requantize for a layer: at most kChunk channels per call, per-tensor
 // parameters repeated into a per-channel table once, the portable-equivalent C path when some
-// shift is above -2.
+// shift is above -2 (and for TFLite's rounding of four pixels into a narrow range).
 class RowRequantizer {
  public:
   static constexpr int32_t kChunk = 32;         // channels per run() at most
   static constexpr int32_t kQuadChannels = 16;  // four pixels: pixel q's accumulators at acc[16 q ..]
 
-  RowRequantizer(const OutputStage& st, const Requant& r) : st_(st), per_tensor_(r.count == 1) {
-    fast_ = r.rounding == kRoundSingle;
+  RowRequantizer(const OutputStage& st, const Requant& r)
+      : st_(st), per_tensor_(r.count == 1), tflite_(r.rounding == kRoundTflite) {
+    fast_ = true;
     for (int32_t i = 0; i < r.count; ++i) fast_ = fast_ && r.shift[i] <= -2;
     if (per_tensor_) {
       for (int32_t i = 0; i < kChunk; ++i) {
@@ -157,7 +167,7 @@ class RowRequantizer {
   // acc[q * kQuadChannels ..], its outputs at out + q * pixel_stride; count <= kChunk for one
   // pixel, <= kQuadChannels for four.
   void run(const int32_t* acc, int32_t channel, int32_t count, int8_t* out, int32_t pixels, int32_t pixel_stride) {
-    if (!fast_) {
+    if (!fast_ || (tflite_ && pixels == 4 && !full_range_)) {
       for (int32_t q = 0; q < pixels; ++q)
         finish_channels(st_, acc + q * kQuadChannels, channel, count, out + q * pixel_stride);
       return;
@@ -165,13 +175,13 @@ class RowRequantizer {
     args_.multiplier = per_tensor_ ? multiplier_ : st_.multiplier + channel;
     args_.shift = per_tensor_ ? shift_ : st_.shift + channel;
     args_.pixel_stride = pixel_stride;
-    args_.mode = (pixels == 4 ? 1 : 0) | (full_range_ ? 2 : 0);
+    args_.mode = (pixels == 4 ? 1 : 0) | (full_range_ ? 2 : 0) | (tflite_ ? 4 : 0);
     tinyq_dsp_requantize(acc, out, count, &args_);
   }
 
  private:
   const OutputStage& st_;
-  bool per_tensor_, fast_, full_range_;
+  bool per_tensor_, tflite_, fast_, full_range_;
   DspRequantArgs args_;
   int32_t multiplier_[kChunk];
   int32_t shift_[kChunk];
@@ -186,6 +196,20 @@ class RowRequantizer {
 // neg_t holds -t = shift + 1 per lane.
 TINYQ_ALWAYS_INLINE int32x4_t requantize_lanes(int32x4_t acc, int32x4_t multiplier, int32x4_t neg_t) {
   return vrshlq_s32(vmulhq_s32(acc, multiplier), neg_t);
+}
+
+// requantize_tflite() on four lanes, bit-identical, for shift <= 0 (the callers check every
+// channel once and otherwise take the scalar path). Helium has TFLite's two steps as
+// instructions: VQRDMULH is SaturatingRoundingDoublingHighMul exactly (saturation included),
+// and RoundingDivideByPOT(y, r) is VRSHL(y + fixup, -r), a rounding (ties up) right shift of
+// y - 1 for negative y when r > 0, which turns its ties away from zero; fixup = (y & shift) >>
+// 31 is -1 exactly then (shift = -r has its sign bit set for r > 0). VQADD keeps y = -2^31
+// from wrapping: RoundingDivideByPOT(-2^31, r) = -2^(31-r) = VRSHL(-2^31, -r). shift holds
+// shift per lane (CMSIS-NN's arm_divide_by_power_of_two_mve).
+TINYQ_ALWAYS_INLINE int32x4_t requantize_lanes_tflite(int32x4_t acc, int32x4_t multiplier, int32x4_t shift) {
+  const int32x4_t y = vqrdmulhq_s32(acc, multiplier);
+  const int32x4_t fixup = vshrq_n_s32(vandq_s32(y, shift), 31);
+  return vrshlq_s32(vqaddq_s32(y, fixup), shift);
 }
 #endif
 

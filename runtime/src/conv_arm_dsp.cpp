@@ -334,6 +334,10 @@ tinyq_dsp_mat_1x4:
 // outputs, r2 count, r3 bytes between pixels' outputs, r4 / r5 multiplier / shift pointers,
 // r6 / r7 lo / hi, r8 output offset, r9 multiplier, r10 t, r11 2^(t-1), r12 a value, lr the
 // address of pixel 2's output. Pixel q's accumulators are 64 q bytes (16 q entries) further.
+// TFLite's rounding (mode bit 2, TINYQ_ONE_TFLITE: arm::requantize_tflite_fast's SMLAL into
+// the constant 2^(30+r) +- 2^30, whose words are 2^(t-1) or 2^(t-1) - 1 and 2^30 or 3 * 2^30 by
+// the sign of the accumulator) needs two more registers for that constant: r3 and lr for one
+// pixel, r6 and r7 (free with the full-range SSAT clamp) for four.
 // clang-format off
 __asm__(R"(
   .section .text.tinyq_dsp_requantize,"ax",%progbits
@@ -360,6 +364,16 @@ __asm__(R"(
   TINYQ_CLAMP r12, \full
   strb r12, \store
   .endm
+  .macro TINYQ_ONE_TFLITE load, store, full, lo, hi
+  ldr r12, \load
+  and \lo, r12, #0x80000000
+  eor \lo, \lo, #0x40000000
+  add \hi, r11, r12, asr #31
+  smlal \lo, \hi, r12, r9
+  asr r12, \hi, r10
+  TINYQ_CLAMP r12, \full
+  strb r12, \store
+  .endm
   .macro TINYQ_REQUANT_LOOP four, full
 1:
   ldr r9, [r4], #4
@@ -379,6 +393,25 @@ __asm__(R"(
   bne 1b
   pop {r4-r11, pc}
   .endm
+  .macro TINYQ_REQUANT_LOOP_TFLITE four, full, lo, hi
+1:
+  ldr r9, [r4], #4
+  ldr r10, [r5], #4
+  mvn r10, r10
+  sub r11, r10, #1
+  mov r12, #1
+  lsl r11, r12, r11
+  .if \four
+  add lr, r1, r3, lsl #1
+  TINYQ_ONE_TFLITE "[r0, #64]", "[r1, r3]", \full, \lo, \hi
+  TINYQ_ONE_TFLITE "[r0, #128]", "[lr]", \full, \lo, \hi
+  TINYQ_ONE_TFLITE "[r0, #192]", "[lr, r3]", \full, \lo, \hi
+  .endif
+  TINYQ_ONE_TFLITE "[r0], #4", "[r1], #1", \full, \lo, \hi
+  subs r2, r2, #1
+  bne 1b
+  pop {r4-r11, pc}
+  .endm
   .align 2
   .global tinyq_dsp_requantize
   .hidden tinyq_dsp_requantize
@@ -391,12 +424,19 @@ tinyq_dsp_requantize:
   ldr r8, [r3, #20]
   ldr r12, [r3, #24]
   ldr r3, [r3, #8]
-  cmp r12, #1
-  beq 11f
-  cmp r12, #2
-  beq 12f
-  cmp r12, #3
-  beq 13f
+  tbh [pc, r12, lsl #1]  @ one loop per mode; the table follows (TBH reads from its address + 4)
+0:
+  .hword (10f - 0b) / 2
+  .hword (11f - 0b) / 2
+  .hword (12f - 0b) / 2
+  .hword (13f - 0b) / 2
+  .hword (14f - 0b) / 2
+  .hword (15f - 0b) / 2
+  .hword (16f - 0b) / 2
+  .hword (17f - 0b) / 2
+15:
+  udf #0  @ mode 5 (TFLite, four pixels, narrow range) is never passed: RowRequantizer uses C
+10:
   TINYQ_REQUANT_LOOP 0, 0
 11:
   TINYQ_REQUANT_LOOP 1, 0
@@ -404,8 +444,16 @@ tinyq_dsp_requantize:
   TINYQ_REQUANT_LOOP 0, 1
 13:
   TINYQ_REQUANT_LOOP 1, 1
+14:
+  TINYQ_REQUANT_LOOP_TFLITE 0, 0, r3, lr
+16:
+  TINYQ_REQUANT_LOOP_TFLITE 0, 1, r3, lr
+17:
+  TINYQ_REQUANT_LOOP_TFLITE 1, 1, r6, r7
   .size tinyq_dsp_requantize, .-tinyq_dsp_requantize
   .purgem TINYQ_REQUANT_LOOP
+  .purgem TINYQ_REQUANT_LOOP_TFLITE
+  .purgem TINYQ_ONE_TFLITE
   .purgem TINYQ_ONE
   .purgem TINYQ_CLAMP
   .text

@@ -4,8 +4,9 @@
 // VMLADAVA.S8 (16 MACs each) with four weight rows, and the four sums of consecutive channels
 // are requantized as one vector (requantize_lanes) and stored as 4 bytes. All whole blocks of
 // 4 channels of a pixel run in one assembly call (tinyq_mve_conv_blocks); a last block of 1
-// to 3 channels, and layers whose requantization needs the scalar path, run ChannelBlock
-// (tinyq_mve_dot4 plus C). What depends only on the channel (bias + offset * weight sum,
+// to 3 channels, layers whose requantization needs the scalar path, and layers with TFLite's
+// rounding (requantize_lanes_tflite, or scalar) run ChannelBlock (tinyq_mve_dot4 plus C).
+// What depends only on the channel (bias + offset * weight sum,
 // multiplier, shift) is prepared once per call in scratch (prepare_channels). The patches stay int8, so the input
 // offset cannot be added to them; it is folded instead:
 //   sum (x + offset) * w = sum x * w + offset * sum w,
@@ -42,14 +43,21 @@ using arm::OutputStage;
 // at entry 3 * oc, so that a block of 4 loads them as three consecutive vectors (one pointer
 // for tinyq_mve_conv_blocks). Blocks are 4 channels from the start of each group, the last one
 // of a group shorter when its channel count is not a multiple of 4.
+// TFLite's rounding (Requant::rounding) keeps the shift itself in the table instead of -t.
 struct ChannelTable {
   int32_t* table;
-  bool vector;  // every shift <= -2: vector requantization applies
+  bool vector;         // tinyq's rounding and every shift <= -2: vector requantization applies
+  bool tflite_vector;  // TFLite's rounding and every shift <= 0: requantize_lanes_tflite applies
   const int32_t* block(int32_t oc) const { return table + 3 * oc; }
 };
 ChannelTable prepare_channels(const ConvParams& p, const int8_t* weights, const int32_t* bias, int32_t k,
                               int32_t* scratch) {
-  ChannelTable t{scratch, p.requant.rounding == kRoundSingle};  // TFLite's rounding: the scalar output stage
+  // The table holds shift + 1 (-t) for tinyq's rounding, the shift itself for TFLite's; the
+  // largest shift decides which vector requantization applies.
+  const bool tflite = p.requant.rounding == kRoundTflite;
+  const int32_t shift_bias = tflite ? 0 : 1;
+  int32_t max_shift = -31;
+  ChannelTable t{scratch, false, false};
   const int32_t group_out_c = p.out_c / p.groups;
   for (int32_t g = 0; g < p.groups; ++g) {
     for (int32_t oc = g * group_out_c; oc < (g + 1) * group_out_c; oc += 4) {
@@ -65,11 +73,13 @@ ChannelTable prepare_channels(const ConvParams& p, const int8_t* weights, const 
                                         static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum));
         const int32_t r = p.requant.count == 1 ? 0 : o;
         entry[n + j] = p.requant.multiplier[r];
-        entry[2 * n + j] = p.requant.shift[r] + 1;
-        t.vector = t.vector && p.requant.shift[r] <= -2;
+        entry[2 * n + j] = p.requant.shift[r] + shift_bias;
+        max_shift = p.requant.shift[r] > max_shift ? p.requant.shift[r] : max_shift;
       }
     }
   }
+  t.vector = !tflite && max_shift <= -2;
+  t.tflite_vector = tflite && max_shift <= 0;
   return t;
 }
 
@@ -203,7 +213,7 @@ struct ChannelBlock {
   const int8_t* w0;
   int32_t oc, n;
   mve_pred16_t lanes;
-  int32x4_t base, multiplier, neg_t, lo, hi;
+  int32x4_t base, multiplier, neg_t, lo, hi;  // neg_t: the shift itself for TFLite's rounding
 
   ChannelBlock(const int8_t* weights, int32_t k, int32_t oc_, int32_t oc_end, const ChannelTable& t,
                const OutputStage& st)
@@ -228,8 +238,9 @@ struct ChannelBlock {
       for (int32_t j = 0; j < 4; ++j) a[j] = j < n ? dot1(x, w0 + j * k, k) : 0;
     }
     const int32x4_t acc = vaddq_s32(vldrwq_s32(a), base);  // modulo 2^32, like the C sums
-    if (t.vector) {
-      int32x4_t v = arm::requantize_lanes(acc, multiplier, neg_t);
+    if (t.vector || t.tflite_vector) {
+      int32x4_t v = t.vector ? arm::requantize_lanes(acc, multiplier, neg_t)
+                             : arm::requantize_lanes_tflite(acc, multiplier, neg_t);
       v = vminq_s32(vmaxq_s32(v, lo), hi);
       vstrbq_p_s32(out + oc, vaddq_n_s32(v, st.offset), lanes);
     } else {

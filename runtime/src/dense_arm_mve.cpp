@@ -71,9 +71,11 @@ tinyq_mve_dense3:
 )" TINYQ_MVE_DOT_PURGE);
 // clang-format on
 
-// Every output goes through the scalar output stage: one copy of the loop per rounding.
+// Every output goes through the scalar output stage: one copy of the loop per rounding, each
+// out of line so that it compiles alone (tinyq's as it did before TFLite's existed).
 template <int32_t Rounding>
-void dense_rows(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output) {
+__attribute__((noinline)) void dense_rows(const DenseParams& p, const int8_t* input, const int8_t* weights,
+                                          const int32_t* bias, int8_t* output) {
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   const int32_t n = p.in_features;
   for (int32_t r = 0; r < p.rows; ++r) {
@@ -126,11 +128,8 @@ void dense_rows(const DenseParams& p, const int8_t* input, const int8_t* weights
 
 void dense_s8_mve(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                   int8_t* output) {
-  if (p.requant.rounding == kRoundTflite) {
-    dense_rows<kRoundTflite>(p, input, weights, bias, output);
-  } else {
-    dense_rows<kRoundSingle>(p, input, weights, bias, output);
-  }
+  if (p.requant.rounding == kRoundTflite) return dense_rows<kRoundTflite>(p, input, weights, bias, output);
+  dense_rows<kRoundSingle>(p, input, weights, bias, output);
 }
 
 }  // namespace rt

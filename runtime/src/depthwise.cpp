@@ -5,8 +5,13 @@
 namespace tinyq {
 namespace rt {
 
-void depthwise_conv2d_s8_portable(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
-                                  int8_t* output) {
+namespace {
+
+// The rounding as a template argument: one loop per rounding, no test per output; out of line,
+// so that each compiles alone (tinyq's as it did before TFLite's existed).
+template <int32_t Rounding>
+__attribute__((noinline)) void depthwise_loop(const ConvParams& p, const int8_t* input, const int8_t* weights,
+                                              const int32_t* bias, int8_t* output) {
   const int32_t multiplier = p.out_c / p.in_c;
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* image = input + b * p.in_h * p.in_w * p.in_c;
@@ -29,12 +34,20 @@ void depthwise_conv2d_s8_portable(const ConvParams& p, const int8_t* input, cons
               acc += (in + p.input_offset) * weights[(ty * p.kernel_w + tx) * p.out_c + o];
             }
           }
-          *output++ =
-              detail::offset_and_clamp(requantize_channel(acc, p.requant, o), p.output_offset, p.act_min, p.act_max);
+          *output++ = detail::offset_and_clamp(requantize_channel_as<Rounding>(acc, p.requant, o), p.output_offset,
+                                               p.act_min, p.act_max);
         }
       }
     }
   }
+}
+
+}  // namespace
+
+void depthwise_conv2d_s8_portable(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                                  int8_t* output) {
+  if (p.requant.rounding == kRoundTflite) return depthwise_loop<kRoundTflite>(p, input, weights, bias, output);
+  depthwise_loop<kRoundSingle>(p, input, weights, bias, output);
 }
 
 void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,

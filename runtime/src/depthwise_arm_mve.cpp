@@ -23,8 +23,9 @@
 // code with the inputs gathered (VLDRB.S16 with a vector of per-lane offsets, predicated), so
 // a tap of 16 channels is a few instructions more than with m = 1, not a portable loop.
 // Requantization is vectorised when every channel's multiplier is below 1/2 (shift <= -2, the
-// usual case): requantize_lanes (conv_arm_common.hpp), bit-identical. Otherwise the
-// accumulators go through the scalar requantization. No scratch.
+// usual case): requantize_lanes (conv_arm_common.hpp), bit-identical; with TFLite's rounding
+// when every shift is <= 0: requantize_lanes_tflite. Otherwise the accumulators go through the
+// scalar requantization. No scratch.
 #include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
 #if defined(TINYQ_PATH_ARM_MVE)
@@ -49,7 +50,7 @@ struct DwBlock {
   mve_pred16_t bytes[2];  // each half's 16-bit lanes (VCTP.16 of its channel count)
   int32x4_t bias[4];      // bias (0 without one)
   int32x4_t mult[4];      // requantize_lanes' multiplier
-  int32x4_t negt[4];      // and -t = shift + 1
+  int32x4_t negt[4];      // and -t = shift + 1 (TFLite's rounding: the shift)
   uint16x8_t in_off[2];   // kGather: each half's input channels, relative to the block's first
 };
 
@@ -145,8 +146,9 @@ struct DwGeometry {
   int32_t w_row;    // from a row of weights to the next (kernel_w * out_c)
   int32_t c;        // output channels: from a pixel's outputs to the next
   int16_t offset;   // input offset
-  bool vector_requant;
+  int32_t requant;  // kScalar, kVector (requantize_lanes) or kVectorTflite (requantize_lanes_tflite)
 };
+enum : int32_t { kScalar, kVector, kVectorTflite };
 
 // Taps of one window, rows x cols from `in` / `w` (the first valid tap), onto acc.
 // kOffset: add the input offset to every input (edge_pixel).
@@ -164,10 +166,17 @@ TINYQ_ALWAYS_INLINE void taps(const int8_t* in, const int8_t* w, int32_t rows, i
 template <int32_t kMode>
 TINYQ_ALWAYS_INLINE void finish_pixel(const int32x4_t* acc, const DwBlock& blk, const DwGeometry& g,
                                       const OutputStage& st, int8_t* out) {
-  if (g.vector_requant) {
+  if (g.requant != kScalar) {
+    // One test per pixel for the rounding: tinyq's is the first and expected branch.
+    int32x4_t r[4];
+    if (__builtin_expect(g.requant == kVector, 1)) {
+      for (int32_t j = 0; j < 4; ++j) r[j] = arm::requantize_lanes(acc[j], blk.mult[j], blk.negt[j]);
+    } else {
+      for (int32_t j = 0; j < 4; ++j) r[j] = arm::requantize_lanes_tflite(acc[j], blk.mult[j], blk.negt[j]);
+    }
     for (int32_t h = 0; h < 2; ++h) {
-      const int32x4_t ve = arm::requantize_lanes(acc[2 * h], blk.mult[2 * h], blk.negt[2 * h]);
-      const int32x4_t vo = arm::requantize_lanes(acc[2 * h + 1], blk.mult[2 * h + 1], blk.negt[2 * h + 1]);
+      const int32x4_t ve = r[2 * h];
+      const int32x4_t vo = r[2 * h + 1];
       int16x8_t v = vqmovnbq_s32(vdupq_n_s16(0), ve);  // lanes back in channel order
       v = vqmovntq_s32(v, vo);
       v = vminq_s16(vmaxq_s16(v, vdupq_n_s16(static_cast<int16_t>(st.lo))), vdupq_n_s16(static_cast<int16_t>(st.hi)));
@@ -334,8 +343,13 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   const int32_t c = p.in_c;
   const int32_t multiplier = p.out_c / p.in_c;
-  bool vector_requant = p.requant.rounding == kRoundSingle;  // TFLite's rounding: the scalar output stage
-  for (int32_t i = 0; i < p.requant.count; ++i) vector_requant = vector_requant && p.requant.shift[i] <= -2;
+  // tinyq's rounding: requantize_lanes for shifts <= -2, negt = shift + 1; TFLite's:
+  // requantize_lanes_tflite for shifts <= 0, negt = the shift.
+  const bool tflite = p.requant.rounding == kRoundTflite;
+  const int32_t negt_bias = tflite ? 0 : 1, max_vector_shift = tflite ? 0 : -2;
+  bool vector_requant = true;
+  for (int32_t i = 0; i < p.requant.count; ++i)
+    vector_requant = vector_requant && p.requant.shift[i] <= max_vector_shift;
   const bool per_channel = p.requant.count != 1;
   DwGeometry g;
   g.in_step = p.dilation_w * c;
@@ -344,7 +358,7 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
   g.w_row = p.kernel_w * p.out_c;
   g.c = p.out_c;
   g.offset = static_cast<int16_t>(p.input_offset);
-  g.vector_requant = vector_requant;
+  g.requant = !vector_requant ? kScalar : (tflite ? kVectorTflite : kVector);
   for (int32_t ch = 0; ch < p.out_c; ch += 16) {
     DwBlock blk;
     blk.ch = ch;
@@ -363,10 +377,10 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
       blk.bias[j] = bias != nullptr ? vldrwq_gather_shifted_offset_z_s32(bias + ch, lane, valid) : vdupq_n_s32(0);
       if (per_channel) {
         blk.mult[j] = vldrwq_gather_shifted_offset_z_s32(p.requant.multiplier + ch, lane, valid);
-        blk.negt[j] = vaddq_n_s32(vldrwq_gather_shifted_offset_z_s32(p.requant.shift + ch, lane, valid), 1);
+        blk.negt[j] = vaddq_n_s32(vldrwq_gather_shifted_offset_z_s32(p.requant.shift + ch, lane, valid), negt_bias);
       } else {
         blk.mult[j] = vdupq_n_s32(p.requant.multiplier[0]);
-        blk.negt[j] = vdupq_n_s32(p.requant.shift[0] + 1);
+        blk.negt[j] = vdupq_n_s32(p.requant.shift[0] + negt_bias);
       }
     }
     if (multiplier != 1) {

@@ -39,14 +39,79 @@ void add_loop(const AddParams& p, const BroadcastShape& s, const int8_t* a, cons
   });
 }
 
+// TFLite's input rescale requantize_tflite((q + o) * 2^L, M, S) for every int8 q, as the high
+// word of one 64-bit multiply-accumulate. With r = -S >= 1 it is floor((p + 2^(30+r) +- 2^30) /
+// 2^(31+r)), p = v * M * 2^L, v = q + o, + for p >= -2^30 (requantize.hpp). p's sign is v's:
+// |v * M * 2^L| >= 2^30 for v != 0 and M >= 2^30 (M = 0 gives 0 with either term). Scaling
+// numerator and denominator by 2^(1 + L - r) (r <= L + 1): floor((x * M + R) / 2^32) with
+// x = v * 2^(1 + L - r) (|x| < 2^30) and R = 2^31 +- 2^(31 - r). With r = 0 it is floor((p +
+// 2^30) / 2^31) = floor((x * M + 2^31) / 2^32), x = v * 2^(1 + L), for both signs.
+struct TfliteRescale {
+  int32_t offset, multiplier, scale;
+  uint32_t round_pos, round_neg;
+  TfliteRescale(int32_t o, int32_t m, int32_t shift, int32_t left_shift) : offset(o), multiplier(m) {
+    const int32_t r = -shift;
+    scale = static_cast<int32_t>(1) << (1 + left_shift - r);
+    const uint32_t half = 0x80000000u, nudge = r == 0 ? 0 : half >> r;
+    round_pos = half + nudge;
+    round_neg = half - nudge;
+  }
+  int32_t operator()(int32_t q) const {
+    const int32_t v = q + offset;
+    const int64_t round = static_cast<int64_t>(v >= 0 ? round_pos : round_neg);
+    return static_cast<int32_t>((static_cast<int64_t>(v * scale) * multiplier + round) >> 32);
+  }
+};
+
+// TFLite's add (kRoundTflite): the rescales above, then requantize_tflite of the sum (one
+// SMLAL too when its shift is <= -2). Every parameter is copied into a local first: the
+// int8 stores may alias anything, and would otherwise make the compiler reload them per
+// element. Contiguous rows (no broadcast on the last axis) get their own loop.
+template <bool kSmlal>
+void add_tflite(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
+  const TfliteRescale ra(p.a_offset, p.a_multiplier, p.a_shift, p.left_shift);
+  const TfliteRescale rb(p.b_offset, p.b_multiplier, p.b_shift, p.left_shift);
+  const int32_t m = p.output_multiplier, shift = p.output_shift, offset = p.output_offset;
+  const int32_t lo = p.act_min - offset, hi = p.act_max - offset;
+  const BroadcastShape sh = s;
+  const auto one = [ra, rb, m, shift, offset, lo, hi](int8_t qa, int8_t qb) {
+    const int32_t sum = ra(qa) + rb(qb);
+    const int32_t v = kSmlal ? detail::requantize_tflite_smlal(sum, m, shift) : requantize_tflite(sum, m, shift);
+    return static_cast<int8_t>(clamp_i32(v, lo, hi) + offset);
+  };
+  const int32_t as = sh.a_strides[3], bs = sh.b_strides[3], n = sh.shape[3];
+  for (int32_t i0 = 0; i0 < sh.shape[0]; ++i0) {
+    for (int32_t i1 = 0; i1 < sh.shape[1]; ++i1) {
+      for (int32_t i2 = 0; i2 < sh.shape[2]; ++i2) {
+        const int8_t* ar = a + i0 * sh.a_strides[0] + i1 * sh.a_strides[1] + i2 * sh.a_strides[2];
+        const int8_t* br = b + i0 * sh.b_strides[0] + i1 * sh.b_strides[1] + i2 * sh.b_strides[2];
+        if (as == 1 && bs == 1) {
+          for (int32_t i3 = 0; i3 < n; ++i3) *output++ = one(ar[i3], br[i3]);
+        } else {
+          for (int32_t i3 = 0; i3 < n; ++i3) *output++ = one(ar[i3 * as], br[i3 * bs]);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void add_s8_portable(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
+  // The identities of add_tflite need TFLite's own parameters: multipliers 0 or in
+  // [2^30, 2^31), input shifts in [-(L + 1), 0] (multipliers below 1, not below 2^-(L+1)),
+  // output multiplier 0 or in [2^30, 2^31). Anything else (the importer makes none of it)
+  // takes the literal loop.
+  auto normal = [](int32_t m) { return m == 0 || m >= (1 << 30); };
+  const bool tflite_form = normal(p.a_multiplier) && normal(p.b_multiplier) && normal(p.output_multiplier) &&
+                           p.a_shift <= 0 && p.b_shift <= 0 && p.a_shift >= -(p.left_shift + 1) &&
+                           p.b_shift >= -(p.left_shift + 1);
   if (p.rounding == kRoundTflite) {
-    add_loop<kRoundTflite>(p, s, a, b, output);
-  } else {
-    add_loop<kRoundSingle>(p, s, a, b, output);
+    if (tflite_form && p.output_shift <= -2) return add_tflite<true>(p, s, a, b, output);
+    if (tflite_form) return add_tflite<false>(p, s, a, b, output);
+    return add_loop<kRoundTflite>(p, s, a, b, output);
   }
+  add_loop<kRoundSingle>(p, s, a, b, output);
 }
 
 void mul_s8_portable(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
@@ -83,6 +148,9 @@ void prelu_s8(const PreluParams& p, const int8_t* input, int8_t* output) {
 }
 
 void add_s8(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
+  // TFLite's rounding (pre-quantized models): the portable code, on every path. Tested here,
+  // not in the native paths, whose loops GCC compiles worse with one more early exit.
+  if (p.rounding != kRoundSingle) return add_s8_portable(p, s, a, b, output);
 #if defined(TINYQ_PATH_ARM_MVE)
   add_s8_mve(p, s, a, b, output);
 #elif defined(TINYQ_PATH_ARM_DSP)

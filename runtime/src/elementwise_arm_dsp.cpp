@@ -117,8 +117,6 @@ struct FastMul {
 }  // namespace
 
 void add_s8_dsp(const AddParams& p, const BroadcastShape& s, const int8_t* a_in, const int8_t* b_in, int8_t* output) {
-  // TFLite's rounding has no SMMULR form here: the portable code computes it.
-  if (p.rounding != kRoundSingle) return add_s8_portable(p, s, a_in, b_in, output);
   BroadcastShape m = s;
   const int8_t* a = a_in;
   const int8_t* b = b_in;

@@ -63,8 +63,6 @@ void row4(const Op& op, const detail::BroadcastRows& rows, const int8_t* a, cons
 }  // namespace
 
 void add_s8_mve(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
-  // TFLite's rounding: the portable code computes it.
-  if (p.rounding != kRoundSingle) return add_s8_portable(p, s, a, b, output);
   MveAdd f;
   // VQRDMULH: h = 31.
   if (!detail::input_rescale<31>(p.a_offset, p.left_shift, p.a_multiplier, p.a_shift, f.a) ||

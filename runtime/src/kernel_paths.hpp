@@ -10,6 +10,9 @@
 // some parameters (see each source) hands that call to the portable path. Each conv path
 // takes the scratch that conv2d_s8_scratch_bytes(p, <its path>) asks for. Kernels without a
 // line for a path have no such path: the public kernel is the portable one.
+// TFLite's rounding (kRoundTflite): the conv, depthwise and dense paths take it themselves;
+// add_s8_dsp/_mve and avg_pool2d_s8_dsp/_mve are tinyq's rounding only: the public add_s8
+// and avg_pool2d_s8 hand TFLite's to the portable path.
 #ifndef TINYQ_RUNTIME_KERNEL_PATHS_HPP
 #define TINYQ_RUNTIME_KERNEL_PATHS_HPP
 

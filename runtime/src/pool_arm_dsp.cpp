@@ -39,7 +39,7 @@ inline void max_words(const Window& win, int32_t channels, const int8_t* at, uin
 }
 
 // Rescales one pixel's channel sums: the same function of the sum as the portable path
-// (detail::window_average, then offset and clamp), with the requantization
+// (requantize or truncating division, then offset and clamp), with the requantization
 // rewritten as SMMLA + ASR where high_mul_requant proves it exact.
 struct AvgFinish {
   int32_t n;  // divisor taps; 0: output clamp(output_offset)
@@ -52,7 +52,8 @@ inline int8_t finish_avg(const AvgPoolParams& ap, const AvgFinish& f, int32_t su
     const int32_t v = arm::smmla(sum << f.fast.pre, f.fast.multiplier, f.fast.round) >> f.fast.post;
     return static_cast<int8_t>(clamp_i32(v, p.act_min, p.act_max));  // offset already in `round`
   }
-  const int32_t v = f.n > 0 ? detail::window_average(ap, sum, f.n) : 0;
+  int32_t v = 0;
+  if (f.n > 0) v = ap.truncate != 0 ? sum / f.n : requantize(sum, ap.count_multiplier[f.n], ap.count_shift[f.n]);
   return detail::offset_and_clamp(v, ap.output_offset, p.act_min, p.act_max);
 }
 
@@ -144,7 +145,7 @@ void avg_pool2d_s8_dsp(const AvgPoolParams& ap, const int8_t* input, int8_t* out
         if (n != f.n) {  // interior pixels share n: prepare the rescale once per change
           f.n = n;
           f.fast = detail::HighMulRequant{};
-          if (n > 0 && ap.truncate == 0 && ap.rounding == kRoundSingle) {
+          if (n > 0 && ap.truncate == 0) {
             f.fast = detail::high_mul_requant(ap.count_multiplier[n], ap.count_shift[n], ap.output_offset, sum_bound);
           }
         }

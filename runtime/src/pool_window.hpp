@@ -37,7 +37,9 @@ inline int32_t counted_taps(int32_t start, int32_t kernel, int32_t size, int32_t
 }
 
 // The average of a window of n > 0 counted taps whose (q + input_offset) sum to `sum`, before
-// the output offset and clamp: every path's one definition of AvgPoolParams' three modes.
+// the output offset and clamp: AvgPoolParams' three modes. The DSP and Helium paths compute
+// the first two themselves; avg_pool2d_s8 hands TFLite's rounded division (ties away from
+// zero) to the portable path.
 inline int32_t window_average(const AvgPoolParams& ap, int32_t sum, int32_t n) {
   if (ap.rounding == kRoundTflite) return sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n;
   return ap.truncate != 0 ? sum / n : requantize(sum, ap.count_multiplier[n], ap.count_shift[n]);

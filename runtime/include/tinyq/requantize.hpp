@@ -83,6 +83,14 @@ inline int32_t requantize_channel(int32_t acc, const Requant& r, int32_t channel
   return requantize_rounding(acc, r.multiplier[i], r.shift[i], r.rounding);
 }
 
+// The same with the rounding known at compile time (Rounding == r.rounding): for kernels that
+// pick it once per call rather than test it per output.
+template <int32_t Rounding>
+inline int32_t requantize_channel_as(int32_t acc, const Requant& r, int32_t channel) {
+  const int32_t i = r.count == 1 ? 0 : channel;
+  return requantize_rounding(acc, r.multiplier[i], r.shift[i], Rounding);
+}
+
 }  // namespace rt
 }  // namespace tinyq
 
