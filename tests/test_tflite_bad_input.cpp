@@ -212,6 +212,24 @@ TEST(TfliteBadInput, DynamicDimensionOtherThanTheBatch) {
   expect_refused(b.finish(), {"input tensor 0 'x'", "dimension 1 of [1,-1] is dynamic"});
 }
 
+// Empty activations: refused where they appear (the kernels would loop over the other
+// dimensions for nothing; fuzz).
+TEST(TfliteBadInput, EmptyTensorsAreRefused) {
+  TfliteBuilder b;
+  int t_x = b.input("x", {12, 1040, 131072, 0}), t_y = b.activation("y", {12, 1040, 131072, 0});
+  b.op(BuiltinOp::Relu, {t_x}, {t_y});
+  b.output(t_y);
+  expect_refused(b.finish(), {"input tensor 0 'x'", "has no elements (shape [12,1040,131072,0])"});
+  TfliteBuilder c;
+  int u_x = c.input("x", {1, 4}), u_y = c.activation("y", {0, 4});
+  c.op(BuiltinOp::StridedSlice,
+       {u_x, c.int32_constant("begin", {2}, {0, 0}), c.int32_constant("end", {2}, {0, 4}),
+        c.int32_constant("strides", {2}, {1, 1})},
+       {u_y});
+  c.output(u_y);
+  expect_refused(c.finish(), {"operator 0 (STRIDED_SLICE)"});
+}
+
 TEST(TfliteBadInput, IntegerInputIsRefused) {
   TfliteBuilder b;
   int t_x = b.tensor("ids", fb::TensorType::INT32, {1, 4}, {});

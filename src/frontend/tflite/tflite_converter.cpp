@@ -221,6 +221,10 @@ void Converter::bind_output(const OperatorInfo& op, std::size_t output, ValueId 
   if (!same)
     fail(at(op), "output tensor '{}' would have shape {}, but the file declares {}", t.name, shape_string(computed),
          shape_string(t.shape));
+  // An empty activation computes nothing an MCU model needs, and the kernels' loops over the
+  // other dimensions would still run (a [12,1040,131072,0] concat took minutes; fuzz).
+  if (!graph_.value(value).is_constant() && element_count(computed) == 0)
+    fail(at(op), "output tensor '{}' would be empty (shape {})", t.name, shape_string(computed));
   values_[std::size_t(t.index)] = value;
 }
 
@@ -234,6 +238,7 @@ void Converter::add_graph_input(int index) {
   Value v;
   v.name = graph_.unique_name(tensor_name(index));
   v.shape = static_shape(t, here);  // stored as in the file: NHWC already, Layout::Plain
+  if (element_count(v.shape) == 0) fail(here, "has no elements (shape {})", shape_string(v.shape));
   ValueId id = graph_.add_value(std::move(v));
   graph_.inputs.push_back(id);
   values_[std::size_t(index)] = id;
