@@ -230,9 +230,10 @@ std::vector<Tensor> FloatExecutor::run(const std::vector<Tensor>& inputs, const 
   // Fewer samples than threads (a single image): one worker runs the graph and heavy steps split
   // their work over the pool (intra-op).
   WorkerPool* intra_op = workers == 1 ? pool : nullptr;
-  // With several workers, chunks small enough that each gets a few (dynamic balance).
-  const std::int64_t share = workers == 1 ? samples : (samples + 2 * workers - 1) / (2 * workers);
-  const int chunk = int(std::clamp<std::int64_t>(share, 1, impl.chunk));
+  // Chunks small enough that there are a few (dynamic balance), sized from the sample count
+  // alone: a Dense row's sums depend on the chunk it is computed in, so chunks that depended on
+  // the worker count would make results, and quantized models, depend on --threads.
+  const int chunk = int(std::clamp<std::int64_t>((samples + 3) / 4, 1, impl.chunk));
   std::unique_lock buffers_lock(impl.buffers_mutex, std::try_to_lock);
   if (buffers_lock.owns_lock() && impl.buffers.size() < std::size_t(workers)) impl.buffers.resize(std::size_t(workers));
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(workers));

@@ -1,10 +1,11 @@
 #pragma once
 // Runs a Graph in float. It is the reference the quantizer calibrates against: every op
 // of the IR, any batch size, samples spread over the cores (each worker owns its buffers),
-// a single sample's convolutions split over them. Results do not depend on the thread count,
-// except in the last bits for graphs whose Dense layers run over chunks of samples (small
-// graphs, see FloatExecutor::Impl::chunk_size): a row's sum order depends on its place in the
-// chunk.
+// a single sample's convolutions split over them. Results depend on neither the thread count
+// nor timing: graphs whose Dense layers run over chunks of samples (small graphs, see
+// FloatExecutor::Impl::chunk_size), where a row's sum order depends on its place in the chunk,
+// cut the chunks from the sample count alone. They may differ in the last bits between calls
+// with different sample counts.
 #include <functional>
 #include <memory>
 #include <span>

@@ -13,8 +13,12 @@ std::function<float(float)> unary_function(Op op, const Attributes& attrs);
 
 // y = f(x) over a whole buffer with Eigen's vectorised functions, for the unary ops that have
 // one (Relu, Sigmoid, Tanh, Exp, Sqrt, Neg). Returns false for the others: call
-// unary_function per element then.
+// unary_function per element then. Each element's result depends only on its value, not on
+// its position or the buffer's alignment.
 bool unary_vectorized(Op op, const float* x, float* y, std::int64_t count);
+// The same for Clip, LeakyRelu, HardSigmoid and HardSwish (attributes from the node): plain
+// loops, results equal to unary_function's. Returns false for other ops.
+bool unary_loop(Op op, const Attributes& attrs, const float* x, float* y, std::int64_t count);
 
 // out = f(a, b) with numpy broadcasting; shapes are the stored shapes.
 void binary(Op op, const float* a, const Shape& a_shape, const float* b, const Shape& b_shape, float* out,

@@ -56,8 +56,9 @@ Step elementwise_step(const StepContext& c) {
     // std::function cost 7x against onnxruntime on avgpool_cnn, docs/BENCHMARKS.md).
     const Op op = node.op;
     auto f = fops::unary_function(node.op, node.attrs);
+    const Attributes attrs = node.attrs;
     auto apply = [=](const float* x, float* y, std::int64_t count) {
-      if (!fops::unary_vectorized(op, x, y, count))
+      if (!fops::unary_vectorized(op, x, y, count) && !fops::unary_loop(op, attrs, x, y, count))
         for (std::int64_t i = 0; i < count; ++i) y[i] = f(x[i]);
       if (has_clamp) fops::clamp(y, count, act.min, act.max);
     };

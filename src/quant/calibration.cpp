@@ -205,6 +205,10 @@ void TensorHistogram::observe_range(std::span<const float> values) {
   std::uint64_t* octaves = octaves_.data();
   for (float x : values) {
     if (!std::isfinite(x)) continue;
+    // -0 and denormals count as 0: whether a value is 0, -0 or 1e-41 can depend on the code
+    // path that computed it (vector or scalar), and std::min(0.0f, -0.0f) on which came first
+    // (thread scheduling); a minimum of -0 or 1e-41 then made two runs' .tqm files differ.
+    if (std::fabs(x) < std::numeric_limits<float>::min()) x = 0.0f;
     lo = std::min(lo, x);
     hi = std::max(hi, x);
     ++n;
@@ -244,6 +248,7 @@ void TensorHistogram::observe(std::span<const float> values) {
   const float inv = inverse_width(bins_lo_, bins_hi_);
   const float abs_inv = inverse_width(0.0f, bins_abs_max());
   constexpr float top = float(kBins - 1), big = std::numeric_limits<float>::max();
+  constexpr float tiny = std::numeric_limits<float>::min();
   constexpr std::size_t kBlock = 256;
   std::int32_t signed_index[kBlock], abs_index[kBlock];
   std::uint32_t finite[kBlock], nonzero[kBlock];
@@ -256,7 +261,7 @@ void TensorHistogram::observe(std::span<const float> values) {
     for (std::size_t i = 0; i < m; ++i) {
       const float magnitude = std::fabs(x[i]);
       finite[i] = magnitude <= big;
-      nonzero[i] = magnitude <= big && magnitude != 0.0f;
+      nonzero[i] = magnitude <= big && magnitude >= tiny;  // denormals are zeros (observe_range)
       float s = (x[i] - lo) * inv;
       s = s > 0.0f ? s : 0.0f;
       s = s < top ? s : top;

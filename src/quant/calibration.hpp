@@ -15,8 +15,9 @@ namespace tinyq {
 // per-thread pass-1 histograms, call start_histograms on the result, give every thread a copy
 // for pass 2, merge those. One histogram is not thread-safe.
 // Non-finite values (NaN, +-Inf) are ignored by both passes: not in the extremes, the bins or
-// count(). Misuse (observe before start_histograms, observe_range after it, merging
-// histograms of different passes or ranges, calibrating without pass 2) throws
+// count(). -0 and denormals are taken as 0 (extremes, and abs_bins leaves them out), so that
+// the statistics do not depend on how exactly a near-zero value was computed. Misuse (observe before start_histograms,
+// observe_range after it, merging histograms of different passes or ranges, calibrating without pass 2) throws
 // std::logic_error: it is a bug, not bad input.
 //
 // Lone outliers: pass 1 also counts values per power of two, per sign. At start_histograms,

@@ -1,7 +1,6 @@
 #include "quant/layer_error.hpp"
 
 #include <cmath>
-#include <mutex>
 
 #include "exec/float_executor.hpp"
 #include "exec/int8_executor.hpp"
@@ -14,7 +13,6 @@ std::vector<LayerError> measure_layer_error(const QGraph& q, const Tensor& sampl
     double signal = 0, noise = 0, dot = 0, int8_energy = 0;
   };
   std::vector<Sums> totals(layers);
-  std::mutex totals_mutex;
   FloatExecutor reference(q.float_graph, {.threads = threads});
   Int8Executor quantized(q, {.threads = threads});
   std::unordered_map<ValueId, std::size_t> node_of_value;
@@ -37,11 +35,13 @@ std::vector<LayerError> measure_layer_error(const QGraph& q, const Tensor& sampl
       auto it = node_of_value.find(v);
       if (it != node_of_value.end()) activations[std::size_t(s)][it->second].assign(data.begin(), data.end());
     });
-    std::vector<std::vector<Sums>> per_thread(static_cast<std::size_t>(quantized.threads()), std::vector<Sums>(layers));
-    quantized.run({chunk}, [&](int thread, std::int64_t s, int node, std::span<const std::int8_t> data) {
+    // Sums per sample, added up in sample order: per-thread sums would depend on which thread
+    // ran which sample, and the reported figures would change in the last digits from run to run.
+    std::vector<Sums> sample_sums(std::size_t(count) * layers);
+    quantized.run({chunk}, [&](int, std::int64_t s, int node, std::span<const std::int8_t> data) {
       const QuantParam& p = q.values[std::size_t(q.nodes[std::size_t(node)].output)].quant;
       const auto& ref = activations[std::size_t(s)][std::size_t(node)];
-      Sums& sums = per_thread[std::size_t(thread)][std::size_t(node)];
+      Sums& sums = sample_sums[std::size_t(s) * layers + std::size_t(node)];
       const std::size_t n = std::min(ref.size(), data.size());
       for (std::size_t i = 0; i < n; ++i) {
         const double f = ref[i], d = double(p.scale) * (data[i] - p.zero_point);
@@ -51,13 +51,13 @@ std::vector<LayerError> measure_layer_error(const QGraph& q, const Tensor& sampl
         sums.int8_energy += d * d;
       }
     });
-    std::lock_guard lock(totals_mutex);
-    for (auto& thread_sums : per_thread)
+    for (std::int64_t s = 0; s < count; ++s)
       for (std::size_t k = 0; k < layers; ++k) {
-        totals[k].signal += thread_sums[k].signal;
-        totals[k].noise += thread_sums[k].noise;
-        totals[k].dot += thread_sums[k].dot;
-        totals[k].int8_energy += thread_sums[k].int8_energy;
+        const Sums& sample = sample_sums[std::size_t(s) * layers + k];
+        totals[k].signal += sample.signal;
+        totals[k].noise += sample.noise;
+        totals[k].dot += sample.dot;
+        totals[k].int8_energy += sample.int8_energy;
       }
   }
   std::vector<LayerError> result;
