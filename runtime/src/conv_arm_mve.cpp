@@ -85,7 +85,9 @@ ChannelTable prepare_channels(const ConvParams& p, const int8_t* weights, const 
 
 // Whole blocks of 4 channels for one pixel, requantization and stores included, in assembly:
 // the per-block work of tinyq_mve_dot4 below plus the vector requantization, without a call,
-// a spill or a reload per block. Only when ChannelTable::vector. Per block: the dot products
+// a spill or a reload per block. Only when ChannelTable::vector; tinyq_mve_conv_blocks_tflite,
+// the same with requantize_lanes_tflite (VQRDMULH, VAND, VSHR, VQADD, VRSHL: four instructions
+// more per block), when ChannelTable::tflite_vector. Per block: the dot products
 // (9 instructions and LE per 16 values, a predicated K % 16 tail), then the 4 sums into one
 // vector (STM + VLDRW through 16 bytes of stack: QEMU 7.2, on which the tests run, puts the
 // lanes of the two-register VMOV Qd[2], Qd[0], Rt, Rt2 elsewhere than GCC 12 expects for
@@ -99,17 +101,20 @@ struct BlockArgs {
 };
 extern "C" void tinyq_mve_conv_blocks(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out,
                                       const BlockArgs* args);
+extern "C" void tinyq_mve_conv_blocks_tflite(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out,
+                                             const BlockArgs* args);
 // clang-format off
 __asm__(TINYQ_MVE_DOT_MACRO R"(
-  .section .text.tinyq_mve_conv_blocks,"ax",%progbits
+  .macro TINYQ_MVE_CONV_BLOCKS name, tflite
+  .section .text.\name,"ax",%progbits
   .syntax unified
   .thumb
   .align 2
-  .global tinyq_mve_conv_blocks
-  .hidden tinyq_mve_conv_blocks
-  .type tinyq_mve_conv_blocks, %function
+  .global \name
+  .hidden \name
+  .type \name, %function
   .thumb_func
-tinyq_mve_conv_blocks:
+\name:
   push {r4-r11, lr}
   vpush {d8-d13}
   mov r9, r3
@@ -142,8 +147,16 @@ tinyq_mve_conv_blocks:
   vldrw.32 q1, [r11], #16
   vadd.i32 q0, q0, q1
   vldrw.32 q1, [r11], #16
+  .if \tflite
+  vqrdmulh.s32 q0, q0, q1
+  vldrw.32 q1, [r11], #16
+  vand q2, q0, q1
+  vshr.s32 q2, q2, #31
+  vqadd.s32 q0, q0, q2
+  .else
   vmulh.s32 q0, q0, q1
   vldrw.32 q1, [r11], #16
+  .endif
   vrshl.s32 q0, q0, q1
   vmax.s32 q0, q0, q4
   vmin.s32 q0, q0, q5
@@ -154,7 +167,11 @@ tinyq_mve_conv_blocks:
   add sp, #24
   vpop {d8-d13}
   pop {r4-r11, pc}
-  .size tinyq_mve_conv_blocks, .-tinyq_mve_conv_blocks
+  .size \name, .-\name
+  .endm
+  TINYQ_MVE_CONV_BLOCKS tinyq_mve_conv_blocks, 0
+  TINYQ_MVE_CONV_BLOCKS tinyq_mve_conv_blocks_tflite, 1
+  .purgem TINYQ_MVE_CONV_BLOCKS
   .text
 )" TINYQ_MVE_DOT_PURGE);
 // clang-format on
@@ -291,11 +308,19 @@ void im2col_s8(const ConvParams& p, const int8_t* image, int32_t y0, int32_t x0,
 // of 1 to 3 channels, or every block otherwise) through ChannelBlock.
 TINYQ_ALWAYS_INLINE void run_channels(const int8_t* x, const int8_t* weights, int32_t k, int32_t oc, int32_t oc_end,
                                       const ChannelTable& t, const OutputStage& st, BlockArgs& args, int8_t* output) {
+  // tinyq's rounding tested first and alone: its path is the code it was before TFLite's.
   if (t.vector) {
     const int32_t blocks = (oc_end - oc) >> 2;
     if (blocks > 0) {
       args.table = t.block(oc);
       tinyq_mve_conv_blocks(x, weights + oc * k, k, blocks, output + oc, &args);
+      oc += 4 * blocks;
+    }
+  } else if (t.tflite_vector) {
+    const int32_t blocks = (oc_end - oc) >> 2;
+    if (blocks > 0) {
+      args.table = t.block(oc);
+      tinyq_mve_conv_blocks_tflite(x, weights + oc * k, k, blocks, output + oc, &args);
       oc += 4 * blocks;
     }
   }
@@ -309,7 +334,7 @@ TINYQ_ALWAYS_INLINE void run_channels(const int8_t* x, const int8_t* weights, in
 void conv_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weights, int8_t* output,
                     const ChannelTable& t, const OutputStage& st) {
   BlockArgs args{nullptr, st.lo, st.hi, st.offset};
-  if (!t.vector) {
+  if (!t.vector && !t.tflite_vector) {
     // Scalar requantization: blocks of 4 channels outside, pixels inside, so that a block's
     // weights and vectors are set up once per layer, not once per pixel.
     for (int32_t oc = 0; oc < p.out_c; oc += 4) {
