@@ -5,14 +5,17 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <vector>
 
 #include "data/npy.hpp"
 #include "exec/int8_executor.hpp"
 #include "frontend/tflite/tflite_model.hpp"
 #include "frontend/tflite/tflite_prequantized.hpp"
+#include "qmodel/qgraph_validation.hpp"
 #include "qmodel/tqm_file.hpp"
 #include "test_tflite_prequantized_mlperf.hpp"
+#include "util/error.hpp"
 
 namespace tinyq {
 namespace {
@@ -62,6 +65,35 @@ TEST_P(PrequantizedMlperf, HostInt8ExecutorGivesTfliteMicrosBytes) {
   for (std::int64_t i = 0; i < want.numel(); ++i) moved += o[std::size_t(i)] != w[std::size_t(i)];
   std::printf("%s: with single rounding, %d of %lld output bytes differ from TFLite Micro's\n",
               GetParam().bench.c_str(), moved, static_cast<long long>(want.numel()));
+}
+
+// The .tqm validator knows TFLite's modes: a rounding outside {0, 1}, offsets on TFLite's
+// average pool and a TFLite softmax table that does not start at exp(0) are refused.
+TEST(PrequantizedValidation, TfliteModesAreChecked) {
+  MlperfPaths paths;
+  if (const std::string why = tinyq_test::mlperf_paths(tinyq_test::mlperf_int8_models()[0], paths); !why.empty())
+    GTEST_SKIP() << why;
+  const QGraph q = import_prequantized_tflite(paths.model.string());  // KWS: conv, depthwise, pool, dense, softmax
+  auto refused = [&](const char* what, const std::function<void(QNode&)>& mutate, QKernel kernel) {
+    QGraph bad = q;
+    for (QNode& n : bad.nodes)
+      if (n.kernel == kernel) {
+        mutate(n);
+        break;
+      }
+    EXPECT_THROW(validate_qgraph(bad, "test"), Error) << what;
+  };
+  validate_qgraph(q, "test");
+  refused(
+      "rounding 2", [](QNode& n) { n.ints["requant_rounding"] = 2; }, QKernel::Conv);
+  refused(
+      "rounding 2^32 + 1", [](QNode& n) { n.ints["requant_rounding"] = (std::int64_t{1} << 32) + 1; }, QKernel::Dense);
+  refused(
+      "offsets on TFLite's average pool", [](QNode& n) { n.ints["input_offset"] = 5; }, QKernel::AvgPool);
+  refused(
+      "TFLite softmax table", [](QNode& n) { n.i32["exp_table"][0] = 65536; }, QKernel::Softmax);
+  refused(
+      "TFLite softmax depth", [](QNode& n) { n.ints["depth"] = 512; }, QKernel::Softmax);
 }
 
 INSTANTIATE_TEST_SUITE_P(Mlperf, PrequantizedMlperf, ::testing::ValuesIn(tinyq_test::mlperf_int8_models()),
