@@ -38,7 +38,7 @@ struct ConvParams {
   int32_t input_offset;       // -input zero point
   int32_t output_offset;      // output zero point
   int32_t act_min, act_max;   // output clamp, within [-128, 127]
-  Requant requant;            // per output channel
+  Requant requant;            // per output channel; its rounding: tinyq's or TFLite's
 };
 // weights [out_c, kernel_h, kernel_w, in_c/groups]; bias [out_c] or null. Output channel o
 // reads input channels [g * in_c/groups, (g + 1) * in_c/groups), g = o / (out_c/groups):
@@ -166,7 +166,8 @@ struct AvgPoolParams {
 // Every result is clamped to [act_min, act_max].
 // Native paths: DSP sums 4 channels per word with SXTAB16, Helium 8 per VADD (16-bit lanes,
 // moved to 32 bits every 255 taps); both rescale with a 32-bit high multiply wherever that is
-// provably the same requantize (src/high_mul_requant.hpp), else with requantize itself. No scratch.
+// provably the same requantize (src/high_mul_requant.hpp), else with requantize itself.
+// TFLite's rounded division runs the portable code on every path. No scratch.
 void avg_pool2d_s8(const AvgPoolParams& p, const int8_t* input, int8_t* output);
 
 // Elementwise ops over up to 4-D NHWC shapes with numpy broadcasting: `shape` is the
@@ -196,7 +197,8 @@ struct AddParams {
 // Native paths: each of the three requantizations becomes one or two 32-bit instructions
 // (DSP: SMMULR, SMMLA; Helium: VQRDMULH, VQDMULH) under bounds checked once per call from
 // the parameters; parameters outside them (not produced by tinyq's quantizer) run the
-// portable code. Same bytes either way.
+// portable code. Same bytes either way. TFLite's rounding runs the portable code on every
+// path (each input rescale one 64-bit multiply-accumulate, src/elementwise.cpp).
 void add_s8(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 
 struct MulParams {
