@@ -145,49 +145,83 @@ ClipRange quantile_range(const TensorHistogram& h, double lower, double upper) {
 //   adds a flat 1 to the divergence instead).
 // A level covers i / 128 bins, splitting boundary bins fractionally as ncnn does, rather than
 // MXNet's integer merge whose last level takes the remainder (up to 127 extra bins) and makes
-// the divergence jump with i mod 128. `mass`, `weight` and `q` are scratch buffers.
-double kl_divergence(const std::vector<double>& bins, double outliers, double total, int i, std::vector<double>& mass,
-                     std::vector<double>& weight, std::vector<double>& q) {
+// the divergence jump with i mod 128. `mass`, `weight`, `single` and `count` are scratch
+// buffers of kKlLevels; `plogp[j]` = sum over k < j of p_k log p_k (bins with p_k > 0,
+// p_k = bins[k] / total), the part of the sum that does not depend on i.
+//
+// KL = sum p log p - sum p log q. Q is constant over the bins that lie inside one level, so
+// that level's share of the second sum is (their P mass) * log q: one logarithm per level and
+// per bin that straddles two, not one per bin (the logarithms were most of `auto`'s KL cost).
+double kl_divergence(const std::vector<double>& bins, const std::vector<double>& plogp, double outliers, double total,
+                     int i, std::vector<double>& mass, std::vector<double>& weight, std::vector<double>& single,
+                     std::vector<double>& count) {
   std::fill(mass.begin(), mass.end(), 0.0);
   std::fill(weight.begin(), weight.end(), 0.0);
+  std::fill(single.begin(), single.end(), 0.0);
+  std::fill(count.begin(), count.end(), 0.0);
   auto p_of = [&](int j) { return j == i - 1 ? bins[std::size_t(j)] + outliers : bins[std::size_t(j)]; };
   // In units of 1/128 bin, bin j spans [128 j, 128 (j + 1)) and level l spans [l i, (l + 1) i):
   // a bin overlaps at most two levels since i >= 128; integer arithmetic keeps edges exact.
-  auto for_levels = [&](int j, auto&& f) {
-    const long start = long(kKlLevels) * j, stop = start + kKlLevels;
-    const int l = int(start / i);
-    const long edge = long(l + 1) * i;
-    if (edge >= stop) {
-      f(l, 1.0);
-    } else {
-      f(l, double(edge - start) / kKlLevels);
-      f(l + 1, double(stop - edge) / kKlLevels);
+  // The walk calls f(j, l, w1, w2): bin j lies in level l with weight w1 and in level l + 1
+  // with weight w2 (0 when it lies inside level l). Levels advance as the bins pass their
+  // upper edges (no division per bin).
+  auto walk = [&](auto&& f) {
+    int l = 0;
+    long edge = i;  // upper edge of level l
+    for (int j = 0; j < i; ++j) {
+      const long start = long(kKlLevels) * j, stop = start + kKlLevels;
+      if (edge <= start) ++l, edge += i;
+      if (edge >= stop)
+        f(j, l, 1.0, 0.0);
+      else
+        f(j, l, double(edge - start) / kKlLevels, double(stop - edge) / kKlLevels);
     }
   };
-  for (int j = 0; j < i; ++j) {
+  walk([&](int j, int l, double w1, double w2) {
     const double raw = bins[std::size_t(j)];
     const bool nonzero = p_of(j) > 0;
-    for_levels(j, [&](int l, double w) {
-      mass[std::size_t(l)] += w * raw;
-      if (nonzero) weight[std::size_t(l)] += w;
-    });
-  }
+    mass[std::size_t(l)] += w1 * raw;
+    if (nonzero) weight[std::size_t(l)] += w1;
+    if (w2 > 0) {
+      mass[std::size_t(l) + 1] += w2 * raw;
+      if (nonzero) weight[std::size_t(l) + 1] += w2;
+    }
+  });
+  // Q of each non-empty bin, unnormalised: mass / weight of its level, or the mix of two
+  // levels' for a bin that straddles them (at most one per level: kept for the log terms).
+  struct Straddle {
+    double p, q;
+  };
+  Straddle straddles[kKlLevels];
+  int straddle_count = 0;
   double q_total = 0;
-  for (int j = 0; j < i; ++j) {
-    double v = 0;
-    if (p_of(j) > 0) for_levels(j, [&](int l, double w) { v += w * mass[std::size_t(l)] / weight[std::size_t(l)]; });
-    q[std::size_t(j)] = v;
-    q_total += v;
-  }
+  walk([&](int j, int l, double w1, double w2) {
+    const double p = p_of(j);
+    if (!(p > 0)) return;
+    if (w2 > 0) {
+      const double q = w1 * mass[std::size_t(l)] / weight[std::size_t(l)] +
+                       w2 * mass[std::size_t(l) + 1] / weight[std::size_t(l) + 1];
+      q_total += q;
+      straddles[straddle_count++] = {p, q};
+    } else {
+      single[std::size_t(l)] += p;
+      count[std::size_t(l)] += 1;
+    }
+  });
+  for (int l = 0; l < kKlLevels; ++l)
+    if (count[std::size_t(l)] > 0) q_total += count[std::size_t(l)] * (mass[std::size_t(l)] / weight[std::size_t(l)]);
   const double eps = 1e-4 / total;
-  double kl = 0;
-  for (int j = 0; j < i; ++j) {
-    const double p = p_of(j) / total;
-    if (p == 0) continue;
-    double qn = q_total > 0 ? q[std::size_t(j)] / q_total : 0.0;
-    if (qn <= 0) qn = eps;
-    kl += p * std::log(p / qn);
-  }
+  auto log_qn = [&](double q) {
+    const double qn = q_total > 0 ? q / q_total : 0.0;
+    return std::log(qn <= 0 ? eps : qn);
+  };
+  // sum p log p, p = p_of / total: the bins before i - 1 from the prefix, the last one here.
+  double kl = plogp[std::size_t(i - 1)];
+  if (const double last = p_of(i - 1) / total; last > 0) kl += last * std::log(last);
+  for (int l = 0; l < kKlLevels; ++l)
+    if (single[std::size_t(l)] > 0)
+      kl -= single[std::size_t(l)] / total * log_qn(mass[std::size_t(l)] / weight[std::size_t(l)]);
+  for (int k = 0; k < straddle_count; ++k) kl -= straddles[k].p / total * log_qn(straddles[k].q);
   return kl;
 }
 
@@ -199,23 +233,50 @@ double kl_divergence(const std::vector<double>& bins, double outliers, double to
 // NaN earlier, and an Inf would make every bin width infinite.
 void TensorHistogram::observe_range(std::span<const float> values) {
   if (!bins_.empty()) throw std::logic_error("TensorHistogram::observe_range after start_histograms");
-  float lo = std::numeric_limits<float>::infinity(), hi = -lo;
-  std::uint64_t n = 0;
-  if (octaves_.empty()) octaves_.assign(2 * kOctaves, 0);
+  constexpr float big = std::numeric_limits<float>::max(), tiny = std::numeric_limits<float>::min();
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  if (octaves_.empty()) octaves_.assign(2 * kOctaves + 1, 0);  // + 1: where non-finite values go
   std::uint64_t* octaves = octaves_.data();
-  for (float x : values) {
-    if (!std::isfinite(x)) continue;
-    // -0 and denormals count as 0: whether a value is 0, -0 or 1e-41 can depend on the code
-    // path that computed it (vector or scalar), and std::min(0.0f, -0.0f) on which came first
-    // (thread scheduling); a minimum of -0 or 1e-41 then made two runs' .tqm files differ.
-    if (std::fabs(x) < std::numeric_limits<float>::min()) x = 0.0f;
-    lo = std::min(lo, x);
-    hi = std::max(hi, x);
-    ++n;
-    // Exponent field and sign: which power of two, positive or negative (0: zero or denormal).
-    const std::uint32_t bits = std::bit_cast<std::uint32_t>(x);
-    octaves[(bits >> 31) * kOctaves + ((bits >> 23) & 0xff)] += 1;
+  // As observe: blocks of branch-free work the compiler vectorises (extremes, octave of each
+  // value), then the counts. -0 and denormals count as 0: whether a value is 0, -0 or 1e-41 can
+  // depend on the code path that computed it (vector or scalar), and std::min(0.0f, -0.0f) on
+  // which came first (thread scheduling); a minimum of -0 or 1e-41 made two runs' .tqm differ.
+  constexpr std::size_t kBlock = 256, kLanes = 8;
+  std::uint32_t octave[kBlock];
+  float low[kBlock], high[kBlock];
+  float lo_lane[kLanes], hi_lane[kLanes];
+  std::fill(lo_lane, lo_lane + kLanes, inf);
+  std::fill(hi_lane, hi_lane + kLanes, -inf);
+  std::uint64_t n = 0;
+  for (std::size_t start = 0; start < values.size(); start += kBlock) {
+    const float* x = values.data() + start;
+    const std::size_t m = std::min(kBlock, values.size() - start);
+    std::uint32_t finite_count = 0;
+    for (std::size_t i = 0; i < m; ++i) {
+      const float magnitude = std::fabs(x[i]);
+      const bool finite = magnitude <= big;  // false for NaN too
+      const float v = magnitude < tiny ? 0.0f : x[i];
+      low[i] = finite ? v : inf;
+      high[i] = finite ? v : -inf;
+      // Exponent field and sign: which power of two, positive or negative (0: zero).
+      const std::uint32_t bits = std::bit_cast<std::uint32_t>(v);
+      octave[i] = finite ? (bits >> 31) * kOctaves + ((bits >> 23) & 0xff) : 2 * kOctaves;
+      finite_count += finite;
+    }
+    // The extremes lane by lane (the set's minimum is one value whatever the order: zeros are +0).
+    std::fill(low + m, low + kBlock, inf);
+    std::fill(high + m, high + kBlock, -inf);
+    for (std::size_t i = 0; i < kBlock; i += kLanes)
+      for (std::size_t l = 0; l < kLanes; ++l) {
+        lo_lane[l] = low[i + l] < lo_lane[l] ? low[i + l] : lo_lane[l];
+        hi_lane[l] = high[i + l] > hi_lane[l] ? high[i + l] : hi_lane[l];
+      }
+    for (std::size_t i = 0; i < m; ++i) octaves[octave[i]] += 1;
+    n += finite_count;
   }
+  float lo = inf, hi = -inf;
+  for (std::size_t l = 0; l < kLanes; ++l) lo = std::min(lo, lo_lane[l]), hi = std::max(hi, hi_lane[l]);
+  octaves[2 * kOctaves] = 0;
   if (n == 0) return;
   if (!seen_) min_ = lo, max_ = hi;
   min_ = std::min(min_, lo);
@@ -261,7 +322,8 @@ void TensorHistogram::observe(std::span<const float> values) {
     for (std::size_t i = 0; i < m; ++i) {
       const float magnitude = std::fabs(x[i]);
       finite[i] = magnitude <= big;
-      nonzero[i] = magnitude <= big && magnitude >= tiny;  // denormals are zeros (observe_range)
+      // Denormals are zeros (observe_range); & not &&: a branch here stops vectorisation.
+      nonzero[i] = std::uint32_t(magnitude <= big) & std::uint32_t(magnitude >= tiny);
       float s = (x[i] - lo) * inv;
       s = s > 0.0f ? s : 0.0f;
       s = s < top ? s : top;
@@ -357,13 +419,18 @@ ClipRange calibrate_kl(const TensorHistogram& h) {
   for (int i = kBins - 1; i >= 0; --i) suffix[std::size_t(i)] = suffix[std::size_t(i) + 1] + bins[std::size_t(i)];
   const double total = suffix[0];
   if (total == 0) return binned_range(h);  // only zeros besides non-finite values
-  std::vector<double> mass(kKlLevels), weight(kKlLevels), q(kBins);
+  std::vector<double> mass(kKlLevels), weight(kKlLevels), single(kKlLevels), count(kKlLevels);
+  std::vector<double> plogp(kBins + 1, 0.0);  // plogp[j] = sum over k < j of p_k log p_k
+  for (int k = 0; k < kBins; ++k) {
+    const double p = bins[std::size_t(k)] / total;
+    plogp[std::size_t(k) + 1] = plogp[std::size_t(k)] + (p > 0 ? p * std::log(p) : 0.0);
+  }
   int best = kBins;
   double best_kl = std::numeric_limits<double>::infinity();
   // TensorRT's pseudo-code stops at 2047 bins; MXNet also tries the whole histogram (no
   // clipping), without which data bunched at max|x| (a constant) would be cut to 128 bins.
   for (int i = kKlLevels; i <= kBins; ++i) {
-    const double kl = kl_divergence(bins, suffix[std::size_t(i)], total, i, mass, weight, q);
+    const double kl = kl_divergence(bins, plogp, suffix[std::size_t(i)], total, i, mass, weight, single, count);
     if (kl < best_kl) best_kl = kl, best = i;
   }
   // Half a bin past the kept bins' upper edge, as the reference implementations do.
