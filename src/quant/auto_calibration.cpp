@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <memory>
+#include <thread>
 
 #include "exec/float_executor.hpp"
+#include "exec/parallel.hpp"
 #include "quant/op_rules.hpp"
 #include "util/bytes.hpp"
 
@@ -216,16 +219,29 @@ std::unordered_map<ValueId, AutoChoice> choose_auto_calibration(
   std::unordered_map<ValueId, AutoChoice> result;
   std::vector<Region> regions;
   std::vector<bool> needed(graph.values.size(), false);
-  for (ValueId id : ids) {
+  // Every method's range for every tensor, tensors spread over the threads (KL alone is a
+  // few milliseconds per tensor); each histogram is read by one thread only.
+  constexpr std::size_t kMethods = std::size(kCandidates);
+  std::vector<ClipRange> ranges(ids.size() * kMethods);
+  for_each_sample(
+      std::int64_t(ids.size()), options.threads > 0 ? options.threads : int(std::thread::hardware_concurrency()),
+      [](int) { return 0; },
+      [&](int, int, std::int64_t k) {
+        const TensorHistogram& h = stats.at(ids[std::size_t(k)]);
+        for (std::size_t m = 0; m < kMethods; ++m) ranges[std::size_t(k) * kMethods + m] = calibrate(h, kCandidates[m]);
+      });
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    const ValueId id = ids[k];
     Region r;
     r.tensor = id;
     const TensorHistogram& h = stats.at(id);
-    for (CalibrationMethod m : kCandidates) {
+    for (std::size_t mi = 0; mi < kMethods; ++mi) {
+      const CalibrationMethod m = kCandidates[mi];
       // minmax spans lone outliers (TensorHistogram): one 1e38 among thousands of values would
       // give every other value the same int8 code. Its error is measured on the calibration
       // data, where the outlier's own clipping error can still make it "win"; never offer it.
       if (m == CalibrationMethod::minmax && h.has_outliers()) continue;
-      const ClipRange range = calibrate(h, m);
+      const ClipRange range = ranges[k * kMethods + mi];
       const QuantParam p = affine_quant_param(range);
       if (std::none_of(r.params.begin(), r.params.end(), [&](const QuantParam& q) { return same_param(p, q); })) {
         r.candidates.push_back({m, range, 0});

@@ -233,6 +233,7 @@ double kl_divergence(const std::vector<double>& bins, const std::vector<double>&
 // NaN earlier, and an Inf would make every bin width infinite.
 void TensorHistogram::observe_range(std::span<const float> values) {
   if (!bins_.empty()) throw std::logic_error("TensorHistogram::observe_range after start_histograms");
+  forget_ranges();
   constexpr float big = std::numeric_limits<float>::max(), tiny = std::numeric_limits<float>::min();
   constexpr float inf = std::numeric_limits<float>::infinity();
   if (octaves_.empty()) octaves_.assign(2 * kOctaves + 1, 0);  // + 1: where non-finite values go
@@ -286,6 +287,7 @@ void TensorHistogram::observe_range(std::span<const float> values) {
 }
 
 void TensorHistogram::start_histograms() {
+  forget_ranges();
   bins_lo_ = min_, bins_hi_ = max_;
   if (!octaves_.empty()) {
     if (float hi = trimmed_magnitude(octaves_.data(), kOctaves, count_); hi >= 0) bins_hi_ = std::min(max_, hi);
@@ -305,6 +307,7 @@ void TensorHistogram::start_histograms() {
 // bin 0 (NaN > 0 is false) and +-Inf to an end bin, where non-finite values add 0.
 void TensorHistogram::observe(std::span<const float> values) {
   if (bins_.empty()) throw std::logic_error("TensorHistogram::observe before start_histograms");
+  forget_ranges();
   const float lo = bins_lo_;
   const float inv = inverse_width(bins_lo_, bins_hi_);
   const float abs_inv = inverse_width(0.0f, bins_abs_max());
@@ -343,6 +346,7 @@ void TensorHistogram::observe(std::span<const float> values) {
 }
 
 void TensorHistogram::merge(const TensorHistogram& other) {
+  forget_ranges();
   const bool empty = !seen_ && bins_.empty(), other_empty = !other.seen_ && other.bins_.empty();
   if (other_empty) return;
   if (empty) {
@@ -491,8 +495,18 @@ ClipRange calibrate(const TensorHistogram& h, CalibrationMethod method) {
   switch (method) {
     case CalibrationMethod::minmax: return calibrate_minmax(h);
     case CalibrationMethod::percentile: return calibrate_percentile(h);
-    case CalibrationMethod::kl: return calibrate_kl(h);
-    case CalibrationMethod::mse: return calibrate_mse(h);
+    case CalibrationMethod::kl:
+      if (!h.kl_cached_) {
+        const ClipRange r = calibrate_kl(h);
+        h.kl_lo_ = r.lo, h.kl_hi_ = r.hi, h.kl_cached_ = true;
+      }
+      return {h.kl_lo_, h.kl_hi_};
+    case CalibrationMethod::mse:
+      if (!h.mse_cached_) {
+        const ClipRange r = calibrate_mse(h);
+        h.mse_lo_ = r.lo, h.mse_hi_ = r.hi, h.mse_cached_ = true;
+      }
+      return {h.mse_lo_, h.mse_hi_};
   }
   throw std::logic_error("calibrate: unknown CalibrationMethod");
 }

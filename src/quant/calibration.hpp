@@ -27,6 +27,9 @@ namespace tinyq {
 // end bins. One 1e38 pixel among images in [0, 1] would otherwise put every other value in
 // bin 0 and leave percentile/KL/MSE nothing to work with. min()/max() stay the observed
 // extremes; without lone outliers the bins span exactly [min(), max()].
+struct ClipRange;
+enum class CalibrationMethod;
+
 class TensorHistogram {
  public:
   static constexpr int kBins = 2048;
@@ -75,6 +78,13 @@ class TensorHistogram {
   std::vector<std::uint64_t> octaves_;
   std::uint64_t count_ = 0;
   std::vector<std::uint64_t> bins_, abs_bins_;
+  // calibrate_kl's and calibrate_mse's results, computed once: `auto` tries every method and
+  // the quantizer then asks again for the one chosen (KL costs milliseconds per tensor).
+  // Cleared by whatever changes the statistics.
+  friend ClipRange calibrate(const TensorHistogram& h, CalibrationMethod method);
+  mutable bool kl_cached_ = false, mse_cached_ = false;
+  mutable float kl_lo_ = 0, kl_hi_ = 0, mse_lo_ = 0, mse_hi_ = 0;
+  void forget_ranges() { kl_cached_ = mse_cached_ = false; }
 };
 
 // A clipping range; quantization maps [lo, hi] onto the int8 grid.
