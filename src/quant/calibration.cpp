@@ -131,6 +131,26 @@ ClipRange quantile_range(const TensorHistogram& h, double lower, double upper) {
   return r;
 }
 
+// Prefix sums over the magnitude histogram that every KL candidate reads.
+struct KlPrefix {
+  std::vector<double> bins;     // the histogram as doubles
+  std::vector<double> raw;      // raw[j] = sum of bins[0, j)
+  std::vector<double> nonzero;  // nonzero[j] = number of non-empty bins in [0, j)
+  std::vector<double> plogp;    // plogp[j] = sum over k < j of p_k log p_k, p_k = bins[k] / total
+  KlPrefix(const std::vector<std::uint64_t>& counts, double total)
+      : bins(counts.begin(), counts.end()),
+        raw(counts.size() + 1),
+        nonzero(counts.size() + 1),
+        plogp(counts.size() + 1) {
+    for (std::size_t k = 0; k < counts.size(); ++k) {
+      const double p = bins[k] / total;
+      raw[k + 1] = raw[k] + bins[k];
+      nonzero[k + 1] = nonzero[k] + (bins[k] > 0 ? 1 : 0);
+      plogp[k + 1] = plogp[k] + (p > 0 ? p * std::log(p) : 0.0);
+    }
+  }
+};
+
 // KL(P || Q) of candidate threshold i (bins [0, i) kept) on the magnitude histogram.
 //
 // TensorRT's entropy calibration (S. Migacz, "8-bit Inference with TensorRT", GTC 2017), with
@@ -152,62 +172,59 @@ ClipRange quantile_range(const TensorHistogram& h, double lower, double upper) {
 // KL = sum p log p - sum p log q. Q is constant over the bins that lie inside one level, so
 // that level's share of the second sum is (their P mass) * log q: one logarithm per level and
 // per bin that straddles two, not one per bin (the logarithms were most of `auto`'s KL cost).
-double kl_divergence(const std::vector<double>& bins, const std::vector<double>& plogp, double outliers, double total,
-                     int i, std::vector<double>& mass, std::vector<double>& weight, std::vector<double>& single,
-                     std::vector<double>& count) {
-  std::fill(mass.begin(), mass.end(), 0.0);
-  std::fill(weight.begin(), weight.end(), 0.0);
-  std::fill(single.begin(), single.end(), 0.0);
-  std::fill(count.begin(), count.end(), 0.0);
-  auto p_of = [&](int j) { return j == i - 1 ? bins[std::size_t(j)] + outliers : bins[std::size_t(j)]; };
+double kl_divergence(const KlPrefix& pre, double outliers, double total, int i, std::vector<double>& mass,
+                     std::vector<double>& weight, std::vector<double>& single, std::vector<double>& count) {
+  const std::vector<double>& bins = pre.bins;
   // In units of 1/128 bin, bin j spans [128 j, 128 (j + 1)) and level l spans [l i, (l + 1) i):
   // a bin overlaps at most two levels since i >= 128; integer arithmetic keeps edges exact.
-  // The walk calls f(j, l, w1, w2): bin j lies in level l with weight w1 and in level l + 1
-  // with weight w2 (0 when it lies inside level l). Levels advance as the bins pass their
-  // upper edges (no division per bin).
-  auto walk = [&](auto&& f) {
-    int l = 0;
-    long edge = i;  // upper edge of level l
-    for (int j = 0; j < i; ++j) {
-      const long start = long(kKlLevels) * j, stop = start + kKlLevels;
-      if (edge <= start) ++l, edge += i;
-      if (edge >= stop)
-        f(j, l, 1.0, 0.0);
-      else
-        f(j, l, double(edge - start) / kKlLevels, double(stop - edge) / kKlLevels);
-    }
-  };
-  walk([&](int j, int l, double w1, double w2) {
-    const double raw = bins[std::size_t(j)];
-    const bool nonzero = p_of(j) > 0;
-    mass[std::size_t(l)] += w1 * raw;
-    if (nonzero) weight[std::size_t(l)] += w1;
-    if (w2 > 0) {
-      mass[std::size_t(l) + 1] += w2 * raw;
-      if (nonzero) weight[std::size_t(l) + 1] += w2;
-    }
-  });
-  // Q of each non-empty bin, unnormalised: mass / weight of its level, or the mix of two
-  // levels' for a bin that straddles them (at most one per level: kept for the log terms).
+  // Level l holds whole bins [first, end) and shares bin `end` with level l + 1 when its upper
+  // edge falls inside it. The whole bins come from prefix sums: O(levels) per candidate, not
+  // O(bins). Every mass and weight is a sum of count * k/128 terms, exact in double, so the
+  // order of the additions does not matter.
   struct Straddle {
     double p, q;
+    int level;  // shared by this level and the next
+    double w1;  // its share in `level`
   };
   Straddle straddles[kKlLevels];
   int straddle_count = 0;
-  double q_total = 0;
-  walk([&](int j, int l, double w1, double w2) {
-    const double p = p_of(j);
-    if (!(p > 0)) return;
-    if (w2 > 0) {
-      const double q = w1 * mass[std::size_t(l)] / weight[std::size_t(l)] +
-                       w2 * mass[std::size_t(l) + 1] / weight[std::size_t(l) + 1];
-      q_total += q;
-      straddles[straddle_count++] = {p, q};
-    } else {
-      single[std::size_t(l)] += p;
-      count[std::size_t(l)] += 1;
+  std::fill(mass.begin(), mass.end(), 0.0);
+  std::fill(weight.begin(), weight.end(), 0.0);
+  for (int l = 0; l < kKlLevels; ++l) {
+    const long lower = long(l) * i, upper = lower + i;
+    const int first = int((lower + kKlLevels - 1) / kKlLevels), end = int(upper / kKlLevels);
+    const double raw = pre.raw[std::size_t(end)] - pre.raw[std::size_t(first)];
+    const double nonzero = pre.nonzero[std::size_t(end)] - pre.nonzero[std::size_t(first)];
+    mass[std::size_t(l)] += raw;
+    weight[std::size_t(l)] += nonzero;
+    single[std::size_t(l)] = raw;
+    count[std::size_t(l)] = nonzero;
+    if (upper % kKlLevels != 0) {  // bin `end` straddles levels l and l + 1 (never the last)
+      const double w1 = double(upper - long(kKlLevels) * end) / kKlLevels, w2 = 1.0 - w1;
+      const double b = bins[std::size_t(end)];
+      mass[std::size_t(l)] += w1 * b;
+      mass[std::size_t(l) + 1] += w2 * b;
+      if (b > 0) {
+        weight[std::size_t(l)] += w1;
+        weight[std::size_t(l) + 1] += w2;
+        straddles[straddle_count++] = {b, 0.0, l, w1};
+      }
     }
-  });
+  }
+  // P's last bin i - 1 (always whole in the last level) also holds the outliers.
+  if (outliers > 0) {
+    single[kKlLevels - 1] += outliers;
+    if (bins[std::size_t(i) - 1] == 0) weight[kKlLevels - 1] += 1, count[kKlLevels - 1] += 1;
+  }
+  // Q, unnormalised: mass / weight of a bin's level, or the mix of two levels' for a bin that
+  // straddles them.
+  double q_total = 0;
+  for (int k = 0; k < straddle_count; ++k) {
+    Straddle& s = straddles[k];
+    const std::size_t l = std::size_t(s.level);
+    s.q = s.w1 * mass[l] / weight[l] + (1.0 - s.w1) * mass[l + 1] / weight[l + 1];
+    q_total += s.q;
+  }
   for (int l = 0; l < kKlLevels; ++l)
     if (count[std::size_t(l)] > 0) q_total += count[std::size_t(l)] * (mass[std::size_t(l)] / weight[std::size_t(l)]);
   const double eps = 1e-4 / total;
@@ -215,9 +232,9 @@ double kl_divergence(const std::vector<double>& bins, const std::vector<double>&
     const double qn = q_total > 0 ? q / q_total : 0.0;
     return std::log(qn <= 0 ? eps : qn);
   };
-  // sum p log p, p = p_of / total: the bins before i - 1 from the prefix, the last one here.
-  double kl = plogp[std::size_t(i - 1)];
-  if (const double last = p_of(i - 1) / total; last > 0) kl += last * std::log(last);
+  // sum p log p, p = P / total: the bins before i - 1 from the prefix, the last one here.
+  double kl = pre.plogp[std::size_t(i - 1)];
+  if (const double last = (bins[std::size_t(i) - 1] + outliers) / total; last > 0) kl += last * std::log(last);
   for (int l = 0; l < kKlLevels; ++l)
     if (single[std::size_t(l)] > 0)
       kl -= single[std::size_t(l)] / total * log_qn(mass[std::size_t(l)] / weight[std::size_t(l)]);
@@ -424,17 +441,13 @@ ClipRange calibrate_kl(const TensorHistogram& h) {
   const double total = suffix[0];
   if (total == 0) return binned_range(h);  // only zeros besides non-finite values
   std::vector<double> mass(kKlLevels), weight(kKlLevels), single(kKlLevels), count(kKlLevels);
-  std::vector<double> plogp(kBins + 1, 0.0);  // plogp[j] = sum over k < j of p_k log p_k
-  for (int k = 0; k < kBins; ++k) {
-    const double p = bins[std::size_t(k)] / total;
-    plogp[std::size_t(k) + 1] = plogp[std::size_t(k)] + (p > 0 ? p * std::log(p) : 0.0);
-  }
+  const KlPrefix prefix(h.abs_bins(), total);
   int best = kBins;
   double best_kl = std::numeric_limits<double>::infinity();
   // TensorRT's pseudo-code stops at 2047 bins; MXNet also tries the whole histogram (no
   // clipping), without which data bunched at max|x| (a constant) would be cut to 128 bins.
   for (int i = kKlLevels; i <= kBins; ++i) {
-    const double kl = kl_divergence(bins, plogp, suffix[std::size_t(i)], total, i, mass, weight, single, count);
+    const double kl = kl_divergence(prefix, suffix[std::size_t(i)], total, i, mass, weight, single, count);
     if (kl < best_kl) best_kl = kl, best = i;
   }
   // Half a bin past the kept bins' upper edge, as the reference implementations do.
