@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <thread>
 #include <unordered_map>
 
 #include "exec/float_executor.hpp"
 #include "exec/int8_executor.hpp"
+#include "exec/parallel.hpp"
 #include "qmodel/samples.hpp"
 #include "quant/multiplier.hpp"
 
@@ -122,24 +124,34 @@ int correct_bias(QGraph& q, const Tensor& samples, int threads, std::int64_t max
         const QuantParam p = q.values[std::size_t(node.output)].quant;
         const std::size_t channels = node.words("bias").size();
         const std::int64_t act_min = node.get("act_min", -128), act_max = node.get("act_max", 127);
-        // Mean of (float - dequantized int8) per output channel, over samples and positions;
-        // summed in sample order, so the result depends on neither threads nor timing.
-        std::vector<double> error(channels, 0.0), local(channels);
-        std::vector<std::int64_t> count(channels, 0);
+        // Mean of (float - dequantized int8) per output channel, over samples and positions:
+        // per-sample sums spread over the threads, added up in sample order, so the result
+        // depends on neither threads nor timing.
         const auto d = out.data<std::int8_t>();
         const std::size_t per_sample = d.size() / std::size_t(total);
-        for (std::int64_t s = 0; s < total; ++s) {
-          std::fill(local.begin(), local.end(), 0.0);
-          const std::size_t base = std::size_t(s) * per_sample;
-          for (std::size_t i = 0, c = 0; i < per_sample; ++i, c = c + 1 == channels ? 0 : c + 1) {
-            const std::int32_t qv = d[base + i];
-            // Saturated outputs say nothing about the mean shift (a fused ReLU clamps them).
-            if (qv <= act_min || qv >= act_max) continue;
-            local[c] += double(ref[base + i]) - double(p.scale) * (qv - p.zero_point);
-            ++count[c];
+        std::vector<double> local(std::size_t(total) * channels, 0.0);
+        std::vector<std::int64_t> local_count(std::size_t(total) * channels, 0);
+        for_each_sample(
+            total, threads > 0 ? threads : int(std::thread::hardware_concurrency()), [](int) { return 0; },
+            [&](int, int, std::int64_t s) {
+              const std::size_t base = std::size_t(s) * per_sample;
+              double* sum = local.data() + std::size_t(s) * channels;
+              std::int64_t* n = local_count.data() + std::size_t(s) * channels;
+              for (std::size_t i = 0, c = 0; i < per_sample; ++i, c = c + 1 == channels ? 0 : c + 1) {
+                const std::int32_t qv = d[base + i];
+                // Saturated outputs say nothing about the mean shift (a fused ReLU clamps them).
+                if (qv <= act_min || qv >= act_max) continue;
+                sum[c] += double(ref[base + i]) - double(p.scale) * (qv - p.zero_point);
+                ++n[c];
+              }
+            });
+        std::vector<double> error(channels, 0.0);
+        std::vector<std::int64_t> count(channels, 0);
+        for (std::int64_t s = 0; s < total; ++s)
+          for (std::size_t c = 0; c < channels; ++c) {
+            error[c] += local[std::size_t(s) * channels + c];
+            count[c] += local_count[std::size_t(s) * channels + c];
           }
-          for (std::size_t c = 0; c < channels; ++c) error[c] += local[c];
-        }
         auto& bias = node.i32["bias"];
         const auto& multiplier = node.words("requant_multiplier");
         const auto& shift = node.words("requant_shift");
