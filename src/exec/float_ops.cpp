@@ -141,7 +141,18 @@ void broadcast_loop(const float* a, const Shape& a_shape, const float* b, const 
   std::int64_t oa = 0, ob = 0;
   for (std::int64_t o = 0; o < total; o += inner) {
     float* dst = out + o;
-    for (std::int64_t i = 0; i < inner; ++i) dst[i] = f(a[oa + i * ia], b[ob + i * ib]);
+    // The common inner strides in loops of their own, which vectorise (a squeeze-excitation
+    // scale is [N,H,W,C] * [N,1,1,C]: both 1).
+    const float* pa = a + oa;
+    const float* pb = b + ob;
+    if (ia == 1 && ib == 1)
+      for (std::int64_t i = 0; i < inner; ++i) dst[i] = f(pa[i], pb[i]);
+    else if (ia == 1 && ib == 0)
+      for (std::int64_t i = 0; i < inner; ++i) dst[i] = f(pa[i], pb[0]);
+    else if (ia == 0 && ib == 1)
+      for (std::int64_t i = 0; i < inner; ++i) dst[i] = f(pa[0], pb[i]);
+    else
+      for (std::int64_t i = 0; i < inner; ++i) dst[i] = f(pa[i * ia], pb[i * ib]);
     for (std::size_t axis = rank - 1; axis-- > 0;) {
       oa += sa[axis];
       ob += sb[axis];
