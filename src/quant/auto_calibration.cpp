@@ -54,11 +54,27 @@ std::unique_ptr<FloatExecutor> build_region(const Graph& graph, Region& r, int t
     if (looks_through(node.op))
       for (int c : graph.consumers(node.outputs[0])) stack.push_back(c);
   }
+  // Every value but only the constants the region's nodes read: copying all of them (every
+  // weight of the model, once per region) was seconds of memcpy and page faults on
+  // EfficientNet-B0. Activations are captured in the stored layout (NHWC): the region takes
+  // them as they are, Plain, with no permutation on the way in or out (the steps read shapes,
+  // never the layout).
+  std::vector<bool> read(graph.values.size(), false);
+  for (std::size_t n = 0; n < graph.nodes.size(); ++n)
+    if (member[n])
+      for (ValueId in : graph.nodes[n].inputs)
+        if (in != kNoValue) read[std::size_t(in)] = true;
   Graph sub;
-  sub.values = graph.values;
-  // Activations are captured in the stored layout (NHWC): the region takes them as they are,
-  // with no permutation on the way in or out (the steps read shapes, never the layout).
-  for (Value& v : sub.values) v.layout = Layout::Plain;
+  sub.values.reserve(graph.values.size());
+  for (std::size_t v = 0; v < graph.values.size(); ++v) {
+    const Value& from = graph.values[v];
+    Value& to = sub.values.emplace_back();
+    to.name = from.name;
+    to.dtype = from.dtype;
+    to.shape = from.shape;
+    to.quant = from.quant;
+    if (read[v]) to.constant = from.constant;
+  }
   std::vector<bool> produced(graph.values.size(), false);
   for (std::size_t n = 0; n < graph.nodes.size(); ++n)
     if (member[n]) {

@@ -22,27 +22,35 @@ std::vector<LayerError> measure_layer_error(const QGraph& q, const Tensor& sampl
   const std::int64_t total = samples.shape()[0];
   const std::int64_t per_sample = samples.numel() / std::max<std::int64_t>(total, 1);
   constexpr std::int64_t kChunk = 64;
+  // Float activations per layer, kChunk samples back to back, allocated once for all chunks.
+  std::vector<std::size_t> layer_size(layers);
+  std::vector<std::vector<float>> activations(layers);
+  for (std::size_t k = 0; k < layers; ++k) {
+    layer_size[k] = std::size_t(element_count(q.float_graph.value(ValueId(q.nodes[k].source_output)).shape));
+    activations[k].resize(layer_size[k] * std::size_t(std::min(kChunk, total)));
+  }
   for (std::int64_t first = 0; first < total; first += kChunk) {
     const std::int64_t count = std::min(kChunk, total - first);
     Shape shape = samples.shape();
     shape[0] = count;
     Tensor chunk(DType::f32, shape);
     std::copy_n(samples.f32().begin() + first * per_sample, count * per_sample, chunk.f32().begin());
-    // float activations [sample][layer]
-    std::vector<std::vector<std::vector<float>>> activations(static_cast<std::size_t>(count),
-                                                             std::vector<std::vector<float>>(layers));
     reference.run({chunk}, [&](int, std::int64_t s, ValueId v, std::span<const float> data) {
       auto it = node_of_value.find(v);
-      if (it != node_of_value.end()) activations[std::size_t(s)][it->second].assign(data.begin(), data.end());
+      if (it == node_of_value.end()) return;
+      std::vector<float>& layer = activations[it->second];
+      const std::size_t n = layer_size[it->second];
+      std::copy_n(data.begin(), std::min(n, data.size()), layer.begin() + std::int64_t(std::size_t(s) * n));
     });
     // Sums per sample, added up in sample order: per-thread sums would depend on which thread
     // ran which sample, and the reported figures would change in the last digits from run to run.
     std::vector<Sums> sample_sums(std::size_t(count) * layers);
     quantized.run({chunk}, [&](int, std::int64_t s, int node, std::span<const std::int8_t> data) {
       const QuantParam& p = q.values[std::size_t(q.nodes[std::size_t(node)].output)].quant;
-      const auto& ref = activations[std::size_t(s)][std::size_t(node)];
+      const std::size_t size = layer_size[std::size_t(node)];
+      const float* ref = activations[std::size_t(node)].data() + std::size_t(s) * size;
       Sums& sums = sample_sums[std::size_t(s) * layers + std::size_t(node)];
-      const std::size_t n = std::min(ref.size(), data.size());
+      const std::size_t n = std::min(size, data.size());
       for (std::size_t i = 0; i < n; ++i) {
         const double f = ref[i], d = double(p.scale) * (data[i] - p.zero_point);
         sums.signal += f * f;
