@@ -30,6 +30,7 @@ bool looks_through(Op op) { return keeps_quantization(op) || op == Op::Concat; }
 struct Region {
   ValueId tensor = kNoValue;
   std::vector<ValueId> inputs;              // tensor first, then every other activation the nodes read
+  std::vector<ValueId> outputs;             // the region's outputs (values of the model)
   std::unique_ptr<FloatExecutor> executor;  // null when no node consumes the tensor
   bool own_error = false;                   // the tensor is a model output
   std::vector<AutoChoice> candidates;       // distinct quantizations, in kCandidates order
@@ -83,6 +84,7 @@ std::unique_ptr<FloatExecutor> build_region(const Graph& graph, Region& r, int t
       produced[std::size_t(node.outputs[0])] = true;
       if (!looks_through(node.op) || graph.is_graph_output(node.outputs[0])) sub.outputs.push_back(node.outputs[0]);
     }
+  r.outputs = sub.outputs;
   r.inputs = {r.tensor};
   for (const Node& node : sub.nodes)
     for (ValueId in : node.inputs)
@@ -163,6 +165,7 @@ class Capture {
   }
   // Lent to a region for one measurement and given back, to save copying them.
   Tensor take(ValueId v) { return std::move(tensors_.at(v)); }
+  const Tensor& at(ValueId v) const { return tensors_.at(v); }
   void give_back(ValueId v, Tensor t) { tensors_.at(v) = std::move(t); }
 
  private:
@@ -186,12 +189,13 @@ void fake_quantize(const Tensor& x, const QuantParam& p, Tensor& y) {
   }
 }
 
-// Adds one chunk's consumer errors for every candidate of `r`.
+// Adds one chunk's consumer errors for every candidate of `r`. The exact outputs are the
+// model's own, captured with its run: no reference run of the region.
 void measure_chunk(Region& r, Capture& capture) {
   std::vector<Tensor> inputs;
   for (ValueId in : r.inputs) inputs.push_back(capture.take(in));
-  std::vector<Tensor> reference;
-  if (r.executor) reference = r.executor->run(inputs);
+  std::vector<const Tensor*> reference;
+  for (ValueId out : r.outputs) reference.push_back(&capture.at(out));
   Tensor exact = std::move(inputs[0]);
   inputs[0] = Tensor(DType::f32, exact.shape());  // the candidates' fake-quantized copies
   const std::size_t terms = reference.size() + (r.own_error ? 1 : 0);
@@ -199,14 +203,14 @@ void measure_chunk(Region& r, Capture& capture) {
     r.signal.assign(terms, 0.0);
     r.noise.assign(terms * r.candidates.size(), 0.0);
   }
-  for (std::size_t o = 0; o < reference.size(); ++o) r.signal[o] += energy(reference[o]);
+  for (std::size_t o = 0; o < reference.size(); ++o) r.signal[o] += energy(*reference[o]);
   if (r.own_error) r.signal[terms - 1] += energy(exact);
   for (std::size_t k = 0; k < r.candidates.size(); ++k) {
     fake_quantize(exact, r.params[k], inputs[0]);
     double* noise = r.noise.data() + k * terms;
     if (r.executor) {
       const std::vector<Tensor> outputs = r.executor->run(inputs);
-      for (std::size_t o = 0; o < outputs.size(); ++o) add_error(outputs[o], reference[o], noise[o]);
+      for (std::size_t o = 0; o < outputs.size(); ++o) add_error(outputs[o], *reference[o], noise[o]);
     }
     if (r.own_error) add_error(inputs[0], exact, noise[terms - 1]);
   }
@@ -270,6 +274,7 @@ std::unordered_map<ValueId, AutoChoice> choose_auto_calibration(
     r.executor = build_region(graph, r, options.threads);
     if (!r.executor && !r.own_error) continue;  // nothing reads it
     for (ValueId in : r.inputs) needed[std::size_t(in)] = true;
+    for (ValueId out : r.outputs) needed[std::size_t(out)] = true;
     regions.push_back(std::move(r));
   }
   if (regions.empty()) return result;
