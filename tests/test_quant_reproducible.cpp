@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <random>
 
 #include "frontend/onnx/onnx_import.hpp"
 #include "onnx_builder.hpp"
@@ -96,6 +97,80 @@ TEST(QuantReproducible, HistogramTakesNegativeZeroAndDenormalsAsZero) {
   c.observe_range(negative);
   EXPECT_EQ(c.min(), 0.0f);
   EXPECT_FALSE(std::signbit(c.min()));
+}
+
+// calibrate_kl sums its logarithms per level (and reads whole bins from prefix sums): the
+// threshold it picks must be a minimum of the divergence written the plain way, one log per bin
+// (the reference implementations' form, quantization/calibration.cpp before the speed-up).
+double reference_kl(const std::vector<double>& bins, double outliers, double total, int i) {
+  constexpr int levels = 128;
+  std::vector<double> mass(levels, 0.0), weight(levels, 0.0), q(std::size_t(i), 0.0);
+  auto p_of = [&](int j) { return j == i - 1 ? bins[std::size_t(j)] + outliers : bins[std::size_t(j)]; };
+  auto for_levels = [&](int j, auto&& f) {
+    const long start = long(levels) * j, stop = start + levels;
+    const int l = int(start / i);
+    const long edge = long(l + 1) * i;
+    if (edge >= stop) {
+      f(l, 1.0);
+    } else {
+      f(l, double(edge - start) / levels);
+      f(l + 1, double(stop - edge) / levels);
+    }
+  };
+  for (int j = 0; j < i; ++j)
+    for_levels(j, [&](int l, double w) {
+      mass[std::size_t(l)] += w * bins[std::size_t(j)];
+      if (p_of(j) > 0) weight[std::size_t(l)] += w;
+    });
+  double q_total = 0;
+  for (int j = 0; j < i; ++j) {
+    if (p_of(j) > 0)
+      for_levels(j, [&](int l, double w) { q[std::size_t(j)] += w * mass[std::size_t(l)] / weight[std::size_t(l)]; });
+    q_total += q[std::size_t(j)];
+  }
+  double kl = 0;
+  for (int j = 0; j < i; ++j) {
+    const double p = p_of(j) / total;
+    if (p == 0) continue;
+    double qn = q_total > 0 ? q[std::size_t(j)] / q_total : 0.0;
+    if (qn <= 0) qn = 1e-4 / total;
+    kl += p * std::log(p / qn);
+  }
+  return kl;
+}
+
+TEST(QuantReproducible, KlThresholdMinimisesThePlainDivergence) {
+  std::mt19937 rng(3);
+  for (int trial = 0; trial < 6; ++trial) {
+    std::vector<float> x(20000);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::exponential_distribution<float> tail(trial % 2 ? 0.3f : 2.0f);
+    for (std::size_t k = 0; k < x.size(); ++k) x[k] = k % 3 ? normal(rng) : tail(rng);
+    if (trial >= 4)
+      for (std::size_t k = 0; k < x.size(); k += 7) x[k] = 0.0f;  // a spike of zeros, as after ReLU
+    TensorHistogram h;
+    h.observe_range(x);
+    h.start_histograms();
+    h.observe(x);
+    const ClipRange r = calibrate_kl(h);
+    const double width = double(h.bins_abs_max()) / TensorHistogram::kBins;
+    // The side holding max|x| is not clipped by [min, max] (unless nothing was clipped at all).
+    const int chosen = int(std::lround(std::max(-double(r.lo), double(r.hi)) / width - 0.5));
+    const std::vector<double> bins(h.abs_bins().begin(), h.abs_bins().end());
+    double total = 0;
+    for (double b : bins) total += b;
+    double best = std::numeric_limits<double>::infinity();
+    for (int i = 128; i <= TensorHistogram::kBins; ++i) {
+      double outliers = 0;
+      for (int j = i; j < TensorHistogram::kBins; ++j) outliers += bins[std::size_t(j)];
+      best = std::min(best, reference_kl(bins, outliers, total, i));
+    }
+    double outliers = 0;
+    for (int j = chosen; j < TensorHistogram::kBins; ++j) outliers += bins[std::size_t(j)];
+    ASSERT_GE(chosen, 128) << trial;
+    ASSERT_LE(chosen, TensorHistogram::kBins) << trial;
+    EXPECT_LE(reference_kl(bins, outliers, total, chosen), best * (1 + 1e-9) + 1e-15) << trial;
+  }
 }
 
 }  // namespace
