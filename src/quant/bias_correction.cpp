@@ -73,9 +73,12 @@ class Stepper {
 }  // namespace
 
 int correct_bias(QGraph& q, const Tensor& samples, int threads, std::int64_t max_samples) {
-  const std::int64_t total = std::min<std::int64_t>(samples.shape()[0], max_samples);
+  // Samples are slices of the input's own first dimension (usually 1 row each).
+  const std::int64_t rows = std::max<std::int64_t>(q.values[std::size_t(q.inputs.at(0))].shape[0], 1);
+  const std::int64_t total = std::min<std::int64_t>(samples.shape()[0] / rows, max_samples);
+  if (total <= 0) return 0;
   Shape shape = samples.shape();
-  shape[0] = total;
+  shape[0] = total * rows;
   Tensor subset(DType::f32, shape);
   std::copy_n(samples.f32().begin(), subset.numel(), subset.f32().begin());
 
