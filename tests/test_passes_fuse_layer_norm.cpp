@@ -170,14 +170,23 @@ TEST(ReduceMeanToPoolPass, ReduceMeanOverANonSpatialAxisIsKept) {
   expect_unchanged(r, b.g);
 }
 
-TEST(ReduceMeanToPoolPass, ReduceMeanOfPlainOrNon4DTensorIsKept) {
+TEST(ReduceMeanToPoolPass, ReduceMeanOfNon4DTensorIsKept) {
   GraphBuilder b;
   ValueId x = b.input("x", {1, 5, 4});
   b.output(b.node("rank3", Op::ReduceMean, {x}, attrs({{"axes", Ints{1, 2}}, {"keepdims", I(1)}})));
+  auto r = run_pass(b.g, reduce_mean_to_pool);
+  expect_unchanged(r, b.g);
+}
+
+// A mean over axes 1 and 2 of a stored 4-D tensor is a global average pool whatever the
+// source layout (TFLite's MEAN, Keras' GlobalAveragePooling2D: channels-last sources).
+TEST(ReduceMeanToPoolPass, ReduceMeanOfChannelsLastSourceTensorBecomesPool) {
+  GraphBuilder b;
   ValueId z = b.input("z", {1, 5, 4, 3});
   b.output(b.node("plain", Op::ReduceMean, {z}, attrs({{"axes", Ints{1, 2}}, {"keepdims", I(1)}})));
   auto r = run_pass(b.g, reduce_mean_to_pool);
-  expect_unchanged(r, b.g);
+  EXPECT_TRUE(r.changed);
+  EXPECT_EQ(ops(b.g), std::vector<Op>{Op::GlobalAvgPool});
 }
 
 }  // namespace

@@ -71,8 +71,9 @@ bool fold_pad(Graph& graph) {
     if (pad.op != Op::Pad || pad.attrs.get_string("mode", "constant") != "constant" || has_fused_activation(pad))
       continue;
     ValueId out = pad.outputs[0];
-    if (graph.value(out).layout != Layout::NHWC || graph.value(out).shape.size() != 4 || graph.is_graph_output(out))
-      continue;
+    // Whatever the source layout (ONNX NCHW, TFLite/Keras NHWC), a 4-D tensor that a conv or
+    // pool reads is stored NHWC.
+    if (graph.value(out).shape.size() != 4 || graph.is_graph_output(out)) continue;
     auto pads = pad.attrs.get_ints("pads");  // [n, h, w, c] begins then ends
     if (pads[0] || pads[3] || pads[4] || pads[7]) continue;
     // A negative pad crops, and the consumer's own padding would have to come after the crop.

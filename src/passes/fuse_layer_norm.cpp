@@ -115,7 +115,8 @@ bool reduce_mean_to_pool(Graph& graph) {
   bool changed = false;
   for (auto& node : graph.nodes) {
     if (node.op != Op::ReduceMean || node.attrs.get_ints("axes") != std::vector<std::int64_t>{1, 2}) continue;
-    if (graph.value(node.inputs[0]).shape.size() != 4 || graph.value(node.inputs[0]).layout != Layout::NHWC) continue;
+    // Axes 1 and 2 of a stored 4-D tensor are H and W whatever the source layout.
+    if (graph.value(node.inputs[0]).shape.size() != 4) continue;
     bool keep = node.attrs.get_int("keepdims", 1) != 0;
     Node original = node;
     node.op = Op::GlobalAvgPool;
@@ -127,7 +128,7 @@ bool reduce_mean_to_pool(Graph& graph) {
       Value pooled;
       pooled.name = graph.unique_name(node.name + "_pooled");
       pooled.shape = {in[0], 1, 1, in[3]};
-      pooled.layout = Layout::NHWC;
+      pooled.layout = graph.value(node.inputs[0]).layout;
       ValueId pooled_id = graph.add_value(std::move(pooled));
       Node reshape;
       // A node name no other node has (validate() rejects duplicates).
