@@ -10,6 +10,7 @@
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
 #include "commands/mcu_common.hpp"
+#include "commands/memory_check.hpp"
 #include "qmodel/samples.hpp"
 #include "qmodel/tqm_file.hpp"
 #include "util/error.hpp"
@@ -22,6 +23,7 @@ namespace {
 struct BenchArgs {
   std::string model, target = "cortex-m4", keep, optimization = "O3";
   bool reference_layers = false, json = false;
+  MemoryLimits limits;
 };
 
 int run_reference_layers(const BenchArgs& args) {
@@ -79,6 +81,7 @@ int run_bench(const BenchArgs& args) {
   const QGraph graph = load_tqm(args.model);
   const std::string name = "model";
   GeneratedSources sources = generate_sources(graph, target, name);
+  if (const int refused = check_model_fits(args.model, graph, sources, target, args.limits, true)) return refused;
   WorkFolder work(args.keep);
   Firmware fw = build_firmware(sources, target, name, work.path(), {"-" + args.optimization, true});
   // One inference on an input of real zeros (the zero point): the kernels' instruction
@@ -146,6 +149,7 @@ void add_bench_command(CLI::App& app, int& result) {
   cmd->add_option("--opt", args->optimization, "Compiler optimization: O3 (default, as CMSIS-NN's figures), O2, Os");
   cmd->add_option("--keep", args->keep, "Build in this folder and keep it (sources, Makefile, ELF, map, counts)");
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
+  args->limits.add_to(*cmd);
   cmd->callback([args, &result] { result = run_bench(*args); });
 }
 

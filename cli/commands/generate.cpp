@@ -8,9 +8,11 @@
 
 #include "codegen/code_size.hpp"
 #include "codegen/generated_sources.hpp"
+#include "codegen/memory_fit.hpp"
 #include "codegen/output_folder.hpp"
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
+#include "commands/memory_check.hpp"
 #include "qmodel/tqm_file.hpp"
 #include "util/error.hpp"
 
@@ -20,7 +22,7 @@ namespace {
 
 struct GenerateArgs {
   std::string model, target, output, name;
-  std::int64_t ram_limit = 0, flash_limit = 0;
+  MemoryLimits limits;
   bool json = false;
 };
 
@@ -62,21 +64,9 @@ int run_generate(const GenerateArgs& args) {
   const std::size_t code = estimate_code_bytes(graph, target);
   const std::size_t flash = sources.const_data_bytes + code;
   const std::size_t ram = m.arena_bytes();
-  const std::string breakdown = fmt::format(
-      "weights and constants {} B, code ~{} B (estimate) = flash {} B; arena {} B (lower bound {} B, "
-      "largest scratch {} B)",
-      sources.const_data_bytes, code, flash, ram, m.lower_bound, sources.peak_scratch_bytes);
-  const bool over_ram = args.ram_limit > 0 && ram > std::size_t(args.ram_limit);
-  const bool over_flash = args.flash_limit > 0 && flash > std::size_t(args.flash_limit);
-  if (over_ram || over_flash) {
-    fmt::print(stderr, "tinyq: {} exceeds {}: {}\n", args.model,
-               over_ram && over_flash
-                   ? fmt::format("--ram-limit {} and --flash-limit {}", args.ram_limit, args.flash_limit)
-               : over_ram ? fmt::format("--ram-limit {}", args.ram_limit)
-                          : fmt::format("--flash-limit {}", args.flash_limit),
-               breakdown);
-    return kExitCheckFailed;
-  }
+  const std::string breakdown =
+      describe_needs({sources.const_data_bytes, code, ram, m.lower_bound, sources.peak_scratch_bytes});
+  if (const int refused = check_model_fits(args.model, graph, sources, target, args.limits, false)) return refused;
   write_output_folder(args.output, sources.files);
   if (args.json) {
     nlohmann::json files = nlohmann::json::array();
@@ -109,11 +99,7 @@ void add_generate_command(CLI::App& app, int& result) {
   cmd->add_option("--target", args->target, "cortex-m4, cortex-m7, cortex-m55 or portable")->required();
   cmd->add_option("-o,--output", args->output, "Output folder (new, empty, or from a previous generate)")->required();
   cmd->add_option("--name", args->name, "C identifier prefixing the exported symbols (default: the file's stem)");
-  cmd->add_option("--ram-limit", args->ram_limit, "Fail (exit 1) if the arena needs more bytes than this (0: no limit)")
-      ->check(integer_range(0, kMaxCount));
-  cmd->add_option("--flash-limit", args->flash_limit,
-                  "Fail (exit 1) if weights + code need more bytes than this (0: no limit)")
-      ->check(integer_range(0, kMaxCount));
+  args->limits.add_to(*cmd);
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
   cmd->callback([args, &result] {
     try {

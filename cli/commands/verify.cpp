@@ -9,6 +9,7 @@
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
 #include "commands/mcu_common.hpp"
+#include "commands/memory_check.hpp"
 #include "data/dataset.hpp"
 #include "exec/int8_executor.hpp"
 #include "qmodel/samples.hpp"
@@ -23,6 +24,7 @@ struct VerifyArgs {
   std::string model, target, data, labels, keep;
   std::int64_t count = 100;
   DataOptions data_options;
+  MemoryLimits limits;
   bool json = false;
 };
 
@@ -31,6 +33,9 @@ int run_verify(const VerifyArgs& args) {
   if (target.qemu_machine.empty()) fail("--target", "'{}' has no emulator (use a cortex-m target)", target.name);
   if (args.count <= 0) fail("--count", "must be at least 1");
   const QGraph graph = load_tqm(args.model);
+  // Before any work: a model the board cannot hold is refused in one line, not by the linker.
+  GeneratedSources sources = generate_sources(graph, target, "model");
+  if (const int refused = check_model_fits(args.model, graph, sources, target, args.limits, true)) return refused;
   Tensor samples =
       shape_for_model(graph.float_graph, load_samples(args.data, args.data_options.preprocess()), args.data);
   const QValue& input = graph.values[std::size_t(graph.inputs[0])];
@@ -52,7 +57,6 @@ int run_verify(const VerifyArgs& args) {
   const std::vector<std::int8_t> expected = to_stored_bytes(output, exec.run_int8({q_in})[0]);
 
   // MCU: the generated sources, built for the target, on QEMU.
-  GeneratedSources sources = generate_sources(graph, target, "model");
   WorkFolder work(args.keep);
   Firmware fw = build_firmware(sources, target, "model", work.path(), {});
   FirmwareRun run = run_firmware(fw, target, to_stored_bytes(input, q_in), true, 1800);
@@ -117,6 +121,7 @@ void add_verify_command(CLI::App& app, int& result) {
   cmd->add_option("--keep", args->keep, "Build in this folder and keep it");
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
   args->data_options.add_to(*cmd);
+  args->limits.add_to(*cmd);
   cmd->callback([args, &result] { result = run_verify(*args); });
 }
 

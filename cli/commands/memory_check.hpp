@@ -1,0 +1,25 @@
+#pragma once
+// `--ram-limit` / `--flash-limit` for generate, verify and bench, and the emulated board's
+// own memory for verify and bench: checked before anything is written or linked.
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+
+#include "codegen/generated_sources.hpp"
+#include "codegen/target.hpp"
+#include "ir/qgraph.hpp"
+
+namespace tinyq::cli {
+
+struct MemoryLimits {
+  std::int64_t ram = 0, flash = 0;  // bytes, 0: no limit
+  void add_to(CLI::App& app);
+};
+
+// 0 when the model fits. Over the user's limits: one line on stderr naming the limit and what
+// the model needs, and kExitCheckFailed. Too large for the QEMU machine of `target` (when
+// `on_emulator`): tinyq::Error (exit 2) with what it needs and what the machine has.
+int check_model_fits(const std::string& model, const QGraph& graph, const GeneratedSources& sources,
+                     const Target& target, const MemoryLimits& limits, bool on_emulator);
+
+}  // namespace tinyq::cli

@@ -1,0 +1,72 @@
+// verify and bench refuse a model the board cannot hold before building anything: one line
+// with what the model needs and what the emulated machine (or the user's --flash-limit /
+// --ram-limit) has, instead of the linker's "region overflowed" (issue: a bare
+// "ld returned 1 exit status").
+#include <cmath>
+
+#include "cli_fixture.hpp"
+#include "onnx_builder.hpp"
+
+namespace {
+
+using tinyq::testing::Cli;
+using tinyq::testing::Result;
+namespace fs = std::filesystem;
+
+class CliMemoryFit : public Cli {
+ protected:
+  // One 1536x1536 dense layer: 2.36 MB of int8 weights, more than the 2 MB the Cortex-M55
+  // machine (mps3-an547) has for constants, less than the M4 machine's 4 MB.
+  fs::path big_dense_tqm() {
+    constexpr std::int64_t n = 1536;
+    tinyq::testing::OnnxBuilder b;
+    b.input("x", {1, n}).output("y");
+    std::vector<float> w(std::size_t(n * n));
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.01f * float(std::sin(double(i) * 0.37));
+    b.initializer("w", {n, n}, w);
+    b.initializer("b", {n}, std::vector<float>(std::size_t(n), 0.1f));
+    b.node("Gemm", {"x", "w", "b"}, {"y"}, "big_dense");
+    const fs::path onnx = write("big.onnx", b.bytes()), calib = write_npy("calib.npy", {4, n}, 0.7f);
+    const fs::path tqm = dir_ / "big.tqm";
+    const Result q =
+        run("quantize --preset fast " + onnx.string() + " --calib " + calib.string() + " -o " + tqm.string());
+    EXPECT_EQ(q.code, 0) << q.err;
+    return tqm;
+  }
+  std::size_t work_folders() {
+    std::size_t count = 0;
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
+      count += e.path().filename().string().starts_with("tinyq-fw-");
+    return count;
+  }
+};
+
+TEST_F(CliMemoryFit, VerifyAndBenchRefuseAModelTooLargeForTheEmulatedBoardBeforeBuilding) {
+  const fs::path tqm = big_dense_tqm(), data = dir_ / "calib.npy";
+  const std::size_t folders_before = work_folders();
+  for (const std::string& command :
+       {"verify " + tqm.string() + " --target cortex-m55 --count 1 --data " + data.string(),
+        "bench " + tqm.string() + " --target cortex-m55"}) {
+    const Result r = run(command);
+    expect_bad_input(r, "does not fit the emulated board");
+    for (const char* part : {"mps3-an547", "weights and constants need", "--flash-limit"})
+      EXPECT_NE(r.err.find(part), std::string::npos) << command << ": " << r.err;
+    EXPECT_EQ(r.err.find("ld returned"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(work_folders(), folders_before) << "a refused model must leave no build folder";
+}
+
+TEST_F(CliMemoryFit, VerifyAndBenchTakeTheUsersBoardLimits) {
+  const fs::path tqm = big_dense_tqm(), data = dir_ / "calib.npy";
+  const Result flash =
+      run("verify " + tqm.string() + " --target cortex-m4 --count 1 --flash-limit 1000000 --data " + data.string());
+  EXPECT_EQ(flash.code, 1) << flash.err;
+  EXPECT_EQ(flash.error_lines(), 1) << flash.err;
+  EXPECT_NE(flash.err.find("exceeds --flash-limit 1000000"), std::string::npos) << flash.err;
+  const Result ram = run("bench " + tqm.string() + " --target cortex-m4 --ram-limit 100");
+  EXPECT_EQ(ram.code, 1) << ram.err;
+  EXPECT_NE(ram.err.find("exceeds --ram-limit 100"), std::string::npos) << ram.err;
+  EXPECT_NE(ram.err.find("arena"), std::string::npos) << ram.err;
+}
+
+}  // namespace
