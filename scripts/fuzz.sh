@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang + ASan/UBSan and runs each for N seconds (default
-# 60; CI passes FUZZ_SECONDS): the ONNX loader (import, passes, float inference) and the
-# .tqm loader (validation, code generation and int8 inference behind it). Any crash fails.
+# 60; CI passes FUZZ_SECONDS): the ONNX loader (import, passes, float inference), the TFLite
+# loader (FlatBuffers verification, parse, conversion, float inference) and the .tqm loader
+# (validation, code generation and int8 inference behind it). Any crash fails.
 #
 # Seeds come from make_seeds, built here: one tiny, complete ONNX model per operator the
 # importer supports plus a small CNN (a few hundred bytes each, so nothing is cut by
@@ -22,19 +23,23 @@ seconds="${1:-${FUZZ_SECONDS:-60}}"
 if [ "${CI:-}" = true ]; then
   onnx_budget=(-seed=1 -runs="${FUZZ_ONNX_RUNS:-300000}")
   tqm_budget=(-seed=1 -runs="${FUZZ_TQM_RUNS:-300000}")
+  tflite_budget=(-seed=1 -runs="${FUZZ_TFLITE_RUNS:-500000}")
 else
   onnx_budget=(-max_total_time="$seconds")
   tqm_budget=(-max_total_time="$seconds")
+  tflite_budget=(-max_total_time="$seconds")
 fi
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
   -DCMAKE_CXX_COMPILER=clang++ -DTINYQ_FUZZ=ON -DTINYQ_BUILD_TESTS=OFF -DTINYQ_BUILD_BENCH=OFF >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_onnx_import fuzz_tqm_load make_seeds
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_onnx_import fuzz_tqm_load make_seeds \
+  fuzz_tflite_import make_tflite_seeds
 
 # Seeds are regenerated each run (cheap, and they follow the importer); the corpus dirs keep
 # what earlier runs found and are where libFuzzer writes new inputs.
 seeds=build-fuzz/seeds
 rm -rf "$seeds"
 ASAN_OPTIONS=detect_leaks=0 ./build-fuzz/tests/fuzz/make_seeds "$seeds/onnx" "$seeds/tqm" 2>/dev/null
+ASAN_OPTIONS=detect_leaks=0 ./build-fuzz/tests/fuzz/make_tflite_seeds "$seeds/tflite" 2>/dev/null
 for t in conv_with_strides_padding averagepool_2d_pads maxpool_2d_ceil gemm_default_single_elem_vector_bias \
   reshape_reordered_all_dims softmax_axis_1 concat_2d_axis_0; do
   f=/usr/share/libonnx-testdata/data/node/test_$t/model.onnx
@@ -42,11 +47,12 @@ for t in conv_with_strides_padding averagepool_2d_pads maxpool_2d_ceil gemm_defa
 done
 corpus=build-fuzz/corpus
 tqm_corpus=build-fuzz/corpus-tqm
+tflite_corpus=build-fuzz/corpus-tflite
 if [ "${CI:-}" = true ]; then
   # Reproducible: start from the seeds alone, as a fresh clone does.
-  rm -rf "$corpus" "$tqm_corpus"
+  rm -rf "$corpus" "$tqm_corpus" "$tflite_corpus"
 fi
-mkdir -p "$corpus" "$tqm_corpus"
+mkdir -p "$corpus" "$tqm_corpus" "$tflite_corpus"
 rm -f "$corpus"/*.onnx "$tqm_corpus"/*.payload  # zoo seeds copied by earlier versions of this script
 
 regressions=tests/fuzz/regressions
@@ -56,6 +62,8 @@ echo "fuzz: replaying seeds and regressions"
   "$regressions/onnx" 2>&1 | tail -n 3
 ./build-fuzz/tests/fuzz/fuzz_tqm_load -runs=0 "${common[@]}" "$seeds/tqm" \
   "$regressions/tqm" 2>&1 | tail -n 3
+./build-fuzz/tests/fuzz/fuzz_tflite_import -runs=0 "${common[@]}" "$seeds/tflite" \
+  "$regressions/tflite" 2>&1 | tail -n 3
 
 explore() {  # explore TARGET BUDGET... -- CORPUS...
   local target=$1 status=0
@@ -72,3 +80,4 @@ explore() {  # explore TARGET BUDGET... -- CORPUS...
 }
 explore fuzz_onnx_import "${onnx_budget[@]}" -max_len=16384 "$corpus" "$seeds/onnx"
 explore fuzz_tqm_load "${tqm_budget[@]}" -max_len=32768 "$tqm_corpus" "$seeds/tqm"
+explore fuzz_tflite_import "${tflite_budget[@]}" -max_len=16384 "$tflite_corpus" "$seeds/tflite"
