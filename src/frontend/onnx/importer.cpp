@@ -74,6 +74,12 @@ ValueId Importer::input(const onnx::NodeProto& node, int index) {
   auto it = names_.find(node.input(index));
   if (it == names_.end())
     fail(at(node), "input '{}' is not defined (missing initializer or graph input)", node.input(index));
+  return lift_.resolve(*this, node.input(index), it->second);
+}
+
+std::optional<ValueId> Importer::find_name(const std::string& onnx_name) const {
+  auto it = names_.find(onnx_name);
+  if (it == names_.end()) return std::nullopt;
   return it->second;
 }
 
@@ -193,7 +199,7 @@ void Importer::import_node(const onnx::NodeProto& node) {
     fail(at(node), "unsupported operator '{}'; supported: {}", node.op_type(), list);
   }
   if (node.output_size() < 1 || node.output(0).empty()) fail(at(node), "node has no output");
-  it->second(*this, node);
+  if (!lift_.convert(*this, node, it->second)) it->second(*this, node);
 }
 
 namespace {
@@ -247,6 +253,7 @@ std::vector<int> onnx_node_order(const onnx::GraphProto& graph, const std::unord
 }  // namespace
 
 void Importer::import_graph(const onnx::GraphProto& graph) {
+  lift_.reserve_names(graph);
   std::unordered_set<std::string> available;
   for (auto& init : graph.initializer()) {
     if (init.name().empty()) fail(where_, "initializer without a name");
@@ -305,7 +312,7 @@ void Importer::import_graph(const onnx::GraphProto& graph) {
   for (auto& out : graph.output()) {
     auto it = names_.find(out.name());
     if (it == names_.end()) fail(where_, "graph output '{}' is never produced", out.name());
-    ValueId id = it->second;
+    ValueId id = lift_.resolve(*this, out.name(), it->second);  // the shape ONNX gives it
     Value& v = graph_.value(id);
     if (v.is_constant() || std::find(graph_.inputs.begin(), graph_.inputs.end(), id) != graph_.inputs.end() ||
         graph_.is_graph_output(id)) {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "frontend/onnx/lift_1d.hpp"
 #include "ir/graph.hpp"
 #include "util/error.hpp"
 
@@ -69,6 +70,9 @@ class Importer {
   ValueId add_constant(const std::string& name, Tensor tensor);
   void define_constant(const std::string& onnx_name, Tensor tensor);
 
+  // The value ONNX name `onnx_name` is bound to, as stored (no 1-D lifting undone).
+  std::optional<ValueId> find_name(const std::string& onnx_name) const;
+
   // The value's shape in ONNX axis order.
   Shape source_shape(ValueId value) const { return graph_.value(value).source_shape(); }
 
@@ -82,6 +86,7 @@ class Importer {
   Graph graph_;
   std::unordered_map<std::string, ValueId> names_;
   std::unordered_set<std::string> node_names_;
+  Lift1d lift_;
 };
 
 // Attribute access with ONNX defaults.
