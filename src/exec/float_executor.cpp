@@ -110,6 +110,8 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
     case Op::Reshape:
     case Op::Identity:
     case Op::Transpose:
+    case Op::Slice:
+    case Op::Gather:
     case Op::Pad:
     case Op::Resize: return movement_step(c);
     default: break;

@@ -1,11 +1,12 @@
 // Float executor steps of normalization (softmax, layer norm, per-channel affine) and data
-// movement (concat, reshape, transpose, pad, resize).
+// movement (concat, reshape, transpose, slice, gather, pad, resize).
 #include <algorithm>
 #include <cstring>
 #include <memory>
 
 #include "exec/float_ops.hpp"
 #include "exec/float_step.hpp"
+#include "ir/strided_view.hpp"
 #include "util/bytes.hpp"
 #include "util/error.hpp"
 
@@ -79,6 +80,15 @@ Step movement_step(const StepContext& c) {
       return {c.with_clamp([=](Workspace& ws) {
                 permute_elements(reinterpret_cast<const std::byte*>(ws.ptr[ins[0]]),
                                  reinterpret_cast<std::byte*>(ws.ptr[out]), x, perm, sizeof(float));
+              }),
+              out};
+    }
+    case Op::Slice:
+    case Op::Gather: {
+      const StridedView view = simplified(strided_view(node, c.in_shape(0)));
+      return {c.with_clamp([=](Workspace& ws) {
+                strided_copy(reinterpret_cast<const std::byte*>(ws.ptr[ins[0]]),
+                             reinterpret_cast<std::byte*>(ws.ptr[out]), view, sizeof(float));
               }),
               out};
     }

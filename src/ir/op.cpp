@@ -37,6 +37,8 @@ constexpr std::array kOpNames = {
     std::pair{Op::Concat, "Concat"},
     std::pair{Op::Reshape, "Reshape"},
     std::pair{Op::Transpose, "Transpose"},
+    std::pair{Op::Slice, "Slice"},
+    std::pair{Op::Gather, "Gather"},
     std::pair{Op::Pad, "Pad"},
     std::pair{Op::Resize, "Resize"},
     std::pair{Op::LayerNorm, "LayerNorm"},

@@ -56,6 +56,14 @@ enum class Op {
   Reshape,
   // in: x. attrs: perm.
   Transpose,
+  // in: x. attrs: starts, ends, steps (one per stored axis, already resolved: ONNX's
+  // negative and out-of-range indices clamped, so they select exactly
+  // max(0, ceil((end - start) / step)) elements; a negative step walks backwards).
+  Slice,
+  // in: x. attrs: axis (stored), indices (flattened, each in [0, dim)), indices_shape
+  // (empty: one scalar index, the axis is dropped). Output: x.shape[:axis] + indices_shape
+  // + x.shape[axis+1:]. Gather with constant indices on run-time data.
+  Gather,
   // in: x. attrs: pads[2*rank] (begins then ends), mode ("constant","reflect","edge"), value.
   Pad,
   // in: x. attrs: mode "nearest", coordinate_transformation_mode, nearest_mode. Output

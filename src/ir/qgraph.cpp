@@ -21,6 +21,7 @@ const char* qkernel_name(QKernel k) {
     case QKernel::Prelu: return "prelu_s8";
     case QKernel::LayerNorm: return "layer_norm_s8";
     case QKernel::Reshape: return "reshape";
+    case QKernel::StridedCopy: return "strided_copy_s8";
   }
   return "?";
 }

@@ -29,6 +29,7 @@ enum class QKernel {
   Prelu,      // prelu_s8
   LayerNorm,  // layer_norm_s8
   Reshape,    // no kernel: same bytes, new shape
+  StridedCopy,  // strided_copy_s8: Slice, Gather with constant indices, Transpose
 };
 const char* qkernel_name(QKernel k);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ir/strided_view.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -195,6 +196,16 @@ Shape infer_output_shape(const Graph& g, const Node& n) {
         seen[std::size_t(axis)] = true;
         out[i] = x[std::size_t(axis)];
       }
+      return out;
+    }
+    case Op::Slice: return strided_view(n, input_shape(g, n, 0)).shape;  // checks the resolved ranges
+    case Op::Gather: {
+      const Shape& x = input_shape(g, n, 0);
+      strided_view(n, x);  // checks axis and indices
+      const std::size_t axis = std::size_t(normalize_axis(n, n.attrs.get_int("axis", 0), x.size()));
+      Shape out(x.begin(), x.begin() + std::ptrdiff_t(axis));
+      for (auto d : n.attrs.get_ints("indices_shape")) out.push_back(d);
+      out.insert(out.end(), x.begin() + std::ptrdiff_t(axis) + 1, x.end());
       return out;
     }
     case Op::Pad: {

@@ -170,6 +170,14 @@ struct KernelFields<rt::ResizeParams> {
 };
 
 template <>
+struct KernelFields<rt::StridedCopyParams> {
+  using S = rt::StridedCopyParams;
+  static constexpr auto list =
+      std::tuple{field("rank", &S::rank),     field("shape", &S::shape),           field("stride", &S::stride),
+                 field("offset", &S::offset), field("index_axis", &S::index_axis), field("index", &S::index, true)};
+};
+
+template <>
 struct KernelFields<rt::PreluParams> {
   using S = rt::PreluParams;
   static constexpr auto list = std::tuple{field("outer", &S::outer),
@@ -370,6 +378,7 @@ TINYQ_CHECK_KERNEL_FIELDS(rt::MulParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::ConcatParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::PadParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::ResizeParams);
+TINYQ_CHECK_KERNEL_FIELDS(rt::StridedCopyParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::PreluParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::LayerNormParams);
 #undef TINYQ_CHECK_KERNEL_FIELDS

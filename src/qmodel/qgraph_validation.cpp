@@ -363,6 +363,45 @@ void check_resize(const NodeCheck& c, const QNode& n) {
     c.require(p.source_x[x] >= 0 && p.source_x[x] < p.in_w, "source column out of range");
 }
 
+// Strided copy: sizes, and every input position the copy reads lies inside the input. The
+// sum of the per-axis spans bounds every partial sum the kernel forms, so int32 holds them.
+void check_strided_copy(const NodeCheck& c, const QNode& n) {
+  c.inputs(1);
+  const std::int64_t rank = c.field("rank", 1, rt::kMaxCopyRank);
+  const std::int64_t index_axis = c.field("index_axis", -1, rank - 1);
+  const std::int64_t offset = c.field("offset", 0, INT32_MAX);
+  const auto& shape = c.words("shape");
+  const auto& stride = c.words("stride");
+  c.require(shape.size() == std::size_t(rank) && stride.size() == std::size_t(rank),
+            "shape or stride length is not the rank");
+  const bool has_index = n.i32.contains("index");
+  c.require(has_index == (index_axis >= 0), "index table present without an index axis, or missing");
+  std::int64_t total = 1, lo = offset, hi = offset, span = offset;
+  for (std::int64_t d = 0; d < rank; ++d) {
+    const std::int64_t dim = shape[std::size_t(d)];
+    c.require(dim >= 1 && dim <= kMaxDim, "copy dimension out of range");
+    total *= dim;
+    c.require(total <= c.out(), "copy shape larger than the output");
+    std::int64_t a = 0, b = 0;  // lowest and highest contribution of this axis
+    if (d == index_axis) {
+      const auto& index = c.words("index");
+      c.require(index.size() == std::size_t(dim), "index table length is not its axis' size");
+      a = *std::min_element(index.begin(), index.end());
+      b = *std::max_element(index.begin(), index.end());
+    } else {
+      const std::int64_t last = (dim - 1) * stride[std::size_t(d)];
+      a = std::min<std::int64_t>(0, last);
+      b = std::max<std::int64_t>(0, last);
+    }
+    lo += a;
+    hi += b;
+    span += std::max(-a, b);
+    c.require(span <= INT32_MAX, "copy positions exceed 32 bits");
+  }
+  c.require(total == c.out(), "copy shape does not match the output size");
+  c.require(lo >= 0 && hi < c.in(), "copy reads outside its input");
+}
+
 // Lookup: a 256-entry table.
 void check_lookup(const NodeCheck& c) {
   c.inputs(1);
@@ -434,6 +473,7 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
     case QKernel::Softmax: return check_softmax(c, n);
     case QKernel::Prelu: return check_prelu(c, n);
     case QKernel::LayerNorm: return check_layer_norm(c, n);
+    case QKernel::StridedCopy: return check_strided_copy(c, n);
     case QKernel::Reshape:
       c.inputs(1);
       c.require(c.in() == c.out(), "reshape changes the element count");

@@ -14,7 +14,9 @@ inline bool keeps_quantization(Op op) {
     case Op::GlobalMaxPool:
     case Op::Pad:
     case Op::Resize:
-    case Op::Transpose: return true;
+    case Op::Transpose:
+    case Op::Slice:
+    case Op::Gather: return true;
     default: return false;
   }
 }

@@ -1,8 +1,10 @@
-// Ops that move int8 data: reshape, concat, pad; and softmax's fixed output format.
+// Ops that move int8 data: reshape, concat, pad, resize, transpose/slice/gather (one strided
+// copy); and softmax's fixed output format.
 #include <algorithm>
 #include <cmath>
 
 #include "exec/float_ops.hpp"
+#include "ir/strided_view.hpp"
 #include "qmodel/kernel_fields.hpp"
 #include "quant/quantize_node.hpp"
 #include "util/error.hpp"
@@ -89,6 +91,34 @@ QNode quantize_data_movement(const Context& ctx, const Node& node) {
         q.i32[key_of(&rt::ResizeParams::source_y)].push_back(std::int32_t(i));
       for (auto i : fops::nearest_source_indices(x[2], y[2], scales.at(2), coord, nearest))
         q.i32[key_of(&rt::ResizeParams::source_x)].push_back(std::int32_t(i));
+      return q;
+    }
+    case Op::Transpose:
+    case Op::Slice:
+    case Op::Gather: {
+      // Pure data movement: the output shares the input's quantization (op_rules.hpp), so
+      // the bytes are copied as they are.
+      const QuantParam& in = ctx.param(node.inputs[0]);
+      if (in.scale != out.scale || in.zero_point != out.zero_point)
+        fail(node.name, "{} output quantized differently from its input", op_name(node.op));
+      const StridedView v = simplified(strided_view(node, ctx.graph.value(node.inputs[0]).shape));
+      if (v.shape.size() > std::size_t(rt::kMaxCopyRank))
+        fail(node.name, "no int8 kernel for this {}: it moves data over {} axes that cannot be merged (at most {})",
+             op_name(node.op), v.shape.size(), rt::kMaxCopyRank);
+      q.kernel = QKernel::StridedCopy;
+      auto p32 = [&](std::int64_t x) { return param32(node, x); };
+      using P = rt::StridedCopyParams;
+      write_scalars(q, P{.rank = p32(std::int64_t(v.shape.size())),
+                         .shape = nullptr,
+                         .stride = nullptr,
+                         .offset = p32(v.offset),
+                         .index_axis = v.index_axis,
+                         .index = nullptr});
+      for (std::size_t d = 0; d < v.shape.size(); ++d) {
+        q.i32[key_of(&P::shape)].push_back(p32(v.shape[d]));
+        q.i32[key_of(&P::stride)].push_back(p32(v.stride[d]));
+      }
+      for (auto i : v.index) q.i32[key_of(&P::index)].push_back(p32(i));
       return q;
     }
     default: fail(node.name, "no int8 kernel for {}", op_name(node.op));

@@ -48,7 +48,10 @@ QNode quantize_node(const Context& ctx, const Node& node) {
     case Op::Identity:
     case Op::Concat:
     case Op::Pad:
-    case Op::Resize: return quantize_data_movement(ctx, node);
+    case Op::Resize:
+    case Op::Transpose:
+    case Op::Slice:
+    case Op::Gather: return quantize_data_movement(ctx, node);
     case Op::Softmax: return quantize_softmax(ctx, node);
     case Op::LayerNorm: return quantize_layer_norm(ctx, node);
     default: fail(node.name, "no int8 kernel for {} (node '{}')", op_name(node.op), node.name);

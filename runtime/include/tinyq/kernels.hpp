@@ -242,6 +242,25 @@ struct ResizeParams {
 };
 void resize_nearest_s8(const ResizeParams& p, const int8_t* input, int8_t* output);
 
+// Strided copy: Slice, Gather with constant indices and Transpose (data movement, so the
+// output keeps the input's scale and zero point). Output element (i_0, ..., i_{rank-1}),
+// row-major over `shape`, is
+//   input[offset + sum over d of (d == index_axis ? index[i_d] : i_d * stride[d])].
+// Strides may be negative or 0. The host merges axes that are contiguous in the input and
+// guarantees every position lies inside the input (checked when a .tqm loads), 1 <= rank <=
+// kMaxCopyRank. Runs along the last axis are one byte copy when its stride is 1.
+// One path on every target; the byte copies use Helium where present (byte_copy.hpp).
+constexpr int32_t kMaxCopyRank = 6;
+struct StridedCopyParams {
+  int32_t rank;
+  const int32_t* shape;   // [rank] output dims
+  const int32_t* stride;  // [rank] input step per output axis (ignored on index_axis)
+  int32_t offset;         // input position of the first output element
+  int32_t index_axis;     // -1, or the axis whose input offsets come from `index`
+  const int32_t* index;   // [shape[index_axis]] input offsets along index_axis, or nullptr
+};
+void strided_copy_s8(const StridedCopyParams& p, const int8_t* input, int8_t* output);
+
 // Any unary op with one input and output quantization: out = table[in + 128].
 // Helium: 16 table reads per byte gather; elsewhere one load per element.
 void lookup_s8(const int8_t* table, const int8_t* input, int8_t* output, int32_t count);

@@ -1,5 +1,6 @@
 // Converters for ops that move data without arithmetic: Constant, Shape and the shape
 // arithmetic around it, Reshape/Flatten/Squeeze/Unsqueeze, Transpose, Concat, Pad, Resize.
+// Gather, Slice and Split: convert_slice.cpp.
 #include <algorithm>
 #include <cmath>
 
@@ -70,32 +71,6 @@ void convert_constant_of_shape(Importer& im, const onnx::NodeProto& node) {
   for (std::int64_t i = 0; i < out.numel(); ++i)
     copy_bytes(out.bytes().data() + i * std::int64_t(es), value.bytes().data(), es);
   im.define_constant(node.output(0), std::move(out));
-}
-
-void convert_gather(Importer& im, const onnx::NodeProto& node) {
-  ValueId data = im.input(node, 0);
-  if (!is_constant(im, data)) fail(im.at(node), "Gather on run-time data is not supported (only on shapes/constants)");
-  const Tensor& t = *im.graph().value(data).constant;
-  int axis = normalize_axis(im, node, attr_int(node, "axis", 0), t.shape().size());
-  im.define_constant(node.output(0), eval_gather(t, im.constant_input(node, 1), axis, im.at(node)));
-}
-
-void convert_slice(Importer& im, const onnx::NodeProto& node) {
-  ValueId data = im.input(node, 0);
-  if (!is_constant(im, data)) fail(im.at(node), "Slice on run-time data is not supported (only on shapes/constants)");
-  Ints starts, ends, axes, steps;
-  if (im.opset() < 10) {
-    starts = attr_ints(node, "starts");
-    ends = attr_ints(node, "ends");
-    axes = attr_ints(node, "axes");
-  } else {
-    starts = im.constant_input(node, 1).as_i64();
-    ends = im.constant_input(node, 2).as_i64();
-    if (auto a = im.optional_constant(node, 3)) axes = a->as_i64();
-    if (auto s = im.optional_constant(node, 4)) steps = s->as_i64();
-  }
-  im.define_constant(node.output(0),
-                     eval_slice(*im.graph().value(data).constant, starts, ends, axes, steps, im.at(node)));
 }
 
 void convert_concat(Importer& im, const onnx::NodeProto& node) {
@@ -361,8 +336,6 @@ void register_shape_converters(ConverterTable& t) {
   t["Constant"] = convert_constant;
   t["Shape"] = convert_shape_op;
   t["ConstantOfShape"] = convert_constant_of_shape;
-  t["Gather"] = convert_gather;
-  t["Slice"] = convert_slice;
   t["Concat"] = convert_concat;
   t["Reshape"] = convert_reshape;
   t["Flatten"] = convert_flatten;
@@ -372,6 +345,7 @@ void register_shape_converters(ConverterTable& t) {
   t["Pad"] = convert_pad;
   t["Resize"] = convert_resize;
   t["Upsample"] = convert_resize;
+  register_slice_converters(t);  // Gather, Slice, Split (convert_slice.cpp)
 }
 
 }  // namespace tinyq::onnx_import

@@ -23,6 +23,7 @@ using ConverterTable = std::map<std::string, Converter>;
 void register_nn_converters(ConverterTable& table);
 void register_elementwise_converters(ConverterTable& table);
 void register_shape_converters(ConverterTable& table);
+void register_slice_converters(ConverterTable& table);  // called by register_shape_converters
 const ConverterTable& converters();
 
 // NCHW axis -> NHWC stored axis, and back.
