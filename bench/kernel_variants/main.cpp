@@ -84,20 +84,27 @@ const char* conv_variant(const rt::ConvParams& p) {
   return "conv_portable";
 }
 
-// depthwise_conv2d_s8_dsp / _mve's dispatch (no public twin).
+// depthwise_conv2d_s8_dsp's dispatch (depthwise_dsp_variant) and depthwise_conv2d_s8_mve's (no
+// public twin).
 const char* depthwise_variant(const rt::ConvParams& p) {
   if (rt::kNativePath == rt::KernelPath::ArmDsp) {
-    if (p.out_c != p.in_c) return "depthwise_portable";
-    const bool three_by_three = p.kernel_h == 3 && p.kernel_w == 3 && p.dilation_h == 1 && p.dilation_w == 1;
-    return three_by_three ? "depthwise_3x3" : "depthwise_mult1";
+    switch (rt::depthwise_dsp_variant(p)) {
+      case rt::DepthwiseDspVariant::Rows3x3: return "depthwise_3x3";
+      case rt::DepthwiseDspVariant::Rows: return "depthwise_rows";
+      case rt::DepthwiseDspVariant::Window: return "depthwise_mult1";
+      case rt::DepthwiseDspVariant::Portable: break;
+    }
+    return "depthwise_portable";
   }
   if (rt::kNativePath == rt::KernelPath::ArmMve) return p.out_c == p.in_c ? "depthwise_mult1" : "depthwise_multiplier";
   return "depthwise_portable";
 }
 
 // A conv or depthwise layer, square kernel and stride, SAME-style symmetric padding.
+// Tall: a k x 1 kernel over an image one pixel wide, no padding and no bias, as the depthwise
+// layers of MLPerf Tiny's streaming wakeword model.
 void conv(bool depthwise, int32_t h, int32_t w, int32_t in_c, int32_t out_c, int32_t k, int32_t stride,
-          const char* shape) {
+          const char* shape, bool tall = false) {
   rt::ConvParams p{};
   p.batch = 1;
   p.in_h = h;
@@ -108,21 +115,25 @@ void conv(bool depthwise, int32_t h, int32_t w, int32_t in_c, int32_t out_c, int
   p.stride_h = p.stride_w = stride;
   p.dilation_h = p.dilation_w = 1;
   p.pad_top = p.pad_left = (k - 1) / 2;
-  p.out_h = (h + 2 * p.pad_top - k) / stride + 1;
-  p.out_w = (w + 2 * p.pad_left - k) / stride + 1;
+  if (tall) {
+    p.kernel_w = 1;
+    p.pad_top = p.pad_left = 0;
+  }
+  p.out_h = (h + 2 * p.pad_top - p.kernel_h) / stride + 1;
+  p.out_w = (w + 2 * p.pad_left - p.kernel_w) / stride + 1;
   p.groups = depthwise ? in_c : 1;
   p.input_offset = 3;  // nonzero zero points, as in real models
   p.output_offset = -5;
   p.act_min = -128;
   p.act_max = 127;
   for (int32_t o = 0; o < out_c; ++o) {
-    bias[o] = static_cast<int32_t>(next_u32() % 4001) - 2000;
+    bias[o] = tall ? 0 : static_cast<int32_t>(next_u32() % 4001) - 2000;
     encode(0.0008 + 0.0001 * (o % 7), multiplier[o], shift[o]);  // per channel
   }
   p.requant = rt::Requant{multiplier, shift, out_c, rounding};
   const int32_t group_in_c = depthwise ? 1 : in_c;
   fill(in_a, h * w * in_c, -128, 127);
-  fill(weights, out_c * k * k * group_in_c, -127, 127);
+  fill(weights, out_c * p.kernel_h * p.kernel_w * group_in_c, -127, 127);
   const int32_t out_bytes = p.out_h * p.out_w * out_c;
   tinyq_marker();
   if (depthwise) {
@@ -136,7 +147,7 @@ void conv(bool depthwise, int32_t h, int32_t w, int32_t in_c, int32_t out_c, int
   } else {
     rt::conv2d_s8_portable(p, in_a, weights, bias, out_portable, scratch_portable);
   }
-  const uint32_t macs = static_cast<uint32_t>(p.out_h * p.out_w * out_c * k * k * group_in_c);
+  const uint32_t macs = static_cast<uint32_t>(p.out_h * p.out_w * out_c * p.kernel_h * p.kernel_w * group_in_c);
   row(depthwise ? depthwise_variant(p) : conv_variant(p), macs, out_bytes, shape);
 }
 
@@ -330,6 +341,10 @@ int main() {
   conv(true, 14, 14, 32, 32, 3, 1, "depthwise 3x3 s1 p1, 14x14x32");
   conv(true, 14, 14, 32, 32, 5, 1, "depthwise 5x5 s1 p2, 14x14x32");
   conv(true, 14, 14, 16, 32, 3, 1, "depthwise 3x3 s1 p1, 14x14x16 x2");
+  conv(true, 25, 5, 64, 64, 3, 1, "depthwise 3x3 s1 p1, 25x5x64 (KWS)");
+  conv(true, 28, 1, 128, 128, 5, 1, "depthwise 5x1 valid, 28x1x128", true);
+  conv(true, 24, 1, 128, 128, 10, 1, "depthwise 10x1 valid, 24x1x128", true);
+  conv(true, 15, 1, 128, 128, 15, 1, "depthwise 15x1 valid, 15x1x128", true);
   dense(1024, 64, "1024 -> 64");
   max_pool("2x2 s2, 28x28x16");
   avg_pool("7x7 global, 7x7x64");
@@ -345,6 +360,7 @@ int main() {
   conv(false, 28, 28, 3, 16, 3, 1, "3x3 first layer, 28x28x3 -> 16 [tflite]");
   conv(true, 14, 14, 32, 32, 3, 1, "depthwise 3x3 s1 p1, 14x14x32 [tflite]");
   conv(true, 14, 14, 32, 32, 5, 1, "depthwise 5x5 s1 p2, 14x14x32 [tflite]");
+  conv(true, 24, 1, 128, 128, 10, 1, "depthwise 10x1 valid, 24x1x128 [tflite]", true);
   dense(1024, 64, "1024 -> 64 [tflite]");
   avg_pool("7x7 global, 7x7x64 [tflite]");
   add("14x14x32 + 14x14x32 [tflite]");

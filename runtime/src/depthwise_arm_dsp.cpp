@@ -5,12 +5,13 @@
 // out_c]), so with channel multiplier 1 a tap of 4 channels is 2 LDR, 2 SXTAB16 (input,
 // offset added), 2 SXTB16 (weights) and 4 SMLABB/SMLATT, the pair layouts of input and
 // weights being the same ([c0, c2], [c1, c3]). No scratch, no im2col.
-// Variants: 3x3 windows wholly inside the image (the bulk of a 3x3 layer at any stride) are
-// fully unrolled (tinyq_dsp_depthwise_3x3); everything else with multiplier 1 loops over the
-// valid taps only (tinyq_dsp_depthwise_window: edges, other kernels, dilation); a channel
-// multiplier above 1 (rare; the input channel repeats across neighbouring outputs, so the
-// word trick does not apply) runs the portable kernel. A pixel's accumulators (up to 32
-// channels at a time) are requantized together by tinyq_dsp_requantize.
+// Variants (depthwise_dsp_variant, kernel_paths.hpp): most layers with multiplier 1 run the
+// row-pair loops of depthwise_arm_dsp_rows.cpp; this file keeps the Window variant for the
+// rest (fewer than 4 channels, kernels too large for that file's weight buffer): the valid
+// taps one at a time (tinyq_dsp_depthwise_window), a pixel's accumulators (up to 32 channels
+// at a time) requantized together by tinyq_dsp_requantize. A channel multiplier above 1 (rare;
+// the input channel repeats across neighbouring outputs, so the word trick does not apply)
+// runs the portable kernel.
 // Sums are exact integers wrapping modulo 2^32 like the portable ones: same bytes.
 #include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
@@ -29,13 +30,13 @@ using arm::OutputStage;
 using arm::RowRequantizer;
 
 // Any window (the valid taps of an edge pixel, other kernel sizes, dilation), 4 channels, in
-// assembly: a tap is the same 10 instructions as in the 3x3 kernel below plus 4 of loop
+// assembly: a tap is 10 instructions plus 4 of loop
 // (pointer steps by register, count). The 14 registers of the tap loop leave the row loop's
 // state on the stack.
 //   r0 input at the first valid tap, channel c; r1 its weights; r3 -> DwArgs (r2 unused).
 struct DwArgs {
   int32_t out_c;       // bytes from a tap's weights to the next tap's
-  int32_t row;         // 3x3 kernel: bytes from an input row to the next
+  int32_t row;         // unused (kept: the assembly reads fields by offset)
   int32_t offset2;     // input offset in both halves
   int32_t* acc;        // accumulators of channels c .. c + 3, in and out
   int32_t in_step;     // window: bytes from a tap's input to the next in a row (dilation_w * in_c)
@@ -103,67 +104,6 @@ tinyq_dsp_depthwise_window:
   .text
 )");
 
-// A 3x3 window wholly inside the image, 4 channels, in assembly (GCC 12 spills from the C form
-// of nine unrolled taps). A tap: 2 LDR, 2 SXTAB16, 2 SXTB16, 4 SMLAxy = 10 instructions for
-// 4 MACs; taps 1 and 2 of a row are addressed as [base + stride] and [base + stride << 1], so
-// a row adds 3 pointer updates. 14 registers: 2 pointers, 3 strides, the offset pair, 4
-// accumulators, 4 operands.
-//   r0 input at tap (0, 0), channel c; r1 weights of tap (0, 0), channel c; r2 in_c (bytes
-//   from a pixel to the next); r3 -> DwArgs.
-extern "C" void tinyq_dsp_depthwise_3x3(const int8_t* input, const int8_t* weights, int32_t in_c, DwArgs* args);
-// clang-format off
-#define TINYQ_DW_TAP(XADDR, WADDR)   \
-  "  ldr r10, " XADDR "\n"          \
-  "  ldr r12, " WADDR "\n"          \
-  "  sxtab16 r11, r6, r10\n"          \
-  "  sxtab16 r10, r6, r10, ror #8\n"  \
-  "  sxtb16 lr, r12\n"                \
-  "  sxtb16 r12, r12, ror #8\n"       \
-  "  smlabb r7, r11, lr, r7\n"        \
-  "  smlatt r9, r11, lr, r9\n"        \
-  "  smlabb r8, r10, r12, r8\n"       \
-  "  smlatt r3, r10, r12, r3\n"
-#define TINYQ_DW_ROW                                  \
-  TINYQ_DW_TAP("[r0]", "[r1]")                        \
-  TINYQ_DW_TAP("[r0, r2]", "[r1, r4]")                \
-  TINYQ_DW_TAP("[r0, r2, lsl #1]", "[r1, r4, lsl #1]")
-__asm__(
-    "  .section .text.tinyq_dsp_depthwise_3x3,\"ax\",%progbits\n"
-    "  .syntax unified\n"
-    "  .thumb\n"
-    "  .align 2\n"
-    "  .global tinyq_dsp_depthwise_3x3\n"
-    "  .hidden tinyq_dsp_depthwise_3x3\n"
-    "  .type tinyq_dsp_depthwise_3x3, %function\n"
-    "  .thumb_func\n"
-    "tinyq_dsp_depthwise_3x3:\n"
-    "  push {r4-r11, lr}\n"
-    "  ldrd r4, r5, [r3]\n"
-    "  ldr r6, [r3, #8]\n"
-    "  ldr r3, [r3, #12]\n"
-    "  push {r3}\n"
-    "  ldrd r7, r8, [r3]\n"
-    "  ldrd r9, r3, [r3, #8]\n"  // r7, r8, r9, r3: accumulators of channels c .. c + 3
-    TINYQ_DW_ROW
-    "  add r0, r5\n"
-    "  add r1, r1, r4, lsl #1\n"
-    "  add r1, r4\n"
-    TINYQ_DW_ROW
-    "  add r0, r5\n"
-    "  add r1, r1, r4, lsl #1\n"
-    "  add r1, r4\n"
-    TINYQ_DW_ROW
-    "  mov r0, r3\n"
-    "  pop {r3}\n"
-    "  strd r7, r8, [r3]\n"
-    "  strd r9, r0, [r3, #8]\n"
-    "  pop {r4-r11, pc}\n"
-    "  .size tinyq_dsp_depthwise_3x3, .-tinyq_dsp_depthwise_3x3\n"
-    "  .text\n");
-#undef TINYQ_DW_ROW
-#undef TINYQ_DW_TAP
-// clang-format on
-
 void depthwise_mult1(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                      int8_t* output) {
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
@@ -180,7 +120,6 @@ void depthwise_mult1(const ConvParams& p, const int8_t* input, const int8_t* wei
   args.in_step = p.dilation_w * c;
   args.in_row = p.dilation_h * row;
   args.w_row = wrow;
-  const bool three_by_three = p.kernel_h == 3 && p.kernel_w == 3 && p.dilation_h == 1 && p.dilation_w == 1;
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* image = input + b * p.in_h * row;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
@@ -189,7 +128,6 @@ void depthwise_mult1(const ConvParams& p, const int8_t* input, const int8_t* wei
       for (int32_t ox = 0; ox < p.out_w; ++ox) {
         const int32_t x0 = ox * p.stride_w - p.pad_left;
         const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, p.dilation_w, p.in_w);
-        const bool inside = three_by_three && ky.first == 0 && ky.last == 3 && kx.first == 0 && kx.last == 3;
         const int32_t origin = y0 * row + x0 * c;  // offset of tap (0, 0), which may lie in the padding
         const bool any_tap = ky.last > ky.first && kx.last > kx.first;
         const int32_t first_tap = origin + ky.first * p.dilation_h * row + kx.first * p.dilation_w * c;
@@ -203,9 +141,7 @@ void depthwise_mult1(const ConvParams& p, const int8_t* input, const int8_t* wei
           for (; j + 4 <= n; j += 4) {  // 4 channels at a time
             const int32_t ch = ch0 + j;
             args.acc = acc + j;
-            if (inside) {
-              tinyq_dsp_depthwise_3x3(image + (origin + ch), weights + ch, c, &args);
-            } else if (any_tap) {
+            if (any_tap) {
               tinyq_dsp_depthwise_window(image + (first_tap + ch), weights + (first_weight + ch), 0, &args);
             }
           }
@@ -230,13 +166,13 @@ void depthwise_mult1(const ConvParams& p, const int8_t* input, const int8_t* wei
 
 void depthwise_conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                              int8_t* output) {
-  // Multiplier 1 with an offset that fits a 16-bit lane next to any int8 (always, for
-  // input_offset = -zero_point); anything else is rare enough for the portable kernel.
-  if (p.out_c == p.in_c && p.input_offset >= -127 && p.input_offset <= 128) {
-    depthwise_mult1(p, input, weights, bias, output);
-  } else {
-    depthwise_conv2d_s8_portable(p, input, weights, bias, output);
+  switch (depthwise_dsp_variant(p)) {
+    case DepthwiseDspVariant::Rows:
+    case DepthwiseDspVariant::Rows3x3: return depthwise_rows_dsp(p, input, weights, bias, output);
+    case DepthwiseDspVariant::Window: return depthwise_mult1(p, input, weights, bias, output);
+    case DepthwiseDspVariant::Portable: break;
   }
+  depthwise_conv2d_s8_portable(p, input, weights, bias, output);
 }
 
 }  // namespace rt

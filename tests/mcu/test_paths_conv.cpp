@@ -9,7 +9,7 @@
 //
 // Started as mcu_paths_conv_<core>.variant-<name>.elf (variant_select.hpp), the firmware checks
 // one variant of the native path only (conv_pointwise, conv_general, conv_gather,
-// depthwise_3x3, depthwise_mult1, depthwise_multiplier, dense, reference_layers): shapes drawn
+// depthwise_3x3, depthwise_rows, depthwise_mult1, depthwise_multiplier, dense, reference_layers): shapes drawn
 // within that variant's conditions, and every case asserted to take it, so that a failing
 // ctest names the variant that broke.
 #include <stdint.h>
@@ -118,16 +118,18 @@ const char* conv_variant(const rt::ConvParams& p) {
   return "conv_portable";
 }
 
-// The same for depthwise layers, whose dispatch has no public twin: it mirrors
-// depthwise_conv2d_s8_dsp (multiplier 1 and an offset that fits 16 bits; 3x3 windows inside the
-// image unrolled) and depthwise_conv2d_s8_mve (16-channel blocks, gathered inputs for
-// multipliers above 1).
+// The same for depthwise layers, whose dispatch has no public twin: depthwise_conv2d_s8_dsp's
+// is depthwise_dsp_variant (kernel_paths.hpp); depthwise_conv2d_s8_mve's is mirrored here
+// (16-channel blocks, gathered inputs for multipliers above 1).
 const char* depthwise_variant(const rt::ConvParams& p) {
-  const bool offset_fits = p.input_offset >= -127 && p.input_offset <= 128;
   if (rt::kNativePath == rt::KernelPath::ArmDsp) {
-    if (p.out_c != p.in_c || !offset_fits) return "depthwise_portable";
-    const bool three_by_three = p.kernel_h == 3 && p.kernel_w == 3 && p.dilation_h == 1 && p.dilation_w == 1;
-    return three_by_three ? "depthwise_3x3" : "depthwise_mult1";
+    switch (rt::depthwise_dsp_variant(p)) {
+      case rt::DepthwiseDspVariant::Rows3x3: return "depthwise_3x3";
+      case rt::DepthwiseDspVariant::Rows: return "depthwise_rows";
+      case rt::DepthwiseDspVariant::Window: return "depthwise_mult1";
+      case rt::DepthwiseDspVariant::Portable: break;
+    }
+    return "depthwise_portable";
   }
   if (rt::kNativePath == rt::KernelPath::ArmMve) return p.out_c == p.in_c ? "depthwise_mult1" : "depthwise_multiplier";
   return "depthwise_portable";
@@ -206,8 +208,9 @@ struct ShapeOdds {
   int32_t real_pointwise;  // of those: no padding at all
   int32_t multiplier;      // depthwise: channel multiplier above 1
   int32_t three_by_three;  // depthwise: the specialised 3x3 window, stride 1 or 2
+  int32_t tall;            // depthwise: a k x 1 kernel (k = 3, 5, 10, 15), up to 128 channels
 };
-constexpr ShapeOdds kMixed{25, 60, 25, 40};
+constexpr ShapeOdds kMixed{25, 60, 25, 40, 15};
 
 rt::ConvParams random_conv_shape(bool depthwise, const ShapeOdds& odds) {
   rt::ConvParams p{};
@@ -243,6 +246,22 @@ rt::ConvParams random_conv_shape(bool depthwise, const ShapeOdds& odds) {
     p.in_w = uniform(3, 12);
     p.out_h = (p.in_h + 2 * p.pad_top - 3) / p.stride_h + 1;
     p.out_w = (p.in_w + 2 * p.pad_left - 3) / p.stride_w + 1;
+  } else if (depthwise && chance(odds.tall)) {  // MLPerf's streaming wakeword: k x 1 over a narrow image
+    static const int32_t kTall[] = {3, 5, 10, 15};
+    static const int32_t kTallChannels[] = {4, 8, 20, 40, 64, 128};
+    p.in_c = p.groups = kTallChannels[uniform(0, 5)];
+    p.out_c = p.in_c;
+    p.kernel_h = kTall[uniform(0, 3)];
+    p.kernel_w = 1;
+    p.dilation_h = p.dilation_w = 1;
+    p.stride_h = chance(80) ? 1 : 2;
+    p.stride_w = 1;
+    p.in_w = uniform(1, 2);
+    p.in_h = p.kernel_h + uniform(0, 20);
+    p.pad_left = 0;
+    p.pad_top = chance(70) ? 0 : uniform(1, p.kernel_h - 1);
+    p.out_h = (p.in_h + 2 * p.pad_top - p.kernel_h) / p.stride_h + 1;
+    p.out_w = p.in_w;
   }
   return p;
 }
@@ -352,7 +371,7 @@ void reference_layers() {
 
 // Each variant of the native path, the odds that reach it, and its number of cases. The DSP
 // depthwise path hands multipliers above 1 to the portable kernel, and only the DSP path
-// gathers first layers and unrolls 3x3 depthwise windows: no such variant there.
+// gathers first layers and pairs depthwise kernel rows: no such variant there.
 struct Variant {
   const char* name;
   bool depthwise;
@@ -360,15 +379,18 @@ struct Variant {
   int32_t cases;
 };
 constexpr Variant kVariants[] = {
-    {"conv_pointwise", false, {100, 100, 0, 0}, 1000},  // 1x1, no padding taps: channels are the patch
-    {"conv_general", false, {10, 0, 0, 0}, 1000},       // im2col: any window, stride, dilation, groups
+    {"conv_pointwise", false, {100, 100, 0, 0, 0}, 1000},  // 1x1, no padding taps: channels are the patch
+    {"conv_general", false, {10, 0, 0, 0, 0}, 1000},       // im2col: any window, stride, dilation, groups
 #if defined(TINYQ_PATH_ARM_DSP)
-    {"conv_gather", false, {10, 0, 0, 0}, 1000},    // first layers: inside windows through a tap table
-    {"depthwise_3x3", true, {0, 0, 0, 100}, 1000},  // 3x3 windows inside the image unrolled
+    {"conv_gather", false, {10, 0, 0, 0, 0}, 1000},    // first layers: inside windows through a tap table
+    {"depthwise_3x3", true, {0, 0, 0, 100, 0}, 1000},  // row pairs, 3x3 windows unrolled (edges: a patch)
+    {"depthwise_rows", true, {0, 0, 0, 0, 40}, 1000},  // row pairs, any other window
+    {"depthwise_mult1", true, {0, 0, 0, 20, 0}, 300},  // DSP: fewer than 4 channels, tap by tap
+#else
+    {"depthwise_mult1", true, {0, 0, 0, 20, 0}, 1000},  // multiplier 1, any window
 #endif
-    {"depthwise_mult1", true, {0, 0, 0, 20}, 1000},  // multiplier 1, any window
 #if defined(TINYQ_PATH_ARM_MVE)
-    {"depthwise_multiplier", true, {0, 0, 100, 40}, 1000},  // multiplier above 1: gathered inputs
+    {"depthwise_multiplier", true, {0, 0, 100, 40, 0}, 1000},  // multiplier above 1: gathered inputs
 #endif
 };
 

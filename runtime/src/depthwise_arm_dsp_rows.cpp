@@ -1,0 +1,339 @@
+// tinyq runtime: depthwise_conv2d_s8 on the ARMv7E-M DSP extension, the row-pair variants
+// (DepthwiseDspVariant::Rows3x3 and ::Rows of kernel_paths.hpp; multiplier 1).
+//
+// Depthwise has no dot product across channels, but it has one across taps: SMLAD multiplies
+// two 16-bit pairs and adds both products to one accumulator, so two taps of the same channel
+// cost one instruction. NHWC gives the pair cheaply for two kernel rows: x0 = 4 channels of
+// row r, x1 = the same 4 channels of row r + 1, PKHBT / PKHTB interleave their halves into
+// [x0.c0 x0.c1 x1.c0 x1.c1] and [x0.c2 x0.c3 x1.c2 x1.c3], and SXTB16 / SXTB16 ROR 8 turn each
+// into (row r, row r + 1) int16 pairs of one channel. Two taps of 4 channels: 2 LDR, 2 PKH,
+// 4 SXTB16, 1 LDM of the 4 weight pairs, 4 SMLAD = 13 instructions for 8 MACs (the tap-by-tap
+// form, depthwise_arm_dsp.cpp's window loop, takes 20). An odd last kernel row is taken tap by
+// tap: LDR, 2 SXTB16, LDRD of 2 weight pairs, 4 SMLAxy.
+//
+// The weights are re-laid out once per call, per block of 16 channels, into a stack buffer in
+// the order the loop reads them (int16 pairs; per 4 channels: 4 start values, then per kernel
+// column 4 words per row pair and 2 for an odd row), so that the generated code and the host
+// executor keep passing the TFLite layout. The input offset is folded into the start value:
+// bias + input_offset * (sum of the channel's weights), so the loop multiplies raw int8
+// inputs and needs no register for the offset. That holds for windows with every tap inside
+// the image; an edge window is first copied into a small patch whose padded taps hold the
+// zero point (-input_offset), which contributes (zero point + offset) * w = 0, so edges run the
+// same loop. Accumulators of 4 consecutive output pixels are requantized together
+// (RowRequantizer's four-pixel mode shares the per-channel work). Sums are exact integers
+// wrapping modulo 2^32 like the portable ones: same bytes.
+#include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
+
+#if defined(TINYQ_PATH_ARM_DSP)
+
+#include "conv_arm_common.hpp"
+#include "kernel_paths.hpp"
+
+namespace tinyq {
+namespace rt {
+
+namespace {
+
+using arm::OutputStage;
+using arm::RowRequantizer;
+
+// What the assembly loops read; offsets fixed by the assembly.
+struct DwRowsArgs {
+  int32_t row;           // 0: bytes from a kernel row's input to the next (dilation included)
+  int32_t col;           // 4: 3x3: bytes from a kernel column's input to the next; generic: the
+                         //    same minus the rows the pairs walked (2 * pairs * row)
+  int32_t group;         // 8: after the last column: to the first tap of the next 4 channels
+  const int32_t* w_end;  // 12: end of the packed weights of this call's channel groups
+  int32_t pairs;         // 16: generic: row pairs per kernel column
+  int32_t cols;          // 20: generic: kernel columns
+  int32_t odd;           // 24: generic: nonzero when the kernel has an odd last row
+};
+
+// clang-format off
+// Two kernel rows of one kernel column, 4 channels: r0 input at the upper row, r2 row stride,
+// r1 packed weights (advanced by 16), r4-r7 accumulators; r3, r8-r12, lr clobbered.
+#define TINYQ_DW_PAIR(X0, X1)              \
+  "  ldr r12, " X0 "\n"                    \
+  "  ldr lr, " X1 "\n"                     \
+  "  pkhbt r3, r12, lr, lsl #16\n"         \
+  "  pkhtb lr, lr, r12, asr #16\n"         \
+  "  ldm r1!, {r8-r11}\n"                  \
+  "  sxtb16 r12, r3\n"                     \
+  "  smlad r4, r12, r8, r4\n"              \
+  "  sxtb16 r3, r3, ror #8\n"              \
+  "  smlad r5, r3, r9, r5\n"               \
+  "  sxtb16 r12, lr\n"                     \
+  "  smlad r6, r12, r10, r6\n"             \
+  "  sxtb16 lr, lr, ror #8\n"              \
+  "  smlad r7, lr, r11, r7\n"
+// One tap, 4 channels: weights (c0, c2), (c1, c3) as int16 pairs (advanced by 8).
+#define TINYQ_DW_SINGLE(X)                 \
+  "  ldr r12, " X "\n"                     \
+  "  ldrd r8, r9, [r1], #8\n"              \
+  "  sxtb16 r3, r12\n"                     \
+  "  sxtb16 r12, r12, ror #8\n"            \
+  "  smlabb r4, r3, r8, r4\n"              \
+  "  smlatt r6, r3, r8, r6\n"              \
+  "  smlabb r5, r12, r9, r5\n"             \
+  "  smlatt r7, r12, r9, r7\n"
+#define TINYQ_DW_COL3                      \
+  TINYQ_DW_PAIR("[r0]", "[r0, r2]")        \
+  TINYQ_DW_SINGLE("[r0, r2, lsl #1]")
+
+// A 3x3 window (any dilation), every channel group of the call, fully unrolled: 63
+// instructions of taps and 13 of bookkeeping per 36 MACs.
+//   r0 input at tap (0, 0) of the first channel; r1 packed weights; r2 accumulators out (4
+//   per group, in channel order); r3 -> DwRowsArgs.
+extern "C" void tinyq_dsp_depthwise_rows_3x3(const int8_t* input, const int32_t* packed, int32_t* acc,
+                                             const DwRowsArgs* args);
+__asm__(
+    "  .section .text.tinyq_dsp_depthwise_rows_3x3,\"ax\",%progbits\n"
+    "  .syntax unified\n"
+    "  .thumb\n"
+    "  .align 2\n"
+    "  .global tinyq_dsp_depthwise_rows_3x3\n"
+    "  .hidden tinyq_dsp_depthwise_rows_3x3\n"
+    "  .type tinyq_dsp_depthwise_rows_3x3, %function\n"
+    "  .thumb_func\n"
+    "tinyq_dsp_depthwise_rows_3x3:\n"
+    "  push {r4-r11, lr}\n"
+    "  ldr r12, [r3, #4]\n"
+    "  ldr lr, [r3, #8]\n"
+    "  push {r2, r12, lr}\n"   // [sp, #4] accumulators out, [sp, #8] col, [sp, #12] group
+    "  ldr r12, [r3, #12]\n"
+    "  push {r12}\n"           // [sp] end of the weights
+    "  ldr r2, [r3]\n"
+    "1:\n"
+    "  ldm r1!, {r4-r7}\n"     // start values: bias + offset * weight sums
+    TINYQ_DW_COL3
+    "  ldr r12, [sp, #8]\n"
+    "  add r0, r12\n"
+    TINYQ_DW_COL3
+    "  ldr r12, [sp, #8]\n"
+    "  add r0, r12\n"
+    TINYQ_DW_COL3
+    "  ldr r12, [sp, #4]\n"
+    "  stm r12!, {r4-r7}\n"
+    "  str r12, [sp, #4]\n"
+    "  ldr r12, [sp, #12]\n"
+    "  add r0, r12\n"
+    "  ldr r12, [sp]\n"
+    "  cmp r1, r12\n"
+    "  bne 1b\n"
+    "  add sp, #16\n"
+    "  pop {r4-r11, pc}\n"
+    "  .size tinyq_dsp_depthwise_rows_3x3, .-tinyq_dsp_depthwise_rows_3x3\n"
+    "  .text\n");
+
+// Any other window: per kernel column, the row pairs (a loop unrolled twice, entered in its
+// middle for an odd count), then the odd last row. The same arguments; the loop state that
+// does not fit the 14 registers lives on the stack.
+extern "C" void tinyq_dsp_depthwise_rows(const int8_t* input, const int32_t* packed, int32_t* acc,
+                                         const DwRowsArgs* args);
+__asm__(
+    "  .section .text.tinyq_dsp_depthwise_rows,\"ax\",%progbits\n"
+    "  .syntax unified\n"
+    "  .thumb\n"
+    "  .align 2\n"
+    "  .global tinyq_dsp_depthwise_rows\n"
+    "  .hidden tinyq_dsp_depthwise_rows\n"
+    "  .type tinyq_dsp_depthwise_rows, %function\n"
+    "  .thumb_func\n"
+    "tinyq_dsp_depthwise_rows:\n"
+    "  push {r4-r11, lr}\n"
+    "  sub sp, #16\n"          // [sp] accumulators out, [sp, #4] args, [sp, #8] end of a
+    "  str r2, [sp]\n"         // column's pairs, [sp, #12] columns left
+    "  str r3, [sp, #4]\n"
+    "  ldr r2, [r3]\n"
+    "1:\n"                     // a group of 4 channels
+    "  ldm r1!, {r4-r7}\n"
+    "  ldr r3, [sp, #4]\n"
+    "  ldr r12, [r3, #20]\n"
+    "  str r12, [sp, #12]\n"
+    "2:\n"                     // a kernel column
+    "  ldr r3, [sp, #4]\n"
+    "  ldr r12, [r3, #16]\n"
+    "  add lr, r1, r12, lsl #4\n"
+    "  str lr, [sp, #8]\n"
+    "  cmp r12, #0\n"
+    "  beq 4f\n"
+    "  tst r12, #1\n"
+    "  bne 3f\n"
+    "6:\n"
+    TINYQ_DW_PAIR("[r0]", "[r0, r2]")
+    "  add r0, r0, r2, lsl #1\n"
+    "3:\n"
+    TINYQ_DW_PAIR("[r0]", "[r0, r2]")
+    "  add r0, r0, r2, lsl #1\n"
+    "  ldr r12, [sp, #8]\n"
+    "  cmp r1, r12\n"
+    "  bne 6b\n"
+    "4:\n"
+    "  ldr r3, [sp, #4]\n"
+    "  ldr r12, [r3, #24]\n"
+    "  cmp r12, #0\n"
+    "  beq 5f\n"
+    TINYQ_DW_SINGLE("[r0]")
+    "5:\n"
+    "  ldr r3, [sp, #4]\n"
+    "  ldr r12, [r3, #4]\n"
+    "  add r0, r12\n"
+    "  ldr r12, [sp, #12]\n"
+    "  subs r12, #1\n"
+    "  str r12, [sp, #12]\n"
+    "  bne 2b\n"
+    "  ldr r12, [sp]\n"
+    "  stm r12!, {r4-r7}\n"
+    "  str r12, [sp]\n"
+    "  ldr r3, [sp, #4]\n"
+    "  ldr r12, [r3, #8]\n"
+    "  add r0, r12\n"
+    "  ldr r12, [r3, #12]\n"
+    "  cmp r1, r12\n"
+    "  bne 1b\n"
+    "  add sp, #16\n"
+    "  pop {r4-r11, pc}\n"
+    "  .size tinyq_dsp_depthwise_rows, .-tinyq_dsp_depthwise_rows\n"
+    "  .text\n");
+#undef TINYQ_DW_COL3
+#undef TINYQ_DW_SINGLE
+#undef TINYQ_DW_PAIR
+// clang-format on
+
+constexpr int32_t kBlock = RowRequantizer::kQuadChannels;  // channels per block: 16
+constexpr int32_t kMaxPatch = 32 * 16;                     // bytes: a window of a block
+
+inline uint32_t pair16(int8_t lo, int8_t hi) {
+  return static_cast<uint32_t>(static_cast<uint16_t>(static_cast<int16_t>(lo))) |
+         (static_cast<uint32_t>(static_cast<uint16_t>(static_cast<int16_t>(hi))) << 16);
+}
+
+// Packs `groups` groups of 4 channels from channel ch0 in the order the assembly reads them.
+void pack_weights(const ConvParams& p, const int8_t* weights, const int32_t* bias, int32_t ch0, int32_t groups,
+                  int32_t* packed) {
+  const int32_t c = p.out_c, kh = p.kernel_h, kw = p.kernel_w;
+  uint32_t* w = reinterpret_cast<uint32_t*>(packed);
+  for (int32_t g = 0; g < groups; ++g) {
+    const int32_t ch = ch0 + 4 * g;
+    uint32_t* start = w;
+    w += 4;
+    uint32_t sum[4] = {0, 0, 0, 0};
+    for (int32_t tx = 0; tx < kw; ++tx) {
+      for (int32_t ty = 0; ty + 1 < kh; ty += 2) {
+        const int8_t* a = weights + (ty * kw + tx) * c + ch;
+        const int8_t* b = a + kw * c;
+        for (int32_t i = 0; i < 4; ++i) {
+          *w++ = pair16(a[i], b[i]);
+          sum[i] += static_cast<uint32_t>(a[i] + b[i]);
+        }
+      }
+      if (kh % 2 != 0) {
+        const int8_t* a = weights + ((kh - 1) * kw + tx) * c + ch;
+        *w++ = pair16(a[0], a[2]);
+        *w++ = pair16(a[1], a[3]);
+        for (int32_t i = 0; i < 4; ++i) sum[i] += static_cast<uint32_t>(a[i]);
+      }
+    }
+    for (int32_t i = 0; i < 4; ++i) {
+      const uint32_t b = bias != nullptr ? static_cast<uint32_t>(bias[ch + i]) : 0u;
+      start[i] = b + static_cast<uint32_t>(p.input_offset) * sum[i];
+    }
+  }
+}
+
+}  // namespace
+
+void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                        int8_t* output) {
+  const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
+  RowRequantizer rq(st, p.requant);
+  const int32_t c = p.in_c, kh = p.kernel_h, kw = p.kernel_w;
+  const int32_t row = p.in_w * c;
+  const bool three = kh == 3 && kw == 3;
+  const int32_t pairs = kh / 2;
+  const int8_t zero_point = static_cast<int8_t>(-p.input_offset);
+  const uint32_t zero_word = static_cast<uint32_t>(static_cast<uint8_t>(zero_point)) * 0x01010101u;
+  // In place: rows and columns as the image lays them out; in the patch: kw * 16 and 16 bytes.
+  DwRowsArgs in_args, patch_args;
+  in_args.row = p.dilation_h * row;
+  patch_args.row = kw * kBlock;
+  const int32_t in_col = p.dilation_w * c;
+  in_args.col = three ? in_col : in_col - 2 * pairs * in_args.row;
+  patch_args.col = three ? kBlock : kBlock - 2 * pairs * patch_args.row;
+  in_args.group = 4 - (three ? 2 : kw) * in_args.col - (three ? 0 : kw * 2 * pairs * in_args.row);
+  patch_args.group = 4 - (three ? 2 : kw) * patch_args.col - (three ? 0 : kw * 2 * pairs * patch_args.row);
+  in_args.pairs = patch_args.pairs = pairs;
+  in_args.cols = patch_args.cols = kw;
+  in_args.odd = patch_args.odd = kh % 2;
+  const auto run = three ? tinyq_dsp_depthwise_rows_3x3 : tinyq_dsp_depthwise_rows;
+  const int32_t group_words = depthwise_rows_group_words(p);
+  alignas(8) int32_t packed[kBlock / 4 * kDepthwiseRowsGroupWords];
+  alignas(8) int32_t acc[4 * kBlock];
+  alignas(4) int8_t patch[kMaxPatch];
+  const int32_t extent_h = (kh - 1) * p.dilation_h + 1, extent_w = (kw - 1) * p.dilation_w + 1;
+  for (int32_t ch0 = 0; ch0 < c; ch0 += kBlock) {
+    const int32_t n = c - ch0 < kBlock ? c - ch0 : kBlock;
+    const int32_t groups = n / 4;  // 0 in a last block of 1 to 3 channels: the tail loop only
+    pack_weights(p, weights, bias, ch0, groups, packed);
+    in_args.w_end = patch_args.w_end = packed + groups * group_words;
+    int8_t* out = output + ch0;
+    int32_t q = 0;  // pixels waiting in acc
+    for (int32_t b = 0; b < p.batch; ++b) {
+      const int8_t* image = input + b * p.in_h * row + ch0;
+      for (int32_t oy = 0; oy < p.out_h; ++oy) {
+        const int32_t y0 = oy * p.stride_h - p.pad_top;
+        const bool rows_inside = y0 >= 0 && y0 + extent_h <= p.in_h;
+        for (int32_t ox = 0; ox < p.out_w; ++ox) {
+          const int32_t x0 = ox * p.stride_w - p.pad_left;
+          int32_t* a = acc + q * kBlock;
+          const bool inside = rows_inside && x0 >= 0 && x0 + extent_w <= p.in_w;
+          detail::TapRange ky{0, kh}, kx{0, kw};
+          if (!inside) {
+            ky = detail::valid_taps(y0, kh, p.dilation_h, p.in_h);
+            kx = detail::valid_taps(x0, kw, p.dilation_w, p.in_w);
+          }
+          // The assembly runs its group loop at least once: not called for groups == 0.
+          if (groups > 0 && inside) {
+            run(image + y0 * row + x0 * c, packed, a, &in_args);
+          } else if (groups > 0) {  // the window's valid taps into the patch, the zero point elsewhere
+            uint32_t* words = reinterpret_cast<uint32_t*>(patch);
+            for (int32_t i = 0; i < kh * kw * kBlock / 4; ++i) words[i] = zero_word;
+            for (int32_t ty = ky.first; ty < ky.last; ++ty) {
+              const int8_t* src = image + (y0 + ty * p.dilation_h) * row + (x0 + kx.first * p.dilation_w) * c;
+              uint32_t* dst = words + (ty * kw + kx.first) * (kBlock / 4);
+              for (int32_t tx = kx.first; tx < kx.last; ++tx, src += in_col, dst += kBlock / 4) {
+                for (int32_t i = 0; i < groups; ++i) dst[i] = arm::load_u32(src + 4 * i);
+              }
+            }
+            run(patch, packed, a, &patch_args);
+          }
+          for (int32_t j = groups * 4; j < n; ++j) {  // the n % 4 last channels, one at a time
+            const int32_t ch = ch0 + j;
+            int32_t s = bias != nullptr ? bias[ch] : 0;
+            for (int32_t ty = ky.first; ty < ky.last; ++ty) {
+              for (int32_t tx = kx.first; tx < kx.last; ++tx) {
+                const int32_t in = image[(y0 + ty * p.dilation_h) * row + (x0 + tx * p.dilation_w) * c + j];
+                s += (in + p.input_offset) * weights[(ty * kw + tx) * c + ch];
+              }
+            }
+            a[j] = s;
+          }
+          if (++q == 4) {
+            rq.run(acc, ch0, n, out, 4, c);
+            out += 4 * c;
+            q = 0;
+          }
+        }
+      }
+    }
+    for (int32_t i = 0; i < q; ++i) {
+      rq.run(acc + i * kBlock, ch0, n, out, 1, 0);
+      out += c;
+    }
+  }
+}
+
+}  // namespace rt
+}  // namespace tinyq
+
+#endif  // TINYQ_PATH_ARM_DSP
