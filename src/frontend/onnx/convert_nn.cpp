@@ -11,8 +11,13 @@ namespace {
 using Ints = std::vector<std::int64_t>;
 
 void require_single_output(Importer& im, const onnx::NodeProto& node) {
-  for (int i = 1; i < node.output_size(); ++i)
-    if (!node.output(i).empty()) fail(im.at(node), "optional output {} ('{}') is not supported", i, node.output(i));
+  for (int i = 1; i < node.output_size(); ++i) {
+    if (node.output(i).empty()) continue;
+    // MaxPool's argmax Indices feed MaxUnpool in segmentation decoders; nothing in tinyq reads them.
+    if (node.op_type() == "MaxPool" && i == 1)
+      fail(im.at(node), "MaxPool's Indices output ('{}') is not supported (only the pooled values)", node.output(i));
+    fail(im.at(node), "optional output {} ('{}') is not supported", i, node.output(i));
+  }
 }
 
 // The 2-D window parameters shared by Conv, ConvTranspose and pooling, with auto_pad

@@ -1,4 +1,5 @@
 #include "frontend/onnx/importer.hpp"
+#include "frontend/onnx/legacy_opset.hpp"
 
 #include <fmt/format.h>
 
@@ -356,8 +357,12 @@ Graph import_onnx_bytes(const void* data, std::size_t size, const std::string& w
   for (auto& op : model.opset_import())
     if (op.domain().empty() || op.domain() == "ai.onnx") opset = int(op.version());
   if (opset < 0) fail(where, "model imports no default-domain opset");
-  if (opset < 7 || opset > 18)
-    fail(where, "opset {} is not supported (tinyq reads opsets 7-18, tested on 11-17)", opset);
+  if (opset < 1 || opset > 18)
+    fail(where, "opset {} is not supported (tinyq reads opsets 1-18, tested on 11-17)", opset);
+  if (opset < onnx_import::kFirstNativeOpset) {
+    model = onnx_import::upgrade_legacy_opset(model, opset, where);
+    opset = onnx_import::kFirstNativeOpset;
+  }
   onnx_import::Importer importer(where, opset);
   importer.import_graph(model.graph());
   return importer.take();
