@@ -92,6 +92,7 @@ const char* depthwise_variant(const rt::ConvParams& p) {
       case rt::DepthwiseDspVariant::Rows3x3: return "depthwise_3x3";
       case rt::DepthwiseDspVariant::Rows: return "depthwise_rows";
       case rt::DepthwiseDspVariant::Window: return "depthwise_mult1";
+      case rt::DepthwiseDspVariant::Multiplier: return "depthwise_multiplier";
       case rt::DepthwiseDspVariant::Portable: break;
     }
     return "depthwise_portable";

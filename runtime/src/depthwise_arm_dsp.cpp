@@ -9,9 +9,9 @@
 // row-pair loops of depthwise_arm_dsp_rows.cpp; this file keeps the Window variant for the
 // rest (fewer than 4 channels, kernels too large for that file's weight buffer): the valid
 // taps one at a time (tinyq_dsp_depthwise_window), a pixel's accumulators (up to 32 channels
-// at a time) requantized together by tinyq_dsp_requantize. A channel multiplier above 1 (rare;
-// the input channel repeats across neighbouring outputs, so the word trick does not apply)
-// runs the portable kernel.
+// at a time) requantized together by tinyq_dsp_requantize. A channel multiplier above 1 runs
+// the row-pair loops too, over patches (the input channel repeats across neighbouring outputs,
+// so the word trick does not apply in place).
 // Sums are exact integers wrapping modulo 2^32 like the portable ones: same bytes.
 #include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
@@ -168,7 +168,8 @@ void depthwise_conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int
                              int8_t* output) {
   switch (depthwise_dsp_variant(p)) {
     case DepthwiseDspVariant::Rows:
-    case DepthwiseDspVariant::Rows3x3: return depthwise_rows_dsp(p, input, weights, bias, output);
+    case DepthwiseDspVariant::Rows3x3:
+    case DepthwiseDspVariant::Multiplier: return depthwise_rows_dsp(p, input, weights, bias, output);
     case DepthwiseDspVariant::Window: return depthwise_mult1(p, input, weights, bias, output);
     case DepthwiseDspVariant::Portable: break;
   }

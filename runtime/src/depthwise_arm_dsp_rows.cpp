@@ -211,7 +211,7 @@ inline uint32_t pair16(int8_t lo, int8_t hi) {
 // Packs `groups` groups of 4 channels from channel ch0 in the order the assembly reads them.
 void pack_weights(const ConvParams& p, const int8_t* weights, const int32_t* bias, int32_t ch0, int32_t groups,
                   int32_t* packed) {
-  const int32_t c = p.out_c, kh = p.kernel_h, kw = p.kernel_w;
+  const int32_t c = p.out_c, kh = p.kernel_h, kw = p.kernel_w;  // weights [kh, kw, out_c]
   uint32_t* w = reinterpret_cast<uint32_t*>(packed);
   for (int32_t g = 0; g < groups; ++g) {
     const int32_t ch = ch0 + 4 * g;
@@ -241,14 +241,30 @@ void pack_weights(const ConvParams& p, const int8_t* weights, const int32_t* bia
   }
 }
 
+// A channel multiplier above 1: the valid taps of a window into the patch, output channel j
+// of the block reading input channel source[j] (out of line: it keeps the multiplier-1 loop
+// of the caller in registers).
+__attribute__((noinline)) void gather_repeated(const ConvParams& p, const int8_t* image, int32_t y0, int32_t x0,
+                                               detail::TapRange ky, detail::TapRange kx, const int32_t* source,
+                                               int32_t count, int8_t* patch) {
+  for (int32_t ty = ky.first; ty < ky.last; ++ty) {
+    for (int32_t tx = kx.first; tx < kx.last; ++tx) {
+      const int8_t* src = image + ((y0 + ty * p.dilation_h) * p.in_w + x0 + tx * p.dilation_w) * p.in_c;
+      int8_t* dst = patch + (ty * p.kernel_w + tx) * kBlock;
+      for (int32_t j = 0; j < count; ++j) dst[j] = src[source[j]];
+    }
+  }
+}
+
 }  // namespace
 
 void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                         int8_t* output) {
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   RowRequantizer rq(st, p.requant);
-  const int32_t c = p.in_c, kh = p.kernel_h, kw = p.kernel_w;
-  const int32_t row = p.in_w * c;
+  const int32_t in_c = p.in_c, out_c = p.out_c, kh = p.kernel_h, kw = p.kernel_w;
+  const int32_t multiplier = out_c / in_c;
+  const int32_t row = p.in_w * in_c;
   const bool three = kh == 3 && kw == 3;
   const int32_t pairs = kh / 2;
   const int8_t zero_point = static_cast<int8_t>(-p.input_offset);
@@ -257,7 +273,7 @@ void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* 
   DwRowsArgs in_args, patch_args;
   in_args.row = p.dilation_h * row;
   patch_args.row = kw * kBlock;
-  const int32_t in_col = p.dilation_w * c;
+  const int32_t in_col = p.dilation_w * in_c;
   in_args.col = three ? in_col : in_col - 2 * pairs * in_args.row;
   patch_args.col = three ? kBlock : kBlock - 2 * pairs * patch_args.row;
   in_args.group = 4 - (three ? 2 : kw) * in_args.col - (three ? 0 : kw * 2 * pairs * in_args.row);
@@ -270,16 +286,18 @@ void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* 
   alignas(8) int32_t packed[kBlock / 4 * kDepthwiseRowsGroupWords];
   alignas(8) int32_t acc[4 * kBlock];
   alignas(4) int8_t patch[kMaxPatch];
+  int32_t source[kBlock];  // channel multiplier above 1: the input channel of each output channel
   const int32_t extent_h = (kh - 1) * p.dilation_h + 1, extent_w = (kw - 1) * p.dilation_w + 1;
-  for (int32_t ch0 = 0; ch0 < c; ch0 += kBlock) {
-    const int32_t n = c - ch0 < kBlock ? c - ch0 : kBlock;
+  for (int32_t ch0 = 0; ch0 < out_c; ch0 += kBlock) {
+    const int32_t n = out_c - ch0 < kBlock ? out_c - ch0 : kBlock;
     const int32_t groups = n / 4;  // 0 in a last block of 1 to 3 channels: the tail loop only
     pack_weights(p, weights, bias, ch0, groups, packed);
     in_args.w_end = patch_args.w_end = packed + groups * group_words;
+    for (int32_t j = 0; j < n; ++j) source[j] = (ch0 + j) / multiplier;
     int8_t* out = output + ch0;
     int32_t q = 0;  // pixels waiting in acc
     for (int32_t b = 0; b < p.batch; ++b) {
-      const int8_t* image = input + b * p.in_h * row + ch0;
+      const int8_t* image = input + b * p.in_h * row;
       for (int32_t oy = 0; oy < p.out_h; ++oy) {
         const int32_t y0 = oy * p.stride_h - p.pad_top;
         const bool rows_inside = y0 >= 0 && y0 + extent_h <= p.in_h;
@@ -293,17 +311,23 @@ void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* 
             kx = detail::valid_taps(x0, kw, p.dilation_w, p.in_w);
           }
           // The assembly runs its group loop at least once: not called for groups == 0.
-          if (groups > 0 && inside) {
-            run(image + y0 * row + x0 * c, packed, a, &in_args);
-          } else if (groups > 0) {  // the window's valid taps into the patch, the zero point elsewhere
+          if (groups > 0 && inside && multiplier == 1) {
+            run(image + y0 * row + x0 * in_c + ch0, packed, a, &in_args);
+          } else if (groups > 0) {
+            // The window's valid taps into the patch, the zero point elsewhere.
             uint32_t* words = reinterpret_cast<uint32_t*>(patch);
             for (int32_t i = 0; i < kh * kw * kBlock / 4; ++i) words[i] = zero_word;
-            for (int32_t ty = ky.first; ty < ky.last; ++ty) {
-              const int8_t* src = image + (y0 + ty * p.dilation_h) * row + (x0 + kx.first * p.dilation_w) * c;
-              uint32_t* dst = words + (ty * kw + kx.first) * (kBlock / 4);
-              for (int32_t tx = kx.first; tx < kx.last; ++tx, src += in_col, dst += kBlock / 4) {
-                for (int32_t i = 0; i < groups; ++i) dst[i] = arm::load_u32(src + 4 * i);
+            if (multiplier == 1) {
+              for (int32_t ty = ky.first; ty < ky.last; ++ty) {
+                const int8_t* src =
+                    image + (y0 + ty * p.dilation_h) * row + (x0 + kx.first * p.dilation_w) * in_c + ch0;
+                uint32_t* dst = words + (ty * kw + kx.first) * (kBlock / 4);
+                for (int32_t tx = kx.first; tx < kx.last; ++tx, src += in_col, dst += kBlock / 4) {
+                  for (int32_t i = 0; i < groups; ++i) dst[i] = arm::load_u32(src + 4 * i);
+                }
               }
+            } else {
+              gather_repeated(p, image, y0, x0, ky, kx, source, 4 * groups, patch);
             }
             run(patch, packed, a, &patch_args);
           }
@@ -312,15 +336,15 @@ void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* 
             int32_t s = bias != nullptr ? bias[ch] : 0;
             for (int32_t ty = ky.first; ty < ky.last; ++ty) {
               for (int32_t tx = kx.first; tx < kx.last; ++tx) {
-                const int32_t in = image[(y0 + ty * p.dilation_h) * row + (x0 + tx * p.dilation_w) * c + j];
-                s += (in + p.input_offset) * weights[(ty * kw + tx) * c + ch];
+                const int32_t in = image[(y0 + ty * p.dilation_h) * row + (x0 + tx * p.dilation_w) * in_c + source[j]];
+                s += (in + p.input_offset) * weights[(ty * kw + tx) * out_c + ch];
               }
             }
             a[j] = s;
           }
           if (++q == 4) {
-            rq.run(acc, ch0, n, out, 4, c);
-            out += 4 * c;
+            rq.run(acc, ch0, n, out, 4, out_c);
+            out += 4 * out_c;
             q = 0;
           }
         }
@@ -328,7 +352,7 @@ void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* 
     }
     for (int32_t i = 0; i < q; ++i) {
       rq.run(acc + i * kBlock, ch0, n, out, 1, 0);
-      out += c;
+      out += out_c;
     }
   }
 }

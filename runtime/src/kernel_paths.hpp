@@ -33,9 +33,11 @@ void dense_s8_portable(const DenseParams& p, const int8_t* input, const int8_t* 
 // bench/kernel_variants name the variant through this function, so that they cannot drift).
 // Rows*: taps of two kernel rows paired into SMLAD operands, weights re-laid out per call into
 // a stack buffer of kDepthwiseRowsGroupWords words per 4 channels at most
-// (depthwise_arm_dsp_rows.cpp); Window: the valid taps one by one (channel counts below 4,
-// kernels too large for that buffer); Portable: channel multipliers above 1.
-enum class DepthwiseDspVariant : int32_t { Portable, Window, Rows, Rows3x3 };
+// (depthwise_arm_dsp_rows.cpp); Multiplier: the same loops over a patch per window in which
+// each input channel is repeated for its output channels; Window: the valid taps one by one
+// (multiplier 1 with fewer than 4 channels or kernels too large for that buffer); Portable:
+// the rest (multipliers above 1 on such shapes).
+enum class DepthwiseDspVariant : int32_t { Portable, Window, Rows, Rows3x3, Multiplier };
 constexpr int32_t kDepthwiseRowsGroupWords = 64;
 // Words per 4 channels: 4 start values, then per kernel column 4 per row pair and 2 for an odd
 // last row.
@@ -45,9 +47,11 @@ constexpr int32_t depthwise_rows_group_words(const ConvParams& p) {
 constexpr DepthwiseDspVariant depthwise_dsp_variant(const ConvParams& p) {
   // The input offset must be minus an int8 zero point: padded taps of edge windows are
   // copied in as that byte (always so for input_offset = -zero_point).
-  if (p.out_c != p.in_c || p.input_offset < -127 || p.input_offset > 128) return DepthwiseDspVariant::Portable;
-  if (p.in_c < 4 || p.kernel_h > 32 || p.kernel_w > 32 || depthwise_rows_group_words(p) > kDepthwiseRowsGroupWords)
-    return DepthwiseDspVariant::Window;
+  if (p.input_offset < -127 || p.input_offset > 128) return DepthwiseDspVariant::Portable;
+  const bool rows =
+      p.out_c >= 4 && p.kernel_h <= 32 && p.kernel_w <= 32 && depthwise_rows_group_words(p) <= kDepthwiseRowsGroupWords;
+  if (p.out_c != p.in_c) return rows ? DepthwiseDspVariant::Multiplier : DepthwiseDspVariant::Portable;
+  if (!rows) return DepthwiseDspVariant::Window;
   return p.kernel_h == 3 && p.kernel_w == 3 ? DepthwiseDspVariant::Rows3x3 : DepthwiseDspVariant::Rows;
 }
 
@@ -56,7 +60,8 @@ void conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int8_t* weigh
                    int16_t* scratch);
 void depthwise_conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                              int8_t* output);
-// The Rows and Rows3x3 variants (depthwise_arm_dsp_rows.cpp), for depthwise_conv2d_s8_dsp.
+// The Rows, Rows3x3 and Multiplier variants (depthwise_arm_dsp_rows.cpp), for
+// depthwise_conv2d_s8_dsp.
 void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                         int8_t* output);
 void dense_s8_dsp(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,

@@ -127,6 +127,7 @@ const char* depthwise_variant(const rt::ConvParams& p) {
       case rt::DepthwiseDspVariant::Rows3x3: return "depthwise_3x3";
       case rt::DepthwiseDspVariant::Rows: return "depthwise_rows";
       case rt::DepthwiseDspVariant::Window: return "depthwise_mult1";
+      case rt::DepthwiseDspVariant::Multiplier: return "depthwise_multiplier";
       case rt::DepthwiseDspVariant::Portable: break;
     }
     return "depthwise_portable";
@@ -369,9 +370,8 @@ void reference_layers() {
   }
 }
 
-// Each variant of the native path, the odds that reach it, and its number of cases. The DSP
-// depthwise path hands multipliers above 1 to the portable kernel, and only the DSP path
-// gathers first layers and pairs depthwise kernel rows: no such variant there.
+// Each variant of the native path, the odds that reach it, and its number of cases. Only the
+// DSP path gathers first layers and pairs depthwise kernel rows: no such variant on Helium.
 struct Variant {
   const char* name;
   bool depthwise;
@@ -389,9 +389,7 @@ constexpr Variant kVariants[] = {
 #else
     {"depthwise_mult1", true, {0, 0, 0, 20, 0}, 1000},  // multiplier 1, any window
 #endif
-#if defined(TINYQ_PATH_ARM_MVE)
     {"depthwise_multiplier", true, {0, 0, 100, 40, 0}, 1000},  // multiplier above 1: gathered inputs
-#endif
 };
 
 }  // namespace
