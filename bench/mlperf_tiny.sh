@@ -13,6 +13,7 @@
 #       build-dir: default build (tinyq must be built there); models: kws vww ic ad sww (default all)
 #       outputs under BUILD/tmp/mlperf_tiny/ (JSON of every step, generated sources, inputs)
 #   VERIFY_COUNT=N   samples per verify run (default 8)
+#   TABLES_ONLY=1    only print the tables again from a previous run's outputs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=${TINYQ_MLPERF_TINY:-}
@@ -33,7 +34,7 @@ count=${VERIFY_COUNT:-8}
 out=$build/tmp/mlperf_tiny
 data=$out/data
 mkdir -p "$out"
-/usr/bin/python3 bench/mlperf_tiny_samples.py "$root" "$data"
+[ -n "${TABLES_ONLY:-}" ] || /usr/bin/python3 bench/mlperf_tiny_samples.py "$root" "$data"
 
 # model: int8 .tflite, float model (the reference of the agreement check)
 declare -A int8_file=([kws]=kws_ref_model.tflite [vww]=vww_96_int8.tflite [ic]=pretrainedResnet_quant.tflite
@@ -42,6 +43,7 @@ declare -A float_file=([kws]=kws_ref_model_float32.tflite [vww]=vww_96_float.tfl
                        [ad]=ad01_fp32.tflite [sww]=str_ww_ref_model.h5)
 
 for m in "${models[@]}"; do
+  [ -z "${TABLES_ONLY:-}" ] || break
   if [ -z "${int8_file[$m]:-}" ]; then
     echo "mlperf_tiny.sh: unknown model '$m' (kws vww ic ad sww)" >&2
     exit 2
@@ -88,9 +90,9 @@ for m in models:
 print("verify: " + ("; ".join(bad) if bad else
       f"0 differing bytes on every model, both quantizations, M4/M7/M55 ({load(f'{models[0]}.own.cortex-m4.verify.json')['count']} samples each)"))
 print()
-print("| model | quantization | M4 instructions | M7 instructions | M55 instructions | TFLM + CMSIS-NN M4 / tinyq M4 "
-      "| arena B | TFLM arena B | flash B (weights + code) | runtime + model code B (M4) | TFLM code B |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| model | quantization | M4 | M7 | M55 | TFLM + CMSIS-NN M4 | TFLM / tinyq | arena B | TFLM arena B | flash B "
+      "| code B | TFLM code B |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for m in models:
     for k, label in (("int8", "TF int8 (imported)"), ("own", "tinyq (from float)")):
         b = {t: load(f"{m}.{k}.{t}.bench.json") for t in cores}
@@ -99,7 +101,7 @@ for m in models:
         m4 = b["cortex-m4"]
         code = m4["runtime_code_bytes"] + m4["model_code_bytes"]
         print(f"| {names[m]} | {label} | {m4['instructions']:,} | {b['cortex-m7']['instructions']:,} | "
-              f"{b['cortex-m55']['instructions']:,} | {ti / m4['instructions']:.2f}x | {g['arena_bytes']:,} | {ta:,} | "
+              f"{b['cortex-m55']['instructions']:,} | {ti:,} | {ti / m4['instructions']:.2f}× | {g['arena_bytes']:,} | {ta:,} | "
               f"{g['flash_bytes']:,} | {code:,} | {tc:,} |")
 print()
 
@@ -107,10 +109,11 @@ def sqnr(ref, x):
     err = ((ref - x) ** 2).sum()
     return float("inf") if err == 0 else 10 * np.log10((ref ** 2).sum() / err)
 
-print("| model | inputs | top-1 agreement with float: TF int8 | tinyq | output SQNR dB: TF int8 | tinyq |")
+print("| model | inputs (calibration of tinyq's own) | top-1 agreement: TF int8 | tinyq | output SQNR dB: TF int8 | tinyq |")
 print("|---|---|---:|---:|---:|---:|")
-inputs = {"kws": "1 real + 63 synthetic MFCC", "vww": "64 synthetic images", "ic": "64 synthetic images",
-          "ad": "196 real windows", "sww": "45 real spectrograms"}
+inputs = {"kws": "1 real + 63 synthetic MFCC (1 real + 127 synthetic)", "vww": "64 synthetic images (128 others)",
+          "ic": "64 synthetic images (128 others)", "ad": "196 real windows (the same)",
+          "sww": "45 real spectrograms (the same)"}
 for m in models:
     f, tf, own = (np.load(f"{out}/{m}.{k}.out.npy").reshape(len(np.load(f"{out}/{m}.float.out.npy")), -1)
                   for k in ("float", "int8", "own"))
