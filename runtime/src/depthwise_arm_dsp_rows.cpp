@@ -288,12 +288,19 @@ void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* 
   alignas(4) int8_t patch[kMaxPatch];
   int32_t source[kBlock];  // channel multiplier above 1: the input channel of each output channel
   const int32_t extent_h = (kh - 1) * p.dilation_h + 1, extent_w = (kw - 1) * p.dilation_w + 1;
+  // Output columns whose windows lie inside the image horizontally: [ox_lo, ox_hi).
+  const int32_t ox_lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
+  int32_t ox_hi = p.in_w - extent_w + p.pad_left < 0 ? 0 : (p.in_w - extent_w + p.pad_left) / p.stride_w + 1;
+  ox_hi = ox_hi > p.out_w ? p.out_w : ox_hi;
+  const int32_t step = p.stride_w * in_c;
   for (int32_t ch0 = 0; ch0 < out_c; ch0 += kBlock) {
     const int32_t n = out_c - ch0 < kBlock ? out_c - ch0 : kBlock;
     const int32_t groups = n / 4;  // 0 in a last block of 1 to 3 channels: the tail loop only
     pack_weights(p, weights, bias, ch0, groups, packed);
     in_args.w_end = patch_args.w_end = packed + groups * group_words;
     for (int32_t j = 0; j < n; ++j) source[j] = (ch0 + j) / multiplier;
+    // In place, without the tail loop: multiplier 1 and whole groups of 4 channels.
+    const bool in_place = multiplier == 1 && groups * 4 == n && ox_lo < ox_hi;
     int8_t* out = output + ch0;
     int32_t q = 0;  // pixels waiting in acc
     for (int32_t b = 0; b < p.batch; ++b) {
@@ -301,7 +308,20 @@ void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* 
       for (int32_t oy = 0; oy < p.out_h; ++oy) {
         const int32_t y0 = oy * p.stride_h - p.pad_top;
         const bool rows_inside = y0 >= 0 && y0 + extent_h <= p.in_h;
+        const bool fast_row = in_place && rows_inside;
         for (int32_t ox = 0; ox < p.out_w; ++ox) {
+          if (fast_row && ox == ox_lo) {  // the windows inside the image: no test but the quad's
+            const int8_t* src = image + y0 * row + (ox * p.stride_w - p.pad_left) * in_c + ch0;
+            for (; ox < ox_hi; ++ox, src += step) {
+              run(src, packed, acc + q * kBlock, &in_args);
+              if (++q == 4) {
+                rq.run(acc, ch0, n, out, 4, out_c);
+                out += 4 * out_c;
+                q = 0;
+              }
+            }
+            if (ox == p.out_w) break;
+          }
           const int32_t x0 = ox * p.stride_w - p.pad_left;
           int32_t* a = acc + q * kBlock;
           const bool inside = rows_inside && x0 >= 0 && x0 + extent_w <= p.in_w;
