@@ -11,14 +11,14 @@ namespace {
 
 class CliGenerate1d : public Cli {
  protected:
-  // 64 random one-channel signals of length 64, as (N,C,L) .npy.
-  fs::path signals() {
+  // 64 random signals of `channels` x `length`, as (N,C,L) .npy.
+  fs::path signals(std::int64_t channels = 1, std::int64_t length = 64) {
     std::mt19937 rng(7);
     std::normal_distribution<float> dist(0.0f, 1.0f);
-    std::vector<float> v(64 * 64);
+    std::vector<float> v(std::size_t(64 * channels * length));
     for (auto& x : v) x = dist(rng);
     fs::path p = dir_ / "signals.npy";
-    tinyq::write_npy(p.string(), Tensor::from_floats({64, 1, 64}, v));
+    tinyq::write_npy(p.string(), Tensor::from_floats({64, channels, length}, v));
     return p;
   }
 };
@@ -41,6 +41,22 @@ TEST_F(CliGenerate1d, TemporalConvNetFirmwareEqualsTheHostOnCortexM4) {
   EXPECT_EQ(j["count"], 10);
   EXPECT_EQ(j["mismatches"], 0);
   EXPECT_GT(j["instructions"].get<double>(), 0);
+}
+
+TEST_F(CliGenerate1d, MultiChannelSequenceModelFirmwareEqualsTheHostOnCortexM55) {
+  // Three input channels (the input is transposed once into (N,1,L,C)), BatchNorm on the
+  // input, a (N,L,C) time-major output: the Helium build of the same kernels.
+  const fs::path model = kModels / "oned" / "sequence_head.onnx";
+  if (!fs::exists(model)) GTEST_SKIP() << model << " absent";
+  const fs::path data = signals(3, 20), tqm = dir_ / "seq.tqm";
+  Result q = run_argv({"quantize", model.string(), "--calib", data.string(), "-o", tqm.string()});
+  ASSERT_EQ(q.code, 0) << q.err;
+  Result v =
+      run_argv({"verify", tqm.string(), "--target", "cortex-m55", "--data", data.string(), "--count", "10", "--json"});
+  ASSERT_EQ(v.code, 0) << v.err;
+  auto j = nlohmann::json::parse(v.out);
+  EXPECT_EQ(j["count"], 10);
+  EXPECT_EQ(j["mismatches"], 0);
 }
 
 }  // namespace
