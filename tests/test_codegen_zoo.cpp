@@ -14,6 +14,7 @@
 #include "data/dataset.hpp"
 #include "exec/int8_executor.hpp"
 #include "frontend/onnx/onnx_import.hpp"
+#include "ir/model_stats.hpp"
 #include "passes/passes.hpp"
 #include "quant/quantizer.hpp"
 
@@ -80,6 +81,8 @@ TEST_P(GeneratedZooModel, MatchesTheHostInt8ExecutorByteForByte) {
   // Memory: at the lower bound, and never above TFLM's greedy planner.
   EXPECT_EQ(sources.memory.arena_bytes(), sources.memory.lower_bound) << sources.memory.plan.method;
   EXPECT_LE(sources.memory.arena_bytes(), sources.memory.tflm_greedy_bytes);
+  // What `inspect` promises before quantization: no layer-by-layer arena goes below it.
+  EXPECT_LE(compute_stats(q.graph.float_graph).arena_lower_bound_bytes_int8, sources.memory.lower_bound);
 
   // Deterministic: a second generation gives the same bytes.
   GeneratedSources again = generate_sources(q.graph, target, name);

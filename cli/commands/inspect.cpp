@@ -43,6 +43,7 @@ int run_inspect(const InspectArgs& args) {
                 {"macs", stats.macs},
                 {"ops", stats.op_counts},
                 {"peak_activation_bytes_int8", stats.peak_activation_bytes_int8},
+                {"arena_lower_bound_bytes_int8", stats.arena_lower_bound_bytes_int8},
                 {"layers", layers}});
     return kExitOk;
   }
@@ -63,8 +64,10 @@ int run_inspect(const InspectArgs& args) {
                shape_string(n.output_shape), n.params, n.macs);
   fmt::print("\n{} nodes, {} parameters ({:.1f} KB as int8), {} MACs per inference\n", stats.nodes.size(), stats.params,
              double(stats.params) / 1024.0, stats.macs);
-  fmt::print("peak live activations: {} bytes as int8 (lower bound of the MCU arena)\n",
-             stats.peak_activation_bytes_int8);
+  fmt::print(
+      "int8 activations: {} B live at the peak of this node order; any layer-by-layer arena needs at least {} B "
+      "(the largest layer's inputs and output); `generate` plans the arena\n",
+      stats.peak_activation_bytes_int8, stats.arena_lower_bound_bytes_int8);
   std::string ops;
   for (auto& [op, count] : stats.op_counts) ops += fmt::format("{}{}×{}", ops.empty() ? "" : ", ", op, count);
   fmt::print("ops: {}\n", ops);

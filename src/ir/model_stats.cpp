@@ -66,6 +66,21 @@ ModelStats compute_stats(const Graph& g) {
         live += element_count(g.values[v].shape);
     stats.peak_activation_bytes_int8 = std::max(stats.peak_activation_bytes_int8, live);
   }
+
+  for (auto& node : g.nodes) {
+    std::int64_t inputs = 0;
+    std::unordered_set<ValueId> seen;
+    for (auto in : node.inputs)
+      if (in != kNoValue && !g.value(in).is_constant() && seen.insert(in).second)
+        inputs += element_count(g.value(in).shape);
+    std::int64_t outputs = 0;
+    for (auto out : node.outputs) outputs += element_count(g.value(out).shape);
+    // Elementwise layers may write over an input of the same size (the planner does so for
+    // table lookups, PReLU, add and mul); reshapes and identities are views of their input.
+    const bool may_overlay = is_unary_elementwise(node.op) || is_binary_elementwise(node.op) || node.op == Op::Reshape;
+    const std::int64_t working = may_overlay ? std::max(inputs, outputs) : inputs + outputs;
+    stats.arena_lower_bound_bytes_int8 = std::max(stats.arena_lower_bound_bytes_int8, working);
+  }
   return stats;
 }
 
