@@ -232,5 +232,19 @@ TEST(Lift1d, AOneDConvWithATwoDWeightIsOneErrorNamingTheNode) {
   }
 }
 
+TEST(Lift1d, ATwoDWindowOnAnNclInputIsOneErrorNamingTheNode) {
+  OnnxBuilder b;
+  b.input("x", {1, 2, 8}).output("y");
+  OnnxBuilder::set_ints(b.node("MaxPool", {"x"}, {"y"}, "pool2d"), "kernel_shape", {2, 2});
+  auto bytes = b.bytes();
+  try {
+    import_onnx_bytes(bytes.data(), bytes.size(), "test.onnx");
+    FAIL() << "imported";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pool2d"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("kernel_shape has 2 values"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace tinyq

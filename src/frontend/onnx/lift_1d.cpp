@@ -45,14 +45,20 @@ void set_ints(onnx::NodeProto& node, const std::string& name, const Ints& values
   for (auto v : values) a->add_ints(v);
 }
 
-// A 1-D window attribute as the 2-D one over (H = 1, W = L). Other lengths stay as they are
-// for the 2-D converter to refuse with its own message.
-void lift_window_attrs(onnx::NodeProto& node) {
+// A 1-D window's attributes as the 2-D ones over (H = 1, W = L). Lengths for another rank
+// would silently mean a window over H, so they are refused here.
+void lift_window_attrs(Importer& im, onnx::NodeProto& node) {
   for (const char* name : {"kernel_shape", "strides", "dilations", "output_padding"}) {
     Ints v = attr_ints(node, name);
-    if (v.size() == 1) set_ints(node, name, {name == std::string("output_padding") ? 0 : 1, v[0]});
+    if (v.empty()) continue;
+    if (v.size() != 1) fail(im.at(node), "{} has {} values for the 1 spatial axis of an (N,C,L) input", name, v.size());
+    set_ints(node, name, {name == std::string("output_padding") ? 0 : 1, v[0]});
   }
-  if (Ints pads = attr_ints(node, "pads"); pads.size() == 2) set_ints(node, "pads", {0, pads[0], 0, pads[1]});
+  if (Ints pads = attr_ints(node, "pads"); !pads.empty()) {
+    if (pads.size() != 2)
+      fail(im.at(node), "pads has {} values for the 1 spatial axis of an (N,C,L) input", pads.size());
+    set_ints(node, "pads", {0, pads[0], 0, pads[1]});
+  }
   // output_shape may name the spatial size alone or (N,C,L); the 2-D converter reads the last two.
   if (Ints shape = attr_ints(node, "output_shape"); !shape.empty()) set_ints(node, "output_shape", {1, shape.back()});
 }
@@ -161,9 +167,9 @@ bool Lift1d::lift_layer(Importer& im, onnx::NodeProto& node) {
     std::string name = fresh_name(im, node.input(1));
     im.alias(name, im.add_constant(name, w.reshaped(s)));
     node.set_input(1, name);
-    lift_window_attrs(node);
+    lift_window_attrs(im, node);
   } else if (op == "MaxPool" || op == "AveragePool") {
-    lift_window_attrs(node);
+    lift_window_attrs(im, node);
   }
   if (!lifted_.count(x)) node.set_input(0, lift_value(im, x, id));
   return true;
