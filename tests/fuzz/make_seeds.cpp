@@ -222,6 +222,21 @@ std::vector<Seed> seeds() {
                  b.node("MatMul", {"f", "fc"}, {"logits"});
                  b.node("Softmax", {"logits"}, {"y"});
                }});
+  // A 1-D (N,C,L) stack, as temporal conv nets export it: every node is lifted to 2-D.
+  s.push_back({"tiny_tcn", 13, {1, 2, 16}, [](OnnxBuilder& b) {
+                 b.int_initializer("causal", {0, 0, 2, 0, 0, 0});
+                 b.node("Pad", {"x", "causal"}, {"p"});
+                 b.initializer("w1", {4, 2, 2}, values(16, 14));
+                 OnnxBuilder::set_ints(b.node("Conv", {"p", "w1"}, {"c"}), "dilations", {2});
+                 b.initializer("bias", {4, 1}, values(4, 15));
+                 b.node("Add", {"c", "bias"}, {"a"});
+                 b.node("Relu", {"a"}, {"r"});
+                 auto& m = b.node("MaxPool", {"r"}, {"m"});
+                 OnnxBuilder::set_ints(m, "kernel_shape", {2});
+                 OnnxBuilder::set_ints(m, "strides", {2});
+                 b.node("GlobalAveragePool", {"m"}, {"g"});
+                 b.node("Flatten", {"g"}, {"y"});
+               }});
   return s;
 }
 
