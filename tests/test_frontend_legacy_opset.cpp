@@ -14,7 +14,18 @@ namespace {
 
 using testing::OnnxBuilder;
 
-Graph import(const OnnxBuilder& b) {
+// Old exporters typed their graph outputs, and ONNX's checker (run before the converter)
+// requires it.
+void type_outputs(OnnxBuilder& b, const std::vector<std::int64_t>& dims) {
+  for (auto& out : *b.model().mutable_graph()->mutable_output()) {
+    auto& tensor = *out.mutable_type()->mutable_tensor_type();
+    tensor.set_elem_type(onnx::TensorProto::FLOAT);
+    for (auto d : dims) tensor.mutable_shape()->add_dim()->set_dim_value(d);
+  }
+}
+
+Graph import(OnnxBuilder& b, const std::vector<std::int64_t>& output_dims) {
+  type_outputs(b, output_dims);
   auto bytes = b.bytes();
   Graph g = import_onnx_bytes(bytes.data(), bytes.size(), "legacy.onnx");
   simplify(g);
@@ -30,7 +41,7 @@ TEST(OnnxLegacyOpset, Opset6AddBroadcastsAlongTheGivenAxis) {
   auto& add = b.node("Add", {"x", "bias"}, {"y"}, "legacy_add");
   OnnxBuilder::set_int(add, "broadcast", 1);
   OnnxBuilder::set_int(add, "axis", 1);
-  Graph g = import(b);
+  Graph g = import(b, {1, 3, 2, 2});
   std::vector<float> x(12);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(i);
   Tensor out = FloatExecutor(g).run({Tensor::from_floats({1, 3, 2, 2}, x)})[0];
@@ -46,7 +57,7 @@ TEST(OnnxLegacyOpset, Opset1GlobalAveragePoolRuns) {
   OnnxBuilder b(1);
   b.input("x", {1, 2, 2, 2}).output("y");
   b.node("GlobalAveragePool", {"x"}, {"y"}, "gap");
-  Graph g = import(b);
+  Graph g = import(b, {1, 2, 1, 1});
   const std::vector<float> x = {1, 2, 3, 4, 10, 20, 30, 40};
   Tensor out = FloatExecutor(g).run({Tensor::from_floats({1, 2, 2, 2}, x)})[0];
   ASSERT_EQ(out.shape(), (Shape{1, 2, 1, 1}));
@@ -61,6 +72,7 @@ TEST(OnnxLegacyOpset, WhatTheConverterCannotUpgradeIsOneClearError) {
   b.input("x", {1, 1, 2, 2}).output("y");
   auto& pad = b.node("Pad", {"x"}, {"y"}, "old_pad");
   OnnxBuilder::set_ints(pad, "paddings", {0, 0, 1, 1, 0, 0, 1, 1});
+  type_outputs(b, {1, 1, 4, 4});
   const auto bytes = b.bytes();
   try {
     import_onnx_bytes(bytes.data(), bytes.size(), "legacy.onnx");
@@ -73,11 +85,31 @@ TEST(OnnxLegacyOpset, WhatTheConverterCannotUpgradeIsOneClearError) {
   }
 }
 
+// A malformed legacy file (nodes without an op type: the fuzzer's find, which crashed ONNX's
+// converter) is refused by ONNX's checker first, in one line.
+TEST(OnnxLegacyOpset, MalformedLegacyGraphIsRefusedBeforeTheConverter) {
+  OnnxBuilder b(1);
+  b.input("x", {1, 2}).output("y");
+  b.model().mutable_graph()->add_node();
+  b.node("Relu", {"x"}, {"y"}, "r");
+  type_outputs(b, {1, 2});
+  const auto bytes = b.bytes();
+  try {
+    import_onnx_bytes(bytes.data(), bytes.size(), "legacy.onnx");
+    FAIL() << "a node without an op type imported";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("malformed"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+}
+
 TEST(OnnxLegacyOpset, OpsetZeroAndBeyond18AreRefused) {
   for (int opset : {0, 19}) {
     OnnxBuilder b(opset);
     b.input("x", {1, 2}).output("y");
     b.node("Relu", {"x"}, {"y"}, "r");
+    type_outputs(b, {1, 2});
     const auto bytes = b.bytes();
     EXPECT_THROW(import_onnx_bytes(bytes.data(), bytes.size(), "m.onnx"), Error) << "opset " << opset;
   }

@@ -1,5 +1,6 @@
 #include "frontend/onnx/legacy_opset.hpp"
 
+#include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 #include <onnx/version_converter/convert.h>
 
@@ -102,11 +103,16 @@ onnx::ModelProto upgrade_legacy_opset(const onnx::ModelProto& model, int opset, 
   // The converter and shape inference signal what they cannot do with exceptions
   // (ONNX_ASSERT, ConvertError, InferenceError); their messages can span lines.
   try {
+    // The converter assumes a well-formed graph (a node without an op type crashes it, as the
+    // fuzzer found): ONNX's checker goes first and turns such a file into an error.
+    onnx::checker::check_model(model);
     onnx::ModelProto fixed = model;
     fix_legacy_axis_broadcast(fixed, where);
     return onnx::version_conversion::ConvertVersion(fixed, kFirstNativeOpset);
   } catch (const Error&) {
     throw;
+  } catch (const onnx::checker::ValidationError& e) {
+    fail(where, "opset {} model is malformed (ONNX checker): {}", opset, first_line(e.what()));
   } catch (const std::exception& e) {
     fail(where, "opset {} could not be upgraded to opset {} by ONNX's version converter: {}", opset, kFirstNativeOpset,
          first_line(e.what()));
