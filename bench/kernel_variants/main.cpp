@@ -342,6 +342,7 @@ int main() {
   conv(true, 14, 14, 32, 32, 3, 1, "depthwise 3x3 s1 p1, 14x14x32");
   conv(true, 14, 14, 32, 32, 5, 1, "depthwise 5x5 s1 p2, 14x14x32");
   conv(true, 14, 14, 16, 32, 3, 1, "depthwise 3x3 s1 p1, 14x14x16 x2");
+  conv(true, 14, 14, 32, 32, 7, 1, "depthwise 7x7 s1 p3, 14x14x32");
   conv(true, 25, 5, 64, 64, 3, 1, "depthwise 3x3 s1 p1, 25x5x64 (KWS)");
   conv(true, 28, 1, 128, 128, 5, 1, "depthwise 5x1 valid, 28x1x128", true);
   conv(true, 24, 1, 128, 128, 10, 1, "depthwise 10x1 valid, 24x1x128", true);
