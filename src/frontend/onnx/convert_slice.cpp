@@ -85,7 +85,7 @@ void convert_slice(Importer& im, const onnx::NodeProto& node) {
 
 void convert_gather(Importer& im, const onnx::NodeProto& node) {
   ValueId data = im.input(node, 0);
-  const Tensor& indices = im.constant_input(node, 1);
+  const Tensor indices = im.constant_input(node, 1);  // a copy: to_layout below may move the values
   const std::size_t rank = im.graph().value(data).shape.size();
   const int axis = normalize_axis(im, node, attr_int(node, "axis", 0), rank);
   if (is_constant(im, data)) {
