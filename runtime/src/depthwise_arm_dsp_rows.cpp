@@ -127,7 +127,8 @@ __asm__(
 
 // Any other window: per kernel column, the row pairs (a loop unrolled twice, entered in its
 // middle for an odd count), then the odd last row. The same arguments; the loop state that
-// does not fit the 14 registers lives on the stack.
+// does not fit the 14 registers lives on the stack, precomputed once per call so that a
+// column costs 13 instructions of bookkeeping (plus 3 per two pairs).
 extern "C" void tinyq_dsp_depthwise_rows(const int8_t* input, const int32_t* packed, int32_t* acc,
                                          const DwRowsArgs* args);
 __asm__(
@@ -141,57 +142,85 @@ __asm__(
     "  .thumb_func\n"
     "tinyq_dsp_depthwise_rows:\n"
     "  push {r4-r11, lr}\n"
-    "  sub sp, #16\n"          // [sp] accumulators out, [sp, #4] args, [sp, #8] end of a
-    "  str r2, [sp]\n"         // column's pairs, [sp, #12] columns left
-    "  str r3, [sp, #4]\n"
-    "  ldr r2, [r3]\n"
-    "1:\n"                     // a group of 4 channels
-    "  ldm r1!, {r4-r7}\n"
-    "  ldr r3, [sp, #4]\n"
-    "  ldr r12, [r3, #20]\n"
+    "  sub sp, #40\n"
+    // [sp] accumulators out, [sp, #4] weight bytes of a column's pairs, [sp, #8] end of a
+    // column's pairs, [sp, #12] col, [sp, #16] group, [sp, #20] end of the weights,
+    // [sp, #24] where a column's pairs start (Thumb address), [sp, #28] weight bytes of all
+    // columns, [sp, #32] end of a group's columns, [sp, #36] odd
+    "  str r2, [sp]\n"
+    "  ldr r12, [r3, #4]\n"
     "  str r12, [sp, #12]\n"
-    "2:\n"                     // a kernel column
-    "  ldr r3, [sp, #4]\n"
-    "  ldr r12, [r3, #16]\n"
-    "  add lr, r1, r12, lsl #4\n"
-    "  str lr, [sp, #8]\n"
+    "  ldr r12, [r3, #8]\n"
+    "  str r12, [sp, #16]\n"
+    "  ldr r12, [r3, #12]\n"
+    "  str r12, [sp, #20]\n"
+    "  ldr r12, [r3, #24]\n"
+    "  str r12, [sp, #36]\n"
     "  cmp r12, #0\n"
-    "  beq 4f\n"
+    "  ite ne\n"
+    "  movne r4, #8\n"
+    "  moveq r4, #0\n"           // r4: weight bytes of the odd row per column
+    "  ldr r12, [r3, #16]\n"     // pairs
+    "  lsl lr, r12, #4\n"
+    "  str lr, [sp, #4]\n"
+    "  add r4, lr\n"
+    "  ldr r5, [r3, #20]\n"      // cols
+    "  mul r4, r4, r5\n"
+    "  str r4, [sp, #28]\n"
+    "  adr lr, 4f\n"
+    "  cmp r12, #0\n"
+    "  beq 7f\n"
+    "  adr lr, 3f\n"
     "  tst r12, #1\n"
-    "  bne 3f\n"
+    "  bne 7f\n"
+    "  adr lr, 6f\n"
+    "7:\n"
+    "  orr lr, lr, #1\n"
+    "  str lr, [sp, #24]\n"
+    "  ldr r2, [r3]\n"
+    "1:\n"                       // a group of 4 channels
+    "  ldm r1!, {r4-r7}\n"
+    "  ldr r12, [sp, #28]\n"
+    "  add r12, r1\n"
+    "  str r12, [sp, #32]\n"
+    "2:\n"                       // a kernel column
+    "  ldr r12, [sp, #4]\n"
+    "  add r12, r1\n"
+    "  str r12, [sp, #8]\n"
+    "  ldr r12, [sp, #24]\n"
+    "  bx r12\n"
+    "  .align 2\n"
     "6:\n"
     TINYQ_DW_PAIR("[r0]", "[r0, r2]")
     "  add r0, r0, r2, lsl #1\n"
+    "  .align 2\n"
     "3:\n"
     TINYQ_DW_PAIR("[r0]", "[r0, r2]")
     "  add r0, r0, r2, lsl #1\n"
     "  ldr r12, [sp, #8]\n"
     "  cmp r1, r12\n"
     "  bne 6b\n"
+    "  .align 2\n"
     "4:\n"
-    "  ldr r3, [sp, #4]\n"
-    "  ldr r12, [r3, #24]\n"
+    "  ldr r12, [sp, #36]\n"
     "  cmp r12, #0\n"
     "  beq 5f\n"
     TINYQ_DW_SINGLE("[r0]")
     "5:\n"
-    "  ldr r3, [sp, #4]\n"
-    "  ldr r12, [r3, #4]\n"
-    "  add r0, r12\n"
     "  ldr r12, [sp, #12]\n"
-    "  subs r12, #1\n"
-    "  str r12, [sp, #12]\n"
+    "  add r0, r12\n"
+    "  ldr r12, [sp, #32]\n"
+    "  cmp r1, r12\n"
     "  bne 2b\n"
     "  ldr r12, [sp]\n"
     "  stm r12!, {r4-r7}\n"
     "  str r12, [sp]\n"
-    "  ldr r3, [sp, #4]\n"
-    "  ldr r12, [r3, #8]\n"
+    "  ldr r12, [sp, #16]\n"
     "  add r0, r12\n"
-    "  ldr r12, [r3, #12]\n"
+    "  ldr r12, [sp, #20]\n"
     "  cmp r1, r12\n"
     "  bne 1b\n"
-    "  add sp, #16\n"
+    "  add sp, #40\n"
     "  pop {r4-r11, pc}\n"
     "  .size tinyq_dsp_depthwise_rows, .-tinyq_dsp_depthwise_rows\n"
     "  .text\n");
@@ -203,12 +232,11 @@ __asm__(
 constexpr int32_t kBlock = RowRequantizer::kQuadChannels;  // channels per block: 16
 constexpr int32_t kMaxPatch = 32 * 16;                     // bytes: a window of a block
 
-inline uint32_t pair16(int8_t lo, int8_t hi) {
-  return static_cast<uint32_t>(static_cast<uint16_t>(static_cast<int16_t>(lo))) |
-         (static_cast<uint32_t>(static_cast<uint16_t>(static_cast<int16_t>(hi))) << 16);
-}
-
-// Packs `groups` groups of 4 channels from channel ch0 in the order the assembly reads them.
+// Packs `groups` groups of 4 channels from channel ch0 in the order the assembly reads them,
+// 4 weights per word load: SXTB16 splits a row's word into channels (0, 2) and (1, 3), PKHBT /
+// PKHTB pair them with the next row's, SADD16 sums each channel's weights in a 16-bit lane
+// (at most 32 x 32 taps of |w| <= 128 would be needed to leave int16; the variant allows at
+// most 30 taps).
 void pack_weights(const ConvParams& p, const int8_t* weights, const int32_t* bias, int32_t ch0, int32_t groups,
                   int32_t* packed) {
   const int32_t c = p.out_c, kh = p.kernel_h, kw = p.kernel_w;  // weights [kh, kw, out_c]
@@ -217,26 +245,35 @@ void pack_weights(const ConvParams& p, const int8_t* weights, const int32_t* bia
     const int32_t ch = ch0 + 4 * g;
     uint32_t* start = w;
     w += 4;
-    uint32_t sum[4] = {0, 0, 0, 0};
+    int32_t sum02 = 0, sum13 = 0;  // channels (0, 2) and (1, 3) in 16-bit lanes
     for (int32_t tx = 0; tx < kw; ++tx) {
       for (int32_t ty = 0; ty + 1 < kh; ty += 2) {
         const int8_t* a = weights + (ty * kw + tx) * c + ch;
-        const int8_t* b = a + kw * c;
-        for (int32_t i = 0; i < 4; ++i) {
-          *w++ = pair16(a[i], b[i]);
-          sum[i] += static_cast<uint32_t>(a[i] + b[i]);
-        }
+        const uint32_t wa = arm::load_u32(a), wb = arm::load_u32(a + kw * c);
+        const uint32_t a02 = static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(wa))), a13 = arm::sxtb16_ror8(wa);
+        const uint32_t b02 = static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(wb))), b13 = arm::sxtb16_ror8(wb);
+        w[0] = (a02 & 0xFFFFu) | (b02 << 16);
+        w[1] = (a13 & 0xFFFFu) | (b13 << 16);
+        w[2] = (b02 & 0xFFFF0000u) | (a02 >> 16);
+        w[3] = (b13 & 0xFFFF0000u) | (a13 >> 16);
+        w += 4;
+        sum02 = __sadd16(sum02, __sadd16(static_cast<int32_t>(a02), static_cast<int32_t>(b02)));
+        sum13 = __sadd16(sum13, __sadd16(static_cast<int32_t>(a13), static_cast<int32_t>(b13)));
       }
       if (kh % 2 != 0) {
-        const int8_t* a = weights + ((kh - 1) * kw + tx) * c + ch;
-        *w++ = pair16(a[0], a[2]);
-        *w++ = pair16(a[1], a[3]);
-        for (int32_t i = 0; i < 4; ++i) sum[i] += static_cast<uint32_t>(a[i]);
+        const uint32_t wa = arm::load_u32(weights + ((kh - 1) * kw + tx) * c + ch);
+        const uint32_t a02 = static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(wa))), a13 = arm::sxtb16_ror8(wa);
+        w[0] = a02;
+        w[1] = a13;
+        w += 2;
+        sum02 = __sadd16(sum02, static_cast<int32_t>(a02));
+        sum13 = __sadd16(sum13, static_cast<int32_t>(a13));
       }
     }
+    const int32_t sum[4] = {static_cast<int16_t>(sum02), static_cast<int16_t>(sum13), sum02 >> 16, sum13 >> 16};
     for (int32_t i = 0; i < 4; ++i) {
       const uint32_t b = bias != nullptr ? static_cast<uint32_t>(bias[ch + i]) : 0u;
-      start[i] = b + static_cast<uint32_t>(p.input_offset) * sum[i];
+      start[i] = b + static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum[i]);
     }
   }
 }
