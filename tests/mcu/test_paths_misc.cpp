@@ -399,6 +399,63 @@ void test_resize() {
   }
 }
 
+// Strided copy (Slice, Gather, Transpose) has one path, whose contiguous runs use Helium on
+// the M55: random transposes, stepped slices (negative steps too) and index tables, checked
+// against the definition evaluated on multi-indices.
+void test_strided_copy() {
+  int32_t shape[4], stride[4], index[8];
+  for (int i = 0; i < kCases / 3; ++i) {
+    const int32_t rank = uniform(1, 4);
+    int32_t in_shape[4], in_stride[4], total = 1, in_total = 1;
+    for (int32_t d = 0; d < rank; ++d) in_shape[d] = uniform(1, rank > 2 ? 9 : 40);
+    for (int32_t d = rank - 1; d >= 0; --d) in_stride[d] = in_total, in_total *= in_shape[d];
+    if (in_total > 8192) continue;
+    // Output axis d reads input axis from[d] (a permutation), from start[d] by step[d].
+    int32_t from[4] = {0, 1, 2, 3}, start[4], step[4];
+    for (int32_t d = rank - 1; d > 0; --d) {
+      const int32_t k = uniform(0, d), t = from[d];
+      from[d] = from[k];
+      from[k] = t;
+    }
+    int32_t offset = 0;
+    for (int32_t d = 0; d < rank; ++d) {
+      const int32_t dim = in_shape[from[d]];
+      step[d] = chance(60) ? 1 : (chance(50) ? uniform(2, 3) : -uniform(1, 2));
+      start[d] = uniform(0, dim - 1);
+      const int32_t room = step[d] > 0 ? (dim - start[d] + step[d] - 1) / step[d] : start[d] / -step[d] + 1;
+      shape[d] = uniform(1, room);
+      stride[d] = step[d] * in_stride[from[d]];
+      offset += start[d] * in_stride[from[d]];
+      total *= shape[d];
+    }
+    rt::StridedCopyParams p{rank, shape, stride, offset, -1, nullptr};
+    if (chance(30)) {  // an index table on one axis instead of its stride
+      p.index_axis = uniform(0, rank - 1);
+      const int32_t a = p.index_axis, dim = in_shape[from[a]];
+      total = total / shape[a];
+      offset -= start[a] * in_stride[from[a]];
+      p.offset = offset;
+      shape[a] = uniform(1, 8);
+      total *= shape[a];
+      for (int32_t k = 0; k < shape[a]; ++k) index[k] = uniform(0, dim - 1) * in_stride[from[a]];
+      p.index = index;
+    }
+    if (total > 8192) continue;
+    fill(input_a, in_total);
+    rt::strided_copy_s8(p, input_a, out_native);
+    for (int32_t o = 0; o < total; ++o) {
+      int32_t rest = o, at = 0;
+      for (int32_t d = rank - 1; d >= 0; --d) {
+        const int32_t c = rest % shape[d];
+        rest /= shape[d];
+        at += d == p.index_axis ? index[c] : (start[d] + c * step[d]) * in_stride[from[d]];
+      }
+      out_portable[o] = input_a[at];
+    }
+    compare("strided_copy_s8", i, out_native, out_portable, total);
+  }
+}
+
 void test_softmax() {
   int32_t exp_table[256];
   for (int i = 0; i < kCases / 3; ++i) {
@@ -463,6 +520,7 @@ int main() {
   test_concat();
   test_pad();
   test_resize();
+  test_strided_copy();
   test_softmax();
   printf("test_paths_misc: %d cases, %d failing\n", cases_run, failures);
   return failures > 255 ? 255 : failures;
