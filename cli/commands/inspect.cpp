@@ -7,6 +7,7 @@
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
 #include "ir/model_stats.hpp"
+#include "quant/int8_support.hpp"
 
 namespace tinyq::cli {
 
@@ -27,14 +28,43 @@ nlohmann::json io_json(const Graph& g, const std::vector<ValueId>& ids) {
   return list;
 }
 
+// What stops `quantize` (and so `generate`), known from the float graph: nodes without an
+// int8 kernel, and more than one input.
+struct Int8Blockers {
+  std::vector<std::pair<std::string, std::string>> nodes;  // name, reason
+  std::string graph;                                       // a whole-model reason, or empty
+  bool none() const { return nodes.empty() && graph.empty(); }
+};
+
+Int8Blockers int8_blockers(const Graph& graph) {
+  Int8Blockers b;
+  for (const Node& n : graph.nodes)
+    if (auto why = int8_unsupported(graph, n)) b.nodes.emplace_back(n.name, *why);
+  if (graph.inputs.size() != 1)
+    b.graph = fmt::format("quantization needs a model with one input, this one has {}", graph.inputs.size());
+  return b;
+}
+
 int run_inspect(const InspectArgs& args) {
   Graph graph = load_model(args.model);
   ModelStats stats = compute_stats(graph);
+  const Int8Blockers blockers = int8_blockers(graph);
+  auto blocked = [&](const std::string& name) {
+    for (auto& [node, _] : blockers.nodes)
+      if (node == name) return true;
+    return false;
+  };
   if (args.json) {
     nlohmann::json layers = nlohmann::json::array();
     for (auto& n : stats.nodes)
-      layers.push_back(
-          {{"name", n.name}, {"op", n.op}, {"shape", n.output_shape}, {"params", n.params}, {"macs", n.macs}});
+      layers.push_back({{"name", n.name},
+                        {"op", n.op},
+                        {"shape", n.output_shape},
+                        {"params", n.params},
+                        {"macs", n.macs},
+                        {"int8", !blocked(n.name)}});
+    nlohmann::json unsupported = nlohmann::json::array();
+    for (auto& [node, reason] : blockers.nodes) unsupported.push_back({{"name", node}, {"reason", reason}});
     print_json({{"model", args.model},
                 {"inputs", io_json(graph, graph.inputs)},
                 {"outputs", io_json(graph, graph.outputs)},
@@ -44,6 +74,8 @@ int run_inspect(const InspectArgs& args) {
                 {"ops", stats.op_counts},
                 {"peak_activation_bytes_int8", stats.peak_activation_bytes_int8},
                 {"arena_lower_bound_bytes_int8", stats.arena_lower_bound_bytes_int8},
+                {"int8_ready", blockers.none()},
+                {"int8_unsupported", unsupported},
                 {"layers", layers}});
     return kExitOk;
   }
@@ -71,6 +103,12 @@ int run_inspect(const InspectArgs& args) {
   std::string ops;
   for (auto& [op, count] : stats.op_counts) ops += fmt::format("{}{}×{}", ops.empty() ? "" : ", ", op, count);
   fmt::print("ops: {}\n", ops);
+  if (blockers.none()) {
+    fmt::print("int8: every node has an int8 kernel (quantize, generate)\n");
+  } else {
+    if (!blockers.graph.empty()) fmt::print("int8: {}\n", blockers.graph);
+    for (auto& [node, reason] : blockers.nodes) fmt::print("int8: node '{}' cannot be quantized: {}\n", node, reason);
+  }
   return kExitOk;
 }
 

@@ -1,0 +1,100 @@
+#include "quant/int8_support.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "ir/strided_view.hpp"
+#include "tinyq/kernels.hpp"
+
+namespace tinyq {
+
+namespace {
+
+std::optional<std::string> binary_support(const Graph& g, const Node& node) {
+  const Value& b = g.value(node.inputs[1]);
+  if (node.op == Op::PRelu) {
+    if (!b.is_constant()) return "no int8 kernel for PRelu with a run-time slope";
+    const Shape& x = g.value(node.inputs[0]).shape;
+    const std::int64_t channels = x.empty() ? 1 : x.back();
+    bool per_channel = b.constant->numel() == channels;
+    for (std::size_t d = 0; d + 1 < b.shape.size(); ++d) per_channel = per_channel && b.shape[d] == 1;
+    if (!per_channel && b.constant->numel() != 1)
+      return "no int8 kernel for PRelu whose slope varies along another axis than the last";
+    return std::nullopt;
+  }
+  if (node.op == Op::Pow) return "no int8 kernel for Pow";
+  if (node.op == Op::Div && !b.is_constant()) return "no int8 kernel for division by a tensor computed at run time";
+  return std::nullopt;
+}
+
+std::optional<std::string> pad_support(const Graph& g, const Node& node) {
+  const Shape& x = g.value(node.inputs[0]).shape;
+  const auto pads = node.attrs.get_ints("pads");
+  if (node.attrs.get_string("mode", "constant") != "constant" || x.size() != 4 || pads.size() != 8 || pads[0] ||
+      pads[3] || pads[4] || pads[7])
+    return "no int8 kernel for this Pad (only constant padding of H and W of a 4-D tensor)";
+  if (std::any_of(pads.begin(), pads.end(), [](std::int64_t p) { return p < 0; }))
+    return "no int8 kernel for a Pad with negative pads (cropping)";
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> int8_unsupported(const Graph& g, const Node& node) {
+  if (is_unary_elementwise(node.op)) return std::nullopt;  // a lookup table (Identity: a copy)
+  if (is_binary_elementwise(node.op)) return binary_support(g, node);
+  switch (node.op) {
+    case Op::Conv:
+    case Op::Dense:
+    case Op::AvgPool:
+    case Op::GlobalAvgPool:
+    case Op::GlobalMaxPool:
+    case Op::Reshape:
+    case Op::Concat:
+    case Op::Resize: return std::nullopt;
+    case Op::MaxPool: {
+      const auto d = node.attrs.get_ints("dilations");
+      if (std::any_of(d.begin(), d.begin() + std::min<std::ptrdiff_t>(2, std::ptrdiff_t(d.size())),
+                      [](std::int64_t v) { return v != 1; }))
+        return "no int8 kernel for dilated max pooling";
+      return std::nullopt;
+    }
+    case Op::ChannelAffine: {
+      const Shape& x = g.value(node.inputs[0]).shape;
+      const std::int64_t axis = node.attrs.get_int("axis", 1);
+      if (axis != std::int64_t(x.size()) - 1 || (x.size() != 4 && x.size() != 2))
+        return fmt::format("no int8 kernel for ChannelAffine on axis {} of a rank-{} tensor", axis, x.size());
+      return std::nullopt;
+    }
+    case Op::Pad: return pad_support(g, node);
+    case Op::Transpose:
+    case Op::Slice:
+    case Op::Gather: {
+      const StridedView v = simplified(strided_view(node, g.value(node.inputs[0]).shape));
+      if (v.shape.size() > std::size_t(rt::kMaxCopyRank))
+        return fmt::format("no int8 kernel for this {}: it moves data over {} axes that cannot be merged (at most {})",
+                           op_name(node.op), v.shape.size(), rt::kMaxCopyRank);
+      return std::nullopt;
+    }
+    case Op::Softmax: {
+      const Shape& x = g.value(node.inputs[0]).shape;
+      std::int64_t axis = node.attrs.get_int("axis", -1);
+      if (axis < 0) axis += std::int64_t(x.size());
+      if (axis != std::int64_t(x.size()) - 1) return "no int8 kernel for Softmax over a non-last axis";
+      return std::nullopt;
+    }
+    case Op::LayerNorm: {
+      const Shape& x = g.value(node.inputs[0]).shape;
+      const std::int64_t axis = node.attrs.get_int("axis", -1);
+      if (axis != -1 && axis != std::int64_t(x.size()) - 1)
+        return "no int8 kernel for LayerNorm over more than the last axis";
+      if (!x.empty() && x.back() > (std::int64_t{1} << 15))
+        return fmt::format("LayerNorm over {} values exceeds the int8 kernel's 2^15", x.back());
+      return std::nullopt;
+    }
+    default: return fmt::format("no int8 kernel for {}", op_name(node.op));
+  }
+}
+
+}  // namespace tinyq
