@@ -330,6 +330,13 @@ void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* 
   int32_t ox_hi = p.in_w - extent_w + p.pad_left < 0 ? 0 : (p.in_w - extent_w + p.pad_left) / p.stride_w + 1;
   ox_hi = ox_hi > p.out_w ? p.out_w : ox_hi;
   const int32_t step = p.stride_w * in_c;
+  // Output rows whose windows lie inside the image vertically: [oy_lo, oy_hi). When every
+  // column is inside too, those rows run as one loop (tall kernels over a one-pixel-wide
+  // image have one pixel per row: the per-row work would cost more than the pixel).
+  const int32_t oy_lo = (p.pad_top + p.stride_h - 1) / p.stride_h;
+  int32_t oy_hi = p.in_h - extent_h + p.pad_top < 0 ? 0 : (p.in_h - extent_h + p.pad_top) / p.stride_h + 1;
+  oy_hi = oy_hi > p.out_h ? p.out_h : oy_hi;
+  const bool whole_rows = ox_lo == 0 && ox_hi == p.out_w && oy_lo < oy_hi;
   for (int32_t ch0 = 0; ch0 < out_c; ch0 += kBlock) {
     const int32_t n = out_c - ch0 < kBlock ? out_c - ch0 : kBlock;
     const int32_t groups = n / 4;  // 0 in a last block of 1 to 3 channels: the tail loop only
@@ -343,6 +350,21 @@ void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* 
     for (int32_t b = 0; b < p.batch; ++b) {
       const int8_t* image = input + b * p.in_h * row;
       for (int32_t oy = 0; oy < p.out_h; ++oy) {
+        if (in_place && whole_rows && oy == oy_lo) {
+          const int8_t* row_src = image + (oy * p.stride_h - p.pad_top) * row - p.pad_left * in_c + ch0;
+          for (; oy < oy_hi; ++oy, row_src += p.stride_h * row) {
+            const int8_t* src = row_src;
+            for (int32_t ox = 0; ox < p.out_w; ++ox, src += step) {
+              run(src, packed, acc + q * kBlock, &in_args);
+              if (++q == 4) {
+                rq.run(acc, ch0, n, out, 4, out_c);
+                out += 4 * out_c;
+                q = 0;
+              }
+            }
+          }
+          if (oy == p.out_h) break;
+        }
         const int32_t y0 = oy * p.stride_h - p.pad_top;
         const bool rows_inside = y0 >= 0 && y0 + extent_h <= p.in_h;
         const bool fast_row = in_place && rows_inside;
