@@ -92,6 +92,7 @@ TEST(KernelFields, EveryStructRoundTripsThroughANode) {
   check_round_trip<rt::ConcatParams>();
   check_round_trip<rt::PadParams>();
   check_round_trip<rt::ResizeParams>();
+  check_round_trip<rt::StridedCopyParams>();
   check_round_trip<rt::PreluParams>();
   check_round_trip<rt::LayerNormParams>();
 }

@@ -112,6 +112,28 @@ QGraph movement_model() {
   return quantize(g, Tensor::from_floats({16, 4, 4, 4}, testing::random_values(16 * 64, 9)), {});
 }
 
+// Slice (stepped backwards), Gather with an index table and a 5-D Transpose: strided copies.
+QGraph strided_copy_model() {
+  testing::OnnxBuilder b(13);
+  b.input("x", {-1, 4, 6, 6}).output("y");
+  b.int_initializer("starts", {-1});
+  b.int_initializer("ends", {-100});
+  b.int_initializer("axes", {2});
+  b.int_initializer("steps", {-2});
+  b.node("Slice", {"x", "starts", "ends", "axes", "steps"}, {"s"}, "slice");
+  b.int_initializer("idx", {3, 0, 0, 2});
+  auto& gather = b.node("Gather", {"s", "idx"}, {"g"}, "gather");
+  testing::OnnxBuilder::set_int(gather, "axis", 1);
+  b.int_initializer("shape5", {1, 2, 2, 3, 6});
+  b.node("Reshape", {"g", "shape5"}, {"r"}, "reshape");
+  auto& t = b.node("Transpose", {"r"}, {"y"}, "transpose");
+  testing::OnnxBuilder::set_ints(t, "perm", {0, 2, 4, 1, 3});
+  auto bytes = b.bytes();
+  Graph g = import_onnx_bytes(bytes.data(), bytes.size(), "strided.onnx");
+  simplify(g);
+  return quantize(g, Tensor::from_floats({16, 4, 6, 6}, testing::random_values(16 * 144, 10)), {});
+}
+
 // LayerNorm over the last axis of a [N, 24] input.
 QGraph layer_norm_model() {
   testing::OnnxBuilder b(17);
@@ -256,6 +278,12 @@ TEST(TqmValidationOtherKernels, EverySingleFieldCorruptionIsRejectedOrHarmless) 
   EXPECT_TRUE(has(layer_norm, QKernel::LayerNorm));
   corrupt_every_field(movement, "mul_prelu_pad_resize");
   corrupt_every_field(layer_norm, "layer_norm");
+  const QGraph strided = strided_copy_model();
+  // Slice, Gather, Transpose, and the Transpose to ONNX order the Reshape needs.
+  EXPECT_EQ(std::count_if(strided.nodes.begin(), strided.nodes.end(),
+                          [](const QNode& n) { return n.kernel == QKernel::StridedCopy; }),
+            4);
+  corrupt_every_field(strided, "strided_copy");
 }
 
 // The errors name the field and its value, as the file holds it (not narrowed).
