@@ -110,6 +110,29 @@ constexpr size_t conv2d_s8_scratch_bytes(const ConvParams& p, KernelPath path = 
 void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                          int8_t* output);
 
+// Transposed convolution (ConvTranspose, Conv2DTranspose, TRANSPOSE_CONV) in the gather
+// formulation: each output pixel sums the input pixels whose taps land on it, so every output
+// is written once, from an int32 accumulator, and needs no zeroed output or int32 image.
+// ConvParams means here: kernel, stride, dilation of the transposed op; pad_top/pad_left: input
+// pixel (0,0)'s tap (0,0) lands on output (-pad_top, -pad_left) (end padding and
+// output_padding only show in out_h/out_w). weights [out_c, kernel_h, kernel_w, in_c/groups]
+// (conv's layout: the host re-lays ONNX's [in_c, kh, kw, out_c/groups] once). Output channel
+// o of group g = o / (out_c/groups) at output (oy, ox):
+//   acc = bias[o] + sum over (ky, kx, c) of (in[iy, ix, g * in_c/groups + c] + input_offset)
+//                                          * w[o, ky, kx, c]
+//   for every ky with oy + pad_top - ky * dilation_h = iy * stride_h, 0 <= iy < in_h (kx alike)
+//   out = clamp(output_offset + requantize_channel(acc, requant, o), act_min, act_max)
+// Every tap adds at most one input pixel, so conv's accumulator bound (|bias| + max|in +
+// input_offset| * sum |w[o]|) holds and the host checks it. `scratch` holds
+// conv_transpose2d_s8_scratch_bytes(p) bytes, 4-byte aligned: the valid taps of the current
+// output row and column. One path (portable) on every target.
+void conv_transpose2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                         int8_t* output, int32_t* scratch);
+constexpr size_t conv_transpose2d_s8_scratch_bytes(const ConvParams& p) {
+  // Per valid tap of a row (column): its input offset and its weight offset.
+  return 2 * (static_cast<size_t>(p.kernel_h) + static_cast<size_t>(p.kernel_w)) * sizeof(int32_t);
+}
+
 struct DenseParams {
   int32_t rows;  // independent input vectors
   int32_t in_features, out_features;
