@@ -262,8 +262,8 @@ TEST(TfliteOps, ReshapesSqueezeExpandDimsTranspose) {
 }
 
 // STRIDED_SLICE and SPLIT: computed at import on constants, a reshape when they select
-// everything, refused (one error naming the operator) when they would need a slice op.
-TEST(TfliteOps, StridedSliceAndSplitWhereTheIrNeedsNoSliceOp) {
+// everything, the IR's Slice on part of a run-time tensor.
+TEST(TfliteOps, StridedSliceAndSplit) {
   const std::vector<float> c{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};  // constant [3, 4]
   // c[2:0:-1, ::2] (rows 2, 1; columns 0, 2) added to the input.
   const std::vector<float> x{1, 1, 1, 1};
@@ -294,22 +294,32 @@ TEST(TfliteOps, StridedSliceAndSplitWhereTheIrNeedsNoSliceOp) {
          {y}, fb::BuiltinOptions::StridedSliceOptions, fb::CreateStridedSliceOptions(b.fbb(), 0, 6, 0, 0, 1).Union());
     return y;
   });
-  // Part of a run-time tensor: refused, naming the operator.
-  TfliteBuilder b;
-  int t_x = b.input("x", {1, 4}), t_y = b.activation("y", {1, 2});
-  b.op(BuiltinOp::StridedSlice,
-       {t_x, b.int32_constant("begin", {2}, {0, 1}), b.int32_constant("end", {2}, {1, 3}),
-        b.int32_constant("strides", {2}, {1, 1})},
-       {t_y});
-  b.output(t_y);
-  try {
-    import(b.finish());
-    FAIL() << "a run-time slice imported";
-  } catch (const tinyq::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("test.tflite: operator 0 (STRIDED_SLICE): selects part of a tensor"),
-              std::string::npos)
-        << e.what();
-  }
+  // Part of a run-time tensor: the IR's Slice. Columns 3, 1 (stride -2) of each row.
+  const auto v = random_values(8, 51);
+  expect_single({2, 4}, v, {v[3], v[1], v[7], v[5]}, 0.0f, [](TfliteBuilder& b, int t) {
+    int y = b.activation("y", {2, 2});
+    b.op(BuiltinOp::StridedSlice,
+         {t, b.int32_constant("begin", {2}, {0, -1}), b.int32_constant("end", {2}, {2, 0}),
+          b.int32_constant("strides", {2}, {1, -2})},
+         {y});
+    return y;
+  });
+  // Column 2 with the axis shrunk away: a Slice, then a Reshape to [2].
+  expect_single({2, 4}, v, {v[2], v[6]}, 0.0f, [](TfliteBuilder& b, int t) {
+    int y = b.activation("y", {2});
+    b.op(BuiltinOp::StridedSlice,
+         {t, b.int32_constant("begin", {2}, {0, 2}), b.int32_constant("end", {2}, {2, 3}),
+          b.int32_constant("strides", {2}, {1, 1})},
+         {y}, fb::BuiltinOptions::StridedSliceOptions, fb::CreateStridedSliceOptions(b.fbb(), 0, 0, 0, 0, 2).Union());
+    return y;
+  });
+  // SPLIT of a run-time tensor along axis 1, the second part used.
+  expect_single({2, 4}, v, {v[2], v[3], v[6], v[7]}, 0.0f, [](TfliteBuilder& b, int t) {
+    int p0 = b.activation("p0", {2, 2}), p1 = b.activation("p1", {2, 2});
+    b.op(BuiltinOp::Split, {b.int32_constant("axis", {}, {1}), t}, {p0, p1}, fb::BuiltinOptions::SplitOptions,
+         fb::CreateSplitOptions(b.fbb(), 2).Union());
+    return p1;
+  });
 }
 
 // Fused TANH (an activation the IR's clamp cannot carry) becomes a node after the conv.

@@ -1,6 +1,5 @@
-// STRIDED_SLICE and SPLIT. The IR has no slice operator, so these convert only where they
-// need none: on constants (computed now), when they select everything (a reshape), or, for
-// SPLIT, into one part. Any other form is refused with a message saying so.
+// STRIDED_SLICE and SPLIT: computed now on constants, a reshape when everything is selected,
+// otherwise the IR's Slice (one per SPLIT part).
 #include <algorithm>
 
 #include "frontend/tflite/tflite_converter.hpp"
@@ -53,7 +52,7 @@ Tensor slice_constant(const Tensor& in, const std::vector<AxisSlice>& axes, cons
 }
 
 // Output `output` of `op` is `x` sliced by `axes`: computed now for a constant, a reshape
-// when everything is selected, refused otherwise.
+// when everything is selected, an IR Slice otherwise.
 void emit_slice(Converter& cv, const OperatorInfo& op, std::size_t output, ValueId x,
                 const std::vector<AxisSlice>& axes) {
   const Value& v = cv.graph().value(x);
@@ -69,9 +68,29 @@ void emit_slice(Converter& cv, const OperatorInfo& op, std::size_t output, Value
       cv.emit(op, Op::Reshape, {x}, a, Activation::None, output);
     }
   } else {
-    fail(cv.at(op),
-         "selects part of a tensor computed at run time; tinyq's IR has no slice operator (only constant inputs, "
-         "whole-tensor selections and single-part splits convert)");
+    // The IR's Slice, on the stored axes (a TFLite tensor's own), with each range resolved;
+    // axes that STRIDED_SLICE shrinks away are dropped by a Reshape after it.
+    Ints starts, ends, steps;
+    for (std::size_t d = 0; d < axes.size(); ++d) {
+      const AxisSlice& a = axes[d];
+      if (a.count <= 0) fail(cv.at(op), "selects no element of axis {} (empty tensors are not supported)", d);
+      starts.push_back(a.start);
+      steps.push_back(a.step);
+      ends.push_back(a.start + (a.count - 1) * a.step + (a.step > 0 ? 1 : -1));  // just past the last one taken
+    }
+    Attributes a;
+    a.set("starts", starts);
+    a.set("ends", ends);
+    a.set("steps", steps);
+    const bool shrinks = std::any_of(axes.begin(), axes.end(), [](const AxisSlice& s) { return s.removed; });
+    if (!shrinks) {
+      cv.emit(op, Op::Slice, {x}, a, Activation::None, output);
+      return;
+    }
+    const ValueId sliced = cv.emit_internal(op, "_slice" + std::to_string(output), Op::Slice, {x}, a);
+    Attributes r;
+    r.set("shape", Ints(out.begin(), out.end()));
+    cv.emit(op, Op::Reshape, {sliced}, r, Activation::None, output);
   }
 }
 
