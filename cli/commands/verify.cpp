@@ -39,7 +39,6 @@ int run_verify(const VerifyArgs& args) {
   Tensor samples =
       shape_for_model(graph.float_graph, load_samples(args.data, args.data_options.preprocess()), args.data);
   const QValue& input = graph.values[std::size_t(graph.inputs[0])];
-  const QValue& output = graph.values[std::size_t(graph.outputs[0])];
   const std::int64_t per_run = input.source_shape()[0];
   samples = head_samples(samples, args.count * per_run);
   const std::int64_t n = samples.shape()[0] / per_run;
@@ -51,16 +50,31 @@ int run_verify(const VerifyArgs& args) {
     labels.resize(std::size_t(n));
   }
 
-  // Host: the int8 executor on the same int8 inputs.
+  // Host: the int8 executor on the same int8 inputs, its outputs laid out as the firmware
+  // writes them: for each sample, every output in the model's order.
   const Tensor q_in = quantize_samples(input, samples);
   Int8Executor exec(graph);
-  const std::vector<std::int8_t> expected = to_stored_bytes(output, exec.run_int8({q_in})[0]);
+  const std::vector<Tensor> host = exec.run_int8({q_in});
+  std::vector<std::vector<std::int8_t>> host_bytes;
+  std::vector<std::size_t> output_bytes;  // per sample, per output
+  std::size_t out_bytes = 0;              // per sample, all outputs
+  for (std::size_t k = 0; k < graph.outputs.size(); ++k) {
+    const QValue& output = graph.values[std::size_t(graph.outputs[k])];
+    host_bytes.push_back(to_stored_bytes(output, host[k]));
+    output_bytes.push_back(std::size_t(element_count(output.shape)));
+    out_bytes += output_bytes.back();
+  }
+  std::vector<std::int8_t> expected;
+  for (std::int64_t s = 0; s < n; ++s)
+    for (std::size_t k = 0; k < host_bytes.size(); ++k) {
+      const auto first = host_bytes[k].begin() + std::ptrdiff_t(std::size_t(s) * output_bytes[k]);
+      expected.insert(expected.end(), first, first + std::ptrdiff_t(output_bytes[k]));
+    }
 
   // MCU: the generated sources, built for the target, on QEMU.
   WorkFolder work(args.keep);
   Firmware fw = build_firmware(sources, target, "model", work.path(), {});
   FirmwareRun run = run_firmware(fw, target, to_stored_bytes(input, q_in), true, 1800);
-  const std::size_t out_bytes = std::size_t(element_count(output.shape));
   if (run.outputs.size() != expected.size())
     fail(target.name, "the firmware produced {} output bytes, expected {} ({} samples); see {}", run.outputs.size(),
          expected.size(), n, work.shown());
@@ -70,7 +84,8 @@ int run_verify(const VerifyArgs& args) {
   for (std::int64_t s = 0; s < n; ++s) {
     const auto* mcu = reinterpret_cast<const std::int8_t*>(run.outputs.data()) + std::size_t(s) * out_bytes;
     if (!std::equal(mcu, mcu + out_bytes, expected.data() + std::size_t(s) * out_bytes)) mismatches.push_back(s);
-    if (!labels.empty()) correct += std::max_element(mcu, mcu + out_bytes) - mcu == labels[std::size_t(s)];
+    // Top-1 on the first output (the classifier's, by the convention the header follows).
+    if (!labels.empty()) correct += std::max_element(mcu, mcu + output_bytes[0]) - mcu == labels[std::size_t(s)];
   }
   // Instructions per inference: the markers around each invoke.
   std::vector<std::uint64_t> per_inference;

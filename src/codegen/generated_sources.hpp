@@ -22,6 +22,7 @@ struct GeneratedSources {
   MemoryLayout memory;
   std::size_t const_data_bytes = 0;  // weights, biases, tables, multipliers (flash)
   std::size_t peak_scratch_bytes = 0;
+  std::size_t output_count = 1;  // output 0: NAME_output(); output k >= 1: NAME_outputk()
 };
 
 // `name` must be a C identifier (it prefixes every exported symbol).
