@@ -1,5 +1,5 @@
 // tinyq runtime: depthwise_conv2d_s8 on the ARMv7E-M DSP extension, the row-pair variants
-// (DepthwiseDspVariant::Rows3x3 and ::Rows of kernel_paths.hpp; multiplier 1).
+// (DepthwiseDspVariant::Rows3x3, ::Rows and ::Multiplier of kernel_paths.hpp).
 //
 // Depthwise has no dot product across channels, but it has one across taps: SMLAD multiplies
 // two 16-bit pairs and adds both products to one accumulator, so two taps of the same channel
@@ -19,9 +19,12 @@
 // inputs and needs no register for the offset. That holds for windows with every tap inside
 // the image; an edge window is first copied into a small patch whose padded taps hold the
 // zero point (-input_offset), which contributes (zero point + offset) * w = 0, so edges run the
-// same loop. Accumulators of 4 consecutive output pixels are requantized together
-// (RowRequantizer's four-pixel mode shares the per-channel work). Sums are exact integers
-// wrapping modulo 2^32 like the portable ones: same bytes.
+// same loop; so does every window of a channel multiplier above 1, whose patch repeats each
+// input channel for its output channels. Accumulators of 4 consecutive output pixels are
+// requantized together (RowRequantizer's four-pixel mode shares the per-channel work). Sums
+// are exact integers wrapping modulo 2^32 like the portable ones: same bytes.
+// Measured (docs/BENCHMARKS.md, "Depthwise on the DSP path"): 3x3 0.25 MACs/instruction on
+// the M4, 0.30 without edge windows; the goal of 0.40 needs two pixels per pass.
 #include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
 #if defined(TINYQ_PATH_ARM_DSP)
@@ -230,7 +233,8 @@ __asm__(
 // clang-format on
 
 constexpr int32_t kBlock = RowRequantizer::kQuadChannels;  // channels per block: 16
-constexpr int32_t kMaxPatch = 32 * 16;                     // bytes: a window of a block
+// Bytes of a window of a block: depthwise_rows_group_words <= 64 allows at most 30 taps.
+constexpr int32_t kMaxPatch = 32 * 16;
 
 // Packs `groups` groups of 4 channels from channel ch0 in the order the assembly reads them,
 // 4 weights per word load: SXTB16 splits a row's word into channels (0, 2) and (1, 3), PKHBT /
