@@ -103,10 +103,10 @@ constexpr size_t conv2d_s8_scratch_bytes(const ConvParams& p, KernelPath path = 
 }
 // Depthwise: groups == in_c, out_c = in_c * multiplier; weights [1, kernel_h, kernel_w, out_c]
 // (CMSIS-NN / TFLite depthwise layout: output channel o = c * multiplier + m).
-// Native paths (src/kernel_paths.hpp): DSP, multiplier 1: 4 channels per SMLABB/SMLATT group
-// (3x3 windows inside the image unrolled); Helium: 16 channels per step, any multiplier (the
-// input offset folded into a per-window start value). Other cases run the portable kernel.
-// No scratch.
+// Native paths (src/kernel_paths.hpp, depthwise_dsp_variant): DSP, two kernel rows per SMLAD
+// with the weights re-laid out per call on the stack (up to 2.5 KB), any multiplier; Helium: 16
+// channels per step, any multiplier (the input offset folded into a per-window start value).
+// Other cases run the portable kernel. No scratch.
 void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                          int8_t* output);
 
