@@ -145,6 +145,8 @@ Step linear_step(const StepContext& c) {
       Shape a = c.in_shape(0), b = c.in_shape(1);
       if (a.size() < 2 || b.size() < 2) fail(node.name, "MatMul with a 1-D operand is not supported");
       std::int64_t m = a[a.size() - 2], k = a.back(), n = b.back();
+      // An empty operand (a constant sliced to nothing) has no batch to divide by.
+      if (m * k == 0 || k * n == 0 || out_count == 0) fail(node.name, "MatMul on an empty tensor is not supported");
       std::int64_t a_batch = element_count(a) / (m * k), b_batch = element_count(b) / (k * n);
       std::int64_t batch = out_count / (m * n);
       if ((a_batch != batch && a_batch != 1) || (b_batch != batch && b_batch != 1) ||
