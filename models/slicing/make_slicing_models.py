@@ -7,8 +7,14 @@ ends, a spatial slice with step 2 and a channel Gather (index_select), then glob
 pooling and a linear classifier. Untrained: it exercises the graph patterns, not accuracy.
 Also writes shufflenet_tiny.input.npy (8 random images in [0, 1]) and .output.npy (torch's
 eval-mode output for them). Run with /usr/bin/python3 (python3-torch, python3-onnx).
+
+With --torchvision DIR it instead writes torchvision's shufflenet_v2_x0_5 (random init, seed
+0) at 64x64 input to DIR/shufflenet_v2_x0_5.onnx, with DIR/shufflenet_v2_x0_5.calib.npy (64
+random images) and .input.npy / .output.npy (the first 8 and torch's outputs for them): the
+check that a real ShuffleNet imports, quantizes and generates (not kept in the repository).
 """
 import os
+import sys
 
 import numpy as np
 import torch
@@ -71,7 +77,24 @@ class ShuffleTiny(nn.Module):
         return self.fc(x.mean((2, 3)))
 
 
+def torchvision_shufflenet(out_dir):
+    import torchvision
+    torch.manual_seed(0)
+    model = torchvision.models.shufflenet_v2_x0_5().eval()
+    x = torch.rand(64, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        y = model(x[:8])
+    base = os.path.join(out_dir, "shufflenet_v2_x0_5")
+    torch.onnx.export(model, x[:1], base + ".onnx", opset_version=13, input_names=["input"], output_names=["output"])
+    np.save(base + ".calib.npy", x.numpy())
+    np.save(base + ".input.npy", x[:8].numpy())
+    np.save(base + ".output.npy", y.numpy())
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--torchvision":
+        torchvision_shufflenet(sys.argv[2])
+        return
     torch.manual_seed(0)
     model = ShuffleTiny().eval()
     # Random BN statistics so that folding them is not the identity.
