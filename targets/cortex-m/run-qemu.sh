@@ -2,7 +2,7 @@
 # Runs a tinyq Cortex-M firmware on QEMU and exits with the firmware's exit code.
 #
 #   run-qemu.sh <cortex-m4|cortex-m7|cortex-m55> firmware.elf [--count FILE] [--timeout SECONDS]
-#               [--plugin PATH]
+#               [--plugin PATH] [--mix]
 #
 # The firmware talks to the host through semihosting only (stdout, exit code); the UARTs
 # and the monitor are disconnected so that the firmware's output is the only output.
@@ -13,10 +13,12 @@
 #                 "total <instructions>" (qemu-plugin/insn_count.c).
 #   --plugin PATH the plugin library (default: $TINYQ_INSN_COUNT_PLUGIN, else built from
 #                 qemu-plugin/insn_count.c with the host C compiler into a cache directory).
+#   --mix         with --count: also count the instruction mix per marker ("mix" lines; data
+#                 reads from the machine's code/constant memory are counted as flash reads).
 set -u
 
 usage() {
-  echo "usage: $0 <cortex-m4|cortex-m7|cortex-m55> firmware.elf [--count FILE] [--timeout SECONDS] [--plugin PATH]" >&2
+  echo "usage: $0 <cortex-m4|cortex-m7|cortex-m55> firmware.elf [--count FILE] [--timeout SECONDS] [--plugin PATH] [--mix]" >&2
   exit 2
 }
 die() {
@@ -31,19 +33,23 @@ shift 2
 count_file=
 timeout_s=120
 plugin=${TINYQ_INSN_COUNT_PLUGIN:-}
+mix=
 while [ $# -gt 0 ]; do
   case $1 in
     --count) [ $# -ge 2 ] || usage; count_file=$2; shift 2 ;;
     --timeout) [ $# -ge 2 ] || usage; timeout_s=$2; shift 2 ;;
     --plugin) [ $# -ge 2 ] || usage; plugin=$2; shift 2 ;;
+    --mix) mix=1; shift ;;
     *) echo "run-qemu.sh: unknown argument '$1'" >&2; usage ;;
   esac
 done
 
+# flash: the region that holds code and constants (the linker scripts' CODE/RODATA), whose
+# data reads the cycle estimate charges with the flash wait states.
 case $cpu in
-  cortex-m4) machine=mps2-an386 ;;
-  cortex-m7) machine=mps2-an500 ;;
-  cortex-m55) machine=mps3-an547 ;;
+  cortex-m4) machine=mps2-an386; flash=0x0:0x400000 ;;
+  cortex-m7) machine=mps2-an500; flash=0x0:0x400000 ;;
+  cortex-m55) machine=mps3-an547; flash=0x10000000:0x11200000 ;;
   *) die "unknown target '$cpu' (expected cortex-m4, cortex-m7 or cortex-m55)" ;;
 esac
 [ -f "$elf" ] || die "no firmware file '$elf'"
@@ -99,6 +105,7 @@ if [ -n "$count_file" ]; then
       *) escaped=$escaped$rest; break ;;
     esac
   done
+  [ -n "$mix" ] && arg=$arg,mix=on,flash=$flash
   set -- "$@" -plugin "$escaped$arg,out=$count_file"
 fi
 
