@@ -15,14 +15,14 @@ TEST_F(CliInspectInt8, NamesTheNodesWithoutAnInt8KernelAndTheQuantizerAgrees) {
   tinyq::testing::OnnxBuilder b;
   b.input("x", {1, 2, 4, 4}).output("y");
   b.node("Relu", {"x"}, {"r"}, "relu");
-  b.initializer("w", {2, 2, 2, 2}, std::vector<float>(16, 0.25f));
-  auto& up = b.node("ConvTranspose", {"r", "w"}, {"y"}, "the_upconv");
-  tinyq::testing::OnnxBuilder::set_ints(up, "strides", {2, 2});
-  const auto model = write("up.onnx", b.bytes());
+  auto& pool = b.node("MaxPool", {"r"}, {"y"}, "the_pool");
+  tinyq::testing::OnnxBuilder::set_ints(pool, "kernel_shape", {2, 2});
+  tinyq::testing::OnnxBuilder::set_ints(pool, "dilations", {2, 2});
+  const auto model = write("pool.onnx", b.bytes());
 
   const Result text = run("inspect " + model.string());
   ASSERT_EQ(text.code, 0) << text.err;
-  EXPECT_NE(text.out.find("int8: node 'the_upconv' cannot be quantized: no int8 kernel for ConvTranspose"),
+  EXPECT_NE(text.out.find("int8: node 'the_pool' cannot be quantized: no int8 kernel for dilated max pooling"),
             std::string::npos)
       << text.out;
 
@@ -31,14 +31,14 @@ TEST_F(CliInspectInt8, NamesTheNodesWithoutAnInt8KernelAndTheQuantizerAgrees) {
   const auto j = nlohmann::json::parse(json.out);
   EXPECT_FALSE(j["int8_ready"].get<bool>());
   ASSERT_EQ(j["int8_unsupported"].size(), 1u);
-  EXPECT_EQ(j["int8_unsupported"][0]["name"], "the_upconv");
-  for (const auto& layer : j["layers"]) EXPECT_EQ(layer["int8"].get<bool>(), layer["name"] != "the_upconv");
+  EXPECT_EQ(j["int8_unsupported"][0]["name"], "the_pool");
+  for (const auto& layer : j["layers"]) EXPECT_EQ(layer["int8"].get<bool>(), layer["name"] != "the_pool");
 
   // And quantize indeed stops there.
   const auto calib = write_npy("calib.npy", {2, 2, 4, 4});
   expect_bad_input(
       run("quantize " + model.string() + " --calib " + calib.string() + " -o " + (dir_ / "m.tqm").string()),
-      "the_upconv");
+      "the_pool");
 }
 
 }  // namespace

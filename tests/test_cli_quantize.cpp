@@ -95,13 +95,13 @@ TEST_F(CliQuantize, UnknownPresetIsBadUsage) {
 TEST_F(CliQuantize, OpWithoutInt8KernelNamesTheNode) {
   tinyq::testing::OnnxBuilder b;
   b.input("x", {1, 2, 4, 4}).output("y");
-  b.initializer("w", {2, 2, 2, 2}, std::vector<float>(16, 0.5f));
-  auto& n = b.node("ConvTranspose", {"x", "w"}, {"y"}, "the_upconv");
-  tinyq::testing::OnnxBuilder::set_ints(n, "strides", {2, 2});
-  fs::path m = write("up.onnx", b.bytes());
+  auto& n = b.node("MaxPool", {"x"}, {"y"}, "the_pool");
+  tinyq::testing::OnnxBuilder::set_ints(n, "kernel_shape", {2, 2});
+  tinyq::testing::OnnxBuilder::set_ints(n, "dilations", {2, 2});
+  fs::path m = write("pool.onnx", b.bytes());
   fs::path calib = write_npy("calib.npy", {2, 2, 4, 4});
   fs::path out = dir_ / "m.tqm";
-  expect_bad_input(run("quantize " + m.string() + " --calib " + calib.string() + " -o " + out.string()), "the_upconv");
+  expect_bad_input(run("quantize " + m.string() + " --calib " + calib.string() + " -o " + out.string()), "the_pool");
   EXPECT_FALSE(fs::exists(out));
 }
 

@@ -47,7 +47,7 @@ std::vector<Case> cases() {
        }},
       {"conv_transpose",
        {1, 2, 4, 4},
-       false,
+       true,
        [](OnnxBuilder& b) {
          b.initializer("w", {2, 2, 2, 2}, random_values(16, 3));
          auto& n = b.node("ConvTranspose", {"x", "w"}, {"z"}, "upconv");

@@ -137,15 +137,15 @@ TEST(Quantize, UnknownPresetIsAnErrorNamingTheOption) {
 TEST(Quantize, OpWithoutInt8KernelNamesTheNode) {
   OnnxBuilder b;
   b.input("x", {1, 2, 4, 4}).output("y");
-  b.initializer("w", {2, 2, 2, 2}, random_values(16, 5));
-  auto& n = b.node("ConvTranspose", {"x", "w"}, {"y"}, "upconv");
-  OnnxBuilder::set_ints(n, "strides", {2, 2});
+  auto& n = b.node("MaxPool", {"x"}, {"y"}, "dilated_pool");
+  OnnxBuilder::set_ints(n, "kernel_shape", {2, 2});
+  OnnxBuilder::set_ints(n, "dilations", {2, 2});
   Graph g = import(b);
   try {
     quantize(g, Tensor::from_floats({4, 2, 4, 4}, random_values(128, 6)), {});
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("upconv"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("dilated_pool"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("int8"), std::string::npos) << e.what();
   }
 }

@@ -6,28 +6,34 @@ namespace tinyq {
 
 std::size_t estimate_code_bytes(const QGraph& graph, const Target& target) {
   // Per kernel family, .text of the kernels an -O3 LTO firmware keeps (arm-none-eabi-g++ 12,
-  // dwsep / resnet / inception firmware of `tinyq bench`, rounded up); the DSP and Helium
-  // paths carry specialised variants and a portable fallback. -Os needs about 40% less.
+  // `tinyq bench` of the zoo and the ten MLPerf Tiny builds, rounded up); the DSP and Helium
+  // paths carry specialised variants (depthwise: 3x3, row pairs, multiplier; conv: 1x1,
+  // general, one-channel stems) and a portable fallback, so which variants a model's shapes
+  // pick moves the real figure: against the linked code of those builds this estimate is
+  // within -10%..+95% (KWS: 23.6 KB estimated, 26.1 KB linked; VWW: 27.2 vs 14.1 KB). -Os
+  // needs about 40% less.
   const bool simd = target.path != rt::KernelPath::Portable;
   std::set<QKernel> used;
   for (const auto& n : graph.nodes) used.insert(n.kernel);
   std::size_t bytes = 0;
   for (QKernel k : used) {
     switch (k) {
-      case QKernel::Conv: bytes += simd ? 6000 : 900; break;
-      case QKernel::Depthwise: bytes += simd ? 3600 : 700; break;
-      case QKernel::Dense: bytes += simd ? 1400 : 400; break;
+      case QKernel::Conv: bytes += simd ? 8000 : 900; break;
+      case QKernel::Depthwise: bytes += simd ? 9000 : 700; break;
+      case QKernel::ConvTranspose: bytes += 2100; break;  // portable on every target, both roundings
+      case QKernel::Dense: bytes += simd ? 2400 : 400; break;
       case QKernel::MaxPool:
       case QKernel::AvgPool:
       case QKernel::Add:
-      case QKernel::Mul: bytes += simd ? 1000 : 400; break;
+      case QKernel::Mul: bytes += simd ? 1200 : 400; break;
       case QKernel::LayerNorm: bytes += 900; break;
       case QKernel::Reshape: break;
       default: bytes += 400; break;
     }
   }
-  // The call sequence: about 60 bytes of Thumb-2 per layer (arguments, call, hook).
-  return bytes + 60 * graph.nodes.size();
+  // The call sequence: arguments, call and hook per layer; LTO inlines the small kernels'
+  // drivers into it (MLPerf Tiny KWS: 3.0 KB of model code for 13 layers).
+  return bytes + (simd ? 200 : 60) * graph.nodes.size();
 }
 
 }  // namespace tinyq

@@ -121,6 +121,7 @@ class ModelWriter {
     const std::string in = n.inputs.empty() ? "" : at(n.inputs[0]), out = at(n.output);
     switch (n.kernel) {
       case QKernel::Conv: return conv_code(n, id, names, index, in, out);
+      case QKernel::ConvTranspose: return conv_transpose_code(n, id, names, index, in, out);
       case QKernel::Depthwise: {
         NodeCode c = one_input("ConvParams", conv_params(n), "depthwise_conv2d_s8", id, names, in, out);
         c.call = fmt::format("rt::depthwise_conv2d_s8({0}_params, {1}, {0}_weights, {0}_bias, {2})", id, in, out);
@@ -176,6 +177,21 @@ class ModelWriter {
         "rt::conv2d_s8({0}_params, {1}, {0}_weights, {0}_bias, {2}, reinterpret_cast<int16_t*>(g_arena "
         "+ {3}))",
         id, in, out, scratch_offset);
+    return c;
+  }
+
+  // ConvTranspose: int32 scratch (the taps of a row and a column), checked like conv's.
+  NodeCode conv_transpose_code(const QNode& n, const std::string& id, const ArrayNames& names, std::size_t index,
+                               const std::string& in, const std::string& out) const {
+    NodeCode c = one_input("ConvParams", conv_params(n), "conv_transpose2d_s8", id, names, in, out);
+    const std::size_t scratch_offset = m_.plan.offsets[std::size_t(m_.scratch_buffer[index])];
+    c.declarations += fmt::format(
+        "static_assert(rt::conv_transpose2d_s8_scratch_bytes({0}_params) <= {1}, \"{0}: scratch planned too "
+        "small\");\n",
+        id, m_.scratch_bytes[index]);
+    c.call = fmt::format(
+        "rt::conv_transpose2d_s8({0}_params, {1}, {0}_weights, {2}, {3}, reinterpret_cast<int32_t*>(g_arena + {4}))",
+        id, in, n.words("bias").empty() ? "nullptr" : id + "_bias", out, scratch_offset);
     return c;
   }
 

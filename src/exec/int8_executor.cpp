@@ -86,6 +86,18 @@ Step mac_step(const QNode& n, std::size_t& patch_elements, std::size_t& sum_elem
   return [=](Workspace& ws) { conv->run(ws.ptr[in], ws.ptr[out], ws.patches.data()); };
 }
 
+// ConvTranspose runs the runtime kernel itself (no host fast path); its int32 scratch is the
+// workspace's `sums`.
+Step conv_transpose_step(const QNode& n, std::size_t& sum_elements) {
+  const std::size_t in = std::size_t(n.inputs.at(0)), out = std::size_t(n.output);
+  const std::int8_t* w = n.bytes("weights").data();
+  const std::vector<std::int32_t>& bias = n.words("bias");
+  const std::int32_t* b = bias.empty() ? nullptr : bias.data();
+  const rt::ConvParams p = conv_params(n);
+  sum_elements = std::max(sum_elements, rt::conv_transpose2d_s8_scratch_bytes(p) / sizeof(std::int32_t));
+  return [=](Workspace& ws) { rt::conv_transpose2d_s8(p, ws.ptr[in], w, b, ws.ptr[out], ws.sums.data()); };
+}
+
 // Add / Mul through a table of the runtime kernel's results for every operand pair; operands
 // are activations (by input) or constants the node holds.
 Step binary_step(const QNode& n) {
@@ -110,6 +122,7 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
     case QKernel::Conv:
     case QKernel::Depthwise:
     case QKernel::Dense: return mac_step(n, patch_elements, sum_elements);
+    case QKernel::ConvTranspose: return conv_transpose_step(n, sum_elements);
     case QKernel::Add:
     case QKernel::Mul: return binary_step(n);
     case QKernel::MaxPool: return one_input_step(n, pool_params(n), rt::max_pool2d_s8);

@@ -22,6 +22,7 @@ const char* qkernel_name(QKernel k) {
     case QKernel::LayerNorm: return "layer_norm_s8";
     case QKernel::Reshape: return "reshape";
     case QKernel::StridedCopy: return "strided_copy_s8";
+    case QKernel::ConvTranspose: return "conv_transpose2d_s8";
   }
   return "?";
 }

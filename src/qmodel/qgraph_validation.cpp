@@ -190,6 +190,47 @@ void check_conv(const NodeCheck& c, const QNode& n) {
   }
 }
 
+// ConvTranspose: the kernel reads only input pixels it proves in range (0 <= iy < in_h from
+// oy + pad_top - ky * dilation_h), so safety needs sizes, weights and int32 positions: oy +
+// pad_top and ky * dilation_h below 2^30. Beyond that the output must be one the input can
+// reach: its first row no further than the padded window's end (else it is bias only, a
+// damaged file), its size at most what the window covers plus an output padding below the
+// stride or dilation (ONNX's limit; Keras and TFLite stay inside it too).
+void check_conv_transpose(const NodeCheck& c, const QNode& n) {
+  c.inputs(1);
+  c.dims({"batch", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h", "stride_w",
+          "dilation_h", "dilation_w", "groups"});
+  c.pads({"pad_top", "pad_left"});
+  c.offset_fields();
+  c.clamp_fields();
+  const rt::ConvParams p = conv_params(n);
+  c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.in_c, "input size does not match its parameters");
+  c.require(c.out() == std::int64_t(p.batch) * p.out_h * p.out_w * p.out_c,
+            "output size does not match its parameters");
+  auto axis = [&](std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, std::int64_t dilation,
+                  std::int64_t pad, const char* name) {
+    const std::int64_t extent = dilation * (kernel - 1) + 1;
+    if (extent >= (std::int64_t(1) << 30) || stride * (in - 1) >= (std::int64_t(1) << 30))
+      c.bad(fmt::format("{} window or stride too large", name));
+    const std::int64_t full = stride * (in - 1) + extent;  // rows the taps reach, before cropping
+    if (pad >= full) c.bad(fmt::format("{} padding is larger than the output the input reaches", name));
+    if (out > full - pad + std::max(stride, dilation) - 1)
+      c.bad(fmt::format("output {} {} does not follow from the input, window, stride and padding", name, out));
+  };
+  axis(p.in_h, p.out_h, p.kernel_h, p.stride_h, p.dilation_h, p.pad_top, "height");
+  axis(p.in_w, p.out_w, p.kernel_w, p.stride_w, p.dilation_w, p.pad_left, "width");
+  c.matches_input(p.input_offset);
+  c.matches_output(p.output_offset);
+  c.requant(p.requant, p.out_c, false);
+  const auto& w = c.bytes("weights");
+  const auto& b = c.words("bias");
+  c.require(b.empty() || b.size() == std::size_t(p.out_c), "bias length is not the channel count");
+  c.require(p.in_c % p.groups == 0 && p.out_c % p.groups == 0, "channels not divisible by groups");
+  const std::int64_t taps = std::int64_t(p.kernel_h) * p.kernel_w * (p.in_c / p.groups);
+  c.require(std::int64_t(w.size()) == p.out_c * taps, "weights length does not match the kernel shape");
+  c.accumulators(w, b, p.out_c, taps, true, p.input_offset);
+}
+
 // Dense: sizes, offsets, requantization, weights and the accumulator bound.
 void check_dense(const NodeCheck& c, const QNode& n) {
   c.inputs(1);
@@ -474,6 +515,7 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
     case QKernel::Prelu: return check_prelu(c, n);
     case QKernel::LayerNorm: return check_layer_norm(c, n);
     case QKernel::StridedCopy: return check_strided_copy(c, n);
+    case QKernel::ConvTranspose: return check_conv_transpose(c, n);
     case QKernel::Reshape:
       c.inputs(1);
       c.require(c.in() == c.out(), "reshape changes the element count");

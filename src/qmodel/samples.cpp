@@ -54,6 +54,11 @@ std::int64_t node_macs(const QNode& n) {
       const std::int64_t taps = std::int64_t(p.batch) * p.out_h * p.out_w * p.out_c * p.kernel_h * p.kernel_w;
       return n.kernel == QKernel::Depthwise ? taps : taps * (p.in_c / std::max(1, p.groups));
     }
+    case QKernel::ConvTranspose: {  // every input pixel meets every tap (cropped ones included)
+      const rt::ConvParams p = conv_params(n);
+      return std::int64_t(p.batch) * p.in_h * p.in_w * p.in_c * p.kernel_h * p.kernel_w *
+             (p.out_c / std::max(1, p.groups));
+    }
     case QKernel::Dense: {
       const rt::DenseParams p = dense_params(n);
       return std::int64_t(p.rows) * p.in_features * p.out_features;

@@ -17,7 +17,8 @@ namespace tinyq {
 namespace {
 
 bool has_bias(const QNode& n) {
-  return n.kernel == QKernel::Conv || n.kernel == QKernel::Depthwise || n.kernel == QKernel::Dense;
+  return n.kernel == QKernel::Conv || n.kernel == QKernel::ConvTranspose || n.kernel == QKernel::Depthwise ||
+         n.kernel == QKernel::Dense;
 }
 
 // The model is run node by node over all samples at once, each node on its own as a one-node

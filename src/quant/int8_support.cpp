@@ -67,6 +67,10 @@ std::optional<std::string> int8_unsupported(const Graph& g, const Node& node) {
         return fmt::format("no int8 kernel for ChannelAffine on axis {} of a rank-{} tensor", axis, x.size());
       return std::nullopt;
     }
+    case Op::ConvTranspose:
+      if (!g.value(node.inputs[1]).is_constant())
+        return "no int8 kernel for ConvTranspose with weights computed at run time";
+      return std::nullopt;
     case Op::Pad: return pad_support(g, node);
     case Op::Transpose:
     case Op::Slice:

@@ -38,6 +38,7 @@ QNode quantize_node(const Context& ctx, const Node& node) {
   if (is_unary_elementwise(node.op) && node.op != Op::Identity) return quantize_unary(ctx, node);
   switch (node.op) {
     case Op::Conv: return quantize_conv(ctx, node);
+    case Op::ConvTranspose: return quantize_conv_transpose(ctx, node);
     case Op::Dense: return quantize_dense(ctx, node);
     case Op::ChannelAffine: return quantize_channel_affine(ctx, node);
     case Op::MaxPool:

@@ -38,6 +38,7 @@ std::int32_t param32(const Node& node, std::int64_t v);
 void append_multiplier(QNode& q, const std::string& requant_key, double real);
 
 QNode quantize_conv(const Context& ctx, const Node& node);
+QNode quantize_conv_transpose(const Context& ctx, const Node& node);
 QNode quantize_dense(const Context& ctx, const Node& node);
 QNode quantize_channel_affine(const Context& ctx, const Node& node);
 QNode quantize_pool(const Context& ctx, const Node& node);

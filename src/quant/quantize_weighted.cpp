@@ -1,4 +1,4 @@
-// Conv, depthwise conv, dense and per-channel affine: int8 weights (symmetric, per output
+// Conv, transposed conv, depthwise conv, dense and per-channel affine: int8 weights (symmetric, per output
 // channel or per tensor), int32 bias, per-channel requantization.
 #include <algorithm>
 #include <cmath>
@@ -153,6 +153,70 @@ QNode quantize_conv(const Context& ctx, const Node& node) {
                                   .out_c = p32(y[3]),
                                   .kernel_h = p32(w.shape()[1]),
                                   .kernel_w = p32(w.shape()[2]),
+                                  .stride_h = p32(attr("strides", 0, 1)),
+                                  .stride_w = p32(attr("strides", 1, 1)),
+                                  .dilation_h = p32(attr("dilations", 0, 1)),
+                                  .dilation_w = p32(attr("dilations", 1, 1)),
+                                  .pad_top = p32(attr("pads", 0, 0)),
+                                  .pad_left = p32(attr("pads", 1, 0)),
+                                  .groups = p32(group),
+                                  .input_offset = -in.zero_point,
+                                  .output_offset = out.zero_point,
+                                  .act_min = clamp.min,
+                                  .act_max = clamp.max,
+                                  .requant = {}});
+  q.i8["weights"] = std::move(qw.values);
+  q.i32["bias"] = std::move(bias);
+  set_requant(q, in.scale, qw.scale, out.scale);
+  return q;
+}
+
+// ConvTranspose: the IR's weights [C, KH, KW, O/g] are re-laid out to conv's [O, KH, KW, C/g],
+// the layout the gather kernel reads (one output channel's taps contiguous); then per-channel
+// weights, bias and requantization exactly as conv.
+QNode quantize_conv_transpose(const Context& ctx, const Node& node) {
+  const Shape& x = ctx.graph.value(node.inputs[0]).shape;
+  const Shape& y = ctx.graph.value(node.outputs[0]).shape;
+  const Value& wv = ctx.graph.value(node.inputs[1]);
+  if (!wv.is_constant()) fail(node.name, "no int8 kernel for ConvTranspose with weights computed at run time");
+  const Tensor& w = *wv.constant;  // [C, KH, KW, O/g]
+  const Tensor* b =
+      node.inputs.size() > 2 && node.inputs[2] != kNoValue ? &*ctx.graph.value(node.inputs[2]).constant : nullptr;
+  const QuantParam &in = ctx.param(node.inputs[0]), &out = ctx.param(node.outputs[0]);
+  const std::int64_t group = node.attrs.get_int("group", 1);
+  const std::int64_t kh = w.shape()[1], kw = w.shape()[2], cin_g = x[3] / group, cout_g = w.shape()[3];
+  const std::int64_t out_c = cout_g * group, taps = kh * kw;
+  std::vector<float> ohwi(std::size_t(w.numel()));
+  auto src = w.f32();
+  for (std::int64_t g = 0; g < group; ++g)
+    for (std::int64_t ci = 0; ci < cin_g; ++ci)
+      for (std::int64_t t = 0; t < taps; ++t)
+        for (std::int64_t j = 0; j < cout_g; ++j)
+          ohwi[std::size_t(((g * cout_g + j) * taps + t) * cin_g + ci)] =
+              src[std::size_t(((g * cin_g + ci) * taps + t) * cout_g + j)];
+  const Tensor relaid = Tensor::from_floats({out_c, kh, kw, cin_g}, ohwi);
+
+  QNode q;
+  q.kernel = QKernel::ConvTranspose;
+  QuantizedWeights qw = quantize_weights(ctx, relaid, b, in.scale);
+  std::vector<std::int32_t> bias = quantize_bias(ctx, node, b, in.scale, qw.scale);
+  // Each tap adds at most one input pixel to an output: conv's bound over [O, KH, KW, C/g].
+  check_accumulator(node, qw.values, out_c, bias, in.zero_point);
+  auto attr = [&](const char* key, std::size_t i, std::int64_t fallback) {
+    auto v = node.attrs.get_ints(key);
+    return i < v.size() ? v[i] : fallback;
+  };
+  auto p32 = [&](std::int64_t v) { return param32(node, v); };
+  const Clamp clamp = activation_clamp(node, out);
+  write_scalars(q, rt::ConvParams{.batch = p32(x[0]),
+                                  .in_h = p32(x[1]),
+                                  .in_w = p32(x[2]),
+                                  .in_c = p32(x[3]),
+                                  .out_h = p32(y[1]),
+                                  .out_w = p32(y[2]),
+                                  .out_c = p32(y[3]),
+                                  .kernel_h = p32(kh),
+                                  .kernel_w = p32(kw),
                                   .stride_h = p32(attr("strides", 0, 1)),
                                   .stride_w = p32(attr("strides", 1, 1)),
                                   .dilation_h = p32(attr("dilations", 0, 1)),
