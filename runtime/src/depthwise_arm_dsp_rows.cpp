@@ -232,6 +232,189 @@ __asm__(
 #undef TINYQ_DW_PAIR
 // clang-format on
 
+// ---- 3x3, stride 1 along rows: four output pixels per pass (depthwise_3x3_quads) ----
+//
+// The row-pair loop above pays its unpacking (LDR, PKH, SXTB16) once per tap and output, and
+// hands 16 accumulators per pixel to tinyq_dsp_requantize. Here one pass computes four
+// horizontally adjacent pixels for 2 channels, the 8 accumulators (r4-r11) staying in
+// registers: an input column of two kernel rows is unpacked once (5 instructions) and feeds
+// up to 3 pixels (an LDRD of the 2 channels' weights and 2 SMLAD each); the third kernel row
+// pairs horizontally adjacent taps instead: (x0, x1), (x2, x3), (x4, x5) against the weight
+// pairs (w0, w1) and (w1, w2), whose halves give the single products (SMLATB x1 * w0, SMLABT
+// x2 * w2). 99 instructions for 72 MACs, then the requantization in the same registers (5 per
+// output: SMMLA, ASR, ADD, SSAT, and a BFI + STRH per pixel for the 2 channels). Every
+// address is an immediate offset into a strip: for one output row, 16 channels, per input
+// column the 3 kernel rows' 16 bytes (48 bytes a column), edge columns and rows holding the
+// zero point (built by tinyq_dsp_depthwise_strip, 11 instructions a column).
+//
+// Per half group of 2 channels the packed weights are 26 words: 8 start values (the two
+// channels' bias + offset * weight sum, repeated for the 4 pixels in register order), per
+// kernel column k the (row 0, row 1) pairs of both channels, the third row's (w0, w1) and
+// (w1, w2) pairs of both, then per channel multiplier, 2^(t-1), t and the output offset.
+struct DwQuadArgs {
+  int32_t stride;        // 0: bytes between two pixels' outputs (fused mode)
+  const int32_t* w_end;  // 4: end of the packed weights
+  int32_t fused;         // 8: nonzero: requantize and store bytes; 0: store accumulators
+};
+
+// clang-format off
+// Unpacks two bytes of two words at r0 + A and r0 + B into int16 pairs of one channel each:
+// r2 = (A.c0, B.c0), r3 = (A.c1, B.c1), c0/c1 = bytes 0/1 (lo) or 2/3 (hi) of the word.
+#define TINYQ_DWQ_UNPACK(A, B, PKH)        \
+  "  ldr r2, [r0, #" #A "]\n"              \
+  "  ldr r3, [r0, #" #B "]\n"              \
+  PKH                                      \
+  "  sxtb16 r3, r2, ror #8\n"              \
+  "  sxtb16 r2, r2\n"
+#define TINYQ_DWQ_LO "  pkhbt r2, r2, r3, lsl #16\n"
+#define TINYQ_DWQ_HI "  pkhtb r2, r3, r2, asr #16\n"
+// Kernel column K's (row 0, row 1) weights of both channels into pixel accumulators A0, A1.
+#define TINYQ_DWQ_V(K, A0, A1)             \
+  "  ldrd r12, lr, [r1, #" #K "*8]\n"      \
+  "  smlad " A0 ", r2, r12, " A0 "\n"      \
+  "  smlad " A1 ", r3, lr, " A1 "\n"
+#define TINYQ_DWQ_REQ(R)                   \
+  "  smmla " R ", " R ", r2, r3\n"         \
+  "  asr " R ", " R ", r12\n"              \
+  "  add " R ", lr\n"                      \
+  "  ssat " R ", #8, " R "\n"
+// 2 channels (bytes of PKH's half) of 4 pixels; r1 advances by 26 words.
+#define TINYQ_DWQ_HALF(PKH)                                                           \
+  "  ldm r1!, {r4-r11}\n"                                                             \
+  TINYQ_DWQ_UNPACK(0, 16, PKH) TINYQ_DWQ_V(0, "r4", "r5")                             \
+  TINYQ_DWQ_UNPACK(48, 64, PKH) TINYQ_DWQ_V(1, "r4", "r5") TINYQ_DWQ_V(0, "r6", "r7") \
+  TINYQ_DWQ_UNPACK(96, 112, PKH) TINYQ_DWQ_V(2, "r4", "r5") TINYQ_DWQ_V(1, "r6", "r7")\
+  TINYQ_DWQ_V(0, "r8", "r9")                                                          \
+  TINYQ_DWQ_UNPACK(144, 160, PKH) TINYQ_DWQ_V(2, "r6", "r7") TINYQ_DWQ_V(1, "r8", "r9")\
+  TINYQ_DWQ_V(0, "r10", "r11")                                                        \
+  TINYQ_DWQ_UNPACK(192, 208, PKH) TINYQ_DWQ_V(2, "r8", "r9")                          \
+  TINYQ_DWQ_V(1, "r10", "r11")                                                        \
+  TINYQ_DWQ_UNPACK(240, 256, PKH) TINYQ_DWQ_V(2, "r10", "r11")                        \
+  TINYQ_DWQ_UNPACK(32, 80, PKH)                                                       \
+  "  ldrd r12, lr, [r1, #24]\n"                                                       \
+  "  smlad r4, r2, r12, r4\n"                                                         \
+  "  smlad r5, r3, lr, r5\n"                                                          \
+  "  smlatb r6, r2, r12, r6\n"                                                        \
+  "  smlatb r7, r3, lr, r7\n"                                                         \
+  TINYQ_DWQ_UNPACK(128, 176, PKH)                                                     \
+  "  smlad r8, r2, r12, r8\n"                                                         \
+  "  smlad r9, r3, lr, r9\n"                                                          \
+  "  smlatb r10, r2, r12, r10\n"                                                      \
+  "  smlatb r11, r3, lr, r11\n"                                                       \
+  "  ldrd r12, lr, [r1, #32]\n"                                                       \
+  "  smlabt r4, r2, r12, r4\n"                                                        \
+  "  smlabt r5, r3, lr, r5\n"                                                         \
+  "  smlad r6, r2, r12, r6\n"                                                         \
+  "  smlad r7, r3, lr, r7\n"                                                          \
+  TINYQ_DWQ_UNPACK(224, 272, PKH)                                                     \
+  "  smlabt r8, r2, r12, r8\n"                                                        \
+  "  smlabt r9, r3, lr, r9\n"                                                         \
+  "  smlad r10, r2, r12, r10\n"                                                       \
+  "  smlad r11, r3, lr, r11\n"                                                        \
+  "  ldr r2, [sp, #12]\n"                                                             \
+  "  cbnz r2, 8f\n"                                                                   \
+  "  ldr r2, [sp]\n"             /* accumulators: pixel q at 64 q bytes */            \
+  "  strd r4, r5, [r2]\n"                                                             \
+  "  strd r6, r7, [r2, #64]\n"                                                        \
+  "  strd r8, r9, [r2, #128]\n"                                                       \
+  "  strd r10, r11, [r2, #192]\n"                                                     \
+  "  add r2, #8\n"                                                                    \
+  "  str r2, [sp]\n"                                                                  \
+  "  add r1, #72\n"                                                                   \
+  "  b 9f\n"                                                                          \
+  "8:\n"                                                                              \
+  "  add r1, #40\n"                                                                   \
+  "  ldm r1!, {r2, r3, r12, lr}\n"                                                    \
+  TINYQ_DWQ_REQ("r4") TINYQ_DWQ_REQ("r6") TINYQ_DWQ_REQ("r8") TINYQ_DWQ_REQ("r10")   \
+  "  ldm r1!, {r2, r3, r12, lr}\n"                                                    \
+  TINYQ_DWQ_REQ("r5") TINYQ_DWQ_REQ("r7") TINYQ_DWQ_REQ("r9") TINYQ_DWQ_REQ("r11")   \
+  "  bfi r4, r5, #8, #8\n"                                                            \
+  "  bfi r6, r7, #8, #8\n"                                                            \
+  "  bfi r8, r9, #8, #8\n"                                                            \
+  "  bfi r10, r11, #8, #8\n"                                                          \
+  "  ldrd r2, r3, [sp]\n"                                                             \
+  "  strh r4, [r2]\n"                                                                 \
+  "  strh r6, [r2, r3]\n"                                                             \
+  "  add r12, r2, r3, lsl #1\n"                                                       \
+  "  strh r8, [r12]\n"                                                                \
+  "  strh r10, [r12, r3]\n"                                                           \
+  "  add r2, #2\n"                                                                    \
+  "  str r2, [sp]\n"                                                                  \
+  "9:\n"
+
+// Four pixels of every channel group up to w_end. r0 strip at the first window's column (+4
+// per group), r1 packed weights, r2 output of pixel 0's first channel (fused) or the
+// accumulators (16 per pixel), r3 -> DwQuadArgs.
+extern "C" void tinyq_dsp_depthwise_3x3_quad(const int8_t* strip, const int32_t* packed, void* dest,
+                                             const DwQuadArgs* args);
+__asm__(
+    "  .section .text.tinyq_dsp_depthwise_3x3_quad,\"ax\",%progbits\n"
+    "  .syntax unified\n"
+    "  .thumb\n"
+    "  .align 2\n"
+    "  .global tinyq_dsp_depthwise_3x3_quad\n"
+    "  .hidden tinyq_dsp_depthwise_3x3_quad\n"
+    "  .type tinyq_dsp_depthwise_3x3_quad, %function\n"
+    "  .thumb_func\n"
+    "tinyq_dsp_depthwise_3x3_quad:\n"
+    "  push {r4-r11, lr}\n"
+    "  ldm r3, {r3, r12, lr}\n"
+    "  push {r2, r3, r12, lr}\n"  // [sp] dest, [sp, #4] stride, [sp, #8] w_end, [sp, #12] fused
+    "1:\n"
+    TINYQ_DWQ_HALF(TINYQ_DWQ_LO)
+    TINYQ_DWQ_HALF(TINYQ_DWQ_HI)
+    "  add r0, #4\n"
+    "  ldr r2, [sp, #8]\n"
+    "  cmp r1, r2\n"
+    "  bne 1b\n"
+    "  add sp, #16\n"
+    "  pop {r4-r11, pc}\n"
+    "  .size tinyq_dsp_depthwise_3x3_quad, .-tinyq_dsp_depthwise_3x3_quad\n"
+    "  .text\n");
+
+// `cols` strip columns: per column 16 bytes from each of the three rows (row k from src[k],
+// advancing by step[k]: 0 repeats a 16-byte block of zero points). Sources word-aligned.
+struct DwStripArgs {
+  const int8_t* src[3];
+  int32_t step[3];
+};
+extern "C" void tinyq_dsp_depthwise_strip(int8_t* dst, const DwStripArgs* args, int32_t cols);
+__asm__(
+    "  .section .text.tinyq_dsp_depthwise_strip,\"ax\",%progbits\n"
+    "  .syntax unified\n"
+    "  .thumb\n"
+    "  .align 2\n"
+    "  .global tinyq_dsp_depthwise_strip\n"
+    "  .hidden tinyq_dsp_depthwise_strip\n"
+    "  .type tinyq_dsp_depthwise_strip, %function\n"
+    "  .thumb_func\n"
+    "tinyq_dsp_depthwise_strip:\n"
+    "  push {r4-r11, lr}\n"
+    "  mov r11, r2\n"
+    "  ldm r1, {r1, r2, r3, r8, r9, r10}\n"
+    "1:\n"
+    "  ldm r1, {r4-r7}\n"
+    "  add r1, r8\n"
+    "  stm r0!, {r4-r7}\n"
+    "  ldm r2, {r4-r7}\n"
+    "  add r2, r9\n"
+    "  stm r0!, {r4-r7}\n"
+    "  ldm r3, {r4-r7}\n"
+    "  add r3, r10\n"
+    "  stm r0!, {r4-r7}\n"
+    "  subs r11, #1\n"
+    "  bne 1b\n"
+    "  pop {r4-r11, pc}\n"
+    "  .size tinyq_dsp_depthwise_strip, .-tinyq_dsp_depthwise_strip\n"
+    "  .text\n");
+#undef TINYQ_DWQ_HALF
+#undef TINYQ_DWQ_REQ
+#undef TINYQ_DWQ_V
+#undef TINYQ_DWQ_HI
+#undef TINYQ_DWQ_LO
+#undef TINYQ_DWQ_UNPACK
+// clang-format on
+
 constexpr int32_t kBlock = RowRequantizer::kQuadChannels;  // channels per block: 16
 // Bytes of a window of a block: depthwise_rows_group_words <= 64 allows at most 30 taps.
 constexpr int32_t kMaxPatch = 32 * 16;
@@ -297,10 +480,142 @@ __attribute__((noinline)) void gather_repeated(const ConvParams& p, const int8_t
   }
 }
 
+// Whether depthwise_3x3_quads runs a Rows3x3 layer: stride and dilation 1 along the rows (the
+// four pixels share input columns), at least 4 output columns, whole blocks of 16 channels
+// and a word-aligned input (the strip is copied with LDM, which faults on unaligned words).
+bool quads_apply(const ConvParams& p, const int8_t* input) {
+  return p.stride_w == 1 && p.dilation_w == 1 && p.out_w >= 4 && p.out_c == p.in_c && p.out_c % 16 == 0 &&
+         (reinterpret_cast<uintptr_t>(input) & 3u) == 0;
+}
+
+constexpr int32_t kQuadHalfWords = 26;  // packed words per 2 channels
+constexpr int32_t kQuadChunk = 16;      // output columns per strip: 18 columns of 48 bytes
+
+// Packs the 8 half groups of channels [ch0, ch0 + 16) (see the assembly's comment).
+void pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8_t* weights, const int32_t* bias,
+                       int32_t ch0, bool fused, int32_t* packed) {
+  const int32_t c = p.out_c;
+  for (int32_t h = 0; h < 8; ++h) {
+    int32_t* w = packed + h * kQuadHalfWords;
+    for (int32_t e = 0; e < 2; ++e) {
+      const int32_t ch = ch0 + 2 * h + e;
+      int32_t tap[9];
+      int32_t sum = 0;
+      for (int32_t t = 0; t < 9; ++t) {
+        tap[t] = weights[t * c + ch];
+        sum += tap[t];
+      }
+      const uint32_t start = (bias != nullptr ? static_cast<uint32_t>(bias[ch]) : 0u) +
+                             static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum);
+      for (int32_t q = 0; q < 4; ++q) w[2 * q + e] = static_cast<int32_t>(start);
+      const auto pair = [](int32_t lo, int32_t hi) {
+        return static_cast<int32_t>((static_cast<uint32_t>(lo) & 0xFFFFu) | (static_cast<uint32_t>(hi) << 16));
+      };
+      for (int32_t k = 0; k < 3; ++k) w[8 + 2 * k + e] = pair(tap[k], tap[3 + k]);
+      w[14 + e] = pair(tap[6], tap[7]);
+      w[16 + e] = pair(tap[7], tap[8]);
+      int32_t* rq = w + 18 + 4 * e;
+      if (fused) {  // requantize_fast's SMMLA form: shift <= -2 checked by the caller
+        const int32_t i = ch & st.requant_mask;
+        const int32_t t = -1 - st.shift[i];
+        rq[0] = st.multiplier[i];
+        rq[1] = static_cast<int32_t>(1u << (t - 1));
+        rq[2] = t;
+        rq[3] = st.offset;
+      }
+    }
+  }
+}
+
+// A Rows3x3 layer for which quads_apply holds: per block of 16 channels and output row, the
+// three input rows go into strips of up to 18 columns, and the assembly computes four pixels
+// per call; a last group of fewer than four pixels is computed as the four ending at the row's
+// end (pixels written twice get the same bytes). Requantization is fused for tinyq's rounding,
+// shifts <= -2 and the full int8 range; otherwise the accumulators go to RowRequantizer.
+__attribute__((noinline)) void depthwise_3x3_quads(const ConvParams& p, const int8_t* input, const int8_t* weights,
+                                                   const int32_t* bias, int8_t* output) {
+  const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
+  RowRequantizer rq(st, p.requant);
+  bool fused = p.requant.rounding == kRoundSingle && st.lo == -128 - st.offset && st.hi == 127 - st.offset;
+  for (int32_t i = 0; i < p.requant.count; ++i) fused = fused && p.requant.shift[i] <= -2;
+  const int32_t c = p.out_c, row = p.in_w * c;
+  alignas(8) int32_t packed[8 * kQuadHalfWords];
+  alignas(8) int32_t acc[4 * kBlock];
+  alignas(8) int8_t strip[(kQuadChunk + 2) * 48];
+  alignas(8) uint32_t zeros[4];
+  const uint32_t zero_word = static_cast<uint32_t>(static_cast<uint8_t>(-p.input_offset)) * 0x01010101u;
+  for (uint32_t& z : zeros) z = zero_word;
+  const int8_t* zero_block = reinterpret_cast<const int8_t*>(zeros);
+  DwQuadArgs args;
+  args.stride = c;
+  args.w_end = packed + 8 * kQuadHalfWords;
+  args.fused = fused ? 1 : 0;
+  for (int32_t ch0 = 0; ch0 < c; ch0 += kBlock) {
+    pack_quad_weights(p, st, weights, bias, ch0, fused, packed);
+    for (int32_t b = 0; b < p.batch; ++b) {
+      const int8_t* image = input + b * p.in_h * row + ch0;
+      int8_t* out_image = output + b * p.out_h * p.out_w * c + ch0;
+      for (int32_t oy = 0; oy < p.out_h; ++oy) {
+        DwStripArgs in_rows, pad;
+        for (int32_t k = 0; k < 3; ++k) {
+          const int32_t y = oy * p.stride_h - p.pad_top + k * p.dilation_h;
+          const bool valid = y >= 0 && y < p.in_h;
+          in_rows.src[k] = valid ? image + y * row : zero_block;
+          in_rows.step[k] = valid ? c : 0;
+          pad.src[k] = zero_block;
+          pad.step[k] = 0;
+        }
+        int8_t* out_row = out_image + oy * p.out_w * c;
+        for (int32_t cs = 0; cs < p.out_w; cs += kQuadChunk) {
+          const int32_t ce = cs + kQuadChunk < p.out_w ? cs + kQuadChunk : p.out_w;
+          const int32_t s = ce - cs < 4 ? ce - 4 : cs;  // a short last chunk reaches back
+          // Strip columns: input x from s - pad_left, ce - s + 2 of them.
+          const int32_t x_first = s - p.pad_left, cols = ce - s + 2;
+          int32_t lead = x_first < 0 ? -x_first : 0;
+          lead = lead > cols ? cols : lead;
+          int32_t x_end = x_first + cols > p.in_w ? p.in_w : x_first + cols;  // input columns end
+          int32_t inner = x_end - (x_first + lead);
+          inner = inner < 0 ? 0 : inner;
+          const int32_t trail = cols - lead - inner;
+          int8_t* dst = strip;
+          if (lead > 0) {
+            tinyq_dsp_depthwise_strip(dst, &pad, lead);
+            dst += lead * 48;
+          }
+          if (inner > 0) {
+            DwStripArgs a = in_rows;
+            const int32_t x0 = x_first + lead;
+            for (int32_t k = 0; k < 3; ++k) a.src[k] += x0 * a.step[k];
+            tinyq_dsp_depthwise_strip(dst, &a, inner);
+            dst += inner * 48;
+          }
+          if (trail > 0) tinyq_dsp_depthwise_strip(dst, &pad, trail);
+          for (int32_t ox = s;; ox += 4) {
+            const int32_t q = ox + 4 > ce ? ce - 4 : ox;
+            int8_t* out = out_row + q * c;
+            const int8_t* src = strip + (q - s) * 48;
+            if (fused) {
+              tinyq_dsp_depthwise_3x3_quad(src, packed, out, &args);
+            } else {
+              tinyq_dsp_depthwise_3x3_quad(src, packed, acc, &args);
+              rq.run(acc, ch0, kBlock, out, 4, c);
+            }
+            if (q + 4 >= ce) break;
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                         int8_t* output) {
+  if (p.kernel_h == 3 && p.kernel_w == 3 && quads_apply(p, input)) {
+    depthwise_3x3_quads(p, input, weights, bias, output);
+    return;
+  }
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   RowRequantizer rq(st, p.requant);
   const int32_t in_c = p.in_c, out_c = p.out_c, kh = p.kernel_h, kw = p.kernel_w;
