@@ -24,6 +24,9 @@ bool fold_pad(Graph& graph);
 // Transpose(NHWC->NCHW) -> Reshape(flatten) -> Dense: the Dense weights' columns are
 // permuted instead, so no transpose runs.
 bool fold_flatten_transpose(Graph& graph);
+// A chain of Transposes and Reshapes (ShuffleNet's exported channel shuffle) becomes at most
+// one Transpose between two Reshapes, found by running the chain on element indices.
+bool fold_transpose_chains(Graph& graph);
 // The nine-op LayerNorm that PyTorch exports at opset 13 becomes one LayerNorm node.
 bool fuse_layer_norm(Graph& graph);
 // ReduceMean over H and W of an NHWC tensor is a GlobalAvgPool.

@@ -10,6 +10,7 @@ void simplify(Graph& graph) {
     bool changed = false;
     changed |= fold_constants(graph);
     changed |= remove_identities(graph);
+    changed |= fold_transpose_chains(graph);
     changed |= fuse_layer_norm(graph);
     changed |= reduce_mean_to_pool(graph);
     graph.topological_sort();
