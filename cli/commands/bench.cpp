@@ -1,16 +1,20 @@
 // tinyq bench: instructions per inference and per layer on an emulated Cortex-M (QEMU with
 // an exact instruction-count plugin), arena and flash; or the reference layers (bench/reference_layers).
+// --cycles adds an estimate of cycles and milliseconds from the instruction mix
+// (codegen/cycle_model.cpp).
 #include <fmt/format.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "codegen/cycle_model.hpp"
 #include "codegen/firmware.hpp"
 #include "codegen/generated_sources.hpp"
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
 #include "commands/mcu_common.hpp"
 #include "commands/memory_check.hpp"
+#include "commands/quantized_model.hpp"
 #include "qmodel/samples.hpp"
 #include "qmodel/tqm_file.hpp"
 #include "util/error.hpp"
@@ -23,6 +27,10 @@ namespace {
 struct BenchArgs {
   std::string model, target = "cortex-m4", keep, optimization = "O3";
   bool reference_layers = false, json = false;
+  bool cycles = false;
+  double mhz = 0;  // 0: the core's default (default_mhz)
+  unsigned wait_states = 0;
+  bool mhz_given = false, wait_states_given = false;
   MemoryLimits limits;
 };
 
@@ -72,13 +80,21 @@ int run_reference_layers(const BenchArgs& args) {
 }
 
 int run_bench(const BenchArgs& args) {
+  if (!args.cycles && (args.mhz_given || args.wait_states_given))
+    fail(args.mhz_given ? "--mhz" : "--wait-states", "only means something with --cycles");
+  if (args.reference_layers && args.cycles) fail("--cycles", "estimates a model's cycles, not --reference-layers");
   if (args.reference_layers) return run_reference_layers(args);
   if (args.model.empty()) fail("bench", "give a model (.tqm) or --reference-layers");
   const Target& target = target_by_name(args.target);
   if (target.qemu_machine.empty()) fail("--target", "'{}' has no emulator (use a cortex-m target)", target.name);
+  const std::optional<CycleCore> core = cycle_core(target.name);
+  if (args.cycles && !core)
+    fail("--cycles", "no cycle model for {} (Helium's beat-wise timing is not modelled); use cortex-m4 or cortex-m7",
+         target.name);
+  const double mhz = core ? (args.mhz > 0 ? args.mhz : default_mhz(*core)) : 0.0;
   if (args.optimization != "O3" && args.optimization != "O2" && args.optimization != "Os")
     fail("--opt", "'{}' is not O3, O2 or Os", args.optimization);
-  const QGraph graph = load_tqm(args.model);
+  const QGraph graph = load_quantized_model(args.model);
   const std::string name = "model";
   GeneratedSources sources = generate_sources(graph, target, name);
   if (const int refused = check_model_fits(args.model, graph, sources, target, args.limits, true)) return refused;
@@ -88,7 +104,7 @@ int run_bench(const BenchArgs& args) {
   // counts do not depend on the values except through clamping.
   const QValue& input = graph.values[std::size_t(graph.inputs[0])];
   std::vector<std::int8_t> zeros(std::size_t(element_count(input.shape)), std::int8_t(input.quant.zero_point));
-  FirmwareRun run = run_firmware(fw, target, zeros, true, 600);
+  FirmwareRun run = run_firmware(fw, target, zeros, true, 600, args.cycles);
 
   std::vector<int> layers;  // nodes with a kernel call, in execution order
   for (int n : sources.memory.order)
@@ -97,42 +113,93 @@ int run_bench(const BenchArgs& args) {
   if (c.size() != layers.size() + 2)
     fail(target.name, "expected {} instruction-count markers, the run gave {}; see {}", layers.size() + 2, c.size(),
          printable(fw.dir / "counts.txt"));
+  if (args.cycles && run.marker_mix.size() != c.size())
+    fail(target.name, "the run gave {} instruction mixes for {} markers; see {}", run.marker_mix.size(), c.size(),
+         printable(fw.dir / "counts.txt"));
+  // The mix between two snapshots, without the marker overhead (two taken branches per interval).
+  auto mix_between = [&](std::size_t from, std::size_t to) {
+    InstructionMix m = run.marker_mix[to].since(run.marker_mix[from]);
+    m.remove_marker_overhead(to - from);
+    return m;
+  };
+  auto mix_json = [](const InstructionMix& m) {
+    nlohmann::json j = nlohmann::json::object();
+    for (std::size_t k = 0; k < kMixCounters; ++k) j[std::string(mix_name(Mix(k)))] = m.n[k];
+    return j;
+  };
   nlohmann::json layer_json = nlohmann::json::array();
   std::int64_t macs = 0;
   const std::uint64_t total = c.back() - c.front() - kMarkerOverhead * (layers.size() + 1);
   if (!args.json)
-    fmt::print("{:>3}  {:<32} {:<20} {:>10} {:>12} {:>9}\n", "#", "layer", "kernel", "MACs", "instructions",
-               "MACs/insn");
+    fmt::print("{:>3}  {:<32} {:<20} {:>10} {:>12} {:>9}{}\n", "#", "layer", "kernel", "MACs", "instructions",
+               "MACs/insn", args.cycles ? fmt::format(" {:>12} {:>9}", "~cycles", "~ms") : "");
   for (std::size_t k = 0; k < layers.size(); ++k) {
     const QNode& n = graph.nodes[std::size_t(layers[k])];
     const std::uint64_t insns = c[k + 1] - c[k] - kMarkerOverhead;
     const std::int64_t m = node_macs(n);
     macs += m;
-    layer_json.push_back(
-        {{"name", n.name}, {"op", n.op}, {"kernel", qkernel_name(n.kernel)}, {"macs", m}, {"instructions", insns}});
+    nlohmann::json layer = {
+        {"name", n.name}, {"op", n.op}, {"kernel", qkernel_name(n.kernel)}, {"macs", m}, {"instructions", insns}};
+    std::string cycle_columns;
+    if (args.cycles) {
+      const InstructionMix mix = mix_between(k, k + 1);
+      const CycleEstimate e = estimate_cycles(mix, *core, args.wait_states);
+      layer["cycles"] = e.cycles;
+      layer["cycles_low"] = e.low;
+      layer["cycles_high"] = e.high;
+      layer["milliseconds"] = cycles_to_ms(e.cycles, mhz);
+      layer["instruction_mix"] = mix_json(mix);
+      cycle_columns = fmt::format(" {:>12} {:>9.3f}", e.cycles, cycles_to_ms(e.cycles, mhz));
+    }
+    layer_json.push_back(layer);
     if (!args.json)
-      fmt::print("{:>3}  {:<32} {:<20} {:>10} {:>12} {:>9}\n", k, column_name(n.name, 32), qkernel_name(n.kernel), m,
-                 insns, m > 0 ? fmt::format("{:.3f}", double(m) / double(insns)) : "");
+      fmt::print("{:>3}  {:<32} {:<20} {:>10} {:>12} {:>9}{}\n", k, column_name(n.name, 32), qkernel_name(n.kernel), m,
+                 insns, m > 0 ? fmt::format("{:.3f}", double(m) / double(insns)) : "", cycle_columns);
+  }
+  nlohmann::json cycles_json;
+  std::string cycles_text;
+  if (args.cycles) {
+    const InstructionMix mix = mix_between(0, c.size() - 1);
+    const CycleEstimate e = estimate_cycles(mix, *core, args.wait_states);
+    cycles_json = {{"cycles", e.cycles},
+                   {"cycles_low", e.low},
+                   {"cycles_high", e.high},
+                   {"milliseconds", cycles_to_ms(e.cycles, mhz)},
+                   {"milliseconds_low", cycles_to_ms(e.low, mhz)},
+                   {"milliseconds_high", cycles_to_ms(e.high, mhz)},
+                   {"mhz", mhz},
+                   {"wait_states", args.wait_states},
+                   {"cycles_are_estimate", true},
+                   {"cycle_model", cycle_model_description(*core, args.wait_states)},
+                   {"instruction_mix", mix_json(mix)}};
+    cycles_text = fmt::format(
+        "~{} cycles per inference (range {}..{}) = ~{:.3f} ms at {:g} MHz ({:.2f} cycles/instruction)\n"
+        "  an ESTIMATE, not a measurement: {}\n",
+        e.cycles, e.low, e.high, cycles_to_ms(e.cycles, mhz), mhz, total ? double(e.cycles) / double(total) : 0.0,
+        cycle_model_description(*core, args.wait_states));
   }
   const FirmwareSizes& s = fw.sizes;
   if (args.json) {
-    print_json({{"target", target.name},
-                {"model", args.model},
-                {"instructions", total},
-                {"macs", macs},
-                {"macs_per_instruction", total ? double(macs) / double(total) : 0.0},
-                {"layers", layer_json},
-                {"arena_bytes", sources.memory.arena_bytes()},
-                {"flash_bytes", s.flash()},
-                {"runtime_code_bytes", s.runtime_code},
-                {"model_code_bytes", s.model_code},
-                {"const_data_bytes", s.const_data},
-                {"optimization", "-" + args.optimization}});
+    nlohmann::json out = {{"target", target.name},
+                          {"model", args.model},
+                          {"instructions", total},
+                          {"macs", macs},
+                          {"macs_per_instruction", total ? double(macs) / double(total) : 0.0},
+                          {"layers", layer_json},
+                          {"arena_bytes", sources.memory.arena_bytes()},
+                          {"flash_bytes", s.flash()},
+                          {"runtime_code_bytes", s.runtime_code},
+                          {"model_code_bytes", s.model_code},
+                          {"const_data_bytes", s.const_data},
+                          {"optimization", "-" + args.optimization}};
+    if (args.cycles) out.update(cycles_json);
+    print_json(out);
   } else {
     fmt::print("\n{} on {} (-{}): {} instructions per inference, {} MACs ({:.3f} MACs/instruction)\n", args.model,
                target.name, args.optimization, total, macs, total ? double(macs) / double(total) : 0.0);
     fmt::print("arena {} B; flash {} B = runtime code {} B + model code {} B + weights and constants {} B\n",
                sources.memory.arena_bytes(), s.flash(), s.runtime_code, s.model_code, s.const_data);
+    fmt::print("{}", cycles_text);
   }
   return kExitOk;
 }
@@ -142,15 +209,28 @@ int run_bench(const BenchArgs& args) {
 void add_bench_command(CLI::App& app, int& result) {
   auto args = std::make_shared<BenchArgs>();
   auto* cmd = app.add_subcommand("bench", "Instructions per inference and per layer on an emulated Cortex-M (QEMU)");
-  cmd->add_option("model", args->model, "Quantized model (.tqm)");
+  cmd->add_option("model", args->model, "Quantized model (.tqm, or an int8 .tflite)");
   cmd->add_option("--target", args->target, "cortex-m4 (default), cortex-m7 or cortex-m55");
   cmd->add_flag("--reference-layers", args->reference_layers,
                 "Run the reference layer set (bench/reference_layers: L1 ... R1) instead of a model, next to CMSIS-NN");
   cmd->add_option("--opt", args->optimization, "Compiler optimization: O3 (default, as CMSIS-NN's figures), O2, Os");
   cmd->add_option("--keep", args->keep, "Build in this folder and keep it (sources, Makefile, ELF, map, counts)");
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
+  cmd->add_flag("--cycles", args->cycles,
+                "Also estimate cycles and milliseconds per inference and per layer from the instruction mix "
+                "(cortex-m4, cortex-m7; an estimate, see docs/BENCHMARKS.md)");
+  cmd->add_option("--mhz", args->mhz, "Clock for --cycles' milliseconds (default 168 on cortex-m4, 216 on cortex-m7)")
+      ->check(positive_finite());
+  cmd->add_option("--wait-states", args->wait_states,
+                  "Flash wait states for --cycles: added to each data read from flash and each branch refill "
+                  "(default 0)")
+      ->check(integer_range(0, 15));
   args->limits.add_to(*cmd);
-  cmd->callback([args, &result] { result = run_bench(*args); });
+  cmd->callback([args, cmd, &result] {
+    args->mhz_given = cmd->count("--mhz") > 0;
+    args->wait_states_given = cmd->count("--wait-states") > 0;
+    result = run_bench(*args);
+  });
 }
 
 }  // namespace tinyq::cli

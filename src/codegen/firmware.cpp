@@ -216,7 +216,7 @@ Firmware build_firmware(const GeneratedSources& sources, const Target& target, c
 }
 
 FirmwareRun run_firmware(const Firmware& fw, const Target& target, const std::vector<std::int8_t>& inputs,
-                         bool count_instructions, int timeout_seconds) {
+                         bool count_instructions, int timeout_seconds, bool instruction_mix) {
   {
     std::ofstream in(fw.dir / "tinyq_inputs.bin", std::ios::binary);
     in.write(reinterpret_cast<const char*>(inputs.data()), std::streamsize(inputs.size()));
@@ -233,6 +233,7 @@ FirmwareRun run_firmware(const Firmware& fw, const Target& target, const std::ve
       fail(printable(plugin), "the QEMU instruction-count plugin is missing (set TINYQ_INSN_COUNT_PLUGIN)");
     fs::copy_file(plugin, fw.dir / "target" / "libinsn_count.so", fs::copy_options::overwrite_existing);
     for (const char* a : {"--count", "counts.txt", "--plugin", "target/libinsn_count.so"}) argv.push_back(a);
+    if (instruction_mix) argv.push_back("--mix");
   }
   const fs::path log = fw.dir / "qemu.log";
   const ProcessResult ran = run_process(argv, logged_in(fw.dir, log));
@@ -246,13 +247,22 @@ FirmwareRun run_firmware(const Firmware& fw, const Target& target, const std::ve
   run.outputs.assign(out.begin(), out.end());
   if (count_instructions) {
     std::istringstream counts(slurp(fw.dir / "counts.txt"));
-    for (std::string word; counts >> word;)
-      if (word == "marker") {
-        std::string index, address;
+    for (std::string line; std::getline(counts, line);) {
+      std::istringstream words(line);
+      std::string kind, index;
+      words >> kind >> index;
+      if (kind == "marker") {
+        std::string address;
         std::uint64_t count = 0;
-        counts >> index >> address >> count;
+        words >> address >> count;
         run.marker_counts.push_back(count);
+      } else if (kind == "mix" && index != "total") {
+        const std::optional<InstructionMix> mix =
+            parse_instruction_mix(std::string_view(line).substr(5 + index.size()));
+        if (!mix) fail(printable(fw.dir / "counts.txt"), "unreadable instruction mix line (plugin out of date?)");
+        run.marker_mix.push_back(*mix);
       }
+    }
   }
   return run;
 }

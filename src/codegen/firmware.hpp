@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "codegen/cycle_model.hpp"
 #include "codegen/generated_sources.hpp"
 #include "codegen/target.hpp"
 
@@ -55,11 +56,13 @@ Firmware build_firmware(const GeneratedSources& sources, const Target& target, c
 struct FirmwareRun {
   std::vector<std::uint8_t> outputs;         // every sample's output bytes, in order
   std::vector<std::uint64_t> marker_counts;  // instructions before each marker hit (when counted)
+  std::vector<InstructionMix> marker_mix;    // the instruction mix at each marker hit (when asked)
 };
 
 // Runs the firmware on QEMU over `inputs` (samples × input bytes, stored layout).
+// `instruction_mix` (with `count_instructions`) also snapshots the mix at every marker.
 FirmwareRun run_firmware(const Firmware& firmware, const Target& target, const std::vector<std::int8_t>& inputs,
-                         bool count_instructions, int timeout_seconds);
+                         bool count_instructions, int timeout_seconds, bool instruction_mix = false);
 
 // The marker overhead the plugin adds between two consecutive snapshots (targets/cortex-m).
 inline constexpr std::uint64_t kMarkerOverhead = 2;
