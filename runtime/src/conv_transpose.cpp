@@ -36,10 +36,14 @@ __attribute__((noinline)) void conv_transpose_loop(const ConvParams& p, const in
   const int32_t group_in_c = p.in_c / p.groups;
   const int32_t group_out_c = p.out_c / p.groups;
   const int32_t filter_size = p.kernel_h * p.kernel_w * group_in_c;
+  // Scratch: the taps of the current row, of the current column, then of the current pixel
+  // (row x column, flattened so that each output channel walks one list).
   int32_t* row_in = scratch;
   int32_t* row_w = row_in + p.kernel_h;
   int32_t* col_in = row_w + p.kernel_h;
   int32_t* col_w = col_in + p.kernel_w;
+  int32_t* tap_in = col_w + p.kernel_w;
+  int32_t* tap_w = tap_in + p.kernel_h * p.kernel_w;
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* image = input + b * p.in_h * p.in_w * p.in_c;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
@@ -48,16 +52,24 @@ __attribute__((noinline)) void conv_transpose_loop(const ConvParams& p, const in
       for (int32_t ox = 0; ox < p.out_w; ++ox) {
         const int32_t cols =
             axis_taps(ox + p.pad_left, p.kernel_w, p.dilation_w, p.stride_w, p.in_w, p.in_c, group_in_c, col_in, col_w);
+        int32_t taps = 0;
+        for (int32_t r = 0; r < rows; ++r)
+          for (int32_t c = 0; c < cols; ++c, ++taps) {
+            tap_in[taps] = row_in[r] + col_in[c];
+            tap_w[taps] = row_w[r] + col_w[c];
+          }
         for (int32_t g = 0; g < p.groups; ++g) {
           const int8_t* group_in = image + g * group_in_c;
           for (int32_t j = 0; j < group_out_c; ++j) {
             const int32_t oc = g * group_out_c + j;
             const int8_t* filter = weights + oc * filter_size;
             int32_t acc = bias != nullptr ? bias[oc] : 0;
-            for (int32_t r = 0; r < rows; ++r) {
-              for (int32_t c = 0; c < cols; ++c) {
-                const int8_t* in = group_in + row_in[r] + col_in[c];
-                const int8_t* w = filter + row_w[r] + col_w[c];
+            if (group_in_c == 1) {  // one input channel per group (depthwise-like): no inner loop
+              for (int32_t t = 0; t < taps; ++t) acc += (group_in[tap_in[t]] + p.input_offset) * filter[tap_w[t]];
+            } else {
+              for (int32_t t = 0; t < taps; ++t) {
+                const int8_t* in = group_in + tap_in[t];
+                const int8_t* w = filter + tap_w[t];
                 for (int32_t ic = 0; ic < group_in_c; ++ic) acc += (in[ic] + p.input_offset) * w[ic];
               }
             }

@@ -125,12 +125,13 @@ void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t*
 // Every tap adds at most one input pixel, so conv's accumulator bound (|bias| + max|in +
 // input_offset| * sum |w[o]|) holds and the host checks it. `scratch` holds
 // conv_transpose2d_s8_scratch_bytes(p) bytes, 4-byte aligned: the valid taps of the current
-// output row and column. One path (portable) on every target.
+// output row, column and pixel. One path (portable) on every target.
 void conv_transpose2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                          int8_t* output, int32_t* scratch);
 constexpr size_t conv_transpose2d_s8_scratch_bytes(const ConvParams& p) {
-  // Per valid tap of a row (column): its input offset and its weight offset.
-  return 2 * (static_cast<size_t>(p.kernel_h) + static_cast<size_t>(p.kernel_w)) * sizeof(int32_t);
+  // Per valid tap of a row, a column and a pixel: its input offset and its weight offset.
+  const size_t kh = static_cast<size_t>(p.kernel_h), kw = static_cast<size_t>(p.kernel_w);
+  return 2 * (kh + kw + kh * kw) * sizeof(int32_t);
 }
 
 struct DenseParams {
