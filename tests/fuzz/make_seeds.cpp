@@ -203,6 +203,30 @@ std::vector<Seed> seeds() {
                  b.initializer("scales", {4}, {1.0f, 1.0f, 2.0f, 2.0f});
                  b.node("Upsample", {"x", "scales"}, {"y"});
                }});
+  // Slicing on run-time data: a backward stepped Slice, a two-part Split, a Gather, and the
+  // exported channel shuffle (Reshape, Transpose, Reshape).
+  s.push_back({"Slice", 13, kImage, [](OnnxBuilder& b) {
+                 b.int_initializer("starts", {-1, 1});
+                 b.int_initializer("ends", {-100, 1000});
+                 b.int_initializer("axes", {2, 3});
+                 b.int_initializer("steps", {-2, 2});
+                 b.node("Slice", {"x", "starts", "ends", "axes", "steps"}, {"y"});
+               }});
+  s.push_back({"Split", 13, kImage, [](OnnxBuilder& b) {
+                 b.int_initializer("sizes", {1, 2});
+                 OnnxBuilder::set_int(b.node("Split", {"x", "sizes"}, {"y", "rest"}), "axis", 1);
+               }});
+  s.push_back({"Gather", 13, kImage, [](OnnxBuilder& b) {
+                 b.int_initializer("idx", {2, -3, 0});
+                 OnnxBuilder::set_int(b.node("Gather", {"x", "idx"}, {"y"}), "axis", 1);
+               }});
+  s.push_back({"channel_shuffle", 13, {1, 4, 3, 3}, [](OnnxBuilder& b) {
+                 b.int_initializer("groups", {1, 2, 2, 3, 3});
+                 b.int_initializer("merged", {1, 4, 3, 3});
+                 b.node("Reshape", {"x", "groups"}, {"r"});
+                 OnnxBuilder::set_ints(b.node("Transpose", {"r"}, {"t"}), "perm", {0, 2, 1, 3, 4});
+                 b.node("Reshape", {"t", "merged"}, {"y"});
+               }});
   // A small network: conv, relu, pooling, flatten, dense, softmax.
   s.push_back({"tiny_cnn", 13, {1, 1, 8, 8}, [](OnnxBuilder& b) {
                  b.initializer("w1", {4, 1, 3, 3}, values(36, 10));
