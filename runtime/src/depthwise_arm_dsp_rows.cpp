@@ -241,16 +241,17 @@ __asm__(
 // up to 3 pixels (an LDRD of the 2 channels' weights and 2 SMLAD each); the third kernel row
 // pairs horizontally adjacent taps instead: (x0, x1), (x2, x3), (x4, x5) against the weight
 // pairs (w0, w1) and (w1, w2), whose halves give the single products (SMLATB x1 * w0, SMLABT
-// x2 * w2). 99 instructions for 72 MACs, then the requantization in the same registers (5 per
-// output: SMMLA, ASR, ADD, SSAT, and a BFI + STRH per pixel for the 2 channels). Every
+// x2 * w2). 99 instructions for 72 MACs, then the requantization in the same registers (3 per
+// output: SMMLA with the output offset folded into its addend, ASR, SSAT; then a BFI + STRH
+// per pixel for the 2 channels). Every
 // address is an immediate offset into a strip: for one output row, 16 channels, per input
 // column the 3 kernel rows' 16 bytes (48 bytes a column), edge columns and rows holding the
 // zero point (built by tinyq_dsp_depthwise_strip, 11 instructions a column).
 //
-// Per half group of 2 channels the packed weights are 26 words: 8 start values (the two
+// Per half group of 2 channels the packed weights are 24 words: 8 start values (the two
 // channels' bias + offset * weight sum, repeated for the 4 pixels in register order), per
 // kernel column k the (row 0, row 1) pairs of both channels, the third row's (w0, w1) and
-// (w1, w2) pairs of both, then per channel multiplier, 2^(t-1), t and the output offset.
+// (w1, w2) pairs of both, then per channel multiplier, 2^(t-1) + output offset * 2^t, t.
 struct DwQuadArgs {
   int32_t stride;        // 0: bytes between two pixels' outputs (fused mode)
   const int32_t* w_end;  // 4: end of the packed weights
@@ -269,16 +270,18 @@ struct DwQuadArgs {
 #define TINYQ_DWQ_LO "  pkhbt r2, r2, r3, lsl #16\n"
 #define TINYQ_DWQ_HI "  pkhtb r2, r3, r2, asr #16\n"
 // Kernel column K's (row 0, row 1) weights of both channels into pixel accumulators A0, A1.
-#define TINYQ_DWQ_V(K, A0, A1)             \
-  "  ldrd r12, lr, [r1, #" #K "*8]\n"      \
+#define TINYQ_DWQ_V(K, A0, A1) TINYQ_DWQ_VB(0, K, A0, A1)
+#define TINYQ_DWQ_VB(BASE, K, A0, A1)      \
+  "  ldrd r12, lr, [r1, #" #BASE "+" #K "*8]\n" \
   "  smlad " A0 ", r2, r12, " A0 "\n"      \
   "  smlad " A1 ", r3, lr, " A1 "\n"
-#define TINYQ_DWQ_REQ(R)                   \
-  "  smmla " R ", " R ", r2, r3\n"         \
-  "  asr " R ", " R ", r12\n"              \
-  "  add " R ", lr\n"                      \
+#define TINYQ_DWQ_REQ(R) TINYQ_DWQ_REQP(R, "r2", "r3", "r12")
+// requantize_fast with the output offset in the addend (see pack_quad_weights), clamped to int8.
+#define TINYQ_DWQ_REQP(R, M, A, T)         \
+  "  smmla " R ", " R ", " M ", " A "\n"    \
+  "  asr " R ", " R ", " T "\n"             \
   "  ssat " R ", #8, " R "\n"
-// 2 channels (bytes of PKH's half) of 4 pixels; r1 advances by 26 words.
+// 2 channels (bytes of PKH's half) of 4 pixels; r1 advances by 24 words.
 #define TINYQ_DWQ_HALF(PKH)                                                           \
   "  ldm r1!, {r4-r11}\n"                                                             \
   TINYQ_DWQ_UNPACK(0, 16, PKH) TINYQ_DWQ_V(0, "r4", "r5")                             \
@@ -320,13 +323,13 @@ struct DwQuadArgs {
   "  strd r10, r11, [r2, #192]\n"                                                     \
   "  add r2, #8\n"                                                                    \
   "  str r2, [sp]\n"                                                                  \
-  "  add r1, #72\n"                                                                   \
+  "  add r1, #64\n"                                                                   \
   "  b 9f\n"                                                                          \
   "8:\n"                                                                              \
   "  add r1, #40\n"                                                                   \
-  "  ldm r1!, {r2, r3, r12, lr}\n"                                                    \
+  "  ldm r1!, {r2, r3, r12}\n"                                                    \
   TINYQ_DWQ_REQ("r4") TINYQ_DWQ_REQ("r6") TINYQ_DWQ_REQ("r8") TINYQ_DWQ_REQ("r10")   \
-  "  ldm r1!, {r2, r3, r12, lr}\n"                                                    \
+  "  ldm r1!, {r2, r3, r12}\n"                                                    \
   TINYQ_DWQ_REQ("r5") TINYQ_DWQ_REQ("r7") TINYQ_DWQ_REQ("r9") TINYQ_DWQ_REQ("r11")   \
   "  bfi r4, r5, #8, #8\n"                                                            \
   "  bfi r6, r7, #8, #8\n"                                                            \
@@ -372,6 +375,82 @@ __asm__(
     "  .size tinyq_dsp_depthwise_3x3_quad, .-tinyq_dsp_depthwise_3x3_quad\n"
     "  .text\n");
 
+// clang-format off
+// The same for 2 pixels (a line's last 1 or 2): accumulators r4-r7, the start values read
+// without writeback (the weights then lie 32 bytes further), r8-r10 free for the
+// requantization. 20 + 38 instructions for 36 MACs.
+#define TINYQ_DWQ_HALF2(PKH)                                                                  \
+  "  ldm r1, {r4-r7}\n"                                                                       \
+  TINYQ_DWQ_UNPACK(0, 16, PKH) TINYQ_DWQ_VB(32, 0, "r4", "r5")                                \
+  TINYQ_DWQ_UNPACK(48, 64, PKH) TINYQ_DWQ_VB(32, 1, "r4", "r5") TINYQ_DWQ_VB(32, 0, "r6", "r7")\
+  TINYQ_DWQ_UNPACK(96, 112, PKH) TINYQ_DWQ_VB(32, 2, "r4", "r5") TINYQ_DWQ_VB(32, 1, "r6", "r7")\
+  TINYQ_DWQ_UNPACK(144, 160, PKH) TINYQ_DWQ_VB(32, 2, "r6", "r7")                             \
+  TINYQ_DWQ_UNPACK(32, 80, PKH)                                                               \
+  "  ldrd r12, lr, [r1, #56]\n"                                                               \
+  "  smlad r4, r2, r12, r4\n"                                                                 \
+  "  smlad r5, r3, lr, r5\n"                                                                  \
+  "  smlatb r6, r2, r12, r6\n"                                                                \
+  "  smlatb r7, r3, lr, r7\n"                                                                 \
+  TINYQ_DWQ_UNPACK(128, 176, PKH)                                                             \
+  "  ldrd r12, lr, [r1, #64]\n"                                                               \
+  "  smlabt r4, r2, r12, r4\n"                                                                \
+  "  smlabt r5, r3, lr, r5\n"                                                                 \
+  "  smlad r6, r2, r12, r6\n"                                                                 \
+  "  smlad r7, r3, lr, r7\n"                                                                  \
+  "  ldr r2, [sp, #12]\n"                                                                     \
+  "  cbnz r2, 8f\n"                                                                           \
+  "  ldr r8, [sp]\n"                                                                          \
+  "  strd r4, r5, [r8]\n"                                                                     \
+  "  strd r6, r7, [r8, #64]\n"                                                                \
+  "  add r8, #8\n"                                                                            \
+  "  str r8, [sp]\n"                                                                          \
+  "  add r1, #96\n"                                                                           \
+  "  b 9f\n"                                                                                  \
+  "8:\n"                                                                                      \
+  "  add r1, #72\n"                                                                           \
+  "  ldm r1!, {r8-r10}\n"                                                                     \
+  TINYQ_DWQ_REQP("r4", "r8", "r9", "r10") TINYQ_DWQ_REQP("r6", "r8", "r9", "r10")             \
+  "  ldm r1!, {r8-r10}\n"                                                                     \
+  TINYQ_DWQ_REQP("r5", "r8", "r9", "r10") TINYQ_DWQ_REQP("r7", "r8", "r9", "r10")             \
+  "  bfi r4, r5, #8, #8\n"                                                                    \
+  "  bfi r6, r7, #8, #8\n"                                                                    \
+  "  ldrd r8, r9, [sp]\n"                                                                     \
+  "  strh r4, [r8]\n"                                                                         \
+  "  strh r6, [r8, r9]\n"                                                                     \
+  "  add r8, #2\n"                                                                            \
+  "  str r8, [sp]\n"                                                                          \
+  "9:\n"
+
+// tinyq_dsp_depthwise_3x3_quad for 2 pixels: the same arguments, the same packed weights.
+extern "C" void tinyq_dsp_depthwise_3x3_pair(const int8_t* strip, const int32_t* packed, void* dest,
+                                             const DwQuadArgs* args);
+__asm__(
+    "  .section .text.tinyq_dsp_depthwise_3x3_pair,\"ax\",%progbits\n"
+    "  .syntax unified\n"
+    "  .thumb\n"
+    "  .align 2\n"
+    "  .global tinyq_dsp_depthwise_3x3_pair\n"
+    "  .hidden tinyq_dsp_depthwise_3x3_pair\n"
+    "  .type tinyq_dsp_depthwise_3x3_pair, %function\n"
+    "  .thumb_func\n"
+    "tinyq_dsp_depthwise_3x3_pair:\n"
+    "  push {r4-r11, lr}\n"
+    "  ldm r3, {r3, r12, lr}\n"
+    "  push {r2, r3, r12, lr}\n"
+    "1:\n"
+    TINYQ_DWQ_HALF2(TINYQ_DWQ_LO)
+    TINYQ_DWQ_HALF2(TINYQ_DWQ_HI)
+    "  add r0, #4\n"
+    "  ldr r2, [sp, #8]\n"
+    "  cmp r1, r2\n"
+    "  bne 1b\n"
+    "  add sp, #16\n"
+    "  pop {r4-r11, pc}\n"
+    "  .size tinyq_dsp_depthwise_3x3_pair, .-tinyq_dsp_depthwise_3x3_pair\n"
+    "  .text\n");
+#undef TINYQ_DWQ_HALF2
+// clang-format on
+
 // `cols` strip columns: per column 16 bytes from each of the three rows (row k from src[k],
 // advancing by step[k]: 0 repeats a 16-byte block of zero points). Sources word-aligned.
 struct DwStripArgs {
@@ -409,7 +488,9 @@ __asm__(
     "  .text\n");
 #undef TINYQ_DWQ_HALF
 #undef TINYQ_DWQ_REQ
+#undef TINYQ_DWQ_REQP
 #undef TINYQ_DWQ_V
+#undef TINYQ_DWQ_VB
 #undef TINYQ_DWQ_HI
 #undef TINYQ_DWQ_LO
 #undef TINYQ_DWQ_UNPACK
@@ -480,33 +561,58 @@ __attribute__((noinline)) void gather_repeated(const ConvParams& p, const int8_t
   }
 }
 
-// Whether depthwise_3x3_quads runs a Rows3x3 layer: stride and dilation 1 along the rows (the
-// four pixels share input columns), at least 4 output columns, whole blocks of 16 channels
-// and a word-aligned input (the strip is copied with LDM, which faults on unaligned words).
-bool quads_apply(const ConvParams& p, const int8_t* input) {
-  return p.stride_w == 1 && p.dilation_w == 1 && p.out_w >= 4 && p.out_c == p.in_c && p.out_c % 16 == 0 &&
-         (reinterpret_cast<uintptr_t>(input) & 3u) == 0;
+// The layout depthwise_3x3_quads runs a Rows3x3 layer in. The four pixels of a pass are
+// adjacent along a line: an output row (`transposed` false), or an output column for layers
+// that are taller than wide (KWS: 25 x 5, where rows would compute 8 pixels for 5), with the
+// kernel transposed to match. Stride and dilation along the line must be 1 (the pixels share
+// input columns), a line at least 4 pixels long; whole blocks of 16 channels and a
+// word-aligned input (the strip is copied with LDM, which faults on unaligned words).
+enum class QuadLayout { None, Rows, Columns };
+// Pixels computed for a line of n pixels, in strips of kQuadChunk.
+constexpr int32_t kQuadChunk = 16;  // pixels per strip: 18 columns of 48 bytes
+int32_t quad_cover(int32_t n) {
+  const int32_t m = n % kQuadChunk;  // a last chunk: passes of 4, then 3 as 4 and 1 or 2 as 2
+  return n - m + m / 4 * 4 + (m % 4 == 3 ? 4 : m % 4 != 0 ? 2 : 0);
+}
+QuadLayout quad_layout(const ConvParams& p, const int8_t* input) {
+  if (p.out_c != p.in_c || p.out_c % 16 != 0 || (reinterpret_cast<uintptr_t>(input) & 3u) != 0) return QuadLayout::None;
+  const bool rows = p.stride_w == 1 && p.dilation_w == 1 && p.out_w >= 4;
+  const bool columns = p.stride_h == 1 && p.dilation_h == 1 && p.out_h >= 4;
+  if (rows && (!columns || p.out_h * quad_cover(p.out_w) <= p.out_w * quad_cover(p.out_h))) return QuadLayout::Rows;
+  return columns ? QuadLayout::Columns : QuadLayout::None;
 }
 
-constexpr int32_t kQuadHalfWords = 26;  // packed words per 2 channels
-constexpr int32_t kQuadChunk = 16;      // output columns per strip: 18 columns of 48 bytes
+constexpr int32_t kQuadHalfWords = 24;  // packed words per 2 channels
 
-// Packs the 8 half groups of channels [ch0, ch0 + 16) (see the assembly's comment).
-void pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8_t* weights, const int32_t* bias,
-                       int32_t ch0, bool fused, int32_t* packed) {
+// Packs the 8 half groups of channels [ch0, ch0 + 16) (see the assembly's comment); tap(r, k)
+// is kernel row r, column k of the line's orientation. With `fusable` (tinyq's rounding,
+// every shift <= -2, the full int8 range) it also writes the requantization parameters and
+// returns whether the assembly may requantize these channels: requantize_fast's SMMLA form is
+// (hi + 2^(t-1)) >> t with hi the product's high word, and the output offset folds into the
+// addend, (hi + 2^(t-1) + offset * 2^t) >> t = ((hi + 2^(t-1)) >> t) + offset (offset * 2^t
+// is a multiple of 2^t), provided that sum stays inside int32: |accumulator| <= |bias| + 255
+// * sum |w| bounds |hi|. The clamp is then SSAT #8.
+bool pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8_t* weights, const int32_t* bias,
+                       int32_t ch0, bool transposed, bool fusable, int32_t* packed) {
   const int32_t c = p.out_c;
+  bool fused = fusable;
   for (int32_t h = 0; h < 8; ++h) {
     int32_t* w = packed + h * kQuadHalfWords;
     for (int32_t e = 0; e < 2; ++e) {
       const int32_t ch = ch0 + 2 * h + e;
       int32_t tap[9];
-      int32_t sum = 0;
-      for (int32_t t = 0; t < 9; ++t) {
-        tap[t] = weights[t * c + ch];
-        sum += tap[t];
+      int32_t sum = 0, sum_abs = 0;
+      for (int32_t r = 0; r < 3; ++r) {
+        for (int32_t k = 0; k < 3; ++k) {
+          const int32_t v = weights[(transposed ? 3 * k + r : 3 * r + k) * c + ch];
+          tap[3 * r + k] = v;
+          sum += v;
+          sum_abs += v < 0 ? -v : v;
+        }
       }
-      const uint32_t start = (bias != nullptr ? static_cast<uint32_t>(bias[ch]) : 0u) +
-                             static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum);
+      const int32_t b = bias != nullptr ? bias[ch] : 0;
+      const uint32_t start =
+          static_cast<uint32_t>(b) + static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum);
       for (int32_t q = 0; q < 4; ++q) w[2 * q + e] = static_cast<int32_t>(start);
       const auto pair = [](int32_t lo, int32_t hi) {
         return static_cast<int32_t>((static_cast<uint32_t>(lo) & 0xFFFFu) | (static_cast<uint32_t>(hi) << 16));
@@ -514,31 +620,45 @@ void pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8_t*
       for (int32_t k = 0; k < 3; ++k) w[8 + 2 * k + e] = pair(tap[k], tap[3 + k]);
       w[14 + e] = pair(tap[6], tap[7]);
       w[16 + e] = pair(tap[7], tap[8]);
-      int32_t* rq = w + 18 + 4 * e;
-      if (fused) {  // requantize_fast's SMMLA form: shift <= -2 checked by the caller
+      if (fused) {
         const int32_t i = ch & st.requant_mask;
-        const int32_t t = -1 - st.shift[i];
+        const int32_t t = -1 - st.shift[i];  // 1 ... 30
+        const int64_t m = st.multiplier[i];
+        const int64_t bound = (b < 0 ? -int64_t{b} : int64_t{b}) + 255 * int64_t{sum_abs};
+        const int64_t hi = ((bound * (m < 0 ? -m : m)) >> 32) + 1;
+        const int64_t addend = (int64_t{1} << (t - 1)) + int64_t{st.offset} * (int64_t{1} << t);
+        fused = hi + (addend < 0 ? -addend : addend) < (int64_t{1} << 31);
+        int32_t* rq = w + 18 + 3 * e;
         rq[0] = st.multiplier[i];
-        rq[1] = static_cast<int32_t>(1u << (t - 1));
+        rq[1] = static_cast<int32_t>(addend);
         rq[2] = t;
-        rq[3] = st.offset;
       }
     }
   }
+  return fused;
 }
 
-// A Rows3x3 layer for which quads_apply holds: per block of 16 channels and output row, the
-// three input rows go into strips of up to 18 columns, and the assembly computes four pixels
-// per call; a last group of fewer than four pixels is computed as the four ending at the row's
-// end (pixels written twice get the same bytes). Requantization is fused for tinyq's rounding,
-// shifts <= -2 and the full int8 range; otherwise the accumulators go to RowRequantizer.
-__attribute__((noinline)) void depthwise_3x3_quads(const ConvParams& p, const int8_t* input, const int8_t* weights,
-                                                   const int32_t* bias, int8_t* output) {
+// A Rows3x3 layer with a quad_layout: per block of 16 channels and line, the three input lines
+// go into strips of up to 18 columns, and the assembly computes four pixels per call; a last
+// group of fewer than four pixels is computed as the four ending at the line's end (pixels
+// written twice get the same bytes). Requantization is fused where pack_quad_weights allows; otherwise the
+// accumulators go to RowRequantizer.
+__attribute__((noinline)) void depthwise_3x3_quads(const ConvParams& p, QuadLayout layout, const int8_t* input,
+                                                   const int8_t* weights, const int32_t* bias, int8_t* output) {
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   RowRequantizer rq(st, p.requant);
-  bool fused = p.requant.rounding == kRoundSingle && st.lo == -128 - st.offset && st.hi == 127 - st.offset;
-  for (int32_t i = 0; i < p.requant.count; ++i) fused = fused && p.requant.shift[i] <= -2;
+  bool fusable = p.requant.rounding == kRoundSingle && st.lo == -128 - st.offset && st.hi == 127 - st.offset;
+  for (int32_t i = 0; i < p.requant.count; ++i)
+    fusable = fusable && p.requant.shift[i] <= -2 && p.requant.shift[i] >= -31;
+  const bool transposed = layout == QuadLayout::Columns;
   const int32_t c = p.out_c, row = p.in_w * c;
+  // Along a line (a) and across lines (l): output pixels, input extent, strides in bytes.
+  const int32_t n_lines = transposed ? p.out_w : p.out_h, n_pixels = transposed ? p.out_h : p.out_w;
+  const int32_t in_a = transposed ? p.in_h : p.in_w, in_l = transposed ? p.in_w : p.in_h;
+  const int32_t pad_a = transposed ? p.pad_top : p.pad_left, pad_l = transposed ? p.pad_left : p.pad_top;
+  const int32_t stride_l = transposed ? p.stride_w : p.stride_h, dil_l = transposed ? p.dilation_w : p.dilation_h;
+  const int32_t step_a = transposed ? row : c, step_l = transposed ? c : row;
+  const int32_t out_a = transposed ? p.out_w * c : c, out_l = transposed ? c : p.out_w * c;
   alignas(8) int32_t packed[8 * kQuadHalfWords];
   alignas(8) int32_t acc[4 * kBlock];
   alignas(8) int8_t strip[(kQuadChunk + 2) * 48];
@@ -546,34 +666,53 @@ __attribute__((noinline)) void depthwise_3x3_quads(const ConvParams& p, const in
   const uint32_t zero_word = static_cast<uint32_t>(static_cast<uint8_t>(-p.input_offset)) * 0x01010101u;
   for (uint32_t& z : zeros) z = zero_word;
   const int8_t* zero_block = reinterpret_cast<const int8_t*>(zeros);
+  DwStripArgs pad;
+  for (int32_t k = 0; k < 3; ++k) {
+    pad.src[k] = zero_block;
+    pad.step[k] = 0;
+  }
   DwQuadArgs args;
-  args.stride = c;
+  args.stride = out_a;
   args.w_end = packed + 8 * kQuadHalfWords;
-  args.fused = fused ? 1 : 0;
   for (int32_t ch0 = 0; ch0 < c; ch0 += kBlock) {
-    pack_quad_weights(p, st, weights, bias, ch0, fused, packed);
+    const bool fused = pack_quad_weights(p, st, weights, bias, ch0, transposed, fusable, packed);
+    args.fused = fused ? 1 : 0;
+    // Four or two pixels from the strip column `src`, their outputs from `out`.
+    const auto quad = [&](const int8_t* src, int8_t* out, int32_t n) {
+      const auto run = n == 4 ? tinyq_dsp_depthwise_3x3_quad : tinyq_dsp_depthwise_3x3_pair;
+      if (fused) {
+        run(src, packed, out, &args);
+        return;
+      }
+      run(src, packed, acc, &args);
+      if (n == 4) {
+        rq.run(acc, ch0, kBlock, out, 4, out_a);
+      } else {
+        rq.run(acc, ch0, kBlock, out, 1, 0);
+        rq.run(acc + kBlock, ch0, kBlock, out + out_a, 1, 0);
+      }
+    };
     for (int32_t b = 0; b < p.batch; ++b) {
       const int8_t* image = input + b * p.in_h * row + ch0;
       int8_t* out_image = output + b * p.out_h * p.out_w * c + ch0;
-      for (int32_t oy = 0; oy < p.out_h; ++oy) {
-        DwStripArgs in_rows, pad;
+      for (int32_t line = 0; line < n_lines; ++line) {
+        DwStripArgs in_lines;
         for (int32_t k = 0; k < 3; ++k) {
-          const int32_t y = oy * p.stride_h - p.pad_top + k * p.dilation_h;
-          const bool valid = y >= 0 && y < p.in_h;
-          in_rows.src[k] = valid ? image + y * row : zero_block;
-          in_rows.step[k] = valid ? c : 0;
-          pad.src[k] = zero_block;
-          pad.step[k] = 0;
+          const int32_t y = line * stride_l - pad_l + k * dil_l;
+          const bool valid = y >= 0 && y < in_l;
+          in_lines.src[k] = valid ? image + y * step_l : zero_block;
+          in_lines.step[k] = valid ? step_a : 0;
         }
-        int8_t* out_row = out_image + oy * p.out_w * c;
-        for (int32_t cs = 0; cs < p.out_w; cs += kQuadChunk) {
-          const int32_t ce = cs + kQuadChunk < p.out_w ? cs + kQuadChunk : p.out_w;
-          const int32_t s = ce - cs < 4 ? ce - 4 : cs;  // a short last chunk reaches back
-          // Strip columns: input x from s - pad_left, ce - s + 2 of them.
-          const int32_t x_first = s - p.pad_left, cols = ce - s + 2;
+        int8_t* out_line = out_image + line * out_l;
+        for (int32_t cs = 0; cs < n_pixels; cs += kQuadChunk) {
+          const int32_t ce = cs + kQuadChunk < n_pixels ? cs + kQuadChunk : n_pixels;
+          // A chunk of 3 pixels is one pass of 4 reaching back, of 1 a pass of 2.
+          const int32_t s = ce - cs == 3 ? ce - 4 : (ce - cs == 1 ? ce - 2 : cs);
+          // Strip columns: input positions from s - pad_a, ce - s + 2 of them.
+          const int32_t x_first = s - pad_a, cols = ce - s + 2;
           int32_t lead = x_first < 0 ? -x_first : 0;
           lead = lead > cols ? cols : lead;
-          int32_t x_end = x_first + cols > p.in_w ? p.in_w : x_first + cols;  // input columns end
+          const int32_t x_end = x_first + cols > in_a ? in_a : x_first + cols;
           int32_t inner = x_end - (x_first + lead);
           inner = inner < 0 ? 0 : inner;
           const int32_t trail = cols - lead - inner;
@@ -583,24 +722,20 @@ __attribute__((noinline)) void depthwise_3x3_quads(const ConvParams& p, const in
             dst += lead * 48;
           }
           if (inner > 0) {
-            DwStripArgs a = in_rows;
+            DwStripArgs a = in_lines;
             const int32_t x0 = x_first + lead;
             for (int32_t k = 0; k < 3; ++k) a.src[k] += x0 * a.step[k];
             tinyq_dsp_depthwise_strip(dst, &a, inner);
             dst += inner * 48;
           }
           if (trail > 0) tinyq_dsp_depthwise_strip(dst, &pad, trail);
-          for (int32_t ox = s;; ox += 4) {
-            const int32_t q = ox + 4 > ce ? ce - 4 : ox;
-            int8_t* out = out_row + q * c;
-            const int8_t* src = strip + (q - s) * 48;
-            if (fused) {
-              tinyq_dsp_depthwise_3x3_quad(src, packed, out, &args);
-            } else {
-              tinyq_dsp_depthwise_3x3_quad(src, packed, acc, &args);
-              rq.run(acc, ch0, kBlock, out, 4, c);
-            }
-            if (q + 4 >= ce) break;
+          // Passes of 4, then the 1 to 3 pixels left: 3 as the 4 ending at ce, 1 or 2 as the
+          // 2 ending there (pixels computed twice get the same bytes).
+          int32_t ox = s;
+          for (; ce - ox >= 4; ox += 4) quad(strip + (ox - s) * 48, out_line + ox * out_a, 4);
+          if (ox < ce) {
+            const int32_t n = ce - ox == 3 ? 4 : 2;
+            quad(strip + (ce - n - s) * 48, out_line + (ce - n) * out_a, n);
           }
         }
       }
@@ -612,9 +747,12 @@ __attribute__((noinline)) void depthwise_3x3_quads(const ConvParams& p, const in
 
 void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                         int8_t* output) {
-  if (p.kernel_h == 3 && p.kernel_w == 3 && quads_apply(p, input)) {
-    depthwise_3x3_quads(p, input, weights, bias, output);
-    return;
+  if (p.kernel_h == 3 && p.kernel_w == 3) {
+    const QuadLayout layout = quad_layout(p, input);
+    if (layout != QuadLayout::None) {
+      depthwise_3x3_quads(p, layout, input, weights, bias, output);
+      return;
+    }
   }
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   RowRequantizer rq(st, p.requant);

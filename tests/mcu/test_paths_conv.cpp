@@ -242,9 +242,18 @@ rt::ConvParams random_conv_shape(bool depthwise, const ShapeOdds& odds) {
     p.kernel_h = p.kernel_w = 3;
     p.dilation_h = p.dilation_w = 1;
     p.stride_h = p.stride_w = uniform(1, 2);
+    if (chance(20)) p.stride_w = 3 - p.stride_h;  // stride 1 along one axis only
     p.pad_top = p.pad_left = uniform(0, 1);
     p.in_h = uniform(3, 12);
     p.in_w = uniform(3, 12);
+    // The DSP path's four-pixel passes: blocks of 16 channels, lines longer than one strip
+    // (16 pixels) along either axis.
+    if (p.out_c == p.in_c && chance(30)) p.in_c = p.out_c = p.groups = 16 * uniform(1, 3);
+    if (chance(25)) {
+      int32_t& line = chance(50) ? p.in_w : p.in_h;
+      line = uniform(13, 40);
+      (&line == &p.in_w ? p.in_h : p.in_w) = uniform(3, 6);
+    }
     p.out_h = (p.in_h + 2 * p.pad_top - 3) / p.stride_h + 1;
     p.out_w = (p.in_w + 2 * p.pad_left - 3) / p.stride_w + 1;
   } else if (depthwise && chance(odds.tall)) {  // MLPerf's streaming wakeword: k x 1 over a narrow image
