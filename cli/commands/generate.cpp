@@ -13,6 +13,7 @@
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
 #include "commands/memory_check.hpp"
+#include "commands/quantized_model.hpp"
 #include "qmodel/tqm_file.hpp"
 #include "util/error.hpp"
 
@@ -34,30 +35,10 @@ std::string default_name(const std::string& path) {
   return name;
 }
 
-// Parses as an ONNX ModelProto with a graph (whether or not tinyq could import it).
-bool is_onnx_model(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  onnx::ModelProto model;
-  return in && model.ParseFromIstream(&in) && model.has_graph();
-}
-
-// load_tqm, with a useful message for the two likely mistakes: a folder, or the ONNX model
-// itself instead of the .tqm that `quantize` makes from it.
-QGraph load_model_to_generate(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail(path, "is a folder, not a .tqm file");
-  try {
-    return load_tqm(path);
-  } catch (const Error&) {
-    if (is_onnx_model(path)) fail(path, "is an ONNX model: run `tinyq quantize` first and generate from its .tqm");
-    throw;
-  }
-}
-
 int run_generate(const GenerateArgs& args) {
   const Target& target = target_by_name(args.target);
   check_output_folder(args.output);  // before any work: exit 2 without touching it
-  const QGraph graph = load_model_to_generate(args.model);
+  const QGraph graph = load_quantized_model(args.model);
   const std::string name = args.name.empty() ? default_name(args.model) : args.name;
   GeneratedSources sources = generate_sources(graph, target, name);
   const MemoryLayout& m = sources.memory;
@@ -95,7 +76,7 @@ int run_generate(const GenerateArgs& args) {
 void add_generate_command(CLI::App& app, int& result) {
   auto args = std::make_shared<GenerateArgs>();
   auto* cmd = app.add_subcommand("generate", "Generate C++ sources (model, C header, runtime) for a microcontroller");
-  cmd->add_option("model", args->model, "Quantized model (.tqm from tinyq quantize)")->required();
+  cmd->add_option("model", args->model, "Quantized model: .tqm from tinyq quantize, or an int8 .tflite")->required();
   cmd->add_option("--target", args->target, "cortex-m4, cortex-m7, cortex-m55 or portable")->required();
   cmd->add_option("-o,--output", args->output, "Output folder (new, empty, or from a previous generate)")->required();
   cmd->add_option("--name", args->name, "C identifier prefixing the exported symbols (default: the file's stem)");

@@ -10,6 +10,7 @@
 
 #include "commands/commands.hpp"
 #include "commands/common.hpp"
+#include "commands/quantized_model.hpp"
 #include "data/dataset.hpp"
 #include "data/npy.hpp"
 #include "exec/float_executor.hpp"
@@ -31,20 +32,6 @@ struct RunArgs {
   int threads = 0;
   bool raw = false;
 };
-
-// A .tqm is recognised by its magic, a pre-quantized .tflite by its int8 activations; any
-// other file is a float model.
-bool is_tqm_file(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  char head[8] = {};
-  return file && file.read(head, sizeof head) && std::memcmp(head, "TINYQTQM", 8) == 0;
-}
-std::optional<QGraph> load_quantized(const std::string& path) {
-  if (is_tqm_file(path)) return load_tqm(path);
-  if (is_tflite_file(path) && is_prequantized_tflite(tflite::read_tflite(path)))
-    return import_prequantized_tflite(path);
-  return std::nullopt;
-}
 
 void check_counts(const RunArgs& args, std::size_t model_inputs, std::size_t model_outputs) {
   if (args.inputs.size() != model_inputs)

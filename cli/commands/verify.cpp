@@ -10,7 +10,9 @@
 #include "commands/common.hpp"
 #include "commands/mcu_common.hpp"
 #include "commands/memory_check.hpp"
+#include "commands/quantized_model.hpp"
 #include "data/dataset.hpp"
+#include "data/npy.hpp"
 #include "exec/int8_executor.hpp"
 #include "qmodel/samples.hpp"
 #include "qmodel/tqm_file.hpp"
@@ -19,6 +21,15 @@
 namespace tinyq::cli {
 
 namespace {
+
+Tensor first_int8_samples(const Tensor& samples, std::int64_t count) {
+  Shape s = samples.shape();
+  const std::int64_t per = samples.numel() / s[0];
+  s[0] = count;
+  Tensor head(DType::i8, s);
+  std::copy_n(samples.data<std::int8_t>().begin(), count * per, head.data<std::int8_t>().begin());
+  return head;
+}
 
 struct VerifyArgs {
   std::string model, target, data, labels, keep;
@@ -32,16 +43,19 @@ int run_verify(const VerifyArgs& args) {
   const Target& target = target_by_name(args.target);
   if (target.qemu_machine.empty()) fail("--target", "'{}' has no emulator (use a cortex-m target)", target.name);
   if (args.count <= 0) fail("--count", "must be at least 1");
-  const QGraph graph = load_tqm(args.model);
+  const QGraph graph = load_quantized_model(args.model);
   // Before any work: a model the board cannot hold is refused in one line, not by the linker.
   GeneratedSources sources = generate_sources(graph, target, "model");
   if (const int refused = check_model_fits(args.model, graph, sources, target, args.limits, true)) return refused;
-  Tensor samples =
-      shape_for_model(graph.float_graph, load_samples(args.data, args.data_options.preprocess()), args.data);
+  // int8 .npy samples are the model's input bytes already (as `run` takes them, and as TFLite
+  // Micro's reference inputs come); anything else is real values, quantized here.
+  const bool int8_data = args.data.ends_with(".npy") && read_npy(args.data).dtype() == DType::i8;
+  const Tensor samples = shape_for_model(
+      graph.float_graph, int8_data ? read_npy(args.data) : load_samples(args.data, args.data_options.preprocess()),
+      args.data);
   const QValue& input = graph.values[std::size_t(graph.inputs[0])];
   const std::int64_t per_run = input.source_shape()[0];
-  samples = head_samples(samples, args.count * per_run);
-  const std::int64_t n = samples.shape()[0] / per_run;
+  const std::int64_t n = std::min(samples.shape()[0], args.count * per_run) / per_run;
   std::vector<std::int64_t> labels;
   if (!args.labels.empty()) {
     labels = load_labels(args.labels);
@@ -52,7 +66,8 @@ int run_verify(const VerifyArgs& args) {
 
   // Host: the int8 executor on the same int8 inputs, its outputs laid out as the firmware
   // writes them: for each sample, every output in the model's order.
-  const Tensor q_in = quantize_samples(input, samples);
+  const Tensor q_in = int8_data ? first_int8_samples(samples, n * per_run)
+                                : quantize_samples(input, head_samples(samples, n * per_run));
   Int8Executor exec(graph);
   const std::vector<Tensor> host = exec.run_int8({q_in});
   std::vector<std::vector<std::int8_t>> host_bytes;
@@ -127,7 +142,7 @@ void add_verify_command(CLI::App& app, int& result) {
   auto* cmd = app.add_subcommand("verify",
                                  "Run samples through the generated firmware on QEMU and compare every byte "
                                  "with the host int8 executor");
-  cmd->add_option("model", args->model, "Quantized model (.tqm)")->required();
+  cmd->add_option("model", args->model, "Quantized model (.tqm, or an int8 .tflite)")->required();
   cmd->add_option("--target", args->target, "cortex-m4, cortex-m7 or cortex-m55")->required();
   cmd->add_option("--data", args->data, "Samples: .npy or IDX (.gz)")->required();
   cmd->add_option("--labels", args->labels, "Labels (.npy or IDX): also report the on-MCU top-1 accuracy");
