@@ -260,10 +260,12 @@ void convert_batch_norm(Importer& im, const onnx::NodeProto& node) {
     fail(im.at(node), "training_mode=1 is not supported (export in eval mode)");
   require_single_output(im, node);
   ValueId x = im.input(node, 0);
-  const Value& xv = im.graph().value(x);
-  if (xv.shape.size() < 2) fail(im.at(node), "BatchNormalization needs a channel axis");
-  int axis = xv.layout == Layout::NHWC ? 3 : 1;
-  std::int64_t channels = xv.shape[std::size_t(axis)];
+  // Copies, not a reference: add_constant below grows the graph's value table.
+  const Shape x_shape = im.graph().value(x).shape;
+  const Layout x_layout = im.graph().value(x).layout;
+  if (x_shape.size() < 2) fail(im.at(node), "BatchNormalization needs a channel axis");
+  int axis = x_layout == Layout::NHWC ? 3 : 1;
+  std::int64_t channels = x_shape[std::size_t(axis)];
   float epsilon = attr_float(node, "epsilon", 1e-5f);
   std::vector<float> gamma = im.constant_input(node, 1).as_f32(), beta = im.constant_input(node, 2).as_f32(),
                      mean = im.constant_input(node, 3).as_f32(), var = im.constant_input(node, 4).as_f32();
@@ -282,7 +284,7 @@ void convert_batch_norm(Importer& im, const onnx::NodeProto& node) {
   attrs.set("axis", std::int64_t{axis});
   ValueId s = im.add_constant(node.name() + "_scale", std::move(scale));
   ValueId t = im.add_constant(node.name() + "_shift", std::move(shift));
-  im.emit(node, Op::ChannelAffine, {x, s, t}, attrs, xv.layout);
+  im.emit(node, Op::ChannelAffine, {x, s, t}, attrs, x_layout);
 }
 
 // LayerNormalization's optional outputs Mean and InvStdDev (the statistics over axes

@@ -97,6 +97,23 @@ void fix_legacy_axis_broadcast(onnx::ModelProto& model, const std::string& where
   }
 }
 
+// The converter dereferences the producer of every name a node or graph output uses; a name
+// nothing defines crashes it (a graph whose only output is never produced, as the fuzzer
+// found), and ONNX's checker lets that through.
+void check_names_defined(const onnx::GraphProto& graph, const std::string& where) {
+  std::unordered_set<std::string> defined;
+  for (const auto& v : graph.input()) defined.insert(v.name());
+  for (const auto& t : graph.initializer()) defined.insert(t.name());
+  for (const auto& n : graph.node())
+    for (const auto& o : n.output()) defined.insert(o);
+  for (const auto& n : graph.node())
+    for (const auto& i : n.input())
+      if (!i.empty() && !defined.contains(i))
+        fail(where, "node '{}': input '{}' is not defined", n.name().empty() ? n.op_type() : n.name(), i);
+  for (const auto& o : graph.output())
+    if (!defined.contains(o.name())) fail(where, "graph output '{}' is never produced", o.name());
+}
+
 }  // namespace
 
 onnx::ModelProto upgrade_legacy_opset(const onnx::ModelProto& model, int opset, const std::string& where) {
@@ -106,6 +123,7 @@ onnx::ModelProto upgrade_legacy_opset(const onnx::ModelProto& model, int opset, 
     // The converter assumes a well-formed graph (a node without an op type crashes it, as the
     // fuzzer found): ONNX's checker goes first and turns such a file into an error.
     onnx::checker::check_model(model);
+    check_names_defined(model.graph(), where);
     onnx::ModelProto fixed = model;
     fix_legacy_axis_broadcast(fixed, where);
     return onnx::version_conversion::ConvertVersion(fixed, kFirstNativeOpset);
