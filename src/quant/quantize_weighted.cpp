@@ -112,15 +112,53 @@ void set_requant(QNode& q, double s_in, const std::vector<double>& s_w, double s
   for (double s : s_w) append_multiplier(q, key_of(&rt::ConvParams::requant), s_in * s / s_out);
 }
 
+// What conv2d_s8 and conv_transpose2d_s8 both read (rt::ConvParams: geometry, offsets, fused
+// clamp; weights [O, KH, KW, C/g], int32 bias, per-channel requantization).
+void write_conv_fields(QNode& q, const Context& ctx, const Node& node, std::int64_t kernel_h, std::int64_t kernel_w,
+                       QuantizedWeights qw, std::vector<std::int32_t> bias) {
+  const Shape& x = ctx.graph.value(node.inputs[0]).shape;
+  const Shape& y = ctx.graph.value(node.outputs[0]).shape;
+  const QuantParam &in = ctx.param(node.inputs[0]), &out = ctx.param(node.outputs[0]);
+  const std::int64_t group = node.attrs.get_int("group", 1);
+  auto attr = [&](const char* key, std::size_t i, std::int64_t fallback) {
+    auto v = node.attrs.get_ints(key);
+    return i < v.size() ? v[i] : fallback;
+  };
+  auto p32 = [&](std::int64_t v) { return param32(node, v); };
+  const Clamp clamp = activation_clamp(node, out);
+  write_scalars(q, rt::ConvParams{.batch = p32(x[0]),
+                                  .in_h = p32(x[1]),
+                                  .in_w = p32(x[2]),
+                                  .in_c = p32(x[3]),
+                                  .out_h = p32(y[1]),
+                                  .out_w = p32(y[2]),
+                                  .out_c = p32(y[3]),
+                                  .kernel_h = p32(kernel_h),
+                                  .kernel_w = p32(kernel_w),
+                                  .stride_h = p32(attr("strides", 0, 1)),
+                                  .stride_w = p32(attr("strides", 1, 1)),
+                                  .dilation_h = p32(attr("dilations", 0, 1)),
+                                  .dilation_w = p32(attr("dilations", 1, 1)),
+                                  .pad_top = p32(attr("pads", 0, 0)),
+                                  .pad_left = p32(attr("pads", 1, 0)),
+                                  .groups = p32(group),
+                                  .input_offset = -in.zero_point,
+                                  .output_offset = out.zero_point,
+                                  .act_min = clamp.min,
+                                  .act_max = clamp.max,
+                                  .requant = {}});
+  q.i8["weights"] = std::move(qw.values);
+  q.i32["bias"] = std::move(bias);
+  set_requant(q, in.scale, qw.scale, out.scale);
+}
 }  // namespace
 
 QNode quantize_conv(const Context& ctx, const Node& node) {
   const Shape& x = ctx.graph.value(node.inputs[0]).shape;
-  const Shape& y = ctx.graph.value(node.outputs[0]).shape;
   const Tensor& w = *ctx.graph.value(node.inputs[1]).constant;  // [O, KH, KW, C/g]
   const Tensor* b =
       node.inputs.size() > 2 && node.inputs[2] != kNoValue ? &*ctx.graph.value(node.inputs[2]).constant : nullptr;
-  const QuantParam &in = ctx.param(node.inputs[0]), &out = ctx.param(node.outputs[0]);
+  const QuantParam& in = ctx.param(node.inputs[0]);
   const std::int64_t group = node.attrs.get_int("group", 1);
   const bool depthwise = group == x[3] && group > 1 && w.shape()[3] == 1;
 
@@ -138,36 +176,7 @@ QNode quantize_conv(const Context& ctx, const Node& node) {
         relaid[std::size_t(t * o_count + o)] = qw.values[std::size_t(o * taps + t)];
     qw.values = std::move(relaid);
   }
-  auto attr = [&](const char* key, std::size_t i, std::int64_t fallback) {
-    auto v = node.attrs.get_ints(key);
-    return i < v.size() ? v[i] : fallback;
-  };
-  auto p32 = [&](std::int64_t v) { return param32(node, v); };
-  const Clamp clamp = activation_clamp(node, out);
-  write_scalars(q, rt::ConvParams{.batch = p32(x[0]),
-                                  .in_h = p32(x[1]),
-                                  .in_w = p32(x[2]),
-                                  .in_c = p32(x[3]),
-                                  .out_h = p32(y[1]),
-                                  .out_w = p32(y[2]),
-                                  .out_c = p32(y[3]),
-                                  .kernel_h = p32(w.shape()[1]),
-                                  .kernel_w = p32(w.shape()[2]),
-                                  .stride_h = p32(attr("strides", 0, 1)),
-                                  .stride_w = p32(attr("strides", 1, 1)),
-                                  .dilation_h = p32(attr("dilations", 0, 1)),
-                                  .dilation_w = p32(attr("dilations", 1, 1)),
-                                  .pad_top = p32(attr("pads", 0, 0)),
-                                  .pad_left = p32(attr("pads", 1, 0)),
-                                  .groups = p32(group),
-                                  .input_offset = -in.zero_point,
-                                  .output_offset = out.zero_point,
-                                  .act_min = clamp.min,
-                                  .act_max = clamp.max,
-                                  .requant = {}});
-  q.i8["weights"] = std::move(qw.values);
-  q.i32["bias"] = std::move(bias);
-  set_requant(q, in.scale, qw.scale, out.scale);
+  write_conv_fields(q, ctx, node, w.shape()[1], w.shape()[2], std::move(qw), std::move(bias));
   return q;
 }
 
@@ -176,13 +185,12 @@ QNode quantize_conv(const Context& ctx, const Node& node) {
 // weights, bias and requantization exactly as conv.
 QNode quantize_conv_transpose(const Context& ctx, const Node& node) {
   const Shape& x = ctx.graph.value(node.inputs[0]).shape;
-  const Shape& y = ctx.graph.value(node.outputs[0]).shape;
   const Value& wv = ctx.graph.value(node.inputs[1]);
   if (!wv.is_constant()) fail(node.name, "no int8 kernel for ConvTranspose with weights computed at run time");
   const Tensor& w = *wv.constant;  // [C, KH, KW, O/g]
   const Tensor* b =
       node.inputs.size() > 2 && node.inputs[2] != kNoValue ? &*ctx.graph.value(node.inputs[2]).constant : nullptr;
-  const QuantParam &in = ctx.param(node.inputs[0]), &out = ctx.param(node.outputs[0]);
+  const QuantParam& in = ctx.param(node.inputs[0]);
   const std::int64_t group = node.attrs.get_int("group", 1);
   const std::int64_t kh = w.shape()[1], kw = w.shape()[2], cin_g = x[3] / group, cout_g = w.shape()[3];
   const std::int64_t out_c = cout_g * group, taps = kh * kw;
@@ -202,36 +210,7 @@ QNode quantize_conv_transpose(const Context& ctx, const Node& node) {
   std::vector<std::int32_t> bias = quantize_bias(ctx, node, b, in.scale, qw.scale);
   // Each tap adds at most one input pixel to an output: conv's bound over [O, KH, KW, C/g].
   check_accumulator(node, qw.values, out_c, bias, in.zero_point);
-  auto attr = [&](const char* key, std::size_t i, std::int64_t fallback) {
-    auto v = node.attrs.get_ints(key);
-    return i < v.size() ? v[i] : fallback;
-  };
-  auto p32 = [&](std::int64_t v) { return param32(node, v); };
-  const Clamp clamp = activation_clamp(node, out);
-  write_scalars(q, rt::ConvParams{.batch = p32(x[0]),
-                                  .in_h = p32(x[1]),
-                                  .in_w = p32(x[2]),
-                                  .in_c = p32(x[3]),
-                                  .out_h = p32(y[1]),
-                                  .out_w = p32(y[2]),
-                                  .out_c = p32(y[3]),
-                                  .kernel_h = p32(kh),
-                                  .kernel_w = p32(kw),
-                                  .stride_h = p32(attr("strides", 0, 1)),
-                                  .stride_w = p32(attr("strides", 1, 1)),
-                                  .dilation_h = p32(attr("dilations", 0, 1)),
-                                  .dilation_w = p32(attr("dilations", 1, 1)),
-                                  .pad_top = p32(attr("pads", 0, 0)),
-                                  .pad_left = p32(attr("pads", 1, 0)),
-                                  .groups = p32(group),
-                                  .input_offset = -in.zero_point,
-                                  .output_offset = out.zero_point,
-                                  .act_min = clamp.min,
-                                  .act_max = clamp.max,
-                                  .requant = {}});
-  q.i8["weights"] = std::move(qw.values);
-  q.i32["bias"] = std::move(bias);
-  set_requant(q, in.scale, qw.scale, out.scale);
+  write_conv_fields(q, ctx, node, kh, kw, std::move(qw), std::move(bias));
   return q;
 }
 
