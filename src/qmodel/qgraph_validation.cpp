@@ -156,8 +156,9 @@ class NodeCheck {
   }
 };
 
-// Conv and depthwise: geometry, offsets, requantization, weights and the accumulator bound.
-void check_conv(const NodeCheck& c, const QNode& n) {
+// The rt::ConvParams conv, depthwise and conv-transpose share: one input, positive sizes,
+// pads, offsets and clamp in range, and tensor sizes that match them.
+rt::ConvParams checked_conv_params(const NodeCheck& c, const QNode& n) {
   c.inputs(1);
   c.dims({"batch", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h", "stride_w",
           "dilation_h", "dilation_w", "groups"});
@@ -168,6 +169,12 @@ void check_conv(const NodeCheck& c, const QNode& n) {
   c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.in_c, "input size does not match its parameters");
   c.require(c.out() == std::int64_t(p.batch) * p.out_h * p.out_w * p.out_c,
             "output size does not match its parameters");
+  return p;
+}
+
+// Conv and depthwise: geometry, offsets, requantization, weights and the accumulator bound.
+void check_conv(const NodeCheck& c, const QNode& n) {
+  const rt::ConvParams p = checked_conv_params(c, n);
   c.window_axis(p.in_h, p.out_h, p.kernel_h, p.stride_h, p.dilation_h, p.pad_top, -1, "height");
   c.window_axis(p.in_w, p.out_w, p.kernel_w, p.stride_w, p.dilation_w, p.pad_left, -1, "width");
   c.matches_input(p.input_offset);
@@ -197,16 +204,7 @@ void check_conv(const NodeCheck& c, const QNode& n) {
 // damaged file), its size at most what the window covers plus an output padding below the
 // stride or dilation (ONNX's limit; Keras and TFLite stay inside it too).
 void check_conv_transpose(const NodeCheck& c, const QNode& n) {
-  c.inputs(1);
-  c.dims({"batch", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h", "stride_w",
-          "dilation_h", "dilation_w", "groups"});
-  c.pads({"pad_top", "pad_left"});
-  c.offset_fields();
-  c.clamp_fields();
-  const rt::ConvParams p = conv_params(n);
-  c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.in_c, "input size does not match its parameters");
-  c.require(c.out() == std::int64_t(p.batch) * p.out_h * p.out_w * p.out_c,
-            "output size does not match its parameters");
+  const rt::ConvParams p = checked_conv_params(c, n);
   auto axis = [&](std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, std::int64_t dilation,
                   std::int64_t pad, const char* name) {
     const std::int64_t extent = dilation * (kernel - 1) + 1;
