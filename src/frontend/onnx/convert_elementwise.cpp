@@ -79,8 +79,11 @@ void convert_clip(Importer& im, const onnx::NodeProto& node) {
 void convert_dropout(Importer& im, const onnx::NodeProto& node) {
   if (node.output_size() > 1 && !node.output(1).empty())
     fail(im.at(node), "the Dropout mask output is not supported (inference graphs do not use it)");
-  if (auto training = im.optional_constant(node, 2); training && training->as_i64().at(0) != 0)
-    fail(im.at(node), "Dropout in training mode is not supported");
+  if (auto training = im.optional_constant(node, 2)) {
+    const auto mode = training->as_i64();
+    if (mode.size() != 1) fail(im.at(node), "Dropout training_mode must hold one value, it holds {}", mode.size());
+    if (mode[0] != 0) fail(im.at(node), "Dropout in training mode is not supported");
+  }
   im.alias(node.output(0), im.input(node, 0));
 }
 
