@@ -643,8 +643,12 @@ bool pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8_t*
 // group of fewer than four pixels is computed as the four ending at the line's end (pixels
 // written twice get the same bytes). Requantization is fused where pack_quad_weights allows; otherwise the
 // accumulators go to RowRequantizer.
-__attribute__((noinline)) void depthwise_3x3_quads(const ConvParams& p, QuadLayout layout, const int8_t* input,
-                                                   const int8_t* weights, const int32_t* bias, int8_t* output) {
+// Returns false, having done nothing, for layers without a quad_layout (out of line: the
+// row-pair loops of the caller keep their registers).
+__attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const int8_t* input, const int8_t* weights,
+                                                   const int32_t* bias, int8_t* output) {
+  const QuadLayout layout = quad_layout(p, input);
+  if (layout == QuadLayout::None) return false;
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   RowRequantizer rq(st, p.requant);
   bool fusable = p.requant.rounding == kRoundSingle && st.lo == -128 - st.offset && st.hi == 127 - st.offset;
@@ -741,19 +745,14 @@ __attribute__((noinline)) void depthwise_3x3_quads(const ConvParams& p, QuadLayo
       }
     }
   }
+  return true;
 }
 
 }  // namespace
 
 void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                         int8_t* output) {
-  if (p.kernel_h == 3 && p.kernel_w == 3) {
-    const QuadLayout layout = quad_layout(p, input);
-    if (layout != QuadLayout::None) {
-      depthwise_3x3_quads(p, layout, input, weights, bias, output);
-      return;
-    }
-  }
+  if (p.kernel_h == 3 && p.kernel_w == 3 && depthwise_3x3_quads(p, input, weights, bias, output)) return;
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   RowRequantizer rq(st, p.requant);
   const int32_t in_c = p.in_c, out_c = p.out_c, kh = p.kernel_h, kw = p.kernel_w;
