@@ -23,8 +23,9 @@
 // input channel for its output channels. Accumulators of 4 consecutive output pixels are
 // requantized together (RowRequantizer's four-pixel mode shares the per-channel work). Sums
 // are exact integers wrapping modulo 2^32 like the portable ones: same bytes.
-// Measured (docs/BENCHMARKS.md, "Depthwise on the DSP path"): 3x3 0.25 MACs/instruction on
-// the M4, 0.30 without edge windows; the goal of 0.40 needs two pixels per pass.
+// Measured (docs/BENCHMARKS.md, "Depthwise on the DSP path"): this loop runs 3x3 at 0.25
+// MACs/instruction on the M4 (0.30 without edge windows); 3x3 layers with stride 1 along rows
+// or columns and 16-channel blocks take the four-pixel passes further down instead (0.42).
 #include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
 #if defined(TINYQ_PATH_ARM_DSP)
