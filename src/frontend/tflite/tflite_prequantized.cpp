@@ -37,6 +37,9 @@ const std::map<std::int32_t, Builder>& builders() {
       {std::int32_t(BuiltinOp::Reshape), prequantized_reshape},
       {std::int32_t(BuiltinOp::Squeeze), prequantized_reshape},
       {std::int32_t(BuiltinOp::ExpandDims), prequantized_reshape},
+      {std::int32_t(BuiltinOp::Concatenation), prequantized_concat},
+      {std::int32_t(BuiltinOp::Pad), prequantized_pad},
+      {std::int32_t(BuiltinOp::PadV2), prequantized_pad},
   };
   return table;
 }

@@ -35,5 +35,9 @@ QNode prequantized_add(const PrequantContext& ctx, const OperatorInfo& op);
 QNode prequantized_softmax(const PrequantContext& ctx, const OperatorInfo& op);
 // RESHAPE, SQUEEZE, EXPAND_DIMS: the same bytes in a new shape.
 QNode prequantized_reshape(const PrequantContext& ctx, const OperatorInfo& op);
+// CONCATENATION, PAD, PADV2 (tflite_prequantized_movement.cpp): byte copies, operands and
+// output in one quantization.
+QNode prequantized_concat(const PrequantContext& ctx, const OperatorInfo& op);
+QNode prequantized_pad(const PrequantContext& ctx, const OperatorInfo& op);
 
 }  // namespace tinyq::tflite
