@@ -324,6 +324,8 @@ void convert_layer_norm(Importer& im, const onnx::NodeProto& node) {
   for (std::size_t i = std::size_t(axis); i < shape.size(); ++i) size *= shape[i];
   auto flat = [&](int index, float fill) {
     if (!im.has_input(node, index)) {
+      if (size > kMaxGeneratedValues)
+        fail(im.at(node), "LayerNorm over {} values is beyond tinyq's limit of {}", size, kMaxGeneratedValues);
       Tensor t(DType::f32, {size});
       for (auto& v : t.f32()) v = fill;
       return im.add_constant(node.name() + "_param", std::move(t));

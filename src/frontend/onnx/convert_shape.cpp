@@ -66,11 +66,8 @@ void convert_constant_of_shape(Importer& im, const onnx::NodeProto& node) {
   Ints shape = im.constant_input(node, 0).as_i64();
   Tensor value = Tensor::scalar(0.0f);
   if (auto* a = find_attr(node, "value")) value = tensor_from_onnx(a->t(), im.at(node));
-  // Generated, not stored, so no file size bounds it: a shape of 2^31 would allocate 8 GB
-  // (fuzzer find). 2^26 values is far beyond any constant a microcontroller model holds.
-  constexpr std::int64_t kMaxGenerated = std::int64_t{1} << 26;
-  if (const std::int64_t n = element_count(Shape(shape.begin(), shape.end()), im.at(node)); n > kMaxGenerated)
-    fail(im.at(node), "ConstantOfShape of {} values is beyond tinyq's limit of {}", n, kMaxGenerated);
+  if (const std::int64_t n = element_count(Shape(shape.begin(), shape.end()), im.at(node)); n > kMaxGeneratedValues)
+    fail(im.at(node), "ConstantOfShape of {} values is beyond tinyq's limit of {}", n, kMaxGeneratedValues);
   Tensor out(value.dtype(), Shape(shape.begin(), shape.end()));
   const std::size_t es = dtype_size(value.dtype());
   for (std::int64_t i = 0; i < out.numel(); ++i)

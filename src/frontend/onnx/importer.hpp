@@ -28,6 +28,11 @@ const ConverterTable& converters();
 
 // NCHW axis -> NHWC stored axis, and back.
 inline constexpr int kNchwToNhwcAxis[4] = {0, 3, 1, 2};
+
+// The most values a constant the importer generates itself may have (ConstantOfShape, the
+// default LayerNorm scale): no file size bounds those, and a [2^31] one would allocate 8 GB
+// (fuzzer finds). 2^26 is far beyond any microcontroller model.
+inline constexpr std::int64_t kMaxGeneratedValues = std::int64_t{1} << 26;
 inline const std::vector<int> kToNhwcPerm{0, 2, 3, 1};
 inline const std::vector<int> kToNchwPerm{0, 3, 1, 2};
 
