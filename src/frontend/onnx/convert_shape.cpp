@@ -120,8 +120,10 @@ Shape resolve_reshape(Importer& im, const onnx::NodeProto& node, const Shape& in
     } else if (target[i] < 0) {
       fail(im.at(node), "Reshape dimension {} is negative", target[i]);
     } else {
+      // Checked before multiplying: a dimension of 2^63 - 1 overflowed the product (fuzzer find).
+      if (target[i] > kMaxElements || (target[i] > 0 && known > kMaxElements / target[i]))
+        fail(im.at(node), "Reshape target too large");
       known *= target[i];
-      if (known > kMaxElements) fail(im.at(node), "Reshape target too large");
     }
   }
   std::int64_t total = element_count(in, im.at(node));
