@@ -97,7 +97,8 @@ int run_bench(const BenchArgs& args) {
   const QGraph graph = load_quantized_model(args.model);
   const std::string name = "model";
   GeneratedSources sources = generate_sources(graph, target, name);
-  if (const int refused = check_model_fits(args.model, graph, sources, target, args.limits, true)) return refused;
+  if (const int refused = check_model_fits(args.model, memory_needs(graph, sources, target), target, args.limits, true))
+    return refused;
   WorkFolder work(args.keep);
   Firmware fw = build_firmware(sources, target, name, work.path(), {"-" + args.optimization, true});
   // One inference on an input of real zeros (the zero point): the kernels' instruction

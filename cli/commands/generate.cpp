@@ -6,7 +6,6 @@
 #include <fstream>
 #include <iostream>
 
-#include "codegen/code_size.hpp"
 #include "codegen/generated_sources.hpp"
 #include "codegen/memory_fit.hpp"
 #include "codegen/output_folder.hpp"
@@ -42,12 +41,10 @@ int run_generate(const GenerateArgs& args) {
   const std::string name = args.name.empty() ? default_name(args.model) : args.name;
   GeneratedSources sources = generate_sources(graph, target, name);
   const MemoryLayout& m = sources.memory;
-  const std::size_t code = estimate_code_bytes(graph, target);
-  const std::size_t flash = sources.const_data_bytes + code;
-  const std::size_t ram = m.arena_bytes();
-  const std::string breakdown =
-      describe_needs({sources.const_data_bytes, code, ram, m.lower_bound, sources.peak_scratch_bytes});
-  if (const int refused = check_model_fits(args.model, graph, sources, target, args.limits, false)) return refused;
+  const MemoryNeeds needs = memory_needs(graph, sources, target);
+  const std::size_t code = needs.code_bytes, flash = needs.flash(), ram = needs.arena_bytes;
+  const std::string breakdown = describe_needs(needs);
+  if (const int refused = check_model_fits(args.model, needs, target, args.limits, false)) return refused;
   write_output_folder(args.output, sources.files);
   if (args.json) {
     nlohmann::json files = nlohmann::json::array();

@@ -16,10 +16,13 @@ void MemoryLimits::add_to(CLI::App& app) {
       ->check(integer_range(0, kMaxCount));
 }
 
-int check_model_fits(const std::string& model, const QGraph& graph, const GeneratedSources& sources,
-                     const Target& target, const MemoryLimits& limits, bool on_emulator) {
-  const MemoryNeeds needs{sources.const_data_bytes, estimate_code_bytes(graph, target), sources.memory.arena_bytes(),
-                          sources.memory.lower_bound, sources.peak_scratch_bytes};
+MemoryNeeds memory_needs(const QGraph& graph, const GeneratedSources& sources, const Target& target) {
+  return {sources.const_data_bytes, estimate_code_bytes(graph, target), sources.memory.arena_bytes(),
+          sources.memory.lower_bound, sources.peak_scratch_bytes};
+}
+
+int check_model_fits(const std::string& model, const MemoryNeeds& needs, const Target& target,
+                     const MemoryLimits& limits, bool on_emulator) {
   if (const auto limit = exceeded_limits(needs, std::size_t(limits.ram), std::size_t(limits.flash))) {
     fmt::print(stderr, "tinyq: {} exceeds {}: {}\n", model, *limit, describe_needs(needs));
     return kExitCheckFailed;

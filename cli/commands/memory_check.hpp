@@ -6,6 +6,7 @@
 #include <string>
 
 #include "codegen/generated_sources.hpp"
+#include "codegen/memory_fit.hpp"
 #include "codegen/target.hpp"
 #include "ir/qgraph.hpp"
 
@@ -16,10 +17,13 @@ struct MemoryLimits {
   void add_to(CLI::App& app);
 };
 
+// What the generated model needs: constants, the code estimate, the arena.
+MemoryNeeds memory_needs(const QGraph& graph, const GeneratedSources& sources, const Target& target);
+
 // 0 when the model fits. Over the user's limits: one line on stderr naming the limit and what
 // the model needs, and kExitCheckFailed. Too large for the QEMU machine of `target` (when
 // `on_emulator`): tinyq::Error (exit 2) with what it needs and what the machine has.
-int check_model_fits(const std::string& model, const QGraph& graph, const GeneratedSources& sources,
-                     const Target& target, const MemoryLimits& limits, bool on_emulator);
+int check_model_fits(const std::string& model, const MemoryNeeds& needs, const Target& target,
+                     const MemoryLimits& limits, bool on_emulator);
 
 }  // namespace tinyq::cli

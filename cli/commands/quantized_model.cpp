@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "frontend/tflite/tflite_import.hpp"
 #include "frontend/tflite/tflite_model.hpp"
 #include "frontend/tflite/tflite_prequantized.hpp"
 #include "qmodel/tqm_file.hpp"
@@ -37,9 +38,10 @@ bool is_float_model(const std::string& path) {
 
 std::optional<QGraph> load_quantized(const std::string& path) {
   if (is_tqm_file(path)) return load_tqm(path);
-  if (is_tflite_file(path) && is_prequantized_tflite(tflite::read_tflite(path)))
-    return import_prequantized_tflite(path);
-  return std::nullopt;
+  if (!is_tflite_file(path)) return std::nullopt;
+  tflite::TfliteModel model = tflite::read_tflite(path);  // read once: checked, then imported
+  if (!is_prequantized_tflite(model)) return std::nullopt;
+  return import_prequantized_tflite(model, import_tflite_file(path));
 }
 
 QGraph load_quantized_model(const std::string& path) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "codegen/firmware.hpp"
 #include "codegen/generated_sources.hpp"
@@ -46,13 +47,16 @@ int run_verify(const VerifyArgs& args) {
   const QGraph graph = load_quantized_model(args.model);
   // Before any work: a model the board cannot hold is refused in one line, not by the linker.
   GeneratedSources sources = generate_sources(graph, target, "model");
-  if (const int refused = check_model_fits(args.model, graph, sources, target, args.limits, true)) return refused;
+  if (const int refused = check_model_fits(args.model, memory_needs(graph, sources, target), target, args.limits, true))
+    return refused;
   // int8 .npy samples are the model's input bytes already (as `run` takes them, and as TFLite
   // Micro's reference inputs come); anything else is real values, quantized here.
-  const bool int8_data = args.data.ends_with(".npy") && read_npy(args.data).dtype() == DType::i8;
-  const Tensor samples = shape_for_model(
-      graph.float_graph, int8_data ? read_npy(args.data) : load_samples(args.data, args.data_options.preprocess()),
-      args.data);
+  std::optional<Tensor> npy;
+  if (args.data.ends_with(".npy")) npy = read_npy(args.data);
+  const bool int8_data = npy && npy->dtype() == DType::i8;
+  const Tensor samples =
+      shape_for_model(graph.float_graph,
+                      int8_data ? std::move(*npy) : load_samples(args.data, args.data_options.preprocess()), args.data);
   const QValue& input = graph.values[std::size_t(graph.inputs[0])];
   const std::int64_t per_run = input.source_shape()[0];
   const std::int64_t n = std::min(samples.shape()[0], args.count * per_run) / per_run;

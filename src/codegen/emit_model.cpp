@@ -164,15 +164,21 @@ class ModelWriter {
     fail(n.name, "internal error: no code generation for kernel {}", qkernel_name(n.kernel));
   }
 
+  // The arena offset of node `index`'s planned scratch, after declaring a compile-time check
+  // that `kernel`'s own scratch size for these parameters fits it on this build's path.
+  std::size_t checked_scratch(NodeCode& c, const char* kernel, const std::string& id, std::size_t index) const {
+    c.declarations += fmt::format(
+        "static_assert(rt::{0}_scratch_bytes({1}_params) <= {2}, \"{1}: scratch planned too small for this "
+        "build's kernel path\");\n",
+        kernel, id, m_.scratch_bytes[index]);
+    return m_.plan.offsets[std::size_t(m_.scratch_buffer[index])];
+  }
+
   // Conv also checks, at compile time, that the scratch planned here fits the build's path.
   NodeCode conv_code(const QNode& n, const std::string& id, const ArrayNames& names, std::size_t index,
                      const std::string& in, const std::string& out) const {
     NodeCode c = one_input("ConvParams", conv_params(n), "conv2d_s8", id, names, in, out);
-    const std::size_t scratch_offset = m_.plan.offsets[std::size_t(m_.scratch_buffer[index])];
-    c.declarations += fmt::format(
-        "static_assert(rt::conv2d_s8_scratch_bytes({0}_params) <= {1}, \"{0}: scratch planned too "
-        "small for this build's kernel path\");\n",
-        id, m_.scratch_bytes[index]);
+    const std::size_t scratch_offset = checked_scratch(c, "conv2d_s8", id, index);
     c.call = fmt::format(
         "rt::conv2d_s8({0}_params, {1}, {0}_weights, {0}_bias, {2}, reinterpret_cast<int16_t*>(g_arena "
         "+ {3}))",
@@ -184,11 +190,7 @@ class ModelWriter {
   NodeCode conv_transpose_code(const QNode& n, const std::string& id, const ArrayNames& names, std::size_t index,
                                const std::string& in, const std::string& out) const {
     NodeCode c = one_input("ConvParams", conv_params(n), "conv_transpose2d_s8", id, names, in, out);
-    const std::size_t scratch_offset = m_.plan.offsets[std::size_t(m_.scratch_buffer[index])];
-    c.declarations += fmt::format(
-        "static_assert(rt::conv_transpose2d_s8_scratch_bytes({0}_params) <= {1}, \"{0}: scratch planned too "
-        "small\");\n",
-        id, m_.scratch_bytes[index]);
+    const std::size_t scratch_offset = checked_scratch(c, "conv_transpose2d_s8", id, index);
     c.call = fmt::format(
         "rt::conv_transpose2d_s8({0}_params, {1}, {0}_weights, {2}, {3}, reinterpret_cast<int32_t*>(g_arena + {4}))",
         id, in, n.words("bias").empty() ? "nullptr" : id + "_bias", out, scratch_offset);

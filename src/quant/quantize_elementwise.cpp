@@ -31,7 +31,6 @@ QuantParam bind_operand(const Context& ctx, QNode& q, const Node& node, std::siz
   const Value& v = ctx.graph.value(node.inputs[index]);
   q.i32[std::string(name) + "_shape"] = shape_words(v.shape);
   if (!v.is_constant()) {
-    if (reciprocal) fail(node.name, "no int8 kernel for division by a tensor computed at run time");
     q.ints[std::string(name) + "_const"] = 0;
     return ctx.param(node.inputs[index]);
   }
@@ -58,12 +57,7 @@ QNode quantize_binary(const Context& ctx, const Node& node) {
   if (node.op == Op::PRelu) {
     const Value& slope = ctx.graph.value(node.inputs[1]);
     const Shape& x = ctx.graph.value(node.inputs[0]).shape;
-    if (!slope.is_constant()) fail(node.name, "no int8 kernel for PRelu with a run-time slope");
     const std::int64_t channels = x.empty() ? 1 : x.back();
-    bool per_channel = slope.constant->numel() == channels;
-    for (std::size_t d = 0; d + 1 < slope.shape.size(); ++d) per_channel = per_channel && slope.shape[d] == 1;
-    if (!per_channel && slope.constant->numel() != 1)
-      fail(node.name, "no int8 kernel for PRelu whose slope varies along another axis than the last");
     const QuantParam& in = ctx.param(node.inputs[0]);
     q.kernel = QKernel::Prelu;
     const QuantizedMultiplier positive = quantize_multiplier(double(in.scale) / out.scale);
@@ -82,8 +76,6 @@ QNode quantize_binary(const Context& ctx, const Node& node) {
     return q;
   }
   const bool divide = node.op == Op::Div;
-  if (node.op != Op::Add && node.op != Op::Sub && node.op != Op::Mul && !divide)
-    fail(node.name, "no int8 kernel for {}", op_name(node.op));
   const QuantParam a = bind_operand(ctx, q, node, 0, "a", false);
   const QuantParam b = bind_operand(ctx, q, node, 1, "b", divide);
   if (q.ints["a_const"] && q.ints["b_const"]) fail(node.name, "both operands are constants (fold them first)");

@@ -53,11 +53,6 @@ QNode quantize_data_movement(const Context& ctx, const Node& node) {
     case Op::Pad: {
       const Shape& x = ctx.graph.value(node.inputs[0]).shape;
       auto pads = node.attrs.get_ints("pads");
-      if (node.attrs.get_string("mode", "constant") != "constant" || x.size() != 4 || pads[0] || pads[3] || pads[4] ||
-          pads[7])
-        fail(node.name, "no int8 kernel for this Pad (only constant padding of H and W of a 4-D tensor)");
-      if (std::any_of(pads.begin(), pads.end(), [](std::int64_t p) { return p < 0; }))
-        fail(node.name, "no int8 kernel for a Pad with negative pads (cropping)");
       const QuantParam& in = ctx.param(node.inputs[0]);
       q.kernel = QKernel::Pad;
       auto p32 = [&](std::int64_t v) { return param32(node, v); };
@@ -102,9 +97,6 @@ QNode quantize_data_movement(const Context& ctx, const Node& node) {
       if (in.scale != out.scale || in.zero_point != out.zero_point)
         fail(node.name, "{} output quantized differently from its input", op_name(node.op));
       const StridedView v = simplified(strided_view(node, ctx.graph.value(node.inputs[0]).shape));
-      if (v.shape.size() > std::size_t(rt::kMaxCopyRank))
-        fail(node.name, "no int8 kernel for this {}: it moves data over {} axes that cannot be merged (at most {})",
-             op_name(node.op), v.shape.size(), rt::kMaxCopyRank);
       q.kernel = QKernel::StridedCopy;
       auto p32 = [&](std::int64_t x) { return param32(node, x); };
       using P = rt::StridedCopyParams;
@@ -127,9 +119,6 @@ QNode quantize_data_movement(const Context& ctx, const Node& node) {
 
 QNode quantize_softmax(const Context& ctx, const Node& node) {
   const Shape& x = ctx.graph.value(node.inputs[0]).shape;
-  std::int64_t axis = node.attrs.get_int("axis", -1);
-  if (axis < 0) axis += std::int64_t(x.size());
-  if (axis != std::int64_t(x.size()) - 1) fail(node.name, "no int8 kernel for Softmax over a non-last axis");
   const QuantParam& in = ctx.param(node.inputs[0]);
   QNode q;
   q.kernel = QKernel::Softmax;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "quant/int8_support.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::quant_detail {
@@ -33,6 +34,9 @@ void append_multiplier(QNode& q, const std::string& requant_key, double real) {
 }
 
 QNode quantize_node(const Context& ctx, const Node& node) {
+  // Which nodes have an int8 kernel is decided in one place, from the float graph, so that
+  // `inspect` says the same before calibrating; the builders below assume it.
+  if (auto why = int8_unsupported(ctx.graph, node)) fail(node.name, "{}", *why);
   // Identity is data movement (no table); every other unary op is a lookup table.
   if (is_binary_elementwise(node.op)) return quantize_binary(ctx, node);
   if (is_unary_elementwise(node.op) && node.op != Op::Identity) return quantize_unary(ctx, node);

@@ -42,8 +42,6 @@ QNode quantize_pool(const Context& ctx, const Node& node) {
   if (!average) {
     if (in.scale != out.scale || in.zero_point != out.zero_point)
       fail(node.name, "max pooling must keep its input's quantization");
-    if (attr("dilations", 0, 1) != 1 || attr("dilations", 1, 1) != 1)
-      fail(node.name, "no int8 kernel for dilated max pooling");
     write_scalars(q, pool);
     return q;
   }

@@ -1,5 +1,4 @@
 #include "frontend/onnx/importer.hpp"
-#include "frontend/onnx/legacy_opset.hpp"
 
 #include <fmt/format.h>
 
@@ -10,6 +9,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "frontend/onnx/legacy_opset.hpp"
 #include "frontend/onnx/onnx_import.hpp"
 #include "frontend/onnx/onnx_tensor.hpp"
 #include "ir/shape_inference.hpp"
