@@ -3,6 +3,9 @@
 // --ram-limit) has, instead of the linker's "region overflowed" (issue: a bare
 // "ld returned 1 exit status").
 #include <cmath>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include "cli_fixture.hpp"
 #include "onnx_builder.hpp"
@@ -33,27 +36,27 @@ class CliMemoryFit : public Cli {
     EXPECT_EQ(q.code, 0) << q.err;
     return tqm;
   }
-  std::size_t work_folders() {
-    std::size_t count = 0;
-    for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
-      count += e.path().filename().string().starts_with("tinyq-fw-");
-    return count;
+  // Entries in `folder`: the refused commands get a private TMPDIR, because the shared one
+  // sees other tests' build folders come and go while ctest runs in parallel.
+  static std::size_t entries(const fs::path& folder) {
+    return std::size_t(std::distance(fs::directory_iterator(folder), fs::directory_iterator{}));
   }
 };
 
 TEST_F(CliMemoryFit, VerifyAndBenchRefuseAModelTooLargeForTheEmulatedBoardBeforeBuilding) {
-  const fs::path tqm = big_dense_tqm(), data = dir_ / "calib.npy";
-  const std::size_t folders_before = work_folders();
-  for (const std::string& command :
-       {"verify " + tqm.string() + " --target cortex-m55 --count 1 --data " + data.string(),
-        "bench " + tqm.string() + " --target cortex-m55"}) {
-    const Result r = run(command);
+  const fs::path tqm = big_dense_tqm(), data = dir_ / "calib.npy", tmp = dir_ / "tmp";
+  fs::create_directories(tmp);
+  const std::vector<std::vector<std::string>> commands = {
+      {"verify", tqm.string(), "--target", "cortex-m55", "--count", "1", "--data", data.string()},
+      {"bench", tqm.string(), "--target", "cortex-m55"}};
+  for (const auto& command : commands) {
+    const Result r = run_argv(command, {}, {"TMPDIR=" + tmp.string()});
     expect_bad_input(r, "does not fit the emulated board");
     for (const char* part : {"mps3-an547", "weights and constants need", "--flash-limit"})
-      EXPECT_NE(r.err.find(part), std::string::npos) << command << ": " << r.err;
+      EXPECT_NE(r.err.find(part), std::string::npos) << command[0] << ": " << r.err;
     EXPECT_EQ(r.err.find("ld returned"), std::string::npos) << r.err;
   }
-  EXPECT_EQ(work_folders(), folders_before) << "a refused model must leave no build folder";
+  EXPECT_EQ(entries(tmp), 0u) << "a refused model must leave no build folder";
 }
 
 TEST_F(CliMemoryFit, VerifyAndBenchTakeTheUsersBoardLimits) {
