@@ -104,6 +104,33 @@ TEST(OnnxLegacyOpset, MalformedLegacyGraphIsRefusedBeforeTheConverter) {
   }
 }
 
+// Gemm-6 with 1-D inputs, behind a legacy-broadcast Add: ONNX 1.13's shape inference for
+// Gemm-6 (run to read the Add's ranks) reads the second dimension of a 1-D shape and crashes;
+// the fuzzer found its sibling in the converter's Gemm adapter. The upgrade runs in a child process, so this is one error
+// line, not a crashed tinyq.
+TEST(OnnxLegacyOpset, AConverterCrashIsOneErrorLine) {
+  OnnxBuilder b(6);
+  b.input("a", {3}).output("y");
+  b.initializer("w", {7}, std::vector<float>(7, 0.5f));
+  b.initializer("c", {2}, {1.0f, 2.0f});
+  b.initializer("k", {2}, {1.0f, 2.0f});
+  b.node("Gemm", {"a", "w", "c"}, {"g"}, "gemm_1d");
+  auto& add = b.node("Add", {"g", "k"}, {"y"}, "add_legacy");
+  OnnxBuilder::set_int(add, "broadcast", 1);
+  OnnxBuilder::set_int(add, "axis", 1);
+  type_outputs(b, {1, 2});
+  const auto bytes = b.bytes();
+  try {
+    import_onnx_bytes(bytes.data(), bytes.size(), "legacy.onnx");
+    FAIL() << "a 1-D Gemm-6 input imported";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("legacy.onnx: ", 0), 0u) << what;
+    EXPECT_NE(what.find("crashed upgrading opset 6"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+}
+
 TEST(OnnxLegacyOpset, OpsetZeroAndBeyond18AreRefused) {
   for (int opset : {0, 19}) {
     OnnxBuilder b(opset);

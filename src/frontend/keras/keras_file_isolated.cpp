@@ -1,24 +1,17 @@
-// The reader child process (keras_file.hpp says why) and the bytes it sends back: a small
-// length-prefixed encoding, decoded with bounds checks.
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <csignal>
+// The HDF5 reader runs in a child process (keras_file.hpp says why); what it sends back is a
+// small length-prefixed encoding, decoded with bounds checks.
 #include <cstring>
-#include <new>
 
 #include "frontend/keras/keras_file.hpp"
 #include "util/bytes.hpp"
 #include "util/error.hpp"
+#include "util/isolated.hpp"
 
 namespace tinyq::keras_import {
 
 namespace {
 
 constexpr char kMagic[4] = {'T', 'Q', 'K', 'H'};
-enum : std::uint8_t { kContents = 0, kError = 1 };
 
 class Writer {
  public:
@@ -79,56 +72,11 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
-std::string encode_error(const Error& e) {
-  Writer w;
-  w.raw(kMagic, 4);
-  w.u8(kError);
-  w.text(e.where());
-  // Error::what() is "where: message"; send the message alone so the parent rebuilds it.
-  std::string message = e.what();
-  if (!e.where().empty() && message.rfind(e.where() + ": ", 0) == 0) message.erase(0, e.where().size() + 2);
-  w.text(message);
-  return w.take();
-}
-
-void write_all(int fd, const std::string& bytes) {
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // the parent went away: nothing to report to
-    done += std::size_t(n);
-  }
-}
-
-[[noreturn]] void run_child(const std::string& path, int fd) {
-  // A corrupt file can also make libhdf5 loop: the child ends itself after a while.
-  std::signal(SIGALRM, SIG_DFL);
-  sigset_t alarm_only;
-  sigemptyset(&alarm_only);
-  sigaddset(&alarm_only, SIGALRM);
-  sigprocmask(SIG_UNBLOCK, &alarm_only, nullptr);
-  ::alarm(kReadSeconds);
-  std::string bytes;
-  try {
-    bytes = encode_contents(read_keras_file_here(path));
-  } catch (const Error& e) {
-    bytes = encode_error(e);
-  } catch (const std::bad_alloc&) {
-    bytes = encode_error(Error(path, "out of memory reading the file"));
-  } catch (const std::exception& e) {
-    bytes = encode_error(Error(path, std::string("reading failed: ") + e.what()));
-  }
-  write_all(fd, bytes);
-  ::_exit(0);  // no atexit handlers, no destructors of the parent's objects
-}
-
 }  // namespace
 
 std::string encode_contents(const KerasFileContents& c) {
   Writer w;
   w.raw(kMagic, 4);
-  w.u8(kContents);
   w.optional_text(c.model_config);
   w.optional_text(c.keras_version);
   w.optional_text(c.backend);
@@ -158,10 +106,6 @@ std::string encode_contents(const KerasFileContents& c) {
 KerasFileContents decode_contents(const std::string& bytes, const std::string& where) {
   Reader r(bytes, where);
   if (std::memcmp(r.take(4), kMagic, 4) != 0) r.broken();
-  if (r.u8() == kError) {
-    std::string error_where = r.text();
-    throw Error(std::move(error_where), r.text());
-  }
   KerasFileContents c;
   c.model_config = r.optional_text();
   c.keras_version = r.optional_text();
@@ -194,40 +138,13 @@ KerasFileContents decode_contents(const std::string& bytes, const std::string& w
 }
 
 KerasFileContents read_keras_file(const std::string& path) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) fail(path, "cannot create a pipe for the HDF5 reader: {}", std::strerror(errno));
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    const int error = errno;
-    ::close(fds[0]);
-    ::close(fds[1]);
-    fail(path, "cannot start the HDF5 reader process: {}", std::strerror(error));
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    run_child(path, fds[1]);
-  }
-  ::close(fds[1]);
-  std::string bytes;
-  char buffer[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    bytes.append(buffer, std::size_t(n));
-  }
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) fail(path, "lost the HDF5 reader process: {}", std::strerror(errno));
-  if (WIFSIGNALED(status)) {
-    if (WTERMSIG(status) == SIGALRM)
-      fail(path, "reading the HDF5 structure took over {} s: a corrupt file", kReadSeconds);
-    fail(path, "libhdf5 crashed reading the file (signal {}): its HDF5 structure is corrupt", WTERMSIG(status));
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    fail(path, "the HDF5 reader process failed (exit status {})", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-  return decode_contents(bytes, path);
+  Isolation isolation;
+  isolation.where = path;
+  isolation.worker = "the HDF5 reader";
+  isolation.on_crash = "libhdf5 crashed reading the file";
+  isolation.cause = "its HDF5 structure is corrupt";
+  isolation.seconds = kReadSeconds;
+  return decode_contents(run_isolated([&] { return encode_contents(read_keras_file_here(path)); }, isolation), path);
 }
 
 }  // namespace tinyq::keras_import

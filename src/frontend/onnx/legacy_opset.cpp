@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "util/error.hpp"
+#include "util/isolated.hpp"
 
 namespace tinyq::onnx_import {
 
@@ -114,9 +115,8 @@ void check_names_defined(const onnx::GraphProto& graph, const std::string& where
     if (!defined.contains(o.name())) fail(where, "graph output '{}' is never produced", o.name());
 }
 
-}  // namespace
-
-onnx::ModelProto upgrade_legacy_opset(const onnx::ModelProto& model, int opset, const std::string& where) {
+// Checks and converts in this process; upgrade_legacy_opset runs it in a child.
+onnx::ModelProto upgrade_here(const onnx::ModelProto& model, int opset, const std::string& where) {
   // The converter and shape inference signal what they cannot do with exceptions
   // (ONNX_ASSERT, ConvertError, InferenceError); their messages can span lines.
   try {
@@ -135,6 +135,32 @@ onnx::ModelProto upgrade_legacy_opset(const onnx::ModelProto& model, int opset, 
     fail(where, "opset {} could not be upgraded to opset {} by ONNX's version converter: {}", opset, kFirstNativeOpset,
          first_line(e.what()));
   }
+}
+
+}  // namespace
+
+onnx::ModelProto upgrade_legacy_opset(const onnx::ModelProto& model, int opset, const std::string& where) {
+  // libonnx 1.13's converter and its shape inference for old opsets index shapes without
+  // checking ranks (a 1-D Gemm input reads past its shape: the fuzzer found a crash and a
+  // garbage-sized allocation), and more such paths are likely. Old-opset models are rare and
+  // small, so the whole upgrade runs in a child process and comes back serialized.
+  Isolation isolation;
+  isolation.where = where;
+  isolation.worker = "ONNX's version converter";
+  isolation.on_crash = fmt::format("ONNX's version converter crashed upgrading opset {}", opset);
+  isolation.cause = "the model is malformed";
+  const std::string bytes = run_isolated(
+      [&] {
+        std::string out;
+        if (!upgrade_here(model, opset, where).SerializeToString(&out))
+          fail(where, "the opset {} model upgraded to opset {} cannot be serialized", opset, kFirstNativeOpset);
+        return out;
+      },
+      isolation);
+  onnx::ModelProto upgraded;
+  if (!upgraded.ParseFromString(bytes))
+    fail(where, "ONNX's version converter process sent a model that does not parse (a tinyq bug)");
+  return upgraded;
 }
 
 }  // namespace tinyq::onnx_import
