@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 
+#include "exec/float/resize.hpp"
 #include "exec/float_ops.hpp"
 #include "exec/float_step.hpp"
 #include "ir/strided_view.hpp"
@@ -103,6 +104,15 @@ Step movement_step(const StepContext& c) {
       Shape x = c.in_shape(0);
       auto scales = node.attrs.get_floats("scales");
       auto coord = node.attrs.get_string("coordinate_transformation_mode", "half_pixel");
+      if (node.attrs.get_string("mode", "nearest") != "nearest") {
+        auto [taps_y, taps_x] = fk::resize_taps(node, x, out_shape);
+        const float extrapolation = node.attrs.get_float("extrapolation_value", 0.0f);
+        return {c.with_clamp([=](Workspace& ws) {
+                  fk::resize_interpolate(ws.ptr[ins[0]], x[0], x[1], x[2], x[3], taps_y, taps_x, extrapolation,
+                                         ws.ptr[out]);
+                }),
+                out};
+      }
       auto nearest = node.attrs.get_string("nearest_mode", "round_prefer_floor");
       return {c.with_clamp([=](Workspace& ws) {
                 fops::resize_nearest(ws.ptr[ins[0]], x, ws.ptr[out], out_shape, scales, coord, nearest);

@@ -51,8 +51,11 @@ std::optional<std::string> int8_unsupported(const Graph& g, const Node& node) {
     case Op::GlobalAvgPool:
     case Op::GlobalMaxPool:
     case Op::Reshape:
-    case Op::Concat:
-    case Op::Resize: return std::nullopt;
+    case Op::Concat: return std::nullopt;
+    case Op::Resize:
+      if (const std::string mode = node.attrs.get_string("mode", "nearest"); mode != "nearest")
+        return fmt::format("no int8 kernel for {} Resize (only nearest resizing is quantized)", mode);
+      return std::nullopt;
     case Op::MaxPool: {
       const auto d = node.attrs.get_ints("dilations");
       if (std::any_of(d.begin(), d.begin() + std::min<std::ptrdiff_t>(2, std::ptrdiff_t(d.size())),

@@ -281,10 +281,28 @@ void convert_pad(Importer& im, const onnx::NodeProto& node) {
   im.emit(node, Op::Pad, {x}, attrs, v.layout);
 }
 
+// tf_crop_and_resize's region of interest (input 1: starts then ends, normalised, one pair
+// per source axis) as the IR keeps it: {H start, H end, W start, W end}. N and C are not
+// resized, so their region must map every index to itself.
+std::vector<float> resize_roi(Importer& im, const onnx::NodeProto& node, const Shape& in) {
+  auto roi_tensor = im.optional_constant(node, 1);
+  if (!roi_tensor || roi_tensor->numel() != 8)
+    fail(im.at(node), "tf_crop_and_resize needs a constant roi of 8 values (starts and ends of N, C, H, W)");
+  const std::vector<float> roi = roi_tensor->as_f32();
+  for (float r : roi)
+    if (!std::isfinite(r)) fail(im.at(node), "roi values must be finite");
+  for (std::size_t axis : {std::size_t(0), std::size_t(1)})
+    if (in[axis] > 1 && (roi[axis] != 0.0f || roi[axis + 4] != 1.0f))
+      fail(im.at(node), "a roi that crops the N or C axis is not supported");
+  return {roi[2], roi[6], roi[3], roi[7]};
+}
+
 void convert_resize(Importer& im, const onnx::NodeProto& node) {
   bool upsample = node.op_type() == "Upsample";
   std::string mode = attr_string(node, "mode", "nearest");
-  if (mode != "nearest") fail(im.at(node), "only nearest resizing is supported, not '{}'", mode);
+  if (mode == "bilinear") mode = "linear";  // Upsample-7's older name
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    fail(im.at(node), "Resize mode '{}' is not supported (nearest, linear, cubic)", mode);
   ValueId x = im.to_layout(im.input(node, 0), Layout::NHWC, node.name());
   Shape in = im.source_shape(x);
   if (in.size() != 4) fail(im.at(node), "only 4-D (N,C,H,W) resizing is supported");
@@ -321,9 +339,12 @@ void convert_resize(Importer& im, const onnx::NodeProto& node) {
   std::string coord =
       upsample || im.opset() < 11 ? "asymmetric" : attr_string(node, "coordinate_transformation_mode", "half_pixel");
   std::string nearest = upsample || im.opset() < 11 ? "floor" : attr_string(node, "nearest_mode", "round_prefer_floor");
+  // tf_half_pixel_for_nn is nearest's own; tf_crop_and_resize is implemented by the
+  // interpolating kernels only (nearest with a crop region has no user yet).
+  const bool interpolating = mode != "nearest";
   if (coord != "half_pixel" && coord != "pytorch_half_pixel" && coord != "align_corners" && coord != "asymmetric" &&
-      coord != "tf_half_pixel_for_nn")
-    fail(im.at(node), "coordinate_transformation_mode {} is not supported", coord);
+      !(coord == "tf_half_pixel_for_nn" && !interpolating) && !(coord == "tf_crop_and_resize" && interpolating))
+    fail(im.at(node), "coordinate_transformation_mode {} is not supported with mode {}", coord, mode);
   if (nearest != "round_prefer_floor" && nearest != "round_prefer_ceil" && nearest != "floor" && nearest != "ceil")
     fail(im.at(node), "unknown nearest_mode '{}'", nearest);
   Attributes attrs;
@@ -331,6 +352,19 @@ void convert_resize(Importer& im, const onnx::NodeProto& node) {
   attrs.set("scales", std::vector<float>{scales[0], scales[2], scales[3], scales[1]});
   attrs.set("coordinate_transformation_mode", coord);
   attrs.set("nearest_mode", nearest);
+  if (interpolating) {
+    attrs.set("mode", mode);
+    if (!upsample && im.opset() >= 11) {
+      const float a = attr_float(node, "cubic_coeff_a", -0.75f);
+      const float extrapolation = attr_float(node, "extrapolation_value", 0.0f);
+      if (!std::isfinite(a) || !std::isfinite(extrapolation))
+        fail(im.at(node), "cubic_coeff_a and extrapolation_value must be finite");
+      attrs.set("cubic_coeff_a", a);
+      attrs.set("exclude_outside", std::int64_t(attr_int(node, "exclude_outside", 0) != 0));
+      attrs.set("extrapolation_value", extrapolation);
+    }
+    if (coord == "tf_crop_and_resize") attrs.set("roi", resize_roi(im, node, in));
+  }
   im.emit(node, Op::Resize, {x}, attrs, Layout::NHWC);
 }
 
