@@ -114,6 +114,9 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
     case Op::Gather:
     case Op::Pad:
     case Op::Resize: return movement_step(c);
+    case Op::LSTM:
+    case Op::GRU:
+    case Op::RNN: return recurrent_step(c);
     default: break;
   }
   fail(node.name, "the float executor cannot run {}", op_name(node.op));

@@ -54,6 +54,7 @@ Step linear_step(const StepContext& c);         // Conv, ConvTranspose, Dense, M
 Step pool_step(const StepContext& c);           // MaxPool, AvgPool, GlobalAvgPool, GlobalMaxPool, ReduceMean
 Step normalization_step(const StepContext& c);  // Softmax, LayerNorm, ChannelAffine
 Step movement_step(const StepContext& c);       // Concat, Reshape, Identity, Transpose, Pad, Resize
+Step recurrent_step(const StepContext& c);      // LSTM, GRU, RNN
 
 // Small attribute readers the builders share.
 inline int as_int(std::int64_t v) { return int(v); }

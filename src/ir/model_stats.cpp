@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "ir/recurrent.hpp"
+
 namespace tinyq {
 
 namespace {
@@ -24,6 +26,9 @@ std::int64_t node_macs(const Graph& g, const Node& n) {
       const Shape& a = in(0);
       return element_count(out) * (a.empty() ? 1 : a.back());
     }
+    case Op::LSTM:
+    case Op::GRU:
+    case Op::RNN: return recurrent_macs(recurrent_dims(g, n));
     default: return 0;
   }
 }

@@ -43,6 +43,9 @@ constexpr std::array kOpNames = {
     std::pair{Op::Resize, "Resize"},
     std::pair{Op::LayerNorm, "LayerNorm"},
     std::pair{Op::ChannelAffine, "ChannelAffine"},
+    std::pair{Op::LSTM, "LSTM"},
+    std::pair{Op::GRU, "GRU"},
+    std::pair{Op::RNN, "RNN"},
 };
 }  // namespace
 

@@ -74,6 +74,19 @@ enum class Op {
   // in: x, scale[C], shift[C]: y = x*scale[c] + shift[c] along attrs axis. What a
   // BatchNormalization becomes when no producer can absorb it.
   ChannelAffine,
+  // Recurrent layers: one node per ONNX LSTM / GRU / RNN, time-major (ONNX layout 0; the
+  // importer transposes batch-major models around it). in: x[T,N,I], W[D,G*H,I], R[D,G*H,H],
+  // B[D,2*G*H] (the W biases, then the R biases), h0[D,N,H], and for LSTM c0[D,N,H]; W, R, B
+  // constant, h0/c0 constant or run-time. D = 1 or 2 directions (D = 2: direction 0 forward,
+  // 1 reverse). Gate blocks of G*H rows in ONNX order: LSTM i,o,f,c (G=4), GRU z,r,h (G=3),
+  // RNN one (G=1). attrs: direction ("forward", "reverse", "bidirectional"),
+  // linear_before_reset (GRU), activation (RNN: "Tanh" or "Relu"), output: "Y" [T,D,N,H] (every
+  // step's hidden state), "Y_h" [D,N,H] (each direction's last hidden state) or "Y_c" [D,N,H]
+  // (LSTM's last cell state). One output per node: an ONNX node whose Y and Y_c are both used
+  // becomes two nodes. Shapes and checks: src/ir/recurrent.hpp.
+  LSTM,
+  GRU,
+  RNN,
 };
 
 std::string_view op_name(Op op);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ir/recurrent.hpp"
 #include "ir/strided_view.hpp"
 #include "util/error.hpp"
 
@@ -68,6 +69,7 @@ int normalize_axis(const Node& n, std::int64_t axis, std::size_t rank) {
 Shape infer_output_shape(const Graph& g, const Node& n) {
   if (is_binary_elementwise(n.op)) return broadcast_shapes(input_shape(g, n, 0), input_shape(g, n, 1), n.name);
   if (is_unary_elementwise(n.op)) return input_shape(g, n, 0);
+  if (is_recurrent(n.op)) return recurrent_output_shape(g, n);
   switch (n.op) {
     case Op::Conv: {
       const Shape& x = input_shape(g, n, 0);

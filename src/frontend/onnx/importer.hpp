@@ -24,6 +24,7 @@ void register_nn_converters(ConverterTable& table);
 void register_elementwise_converters(ConverterTable& table);
 void register_shape_converters(ConverterTable& table);
 void register_slice_converters(ConverterTable& table);  // called by register_shape_converters
+void register_recurrent_converters(ConverterTable& table);  // LSTM, GRU, RNN (convert_recurrent.cpp)
 const ConverterTable& converters();
 
 // NCHW axis -> NHWC stored axis, and back.
@@ -81,6 +82,9 @@ class Importer {
 
   // The value's shape in ONNX axis order.
   Shape source_shape(ValueId value) const { return graph_.value(value).source_shape(); }
+  // Whether some node or graph output reads ONNX value `onnx_name` (multi-output ops such as
+  // LSTM compute only the outputs that are read).
+  bool is_used(const std::string& onnx_name) const { return used_.count(onnx_name) != 0; }
 
  private:
   void import_node(const onnx::NodeProto& node);
@@ -92,6 +96,7 @@ class Importer {
   Graph graph_;
   std::unordered_map<std::string, ValueId> names_;
   std::unordered_set<std::string> node_names_;
+  std::unordered_set<std::string> used_;  // ONNX names some node or graph output reads
   Lift1d lift_;
 };
 
