@@ -151,7 +151,161 @@ void dense_rows(const DenseParams& p, const int8_t* input, const int8_t* weights
   }
 }
 
+// The packed form (kernels.hpp, dense_s8_packed): 4 rows per block, two row pairs sharing
+// each weight word. Per group of 4 inputs: LDR + 2 SXTB16 give the raw input pairs
+// X0 = (x0, x2), X1 = (x1, x3); LDM loads the block's 4 words; per word, SMLAD of the raw word
+// (halves 256 * w_hi + (w_lo + 128)) into A, UXTB16 (w_lo + 128 alone) and SMLAD into L:
+// 16 instructions for 16 MACs, 34 per 32 with the loop unrolled twice. A and L start at
+// c = -128 * sum(x), so that after the block L = row lo's sum exactly and
+// A - L = 256 * row hi's sum modulo 2^32, exact after ASR #8 as |row hi's sum| < 2^23
+// (dense_s8_pack checks it). The packed bias (input offset folded in) is added and the 4
+// sums stored; then the next block, without leaving the function.
+//   r0 packed weights of the first block, r1 -> DensePackedArgs (updated).
+// Inputs expanded to int16 pairs on the stack at most (2 bytes each): wider layers take the
+// loop that expands in place.
+constexpr int32_t kDensePackedExpandInputs = 1024;
+struct DensePackedArgs {
+  const int8_t* input;  // the input vector (groups * 4 bytes)
+  int32_t groups;       // in_features / 4
+  int32_t start;        // c = -128 * sum(input), modulo 2^32
+  const int32_t* bias;  // packed bias of the first block's rows (advanced by 4 per block)
+  int32_t* acc;         // the rows' sums out (advanced by 4 per block)
+  int32_t blocks;       // blocks of 4 rows (>= 1; counted down)
+};
+// Two loops: tinyq_dsp_dense_packed_x16 reads the input pre-expanded once per call into
+// int16 pairs (X0, X1 of each group, on the stack: LDRD, 14 instructions per 16 MACs, 30 per
+// 32 unrolled), tinyq_dsp_dense_packed expands it in the loop (LDR + 2 SXTB16: 16, 34) for
+// layers wider than the stack buffer.
+extern "C" void tinyq_dsp_dense_packed(const int8_t* packed, DensePackedArgs* args);
+extern "C" void tinyq_dsp_dense_packed_x16(const int8_t* packed, DensePackedArgs* args);
+// clang-format off
+#define TINYQ_DENSE_PACKED_LOAD_RAW \
+  "  ldr r8, [r0], #4\n"            \
+  "  sxtb16 r7, r8\n"               \
+  "  sxtb16 r8, r8, ror #8\n"
+#define TINYQ_DENSE_PACKED_LOAD_X16 \
+  "  ldrd r7, r8, [r0], #8\n"
+#define TINYQ_DENSE_PACKED_GROUP(LOAD) \
+  LOAD                                 \
+  "  ldm r1!, {r9-r12}\n"              \
+  "  smlad r3, r9, r7, r3\n"           \
+  "  uxtb16 r9, r9\n"                  \
+  "  smlad r4, r9, r7, r4\n"           \
+  "  smlad r3, r10, r8, r3\n"          \
+  "  uxtb16 r10, r10\n"                \
+  "  smlad r4, r10, r8, r4\n"          \
+  "  smlad r5, r11, r7, r5\n"          \
+  "  uxtb16 r11, r11\n"                \
+  "  smlad r6, r11, r7, r6\n"          \
+  "  smlad r5, r12, r8, r5\n"          \
+  "  uxtb16 r12, r12\n"                \
+  "  smlad r6, r12, r8, r6\n"
+#define TINYQ_DENSE_PACKED_FUNCTION(NAME, LOAD)                                      \
+  "  .section .text." NAME ",\"ax\",%progbits\n"                                     \
+  "  .syntax unified\n"                                                              \
+  "  .thumb\n"                                                                       \
+  "  .align 2\n"                                                                     \
+  "  .global " NAME "\n"                                                             \
+  "  .hidden " NAME "\n"                                                             \
+  "  .type " NAME ", %function\n"                                                    \
+  "  .thumb_func\n"                                                                  \
+  NAME ":\n"                                                                         \
+  "  push {r4-r11, lr}\n"                                                            \
+  "  mov lr, r1\n"                                                                   \
+  "  mov r1, r0\n"                                                                   \
+  "0:\n"                                                                             \
+  "  ldr r0, [lr]\n"                                                                 \
+  "  ldr r3, [lr, #8]\n"                                                             \
+  "  mov r4, r3\n"                                                                   \
+  "  mov r5, r3\n"                                                                   \
+  "  mov r6, r3\n"                                                                   \
+  "  ldr r2, [lr, #4]\n"                                                             \
+  "  tst r2, #1\n"                                                                   \
+  "  beq 2f\n"                                                                       \
+  TINYQ_DENSE_PACKED_GROUP(LOAD)                                                     \
+  "2:\n"                                                                             \
+  "  lsrs r2, r2, #1\n"                                                              \
+  "  beq 3f\n"                                                                       \
+  "1:\n"                                                                             \
+  TINYQ_DENSE_PACKED_GROUP(LOAD)                                                     \
+  TINYQ_DENSE_PACKED_GROUP(LOAD)                                                     \
+  "  subs r2, r2, #1\n"                                                              \
+  "  bne 1b\n"                                                                       \
+  "3:\n"                                                                             \
+  "  ldr r7, [lr, #12]\n"                                                            \
+  "  ldm r7!, {r8-r11}\n"                                                            \
+  "  str r7, [lr, #12]\n"                                                            \
+  "  subs r3, r3, r4\n"                                                              \
+  "  add r3, r8, r3, asr #8\n"                                                       \
+  "  add r4, r4, r9\n"                                                               \
+  "  subs r5, r5, r6\n"                                                              \
+  "  add r5, r10, r5, asr #8\n"                                                      \
+  "  add r6, r6, r11\n"                                                              \
+  "  ldr r7, [lr, #16]\n"                                                            \
+  "  stm r7!, {r3-r6}\n"                                                             \
+  "  str r7, [lr, #16]\n"                                                            \
+  "  ldr r2, [lr, #20]\n"                                                            \
+  "  subs r2, r2, #1\n"                                                              \
+  "  str r2, [lr, #20]\n"                                                            \
+  "  bne 0b\n"                                                                       \
+  "  pop {r4-r11, pc}\n"                                                             \
+  "  .size " NAME ", .-" NAME "\n"                                                   \
+  "  .text\n"
+__asm__(TINYQ_DENSE_PACKED_FUNCTION("tinyq_dsp_dense_packed", TINYQ_DENSE_PACKED_LOAD_RAW));
+__asm__(TINYQ_DENSE_PACKED_FUNCTION("tinyq_dsp_dense_packed_x16", TINYQ_DENSE_PACKED_LOAD_X16));
+#undef TINYQ_DENSE_PACKED_FUNCTION
+#undef TINYQ_DENSE_PACKED_GROUP
+#undef TINYQ_DENSE_PACKED_LOAD_X16
+#undef TINYQ_DENSE_PACKED_LOAD_RAW
+// clang-format on
+
 }  // namespace
+
+void dense_s8_packed_dsp(const DenseParams& p, const int8_t* input, const int8_t* packed_weights,
+                         const int32_t* packed_bias, int8_t* output) {
+  const int32_t n = p.in_features;
+  if (n < 4 || n % 4 != 0) return dense_s8_packed_portable(p, input, packed_weights, packed_bias, output);
+  const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
+  RowRequantizer rq(st, p.requant);
+  constexpr int32_t kChunk = RowRequantizer::kChunk;  // a multiple of 4
+  int32_t acc[kChunk];
+  alignas(8) uint32_t expanded[kDensePackedExpandInputs / 2];  // X0, X1 per group of 4 inputs
+  const bool expand = n <= kDensePackedExpandInputs;
+  DensePackedArgs args;
+  args.groups = n >> 2;
+  for (int32_t r = 0; r < p.rows; ++r) {
+    const int8_t* in = input + r * n;
+    // sum(x) = sum(x + 128) - 128 n, 4 bytes per USADA8; the input pairs expanded alongside.
+    uint32_t biased = 0;
+    if (expand) {
+      uint32_t* e = expanded;
+      for (int32_t i = 0; i < n; i += 4, e += 2) {
+        const uint32_t x = load_u32(in + i);
+        biased = __usada8(x ^ 0x80808080u, 0u, biased);
+        e[0] = static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(x)));
+        e[1] = sxtb16_ror8(x);
+      }
+    } else {
+      for (int32_t i = 0; i < n; i += 4) biased = __usada8(load_u32(in + i) ^ 0x80808080u, 0u, biased);
+    }
+    const uint32_t sum = biased - 128u * static_cast<uint32_t>(n);
+    args.start = static_cast<int32_t>(0u - 128u * sum);
+    for (int32_t o0 = 0; o0 < p.out_features; o0 += kChunk) {
+      const int32_t left = p.out_features - o0;
+      const int32_t count = left < kChunk ? left : kChunk;
+      args.input = expand ? reinterpret_cast<const int8_t*>(expanded) : in;
+      args.bias = packed_bias + o0;
+      args.acc = acc;
+      args.blocks = (count + 3) >> 2;
+      if (expand)
+        tinyq_dsp_dense_packed_x16(packed_weights + o0 * n, &args);
+      else
+        tinyq_dsp_dense_packed(packed_weights + o0 * n, &args);
+      rq.run(acc, o0, count, output + o0, 1, 0);
+    }
+    output += p.out_features;
+  }
+}
 
 void dense_s8_dsp(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                   int8_t* output) {

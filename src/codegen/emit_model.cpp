@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <set>
 
 #include "codegen/generated_sources.hpp"
 #include "qmodel/kernel_fields.hpp"
@@ -70,7 +71,8 @@ std::string params_text(const rt::BroadcastShape& s) {
 
 class ModelWriter {
  public:
-  ModelWriter(const QGraph& g, const std::string& name, const MemoryLayout& m) : g_(g), name_(name), m_(m) {}
+  ModelWriter(const QGraph& g, const Target& target, const std::string& name, const MemoryLayout& m)
+      : g_(g), target_(target), name_(name), m_(m) {}
 
   std::string run(std::size_t* const_data_bytes) {
     std::string data, calls;
@@ -97,9 +99,11 @@ class ModelWriter {
 
  private:
   const QGraph& g_;
+  const Target& target_;
   const std::string& name_;
   const MemoryLayout& m_;
   std::size_t const_bytes_ = 0;
+  std::set<const QNode*> packed_dense_;  // dense layers emitted with packed weights
 
   std::string at(int value) const { return fmt::format("g_arena + {}", m_.value_offset(value)); }
 
@@ -129,7 +133,10 @@ class ModelWriter {
       }
       case QKernel::Dense: {
         NodeCode c = one_input("DenseParams", dense_params(n), "dense_s8", id, names, in, out);
-        c.call = fmt::format("rt::dense_s8({0}_params, {1}, {0}_weights, {0}_bias, {2})", id, in, out);
+        c.call = packed_dense_.count(&n) != 0
+                     ? fmt::format("rt::dense_s8_packed({0}_params, {1}, {0}_packed_weights, {0}_packed_bias, {2})", id,
+                                   in, out)
+                     : fmt::format("rt::dense_s8({0}_params, {1}, {0}_weights, {0}_bias, {2})", id, in, out);
         return c;
       }
       case QKernel::MaxPool: return one_input("PoolParams", pool_params(n), "max_pool2d_s8", id, names, in, out);
@@ -210,20 +217,45 @@ class ModelWriter {
     return c;
   }
 
+  // Dense layers on the DSP path take their weights and bias packed here, once
+  // (rt::dense_s8_pack: row pairs sharing each word, the input offset folded into the bias),
+  // unless the layer cannot (then dense_s8 on the stored layout, as on other paths).
+  bool emit_packed_dense(const QNode& n, const std::string& id, std::string& data) {
+    if (n.kernel != QKernel::Dense || target_.path != rt::KernelPath::ArmDsp) return false;
+    const rt::DenseParams p = dense_params(n);
+    const auto weights = n.i8.find("weights");
+    if (weights == n.i8.end() || weights->second.size() != std::size_t(p.in_features) * std::size_t(p.out_features))
+      return false;
+    const auto bias = n.i32.find("bias");
+    const bool has_bias = bias != n.i32.end() && !bias->second.empty();
+    std::vector<std::int8_t> packed_weights(rt::dense_s8_packed_weight_bytes(p));
+    std::vector<std::int32_t> packed_bias(std::size_t(rt::dense_s8_packed_rows(p)));
+    if (!rt::dense_s8_pack(p, weights->second.data(), has_bias ? bias->second.data() : nullptr, packed_weights.data(),
+                           packed_bias.data()))
+      return false;
+    emit_array(data, "int8_t", id + "_packed_weights", packed_weights);
+    emit_array(data, "int32_t", id + "_packed_bias", packed_bias);
+    const_bytes_ += packed_weights.size() + packed_bias.size() * 4;
+    packed_dense_.insert(&n);
+    return true;
+  }
+
   void emit_node(std::size_t index, std::string& data, std::string& calls) {
     const QNode& n = g_.nodes[index];
     const std::string id = fmt::format("n{}", index);
     fmt::format_to(std::back_inserter(data), "// {} {}: {} ({}){}\n", id, comment_text(n.name), n.op,
                    qkernel_name(n.kernel), m_.in_place[index] ? ", in place" : "");
     ArrayNames names;
+    const bool packed = emit_packed_dense(n, id, data);
     for (const auto& [key, values] : n.i8) {
-      if (values.empty()) continue;
+      if (values.empty() || (packed && key == "weights")) continue;
       emit_array(data, "int8_t", id + "_" + key, values);
       names.add(values.data(), id + "_" + key);
       const_bytes_ += values.size();
     }
     for (const auto& [key, values] : n.i32) {
       if (values.empty() || key.ends_with("_shape")) continue;  // shapes are folded into the parameters
+      if (packed && key == "bias") continue;
       emit_array(data, "int32_t", id + "_" + key, values);
       names.add(values.data(), id + "_" + key);
       const_bytes_ += values.size() * 4;
@@ -241,9 +273,9 @@ class ModelWriter {
 
 }  // namespace
 
-std::string emit_model_cpp(const QGraph& graph, const std::string& name, const MemoryLayout& memory,
-                           std::size_t* const_data_bytes) {
-  return ModelWriter(graph, name, memory).run(const_data_bytes);
+std::string emit_model_cpp(const QGraph& graph, const Target& target, const std::string& name,
+                           const MemoryLayout& memory, std::size_t* const_data_bytes) {
+  return ModelWriter(graph, target, name, memory).run(const_data_bytes);
 }
 
 }  // namespace tinyq

@@ -29,7 +29,7 @@ GeneratedSources generate_sources(const QGraph& graph, const Target& target, con
   out.output_count = graph.outputs.size();
   out.memory = plan_memory(graph, target);
   for (std::size_t b : out.memory.scratch_bytes) out.peak_scratch_bytes = std::max(out.peak_scratch_bytes, b);
-  std::string cpp = emit_model_cpp(graph, name, out.memory, &out.const_data_bytes);
+  std::string cpp = emit_model_cpp(graph, target, name, out.memory, &out.const_data_bytes);
   cpp += emit_io_functions(graph, name, out.memory);
   out.files.push_back({name + ".h", emit_model_header(graph, target, name, out.memory)});
   out.files.push_back({name + ".cpp", std::move(cpp)});

@@ -29,8 +29,9 @@ struct GeneratedSources {
 GeneratedSources generate_sources(const QGraph& graph, const Target& target, const std::string& name);
 
 // The model alone (no runtime files): what generate_sources puts in <name>.cpp and <name>.h.
-std::string emit_model_cpp(const QGraph& graph, const std::string& name, const MemoryLayout& memory,
-                           std::size_t* const_data_bytes);
+// The target's kernel path decides weight layouts packed at generation time (DSP dense).
+std::string emit_model_cpp(const QGraph& graph, const Target& target, const std::string& name,
+                           const MemoryLayout& memory, std::size_t* const_data_bytes);
 std::string emit_model_header(const QGraph& graph, const Target& target, const std::string& name,
                               const MemoryLayout& memory);
 

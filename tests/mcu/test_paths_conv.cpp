@@ -9,9 +9,9 @@
 //
 // Started as mcu_paths_conv_<core>.variant-<name>.elf (variant_select.hpp), the firmware checks
 // one variant of the native path only (conv_pointwise, conv_general, conv_gather,
-// depthwise_3x3, depthwise_rows, depthwise_mult1, depthwise_multiplier, dense, reference_layers): shapes drawn
-// within that variant's conditions, and every case asserted to take it, so that a failing
-// ctest names the variant that broke.
+// depthwise_3x3, depthwise_rows, depthwise_mult1, depthwise_multiplier, dense, dense_packed, reference_layers): shapes
+// drawn within that variant's conditions, and every case asserted to take it, so that a failing ctest names the variant
+// that broke.
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -317,6 +317,67 @@ void random_dense() {
   report("dense", n_out);
 }
 
+// dense_s8_packed (weights packed as generated code holds them, dense_s8_pack) against
+// dense_s8_portable on the unpacked weights, and the portable reading of the packed form
+// likewise. in_features a multiple of 4 up to MLPerf Tiny AD's 640 (now and then up to 1600,
+// past the DSP loop's 1024-input stack buffer), any out_features; now and
+// then weights at the packing bound (a row 4b with sum |w| = 65535, all inputs -128: sums of
+// +-2^23 - 128) or beyond it (packing refused, as computed here).
+alignas(8) int8_t packed_weights[640 * 160];  // also 1600 * 64
+int32_t packed_bias[kMaxChannels + 3];
+void random_dense_packed() {
+  rt::DenseParams p{};
+  p.rows = chance(80) ? 1 : uniform(2, 3);
+  const bool wide = chance(10);  // beyond the DSP loop's stack buffer: inputs expanded in the loop
+  p.in_features = 4 * (wide ? uniform(257, 400) : chance(20) ? uniform(1, 4) : uniform(1, 160));
+  p.out_features = chance(20) ? uniform(1, 8) : uniform(1, wide ? 64 : 160);
+  const int32_t n = p.in_features;
+  fill(input, p.rows * n, -128, 127);
+  fill(weights, n * p.out_features, -127, 127);
+  const int32_t mode = n >= 520 && n <= 640 ? uniform(0, 9) : 0;  // 1: at the bound, 2: beyond it
+  if (mode == 1 || mode == 2) {
+    for (int32_t i = 0; i < p.rows * n; ++i) input[i] = -128;
+    for (int32_t o = 0; o < p.out_features && o < 3; o += 2) {
+      int32_t excess = 127 * n - (mode == 1 ? 65535 : 65536);
+      for (int32_t i = 0; i < n; ++i) {
+        const int32_t cut = excess < 126 ? excess : 126;
+        excess -= cut;
+        weights[o * n + i] = static_cast<int8_t>((o == 0 ? -1 : 1) * (127 - cut));
+      }
+    }
+  }
+  for (int32_t o = 0; o < p.out_features; ++o) bias[o] = uniform(-(1 << 14), 1 << 14);
+  p.requant = random_requant(p.out_features, false);
+  random_output_stage(p.input_offset, p.output_offset, p.act_min, p.act_max);
+  const int32_t* b = chance(85) ? bias : nullptr;
+  bool packable = true;
+  for (int32_t o = 0; o < p.out_features; o += 2) {
+    int32_t sum_abs = 0;
+    for (int32_t i = 0; i < n; ++i) sum_abs += weights[o * n + i] < 0 ? -weights[o * n + i] : weights[o * n + i];
+    if (((o & 3) == 0 || (o & 3) == 2) && 128 * sum_abs > (1 << 23) - 1) packable = false;
+  }
+  const bool packed = rt::dense_s8_pack(p, weights, b, packed_weights, packed_bias);
+  if (packed != packable || (mode == 1 && !packed) || (mode == 2 && packed)) {
+    ++cases;
+    ++failures;
+    printf("PACK case %d: dense_s8_pack says %d, expected %d (in %ld, out %ld)\n", cases, packed, packable,
+           static_cast<long>(n), static_cast<long>(p.out_features));
+    return;
+  }
+  if (!packed) return;
+  const int32_t n_out = p.rows * p.out_features;
+  memset(out_native, 0x55, static_cast<size_t>(n_out));
+  memset(out_portable, 0x33, static_cast<size_t>(n_out));
+  rt::dense_s8_packed(p, input, packed_weights, packed_bias, out_native);
+  rt::dense_s8_portable(p, input, weights, b, out_portable);
+  if (!report("dense packed", n_out) && failures <= 10)
+    printf("  in %ld out %ld rows %ld mode %ld\n", static_cast<long>(n), static_cast<long>(p.out_features),
+           static_cast<long>(p.rows), static_cast<long>(mode));
+  memset(out_native, 0x55, static_cast<size_t>(n_out));
+  rt::dense_s8_packed_portable(p, input, packed_weights, packed_bias, out_native);
+  report("dense packed portable", n_out);
+}
+
 // The reference layers of bench/reference_layers (and their stride-2 3x3 depthwise sibling).
 void reference_layers() {
   struct Layer {
@@ -415,6 +476,7 @@ int main() {
     for (int32_t i = 0; i < 700; ++i) random_conv(false);
     for (int32_t i = 0; i < 500; ++i) random_conv(true);
     for (int32_t i = 0; i < 400; ++i) random_dense();
+    for (int32_t i = 0; i < 150; ++i) random_dense_packed();
   } else {
     printf("test_paths_conv: variant %s, native path %s vs portable\n", only, path);
     bool known = true;
@@ -422,6 +484,8 @@ int main() {
       reference_layers();
     } else if (strcmp(only, "dense") == 0) {  // one variant per path (DSP: offsets in 16 bits, always so here)
       for (int32_t i = 0; i < 400; ++i) random_dense();
+    } else if (strcmp(only, "dense_packed") == 0) {  // packed at generation time (DSP; elsewhere portable)
+      for (int32_t i = 0; i < 300; ++i) random_dense_packed();
     } else {
       known = false;
       for (const Variant& v : kVariants) {

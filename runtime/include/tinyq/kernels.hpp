@@ -146,6 +146,30 @@ struct DenseParams {
 // 3 per pass (VMLADAVA, offset folded through the weight sums). No scratch.
 void dense_s8(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output);
 
+// dense_s8 with its weights and bias re-laid out once, at generation time, for the DSP path
+// (dense_s8_pack). Blocks of 4 output rows: rows 4b and 4b + 1 (and 4b + 2, 4b + 3) share
+// each weight word, row 4b's bytes in the high byte of each 16-bit half, row 4b + 1's biased
+// by 128 in the low byte, so that one SMLAD of the raw word against an input pair gives
+// 256 * (row 4b's products) + (row 4b + 1's biased ones) and one UXTB16 + SMLAD the latter
+// alone: 3 instructions per 4 MACs (dense_arm_dsp.cpp). Per block and group of 4 inputs,
+// 16 bytes: row pair (4b, 4b + 1) for inputs (4g, 4g + 2), then (4g + 1, 4g + 3), then row
+// pair (4b + 2, 4b + 3) alike; a half holds the first input of its pair in bits 0-15. Rows
+// are padded with zeros to a multiple of 4. The packed bias (int32, one per padded row)
+// includes input_offset * (sum of the row's weights), so the kernel multiplies raw inputs.
+// Same bytes as dense_s8 on the unpacked weights.
+constexpr int32_t dense_s8_packed_rows(const DenseParams& p) { return (p.out_features + 3) & ~3; }
+// Packed weight bytes (4-byte aligned) and packed bias entries.
+constexpr size_t dense_s8_packed_weight_bytes(const DenseParams& p) {
+  return static_cast<size_t>(dense_s8_packed_rows(p)) * static_cast<size_t>(p.in_features);
+}
+// Packs; false when the layer cannot take the packed form: in_features not a multiple of 4,
+// or a row 4b whose products could leave [-2^23, 2^23) (128 * sum of |w| > 2^23 - 1), which
+// the high-byte trick needs to recover its sum exactly.
+bool dense_s8_pack(const DenseParams& p, const int8_t* weights, const int32_t* bias, int8_t* packed_weights,
+                   int32_t* packed_bias);
+void dense_s8_packed(const DenseParams& p, const int8_t* input, const int8_t* packed_weights,
+                     const int32_t* packed_bias, int8_t* output);
+
 struct PoolParams {
   int32_t batch;
   int32_t in_h, in_w, channels;
