@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/npy.hpp"
@@ -192,6 +193,27 @@ TEST_F(NpyTest, ReadsFloat64AsFloat32) {
   for (std::size_t i = 0; i < values.size(); ++i) EXPECT_EQ(t.f32()[i], float(values[i]));
 }
 
+// Half-precision arrays are widened to float32 (the model runs in float32): normal,
+// subnormal, signed zero, infinities and NaN, over more than one read chunk.
+TEST_F(NpyTest, ReadsFloat16AsFloat32) {
+  std::vector<std::uint16_t> bits(70000, 0x3c00);  // 1.0
+  const std::vector<std::pair<std::uint16_t, float>> special = {
+      {0x3555, 0.333251953125f}, {0xc000, -2.0f},    {0x7bff, 65504.0f},  {0x0001, 5.9604644775390625e-8f},
+      {0x8000, -0.0f},           {0x7c00, INFINITY}, {0xfc00, -INFINITY}, {0x03ff, 6.0975551605224609375e-5f}};
+  for (std::size_t i = 0; i < special.size(); ++i) bits[65530 + i] = special[i].first;
+  bits[69999] = 0x7e00;  // NaN
+  write_file(path("h.npy"), npy(dict("<f2", "(70000,)"), raw(bits)));
+  const Tensor t = tinyq::read_npy(path("h.npy"));
+  EXPECT_EQ(t.dtype(), DType::f32);
+  ASSERT_EQ(t.numel(), 70000);
+  EXPECT_EQ(t.f32()[0], 1.0f);
+  for (std::size_t i = 0; i < special.size(); ++i) {
+    EXPECT_EQ(t.f32()[65530 + i], special[i].second) << i;
+    EXPECT_EQ(std::signbit(t.f32()[65530 + i]), std::signbit(special[i].second)) << i;
+  }
+  EXPECT_TRUE(std::isnan(t.f32()[69999]));
+}
+
 TEST_F(NpyTest, ReadsFloat64LargerThanOneChunk) {
   std::vector<double> values(200000);
   for (std::size_t i = 0; i < values.size(); ++i) values[i] = double(i) * 0.5;
@@ -343,7 +365,7 @@ TEST_F(NpyTest, RejectsNulByteInHeader) {
 }
 
 TEST_F(NpyTest, RejectsUnsupportedDtypes) {
-  for (const char* descr : {"<c8", "<f2", "<U3", "|O", "<u4", "<M8[ns]", "x"}) {
+  for (const char* descr : {"<c8", "<U3", "|O", "<u4", "<M8[ns]", "x"}) {
     SCOPED_TRACE(descr);
     expect_read_error(npy(dict(descr, "(2,)"), std::string(16, '\0')), "unsupported dtype");
   }

@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "data/file_util.hpp"
+#include "ir/float16.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
@@ -31,11 +32,12 @@ struct StoredType {
   DType dtype;            // tensor type
   std::size_t file_size;  // bytes per element in the file
   bool float64 = false;   // '<f8', narrowed to f32
+  bool float16 = false;   // '<f2', widened to f32 (ir/float16.hpp)
 };
 
 // Decodes a descr string such as '<f4'.
 StoredType parse_descr(const std::string& path, const std::string& descr) {
-  constexpr const char* kSupported = "'<f4', '<f8', '|u1', '<i8', '<i4', '|i1', '|b1'";
+  constexpr const char* kSupported = "'<f4', '<f8', '<f2', '|u1', '<i8', '<i4', '|i1', '|b1'";
   if (descr.size() < 3) fail(path, "unsupported dtype '{}' (supported: {})", descr, kSupported);
   const char order = descr[0];
   const std::string_view kind(descr.data() + 1, descr.size() - 1);
@@ -46,6 +48,8 @@ StoredType parse_descr(const std::string& path, const std::string& descr) {
     type = StoredType{DType::f32, 4};
   else if (kind == "f8")
     type = StoredType{DType::f32, 8, true};
+  else if (kind == "f2")
+    type = StoredType{DType::f32, 2, false, true};
   else if (kind == "u1")
     type = StoredType{DType::u8, 1};
   else if (kind == "i8")
@@ -274,7 +278,18 @@ Tensor read_npy(const std::string& path) {
     fail(path, "NPY data is longer than shape {} says: {} extra bytes", shape_string(shape), available - data_bytes);
 
   Tensor tensor(stored.dtype, std::move(shape));
-  if (!stored.float64) {
+  if (stored.float16) {
+    // Widen in chunks, as f64 below: the model computes in float32 whatever the file holds.
+    auto out = tensor.f32();
+    std::vector<std::uint16_t> chunk(std::size_t(std::min<std::int64_t>(count, 1 << 16)));
+    for (std::size_t done = 0; done < out.size();) {
+      const std::size_t n = std::min(chunk.size(), out.size() - done);
+      read_exact(in, path, chunk.data(), n * sizeof(std::uint16_t), "the NPY data");
+      to_native(std::as_writable_bytes(std::span(chunk.data(), n)), sizeof(std::uint16_t), std::endian::little);
+      for (std::size_t i = 0; i < n; ++i) out[done + i] = float16_to_float(chunk[i]);
+      done += n;
+    }
+  } else if (!stored.float64) {
     read_exact(in, path, tensor.bytes().data(), data_bytes, "the NPY data");
     to_native(tensor.bytes(), stored.file_size, std::endian::little);
     if (stored.dtype == DType::boolean)

@@ -286,9 +286,14 @@ void Importer::import_graph(const onnx::GraphProto& graph) {
     std::string here = fmt::format("{}: input '{}'", where_, in.name());
     if (!in.type().has_tensor_type()) fail(here, "only tensor inputs are supported");
     const auto& tensor_type = in.type().tensor_type();
-    if (tensor_type.elem_type() != onnx::TensorProto::FLOAT)
-      fail(here, "element type {} is not supported; inputs must be float32",
-           onnx::TensorProto::DataType_Name(tensor_type.elem_type()));
+    // 16- and 64-bit float inputs are fed as float32 (their readers convert them: ir/float16.hpp),
+    // and the model computes in float32 throughout, as it does for float32 inputs.
+    const int elem = tensor_type.elem_type();
+    if (elem != onnx::TensorProto::FLOAT && elem != onnx::TensorProto::FLOAT16 && elem != onnx::TensorProto::BFLOAT16 &&
+        elem != onnx::TensorProto::DOUBLE)
+      fail(here,
+           "element type {} is not supported; inputs must be float32 (or float16, bfloat16, double: run as float32)",
+           onnx::TensorProto::DataType_Name(elem));
     if (!tensor_type.has_shape()) fail(here, "has no shape");
     Shape shape;
     for (int d = 0; d < tensor_type.shape().dim_size(); ++d) {
