@@ -1,0 +1,75 @@
+// PyTorch-exported LSTM / GRU / RNN models (models/recurrent/) on the command line: the float
+// path works (run gives torch's outputs, inspect and eval read the model), and int8 is refused
+// in one line naming the layer, by inspect up front and by quantize with exit code 2.
+#include <nlohmann/json.hpp>
+
+#include "cli_fixture.hpp"
+#include "data/npy.hpp"
+
+namespace tinyq::testing {
+namespace {
+
+const fs::path kRecurrent = kModels / "recurrent";
+
+class CliRecurrent : public Cli, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    Cli::SetUp();
+    if (!fs::exists(kRecurrent / (GetParam() + ".onnx"))) GTEST_SKIP() << "models/recurrent/ absent";
+  }
+  std::string model() const { return (kRecurrent / (GetParam() + ".onnx")).string(); }
+  std::string input() const { return (kRecurrent / (GetParam() + ".input.npy")).string(); }
+  std::string op() const { return GetParam() == "lstm" ? "LSTM" : GetParam() == "gru" ? "GRU" : "RNN"; }
+  // The first recurrent layer, as torch names it.
+  std::string first_layer() const { return GetParam() == "rnn" ? "/first/RNN" : "/rnn/" + op(); }
+};
+
+TEST_P(CliRecurrent, RunGivesTorchOutputs) {
+  const fs::path out = dir_ / "out.npy";
+  const Result r = run_argv({"run", model(), "-i", input(), "-o", out.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Tensor got = read_npy(out.string());
+  const Tensor want = read_npy((kRecurrent / (GetParam() + ".output.npy")).string());
+  ASSERT_EQ(got.shape(), want.shape());
+  for (std::int64_t i = 0; i < got.numel(); ++i)
+    EXPECT_NEAR(got.f32()[std::size_t(i)], want.f32()[std::size_t(i)], 1e-5) << i;
+}
+
+TEST_P(CliRecurrent, InspectReportsTheLayersAndWhyInt8IsRefused) {
+  const Result r = run_argv({"inspect", model(), "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(j["int8_ready"].get<bool>());
+  ASSERT_FALSE(j["int8_unsupported"].empty());
+  for (const auto& u : j["int8_unsupported"]) EXPECT_EQ(u["reason"], "no int8 kernel for " + op());
+  bool counted = false;
+  for (const auto& layer : j["layers"])
+    if (layer["op"] == op()) counted = counted || layer["macs"].get<std::int64_t>() > 0;
+  EXPECT_TRUE(counted) << "a recurrent layer's MACs";
+}
+
+TEST_P(CliRecurrent, EvalRunsTheFloatModel) {
+  // Labels 0..4 repeated: only that eval accepts the float model is checked here.
+  Tensor labels(DType::i64, {8});
+  for (int i = 0; i < 8; ++i) labels.data<std::int64_t>()[std::size_t(i)] = i % 5;
+  const fs::path labels_path = dir_ / "labels.npy";
+  tinyq::write_npy(labels_path.string(), labels);
+  const Result r = run_argv({"eval", model(), "--data", input(), "--labels", labels_path.string(), "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("float"), std::string::npos) << r.out;
+}
+
+TEST_P(CliRecurrent, QuantizeRefusesInOneLineNamingTheLayer) {
+  const fs::path tqm = dir_ / "model.tqm";
+  const Result r = run_argv({"quantize", model(), "--calib", input(), "-o", tqm.string()});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.error_lines(), 1) << r.err;
+  EXPECT_NE(r.err.find(first_layer() + ": no int8 kernel for " + op()), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(tqm));
+}
+
+INSTANTIATE_TEST_SUITE_P(Recurrent, CliRecurrent, ::testing::Values("lstm", "gru", "rnn"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace tinyq::testing
