@@ -261,6 +261,31 @@ std::vector<Seed> seeds() {
                  b.node("GlobalAveragePool", {"m"}, {"g"});
                  b.node("Flatten", {"g"}, {"y"});
                }});
+  // Recurrent layers on x [T=5, N=1, I=3]: a bidirectional LSTM reading Y and Y_c, a
+  // batch-major GRU reading Y_h, an RNN with an initial state.
+  s.push_back({"LSTM", 14, {5, 1, 3}, [](OnnxBuilder& b) {
+                 b.initializer("w", {2, 8, 3}, values(48, 16));
+                 b.initializer("r", {2, 8, 2}, values(32, 17));
+                 b.initializer("bias", {2, 16}, values(32, 18));
+                 auto* dir = b.node("LSTM", {"x", "w", "r", "bias"}, {"y", "", "c"}).add_attribute();
+                 dir->set_name("direction");
+                 dir->set_type(onnx::AttributeProto::STRING);
+                 dir->set_s("bidirectional");
+                 b.output("c");
+               }});
+  s.push_back({"GRU", 14, {1, 5, 3}, [](OnnxBuilder& b) {
+                 b.initializer("w", {1, 6, 3}, values(18, 19));
+                 b.initializer("r", {1, 6, 2}, values(12, 20));
+                 auto& n = b.node("GRU", {"x", "w", "r"}, {"", "y"});
+                 OnnxBuilder::set_int(n, "layout", 1);
+                 OnnxBuilder::set_int(n, "linear_before_reset", 1);
+               }});
+  s.push_back({"RNN", 14, {5, 1, 3}, [](OnnxBuilder& b) {
+                 b.initializer("w", {1, 2, 3}, values(6, 21));
+                 b.initializer("r", {1, 2, 2}, values(4, 22));
+                 b.initializer("h0", {1, 1, 2}, values(2, 23));
+                 b.node("RNN", {"x", "w", "r", "", "", "h0"}, {"y"});
+               }});
   return s;
 }
 

@@ -1,5 +1,6 @@
-// The input projection of every step is one GEMM over the whole sequence (it does not depend
-// on the state); the recurrent projection is a GEMM per step over the batch. The gate
+// Per step, the input and the recurrent projections are one GEMM each over the batch. (The
+// input projections of all steps could be one GEMM, but its scratch grows with the sequence:
+// T * N * 4H floats, gigabytes for a hostile file's 10^6 steps.) The gate
 // nonlinearities follow ONNX's operator definitions literally, since the conformance data
 // and exporters (PyTorch's nn.LSTM / nn.GRU / nn.RNN) are computed that way.
 #include "exec/float/recurrent.hpp"
@@ -32,24 +33,24 @@ const Activation kLinear{-std::numeric_limits<float>::infinity(), std::numeric_l
 std::size_t recurrent_scratch_floats(const RecurrentSpec& s) {
   const std::size_t rows = std::size_t(gates_of(s.cell)) * std::size_t(s.hidden);
   const std::size_t state = std::size_t(s.batch) * std::size_t(s.hidden);
-  // Input projections of all steps, recurrent projections of one step, GRU's r.h and R_h*(r.h).
-  return std::size_t(s.steps) * std::size_t(s.batch) * rows + std::size_t(s.batch) * rows + 2 * state;
+  // Input and recurrent projections of one step, GRU's r.h and R_h*(r.h).
+  return 2 * std::size_t(s.batch) * rows + 2 * state;
 }
 
 void recurrent_direction(const RecurrentSpec& s, const RecurrentWeights& p, const float* x, bool reverse, float* h,
                          float* c, float* y, std::size_t y_step_stride, float* scratch) {
   const int H = s.hidden, N = s.batch;
   const int rows = gates_of(s.cell) * H;
-  float* gx = scratch;                                                         // [T, N, G*H]
-  float* gh = gx + std::size_t(s.steps) * std::size_t(N) * std::size_t(rows);  // [N, G*H]
-  float* rh = gh + std::size_t(N) * std::size_t(rows);                         // [N, H] GRU's r.h
-  float* cand = rh + std::size_t(N) * std::size_t(H);                          // [N, H] its projection
+  float* gx = scratch;                                  // [N, G*H]
+  float* gh = gx + std::size_t(N) * std::size_t(rows);  // [N, G*H]
+  float* rh = gh + std::size_t(N) * std::size_t(rows);  // [N, H] GRU's r.h
+  float* cand = rh + std::size_t(N) * std::size_t(H);   // [N, H] its projection
   const float* wb = p.b;
   const float* rb = p.b + rows;
-  dense(s.steps * N, s.input, rows, x, p.w, wb, gx, kLinear);
   for (int step = 0; step < s.steps; ++step) {
     const int t = reverse ? s.steps - 1 - step : step;
-    const float* gxt = gx + std::size_t(t) * std::size_t(N) * std::size_t(rows);
+    const float* gxt = gx;
+    dense(N, s.input, rows, x + std::size_t(t) * std::size_t(N) * std::size_t(s.input), p.w, wb, gx, kLinear);
     switch (s.cell) {
       case RecurrentCell::LSTM: {
         dense(N, H, rows, h, p.r, rb, gh, kLinear);

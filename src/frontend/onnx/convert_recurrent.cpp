@@ -143,12 +143,16 @@ void convert_recurrent(Importer& im, const onnx::NodeProto& node) {
     perm.set("perm", batch_major_perm);
     im.emit(node, Op::Transpose, {v}, perm, Layout::Plain, node.output(i));
   };
+  // The first layer node made carries the ONNX node's name; a second one (Y_c beside Y or
+  // Y_h) that name + "_Y_c", so errors about either name the ONNX node.
+  const std::string base = !node.name().empty()      ? node.name()
+                           : !node.output(0).empty() ? node.output(0)
+                                                     : node.op_type();
+  int made = 0;
   auto run = [&](const char* output) {
     Attributes a = attrs;
     a.set("output", std::string(output));
-    return im.emit_internal(
-        node.name().empty() ? node.output(0).empty() ? node.op_type() : node.output(0) : node.name(), op, inputs, a,
-        Layout::Plain);
+    return im.emit_internal(made++ == 0 ? base : base + "_" + output, op, inputs, a, Layout::Plain);
   };
   const bool y_used = used(0);
   std::optional<ValueId> y;
