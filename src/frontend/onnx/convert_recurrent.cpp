@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "frontend/onnx/importer.hpp"
 
@@ -92,6 +93,8 @@ void convert_recurrent(Importer& im, const onnx::NodeProto& node) {
   const Shape xs = im.source_shape(x);
   if (xs.size() != 3) fail(im.at(node), "input X must have rank 3, got {}", shape_string(xs));
   const std::int64_t steps = batch_major ? xs[1] : xs[0], batch = batch_major ? xs[0] : xs[1], input = xs[2];
+  for (std::int64_t d : xs)
+    if (d < 1 || d > INT32_MAX) fail(im.at(node), "input X of shape {} is not supported", shape_string(xs));
   if (batch_major) x = permuted(im, x, {1, 0, 2}, node.name() + "_time_major");
 
   Tensor w = im.constant_input(node, 1).cast(DType::f32);
