@@ -62,17 +62,5 @@ TEST_F(CliMultiOutput, EveryOutputHasItsCApiAndTheFirmwareMatchesTheHostOnAllOfT
   EXPECT_EQ(j["mismatches"], 0);
 }
 
-TEST_F(CliMultiOutput, SeveralInputsAreRefusedInOneLine) {
-  OnnxBuilder b;
-  b.input("a", {1, 4}).input("b", {1, 4}).output("y");
-  b.node("Add", {"a", "b"}, {"y"}, "sum");
-  const fs::path model = write("two_inputs.onnx", b.bytes());
-  const fs::path calib = write_npy("calib.npy", {2, 4});
-  Result q = run_argv({"quantize", model.string(), "--calib", calib.string(), "-o", (dir_ / "m.tqm").string()});
-  EXPECT_EQ(q.code, 2) << q.err;
-  EXPECT_EQ(q.error_lines(), 1) << q.err;
-  EXPECT_NE(q.err.find("exactly one"), std::string::npos) << q.err;
-}
-
 }  // namespace
 }  // namespace tinyq::testing

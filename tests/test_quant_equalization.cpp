@@ -119,7 +119,8 @@ TEST(CrossLayerEqualization, KeepsTheFunctionThroughEveryRegionOp) {
   const Tensor x = inputs(16, 21);
   for (EqualizeBy by : {EqualizeBy::weight_ranges, EqualizeBy::activation_ranges}) {
     Graph e = g;
-    EXPECT_EQ(equalize_cross_layer(e, by, &x, 1), 2);
+    const InputSamples samples(x);
+    EXPECT_EQ(equalize_cross_layer(e, by, &samples, 1), 2);
     EXPECT_LT(relative_diff(FloatExecutor(g).run({x})[0], FloatExecutor(e).run({x})[0]), 1e-5);
   }
 }
@@ -128,7 +129,8 @@ TEST(CrossLayerEqualization, ActivationRangesEvenOutTheConcatChannels) {
   Graph g = import(branchy_model());
   const Tensor x = inputs(16, 22);
   Graph e = g;
-  equalize_cross_layer(e, EqualizeBy::activation_ranges, &x, 1);
+  const InputSamples samples(x);
+  equalize_cross_layer(e, EqualizeBy::activation_ranges, &samples, 1);
   const double before = concat_channel_spread(g, x), after = concat_channel_spread(e, x);
   EXPECT_GT(before, 1000.0);
   EXPECT_LT(after, before / 100.0);
@@ -156,7 +158,8 @@ TEST(CrossLayerEqualization, LeavesResidualAddsAndRelu6Alone) {
     Graph g = import(b);
     EXPECT_TRUE(equalization::find_regions(g).empty()) << between;
     const Tensor x = Tensor::from_floats({4, 2, 6, 6}, random_values(288, 23, 0.0f, 1.0f));
-    EXPECT_EQ(equalize_cross_layer(g, EqualizeBy::activation_ranges, &x, 1), 0) << between;
+    const InputSamples samples(x);
+    EXPECT_EQ(equalize_cross_layer(g, EqualizeBy::activation_ranges, &samples, 1), 0) << between;
   }
 }
 

@@ -110,10 +110,8 @@ void DataOptions::add_to(CLI::App& app) {
       ->check(positive_finite());
 }
 
-Tensor shape_for_model(const Graph& graph, Tensor data, const std::string& path) {
-  if (graph.inputs.size() != 1)
-    fail(path, "the model has {} inputs; this command feeds exactly one", graph.inputs.size());
-  const Value& input = graph.value(graph.inputs[0]);
+Tensor shape_for_input(const Graph& graph, std::size_t index, Tensor data, const std::string& path) {
+  const Value& input = graph.value(graph.inputs.at(index));
   Shape expected = input.source_shape();
   const std::int64_t per_sample = element_count(expected);
   if (data.shape().empty() || per_sample == 0) fail(path, "data has no samples");
@@ -128,6 +126,32 @@ Tensor shape_for_model(const Graph& graph, Tensor data, const std::string& path)
          shape_string(expected));
   expected[0] *= samples;
   return data.reshaped(expected);
+}
+
+Tensor shape_for_model(const Graph& graph, Tensor data, const std::string& path) {
+  if (graph.inputs.size() != 1)
+    fail(path, "the model has {} inputs; this command feeds exactly one", graph.inputs.size());
+  return shape_for_input(graph, 0, std::move(data), path);
+}
+
+InputSamples load_inputs(const Graph& graph, const std::vector<std::string>& paths, const DataOptions& data,
+                         const std::string& option) {
+  if (paths.size() != graph.inputs.size()) {
+    std::string names;
+    for (ValueId in : graph.inputs) names += (names.empty() ? "" : ", ") + graph.value(in).name;
+    fail(option, "was given {} time(s); the model has {} input(s) ({}): give {} once per input, in that order",
+         paths.size(), graph.inputs.size(), names, option);
+  }
+  std::vector<Tensor> tensors;
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    tensors.push_back(shape_for_input(graph, i, load_samples(paths[i], data.preprocess()), paths[i]));
+  InputSamples samples(std::move(tensors));
+  try {
+    samples.count(graph);  // the same number of samples in every file
+  } catch (const Error& e) {
+    fail(paths.back(), "{}", e.what());
+  }
+  return samples;
 }
 
 void QuantizeCliOptions::add_to(CLI::App& app) {
@@ -168,26 +192,17 @@ Tensor head_samples(const Tensor& samples, std::int64_t count) {
   return head;
 }
 
-Tensor load_calibration(const Graph& graph, const std::string& path, const DataOptions& data, std::int64_t count,
-                        Tensor* holdout) {
-  Tensor samples = shape_for_model(graph, load_samples(path, data.preprocess()), path);
-  const std::int64_t per_run = graph.value(graph.inputs[0]).source_shape()[0];
-  const std::int64_t rows = count > 0 ? count * per_run : 0;
-  if (holdout) {
-    *holdout = Tensor();
-    if (rows > 0 && samples.shape()[0] > rows) {
-      Shape s = samples.shape();
-      const std::int64_t per = samples.numel() / s[0];
-      s[0] = std::min(s[0] - rows, 256 * per_run);
-      *holdout = Tensor(DType::f32, s);
-      std::copy_n(samples.f32().begin() + rows * per, holdout->numel(), holdout->f32().begin());
-    }
-  }
-  return head_samples(samples, rows);
+InputSamples load_calibration(const Graph& graph, const std::vector<std::string>& paths, const DataOptions& data,
+                              std::int64_t count, InputSamples* holdout) {
+  const InputSamples samples = load_inputs(graph, paths, data, "--calib");
+  const std::int64_t total = samples.count(graph);
+  const std::int64_t used = count > 0 ? std::min(count, total) : total;
+  if (holdout) *holdout = used < total ? samples.range(graph, used, 256) : InputSamples();
+  return samples.head(graph, used);
 }
 
-QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCliOptions& o,
-                      std::vector<std::string>* warnings, const Tensor& holdout, Prediction* prediction) {
+QGraph quantize_model(const Graph& graph, const InputSamples& calib, const QuantizeCliOptions& o,
+                      std::vector<std::string>* warnings, const InputSamples& holdout, Prediction* prediction) {
   QuantizeOptions options;
   options.preset = o.preset;
   if (!o.scheme.empty()) options.scheme = o.scheme;

@@ -43,9 +43,15 @@ struct DataOptions {
   Preprocess preprocess() const { return {scale, mean, std}; }
 };
 
-// Samples shaped for the model's single input: exact match, or the same number of
-// elements per sample (e.g. N×784 for a [1,1,28,28] input). Throws tinyq::Error otherwise.
+// Samples shaped for the model's input `input`: exact match, or the same number of elements
+// per sample (e.g. N×784 for a [1,1,28,28] input). Throws tinyq::Error otherwise.
+Tensor shape_for_input(const Graph& graph, std::size_t input, Tensor data, const std::string& path);
+// The same for a model of one input; an error naming `path` for a model of several.
 Tensor shape_for_model(const Graph& graph, Tensor data, const std::string& path);
+// One data file per model input, in the model's input order (`option` is given once per
+// input), each read with `data` and shaped for its input.
+InputSamples load_inputs(const Graph& graph, const std::vector<std::string>& paths, const DataOptions& data,
+                         const std::string& option);
 
 // --preset / --scheme / --granularity / --calibration / --calib-count / --threads.
 struct QuantizeCliOptions {
@@ -62,18 +68,18 @@ std::int64_t class_count(const Graph& graph);
 // a class of the model (0 .. classes-1): such labels would silently score as misses.
 void check_labels(const std::vector<std::int64_t>& labels, std::int64_t classes, const std::string& path);
 
-// Calibration samples shaped for the model, the first `count` of them (0: all).
-// With `holdout`: also up to 256 of the samples after those (empty when there are none), to
-// check the result on data it was not calibrated on.
-Tensor load_calibration(const Graph& graph, const std::string& path, const DataOptions& data, std::int64_t count,
-                        Tensor* holdout = nullptr);
+// Calibration samples shaped for the model (one file per input, load_inputs), the first
+// `count` of them (0: all). With `holdout`: also up to 256 of the samples after those (empty
+// when there are none), to check the result on data it was not calibrated on.
+InputSamples load_calibration(const Graph& graph, const std::vector<std::string>& paths, const DataOptions& data,
+                              std::int64_t count, InputSamples* holdout = nullptr);
 // The first `count` samples of a batch (all of them if it has fewer).
 Tensor head_samples(const Tensor& samples, std::int64_t count);
 // Quantize with a progress bar on stderr when it is a terminal. Appends to `warnings` what
 // the quantizer found wrong with the data or the result (quantize_with_checks).
 // With `prediction`, also what the quantizer measured of its result (needs `warnings`).
-QGraph quantize_model(const Graph& graph, const Tensor& calib, const QuantizeCliOptions& options,
-                      std::vector<std::string>* warnings = nullptr, const Tensor& holdout = Tensor(),
+QGraph quantize_model(const Graph& graph, const InputSamples& calib, const QuantizeCliOptions& options,
+                      std::vector<std::string>* warnings = nullptr, const InputSamples& holdout = {},
                       Prediction* prediction = nullptr);
 // Each warning as one "tinyq: warning: ..." line on stderr.
 void print_warnings(const std::vector<std::string>& warnings);

@@ -20,7 +20,8 @@ namespace tinyq::cli {
 namespace {
 
 struct EvalArgs {
-  std::string model, data, labels, calib, report;
+  std::string model, labels, report;
+  std::vector<std::string> data, calib;  // one file per model input
   DataOptions data_options;
   QuantizeCliOptions quant;
   std::int64_t count = 0;
@@ -61,15 +62,14 @@ int run_eval(const EvalArgs& args) {
   } else {
     graph = load_model(args.model);
   }
-  Tensor samples = shape_for_model(graph, load_samples(args.data, args.data_options.preprocess()), args.data);
+  InputSamples samples = load_inputs(graph, args.data, args.data_options, "--data");
   std::vector<std::int64_t> labels = load_labels(args.labels);
   check_labels(labels, class_count(graph), args.labels);
-  const std::int64_t per_run = graph.value(graph.inputs[0]).source_shape()[0];
-  std::int64_t n = samples.shape()[0] / per_run;
+  std::int64_t n = samples.count(graph);
   if (std::int64_t(labels.size()) != n)
-    fail(args.labels, "{} labels for {} samples in {}", labels.size(), n, args.data);
+    fail(args.labels, "{} labels for {} samples in {}", labels.size(), n, args.data.front());
   if (args.count > 0 && args.count < n) {
-    samples = head_samples(samples, args.count * per_run);
+    samples = samples.head(graph, args.count);
     labels.resize(std::size_t(args.count));
     n = args.count;
   }
@@ -81,16 +81,16 @@ int run_eval(const EvalArgs& args) {
   }
 
   FloatExecutor float_exec(graph, {.threads = args.quant.threads});
-  Scores f = score(float_exec.run({samples})[0], n, labels);
+  Scores f = score(float_exec.run(samples.tensors())[0], n, labels);
   std::optional<Scores> i;
   std::vector<LayerError> layers;
   double agreement = 0;
   if (q) {
     Int8Executor int8_exec(*q, {.threads = args.quant.threads});
-    i = score(int8_exec.run({samples})[0], n, labels);
+    i = score(int8_exec.run(samples.tensors())[0], n, labels);
     for (std::int64_t k = 0; k < n; ++k) agreement += f.predictions[std::size_t(k)] == i->predictions[std::size_t(k)];
     agreement /= double(n);
-    layers = measure_layer_error(*q, head_samples(samples, 256 * per_run), args.quant.threads);
+    layers = measure_layer_error(*q, samples.head(graph, 256), args.quant.threads);
     if (!args.report.empty()) {
       auto confusion = [&](const Scores& s) {
         try {
@@ -155,9 +155,14 @@ void add_eval_command(CLI::App& app, int& result) {
   auto args = std::make_shared<EvalArgs>();
   auto* cmd = app.add_subcommand("eval", "Top-1/top-5 accuracy of the float and int8 model on labelled data");
   cmd->add_option("model", args->model, "Quantized model (.tqm) or ONNX model")->required();
-  cmd->add_option("--data", args->data, "Samples: .npy (N×C×H×W or N×features) or IDX (.gz)")->required();
+  cmd->add_option("--data", args->data,
+                  "Samples: .npy (N×C×H×W or N×features) or IDX (.gz); once per model input, in its input order")
+      ->required()
+      ->allow_extra_args(false);
   cmd->add_option("--labels", args->labels, "Labels: .npy or IDX")->required();
-  cmd->add_option("--calib", args->calib, "With an ONNX model: quantize it first on these samples");
+  cmd->add_option("--calib", args->calib,
+                  "With a float model: quantize it first on these samples (once per model input)")
+      ->allow_extra_args(false);
   args->data_options.add_to(*cmd);
   args->quant.add_to(*cmd);
   cmd->add_option("--count", args->count, "Use only the first N samples, N >= 1 (default: all)")

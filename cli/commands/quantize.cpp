@@ -23,7 +23,8 @@ namespace tinyq::cli {
 namespace {
 
 struct QuantizeArgs {
-  std::string model, calib, output, report;
+  std::string model, output, report;
+  std::vector<std::string> calib;  // one file per model input
   QuantizeCliOptions quant;
   DataOptions data_options;
   bool json = false, strict = false;
@@ -108,15 +109,16 @@ int run_quantize(const QuantizeArgs& args) {
   auto start = std::chrono::steady_clock::now();
   // Every output checked before the long work and before any is written: a bad --report
   // must not leave the .tqm behind, and no output may overwrite an input.
-  const std::vector<std::string> inputs{args.model, args.calib};
+  std::vector<std::string> inputs{args.model};
+  inputs.insert(inputs.end(), args.calib.begin(), args.calib.end());
   check_output_file(args.output, inputs);
   if (!args.report.empty()) {
     check_output_file(args.report, inputs);
     check_distinct_outputs({args.output, args.report});
   }
   Graph graph = load_model(args.model);
-  Tensor holdout;  // samples past --calib-count: the result is checked on them
-  Tensor calib = load_calibration(graph, args.calib, args.data_options, args.quant.calib_count, &holdout);
+  InputSamples holdout;  // samples past --calib-count: the result is checked on them
+  const InputSamples calib = load_calibration(graph, args.calib, args.data_options, args.quant.calib_count, &holdout);
   std::vector<std::string> warnings;
   Prediction prediction;
   QGraph q = quantize_model(graph, calib, args.quant, &warnings, holdout, &prediction);
@@ -128,7 +130,8 @@ int run_quantize(const QuantizeArgs& args) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   // Per-layer error on (a bounded part of) the calibration set: what each layer costs.
-  Tensor probe = head_samples(clamp_input_outliers(calib), 256);  // as calibrated: lone outliers clamped
+  InputSamples probe = calib.head(graph, 256);
+  for (Tensor& t : probe.tensors()) t = clamp_input_outliers(t);  // as calibrated: lone outliers clamped
   auto errors = measure_layer_error(q, probe, args.quant.threads);
   // The .tqm is staged and renamed into place only after the report is written: a failed
   // report leaves neither a new .tqm nor a temporary behind.
@@ -189,7 +192,9 @@ void add_quantize_command(CLI::App& app, int& result) {
   cmd->add_option("model", args->model, "Model: ONNX, TFLite or Keras; an int8 .tflite keeps its own quantization")
       ->required();
   cmd->add_option("--calib", args->calib,
-                  "Calibration samples: .npy or IDX (.gz); required, except for a pre-quantized int8 .tflite");
+                  "Calibration samples: .npy or IDX (.gz); required, except for a pre-quantized int8 .tflite. A model "
+                  "of several inputs takes one --calib per input, in its input order")
+      ->allow_extra_args(false);
   cmd->add_option("-o,--output", args->output, "Output .tqm file")->required();
   cmd->add_option("--report", args->report,
                   "Also write an HTML report: calibration histograms with the chosen ranges, per-layer SQNR");

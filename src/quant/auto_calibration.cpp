@@ -137,7 +137,7 @@ class Capture {
  public:
   Capture(const Graph& graph, const std::vector<bool>& needed) : graph_(graph), needed_(needed) {}
 
-  void run(const FloatExecutor& executor, const Tensor& chunk, std::int64_t samples) {
+  void run(const FloatExecutor& executor, const InputSamples& chunk, std::int64_t samples) {
     for (std::size_t v = 0; v < needed_.size(); ++v)
       if (needed_[v]) {
         Shape s = graph_.value(ValueId(v)).shape;
@@ -145,12 +145,12 @@ class Capture {
         auto it = tensors_.find(ValueId(v));
         if (it == tensors_.end() || it->second.shape() != s) tensors_[ValueId(v)] = Tensor(DType::f32, s);
       }
-    for (ValueId in : graph_.inputs)
-      if (needed_[std::size_t(in)]) {
+    for (std::size_t i = 0; i < graph_.inputs.size(); ++i)
+      if (const ValueId in = graph_.inputs[i]; needed_[std::size_t(in)]) {
         const Value& value = graph_.value(in);
         const std::int64_t n = element_count(value.shape);
         for (std::int64_t k = 0; k < samples; ++k) {
-          const auto* src = reinterpret_cast<const std::byte*>(chunk.f32().data() + k * n);
+          const auto* src = reinterpret_cast<const std::byte*>(chunk[i].f32().data() + k * n);
           auto* dst = reinterpret_cast<std::byte*>(tensors_.at(in).f32().data() + k * n);
           if (value.layout == Layout::NHWC && value.shape.size() == 4)
             permute_elements(src, dst, value.source_shape(), {0, 2, 3, 1}, sizeof(float));
@@ -158,7 +158,7 @@ class Capture {
             copy_bytes(dst, src, std::size_t(n) * sizeof(float));
         }
       }
-    executor.run({chunk}, [&](int, std::int64_t sample, ValueId v, std::span<const float> data) {
+    executor.run(chunk.tensors(), [&](int, std::int64_t sample, ValueId v, std::span<const float> data) {
       if (!needed_[std::size_t(v)]) return;
       copy_bytes(tensors_.at(v).f32().data() + sample * std::int64_t(data.size()), data.data(), data.size_bytes());
     });
@@ -230,7 +230,7 @@ QuantParam affine_quant_param(ClipRange r) {
 }
 
 std::unordered_map<ValueId, AutoChoice> choose_auto_calibration(
-    const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats, const Tensor& samples,
+    const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats, const InputSamples& samples,
     const AutoCalibrationOptions& options) {
   // Candidates per tensor, in ValueId order (the result must not depend on hashing order).
   std::vector<ValueId> ids;
@@ -280,17 +280,11 @@ std::unordered_map<ValueId, AutoChoice> choose_auto_calibration(
   if (regions.empty()) return result;
 
   FloatExecutor model(graph, {.threads = options.threads});
-  const std::int64_t total = std::min(sample_count(graph, {samples}), options.max_samples);
-  const std::int64_t per_sample = samples.numel() / std::max<std::int64_t>(samples.shape()[0], 1);
-  const std::int64_t rows_per_sample = samples.shape()[0] / std::max<std::int64_t>(sample_count(graph, {samples}), 1);
+  const std::int64_t total = std::min(samples.count(graph), options.max_samples);
   Capture capture(graph, needed);
   for (std::int64_t first = 0; first < total; first += kChunk) {
     const std::int64_t count = std::min(kChunk, total - first);
-    Shape shape = samples.shape();
-    shape[0] = count * rows_per_sample;
-    Tensor chunk(DType::f32, shape);
-    std::copy_n(samples.f32().begin() + first * rows_per_sample * per_sample, chunk.numel(), chunk.f32().begin());
-    capture.run(model, chunk, count);
+    capture.run(model, samples.range(graph, first, count), count);
     for (Region& r : regions) measure_chunk(r, capture);
   }
 

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <unordered_map>
 
+#include "exec/input_samples.hpp"
 #include "ir/graph.hpp"
 #include "ir/qgraph.hpp"
 #include "quant/calibration.hpp"
@@ -38,7 +39,7 @@ struct AutoChoice {
 // One choice per tensor of `stats` (pass-2 histograms of `graph`'s values, as
 // collect_statistics gives them). `samples`: the calibration set, source layout.
 std::unordered_map<ValueId, AutoChoice> choose_auto_calibration(
-    const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats, const Tensor& samples,
+    const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats, const InputSamples& samples,
     const AutoCalibrationOptions& options = {});
 
 // The affine int8 quantization of a clipping range (widened to hold 0): what the quantizer

@@ -73,15 +73,10 @@ class Stepper {
 
 }  // namespace
 
-int correct_bias(QGraph& q, const Tensor& samples, int threads, std::int64_t max_samples) {
-  // Samples are slices of the input's own first dimension (usually 1 row each).
-  const std::int64_t rows = std::max<std::int64_t>(q.values[std::size_t(q.inputs.at(0))].shape[0], 1);
-  const std::int64_t total = std::min<std::int64_t>(samples.shape()[0] / rows, max_samples);
+int correct_bias(QGraph& q, const InputSamples& samples, int threads, std::int64_t max_samples) {
+  const std::int64_t total = std::min<std::int64_t>(samples.count(q.float_graph), max_samples);
   if (total <= 0) return 0;
-  Shape shape = samples.shape();
-  shape[0] = total * rows;
-  Tensor subset(DType::f32, shape);
-  std::copy_n(samples.f32().begin(), subset.numel(), subset.f32().begin());
+  const InputSamples subset = samples.head(q.float_graph, total);
 
   // Float outputs of every corrected layer (stored layout), all samples: they do not change.
   std::unordered_map<ValueId, std::size_t> slot;
@@ -93,7 +88,7 @@ int correct_bias(QGraph& q, const Tensor& samples, int threads, std::int64_t max
       reference[slot.at(ValueId(n.source_output))].resize(
           std::size_t(total * element_count(q.values[std::size_t(n.output)].shape)));
   FloatExecutor(q.float_graph, {.threads = threads})
-      .run({subset}, [&](int, std::int64_t s, ValueId v, std::span<const float> d) {
+      .run(subset.tensors(), [&](int, std::int64_t s, ValueId v, std::span<const float> d) {
         auto it = slot.find(v);
         if (it != slot.end()) std::copy(d.begin(), d.end(), reference[it->second].begin() + s * std::int64_t(d.size()));
       });
@@ -104,12 +99,13 @@ int correct_bias(QGraph& q, const Tensor& samples, int threads, std::int64_t max
     for (int in : q.nodes[k].inputs) last_use[std::size_t(in)] = int(k);
 
   Stepper stepper(q, threads);
-  for (int in : q.inputs) {
+  for (std::size_t i = 0; i < q.inputs.size(); ++i) {
+    const int in = q.inputs[i];
     const QValue& v = q.values[std::size_t(in)];
     Shape stored = v.shape;
     stored[0] *= total;
     Tensor t(DType::i8, stored);
-    const std::vector<std::int8_t> bytes = to_stored_bytes(v, quantize_samples(v, subset));
+    const std::vector<std::int8_t> bytes = to_stored_bytes(v, quantize_samples(v, subset[i]));
     std::copy(bytes.begin(), bytes.end(), t.data<std::int8_t>().begin());
     stepper.set(in, std::move(t));
   }

@@ -8,10 +8,10 @@
 
 namespace tinyq {
 
-std::unordered_map<ValueId, TensorHistogram> collect_statistics(const Graph& graph, const Tensor& samples,
+std::unordered_map<ValueId, TensorHistogram> collect_statistics(const Graph& graph, const InputSamples& samples,
                                                                 const CollectOptions& options) {
   FloatExecutor executor(graph, {.threads = options.threads});
-  const std::int64_t total = sample_count(graph, {samples});
+  const std::int64_t total = samples.count(graph);
   if (total == 0) fail("", "the calibration set is empty");
   const int threads = executor.threads();
   // One histogram set per worker thread, merged at the end: no locks on the hot path.
@@ -35,15 +35,16 @@ std::unordered_map<ValueId, TensorHistogram> collect_statistics(const Graph& gra
       for (auto& thread_stats : per_thread) thread_stats = ranges;
     }
     done = 0;
-    const std::size_t input_elements = std::size_t(element_count(graph.value(graph.inputs[0]).shape));
-    executor.run({samples}, [&](int thread, std::int64_t sample, ValueId value, std::span<const float> data) {
+    executor.run(samples.tensors(), [&](int thread, std::int64_t sample, ValueId value, std::span<const float> data) {
       auto& mine = per_thread[std::size_t(thread)];
-      // The graph input is not a node output: observe it alongside the first node.
-      if (value == graph.nodes.front().outputs[0]) {
-        const float* in = samples.f32().data() + sample * std::int64_t(input_elements);
-        std::span<const float> input(in, input_elements);
-        pass == 0 ? mine[graph.inputs[0]].observe_range(input) : mine[graph.inputs[0]].observe(input);
-      }
+      // Graph inputs are not node outputs: observe them alongside the first node (the
+      // histograms do not depend on the element order, so the source layout serves).
+      if (value == graph.nodes.front().outputs[0])
+        for (std::size_t i = 0; i < graph.inputs.size(); ++i) {
+          const std::size_t elements = std::size_t(element_count(graph.value(graph.inputs[i]).shape));
+          std::span<const float> input(samples[i].f32().data() + sample * std::int64_t(elements), elements);
+          pass == 0 ? mine[graph.inputs[i]].observe_range(input) : mine[graph.inputs[i]].observe(input);
+        }
       pass == 0 ? mine[value].observe_range(data) : mine[value].observe(data);
       if (value == graph.nodes.back().outputs[0] && options.progress && thread == 0) {
         std::lock_guard lock(progress_mutex);

@@ -3,6 +3,7 @@
 #include <functional>
 #include <unordered_map>
 
+#include "exec/input_samples.hpp"
 #include "ir/graph.hpp"
 #include "quant/calibration.hpp"
 
@@ -16,7 +17,7 @@ struct CollectOptions {
 };
 
 // Statistics of the graph inputs and of every node output, keyed by ValueId.
-std::unordered_map<ValueId, TensorHistogram> collect_statistics(const Graph& graph, const Tensor& samples,
+std::unordered_map<ValueId, TensorHistogram> collect_statistics(const Graph& graph, const InputSamples& samples,
                                                                 const CollectOptions& options);
 
 }  // namespace tinyq

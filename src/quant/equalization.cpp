@@ -90,22 +90,14 @@ constexpr double kSettled = 1e-3;  // largest |log s| of an iteration that count
 
 }  // namespace
 
-ChannelRanges collect_channel_ranges(const Graph& graph, const Tensor& samples, const std::vector<ValueId>& values,
-                                     int threads, std::int64_t max_samples) {
-  const std::int64_t total = sample_count(graph, {samples});
-  const std::int64_t n = std::min(total, max_samples);
-  Tensor subset = samples;
-  if (n < total) {
-    Shape shape = samples.shape();
-    shape[0] = samples.shape()[0] / total * n;
-    subset = Tensor(DType::f32, shape);
-    std::copy_n(samples.f32().begin(), subset.numel(), subset.f32().begin());
-  }
+ChannelRanges collect_channel_ranges(const Graph& graph, const InputSamples& samples,
+                                     const std::vector<ValueId>& values, int threads, std::int64_t max_samples) {
+  const InputSamples subset = samples.head(graph, max_samples);
   FloatExecutor executor(graph, {.threads = threads});
   std::vector<ChannelRanges> per_thread(std::size_t(executor.threads()));
   std::unordered_map<ValueId, std::int64_t> wanted;
   for (ValueId v : values) wanted[v] = graph.value(v).shape.back();
-  executor.run({subset}, [&](int thread, std::int64_t, ValueId value, std::span<const float> data) {
+  executor.run(subset.tensors(), [&](int thread, std::int64_t, ValueId value, std::span<const float> data) {
     auto it = wanted.find(value);
     if (it == wanted.end()) return;
     const std::size_t channels = std::size_t(it->second);
@@ -124,7 +116,7 @@ ChannelRanges collect_channel_ranges(const Graph& graph, const Tensor& samples, 
   return merged;
 }
 
-int equalize_cross_layer(Graph& g, EqualizeBy by, const Tensor* samples, int threads) {
+int equalize_cross_layer(Graph& g, EqualizeBy by, const InputSamples* samples, int threads) {
   const std::vector<Region> regions = equalization::find_regions(g);
   if (regions.empty()) return 0;
   std::unordered_map<int, LayerWeights> layers;

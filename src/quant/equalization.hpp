@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "exec/input_samples.hpp"
 #include "ir/graph.hpp"
 #include "ir/tensor.hpp"
 
@@ -30,12 +31,12 @@ enum class EqualizeBy { weight_ranges, activation_ranges };
 // Largest |value| per channel (last axis) of each listed tensor, over `samples` (at most
 // `max_samples` of them).
 using ChannelRanges = std::unordered_map<ValueId, std::vector<float>>;
-ChannelRanges collect_channel_ranges(const Graph& graph, const Tensor& samples, const std::vector<ValueId>& values,
-                                     int threads, std::int64_t max_samples = 256);
+ChannelRanges collect_channel_ranges(const Graph& graph, const InputSamples& samples,
+                                     const std::vector<ValueId>& values, int threads, std::int64_t max_samples = 256);
 
 // Rewrites the float graph in place; returns the number of regions rescaled. Activation
 // ranges need `samples`.
-int equalize_cross_layer(Graph& graph, EqualizeBy by = EqualizeBy::weight_ranges, const Tensor* samples = nullptr,
+int equalize_cross_layer(Graph& graph, EqualizeBy by = EqualizeBy::weight_ranges, const InputSamples* samples = nullptr,
                          int threads = 0);
 
 }  // namespace tinyq

@@ -7,7 +7,7 @@
 
 namespace tinyq {
 
-std::vector<LayerError> measure_layer_error(const QGraph& q, const Tensor& samples, int threads) {
+std::vector<LayerError> measure_layer_error(const QGraph& q, const InputSamples& samples, int threads) {
   const std::size_t layers = q.nodes.size();
   struct Sums {
     double signal = 0, noise = 0, dot = 0, int8_energy = 0;
@@ -19,8 +19,7 @@ std::vector<LayerError> measure_layer_error(const QGraph& q, const Tensor& sampl
   for (std::size_t k = 0; k < layers; ++k) node_of_value[ValueId(q.nodes[k].source_output)] = k;
 
   // Chunks bound the memory that holds float activations until the int8 run reaches them.
-  const std::int64_t total = samples.shape()[0];
-  const std::int64_t per_sample = samples.numel() / std::max<std::int64_t>(total, 1);
+  const std::int64_t total = samples.count(q.float_graph);
   constexpr std::int64_t kChunk = 64;
   // Float activations per layer, kChunk samples back to back, allocated once for all chunks.
   std::vector<std::size_t> layer_size(layers);
@@ -31,11 +30,8 @@ std::vector<LayerError> measure_layer_error(const QGraph& q, const Tensor& sampl
   }
   for (std::int64_t first = 0; first < total; first += kChunk) {
     const std::int64_t count = std::min(kChunk, total - first);
-    Shape shape = samples.shape();
-    shape[0] = count;
-    Tensor chunk(DType::f32, shape);
-    std::copy_n(samples.f32().begin() + first * per_sample, count * per_sample, chunk.f32().begin());
-    reference.run({chunk}, [&](int, std::int64_t s, ValueId v, std::span<const float> data) {
+    const InputSamples chunk = samples.range(q.float_graph, first, count);
+    reference.run(chunk.tensors(), [&](int, std::int64_t s, ValueId v, std::span<const float> data) {
       auto it = node_of_value.find(v);
       if (it == node_of_value.end()) return;
       std::vector<float>& layer = activations[it->second];
@@ -45,7 +41,7 @@ std::vector<LayerError> measure_layer_error(const QGraph& q, const Tensor& sampl
     // Sums per sample, added up in sample order: per-thread sums would depend on which thread
     // ran which sample, and the reported figures would change in the last digits from run to run.
     std::vector<Sums> sample_sums(std::size_t(count) * layers);
-    quantized.run({chunk}, [&](int, std::int64_t s, int node, std::span<const std::int8_t> data) {
+    quantized.run(chunk.tensors(), [&](int, std::int64_t s, int node, std::span<const std::int8_t> data) {
       const QuantParam& p = q.values[std::size_t(q.nodes[std::size_t(node)].output)].quant;
       const std::size_t size = layer_size[std::size_t(node)];
       const float* ref = activations[std::size_t(node)].data() + std::size_t(s) * size;
@@ -81,14 +77,10 @@ std::vector<LayerError> measure_layer_error(const QGraph& q, const Tensor& sampl
   return result;
 }
 
-double output_sqnr_db(const QGraph& q, const Tensor& samples, int threads, std::int64_t max_samples) {
-  const std::int64_t n = std::min<std::int64_t>(samples.shape()[0], max_samples);
-  Shape shape = samples.shape();
-  shape[0] = n;
-  Tensor subset(DType::f32, shape);
-  std::copy_n(samples.f32().begin(), subset.numel(), subset.f32().begin());
-  auto reference = FloatExecutor(q.float_graph, {.threads = threads}).run({subset});
-  auto quantized = Int8Executor(q, {.threads = threads}).run({subset});
+double output_sqnr_db(const QGraph& q, const InputSamples& samples, int threads, std::int64_t max_samples) {
+  const InputSamples subset = samples.head(q.float_graph, max_samples);
+  auto reference = FloatExecutor(q.float_graph, {.threads = threads}).run(subset.tensors());
+  auto quantized = Int8Executor(q, {.threads = threads}).run(subset.tensors());
   double signal = 0, noise = 0;
   for (std::size_t o = 0; o < reference.size(); ++o)
     for (std::int64_t i = 0; i < reference[o].numel(); ++i) {

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "exec/input_samples.hpp"
 #include "ir/qgraph.hpp"
 
 namespace tinyq {
@@ -16,9 +17,10 @@ struct LayerError {
 // Runs the float graph and the quantized graph on `samples` (source layout) and compares
 // every node's output. Each layer sees the int8 model's own inputs: errors accumulate as
 // they will on the MCU.
-std::vector<LayerError> measure_layer_error(const QGraph& graph, const Tensor& samples, int threads = 0);
+std::vector<LayerError> measure_layer_error(const QGraph& graph, const InputSamples& samples, int threads = 0);
 
 // SQNR of the model's outputs (all of them together) on up to `max_samples` samples.
-double output_sqnr_db(const QGraph& graph, const Tensor& samples, int threads = 0, std::int64_t max_samples = 256);
+double output_sqnr_db(const QGraph& graph, const InputSamples& samples, int threads = 0,
+                      std::int64_t max_samples = 256);
 
 }  // namespace tinyq

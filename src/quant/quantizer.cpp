@@ -86,7 +86,7 @@ QGraph build_qgraph(const Graph& graph, const std::unordered_map<ValueId, Tensor
                     const QuantSettings& settings, const AutoChoices& chosen);
 
 // Statistics, then (for consumer-error `auto`) the per-tensor choice, then the QGraph.
-QGraph calibrate_and_quantize(const Graph& graph, const Tensor& samples, const QuantSettings& settings,
+QGraph calibrate_and_quantize(const Graph& graph, const InputSamples& samples, const QuantSettings& settings,
                               const CollectOptions& collect) {
   const auto stats = collect_statistics(graph, samples, collect);
   AutoChoices chosen;
@@ -95,52 +95,48 @@ QGraph calibrate_and_quantize(const Graph& graph, const Tensor& samples, const Q
   return build_qgraph(graph, stats, settings, chosen);
 }
 
-// Input ranges that a model is unlikely to have been trained on.
-void check_input_range(const Tensor& samples, std::vector<std::string>& warnings) {
+// Input ranges that a model is unlikely to have been trained on. `what` names the input
+// when the model has several.
+void check_input_range(const Tensor& samples, const std::string& what, std::vector<std::string>& warnings) {
   const auto x = samples.f32();
   if (x.empty()) return;
   const auto [lo, hi] = std::minmax_element(x.begin(), x.end());
   if (*lo == *hi) {
     warnings.push_back(
-        fmt::format("calibration data: every input value is {:g}; ranges calibrated on it fit no real input", *lo));
+        fmt::format("{}: every input value is {:g}; ranges calibrated on it fit no real input", what, *lo));
     return;
   }
   const float magnitude = std::max(std::fabs(*lo), std::fabs(*hi));
   if (magnitude > 1e4f)
-    warnings.push_back(fmt::format(
-        "calibration data: inputs reach {:g}, more than 1e4 (a model is normally fed values near [-1, 1] or [0, 255] "
-        "at most): check the data's scaling",
-        magnitude));
+    warnings.push_back(
+        fmt::format("{}: inputs reach {:g}, more than 1e4 (a model is normally fed values near [-1, 1] or [0, 255] "
+                    "at most): check the data's scaling",
+                    what, magnitude));
   else if (*lo >= 0 && *hi > 1 && *hi <= 255 &&
            std::all_of(x.begin(), x.end(), [](float v) { return v == std::floor(v); }))
-    warnings.push_back(fmt::format(
-        "calibration data: every input value is an integer in [0, {:g}]: unscaled 8-bit pixels? --scale applies to "
-        "uint8 data only; if the model expects [0, 1], save the data as uint8 or pass --std 255",
-        *hi));
+    warnings.push_back(
+        fmt::format("{}: every input value is an integer in [0, {:g}]: unscaled 8-bit pixels? --scale applies to "
+                    "uint8 data only; if the model expects [0, 1], save the data as uint8 or pass --std 255",
+                    what, *hi));
 }
 
-// The first `n` samples (all of them if there are fewer).
-Tensor first_samples(const Graph& graph, const Tensor& samples, std::int64_t n) {
-  const std::int64_t total = sample_count(graph, {samples});
-  if (total <= n) return samples;
-  Shape shape = samples.shape();
-  shape[0] = samples.shape()[0] / total * n;
-  Tensor subset(DType::f32, shape);
-  std::copy_n(samples.f32().begin(), subset.numel(), subset.f32().begin());
-  return subset;
+// "calibration data", and which input's when the model has several.
+std::string data_name(const Graph& graph, std::size_t input) {
+  if (graph.inputs.size() == 1) return "calibration data";
+  return fmt::format("calibration data for input '{}'", graph.value(graph.inputs[input]).name);
 }
 
 // Float against int8 on `samples` (up to 256): the model output's SQNR, for outputs of more
 // than one element per sample the fraction of samples with the same top-1 (up to one output
 // quantization step), and the layers with the lowest SQNR.
-Prediction predict_damage(const QGraph& q, const Tensor& samples, int threads, bool held_back) {
+Prediction predict_damage(const QGraph& q, const InputSamples& samples, int threads, bool held_back) {
   Prediction p;
   p.held_back = held_back;
-  p.samples = std::min<std::int64_t>(sample_count(q.float_graph, {samples}), 256);
+  p.samples = std::min<std::int64_t>(samples.count(q.float_graph), 256);
   if (p.samples <= 0) return p;
-  const Tensor subset = first_samples(q.float_graph, samples, p.samples);
-  const auto reference = FloatExecutor(q.float_graph, {.threads = threads}).run({subset});
-  const auto quantized = Int8Executor(q, {.threads = threads}).run({subset});
+  const InputSamples subset = samples.head(q.float_graph, p.samples);
+  const auto reference = FloatExecutor(q.float_graph, {.threads = threads}).run(subset.tensors());
+  const auto quantized = Int8Executor(q, {.threads = threads}).run(subset.tensors());
   double signal = 0, noise = 0;
   for (std::size_t o = 0; o < reference.size(); ++o)
     for (std::int64_t i = 0; i < reference[o].numel(); ++i) {
@@ -193,7 +189,7 @@ void warn_on_damage(const Prediction& p, std::vector<std::string>& warnings) {
 // They are ranked on a cheaper quantization of a subset (no consumer-error search), and the
 // winner is quantized in full and kept if it beats `baseline`. NNoM does not equalize, so
 // its preset does not come here.
-QGraph equalize_if_better(const Graph& graph, const Tensor& samples, const QuantSettings& settings,
+QGraph equalize_if_better(const Graph& graph, const InputSamples& samples, const QuantSettings& settings,
                           const CollectOptions& collect, QGraph baseline) {
   std::vector<Graph> candidates;
   for (EqualizeBy by : {EqualizeBy::weight_ranges, EqualizeBy::activation_ranges}) {
@@ -202,7 +198,7 @@ QGraph equalize_if_better(const Graph& graph, const Tensor& samples, const Quant
     if (equalize_cross_layer(equalized, by, &samples, collect.threads) > 0) candidates.push_back(std::move(equalized));
   }
   if (candidates.empty()) return baseline;
-  const Tensor subset = first_samples(graph, samples, 512);
+  const InputSamples subset = samples.head(graph, 512);
   QuantSettings proxy = settings;
   if (uses_consumer_error(proxy)) proxy.calibration = "mse";
   CollectOptions quiet = collect;
@@ -285,21 +281,34 @@ QuantSettings resolve_settings(const QuantizeOptions& o) {
   return s;
 }
 
-QGraph quantize(const Graph& graph, const Tensor& raw_samples, const QuantizeOptions& options) {
+QGraph quantize(const Graph& graph, const InputSamples& raw_samples, const QuantizeOptions& options) {
   QuantSettings settings = resolve_settings(options);
-  if (graph.inputs.size() != 1)
-    fail("", "quantization needs a model with one input, this one has {}", graph.inputs.size());
-  const Tensor samples = clamp_input_outliers(raw_samples, options.warnings);
-  if (options.warnings) check_input_range(samples, *options.warnings);
+  if (graph.inputs.empty()) fail("", "quantization needs a model with at least one input");
+  // Outliers are judged per input: two inputs (an image and a sensor reading) need not share
+  // a range.
+  InputSamples samples = raw_samples;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    std::vector<std::string> found;
+    samples[i] = clamp_input_outliers(samples[i], options.warnings ? &found : nullptr);
+    if (options.warnings) {
+      for (std::string& w : found) {
+        if (graph.inputs.size() > 1) w.replace(0, std::string("calibration data").size(), data_name(graph, i));
+        options.warnings->push_back(std::move(w));
+      }
+      check_input_range(samples[i], data_name(graph, i), *options.warnings);
+    }
+  }
   CollectOptions collect{.threads = options.threads, .histograms = true, .progress = options.progress};
-  settings.calibration_samples = sample_count(graph, {samples});
+  settings.calibration_samples = samples.count(graph);
   QGraph q = calibrate_and_quantize(graph, samples, settings, collect);
   if (settings.preset != "nnom") q = equalize_if_better(graph, samples, settings, collect, std::move(q));
   if (settings.bias_correction) correct_bias(q, samples, options.threads);
   if (options.warnings) {
-    const bool held_back = options.holdout.numel() > 0;
-    const Prediction p = predict_damage(q, held_back ? clamp_input_outliers(options.holdout, nullptr) : samples,
-                                        options.threads, held_back);
+    const bool held_back = !options.holdout.empty();
+    InputSamples check = held_back ? options.holdout : samples;
+    if (held_back)
+      for (Tensor& t : check.tensors()) t = clamp_input_outliers(t, nullptr);
+    const Prediction p = predict_damage(q, check, options.threads, held_back);
     warn_on_damage(p, *options.warnings);
     if (options.prediction) *options.prediction = p;
   }

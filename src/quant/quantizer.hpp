@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "exec/input_samples.hpp"
 #include "ir/qgraph.hpp"
 #include "quant/calibration.hpp"
 
@@ -24,9 +25,9 @@ struct QuantizeOptions {
   // unscaled 8-bit pixels or lie beyond +-1e4, and a collapsed result (model output SQNR
   // < kMinOutputSqnrDb or top-1 agreement < kMinAgreement against float).
   std::vector<std::string>* warnings = nullptr;
-  // Samples not used for calibration to check the result on; without them (empty), the first
-  // 256 calibration samples.
-  Tensor holdout;
+  // Samples not used for calibration to check the result on (one tensor per model input);
+  // without them (empty), the first 256 calibration samples.
+  InputSamples holdout;
   // When set (with `warnings`), filled with the check's figures.
   struct Prediction* prediction = nullptr;
 };
@@ -53,13 +54,14 @@ inline constexpr double kMinAgreement = 0.97;
 // naming the option for unknown values.
 QuantSettings resolve_settings(const QuantizeOptions& options);
 
-// Calibrates on `samples` (source layout, N × input shape) and quantizes. Lone outliers in
+// Calibrates on `samples` (source layout, one N × input shape tensor per model input, in the
+// model's input order) and quantizes. Lone outliers in
 // the input (values more than 2^13 times beyond the rest, at most 1% of them; see
 // TensorHistogram) are clamped to the rest's range first: the int8 input clamps them anyway,
 // and left in they would set the ranges of every layer after the input. Throws
 // tinyq::Error naming the node for an op without an int8 kernel or an accumulator that
 // could overflow.
-QGraph quantize(const Graph& graph, const Tensor& samples, const QuantizeOptions& options);
+QGraph quantize(const Graph& graph, const InputSamples& samples, const QuantizeOptions& options);
 
 // `samples` with the lone outliers of its values (see TensorHistogram) clamped to the range of
 // the rest, as quantize calibrates on it; `samples` itself when there are none. With

@@ -1,0 +1,102 @@
+// Models of several inputs (a sensor-fusion head: an image branch and a features branch added
+// together) through quantize and eval: one --calib / --data per input in the model's input
+// order, each input calibrated on its own data; generate still refuses them in one line.
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "cli_fixture.hpp"
+#include "data/npy.hpp"
+#include "onnx_builder.hpp"
+
+namespace tinyq::testing {
+namespace {
+
+std::vector<float> uniform(std::size_t n, unsigned seed, float lo, float hi) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+class CliMultiInput : public Cli {
+ protected:
+  // y = W_a a + W_b b, with `a` in [0, 1] and `b` in [0, 100]: one shared input range would
+  // leave `a` a couple of int8 steps.
+  fs::path two_input_model() {
+    OnnxBuilder b;
+    b.input("a", {1, 6}).input("b", {1, 3}).output("y");
+    b.initializer("wa", {6, 4}, uniform(24, 1, -1.0f, 1.0f));
+    b.initializer("wb", {3, 4}, uniform(12, 2, -0.01f, 0.01f));
+    b.node("MatMul", {"a", "wa"}, {"ya"}, "branch_a");
+    b.node("MatMul", {"b", "wb"}, {"yb"}, "branch_b");
+    b.node("Add", {"ya", "yb"}, {"y"}, "sum");
+    return write("two_inputs.onnx", b.bytes());
+  }
+  fs::path npy(const std::string& name, std::int64_t rows, std::int64_t cols, unsigned seed, float hi) {
+    return write_npy_values(name, {rows, cols}, uniform(std::size_t(rows * cols), seed, 0.0f, hi));
+  }
+  fs::path write_npy_values(const std::string& name, const std::vector<std::int64_t>& shape,
+                            const std::vector<float>& values) {
+    const fs::path p = dir_ / name;
+    Tensor t(DType::f32, Shape(shape.begin(), shape.end()));
+    std::copy(values.begin(), values.end(), t.f32().begin());
+    tinyq::write_npy(p.string(), t);
+    return p;
+  }
+};
+
+TEST_F(CliMultiInput, QuantizeCalibratesEachInputOnItsOwnDataAndEvalRunsIt) {
+  const fs::path model = two_input_model(), tqm = dir_ / "m.tqm";
+  const fs::path a = npy("a.npy", 300, 6, 3, 1.0f), b = npy("b.npy", 300, 3, 4, 100.0f);
+  const Result q = run_argv(
+      {"quantize", model.string(), "--calib", a.string(), "--calib", b.string(), "-o", tqm.string(), "--json"});
+  ASSERT_EQ(q.code, 0) << q.err;
+  const auto j = nlohmann::json::parse(q.out);
+  EXPECT_EQ(j["calibration_samples"], 300);
+  // With one range for both inputs, `a` would fall on 3 int8 steps and the output SQNR below
+  // 15 dB: only per-input ranges give this.
+  EXPECT_GT(j["prediction"]["output_sqnr_db"].get<double>(), 30.0) << q.out;
+
+  // eval takes the inputs in the same order (the labels do not matter here: the int8 model's
+  // top-1 must agree with the float model's).
+  const fs::path ea = npy("ea.npy", 50, 6, 5, 1.0f), eb = npy("eb.npy", 50, 3, 6, 100.0f);
+  const fs::path zero_labels = write_npy_values("labels.npy", {50}, std::vector<float>(50, 0.0f));
+  const Result e = run_argv(
+      {"eval", tqm.string(), "--data", ea.string(), "--labels", zero_labels.string(), "--data", eb.string(), "--json"});
+  ASSERT_EQ(e.code, 0) << e.err;
+  const auto ej = nlohmann::json::parse(e.out);
+  EXPECT_EQ(ej["count"], 50);
+  EXPECT_GE(ej["agreement"].get<double>(), 0.95) << e.out;
+}
+
+TEST_F(CliMultiInput, ACountOfDataFilesThatDoesNotMatchTheInputsIsOneLine) {
+  const fs::path model = two_input_model();
+  const fs::path a = npy("a.npy", 20, 6, 3, 1.0f);
+  const Result q = run_argv({"quantize", model.string(), "--calib", a.string(), "-o", (dir_ / "m.tqm").string()});
+  expect_bad_input(q, "give --calib once per input");
+  EXPECT_NE(q.err.find("(a, b)"), std::string::npos) << q.err;
+  EXPECT_FALSE(fs::exists(dir_ / "m.tqm"));
+}
+
+TEST_F(CliMultiInput, InputsWithDifferentSampleCountsAreOneLine) {
+  const fs::path model = two_input_model();
+  const fs::path a = npy("a.npy", 20, 6, 3, 1.0f), b = npy("b.npy", 19, 3, 4, 100.0f);
+  const Result q = run_argv(
+      {"quantize", model.string(), "--calib", a.string(), "--calib", b.string(), "-o", (dir_ / "m.tqm").string()});
+  expect_bad_input(q, "different numbers of samples");
+  EXPECT_FALSE(fs::exists(dir_ / "m.tqm"));
+}
+
+TEST_F(CliMultiInput, GenerateRefusesSeveralInputsInOneLine) {
+  const fs::path model = two_input_model(), tqm = dir_ / "m.tqm";
+  const fs::path a = npy("a.npy", 20, 6, 3, 1.0f), b = npy("b.npy", 20, 3, 4, 100.0f);
+  ASSERT_EQ(
+      run_argv({"quantize", model.string(), "--calib", a.string(), "--calib", b.string(), "-o", tqm.string()}).code, 0);
+  const Result g = run_argv({"generate", tqm.string(), "--target", "cortex-m4", "-o", (dir_ / "out").string()});
+  expect_bad_input(g, "inputs are not supported yet");
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "model.cpp"));
+}
+
+}  // namespace
+}  // namespace tinyq::testing
