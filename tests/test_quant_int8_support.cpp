@@ -96,6 +96,16 @@ std::vector<Case> cases() {
          OnnxBuilder::set_ints(n, "kernel_shape", {2, 2});
          OnnxBuilder::set_ints(n, "dilations", {2, 2});
        }},
+      {"bilinear_resize",
+       {1, 2, 4, 4},
+       true,
+       [](OnnxBuilder& b) {
+         b.initializer("scales", {4}, {1.0f, 1.0f, 2.0f, 2.0f});
+         auto& n = b.node("Resize", {"x", "", "scales"}, {"z"}, "upsample");
+         n.add_attribute()->set_name("mode");
+         n.mutable_attribute(0)->set_type(onnx::AttributeProto::STRING);
+         n.mutable_attribute(0)->set_s("linear");
+       }},
       {"bicubic_resize",
        {1, 2, 4, 4},
        false,

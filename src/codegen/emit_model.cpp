@@ -143,6 +143,8 @@ class ModelWriter {
       case QKernel::AvgPool: return one_input("AvgPoolParams", avg_pool_params(n), "avg_pool2d_s8", id, names, in, out);
       case QKernel::Pad: return one_input("PadParams", pad_params(n), "pad_s8", id, names, in, out);
       case QKernel::Resize: return one_input("ResizeParams", resize_params(n), "resize_nearest_s8", id, names, in, out);
+      case QKernel::ResizeBilinear:
+        return one_input("ResizeBilinearParams", resize_bilinear_params(n), "resize_bilinear_s8", id, names, in, out);
       case QKernel::StridedCopy:
         return one_input("StridedCopyParams", strided_copy_params(n), "strided_copy_s8", id, names, in, out);
       case QKernel::Prelu: return one_input("PreluParams", prelu_params(n), "prelu_s8", id, names, in, out);

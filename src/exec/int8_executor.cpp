@@ -131,6 +131,7 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
     case QKernel::Prelu: return one_input_step(n, prelu_params(n), rt::prelu_s8);
     case QKernel::LayerNorm: return one_input_step(n, layer_norm_params(n), rt::layer_norm_s8);
     case QKernel::Resize: return one_input_step(n, resize_params(n), rt::resize_nearest_s8);
+    case QKernel::ResizeBilinear: return one_input_step(n, resize_bilinear_params(n), rt::resize_bilinear_s8);
     case QKernel::StridedCopy: return one_input_step(n, strided_copy_params(n), rt::strided_copy_s8);
     case QKernel::Concat: {
       const rt::ConcatParams p = concat_params(n);

@@ -14,23 +14,24 @@
 namespace tinyq {
 
 enum class QKernel {
-  Conv,           // conv2d_s8
-  Depthwise,      // depthwise_conv2d_s8
-  Dense,          // dense_s8
-  MaxPool,        // max_pool2d_s8
-  AvgPool,        // avg_pool2d_s8 (global average pooling too)
-  Add,            // add_s8 (sub: negative b multiplier)
-  Mul,            // mul_s8
-  Concat,         // concat_s8
-  Pad,            // pad_s8
-  Resize,         // resize_nearest_s8
-  Lookup,         // lookup_s8: any unary op as a 256-entry table
-  Softmax,        // softmax_s8
-  Prelu,          // prelu_s8
-  LayerNorm,      // layer_norm_s8
-  Reshape,        // no kernel: same bytes, new shape
-  StridedCopy,    // strided_copy_s8: Slice, Gather with constant indices, Transpose
-  ConvTranspose,  // conv_transpose2d_s8 (ConvParams, gather formulation)
+  Conv,            // conv2d_s8
+  Depthwise,       // depthwise_conv2d_s8
+  Dense,           // dense_s8
+  MaxPool,         // max_pool2d_s8
+  AvgPool,         // avg_pool2d_s8 (global average pooling too)
+  Add,             // add_s8 (sub: negative b multiplier)
+  Mul,             // mul_s8
+  Concat,          // concat_s8
+  Pad,             // pad_s8
+  Resize,          // resize_nearest_s8
+  Lookup,          // lookup_s8: any unary op as a 256-entry table
+  Softmax,         // softmax_s8
+  Prelu,           // prelu_s8
+  LayerNorm,       // layer_norm_s8
+  Reshape,         // no kernel: same bytes, new shape
+  StridedCopy,     // strided_copy_s8: Slice, Gather with constant indices, Transpose
+  ConvTranspose,   // conv_transpose2d_s8 (ConvParams, gather formulation)
+  ResizeBilinear,  // resize_bilinear_s8 (new kernels go last: .tqm files store the number)
 };
 const char* qkernel_name(QKernel k);
 

@@ -170,6 +170,22 @@ struct KernelFields<rt::ResizeParams> {
 };
 
 template <>
+struct KernelFields<rt::ResizeBilinearParams> {
+  using S = rt::ResizeBilinearParams;
+  static constexpr auto list = std::tuple{field("batch", &S::batch),
+                                          field("in_h", &S::in_h),
+                                          field("in_w", &S::in_w),
+                                          field("channels", &S::channels),
+                                          field("out_h", &S::out_h),
+                                          field("out_w", &S::out_w),
+                                          field("y_index", &S::y_index),
+                                          field("y_weight", &S::y_weight),
+                                          field("x_index", &S::x_index),
+                                          field("x_weight", &S::x_weight),
+                                          field("extrapolation", &S::extrapolation)};
+};
+
+template <>
 struct KernelFields<rt::StridedCopyParams> {
   using S = rt::StridedCopyParams;
   static constexpr auto list =
@@ -378,6 +394,7 @@ TINYQ_CHECK_KERNEL_FIELDS(rt::MulParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::ConcatParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::PadParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::ResizeParams);
+TINYQ_CHECK_KERNEL_FIELDS(rt::ResizeBilinearParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::StridedCopyParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::PreluParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::LayerNormParams);

@@ -14,6 +14,7 @@ rt::MulParams mul_params(const QNode& n) { return read_params<rt::MulParams>(n);
 rt::ConcatParams concat_params(const QNode& n) { return read_params<rt::ConcatParams>(n); }
 rt::PadParams pad_params(const QNode& n) { return read_params<rt::PadParams>(n); }
 rt::ResizeParams resize_params(const QNode& n) { return read_params<rt::ResizeParams>(n); }
+rt::ResizeBilinearParams resize_bilinear_params(const QNode& n) { return read_params<rt::ResizeBilinearParams>(n); }
 rt::StridedCopyParams strided_copy_params(const QNode& n) { return read_params<rt::StridedCopyParams>(n); }
 rt::PreluParams prelu_params(const QNode& n) { return read_params<rt::PreluParams>(n); }
 rt::LayerNormParams layer_norm_params(const QNode& n) { return read_params<rt::LayerNormParams>(n); }

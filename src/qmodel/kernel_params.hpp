@@ -21,6 +21,7 @@ rt::MulParams mul_params(const QNode& n);
 rt::ConcatParams concat_params(const QNode& n);
 rt::PadParams pad_params(const QNode& n);
 rt::ResizeParams resize_params(const QNode& n);
+rt::ResizeBilinearParams resize_bilinear_params(const QNode& n);
 rt::StridedCopyParams strided_copy_params(const QNode& n);
 rt::PreluParams prelu_params(const QNode& n);
 rt::LayerNormParams layer_norm_params(const QNode& n);

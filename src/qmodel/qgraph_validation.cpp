@@ -402,6 +402,33 @@ void check_resize(const NodeCheck& c, const QNode& n) {
     c.require(p.source_x[x] >= 0 && p.source_x[x] < p.in_w, "source column out of range");
 }
 
+// Bilinear resize: sizes, index tables inside the input (-1 only as an extrapolated point's
+// first entry), Q10 weights in [0, 1024] summing to 1024 per pair, which bounds the
+// accumulator by 2^27.
+void check_resize_bilinear(const NodeCheck& c, const QNode& n) {
+  c.inputs(1);
+  c.dims({"batch", "in_h", "in_w", "channels", "out_h", "out_w"});
+  c.field("extrapolation", -128, 127);
+  const rt::ResizeBilinearParams p = resize_bilinear_params(n);
+  c.require(c.in() == std::int64_t(p.batch) * p.in_h * p.in_w * p.channels, "input size mismatch");
+  c.require(c.out() == std::int64_t(p.batch) * p.out_h * p.out_w * p.channels, "output size mismatch");
+  auto check_axis = [&](const char* index_key, const char* weight_key, std::int32_t out, std::int32_t in) {
+    const auto& index = c.words(index_key);
+    const auto& weight = c.words(weight_key);
+    c.require(index.size() == 2 * std::size_t(out) && weight.size() == 2 * std::size_t(out),
+              "bilinear tables have the wrong length");
+    for (std::size_t i = 0; i < index.size(); i += 2) {
+      const bool outside = index[i] == -1;
+      c.require(outside || (index[i] >= 0 && index[i] < in), "bilinear source index out of range");
+      c.require(index[i + 1] >= 0 && index[i + 1] < in, "bilinear source index out of range");
+      c.require(weight[i] >= 0 && weight[i] <= 1024 && weight[i + 1] >= 0 && weight[i] + weight[i + 1] == 1024,
+                "bilinear weights must be Q10 in [0, 1024] and sum to 1024");
+    }
+  };
+  check_axis("y_index", "y_weight", p.out_h, p.in_h);
+  check_axis("x_index", "x_weight", p.out_w, p.in_w);
+}
+
 // Strided copy: sizes, and every input position the copy reads lies inside the input. The
 // sum of the per-axis spans bounds every partial sum the kernel forms, so int32 holds them.
 void check_strided_copy(const NodeCheck& c, const QNode& n) {
@@ -508,6 +535,7 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
     case QKernel::Concat: return check_concat(c, n);
     case QKernel::Pad: return check_pad(c, n);
     case QKernel::Resize: return check_resize(c, n);
+    case QKernel::ResizeBilinear: return check_resize_bilinear(c, n);
     case QKernel::Lookup: return check_lookup(c);
     case QKernel::Softmax: return check_softmax(c, n);
     case QKernel::Prelu: return check_prelu(c, n);

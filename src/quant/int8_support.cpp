@@ -53,8 +53,8 @@ std::optional<std::string> int8_unsupported(const Graph& g, const Node& node) {
     case Op::Reshape:
     case Op::Concat: return std::nullopt;
     case Op::Resize:
-      if (const std::string mode = node.attrs.get_string("mode", "nearest"); mode != "nearest")
-        return fmt::format("no int8 kernel for {} Resize (only nearest resizing is quantized)", mode);
+      if (const std::string mode = node.attrs.get_string("mode", "nearest"); mode == "cubic")
+        return "no int8 kernel for cubic Resize (nearest and linear resizing are quantized)";
       return std::nullopt;
     case Op::MaxPool: {
       const auto d = node.attrs.get_ints("dilations");

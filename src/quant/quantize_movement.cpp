@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "exec/float/resize.hpp"
 #include "exec/float_ops.hpp"
 #include "ir/strided_view.hpp"
 #include "qmodel/kernel_fields.hpp"
@@ -10,6 +11,51 @@
 #include "util/error.hpp"
 
 namespace tinyq::quant_detail {
+
+namespace {
+
+// Bilinear Resize on the float executor's tap tables (fk::resize_taps, so int8 reads the
+// same pixels), weights rounded to Q10 per axis; the output keeps the input's quantization
+// (a weighted mean of values stays in their range).
+QNode quantize_resize_bilinear(const Context& ctx, const Node& node, const Shape& x, const Shape& y) {
+  const QuantParam& in = ctx.param(node.inputs[0]);
+  const QuantParam& out = ctx.param(node.outputs[0]);
+  if (in.scale != out.scale || in.zero_point != out.zero_point)
+    fail(node.name, "Resize output quantized differently from its input");
+  const auto [taps_y, taps_x] = fk::resize_taps(node, x, y);
+  QNode q;
+  q.kernel = QKernel::ResizeBilinear;
+  auto p32 = [&](std::int64_t v) { return param32(node, v); };
+  write_scalars(q, rt::ResizeBilinearParams{
+                       .batch = p32(x[0]),
+                       .in_h = p32(x[1]),
+                       .in_w = p32(x[2]),
+                       .channels = p32(x[3]),
+                       .out_h = p32(y[1]),
+                       .out_w = p32(y[2]),
+                       .y_index = nullptr,
+                       .y_weight = nullptr,
+                       .x_index = nullptr,
+                       .x_weight = nullptr,
+                       .extrapolation = quantize_value(node.attrs.get_float("extrapolation_value", 0.0f), in)});
+  auto store = [&](const fk::ResizeAxisTaps& t, std::string_view index_key, std::string_view weight_key) {
+    auto& index = q.i32[std::string(index_key)];
+    auto& weight = q.i32[std::string(weight_key)];
+    for (std::size_t o = 0; o < t.outside.size(); ++o) {
+      // Linear weights sum to 1 (exclude_outside renormalises), so the pair sums to 1024 exactly.
+      const auto w1 = std::int32_t(std::lround(std::clamp(t.weight[2 * o + 1], 0.0, 1.0) * 1024.0));
+      index.push_back(t.outside[o] ? -1 : std::int32_t(t.index[2 * o]));
+      index.push_back(std::int32_t(t.index[2 * o + 1]));
+      weight.push_back(1024 - w1);
+      weight.push_back(w1);
+    }
+  };
+  store(taps_y, key_of(&rt::ResizeBilinearParams::y_index), key_of(&rt::ResizeBilinearParams::y_weight));
+  store(taps_x, key_of(&rt::ResizeBilinearParams::x_index), key_of(&rt::ResizeBilinearParams::x_weight));
+  return q;
+}
+
+}  // namespace
 
 QNode quantize_data_movement(const Context& ctx, const Node& node) {
   const Shape& y = ctx.graph.value(node.outputs[0]).shape;
@@ -69,6 +115,7 @@ QNode quantize_data_movement(const Context& ctx, const Node& node) {
     }
     case Op::Resize: {
       const Shape& x = ctx.graph.value(node.inputs[0]).shape;
+      if (node.attrs.get_string("mode", "nearest") == "linear") return quantize_resize_bilinear(ctx, node, x, y);
       auto scales = node.attrs.get_floats("scales");
       const auto coord = node.attrs.get_string("coordinate_transformation_mode", "half_pixel");
       const auto nearest = node.attrs.get_string("nearest_mode", "round_prefer_floor");

@@ -290,6 +290,23 @@ struct ResizeParams {
 };
 void resize_nearest_s8(const ResizeParams& p, const int8_t* input, int8_t* output);
 
+// Bilinear resize, NHWC, output quantized like the input (a weighted mean of input values
+// stays in their range). Per output row, two source rows y_index[2*oy], y_index[2*oy+1] with
+// Q10 weights y_weight[2*oy], y_weight[2*oy+1] (each in [0, 1024], summing to 1024); columns
+// likewise. Output = (sum of the four wy*wx*q + 2^19) >> 20, clamped to [-128, 127]:
+// |accumulator| <= 128 * 2^20 = 2^27. Any ONNX coordinate mode is the host's business; a
+// tf_crop_and_resize point outside the input has index -1 in its first row or column entry
+// and gets `extrapolation` (the quantized extrapolation_value).
+struct ResizeBilinearParams {
+  int32_t batch, in_h, in_w, channels, out_h, out_w;
+  const int32_t* y_index;   // [2 * out_h], in [0, in_h) (or -1 first)
+  const int32_t* y_weight;  // [2 * out_h]
+  const int32_t* x_index;   // [2 * out_w], in [0, in_w) (or -1 first)
+  const int32_t* x_weight;  // [2 * out_w]
+  int8_t extrapolation;
+};
+void resize_bilinear_s8(const ResizeBilinearParams& p, const int8_t* input, int8_t* output);
+
 // Strided copy: Slice, Gather with constant indices and Transpose (data movement, so the
 // output keeps the input's scale and zero point). Output element (i_0, ..., i_{rank-1}),
 // row-major over `shape`, is
