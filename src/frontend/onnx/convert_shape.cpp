@@ -317,6 +317,7 @@ void convert_resize(Importer& im, const onnx::NodeProto& node) {
     if (auto s = im.optional_constant(node, 3); s && s->numel() > 0) sizes = s->as_i64();
   }
   if (find_attr(node, "axes")) fail(im.at(node), "Resize with 'axes' is not supported");
+  if (attr_int(node, "antialias", 0) != 0) fail(im.at(node), "Resize with antialias=1 is not supported");
   std::string policy = attr_string(node, "keep_aspect_ratio_policy", "stretch");
   if (policy != "stretch") fail(im.at(node), "keep_aspect_ratio_policy '{}' is not supported", policy);
   Shape out(4);
