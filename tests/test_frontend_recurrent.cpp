@@ -55,7 +55,7 @@ struct Case {
   std::string op;  // "LSTM", "GRU", "RNN"
   int steps, batch, input, hidden;
   std::string direction;
-  bool linear_before_reset, relu, batch_major, with_bias, with_h0, with_c0, h0_at_run_time;
+  bool linear_before_reset, relu, batch_major, with_bias, with_h0, with_c0, h0_at_run_time, peepholes;
   bool want_y, want_h, want_c;
 
   int directions() const { return direction == "bidirectional" ? 2 : 1; }
@@ -63,10 +63,10 @@ struct Case {
 };
 
 std::string describe(const Case& c) {
-  return fmt::format("{} T={} N={} I={} H={} {} lbr={} relu={} layout={} B={} h0={}{} c0={} outputs={}{}{}", c.op,
+  return fmt::format("{} T={} N={} I={} H={} {} lbr={} relu={} layout={} B={} h0={}{} c0={} P={} outputs={}{}{}", c.op,
                      c.steps, c.batch, c.input, c.hidden, c.direction, c.linear_before_reset, c.relu,
                      int(c.batch_major), c.with_bias, c.with_h0, c.h0_at_run_time ? " (run time)" : "", c.with_c0,
-                     c.want_y ? "Y" : "", c.want_h ? " Y_h" : "", c.want_c ? " Y_c" : "");
+                     c.peepholes, c.want_y ? "Y" : "", c.want_h ? " Y_h" : "", c.want_c ? " Y_c" : "");
 }
 
 // The layer's outputs in ONNX layout 0: y [T,D,N,H], h and c [D,N,H]. x is [T,N,I]; w, r, b,
@@ -77,7 +77,7 @@ struct Reference {
 
 Reference reference(const Case& k, const std::vector<float>& x, const std::vector<float>& w,
                     const std::vector<float>& r, const std::vector<float>& b, const std::vector<float>& h0,
-                    const std::vector<float>& c0) {
+                    const std::vector<float>& c0, const std::vector<float>& p) {
   const int T = k.steps, N = k.batch, I = k.input, H = k.hidden, D = k.directions(), G = k.gates();
   Reference out{Doubles(std::size_t(T * D * N * H)), Doubles(std::size_t(D * N * H)), Doubles(std::size_t(D * N * H))};
   for (int d = 0; d < D; ++d) {
@@ -107,8 +107,12 @@ Reference reference(const Case& k, const std::vector<float>& x, const std::vecto
         if (k.op == "LSTM") {
           for (int j = 0; j < H; ++j) {
             auto at = [&](int g) { return xw[std::size_t(g * H + j)] + hr[std::size_t(g * H + j)]; };
-            const double i = sigmoid(at(0)), o = sigmoid(at(1)), f = sigmoid(at(2)), g = std::tanh(at(3));
-            c[std::size_t(j)] = f * c[std::size_t(j)] + i * g;
+            // Peepholes P[d] = [Pi, Po, Pf]: i and f see c(t-1), o sees c(t).
+            auto peep = [&](int g) { return p.empty() ? 0.0 : double(p[std::size_t((d * 3 + g) * H + j)]); };
+            const double previous = c[std::size_t(j)];
+            const double i = sigmoid(at(0) + peep(0) * previous), f = sigmoid(at(2) + peep(2) * previous);
+            c[std::size_t(j)] = f * previous + i * std::tanh(at(3));
+            const double o = sigmoid(at(1) + peep(1) * c[std::size_t(j)]);
             next[std::size_t(j)] = o * std::tanh(c[std::size_t(j)]);
           }
         } else if (k.op == "GRU") {
@@ -168,6 +172,10 @@ void check_case(const Case& k, unsigned seed) {
   const std::vector<float> c0 = k.with_c0 && k.op == "LSTM" ? random_values(std::size_t(D * N * H), seed + 5, -1.f, 1.f)
                                                             : std::vector<float>(D * N * H);
 
+  const std::vector<float> p = k.peepholes && k.op == "LSTM"
+                                   ? random_values(std::size_t(D * 3 * H), seed + 6, -0.7f, 0.7f)
+                                   : std::vector<float>{};
+
   // Batch-major models hold x, h0 and c0 as [N,T,I] and [N,D,H].
   const Ints x_shape = k.batch_major ? Ints{N, T, I} : Ints{T, N, I};
   const Ints state_shape = k.batch_major ? Ints{N, D, H} : Ints{D, N, H};
@@ -199,6 +207,11 @@ void check_case(const Case& k, unsigned seed) {
     inputs.push_back("c0");
     builder.initializer("c0", state_shape, to_model(c0, {D, N, H}));
   }
+  if (!p.empty()) {
+    if (!k.with_c0) inputs.push_back("");
+    inputs.push_back("p");
+    builder.initializer("p", {D, 3 * H}, p);
+  }
   while (!inputs.empty() && inputs.back().empty()) inputs.pop_back();
   std::vector<std::string> outputs{k.want_y ? "Y" : "", k.want_h ? "Y_h" : ""};
   if (k.op == "LSTM") outputs.push_back(k.want_c ? "Y_c" : "");
@@ -212,7 +225,7 @@ void check_case(const Case& k, unsigned seed) {
   for (auto& o : outputs)
     if (!o.empty()) builder.output(o);
 
-  const Reference want = reference(k, x, w, r, b, h0, c0);
+  const Reference want = reference(k, x, w, r, b, h0, c0, p);
   std::vector<std::pair<std::string, Doubles>> expected;
   if (k.want_y) expected.emplace_back("Y", k.batch_major ? permute(want.y, {T, D, N, H}, {2, 0, 1, 3}) : want.y);
   if (k.want_h) expected.emplace_back("Y_h", k.batch_major ? permute(want.h, {D, N, H}, {1, 0, 2}) : want.h);
@@ -257,6 +270,7 @@ TEST(RecurrentImport, RandomizedLayersMatchScalarReference) {
     k.with_h0 = coin();
     k.h0_at_run_time = k.with_h0 && coin();
     k.with_c0 = coin();
+    k.peepholes = coin();
     k.want_y = coin();
     k.want_h = coin();
     k.want_c = coin();
@@ -332,12 +346,20 @@ std::vector<Refusal> refusals() {
       {"clip", [](OnnxBuilder&, onnx::NodeProto& n) { set_float(n, "clip", 3.0f); }, "clip is not supported"},
       {"input_forget", [](OnnxBuilder&, onnx::NodeProto& n) { OnnxBuilder::set_int(n, "input_forget", 1); },
        "input_forget = 1"},
-      {"peepholes",
+      {"peepholes_of_wrong_shape",
        [=](OnnxBuilder& b, onnx::NodeProto& n) {
-         b.initializer("p", {1, 6}, random_values(6, 3));
+         b.initializer("p", {1, 3}, random_values(3, 3));
          input_at(n, 7, "p");
        },
-       "peephole weights (input P) are not supported"},
+       "P has shape [1,3], expected [1, 6]"},
+      {"activation_alpha",
+       [](OnnxBuilder&, onnx::NodeProto& n) {
+         auto* a = n.add_attribute();
+         a->set_name("activation_alpha");
+         a->set_type(onnx::AttributeProto::FLOATS);
+         a->add_floats(0.5f);
+       },
+       "activation_alpha / activation_beta are not supported"},
       {"custom_activations",
        [](OnnxBuilder&, onnx::NodeProto& n) {
          set_strings(n, "activations", {"HardSigmoid", "Tanh", "Tanh"});

@@ -32,6 +32,7 @@ Step recurrent_step(const StepContext& c) {
   const std::vector<ValueId> ins = c.ins;
   const ValueId out = c.out;
   const bool lstm = node.op == Op::LSTM;
+  const bool peepholes = lstm && ins.size() == 7;
   const int directions = as_int(d.directions);
   const std::size_t hidden = std::size_t(d.hidden);
   const bool keep_steps = output == "Y", keep_cell = output == "Y_c";
@@ -41,7 +42,8 @@ Step recurrent_step(const StepContext& c) {
             for (int dir = 0; dir < directions; ++dir) {
               const fk::RecurrentWeights weights{ws.ptr[ins[1]] + std::size_t(dir) * rows * std::size_t(spec.input),
                                                  ws.ptr[ins[2]] + std::size_t(dir) * rows * hidden,
-                                                 ws.ptr[ins[3]] + std::size_t(dir) * 2 * rows};
+                                                 ws.ptr[ins[3]] + std::size_t(dir) * 2 * rows,
+                                                 peepholes ? ws.ptr[ins[6]] + std::size_t(dir) * 3 * hidden : nullptr};
               std::memcpy(h, ws.ptr[ins[4]] + std::size_t(dir) * state, state * sizeof(float));
               if (lstm) std::memcpy(cell, ws.ptr[ins[5]] + std::size_t(dir) * state, state * sizeof(float));
               float* y = keep_steps ? ws.ptr[out] + std::size_t(dir) * state : nullptr;

@@ -76,8 +76,9 @@ enum class Op {
   ChannelAffine,
   // Recurrent layers: one node per ONNX LSTM / GRU / RNN, time-major (ONNX layout 0; the
   // importer transposes batch-major models around it). in: x[T,N,I], W[D,G*H,I], R[D,G*H,H],
-  // B[D,2*G*H] (the W biases, then the R biases), h0[D,N,H], and for LSTM c0[D,N,H]; W, R, B
-  // constant, h0/c0 constant or run-time. D = 1 or 2 directions (D = 2: direction 0 forward,
+  // B[D,2*G*H] (the W biases, then the R biases), h0[D,N,H], and for LSTM c0[D,N,H] and
+  // optionally P[D,3*H] (peephole weights of i, o, f); W, R, B, P constant, h0/c0 constant or
+  // run-time. D = 1 or 2 directions (D = 2: direction 0 forward,
   // 1 reverse). Gate blocks of G*H rows in ONNX order: LSTM i,o,f,c (G=4), GRU z,r,h (G=3),
   // RNN one (G=1). attrs: direction ("forward", "reverse", "bidirectional"),
   // linear_before_reset (GRU), activation (RNN: "Tanh" or "Relu"), output: "Y" [T,D,N,H] (every

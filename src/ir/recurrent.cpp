@@ -16,9 +16,10 @@ int recurrent_gates(Op op) {
 
 RecurrentDims recurrent_dims(const Graph& g, const Node& n) {
   const std::size_t expected_inputs = n.op == Op::LSTM ? 6 : 5;
-  if (n.inputs.size() != expected_inputs)
+  const bool peepholes = n.op == Op::LSTM && n.inputs.size() == 7;
+  if (n.inputs.size() != expected_inputs && !peepholes)
     fail(n.name, "{} needs {} inputs (x, W, R, B, h0{}), has {}", op_name(n.op), expected_inputs,
-         n.op == Op::LSTM ? ", c0" : "", n.inputs.size());
+         n.op == Op::LSTM ? ", c0, optionally P" : "", n.inputs.size());
   for (auto in : n.inputs)
     if (in == kNoValue) fail(n.name, "{} has an omitted input", op_name(n.op));
   auto shape = [&](std::size_t i) -> const Shape& { return g.value(n.inputs[i]).shape; };
@@ -41,6 +42,8 @@ RecurrentDims recurrent_dims(const Graph& g, const Node& n) {
   const Shape state{d.directions, d.batch, d.hidden};
   for (std::size_t i = 4; i < expected_inputs; ++i)
     if (shape(i) != state) fail(n.name, "initial state {} must be {}", shape_string(shape(i)), shape_string(state));
+  if (peepholes && shape(6) != Shape{d.directions, 3 * d.hidden})
+    fail(n.name, "peephole weights {} must be [{},{}]", shape_string(shape(6)), d.directions, 3 * d.hidden);
   const std::string output = n.attrs.get_string("output", "Y");
   if (output != "Y" && output != "Y_h" && (output != "Y_c" || n.op != Op::LSTM))
     fail(n.name, "{} has no output '{}'", op_name(n.op), output);

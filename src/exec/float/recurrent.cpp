@@ -60,11 +60,13 @@ void recurrent_direction(const RecurrentSpec& s, const RecurrentWeights& p, cons
           float* hn = h + std::size_t(n) * std::size_t(H);
           float* cn = c + std::size_t(n) * std::size_t(H);
           for (int j = 0; j < H; ++j) {
-            const float i = sigmoid(a[j] + b[j]);
-            const float o = sigmoid(a[H + j] + b[H + j]);
-            const float f = sigmoid(a[2 * H + j] + b[2 * H + j]);
+            // Peepholes: i and f see the previous cell state, o the new one.
+            const float pi = p.p ? p.p[j] : 0.0f, po = p.p ? p.p[H + j] : 0.0f, pf = p.p ? p.p[2 * H + j] : 0.0f;
+            const float i = sigmoid(a[j] + b[j] + pi * cn[j]);
+            const float f = sigmoid(a[2 * H + j] + b[2 * H + j] + pf * cn[j]);
             const float g = std::tanh(a[3 * H + j] + b[3 * H + j]);
             cn[j] = f * cn[j] + i * g;
+            const float o = sigmoid(a[H + j] + b[H + j] + po * cn[j]);
             hn[j] = o * std::tanh(cn[j]);
           }
         }

@@ -15,11 +15,13 @@ struct RecurrentSpec {
 };
 
 // One direction's parameters. w [G*H, I], r [G*H, H], b [2*G*H] (the W biases, then the R
-// biases), G = 4 (LSTM: i,o,f,c), 3 (GRU: z,r,h) or 1 (RNN).
+// biases), G = 4 (LSTM: i,o,f,c), 3 (GRU: z,r,h) or 1 (RNN). p [3*H]: LSTM's peephole weights
+// of i, o, f, or nullptr.
 struct RecurrentWeights {
   const float* w;
   const float* r;
   const float* b;
+  const float* p = nullptr;
 };
 
 // Runs the sequence x [T,N,I] forward (or from the last step to the first when `reverse`).

@@ -3,8 +3,8 @@
 // src/ir/op.hpp). Batch-major models (layout = 1) get Transposes around the node. Each
 // ONNX output is computed only when something reads it: Y_h is gathered from Y when Y is
 // read too, else it is the node's own output; LSTM's Y_c is a node of its own.
-// Refused, with one line naming the node: clip, input_forget, peepholes, activations other
-// than the defaults (and Relu for RNN), sequence_lens shorter than the sequence.
+// Refused, with one line naming the node: clip, input_forget, activations other than the
+// defaults (and Relu for RNN), sequence_lens shorter than the sequence.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -27,6 +27,8 @@ std::string lower(std::string s) {
 // The RNN activation ("Tanh" or "Relu") after checking `activations` is the default list
 // (one entry per direction, or one for all); tinyq has no custom gate functions.
 std::string check_activations(Importer& im, const onnx::NodeProto& node, Op op, std::int64_t directions) {
+  if (!attr_floats(node, "activation_alpha").empty() || !attr_floats(node, "activation_beta").empty())
+    fail(im.at(node), "activation_alpha / activation_beta are not supported");
   std::vector<std::string> given;
   if (auto* a = find_attr(node, "activations"))
     for (auto& s : a->strings()) given.push_back(lower(s));
@@ -43,9 +45,6 @@ std::string check_activations(Importer& im, const onnx::NodeProto& node, Op op, 
     fail(im.at(node), "activations [{}] are not supported (only {}'s defaults{})", list, node.op_type(),
          op == Op::RNN ? ", Tanh or Relu" : "");
   }
-  if (find_attr(node, "activation_alpha") || find_attr(node, "activation_beta"))
-    if (!attr_floats(node, "activation_alpha").empty() || !attr_floats(node, "activation_beta").empty())
-      fail(im.at(node), "activation_alpha / activation_beta are not supported");
   return defaults[0] == "relu" ? "Relu" : "Tanh";
 }
 
@@ -78,7 +77,6 @@ void convert_recurrent(Importer& im, const onnx::NodeProto& node) {
   if (find_attr(node, "clip")) fail(im.at(node), "clip is not supported (cell inputs are never clipped in tinyq)");
   if (op == Op::LSTM && attr_int(node, "input_forget", 0) != 0)
     fail(im.at(node), "input_forget = 1 (coupled input and forget gates) is not supported");
-  if (op == Op::LSTM && im.has_input(node, 7)) fail(im.at(node), "peephole weights (input P) are not supported");
   if (node.output_size() > (op == Op::LSTM ? 3 : 2)) fail(im.at(node), "too many outputs");
   const std::int64_t layout = attr_int(node, "layout", 0);
   if (layout != 0 && layout != 1) fail(im.at(node), "layout must be 0 or 1, not {}", layout);
@@ -129,6 +127,12 @@ void convert_recurrent(Importer& im, const onnx::NodeProto& node) {
       x, im.add_constant(node.input(1), std::move(w)), im.add_constant(node.input(2), std::move(r)),
       im.add_constant(node.name() + "_B", std::move(b)), initial_state(im, node, 5, batch_major, state, "initial_h")};
   if (op == Op::LSTM) inputs.push_back(initial_state(im, node, 6, batch_major, state, "initial_c"));
+  if (op == Op::LSTM && im.has_input(node, 7)) {
+    Tensor p = im.constant_input(node, 7).cast(DType::f32);
+    if (p.shape() != Shape{directions, 3 * hidden})
+      fail(im.at(node), "P has shape {}, expected [{}, {}]", shape_string(p.shape()), directions, 3 * hidden);
+    inputs.push_back(im.add_constant(node.input(7), std::move(p)));
+  }
 
   Attributes attrs;
   attrs.set("direction", direction);
