@@ -412,6 +412,23 @@ __asm__(R"(
   bne 1b
   pop {r4-r11, pc}
   .endm
+  .macro TINYQ_REQUANT_LOOP_TENSOR full, tflite
+  ldr r9, [r4]
+  ldr r10, [r5]
+  mvn r10, r10
+  sub r11, r10, #1
+  mov r12, #1
+  lsl r11, r12, r11
+1:
+  .if \tflite
+  TINYQ_ONE_TFLITE "[r0], #4", "[r1], #1", \full, r3, lr
+  .else
+  TINYQ_ONE "[r0], #4", "[r1], #1", \full
+  .endif
+  subs r2, r2, #1
+  bne 1b
+  pop {r4-r11, pc}
+  .endm
   .align 2
   .global tinyq_dsp_requantize
   .hidden tinyq_dsp_requantize
@@ -434,8 +451,16 @@ tinyq_dsp_requantize:
   .hword (15f - 0b) / 2
   .hword (16f - 0b) / 2
   .hword (17f - 0b) / 2
+  .hword (18f - 0b) / 2
+  .hword (15f - 0b) / 2
+  .hword (19f - 0b) / 2
+  .hword (15f - 0b) / 2
+  .hword (20f - 0b) / 2
+  .hword (15f - 0b) / 2
+  .hword (21f - 0b) / 2
+  .hword (15f - 0b) / 2
 15:
-  udf #0  @ mode 5 (TFLite, four pixels, narrow range) is never passed: RowRequantizer uses C
+  udf #0  @ modes 5 (TFLite, four pixels, narrow range) and 9, 11, 13, 15 (per tensor, four pixels) are never passed
 10:
   TINYQ_REQUANT_LOOP 0, 0
 11:
@@ -450,9 +475,18 @@ tinyq_dsp_requantize:
   TINYQ_REQUANT_LOOP_TFLITE 0, 1, r3, lr
 17:
   TINYQ_REQUANT_LOOP_TFLITE 1, 1, r6, r7
+18:
+  TINYQ_REQUANT_LOOP_TENSOR 0, 0
+19:
+  TINYQ_REQUANT_LOOP_TENSOR 1, 0
+20:
+  TINYQ_REQUANT_LOOP_TENSOR 0, 1
+21:
+  TINYQ_REQUANT_LOOP_TENSOR 1, 1
   .size tinyq_dsp_requantize, .-tinyq_dsp_requantize
   .purgem TINYQ_REQUANT_LOOP
   .purgem TINYQ_REQUANT_LOOP_TFLITE
+  .purgem TINYQ_REQUANT_LOOP_TENSOR
   .purgem TINYQ_ONE_TFLITE
   .purgem TINYQ_ONE
   .purgem TINYQ_CLAMP
