@@ -52,7 +52,9 @@ alignas(16) int8_t in_a[kMaxBytes];
 alignas(16) int8_t in_b[kMaxBytes];
 alignas(16) int8_t out_native[kMaxBytes];
 alignas(16) int8_t out_portable[kMaxBytes];
-alignas(16) int8_t weights[1024 * 64];
+alignas(16) int8_t weights[640 * 128];
+alignas(16) int8_t packed_weights[640 * 128];
+int32_t packed_bias[128];
 alignas(16) int16_t scratch[4096];
 alignas(16) int16_t scratch_portable[4096];
 int32_t bias[128], multiplier[128], shift[128];
@@ -173,6 +175,36 @@ void dense(int32_t in_features, int32_t out_features, const char* shape) {
   tinyq_marker();
   rt::dense_s8_portable(p, in_a, weights, bias, out_portable);
   row("dense", static_cast<uint32_t>(in_features * out_features), out_features, shape);
+}
+
+// dense_s8_packed: the weights packed as generated code holds them on the DSP path
+// (dense_s8_pack, outside the count); elsewhere generated code keeps dense_s8.
+void dense_packed(int32_t in_features, int32_t out_features, const char* shape) {
+  rt::DenseParams p{};
+  p.rows = 1;
+  p.in_features = in_features;
+  p.out_features = out_features;
+  p.input_offset = 3;
+  p.output_offset = -5;
+  p.act_min = -128;
+  p.act_max = 127;
+  for (int32_t o = 0; o < out_features; ++o) {
+    bias[o] = static_cast<int32_t>(next_u32() % 4001) - 2000;
+    encode(0.0004, multiplier[o], shift[o]);
+  }
+  p.requant = rt::Requant{multiplier, shift, out_features, rounding};
+  fill(in_a, in_features, -128, 127);
+  fill(weights, in_features * out_features, -127, 127);
+  if (!rt::dense_s8_pack(p, weights, bias, packed_weights, packed_bias)) {
+    printf("kernel_variants: dense_s8_pack refused %s\n", shape);
+    ++failures;
+  }
+  tinyq_marker();
+  rt::dense_s8_packed(p, in_a, packed_weights, packed_bias, out_native);
+  tinyq_marker();
+  rt::dense_s8_portable(p, in_a, weights, bias, out_portable);
+  row(rt::kNativePath == rt::KernelPath::ArmDsp ? "dense_packed" : "dense_packed_portable",
+      static_cast<uint32_t>(in_features * out_features), out_features, shape);
 }
 
 rt::PoolParams pool(int32_t h, int32_t w, int32_t c, int32_t k, int32_t stride) {
@@ -347,7 +379,9 @@ int main() {
   conv(true, 28, 1, 128, 128, 5, 1, "depthwise 5x1 valid, 28x1x128", true);
   conv(true, 24, 1, 128, 128, 10, 1, "depthwise 10x1 valid, 24x1x128", true);
   conv(true, 15, 1, 128, 128, 15, 1, "depthwise 15x1 valid, 15x1x128", true);
+  conv(true, 24, 24, 16, 16, 3, 2, "depthwise 3x3 s2 p1, 24x24x16 -> 12x12");
   dense(1024, 64, "1024 -> 64");
+  dense_packed(640, 128, "640 -> 128 (AD), packed");
   max_pool("2x2 s2, 28x28x16");
   avg_pool("7x7 global, 7x7x64");
   add("14x14x32 + 14x14x32");
@@ -363,7 +397,9 @@ int main() {
   conv(true, 14, 14, 32, 32, 3, 1, "depthwise 3x3 s1 p1, 14x14x32 [tflite]");
   conv(true, 14, 14, 32, 32, 5, 1, "depthwise 5x5 s1 p2, 14x14x32 [tflite]");
   conv(true, 24, 1, 128, 128, 10, 1, "depthwise 10x1 valid, 24x1x128 [tflite]", true);
+  conv(true, 24, 24, 16, 16, 3, 2, "depthwise 3x3 s2 p1, 24x24x16 -> 12x12 [tflite]");
   dense(1024, 64, "1024 -> 64 [tflite]");
+  dense_packed(640, 128, "640 -> 128 (AD), packed [tflite]");
   avg_pool("7x7 global, 7x7x64 [tflite]");
   add("14x14x32 + 14x14x32 [tflite]");
   softmax(true, "8 rows of 12 [tflite]");

@@ -315,6 +315,11 @@ struct DwQuadArgs {
   "  smlabt r9, r3, lr, r9\n"                                                         \
   "  smlad r10, r2, r12, r10\n"                                                       \
   "  smlad r11, r3, lr, r11\n"                                                        \
+  TINYQ_DWQ_FINISH
+// The 8 accumulators of 2 channels x 4 pixels (r4-r11, pixel q in r(4 + 2q), r(5 + 2q)) stored
+// (accumulator mode) or requantized and stored as bytes (fused); then r1 at the next half's
+// words and the output (or accumulator) pointer at [sp] advanced by 2 channels.
+#define TINYQ_DWQ_FINISH                                                              \
   "  ldr r2, [sp, #12]\n"                                                             \
   "  cbnz r2, 8f\n"                                                                   \
   "  ldr r2, [sp]\n"             /* accumulators: pixel q at 64 q bytes */            \
@@ -398,6 +403,10 @@ __asm__(
   "  smlabt r5, r3, lr, r5\n"                                                                 \
   "  smlad r6, r2, r12, r6\n"                                                                 \
   "  smlad r7, r3, lr, r7\n"                                                                  \
+  TINYQ_DWQ_FINISH2
+// The 4 accumulators of 2 channels x 2 pixels (r4-r7) stored or requantized, as
+// TINYQ_DWQ_FINISH does for 4 pixels.
+#define TINYQ_DWQ_FINISH2                                                                     \
   "  ldr r2, [sp, #12]\n"                                                                     \
   "  cbnz r2, 8f\n"                                                                           \
   "  ldr r8, [sp]\n"                                                                          \
@@ -452,6 +461,138 @@ __asm__(
 #undef TINYQ_DWQ_HALF2
 // clang-format on
 
+// clang-format off
+// Stride 2 along the line: pixel q reads strip columns 2q .. 2q + 2, so 9 columns (and the
+// row-2 word of a 10th, whose half is never used) feed the 4 pixels. Kernel rows 0-1 as above:
+// column j is unpacked once and feeds pixel j / 2 (tap 0 or 1) and, j even, pixel j / 2 - 1
+// (tap 2): 9 unpacks, 12 (pixel, tap) LDRD + 2 SMLAD. Kernel row 2 pairs the taps (x2q,
+// x2q+1) of pixel q against (w0, w1) (SMLAD), whose low half x2q is also pixel q - 1's last tap
+// (SMLABT against (w1, w2)): 5 unpacks, 4 weight reloads. 127 instructions for 72 MACs; the
+// same packed weights and requantization as the stride-1 pass.
+#define TINYQ_DWQ2_HALF(PKH)                                                                  \
+  "  ldm r1!, {r4-r11}\n"                                                                     \
+  TINYQ_DWQ_UNPACK(0, 16, PKH) TINYQ_DWQ_V(0, "r4", "r5")                                     \
+  TINYQ_DWQ_UNPACK(48, 64, PKH) TINYQ_DWQ_V(1, "r4", "r5")                                    \
+  TINYQ_DWQ_UNPACK(96, 112, PKH) TINYQ_DWQ_V(2, "r4", "r5") TINYQ_DWQ_V(0, "r6", "r7")        \
+  TINYQ_DWQ_UNPACK(144, 160, PKH) TINYQ_DWQ_V(1, "r6", "r7")                                  \
+  TINYQ_DWQ_UNPACK(192, 208, PKH) TINYQ_DWQ_V(2, "r6", "r7") TINYQ_DWQ_V(0, "r8", "r9")       \
+  TINYQ_DWQ_UNPACK(240, 256, PKH) TINYQ_DWQ_V(1, "r8", "r9")                                  \
+  TINYQ_DWQ_UNPACK(288, 304, PKH) TINYQ_DWQ_V(2, "r8", "r9") TINYQ_DWQ_V(0, "r10", "r11")     \
+  TINYQ_DWQ_UNPACK(336, 352, PKH) TINYQ_DWQ_V(1, "r10", "r11")                                \
+  TINYQ_DWQ_UNPACK(384, 400, PKH) TINYQ_DWQ_V(2, "r10", "r11")                                \
+  TINYQ_DWQ_UNPACK(32, 80, PKH)                                                               \
+  "  ldrd r12, lr, [r1, #24]\n"                                                               \
+  "  smlad r4, r2, r12, r4\n"                                                                 \
+  "  smlad r5, r3, lr, r5\n"                                                                  \
+  TINYQ_DWQ_UNPACK(128, 176, PKH)                                                             \
+  "  smlad r6, r2, r12, r6\n"                                                                 \
+  "  smlad r7, r3, lr, r7\n"                                                                  \
+  "  ldrd r12, lr, [r1, #32]\n"                                                               \
+  "  smlabt r4, r2, r12, r4\n"                                                                \
+  "  smlabt r5, r3, lr, r5\n"                                                                 \
+  TINYQ_DWQ_UNPACK(224, 272, PKH)                                                             \
+  "  smlabt r6, r2, r12, r6\n"                                                                \
+  "  smlabt r7, r3, lr, r7\n"                                                                 \
+  "  ldrd r12, lr, [r1, #24]\n"                                                               \
+  "  smlad r8, r2, r12, r8\n"                                                                 \
+  "  smlad r9, r3, lr, r9\n"                                                                  \
+  TINYQ_DWQ_UNPACK(320, 368, PKH)                                                             \
+  "  smlad r10, r2, r12, r10\n"                                                               \
+  "  smlad r11, r3, lr, r11\n"                                                                \
+  "  ldrd r12, lr, [r1, #32]\n"                                                               \
+  "  smlabt r8, r2, r12, r8\n"                                                                \
+  "  smlabt r9, r3, lr, r9\n"                                                                 \
+  TINYQ_DWQ_UNPACK(416, 464, PKH)                                                             \
+  "  smlabt r10, r2, r12, r10\n"                                                              \
+  "  smlabt r11, r3, lr, r11\n"                                                               \
+  TINYQ_DWQ_FINISH
+
+// Four pixels at stride 2: the arguments of tinyq_dsp_depthwise_3x3_quad.
+extern "C" void tinyq_dsp_depthwise_3x3_quad_s2(const int8_t* strip, const int32_t* packed, void* dest,
+                                                const DwQuadArgs* args);
+__asm__(
+    "  .section .text.tinyq_dsp_depthwise_3x3_quad_s2,\"ax\",%progbits\n"
+    "  .syntax unified\n"
+    "  .thumb\n"
+    "  .align 2\n"
+    "  .global tinyq_dsp_depthwise_3x3_quad_s2\n"
+    "  .hidden tinyq_dsp_depthwise_3x3_quad_s2\n"
+    "  .type tinyq_dsp_depthwise_3x3_quad_s2, %function\n"
+    "  .thumb_func\n"
+    "tinyq_dsp_depthwise_3x3_quad_s2:\n"
+    "  push {r4-r11, lr}\n"
+    "  ldm r3, {r3, r12, lr}\n"
+    "  push {r2, r3, r12, lr}\n"
+    "1:\n"
+    TINYQ_DWQ2_HALF(TINYQ_DWQ_LO)
+    TINYQ_DWQ2_HALF(TINYQ_DWQ_HI)
+    "  add r0, #4\n"
+    "  ldr r2, [sp, #8]\n"
+    "  cmp r1, r2\n"
+    "  bne 1b\n"
+    "  add sp, #16\n"
+    "  pop {r4-r11, pc}\n"
+    "  .size tinyq_dsp_depthwise_3x3_quad_s2, .-tinyq_dsp_depthwise_3x3_quad_s2\n"
+    "  .text\n");
+#undef TINYQ_DWQ2_HALF
+
+// clang-format off
+// Two pixels at stride 2 (a line's last 1 or 2): strip columns 0 .. 4 (and the row-2 word of
+// column 5), the packed words as tinyq_dsp_depthwise_3x3_pair reads them. 64 + 38
+// instructions for 36 MACs.
+#define TINYQ_DWQ2_HALF2(PKH)                                                                  \
+  "  ldm r1, {r4-r7}\n"                                                                        \
+  TINYQ_DWQ_UNPACK(0, 16, PKH) TINYQ_DWQ_VB(32, 0, "r4", "r5")                                 \
+  TINYQ_DWQ_UNPACK(48, 64, PKH) TINYQ_DWQ_VB(32, 1, "r4", "r5")                                \
+  TINYQ_DWQ_UNPACK(96, 112, PKH) TINYQ_DWQ_VB(32, 2, "r4", "r5") TINYQ_DWQ_VB(32, 0, "r6", "r7") \
+  TINYQ_DWQ_UNPACK(144, 160, PKH) TINYQ_DWQ_VB(32, 1, "r6", "r7")                              \
+  TINYQ_DWQ_UNPACK(192, 208, PKH) TINYQ_DWQ_VB(32, 2, "r6", "r7")                              \
+  TINYQ_DWQ_UNPACK(32, 80, PKH)                                                                \
+  "  ldrd r12, lr, [r1, #56]\n"                                                                \
+  "  smlad r4, r2, r12, r4\n"                                                                  \
+  "  smlad r5, r3, lr, r5\n"                                                                   \
+  TINYQ_DWQ_UNPACK(128, 176, PKH)                                                              \
+  "  smlad r6, r2, r12, r6\n"                                                                  \
+  "  smlad r7, r3, lr, r7\n"                                                                   \
+  "  ldrd r12, lr, [r1, #64]\n"                                                                \
+  "  smlabt r4, r2, r12, r4\n"                                                                 \
+  "  smlabt r5, r3, lr, r5\n"                                                                  \
+  TINYQ_DWQ_UNPACK(224, 272, PKH)                                                              \
+  "  smlabt r6, r2, r12, r6\n"                                                                 \
+  "  smlabt r7, r3, lr, r7\n"                                                                  \
+  TINYQ_DWQ_FINISH2
+
+// Two pixels at stride 2: the arguments of tinyq_dsp_depthwise_3x3_quad.
+extern "C" void tinyq_dsp_depthwise_3x3_pair_s2(const int8_t* strip, const int32_t* packed, void* dest,
+                                                const DwQuadArgs* args);
+__asm__(
+    "  .section .text.tinyq_dsp_depthwise_3x3_pair_s2,\"ax\",%progbits\n"
+    "  .syntax unified\n"
+    "  .thumb\n"
+    "  .align 2\n"
+    "  .global tinyq_dsp_depthwise_3x3_pair_s2\n"
+    "  .hidden tinyq_dsp_depthwise_3x3_pair_s2\n"
+    "  .type tinyq_dsp_depthwise_3x3_pair_s2, %function\n"
+    "  .thumb_func\n"
+    "tinyq_dsp_depthwise_3x3_pair_s2:\n"
+    "  push {r4-r11, lr}\n"
+    "  ldm r3, {r3, r12, lr}\n"
+    "  push {r2, r3, r12, lr}\n"
+    "1:\n"
+    TINYQ_DWQ2_HALF2(TINYQ_DWQ_LO)
+    TINYQ_DWQ2_HALF2(TINYQ_DWQ_HI)
+    "  add r0, #4\n"
+    "  ldr r2, [sp, #8]\n"
+    "  cmp r1, r2\n"
+    "  bne 1b\n"
+    "  add sp, #16\n"
+    "  pop {r4-r11, pc}\n"
+    "  .size tinyq_dsp_depthwise_3x3_pair_s2, .-tinyq_dsp_depthwise_3x3_pair_s2\n"
+    "  .text\n");
+#undef TINYQ_DWQ2_HALF2
+#undef TINYQ_DWQ_FINISH2
+// clang-format on
+
 // `cols` strip columns: per column 16 bytes from each of the three rows (row k from src[k],
 // advancing by step[k]: 0 repeats a 16-byte block of zero points). Sources word-aligned.
 struct DwStripArgs {
@@ -488,6 +629,7 @@ __asm__(
     "  .size tinyq_dsp_depthwise_strip, .-tinyq_dsp_depthwise_strip\n"
     "  .text\n");
 #undef TINYQ_DWQ_HALF
+#undef TINYQ_DWQ_FINISH
 #undef TINYQ_DWQ_REQ
 #undef TINYQ_DWQ_REQP
 #undef TINYQ_DWQ_V
@@ -566,9 +708,10 @@ __attribute__((noinline)) void gather_repeated(const ConvParams& p, const int8_t
 // adjacent along a line: an output row (`transposed` false), or an output column for layers
 // that are taller than wide (KWS: 25 x 5, where rows would compute 8 pixels for 5), with the
 // kernel transposed to match. Stride and dilation along the line must be 1 (the pixels share
-// input columns), a line at least 4 pixels long; whole blocks of 16 channels and a
+// input columns), or, for rows only, stride 2 with dilation 1 (RowsStride2: MobileNet's
+// downsampling layers); a line at least 4 pixels long; whole blocks of 16 channels and a
 // word-aligned input (the strip is copied with LDM, which faults on unaligned words).
-enum class QuadLayout { None, Rows, Columns };
+enum class QuadLayout { None, Rows, Columns, RowsStride2 };
 // Pixels computed for a line of n pixels, in strips of kQuadChunk.
 constexpr int32_t kQuadChunk = 16;  // pixels per strip: 18 columns of 48 bytes
 int32_t quad_cover(int32_t n) {
@@ -580,7 +723,8 @@ QuadLayout quad_layout(const ConvParams& p, const int8_t* input) {
   const bool rows = p.stride_w == 1 && p.dilation_w == 1 && p.out_w >= 4;
   const bool columns = p.stride_h == 1 && p.dilation_h == 1 && p.out_h >= 4;
   if (rows && (!columns || p.out_h * quad_cover(p.out_w) <= p.out_w * quad_cover(p.out_h))) return QuadLayout::Rows;
-  return columns ? QuadLayout::Columns : QuadLayout::None;
+  if (columns) return QuadLayout::Columns;
+  return p.stride_w == 2 && p.dilation_w == 1 && p.out_w >= 4 ? QuadLayout::RowsStride2 : QuadLayout::None;
 }
 
 constexpr int32_t kQuadHalfWords = 24;  // packed words per 2 channels
@@ -656,6 +800,9 @@ __attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const in
   for (int32_t i = 0; i < p.requant.count; ++i)
     fusable = fusable && p.requant.shift[i] <= -2 && p.requant.shift[i] >= -31;
   const bool transposed = layout == QuadLayout::Columns;
+  // Stride 2 along the line: 2 strip columns per pixel, chunks of 8 pixels (18 columns).
+  const bool s2 = layout == QuadLayout::RowsStride2;
+  const int32_t chunk = s2 ? kQuadChunk / 2 : kQuadChunk;
   const int32_t c = p.out_c, row = p.in_w * c;
   // Along a line (a) and across lines (l): output pixels, input extent, strides in bytes.
   const int32_t n_lines = transposed ? p.out_w : p.out_h, n_pixels = transposed ? p.out_h : p.out_w;
@@ -676,6 +823,9 @@ __attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const in
     pad.src[k] = zero_block;
     pad.step[k] = 0;
   }
+  const auto run4 = s2 ? tinyq_dsp_depthwise_3x3_quad_s2 : tinyq_dsp_depthwise_3x3_quad;
+  const auto run2 = s2 ? tinyq_dsp_depthwise_3x3_pair_s2 : tinyq_dsp_depthwise_3x3_pair;
+  const int32_t col_step = s2 ? 96 : 48;  // strip bytes per pixel
   DwQuadArgs args;
   args.stride = out_a;
   args.w_end = packed + 8 * kQuadHalfWords;
@@ -684,7 +834,7 @@ __attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const in
     args.fused = fused ? 1 : 0;
     // Four or two pixels from the strip column `src`, their outputs from `out`.
     const auto quad = [&](const int8_t* src, int8_t* out, int32_t n) {
-      const auto run = n == 4 ? tinyq_dsp_depthwise_3x3_quad : tinyq_dsp_depthwise_3x3_pair;
+      const auto run = n == 4 ? run4 : run2;
       if (fused) {
         run(src, packed, out, &args);
         return;
@@ -709,12 +859,13 @@ __attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const in
           in_lines.step[k] = valid ? step_a : 0;
         }
         int8_t* out_line = out_image + line * out_l;
-        for (int32_t cs = 0; cs < n_pixels; cs += kQuadChunk) {
-          const int32_t ce = cs + kQuadChunk < n_pixels ? cs + kQuadChunk : n_pixels;
+        for (int32_t cs = 0; cs < n_pixels; cs += chunk) {
+          const int32_t ce = cs + chunk < n_pixels ? cs + chunk : n_pixels;
           // A chunk of 3 pixels is one pass of 4 reaching back, of 1 a pass of 2.
           const int32_t s = ce - cs == 3 ? ce - 4 : (ce - cs == 1 ? ce - 2 : cs);
-          // Strip columns: input positions from s - pad_a, ce - s + 2 of them.
-          const int32_t x_first = s - pad_a, cols = ce - s + 2;
+          // Strip columns: input positions from s - pad_a, ce - s + 2 of them; at stride 2
+          // from 2 s - pad_a, 2 (ce - s) + 2 (the last one's row-2 word is read, not used).
+          const int32_t x_first = s2 ? 2 * s - pad_a : s - pad_a, cols = s2 ? 2 * (ce - s) + 2 : ce - s + 2;
           int32_t lead = x_first < 0 ? -x_first : 0;
           lead = lead > cols ? cols : lead;
           const int32_t x_end = x_first + cols > in_a ? in_a : x_first + cols;
@@ -737,10 +888,10 @@ __attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const in
           // Passes of 4, then the 1 to 3 pixels left: 3 as the 4 ending at ce, 1 or 2 as the
           // 2 ending there (pixels computed twice get the same bytes).
           int32_t ox = s;
-          for (; ce - ox >= 4; ox += 4) quad(strip + (ox - s) * 48, out_line + ox * out_a, 4);
+          for (; ce - ox >= 4; ox += 4) quad(strip + (ox - s) * col_step, out_line + ox * out_a, 4);
           if (ox < ce) {
             const int32_t n = ce - ox == 3 ? 4 : 2;
-            quad(strip + (ce - n - s) * 48, out_line + (ce - n) * out_a, n);
+            quad(strip + (ce - n - s) * col_step, out_line + (ce - n) * out_a, n);
           }
         }
       }
