@@ -1,5 +1,7 @@
 #include "ir/recurrent.hpp"
 
+#include <cstdint>
+
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -28,6 +30,10 @@ RecurrentDims recurrent_dims(const Graph& g, const Node& n) {
     fail(n.name, "{} expects x[T,N,I], W[D,G*H,I], R[D,G*H,H], B[D,2*G*H]; got {}, {}, {}, {}", op_name(n.op),
          shape_string(x), shape_string(w), shape_string(r), shape_string(b));
   RecurrentDims d{x[0], x[1], x[2], r[2], r[0], recurrent_gates(n.op)};
+  // The kernels index with int; a graph from a file (a .tqm's float graph) is checked here too.
+  for (std::int64_t v : {d.steps, d.batch, d.input, d.hidden})
+    if (v < 1 || v > INT32_MAX)
+      fail(n.name, "{} dimensions out of range: x {}, R {}", op_name(n.op), shape_string(x), shape_string(r));
   const std::string direction = n.attrs.get_string("direction", "forward");
   if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
     fail(n.name, "unknown direction '{}'", direction);
