@@ -155,7 +155,7 @@ void dense_rows(const DenseParams& p, const int8_t* input, const int8_t* weights
 // each weight word. Per group of 4 inputs: LDR + 2 SXTB16 give the raw input pairs
 // X0 = (x0, x2), X1 = (x1, x3); LDM loads the block's 4 words; per word, SMLAD of the raw word
 // (halves 256 * w_hi + (w_lo + 128)) into A, UXTB16 (w_lo + 128 alone) and SMLAD into L:
-// 16 instructions for 16 MACs, 34 per 32 with the loop unrolled twice. A and L start at
+// 16 instructions for 16 MACs (14 with the input pre-expanded). A and L start at
 // c = -128 * sum(x), so that after the block L = row lo's sum exactly and
 // A - L = 256 * row hi's sum modulo 2^32, exact after ASR #8 as |row hi's sum| < 2^23
 // (dense_s8_pack checks it). The packed bias (input offset folded in) is added and the 4
@@ -173,9 +173,9 @@ struct DensePackedArgs {
   int32_t blocks;       // blocks of 4 rows (>= 1; counted down)
 };
 // Two loops: tinyq_dsp_dense_packed_x16 reads the input pre-expanded once per call into
-// int16 pairs (X0, X1 of each group, on the stack: LDRD, 14 instructions per 16 MACs, 30 per
-// 32 unrolled), tinyq_dsp_dense_packed expands it in the loop (LDR + 2 SXTB16: 16, 34) for
-// layers wider than the stack buffer.
+// int16 pairs (X0, X1 of each group, on the stack: LDRD, 14 instructions per 16 MACs, 58 per
+// 64 unrolled 4 times), tinyq_dsp_dense_packed expands it in the loop (LDR + 2 SXTB16: 17,
+// 66) for layers wider than the stack buffer. groups % 4 single groups run first.
 extern "C" void tinyq_dsp_dense_packed(const int8_t* packed, DensePackedArgs* args);
 extern "C" void tinyq_dsp_dense_packed_x16(const int8_t* packed, DensePackedArgs* args);
 // clang-format off
@@ -220,13 +220,19 @@ extern "C" void tinyq_dsp_dense_packed_x16(const int8_t* packed, DensePackedArgs
   "  mov r5, r3\n"                                                                   \
   "  mov r6, r3\n"                                                                   \
   "  ldr r2, [lr, #4]\n"                                                             \
-  "  tst r2, #1\n"                                                                   \
+  "  ands r2, r2, #3\n"                                                              \
   "  beq 2f\n"                                                                       \
+  "5:\n"                                                                             \
   TINYQ_DENSE_PACKED_GROUP(LOAD)                                                     \
+  "  subs r2, r2, #1\n"                                                              \
+  "  bne 5b\n"                                                                       \
   "2:\n"                                                                             \
-  "  lsrs r2, r2, #1\n"                                                              \
+  "  ldr r2, [lr, #4]\n"                                                             \
+  "  lsrs r2, r2, #2\n"                                                              \
   "  beq 3f\n"                                                                       \
   "1:\n"                                                                             \
+  TINYQ_DENSE_PACKED_GROUP(LOAD)                                                     \
+  TINYQ_DENSE_PACKED_GROUP(LOAD)                                                     \
   TINYQ_DENSE_PACKED_GROUP(LOAD)                                                     \
   TINYQ_DENSE_PACKED_GROUP(LOAD)                                                     \
   "  subs r2, r2, #1\n"                                                              \
