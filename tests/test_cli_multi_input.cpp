@@ -1,6 +1,6 @@
-// Models of several inputs (a sensor-fusion head: an image branch and a features branch added
-// together) through quantize and eval: one --calib / --data per input in the model's input
-// order, each input calibrated on its own data; generate still refuses them in one line.
+// Models of several inputs (a sensor-fusion head: two feature branches added together)
+// through quantize, eval, generate and verify: one --calib / --data per input in the model's
+// input order, each input calibrated on its own data, one C buffer per input.
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -88,14 +88,30 @@ TEST_F(CliMultiInput, InputsWithDifferentSampleCountsAreOneLine) {
   EXPECT_FALSE(fs::exists(dir_ / "m.tqm"));
 }
 
-TEST_F(CliMultiInput, GenerateRefusesSeveralInputsInOneLine) {
+// The generated C API gets NAME_input1() / NAME_quantize_input1() beside input 0's names, and
+// the firmware on QEMU gives the host int8 executor's bytes with both inputs fed.
+TEST_F(CliMultiInput, GenerateAndVerifyFeedEveryInput) {
   const fs::path model = two_input_model(), tqm = dir_ / "m.tqm";
-  const fs::path a = npy("a.npy", 20, 6, 3, 1.0f), b = npy("b.npy", 20, 3, 4, 100.0f);
+  const fs::path a = npy("a.npy", 40, 6, 3, 1.0f), b = npy("b.npy", 40, 3, 4, 100.0f);
   ASSERT_EQ(
       run_argv({"quantize", model.string(), "--calib", a.string(), "--calib", b.string(), "-o", tqm.string()}).code, 0);
-  const Result g = run_argv({"generate", tqm.string(), "--target", "cortex-m4", "-o", (dir_ / "out").string()});
-  expect_bad_input(g, "inputs are not supported yet");
-  EXPECT_FALSE(fs::exists(dir_ / "out" / "model.cpp"));
+  const Result g =
+      run_argv({"generate", tqm.string(), "--target", "cortex-m4", "--name", "fusion", "-o", (dir_ / "out").string()});
+  ASSERT_EQ(g.code, 0) << g.err;
+  const std::string header = slurp(dir_ / "out" / "fusion.h");
+  for (const char* part :
+       {"#define FUSION_INPUT_COUNT 2", "#define FUSION_INPUT1_SIZE 3", "int8_t* fusion_input1(void);",
+        "void fusion_quantize_input1(const float* input);", "#define FUSION_INPUT_SIZE 6"})
+    EXPECT_NE(header.find(part), std::string::npos) << part;
+
+  const Result v = run_argv({"verify", tqm.string(), "--target", "cortex-m4", "--data", a.string(), "--data",
+                             b.string(), "--count", "10", "--json"});
+  ASSERT_EQ(v.code, 0) << v.err;
+  const auto j = nlohmann::json::parse(v.out);
+  EXPECT_EQ(j["count"], 10);
+  EXPECT_EQ(j["mismatches"], 0);
+  const Result one = run_argv({"verify", tqm.string(), "--target", "cortex-m4", "--data", a.string()});
+  expect_bad_input(one, "give --data once per input");
 }
 
 }  // namespace

@@ -101,10 +101,13 @@ int run_bench(const BenchArgs& args) {
     return refused;
   WorkFolder work(args.keep);
   Firmware fw = build_firmware(sources, target, name, work.path(), {"-" + args.optimization, true});
-  // One inference on an input of real zeros (the zero point): the kernels' instruction
+  // One inference on inputs of real zeros (the zero points): the kernels' instruction
   // counts do not depend on the values except through clamping.
-  const QValue& input = graph.values[std::size_t(graph.inputs[0])];
-  std::vector<std::int8_t> zeros(std::size_t(element_count(input.shape)), std::int8_t(input.quant.zero_point));
+  std::vector<std::int8_t> zeros;
+  for (int in : graph.inputs) {
+    const QValue& input = graph.values[std::size_t(in)];
+    zeros.insert(zeros.end(), std::size_t(element_count(input.shape)), std::int8_t(input.quant.zero_point));
+  }
   FirmwareRun run = run_firmware(fw, target, zeros, true, 600, args.cycles);
 
   std::vector<int> layers;  // nodes with a kernel call, in execution order

@@ -29,7 +29,7 @@ nlohmann::json io_json(const Graph& g, const std::vector<ValueId>& ids) {
 }
 
 // What stops `quantize` (and so `generate`), known from the float graph: nodes without an
-// int8 kernel, no input at all; and what stops `generate` alone: more than one input.
+// int8 kernel, or no input at all.
 struct Int8Blockers {
   std::vector<std::pair<std::string, std::string>> nodes;  // name, reason
   std::string graph;                                       // a whole-model reason, or empty
@@ -40,12 +40,7 @@ Int8Blockers int8_blockers(const Graph& graph) {
   Int8Blockers b;
   for (const Node& n : graph.nodes)
     if (auto why = int8_unsupported(graph, n)) b.nodes.emplace_back(n.name, *why);
-  if (graph.inputs.empty())
-    b.graph = "quantization needs a model with at least one input";
-  else if (graph.inputs.size() > 1)
-    b.graph = fmt::format(
-        "quantize and eval take this model ({} inputs: one --calib / --data per input), generate does not yet",
-        graph.inputs.size());
+  if (graph.inputs.empty()) b.graph = "quantization needs a model with at least one input";
   return b;
 }
 

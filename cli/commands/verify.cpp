@@ -32,8 +32,29 @@ Tensor first_int8_samples(const Tensor& samples, std::int64_t count) {
   return head;
 }
 
+// The stored bytes of `tensors` (int8, source layout, one per value of `values`) as the
+// firmware reads and writes them: for each of the `n` samples, every value's bytes in turn.
+std::vector<std::int8_t> interleave_samples(const QGraph& graph, const std::vector<int>& values,
+                                            const std::vector<Tensor>& tensors, std::int64_t n) {
+  std::vector<std::vector<std::int8_t>> stored;
+  std::vector<std::size_t> bytes;  // per sample
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    const QValue& v = graph.values[std::size_t(values[k])];
+    stored.push_back(to_stored_bytes(v, tensors[k]));
+    bytes.push_back(std::size_t(element_count(v.shape)));
+  }
+  std::vector<std::int8_t> out;
+  for (std::int64_t s = 0; s < n; ++s)
+    for (std::size_t k = 0; k < stored.size(); ++k) {
+      const auto first = stored[k].begin() + std::ptrdiff_t(std::size_t(s) * bytes[k]);
+      out.insert(out.end(), first, first + std::ptrdiff_t(bytes[k]));
+    }
+  return out;
+}
+
 struct VerifyArgs {
-  std::string model, target, data, labels, keep;
+  std::string model, target, labels, keep;
+  std::vector<std::string> data;  // one file per model input
   std::int64_t count = 100;
   DataOptions data_options;
   MemoryLimits limits;
@@ -50,16 +71,30 @@ int run_verify(const VerifyArgs& args) {
   if (const int refused = check_model_fits(args.model, memory_needs(graph, sources, target), target, args.limits, true))
     return refused;
   // int8 .npy samples are the model's input bytes already (as `run` takes them, and as TFLite
-  // Micro's reference inputs come); anything else is real values, quantized here.
-  std::optional<Tensor> npy;
-  if (args.data.ends_with(".npy")) npy = read_npy(args.data);
-  const bool int8_data = npy && npy->dtype() == DType::i8;
-  const Tensor samples =
-      shape_for_model(graph.float_graph,
-                      int8_data ? std::move(*npy) : load_samples(args.data, args.data_options.preprocess()), args.data);
-  const QValue& input = graph.values[std::size_t(graph.inputs[0])];
-  const std::int64_t per_run = input.source_shape()[0];
-  const std::int64_t n = std::min(samples.shape()[0], args.count * per_run) / per_run;
+  // Micro's reference inputs come); anything else is real values, quantized here. One file
+  // per model input, in its input order.
+  if (args.data.size() != graph.inputs.size())
+    fail("--data", "was given {} time(s); the model has {} input(s): give --data once per input, in that order",
+         args.data.size(), graph.inputs.size());
+  std::vector<Tensor> q_in;  // per input: the first n samples, int8, source layout
+  std::int64_t n = args.count;
+  std::vector<Tensor> samples;
+  for (std::size_t i = 0; i < args.data.size(); ++i) {
+    const std::string& path = args.data[i];
+    std::optional<Tensor> npy;
+    if (path.ends_with(".npy")) npy = read_npy(path);
+    const bool int8_data = npy && npy->dtype() == DType::i8;
+    samples.push_back(shape_for_input(
+        graph.float_graph, i, int8_data ? std::move(*npy) : load_samples(path, args.data_options.preprocess()), path));
+    const std::int64_t per_run = graph.values[std::size_t(graph.inputs[i])].source_shape()[0];
+    n = std::min(n, samples.back().shape()[0] / per_run);
+  }
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const QValue& input = graph.values[std::size_t(graph.inputs[i])];
+    const std::int64_t rows = n * input.source_shape()[0];
+    q_in.push_back(samples[i].dtype() == DType::i8 ? first_int8_samples(samples[i], rows)
+                                                   : quantize_samples(input, head_samples(samples[i], rows)));
+  }
   std::vector<std::int64_t> labels;
   if (!args.labels.empty()) {
     labels = load_labels(args.labels);
@@ -70,30 +105,20 @@ int run_verify(const VerifyArgs& args) {
 
   // Host: the int8 executor on the same int8 inputs, its outputs laid out as the firmware
   // writes them: for each sample, every output in the model's order.
-  const Tensor q_in = int8_data ? first_int8_samples(samples, n * per_run)
-                                : quantize_samples(input, head_samples(samples, n * per_run));
   Int8Executor exec(graph);
-  const std::vector<Tensor> host = exec.run_int8({q_in});
-  std::vector<std::vector<std::int8_t>> host_bytes;
+  const std::vector<Tensor> host = exec.run_int8(q_in);
+  const std::vector<std::int8_t> expected = interleave_samples(graph, graph.outputs, host, n);
   std::vector<std::size_t> output_bytes;  // per sample, per output
   std::size_t out_bytes = 0;              // per sample, all outputs
-  for (std::size_t k = 0; k < graph.outputs.size(); ++k) {
-    const QValue& output = graph.values[std::size_t(graph.outputs[k])];
-    host_bytes.push_back(to_stored_bytes(output, host[k]));
-    output_bytes.push_back(std::size_t(element_count(output.shape)));
+  for (int out : graph.outputs) {
+    output_bytes.push_back(std::size_t(element_count(graph.values[std::size_t(out)].shape)));
     out_bytes += output_bytes.back();
   }
-  std::vector<std::int8_t> expected;
-  for (std::int64_t s = 0; s < n; ++s)
-    for (std::size_t k = 0; k < host_bytes.size(); ++k) {
-      const auto first = host_bytes[k].begin() + std::ptrdiff_t(std::size_t(s) * output_bytes[k]);
-      expected.insert(expected.end(), first, first + std::ptrdiff_t(output_bytes[k]));
-    }
 
   // MCU: the generated sources, built for the target, on QEMU.
   WorkFolder work(args.keep);
   Firmware fw = build_firmware(sources, target, "model", work.path(), {});
-  FirmwareRun run = run_firmware(fw, target, to_stored_bytes(input, q_in), true, 1800);
+  FirmwareRun run = run_firmware(fw, target, interleave_samples(graph, graph.inputs, q_in, n), true, 1800);
   if (run.outputs.size() != expected.size())
     fail(target.name, "the firmware produced {} output bytes, expected {} ({} samples); see {}", run.outputs.size(),
          expected.size(), n, work.shown());
@@ -148,7 +173,9 @@ void add_verify_command(CLI::App& app, int& result) {
                                  "with the host int8 executor");
   cmd->add_option("model", args->model, "Quantized model (.tqm, or an int8 .tflite)")->required();
   cmd->add_option("--target", args->target, "cortex-m4, cortex-m7 or cortex-m55")->required();
-  cmd->add_option("--data", args->data, "Samples: .npy or IDX (.gz)")->required();
+  cmd->add_option("--data", args->data, "Samples: .npy or IDX (.gz); once per model input, in its input order")
+      ->required()
+      ->allow_extra_args(false);
   cmd->add_option("--labels", args->labels, "Labels (.npy or IDX): also report the on-MCU top-1 accuracy");
   cmd->add_option("--count", args->count, "Number of samples, N >= 1 (default 100)")
       ->check(integer_range(1, kMaxCount));

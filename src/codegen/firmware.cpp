@@ -49,18 +49,24 @@ std::string first_error(const fs::path& log_file) {
   return printable(first.substr(0, first.find('\n')));
 }
 
-std::string firmware_main(const std::string& name, std::size_t output_count) {
+std::string firmware_main(const std::string& name, std::size_t input_count, std::size_t output_count) {
   std::string upper = name;
   for (char& c : upper) c = char(std::toupper(static_cast<unsigned char>(c)));
+  // Inputs after the first, read right after it for each run.
+  std::string more_inputs;
+  for (std::size_t k = 1; k < input_count; ++k)
+    more_inputs += fmt::format(
+        "    if (fread({0}_input{2}(), 1, {1}_INPUT{2}_SIZE, in) != {1}_INPUT{2}_SIZE) return 5;\n", name, upper, k);
   // Outputs after the first, written right after it for each input.
   std::string more_outputs;
   for (std::size_t k = 1; k < output_count; ++k)
     more_outputs +=
         fmt::format("    if (fwrite({0}_output{2}(), 1, {1}_OUTPUT{2}_SIZE, out) != {1}_OUTPUT{2}_SIZE) return 4;\n",
                     name, upper, k);
-  return fmt::format(R"(// Firmware written by tinyq bench / verify: runs the model on every input of
-// tinyq_inputs.bin (semihosting file I/O) and writes the outputs to tinyq_outputs.bin (all
-// outputs of one input after another, in the model's output order).
+  return fmt::format(R"(// Firmware written by tinyq bench / verify: runs the model on every sample of
+// tinyq_inputs.bin (semihosting file I/O; all inputs of one sample after another, in the
+// model's input order) and writes the outputs to tinyq_outputs.bin (all outputs of one sample
+// after another, in the model's output order).
 #include <stdio.h>
 
 #include "{0}.h"
@@ -74,7 +80,7 @@ int main(void) {{
     return 3;
   }}
   while (fread({0}_input(), 1, {1}_INPUT_SIZE, in) == {1}_INPUT_SIZE) {{
-    tinyq_marker();
+{3}    tinyq_marker();
     {0}_invoke();
     tinyq_marker();
     if (fwrite({0}_output(), 1, {1}_OUTPUT_SIZE, out) != {1}_OUTPUT_SIZE) return 4;
@@ -83,7 +89,7 @@ int main(void) {{
   return fclose(out) == 0 ? 0 : 4;
 }}
 )",
-                     name, upper, more_outputs);
+                     name, upper, more_outputs, more_inputs);
 }
 
 // Sizes by symbol, from `arm-none-eabi-nm -S -C` of the linked ELF (LTO merges objects, so
@@ -156,7 +162,7 @@ Firmware build_firmware(const GeneratedSources& sources, const Target& target, c
   fw.elf = dir / "firmware.elf";
   fs::create_directories(dir / "src");
   for (const auto& f : sources.files) write_text(dir / "src" / f.path, f.content);
-  write_text(dir / "src" / "main.cpp", firmware_main(name, sources.output_count));
+  write_text(dir / "src" / "main.cpp", firmware_main(name, sources.input_count, sources.output_count));
   copy_target_files(targets, dir);
 
   // Every path below is relative to the build folder, where make runs.

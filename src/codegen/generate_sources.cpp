@@ -21,11 +21,10 @@ GeneratedSources generate_sources(const QGraph& graph, const Target& target, con
       !std::all_of(name.begin(), name.end(),
                    [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }))
     fail("--name", "'{}' is not a C identifier (letters, digits and _, not starting with a digit)", name);
-  if (graph.inputs.size() != 1)
-    fail("generate", "models with {} inputs are not supported yet (one input, any number of outputs)",
-         graph.inputs.size());
+  if (graph.inputs.empty()) fail("generate", "the model has no inputs");
   if (graph.outputs.empty()) fail("generate", "the model has no outputs");
   GeneratedSources out;
+  out.input_count = graph.inputs.size();
   out.output_count = graph.outputs.size();
   out.memory = plan_memory(graph, target);
   for (std::size_t b : out.memory.scratch_bytes) out.peak_scratch_bytes = std::max(out.peak_scratch_bytes, b);

@@ -22,6 +22,7 @@ struct GeneratedSources {
   MemoryLayout memory;
   std::size_t const_data_bytes = 0;  // weights, biases, tables, multipliers (flash)
   std::size_t peak_scratch_bytes = 0;
+  std::size_t input_count = 1;   // input 0: NAME_input(); input k >= 1: NAME_inputk()
   std::size_t output_count = 1;  // output 0: NAME_output(); output k >= 1: NAME_outputk()
 };
 
