@@ -174,6 +174,25 @@ TEST_F(DatasetTest, PerChannelMeanAndStdUseAxis1OfNCHW) {
   EXPECT_EQ(values_of(t), (std::vector<float>{0, 0, 0, 0, 0, 0, 1, 1, 0.5f, 0.5f, 0.25f, 0.25f}));
 }
 
+// NHWC images (TFLite, Keras): with channels_last the per-channel values follow the last axis.
+// The same data read with axis 1 would be refused (H = 1 is not 3 channels).
+TEST_F(DatasetTest, PerChannelMeanAndStdUseTheLastAxisWithChannelsLast) {
+  // N=2, H=1, W=2, C=3: each channel holds 10*(c+1) + n.
+  std::vector<float> x;
+  for (int n = 0; n < 2; ++n)
+    for (int k = 0; k < 2; ++k)
+      for (int c = 0; c < 3; ++c) x.push_back(float(10 * (c + 1) + n));
+  const auto file = npy_f32("x.npy", {2, 1, 2, 3}, x);
+  Preprocess p;
+  p.mean = {10, 20, 30};
+  p.std = {1, 2, 4};
+  expect_error([&] { tinyq::load_samples(file, p); }, file, "NHWC data: --channels-last");
+  p.channels_last = true;
+  const Tensor t = tinyq::load_samples(file, p);
+  EXPECT_EQ(t.shape(), (Shape{2, 1, 2, 3}));
+  EXPECT_EQ(values_of(t), (std::vector<float>{0, 0, 0, 0, 0, 0, 1, 0.5f, 0.25f, 1, 0.5f, 0.25f}));
+}
+
 TEST_F(DatasetTest, PerChannelMeanAndStdOnNxC) {
   const auto file = npy_f32("x.npy", {2, 2}, {1, 10, 3, 30});
   Preprocess p;

@@ -108,6 +108,9 @@ void DataOptions::add_to(CLI::App& app) {
   app.add_option("--std", std, "Standard deviation to divide by, > 0: one value or one per channel")
       ->delimiter(',')
       ->check(positive_finite());
+  app.add_flag("--channels-last", channels_last,
+               "Per-channel --mean/--std apply to the data's last axis (NHWC images, as TFLite and Keras models take "
+               "them) instead of axis 1");
 }
 
 Tensor shape_for_input(const Graph& graph, std::size_t index, Tensor data, const std::string& path) {

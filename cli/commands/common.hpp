@@ -39,8 +39,9 @@ CLI::Option* add_threads_option(CLI::App& app, int& threads);
 struct DataOptions {
   float scale = 1.0f / 255;
   std::vector<float> mean, std;
+  bool channels_last = false;
   void add_to(CLI::App& app);
-  Preprocess preprocess() const { return {scale, mean, std}; }
+  Preprocess preprocess() const { return {scale, mean, std, channels_last}; }
 };
 
 // Samples shaped for the model's input `input`: exact match, or the same number of elements

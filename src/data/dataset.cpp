@@ -98,15 +98,21 @@ void convert_samples(const Tensor& in, std::span<float> out, float scale) {
   }
 }
 
-// Checks a mean/std list against the channel axis (axis 1) of `shape`.
-void check_channels(const std::string& path, const char* option, const std::vector<float>& values, const Shape& shape) {
+// The channel axis of samples of `shape`: 1, or the last with --channels-last.
+std::size_t channel_axis(const Shape& shape, bool channels_last) { return channels_last ? shape.size() - 1 : 1; }
+
+// Checks a mean/std list against the channel axis of `shape`.
+void check_channels(const std::string& path, const char* option, const std::vector<float>& values, const Shape& shape,
+                    bool channels_last) {
   if (values.size() <= 1) return;
   if (shape.size() < 2)
     fail(path, "{} has {} values but the data (shape {}) has no channel axis; give one value", option, values.size(),
          shape_string(shape));
-  if (std::int64_t(values.size()) != shape[1])
-    fail(path, "{} has {} values but the data has {} channels (axis 1 of shape {}); give one value or {}", option,
-         values.size(), shape[1], shape_string(shape), shape[1]);
+  const std::size_t axis = channel_axis(shape, channels_last);
+  if (std::int64_t(values.size()) != shape[axis])
+    fail(path, "{} has {} values but the data has {} channels (axis {} of shape {}{}); give one value or {}", option,
+         values.size(), shape[axis], axis, shape_string(shape),
+         channels_last ? ", --channels-last" : "; NHWC data: --channels-last", shape[axis]);
 }
 
 }  // namespace
@@ -146,21 +152,29 @@ Tensor load_samples(const std::string& path, const Preprocess& preprocess) {
 
   Shape shape = raw.shape();
   if (format == Format::idx && shape.size() == 3) shape.insert(shape.begin() + 1, 1);  // N×H×W -> N×1×H×W
-  check_channels(path, "--mean", preprocess.mean, shape);
-  check_channels(path, "--std", preprocess.std, shape);
+  check_channels(path, "--mean", preprocess.mean, shape, preprocess.channels_last);
+  check_channels(path, "--std", preprocess.std, shape, preprocess.channels_last);
 
   Tensor out(DType::f32, shape);
   auto x = out.f32();
   convert_samples(raw, x, preprocess.scale);
 
   if (!preprocess.mean.empty() || !preprocess.std.empty()) {
-    const std::int64_t channels = shape.size() >= 2 ? shape[1] : 1;
-    const std::int64_t inner = channels ? out.numel() / shape[0] / channels : 0;
+    // Elements as [outer, channels, inner] around the channel axis.
+    const std::size_t axis = shape.size() >= 2 ? channel_axis(shape, preprocess.channels_last) : 0;
+    const std::int64_t channels = shape.size() >= 2 ? shape[axis] : 1;
+    std::int64_t outer = 1, inner = 1;
+    for (std::size_t d = 0; d < shape.size(); ++d)
+      if (shape.size() >= 2 && d < axis)
+        outer *= shape[d];
+      else if (shape.size() < 2 || d > axis)
+        inner *= shape[d];
+    if (shape.size() < 2) outer = 1;
     auto pick = [](const std::vector<float>& v, std::int64_t c, float fallback) {
       return v.empty() ? fallback : v.size() == 1 ? v[0] : v[std::size_t(c)];
     };
     std::size_t i = 0;
-    for (std::int64_t n = 0; n < shape[0]; ++n)
+    for (std::int64_t n = 0; n < outer; ++n)
       for (std::int64_t c = 0; c < channels; ++c) {
         const float mean = pick(preprocess.mean, c, 0.0f), deviation = pick(preprocess.std, c, 1.0f);
         for (std::int64_t k = 0; k < inner; ++k, ++i) x[i] = (x[i] - mean) / deviation;

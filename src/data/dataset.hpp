@@ -11,14 +11,16 @@ namespace tinyq {
 
 struct Preprocess {
   float scale = 1.0f / 255;  // applied to uint8 data only
-  std::vector<float> mean;   // empty, one value, or one per channel (axis 1)
-  std::vector<float> std;    // empty, one value, or one per channel (axis 1)
+  std::vector<float> mean;   // empty, one value, or one per channel (axis 1, or the last axis)
+  std::vector<float> std;    // empty, one value, or one per channel (axis 1, or the last axis)
+  // Channels on the last axis (NHWC data, as TFLite and Keras models take it), not axis 1.
+  bool channels_last = false;
 };
 
 // Loads samples as an f32 tensor [N, ...] from a .npy file or an IDX file (raw or gzipped;
 // detected by content magic or by a name containing "idx" / "-ubyte"). uint8 data is
 // multiplied by `scale`; other data is converted unscaled. Then x = (x - mean[c]) / std[c]
-// with c the index on axis 1. IDX images N×H×W become N×1×H×W (one channel, NCHW).
+// with c the index on axis 1 (the last axis with `channels_last`). IDX images N×H×W become N×1×H×W (one channel, NCHW).
 // Errors (tinyq::Error naming the file): directories ("image folders are not supported
 // yet"), unknown formats, NaN/Inf in the data or after preprocessing (check_finite's
 // message), per-channel mean/std counts that do not match axis 1, a scale or std that is not
