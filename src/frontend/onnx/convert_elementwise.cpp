@@ -82,7 +82,12 @@ void convert_dropout(Importer& im, const onnx::NodeProto& node) {
   if (auto training = im.optional_constant(node, 2)) {
     const auto mode = training->as_i64();
     if (mode.size() != 1) fail(im.at(node), "Dropout training_mode must hold one value, it holds {}", mode.size());
-    if (mode[0] != 0) fail(im.at(node), "Dropout in training mode is not supported");
+    // Training mode drops random elements, unless the ratio is a constant 0: then it is the
+    // identity too (ONNX's own definition), and deterministic.
+    const auto ratio = im.optional_constant(node, 1);
+    const bool keeps_all = ratio && ratio->numel() == 1 && ratio->as_f32()[0] == 0.0f;
+    if (mode[0] != 0 && !keeps_all)
+      fail(im.at(node), "Dropout in training mode is not supported (only with a constant ratio of 0)");
   }
   im.alias(node.output(0), im.input(node, 0));
 }

@@ -6,6 +6,9 @@
 
 namespace tinyq::onnx_import {
 
+// convert_batch_norm_training.cpp
+void convert_batch_norm_training(Importer& im, const onnx::NodeProto& node);
+
 namespace {
 
 using Ints = std::vector<std::int64_t>;
@@ -256,8 +259,7 @@ void convert_matmul(Importer& im, const onnx::NodeProto& node) {
 }
 
 void convert_batch_norm(Importer& im, const onnx::NodeProto& node) {
-  if (attr_int(node, "training_mode", 0) != 0)
-    fail(im.at(node), "training_mode=1 is not supported (export in eval mode)");
+  if (attr_int(node, "training_mode", 0) != 0) return convert_batch_norm_training(im, node);
   require_single_output(im, node);
   ValueId x = im.input(node, 0);
   // Copies, not a reference: add_constant below grows the graph's value table.
