@@ -111,9 +111,9 @@ bool is_data_input(const std::string& op_type, int index) {
 }
 
 // Whether a graph input other than the first is fed at run time: float, with a batch axis
-// (the executor slices samples along it), and read by some node, only as data. An input no node reads
-// (CastLike's expanded tests keep the unused "like", whose shipped data does not even have
-// its declared shape) becomes an initializer like the parameters.
+// (the executor slices samples along it), and read by some node, only as data. An input no
+// node reads (CastLike's expanded tests keep the unused "like", whose shipped data does not
+// even have its declared shape) becomes an initializer like the parameters.
 bool keep_as_runtime_input(const onnx::GraphProto& graph, const onnx::ValueInfoProto& input) {
   const auto& type = input.type().tensor_type();
   if (type.elem_type() != onnx::TensorProto::FLOAT || type.shape().dim_size() == 0) return false;
