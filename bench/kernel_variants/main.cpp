@@ -54,7 +54,7 @@ alignas(16) int8_t out_native[kMaxBytes];
 alignas(16) int8_t out_portable[kMaxBytes];
 alignas(16) int8_t weights[640 * 128];
 alignas(16) int8_t packed_weights[640 * 128];
-int32_t packed_bias[128];
+int32_t packed_bias[4 * 128];
 alignas(16) int16_t scratch[4096];
 alignas(16) int16_t scratch_portable[4096];
 int32_t bias[128], multiplier[128], shift[128];
@@ -195,12 +195,16 @@ void dense_packed(int32_t in_features, int32_t out_features, const char* shape) 
   p.requant = rt::Requant{multiplier, shift, out_features, rounding};
   fill(in_a, in_features, -128, 127);
   fill(weights, in_features * out_features, -127, 127);
-  if (!rt::dense_s8_pack(p, weights, bias, packed_weights, packed_bias)) {
+  const int32_t kind = rt::dense_s8_pack(p, weights, bias, packed_weights, packed_bias);
+  if (kind == rt::kDensePackRefused) {
     printf("kernel_variants: dense_s8_pack refused %s\n", shape);
     ++failures;
   }
   tinyq_marker();
-  rt::dense_s8_packed(p, in_a, packed_weights, packed_bias, out_native);
+  if (kind == rt::kDensePackFused)
+    rt::dense_s8_packed_fused(p, in_a, packed_weights, packed_bias, out_native);
+  else
+    rt::dense_s8_packed(p, in_a, packed_weights, packed_bias, out_native);
   tinyq_marker();
   rt::dense_s8_portable(p, in_a, weights, bias, out_portable);
   row(rt::kNativePath == rt::KernelPath::ArmDsp ? "dense_packed" : "dense_packed_portable",

@@ -169,7 +169,8 @@ struct DensePackedArgs {
   int32_t groups;       // in_features / 4
   int32_t start;        // c = -128 * sum(input), modulo 2^32
   const int32_t* bias;  // packed bias of the first block's rows (advanced by 4 per block)
-  int32_t* acc;         // the rows' sums out (advanced by 4 per block)
+  void* acc;            // the rows' int32 sums out (advanced by 16 bytes per block), or, fused,
+                        // their output bytes (advanced by 4)
   int32_t blocks;       // blocks of 4 rows (>= 1; counted down)
 };
 // Two loops: tinyq_dsp_dense_packed_x16 reads the input pre-expanded once per call into
@@ -178,6 +179,10 @@ struct DensePackedArgs {
 // 66) for layers wider than the stack buffer. groups % 4 single groups run first.
 extern "C" void tinyq_dsp_dense_packed(const int8_t* packed, DensePackedArgs* args);
 extern "C" void tinyq_dsp_dense_packed_x16(const int8_t* packed, DensePackedArgs* args);
+// The same with the requantization fused (kDensePackFused parameters; args->bias walks the
+// 16-word blocks, args->acc is the int8 output, 4 bytes per block).
+extern "C" void tinyq_dsp_dense_packed_fused(const int8_t* packed, DensePackedArgs* args);
+extern "C" void tinyq_dsp_dense_packed_fused_x16(const int8_t* packed, DensePackedArgs* args);
 // clang-format off
 #define TINYQ_DENSE_PACKED_LOAD_RAW \
   "  ldr r8, [r0], #4\n"            \
@@ -200,7 +205,54 @@ extern "C" void tinyq_dsp_dense_packed_x16(const int8_t* packed, DensePackedArgs
   "  smlad r5, r12, r8, r5\n"          \
   "  uxtb16 r12, r12\n"                \
   "  smlad r6, r12, r8, r6\n"
-#define TINYQ_DENSE_PACKED_FUNCTION(NAME, LOAD)                                      \
+// After a block: the 4 sums plus their packed biases stored as int32 (acc), or (fused) requantized
+// with the block's (multiplier, addend, t) triplets and stored as 4 bytes (dest).
+#define TINYQ_DENSE_PACKED_STORE_SUMS                                                \
+  "  ldr r7, [lr, #12]\n"                                                            \
+  "  ldm r7!, {r8-r11}\n"                                                            \
+  "  str r7, [lr, #12]\n"                                                            \
+  "  subs r3, r3, r4\n"                                                              \
+  "  add r3, r8, r3, asr #8\n"                                                       \
+  "  add r4, r4, r9\n"                                                               \
+  "  subs r5, r5, r6\n"                                                              \
+  "  add r5, r10, r5, asr #8\n"                                                      \
+  "  add r6, r6, r11\n"                                                              \
+  "  ldr r7, [lr, #16]\n"                                                            \
+  "  stm r7!, {r3-r6}\n"                                                             \
+  "  str r7, [lr, #16]\n"
+#define TINYQ_DENSE_PACKED_REQUANTIZE                                                \
+  "  ldr r7, [lr, #12]\n"                                                            \
+  "  ldm r7!, {r8-r11}\n"                                                            \
+  "  subs r3, r3, r4\n"                                                              \
+  "  add r3, r8, r3, asr #8\n"                                                       \
+  "  add r4, r4, r9\n"                                                               \
+  "  subs r5, r5, r6\n"                                                              \
+  "  add r5, r10, r5, asr #8\n"                                                      \
+  "  add r6, r6, r11\n"                                                              \
+  "  ldm r7!, {r8-r10}\n"                                                            \
+  "  smmla r3, r3, r8, r9\n"                                                         \
+  "  asr r3, r3, r10\n"                                                              \
+  "  ssat r3, #8, r3\n"                                                              \
+  "  ldm r7!, {r8-r10}\n"                                                            \
+  "  smmla r4, r4, r8, r9\n"                                                         \
+  "  asr r4, r4, r10\n"                                                              \
+  "  ssat r4, #8, r4\n"                                                              \
+  "  ldm r7!, {r8-r10}\n"                                                            \
+  "  smmla r5, r5, r8, r9\n"                                                         \
+  "  asr r5, r5, r10\n"                                                              \
+  "  ssat r5, #8, r5\n"                                                              \
+  "  ldm r7!, {r8-r10}\n"                                                            \
+  "  smmla r6, r6, r8, r9\n"                                                         \
+  "  asr r6, r6, r10\n"                                                              \
+  "  ssat r6, #8, r6\n"                                                              \
+  "  str r7, [lr, #12]\n"                                                            \
+  "  ldr r7, [lr, #16]\n"                                                            \
+  "  strb r3, [r7], #1\n"                                                            \
+  "  strb r4, [r7], #1\n"                                                            \
+  "  strb r5, [r7], #1\n"                                                            \
+  "  strb r6, [r7], #1\n"                                                            \
+  "  str r7, [lr, #16]\n"
+#define TINYQ_DENSE_PACKED_FUNCTION(NAME, LOAD, FINISH)                              \
   "  .section .text." NAME ",\"ax\",%progbits\n"                                     \
   "  .syntax unified\n"                                                              \
   "  .thumb\n"                                                                       \
@@ -238,18 +290,7 @@ extern "C" void tinyq_dsp_dense_packed_x16(const int8_t* packed, DensePackedArgs
   "  subs r2, r2, #1\n"                                                              \
   "  bne 1b\n"                                                                       \
   "3:\n"                                                                             \
-  "  ldr r7, [lr, #12]\n"                                                            \
-  "  ldm r7!, {r8-r11}\n"                                                            \
-  "  str r7, [lr, #12]\n"                                                            \
-  "  subs r3, r3, r4\n"                                                              \
-  "  add r3, r8, r3, asr #8\n"                                                       \
-  "  add r4, r4, r9\n"                                                               \
-  "  subs r5, r5, r6\n"                                                              \
-  "  add r5, r10, r5, asr #8\n"                                                      \
-  "  add r6, r6, r11\n"                                                              \
-  "  ldr r7, [lr, #16]\n"                                                            \
-  "  stm r7!, {r3-r6}\n"                                                             \
-  "  str r7, [lr, #16]\n"                                                            \
+  FINISH                                                                             \
   "  ldr r2, [lr, #20]\n"                                                            \
   "  subs r2, r2, #1\n"                                                              \
   "  str r2, [lr, #20]\n"                                                            \
@@ -257,13 +298,44 @@ extern "C" void tinyq_dsp_dense_packed_x16(const int8_t* packed, DensePackedArgs
   "  pop {r4-r11, pc}\n"                                                             \
   "  .size " NAME ", .-" NAME "\n"                                                   \
   "  .text\n"
-__asm__(TINYQ_DENSE_PACKED_FUNCTION("tinyq_dsp_dense_packed", TINYQ_DENSE_PACKED_LOAD_RAW));
-__asm__(TINYQ_DENSE_PACKED_FUNCTION("tinyq_dsp_dense_packed_x16", TINYQ_DENSE_PACKED_LOAD_X16));
+__asm__(TINYQ_DENSE_PACKED_FUNCTION("tinyq_dsp_dense_packed", TINYQ_DENSE_PACKED_LOAD_RAW,
+                                    TINYQ_DENSE_PACKED_STORE_SUMS));
+__asm__(TINYQ_DENSE_PACKED_FUNCTION("tinyq_dsp_dense_packed_x16", TINYQ_DENSE_PACKED_LOAD_X16,
+                                    TINYQ_DENSE_PACKED_STORE_SUMS));
+__asm__(TINYQ_DENSE_PACKED_FUNCTION("tinyq_dsp_dense_packed_fused", TINYQ_DENSE_PACKED_LOAD_RAW,
+                                    TINYQ_DENSE_PACKED_REQUANTIZE));
+__asm__(TINYQ_DENSE_PACKED_FUNCTION("tinyq_dsp_dense_packed_fused_x16", TINYQ_DENSE_PACKED_LOAD_X16,
+                                    TINYQ_DENSE_PACKED_REQUANTIZE));
+#undef TINYQ_DENSE_PACKED_STORE_SUMS
+#undef TINYQ_DENSE_PACKED_REQUANTIZE
 #undef TINYQ_DENSE_PACKED_FUNCTION
 #undef TINYQ_DENSE_PACKED_GROUP
 #undef TINYQ_DENSE_PACKED_LOAD_X16
 #undef TINYQ_DENSE_PACKED_LOAD_RAW
 // clang-format on
+
+// Per input vector: sum(x) = sum(x + 128) - 128 n, 4 bytes per USADA8, into args->start as
+// -128 * sum(x); the input pairs expanded into `expanded` when it holds them (returns whether).
+bool prepare_input(const int8_t* in, int32_t n, uint32_t* expanded, DensePackedArgs& args) {
+  uint32_t biased = 0;
+  const bool expand = n <= kDensePackedExpandInputs;
+  if (expand) {
+    uint32_t* e = expanded;
+    for (int32_t i = 0; i < n; i += 4, e += 2) {
+      const uint32_t x = load_u32(in + i);
+      biased = __usada8(x ^ 0x80808080u, 0u, biased);
+      e[0] = static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(x)));
+      e[1] = sxtb16_ror8(x);
+    }
+  } else {
+    for (int32_t i = 0; i < n; i += 4) biased = __usada8(load_u32(in + i) ^ 0x80808080u, 0u, biased);
+  }
+  const uint32_t sum = biased - 128u * static_cast<uint32_t>(n);
+  args.start = static_cast<int32_t>(0u - 128u * sum);
+  args.input = expand ? reinterpret_cast<const int8_t*>(expanded) : in;
+  args.groups = n >> 2;
+  return expand;
+}
 
 }  // namespace
 
@@ -276,30 +348,12 @@ void dense_s8_packed_dsp(const DenseParams& p, const int8_t* input, const int8_t
   constexpr int32_t kChunk = RowRequantizer::kChunk;  // a multiple of 4
   int32_t acc[kChunk];
   alignas(8) uint32_t expanded[kDensePackedExpandInputs / 2];  // X0, X1 per group of 4 inputs
-  const bool expand = n <= kDensePackedExpandInputs;
   DensePackedArgs args;
-  args.groups = n >> 2;
   for (int32_t r = 0; r < p.rows; ++r) {
-    const int8_t* in = input + r * n;
-    // sum(x) = sum(x + 128) - 128 n, 4 bytes per USADA8; the input pairs expanded alongside.
-    uint32_t biased = 0;
-    if (expand) {
-      uint32_t* e = expanded;
-      for (int32_t i = 0; i < n; i += 4, e += 2) {
-        const uint32_t x = load_u32(in + i);
-        biased = __usada8(x ^ 0x80808080u, 0u, biased);
-        e[0] = static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(x)));
-        e[1] = sxtb16_ror8(x);
-      }
-    } else {
-      for (int32_t i = 0; i < n; i += 4) biased = __usada8(load_u32(in + i) ^ 0x80808080u, 0u, biased);
-    }
-    const uint32_t sum = biased - 128u * static_cast<uint32_t>(n);
-    args.start = static_cast<int32_t>(0u - 128u * sum);
+    const bool expand = prepare_input(input + r * n, n, expanded, args);
     for (int32_t o0 = 0; o0 < p.out_features; o0 += kChunk) {
       const int32_t left = p.out_features - o0;
       const int32_t count = left < kChunk ? left : kChunk;
-      args.input = expand ? reinterpret_cast<const int8_t*>(expanded) : in;
       args.bias = packed_bias + o0;
       args.acc = acc;
       args.blocks = (count + 3) >> 2;
@@ -308,6 +362,34 @@ void dense_s8_packed_dsp(const DenseParams& p, const int8_t* input, const int8_t
       else
         tinyq_dsp_dense_packed(packed_weights + o0 * n, &args);
       rq.run(acc, o0, count, output + o0, 1, 0);
+    }
+    output += p.out_features;
+  }
+}
+
+void dense_s8_packed_fused_dsp(const DenseParams& p, const int8_t* input, const int8_t* packed_weights,
+                               const int32_t* packed_params, int8_t* output) {
+  const int32_t n = p.in_features;
+  if (n < 4 || n % 4 != 0) return dense_s8_packed_fused_portable(p, input, packed_weights, packed_params, output);
+  alignas(8) uint32_t expanded[kDensePackedExpandInputs / 2];
+  DensePackedArgs args;
+  const int32_t full = p.out_features >> 2, tail = p.out_features & 3;
+  for (int32_t r = 0; r < p.rows; ++r) {
+    const bool expand = prepare_input(input + r * n, n, expanded, args);
+    const auto run = expand ? tinyq_dsp_dense_packed_fused_x16 : tinyq_dsp_dense_packed_fused;
+    if (full > 0) {
+      args.bias = packed_params;
+      args.acc = output;
+      args.blocks = full;
+      run(packed_weights, &args);
+    }
+    if (tail > 0) {  // the last rows' block into a buffer: its padded rows have no output
+      int8_t last[4];
+      args.bias = packed_params + 16 * full;
+      args.acc = last;
+      args.blocks = 1;
+      run(packed_weights + 4 * full * n, &args);
+      for (int32_t q = 0; q < tail; ++q) output[4 * full + q] = last[q];
     }
     output += p.out_features;
   }

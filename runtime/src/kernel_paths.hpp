@@ -30,6 +30,8 @@ void dense_s8_portable(const DenseParams& p, const int8_t* input, const int8_t* 
                        int8_t* output);
 void dense_s8_packed_portable(const DenseParams& p, const int8_t* input, const int8_t* packed_weights,
                               const int32_t* packed_bias, int8_t* output);
+void dense_s8_packed_fused_portable(const DenseParams& p, const int8_t* input, const int8_t* packed_weights,
+                                    const int32_t* packed_params, int8_t* output);
 
 // How depthwise_conv2d_s8_dsp runs a layer (depthwise_arm_dsp.cpp; tests and
 // bench/kernel_variants name the variant through this function, so that they cannot drift).
@@ -70,6 +72,8 @@ void dense_s8_dsp(const DenseParams& p, const int8_t* input, const int8_t* weigh
                   int8_t* output);
 void dense_s8_packed_dsp(const DenseParams& p, const int8_t* input, const int8_t* packed_weights,
                          const int32_t* packed_bias, int8_t* output);
+void dense_s8_packed_fused_dsp(const DenseParams& p, const int8_t* input, const int8_t* packed_weights,
+                               const int32_t* packed_params, int8_t* output);
 #endif
 
 #if defined(TINYQ_PATH_ARM_MVE)

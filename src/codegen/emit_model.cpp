@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <map>
-#include <set>
 
 #include "codegen/generated_sources.hpp"
 #include "qmodel/kernel_fields.hpp"
@@ -103,7 +102,7 @@ class ModelWriter {
   const std::string& name_;
   const MemoryLayout& m_;
   std::size_t const_bytes_ = 0;
-  std::set<const QNode*> packed_dense_;  // dense layers emitted with packed weights
+  std::map<const QNode*, std::int32_t> packed_dense_;  // dense layers packed: rt::kDensePackPlain / Fused
 
   std::string at(int value) const { return fmt::format("g_arena + {}", m_.value_offset(value)); }
 
@@ -132,11 +131,15 @@ class ModelWriter {
         return c;
       }
       case QKernel::Dense: {
-        NodeCode c = one_input("DenseParams", dense_params(n), "dense_s8", id, names, in, out);
-        c.call = packed_dense_.count(&n) != 0
-                     ? fmt::format("rt::dense_s8_packed({0}_params, {1}, {0}_packed_weights, {0}_packed_bias, {2})", id,
-                                   in, out)
-                     : fmt::format("rt::dense_s8({0}_params, {1}, {0}_weights, {0}_bias, {2})", id, in, out);
+        const auto packed = packed_dense_.find(&n);
+        const bool fused = packed != packed_dense_.end() && packed->second == rt::kDensePackFused;
+        rt::DenseParams p = dense_params(n);
+        if (fused) p.requant.multiplier = p.requant.shift = nullptr;  // in the packed parameters
+        NodeCode c = one_input("DenseParams", p, "dense_s8", id, names, in, out);
+        c.call = packed == packed_dense_.end()
+                     ? fmt::format("rt::dense_s8({0}_params, {1}, {0}_weights, {0}_bias, {2})", id, in, out)
+                     : fmt::format("rt::dense_s8_packed{3}({0}_params, {1}, {0}_packed_weights, {0}_packed_{4}, {2})",
+                                   id, in, out, fused ? "_fused" : "", fused ? "params" : "bias");
         return c;
       }
       case QKernel::MaxPool: return one_input("PoolParams", pool_params(n), "max_pool2d_s8", id, names, in, out);
@@ -220,26 +223,28 @@ class ModelWriter {
   }
 
   // Dense layers on the DSP path take their weights and bias packed here, once
-  // (rt::dense_s8_pack: row pairs sharing each word, the input offset folded into the bias),
-  // unless the layer cannot (then dense_s8 on the stored layout, as on other paths).
-  bool emit_packed_dense(const QNode& n, const std::string& id, std::string& data) {
-    if (n.kernel != QKernel::Dense || target_.path != rt::KernelPath::ArmDsp) return false;
+  // (rt::dense_s8_pack: row pairs sharing each word, the input offset folded into the bias,
+  // and the requantization parameters with the biases when it can run fused), unless the layer
+  // cannot (then dense_s8 on the stored layout, as on other paths). Returns the packing kind.
+  std::int32_t emit_packed_dense(const QNode& n, const std::string& id, std::string& data) {
+    if (n.kernel != QKernel::Dense || target_.path != rt::KernelPath::ArmDsp) return rt::kDensePackRefused;
     const rt::DenseParams p = dense_params(n);
     const auto weights = n.i8.find("weights");
     if (weights == n.i8.end() || weights->second.size() != std::size_t(p.in_features) * std::size_t(p.out_features))
-      return false;
+      return rt::kDensePackRefused;
     const auto bias = n.i32.find("bias");
     const bool has_bias = bias != n.i32.end() && !bias->second.empty();
     std::vector<std::int8_t> packed_weights(rt::dense_s8_packed_weight_bytes(p));
-    std::vector<std::int32_t> packed_bias(std::size_t(rt::dense_s8_packed_rows(p)));
-    if (!rt::dense_s8_pack(p, weights->second.data(), has_bias ? bias->second.data() : nullptr, packed_weights.data(),
-                           packed_bias.data()))
-      return false;
+    std::vector<std::int32_t> packed_params(rt::dense_s8_packed_param_words(p));
+    const std::int32_t kind = rt::dense_s8_pack(p, weights->second.data(), has_bias ? bias->second.data() : nullptr,
+                                                packed_weights.data(), packed_params.data());
+    if (kind == rt::kDensePackRefused) return kind;
+    if (kind == rt::kDensePackPlain) packed_params.resize(std::size_t(rt::dense_s8_packed_rows(p)));
     emit_array(data, "int8_t", id + "_packed_weights", packed_weights);
-    emit_array(data, "int32_t", id + "_packed_bias", packed_bias);
-    const_bytes_ += packed_weights.size() + packed_bias.size() * 4;
-    packed_dense_.insert(&n);
-    return true;
+    emit_array(data, "int32_t", id + (kind == rt::kDensePackFused ? "_packed_params" : "_packed_bias"), packed_params);
+    const_bytes_ += packed_weights.size() + packed_params.size() * 4;
+    packed_dense_[&n] = kind;
+    return kind;
   }
 
   void emit_node(std::size_t index, std::string& data, std::string& calls) {
@@ -248,7 +253,8 @@ class ModelWriter {
     fmt::format_to(std::back_inserter(data), "// {} {}: {} ({}){}\n", id, comment_text(n.name), n.op,
                    qkernel_name(n.kernel), m_.in_place[index] ? ", in place" : "");
     ArrayNames names;
-    const bool packed = emit_packed_dense(n, id, data);
+    const std::int32_t packed_kind = emit_packed_dense(n, id, data);
+    const bool packed = packed_kind != rt::kDensePackRefused;
     for (const auto& [key, values] : n.i8) {
       if (values.empty() || (packed && key == "weights")) continue;
       emit_array(data, "int8_t", id + "_" + key, values);
@@ -258,6 +264,7 @@ class ModelWriter {
     for (const auto& [key, values] : n.i32) {
       if (values.empty() || key.ends_with("_shape")) continue;  // shapes are folded into the parameters
       if (packed && key == "bias") continue;
+      if (packed_kind == rt::kDensePackFused && key.starts_with("requant_")) continue;
       emit_array(data, "int32_t", id + "_" + key, values);
       names.add(values.data(), id + "_" + key);
       const_bytes_ += values.size() * 4;

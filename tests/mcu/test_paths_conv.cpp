@@ -324,7 +324,8 @@ void random_dense() {
 // then weights at the packing bound (a row 4b with sum |w| = 65535, all inputs -128: sums of
 // +-2^23 - 128) or beyond it (packing refused, as computed here).
 alignas(8) int8_t packed_weights[640 * 160];  // also 1600 * 64
-int32_t packed_bias[kMaxChannels + 3];
+int32_t packed_bias[4 * (kMaxChannels + 3)];
+int32_t fused_cases = 0;  // of those, with the requantization fused (kDensePackFused)
 void random_dense_packed() {
   rt::DenseParams p{};
   p.rows = chance(80) ? 1 : uniform(2, 3);
@@ -349,6 +350,10 @@ void random_dense_packed() {
   for (int32_t o = 0; o < p.out_features; ++o) bias[o] = uniform(-(1 << 14), 1 << 14);
   p.requant = random_requant(p.out_features, false);
   random_output_stage(p.input_offset, p.output_offset, p.act_min, p.act_max);
+  if (chance(40)) {  // the full int8 range: the fused requantization's condition
+    p.act_min = -128;
+    p.act_max = 127;
+  }
   const int32_t* b = chance(85) ? bias : nullptr;
   bool packable = true;
   for (int32_t o = 0; o < p.out_features; o += 2) {
@@ -356,7 +361,8 @@ void random_dense_packed() {
     for (int32_t i = 0; i < n; ++i) sum_abs += weights[o * n + i] < 0 ? -weights[o * n + i] : weights[o * n + i];
     if (((o & 3) == 0 || (o & 3) == 2) && 128 * sum_abs > (1 << 23) - 1) packable = false;
   }
-  const bool packed = rt::dense_s8_pack(p, weights, b, packed_weights, packed_bias);
+  const int32_t kind = rt::dense_s8_pack(p, weights, b, packed_weights, packed_bias);
+  const bool packed = kind != rt::kDensePackRefused;
   if (packed != packable || (mode == 1 && !packed) || (mode == 2 && packed)) {
     ++cases;
     ++failures;
@@ -368,13 +374,21 @@ void random_dense_packed() {
   const int32_t n_out = p.rows * p.out_features;
   memset(out_native, 0x55, static_cast<size_t>(n_out));
   memset(out_portable, 0x33, static_cast<size_t>(n_out));
-  rt::dense_s8_packed(p, input, packed_weights, packed_bias, out_native);
+  if (kind == rt::kDensePackFused) {
+    ++fused_cases;
+    rt::dense_s8_packed_fused(p, input, packed_weights, packed_bias, out_native);
+  } else {
+    rt::dense_s8_packed(p, input, packed_weights, packed_bias, out_native);
+  }
   rt::dense_s8_portable(p, input, weights, b, out_portable);
   if (!report("dense packed", n_out) && failures <= 10)
     printf("  in %ld out %ld rows %ld mode %ld\n", static_cast<long>(n), static_cast<long>(p.out_features),
            static_cast<long>(p.rows), static_cast<long>(mode));
   memset(out_native, 0x55, static_cast<size_t>(n_out));
-  rt::dense_s8_packed_portable(p, input, packed_weights, packed_bias, out_native);
+  if (kind == rt::kDensePackFused)
+    rt::dense_s8_packed_fused_portable(p, input, packed_weights, packed_bias, out_native);
+  else
+    rt::dense_s8_packed_portable(p, input, packed_weights, packed_bias, out_native);
   report("dense packed portable", n_out);
 }
 
@@ -486,6 +500,10 @@ int main() {
       for (int32_t i = 0; i < 400; ++i) random_dense();
     } else if (strcmp(only, "dense_packed") == 0) {  // packed at generation time (DSP; elsewhere portable)
       for (int32_t i = 0; i < 300; ++i) random_dense_packed();
+      if (fused_cases < 30) {
+        ++failures;
+        printf("TOO FEW CASES: %ld with the requantization fused\n", static_cast<long>(fused_cases));
+      }
     } else {
       known = false;
       for (const Variant& v : kVariants) {

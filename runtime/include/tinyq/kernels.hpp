@@ -162,13 +162,27 @@ constexpr int32_t dense_s8_packed_rows(const DenseParams& p) { return (p.out_fea
 constexpr size_t dense_s8_packed_weight_bytes(const DenseParams& p) {
   return static_cast<size_t>(dense_s8_packed_rows(p)) * static_cast<size_t>(p.in_features);
 }
-// Packs; false when the layer cannot take the packed form: in_features not a multiple of 4,
-// or a row 4b whose products could leave [-2^23, 2^23) (128 * sum of |w| > 2^23 - 1), which
-// the high-byte trick needs to recover its sum exactly.
-bool dense_s8_pack(const DenseParams& p, const int8_t* weights, const int32_t* bias, int8_t* packed_weights,
-                   int32_t* packed_bias);
+// Packs (packed_params holds dense_s8_packed_param_words). Returns kDensePackRefused when the
+// layer cannot take the packed form: in_features not a multiple of 4, or a row 4b whose
+// products could leave [-2^23, 2^23) (128 * sum of |w| > 2^23 - 1), which the high-byte trick
+// needs to recover its sum exactly. Otherwise kDensePackPlain: packed_params is the packed
+// bias, one word per padded row, for dense_s8_packed; or kDensePackFused, when the
+// requantization can run in the same registers (tinyq's rounding, every shift in [-31, -2],
+// the full int8 output range, and |bias| + 128 * sum |w| small enough for the output offset to
+// fold into the SMMLA addend, as in the depthwise 3x3 passes): per block of 4 rows 16 words,
+// the 4 packed biases, then per row the multiplier, 2^(t-1) + output_offset * 2^t and
+// t = -1 - shift, for dense_s8_packed_fused, which then reads neither p.requant nor the
+// output offset and activation range.
+enum : int32_t { kDensePackRefused = 0, kDensePackPlain = 1, kDensePackFused = 2 };
+constexpr size_t dense_s8_packed_param_words(const DenseParams& p) {
+  return 4 * static_cast<size_t>(dense_s8_packed_rows(p));
+}
+int32_t dense_s8_pack(const DenseParams& p, const int8_t* weights, const int32_t* bias, int8_t* packed_weights,
+                      int32_t* packed_params);
 void dense_s8_packed(const DenseParams& p, const int8_t* input, const int8_t* packed_weights,
                      const int32_t* packed_bias, int8_t* output);
+void dense_s8_packed_fused(const DenseParams& p, const int8_t* input, const int8_t* packed_weights,
+                           const int32_t* packed_params, int8_t* output);
 
 struct PoolParams {
   int32_t batch;
