@@ -40,7 +40,7 @@ const BadCase kCases[] = {
      "'batch_normalization/beta:0' where Keras saves 'gamma'"},
     {"bad_nan_weight", "layer 'dense' (Dense): weight 'dense/kernel:0' holds nan"},
     {"bad_missing_weights", "layer 'dense' (Dense): the file holds 0 weights"},
-    {"bad_unsupported_layer", "layer 'flatten' (LSTM): layer class 'LSTM' is not supported"},
+    {"bad_unsupported_layer", "layer 'flatten' (Embedding): layer class 'Embedding' is not supported"},
     {"bad_channels_first", "layer 'conv2d' (Conv2D): data_format channels_first is not supported"},
     {"bad_huge_input", "layer 'input' (InputLayer): shape [1,100000,100000,2] has more than 2^31 elements"},
     {"bad_huge_units", "layer 'dense' (Dense): 'units' is 1099511627776, outside"},
@@ -52,6 +52,9 @@ const BadCase kCases[] = {
     {"bad_relu_threshold", "layer 'flatten' (ReLU): threshold 0.5 is not supported"},
     {"bad_keras3", "Keras 3.1.0 files are not supported"},
     {"bad_string_weight", "layer 'dense' (Dense): weight 'dense/bias:0' is not a float or integer array"},
+    {"bad_stateful", "layer 'lstm' (LSTM): stateful = true is not supported"},
+    {"bad_hard_sigmoid", "layer 'lstm' (LSTM): recurrent_activation 'hard_sigmoid' is not supported"},
+    {"bad_return_state", "layer 'lstm' (LSTM): return_state = true is not supported"},
 };
 
 class KerasBadFile : public Cli, public ::testing::WithParamInterface<BadCase> {

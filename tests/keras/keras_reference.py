@@ -170,6 +170,54 @@ def _window(c, dims, key):
     return k, s, d
 
 
+def _named(w, last, prefix=""):
+    """The weight whose last name is `last` (and whose path starts with `prefix`); None if absent."""
+    found = [v for k, v in w.items() if k.split("/")[-1] == last and k.startswith(prefix)]
+    assert len(found) <= 1, (last, prefix, list(w))
+    return found[0] if found else None
+
+
+def _sigmoid(v):
+    return 1 / (1 + np.exp(-v))
+
+
+def recurrent(cls, c, x, kernel, rec, bias, backwards):
+    """Keras' LSTM / GRU / SimpleRNN over x [N,T,I] from a zero state, as the cells compute:
+    (outputs [N,T,H] in processing order, last output [N,H])."""
+    n, steps = x.shape[0], x.shape[1]
+    units = rec.shape[0]
+    h = np.zeros((n, units))
+    cell = np.zeros((n, units))
+    xs = x[:, ::-1] if backwards else x
+    outs = []
+    act = {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0)}[c.get("activation", "tanh")]
+    for t in range(steps):
+        xt = xs[:, t]
+        if cls == "LSTM":
+            z = xt @ kernel + h @ rec + (bias if bias is not None else 0)
+            i, f, g, o = (z[:, k * units:(k + 1) * units] for k in range(4))
+            cell = _sigmoid(f) * cell + _sigmoid(i) * act(g)
+            h = _sigmoid(o) * act(cell)
+        elif cls == "GRU":
+            if c.get("reset_after", True):
+                b = bias if bias is not None else np.zeros((2, 3 * units))
+                mx, mh = xt @ kernel + b[0], h @ rec + b[1]
+                z = _sigmoid(mx[:, :units] + mh[:, :units])
+                r = _sigmoid(mx[:, units:2 * units] + mh[:, units:2 * units])
+                hh = act(mx[:, 2 * units:] + r * mh[:, 2 * units:])
+            else:
+                b = bias if bias is not None else np.zeros(3 * units)
+                mx = xt @ kernel + b
+                z = _sigmoid(mx[:, :units] + h @ rec[:, :units])
+                r = _sigmoid(mx[:, units:2 * units] + h @ rec[:, units:2 * units])
+                hh = act(mx[:, 2 * units:] + (r * h) @ rec[:, 2 * units:])
+            h = z * h + (1 - z) * hh
+        else:
+            h = act(xt @ kernel + h @ rec + (bias if bias is not None else 0))
+        outs.append(h)
+    return np.stack(outs, axis=1), h
+
+
 def run_layer(cls, c, ins, w):
     """One call of a layer: c its config, ins the input arrays, w its weights by name."""
     x = ins[0]
@@ -269,6 +317,20 @@ def run_layer(cls, c, ins, w):
         pairs = _pad_pairs(c["cropping"], dims)
         index = tuple([slice(None)] + [slice(b, x.shape[1 + i] - a) for i, (b, a) in enumerate(pairs)])
         return x[index]
+    if cls in ("LSTM", "GRU", "SimpleRNN"):
+        seq, last = recurrent(cls, c, x, _named(w, "kernel"), _named(w, "recurrent_kernel"), _named(w, "bias"),
+                              c.get("go_backwards", False))
+        return seq if c.get("return_sequences", False) else last
+    if cls == "Bidirectional":
+        inner = c["layer"]
+        cc = inner["config"]
+        f_seq, f_last = recurrent(inner["class_name"], cc, x, _named(w, "kernel", "forward"),
+                                  _named(w, "recurrent_kernel", "forward"), _named(w, "bias", "forward"), False)
+        b_seq, b_last = recurrent(inner["class_name"], cc, x, _named(w, "kernel", "backward"),
+                                  _named(w, "recurrent_kernel", "backward"), _named(w, "bias", "backward"), True)
+        if cc.get("return_sequences", False):
+            return np.concatenate([f_seq, b_seq[:, ::-1]], axis=-1)
+        return np.concatenate([f_last, b_last], axis=-1)
     if cls == "UpSampling1D":
         return np.repeat(x, c.get("size", 2), axis=1)
     if cls == "UpSampling2D":
@@ -287,7 +349,10 @@ def load(path):
         group = f["model_weights"]
         for layer in group:
             names = group[layer].attrs.get("weight_names", [])
-            weights[layer] = {_text(n).split("/")[-1].split(":")[0]: np.array(group[layer][_text(n)], np.float64)
+            # "conv2d/kernel:0" -> "kernel"; a wrapper's "bidirectional/forward_lstm/lstm_cell/kernel:0"
+            # -> "forward_lstm/lstm_cell/kernel" (its two directions' weights share a last name).
+            weights[layer] = {"/".join(_text(n).split(":")[0].split("/")[1:]): np.array(group[layer][_text(n)],
+                                                                                      np.float64)
                               for n in names}
     return config, weights
 

@@ -162,6 +162,33 @@ def pool(net, cls, x, size, strides=None, padding="valid"):
     return net.add(cls, [x], cfg)
 
 
+def rnn(net, x, cls, units, seq=False, backwards=False, act="tanh", bias=True, reset_after=True,
+        bidirectional=False):
+    """LSTM / GRU / SimpleRNN (Keras 2.4+'s weight paths: <layer>/<cell>/kernel), optionally
+    wrapped in Bidirectional (merge_mode concat)."""
+    gates = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}[cls]
+    cfg = {"units": units, "activation": act, "recurrent_activation": "sigmoid", "use_bias": bias,
+           "return_sequences": seq, "return_state": False, "go_backwards": backwards, "stateful": False,
+           "unroll": False, "time_major": False, "dropout": 0.0, "recurrent_dropout": 0.0}
+    if cls == "GRU":
+        cfg["reset_after"] = reset_after
+    cell = {"LSTM": "lstm_cell", "GRU": "gru_cell", "SimpleRNN": "simple_rnn_cell"}[cls]
+
+    def weights(prefix):
+        w = [(f"{prefix}{cell}/kernel", net.normal(x.shape[-1], gates * units)),
+             (f"{prefix}{cell}/recurrent_kernel", net.normal(units, gates * units))]
+        if bias:
+            shape = (2, gates * units) if cls == "GRU" and reset_after else (gates * units,)
+            w.append((f"{prefix}{cell}/bias", net.normal(*shape, scale=0.3)))
+        return w
+    if not bidirectional:
+        return net.add(cls, [x], cfg, weights(""))
+    inner = {"class_name": cls, "config": {"name": snake(cls), "trainable": True, "dtype": "float32", **cfg}}
+    base = snake(cls)
+    return net.add("Bidirectional", [x], {"layer": inner, "merge_mode": "concat"},
+                   weights(f"forward_{base}/") + weights(f"backward_{base}/"))
+
+
 def act(net, x, name):
     return net.add("Activation", [x], {"activation": name})
 
@@ -441,7 +468,7 @@ def bad_files(out):
     def layer(c, name):
         return next(l for l in c["layers"] if l["name"] == name)
 
-    save("unsupported_layer", edited(lambda c: layer(c, "flatten").update(class_name="LSTM")), net.weights)
+    save("unsupported_layer", edited(lambda c: layer(c, "flatten").update(class_name="Embedding")), net.weights)
     save("channels_first", edited(lambda c: layer(c, "conv2d")["config"].update(data_format="channels_first")),
          net.weights)
     save("huge_input", edited(lambda c: layer(c, "input")["config"].update(
@@ -468,6 +495,34 @@ def bad_files(out):
                 g.create_dataset(f"{name}/{n}:0", data=(np.array(["x"] * a.size, dtype="S1").reshape(a.shape)
                                                         if name == "dense" and n == "bias" else a))
 
+    # Recurrent settings that change the arithmetic and are not implemented.
+    rnet = Net(10)
+    rx = rnet.input((4, 3))
+    rnn(rnet, rx, "LSTM", 2)
+    rcfg = rnet.config([Tensor("lstm", 0, (2,))])
+    for name, update in (("stateful", {"stateful": True}), ("hard_sigmoid", {"recurrent_activation": "hard_sigmoid"}),
+                         ("return_state", {"return_state": True})):
+        c = json.loads(json.dumps(rcfg))
+        layer(c["config"], "lstm")["config"].update(update)
+        write_h5(os.path.join(out, f"bad_{name}.h5"), c, rnet.weights)
+
+
+def case_recurrent(out):
+    """LSTM, GRU (reset_after both ways), SimpleRNN (tanh, relu), go_backwards, sequences and
+    last states, stacked layers, Bidirectional around each, into a Dense head."""
+    net = Net(9)
+    x = net.input((7, 5))
+    a = rnn(net, x, "LSTM", 6, seq=True)
+    b = rnn(net, a, "GRU", 4)
+    c = rnn(net, x, "GRU", 3, seq=True, reset_after=False)
+    d = rnn(net, x, "SimpleRNN", 5, act="relu", backwards=True)
+    e = rnn(net, x, "LSTM", 3, backwards=True, bias=False)
+    f = rnn(net, x, "LSTM", 4, seq=True, bidirectional=True)
+    g = rnn(net, f, "GRU", 3, bidirectional=True)
+    h = rnn(net, x, "SimpleRNN", 2, seq=True, bidirectional=True)
+    head = dense(net, g, 3, act="softmax")
+    save_case(out, "recurrent", net.config([b, c, d, e, head, h]), net.weights, net)
+
 
 def main():
     if len(sys.argv) != 2:
@@ -476,7 +531,7 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     for case in (case_sequential, case_branches, case_same_padding, case_spatial, case_one_d, case_activations,
-                 case_shared, case_flatten_first):
+                 case_shared, case_flatten_first, case_recurrent):
         case(out)
     bad_files(out)
 

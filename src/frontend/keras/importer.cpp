@@ -30,6 +30,7 @@ const ConverterTable& converters() {
     register_activation_converters(t);
     register_pool_converters(t);
     register_shape_converters(t);
+    register_recurrent_converters(t);
     return t;
   }();
   return table;

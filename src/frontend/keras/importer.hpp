@@ -27,6 +27,7 @@ class LayerCall {
       : im_(importer), layer_(layer), inputs_(std::move(inputs)) {}
 
   const KerasLayer& layer() const { return layer_; }
+  Importer& importer() const { return im_; }
   const std::vector<ValueId>& inputs() const { return inputs_; }
   // The only input; error if the layer was called on several tensors.
   ValueId input() const;
@@ -82,6 +83,7 @@ void register_conv_converters(ConverterTable& table);
 void register_activation_converters(ConverterTable& table);
 void register_pool_converters(ConverterTable& table);
 void register_shape_converters(ConverterTable& table);
+void register_recurrent_converters(ConverterTable& table);
 const ConverterTable& converters();
 
 class Importer {
