@@ -82,5 +82,24 @@ TEST(ImportResize, BilinearUpsampleOfTwoChannelsRunsInSourceLayout) {
       EXPECT_FLOAT_EQ(y.f32()[std::size_t(c * 16 + 4 + i)], row1[std::size_t(i)] * (c ? 10.0f : 1.0f)) << c << i;
 }
 
+// From sizes, the scale is sizes / input exactly: 7 -> 1 with pytorch_half_pixel is the
+// "one output pixel" case (coordinate -0.5, the first pixel), which the float32-rounded
+// scale 1/7 would miss (coordinate 3).
+TEST(ImportResize, ScaleFromSizesIsExact) {
+  OnnxBuilder b;
+  b.input("x", {1, 1, 1, 7});
+  b.int_initializer("sizes", {1, 1, 1, 1});
+  auto& n = b.node("Resize", {"x", "", "", "sizes"}, {"y"}, "down");
+  set_string(n, "mode", "linear");
+  set_string(n, "coordinate_transformation_mode", "pytorch_half_pixel");
+  b.output("y");
+  const std::string bytes = b.bytes();
+  const Graph g = import_onnx_bytes(bytes.data(), bytes.size(), "r.onnx");
+  const Tensor y = FloatExecutor(g, {.threads = 1})
+                       .run({Tensor::from_floats({1, 1, 1, 7}, std::vector<float>{10, 11, 12, 13, 14, 15, 16})})[0];
+  ASSERT_EQ(y.numel(), 1);
+  EXPECT_EQ(y.f32()[0], 10.0f);
+}
+
 }  // namespace
 }  // namespace tinyq

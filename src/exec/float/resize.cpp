@@ -108,6 +108,10 @@ std::pair<ResizeAxisTaps, ResizeAxisTaps> resize_taps(const Node& node, const Sh
     ResizeAxisSpec y = spec, x = spec;
     y.in_size = in[1], y.out_size = out[1], y.scale = scales[1], y.roi_start = roi[0], y.roi_end = roi[1];
     x.in_size = in[2], x.out_size = out[2], x.scale = scales[2], x.roi_start = roi[2], x.roi_end = roi[3];
+    if (node.attrs.get_int("scale_from_sizes", 0) != 0) {
+      y.scale = double(out[1]) / double(in[1]);
+      x.scale = double(out[2]) / double(in[2]);
+    }
     return {resize_axis_taps(y), resize_axis_taps(x)};
   } catch (const Error& e) {
     fail(node.name, "{}", e.what());

@@ -355,6 +355,9 @@ void convert_resize(Importer& im, const onnx::NodeProto& node) {
   attrs.set("nearest_mode", nearest);
   if (interpolating) {
     attrs.set("mode", mode);
+    // From sizes, ONNX's scale is sizes / input exactly; the float scales above are rounded,
+    // which moves align_corners' and pytorch_half_pixel's "one output pixel" tests.
+    if (!sizes.empty()) attrs.set("scale_from_sizes", std::int64_t{1});
     if (!upsample && im.opset() >= 11) {
       const float a = attr_float(node, "cubic_coeff_a", -0.75f);
       const float extrapolation = attr_float(node, "extrapolation_value", 0.0f);
