@@ -105,7 +105,9 @@ Step movement_step(const StepContext& c) {
       auto scales = node.attrs.get_floats("scales");
       auto coord = node.attrs.get_string("coordinate_transformation_mode", "half_pixel");
       if (node.attrs.get_string("mode", "nearest") != "nearest") {
-        auto [taps_y, taps_x] = fk::resize_taps(node, x, out_shape);
+        // Not structured bindings: clang before 16 cannot capture those in the lambda.
+        const auto taps = fk::resize_taps(node, x, out_shape);
+        const fk::ResizeAxisTaps taps_y = taps.first, taps_x = taps.second;
         const float extrapolation = node.attrs.get_float("extrapolation_value", 0.0f);
         return {c.with_clamp([=](Workspace& ws) {
                   fk::resize_interpolate(ws.ptr[ins[0]], x[0], x[1], x[2], x[3], taps_y, taps_x, extrapolation,
