@@ -199,6 +199,22 @@ std::vector<Seed> seeds() {
                  b.initializer("scales", {4}, {1.0f, 1.0f, 2.0f, 2.0f});
                  set_string(b.node("Resize", {"x", "", "scales"}, {"y"}), "mode", "nearest");
                }});
+  // Interpolating Resize: bilinear from sizes with a crop region (quantizes onto
+  // resize_bilinear_s8, so the .tqm seed holds its tables) and cubic with exclude_outside.
+  s.push_back({"ResizeLinear", 13, kImage, [](OnnxBuilder& b) {
+                 b.initializer("roi", {8}, {0, 0, -0.1f, 0.2f, 1, 1, 0.9f, 1.1f});
+                 b.int_initializer("sizes", {kImage[0], kImage[1], 7, 5});
+                 auto& n = b.node("Resize", {"x", "roi", "", "sizes"}, {"y"});
+                 set_string(n, "mode", "linear");
+                 set_string(n, "coordinate_transformation_mode", "tf_crop_and_resize");
+               }});
+  s.push_back({"ResizeCubic", 13, kImage, [](OnnxBuilder& b) {
+                 b.initializer("scales", {4}, {1.0f, 1.0f, 1.5f, 0.6f});
+                 auto& n = b.node("Resize", {"x", "", "scales"}, {"y"});
+                 set_string(n, "mode", "cubic");
+                 set_string(n, "coordinate_transformation_mode", "align_corners");
+                 OnnxBuilder::set_int(n, "exclude_outside", 1);
+               }});
   s.push_back({"Upsample", 9, kImage, [](OnnxBuilder& b) {
                  b.initializer("scales", {4}, {1.0f, 1.0f, 2.0f, 2.0f});
                  b.node("Upsample", {"x", "scales"}, {"y"});
