@@ -55,7 +55,7 @@ std::vector<Case> cases() {
        }},
       {"matmul_of_activations",
        {1, 4, 8},
-       false,
+       true,
        [](OnnxBuilder& b) {
          OnnxBuilder::set_ints(b.node("Transpose", {"x"}, {"t"}, "transpose"), "perm", {0, 2, 1});
          b.node("MatMul", {"x", "t"}, {"z"}, "attention_scores");

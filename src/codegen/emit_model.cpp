@@ -155,6 +155,11 @@ class ModelWriter {
         return one_input("LayerNormParams", layer_norm_params(n), "layer_norm_s8", id, names, in, out);
       case QKernel::Add:
       case QKernel::Mul: return binary_code(n, id, names, out);
+      case QKernel::MatMul: {
+        NodeCode c = one_input("MatMulParams", matmul_params(n), "matmul_s8", id, names, in, out);
+        c.call = fmt::format("rt::matmul_s8({}_params, {}, {}, {})", id, in, at(n.inputs.at(1)), out);
+        return c;
+      }
       case QKernel::Concat: {
         NodeCode c = one_input("ConcatParams", concat_params(n), "concat_s8", id, names, in, out);
         std::string parts;

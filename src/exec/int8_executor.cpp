@@ -132,6 +132,13 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
     case QKernel::LayerNorm: return one_input_step(n, layer_norm_params(n), rt::layer_norm_s8);
     case QKernel::Resize: return one_input_step(n, resize_params(n), rt::resize_nearest_s8);
     case QKernel::ResizeBilinear: return one_input_step(n, resize_bilinear_params(n), rt::resize_bilinear_s8);
+    case QKernel::MatMul: {
+      // The runtime kernel itself: no host fast path yet (attention matmuls are small).
+      const rt::MatMulParams p = matmul_params(n);
+      return [=](Workspace& ws) {
+        rt::matmul_s8(p, ws.ptr[std::size_t(ins.at(0))], ws.ptr[std::size_t(ins.at(1))], ws.ptr[std::size_t(out)]);
+      };
+    }
     case QKernel::StridedCopy: return one_input_step(n, strided_copy_params(n), rt::strided_copy_s8);
     case QKernel::Concat: {
       const rt::ConcatParams p = concat_params(n);

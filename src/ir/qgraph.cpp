@@ -24,6 +24,7 @@ const char* qkernel_name(QKernel k) {
     case QKernel::StridedCopy: return "strided_copy_s8";
     case QKernel::ConvTranspose: return "conv_transpose2d_s8";
     case QKernel::ResizeBilinear: return "resize_bilinear_s8";
+    case QKernel::MatMul: return "matmul_s8";
   }
   return "?";
 }

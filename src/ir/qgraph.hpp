@@ -32,6 +32,7 @@ enum class QKernel {
   StridedCopy,     // strided_copy_s8: Slice, Gather with constant indices, Transpose
   ConvTranspose,   // conv_transpose2d_s8 (ConvParams, gather formulation)
   ResizeBilinear,  // resize_bilinear_s8 (new kernels go last: .tqm files store the number)
+  MatMul,          // matmul_s8: product of two activations
 };
 const char* qkernel_name(QKernel k);
 

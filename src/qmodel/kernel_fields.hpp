@@ -140,6 +140,24 @@ struct KernelFields<rt::MulParams> {
 };
 
 template <>
+struct KernelFields<rt::MatMulParams> {
+  using S = rt::MatMulParams;
+  static constexpr auto list = std::tuple{field("batch", &S::batch),
+                                          field("m", &S::m),
+                                          field("k", &S::k),
+                                          field("n", &S::n),
+                                          field("a_batch_stride", &S::a_batch_stride),
+                                          field("b_batch_stride", &S::b_batch_stride),
+                                          field("a_offset", &S::a_offset),
+                                          field("b_offset", &S::b_offset),
+                                          field("output_offset", &S::output_offset),
+                                          field("output_multiplier", &S::output_multiplier),
+                                          field("output_shift", &S::output_shift),
+                                          field("act_min", &S::act_min),
+                                          field("act_max", &S::act_max)};
+};
+
+template <>
 struct KernelFields<rt::ConcatParams> {
   using S = rt::ConcatParams;
   static constexpr auto list = std::tuple{field("inputs", &S::inputs),
@@ -391,6 +409,7 @@ TINYQ_CHECK_KERNEL_FIELDS(rt::PoolParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::AvgPoolParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::AddParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::MulParams);
+TINYQ_CHECK_KERNEL_FIELDS(rt::MatMulParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::ConcatParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::PadParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::ResizeParams);

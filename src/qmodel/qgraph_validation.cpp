@@ -429,6 +429,31 @@ void check_resize_bilinear(const NodeCheck& c, const QNode& n) {
   check_axis("x_index", "x_weight", p.out_w, p.in_w);
 }
 
+// MatMul of two activations: sizes, batch strides (a whole matrix or 0: shared), offsets that
+// are the operands' zero points, and an int32 accumulator that is exact (k * 255 * 255 fits)
+// and a requantized value that fits int32 before the clamp (acc * 2^shift, for shift > 0).
+void check_matmul(const NodeCheck& c, const QNode& n) {
+  c.inputs(2);
+  c.dims({"batch", "m", "k", "n"});
+  c.fields({"a_offset", "b_offset"}, -127, 128);
+  c.field("output_offset", -128, 127);
+  c.clamp_fields();
+  c.scalar_requant("output", false);
+  const rt::MatMulParams p = matmul_params(n);
+  const std::int64_t a_matrix = std::int64_t(p.m) * p.k, b_matrix = std::int64_t(p.k) * p.n;
+  c.require(p.a_batch_stride == 0 || p.a_batch_stride == a_matrix, "first operand batch stride is not 0 or m * k");
+  c.require(p.b_batch_stride == 0 || p.b_batch_stride == b_matrix, "second operand batch stride is not 0 or k * n");
+  c.require(c.in(0) == (p.a_batch_stride ? p.batch : 1) * a_matrix, "first operand size mismatch");
+  c.require(c.in(1) == (p.b_batch_stride ? p.batch : 1) * b_matrix, "second operand size mismatch");
+  c.require(c.out() == std::int64_t(p.batch) * p.m * p.n, "output size mismatch");
+  c.matches_input(p.a_offset, 0);
+  c.matches_input(p.b_offset, 1);
+  c.matches_output(p.output_offset);
+  const std::int64_t bound = std::int64_t(p.k) * 255 * 255;
+  c.require(bound <= INT32_MAX, "inner dimension too large for the int32 accumulator");
+  c.require(p.output_shift <= 0 || (bound << p.output_shift) <= INT32_MAX, "requantized accumulator may not fit int32");
+}
+
 // Strided copy: sizes, and every input position the copy reads lies inside the input. The
 // sum of the per-axis spans bounds every partial sum the kernel forms, so int32 holds them.
 void check_strided_copy(const NodeCheck& c, const QNode& n) {
@@ -536,6 +561,7 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
     case QKernel::Pad: return check_pad(c, n);
     case QKernel::Resize: return check_resize(c, n);
     case QKernel::ResizeBilinear: return check_resize_bilinear(c, n);
+    case QKernel::MatMul: return check_matmul(c, n);
     case QKernel::Lookup: return check_lookup(c);
     case QKernel::Softmax: return check_softmax(c, n);
     case QKernel::Prelu: return check_prelu(c, n);

@@ -28,6 +28,28 @@ std::optional<std::string> binary_support(const Graph& g, const Node& node) {
   return std::nullopt;
 }
 
+// MatMul of two activations: what rt::matmul_s8 takes (each operand one matrix per batch, or
+// one matrix shared by all), as the float executor does.
+std::optional<std::string> matmul_support(const Graph& g, const Node& node) {
+  const Value &a = g.value(node.inputs[0]), &b = g.value(node.inputs[1]);
+  if (a.is_constant() || b.is_constant())
+    return "no int8 kernel for MatMul with a constant operand that is not a Dense weight (fold it into a Dense)";
+  if (a.layout != Layout::Plain || b.layout != Layout::Plain)
+    return "no int8 kernel for MatMul on a channels-last (NHWC) tensor";
+  if (a.shape.size() < 2 || b.shape.size() < 2 || a.shape.size() > 4 || b.shape.size() > 4)
+    return fmt::format("no int8 kernel for MatMul of rank-{} by rank-{} operands (ranks 2 to 4)", a.shape.size(),
+                       b.shape.size());
+  const Shape& y = g.value(node.outputs[0]).shape;
+  const std::int64_t batch = element_count(Shape(y.begin(), y.end() - 2));
+  for (const Shape* s : {&a.shape, &b.shape}) {
+    const std::int64_t own = element_count(Shape(s->begin(), s->end() - 2));
+    if (own != batch && own != 1)
+      return fmt::format("no int8 kernel for MatMul of {} by {}: batch dims must match or be all 1",
+                         shape_string(a.shape), shape_string(b.shape));
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> pad_support(const Graph& g, const Node& node) {
   const Shape& x = g.value(node.inputs[0]).shape;
   const auto pads = node.attrs.get_ints("pads");
@@ -75,6 +97,7 @@ std::optional<std::string> int8_unsupported(const Graph& g, const Node& node) {
         return "no int8 kernel for ConvTranspose with weights computed at run time";
       return std::nullopt;
     case Op::Pad: return pad_support(g, node);
+    case Op::MatMul: return matmul_support(g, node);
     case Op::Transpose:
     case Op::Slice:
     case Op::Gather: {

@@ -271,6 +271,24 @@ struct MulParams {
 // out = clamp(output_offset + requantize((a + a_offset) * (b + b_offset), out_m, out_s), act_min, act_max)
 void mul_s8(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 
+// Matrix product of two activations (attention: Q x K^T, scores x V), per-tensor affine
+// operands and output: per batch b, A [m, k] x B [k, n] -> output [m, n], all row-major, the
+// batches one after another. A batch stride of 0 shares one matrix across every batch (ONNX
+// batch broadcasting of a size-1 batch).
+struct MatMulParams {
+  int32_t batch;                           // output matrices
+  int32_t m, k, n;                         // A [m, k], B [k, n], output [m, n]
+  int32_t a_batch_stride, b_batch_stride;  // elements between matrices: m * k (k * n), or 0
+  int32_t a_offset, b_offset, output_offset;
+  int32_t output_multiplier, output_shift;  // s_a * s_b / s_out
+  int32_t act_min, act_max;
+};
+// out[b, i, j] = clamp(output_offset + requantize(acc, out_m, out_s), act_min, act_max),
+// acc = sum over t of (A[b, i, t] + a_offset) * (B[b, t, j] + b_offset). Each product is at
+// most 255 * 255 in magnitude; the host keeps k * 255 * 255 within int32 (k <= 33025), so acc
+// is exact. One portable path on every target (src/matmul.cpp).
+void matmul_s8(const MatMulParams& p, const int8_t* a, const int8_t* b, int8_t* output);
+
 // Concatenation along one axis: each input is `outer` rows of `input_row[i]` elements; the
 // output row is their sum. Inputs whose quantization equals the output's are copied;
 // others are requantized: q_out = output_offset + requantize(q + input_offset[i], M[i], S[i]),
