@@ -110,6 +110,10 @@ void convert_conv_transpose(Importer& im, const onnx::NodeProto& node) {
   if (w.shape().size() != 4) fail(im.at(node), "only 2-D ConvTranspose is supported");
   std::int64_t group = attr_int(node, "group", 1);
   Shape in = im.source_shape(x);
+  // Checked before the bias is made: group scales its size (a group of 2^31 asked for an
+  // 8 GB bias; fuzz).
+  if (in.size() != 4 || w.shape()[0] != in[1] || group < 1 || in[1] % group != 0)
+    fail(im.at(node), "group {} and weights {} do not fit input {}", group, shape_string(w.shape()), shape_string(in));
   std::string auto_pad = attr_string(node, "auto_pad", "NOTSET");
   Window win;
   win.kernel = {w.shape()[2], w.shape()[3]};
