@@ -106,8 +106,8 @@ TEST(OnnxLegacyOpset, MalformedLegacyGraphIsRefusedBeforeTheConverter) {
 
 // Gemm-6 with 1-D inputs, behind a legacy-broadcast Add: ONNX 1.13's shape inference for
 // Gemm-6 (run to read the Add's ranks) reads the second dimension of a 1-D shape and crashes;
-// the fuzzer found its sibling in the converter's Gemm adapter. The upgrade runs in a child process, so this is one error
-// line, not a crashed tinyq.
+// the fuzzer found its sibling in the converter's Gemm adapter. The upgrade runs in a child process, so this is one
+// error line, not a crashed tinyq.
 TEST(OnnxLegacyOpset, AConverterCrashIsOneErrorLine) {
   OnnxBuilder b(6);
   b.input("a", {3}).output("y");

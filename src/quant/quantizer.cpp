@@ -221,7 +221,7 @@ QGraph equalize_if_better(const Graph& graph, const InputSamples& samples, const
 
 }  // namespace
 
-Tensor clamp_input_outliers(const Tensor& samples, std::vector<std::string>* warnings) {
+Tensor clamp_input_outliers(const Tensor& samples, std::vector<std::string>* warnings, const std::string& what) {
   TensorHistogram h;
   h.observe_range(samples.f32());
   h.start_histograms();
@@ -241,11 +241,11 @@ Tensor clamp_input_outliers(const Tensor& samples, std::vector<std::string>* war
       x[i] = std::clamp(x[i], lo, hi);
     }
   if (warnings)
-    warnings->push_back(fmt::format(
-        "calibration data: {} of {} input values lie more than {}x beyond the rest (first: element {} = {:g}, "
-        "sample {}); they were clamped to the rest's range [{:g}, {:g}] for calibration: check the data",
-        count, x.size(), 1 << TensorHistogram::kOutlierGapOctaves, first, samples.f32()[std::size_t(first)],
-        first / per_sample, lo, hi));
+    warnings->push_back(
+        fmt::format("{}: {} of {} input values lie more than {}x beyond the rest (first: element {} = {:g}, "
+                    "sample {}); they were clamped to the rest's range [{:g}, {:g}] for calibration: check the data",
+                    what, count, x.size(), 1 << TensorHistogram::kOutlierGapOctaves, first,
+                    samples.f32()[std::size_t(first)], first / per_sample, lo, hi));
   return clamped;
 }
 
@@ -288,15 +288,8 @@ QGraph quantize(const Graph& graph, const InputSamples& raw_samples, const Quant
   // a range.
   InputSamples samples = raw_samples;
   for (std::size_t i = 0; i < samples.size(); ++i) {
-    std::vector<std::string> found;
-    samples[i] = clamp_input_outliers(samples[i], options.warnings ? &found : nullptr);
-    if (options.warnings) {
-      for (std::string& w : found) {
-        if (graph.inputs.size() > 1) w.replace(0, std::string("calibration data").size(), data_name(graph, i));
-        options.warnings->push_back(std::move(w));
-      }
-      check_input_range(samples[i], data_name(graph, i), *options.warnings);
-    }
+    samples[i] = clamp_input_outliers(samples[i], options.warnings, data_name(graph, i));
+    if (options.warnings) check_input_range(samples[i], data_name(graph, i), *options.warnings);
   }
   CollectOptions collect{.threads = options.threads, .histograms = true, .progress = options.progress};
   settings.calibration_samples = samples.count(graph);

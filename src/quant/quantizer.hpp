@@ -65,8 +65,9 @@ QGraph quantize(const Graph& graph, const InputSamples& samples, const QuantizeO
 
 // `samples` with the lone outliers of its values (see TensorHistogram) clamped to the range of
 // the rest, as quantize calibrates on it; `samples` itself when there are none. With
-// `warnings`, one sentence naming the first outlier.
-Tensor clamp_input_outliers(const Tensor& samples, std::vector<std::string>* warnings = nullptr);
+// `warnings`, one sentence naming the first outlier, starting with `what`.
+Tensor clamp_input_outliers(const Tensor& samples, std::vector<std::string>* warnings = nullptr,
+                            const std::string& what = "calibration data");
 
 // Quantizes with statistics already collected (keyed by ValueId of `graph`).
 QGraph quantize_with_statistics(const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats,

@@ -23,7 +23,7 @@ using ConverterTable = std::map<std::string, Converter>;
 void register_nn_converters(ConverterTable& table);
 void register_elementwise_converters(ConverterTable& table);
 void register_shape_converters(ConverterTable& table);
-void register_slice_converters(ConverterTable& table);  // called by register_shape_converters
+void register_slice_converters(ConverterTable& table);      // called by register_shape_converters
 void register_recurrent_converters(ConverterTable& table);  // LSTM, GRU, RNN (convert_recurrent.cpp)
 const ConverterTable& converters();
 
