@@ -2,22 +2,14 @@
 // through quantize, eval, generate and verify: one --calib / --data per input in the model's
 // input order, each input calibrated on its own data, one C buffer per input.
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "cli_fixture.hpp"
 #include "data/npy.hpp"
 #include "onnx_builder.hpp"
+#include "small_cnn.hpp"
 
 namespace tinyq::testing {
 namespace {
-
-std::vector<float> uniform(std::size_t n, unsigned seed, float lo, float hi) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
 
 class CliMultiInput : public Cli {
  protected:
@@ -26,15 +18,15 @@ class CliMultiInput : public Cli {
   fs::path two_input_model() {
     OnnxBuilder b;
     b.input("a", {1, 6}).input("b", {1, 3}).output("y");
-    b.initializer("wa", {6, 4}, uniform(24, 1, -1.0f, 1.0f));
-    b.initializer("wb", {3, 4}, uniform(12, 2, -0.01f, 0.01f));
+    b.initializer("wa", {6, 4}, random_values(24, 1, -1.0f, 1.0f));
+    b.initializer("wb", {3, 4}, random_values(12, 2, -0.01f, 0.01f));
     b.node("MatMul", {"a", "wa"}, {"ya"}, "branch_a");
     b.node("MatMul", {"b", "wb"}, {"yb"}, "branch_b");
     b.node("Add", {"ya", "yb"}, {"y"}, "sum");
     return write("two_inputs.onnx", b.bytes());
   }
   fs::path npy(const std::string& name, std::int64_t rows, std::int64_t cols, unsigned seed, float hi) {
-    return write_npy_values(name, {rows, cols}, uniform(std::size_t(rows * cols), seed, 0.0f, hi));
+    return write_npy_values(name, {rows, cols}, random_values(std::size_t(rows * cols), seed, 0.0f, hi));
   }
   fs::path write_npy_values(const std::string& name, const std::vector<std::int64_t>& shape,
                             const std::vector<float>& values) {
