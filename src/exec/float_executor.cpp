@@ -117,6 +117,10 @@ Step FloatExecutor::Impl::make_step(const Node& node) {
     case Op::LSTM:
     case Op::GRU:
     case Op::RNN: return recurrent_step(c);
+    case Op::Conv3d:
+    case Op::ConvTranspose3d:
+    case Op::MaxPool3d:
+    case Op::AvgPool3d: return window3d_step(c);
     default: break;
   }
   fail(node.name, "the float executor cannot run {}", op_name(node.op));
@@ -129,7 +133,8 @@ void FloatExecutor::Impl::prepare() {
   for (auto in : graph.inputs) owns_storage[std::size_t(in)] = true;
   for (auto& node : graph.nodes) {
     for (auto in : node.inputs)
-      if (in == kNoValue && node.op != Op::Conv && node.op != Op::Dense && node.op != Op::ConvTranspose)
+      if (in == kNoValue && node.op != Op::Conv && node.op != Op::Dense && node.op != Op::ConvTranspose &&
+          node.op != Op::Conv3d && node.op != Op::ConvTranspose3d)
         fail(node.name, "{} has an omitted input", op_name(node.op));
     steps.push_back(make_step(node));
     bool alias =

@@ -55,6 +55,7 @@ Step pool_step(const StepContext& c);           // MaxPool, AvgPool, GlobalAvgPo
 Step normalization_step(const StepContext& c);  // Softmax, LayerNorm, ChannelAffine
 Step movement_step(const StepContext& c);       // Concat, Reshape, Identity, Transpose, Pad, Resize
 Step recurrent_step(const StepContext& c);      // LSTM, GRU, RNN
+Step window3d_step(const StepContext& c);       // Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d
 
 // Small attribute readers the builders share.
 inline int as_int(std::int64_t v) { return int(v); }

@@ -46,6 +46,10 @@ constexpr std::array kOpNames = {
     std::pair{Op::LSTM, "LSTM"},
     std::pair{Op::GRU, "GRU"},
     std::pair{Op::RNN, "RNN"},
+    std::pair{Op::Conv3d, "Conv3d"},
+    std::pair{Op::ConvTranspose3d, "ConvTranspose3d"},
+    std::pair{Op::MaxPool3d, "MaxPool3d"},
+    std::pair{Op::AvgPool3d, "AvgPool3d"},
 };
 }  // namespace
 

@@ -81,13 +81,25 @@ enum class Op {
   // run-time. D = 1 or 2 directions (D = 2: direction 0 forward,
   // 1 reverse). Gate blocks of G*H rows in ONNX order: LSTM i,o,f,c (G=4), GRU z,r,h (G=3),
   // RNN one (G=1). attrs: direction ("forward", "reverse", "bidirectional"),
-  // linear_before_reset (GRU), activation (RNN: "Tanh" or "Relu"), output: "Y" [T,D,N,H] (every
+  // linear_before_reset (GRU), activation (RNN: "Tanh" or "Relu"), cell_clip (LSTM, float >= 0,
+  // 0 = none: the new cell state is clamped to [-cell_clip, cell_clip] before the output gate
+  // sees it, as in TFLite; not ONNX's clip, which is refused), output: "Y" [T,D,N,H] (every
   // step's hidden state), "Y_h" [D,N,H] (each direction's last hidden state) or "Y_c" [D,N,H]
   // (LSTM's last cell state). One output per node: an ONNX node whose Y and Y_c are both used
   // becomes two nodes. Shapes and checks: src/ir/recurrent.hpp.
   LSTM,
   GRU,
   RNN,
+  // 3-D windows on rank-5 tensors kept in the source layout x[N,C,D,H,W] (only 4-D activations
+  // are stored channels-last). Float only: no int8 kernel. attrs: strides[3], dilations[3],
+  // pads[6] (begins D,H,W then ends D,H,W); pooling: kernel[3], ceil_mode (resolved into the
+  // output shape), count_include_pad (average only); convolutions: group, and
+  // ConvTranspose3d output_padding[3]. Weights in ONNX's layout: Conv3d w[O,C/group,KD,KH,KW],
+  // ConvTranspose3d w[C,O/group,KD,KH,KW]; b[O]. Kernels: src/exec/float/window3d.hpp.
+  Conv3d,
+  ConvTranspose3d,
+  MaxPool3d,
+  AvgPool3d,
 };
 
 std::string_view op_name(Op op);

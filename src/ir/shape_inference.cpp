@@ -58,6 +58,38 @@ Shape window_shape(const Graph& g, const Node& n, std::int64_t out_c, std::int64
   return {x[0], oh, ow, out_c};
 }
 
+// Output [N, out_c, D', H', W'] of a 3-D window over x[N,C,D,H,W] with a kernel of k; the
+// attributes are checked here as well as at import (a .tqm file carries the float graph).
+Shape window3d_shape(const Graph& g, const Node& n, std::int64_t out_c, const std::vector<std::int64_t>& k) {
+  const Shape& x = input_shape(g, n, 0);
+  require_rank(n, x, 5);
+  const auto strides = n.attrs.get_ints("strides"), dilations = n.attrs.get_ints("dilations"),
+             pads = n.attrs.get_ints("pads");
+  if (k.size() != 3 || strides.size() != 3 || dilations.size() != 3 || pads.size() != 6)
+    fail(n.name, "{} needs 3 kernel sizes, strides and dilations and 6 pads", op_name(n.op));
+  const bool transposed = n.op == Op::ConvTranspose3d;
+  auto output_padding = n.attrs.get_ints("output_padding");
+  if (output_padding.empty()) output_padding.assign(3, 0);
+  if (output_padding.size() != 3) fail(n.name, "{} needs 3 output_padding values", op_name(n.op));
+  constexpr std::int64_t kMaxAttr = std::int64_t{1} << 20;
+  Shape out{x[0], out_c, 0, 0, 0};
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (k[i] < 1 || k[i] > kMaxAttr || strides[i] < 1 || strides[i] > kMaxAttr || dilations[i] < 1 ||
+        dilations[i] > kMaxAttr || pads[i] < 0 || pads[i] > kMaxAttr || pads[i + 3] < 0 || pads[i + 3] > kMaxAttr ||
+        output_padding[i] < 0 || output_padding[i] > kMaxAttr)
+      fail(n.name, "{} kernel, strides, dilations, pads or output_padding out of range", op_name(n.op));
+    // Bounded operands: these products fit int64 (x[i] < 2^31 after element_count).
+    const std::int64_t size = transposed ? strides[i] * (x[2 + i] - 1) + output_padding[i] + (k[i] - 1) * dilations[i] +
+                                               1 - pads[i] - pads[i + 3]
+                                         : window_output_size(x[2 + i], k[i], strides[i], dilations[i], pads[i],
+                                                              pads[i + 3], n.attrs.get_int("ceil_mode", 0) != 0);
+    if (size <= 0) fail(n.name, "{} output would be empty (input {})", op_name(n.op), shape_string(x));
+    if (size > (std::int64_t{1} << 31)) fail(n.name, "{} output would exceed 2^31 along an axis", op_name(n.op));
+    out[2 + i] = size;
+  }
+  return out;
+}
+
 int normalize_axis(const Node& n, std::int64_t axis, std::size_t rank) {
   if (axis < 0) axis += std::int64_t(rank);
   if (axis < 0 || axis >= std::int64_t(rank)) fail(n.name, "axis {} out of range for rank {}", axis, rank);
@@ -136,6 +168,28 @@ Shape infer_output_shape(const Graph& g, const Node& n) {
       const Shape& x = input_shape(g, n, 0);
       require_rank(n, x, 4);
       return window_shape(g, n, x[3], attr_at(n, "kernel", 0, 1), attr_at(n, "kernel", 1, 1));
+    }
+    case Op::MaxPool3d:
+    case Op::AvgPool3d: {
+      const Shape& x = input_shape(g, n, 0);
+      require_rank(n, x, 5);
+      return window3d_shape(g, n, x[1], n.attrs.get_ints("kernel"));
+    }
+    case Op::Conv3d:
+    case Op::ConvTranspose3d: {
+      const Shape& x = input_shape(g, n, 0);
+      const Shape& w = input_shape(g, n, 1);
+      require_rank(n, x, 5);
+      require_rank(n, w, 5);
+      const std::int64_t group = n.attrs.get_int("group", 1);
+      if (group < 1 || x[1] % group != 0)
+        fail(n.name, "{} group {} does not divide its {} input channels", op_name(n.op), group, x[1]);
+      const bool transposed = n.op == Op::ConvTranspose3d;
+      // Conv3d w[O, C/g, k...], ConvTranspose3d w[C, O/g, k...]; group <= C, so no product overflows.
+      if (transposed ? w[0] != x[1] : (w[1] * group != x[1] || w[0] % group != 0))
+        fail(n.name, "{} input channels {} do not match weight {} with group {}", op_name(n.op), x[1], shape_string(w),
+             group);
+      return window3d_shape(g, n, transposed ? w[1] * group : w[0], {w[2], w[3], w[4]});
     }
     case Op::GlobalAvgPool:
     case Op::GlobalMaxPool: {

@@ -96,6 +96,12 @@ std::optional<std::string> int8_unsupported(const Graph& g, const Node& node) {
       if (!g.value(node.inputs[1]).is_constant())
         return "no int8 kernel for ConvTranspose with weights computed at run time";
       return std::nullopt;
+    case Op::Conv3d:
+    case Op::ConvTranspose3d:
+    case Op::MaxPool3d:
+    case Op::AvgPool3d:
+      return fmt::format("no int8 kernel for 3-D windows ({} on an (N,C,D,H,W) tensor runs in float only)",
+                         op_name(node.op));
     case Op::Pad: return pad_support(g, node);
     case Op::MatMul: return matmul_support(g, node);
     case Op::Transpose:

@@ -23,35 +23,43 @@ void require_single_output(Importer& im, const onnx::NodeProto& node) {
   }
 }
 
-// The 2-D window parameters shared by Conv, ConvTranspose and pooling, with auto_pad
-// resolved into explicit [top, left, bottom, right] pads.
+// The window parameters shared by Conv, ConvTranspose and pooling, over 2 spatial axes
+// (N,C,H,W) or 3 (N,C,D,H,W), with auto_pad resolved into explicit pads: the begins, then the
+// ends ([top, left, bottom, right] in 2-D).
 struct Window {
   Ints kernel, strides, dilations, pads;
 };
 
-// Input 0 in NHWC; checked first so a 1-D or 3-D input gets this error, not a layout one.
+// The ONNX rank of input 0: 4, or 5 for the 3-D forms (float only, kept NCDHW). Checked first
+// so that an input of another rank gets this error, not a layout one. 1-D inputs never get
+// here: lift_1d.cpp rewrites them as 2-D.
+std::size_t spatial_rank(Importer& im, const onnx::NodeProto& node) {
+  const std::size_t rank = im.source_shape(im.input(node, 0)).size();
+  if (rank != 4 && rank != 5)
+    fail(im.at(node), "only 2-D (N,C,H,W) and 3-D (N,C,D,H,W) spatial inputs are supported, got rank {}", rank);
+  return rank;
+}
+
+// Input 0 as the op's IR form reads it: NHWC in 2-D, NCDHW (as imported) in 3-D.
 ValueId spatial_input(Importer& im, const onnx::NodeProto& node) {
-  ValueId x = im.input(node, 0);
-  if (std::size_t rank = im.source_shape(x).size(); rank != 4)
-    fail(im.at(node), "only 2-D spatial inputs (N,C,H,W) are supported, got rank {}", rank);
-  return im.to_layout(x, Layout::NHWC, node.name());
+  if (spatial_rank(im, node) == 5) return im.input(node, 0);
+  return im.to_layout(im.input(node, 0), Layout::NHWC, node.name());
 }
 
 Window read_window(Importer& im, const onnx::NodeProto& node, const Shape& nchw_input, Ints kernel) {
-  if (nchw_input.size() != 4)
-    fail(im.at(node), "only 2-D spatial inputs (N,C,H,W) are supported, got rank {}", nchw_input.size());
+  const std::size_t n = nchw_input.size() - 2;  // spatial_rank checked rank 4 or 5
   Window w;
   w.kernel = std::move(kernel);
   w.strides = attr_ints(node, "strides");
   w.dilations = attr_ints(node, "dilations");
   w.pads = attr_ints(node, "pads");
-  if (w.kernel.size() != 2) fail(im.at(node), "kernel must be 2-D");
-  if (w.strides.empty()) w.strides = {1, 1};
-  if (w.dilations.empty()) w.dilations = {1, 1};
-  if (w.pads.empty()) w.pads = {0, 0, 0, 0};
-  if (w.strides.size() != 2 || w.dilations.size() != 2 || w.pads.size() != 4)
-    fail(im.at(node), "strides, dilations and pads must describe 2 spatial axes");
-  for (int i = 0; i < 2; ++i)
+  if (w.kernel.size() != n) fail(im.at(node), "kernel must have {} axes, like the input's spatial axes", n);
+  if (w.strides.empty()) w.strides.assign(n, 1);
+  if (w.dilations.empty()) w.dilations.assign(n, 1);
+  if (w.pads.empty()) w.pads.assign(2 * n, 0);
+  if (w.strides.size() != n || w.dilations.size() != n || w.pads.size() != 2 * n)
+    fail(im.at(node), "strides, dilations and pads must describe {} spatial axes", n);
+  for (std::size_t i = 0; i < n; ++i)
     if (w.kernel[i] <= 0 || w.strides[i] <= 0 || w.dilations[i] <= 0 || w.kernel[i] > 4096 || w.strides[i] > 4096 ||
         w.dilations[i] > 4096)
       fail(im.at(node), "kernel, strides and dilations must be in 1..4096");
@@ -59,16 +67,16 @@ Window read_window(Importer& im, const onnx::NodeProto& node, const Shape& nchw_
     if (p < 0 || p > 4096) fail(im.at(node), "pads must be in 0..4096");
   std::string auto_pad = attr_string(node, "auto_pad", "NOTSET");
   if (auto_pad == "VALID") {
-    w.pads = {0, 0, 0, 0};
+    w.pads.assign(2 * n, 0);
   } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-    for (int i = 0; i < 2; ++i) {
-      std::int64_t in = nchw_input[std::size_t(2 + i)];
+    for (std::size_t i = 0; i < n; ++i) {
+      std::int64_t in = nchw_input[2 + i];
       std::int64_t out = (in + w.strides[i] - 1) / w.strides[i];
       std::int64_t total =
           std::max<std::int64_t>(0, (out - 1) * w.strides[i] + (w.kernel[i] - 1) * w.dilations[i] + 1 - in);
       std::int64_t small = total / 2, large = total - total / 2;
       w.pads[i] = auto_pad == "SAME_UPPER" ? small : large;
-      w.pads[i + 2] = auto_pad == "SAME_UPPER" ? large : small;
+      w.pads[i + n] = auto_pad == "SAME_UPPER" ? large : small;
     }
   } else if (auto_pad != "NOTSET") {
     fail(im.at(node), "unknown auto_pad '{}'", auto_pad);
@@ -92,7 +100,21 @@ ValueId bias_or_zeros(Importer& im, const onnx::NodeProto& node, int index, std:
   return im.add_constant(node.name() + "_bias", Tensor(DType::f32, {channels}));
 }
 
+// Conv3d: ONNX's layouts unchanged (x NCDHW, w [O, C/g, KD, KH, KW]).
+void convert_conv3d(Importer& im, const onnx::NodeProto& node) {
+  ValueId x = im.input(node, 0);
+  Tensor w = im.constant_input(node, 1).cast(DType::f32);
+  if (w.shape().size() != 5) fail(im.at(node), "a 3-D Conv needs rank-5 weights, got {}", shape_string(w.shape()));
+  Window win = read_window(im, node, im.source_shape(x), {w.shape()[2], w.shape()[3], w.shape()[4]});
+  Attributes attrs = window_attrs(win);
+  attrs.set("group", attr_int(node, "group", 1));
+  ValueId weight = im.add_constant(node.input(1), std::move(w));
+  ValueId bias = bias_or_zeros(im, node, 2, im.graph().value(weight).shape[0]);
+  im.emit(node, Op::Conv3d, {x, weight, bias}, attrs, Layout::Plain);
+}
+
 void convert_conv(Importer& im, const onnx::NodeProto& node) {
+  if (spatial_rank(im, node) == 5) return convert_conv3d(im, node);
   ValueId x = spatial_input(im, node);
   Tensor w = im.constant_input(node, 1).cast(DType::f32);  // [O, C/g, KH, KW]
   if (w.shape().size() != 4) fail(im.at(node), "only 2-D convolution is supported (weight rank {})", w.shape().size());
@@ -104,48 +126,52 @@ void convert_conv(Importer& im, const onnx::NodeProto& node) {
   im.emit(node, Op::Conv, {x, weight, bias}, attrs, Layout::NHWC);
 }
 
+// 2-D (weights re-laid out [C, KH, KW, O/g] on NHWC) or 3-D (NCDHW and ONNX's weight layout
+// [C, O/g, KD, KH, KW], float only).
 void convert_conv_transpose(Importer& im, const onnx::NodeProto& node) {
+  const std::size_t n = spatial_rank(im, node) - 2;
   ValueId x = spatial_input(im, node);
-  Tensor w = im.constant_input(node, 1).cast(DType::f32);  // [C, O/g, KH, KW]
-  if (w.shape().size() != 4) fail(im.at(node), "only 2-D ConvTranspose is supported");
+  Tensor w = im.constant_input(node, 1).cast(DType::f32);  // [C, O/g, k...]
+  if (w.shape().size() != n + 2)
+    fail(im.at(node), "weights {} do not have the input's {} spatial axes", shape_string(w.shape()), n);
   std::int64_t group = attr_int(node, "group", 1);
   Shape in = im.source_shape(x);
   // Checked before the bias is made: group scales its size (a group of 2^31 asked for an
   // 8 GB bias; fuzz).
-  if (in.size() != 4 || w.shape()[0] != in[1] || group < 1 || in[1] % group != 0)
+  if (w.shape()[0] != in[1] || group < 1 || in[1] % group != 0)
     fail(im.at(node), "group {} and weights {} do not fit input {}", group, shape_string(w.shape()), shape_string(in));
   std::string auto_pad = attr_string(node, "auto_pad", "NOTSET");
   Window win;
-  win.kernel = {w.shape()[2], w.shape()[3]};
+  win.kernel.assign(w.shape().begin() + 2, w.shape().end());
   win.strides = attr_ints(node, "strides");
   win.dilations = attr_ints(node, "dilations");
   win.pads = attr_ints(node, "pads");
   Ints output_padding = attr_ints(node, "output_padding");
   Ints output_shape = attr_ints(node, "output_shape");
-  if (win.strides.empty()) win.strides = {1, 1};
-  if (win.dilations.empty()) win.dilations = {1, 1};
-  if (win.pads.empty()) win.pads = {0, 0, 0, 0};
-  if (output_padding.empty()) output_padding = {0, 0};
-  if (win.strides.size() != 2 || win.dilations.size() != 2 || win.pads.size() != 4 || output_padding.size() != 2)
-    fail(im.at(node), "strides, dilations, pads and output_padding must describe 2 spatial axes");
+  if (win.strides.empty()) win.strides.assign(n, 1);
+  if (win.dilations.empty()) win.dilations.assign(n, 1);
+  if (win.pads.empty()) win.pads.assign(2 * n, 0);
+  if (output_padding.empty()) output_padding.assign(n, 0);
+  if (win.strides.size() != n || win.dilations.size() != n || win.pads.size() != 2 * n || output_padding.size() != n)
+    fail(im.at(node), "strides, dilations, pads and output_padding must describe {} spatial axes", n);
   // Bounded before any arithmetic on them (hostile values overflowed int64 below; fuzz).
   constexpr std::int64_t kMaxWindowAttr = std::int64_t{1} << 20;
   auto bounded = [&](std::int64_t v, std::int64_t lo, std::int64_t hi, const char* what) {
     if (v < lo || v > hi) fail(im.at(node), "{} {} outside [{}, {}]", what, v, lo, hi);
   };
-  for (int i = 0; i < 2; ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     bounded(win.strides[i], 1, kMaxWindowAttr, "stride");
     bounded(win.dilations[i], 1, kMaxWindowAttr, "dilation");
     bounded(output_padding[i], 0, kMaxWindowAttr, "output_padding");
   }
   for (std::int64_t d : output_shape) bounded(d, 1, (std::int64_t{1} << 31) - 1, "output_shape");
-  if (output_shape.size() >= 2 || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+  if (output_shape.size() >= n || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     // Pads follow from the requested output size (ONNX ConvTranspose spec).
-    for (int i = 0; i < 2; ++i) {
-      std::int64_t target = output_shape.size() >= 2 ? output_shape[output_shape.size() - 2 + std::size_t(i)]
-                                                     : in[std::size_t(2 + i)] * win.strides[i];
-      std::int64_t total = win.strides[i] * (in[std::size_t(2 + i)] - 1) + output_padding[i] +
-                           ((win.kernel[i] - 1) * win.dilations[i] + 1) - target;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::int64_t target =
+          output_shape.size() >= n ? output_shape[output_shape.size() - n + i] : in[2 + i] * win.strides[i];
+      std::int64_t total =
+          win.strides[i] * (in[2 + i] - 1) + output_padding[i] + ((win.kernel[i] - 1) * win.dilations[i] + 1) - target;
       if (total < 0) {
         // A larger output than the strides give: the extra rows or columns at the end get
         // only the bias, exactly as with output_padding (onnxruntime does the same).
@@ -154,16 +180,21 @@ void convert_conv_transpose(Importer& im, const onnx::NodeProto& node) {
       }
       bool upper = auto_pad != "SAME_LOWER";
       win.pads[i] = upper ? total / 2 : total - total / 2;
-      win.pads[i + 2] = total - win.pads[i];
+      win.pads[i + n] = total - win.pads[i];
     }
   } else if (auto_pad == "VALID") {
-    win.pads = {0, 0, 0, 0};
+    win.pads.assign(2 * n, 0);
   }
   Attributes attrs = window_attrs(win);
   attrs.set("group", group);
   attrs.set("output_padding", output_padding);
-  ValueId weight = im.add_constant(node.input(1) + "_ihwo", w.transposed({0, 2, 3, 1}));
   ValueId bias = bias_or_zeros(im, node, 2, w.shape()[1] * group);
+  if (n == 3) {
+    ValueId weight = im.add_constant(node.input(1), std::move(w));
+    im.emit(node, Op::ConvTranspose3d, {x, weight, bias}, attrs, Layout::Plain);
+    return;
+  }
+  ValueId weight = im.add_constant(node.input(1) + "_ihwo", w.transposed({0, 2, 3, 1}));
   im.emit(node, Op::ConvTranspose, {x, weight, bias}, attrs, Layout::NHWC);
 }
 
@@ -351,6 +382,7 @@ void convert_layer_norm(Importer& im, const onnx::NodeProto& node) {
 
 void convert_pool(Importer& im, const onnx::NodeProto& node, Op op) {
   require_single_output(im, node);
+  const std::size_t n = spatial_rank(im, node) - 2;
   ValueId x = spatial_input(im, node);
   Ints kernel = attr_ints(node, "kernel_shape");
   Window win = read_window(im, node, im.source_shape(x), kernel);
@@ -358,16 +390,39 @@ void convert_pool(Importer& im, const onnx::NodeProto& node, Op op) {
   attrs.set("kernel", win.kernel);
   attrs.set("ceil_mode", attr_int(node, "ceil_mode", 0));
   if (op == Op::AvgPool) {
-    if (win.dilations != Ints{1, 1}) fail(im.at(node), "AveragePool with dilations is not supported");
+    if (win.dilations != Ints(n, 1)) fail(im.at(node), "AveragePool with dilations is not supported");
     attrs.set("count_include_pad", attr_int(node, "count_include_pad", 0));
   }
-  for (int i = 0; i < 2; ++i)
-    if (win.pads[i] >= win.kernel[i] * win.dilations[i] || win.pads[i + 2] >= win.kernel[i] * win.dilations[i])
+  for (std::size_t i = 0; i < n; ++i)
+    if (win.pads[i] >= win.kernel[i] * win.dilations[i] || win.pads[i + n] >= win.kernel[i] * win.dilations[i])
       fail(im.at(node), "padding must be smaller than the pooling window");
+  if (n == 3) {
+    im.emit(node, op == Op::MaxPool ? Op::MaxPool3d : Op::AvgPool3d, {x}, attrs, Layout::Plain);
+    return;
+  }
   im.emit(node, op, {x}, attrs, Layout::NHWC);
 }
 
+// 3-D global pooling: the mean over D, H, W, or a max window as large as the input.
+void convert_global_pool3d(Importer& im, const onnx::NodeProto& node, Op op) {
+  ValueId x = im.input(node, 0);
+  const Shape shape = im.source_shape(x);
+  Attributes attrs;
+  if (op == Op::GlobalAvgPool) {
+    attrs.set("axes", Ints{2, 3, 4});
+    attrs.set("keepdims", std::int64_t{1});
+    im.emit(node, Op::ReduceMean, {x}, attrs, Layout::Plain);
+    return;
+  }
+  attrs.set("kernel", Ints{shape[2], shape[3], shape[4]});
+  attrs.set("strides", Ints{1, 1, 1});
+  attrs.set("dilations", Ints{1, 1, 1});
+  attrs.set("pads", Ints(6, 0));
+  im.emit(node, Op::MaxPool3d, {x}, attrs, Layout::Plain);
+}
+
 void convert_global_pool(Importer& im, const onnx::NodeProto& node, Op op) {
+  if (spatial_rank(im, node) == 5) return convert_global_pool3d(im, node, op);
   ValueId x = spatial_input(im, node);
   im.emit(node, op, {x}, {}, Layout::NHWC);
 }
