@@ -132,6 +132,7 @@ Tensor shape_for_input(const Graph& graph, std::size_t index, Tensor data, const
 }
 
 Tensor shape_for_model(const Graph& graph, Tensor data, const std::string& path) {
+  if (graph.inputs.empty()) fail(path, "the model has no inputs (its outputs are constants): there is nothing to feed");
   if (graph.inputs.size() != 1)
     fail(path, "the model has {} inputs; this command feeds exactly one", graph.inputs.size());
   return shape_for_input(graph, 0, std::move(data), path);
@@ -139,6 +140,8 @@ Tensor shape_for_model(const Graph& graph, Tensor data, const std::string& path)
 
 InputSamples load_inputs(const Graph& graph, const std::vector<std::string>& paths, const DataOptions& data,
                          const std::string& option) {
+  if (graph.inputs.empty())
+    fail(option, "the model has no inputs (its outputs are constants): there is no data to give it");
   if (paths.size() != graph.inputs.size()) {
     std::string names;
     for (ValueId in : graph.inputs) names += (names.empty() ? "" : ", ") + graph.value(in).name;

@@ -34,6 +34,8 @@ struct RunArgs {
 };
 
 void check_counts(const RunArgs& args, std::size_t model_inputs, std::size_t model_outputs) {
+  if (args.inputs.size() != model_inputs && model_inputs == 0)
+    fail("--input", "the model has no inputs (its outputs are constants): run it without --input");
   if (args.inputs.size() != model_inputs)
     fail("--input", "the model has {} inputs, {} given", model_inputs, args.inputs.size());
   if (args.outputs.size() > model_outputs)
@@ -133,8 +135,8 @@ void add_run_command(CLI::App& app, int& result) {
       ->required();
   cmd->add_option("--input,-i", args->inputs,
                   "Input .npy, once per model input: float32 in the model's layout; for an int8 model an int8 "
-                  "array is taken as already quantized (the input's scale and zero point)")
-      ->required();
+                  "array is taken as already quantized (the input's scale and zero point); none for a model "
+                  "without inputs");
   cmd->add_option("-o,--output", args->outputs, "Output .npy path; once per model output")->required();
   cmd->add_flag("--raw", args->raw,
                 "int8 models: write the outputs as int8, as the model holds them (default: dequantized float32)");

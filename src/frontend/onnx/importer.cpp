@@ -320,7 +320,8 @@ void Importer::import_graph(const onnx::GraphProto& graph) {
     names_[in.name()] = id;
     available.insert(in.name());
   }
-  if (graph_.inputs.empty()) fail(where_, "graph has no inputs");
+  // A graph without inputs (constants only) imports: its outputs are computed once, and the
+  // commands that feed data say the model has none (cli/commands/common.cpp).
 
   for (int n : onnx_node_order(graph, available, where_)) import_node(graph.node(n));
 
