@@ -38,8 +38,9 @@ class TfliteBuilder {
 
   flatbuffers::FlatBufferBuilder& fbb() { return fbb_; }
 
+  // `is_variable`: state an operator keeps between invocations (an LSTM's).
   int tensor(const std::string& name, fb::TensorType type, const Dims& shape, const std::vector<std::uint8_t>& data,
-             const Quant* quant = nullptr, const Dims& signature = {}) {
+             const Quant* quant = nullptr, const Dims& signature = {}, bool is_variable = false) {
     std::uint32_t buffer = 0;
     if (!data.empty()) {
       fbb_.ForceVectorAlignment(data.size(), 1, 16);
@@ -51,7 +52,7 @@ class TfliteBuilder {
     if (quant)
       q = fb::CreateQuantizationParametersDirect(fbb_, nullptr, nullptr, &quant->scale, &quant->zero_point,
                                                  fb::QuantizationDetails::NONE, 0, quant->axis);
-    tensors_.push_back(fb::CreateTensorDirect(fbb_, &shape, type, buffer, name.c_str(), q, false, 0,
+    tensors_.push_back(fb::CreateTensorDirect(fbb_, &shape, type, buffer, name.c_str(), q, is_variable, 0,
                                               signature.empty() ? nullptr : &signature));
     return int(tensors_.size()) - 1;
   }

@@ -22,7 +22,8 @@ Step recurrent_step(const StepContext& c) {
                          .input = as_int(d.input),
                          .hidden = as_int(d.hidden),
                          .linear_before_reset = node.attrs.get_int("linear_before_reset", 0) != 0,
-                         .relu = node.attrs.get_string("activation", "Tanh") == "Relu"};
+                         .relu = node.attrs.get_string("activation", "Tanh") == "Relu",
+                         .cell_clip = node.attrs.get_float("cell_clip", 0.0f)};
   const std::string output = node.attrs.get_string("output", "Y");
   const bool reverse_only = node.attrs.get_string("direction", "forward") == "reverse";
   const std::size_t state = std::size_t(d.batch) * std::size_t(d.hidden);

@@ -1,5 +1,6 @@
 #include "ir/recurrent.hpp"
 
+#include <cmath>
 #include <cstdint>
 
 #include "util/error.hpp"
@@ -53,6 +54,11 @@ RecurrentDims recurrent_dims(const Graph& g, const Node& n) {
   const std::string output = n.attrs.get_string("output", "Y");
   if (output != "Y" && output != "Y_h" && (output != "Y_c" || n.op != Op::LSTM))
     fail(n.name, "{} has no output '{}'", op_name(n.op), output);
+  if (n.attrs.has("cell_clip")) {
+    const float clip = n.attrs.get_float("cell_clip", 0.0f);
+    if (n.op != Op::LSTM || !(clip >= 0.0f) || !std::isfinite(clip))
+      fail(n.name, "{} cell_clip {} is not supported (LSTM only, finite, >= 0)", op_name(n.op), clip);
+  }
   const std::string activation = n.attrs.get_string("activation", "Tanh");
   if (activation != "Tanh" && (activation != "Relu" || n.op != Op::RNN))
     fail(n.name, "{} activation '{}' is not supported", op_name(n.op), activation);

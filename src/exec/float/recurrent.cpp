@@ -66,6 +66,7 @@ void recurrent_direction(const RecurrentSpec& s, const RecurrentWeights& p, cons
             const float f = sigmoid(a[2 * H + j] + b[2 * H + j] + pf * cn[j]);
             const float g = std::tanh(a[3 * H + j] + b[3 * H + j]);
             cn[j] = f * cn[j] + i * g;
+            if (s.cell_clip > 0.0f) cn[j] = std::clamp(cn[j], -s.cell_clip, s.cell_clip);
             const float o = sigmoid(a[H + j] + b[H + j] + po * cn[j]);
             hn[j] = o * std::tanh(cn[j]);
           }

@@ -12,6 +12,7 @@ struct RecurrentSpec {
   int steps, batch, input, hidden;
   bool linear_before_reset = false;  // GRU: apply the reset gate after the recurrent projection
   bool relu = false;                 // RNN: Relu instead of Tanh
+  float cell_clip = 0.0f;            // LSTM: > 0 clamps the new cell state to [-clip, clip]
 };
 
 // One direction's parameters. w [G*H, I], r [G*H, H], b [2*G*H] (the W biases, then the R

@@ -18,6 +18,7 @@ const ConverterTable& converters() {
     register_elementwise_converters(t);
     register_shape_converters(t);
     register_slice_converters(t);
+    register_recurrent_converters(t);
     return t;
   }();
   return table;
@@ -95,6 +96,11 @@ ValueId Converter::input(const OperatorInfo& op, std::size_t i) {
   const TensorInfo& t = input_tensor(op, i);
   ValueId& id = values_[std::size_t(t.index)];
   if (id != kNoValue) return id;
+  if (t.is_variable)
+    fail(at(op),
+         "input tensor {} '{}' is a variable tensor (state kept between invocations), which only "
+         "UNIDIRECTIONAL_SEQUENCE_LSTM's state inputs may be",
+         t.index, t.name);
   if (!t.has_data)
     fail(at(op), "input tensor {} '{}' is not computed by an earlier operator, a graph input or a constant", t.index,
          t.name);

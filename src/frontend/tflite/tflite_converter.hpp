@@ -26,6 +26,7 @@ void register_window_converters(ConverterTable& table);       // convolutions, p
 void register_elementwise_converters(ConverterTable& table);  // arithmetic, activations, softmax
 void register_shape_converters(ConverterTable& table);        // reshapes, concat, pad, resize
 void register_slice_converters(ConverterTable& table);        // STRIDED_SLICE, SPLIT
+void register_recurrent_converters(ConverterTable& table);    // UNIDIRECTIONAL_SEQUENCE_LSTM
 const ConverterTable& converters();
 
 class Converter {

@@ -121,7 +121,7 @@ TensorInfo read_tensor(const fb::Model& model, std::size_t index, const std::uin
   if (!t.shape_signature.empty() && t.shape_signature.size() != t.shape.size())
     fail(here, "shape_signature {} and shape {} differ in rank", shape_string(t.shape_signature),
          shape_string(t.shape));
-  if (src.is_variable()) fail(here, "variable tensors are not supported");
+  t.is_variable = src.is_variable();
   if (src.sparsity()) fail(here, "sparse tensors are not supported");
   t.quant = read_quantization(src.quantization(), t, here);
   const auto* buffers = model.buffers();
@@ -129,6 +129,8 @@ TensorInfo read_tensor(const fb::Model& model, std::size_t index, const std::uin
   if (src.buffer() >= buffer_count && !(src.buffer() == 0 && buffer_count == 0))
     fail(here, "buffer index {} is out of range ({} buffers)", src.buffer(), buffer_count);
   if (buffer_count > 0) read_data(buffers->Get(src.buffer()), file, file_size, t, here);
+  if (t.is_variable && t.has_data)
+    fail(here, "is a variable tensor with data (TFLite refuses this too: its variables start at zero)");
   return t;
 }
 

@@ -16,8 +16,9 @@
 //     file and is exactly element count x element size bytes long;
 //   - quantization: zero points as many as scales (or none, meaning 0), scales finite;
 //     several scales only along a valid quantized_dimension, one per slice;
-//   - every operator's opcode index is in range; sparse tensors, custom quantization and
-//     variable tensors are refused;
+//   - every operator's opcode index is in range; sparse tensors and custom quantization are
+//     refused, and so is a variable tensor with data (TFLite's interpreter refuses it too:
+//     its variables start at zero);
 //   - options of the tables listed below are decoded; an operator whose options belong to
 //     another table keeps the raw tag (OperatorInfo::options_tag) with std::monostate.
 // It does not check that operators make sense (shapes, input counts): that is the job of
@@ -84,6 +85,7 @@ enum class BuiltinOp : std::int32_t {
   Sub = 41,
   Div = 42,
   Squeeze = 43,
+  UnidirectionalSequenceLstm = 44,
   StridedSlice = 45,
   Exp = 47,
   Split = 49,
@@ -120,6 +122,9 @@ struct TensorInfo {
   bool has_data = false;                      // a constant (weights, shapes, axes)
   std::vector<std::uint8_t> data;             // its bytes, little-endian, as stored
   Quantization quant;
+  // State an operator keeps between invocations (an LSTM's hidden and cell state); zero at
+  // the start, never with data.
+  bool is_variable = false;
 };
 
 enum class Activation : std::int8_t { None = 0, Relu = 1, ReluN1To1 = 2, Relu6 = 3, Tanh = 4, SignBit = 5 };
@@ -199,12 +204,19 @@ struct ResizeNearestNeighborOptions {
 struct LeakyReluOptions {
   float alpha = 0.0f;
 };
+struct UnidirectionalSequenceLstmOptions {
+  Activation activation = Activation::None;
+  float cell_clip = 0.0f, proj_clip = 0.0f;  // 0: no clipping
+  bool time_major = false;
+  bool asymmetric_quantize_inputs = false;
+  bool diagonal_recurrent_tensors = false;
+};
 
 using Options =
     std::variant<std::monostate, Conv2DOptions, DepthwiseConv2DOptions, Pool2DOptions, FullyConnectedOptions,
                  SoftmaxOptions, ConcatenationOptions, AddOptions, SubOptions, MulOptions, DivOptions, ReshapeOptions,
                  ReducerOptions, SqueezeOptions, StridedSliceOptions, SplitOptions, TransposeConvOptions,
-                 ResizeNearestNeighborOptions, LeakyReluOptions>;
+                 ResizeNearestNeighborOptions, LeakyReluOptions, UnidirectionalSequenceLstmOptions>;
 
 struct OperatorInfo {
   int index = 0;                  // position in the subgraph's execution order

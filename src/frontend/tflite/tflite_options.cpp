@@ -108,6 +108,16 @@ Options decode_options(const tflite_fb::Operator& op) {
     case T::LeakyReluOptions:
       return decoded<LeakyReluOptions>(op.builtin_options_as_LeakyReluOptions(),
                                        [](const auto& o) { return LeakyReluOptions{o.alpha()}; });
+    case T::UnidirectionalSequenceLSTMOptions:
+      return decoded<UnidirectionalSequenceLstmOptions>(
+          op.builtin_options_as_UnidirectionalSequenceLSTMOptions(), [](const auto& o) {
+            return UnidirectionalSequenceLstmOptions{act(o.fused_activation_function()),
+                                                     o.cell_clip(),
+                                                     o.proj_clip(),
+                                                     o.time_major(),
+                                                     o.asymmetric_quantize_inputs(),
+                                                     o.diagonal_recurrent_tensors()};
+          });
     default: return std::monostate{};
   }
 }
