@@ -34,7 +34,8 @@ void add_loop(const AddParams& p, const BroadcastShape& s, const int8_t* a, cons
   for_each_broadcast(s, a, b, output, [&p, headroom](int8_t qa, int8_t qb) {
     const int32_t ra = requantize_rounding((qa + p.a_offset) * headroom, p.a_multiplier, p.a_shift, Rounding);
     const int32_t rb = requantize_rounding((qb + p.b_offset) * headroom, p.b_multiplier, p.b_shift, Rounding);
-    const int32_t sum = requantize_rounding(ra + rb, p.output_multiplier, p.output_shift, Rounding);
+    const int32_t sum =
+        requantize_rounding(p.subtract != 0 ? ra - rb : ra + rb, p.output_multiplier, p.output_shift, Rounding);
     return detail::offset_and_clamp(sum, p.output_offset, p.act_min, p.act_max);
   });
 }
@@ -73,9 +74,11 @@ void add_tflite(const AddParams& p, const BroadcastShape& s, const int8_t* a, co
   const TfliteRescale rb(p.b_offset, p.b_multiplier, p.b_shift, p.left_shift);
   const int32_t m = p.output_multiplier, shift = p.output_shift, offset = p.output_offset;
   const int32_t lo = p.act_min - offset, hi = p.act_max - offset;
+  // SUB subtracts the rescaled b term: (x ^ negate) - negate is -x for negate = -1, x for 0.
+  const int32_t negate = p.subtract != 0 ? -1 : 0;
   const BroadcastShape sh = s;
-  const auto one = [ra, rb, m, shift, offset, lo, hi](int8_t qa, int8_t qb) {
-    const int32_t sum = ra(qa) + rb(qb);
+  const auto one = [ra, rb, m, shift, offset, lo, hi, negate](int8_t qa, int8_t qb) {
+    const int32_t sum = ra(qa) + ((rb(qb) ^ negate) - negate);
     const int32_t v = kSmlal ? detail::requantize_tflite_smlal(sum, m, shift) : requantize_tflite(sum, m, shift);
     return static_cast<int8_t>(clamp_i32(v, lo, hi) + offset);
   };
@@ -114,13 +117,24 @@ void add_s8_portable(const AddParams& p, const BroadcastShape& s, const int8_t* 
   add_loop<kRoundSingle>(p, s, a, b, output);
 }
 
-void mul_s8_portable(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
+namespace {
+
+template <int32_t Rounding>
+void mul_loop(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
   for_each_broadcast(s, a, b, output, [&p](int8_t qa, int8_t qb) {
     // |product| <= 256 * 256: exact in int32.
     const int32_t product = (qa + p.a_offset) * (qb + p.b_offset);
-    return detail::offset_and_clamp(requantize(product, p.output_multiplier, p.output_shift), p.output_offset,
-                                    p.act_min, p.act_max);
+    return detail::offset_and_clamp(requantize_rounding(product, p.output_multiplier, p.output_shift, Rounding),
+                                    p.output_offset, p.act_min, p.act_max);
   });
+}
+
+}  // namespace
+
+void mul_s8_portable(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
+  // TFLite's int8 MUL (mul.h MulElementwise): MultiplyByQuantizedMultiplier of the product.
+  if (p.rounding == kRoundTflite) return mul_loop<kRoundTflite>(p, s, a, b, output);
+  mul_loop<kRoundSingle>(p, s, a, b, output);
 }
 
 void lookup_s8_portable(const int8_t* table, const int8_t* input, int8_t* output, int32_t count) {
@@ -161,6 +175,7 @@ void add_s8(const AddParams& p, const BroadcastShape& s, const int8_t* a, const 
 }
 
 void mul_s8(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
+  if (p.rounding != kRoundSingle) return mul_s8_portable(p, s, a, b, output);  // as add_s8
 #if defined(TINYQ_PATH_ARM_MVE)
   mul_s8_mve(p, s, a, b, output);
 #elif defined(TINYQ_PATH_ARM_DSP)

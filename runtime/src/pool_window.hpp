@@ -41,7 +41,11 @@ inline int32_t counted_taps(int32_t start, int32_t kernel, int32_t size, int32_t
 // the first two themselves; avg_pool2d_s8 hands TFLite's rounded division (ties away from
 // zero) to the portable path.
 inline int32_t window_average(const AvgPoolParams& ap, int32_t sum, int32_t n) {
-  if (ap.rounding == kRoundTflite) return sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n;
+  if (ap.rounding == kRoundTflite) {
+    // TFLite's MEAN: its multiplier holds 1 / n already (AvgPoolParams).
+    if (ap.count_multiplier != nullptr) return requantize_tflite(sum, ap.count_multiplier[0], ap.count_shift[0]);
+    return sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n;
+  }
   return ap.truncate != 0 ? sum / n : requantize(sum, ap.count_multiplier[n], ap.count_shift[n]);
 }
 

@@ -124,7 +124,8 @@ struct KernelFields<rt::AddParams> {
                                           field("output_shift", &S::output_shift),
                                           field("act_min", &S::act_min),
                                           field("act_max", &S::act_max),
-                                          field("rounding", &S::rounding, true)};
+                                          field("rounding", &S::rounding, true),
+                                          field("subtract", &S::subtract, true)};
 };
 
 template <>
@@ -136,7 +137,8 @@ struct KernelFields<rt::MulParams> {
                                           field("output_multiplier", &S::output_multiplier),
                                           field("output_shift", &S::output_shift),
                                           field("act_min", &S::act_min),
-                                          field("act_max", &S::act_max)};
+                                          field("act_max", &S::act_max),
+                                          field("rounding", &S::rounding, true)};
 };
 
 template <>

@@ -272,6 +272,25 @@ void check_pool(const NodeCheck& c, const QNode& n) {
   c.rounding("rounding");
   const rt::AvgPoolParams a = avg_pool_params(n);
   const bool tflite = a.rounding == rt::kRoundTflite;
+  if (tflite && n.i32.contains("count_multiplier")) {
+    // TFLite's MEAN over H and W: one window over the whole image, one multiplier with 1 / n
+    // folded in (not normalized), offsets the zero points.
+    c.require(!truncate, "average pooling both truncates and rounds as TFLite");
+    c.require(p.kernel_h == p.in_h && p.kernel_w == p.in_w && p.out_h == 1 && p.out_w == 1 && p.pad_top == 0 &&
+                  p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0,
+              "TFLite mean window is not the whole image");
+    c.require(c.words("count_multiplier").size() == 1 && c.words("count_shift").size() == 1,
+              "TFLite mean has not one multiplier");
+    c.require(a.count_multiplier[0] >= 0, "negative TFLite mean multiplier");
+    c.shift(a.count_shift[0]);
+    c.matches_input(a.input_offset);
+    c.matches_output(a.output_offset);
+    // TFLite multiplies the sum by 2^shift in int32 first: it must fit.
+    const std::int64_t max_sum =
+        std::int64_t(p.kernel_h) * p.kernel_w * std::max(std::abs(-128 + a.input_offset), std::abs(127 + a.input_offset));
+    c.require(a.count_shift[0] <= 0 || (max_sum << a.count_shift[0]) <= INT32_MAX, "TFLite mean sum overflows");
+    return;
+  }
   if (tflite) {
     // TFLite averages the stored bytes themselves (rounding ties away from zero is not
     // shift-invariant, so no offsets), and its input and output share one quantization; its
@@ -339,14 +358,20 @@ void check_binary(const NodeCheck& c, const QNode& n) {
   if (ops.b_input >= 0)
     c.require(n.get("b_offset") == -c.quant(ops.b_input).zero_point, "second operand offset is not its zero point");
   c.matches_output(n.get("output_offset"));
+  c.rounding("rounding");
   if (n.kernel == QKernel::Add) {
     c.field("left_shift", 0, 22);
-    c.rounding("rounding");
     c.scalar_requant("a", false);
     c.scalar_requant("b", true);  // Sub negates b
     c.scalar_requant("output", false);
+    // TFLite's SUB subtracts the rescaled b term (tinyq's own Sub negates b's multiplier).
+    if (n.ints.contains("subtract") && c.field("subtract", 0, 1) != 0)
+      c.require(n.get("rounding", rt::kRoundSingle) == rt::kRoundTflite, "subtract without TFLite's rounding");
   } else {
     c.scalar_requant("output", false);
+    // TFLite's MUL multiplies the product by 2^shift in int32 first: |product| <= 255^2 < 2^16.
+    if (n.get("rounding", rt::kRoundSingle) == rt::kRoundTflite)
+      c.require(n.get("output_shift") <= 15, "TFLite multiplication shift above 15");
   }
 }
 

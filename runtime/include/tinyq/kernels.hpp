@@ -218,6 +218,11 @@ struct AvgPoolParams {
   // computed as (s + n / 2) / n for s > 0 and (s - n / 2) / n otherwise (C division);
   // count_multiplier is then unused and truncate is 0. TFLite's form has no offsets:
   // input_offset = output_offset = 0 gives its bytes.
+  // kRoundTflite with count_multiplier set (one entry, index 0): TFLite's int8 MEAN over H and
+  // W (reduce.h QuantizedMeanOrSum), the window the whole image: q_out = output_offset +
+  // requantize_tflite(s, count_multiplier[0], count_shift[0]), s = sum(q + input_offset), the
+  // multiplier TFLite's s_in / s_out with 1 / n folded in (not normalized: any value in
+  // [0, 2^31)).
   int32_t rounding = kRoundSingle;
 };
 // Window of output (oy, ox): rows [y0, y0 + kernel_h), y0 = oy * stride_h - pad_top (columns
@@ -249,6 +254,7 @@ struct AddParams {
   int32_t output_multiplier, output_shift;    // 2 * max(s_a, s_b) / (2^left_shift * s_out)
   int32_t act_min, act_max;
   int32_t rounding = kRoundSingle;  // kRoundTflite: every requantize below is requantize_tflite
+  int32_t subtract = 0;             // 1 (kRoundTflite only): TFLite's int8 SUB, the b term subtracted
 };
 // out = output_offset + requantize(requantize((a + a_offset) << left_shift, a_m, a_s) +
 //                                  requantize((b + b_offset) << left_shift, b_m, b_s), out_m, out_s)
@@ -261,14 +267,19 @@ struct AddParams {
 // the parameters; parameters outside them (not produced by tinyq's quantizer) run the
 // portable code. Same bytes either way. TFLite's rounding runs the portable code on every
 // path (each input rescale one 64-bit multiply-accumulate, src/elementwise.cpp).
+// subtract = 1 is TFLite's int8 SUB (sub.h SubElementwise): the same with the rescaled b term
+// subtracted instead of added. It is not a negated b multiplier: TFLite's roundings are not
+// symmetric, so -requantize_tflite(x, M, S) and requantize_tflite(x, -M, S) differ on ties.
 void add_s8(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 
 struct MulParams {
   int32_t a_offset, b_offset, output_offset;
   int32_t output_multiplier, output_shift;  // s_a * s_b / s_out
   int32_t act_min, act_max;
+  int32_t rounding = kRoundSingle;  // kRoundTflite: requantize_tflite, TFLite's int8 MUL (mul.h)
 };
 // out = clamp(output_offset + requantize((a + a_offset) * (b + b_offset), out_m, out_s), act_min, act_max)
+// TFLite's rounding runs the portable code on every path.
 void mul_s8(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 
 // Matrix product of two activations (attention: Q x K^T, scores x V), per-tensor affine

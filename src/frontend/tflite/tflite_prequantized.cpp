@@ -40,6 +40,16 @@ const std::map<std::int32_t, Builder>& builders() {
       {std::int32_t(BuiltinOp::Concatenation), prequantized_concat},
       {std::int32_t(BuiltinOp::Pad), prequantized_pad},
       {std::int32_t(BuiltinOp::PadV2), prequantized_pad},
+      {std::int32_t(BuiltinOp::Sub), prequantized_add},
+      {std::int32_t(BuiltinOp::Mul), prequantized_add},
+      {std::int32_t(BuiltinOp::Mean), prequantized_mean},
+      {std::int32_t(BuiltinOp::Logistic), prequantized_lookup},
+      {std::int32_t(BuiltinOp::Tanh), prequantized_lookup},
+      {std::int32_t(BuiltinOp::Relu), prequantized_lookup},
+      {std::int32_t(BuiltinOp::Relu6), prequantized_lookup},
+      {std::int32_t(BuiltinOp::LeakyRelu), prequantized_lookup},
+      {std::int32_t(BuiltinOp::HardSwish), prequantized_lookup},
+      {std::int32_t(BuiltinOp::Quantize), prequantized_lookup},
   };
   return table;
 }
@@ -198,8 +208,10 @@ QGraph import_prequantized_tflite(const TfliteModel& m, Graph float_graph) {
 }
 
 std::vector<std::string> supported_prequantized_tflite_ops() {
-  std::vector<std::string> ops{"QUANTIZE (float32 model input)", "DEQUANTIZE (float32 model output)"};
-  for (const auto& [code, builder] : builders()) ops.push_back(builtin_name(code));
+  std::vector<std::string> ops{"DEQUANTIZE (float32 model output)"};
+  for (const auto& [code, builder] : builders())
+    ops.push_back(code == std::int32_t(BuiltinOp::Quantize) ? "QUANTIZE (int8 to int8, or at a float32 model input)"
+                                                            : builtin_name(code));
   std::sort(ops.begin(), ops.end());
   return ops;
 }

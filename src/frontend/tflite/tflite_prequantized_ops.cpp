@@ -267,12 +267,17 @@ QNode prequantized_pool(const PrequantContext& ctx, const OperatorInfo& op) {
 }
 
 QNode prequantized_add(const PrequantContext& ctx, const OperatorInfo& op) {
+  const bool sub = op.builtin_code == std::int32_t(BuiltinOp::Sub);
+  const bool mul = op.builtin_code == std::int32_t(BuiltinOp::Mul);
   const TensorInfo& yt = ctx.output(op);
   const QuantParam out = ctx.activation(op, yt);
-  const auto o = options_as<AddOptions>(op, ctx.at(op));
+  const Activation activation = sub   ? options_as<SubOptions>(op, ctx.at(op)).activation
+                                : mul ? options_as<MulOptions>(op, ctx.at(op)).activation
+                                      : options_as<AddOptions>(op, ctx.at(op)).activation;
   QNode q;
-  q.kernel = QKernel::Add;
-  if (yt.shape.empty() || yt.shape.size() > 4) fail(ctx.at(op), "int8 ADD supports 1 to 4 dimensions");
+  q.kernel = mul ? QKernel::Mul : QKernel::Add;
+  if (yt.shape.empty() || yt.shape.size() > 4)
+    fail(ctx.at(op), "int8 {} supports 1 to 4 dimensions", builtin_name(op.builtin_code));
   q.i32["out_shape"] = {yt.shape.begin(), yt.shape.end()};
   QuantParam operand[2];
   const char* names[2] = {"a", "b"};
@@ -287,10 +292,29 @@ QNode prequantized_add(const PrequantContext& ctx, const OperatorInfo& op) {
                                reinterpret_cast<const std::int8_t*>(t.data.data()) + t.data.size()};
   }
   if (q.ints["a_const"] && q.ints["b_const"]) fail(ctx.at(op), "both operands are constants");
-  const AddMultipliers m = add_multipliers(operand[0].scale, operand[1].scale, out.scale);
-  const ActivationRange act = activation_range(o.activation, out.scale, out.zero_point);
+  const ActivationRange act = activation_range(activation, out.scale, out.zero_point);
+  if (mul) {
+    // TFLite's int8 MUL (mul.h): MultiplyByQuantizedMultiplier of (a - z_a) * (b - z_b), whose
+    // |product| <= 255^2 < 2^16 TFLite shifts left in int32 first when the shift is positive.
+    const TfliteMultiplier m = mul_multiplier(operand[0].scale, operand[1].scale, out.scale);
+    if (m.shift > 15) fail(ctx.at(op), "scales give a multiplier of 2^{}, whose int32 product overflows", m.shift - 1);
+    write_scalars(q, rt::MulParams{.a_offset = -operand[0].zero_point,
+                                   .b_offset = -operand[1].zero_point,
+                                   .output_offset = out.zero_point,
+                                   .output_multiplier = m.multiplier,
+                                   .output_shift = m.shift,
+                                   .act_min = act.min,
+                                   .act_max = act.max,
+                                   .rounding = rt::kRoundTflite});
+    return q;
+  }
+  // SUB (sub_common.cc) has ADD's recipe with its quotients in float, and subtracts.
+  const AddMultipliers m = sub ? sub_multipliers(operand[0].scale, operand[1].scale, out.scale)
+                               : add_multipliers(operand[0].scale, operand[1].scale, out.scale);
   for (const TfliteMultiplier& r : {m.input1, m.input2, m.output})
-    if (r.shift > 0) fail(ctx.at(op), "scales give a multiplier of 1 or more, which TFLite's int8 ADD refuses");
+    if (r.shift > 0)
+      fail(ctx.at(op), "scales give a multiplier of 1 or more, which TFLite's int8 {} refuses",
+           builtin_name(op.builtin_code));
   write_scalars(q, rt::AddParams{.a_offset = -operand[0].zero_point,
                                  .b_offset = -operand[1].zero_point,
                                  .output_offset = out.zero_point,
@@ -303,7 +327,8 @@ QNode prequantized_add(const PrequantContext& ctx, const OperatorInfo& op) {
                                  .output_shift = m.output.shift,
                                  .act_min = act.min,
                                  .act_max = act.max,
-                                 .rounding = rt::kRoundTflite});
+                                 .rounding = rt::kRoundTflite,
+                                 .subtract = sub ? 1 : 0});
   return q;
 }
 

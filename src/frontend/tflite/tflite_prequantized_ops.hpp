@@ -29,7 +29,7 @@ QNode prequantized_conv(const PrequantContext& ctx, const OperatorInfo& op);
 QNode prequantized_fully_connected(const PrequantContext& ctx, const OperatorInfo& op);
 // AVERAGE_POOL_2D (TFLite's rounded division) and MAX_POOL_2D.
 QNode prequantized_pool(const PrequantContext& ctx, const OperatorInfo& op);
-// ADD: TFLite's int8 add, operands activations or int8 constants.
+// ADD, SUB, MUL: TFLite's int8 add, sub and mul, operands activations or int8 constants.
 QNode prequantized_add(const PrequantContext& ctx, const OperatorInfo& op);
 // SOFTMAX over the last axis: TFLite's fixed-point recipe.
 QNode prequantized_softmax(const PrequantContext& ctx, const OperatorInfo& op);
@@ -39,5 +39,15 @@ QNode prequantized_reshape(const PrequantContext& ctx, const OperatorInfo& op);
 // output in one quantization.
 QNode prequantized_concat(const PrequantContext& ctx, const OperatorInfo& op);
 QNode prequantized_pad(const PrequantContext& ctx, const OperatorInfo& op);
+// RESIZE_NEAREST_NEIGHBOR and STRIDED_SLICE (tflite_prequantized_movement.cpp): byte copies.
+QNode prequantized_resize_nearest(const PrequantContext& ctx, const OperatorInfo& op);
+QNode prequantized_strided_slice(const PrequantContext& ctx, const OperatorInfo& op);
+// SPLIT: one byte copy per output (output k of the operator: `which`).
+QNode prequantized_split(const PrequantContext& ctx, const OperatorInfo& op, std::size_t which);
+// LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH and an int8 -> int8 QUANTIZE
+// (tflite_prequantized_unary.cpp): a 256-entry table of TFLite Micro's kernel.
+QNode prequantized_lookup(const PrequantContext& ctx, const OperatorInfo& op);
+// MEAN over H and W of a 4-D tensor (tflite_prequantized_unary.cpp).
+QNode prequantized_mean(const PrequantContext& ctx, const OperatorInfo& op);
 
 }  // namespace tinyq::tflite

@@ -70,6 +70,38 @@ AddMultipliers add_multipliers(float input1_scale, float input2_scale, float out
   return m;
 }
 
+AddMultipliers sub_multipliers(float input1_scale, float input2_scale, float output_scale) {
+  AddMultipliers m;
+  const float twice_max_input_scale = 2 * std::max(input1_scale, input2_scale);  // float, as sub_common.cc
+  m.input1 = quantize_multiplier(static_cast<double>(input1_scale / twice_max_input_scale));
+  m.input2 = quantize_multiplier(static_cast<double>(input2_scale / twice_max_input_scale));
+  m.output = quantize_multiplier(static_cast<double>(twice_max_input_scale / ((1 << m.left_shift) * output_scale)));
+  return m;
+}
+
+TfliteMultiplier mul_multiplier(float input1_scale, float input2_scale, float output_scale) {
+  return quantize_multiplier(static_cast<double>(input1_scale) * static_cast<double>(input2_scale) /
+                             static_cast<double>(output_scale));
+}
+
+TfliteMultiplier mean_multiplier(float input_scale, float output_scale, std::int64_t count) {
+  TfliteMultiplier m = quantize_multiplier(static_cast<double>(input_scale) / static_cast<double>(output_scale));
+  int k = 63 - __builtin_clzll(static_cast<unsigned long long>(count));  // floor(log2 count), count >= 1
+  k = std::min(k, 32);
+  k = std::min(k, 31 + m.shift);
+  m.multiplier = static_cast<std::int32_t>((static_cast<std::int64_t>(m.multiplier) << k) / count);
+  m.shift -= k;
+  return m;
+}
+
+TfliteMultiplier requantize_multiplier(float input_scale, float output_scale) {
+  return quantize_multiplier(static_cast<double>(input_scale) / static_cast<double>(output_scale));
+}
+
+TfliteMultiplier relu_multiplier(float input_scale, float output_scale) {
+  return quantize_multiplier(static_cast<double>(input_scale / output_scale));  // float quotient
+}
+
 std::vector<std::int32_t> softmax_exp_table(float input_scale, float beta) {
   constexpr int kScaledDiffIntegerBits = 5;
   // PreprocessSoftmaxScaling (double rounding: the cap is 2^31 - 1).

@@ -48,6 +48,23 @@ struct AddMultipliers {
   TfliteMultiplier input1, input2, output;
 };
 AddMultipliers add_multipliers(float input1_scale, float input2_scale, float output_scale);
+// TFLite's int8 SUB (sub_common.cc): the same recipe, but twice the larger scale and the three
+// quotients are taken in float before they become doubles.
+AddMultipliers sub_multipliers(float input1_scale, float input2_scale, float output_scale);
+
+// TFLite's int8 MUL (mul_common.cc): double(s1) * double(s2) / double(s_out).
+TfliteMultiplier mul_multiplier(float input1_scale, float input2_scale, float output_scale);
+
+// TFLite's int8 MEAN (reduce_common.cc, reduce.h QuantizedMeanOrSum): QuantizeMultiplier of
+// double(s_in) / double(s_out), then 1 / n folded in: with k = floor(log2 n), capped at 32 and
+// at 31 + shift, multiplier' = (multiplier * 2^k) / n (int64, truncated), shift' = shift - k.
+// multiplier' is in [0, 2^31) but not normalized.
+TfliteMultiplier mean_multiplier(float input_scale, float output_scale, std::int64_t count);
+
+// The int8 -> int8 requantization of QUANTIZE, and of RELU's output (activations_common.cc:
+// there the quotient s_in / s_out is taken in float).
+TfliteMultiplier requantize_multiplier(float input_scale, float output_scale);
+TfliteMultiplier relu_multiplier(float input_scale, float output_scale);
 
 // The exp table of rt::softmax_s8_tflite for an int8 softmax with this input scale and beta
 // (PreprocessSoftmaxScaling and CalculateInputRadius with 5 integer bits, double rounding).

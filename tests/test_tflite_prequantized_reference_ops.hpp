@@ -1,0 +1,311 @@
+#pragma once
+// More of TFLite Micro's int8 reference kernels, transcribed for the tests of the pre-quantized
+// path as TFLite writes them (tflite-micro 90b983c): each kernel's Prepare (the float and
+// double steps that make its parameters) and its per-element arithmetic, on top of the
+// primitives of test_tflite_prequantized_reference.hpp. From reference/sub.h, integer_ops/
+// mul.h, reduce.h (QuantizedMeanOrSum), integer_ops/logistic.h, integer_ops/tanh.h,
+// hard_swish.h, leaky_relu.h, micro/kernels/activations.h, requantize.h, and gemmlowp's
+// logistic and tanh (fixedpoint.h). Independent of tinyq's code: the tests compare the two.
+#include "test_tflite_prequantized_reference.hpp"
+
+namespace tflite_ref {
+
+// ---- gemmlowp: logistic and tanh ----
+
+inline FixedPoint<0> one_minus_x_over_one_plus_x_for_x_in_0_1(FixedPoint<0> a) {
+  using F0 = FixedPoint<0>;
+  using F2 = FixedPoint<2>;
+  const F0 half_denominator = F0::FromRaw(RoundingHalfSum(a.raw, F0::One().raw));
+  const F2 constant_48_over_17 = F2::FromRaw(1515870810);
+  const F2 constant_neg_32_over_17 = F2::FromRaw(-1010580540);
+  F2 x = constant_48_over_17 + half_denominator * constant_neg_32_over_17;
+  for (int i = 0; i < 3; i++) {
+    const F2 half_denominator_times_x = half_denominator * x;
+    const F2 one_minus_half_denominator_times_x = F2::One() - half_denominator_times_x;
+    x = x + Rescale<2>(x * one_minus_half_denominator_times_x);
+  }
+  return Rescale<0>(x - F2::One());
+}
+
+template <int B>
+FixedPoint<B> negate(FixedPoint<B> a) {
+  return {-a.raw};
+}
+
+template <int IntegerBits>
+FixedPoint<0> tanh(FixedPoint<IntegerBits> a) {
+  using ResultF = FixedPoint<0>;
+  const bool negative = a.raw < 0;
+  const bool zero = a.raw == 0;
+  const FixedPoint<IntegerBits> n = negative ? a : negate(a);
+  const ResultF t = one_minus_x_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(ExactMulByPot<1>(n)));
+  return zero ? ResultF::Zero() : (negative ? negate(t) : t);
+}
+
+template <int IntegerBits>
+FixedPoint<0> logistic(FixedPoint<IntegerBits> a) {
+  using ResultF = FixedPoint<0>;
+  const bool positive = a.raw > 0;
+  const bool zero = a.raw == 0;
+  const FixedPoint<IntegerBits> abs_input = positive ? a : negate(a);
+  const ResultF result_if_positive = one_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(negate(abs_input)));
+  const ResultF result_if_negative = ResultF::One() - result_if_positive;
+  const ResultF one_half = ResultF::FromRaw(1 << 30);
+  return zero ? one_half : (positive ? result_if_positive : result_if_negative);
+}
+
+inline int CalculateInputRadius(int input_integer_bits, int input_left_shift, int total_signed_bits = 31) {
+  const double max_input_rescaled = 1.0 * ((1 << input_integer_bits) - 1) *
+                                    (1LL << (total_signed_bits - input_integer_bits)) / (1LL << input_left_shift);
+  return static_cast<int>(std::floor(max_input_rescaled));
+}
+
+// ---- MUL (mul_common.cc, integer_ops/mul.h MulElementwise) ----
+
+struct MulParams {
+  std::int32_t input1_offset, input2_offset, output_offset, output_multiplier;
+  int output_shift;
+  std::int32_t act_min, act_max;
+};
+inline MulParams mul_params(float s1, std::int32_t z1, float s2, std::int32_t z2, float s_out, std::int32_t z_out,
+                            std::int32_t act_min, std::int32_t act_max) {
+  MulParams p{-z1, -z2, z_out, 0, 0, act_min, act_max};
+  const double real_multiplier = static_cast<double>(s1) * static_cast<double>(s2) / static_cast<double>(s_out);
+  QuantizeMultiplier(real_multiplier, &p.output_multiplier, &p.output_shift);
+  return p;
+}
+inline std::int8_t MulFunc(std::int8_t x, std::int8_t y, const MulParams& params) {
+  const std::int32_t input1_val = params.input1_offset + x;
+  const std::int32_t input2_val = params.input2_offset + y;
+  const std::int32_t unclamped_result =
+      params.output_offset +
+      MultiplyByQuantizedMultiplier(input1_val * input2_val, params.output_multiplier, params.output_shift);
+  return static_cast<std::int8_t>(std::min(params.act_max, std::max(params.act_min, unclamped_result)));
+}
+
+// ---- SUB (sub_common.cc: the quotients in float; sub.h SubElementwise) ----
+
+inline AddParams sub_params(float s1, std::int32_t z1, float s2, std::int32_t z2, float s_out, std::int32_t z_out,
+                            std::int32_t act_min, std::int32_t act_max) {
+  AddParams p{};
+  p.input1_offset = -z1;
+  p.input2_offset = -z2;
+  p.output_offset = z_out;
+  p.left_shift = 20;
+  const float twice_max_input_scale = 2 * std::max(s1, s2);
+  const double real_input1_multiplier = static_cast<double>(s1 / twice_max_input_scale);
+  const double real_input2_multiplier = static_cast<double>(s2 / twice_max_input_scale);
+  const double real_output_multiplier = static_cast<double>(twice_max_input_scale / ((1 << p.left_shift) * s_out));
+  QuantizeMultiplier(real_input1_multiplier, &p.input1_multiplier, &p.input1_shift);
+  QuantizeMultiplier(real_input2_multiplier, &p.input2_multiplier, &p.input2_shift);
+  QuantizeMultiplier(real_output_multiplier, &p.output_multiplier, &p.output_shift);
+  p.act_min = act_min;
+  p.act_max = act_max;
+  return p;
+}
+inline std::int8_t SubFunc(std::int8_t x, std::int8_t y, const AddParams& params) {
+  const std::int32_t input1_val = params.input1_offset + x;
+  const std::int32_t input2_val = params.input2_offset + y;
+  const std::int32_t shifted_input1_val = input1_val * (1 << params.left_shift);
+  const std::int32_t shifted_input2_val = input2_val * (1 << params.left_shift);
+  auto smaller_than_one = [](std::int32_t v, std::int32_t m, int shift) {
+    return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(v, m), -shift);
+  };
+  const std::int32_t scaled_input1_val =
+      smaller_than_one(shifted_input1_val, params.input1_multiplier, params.input1_shift);
+  const std::int32_t scaled_input2_val =
+      smaller_than_one(shifted_input2_val, params.input2_multiplier, params.input2_shift);
+  const std::int32_t raw_sub = scaled_input1_val - scaled_input2_val;
+  const std::int32_t raw_output =
+      smaller_than_one(raw_sub, params.output_multiplier, params.output_shift) + params.output_offset;
+  return static_cast<std::int8_t>(std::min(params.act_max, std::max(params.act_min, raw_output)));
+}
+
+// ---- MEAN over H and W of NHWC (reduce_common.cc, reduce.h QuantizedMeanOrSum) ----
+
+inline std::vector<std::int8_t> MeanHW(const std::vector<std::int8_t>& input, int batch, int height, int width,
+                                       int depth, float s_in, std::int32_t z_in, float s_out, std::int32_t z_out) {
+  std::int32_t output_multiplier = 0;
+  int output_shift = 0;
+  QuantizeMultiplier(static_cast<double>(s_in) / static_cast<double>(s_out), &output_multiplier, &output_shift);
+  std::vector<std::int32_t> temp_sum(std::size_t(batch * depth), 0);
+  for (int b = 0; b < batch; ++b)
+    for (int y = 0; y < height; ++y)
+      for (int x = 0; x < width; ++x)
+        for (int c = 0; c < depth; ++c)
+          temp_sum[std::size_t(b * depth + c)] += input[std::size_t(((b * height + y) * width + x) * depth + c)];
+  const std::int64_t num_elements_in_axis = std::int64_t(height) * width;
+  int shift = 63 - __builtin_clzll(static_cast<std::uint64_t>(num_elements_in_axis));
+  shift = std::min(shift, 32);
+  shift = std::min(shift, 31 + output_shift);
+  output_multiplier =
+      static_cast<std::int32_t>((static_cast<std::int64_t>(output_multiplier) << shift) / num_elements_in_axis);
+  output_shift = output_shift - shift;
+  std::vector<std::int8_t> out(temp_sum.size());
+  for (std::size_t idx = 0; idx < out.size(); ++idx) {
+    const std::int32_t shifted_sum = static_cast<std::int32_t>(temp_sum[idx] - z_in * num_elements_in_axis);
+    std::int32_t output = MultiplyByQuantizedMultiplier(shifted_sum, output_multiplier, output_shift) + z_out;
+    output = std::min(std::max(output, -128), 127);
+    out[idx] = static_cast<std::int8_t>(output);
+  }
+  return out;
+}
+
+// ---- LOGISTIC and TANH (logistic_common.cc, tanh.cc, integer_ops/logistic.h, tanh.h) ----
+
+struct Q4Params {
+  std::int32_t input_multiplier = 0;
+  int input_left_shift = 0;
+  int input_range_radius = 0;
+};
+inline Q4Params q4_params(float input_scale) {
+  Q4Params p;
+  const double input_real_multiplier = static_cast<double>(input_scale) * static_cast<double>(1 << (31 - 4));
+  const double q = std::frexp(input_real_multiplier, &p.input_left_shift);
+  p.input_multiplier = static_cast<std::int32_t>(std::round(q * (1ll << 31)));
+  p.input_range_radius = CalculateInputRadius(4, p.input_left_shift, 31);
+  return p;
+}
+inline std::int8_t Logistic(std::int8_t x, std::int32_t input_zero_point, const Q4Params& p) {
+  const std::int32_t input = static_cast<std::int32_t>(x) - input_zero_point;
+  if (input <= -p.input_range_radius) return -128;
+  if (input >= p.input_range_radius) return 127;
+  const std::int32_t input_in_q4 = MultiplyByQuantizedMultiplier(input, p.input_multiplier, p.input_left_shift);
+  const std::int32_t output_in_q0 = logistic(FixedPoint<4>::FromRaw(input_in_q4)).raw;
+  std::int32_t output_in_q23 = RoundingDivideByPOT(output_in_q0, 31 - 8);
+  output_in_q23 = std::min(std::max(output_in_q23 - 128, -128), 127);
+  return static_cast<std::int8_t>(output_in_q23);
+}
+inline std::int8_t Tanh(std::int8_t x, std::int32_t input_zero_point, const Q4Params& p) {
+  const std::int32_t input = static_cast<std::int32_t>(x) - input_zero_point;
+  if (input <= -p.input_range_radius) return -128;
+  if (input >= p.input_range_radius) return 127;
+  const std::int32_t input_in_q4 = MultiplyByQuantizedMultiplier(input, p.input_multiplier, p.input_left_shift);
+  const std::int32_t output_in_q0 = tanh(FixedPoint<4>::FromRaw(input_in_q4)).raw;
+  std::int32_t output_in_q24 = RoundingDivideByPOT(output_in_q0, 31 - 7);
+  output_in_q24 = std::min(std::max(output_in_q24, -128), 127);
+  return static_cast<std::int8_t>(output_in_q24);
+}
+
+// ---- RELU, RELU6 (micro/kernels/activations*.cc), QUANTIZE int8 -> int8 (requantize.h) ----
+
+inline std::int8_t Relu(std::int8_t x, float s_in, std::int32_t z_in, float s_out, std::int32_t z_out) {
+  std::int32_t m = 0;
+  int shift = 0;
+  QuantizeMultiplier(static_cast<double>(s_in / s_out), &m, &shift);
+  const std::int32_t act_min = std::max(-128, z_out + static_cast<std::int32_t>(roundf(0.0f / s_out)));
+  std::int32_t clamped = z_out + MultiplyByQuantizedMultiplier(std::int32_t(x) - z_in, m, shift);
+  clamped = std::max(act_min, clamped);
+  clamped = std::min(127, clamped);
+  return static_cast<std::int8_t>(clamped);
+}
+inline std::int8_t Relu6(std::int8_t x, float s_in, std::int32_t z_in) {
+  std::int32_t six = static_cast<std::int32_t>(round(6.0f / s_in) + z_in);
+  six = std::min(127, std::max(-128, six));
+  const std::int8_t upper = static_cast<std::int8_t>(six), lower = static_cast<std::int8_t>(z_in);
+  return x > upper ? upper : x < lower ? lower : x;
+}
+inline std::int8_t Requantize(std::int8_t x, float s_in, std::int32_t z_in, float s_out, std::int32_t z_out) {
+  std::int32_t m = 0;
+  int shift = 0;
+  QuantizeMultiplier(static_cast<double>(s_in) / static_cast<double>(s_out), &m, &shift);
+  const std::int32_t output = MultiplyByQuantizedMultiplier(std::int32_t(x) - z_in, m, shift) + z_out;
+  return static_cast<std::int8_t>(std::max(std::min(output, 127), -128));
+}
+
+// ---- LEAKY_RELU (leaky_relu_common.cc, leaky_relu.h QuantizeLeakyRelu) ----
+
+inline std::int8_t LeakyRelu(std::int8_t x, float s_in, std::int32_t z_in, float s_out, std::int32_t z_out,
+                             float alpha) {
+  std::int32_t m_alpha = 0, m_identity = 0;
+  int shift_alpha = 0, shift_identity = 0;
+  QuantizeMultiplier(static_cast<double>(s_in * alpha / s_out), &m_alpha, &shift_alpha);
+  QuantizeMultiplier(static_cast<double>(s_in / s_out), &m_identity, &shift_identity);
+  const bool is_alpha_negative = m_alpha < 0;
+  const std::int32_t safe_alpha_multiplier = is_alpha_negative ? -m_alpha : m_alpha;
+  const std::int32_t input_value = x - z_in;
+  std::int32_t unclamped_output = z_out;
+  if (input_value >= 0) {
+    unclamped_output += MultiplyByQuantizedMultiplier(input_value, m_identity, shift_identity);
+  } else {
+    const std::int32_t scaled_alpha_value =
+        MultiplyByQuantizedMultiplier(input_value, safe_alpha_multiplier, shift_alpha);
+    unclamped_output += is_alpha_negative ? -scaled_alpha_value : scaled_alpha_value;
+  }
+  return static_cast<std::int8_t>(std::min(127, std::max(-128, unclamped_output)));
+}
+
+// ---- HARD_SWISH (hard_swish_common.cc, hard_swish.h) ----
+
+inline std::int16_t SaturatingRoundingDoublingHighMul16(std::int16_t a, std::int16_t b) {
+  const bool overflow = a == b && a == std::numeric_limits<std::int16_t>::min();
+  const std::int32_t ab_32 = std::int32_t(a) * std::int32_t(b);
+  const std::int16_t nudge = ab_32 >= 0 ? (1 << 14) : (1 - (1 << 14));
+  const auto ab_x2_high16 = static_cast<std::int16_t>((ab_32 + nudge) / (1 << 15));
+  return overflow ? std::numeric_limits<std::int16_t>::max() : ab_x2_high16;
+}
+inline std::int16_t RoundingDivideByPOT16(std::int16_t x, int exponent) {
+  const auto mask = static_cast<std::int16_t>((1ll << exponent) - 1);
+  const auto remainder = static_cast<std::int16_t>(x & mask);
+  const auto threshold = static_cast<std::int16_t>((mask >> 1) + (x < 0 ? 1 : 0));
+  return static_cast<std::int16_t>((x >> exponent) + (remainder > threshold ? 1 : 0));
+}
+inline std::int16_t SaturatingLeftShift(std::int16_t value, int amount) {
+  std::int64_t result = static_cast<std::int64_t>(value) * (1 << amount);
+  result = std::min<std::int64_t>(result, std::numeric_limits<std::int16_t>::max());
+  result = std::max<std::int64_t>(result, std::numeric_limits<std::int16_t>::min());
+  return static_cast<std::int16_t>(result);
+}
+inline std::int16_t SaturatingDoublingHighMul(std::int16_t a, std::int16_t b) {
+  const bool overflow = a == b && a == std::numeric_limits<std::int16_t>::min();
+  const std::int32_t ab_32 = std::int32_t(a) * std::int32_t(b);
+  const auto ab_x2_high16 = static_cast<std::int16_t>((ab_32) / (1 << 15));
+  return overflow ? std::numeric_limits<std::int16_t>::max() : ab_x2_high16;
+}
+inline std::int16_t DownScaleInt32ToInt16Multiplier(std::int32_t multiplier_int32_t) {
+  constexpr std::int32_t kRoundingOffset = 1 << 15;
+  if (multiplier_int32_t >= std::numeric_limits<std::int32_t>::max() - kRoundingOffset)
+    return std::numeric_limits<std::int16_t>::max();
+  return static_cast<std::int16_t>((multiplier_int32_t + kRoundingOffset) >> 16);
+}
+struct HardSwishParams {
+  std::int32_t input_zero_point, output_zero_point;
+  std::int16_t output_multiplier_fixedpoint_int16, reluish_multiplier_fixedpoint_int16;
+  int output_multiplier_exponent, reluish_multiplier_exponent;
+};
+inline HardSwishParams hard_swish_params(float s_in, std::int32_t z_in, float s_out, std::int32_t z_out) {
+  HardSwishParams p{};
+  p.input_zero_point = z_in;
+  p.output_zero_point = z_out;
+  const float hires_input_scale = (1.0f / 128.0f) * s_in;
+  const float reluish_scale = 3.0f / 32768.0f;
+  std::int32_t m32 = 0;
+  QuantizeMultiplier(static_cast<double>(hires_input_scale / s_out), &m32, &p.output_multiplier_exponent);
+  p.output_multiplier_fixedpoint_int16 = DownScaleInt32ToInt16Multiplier(m32);
+  QuantizeMultiplier(static_cast<double>(hires_input_scale / reluish_scale), &m32, &p.reluish_multiplier_exponent);
+  p.reluish_multiplier_fixedpoint_int16 = DownScaleInt32ToInt16Multiplier(m32);
+  return p;
+}
+inline std::int8_t HardSwish(std::int8_t x, const HardSwishParams& params) {
+  const std::int16_t input_value = x - params.input_zero_point;
+  const std::int16_t input_value_on_hires_input_scale = input_value * (1 << 7);
+  const std::int16_t input_value_on_preshift_output_scale =
+      SaturatingRoundingDoublingHighMul16(input_value_on_hires_input_scale, params.output_multiplier_fixedpoint_int16);
+  std::int16_t reluish_value = input_value_on_hires_input_scale;
+  if (params.reluish_multiplier_exponent > 0)
+    reluish_value = SaturatingLeftShift(reluish_value, params.reluish_multiplier_exponent - 1);
+  reluish_value = SaturatingRoundingDoublingHighMul16(reluish_value, params.reluish_multiplier_fixedpoint_int16);
+  if (params.reluish_multiplier_exponent > 0) reluish_value = SaturatingLeftShift(reluish_value, 1);
+  if (params.reluish_multiplier_exponent < 0)
+    reluish_value = RoundingDivideByPOT16(reluish_value, -params.reluish_multiplier_exponent);
+  reluish_value = (reluish_value + (1 << 15)) >> 1;
+  const std::int16_t preshift_output_value =
+      SaturatingDoublingHighMul(reluish_value, input_value_on_preshift_output_scale);
+  std::int16_t output_value = RoundingDivideByPOT16(preshift_output_value, -params.output_multiplier_exponent);
+  output_value += params.output_zero_point;
+  output_value = std::min<std::int16_t>(output_value, 127);
+  output_value = std::max<std::int16_t>(output_value, -128);
+  return static_cast<std::int8_t>(output_value);
+}
+
+}  // namespace tflite_ref
