@@ -52,7 +52,10 @@ const BadCase kCases[] = {
     {"bad_relu_threshold", "layer 'flatten' (ReLU): threshold 0.5 is not supported"},
     {"bad_keras3", "Keras 3.1.0 files are not supported"},
     {"bad_string_weight", "layer 'dense' (Dense): weight 'dense/bias:0' is not a float or integer array"},
-    {"bad_stateful", "layer 'lstm' (LSTM): stateful = true is not supported"},
+    {"bad_stateful", "layer 'lstm' (LSTM): stateful = true is not supported: tinyq starts every inference from a zero"},
+    {"bad_stateful_gru", "layer 'gru' (GRU): stateful = true is not supported"},
+    {"bad_stateful_simple_rnn", "layer 'simple_rnn' (SimpleRNN): stateful = true is not supported"},
+    {"bad_stateful_bidirectional", "layer 'bidirectional' (LSTM): stateful = true is not supported"},
     {"bad_hard_sigmoid", "layer 'lstm' (LSTM): recurrent_activation 'hard_sigmoid' is not supported"},
     {"bad_return_state", "layer 'lstm' (LSTM): return_state = true is not supported"},
 };

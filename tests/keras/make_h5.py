@@ -505,6 +505,16 @@ def bad_files(out):
         c = json.loads(json.dumps(rcfg))
         layer(c["config"], "lstm")["config"].update(update)
         write_h5(os.path.join(out, f"bad_{name}.h5"), c, rnet.weights)
+    # stateful on every recurrent class, and inside Bidirectional.
+    for cls, bidirectional in (("GRU", False), ("SimpleRNN", False), ("LSTM", True)):
+        snet = Net(11)
+        sx = snet.input((4, 3))
+        out_layer = rnn(snet, sx, cls, 2, bidirectional=bidirectional)
+        scfg = snet.config([out_layer])
+        wrapped = layer(scfg["config"], out_layer.layer)["config"]
+        (wrapped["layer"]["config"] if bidirectional else wrapped)["stateful"] = True
+        name = "bidirectional" if bidirectional else snake(cls)
+        write_h5(os.path.join(out, f"bad_stateful_{name}.h5"), scfg, snet.weights)
 
 
 def case_recurrent(out):
