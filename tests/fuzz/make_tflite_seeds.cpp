@@ -197,6 +197,24 @@ std::vector<Seed> seeds() {
          b.op(Op::Dequantize, {fc}, {y});
          b.output(y);
        }});
+  // Batch-major, peepholes, cell_clip (as TensorFlow writes Keras LSTMs), zero variable state.
+  s.push_back({"unidirectional_sequence_lstm", [](TfliteBuilder& b) {
+                 int x = b.input("x", {1, 3, 2}), y = b.activation("y", {1, 3, 2});
+                 std::vector<int> in(20, -1);
+                 in[0] = x;
+                 for (int g = 0; g < 4; ++g) {
+                   in[std::size_t(1 + g)] = b.constant("w" + std::to_string(g), {2, 2}, values(4, 30 + unsigned(g)));
+                   in[std::size_t(5 + g)] = b.constant("r" + std::to_string(g), {2, 2}, values(4, 40 + unsigned(g)));
+                   in[std::size_t(12 + g)] = b.constant("b" + std::to_string(g), {2}, values(2, 50 + unsigned(g)));
+                 }
+                 for (int p = 0; p < 3; ++p)
+                   in[std::size_t(9 + p)] = b.constant("p" + std::to_string(p), {2}, values(2, 60 + unsigned(p)));
+                 in[18] = b.tensor("h", fb::TensorType::FLOAT32, {1, 2}, {}, nullptr, {}, true);
+                 in[19] = b.tensor("c", fb::TensorType::FLOAT32, {1, 2}, {}, nullptr, {}, true);
+                 b.op(Op::UnidirectionalSequenceLstm, in, {y}, O::UnidirectionalSequenceLSTMOptions,
+                      fb::CreateUnidirectionalSequenceLSTMOptions(b.fbb(), A::TANH, 10.0f).Union());
+                 b.output(y);
+               }});
   s.push_back(
       {"small_cnn", [](TfliteBuilder& b) {
          auto& f = b.fbb();
