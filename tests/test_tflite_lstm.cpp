@@ -19,7 +19,8 @@ struct Lstm {
   // Per TFLite gate (i, f, c, o): input weights [cells, input], recurrent [cells, cells], bias.
   std::vector<float> w[4], r[4], b[4];
   std::vector<float> p[3];  // peepholes cell_to_{input, forget, output}
-  explicit Lstm(unsigned seed, float scale = 0.6f) {
+  explicit Lstm(unsigned seed, float scale = 0.6f, int inputs = 3, int cell_count = 4)
+      : input(inputs), cells(cell_count) {
     for (int g = 0; g < 4; ++g) {
       w[g] = random_values(std::size_t(cells * input), seed + 10 * unsigned(g), -scale, scale);
       r[g] = random_values(std::size_t(cells * cells), seed + 10 * unsigned(g) + 1, -scale, scale);
@@ -48,6 +49,9 @@ struct Edits {
   bool int8_weights = false;  // hybrid: weights stored int8 with one scale per tensor
   bool state_variable = true;
   int input_count = 24;
+  bool dynamic_batch = false;  // shape_signature -1 on the batch, as TensorFlow writes it
+  // Operators after the LSTM, given its output tensor; returns the model's output.
+  std::function<int(TfliteBuilder&, int)> after;
 };
 
 float int8_scale(const std::vector<float>& v) {
@@ -69,7 +73,12 @@ std::vector<float> from_int8(const std::vector<float>& v) {
 
 std::string build(const Lstm& m, const Edits& e = {}) {
   TfliteBuilder b;
-  int x = b.input("x", m.x_dims()), y = b.activation("y", m.y_dims());
+  Dims xs, ys;  // signatures
+  if (e.dynamic_batch) {
+    xs = m.x_dims(), ys = m.y_dims();
+    xs[m.time_major ? 1 : 0] = ys[m.time_major ? 1 : 0] = -1;
+  }
+  int x = b.input("x", m.x_dims(), xs), y = b.activation("y", m.y_dims(), ys);
   std::vector<int> in(std::size_t(e.input_count), -1);
   in[0] = x;
   static const char* gate[4] = {"input", "forget", "cell", "output"};
@@ -97,7 +106,7 @@ std::string build(const Lstm& m, const Edits& e = {}) {
        fb::CreateUnidirectionalSequenceLSTMOptions(b.fbb(), e.activation, m.cell_clip, 0.0f, m.time_major, false,
                                                    e.diagonal)
            .Union());
-  b.output(y);
+  b.output(e.after ? e.after(b, y) : y);
   return b.finish();
 }
 
@@ -201,6 +210,66 @@ TEST(TfliteLstm, TwentyInputs) {
   e.input_count = 20;
   const auto x = random_values(m.x_size(), 12, -1.5f, 1.5f);
   expect_near(run(import(build(m, e)), x, m.x_shape()), reference(m, x), 1e-5f);
+}
+
+// What TensorFlow makes of a Keras LSTM(return_sequences=False) and a Dense head: batch
+// dynamic, cell_clip 10, the last step taken by STRIDED_SLICE (shrinking the time axis).
+TEST(TfliteLstm, ConvertedKerasShape) {
+  Lstm m(15);
+  m.batch = 1;
+  m.cell_clip = 10.0f;
+  const int outputs = 3;
+  const auto fc_w = random_values(std::size_t(outputs * m.cells), 16), fc_b = random_values(std::size_t(outputs), 17);
+  Edits e;
+  e.dynamic_batch = true;
+  e.after = [&](TfliteBuilder& b, int y) {
+    int last = b.activation("last", {1, m.cells}, {-1, m.cells}),
+        out = b.activation("out", {1, outputs}, {-1, outputs});
+    b.op(BuiltinOp::StridedSlice,
+         {y, b.int32_constant("begin", {3}, {0, -1, 0}), b.int32_constant("end", {3}, {0, 0, 0}),
+          b.int32_constant("strides", {3}, {1, 1, 1})},
+         {last}, fb::BuiltinOptions::StridedSliceOptions,
+         fb::CreateStridedSliceOptions(b.fbb(), 5, 5, 0, 0, 2).Union());
+    b.op(BuiltinOp::FullyConnected,
+         {last, b.constant("fc_w", {outputs, m.cells}, fc_w), b.constant("fc_b", {outputs}, fc_b)}, {out});
+    return out;
+  };
+  const auto x = random_values(m.x_size(), 18, -1.5f, 1.5f);
+  const auto seq = reference(m, x);
+  std::vector<float> want(static_cast<std::size_t>(outputs));
+  for (int o = 0; o < outputs; ++o) {
+    double v = fc_b[std::size_t(o)];
+    for (int j = 0; j < m.cells; ++j)
+      v += double(fc_w[std::size_t(o * m.cells + j)]) * seq[m.at(0, m.steps - 1, j, m.cells)];
+    want[std::size_t(o)] = float(v);
+  }
+  expect_near(run(import(build(m, e)), x, m.x_shape()), want, 1e-5f);
+}
+
+// Two LSTMs in a row: the second reads the first's sequence (its own weights and state, and
+// constants named after its own input, so nothing collides).
+TEST(TfliteLstm, Stacked) {
+  const Lstm first(19), second(23, 0.6f, 4, 3);
+  Edits e;
+  e.after = [&](TfliteBuilder& b, int y) {
+    std::vector<int> in(20, -1);
+    in[0] = y;
+    static const char *w[4] = {"w2_i", "w2_f", "w2_c", "w2_o"}, *r[4] = {"r2_i", "r2_f", "r2_c", "r2_o"},
+                      *bias[4] = {"b2_i", "b2_f", "b2_c", "b2_o"};
+    for (int g = 0; g < 4; ++g) {
+      in[std::size_t(1 + g)] = b.constant(w[g], {3, 4}, second.w[g]);
+      in[std::size_t(5 + g)] = b.constant(r[g], {3, 3}, second.r[g]);
+      in[std::size_t(12 + g)] = b.constant(bias[g], {3}, second.b[g]);
+    }
+    in[18] = b.tensor("h2", fb::TensorType::FLOAT32, {2, 3}, {}, nullptr, {}, true);
+    in[19] = b.tensor("c2", fb::TensorType::FLOAT32, {2, 3}, {}, nullptr, {}, true);
+    int y2 = b.activation("y2", {2, 5, 3});
+    b.op(BuiltinOp::UnidirectionalSequenceLstm, in, {y2}, fb::BuiltinOptions::UnidirectionalSequenceLSTMOptions,
+         fb::CreateUnidirectionalSequenceLSTMOptions(b.fbb(), fb::ActivationFunctionType::TANH).Union());
+    return y2;
+  };
+  const auto x = random_values(first.x_size(), 24, -1.5f, 1.5f);
+  expect_near(run(import(build(first, e)), x, first.x_shape()), reference(second, reference(first, x)), 1e-5f);
 }
 
 void expect_refused(const Edits& e, const std::string& what, const Lstm& m = Lstm(13)) {
