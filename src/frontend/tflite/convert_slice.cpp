@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "frontend/tflite/tflite_converter.hpp"
+#include "frontend/tflite/tflite_slice_axes.hpp"
 #include "util/error.hpp"
 
 namespace tinyq::tflite {
@@ -10,12 +11,6 @@ namespace tinyq::tflite {
 namespace {
 
 using Ints = std::vector<std::int64_t>;
-
-// The elements an axis keeps: start, start + step, ... (count of them).
-struct AxisSlice {
-  std::int64_t start = 0, step = 1, count = 0;
-  bool removed = false;  // shrink_axis_mask: the axis disappears from the output
-};
 
 bool is_everything(const std::vector<AxisSlice>& axes, const Shape& in) {
   for (std::size_t d = 0; d < axes.size(); ++d)
@@ -94,36 +89,6 @@ void emit_slice(Converter& cv, const OperatorInfo& op, std::size_t output, Value
   }
 }
 
-// TensorFlow's strided-slice rules for one axis without ellipsis or new axes.
-AxisSlice resolve_axis(Converter& cv, const OperatorInfo& op, const StridedSliceOptions& o, std::size_t d,
-                       std::int64_t dim, std::int64_t begin, std::int64_t end, std::int64_t step) {
-  constexpr std::int64_t kBound = std::int64_t{1} << 40;  // keeps the arithmetic below in range
-  begin = std::clamp(begin, -kBound, kBound);
-  end = std::clamp(o.offset ? begin + std::clamp(end, -kBound, kBound) : end, -kBound, kBound);
-  if (step == 0 || step < -kBound || step > kBound) fail(cv.at(op), "stride {} on axis {} is not supported", step, d);
-  const auto bit = [&](int mask) { return (mask >> d) & 1; };
-  AxisSlice a;
-  if (bit(o.shrink_axis_mask)) {
-    const std::int64_t at = begin < 0 ? begin + dim : begin;
-    if (at < 0 || at >= dim) fail(cv.at(op), "index {} is outside axis {} of size {}", begin, d, dim);
-    a.start = at, a.count = 1, a.removed = true;
-    return a;
-  }
-  auto position = [&](std::int64_t p, bool masked, bool is_begin) {
-    if (masked) return step > 0 ? (is_begin ? 0 : dim) : (is_begin ? dim - 1 : -1);
-    if (p < 0) p += dim;
-    return step > 0 ? std::clamp<std::int64_t>(p, 0, dim) : std::clamp<std::int64_t>(p, -1, dim - 1);
-  };
-  const std::int64_t first = position(begin, bit(o.begin_mask), true);
-  const std::int64_t last = position(end, bit(o.end_mask), false);
-  const std::int64_t span = step > 0 ? last - first : first - last;
-  const std::int64_t magnitude = step > 0 ? step : -step;
-  a.start = first;
-  a.step = step;
-  a.count = span > 0 ? (span + magnitude - 1) / magnitude : 0;
-  return a;
-}
-
 // STRIDED_SLICE(x, begin, end, strides).
 void convert_strided_slice(Converter& cv, const OperatorInfo& op) {
   cv.expect_arity(op, 4, 4);
@@ -139,7 +104,7 @@ void convert_strided_slice(Converter& cv, const OperatorInfo& op) {
   std::vector<AxisSlice> axes;
   for (std::size_t d = 0; d < in.size(); ++d) {
     if (d < begin.size()) {
-      axes.push_back(resolve_axis(cv, op, o, d, in[d], begin[d], end[d], steps[d]));
+      axes.push_back(resolve_strided_slice_axis(cv.at(op), o, d, in[d], begin[d], end[d], steps[d]));
     } else {
       axes.push_back({0, 1, in[d], false});
     }

@@ -50,6 +50,9 @@ const std::map<std::int32_t, Builder>& builders() {
       {std::int32_t(BuiltinOp::LeakyRelu), prequantized_lookup},
       {std::int32_t(BuiltinOp::HardSwish), prequantized_lookup},
       {std::int32_t(BuiltinOp::Quantize), prequantized_lookup},
+      {std::int32_t(BuiltinOp::ResizeNearestNeighbor), prequantized_resize_nearest},
+      {std::int32_t(BuiltinOp::StridedSlice), prequantized_strided_slice},
+      {std::int32_t(BuiltinOp::Split), nullptr},  // one node per output: split_nodes below
   };
   return table;
 }
@@ -163,17 +166,9 @@ QGraph import_prequantized_tflite(const TfliteModel& m, Graph float_graph) {
   std::unordered_map<std::string, ValueId> float_value;
   for (std::size_t v = 0; v < float_graph.values.size(); ++v) float_value[float_graph.values[v].name] = ValueId(v);
 
-  for (std::size_t k = 0; k < m.operators.size(); ++k) {
-    if (edges.skipped[k]) continue;
-    const OperatorInfo& op = m.operators[k];
-    auto builder = builders().find(op.builtin_code);
-    if (builder == builders().end()) {
-      std::string list;
-      for (const std::string& name : supported_prequantized_tflite_ops()) list += (list.empty() ? "" : ", ") + name;
-      fail(ctx.at(op), "is not supported in a pre-quantized int8 model; supported: {}", list);
-    }
-    QNode n = builder->second(ctx, op);
-    const int out = ctx.output(op).index;
+  // The node computing tensor `out` for operator `op`: its inputs (the activations `op`
+  // reads), output value, name, and the float graph's value it approximates.
+  auto add_node = [&](const OperatorInfo& op, QNode n, int out) {
     n.name = tensor_name(m, out);
     for (int t : op.inputs) {
       if (t < 0 || m.tensors[std::size_t(t)].has_data) continue;  // weights, biases, shapes, constant operands
@@ -183,7 +178,7 @@ QGraph import_prequantized_tflite(const TfliteModel& m, Graph float_graph) {
       n.inputs.push_back(it->second);
     }
     if (qvalue_of.contains(out)) fail(ctx.at(op), "writes tensor '{}' a second time", n.name);
-    add_value(out, ctx.activation(op, ctx.output(op)));
+    add_value(out, ctx.activation(op, m.tensors[std::size_t(out)]));
     n.output = qvalue_of[out];
     auto fv = float_value.find(n.name);
     n.source_output = fv != float_value.end() ? fv->second : (float_graph.outputs.empty() ? 0 : float_graph.outputs[0]);
@@ -191,6 +186,23 @@ QGraph import_prequantized_tflite(const TfliteModel& m, Graph float_graph) {
     n.op = producer >= 0 ? std::string(op_name(float_graph.nodes[std::size_t(producer)].op))
                          : builtin_name(op.builtin_code);
     q.nodes.push_back(std::move(n));
+  };
+  for (std::size_t k = 0; k < m.operators.size(); ++k) {
+    if (edges.skipped[k]) continue;
+    const OperatorInfo& op = m.operators[k];
+    auto builder = builders().find(op.builtin_code);
+    if (builder == builders().end()) {
+      std::string list;
+      for (const std::string& name : supported_prequantized_tflite_ops()) list += (list.empty() ? "" : ", ") + name;
+      fail(ctx.at(op), "is not supported in a pre-quantized int8 model; supported: {}", list);
+    }
+    if (op.builtin_code == std::int32_t(BuiltinOp::Split)) {  // one node per part
+      if (op.outputs.empty()) fail(ctx.at(op), "has no outputs");
+      for (std::size_t part = 0; part < op.outputs.size(); ++part)
+        add_node(op, prequantized_split(ctx, op, part), op.outputs[part]);
+    } else {
+      add_node(op, builder->second(ctx, op), ctx.output(op).index);
+    }
   }
   for (int t : edges.outputs) {
     auto it = qvalue_of.find(t);
