@@ -165,12 +165,13 @@ std::int64_t sample_count(const Graph& graph, const std::vector<Tensor>& inputs)
     const Shape& got = inputs[i].shape();
     bool rest_match =
         got.size() == expected.size() && !got.empty() && std::equal(got.begin() + 1, got.end(), expected.begin() + 1);
-    if (!rest_match || expected[0] == 0 || got[0] % expected[0] != 0)
+    // An input with an empty first axis takes exactly its shape, as one sample.
+    if (!rest_match || (expected[0] == 0 ? got[0] != 0 : got[0] % expected[0] != 0))
       fail(v.name, "data of shape {} does not match the model input shape {} (the first dimension may be any multiple)",
            shape_string(got), shape_string(expected));
     if (inputs[i].dtype() != DType::f32)
       fail(v.name, "input data must be float32, got {}", dtype_name(inputs[i].dtype()));
-    std::int64_t n = got[0] / expected[0];
+    std::int64_t n = expected[0] == 0 ? 1 : got[0] / expected[0];
     if (samples >= 0 && n != samples) fail(v.name, "inputs hold different numbers of samples ({} vs {})", n, samples);
     samples = n;
   }

@@ -100,6 +100,25 @@ void Graph::topological_sort() {
   nodes = std::move(ordered);
 }
 
+// Empty tensors (a zero dimension: an empty slice or split part, an input declared so) are
+// passed through, never computed on: only Slice, Reshape and Identity, which copy none of their
+// elements, may read or make one; they reach the graph outputs as they are. Every kernel
+// elsewhere may then assume data (no division by a zero size, no zero-sized buffer).
+void Graph::check_empty_tensors(const Node& node) const {
+  if (node.op == Op::Slice || node.op == Op::Reshape || node.op == Op::Identity) return;
+  auto check = [&](ValueId id, const char* role) {
+    if (id == kNoValue || std::size_t(id) >= values.size()) return;
+    const Value& v = values[std::size_t(id)];
+    if (element_count(v.shape) == 0)
+      fail(
+          node.name,
+          "{} {} '{}' of shape {}, an empty tensor: tinyq only passes empty tensors through (Slice, Reshape, Identity)",
+          op_name(node.op), role, v.name, shape_string(v.shape));
+  };
+  for (auto in : node.inputs) check(in, "reads");
+  for (auto out : node.outputs) check(out, "makes");
+}
+
 void Graph::validate() const {
   std::vector<bool> defined(values.size(), false);
   std::unordered_set<std::string> names;
@@ -116,6 +135,7 @@ void Graph::validate() const {
         fail(node.name, "input '{}' is not produced by an earlier node, a graph input or a constant",
              values[std::size_t(in)].name);
     }
+    check_empty_tensors(node);
     for (auto out : node.outputs) {
       if (out < 0 || std::size_t(out) >= values.size()) fail(node.name, "output index out of range");
       if (defined[std::size_t(out)]) fail(node.name, "value '{}' is produced twice", values[std::size_t(out)].name);

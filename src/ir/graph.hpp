@@ -78,6 +78,8 @@ class Graph {
   // Checks: every input is defined (graph input, constant or produced earlier), no value
   // produced twice, unique node and value names, shapes known. Throws tinyq::Error.
   void validate() const;
+  // Part of validate(): refuses a node that computes on an empty tensor (see graph.cpp).
+  void check_empty_tensors(const Node& node) const;
   // Drop nodes whose outputs nobody uses and values nobody references; renumbers values.
   void compact();
 

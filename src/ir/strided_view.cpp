@@ -61,7 +61,7 @@ StridedView strided_view(const Node& node, const Shape& in) {
                                : (st < 0 && s >= 0 && s <= dim - 1 && e >= -1 && e <= dim - 1);
         if (!ok) fail(node.name, "Slice range [{}, {}) step {} does not fit axis {} of size {}", s, e, st, d, dim);
         const std::int64_t count = st > 0 ? (e - s + st - 1) / st : (s - e + (-st) - 1) / (-st);
-        if (count <= 0) fail(node.name, "Slice selects no element of axis {} (empty tensors are not supported)", d);
+        if (count < 0) fail(node.name, "Slice range [{}, {}) step {} runs backwards on axis {}", s, e, st, d);
         v.shape.push_back(count);
         v.stride.push_back(st * in_stride[d]);
         v.offset += s * in_stride[d];

@@ -64,6 +64,12 @@ std::optional<std::string> pad_support(const Graph& g, const Node& node) {
 }  // namespace
 
 std::optional<std::string> int8_unsupported(const Graph& g, const Node& node) {
+  // Empty tensors (a zero dimension) are float only: nothing to quantize, no arena slot.
+  for (const auto* ids : {&node.inputs, &node.outputs})
+    for (ValueId v : *ids)
+      if (v != kNoValue && element_count(g.value(v).shape) == 0)
+        return fmt::format("no int8 kernel for empty tensors ('{}' has shape {})", g.value(v).name,
+                           shape_string(g.value(v).shape));
   if (is_unary_elementwise(node.op)) return std::nullopt;  // a lookup table (Identity: a copy)
   if (is_binary_elementwise(node.op)) return binary_support(g, node);
   switch (node.op) {

@@ -39,8 +39,10 @@ ValueId emit_slice(Importer& im, const onnx::NodeProto& node, ValueId x, const s
     seen[a] = true;
     if (s.step == 0) fail(im.at(node), "Slice step 0 on axis {}", s.axis);
     const SliceRange r = resolve_slice(v.shape[a], s.start, s.end, s.step);
-    if (r.count == 0)
-      fail(im.at(node), "Slice selects no element of axis {} (empty tensors are not supported)", s.axis);
+    if (r.count == 0) {  // an empty tensor: stored as the range [0, 0), valid on any axis
+      starts[a] = ends[a] = 0;
+      continue;
+    }
     starts[a] = r.start;
     steps[a] = r.step;
     // The end just past the last element taken: in range for the IR's resolved form.
@@ -133,9 +135,8 @@ void convert_split(Importer& im, const onnx::NodeProto& node) {
   std::int64_t begin = 0;
   for (std::int64_t i = 0; i < parts; ++i) {
     const std::int64_t size = sizes[std::size_t(i)];
-    if (size <= 0 || begin + size > dim)
-      fail(im.at(node), "split sizes {} do not cover axis {} of size {} (empty parts are not supported)",
-           shape_string(sizes), axis, dim);
+    if (size < 0 || begin + size > dim)
+      fail(im.at(node), "split sizes {} do not cover axis {} of size {}", shape_string(sizes), axis, dim);
     const std::string& name = node.output(int(i));
     if (!name.empty()) {
       if (is_constant(im, data))

@@ -126,6 +126,7 @@ ValueId Importer::emit_internal(const std::string& name, Op op, std::vector<Valu
   element_count(out.shape, name);
   ValueId id = graph_.add_value(std::move(out));
   node.outputs = {id};
+  graph_.check_empty_tensors(node);  // before any later converter computes on an empty tensor
   graph_.nodes.push_back(std::move(node));
   return id;
 }
@@ -148,6 +149,11 @@ ValueId Importer::emit(const onnx::NodeProto& node, Op op, std::vector<ValueId> 
   }
   ValueId id = graph_.add_value(std::move(out));
   n.outputs = {id};
+  try {
+    graph_.check_empty_tensors(n);  // before any later converter computes on an empty tensor
+  } catch (const Error& e) {
+    fail(at(node), "{}", e.what());
+  }
   graph_.nodes.push_back(std::move(n));
   names_[output_name] = id;
   return id;
@@ -298,7 +304,9 @@ void Importer::import_graph(const onnx::GraphProto& graph) {
     Shape shape;
     for (int d = 0; d < tensor_type.shape().dim_size(); ++d) {
       const auto& dim = tensor_type.shape().dim(d);
-      if (dim.has_dim_value() && dim.dim_value() > 0) {
+      // A declared 0 is an empty axis (ONNX's own tests feed [0] and [0,3,4] inputs); an
+      // unknown or named size is dynamic.
+      if (dim.has_dim_value() && dim.dim_value() >= 0) {
         shape.push_back(dim.dim_value());
       } else if (d == 0) {
         shape.push_back(1);  // a dynamic batch runs one sample at a time
