@@ -1,4 +1,4 @@
-// Pre-quantized MUL, SUB, MEAN and the unary operators (LOGISTIC, TANH, RELU, RELU6,
+// Pre-quantized MUL, SUB, MEAN, TRANSPOSE_CONV and the unary operators (LOGISTIC, TANH, RELU, RELU6,
 // LEAKY_RELU, HARD_SWISH, int8 QUANTIZE): one-operator int8 models with random scales and
 // zero points run on the int8 executor, every output byte compared with TFLite Micro's
 // reference arithmetic transcribed in test_tflite_prequantized_reference_ops.hpp. Binary
@@ -260,6 +260,61 @@ TEST(PrequantizedOps, MeanMatchesTflite) {
     for (auto v : want) saturated += v == 127 || v == -128;
   }
   EXPECT_GT(saturated, 0);
+}
+
+TEST(PrequantizedOps, TransposeConvMatchesTflite) {
+  Random r(16);
+  std::size_t unsaturated = 0, total = 0;
+  for (int k = 0; k < 120; ++k) {
+    const int n = r.uniform(1, 2), h = r.uniform(1, 5), w = r.uniform(1, 5), ci = r.uniform(1, 4);
+    const int co = r.uniform(1, 4), kh = r.uniform(1, 4), kw = r.uniform(1, 4);
+    const int sh = r.uniform(1, 3), sw = r.uniform(1, 3);
+    const bool same = k % 2 == 0;
+    const int oh = same ? h * sh : (h - 1) * sh + kh, ow = same ? w * sw : (w - 1) * sw + kw;
+    const Q qx = r.quant(0.01f, 0.1f);
+    const bool per_channel = k % 3 != 0;
+    Quant qw{{}, {}, 0};
+    std::vector<std::int32_t> multipliers;
+    std::vector<int> shifts;
+    const Q qy{qx.scale * r.log_uniform(0.3f, 3.0f) * std::sqrt(float(kh * kw * ci)), r.uniform(-128, 127)};
+    for (int c = 0; c < (per_channel ? co : 1); ++c) {
+      qw.scale.push_back(r.log_uniform(0.002f, 0.05f));
+      qw.zero_point.push_back(0);
+      std::int32_t m = 0;
+      int s = 0;
+      tflite_ref::QuantizeMultiplier(double(qx.scale) * double(qw.scale.back()) / double(qy.scale), &m, &s);
+      multipliers.push_back(m);
+      shifts.push_back(s);
+    }
+    std::vector<std::int8_t> weights(std::size_t(co * kh * kw * ci)), x(std::size_t(n * h * w * ci));
+    for (auto& v : weights) v = std::int8_t(r.uniform(-127, 127));
+    for (auto& v : x) v = std::int8_t(r.uniform(-128, 127));
+    std::vector<std::int32_t> bias(static_cast<std::size_t>(co));
+    for (auto& v : bias) v = r.uniform(-3000, 3000);
+    const auto act = random_activation(r);
+
+    TfliteBuilder b;
+    const Quant ux = qx.quant(), uy = qy.quant(),
+                ub{std::vector<float>(qw.scale.size(), 1.0f), std::vector<std::int64_t>(qw.scale.size(), 0), 0};
+    const int shape = b.int32_constant("output_shape", {4}, {n, oh, ow, co});
+    const int wt = b.int8_constant("weights", {co, kh, kw, ci}, weights, qw);
+    const int xt = b.tensor("x", fb::TensorType::INT8, {n, h, w, ci}, {}, &ux);
+    b.extra_input(xt);
+    const int bt = b.int32_constant("bias", {co}, bias, &ub);
+    const int yt = b.tensor("y", fb::TensorType::INT8, {n, oh, ow, co}, {}, &uy);
+    b.op(BuiltinOp::TransposeConv, {shape, wt, xt, bt}, {yt}, fb::BuiltinOptions::TransposeConvOptions,
+         fb::CreateTransposeConvOptions(b.fbb(), same ? fb::Padding::SAME : fb::Padding::VALID, sw, sh, act).Union());
+    b.output(yt);
+    const auto got = run(import(b.finish()), {int8_tensor({n, h, w, ci}, x)});
+    const auto [lo, hi] = clamp_of(act, qy);
+    const auto want = tflite_ref::TransposeConv(
+        x, n, h, w, ci, weights, co, kh, kw, bias, oh, ow, sh, sw, tflite_ref::TransposeConvPadding(same, sh, oh, kh),
+        tflite_ref::TransposeConvPadding(same, sw, ow, kw), -qx.zero_point, qy.zero_point, multipliers, shifts, lo, hi);
+    ASSERT_EQ(got, want) << "case " << k;
+    for (auto v : want) unsaturated += v != lo && v != hi;
+    total += want.size();
+  }
+  EXPECT_GT(unsaturated, total / 2);  // the comparison is about real values, not clamps
 }
 
 void expect_refused(const std::string& bytes, const std::string& op_name, const std::string& why) {

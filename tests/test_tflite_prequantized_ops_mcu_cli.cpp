@@ -1,6 +1,6 @@
 // A pre-quantized int8 .tflite chaining the operators of issue 11 (LOGISTIC, TANH, MUL, SUB,
 // HARD_SWISH, LEAKY_RELU, RELU6, RESIZE_NEAREST_NEIGHBOR, STRIDED_SLICE, SPLIT, int8
-// QUANTIZE, MEAN, RELU) through generate and verify on cortex-m4 (QEMU): the firmware's bytes
+// QUANTIZE, MEAN, RELU, TRANSPOSE_CONV) through generate and verify on cortex-m4 (QEMU): the firmware's bytes
 // equal the host int8 executor's, which the other tflite tests prove equal to TFLite Micro's
 // reference arithmetic operator by operator.
 #include <gtest/gtest.h>
@@ -66,8 +66,19 @@ std::string chain_model() {
        fb::CreateReducerOptions(b.fbb(), true).Union());
   const int y = t("y", {1, 5, 4, 2}, qy);
   b.op(BuiltinOp::Mul, {tt, m}, {y}, fb::BuiltinOptions::MulOptions, fb::CreateMulOptions(b.fbb(), none).Union());
+  // TRANSPOSE_CONV of p0 [1, 5, 4, 2], SAME, stride 2, per-channel weights: a third output.
+  const Quant qw{{0.02f, 0.03f}, {0, 0}, 0}, qbias{{0.02f * 0.025f, 0.03f * 0.025f}, {0, 0}, 0};
+  std::vector<std::int8_t> weights(2 * 3 * 3 * 2);
+  for (std::size_t i = 0; i < weights.size(); ++i) weights[i] = std::int8_t(int(i * 37 % 255) - 127);
+  const int out_shape = b.int32_constant("output_shape", {4}, {1, 10, 8, 2});
+  const int wt = b.int8_constant("weights", {2, 3, 3, 2}, weights, qw);
+  const int bias = b.int32_constant("bias", {2}, {300, -700}, &qbias);
+  const int z = t("z", {1, 10, 8, 2}, Quant{{0.05f}, {7}});
+  b.op(BuiltinOp::TransposeConv, {out_shape, wt, p0, bias}, {z}, fb::BuiltinOptions::TransposeConvOptions,
+       fb::CreateTransposeConvOptions(b.fbb(), fb::Padding::SAME, 2, 2, none).Union());
   b.output(y);
   b.output(m);
+  b.output(z);
   return b.finish();
 }
 
@@ -82,7 +93,8 @@ TEST_F(PrequantizedOpsMcuCli, GeneratedCodeGivesTheHostExecutorsBytesForEveryNew
       run_argv({"generate", model.string(), "--target", "cortex-m4", "-o", out.string(), "--name", "chain"});
   ASSERT_EQ(g.code, 0) << g.err;
   const std::string source = slurp(out / "chain.cpp");
-  for (const char* kernel : {"lookup_s8", "mul_s8", "add_s8", "avg_pool2d_s8", "resize_nearest_s8", "strided_copy_s8"})
+  for (const char* kernel : {"lookup_s8", "mul_s8", "add_s8", "avg_pool2d_s8", "resize_nearest_s8", "strided_copy_s8",
+                             "conv_transpose2d_s8"})
     EXPECT_NE(source.find(kernel), std::string::npos) << kernel;
 
   const Result v =

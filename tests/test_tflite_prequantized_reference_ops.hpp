@@ -4,7 +4,8 @@
 // double steps that make its parameters) and its per-element arithmetic, on top of the
 // primitives of test_tflite_prequantized_reference.hpp. From reference/sub.h, integer_ops/
 // mul.h, reduce.h (QuantizedMeanOrSum), integer_ops/logistic.h, integer_ops/tanh.h,
-// hard_swish.h, leaky_relu.h, micro/kernels/activations.h, requantize.h, and gemmlowp's
+// hard_swish.h, leaky_relu.h, micro/kernels/activations.h, requantize.h, integer_ops/
+// transpose_conv.h with transpose_conv.cc's padding, and gemmlowp's
 // logistic and tanh (fixedpoint.h). Independent of tinyq's code: the tests compare the two.
 #include "test_tflite_prequantized_reference.hpp"
 
@@ -306,6 +307,65 @@ inline std::int8_t HardSwish(std::int8_t x, const HardSwishParams& params) {
   output_value = std::min<std::int16_t>(output_value, 127);
   output_value = std::max<std::int16_t>(output_value, -128);
   return static_cast<std::int8_t>(output_value);
+}
+
+// ---- TRANSPOSE_CONV (transpose_conv.cc, padding.h, integer_ops/transpose_conv.h) ----
+
+// ComputePaddingWithOffset over ComputeOutSize, as transpose_conv.cc calls it with the
+// output's size as the "input" (dilation 1).
+inline int TransposeConvPadding(bool same, int stride, int out_size, int filter_size) {
+  const int conv_out = same ? (out_size + stride - 1) / stride : (out_size + stride - filter_size) / stride;
+  int total_padding = (conv_out - 1) * stride + filter_size - out_size;
+  total_padding = total_padding > 0 ? total_padding : 0;
+  return total_padding / 2;
+}
+
+// NHWC int8 input [n, h, w, in_c], filter [out_c, kh, kw, in_c], per-channel multipliers.
+inline std::vector<std::int8_t> TransposeConv(const std::vector<std::int8_t>& input, int batches, int input_height,
+                                              int input_width, int input_depth, const std::vector<std::int8_t>& filter,
+                                              int output_depth, int filter_height, int filter_width,
+                                              const std::vector<std::int32_t>& bias, int output_height,
+                                              int output_width, int stride_height, int stride_width, int pad_height,
+                                              int pad_width, std::int32_t input_offset, std::int32_t output_offset,
+                                              const std::vector<std::int32_t>& output_multiplier,
+                                              const std::vector<int>& output_shift, std::int32_t act_min,
+                                              std::int32_t act_max) {
+  std::vector<std::int32_t> scratch(std::size_t(batches * output_height * output_width * output_depth), 0);
+  auto out_at = [&](int b, int y, int x, int c) {
+    return std::size_t(((b * output_height + y) * output_width + x) * output_depth + c);
+  };
+  for (int batch = 0; batch < batches; ++batch)
+    for (int in_y = 0; in_y < input_height; ++in_y)
+      for (int in_x = 0; in_x < input_width; ++in_x)
+        for (int in_channel = 0; in_channel < input_depth; ++in_channel) {
+          const int out_x_origin = (in_x * stride_width) - pad_width;
+          const int out_y_origin = (in_y * stride_height) - pad_height;
+          for (int filter_y = 0; filter_y < filter_height; ++filter_y)
+            for (int filter_x = 0; filter_x < filter_width; ++filter_x)
+              for (int out_channel = 0; out_channel < output_depth; ++out_channel) {
+                const int out_x = out_x_origin + filter_x;
+                const int out_y = out_y_origin + filter_y;
+                if ((out_x >= 0) && (out_x < output_width) && (out_y >= 0) && (out_y < output_height)) {
+                  const std::int8_t input_value = input[std::size_t(
+                      ((batch * input_height + in_y) * input_width + in_x) * input_depth + in_channel)];
+                  const std::int8_t filter_value = filter[std::size_t(
+                      ((out_channel * filter_height + filter_y) * filter_width + filter_x) * input_depth + in_channel)];
+                  scratch[out_at(batch, out_y, out_x, out_channel)] += (input_value + input_offset) * filter_value;
+                }
+              }
+        }
+  std::vector<std::int8_t> output(scratch.size());
+  for (std::size_t i = 0; i < scratch.size(); ++i) {
+    const int c = int(i % std::size_t(output_depth));
+    const std::size_t k = output_multiplier.size() == 1 ? 0 : std::size_t(c);
+    std::int32_t acc = scratch[i] + bias[std::size_t(c)];
+    acc = MultiplyByQuantizedMultiplier(acc, output_multiplier[k], output_shift[k]);
+    acc += output_offset;
+    acc = std::max(acc, act_min);
+    acc = std::min(acc, act_max);
+    output[i] = static_cast<std::int8_t>(acc);
+  }
+  return output;
 }
 
 }  // namespace tflite_ref

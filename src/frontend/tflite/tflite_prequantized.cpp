@@ -52,7 +52,8 @@ const std::map<std::int32_t, Builder>& builders() {
       {std::int32_t(BuiltinOp::Quantize), prequantized_lookup},
       {std::int32_t(BuiltinOp::ResizeNearestNeighbor), prequantized_resize_nearest},
       {std::int32_t(BuiltinOp::StridedSlice), prequantized_strided_slice},
-      {std::int32_t(BuiltinOp::Split), nullptr},  // one node per output: split_nodes below
+      {std::int32_t(BuiltinOp::Split), nullptr},  // one node per output (the driver's loop)
+      {std::int32_t(BuiltinOp::TransposeConv), prequantized_transpose_conv},
   };
   return table;
 }

@@ -173,6 +173,56 @@ QNode prequantized_conv(const PrequantContext& ctx, const OperatorInfo& op) {
   return q;
 }
 
+QNode prequantized_transpose_conv(const PrequantContext& ctx, const OperatorInfo& op) {
+  // TRANSPOSE_CONV(output_shape, weights [O, KH, KW, I], input, bias): TFLite Micro's
+  // reference_integer_ops::TransposeConv scatters (q + input_offset) * w into an int32 image,
+  // adds the bias and requantizes per channel as conv does. conv_transpose2d_s8 gathers the
+  // same products per output (integer sums: the order does not matter) with the same padding:
+  // ComputePaddingHeightWidth over the output size (transpose_conv.cc), i.e. window_axis.
+  const TensorInfo &wt = ctx.input(op, 1), &xt = ctx.input(op, 2), &yt = ctx.output(op);
+  const QuantParam in = ctx.activation(op, xt), out = ctx.activation(op, yt);
+  const auto& x = rank4(ctx, op, xt);
+  const auto& w = rank4(ctx, op, wt);
+  const auto& y = rank4(ctx, op, yt);
+  const auto o = options_as<TransposeConvOptions>(op, ctx.at(op));
+  if (o.stride_h < 1 || o.stride_w < 1) fail(ctx.at(op), "strides must be at least 1");
+  if (w[3] != x[3] || y[3] != w[0] || y[0] != x[0])
+    fail(ctx.at(op), "weights {} do not fit the input {} and output {}", shape_string(w), shape_string(x),
+         shape_string(y));
+  const WindowAxis ah = window_axis(o.padding, y[1], w[1], o.stride_h, 1);
+  const WindowAxis aw = window_axis(o.padding, y[2], w[2], o.stride_w, 1);
+  QNode q;
+  q.kernel = QKernel::ConvTranspose;
+  q.i8["weights"] = int8_weights(ctx, op, wt, 0, w[0]);
+  q.i32["bias"] = int32_bias(ctx, op, 3, w[0]);
+  const ActivationRange act = activation_range(o.activation, out.scale, out.zero_point);
+  write_scalars(q, rt::ConvParams{.batch = i32(x[0]),
+                                  .in_h = i32(x[1]),
+                                  .in_w = i32(x[2]),
+                                  .in_c = i32(x[3]),
+                                  .out_h = i32(y[1]),
+                                  .out_w = i32(y[2]),
+                                  .out_c = i32(w[0]),
+                                  .kernel_h = i32(w[1]),
+                                  .kernel_w = i32(w[2]),
+                                  .stride_h = o.stride_h,
+                                  .stride_w = o.stride_w,
+                                  .dilation_h = 1,
+                                  .dilation_w = 1,
+                                  .pad_top = i32(ah.pad_begin),
+                                  .pad_left = i32(aw.pad_begin),
+                                  .groups = 1,
+                                  .input_offset = -in.zero_point,
+                                  .output_offset = out.zero_point,
+                                  .act_min = act.min,
+                                  .act_max = act.max,
+                                  .requant = {nullptr, nullptr, 0, rt::kRoundTflite}});
+  std::vector<TfliteMultiplier> multipliers;
+  for (float s_w : wt.quant.scale) multipliers.push_back(conv_channel_multiplier(in.scale, s_w, out.scale));
+  store_requant(ctx, op, q, key_of(&rt::ConvParams::requant), multipliers);
+  return q;
+}
+
 QNode prequantized_fully_connected(const PrequantContext& ctx, const OperatorInfo& op) {
   const TensorInfo &xt = ctx.input(op, 0), &wt = ctx.input(op, 1), &yt = ctx.output(op);
   const QuantParam in = ctx.activation(op, xt), out = ctx.activation(op, yt);

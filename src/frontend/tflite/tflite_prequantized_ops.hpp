@@ -25,6 +25,8 @@ struct PrequantContext {
 
 // CONV_2D and DEPTHWISE_CONV_2D: per-channel (or per-tensor) int8 weights, int32 bias.
 QNode prequantized_conv(const PrequantContext& ctx, const OperatorInfo& op);
+// TRANSPOSE_CONV: per-channel int8 weights [O, KH, KW, I], optional int32 bias.
+QNode prequantized_transpose_conv(const PrequantContext& ctx, const OperatorInfo& op);
 // FULLY_CONNECTED over the last axis of any input.
 QNode prequantized_fully_connected(const PrequantContext& ctx, const OperatorInfo& op);
 // AVERAGE_POOL_2D (TFLite's rounded division) and MAX_POOL_2D.
