@@ -12,6 +12,7 @@
 #include "frontend/tflite/tflite_import.hpp"
 #include "frontend/tflite/tflite_model.hpp"
 #include "frontend/tflite/tflite_prequantized.hpp"
+#include "qmodel/qgraph_validation.hpp"
 #include "test_tflite_builder.hpp"
 #include "test_tflite_prequantized_reference_ops.hpp"
 #include "util/error.hpp"
@@ -336,6 +337,31 @@ TEST(PrequantizedOps, WhatTfliteMicroWouldNotComputeIsRefusedByName) {
   // A multiplier of 2^16 on MUL: TFLite's int32 product would overflow.
   expect_refused(binary_model(BuiltinOp::Mul, {1.0f, 0}, {1.0f, 0}, {1e-5f, 0}, fb::ActivationFunctionType::NONE),
                  "MUL", "overflows");
+}
+
+// What a .tqm may say about the new modes is checked when it loads: a MUL shift TFLite's
+// int32 product would overflow at, a subtraction with tinyq's rounding (whose native paths
+// add), a MEAN window that is not the whole image or has a negative multiplier.
+TEST(PrequantizedOps, TheNewModesAreValidatedLikeAnyQuantizedModel) {
+  const Q q{0.05f, 3};
+  const auto none = fb::ActivationFunctionType::NONE;
+  auto refused = [](tinyq::QGraph g, const char* what, const std::function<void(tinyq::QNode&)>& mutate) {
+    tinyq::validate_qgraph(g, "test");  // as imported: valid
+    mutate(g.nodes.at(0));
+    EXPECT_THROW(tinyq::validate_qgraph(g, "test"), tinyq::Error) << what;
+  };
+  const tinyq::QGraph mul = import(binary_model(BuiltinOp::Mul, q, q, {0.01f, 0}, none));
+  refused(mul, "MUL shift 16", [](tinyq::QNode& n) { n.ints["output_shift"] = 16; });
+  refused(mul, "MUL rounding 2", [](tinyq::QNode& n) { n.ints["rounding"] = 2; });
+  const tinyq::QGraph sub = import(binary_model(BuiltinOp::Sub, q, q, {0.1f, 0}, none));
+  EXPECT_EQ(sub.nodes.at(0).get("subtract"), 1);
+  refused(sub, "subtract with tinyq's rounding", [](tinyq::QNode& n) { n.ints["rounding"] = 0; });
+  refused(sub, "subtract 2", [](tinyq::QNode& n) { n.ints["subtract"] = 2; });
+  const tinyq::QGraph mean = import(mean_model({1, 4, 5, 3}, q, {0.02f, -7}, true, {1, 2}));
+  refused(mean, "MEAN window", [](tinyq::QNode& n) { n.ints["kernel_h"] = 3; });
+  refused(mean, "MEAN multiplier", [](tinyq::QNode& n) { n.i32["count_multiplier"][0] = -5; });
+  refused(mean, "MEAN multipliers", [](tinyq::QNode& n) { n.i32["count_multiplier"].push_back(1); });
+  refused(mean, "MEAN offset", [](tinyq::QNode& n) { n.ints["input_offset"] = 0; });
 }
 
 }  // namespace
