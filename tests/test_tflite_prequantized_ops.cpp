@@ -334,6 +334,18 @@ TEST(PrequantizedOps, WhatTfliteMicroWouldNotComputeIsRefusedByName) {
   expect_refused(mean_model({1, 4, 4, 3}, q, q, true, {3}, {1, 4, 4, 1}), "MEAN", "axis 3");
   expect_refused(unary_model(BuiltinOp::Logistic, q, {1.0f / 128, 0}), "LOGISTIC", "scale 0.00390625");
   expect_refused(unary_model(BuiltinOp::Relu6, q, {0.1f, 3}), "RELU6", "zero point 3");
+  // An operator the pre-quantized path does not map: one error naming it.
+  {
+    TfliteBuilder b;
+    const Quant u = q.quant();
+    const int x = b.tensor("x", fb::TensorType::INT8, {1, 8}, {}, &u),
+              y = b.tensor("y", fb::TensorType::INT8, {1, 8}, {}, &u);
+    b.extra_input(x);
+    b.op(BuiltinOp::Div, {x, x}, {y}, fb::BuiltinOptions::DivOptions,
+         fb::CreateDivOptions(b.fbb(), fb::ActivationFunctionType::NONE).Union());
+    b.output(y);
+    expect_refused(b.finish(), "operator 0 (DIV)", "is not supported in a pre-quantized int8 model");
+  }
   // A multiplier of 2^16 on MUL: TFLite's int32 product would overflow.
   expect_refused(binary_model(BuiltinOp::Mul, {1.0f, 0}, {1.0f, 0}, {1e-5f, 0}, fb::ActivationFunctionType::NONE),
                  "MUL", "overflows");

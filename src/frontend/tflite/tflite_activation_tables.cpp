@@ -28,7 +28,7 @@ std::vector<std::int8_t> table_of(const F& f) {
 // TFLite's MultiplyByQuantizedMultiplier. For shift > 0 TFLite first forms x * 2^shift in
 // int32; `max_abs` bounds |x|, and a multiplier that would make that overflow is refused.
 void check_headroom(const TfliteMultiplier& m, std::int64_t max_abs, const std::string& where) {
-  if (m.shift > 30 || (m.shift > 0 && (max_abs << m.shift) > std::numeric_limits<std::int32_t>::max()))
+  if (m.shift > 30 || (m.shift > 0 && max_abs > (std::int64_t{std::numeric_limits<std::int32_t>::max()} >> m.shift)))
     fail(where, "scales give a requantization multiplier of 2^{}, whose int32 arithmetic overflows in TFLite",
          m.shift - 1);
 }
@@ -200,9 +200,9 @@ std::vector<std::int8_t> hard_swish_table(const Int8Quant& in, const Int8Quant& 
   const TfliteMultiplier m_reluish = quantize_multiplier(static_cast<double>(hires_input_scale / reluish_scale));
   if (m_out.shift > 0) fail(where, "output scale {} is below TFLite's int8 HARD_SWISH's minimum", out.scale);
   // gemmlowp's int16 RoundingDivideByPOT takes exponents up to 15 without wrapping its mask.
-  if (m_out.shift < -15 || m_reluish.shift < -15)
-    fail(where, "scales give a HARD_SWISH rescale by 2^{} or less, beyond int16",
-         std::min(m_out.shift, m_reluish.shift));
+  if (m_out.shift < -15 || m_reluish.shift < -15 || m_reluish.shift > 15)
+    fail(where, "scales give a HARD_SWISH rescale by 2^{}, beyond int16",
+         m_reluish.shift > 15 ? m_reluish.shift : std::min(m_out.shift, m_reluish.shift));
   const std::int16_t out_m16 = downscale_multiplier(m_out.multiplier);
   const std::int16_t reluish_m16 = downscale_multiplier(m_reluish.multiplier);
   return table_of([&](int q) {

@@ -92,10 +92,11 @@ QNode prequantized_mean(const PrequantContext& ctx, const OperatorInfo& op) {
   for (auto d : x)
     if (d < 1 || d > (std::int64_t(1) << 24)) fail(ctx.at(op), "input {} has an unsupported size", shape_string(x));
   const std::int64_t n = x[1] * x[2];
+  if (n > (std::int64_t(1) << 24)) fail(ctx.at(op), "MEAN over {} values; at most 2^24 are supported", n);
   const TfliteMultiplier m = mean_multiplier(in.scale, out.scale, n);
   // TFLite multiplies the int32 sum by 2^shift first when the shift is positive.
   const std::int64_t max_sum = n * std::max(std::abs(-128 - in.zero_point), std::abs(127 - in.zero_point));
-  if (m.shift > 30 || (m.shift > 0 && (max_sum << m.shift) > std::numeric_limits<std::int32_t>::max()))
+  if (m.shift > 30 || (m.shift > 0 && max_sum > (std::int64_t{std::numeric_limits<std::int32_t>::max()} >> m.shift)))
     fail(ctx.at(op), "scales give a multiplier of 2^{}, whose int32 arithmetic overflows in TFLite", m.shift - 1);
   auto i32 = [](std::int64_t v) { return static_cast<std::int32_t>(v); };
   QNode q;

@@ -9,6 +9,9 @@ namespace tinyq::tflite {
 
 TfliteMultiplier quantize_multiplier(double real) {
   if (real == 0.0) return {};
+  // A quotient of extreme scales that overflowed float: shift 64, which every caller refuses
+  // as too large (TFLite would convert infinity to an integer, which is undefined).
+  if (!std::isfinite(real)) return {std::int32_t{1} << 30, 64};
   int shift = 0;
   const double q = std::frexp(real, &shift);
   // TfLiteRound is std::round: half away from zero.

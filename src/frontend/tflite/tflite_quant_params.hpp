@@ -14,6 +14,7 @@ namespace tinyq::tflite {
 
 // QuantizeMultiplier: real = multiplier * 2^(shift - 31) with multiplier in [2^30, 2^31)
 // (frexp, then round half away from zero), 0 for real == 0 or below 2^-31 (shift < -31).
+// A non-finite real gives shift 64, beyond what any caller takes.
 struct TfliteMultiplier {
   std::int32_t multiplier = 0;
   std::int32_t shift = 0;
