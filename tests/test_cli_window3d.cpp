@@ -50,6 +50,14 @@ TEST_F(CliWindow3d, InspectNamesThe3dNodesAndQuantizeRefusesInOneLine) {
     EXPECT_NE(u["reason"].get<std::string>().find("no int8 kernel for 3-D windows"), std::string::npos) << u;
   }
   EXPECT_EQ(names, (std::vector<std::string>{"volume_conv", "volume_pool"}));
+  // MACs: 3 x 4x4x4 outputs, each 2 channels x 3x3x3 taps.
+  bool counted = false;
+  for (const auto& layer : j["layers"])
+    if (layer["name"] == "volume_conv") {
+      EXPECT_EQ(layer["macs"].get<std::int64_t>(), 3 * 64 * 2 * 27);
+      counted = true;
+    }
+  EXPECT_TRUE(counted) << j["layers"];
 
   const auto calib = write_npy("calib.npy", {4, 2, 4, 4, 4});
   const fs::path tqm = dir_ / "volume.tqm";

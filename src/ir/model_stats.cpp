@@ -21,6 +21,14 @@ std::int64_t node_macs(const Graph& g, const Node& n) {
       const Shape& w = in(1);  // [C, KH, KW, O/g]
       return element_count(in(0)) * w[1] * w[2] * w[3];
     }
+    case Op::Conv3d: {
+      const Shape& w = in(1);  // [O, C/g, KD, KH, KW]
+      return element_count(out) * w[1] * w[2] * w[3] * w[4];
+    }
+    case Op::ConvTranspose3d: {
+      const Shape& w = in(1);  // [C, O/g, KD, KH, KW]
+      return element_count(in(0)) * w[1] * w[2] * w[3] * w[4];
+    }
     case Op::Dense: return element_count(out) * in(1)[1];
     case Op::MatMul: {
       const Shape& a = in(0);

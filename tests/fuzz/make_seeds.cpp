@@ -236,6 +236,40 @@ std::vector<Seed> seeds() {
                  b.int_initializer("idx", {2, -3, 0});
                  OnnxBuilder::set_int(b.node("Gather", {"x", "idx"}, {"y"}), "axis", 1);
                }});
+  // Empty tensors: a Slice past the end, a Split part of size 0, an input declared with a 0.
+  s.push_back({"Slice_empty", 13, kImage, [](OnnxBuilder& b) {
+                 b.int_initializer("starts", {1000});
+                 b.int_initializer("ends", {2000});
+                 b.int_initializer("axes", {1});
+                 b.node("Slice", {"x", "starts", "ends", "axes"}, {"y"});
+               }});
+  s.push_back({"Split_empty", 13, kImage, [](OnnxBuilder& b) {
+                 b.int_initializer("sizes", {0, 3});
+                 OnnxBuilder::set_int(b.node("Split", {"x", "sizes"}, {"y", "rest"}), "axis", 1);
+               }});
+  s.push_back({"Reshape_empty_input", 14, {0, 3, 4}, [](OnnxBuilder& b) {
+                 b.int_initializer("shape", {3, 4, 0});
+                 OnnxBuilder::set_int(b.node("Reshape", {"x", "shape"}, {"y"}), "allowzero", 1);
+               }});
+  // 3-D windows (N,C,D,H,W): Conv with groups and pads, ConvTranspose, both poolings.
+  s.push_back({"Conv3d", 13, {1, 2, 3, 4, 4}, [](OnnxBuilder& b) {
+                 b.initializer("w", {4, 1, 2, 2, 2}, values(32, 31));
+                 b.initializer("bias", {4}, values(4, 32));
+                 auto& n = b.node("Conv", {"x", "w", "bias"}, {"c"});
+                 OnnxBuilder::set_int(n, "group", 2);
+                 OnnxBuilder::set_ints(n, "pads", {1, 0, 1, 0, 1, 0});
+                 auto& t = b.node("ConvTranspose", {"c", "wt"}, {"t"});
+                 b.initializer("wt", {4, 2, 2, 2, 2}, values(64, 33));
+                 OnnxBuilder::set_ints(t, "strides", {2, 1, 2});
+                 auto& m = b.node("MaxPool", {"t"}, {"m"});
+                 OnnxBuilder::set_ints(m, "kernel_shape", {2, 2, 2});
+                 OnnxBuilder::set_int(m, "ceil_mode", 1);
+                 OnnxBuilder::set_ints(m, "strides", {2, 2, 2});
+                 auto& a = b.node("AveragePool", {"m"}, {"y"});
+                 OnnxBuilder::set_ints(a, "kernel_shape", {1, 2, 2});
+                 OnnxBuilder::set_ints(a, "pads", {0, 1, 1, 0, 1, 1});
+                 OnnxBuilder::set_int(a, "count_include_pad", 1);
+               }});
   s.push_back({"channel_shuffle", 13, {1, 4, 3, 3}, [](OnnxBuilder& b) {
                  b.int_initializer("groups", {1, 2, 2, 3, 3});
                  b.int_initializer("merged", {1, 4, 3, 3});
