@@ -224,7 +224,8 @@ TEST(PrequantizedOps, ActivationsMatchTfliteOnEveryByte) {
   }
 }
 
-// x [b, h, w, c] -> MEAN over axes (1, 2) -> y [b, 1, 1, c] or [b, c].
+// x -> MEAN over `axes` (as written in the file: negative, repeated) -> y of the kept axes
+// (keep_dims: reduced axes as 1).
 std::string mean_model(const Dims& shape, const Q& qx, const Q& qy, bool keep_dims, const std::vector<int>& axes,
                        const Dims& declared_out = {}) {
   TfliteBuilder b;
@@ -232,9 +233,16 @@ std::string mean_model(const Dims& shape, const Q& qx, const Q& qy, bool keep_di
   const int x = b.tensor("x", fb::TensorType::INT8, shape, {}, &ux);
   b.extra_input(x);
   const int axis = b.int32_constant("axes", {std::int32_t(axes.size())}, {axes.begin(), axes.end()});
-  const Dims out =
-      !declared_out.empty() ? declared_out : (keep_dims ? Dims{shape[0], 1, 1, shape[3]} : Dims{shape[0], shape[3]});
-  const int y = b.tensor("y", fb::TensorType::INT8, out, {}, &uy);
+  Dims out;
+  for (int d = 0; d < int(shape.size()); ++d) {
+    const bool reduced =
+        std::any_of(axes.begin(), axes.end(), [&](int a) { return (a + int(shape.size())) % int(shape.size()) == d; });
+    if (!reduced)
+      out.push_back(shape[std::size_t(d)]);
+    else if (keep_dims)
+      out.push_back(1);
+  }
+  const int y = b.tensor("y", fb::TensorType::INT8, declared_out.empty() ? out : declared_out, {}, &uy);
   b.op(BuiltinOp::Mean, {x, axis}, {y}, fb::BuiltinOptions::ReducerOptions,
        fb::CreateReducerOptions(b.fbb(), keep_dims).Union());
   b.output(y);
@@ -243,24 +251,38 @@ std::string mean_model(const Dims& shape, const Q& qx, const Q& qy, bool keep_di
 
 TEST(PrequantizedOps, MeanMatchesTflite) {
   Random r(15);
-  int saturated = 0;
-  for (int k = 0; k < 200; ++k) {
-    const Dims shape{r.uniform(1, 2), r.uniform(1, 12), r.uniform(1, 12), r.uniform(1, 6)};
+  int saturated = 0, other_than_hw = 0;
+  for (int k = 0; k < 300; ++k) {
+    const int rank = r.uniform(2, 4);
+    Dims shape;
+    for (int d = 0; d < rank; ++d) shape.push_back(r.uniform(1, d == 0 ? 2 : 9));
+    // One contiguous run of axes, written in any order, negative or repeated.
+    const int first = r.uniform(0, rank - 1), last = r.uniform(first, rank - 1);
+    std::vector<int> axes, resolved;
+    for (int a = last; a >= first; --a) {
+      resolved.push_back(a);
+      axes.push_back(r.uniform(0, 1) ? a - rank : a);
+    }
+    if (k % 5 == 0) axes.push_back(axes.front());
+    other_than_hw += !(rank == 4 && first == 1 && last == 2);
     const Q qx = r.quant();
     // Output scales from a quarter of the input's (sums saturate, shift > 0) to 4 times it.
     const Q qy{k % 4 == 0 ? qx.scale : qx.scale * r.log_uniform(0.25f, 4.0f), r.uniform(-128, 127)};
-    std::vector<std::int8_t> x(std::size_t(shape[0] * shape[1] * shape[2] * shape[3]));
-    // Mostly extreme bytes, so that sums reach their bounds.
+    std::size_t count = 1;
+    for (int d : shape) count *= std::size_t(d);
+    std::vector<std::int8_t> x(count);
+    // A third of the cases all extreme bytes, so that sums reach their bounds.
     for (auto& v : x) v = std::int8_t(k % 3 == 0 ? (r.uniform(0, 1) ? 127 : -128) : r.uniform(-128, 127));
-    const std::vector<int> axes = k % 2 ? std::vector<int>{1, 2} : std::vector<int>{-2, -3};
-    const auto got = run(import(mean_model(shape, qx, qy, k % 3 != 1, axes)),
-                         {int8_tensor({shape[0], shape[1], shape[2], shape[3]}, x)});
+    const bool keep_dims = k % 3 != 1 || (first == 0 && last == rank - 1);  // no scalar outputs
+    const auto got = run(import(mean_model(shape, qx, qy, keep_dims, axes)),
+                         {int8_tensor(tinyq::Shape(shape.begin(), shape.end()), x)});
     const auto want =
-        tflite_ref::MeanHW(x, shape[0], shape[1], shape[2], shape[3], qx.scale, qx.zero_point, qy.scale, qy.zero_point);
+        tflite_ref::Mean(x, {shape.begin(), shape.end()}, resolved, qx.scale, qx.zero_point, qy.scale, qy.zero_point);
     ASSERT_EQ(got, want) << "case " << k;
     for (auto v : want) saturated += v == 127 || v == -128;
   }
   EXPECT_GT(saturated, 0);
+  EXPECT_GT(other_than_hw, 100);
 }
 
 TEST(PrequantizedOps, TransposeConvMatchesTflite) {
@@ -331,7 +353,8 @@ void expect_refused(const std::string& bytes, const std::string& op_name, const 
 
 TEST(PrequantizedOps, WhatTfliteMicroWouldNotComputeIsRefusedByName) {
   const Q q{0.05f, 3};
-  expect_refused(mean_model({1, 4, 4, 3}, q, q, true, {3}, {1, 4, 4, 1}), "MEAN", "axis 3");
+  expect_refused(mean_model({1, 4, 4, 3}, q, q, true, {1, 3}), "MEAN", "not contiguous");
+  expect_refused(mean_model({2, 3}, q, q, false, {0, 1}), "'y'", "scalar outputs are not supported");
   expect_refused(unary_model(BuiltinOp::Logistic, q, {1.0f / 128, 0}), "LOGISTIC", "scale 0.00390625");
   expect_refused(unary_model(BuiltinOp::Relu6, q, {0.1f, 3}), "RELU6", "zero point 3");
   // An operator the pre-quantized path does not map: one error naming it.

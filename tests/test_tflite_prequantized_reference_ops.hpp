@@ -122,20 +122,32 @@ inline std::int8_t SubFunc(std::int8_t x, std::int8_t y, const AddParams& params
   return static_cast<std::int8_t>(std::min(params.act_max, std::max(params.act_min, raw_output)));
 }
 
-// ---- MEAN over H and W of NHWC (reduce_common.cc, reduce.h QuantizedMeanOrSum) ----
+// ---- MEAN (reduce_common.cc, reduce.h QuantizedMeanOrSum) ----
 
-inline std::vector<std::int8_t> MeanHW(const std::vector<std::int8_t>& input, int batch, int height, int width,
-                                       int depth, float s_in, std::int32_t z_in, float s_out, std::int32_t z_out) {
+// Mean of an int8 tensor of shape `dims` over `axes` (resolved: 0 <= axis < rank, no
+// duplicates), output in row-major order of the kept axes.
+inline std::vector<std::int8_t> Mean(const std::vector<std::int8_t>& input, const std::vector<int>& dims,
+                                     const std::vector<int>& axes, float s_in, std::int32_t z_in, float s_out,
+                                     std::int32_t z_out) {
   std::int32_t output_multiplier = 0;
   int output_shift = 0;
   QuantizeMultiplier(static_cast<double>(s_in) / static_cast<double>(s_out), &output_multiplier, &output_shift);
-  std::vector<std::int32_t> temp_sum(std::size_t(batch * depth), 0);
-  for (int b = 0; b < batch; ++b)
-    for (int y = 0; y < height; ++y)
-      for (int x = 0; x < width; ++x)
-        for (int c = 0; c < depth; ++c)
-          temp_sum[std::size_t(b * depth + c)] += input[std::size_t(((b * height + y) * width + x) * depth + c)];
-  const std::int64_t num_elements_in_axis = std::int64_t(height) * width;
+  auto reduced = [&](int d) { return std::find(axes.begin(), axes.end(), d) != axes.end(); };
+  std::int64_t num_outputs = 1, num_elements_in_axis = 1;
+  for (int d = 0; d < int(dims.size()); ++d) (reduced(d) ? num_elements_in_axis : num_outputs) *= dims[std::size_t(d)];
+  std::vector<std::int32_t> temp_sum(static_cast<std::size_t>(num_outputs), 0);
+  // ReduceSumImpl: every input index, its output index the kept coordinates.
+  std::vector<int> index(dims.size(), 0);
+  for (std::size_t i = 0; i < input.size(); ++i) {
+    std::size_t out = 0;
+    for (int d = 0; d < int(dims.size()); ++d)
+      if (!reduced(d)) out = out * std::size_t(dims[std::size_t(d)]) + std::size_t(index[std::size_t(d)]);
+    temp_sum[out] += input[i];
+    for (int d = int(dims.size()) - 1; d >= 0; --d) {
+      if (++index[std::size_t(d)] < dims[std::size_t(d)]) break;
+      index[std::size_t(d)] = 0;
+    }
+  }
   int shift = 63 - __builtin_clzll(static_cast<std::uint64_t>(num_elements_in_axis));
   shift = std::min(shift, 32);
   shift = std::min(shift, 31 + output_shift);

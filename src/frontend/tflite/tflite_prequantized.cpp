@@ -208,6 +208,8 @@ QGraph import_prequantized_tflite(const TfliteModel& m, Graph float_graph) {
   for (int t : edges.outputs) {
     auto it = qvalue_of.find(t);
     if (it == qvalue_of.end()) fail(m.where, "output '{}' is not computed by any operator", tensor_name(m, t));
+    if (m.tensors[std::size_t(t)].shape.empty())  // the executor and firmware give each output a batch axis
+      fail(m.where, "output '{}' is a scalar; scalar outputs are not supported", tensor_name(m, t));
     q.outputs.push_back(it->second);
   }
   q.settings.preset = "tflite";

@@ -49,7 +49,7 @@ QNode prequantized_split(const PrequantContext& ctx, const OperatorInfo& op, std
 // LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH and an int8 -> int8 QUANTIZE
 // (tflite_prequantized_unary.cpp): a 256-entry table of TFLite Micro's kernel.
 QNode prequantized_lookup(const PrequantContext& ctx, const OperatorInfo& op);
-// MEAN over H and W of a 4-D tensor (tflite_prequantized_unary.cpp).
+// MEAN over one run of contiguous axes (tflite_prequantized_unary.cpp).
 QNode prequantized_mean(const PrequantContext& ctx, const OperatorInfo& op);
 
 }  // namespace tinyq::tflite

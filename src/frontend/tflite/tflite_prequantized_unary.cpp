@@ -2,9 +2,11 @@
 // and an int8 -> int8 QUANTIZE map each input byte to one output byte: their node is a
 // 256-entry table (rt::lookup_s8) filled with TFLite Micro's own integer arithmetic
 // (tflite_activation_tables.cpp), so its bytes are TFLite Micro's by construction. MEAN over
-// H and W is TFLite's sum, offset and one requantization with 1 / n folded into the
+// contiguous axes is TFLite's sum, offset and one requantization with 1 / n folded into the
 // multiplier: rt::avg_pool2d_s8's TFLite-mean mode over a window of the whole image.
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "frontend/tflite/tflite_activation_tables.hpp"
 #include "frontend/tflite/tflite_prequantized_ops.hpp"
@@ -71,28 +73,33 @@ QNode prequantized_mean(const PrequantContext& ctx, const OperatorInfo& op) {
   const QuantParam in = ctx.activation(op, xt), out = ctx.activation(op, yt);
   if (!at.has_data || at.type != TensorType::Int32 || at.data.empty() || at.data.size() % 4 != 0)
     fail(ctx.at(op), "axes '{}' must be an int32 constant", at.name);
-  if (xt.shape.size() != 4)
-    fail(ctx.at(op), "MEAN of a {}-D tensor; only the mean over H and W of NHWC (4-D) is supported", xt.shape.size());
-  bool axis_h = false, axis_w = false;
-  for (std::size_t k = 0; k < at.data.size(); k += 4) {
-    std::int32_t a = std::int32_t(std::uint32_t(at.data[k]) | std::uint32_t(at.data[k + 1]) << 8 |
-                                  std::uint32_t(at.data[k + 2]) << 16 | std::uint32_t(at.data[k + 3]) << 24);
-    if (a < 0) a += 4;
-    if (a == 1)
-      axis_h = true;
-    else if (a == 2)
-      axis_w = true;
-    else
-      fail(ctx.at(op), "MEAN over axis {}; only the mean over H and W (axes 1 and 2) is supported", a);
-  }
-  if (!axis_h || !axis_w) fail(ctx.at(op), "only the mean over both H and W (axes 1 and 2) is supported");
+  // Reduced axes, resolved and deduplicated as TFLite's ResolveAxis does; they must be one
+  // contiguous run, so that the input is [outer, reduced, inner] and the mean is a window
+  // over the middle axis (in_h = reduced, in_w = 1, channels = inner).
   const auto& x = xt.shape;
-  if (element_count(yt.shape) != x[0] * x[3])
-    fail(ctx.at(op), "output {} is not one value per batch and channel of {}", shape_string(yt.shape), shape_string(x));
-  for (auto d : x)
-    if (d < 1 || d > (std::int64_t(1) << 24)) fail(ctx.at(op), "input {} has an unsupported size", shape_string(x));
-  const std::int64_t n = x[1] * x[2];
-  if (n > (std::int64_t(1) << 24)) fail(ctx.at(op), "MEAN over {} values; at most 2^24 are supported", n);
+  const std::int64_t rank = std::int64_t(x.size());
+  std::vector<std::int64_t> axes;
+  for (std::size_t k = 0; k < at.data.size(); k += 4) {
+    std::int64_t a = std::int32_t(std::uint32_t(at.data[k]) | std::uint32_t(at.data[k + 1]) << 8 |
+                                  std::uint32_t(at.data[k + 2]) << 16 | std::uint32_t(at.data[k + 3]) << 24);
+    if (a < -rank || a >= rank) fail(ctx.at(op), "axis {} out of range for {}", a, shape_string(x));
+    axes.push_back(a < 0 ? a + rank : a);
+  }
+  std::sort(axes.begin(), axes.end());
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  if (axes.back() - axes.front() + 1 != std::int64_t(axes.size()))
+    fail(ctx.at(op), "MEAN over axes that are not contiguous is not supported");
+  std::int64_t outer = 1, n = 1, inner = 1;
+  for (std::int64_t d = 0; d < rank; ++d) {
+    const std::int64_t dim = x[std::size_t(d)];
+    if (dim < 1 || dim > (std::int64_t(1) << 24)) fail(ctx.at(op), "input {} has an unsupported size", shape_string(x));
+    (d < axes.front() ? outer : d > axes.back() ? inner : n) *= dim;
+  }
+  for (std::int64_t v : {outer, n, inner})
+    if (v > (std::int64_t(1) << 24)) fail(ctx.at(op), "input {} is too large for MEAN", shape_string(x));
+  if (element_count(yt.shape) != outer * inner)
+    fail(ctx.at(op), "output {} does not follow from the input {} and the axes", shape_string(yt.shape),
+         shape_string(x));
   const TfliteMultiplier m = mean_multiplier(in.scale, out.scale, n);
   // TFLite multiplies the int32 sum by 2^shift first when the shift is positive.
   const std::int64_t max_sum = n * std::max(std::abs(-128 - in.zero_point), std::abs(127 - in.zero_point));
@@ -101,14 +108,14 @@ QNode prequantized_mean(const PrequantContext& ctx, const OperatorInfo& op) {
   auto i32 = [](std::int64_t v) { return static_cast<std::int32_t>(v); };
   QNode q;
   q.kernel = QKernel::AvgPool;
-  write_scalars(q, rt::AvgPoolParams{.pool = {.batch = i32(x[0]),
-                                              .in_h = i32(x[1]),
-                                              .in_w = i32(x[2]),
-                                              .channels = i32(x[3]),
+  write_scalars(q, rt::AvgPoolParams{.pool = {.batch = i32(outer),
+                                              .in_h = i32(n),
+                                              .in_w = 1,
+                                              .channels = i32(inner),
                                               .out_h = 1,
                                               .out_w = 1,
-                                              .kernel_h = i32(x[1]),
-                                              .kernel_w = i32(x[2]),
+                                              .kernel_h = i32(n),
+                                              .kernel_w = 1,
                                               .stride_h = 1,
                                               .stride_w = 1,
                                               .pad_top = 0,
