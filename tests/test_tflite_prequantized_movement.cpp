@@ -248,8 +248,8 @@ TEST(PrequantizedMovement, SplitGivesEachPartItsBytes) {
     Dims part = in;
     part[std::size_t(a)] /= parts;
     std::vector<int> outs;
-    for (int p = 0; p < parts; ++p)
-      outs.push_back(b.tensor("y" + std::to_string(p), fb::TensorType::INT8, part, {}, &kQ));
+    const char* names[] = {"y0", "y1", "y2"};
+    for (int p = 0; p < parts; ++p) outs.push_back(b.tensor(names[p], fb::TensorType::INT8, part, {}, &kQ));
     b.op(BuiltinOp::Split, {axis_t, x}, outs, fb::BuiltinOptions::SplitOptions,
          fb::CreateSplitOptions(b.fbb(), parts).Union());
     for (int o : outs) b.output(o);
