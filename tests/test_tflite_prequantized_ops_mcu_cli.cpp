@@ -1,8 +1,8 @@
 // A pre-quantized int8 .tflite chaining the operators of issue 11 (LOGISTIC, TANH, MUL, SUB,
 // HARD_SWISH, LEAKY_RELU, RELU6, RESIZE_NEAREST_NEIGHBOR, STRIDED_SLICE, SPLIT, int8
-// QUANTIZE, MEAN, RELU, TRANSPOSE_CONV) through generate and verify on cortex-m4 (QEMU): the firmware's bytes
-// equal the host int8 executor's, which the other tflite tests prove equal to TFLite Micro's
-// reference arithmetic operator by operator.
+// QUANTIZE, MEAN, RELU, TRANSPOSE_CONV) through generate and verify on cortex-m4 and cortex-m55
+// (QEMU): the firmware's bytes equal the host int8 executor's, which the other tflite tests prove equal to TFLite
+// Micro's reference arithmetic operator by operator.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -97,12 +97,16 @@ TEST_F(PrequantizedOpsMcuCli, GeneratedCodeGivesTheHostExecutorsBytesForEveryNew
                              "conv_transpose2d_s8"})
     EXPECT_NE(source.find(kernel), std::string::npos) << kernel;
 
-  const Result v =
-      run_argv({"verify", model.string(), "--target", "cortex-m4", "--data", data.string(), "--count", "8", "--json"});
-  ASSERT_EQ(v.code, 0) << v.err;
-  const auto j = nlohmann::json::parse(v.out);
-  EXPECT_EQ(j["count"], 8);
-  EXPECT_EQ(j["mismatches"], 0);
+  // The DSP build (M4) and the Helium one (M55): TFLite's MUL and SUB must leave their
+  // native paths for the portable code on both.
+  for (const char* target : {"cortex-m4", "cortex-m55"}) {
+    const Result v =
+        run_argv({"verify", model.string(), "--target", target, "--data", data.string(), "--count", "8", "--json"});
+    ASSERT_EQ(v.code, 0) << target << ": " << v.err;
+    const auto j = nlohmann::json::parse(v.out);
+    EXPECT_EQ(j["count"], 8) << target;
+    EXPECT_EQ(j["mismatches"], 0) << target;
+  }
 }
 
 }  // namespace
