@@ -1,8 +1,8 @@
 // A pre-quantized int8 .tflite chaining the operators of issue 11 (LOGISTIC, TANH, MUL, SUB,
 // HARD_SWISH, LEAKY_RELU, RELU6, RESIZE_NEAREST_NEIGHBOR, STRIDED_SLICE, SPLIT, int8
 // QUANTIZE, MEAN, RELU, TRANSPOSE_CONV) through generate and verify on cortex-m4 and cortex-m55
-// (QEMU): the firmware's bytes equal the host int8 executor's, which the other tflite tests prove equal to TFLite
-// Micro's reference arithmetic operator by operator.
+// (QEMU): the firmware's bytes equal the host int8 executor's, which the other tflite tests
+// prove equal to TFLite Micro's reference arithmetic operator by operator.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
