@@ -1,6 +1,7 @@
 // A model without inputs (its outputs are constants, as in ONNX's test_constant): `run` computes
 // them without --input, and every command that would feed data says in one line that the model
-// has no inputs.
+// has no inputs. Likewise a model whose input is declared empty (a 0 dimension): `run` passes
+// the empty tensor through, `quantize` has nothing to calibrate on and says so.
 #include "cli_fixture.hpp"
 #include "data/npy.hpp"
 #include "onnx_builder.hpp"
@@ -49,6 +50,22 @@ TEST_F(CliNoInputs, CommandsThatFeedDataSayTheModelHasNoInputs) {
                    "--data: the model has no inputs");
   EXPECT_FALSE(fs::exists(dir_ / "y.npy"));
   EXPECT_FALSE(fs::exists(dir_ / "m.tqm"));
+}
+
+TEST_F(CliNoInputs, AnEmptyInputRunsThroughAndCannotBeCalibrated) {
+  OnnxBuilder b(14);
+  b.input("x", {0, 3}).output("y");
+  b.int_initializer("shape", {3, 0});
+  OnnxBuilder::set_int(b.node("Reshape", {"x", "shape"}, {"y"}, "reshape"), "allowzero", 1);
+  const fs::path m = write("empty_input.onnx", b.bytes());
+  const auto empty = write_npy("empty.npy", {0, 3});
+  const fs::path out = dir_ / "y.npy";
+  const Result r = run_argv({"run", m.string(), "-i", empty.string(), "-o", out.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(read_npy(out.string()).shape(), (Shape{3, 0}));
+  const auto data = write_npy("x.npy", {4, 3});
+  expect_bad_input(run_argv({"quantize", m.string(), "--calib", data.string(), "-o", (dir_ / "m.tqm").string()}),
+                   "the model input 'x' has shape [0,3], an empty tensor");
 }
 
 }  // namespace

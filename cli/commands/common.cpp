@@ -117,7 +117,10 @@ Tensor shape_for_input(const Graph& graph, std::size_t index, Tensor data, const
   const Value& input = graph.value(graph.inputs.at(index));
   Shape expected = input.source_shape();
   const std::int64_t per_sample = element_count(expected);
-  if (data.shape().empty() || per_sample == 0) fail(path, "data has no samples");
+  if (per_sample == 0)  // declared with a 0 dimension: the executor takes it, the CLI has nothing to feed
+    fail(path, "the model input '{}' has shape {}, an empty tensor: there is no data to give it", input.name,
+         shape_string(expected));
+  if (data.shape().empty()) fail(path, "data has no samples");
   std::int64_t samples = data.numel() / per_sample;
   Shape got = data.shape();
   bool exact = got.size() == expected.size() && std::equal(got.begin() + 1, got.end(), expected.begin() + 1) &&
