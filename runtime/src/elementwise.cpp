@@ -68,17 +68,15 @@ struct TfliteRescale {
 // SMLAL too when its shift is <= -2). Every parameter is copied into a local first: the
 // int8 stores may alias anything, and would otherwise make the compiler reload them per
 // element. Contiguous rows (no broadcast on the last axis) get their own loop.
-template <bool kSmlal>
+template <bool kSmlal, bool kSubtract>
 void add_tflite(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
   const TfliteRescale ra(p.a_offset, p.a_multiplier, p.a_shift, p.left_shift);
   const TfliteRescale rb(p.b_offset, p.b_multiplier, p.b_shift, p.left_shift);
   const int32_t m = p.output_multiplier, shift = p.output_shift, offset = p.output_offset;
   const int32_t lo = p.act_min - offset, hi = p.act_max - offset;
-  // SUB subtracts the rescaled b term: (x ^ negate) - negate is -x for negate = -1, x for 0.
-  const int32_t negate = p.subtract != 0 ? -1 : 0;
   const BroadcastShape sh = s;
-  const auto one = [ra, rb, m, shift, offset, lo, hi, negate](int8_t qa, int8_t qb) {
-    const int32_t sum = ra(qa) + ((rb(qb) ^ negate) - negate);
+  const auto one = [ra, rb, m, shift, offset, lo, hi](int8_t qa, int8_t qb) {
+    const int32_t sum = kSubtract ? ra(qa) - rb(qb) : ra(qa) + rb(qb);  // SUB: TFLite's sub.h
     const int32_t v = kSmlal ? detail::requantize_tflite_smlal(sum, m, shift) : requantize_tflite(sum, m, shift);
     return static_cast<int8_t>(clamp_i32(v, lo, hi) + offset);
   };
@@ -110,8 +108,12 @@ void add_s8_portable(const AddParams& p, const BroadcastShape& s, const int8_t* 
                            p.a_shift <= 0 && p.b_shift <= 0 && p.a_shift >= -(p.left_shift + 1) &&
                            p.b_shift >= -(p.left_shift + 1);
   if (p.rounding == kRoundTflite) {
-    if (tflite_form && p.output_shift <= -2) return add_tflite<true>(p, s, a, b, output);
-    if (tflite_form) return add_tflite<false>(p, s, a, b, output);
+    // Subtraction as its own instantiation: ADD's loop stays exactly what it was.
+    const bool smlal = p.output_shift <= -2;
+    if (tflite_form && p.subtract != 0)
+      return smlal ? add_tflite<true, true>(p, s, a, b, output) : add_tflite<false, true>(p, s, a, b, output);
+    if (tflite_form)
+      return smlal ? add_tflite<true, false>(p, s, a, b, output) : add_tflite<false, false>(p, s, a, b, output);
     return add_loop<kRoundTflite>(p, s, a, b, output);
   }
   add_loop<kRoundSingle>(p, s, a, b, output);
