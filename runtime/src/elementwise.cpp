@@ -34,8 +34,10 @@ void add_loop(const AddParams& p, const BroadcastShape& s, const int8_t* a, cons
   for_each_broadcast(s, a, b, output, [&p, headroom](int8_t qa, int8_t qb) {
     const int32_t ra = requantize_rounding((qa + p.a_offset) * headroom, p.a_multiplier, p.a_shift, Rounding);
     const int32_t rb = requantize_rounding((qb + p.b_offset) * headroom, p.b_multiplier, p.b_shift, Rounding);
-    const int32_t sum =
-        requantize_rounding(p.subtract != 0 ? ra - rb : ra + rb, p.output_multiplier, p.output_shift, Rounding);
+    // TFLite's SUB subtracts; `subtract` is only ever set with its rounding, so tinyq's own
+    // loop (kRoundSingle) compiles as it did.
+    const int32_t sum = requantize_rounding(Rounding == kRoundTflite && p.subtract != 0 ? ra - rb : ra + rb,
+                                            p.output_multiplier, p.output_shift, Rounding);
     return detail::offset_and_clamp(sum, p.output_offset, p.act_min, p.act_max);
   });
 }
