@@ -136,6 +136,9 @@ TEST(PrequantizedOps, SubMatchesTfliteOnEveryOperandPair) {
     // (b - z_b) * 2^20 * M lands exactly halfway in SaturatingRoundingDoublingHighMul, where
     // TFLite's SUB and an ADD with b's multiplier negated round apart.
     if (k % 3 == 0) qa.scale = 1.0f, qb.scale = float((1 << 20) + 1) / float(1 << 21);
+    // b's scale 10^-7 of a's: its input shift is below -(20 + 1), outside add_tflite's
+    // identities, so the kernel takes its literal loop.
+    if (k % 7 == 1) qb.scale = qa.scale * 1e-7f;
     const Q qy{std::max(qa.scale, qb.scale) * r.log_uniform(0.05f, 4.0f), r.uniform(-128, 127)};
     const auto act = random_activation(r);
     const auto p = tflite_ref::sub_params(qa.scale, qa.zero_point, qb.scale, qb.zero_point, qy.scale, qy.zero_point,
