@@ -14,6 +14,7 @@
 #include "frontend/tflite/tflite_prequantized.hpp"
 #include "qmodel/qgraph_validation.hpp"
 #include "test_tflite_builder.hpp"
+#include "test_tflite_prequantized_chain.hpp"
 #include "test_tflite_prequantized_reference_ops.hpp"
 #include "util/error.hpp"
 
@@ -400,6 +401,38 @@ TEST(PrequantizedOps, TheNewModesAreValidatedLikeAnyQuantizedModel) {
   refused(mean, "MEAN multiplier", [](tinyq::QNode& n) { n.i32["count_multiplier"][0] = -5; });
   refused(mean, "MEAN multipliers", [](tinyq::QNode& n) { n.i32["count_multiplier"].push_back(1); });
   refused(mean, "MEAN offset", [](tinyq::QNode& n) { n.ints["input_offset"] = 0; });
+}
+
+// Mutated copies of the chain model (random bytes overwritten: indices, shapes, options,
+// scales, operator codes) import or fail with tinyq::Error, and what imports runs: no crash,
+// no other exception. The CI fuzzer covers the float path; this covers the pre-quantized one.
+TEST(PrequantizedOps, MutatedFilesImportOrFailCleanly) {
+  const std::string base = chain_model();
+  std::mt19937 rng(17);
+  int imported = 0, refused = 0;
+  for (int k = 0; k < 4000; ++k) {
+    std::string bytes = base;
+    for (int f = std::uniform_int_distribution<int>(1, 4)(rng); f > 0; --f)
+      bytes[std::uniform_int_distribution<std::size_t>(0, bytes.size() - 1)(rng)] =
+          char(std::uniform_int_distribution<int>(0, 255)(rng));
+    try {
+      const auto model = tinyq::tflite::read_tflite_bytes(bytes.data(), bytes.size(), "m.tflite");
+      if (!tinyq::is_prequantized_tflite(model)) continue;
+      const tinyq::QGraph q =
+          tinyq::import_prequantized_tflite(model, tinyq::import_tflite_bytes(bytes.data(), bytes.size(), "m.tflite"));
+      std::int64_t elements = 0;
+      for (const auto& v : q.values) elements += tinyq::element_count(v.shape);
+      if (elements > 200000) continue;  // a mutated shape: running it would only take time
+      std::vector<tinyq::Tensor> inputs;
+      for (int i : q.inputs) inputs.emplace_back(tinyq::DType::i8, q.values[std::size_t(i)].source_shape());
+      tinyq::Int8Executor(q, {.threads = 1}).run_int8(inputs);
+      ++imported;
+    } catch (const tinyq::Error&) {
+      ++refused;
+    }
+  }
+  EXPECT_GT(imported, 50);  // scales, zero points and options mutated and still computed
+  EXPECT_GT(refused, 1000);
 }
 
 }  // namespace
