@@ -13,6 +13,7 @@
 #include "frontend/tflite/tflite_model.hpp"
 #include "frontend/tflite/tflite_prequantized.hpp"
 #include "qmodel/qgraph_validation.hpp"
+#include "qmodel/tqm_file.hpp"
 #include "test_tflite_builder.hpp"
 #include "test_tflite_prequantized_chain.hpp"
 #include "test_tflite_prequantized_reference_ops.hpp"
@@ -401,6 +402,24 @@ TEST(PrequantizedOps, TheNewModesAreValidatedLikeAnyQuantizedModel) {
   refused(mean, "MEAN multiplier", [](tinyq::QNode& n) { n.i32["count_multiplier"][0] = -5; });
   refused(mean, "MEAN multipliers", [](tinyq::QNode& n) { n.i32["count_multiplier"].push_back(1); });
   refused(mean, "MEAN offset", [](tinyq::QNode& n) { n.ints["input_offset"] = 0; });
+}
+
+// The chain of every new operator through a .tqm and back (as `tinyq quantize` then `tinyq
+// run`): the loaded model passes the loader's checks and computes the same bytes.
+TEST(PrequantizedOps, TheChainModelSurvivesATqmRoundTrip) {
+  const tinyq::QGraph q = import(chain_model());
+  const std::vector<std::uint8_t> bytes = tinyq::serialize_tqm(q);
+  const tinyq::QGraph loaded = tinyq::deserialize_tqm(bytes.data(), bytes.size(), "memory");
+  std::mt19937 rng(18);
+  std::vector<std::int8_t> x(6 * 6 * 4);
+  for (auto& v : x) v = std::int8_t(std::uniform_int_distribution<int>(-128, 127)(rng));
+  const auto want = tinyq::Int8Executor(q).run_int8({int8_tensor({1, 6, 6, 4}, x)});
+  const auto got = tinyq::Int8Executor(loaded).run_int8({int8_tensor({1, 6, 6, 4}, x)});
+  ASSERT_EQ(got.size(), 3u);
+  for (std::size_t o = 0; o < got.size(); ++o) {
+    const auto a = want[o].data<std::int8_t>(), b = got[o].data<std::int8_t>();
+    EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin(), b.end())) << "output " << o;
+  }
 }
 
 // Mutated copies of the chain model (random bytes overwritten: indices, shapes, options,
