@@ -125,6 +125,15 @@ class ModelWriter {
     switch (n.kernel) {
       case QKernel::Conv: return conv_code(n, id, names, index, in, out);
       case QKernel::ConvTranspose: return conv_transpose_code(n, id, names, index, in, out);
+      case QKernel::Recurrent: {
+        NodeCode c = one_input("RecurrentParams", recurrent_params(n), "recurrent_s8", id, names, in, out);
+        const std::size_t scratch_offset = checked_scratch(c, "recurrent_s8", id, index);
+        c.call = fmt::format(
+            "rt::recurrent_s8({0}_params, {1}, {0}_weights, {0}_recurrent_weights, {2}, "
+            "reinterpret_cast<int32_t*>(g_arena + {3}))",
+            id, in, out, scratch_offset);
+        return c;
+      }
       case QKernel::Depthwise: {
         NodeCode c = one_input("ConvParams", conv_params(n), "depthwise_conv2d_s8", id, names, in, out);
         c.call = fmt::format("rt::depthwise_conv2d_s8({0}_params, {1}, {0}_weights, {0}_bias, {2})", id, in, out);

@@ -223,6 +223,7 @@ MemoryLayout layout_for_order(const QGraph& g, const Storage& s, std::vector<int
 
 std::size_t node_scratch_bytes(const QNode& n, const Target& target) {
   if (n.kernel == QKernel::ConvTranspose) return rt::conv_transpose2d_s8_scratch_bytes(conv_params(n));
+  if (n.kernel == QKernel::Recurrent) return rt::recurrent_s8_scratch_bytes(recurrent_params(n));
   if (n.kernel != QKernel::Conv) return 0;
   const rt::ConvParams p = conv_params(n);
   // The generated sources also build on the host (portable path) for testing: reserve

@@ -98,6 +98,17 @@ Step conv_transpose_step(const QNode& n, std::size_t& sum_elements) {
   return [=](Workspace& ws) { rt::conv_transpose2d_s8(p, ws.ptr[in], w, b, ws.ptr[out], ws.sums.data()); };
 }
 
+// Recurrent layers run the runtime kernel itself; its int32 state and gate scratch is the
+// workspace's `sums`.
+Step recurrent_step(const QNode& n, std::size_t& sum_elements) {
+  const std::size_t in = std::size_t(n.inputs.at(0)), out = std::size_t(n.output);
+  const std::int8_t* w = n.bytes("weights").data();
+  const std::int8_t* r = n.bytes("recurrent_weights").data();
+  const rt::RecurrentParams p = recurrent_params(n);
+  sum_elements = std::max(sum_elements, rt::recurrent_s8_scratch_bytes(p) / sizeof(std::int32_t));
+  return [=](Workspace& ws) { rt::recurrent_s8(p, ws.ptr[in], w, r, ws.ptr[out], ws.sums.data()); };
+}
+
 // Add / Mul through a table of the runtime kernel's results for every operand pair; operands
 // are activations (by input) or constants the node holds.
 Step binary_step(const QNode& n) {
@@ -123,6 +134,7 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
     case QKernel::Depthwise:
     case QKernel::Dense: return mac_step(n, patch_elements, sum_elements);
     case QKernel::ConvTranspose: return conv_transpose_step(n, sum_elements);
+    case QKernel::Recurrent: return recurrent_step(n, sum_elements);
     case QKernel::Add:
     case QKernel::Mul: return binary_step(n);
     case QKernel::MaxPool: return one_input_step(n, pool_params(n), rt::max_pool2d_s8);

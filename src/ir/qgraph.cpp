@@ -25,6 +25,7 @@ const char* qkernel_name(QKernel k) {
     case QKernel::ConvTranspose: return "conv_transpose2d_s8";
     case QKernel::ResizeBilinear: return "resize_bilinear_s8";
     case QKernel::MatMul: return "matmul_s8";
+    case QKernel::Recurrent: return "recurrent_s8";
   }
   return "?";
 }

@@ -33,6 +33,7 @@ enum class QKernel {
   ConvTranspose,   // conv_transpose2d_s8 (ConvParams, gather formulation)
   ResizeBilinear,  // resize_bilinear_s8 (new kernels go last: .tqm files store the number)
   MatMul,          // matmul_s8: product of two activations
+  Recurrent,       // recurrent_s8: LSTM, GRU, RNN over a whole sequence
 };
 const char* qkernel_name(QKernel k);
 

@@ -160,6 +160,32 @@ struct KernelFields<rt::MatMulParams> {
 };
 
 template <>
+struct KernelFields<rt::RecurrentParams> {
+  using S = rt::RecurrentParams;
+  static constexpr auto list = std::tuple{field("cell", &S::cell),
+                                          field("steps", &S::steps),
+                                          field("batch", &S::batch),
+                                          field("input", &S::input),
+                                          field("hidden", &S::hidden),
+                                          field("directions", &S::directions),
+                                          field("reverse", &S::reverse),
+                                          field("linear_before_reset", &S::linear_before_reset),
+                                          field("output", &S::output),
+                                          field("input_offset", &S::input_offset),
+                                          field("output_offset", &S::output_offset),
+                                          field("output_multiplier", &S::output_multiplier),
+                                          field("output_shift", &S::output_shift),
+                                          field("bias_x", &S::bias_x),
+                                          field("bias_h", &S::bias_h),
+                                          field("x_requant", &S::x_requant),
+                                          field("h_requant", &S::h_requant),
+                                          field("peephole", &S::peephole, true),
+                                          field("initial_h", &S::initial_h, true),
+                                          field("initial_c", &S::initial_c, true),
+                                          field("cell_clip", &S::cell_clip)};
+};
+
+template <>
 struct KernelFields<rt::ConcatParams> {
   using S = rt::ConcatParams;
   static constexpr auto list = std::tuple{field("inputs", &S::inputs),
@@ -412,6 +438,7 @@ TINYQ_CHECK_KERNEL_FIELDS(rt::AvgPoolParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::AddParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::MulParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::MatMulParams);
+TINYQ_CHECK_KERNEL_FIELDS(rt::RecurrentParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::ConcatParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::PadParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::ResizeParams);

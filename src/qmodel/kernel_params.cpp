@@ -12,6 +12,7 @@ rt::AvgPoolParams avg_pool_params(const QNode& n) { return read_params<rt::AvgPo
 rt::AddParams add_params(const QNode& n) { return read_params<rt::AddParams>(n); }
 rt::MulParams mul_params(const QNode& n) { return read_params<rt::MulParams>(n); }
 rt::MatMulParams matmul_params(const QNode& n) { return read_params<rt::MatMulParams>(n); }
+rt::RecurrentParams recurrent_params(const QNode& n) { return read_params<rt::RecurrentParams>(n); }
 rt::ConcatParams concat_params(const QNode& n) { return read_params<rt::ConcatParams>(n); }
 rt::PadParams pad_params(const QNode& n) { return read_params<rt::PadParams>(n); }
 rt::ResizeParams resize_params(const QNode& n) { return read_params<rt::ResizeParams>(n); }

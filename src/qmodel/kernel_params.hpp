@@ -19,6 +19,7 @@ rt::AvgPoolParams avg_pool_params(const QNode& n);
 rt::AddParams add_params(const QNode& n);
 rt::MulParams mul_params(const QNode& n);
 rt::MatMulParams matmul_params(const QNode& n);
+rt::RecurrentParams recurrent_params(const QNode& n);
 rt::ConcatParams concat_params(const QNode& n);
 rt::PadParams pad_params(const QNode& n);
 rt::ResizeParams resize_params(const QNode& n);

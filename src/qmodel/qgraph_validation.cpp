@@ -480,6 +480,69 @@ void check_matmul(const NodeCheck& c, const QNode& n) {
   c.require(p.output_shift <= 0 || (bound << p.output_shift) <= INT32_MAX, "requantized accumulator may not fit int32");
 }
 
+// Recurrent layers: sizes of every array against the dimensions, and the kernel's bounds:
+// each projection's accumulator and its requantized value fit int32 (inputs q - z of at most
+// 255, Q15 states of at most 32767), the output requantization of the state fits int32, and
+// the peepholes stay within Q16's +-64 so that p * c fits int32 in Q12.
+void check_recurrent(const NodeCheck& c, const QNode& n) {
+  c.inputs(1);
+  const std::int64_t cell = c.field("cell", rt::kCellLstm, rt::kCellRnn);
+  c.dims({"steps", "batch", "input"});
+  const std::int64_t hidden = c.field("hidden", 1, 512);
+  const std::int64_t directions = c.field("directions", 1, 2);
+  c.field("reverse", 0, directions == 1 ? 1 : 0);
+  c.field("linear_before_reset", 0, cell == rt::kCellGru ? 1 : 0);
+  const std::int64_t output =
+      c.field("output", rt::kRecurrentY, cell == rt::kCellLstm ? rt::kRecurrentYc : rt::kRecurrentYh);
+  c.offset_fields();
+  c.scalar_requant("output", false);
+  c.field("cell_clip", 0, cell == rt::kCellLstm ? INT32_MAX : 0);
+  const rt::RecurrentParams p = recurrent_params(n);
+  const std::int64_t gates = rt::recurrent_gate_count(p.cell), rows = directions * gates * hidden;
+  const std::int64_t state = directions * p.batch * hidden;
+  c.require(c.in() == std::int64_t(p.steps) * p.batch * p.input, "input size does not match its parameters");
+  c.require(c.out() == (output == rt::kRecurrentY ? std::int64_t(p.steps) * state : state),
+            "output size does not match its parameters");
+  c.matches_input(p.input_offset);
+  c.matches_output(p.output_offset);
+  c.require(output != rt::kRecurrentYc || p.output_shift <= 0, "cell state output multiplier is 1 or more");
+  c.require(p.output_shift <= 16, "hidden state output multiplier is 2^16 or more");
+  const auto& w = c.bytes("weights");
+  const auto& r = c.bytes("recurrent_weights");
+  c.require(std::int64_t(w.size()) == rows * p.input && std::int64_t(r.size()) == rows * hidden,
+            "weights length mismatch");
+  const auto& bx = c.words("bias_x");
+  const auto& bh = c.words("bias_h");
+  c.require(std::int64_t(bx.size()) == rows && std::int64_t(bh.size()) == rows, "bias length mismatch");
+  c.requant(p.x_requant, rows, false);
+  c.requant(p.h_requant, rows, false);
+  c.require(p.x_requant.count == rows && p.h_requant.count == rows, "requantization is not per gate row");
+  auto projection = [&](const std::vector<std::int8_t>& m, const std::vector<std::int32_t>& bias, const rt::Requant& q,
+                        std::int64_t cols, double max_input) {
+    for (std::int64_t j = 0; j < rows; ++j) {
+      double sum = 0;
+      for (std::int64_t i = 0; i < cols; ++i) sum += std::abs(int(m[std::size_t(j * cols + i)]));
+      const double bound = std::abs(double(bias[std::size_t(j)])) + max_input * sum;
+      c.require(bound <= 2147483647.0, "int32 accumulator could overflow");
+      const double real = std::ldexp(std::abs(double(q.multiplier[j])), q.shift[j] - 31);
+      c.require(bound * real <= 1073741823.0, "requantized pre-activation could overflow int32");
+    }
+  };
+  projection(w, bx, p.x_requant, p.input, std::max(std::abs(-128 + p.input_offset), std::abs(127 + p.input_offset)));
+  projection(r, bh, p.h_requant, hidden, 32767.0);
+  auto optional_state = [&](const char* key, std::int64_t size, std::int64_t limit) {
+    if (!n.i32.contains(key)) return;
+    const auto& v = c.words(key);
+    c.require(std::int64_t(v.size()) == size, "initial state or peephole length mismatch");
+    for (std::int32_t x : v) c.require(std::abs(std::int64_t(x)) <= limit, "initial state or peephole out of range");
+  };
+  optional_state("initial_h", state, 32767);
+  c.require(cell == rt::kCellLstm || (!n.i32.contains("initial_c") && !n.i32.contains("peephole")),
+            "cell state or peepholes on a GRU or RNN");
+  optional_state("initial_c", state, INT32_MAX);
+  optional_state("peephole", directions * 3 * hidden, 1 << 22);
+}
+
 // Strided copy: sizes, and every input position the copy reads lies inside the input. The
 // sum of the per-axis spans bounds every partial sum the kernel forms, so int32 holds them.
 void check_strided_copy(const NodeCheck& c, const QNode& n) {
@@ -588,6 +651,7 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
     case QKernel::Resize: return check_resize(c, n);
     case QKernel::ResizeBilinear: return check_resize_bilinear(c, n);
     case QKernel::MatMul: return check_matmul(c, n);
+    case QKernel::Recurrent: return check_recurrent(c, n);
     case QKernel::Lookup: return check_lookup(c);
     case QKernel::Softmax: return check_softmax(c, n);
     case QKernel::Prelu: return check_prelu(c, n);

@@ -63,6 +63,11 @@ std::int64_t node_macs(const QNode& n) {
       const rt::DenseParams p = dense_params(n);
       return std::int64_t(p.rows) * p.in_features * p.out_features;
     }
+    case QKernel::Recurrent: {  // input and recurrent projections of every step
+      const rt::RecurrentParams p = recurrent_params(n);
+      return std::int64_t(p.steps) * p.directions * p.batch * rt::recurrent_gate_count(p.cell) * p.hidden *
+             (std::int64_t(p.input) + p.hidden);
+    }
     default: return 0;
   }
 }

@@ -253,7 +253,7 @@ QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::st
     node.name = r.str();
     node.op = r.str();
     std::uint8_t kernel = r.u8();
-    if (kernel > std::uint8_t(QKernel::MatMul)) fail(where, "corrupt file: unknown kernel");
+    if (kernel > std::uint8_t(QKernel::Recurrent)) fail(where, "corrupt file: unknown kernel");
     node.kernel = QKernel(kernel);
     node.inputs = r.array<int>();
     for (int in : node.inputs) check(in);

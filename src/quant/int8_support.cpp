@@ -3,13 +3,50 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
+#include "ir/recurrent.hpp"
 #include "ir/strided_view.hpp"
 #include "tinyq/kernels.hpp"
 
 namespace tinyq {
 
 namespace {
+
+// Recurrent layers: rt::recurrent_s8 keeps h in Q15, so its activation must bound h (tanh;
+// Relu is unbounded), and the weights and initial states are folded into the kernel's
+// parameters.
+std::optional<std::string> recurrent_support(const Graph& g, const Node& node) {
+  if (node.attrs.get_string("activation", "Tanh") != "Tanh")
+    return fmt::format("no int8 kernel for {} with activation {} (its hidden state is unbounded; Tanh is quantized)",
+                       op_name(node.op), node.attrs.get_string("activation", "Tanh"));
+  static const char* const kRoles[] = {"x", "W", "R", "B", "initial_h", "initial_c", "P"};
+  for (std::size_t i = 1; i < node.inputs.size(); ++i)
+    if (!g.value(node.inputs[i]).is_constant())
+      return fmt::format(
+          "no int8 kernel for {} whose {} is computed at run time (only constant weights and "
+          "initial states are quantized)",
+          op_name(node.op), kRoles[std::min<std::size_t>(i, 6)]);
+  if (g.value(node.inputs[2]).shape.back() > 512)
+    return fmt::format(
+        "no int8 kernel for {} with hidden size {} (at most 512: the int32 accumulator of its "
+        "recurrent projection)",
+        op_name(node.op), g.value(node.inputs[2]).shape.back());
+  for (float v : g.value(node.inputs[4]).constant->f32())
+    if (!(std::abs(v) <= 1.0f))
+      return fmt::format("no int8 kernel for {} with an initial hidden state outside [-1, 1] ({})", op_name(node.op),
+                         v);
+  if (node.op == Op::LSTM) {
+    for (float v : g.value(node.inputs[5]).constant->f32())
+      if (!(std::abs(v) < 2048.0f))
+        return fmt::format("no int8 kernel for LSTM with an initial cell state outside (-2048, 2048) ({})", v);
+    if (node.inputs.size() == 7)
+      for (float v : g.value(node.inputs[6]).constant->f32())
+        if (!(std::abs(v) < 64.0f))
+          return fmt::format("no int8 kernel for LSTM with a peephole weight outside (-64, 64) ({})", v);
+  }
+  return std::nullopt;
+}
 
 std::optional<std::string> binary_support(const Graph& g, const Node& node) {
   const Value& b = g.value(node.inputs[1]);
@@ -110,6 +147,9 @@ std::optional<std::string> int8_unsupported(const Graph& g, const Node& node) {
                          op_name(node.op));
     case Op::Pad: return pad_support(g, node);
     case Op::MatMul: return matmul_support(g, node);
+    case Op::LSTM:
+    case Op::GRU:
+    case Op::RNN: return recurrent_support(g, node);
     case Op::Transpose:
     case Op::Slice:
     case Op::Gather: {

@@ -45,6 +45,9 @@ QNode quantize_node(const Context& ctx, const Node& node) {
     case Op::ConvTranspose: return quantize_conv_transpose(ctx, node);
     case Op::Dense: return quantize_dense(ctx, node);
     case Op::MatMul: return quantize_matmul(ctx, node);
+    case Op::LSTM:
+    case Op::GRU:
+    case Op::RNN: return quantize_recurrent(ctx, node);
     case Op::ChannelAffine: return quantize_channel_affine(ctx, node);
     case Op::MaxPool:
     case Op::AvgPool:

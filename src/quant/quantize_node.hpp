@@ -44,6 +44,7 @@ QNode quantize_channel_affine(const Context& ctx, const Node& node);
 QNode quantize_pool(const Context& ctx, const Node& node);
 QNode quantize_binary(const Context& ctx, const Node& node);
 QNode quantize_matmul(const Context& ctx, const Node& node);
+QNode quantize_recurrent(const Context& ctx, const Node& node);
 QNode quantize_unary(const Context& ctx, const Node& node);
 QNode quantize_data_movement(const Context& ctx, const Node& node);
 QNode quantize_softmax(const Context& ctx, const Node& node);

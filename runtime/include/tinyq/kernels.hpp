@@ -300,6 +300,62 @@ struct MatMulParams {
 // is exact. One portable path on every target (src/matmul.cpp).
 void matmul_s8(const MatMulParams& p, const int8_t* a, const int8_t* b, int8_t* output);
 
+// Recurrent layers (ONNX LSTM, GRU, RNN with tanh) over a whole sequence: int8 input and
+// output, int8 weights, and an integer state finer than int8, so that the quantization error
+// of a step does not compound over the sequence (CMSIS-NN's s16 LSTM and TFLite's 16x8 LSTM
+// keep 16-bit states for the same reason). Fixed-point formats:
+//   gate pre-activations  Q12 in int32 (2^-12 per unit), clamped to +-2^27
+//   gates, hidden state h Q15 (sigma in [0, 32768], tanh and h in [-32767, 32767])
+//   LSTM cell state c     Q20 in int32 (range +-2048, resolution 1e-6: no calibration needed)
+// Per step t, direction d, batch row n, gate row j of G*H (ONNX order: LSTM i,o,f,c; GRU
+// z,r,h; RNN one):
+//   x_j = requantize(bias_x[j] + sum_i w[j, i] * (x[t, n, i] + input_offset), x_requant[j])
+//   h_j = requantize(bias_h[j] + sum_k r[j, k] * h_prev[k], h_requant[j])
+// both Q12, each clamped to +-2^27. sigma and tanh come from one 513-entry table of
+// round(32768 * sigma(v)), v = -16 + k/16, linearly interpolated (tanh(v) = 2 sigma(2v) - 1).
+//   LSTM: i = sigma(x_i + h_i + p_i c), f = sigma(x_f + h_f + p_f c), g = tanh(x_c + h_c),
+//         c' = (f c + (i g) 2^5) / 2^15 (one rounding), o = sigma(x_o + h_o + p_o c'),
+//         h' = o tanh(c') / 2^15. Peepholes p (null: none) are Q16; p c is brought to Q12.
+//   GRU:  z = sigma(x_z + h_z), r = sigma(x_r + h_r); candidate n = tanh(x_h + r h_h / 2^15)
+//         with linear_before_reset (h_h holds R_h h + Rb_h), else tanh(x_h + h'_h) where h'_h
+//         is the recurrent projection of (r h_prev / 2^15); h' = ((2^15 - z) n + z h) / 2^15.
+//   RNN:  h' = tanh(x + h).
+// Every "/ 2^k" rounds half up. Outputs: kRecurrentY writes every step's h, [T, D, N, H];
+// kRecurrentYh the last h, kRecurrentYc the last c, [D, N, H]; each as
+// clamp(output_offset + requantize(state, output_multiplier, output_shift), -128, 127).
+// Host guarantees: |bias_x| + 255 * sum |w[j]| and |bias_h| + 32767 * sum |r[j]| fit int32,
+// requantized values fit int32 (multipliers above 1 included), hidden <= 2^15.
+enum : int32_t { kCellLstm = 0, kCellGru = 1, kCellRnn = 2 };
+enum : int32_t { kRecurrentY = 0, kRecurrentYh = 1, kRecurrentYc = 2 };
+struct RecurrentParams {
+  int32_t cell;  // kCellLstm, kCellGru or kCellRnn (tanh)
+  int32_t steps, batch, input, hidden, directions;
+  int32_t reverse;  // one direction, run from the last step to the first (ONNX "reverse")
+  int32_t linear_before_reset;
+  int32_t output;  // kRecurrentY, kRecurrentYh or kRecurrentYc
+  int32_t input_offset, output_offset;
+  int32_t output_multiplier, output_shift;  // from Q15 h (Q20 c for kRecurrentYc) to the output
+  const int32_t* bias_x;                    // [D, G*H], units of s_w[j] * s_x
+  const int32_t* bias_h;                    // [D, G*H], units of s_r[j] * 2^-15
+  Requant x_requant;                        // [D, G*H]: s_w[j] * s_x / 2^-12
+  Requant h_requant;                        // [D, G*H]: s_r[j] * 2^-15 / 2^-12
+  const int32_t* peephole;                  // LSTM [D, 3H] (i, o, f), Q16, or null
+  const int32_t* initial_h;                 // [D, N, H] Q15, or null for zeros
+  const int32_t* initial_c;                 // LSTM [D, N, H] Q20, or null for zeros
+  int32_t cell_clip;                        // LSTM: > 0 clamps c to [-cell_clip, cell_clip] (Q20)
+};
+// x [T, N, I] (time-major), w [D, G*H, I], r [D, G*H, H]. `scratch` holds
+// recurrent_s8_scratch_bytes(p) bytes, 4-byte aligned: one row's gates and state. One
+// portable path on every target.
+void recurrent_s8(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
+                  int32_t* scratch);
+constexpr int32_t recurrent_gate_count(int32_t cell) { return cell == kCellLstm ? 4 : (cell == kCellGru ? 3 : 1); }
+constexpr size_t recurrent_s8_scratch_bytes(const RecurrentParams& p) {
+  // x and h projections (G*H each), then c, h and GRU's r and r*h (H each).
+  return (2 * static_cast<size_t>(recurrent_gate_count(p.cell)) + 4) * static_cast<size_t>(p.hidden) *
+         sizeof(int32_t);
+}
+
 // Concatenation along one axis: each input is `outer` rows of `input_row[i]` elements; the
 // output row is their sum. Inputs whose quantization equals the output's are copied;
 // others are requantized: q_out = output_offset + requantize(q + input_offset[i], M[i], S[i]),

@@ -1,0 +1,186 @@
+// tinyq runtime: recurrent layers (LSTM, GRU, RNN) in integer arithmetic, the formats and
+// equations of recurrent_s8 in tinyq/kernels.hpp. One portable path: a recurrent layer's work
+// is two matrix-vector products per step, each a few thousand MACs on an MCU-sized model.
+#include "kernel_util.hpp"
+#include "tinyq/kernels.hpp"
+
+namespace tinyq {
+namespace rt {
+
+namespace {
+
+// round(32768 * sigma(v)) for v = -16 + k/16, k = 0..512 (generated once with double
+// precision; a literal, so that every compiler and target reads the same values).
+const uint16_t kSigmoidQ15[513] = {
+    0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,
+    0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,
+    0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,
+    0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,
+    0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     0,     1,
+    1,     1,     1,     1,     1,     1,     1,     1,     1,     1,     1,     1,     1,     1,     1,     1,
+    1,     2,     2,     2,     2,     2,     2,     2,     2,     3,     3,     3,     3,     3,     4,     4,
+    4,     4,     5,     5,     5,     6,     6,     6,     7,     7,     8,     8,     9,     9,     10,    10,
+    11,    12,    12,    13,    14,    15,    16,    17,    18,    19,    21,    22,    23,    25,    26,    28,
+    30,    32,    34,    36,    38,    41,    43,    46,    49,    52,    56,    59,    63,    67,    72,    76,
+    81,    86,    92,    98,    104,   111,   118,   125,   133,   142,   151,   161,   171,   182,   194,   206,
+    219,   233,   248,   264,   281,   299,   318,   338,   360,   383,   407,   433,   461,   490,   521,   554,
+    589,   627,   666,   708,   753,   800,   851,   904,   961,   1021,  1084,  1152,  1223,  1299,  1379,  1464,
+    1554,  1649,  1750,  1856,  1969,  2088,  2213,  2346,  2486,  2633,  2789,  2952,  3124,  3306,  3496,  3696,
+    3906,  4126,  4357,  4599,  4851,  5115,  5391,  5678,  5978,  6289,  6613,  6949,  7297,  7658,  8031,  8416,
+    8813,  9221,  9641,  10072, 10513, 10964, 11424, 11894, 12371, 12856, 13348, 13845, 14347, 14852, 15361, 15872,
+    16384, 16896, 17407, 17916, 18421, 18923, 19420, 19912, 20397, 20874, 21344, 21804, 22255, 22696, 23127, 23547,
+    23955, 24352, 24737, 25110, 25471, 25819, 26155, 26479, 26790, 27090, 27377, 27653, 27917, 28169, 28411, 28642,
+    28862, 29072, 29272, 29462, 29644, 29816, 29979, 30135, 30282, 30422, 30555, 30680, 30799, 30912, 31018, 31119,
+    31214, 31304, 31389, 31469, 31545, 31616, 31684, 31747, 31807, 31864, 31917, 31968, 32015, 32060, 32102, 32141,
+    32179, 32214, 32247, 32278, 32307, 32335, 32361, 32385, 32408, 32430, 32450, 32469, 32487, 32504, 32520, 32535,
+    32549, 32562, 32574, 32586, 32597, 32607, 32617, 32626, 32635, 32643, 32650, 32657, 32664, 32670, 32676, 32682,
+    32687, 32692, 32696, 32701, 32705, 32709, 32712, 32716, 32719, 32722, 32725, 32727, 32730, 32732, 32734, 32736,
+    32738, 32740, 32742, 32743, 32745, 32746, 32747, 32749, 32750, 32751, 32752, 32753, 32754, 32755, 32756, 32756,
+    32757, 32758, 32758, 32759, 32759, 32760, 32760, 32761, 32761, 32762, 32762, 32762, 32763, 32763, 32763, 32764,
+    32764, 32764, 32764, 32765, 32765, 32765, 32765, 32765, 32766, 32766, 32766, 32766, 32766, 32766, 32766, 32766,
+    32767, 32767, 32767, 32767, 32767, 32767, 32767, 32767, 32767, 32767, 32767, 32767, 32767, 32767, 32767, 32767,
+    32767, 32767, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768,
+    32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768,
+    32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768,
+    32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768,
+    32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768, 32768,
+    32768,
+};
+
+constexpr int32_t kQ12Limit = 1 << 27;  // +-32768 in Q12: the table saturates long before
+
+int32_t clamp_q12(int64_t v) {
+  return v > kQ12Limit ? kQ12Limit : (v < -kQ12Limit ? -kQ12Limit : static_cast<int32_t>(v));
+}
+
+// sigma of a Q12 value, Q15 in [0, 32768]: the table's step is 1/16 = 256 units of Q12.
+int32_t sigmoid_q15(int32_t v) {
+  const int32_t u = v + (16 << 12);
+  if (u <= 0) return kSigmoidQ15[0];
+  if (u >= (32 << 12)) return kSigmoidQ15[512];
+  const int32_t k = u >> 8, frac = u & 255;
+  const int32_t lo = kSigmoidQ15[k], hi = kSigmoidQ15[k + 1];
+  return lo + (((hi - lo) * frac + 128) >> 8);
+}
+
+// tanh(v) = 2 sigma(2 v) - 1, Q15 in [-32767, 32767].
+int32_t tanh_q15(int32_t v) {
+  const int32_t t = 2 * sigmoid_q15(clamp_q12(static_cast<int64_t>(v) * 2)) - 32768;
+  return t > 32767 ? 32767 : t;
+}
+
+// (a * b + 2^(s-1)) >> s on the exact 64-bit product.
+int32_t mul_shift(int32_t a, int32_t b, int32_t s) {
+  return static_cast<int32_t>((static_cast<int64_t>(a) * b + (static_cast<int64_t>(1) << (s - 1))) >> s);
+}
+
+int8_t output_value(const RecurrentParams& p, int32_t state) {
+  const int32_t q = p.output_offset + requantize(state, p.output_multiplier, p.output_shift);
+  return static_cast<int8_t>(clamp_i32(q, -128, 127));
+}
+
+// Rows [row0, row0 + rows) of one direction's projection of the vector v (length n) by the
+// int8 matrix m, each requantized to Q12: x side (v int8 plus offset) or h side (v Q15).
+void project_input(const int8_t* m, const int32_t* bias, const Requant& rq, int32_t row0, int32_t rows, const int8_t* v,
+                   int32_t n, int32_t offset, int32_t* out) {
+  for (int32_t j = 0; j < rows; ++j) {
+    const int8_t* row = m + (row0 + j) * n;
+    int32_t acc = bias[row0 + j];
+    for (int32_t i = 0; i < n; ++i) acc += row[i] * (v[i] + offset);
+    out[j] = clamp_q12(requantize_channel(acc, rq, row0 + j));
+  }
+}
+void project_state(const int8_t* m, const int32_t* bias, const Requant& rq, int32_t row0, int32_t rows,
+                   const int32_t* v, int32_t n, int32_t* out) {
+  for (int32_t j = 0; j < rows; ++j) {
+    const int8_t* row = m + (row0 + j) * n;
+    int32_t acc = bias[row0 + j];
+    for (int32_t k = 0; k < n; ++k) acc += row[k] * v[k];
+    out[j] = clamp_q12(requantize_channel(acc, rq, row0 + j));
+  }
+}
+
+}  // namespace
+
+void recurrent_s8(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
+                  int32_t* scratch) {
+  const int32_t H = p.hidden, rows = recurrent_gate_count(p.cell) * H;
+  int32_t* gx = scratch;      // [G*H] input projections, Q12
+  int32_t* gh = gx + rows;    // [G*H] recurrent projections, Q12
+  int32_t* c = gh + rows;     // [H] LSTM cell state, Q20
+  int32_t* h = c + H;         // [H] hidden state, Q15
+  int32_t* gate = h + H;      // [H] GRU's reset gate, Q15
+  int32_t* reset = gate + H;  // [H] GRU's r * h, Q15
+  for (int32_t d = 0; d < p.directions; ++d) {
+    const bool backward = p.reverse != 0 || d == 1;
+    // This direction's slices of the weights and of every per-row array (offset d * rows).
+    const int8_t* wd = w + d * rows * p.input;
+    const int8_t* rd = r + d * rows * H;
+    const int32_t* bx = p.bias_x + d * rows;
+    const int32_t* bh = p.bias_h + d * rows;
+    const Requant xq{p.x_requant.multiplier + d * rows, p.x_requant.shift + d * rows, rows, p.x_requant.rounding};
+    const Requant hq{p.h_requant.multiplier + d * rows, p.h_requant.shift + d * rows, rows, p.h_requant.rounding};
+    const int32_t* peep = p.peephole ? p.peephole + d * 3 * H : nullptr;
+    for (int32_t n = 0; n < p.batch; ++n) {
+      const int32_t state0 = (d * p.batch + n) * H;
+      for (int32_t j = 0; j < H; ++j) {
+        h[j] = p.initial_h ? p.initial_h[state0 + j] : 0;
+        c[j] = p.initial_c ? p.initial_c[state0 + j] : 0;
+      }
+      for (int32_t s = 0; s < p.steps; ++s) {
+        const int32_t t = backward ? p.steps - 1 - s : s;
+        project_input(wd, bx, xq, 0, rows, x + (t * p.batch + n) * p.input, p.input, p.input_offset, gx);
+        if (p.cell == kCellLstm) {
+          project_state(rd, bh, hq, 0, rows, h, H, gh);
+          for (int32_t j = 0; j < H; ++j) {
+            const int32_t c_prev = c[j];
+            // p c: Q16 * Q20 = Q36, to Q12.
+            const int32_t pi = peep ? mul_shift(peep[j], c_prev, 24) : 0;
+            const int32_t pf = peep ? mul_shift(peep[2 * H + j], c_prev, 24) : 0;
+            const int32_t i = sigmoid_q15(clamp_q12(static_cast<int64_t>(gx[j]) + gh[j] + pi));
+            const int32_t f = sigmoid_q15(clamp_q12(static_cast<int64_t>(gx[2 * H + j]) + gh[2 * H + j] + pf));
+            const int32_t g = tanh_q15(clamp_q12(static_cast<int64_t>(gx[3 * H + j]) + gh[3 * H + j]));
+            // f c (Q15 * Q20) and i g (Q30, times 2^5) are both Q35: one rounding to Q20.
+            const int64_t sum = static_cast<int64_t>(f) * c_prev + (static_cast<int64_t>(i) * g) * 32 + (1 << 14);
+            const int64_t next = sum >> 15;
+            const int64_t limit = p.cell_clip > 0 ? p.cell_clip : 2147483647;
+            c[j] = static_cast<int32_t>(next > limit ? limit : (next < -limit ? -limit : next));
+            const int32_t po = peep ? mul_shift(peep[H + j], c[j], 24) : 0;
+            const int32_t o = sigmoid_q15(clamp_q12(static_cast<int64_t>(gx[H + j]) + gh[H + j] + po));
+            // tanh of c: Q20 to Q12.
+            h[j] = mul_shift(o, tanh_q15(mul_shift(c[j], 1, 8)), 15);
+          }
+        } else if (p.cell == kCellGru) {
+          // z and r (and the candidate's R_h h + Rb_h when linear_before_reset).
+          project_state(rd, bh, hq, 0, p.linear_before_reset ? rows : 2 * H, h, H, gh);
+          for (int32_t j = 0; j < H; ++j) gate[j] = sigmoid_q15(clamp_q12(static_cast<int64_t>(gx[H + j]) + gh[H + j]));
+          if (!p.linear_before_reset) {
+            for (int32_t j = 0; j < H; ++j) reset[j] = mul_shift(gate[j], h[j], 15);
+            project_state(rd, bh, hq, 2 * H, H, reset, H, gh + 2 * H);
+          }
+          for (int32_t j = 0; j < H; ++j) {
+            const int32_t z = sigmoid_q15(clamp_q12(static_cast<int64_t>(gx[j]) + gh[j]));
+            const int32_t recurrent = p.linear_before_reset ? mul_shift(gate[j], gh[2 * H + j], 15) : gh[2 * H + j];
+            const int32_t candidate = tanh_q15(clamp_q12(static_cast<int64_t>(gx[2 * H + j]) + recurrent));
+            const int64_t mixed = static_cast<int64_t>(32768 - z) * candidate + static_cast<int64_t>(z) * h[j];
+            h[j] = static_cast<int32_t>((mixed + (1 << 14)) >> 15);
+          }
+        } else {
+          project_state(rd, bh, hq, 0, H, h, H, gh);
+          for (int32_t j = 0; j < H; ++j) h[j] = tanh_q15(clamp_q12(static_cast<int64_t>(gx[j]) + gh[j]));
+        }
+        if (p.output == kRecurrentY) {
+          int8_t* y = output + ((t * p.directions + d) * p.batch + n) * H;
+          for (int32_t j = 0; j < H; ++j) y[j] = output_value(p, h[j]);
+        }
+      }
+      if (p.output != kRecurrentY) {
+        int8_t* y = output + state0;
+        for (int32_t j = 0; j < H; ++j) y[j] = output_value(p, p.output == kRecurrentYc ? c[j] : h[j]);
+      }
+    }
+  }
+}
+
+}  // namespace rt
+}  // namespace tinyq
