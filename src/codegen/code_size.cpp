@@ -27,7 +27,7 @@ std::size_t estimate_code_bytes(const QGraph& graph, const Target& target) {
       case QKernel::Add:
       case QKernel::Mul: bytes += simd ? 1200 : 400; break;
       case QKernel::LayerNorm: bytes += 900; break;
-      case QKernel::MatMul: bytes += 300; break;  // portable on every target
+      case QKernel::MatMul: bytes += 300; break;      // portable on every target
       case QKernel::Recurrent: bytes += 2600; break;  // portable, with its 1 KB sigmoid table
       case QKernel::Reshape: break;
       default: bytes += 400; break;

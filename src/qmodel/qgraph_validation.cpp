@@ -286,8 +286,8 @@ void check_pool(const NodeCheck& c, const QNode& n) {
     c.matches_input(a.input_offset);
     c.matches_output(a.output_offset);
     // TFLite multiplies the sum by 2^shift in int32 first: it must fit.
-    const std::int64_t max_sum =
-        std::int64_t(p.kernel_h) * p.kernel_w * std::max(std::abs(-128 + a.input_offset), std::abs(127 + a.input_offset));
+    const std::int64_t max_sum = std::int64_t(p.kernel_h) * p.kernel_w *
+                                 std::max(std::abs(-128 + a.input_offset), std::abs(127 + a.input_offset));
     c.require(a.count_shift[0] <= 0 || max_sum <= (std::int64_t{INT32_MAX} >> a.count_shift[0]),
               "TFLite mean sum overflows");
     return;

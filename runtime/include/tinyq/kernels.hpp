@@ -352,8 +352,7 @@ void recurrent_s8(const RecurrentParams& p, const int8_t* x, const int8_t* w, co
 constexpr int32_t recurrent_gate_count(int32_t cell) { return cell == kCellLstm ? 4 : (cell == kCellGru ? 3 : 1); }
 constexpr size_t recurrent_s8_scratch_bytes(const RecurrentParams& p) {
   // x and h projections (G*H each), then c, h and GRU's r and r*h (H each).
-  return (2 * static_cast<size_t>(recurrent_gate_count(p.cell)) + 4) * static_cast<size_t>(p.hidden) *
-         sizeof(int32_t);
+  return (2 * static_cast<size_t>(recurrent_gate_count(p.cell)) + 4) * static_cast<size_t>(p.hidden) * sizeof(int32_t);
 }
 
 // Concatenation along one axis: each input is `outer` rows of `input_row[i]` elements; the
