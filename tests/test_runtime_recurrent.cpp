@@ -59,9 +59,9 @@ Case random_case(Random& rng) {
     for (int i = 0; i < state; ++i) c.h0.push_back(rng.uniform(-32767, 32767));
   if (p.cell == rt::kCellLstm) {
     if (rng.chance(0.4))
-      for (int i = 0; i < state; ++i) c.c0.push_back(rng.uniform(-3 << 20, 3 << 20));
+      for (int i = 0; i < state; ++i) c.c0.push_back(rng.uniform(-(3 << 20), 3 << 20));
     if (rng.chance(0.4))
-      for (int i = 0; i < p.directions * 3 * p.hidden; ++i) c.peephole.push_back(rng.uniform(-1 << 16, 1 << 16));
+      for (int i = 0; i < p.directions * 3 * p.hidden; ++i) c.peephole.push_back(rng.uniform(-(1 << 16), 1 << 16));
     if (rng.chance(0.3)) p.cell_clip = rng.uniform(1 << 19, 3 << 20);
   }
   const auto om = encode_multiplier((p.output == rt::kRecurrentYc ? 1.0 / 1048576 : 1.0 / 32768) / c.s_y);

@@ -59,6 +59,13 @@ constexpr DepthwiseDspVariant depthwise_dsp_variant(const ConvParams& p) {
   return p.kernel_h == 3 && p.kernel_w == 3 ? DepthwiseDspVariant::Rows3x3 : DepthwiseDspVariant::Rows;
 }
 
+// Recurrent layers (recurrent.cpp): one body, the dot product of each projection row per path.
+void recurrent_s8_portable(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
+                           int32_t* scratch);
+#if defined(TINYQ_PATH_ARM_DSP)
+void recurrent_s8_dsp(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
+                      int32_t* scratch);
+#endif
 #if defined(TINYQ_PATH_ARM_DSP)
 void conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
                    int16_t* scratch);

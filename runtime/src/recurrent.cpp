@@ -1,8 +1,14 @@
 // tinyq runtime: recurrent layers (LSTM, GRU, RNN) in integer arithmetic, the formats and
 // equations of recurrent_s8 in tinyq/kernels.hpp. One portable path: a recurrent layer's work
 // is two matrix-vector products per step, each a few thousand MACs on an MCU-sized model.
+#include "kernel_paths.hpp"
 #include "kernel_util.hpp"
 #include "tinyq/kernels.hpp"
+#if defined(TINYQ_PATH_ARM_DSP)
+#include <arm_acle.h>
+
+#include "arm_instructions.hpp"
+#endif
 
 namespace tinyq {
 namespace rt {
@@ -79,38 +85,76 @@ int8_t output_value(const RecurrentParams& p, int32_t state) {
   return static_cast<int8_t>(clamp_i32(q, -128, 127));
 }
 
-// Rows [row0, row0 + rows) of one direction's projection of the vector v (length n) by the
-// int8 matrix m, each requantized to Q12: x side (v int8 plus offset) or h side (v Q15).
-void project_input(const int8_t* m, const int32_t* bias, const Requant& rq, int32_t row0, int32_t rows, const int8_t* v,
-                   int32_t n, int32_t offset, int32_t* out) {
-  for (int32_t j = 0; j < rows; ++j) {
-    const int8_t* row = m + (row0 + j) * n;
-    int32_t acc = bias[row0 + j];
-    for (int32_t i = 0; i < n; ++i) acc += row[i] * (v[i] + offset);
-    out[j] = clamp_q12(requantize_channel(acc, rq, row0 + j));
+// The vector of a projection as int16, its groups of 4 stored as (v0, v2, v1, v3), the order
+// in which SXTB16 unpacks a word of 4 weights into two pairs (bytes 0 and 2, then 1 and 3);
+// a tail of n % 4 stays in order. Both dot products read this layout, and both sum the same
+// exact int32 products (the host bounds every partial sum), so their results are equal.
+void pack_vector(const int8_t* x, int32_t offset, int32_t n, int16_t* out) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    out[i] = static_cast<int16_t>(x[i] + offset), out[i + 1] = static_cast<int16_t>(x[i + 2] + offset);
+    out[i + 2] = static_cast<int16_t>(x[i + 1] + offset), out[i + 3] = static_cast<int16_t>(x[i + 3] + offset);
   }
+  for (; i < n; ++i) out[i] = static_cast<int16_t>(x[i] + offset);
 }
-void project_state(const int8_t* m, const int32_t* bias, const Requant& rq, int32_t row0, int32_t rows,
-                   const int32_t* v, int32_t n, int32_t* out) {
+void pack_vector(const int32_t* v, int32_t n, int16_t* out) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    out[i] = static_cast<int16_t>(v[i]), out[i + 1] = static_cast<int16_t>(v[i + 2]);
+    out[i + 2] = static_cast<int16_t>(v[i + 1]), out[i + 3] = static_cast<int16_t>(v[i + 3]);
+  }
+  for (; i < n; ++i) out[i] = static_cast<int16_t>(v[i]);
+}
+
+int32_t dot_portable(const int8_t* row, const int16_t* v, int32_t n, int32_t acc) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    acc += row[i] * v[i] + row[i + 2] * v[i + 1] + row[i + 1] * v[i + 2] + row[i + 3] * v[i + 3];
+  for (; i < n; ++i) acc += row[i] * v[i];
+  return acc;
+}
+
+#if defined(TINYQ_PATH_ARM_DSP)
+// Two SMLADs per word of 4 weights: 3 loads, 2 unpacks, 2 multiply-accumulates.
+int32_t dot_dsp(const int8_t* row, const int16_t* v, int32_t n, int32_t acc) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const uint32_t w = arm::load_u32(row + i);
+    acc = __smlad(__sxtb16(static_cast<int32_t>(w)), static_cast<int32_t>(arm::load_u32(v + i)), acc);
+    acc = __smlad(static_cast<int32_t>(arm::sxtb16_ror8(w)), static_cast<int32_t>(arm::load_u32(v + i + 2)), acc);
+  }
+  for (; i < n; ++i) acc += row[i] * v[i];
+  return acc;
+}
+#endif
+
+// Rows [row0, row0 + rows) of one direction's projection of the packed vector v (length n)
+// by the int8 matrix m, each requantized to Q12.
+template <bool kDsp>
+void project(const int8_t* m, const int32_t* bias, const Requant& rq, int32_t row0, int32_t rows, const int16_t* v,
+             int32_t n, int32_t* out) {
   for (int32_t j = 0; j < rows; ++j) {
     const int8_t* row = m + (row0 + j) * n;
-    int32_t acc = bias[row0 + j];
-    for (int32_t k = 0; k < n; ++k) acc += row[k] * v[k];
+#if defined(TINYQ_PATH_ARM_DSP)
+    const int32_t acc = kDsp ? dot_dsp(row, v, n, bias[row0 + j]) : dot_portable(row, v, n, bias[row0 + j]);
+#else
+    const int32_t acc = dot_portable(row, v, n, bias[row0 + j]);
+#endif
     out[j] = clamp_q12(requantize_channel(acc, rq, row0 + j));
   }
 }
 
-}  // namespace
-
-void recurrent_s8(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
-                  int32_t* scratch) {
+template <bool kDsp>
+void recurrent_run(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
+                   int32_t* scratch) {
   const int32_t H = p.hidden, rows = recurrent_gate_count(p.cell) * H;
-  int32_t* gx = scratch;      // [G*H] input projections, Q12
-  int32_t* gh = gx + rows;    // [G*H] recurrent projections, Q12
-  int32_t* c = gh + rows;     // [H] LSTM cell state, Q20
-  int32_t* h = c + H;         // [H] hidden state, Q15
-  int32_t* gate = h + H;      // [H] GRU's reset gate, Q15
-  int32_t* reset = gate + H;  // [H] GRU's r * h, Q15
+  int32_t* gx = scratch;                                    // [G*H] input projections, Q12
+  int32_t* gh = gx + rows;                                  // [G*H] recurrent projections, Q12
+  int32_t* c = gh + rows;                                   // [H] LSTM cell state, Q20
+  int32_t* h = c + H;                                       // [H] hidden state, Q15
+  int32_t* gate = h + H;                                    // [H] GRU's reset gate, Q15
+  int32_t* reset = gate + H;                                // [H] GRU's r * h, Q15
+  int16_t* packed = reinterpret_cast<int16_t*>(reset + H);  // the vector being projected
   for (int32_t d = 0; d < p.directions; ++d) {
     const bool backward = p.reverse != 0 || d == 1;
     // This direction's slices of the weights and of every per-row array (offset d * rows).
@@ -129,9 +173,11 @@ void recurrent_s8(const RecurrentParams& p, const int8_t* x, const int8_t* w, co
       }
       for (int32_t s = 0; s < p.steps; ++s) {
         const int32_t t = backward ? p.steps - 1 - s : s;
-        project_input(wd, bx, xq, 0, rows, x + (t * p.batch + n) * p.input, p.input, p.input_offset, gx);
+        pack_vector(x + (t * p.batch + n) * p.input, p.input_offset, p.input, packed);
+        project<kDsp>(wd, bx, xq, 0, rows, packed, p.input, gx);
+        pack_vector(h, H, packed);
         if (p.cell == kCellLstm) {
-          project_state(rd, bh, hq, 0, rows, h, H, gh);
+          project<kDsp>(rd, bh, hq, 0, rows, packed, H, gh);
           for (int32_t j = 0; j < H; ++j) {
             const int32_t c_prev = c[j];
             // p c: Q16 * Q20 = Q36, to Q12.
@@ -152,11 +198,12 @@ void recurrent_s8(const RecurrentParams& p, const int8_t* x, const int8_t* w, co
           }
         } else if (p.cell == kCellGru) {
           // z and r (and the candidate's R_h h + Rb_h when linear_before_reset).
-          project_state(rd, bh, hq, 0, p.linear_before_reset ? rows : 2 * H, h, H, gh);
+          project<kDsp>(rd, bh, hq, 0, p.linear_before_reset ? rows : 2 * H, packed, H, gh);
           for (int32_t j = 0; j < H; ++j) gate[j] = sigmoid_q15(clamp_q12(static_cast<int64_t>(gx[H + j]) + gh[H + j]));
           if (!p.linear_before_reset) {
             for (int32_t j = 0; j < H; ++j) reset[j] = mul_shift(gate[j], h[j], 15);
-            project_state(rd, bh, hq, 2 * H, H, reset, H, gh + 2 * H);
+            pack_vector(reset, H, packed);
+            project<kDsp>(rd, bh, hq, 2 * H, H, packed, H, gh + 2 * H);
           }
           for (int32_t j = 0; j < H; ++j) {
             const int32_t z = sigmoid_q15(clamp_q12(static_cast<int64_t>(gx[j]) + gh[j]));
@@ -166,7 +213,7 @@ void recurrent_s8(const RecurrentParams& p, const int8_t* x, const int8_t* w, co
             h[j] = static_cast<int32_t>((mixed + (1 << 14)) >> 15);
           }
         } else {
-          project_state(rd, bh, hq, 0, H, h, H, gh);
+          project<kDsp>(rd, bh, hq, 0, H, packed, H, gh);
           for (int32_t j = 0; j < H; ++j) h[j] = tanh_q15(clamp_q12(static_cast<int64_t>(gx[j]) + gh[j]));
         }
         if (p.output == kRecurrentY) {
@@ -180,6 +227,29 @@ void recurrent_s8(const RecurrentParams& p, const int8_t* x, const int8_t* w, co
       }
     }
   }
+}
+
+}  // namespace
+
+void recurrent_s8_portable(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
+                           int32_t* scratch) {
+  recurrent_run<false>(p, x, w, r, output, scratch);
+}
+
+#if defined(TINYQ_PATH_ARM_DSP)
+void recurrent_s8_dsp(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
+                      int32_t* scratch) {
+  recurrent_run<true>(p, x, w, r, output, scratch);
+}
+#endif
+
+void recurrent_s8(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
+                  int32_t* scratch) {
+#if defined(TINYQ_PATH_ARM_DSP)
+  recurrent_s8_dsp(p, x, w, r, output, scratch);
+#else
+  recurrent_s8_portable(p, x, w, r, output, scratch);
+#endif
 }
 
 }  // namespace rt

@@ -1,5 +1,5 @@
 // Firmware test: the native paths (Arm DSP on M4/M7, Helium on M55) of pooling, add, mul,
-// lookup, concat and softmax give the same bytes as the portable path (pad and resize, which
+// lookup, concat, softmax and recurrent layers give the same bytes as the portable path (pad and resize, which
 // have one path, the same bytes as plain reference loops), over randomized shapes and
 // parameters: 1x1 images, odd channel counts, padding larger than the kernel, windows past the
 // input (n == 0), saturation, narrow activation ranges, numpy broadcasting, count_include_pad,
@@ -10,7 +10,7 @@
 // still runs and checks nothing but that every case executes.
 //
 // Started as mcu_paths_misc_<core>.variant-<name>.elf (variant_select.hpp), the firmware checks
-// one kernel's native path only (max_pool, avg_pool, add, mul, concat; lookup on Helium), so
+// one kernel's native path only (max_pool, avg_pool, add, mul, concat, recurrent; lookup on Helium), so
 // that a failing ctest names it.
 #include <math.h>
 #include <stdint.h>
@@ -471,14 +471,85 @@ void test_softmax() {
   }
 }
 
+// Recurrent layers: random cells, directions, outputs, lengths that leave SXTB16 tails
+// (n % 4), peepholes, initial states and clips; realistic multipliers (pre-activations of a
+// few units) so that gates are neither all saturated nor all linear.
+int8_t recurrent_w[4096];
+int8_t recurrent_r[4096];
+int32_t recurrent_words[10][256];
+int32_t recurrent_scratch[1024];
+void test_recurrent() {
+  for (int i = 0; i < kCases / 3; ++i) {
+    rt::RecurrentParams p{};
+    p.cell = uniform(rt::kCellLstm, rt::kCellRnn);
+    p.steps = uniform(1, 6);
+    p.batch = uniform(1, 2);
+    p.input = uniform(1, 23);
+    p.hidden = uniform(1, 21);
+    p.directions = uniform(1, 2);
+    p.reverse = p.directions == 1 && chance(30);
+    p.linear_before_reset = p.cell == rt::kCellGru && chance(50);
+    p.output = uniform(rt::kRecurrentY, p.cell == rt::kCellLstm ? rt::kRecurrentYc : rt::kRecurrentYh);
+    p.input_offset = uniform(-127, 128);
+    p.output_offset = uniform(-128, 127);
+    const int32_t rows = p.directions * rt::recurrent_gate_count(p.cell) * p.hidden;
+    const int32_t state = p.directions * p.batch * p.hidden;
+    if (rows > 256 || rows * p.input > 4096 || rows * p.hidden > 4096 ||
+        rt::recurrent_s8_scratch_bytes(p) > sizeof(recurrent_scratch))
+      continue;
+    for (int32_t k = 0; k < rows * p.input; ++k) recurrent_w[k] = static_cast<int8_t>(uniform(-127, 127));
+    for (int32_t k = 0; k < rows * p.hidden; ++k) recurrent_r[k] = static_cast<int8_t>(uniform(-127, 127));
+    int32_t* bias_x = recurrent_words[0];
+    int32_t* bias_h = recurrent_words[1];
+    for (int32_t j = 0; j < rows; ++j) {
+      bias_x[j] = uniform(-20000, 20000), bias_h[j] = uniform(-200000, 200000);
+      // Q12 per unit of the accumulator: about a few units of pre-activation at full input.
+      encode(log_uniform(0.05, 2.0) * 4096.0 / (255.0 * 127.0 * p.input) * 8, recurrent_words[2][j],
+             recurrent_words[3][j]);
+      encode(log_uniform(0.05, 2.0) * 4096.0 / (32767.0 * 127.0 * p.hidden) * 8, recurrent_words[4][j],
+             recurrent_words[5][j]);
+    }
+    p.bias_x = bias_x, p.bias_h = bias_h;
+    p.x_requant = {recurrent_words[2], recurrent_words[3], rows};
+    p.h_requant = {recurrent_words[4], recurrent_words[5], rows};
+    if (chance(40) && state <= 256) {
+      for (int32_t k = 0; k < state; ++k) recurrent_words[6][k] = uniform(-32767, 32767);
+      p.initial_h = recurrent_words[6];
+    }
+    if (p.cell == rt::kCellLstm) {
+      if (chance(40) && state <= 256) {
+        for (int32_t k = 0; k < state; ++k) recurrent_words[7][k] = uniform(-(3 << 20), 3 << 20);
+        p.initial_c = recurrent_words[7];
+      }
+      if (chance(40) && 3 * p.directions * p.hidden <= 256) {
+        for (int32_t k = 0; k < 3 * p.directions * p.hidden; ++k) recurrent_words[8][k] = uniform(-(1 << 16), 1 << 16);
+        p.peephole = recurrent_words[8];
+      }
+      if (chance(30)) p.cell_clip = uniform(1 << 19, 3 << 20);
+    }
+    encode((p.output == rt::kRecurrentYc ? 1.0 / 1048576 : 1.0 / 32768) * log_uniform(16.0, 256.0), p.output_multiplier,
+           p.output_shift);
+    const int32_t in_count = p.steps * p.batch * p.input;
+    const int32_t out_count = p.output == rt::kRecurrentY ? p.steps * state : state;
+    if (in_count > 8192 || out_count > 8192) continue;
+    fill(input_a, in_count);
+    rt::recurrent_s8(p, input_a, recurrent_w, recurrent_r, out_native, recurrent_scratch);
+    rt::recurrent_s8_portable(p, input_a, recurrent_w, recurrent_r, out_portable, recurrent_scratch);
+    compare("recurrent_s8", i, out_native, out_portable, out_count);
+  }
+}
+
 // The kernels with a native path of their own on this core (kernel_paths.hpp), by ctest name.
 struct Variant {
   const char* name;
   void (*run)();
 };
 constexpr Variant kVariants[] = {
-    {"max_pool", test_max_pool}, {"avg_pool", test_avg_pool}, {"add", test_add},
-    {"mul", test_mul},           {"concat", test_concat},
+    {"max_pool", test_max_pool},   {"avg_pool", test_avg_pool}, {"add", test_add}, {"mul", test_mul},
+    {"concat", test_concat},
+#if defined(TINYQ_PATH_ARM_DSP)
+    {"recurrent", test_recurrent},
+#endif
 #if defined(TINYQ_PATH_ARM_MVE)
     {"lookup", test_lookup},
 #endif
@@ -522,6 +593,7 @@ int main() {
   test_resize();
   test_strided_copy();
   test_softmax();
+  test_recurrent();
   printf("test_paths_misc: %d cases, %d failing\n", cases_run, failures);
   return failures > 255 ? 255 : failures;
 }

@@ -345,14 +345,19 @@ struct RecurrentParams {
   int32_t cell_clip;                        // LSTM: > 0 clamps c to [-cell_clip, cell_clip] (Q20)
 };
 // x [T, N, I] (time-major), w [D, G*H, I], r [D, G*H, H]. `scratch` holds
-// recurrent_s8_scratch_bytes(p) bytes, 4-byte aligned: one row's gates and state. One
-// portable path on every target.
+// recurrent_s8_scratch_bytes(p) bytes, 4-byte aligned: one row's gates and state, and the
+// vector being projected as int16. Native paths: DSP, two SMLAD per 4 weights (the vector
+// packed in SXTB16's pair order); elsewhere the portable one.
 void recurrent_s8(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
                   int32_t* scratch);
 constexpr int32_t recurrent_gate_count(int32_t cell) { return cell == kCellLstm ? 4 : (cell == kCellGru ? 3 : 1); }
 constexpr size_t recurrent_s8_scratch_bytes(const RecurrentParams& p) {
-  // x and h projections (G*H each), then c, h and GRU's r and r*h (H each).
-  return (2 * static_cast<size_t>(recurrent_gate_count(p.cell)) + 4) * static_cast<size_t>(p.hidden) * sizeof(int32_t);
+  // x and h projections (G*H each), then c, h and GRU's r and r*h (H each), then the packed
+  // int16 vector (input or state, rounded up to 4 elements).
+  const size_t hidden = static_cast<size_t>(p.hidden), input = static_cast<size_t>(p.input);
+  const size_t vector = ((input > hidden ? input : hidden) + 3) / 4 * 4;
+  return (2 * static_cast<size_t>(recurrent_gate_count(p.cell)) + 4) * hidden * sizeof(int32_t) +
+         vector * sizeof(int16_t);
 }
 
 // Concatenation along one axis: each input is `outer` rows of `input_row[i]` elements; the
