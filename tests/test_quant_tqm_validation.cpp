@@ -6,11 +6,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <limits>
 
 #include "codegen/generated_sources.hpp"
 #include "codegen/target.hpp"
+#include "data/npy.hpp"
 #include "exec/int8_executor.hpp"
 #include "frontend/onnx/onnx_import.hpp"
 #include "passes/passes.hpp"
@@ -18,6 +20,7 @@
 #include "qmodel/tqm_file.hpp"
 #include "quant/quantizer.hpp"
 #include "small_cnn.hpp"
+#include "tinyq/kernels.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -284,6 +287,205 @@ TEST(TqmValidationOtherKernels, EverySingleFieldCorruptionIsRejectedOrHarmless) 
                           [](const QNode& n) { return n.kernel == QKernel::StridedCopy; }),
             3);
   corrupt_every_field(strided, "strided_copy");
+}
+
+// Recurrent layers. torch's exports (models/recurrent/): a bidirectional GRU
+// (linear_before_reset) read at Y_h and a 2-layer bidirectional LSTM read at Y and Y_c. Built
+// here for what torch does not write: an LSTM run in reverse with peepholes, initial states
+// and a cell clip, read at Y_c, and a GRU with linear_before_reset=0 and an initial state, read
+// at Y, both on a batch of 2.
+const std::filesystem::path kRecurrentDir = std::filesystem::path(TINYQ_SOURCE_DIR) / "models" / "recurrent";
+
+QGraph recurrent_file_model(const std::string& name) {
+  Graph g = import_onnx_file((kRecurrentDir / (name + ".onnx")).string());
+  simplify(g);
+  return quantize(g, read_npy((kRecurrentDir / (name + ".input.npy")).string()), {});
+}
+
+QGraph built_recurrent_model(bool lstm) {
+  constexpr int kSteps = 4, kBatch = 2, kInput = 3, kHidden = 3;
+  const int rows = (lstm ? 4 : 3) * kHidden;
+  testing::OnnxBuilder b(14);
+  b.input("x", {kSteps, kBatch, kInput}).output("y");
+  b.initializer("w", {1, rows, kInput}, testing::random_values(std::size_t(rows * kInput), 31));
+  b.initializer("r", {1, rows, kHidden}, testing::random_values(std::size_t(rows * kHidden), 32));
+  b.initializer("bias", {1, 2 * rows}, testing::random_values(std::size_t(2 * rows), 33, -0.5f, 0.5f));
+  b.initializer("h0", {1, kBatch, kHidden}, testing::random_values(kBatch * kHidden, 34, -0.5f, 0.5f));
+  onnx::NodeProto* n = nullptr;
+  if (lstm) {
+    b.initializer("c0", {1, kBatch, kHidden}, testing::random_values(kBatch * kHidden, 35, -2.0f, 2.0f));
+    b.initializer("p", {1, 3 * kHidden}, testing::random_values(3 * kHidden, 36, -0.5f, 0.5f));
+    n = &b.node("LSTM", {"x", "w", "r", "bias", "", "h0", "c0", "p"}, {"", "", "y"}, "lstm");
+    auto* dir = n->add_attribute();
+    dir->set_name("direction");
+    dir->set_type(onnx::AttributeProto::STRING);
+    dir->set_s("reverse");
+  } else {
+    n = &b.node("GRU", {"x", "w", "r", "bias", "", "h0"}, {"y"}, "gru");
+  }
+  testing::OnnxBuilder::set_int(*n, "hidden_size", kHidden);
+  auto bytes = b.bytes();
+  Graph g = import_onnx_bytes(bytes.data(), bytes.size(), lstm ? "lstm.onnx" : "gru.onnx");
+  simplify(g);
+  // A cell clip (TFLite's LSTMs carry one; ONNX's "clip" is refused by the importer).
+  for (Node& node : g.nodes)
+    if (node.op == Op::LSTM) node.attrs.set("cell_clip", 1.5f);
+  return quantize(g, Tensor::from_floats({8 * kSteps, kBatch, kInput}, testing::random_values(8 * 24, 37)), {});
+}
+
+const QNode& first_recurrent(const QGraph& q) {
+  for (const QNode& n : q.nodes)
+    if (n.kernel == QKernel::Recurrent) return n;
+  throw std::runtime_error("no recurrent node");
+}
+
+// Edits of one Recurrent node that the generic corruptions (one hostile value per scalar, the
+// first element of each array) do not make: combinations of valid-looking fields, the last
+// element of each array, and values just outside the state and gate ranges. Each must be refused.
+std::vector<Corruption> recurrent_corruptions(const QGraph& base) {
+  std::vector<Corruption> out;
+  std::size_t k = 0;
+  while (base.nodes[k].kernel != QKernel::Recurrent) ++k;
+  const QNode& n = base.nodes[k];
+  const bool lstm = n.get("cell") == rt::kCellLstm;
+  auto add = [&](std::string what, const std::function<void(QNode&)>& edit) {
+    QGraph q = base;
+    edit(q.nodes[k]);
+    out.push_back({n.name + ": " + what, serialize_tqm(q), true});
+  };
+  add("reverse with two directions", [](QNode& m) {
+    m.ints["reverse"] = 1;
+    m.ints["directions"] = 2;
+  });
+  add("directions flipped", [](QNode& m) { m.ints["directions"] = 3 - m.ints["directions"]; });
+  add("reverse = 2", [](QNode& m) { m.ints["reverse"] = 2; });
+  add("cell changed", [&](QNode& m) { m.ints["cell"] = lstm ? rt::kCellGru : rt::kCellLstm; });
+  add("cell RNN", [](QNode& m) { m.ints["cell"] = rt::kCellRnn; });
+  add("cell 3", [](QNode& m) { m.ints["cell"] = 3; });
+  add("linear_before_reset on LSTM / 2", [&](QNode& m) { m.ints["linear_before_reset"] = lstm ? 1 : 2; });
+  add("output Y_c on a GRU / 3", [&](QNode& m) { m.ints["output"] = lstm ? 3 : rt::kRecurrentYc; });
+  add("hidden + 1", [](QNode& m) { m.ints["hidden"] += 1; });
+  add("hidden 513", [](QNode& m) { m.ints["hidden"] = 513; });
+  add("steps + 1", [](QNode& m) { m.ints["steps"] += 1; });
+  add("output_shift 17", [](QNode& m) { m.ints["output_shift"] = 17; });
+  add("output_multiplier 2^30 - 1", [](QNode& m) { m.ints["output_multiplier"] = (1 << 30) - 1; });
+  add("cell_clip -1", [](QNode& m) { m.ints["cell_clip"] = -1; });
+  add("cell_clip on a GRU / 2^31", [&](QNode& m) { m.ints["cell_clip"] = lstm ? std::int64_t(1) << 31 : 5; });
+  for (const char* key : {"weights", "recurrent_weights"})
+    add(std::string(key) + " one short", [&](QNode& m) { m.i8[key].pop_back(); });
+  for (const auto& [key, values] : n.i32) {
+    const std::string name = key;
+    add(name + " one short", [&](QNode& m) { m.i32[name].pop_back(); });
+    add(name + " one long", [&](QNode& m) { m.i32[name].push_back(0); });
+    if (key != "initial_h" && key != "initial_c" && key != "peephole")  // optional: absent means 0
+      add(name + " erased", [&](QNode& m) { m.i32.erase(name); });
+    if (key.ends_with("_shift")) {
+      add(name + " last = 31", [&](QNode& m) { m.i32[name].back() = 31; });
+      add(name + " last = -32", [&](QNode& m) { m.i32[name].back() = -32; });
+      add(name + " last = 30 (pre-activation overflow)", [&](QNode& m) { m.i32[name].back() = 30; });
+    }
+    if (key.ends_with("_multiplier")) {
+      add(name + " last = -2^30", [&](QNode& m) { m.i32[name].back() = -(1 << 30); });
+      add(name + " last = 2^30 - 1", [&](QNode& m) { m.i32[name].back() = (1 << 30) - 1; });
+    }
+  }
+  for (const char* key : {"bias_x", "bias_h"}) {
+    add(std::string(key) + " last = INT32_MIN", [&](QNode& m) { m.i32[key].back() = INT32_MIN; });
+  }
+  if (n.i32.contains("initial_h")) {
+    add("initial_h 32768", [](QNode& m) { m.i32["initial_h"].back() = 32768; });
+    add("initial_h of half the batch", [](QNode& m) { m.i32["initial_h"].resize(m.i32["initial_h"].size() / 2); });
+  }
+  if (n.i32.contains("initial_c")) add("initial_c INT32_MIN", [](QNode& m) { m.i32["initial_c"].back() = INT32_MIN; });
+  if (n.i32.contains("peephole")) {
+    add("peephole 2^22 + 1", [](QNode& m) { m.i32["peephole"].back() = (1 << 22) + 1; });
+    add("peephole -2^22 - 1", [](QNode& m) { m.i32["peephole"].back() = -(1 << 22) - 1; });
+  }
+  if (!lstm) {
+    add("peephole on a GRU", [](QNode& m) { m.i32["peephole"] = std::vector<std::int32_t>(9, 0); });
+    add("initial_c on a GRU", [](QNode& m) { m.i32["initial_c"] = std::vector<std::int32_t>(6, 0); });
+  }
+  // The recurrent accumulator at its limit: the hidden state reaches -32768 (tanh saturates
+  // to 2 * 0 - 1 in Q15), so |bias_h| + 32768 * sum |r| must fit int32, not + 32767 * sum.
+  add("bias_h one above the accumulator bound", [](QNode& m) {
+    const std::int64_t hidden = m.get("hidden");
+    const auto& r = m.i8["recurrent_weights"];
+    std::int64_t sum = 0;
+    for (std::int64_t i = 0; i < hidden; ++i) sum += std::abs(int(r[std::size_t(i)]));
+    m.i32["bias_h"][0] = std::int32_t(std::int64_t(INT32_MAX) - 32767 * sum);
+    m.i32["h_requant_multiplier"][0] = 1 << 30;
+    m.i32["h_requant_shift"][0] = -31;
+  });
+  return out;
+}
+
+// TINYQ_DUMP_CORRUPTIONS=DIR writes every corruption's payload (the file minus its 28-byte
+// header) there, for replay under the sanitizers by build-fuzz's fuzz_tqm_load -runs=0 DIR.
+void dump_payloads(const std::vector<Corruption>& all, const std::string& model) {
+  const char* dir = std::getenv("TINYQ_DUMP_CORRUPTIONS");
+  if (!dir) return;
+  std::filesystem::create_directories(dir);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const auto path = std::filesystem::path(dir) / fmt::format("{}_{:04}.payload", model, i);
+    std::FILE* f = std::fopen(path.string().c_str(), "wb");
+    ASSERT_NE(f, nullptr) << path;
+    std::fwrite(all[i].file.data() + 28, 1, all[i].file.size() - 28, f);
+    std::fclose(f);
+  }
+}
+
+// Runs every corruption of `q`: each must be refused with the file's name in the error, and
+// anything that loads (generic corruptions only) must survive code generation and inference.
+void corrupt_recurrent(const QGraph& q, const char* model) {
+  ASSERT_NO_THROW(validate_qgraph(q, model));
+  use(q);
+  corrupt_every_field(q, model);
+  int refused = 0;
+  const auto all = recurrent_corruptions(q);
+  dump_payloads(corruptions(q), std::string(model) + "_generic");
+  dump_payloads(all, model);
+  for (const Corruption& c : all) {
+    try {
+      const QGraph loaded = deserialize_tqm(c.file.data(), c.file.size(), "crafted.tqm");
+      ADD_FAILURE() << c.what << " loaded";
+      try {
+        use(loaded);
+      } catch (const Error&) {
+      }
+    } catch (const Error& e) {
+      ++refused;
+      EXPECT_NE(std::string(e.what()).find("crafted.tqm"), std::string::npos) << e.what();
+    }
+  }
+  std::printf("%s: %d of %zu recurrent-specific corruptions refused\n", model, refused, all.size());
+}
+
+TEST(TqmValidationRecurrent, EveryCorruptionOfTorchsGruAndLstmIsRejectedOrHarmless) {
+  for (const char* name : {"gru", "lstm"}) {
+    if (!std::filesystem::exists(kRecurrentDir / (std::string(name) + ".onnx")))
+      GTEST_SKIP() << kRecurrentDir << " absent";
+    SCOPED_TRACE(name);
+    corrupt_recurrent(recurrent_file_model(name), name);
+  }
+}
+
+TEST(TqmValidationRecurrent, EveryCorruptionOfPeepholesInitialStatesAndReverseIsRejectedOrHarmless) {
+  for (bool lstm : {true, false}) {
+    const QGraph q = built_recurrent_model(lstm);
+    const QNode& n = first_recurrent(q);
+    EXPECT_EQ(n.get("batch"), 2);
+    EXPECT_TRUE(n.i32.contains("initial_h"));
+    if (lstm) {
+      EXPECT_EQ(n.get("reverse"), 1);
+      EXPECT_GT(n.get("cell_clip"), 0);
+      EXPECT_TRUE(n.i32.contains("peephole") && n.i32.contains("initial_c"));
+      EXPECT_EQ(n.get("output"), rt::kRecurrentYc);
+    } else {
+      EXPECT_EQ(n.get("linear_before_reset"), 0);
+      EXPECT_EQ(n.get("output"), rt::kRecurrentY);
+    }
+    corrupt_recurrent(q, lstm ? "built_lstm" : "built_gru");
+  }
 }
 
 // The errors name the field and its value, as the file holds it (not narrowed).

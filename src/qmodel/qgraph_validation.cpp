@@ -497,6 +497,10 @@ void check_recurrent(const NodeCheck& c, const QNode& n) {
   c.offset_fields();
   c.scalar_requant("output", false);
   c.field("cell_clip", 0, cell == rt::kCellLstm ? INT32_MAX : 0);
+  // Before recurrent_params(), whose own error for a missing array would not name the file.
+  for (const char* key :
+       {"bias_x", "bias_h", "x_requant_multiplier", "x_requant_shift", "h_requant_multiplier", "h_requant_shift"})
+    c.words(key);
   const rt::RecurrentParams p = recurrent_params(n);
   const std::int64_t gates = rt::recurrent_gate_count(p.cell), rows = directions * gates * hidden;
   const std::int64_t state = directions * p.batch * hidden;
@@ -529,7 +533,8 @@ void check_recurrent(const NodeCheck& c, const QNode& n) {
     }
   };
   projection(w, bx, p.x_requant, p.input, std::max(std::abs(-128 + p.input_offset), std::abs(127 + p.input_offset)));
-  projection(r, bh, p.h_requant, hidden, 32767.0);
+  // h is Q15 in [-32768, 32767]: a saturated tanh is 2 * 0 - 1 = -32768 exactly.
+  projection(r, bh, p.h_requant, hidden, 32768.0);
   auto optional_state = [&](const char* key, std::int64_t size, std::int64_t limit) {
     if (!n.i32.contains(key)) return;
     const auto& v = c.words(key);

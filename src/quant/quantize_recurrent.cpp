@@ -108,7 +108,8 @@ QNode quantize_recurrent(const Context& ctx, const Node& node) {
   }
   const double max_x = std::max(std::abs(-128.0 - in.zero_point), std::abs(127.0 - in.zero_point));
   write_projection(q, node, w, d.input, in.scale, max_x, wb, "bias_x", "x_requant");
-  write_projection(q, node, r, d.hidden, kQ15, 32767.0, rb, "bias_h", "h_requant");
+  // |h| <= 32768 in Q15 (a saturated tanh is -32768), as the .tqm validator assumes.
+  write_projection(q, node, r, d.hidden, kQ15, 32768.0, rb, "bias_h", "h_requant");
 
   // Initial states of zeros are left out (null: the kernel starts from zeros).
   auto store_state = [&](const char* key, std::span<const float> values, double unit, std::int32_t limit) {
