@@ -66,6 +66,10 @@ void recurrent_s8_portable(const RecurrentParams& p, const int8_t* x, const int8
 void recurrent_s8_dsp(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
                       int32_t* scratch);
 #endif
+#if defined(TINYQ_PATH_ARM_MVE)
+void recurrent_s8_mve(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
+                      int32_t* scratch);
+#endif
 #if defined(TINYQ_PATH_ARM_DSP)
 void conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
                    int16_t* scratch);

@@ -9,6 +9,9 @@
 
 #include "arm_instructions.hpp"
 #endif
+#if defined(TINYQ_PATH_ARM_MVE)
+#include <arm_mve.h>
+#endif
 
 namespace tinyq {
 namespace rt {
@@ -89,17 +92,20 @@ int8_t output_value(const RecurrentParams& p, int32_t state) {
 // in which SXTB16 unpacks a word of 4 weights into two pairs (bytes 0 and 2, then 1 and 3);
 // a tail of n % 4 stays in order. Both dot products read this layout, and both sum the same
 // exact int32 products (the host bounds every partial sum), so their results are equal.
+// Helium loads 8 weights into 16-bit lanes in order: it packs the vector in order (kPaired false).
+template <bool kPaired>
 void pack_vector(const int8_t* x, int32_t offset, int32_t n, int16_t* out) {
   int32_t i = 0;
-  for (; i + 4 <= n; i += 4) {
+  for (; kPaired && i + 4 <= n; i += 4) {
     out[i] = static_cast<int16_t>(x[i] + offset), out[i + 1] = static_cast<int16_t>(x[i + 2] + offset);
     out[i + 2] = static_cast<int16_t>(x[i + 1] + offset), out[i + 3] = static_cast<int16_t>(x[i + 3] + offset);
   }
   for (; i < n; ++i) out[i] = static_cast<int16_t>(x[i] + offset);
 }
+template <bool kPaired>
 void pack_vector(const int32_t* v, int32_t n, int16_t* out) {
   int32_t i = 0;
-  for (; i + 4 <= n; i += 4) {
+  for (; kPaired && i + 4 <= n; i += 4) {
     out[i] = static_cast<int16_t>(v[i]), out[i + 1] = static_cast<int16_t>(v[i + 2]);
     out[i + 2] = static_cast<int16_t>(v[i + 1]), out[i + 3] = static_cast<int16_t>(v[i + 3]);
   }
@@ -143,14 +149,25 @@ void dot2_dsp(const int8_t* row0, const int8_t* row1, const int16_t* v, int32_t 
 }
 #endif
 
+#if defined(TINYQ_PATH_ARM_MVE)
+// 8 weights per VLDRB.S16 against 8 vector lanes in order, one VMLADAVA; the tail predicated.
+int32_t dot_mve(const int8_t* row, const int16_t* v, int32_t n, int32_t acc) {
+  for (int32_t i = 0; i < n; i += 8) {
+    const mve_pred16_t pr = vctp16q(static_cast<uint32_t>(n - i));
+    acc = vmladavaq_s16(acc, vldrbq_z_s16(row + i, pr), vldrhq_z_s16(v + i, pr));
+  }
+  return acc;
+}
+#endif
+
 // Rows [row0, row0 + rows) of one direction's projection of the packed vector v (length n)
 // by the int8 matrix m, each requantized to Q12.
-template <bool kDsp>
+template <KernelPath kPath>
 void project(const int8_t* m, const int32_t* bias, const Requant& rq, int32_t row0, int32_t rows, const int16_t* v,
              int32_t n, int32_t* out) {
   int32_t j = 0;
 #if defined(TINYQ_PATH_ARM_DSP)
-  if (kDsp)
+  if (kPath == KernelPath::ArmDsp)
     for (; j + 2 <= rows; j += 2) {
       int32_t acc0 = bias[row0 + j], acc1 = bias[row0 + j + 1];
       dot2_dsp(m + (row0 + j) * n, m + (row0 + j + 1) * n, v, n, acc0, acc1);
@@ -161,7 +178,11 @@ void project(const int8_t* m, const int32_t* bias, const Requant& rq, int32_t ro
   for (; j < rows; ++j) {
     const int8_t* row = m + (row0 + j) * n;
 #if defined(TINYQ_PATH_ARM_DSP)
-    const int32_t acc = kDsp ? dot_dsp(row, v, n, bias[row0 + j]) : dot_portable(row, v, n, bias[row0 + j]);
+    const int32_t acc =
+        kPath == KernelPath::ArmDsp ? dot_dsp(row, v, n, bias[row0 + j]) : dot_portable(row, v, n, bias[row0 + j]);
+#elif defined(TINYQ_PATH_ARM_MVE)
+    const int32_t acc =
+        kPath == KernelPath::ArmMve ? dot_mve(row, v, n, bias[row0 + j]) : dot_portable(row, v, n, bias[row0 + j]);
 #else
     const int32_t acc = dot_portable(row, v, n, bias[row0 + j]);
 #endif
@@ -169,7 +190,7 @@ void project(const int8_t* m, const int32_t* bias, const Requant& rq, int32_t ro
   }
 }
 
-template <bool kDsp>
+template <KernelPath kPath>
 void recurrent_run(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
                    int32_t* scratch) {
   const int32_t H = p.hidden, rows = recurrent_gate_count(p.cell) * H;
@@ -198,11 +219,11 @@ void recurrent_run(const RecurrentParams& p, const int8_t* x, const int8_t* w, c
       }
       for (int32_t s = 0; s < p.steps; ++s) {
         const int32_t t = backward ? p.steps - 1 - s : s;
-        pack_vector(x + (t * p.batch + n) * p.input, p.input_offset, p.input, packed);
-        project<kDsp>(wd, bx, xq, 0, rows, packed, p.input, gx);
-        pack_vector(h, H, packed);
+        pack_vector<kPath != KernelPath::ArmMve>(x + (t * p.batch + n) * p.input, p.input_offset, p.input, packed);
+        project<kPath>(wd, bx, xq, 0, rows, packed, p.input, gx);
+        pack_vector<kPath != KernelPath::ArmMve>(h, H, packed);
         if (p.cell == kCellLstm) {
-          project<kDsp>(rd, bh, hq, 0, rows, packed, H, gh);
+          project<kPath>(rd, bh, hq, 0, rows, packed, H, gh);
           for (int32_t j = 0; j < H; ++j) {
             const int32_t c_prev = c[j];
             // p c: Q16 * Q20 = Q36, to Q12.
@@ -223,12 +244,12 @@ void recurrent_run(const RecurrentParams& p, const int8_t* x, const int8_t* w, c
           }
         } else if (p.cell == kCellGru) {
           // z and r (and the candidate's R_h h + Rb_h when linear_before_reset).
-          project<kDsp>(rd, bh, hq, 0, p.linear_before_reset ? rows : 2 * H, packed, H, gh);
+          project<kPath>(rd, bh, hq, 0, p.linear_before_reset ? rows : 2 * H, packed, H, gh);
           for (int32_t j = 0; j < H; ++j) gate[j] = sigmoid_q15(clamp_q12(static_cast<int64_t>(gx[H + j]) + gh[H + j]));
           if (!p.linear_before_reset) {
             for (int32_t j = 0; j < H; ++j) reset[j] = mul_shift(gate[j], h[j], 15);
-            pack_vector(reset, H, packed);
-            project<kDsp>(rd, bh, hq, 2 * H, H, packed, H, gh + 2 * H);
+            pack_vector<kPath != KernelPath::ArmMve>(reset, H, packed);
+            project<kPath>(rd, bh, hq, 2 * H, H, packed, H, gh + 2 * H);
           }
           for (int32_t j = 0; j < H; ++j) {
             const int32_t z = sigmoid_q15(clamp_q12(static_cast<int64_t>(gx[j]) + gh[j]));
@@ -238,7 +259,7 @@ void recurrent_run(const RecurrentParams& p, const int8_t* x, const int8_t* w, c
             h[j] = static_cast<int32_t>((mixed + (1 << 14)) >> 15);
           }
         } else {
-          project<kDsp>(rd, bh, hq, 0, H, packed, H, gh);
+          project<kPath>(rd, bh, hq, 0, H, packed, H, gh);
           for (int32_t j = 0; j < H; ++j) h[j] = tanh_q15(clamp_q12(static_cast<int64_t>(gx[j]) + gh[j]));
         }
         if (p.output == kRecurrentY) {
@@ -258,13 +279,19 @@ void recurrent_run(const RecurrentParams& p, const int8_t* x, const int8_t* w, c
 
 void recurrent_s8_portable(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
                            int32_t* scratch) {
-  recurrent_run<false>(p, x, w, r, output, scratch);
+  recurrent_run<KernelPath::Portable>(p, x, w, r, output, scratch);
 }
 
 #if defined(TINYQ_PATH_ARM_DSP)
 void recurrent_s8_dsp(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
                       int32_t* scratch) {
-  recurrent_run<true>(p, x, w, r, output, scratch);
+  recurrent_run<KernelPath::ArmDsp>(p, x, w, r, output, scratch);
+}
+#endif
+#if defined(TINYQ_PATH_ARM_MVE)
+void recurrent_s8_mve(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
+                      int32_t* scratch) {
+  recurrent_run<KernelPath::ArmMve>(p, x, w, r, output, scratch);
 }
 #endif
 
@@ -272,6 +299,8 @@ void recurrent_s8(const RecurrentParams& p, const int8_t* x, const int8_t* w, co
                   int32_t* scratch) {
 #if defined(TINYQ_PATH_ARM_DSP)
   recurrent_s8_dsp(p, x, w, r, output, scratch);
+#elif defined(TINYQ_PATH_ARM_MVE)
+  recurrent_s8_mve(p, x, w, r, output, scratch);
 #else
   recurrent_s8_portable(p, x, w, r, output, scratch);
 #endif

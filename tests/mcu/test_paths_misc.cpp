@@ -10,7 +10,7 @@
 // still runs and checks nothing but that every case executes.
 //
 // Started as mcu_paths_misc_<core>.variant-<name>.elf (variant_select.hpp), the firmware checks
-// one kernel's native path only (max_pool, avg_pool, add, mul, concat, recurrent; lookup on Helium), so
+// one kernel's native path only (max_pool, avg_pool, add, mul, concat, recurrent on both; lookup on Helium), so
 // that a failing ctest names it.
 #include <math.h>
 #include <stdint.h>
@@ -547,7 +547,7 @@ struct Variant {
 constexpr Variant kVariants[] = {
     {"max_pool", test_max_pool},   {"avg_pool", test_avg_pool}, {"add", test_add}, {"mul", test_mul},
     {"concat", test_concat},
-#if defined(TINYQ_PATH_ARM_DSP)
+#if defined(TINYQ_PATH_ARM_DSP) || defined(TINYQ_PATH_ARM_MVE)
     {"recurrent", test_recurrent},
 #endif
 #if defined(TINYQ_PATH_ARM_MVE)
