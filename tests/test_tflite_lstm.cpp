@@ -3,8 +3,12 @@
 // per gate, peepholes on the previous cell state for i and f and on the new one for o, the
 // cell state clipped when cell_clip > 0), independent of the importer's stacking of the
 // weights into the IR's ONNX order. Refused features are checked by their messages.
+#include <cstdio>
 #include <functional>
 
+#include "exec/input_samples.hpp"
+#include "quant/layer_error.hpp"
+#include "quant/quantizer.hpp"
 #include "test_tflite_reference.hpp"
 
 namespace {
@@ -186,6 +190,31 @@ TEST(TfliteLstm, CellClip) {
   float largest = 0;
   for (std::size_t i = 0; i < got.size(); ++i) largest = std::max(largest, std::abs(got[i] - free[i]));
   EXPECT_GT(largest, 0.05f) << "the clip never bit: the test would pass without it";
+}
+
+// The imported LSTM quantizes like an ONNX one (rt::recurrent_s8: int8 weights, Q15 h, Q20 c,
+// peepholes and cell_clip kept): close to float on held-out sequences.
+TEST(TfliteLstm, QuantizesToInt8CloseToFloat) {
+  Lstm m(21, 1.0f);
+  m.peepholes = true;
+  m.steps = 8;
+  m.cell_clip = 1.5f;
+  const tinyq::Graph g = import(build(m));
+  auto samples = [&](std::int64_t count, unsigned seed) {
+    const tinyq::Shape per = m.x_shape();
+    return tinyq::Tensor::from_floats({count * per[0], per[1], per[2]},
+                                      random_values(std::size_t(count) * m.x_size(), seed, -1.5f, 1.5f));
+  };
+  tinyq::QuantizeOptions options;
+  options.preset = "best";
+  options.threads = 1;
+  const tinyq::QGraph q = tinyq::quantize(g, tinyq::InputSamples(samples(128, 31)), options);
+  int recurrent = 0;
+  for (const tinyq::QNode& node : q.nodes) recurrent += node.kernel == tinyq::QKernel::Recurrent;
+  EXPECT_EQ(recurrent, 1);
+  const double sqnr = tinyq::output_sqnr_db(q, tinyq::InputSamples(samples(32, 32)), 1);
+  std::printf("TFLite LSTM int8 output SQNR: %.2f dB\n", sqnr);
+  EXPECT_GE(sqnr, 30.0);
 }
 
 // Hybrid: int8 weights, float activations; tinyq computes with the dequantized weights.
