@@ -2,7 +2,7 @@
 // path works (run gives torch's outputs, inspect and eval read the model); LSTM and GRU (and
 // RNN with tanh) quantize, generate, and run on an emulated Cortex-M4 byte-identical to the
 // host; an RNN with Relu (unbounded state) is refused in one line naming the layer, by inspect
-// up front and by quantize with exit code 2.
+// up front and by quantize with exit code 2. The GRU also verifies on Cortex-M7 and Cortex-M55.
 #include <nlohmann/json.hpp>
 
 #include "cli_fixture.hpp"
@@ -90,6 +90,18 @@ TEST_P(CliRecurrent, QuantizeGenerateVerifyOnCortexM4OrRefuseRelu) {
   const auto vj = nlohmann::json::parse(v.out);
   EXPECT_EQ(vj["count"], 8);
   EXPECT_EQ(vj["mismatches"], 0);
+  if (GetParam() != "gru") return;
+  // The other builds of the same kernel: Cortex-M7 (DSP) and Cortex-M55 (Helium), about 2 s
+  // each; the GRU only, to keep the suite's time.
+  for (const char* target : {"cortex-m7", "cortex-m55"}) {
+    SCOPED_TRACE(target);
+    const Result t =
+        run_argv({"verify", tqm.string(), "--target", target, "--data", input(), "--count", "8", "--json"});
+    ASSERT_EQ(t.code, 0) << t.err;
+    const auto tj = nlohmann::json::parse(t.out);
+    EXPECT_EQ(tj["count"], 8);
+    EXPECT_EQ(tj["mismatches"], 0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Recurrent, CliRecurrent, ::testing::Values("lstm", "gru", "rnn"),
