@@ -1,8 +1,8 @@
 // PyTorch-exported LSTM / GRU / RNN models (models/recurrent/) on the command line: the float
 // path works (run gives torch's outputs, inspect and eval read the model); LSTM and GRU (and
 // RNN with tanh) quantize, generate, and run on an emulated Cortex-M4 byte-identical to the
-// host; an RNN with Relu (unbounded state) is refused in one line naming the layer, by inspect
-// up front and by quantize with exit code 2. The GRU also verifies on Cortex-M7 and Cortex-M55.
+// host (rnn.onnx's second layer is an RNN with Relu, whose state takes its output's scale). The GRU also verifies on
+// Cortex-M7 and Cortex-M55.
 #include <nlohmann/json.hpp>
 
 #include "cli_fixture.hpp"
@@ -22,8 +22,6 @@ class CliRecurrent : public Cli, public ::testing::WithParamInterface<std::strin
   std::string model() const { return (kRecurrent / (GetParam() + ".onnx")).string(); }
   std::string input() const { return (kRecurrent / (GetParam() + ".input.npy")).string(); }
   std::string op() const { return GetParam() == "lstm" ? "LSTM" : GetParam() == "gru" ? "GRU" : "RNN"; }
-  // The first recurrent layer, as torch names it.
-  std::string first_layer() const { return GetParam() == "rnn" ? "/first/RNN" : "/rnn/" + op(); }
 };
 
 TEST_P(CliRecurrent, RunGivesTorchOutputs) {
@@ -37,18 +35,11 @@ TEST_P(CliRecurrent, RunGivesTorchOutputs) {
     EXPECT_NEAR(got.f32()[std::size_t(i)], want.f32()[std::size_t(i)], 1e-5) << i;
 }
 
-TEST_P(CliRecurrent, InspectReportsTheLayersAndWhatInt8Refuses) {
+TEST_P(CliRecurrent, InspectSaysEveryLayerIsInt8Ready) {
   const Result r = run_argv({"inspect", model(), "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  if (GetParam() == "rnn") {  // its second layer is nn.RNN(nonlinearity="relu")
-    EXPECT_FALSE(j["int8_ready"].get<bool>());
-    ASSERT_EQ(j["int8_unsupported"].size(), 1u);
-    EXPECT_EQ(j["int8_unsupported"][0]["name"], "/second/RNN");
-    EXPECT_NE(j["int8_unsupported"][0]["reason"].get<std::string>().find("activation Relu"), std::string::npos);
-  } else {
-    EXPECT_TRUE(j["int8_ready"].get<bool>()) << r.out;
-  }
+  EXPECT_TRUE(j["int8_ready"].get<bool>()) << r.out;
   bool counted = false;
   for (const auto& layer : j["layers"])
     if (layer["op"] == op()) counted = counted || layer["macs"].get<std::int64_t>() > 0;
@@ -66,16 +57,9 @@ TEST_P(CliRecurrent, EvalRunsTheFloatModel) {
   EXPECT_NE(r.out.find("float"), std::string::npos) << r.out;
 }
 
-TEST_P(CliRecurrent, QuantizeGenerateVerifyOnCortexM4OrRefuseRelu) {
+TEST_P(CliRecurrent, QuantizeGenerateVerifyOnCortexM4) {
   const fs::path tqm = dir_ / "model.tqm";
   const Result q = run_argv({"quantize", model(), "--calib", input(), "-o", tqm.string(), "--json"});
-  if (GetParam() == "rnn") {
-    EXPECT_EQ(q.code, 2) << q.err;
-    EXPECT_EQ(q.error_lines(), 1) << q.err;
-    EXPECT_NE(q.err.find("/second/RNN: no int8 kernel for RNN with activation Relu"), std::string::npos) << q.err;
-    EXPECT_FALSE(fs::exists(tqm));
-    return;
-  }
   ASSERT_EQ(q.code, 0) << q.err;
   // 8 random sequences, float vs int8 on the same data: the Q15 state keeps the error small.
   const auto j = nlohmann::json::parse(q.out);

@@ -24,6 +24,7 @@ struct Case {
   std::vector<std::int32_t> bias_x, bias_h, xm, xs, hm, hs, peephole, h0, c0;
   std::vector<double> s_w, s_r;  // per gate row
   double s_x = 1.0 / 64, s_y = 1.0 / 127;
+  double s_h = 1.0 / 32768;  // h's unit: Q15, or a Relu RNN's own scale
 };
 
 Case random_case(Random& rng) {
@@ -43,6 +44,12 @@ Case random_case(Random& rng) {
   const int gates = rt::recurrent_gate_count(p.cell), rows = p.directions * gates * p.hidden;
   const int state = p.directions * p.batch * p.hidden;
   if (p.output == rt::kRecurrentYc) c.s_y = 8.0 / 127;  // c reaches a few units in a few steps
+  if (p.cell == rt::kCellRnn && rng.chance(0.5)) {      // Relu: h in [0, 4) at its own scale
+    p.relu = 1;
+    c.s_h = 4.0 / 32767;
+    c.s_y = 4.0 / 255;
+    p.output_offset = -128 + rng.uniform(0, 5);
+  }
   c.x = rng.int8s(std::size_t(p.steps * p.batch * p.input));
   c.w = rng.weights(std::size_t(rows * p.input));
   c.r = rng.weights(std::size_t(rows * p.hidden));
@@ -51,8 +58,10 @@ Case random_case(Random& rng) {
     c.s_w.push_back(rng.real(0.5, 3.0) / (127.0 * 2.0 * std::sqrt(double(p.input))));
     c.s_r.push_back(rng.real(0.5, 3.0) / (127.0 * std::sqrt(double(p.hidden))));
     c.bias_x.push_back(std::int32_t(std::lround(rng.real(-1, 1) / (c.s_w[j] * c.s_x))));
-    c.bias_h.push_back(std::int32_t(std::lround(rng.real(-0.5, 0.5) / (c.s_r[j] / 32768.0))));
-    const auto xm = encode_multiplier(c.s_w[j] * c.s_x * 4096.0), hm = encode_multiplier(c.s_r[j] / 8.0);
+    c.bias_h.push_back(std::int32_t(std::lround(rng.real(-0.5, 0.5) / (c.s_r[j] * c.s_h))));
+    // To Q12, or to h's own units (Relu).
+    const double target = p.relu ? c.s_h : 1.0 / 4096;
+    const auto xm = encode_multiplier(c.s_w[j] * c.s_x / target), hm = encode_multiplier(c.s_r[j] * c.s_h / target);
     c.xm.push_back(xm.multiplier), c.xs.push_back(xm.shift), c.hm.push_back(hm.multiplier), c.hs.push_back(hm.shift);
   }
   if (rng.chance(0.4))
@@ -64,7 +73,7 @@ Case random_case(Random& rng) {
       for (int i = 0; i < p.directions * 3 * p.hidden; ++i) c.peephole.push_back(rng.uniform(-(1 << 16), 1 << 16));
     if (rng.chance(0.3)) p.cell_clip = rng.uniform(1 << 19, 3 << 20);
   }
-  const auto om = encode_multiplier((p.output == rt::kRecurrentYc ? 1.0 / 1048576 : 1.0 / 32768) / c.s_y);
+  const auto om = encode_multiplier((p.output == rt::kRecurrentYc ? 1.0 / 1048576 : c.s_h) / c.s_y);
   p.output_multiplier = om.multiplier, p.output_shift = om.shift;
   p.bias_x = c.bias_x.data(), p.bias_h = c.bias_h.data();
   p.x_requant = {c.xm.data(), c.xs.data(), rows};
@@ -87,7 +96,7 @@ std::vector<double> reference(const Case& c) {
       const std::size_t hs = static_cast<std::size_t>(H), rs = static_cast<std::size_t>(rows);
       std::vector<double> h(hs), cell(hs), gx(rs), gh(rs);
       for (int j = 0; j < H; ++j) {
-        h[std::size_t(j)] = c.h0.empty() ? 0 : c.h0[std::size_t(s0 + j)] / 32768.0;
+        h[std::size_t(j)] = c.h0.empty() ? 0 : c.h0[std::size_t(s0 + j)] * c.s_h;
         cell[std::size_t(j)] = c.c0.empty() ? 0 : c.c0[std::size_t(s0 + j)] / 1048576.0;
       }
       auto project = [&](const std::vector<std::int8_t>& m, const std::vector<double>& v, int cols, int row) {
@@ -103,7 +112,7 @@ std::vector<double> reference(const Case& c) {
         for (int j = 0; j < rows; ++j) {
           const std::size_t k = std::size_t(d * rows + j);
           gx[std::size_t(j)] = c.s_w[k] * (c.s_x * c.bias_x[k] + project(c.w, xv, p.input, j));
-          gh[std::size_t(j)] = c.s_r[k] * (c.bias_h[k] / 32768.0 + project(c.r, h, H, j));
+          gh[std::size_t(j)] = c.s_r[k] * (c.bias_h[k] * c.s_h + project(c.r, h, H, j));
         }
         if (p.cell == rt::kCellLstm) {
           for (int j = 0; j < H; ++j) {
@@ -135,7 +144,10 @@ std::vector<double> reference(const Case& c) {
           }
           h = next;
         } else {
-          for (int j = 0; j < H; ++j) h[std::size_t(j)] = std::tanh(gx[std::size_t(j)] + gh[std::size_t(j)]);
+          for (int j = 0; j < H; ++j) {
+            const double v = gx[std::size_t(j)] + gh[std::size_t(j)];
+            h[std::size_t(j)] = p.relu ? std::clamp(v, 0.0, 32767 * c.s_h) : std::tanh(v);
+          }
         }
         if (p.output == rt::kRecurrentY)
           for (int j = 0; j < H; ++j)
@@ -152,7 +164,7 @@ TEST(RuntimeRecurrent, WithinOneOutputStepOfTheRealEquationsOnRandomLayers) {
   Random rng(1204);
   double worst = 0, total = 0;
   std::int64_t values = 0;
-  int cells[3] = {0, 0, 0};
+  int cells[3] = {0, 0, 0}, relu = 0;
   for (int trial = 0; trial < 600; ++trial) {
     Case c = random_case(rng);
     const rt::RecurrentParams& p = c.p;
@@ -162,6 +174,7 @@ TEST(RuntimeRecurrent, WithinOneOutputStepOfTheRealEquationsOnRandomLayers) {
     rt::recurrent_s8(p, c.x.data(), c.w.data(), c.r.data(), got.data(), scratch.data());
     const std::vector<double> want = reference(c);
     ++cells[p.cell];
+    relu += p.relu;
     for (std::size_t i = 0; i < got.size(); ++i) {
       // In output steps; a saturated int8 output is compared with the saturated reference.
       const double expected = std::clamp(want[i] / c.s_y + p.output_offset, -128.0, 127.0);
@@ -174,6 +187,7 @@ TEST(RuntimeRecurrent, WithinOneOutputStepOfTheRealEquationsOnRandomLayers) {
   // Rounding alone gives a mean of 0.25 steps: the fixed-point error must add little to it.
   EXPECT_LT(total / double(values), 0.3) << "worst " << worst;
   for (int n : cells) EXPECT_GT(n, 100);
+  EXPECT_GT(relu, 50);
 }
 
 TEST(RuntimeRecurrent, SaturatedGatesGiveTheirLimits) {

@@ -260,7 +260,11 @@ void recurrent_run(const RecurrentParams& p, const int8_t* x, const int8_t* w, c
           }
         } else {
           project<kPath>(rd, bh, hq, 0, H, packed, H, gh);
-          for (int32_t j = 0; j < H; ++j) h[j] = tanh_q15(clamp_q12(static_cast<int64_t>(gx[j]) + gh[j]));
+          for (int32_t j = 0; j < H; ++j) {
+            const int32_t v = clamp_q12(static_cast<int64_t>(gx[j]) + gh[j]);
+            // Relu: the projections are already in h's own units.
+            h[j] = p.relu ? (v < 0 ? 0 : (v > 32767 ? 32767 : v)) : tanh_q15(v);
+          }
         }
         if (p.output == kRecurrentY) {
           int8_t* y = output + ((t * p.directions + d) * p.batch + n) * H;

@@ -182,7 +182,8 @@ struct KernelFields<rt::RecurrentParams> {
                                           field("peephole", &S::peephole, true),
                                           field("initial_h", &S::initial_h, true),
                                           field("initial_c", &S::initial_c, true),
-                                          field("cell_clip", &S::cell_clip)};
+                                          field("cell_clip", &S::cell_clip),
+                                          field("relu", &S::relu, true)};
 };
 
 template <>

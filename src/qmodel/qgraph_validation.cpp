@@ -497,6 +497,7 @@ void check_recurrent(const NodeCheck& c, const QNode& n) {
   c.offset_fields();
   c.scalar_requant("output", false);
   c.field("cell_clip", 0, cell == rt::kCellLstm ? INT32_MAX : 0);
+  if (n.ints.contains("relu")) c.field("relu", 0, cell == rt::kCellRnn ? 1 : 0);
   // Before recurrent_params(), whose own error for a missing array would not name the file.
   for (const char* key :
        {"bias_x", "bias_h", "x_requant_multiplier", "x_requant_shift", "h_requant_multiplier", "h_requant_shift"})

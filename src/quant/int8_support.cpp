@@ -13,13 +13,10 @@ namespace tinyq {
 
 namespace {
 
-// Recurrent layers: rt::recurrent_s8 keeps h in Q15, so its activation must bound h (tanh;
-// Relu is unbounded), and the weights and initial states are folded into the kernel's
-// parameters.
+// Recurrent layers: rt::recurrent_s8 folds the weights and initial states into its parameters,
+// and keeps a tanh-bounded h in Q15 (a Relu RNN's h takes its output's calibrated scale).
 std::optional<std::string> recurrent_support(const Graph& g, const Node& node) {
-  if (node.attrs.get_string("activation", "Tanh") != "Tanh")
-    return fmt::format("no int8 kernel for {} with activation {} (its hidden state is unbounded; Tanh is quantized)",
-                       op_name(node.op), node.attrs.get_string("activation", "Tanh"));
+  const bool relu = node.attrs.get_string("activation", "Tanh") == "Relu";
   static const char* const kRoles[] = {"x", "W", "R", "B", "initial_h", "initial_c", "P"};
   for (std::size_t i = 1; i < node.inputs.size(); ++i)
     if (!g.value(node.inputs[i]).is_constant())
@@ -33,7 +30,7 @@ std::optional<std::string> recurrent_support(const Graph& g, const Node& node) {
         "recurrent projection)",
         op_name(node.op), g.value(node.inputs[2]).shape.back());
   for (float v : g.value(node.inputs[4]).constant->f32())
-    if (!(std::abs(v) <= 1.0f))
+    if (!(std::abs(v) <= 1.0f) && !(relu && std::isfinite(v)))
       return fmt::format("no int8 kernel for {} with an initial hidden state outside [-1, 1] ({})", op_name(node.op),
                          v);
   if (node.op == Op::LSTM) {

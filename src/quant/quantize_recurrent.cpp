@@ -59,10 +59,11 @@ std::int32_t fixed_point(const Node& node, double real, double unit, const char*
 }
 
 // One projection (x or h side) of every gate row: int32 biases in units of s_w[j] * s_in,
-// the multipliers to Q12, and the kernel's bounds: the accumulator (bias plus the largest
-// |input| times sum |w|) and its requantized value must fit int32.
+// the multipliers to `target` (Q12, or a Relu RNN's h scale), and the kernel's bounds: the accumulator (bias plus the
+// largest |input| times sum |w|) and its requantized value must fit int32.
 void write_projection(QNode& q, const Node& node, const QuantizedRows& w, std::int64_t cols, double s_in,
-                      double max_input, std::span<const float> bias, const char* bias_key, const char* requant_key) {
+                      double max_input, std::span<const float> bias, const char* bias_key, const char* requant_key,
+                      double target) {
   std::vector<std::int32_t>& b = q.i32[bias_key];
   for (std::size_t j = 0; j < w.scale.size(); ++j) {
     const double unit = w.scale[j] * s_in;
@@ -72,7 +73,7 @@ void write_projection(QNode& q, const Node& node, const QuantizedRows& w, std::i
     const double bound = std::abs(double(b.back())) + max_input * sum;
     if (bound > kInt32Max)
       fail(node.name, "{} gate row {}: the int32 accumulator could overflow ({} > 2^31-1)", op_name(node.op), j, bound);
-    const double m = unit / kQ12;
+    const double m = unit / target;
     if (bound * m > kInt32Max / 2)
       fail(node.name, "{} gate row {}: the requantized pre-activation could overflow int32 (input scale too coarse)",
            op_name(node.op), j);
@@ -83,8 +84,8 @@ void write_projection(QNode& q, const Node& node, const QuantizedRows& w, std::i
 }  // namespace
 
 QNode quantize_recurrent(const Context& ctx, const Node& node) {
-  // int8_unsupported has checked: tanh activation, constant weights and initial states
-  // (|h0| <= 1, |c0| < 2048, |P| < 64), hidden size <= 512.
+  // int8_unsupported has checked: constant weights and initial states (|h0| <= 1 unless Relu,
+  // |c0| < 2048, |P| < 64), hidden size <= 512.
   const RecurrentDims d = recurrent_dims(ctx.graph, node);
   const std::int64_t rows = d.gates * d.hidden, all_rows = d.directions * rows;
   const QuantParam &in = ctx.param(node.inputs[0]), &out = ctx.param(node.outputs[0]);
@@ -106,10 +107,22 @@ QNode quantize_recurrent(const Context& ctx, const Node& node) {
     wb.insert(wb.end(), first, first + rows);
     rb.insert(rb.end(), first + rows, first + 2 * rows);
   }
+  // A Relu RNN's h has no bound to fix a format on: it takes the layer output's calibrated
+  // range, twice over (the output's range may be clipped by calibration, and Y_h sees only
+  // the last step), in 32767 steps; power of two in the pow2 scheme. The projections then
+  // bring x and h straight to h's units.
+  const bool relu = node.op == Op::RNN && node.attrs.get_string("activation", "Tanh") == "Relu";
+  double h_unit = kQ15;
+  if (relu) {
+    const double out_max = double(out.scale) * (127.0 - out.zero_point);
+    h_unit = out_max > 0 ? 2.0 * out_max / 32767.0 : kQ15;
+    if (ctx.pow2()) h_unit = std::ldexp(1.0, int(std::ceil(std::log2(h_unit))));
+  }
+  const double target = relu ? h_unit : kQ12;
   const double max_x = std::max(std::abs(-128.0 - in.zero_point), std::abs(127.0 - in.zero_point));
-  write_projection(q, node, w, d.input, in.scale, max_x, wb, "bias_x", "x_requant");
+  write_projection(q, node, w, d.input, in.scale, max_x, wb, "bias_x", "x_requant", target);
   // |h| <= 32768 in Q15 (a saturated tanh is -32768), as the .tqm validator assumes.
-  write_projection(q, node, r, d.hidden, kQ15, 32768.0, rb, "bias_h", "h_requant");
+  write_projection(q, node, r, d.hidden, h_unit, 32768.0, rb, "bias_h", "h_requant", target);
 
   // Initial states of zeros are left out (null: the kernel starts from zeros).
   auto store_state = [&](const char* key, std::span<const float> values, double unit, std::int32_t limit) {
@@ -117,7 +130,7 @@ QNode quantize_recurrent(const Context& ctx, const Node& node) {
     for (float v : values) fixed.push_back(std::clamp(fixed_point(node, v, unit, key), -limit, limit));
     if (std::any_of(fixed.begin(), fixed.end(), [](std::int32_t v) { return v != 0; })) q.i32[key] = fixed;
   };
-  store_state("initial_h", constant(4), kQ15, 32767);
+  store_state("initial_h", constant(4), h_unit, 32767);
   if (lstm) {
     store_state("initial_c", constant(5), kQ20, std::numeric_limits<std::int32_t>::max());
     if (node.inputs.size() == 7) store_state("peephole", constant(6), 1.0 / 65536.0, 1 << 22);
@@ -126,7 +139,7 @@ QNode quantize_recurrent(const Context& ctx, const Node& node) {
   // Y and Y_h come from Q15 h, Y_c from Q20 c; the kernel requires the requantized state to
   // fit int32 (a multiplier below 2^16 for h, below 1 for c).
   const bool cell_out = output == "Y_c";
-  const double state_unit = cell_out ? kQ20 : kQ15;
+  const double state_unit = cell_out ? kQ20 : h_unit;
   const double m = state_unit / out.scale;
   if (m >= (cell_out ? 1.0 : 65536.0))
     fail(node.name, "{} output scale {} is too fine for its state", op_name(node.op), out.scale);
@@ -154,7 +167,8 @@ QNode quantize_recurrent(const Context& ctx, const Node& node) {
                        .initial_h = nullptr,
                        .initial_c = nullptr,
                        // A clip at or beyond Q20's own range (+-2048) changes nothing: 0.
-                       .cell_clip = clip > 0 && clip < 2047.0f ? fixed_point(node, clip, kQ20, "cell_clip") : 0});
+                       .cell_clip = clip > 0 && clip < 2047.0f ? fixed_point(node, clip, kQ20, "cell_clip") : 0,
+                       .relu = relu ? 1 : 0});
   return q;
 }
 

@@ -489,6 +489,7 @@ void test_recurrent() {
     p.directions = uniform(1, 2);
     p.reverse = p.directions == 1 && chance(30);
     p.linear_before_reset = p.cell == rt::kCellGru && chance(50);
+    p.relu = p.cell == rt::kCellRnn && chance(50);
     p.output = uniform(rt::kRecurrentY, p.cell == rt::kCellLstm ? rt::kRecurrentYc : rt::kRecurrentYh);
     p.input_offset = uniform(-127, 128);
     p.output_offset = uniform(-128, 127);

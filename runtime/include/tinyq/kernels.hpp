@@ -319,7 +319,9 @@ void matmul_s8(const MatMulParams& p, const int8_t* a, const int8_t* b, int8_t* 
 //   GRU:  z = sigma(x_z + h_z), r = sigma(x_r + h_r); candidate n = tanh(x_h + r h_h / 2^15)
 //         with linear_before_reset (h_h holds R_h h + Rb_h), else tanh(x_h + h'_h) where h'_h
 //         is the recurrent projection of (r h_prev / 2^15); h' = ((2^15 - z) n + z h) / 2^15.
-//   RNN:  h' = tanh(x + h).
+//   RNN:  h' = tanh(x + h); with `relu`, h' = clamp(x + h, 0, 32767), where h has its own
+//         scale s_h (calibrated; Relu bounds nothing) instead of Q15 and the two projections'
+//         multipliers bring x and h to s_h units instead of Q12.
 // Every "/ 2^k" rounds half up. Outputs: kRecurrentY writes every step's h, [T, D, N, H];
 // kRecurrentYh the last h, kRecurrentYc the last c, [D, N, H]; each as
 // clamp(output_offset + requantize(state, output_multiplier, output_shift), -128, 127).
@@ -343,6 +345,7 @@ struct RecurrentParams {
   const int32_t* initial_h;                 // [D, N, H] Q15, or null for zeros
   const int32_t* initial_c;                 // LSTM [D, N, H] Q20, or null for zeros
   int32_t cell_clip;                        // LSTM: > 0 clamps c to [-cell_clip, cell_clip] (Q20)
+  int32_t relu;                             // RNN: h' = clamp(x + h, 0, 32767) instead of tanh
 };
 // x [T, N, I] (time-major), w [D, G*H, I], r [D, G*H, H]. `scratch` holds
 // recurrent_s8_scratch_bytes(p) bytes, 4-byte aligned: one row's gates and state, and the
