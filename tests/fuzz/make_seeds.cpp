@@ -4,6 +4,7 @@
 // 124-610 KB: cut at -max_len they no longer parse, so they never reach the importer; these
 // are a few hundred bytes each, so every mutation starts from a model that imports.
 //   make_seeds ONNX_DIR TQM_DIR
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -336,6 +337,25 @@ std::vector<Seed> seeds() {
                  b.initializer("h0", {1, 1, 2}, values(2, 23));
                  b.node("RNN", {"x", "w", "r", "", "", "h0"}, {"y"});
                }});
+  // On x [T=4, N=2, I=3]: a reverse LSTM with peepholes and both initial states reading Y_h,
+  // and a GRU with linear_before_reset=0 (r applied before R_h) and an initial state reading Y.
+  s.push_back(
+      {"LSTM_peephole", 14, {4, 2, 3}, [](OnnxBuilder& b) {
+         b.initializer("w", {1, 8, 3}, values(24, 24));
+         b.initializer("r", {1, 8, 2}, values(16, 25));
+         b.initializer("bias", {1, 16}, values(16, 26));
+         b.initializer("h0", {1, 2, 2}, values(4, 27, -0.5f, 0.5f));
+         b.initializer("c0", {1, 2, 2}, values(4, 28));
+         b.initializer("p", {1, 6}, values(6, 29, -0.5f, 0.5f));
+         set_string(b.node("LSTM", {"x", "w", "r", "bias", "", "h0", "c0", "p"}, {"", "y"}), "direction", "reverse");
+       }});
+  s.push_back({"GRU_reset", 14, {4, 2, 3}, [](OnnxBuilder& b) {
+                 b.initializer("w", {1, 6, 3}, values(18, 30));
+                 b.initializer("r", {1, 6, 2}, values(12, 31));
+                 b.initializer("bias", {1, 12}, values(12, 32));
+                 b.initializer("h0", {1, 2, 2}, values(4, 33, -0.5f, 0.5f));
+                 b.node("GRU", {"x", "w", "r", "bias", "", "h0"}, {"y"});
+               }});
   return s;
 }
 
@@ -369,7 +389,7 @@ int main(int argc, char** argv) {
       std::int64_t count = 4;
       for (auto d : seed.input) count *= d;
       std::vector<std::int64_t> calib_shape = seed.input;
-      calib_shape[0] = 4;
+      calib_shape[0] = 4 * std::max<std::int64_t>(calib_shape[0], 1);  // 4 samples (time-major: 4 sequences)
       const auto calib = values(std::size_t(count), 99, 0.0f, 1.0f);
       const tinyq::QGraph q = tinyq::quantize(g, tinyq::Tensor::from_floats(calib_shape, calib), {});
       const auto file = tinyq::serialize_tqm(q);
