@@ -60,7 +60,7 @@ TEST_P(KerasCase, MatchesNumpyReference) {
 INSTANTIATE_TEST_SUITE_P(Generated, KerasCase,
                          ::testing::Values("sequential_input", "sequential_shape", "sequential_list", "branches",
                                            "same_padding", "spatial", "one_d", "activations", "shared",
-                                           "flatten_channels_first", "recurrent"),
+                                           "flatten_channels_first", "recurrent", "recurrent_int8"),
                          [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
 
 class KerasGraph : public KerasCase {};

@@ -534,6 +534,17 @@ def case_recurrent(out):
     save_case(out, "recurrent", net.config([b, c, d, e, head, h]), net.weights, net)
 
 
+def case_recurrent_int8(out):
+    """What tinyq's int8 recurrent kernel runs, one output: LSTM (sequences) into GRU
+    (reset_after=False, sequences) into Bidirectional GRU (reset_after) into Dense softmax."""
+    net = Net(10)
+    x = net.input((7, 5))
+    a = rnn(net, x, "LSTM", 6, seq=True)
+    b = rnn(net, a, "GRU", 4, seq=True, reset_after=False)
+    c = rnn(net, b, "GRU", 3, bidirectional=True)
+    save_case(out, "recurrent_int8", net.config([dense(net, c, 3, act="softmax")]), net.weights, net)
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)
@@ -541,7 +552,7 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     for case in (case_sequential, case_branches, case_same_padding, case_spatial, case_one_d, case_activations,
-                 case_shared, case_flatten_first, case_recurrent):
+                 case_shared, case_flatten_first, case_recurrent, case_recurrent_int8):
         case(out)
     bad_files(out)
 
