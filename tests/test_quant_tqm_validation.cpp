@@ -290,7 +290,8 @@ TEST(TqmValidationOtherKernels, EverySingleFieldCorruptionIsRejectedOrHarmless) 
 }
 
 // Recurrent layers. torch's exports (models/recurrent/): a bidirectional GRU
-// (linear_before_reset) read at Y_h and a 2-layer bidirectional LSTM read at Y and Y_c. Built
+// (linear_before_reset) read at Y_h, a 2-layer bidirectional LSTM read at Y and Y_c, a tanh
+// RNN into a Relu RNN. Built
 // here for what torch does not write: an LSTM run in reverse with peepholes, initial states
 // and a cell clip, read at Y_c, and a GRU with linear_before_reset=0 and an initial state, read
 // at Y, both on a batch of 2.
@@ -342,10 +343,7 @@ const QNode& first_recurrent(const QGraph& q) {
 // Edits of one Recurrent node that the generic corruptions (one hostile value per scalar, the
 // first element of each array) do not make: combinations of valid-looking fields, the last
 // element of each array, and values just outside the state and gate ranges. Each must be refused.
-std::vector<Corruption> recurrent_corruptions(const QGraph& base) {
-  std::vector<Corruption> out;
-  std::size_t k = 0;
-  while (base.nodes[k].kernel != QKernel::Recurrent) ++k;
+void add_recurrent_corruptions(const QGraph& base, std::size_t k, std::vector<Corruption>& out) {
   const QNode& n = base.nodes[k];
   const bool lstm = n.get("cell") == rt::kCellLstm;
   auto add = [&](std::string what, const std::function<void(QNode&)>& edit) {
@@ -360,7 +358,9 @@ std::vector<Corruption> recurrent_corruptions(const QGraph& base) {
   add("directions flipped", [](QNode& m) { m.ints["directions"] = 3 - m.ints["directions"]; });
   add("reverse = 2", [](QNode& m) { m.ints["reverse"] = 2; });
   add("cell changed", [&](QNode& m) { m.ints["cell"] = lstm ? rt::kCellGru : rt::kCellLstm; });
-  add("cell RNN", [](QNode& m) { m.ints["cell"] = rt::kCellRnn; });
+  const bool rnn = n.get("cell") == rt::kCellRnn;
+  if (!rnn) add("cell RNN", [](QNode& m) { m.ints["cell"] = rt::kCellRnn; });
+  add("relu on a gated cell / relu 2", [&](QNode& m) { m.ints["relu"] = rnn ? 2 : 1; });
   add("cell 3", [](QNode& m) { m.ints["cell"] = 3; });
   add("linear_before_reset on LSTM / 2", [&](QNode& m) { m.ints["linear_before_reset"] = lstm ? 1 : 2; });
   add("output Y_c on a GRU / 3", [&](QNode& m) { m.ints["output"] = lstm ? 3 : rt::kRecurrentYc; });
@@ -416,6 +416,11 @@ std::vector<Corruption> recurrent_corruptions(const QGraph& base) {
     m.i32["h_requant_multiplier"][0] = 1 << 30;
     m.i32["h_requant_shift"][0] = -31;
   });
+}
+std::vector<Corruption> recurrent_corruptions(const QGraph& base) {
+  std::vector<Corruption> out;
+  for (std::size_t k = 0; k < base.nodes.size(); ++k)
+    if (base.nodes[k].kernel == QKernel::Recurrent) add_recurrent_corruptions(base, k, out);
   return out;
 }
 
@@ -460,8 +465,8 @@ void corrupt_recurrent(const QGraph& q, const char* model) {
   std::printf("%s: %d of %zu recurrent-specific corruptions refused\n", model, refused, all.size());
 }
 
-TEST(TqmValidationRecurrent, EveryCorruptionOfTorchsGruAndLstmIsRejectedOrHarmless) {
-  for (const char* name : {"gru", "lstm"}) {
+TEST(TqmValidationRecurrent, EveryCorruptionOfTorchsGruLstmAndRnnIsRejectedOrHarmless) {
+  for (const char* name : {"gru", "lstm", "rnn"}) {
     if (!std::filesystem::exists(kRecurrentDir / (std::string(name) + ".onnx")))
       GTEST_SKIP() << kRecurrentDir << " absent";
     SCOPED_TRACE(name);
