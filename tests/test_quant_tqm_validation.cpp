@@ -417,10 +417,41 @@ void add_recurrent_corruptions(const QGraph& base, std::size_t k, std::vector<Co
     m.i32["h_requant_shift"][0] = -31;
   });
 }
+// The state at its extreme, requantized by the largest multiplier its output allows, plus an
+// output offset of +-127: output_value adds them before clamping, so this overflowed int32.
+// Y_c: c pinned at 2^31 - 1 (initial c, forget gate and candidate saturated high, no clip),
+// multiplier 2^31 - 1 at shift 0. Y / Y_h: h = -32768 is reachable, multiplier 2^31 - 1 at
+// shift 16, offset -128.
+void add_output_overflow(const QGraph& base, std::size_t k, std::vector<Corruption>& out) {
+  QGraph q = base;
+  QNode& m = q.nodes[k];
+  const bool cell_out = m.get("output") == rt::kRecurrentYc;
+  if (cell_out) {
+    const std::int64_t hidden = m.get("hidden"), rows = 4 * hidden, dirs = m.get("directions");
+    m.ints["cell_clip"] = 0;
+    m.i32["initial_c"] = std::vector<std::int32_t>(std::size_t(dirs * m.get("batch") * hidden), INT32_MAX);
+    for (std::int64_t d = 0; d < dirs; ++d)
+      for (std::int64_t j = 2 * hidden; j < 4 * hidden; ++j) {  // f and the candidate
+        const std::size_t row = std::size_t(d * rows + j);
+        m.i32["bias_x"][row] = 1 << 20;
+        m.i32["x_requant_multiplier"][row] = 1 << 30;
+        m.i32["x_requant_shift"][row] = 0;
+      }
+  }
+  m.ints["output_multiplier"] = INT32_MAX;
+  m.ints["output_shift"] = cell_out ? 0 : 16;
+  m.ints["output_offset"] = cell_out ? 127 : -128;
+  q.values[std::size_t(m.output)].quant.zero_point = std::int32_t(m.ints["output_offset"]);
+  out.push_back({m.name + ": requantized output state plus offset beyond int32", serialize_tqm(q), true});
+}
+
 std::vector<Corruption> recurrent_corruptions(const QGraph& base) {
   std::vector<Corruption> out;
   for (std::size_t k = 0; k < base.nodes.size(); ++k)
-    if (base.nodes[k].kernel == QKernel::Recurrent) add_recurrent_corruptions(base, k, out);
+    if (base.nodes[k].kernel == QKernel::Recurrent) {
+      add_recurrent_corruptions(base, k, out);
+      add_output_overflow(base, k, out);
+    }
   return out;
 }
 

@@ -512,6 +512,11 @@ void check_recurrent(const NodeCheck& c, const QNode& n) {
   c.matches_output(p.output_offset);
   c.require(output != rt::kRecurrentYc || p.output_shift <= 0, "cell state output multiplier is 1 or more");
   c.require(p.output_shift <= 16, "hidden state output multiplier is 2^16 or more");
+  // The kernel adds the output offset before clamping: the requantized state, |h| <= 32768 or
+  // |c| <= 2^31 - 1, plus 128 must fit int32.
+  const double max_state = output == rt::kRecurrentYc ? 2147483647.0 : 32768.0;
+  c.require(max_state * std::ldexp(std::abs(double(p.output_multiplier)), p.output_shift - 31) + 129 <= 2147483647.0,
+            "requantized output state could overflow int32");
   const auto& w = c.bytes("weights");
   const auto& r = c.bytes("recurrent_weights");
   c.require(std::int64_t(w.size()) == rows * p.input && std::int64_t(r.size()) == rows * hidden,
