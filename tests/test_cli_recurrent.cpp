@@ -2,7 +2,7 @@
 // path works (run gives torch's outputs, inspect and eval read the model); LSTM and GRU (and
 // RNN with tanh) quantize, generate, and run on an emulated Cortex-M4 byte-identical to the
 // host (rnn.onnx's second layer is an RNN with Relu, whose state takes its output's scale). The GRU also verifies on
-// Cortex-M7 and Cortex-M55.
+// Cortex-M7.
 #include <nlohmann/json.hpp>
 
 #include "cli_fixture.hpp"
@@ -75,17 +75,15 @@ TEST_P(CliRecurrent, QuantizeGenerateVerifyOnCortexM4) {
   EXPECT_EQ(vj["count"], 8);
   EXPECT_EQ(vj["mismatches"], 0);
   if (GetParam() != "gru") return;
-  // The other builds of the same kernel: Cortex-M7 (DSP) and Cortex-M55 (Helium), about 2 s
-  // each; the GRU only, to keep the suite's time.
-  for (const char* target : {"cortex-m7", "cortex-m55"}) {
-    SCOPED_TRACE(target);
-    const Result t =
-        run_argv({"verify", tqm.string(), "--target", target, "--data", input(), "--count", "8", "--json"});
-    ASSERT_EQ(t.code, 0) << t.err;
-    const auto tj = nlohmann::json::parse(t.out);
-    EXPECT_EQ(tj["count"], 8);
-    EXPECT_EQ(tj["mismatches"], 0);
-  }
+  // The DSP build of the same kernel on Cortex-M7 (about 2 s), the GRU only to keep the
+  // suite's time. Cortex-M55 (Helium) also gives 0 mismatches, but its firmware build takes
+  // 4-5 s: tests/mcu's path tests cover that build.
+  const Result t =
+      run_argv({"verify", tqm.string(), "--target", "cortex-m7", "--data", input(), "--count", "8", "--json"});
+  ASSERT_EQ(t.code, 0) << t.err;
+  const auto tj = nlohmann::json::parse(t.out);
+  EXPECT_EQ(tj["count"], 8);
+  EXPECT_EQ(tj["mismatches"], 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Recurrent, CliRecurrent, ::testing::Values("lstm", "gru", "rnn"),
