@@ -137,13 +137,17 @@ QNode quantize_recurrent(const Context& ctx, const Node& node) {
   }
 
   // Y and Y_h come from Q15 h, Y_c from Q20 c; the kernel requires the requantized state to
-  // fit int32 (a multiplier below 2^16 for h, below 1 for c).
+  // fit int32 (a multiplier below 2^16 for h, below 1 for c), with the output offset added
+  // (|h| <= 32768, |c| <= 2^31 - 1; the .tqm validator's bound).
   const bool cell_out = output == "Y_c";
   const double state_unit = cell_out ? kQ20 : h_unit;
   const double m = state_unit / out.scale;
   if (m >= (cell_out ? 1.0 : 65536.0))
     fail(node.name, "{} output scale {} is too fine for its state", op_name(node.op), out.scale);
   const QuantizedMultiplier om = quantize_multiplier(m);
+  if (om.shift > (cell_out ? 0 : 16) ||
+      (cell_out ? kInt32Max : 32768.0) * std::ldexp(double(om.multiplier), om.shift - 31) + 129 > kInt32Max)
+    fail(node.name, "{} output scale {} is too fine for its state", op_name(node.op), out.scale);
   const float clip = node.attrs.get_float("cell_clip", 0.0f);
   write_scalars(q, rt::RecurrentParams{
                        .cell = lstm ? rt::kCellLstm : (node.op == Op::GRU ? rt::kCellGru : rt::kCellRnn),
