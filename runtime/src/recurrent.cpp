@@ -72,10 +72,11 @@ int32_t sigmoid_q15(int32_t v) {
   return lo + (((hi - lo) * frac + 128) >> 8);
 }
 
-// tanh(v) = 2 sigma(2 v) - 1, Q15 in [-32767, 32767].
+// tanh(v) = 2 sigma(2 v) - 1, Q15 in [-32767, 32767] (symmetric: the table's ends give
+// -32768 and 32768 before the clamp).
 int32_t tanh_q15(int32_t v) {
   const int32_t t = 2 * sigmoid_q15(clamp_q12(static_cast<int64_t>(v) * 2)) - 32768;
-  return t > 32767 ? 32767 : t;
+  return t > 32767 ? 32767 : (t < -32767 ? -32767 : t);
 }
 
 // (a * b + 2^(s-1)) >> s on the exact 64-bit product.
