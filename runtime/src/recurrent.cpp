@@ -62,6 +62,9 @@ int32_t clamp_q12(int64_t v) {
   return v > kQ12Limit ? kQ12Limit : (v < -kQ12Limit ? -kQ12Limit : static_cast<int32_t>(v));
 }
 
+// The sum of Q12 terms, clamped: the projections and a peephole or reset-gated term.
+int32_t sum_q12(int32_t a, int32_t b, int32_t c = 0) { return clamp_q12(static_cast<int64_t>(a) + b + c); }
+
 // sigma of a Q12 value, Q15 in [0, 32768]: the table's step is 1/16 = 256 units of Q12.
 int32_t sigmoid_q15(int32_t v) {
   const int32_t u = v + (16 << 12);
@@ -94,23 +97,16 @@ int8_t output_value(const RecurrentParams& p, int32_t state) {
 // a tail of n % 4 stays in order. Both dot products read this layout, and both sum the same
 // exact int32 products (the host bounds every partial sum), so their results are equal.
 // Helium loads 8 weights into 16-bit lanes in order: it packs the vector in order (kPaired false).
-template <bool kPaired>
-void pack_vector(const int8_t* x, int32_t offset, int32_t n, int16_t* out) {
+// `element(i)` reads the source: the int8 input plus its offset, or a Q15 state in int32.
+template <KernelPath kPath, typename Element>
+void pack_vector(Element element, int32_t n, int16_t* out) {
+  constexpr bool kPaired = kPath != KernelPath::ArmMve;
   int32_t i = 0;
   for (; kPaired && i + 4 <= n; i += 4) {
-    out[i] = static_cast<int16_t>(x[i] + offset), out[i + 1] = static_cast<int16_t>(x[i + 2] + offset);
-    out[i + 2] = static_cast<int16_t>(x[i + 1] + offset), out[i + 3] = static_cast<int16_t>(x[i + 3] + offset);
+    out[i] = static_cast<int16_t>(element(i)), out[i + 1] = static_cast<int16_t>(element(i + 2));
+    out[i + 2] = static_cast<int16_t>(element(i + 1)), out[i + 3] = static_cast<int16_t>(element(i + 3));
   }
-  for (; i < n; ++i) out[i] = static_cast<int16_t>(x[i] + offset);
-}
-template <bool kPaired>
-void pack_vector(const int32_t* v, int32_t n, int16_t* out) {
-  int32_t i = 0;
-  for (; kPaired && i + 4 <= n; i += 4) {
-    out[i] = static_cast<int16_t>(v[i]), out[i + 1] = static_cast<int16_t>(v[i + 2]);
-    out[i + 2] = static_cast<int16_t>(v[i + 1]), out[i + 3] = static_cast<int16_t>(v[i + 3]);
-  }
-  for (; i < n; ++i) out[i] = static_cast<int16_t>(v[i]);
+  for (; i < n; ++i) out[i] = static_cast<int16_t>(element(i));
 }
 
 int32_t dot_portable(const int8_t* row, const int16_t* v, int32_t n, int32_t acc) {
@@ -161,6 +157,17 @@ int32_t dot_mve(const int8_t* row, const int16_t* v, int32_t n, int32_t acc) {
 }
 #endif
 
+// One row's dot product on this path.
+template <KernelPath kPath>
+int32_t dot(const int8_t* row, const int16_t* v, int32_t n, int32_t acc) {
+#if defined(TINYQ_PATH_ARM_DSP)
+  if (kPath == KernelPath::ArmDsp) return dot_dsp(row, v, n, acc);
+#elif defined(TINYQ_PATH_ARM_MVE)
+  if (kPath == KernelPath::ArmMve) return dot_mve(row, v, n, acc);
+#endif
+  return dot_portable(row, v, n, acc);
+}
+
 // Rows [row0, row0 + rows) of one direction's projection of the packed vector v (length n)
 // by the int8 matrix m, each requantized to Q12.
 template <KernelPath kPath>
@@ -176,19 +183,8 @@ void project(const int8_t* m, const int32_t* bias, const Requant& rq, int32_t ro
       out[j + 1] = clamp_q12(requantize_channel(acc1, rq, row0 + j + 1));
     }
 #endif
-  for (; j < rows; ++j) {
-    const int8_t* row = m + (row0 + j) * n;
-#if defined(TINYQ_PATH_ARM_DSP)
-    const int32_t acc =
-        kPath == KernelPath::ArmDsp ? dot_dsp(row, v, n, bias[row0 + j]) : dot_portable(row, v, n, bias[row0 + j]);
-#elif defined(TINYQ_PATH_ARM_MVE)
-    const int32_t acc =
-        kPath == KernelPath::ArmMve ? dot_mve(row, v, n, bias[row0 + j]) : dot_portable(row, v, n, bias[row0 + j]);
-#else
-    const int32_t acc = dot_portable(row, v, n, bias[row0 + j]);
-#endif
-    out[j] = clamp_q12(requantize_channel(acc, rq, row0 + j));
-  }
+  for (; j < rows; ++j)
+    out[j] = clamp_q12(requantize_channel(dot<kPath>(m + (row0 + j) * n, v, n, bias[row0 + j]), rq, row0 + j));
 }
 
 template <KernelPath kPath>
@@ -220,9 +216,10 @@ void recurrent_run(const RecurrentParams& p, const int8_t* x, const int8_t* w, c
       }
       for (int32_t s = 0; s < p.steps; ++s) {
         const int32_t t = backward ? p.steps - 1 - s : s;
-        pack_vector<kPath != KernelPath::ArmMve>(x + (t * p.batch + n) * p.input, p.input_offset, p.input, packed);
+        const int8_t* xt = x + (t * p.batch + n) * p.input;
+        pack_vector<kPath>([&](int32_t i) { return xt[i] + p.input_offset; }, p.input, packed);
         project<kPath>(wd, bx, xq, 0, rows, packed, p.input, gx);
-        pack_vector<kPath != KernelPath::ArmMve>(h, H, packed);
+        pack_vector<kPath>([&](int32_t i) { return h[i]; }, H, packed);
         if (p.cell == kCellLstm) {
           project<kPath>(rd, bh, hq, 0, rows, packed, H, gh);
           for (int32_t j = 0; j < H; ++j) {
@@ -230,41 +227,41 @@ void recurrent_run(const RecurrentParams& p, const int8_t* x, const int8_t* w, c
             // p c: Q16 * Q20 = Q36, to Q12.
             const int32_t pi = peep ? mul_shift(peep[j], c_prev, 24) : 0;
             const int32_t pf = peep ? mul_shift(peep[2 * H + j], c_prev, 24) : 0;
-            const int32_t i = sigmoid_q15(clamp_q12(static_cast<int64_t>(gx[j]) + gh[j] + pi));
-            const int32_t f = sigmoid_q15(clamp_q12(static_cast<int64_t>(gx[2 * H + j]) + gh[2 * H + j] + pf));
-            const int32_t g = tanh_q15(clamp_q12(static_cast<int64_t>(gx[3 * H + j]) + gh[3 * H + j]));
+            const int32_t i = sigmoid_q15(sum_q12(gx[j], gh[j], pi));
+            const int32_t f = sigmoid_q15(sum_q12(gx[2 * H + j], gh[2 * H + j], pf));
+            const int32_t g = tanh_q15(sum_q12(gx[3 * H + j], gh[3 * H + j]));
             // f c (Q15 * Q20) and i g (Q30, times 2^5) are both Q35: one rounding to Q20.
             const int64_t sum = static_cast<int64_t>(f) * c_prev + (static_cast<int64_t>(i) * g) * 32 + (1 << 14);
             const int64_t next = sum >> 15;
             const int64_t limit = p.cell_clip > 0 ? p.cell_clip : 2147483647;
             c[j] = static_cast<int32_t>(next > limit ? limit : (next < -limit ? -limit : next));
             const int32_t po = peep ? mul_shift(peep[H + j], c[j], 24) : 0;
-            const int32_t o = sigmoid_q15(clamp_q12(static_cast<int64_t>(gx[H + j]) + gh[H + j] + po));
+            const int32_t o = sigmoid_q15(sum_q12(gx[H + j], gh[H + j], po));
             // tanh of c: Q20 to Q12.
             h[j] = mul_shift(o, tanh_q15(mul_shift(c[j], 1, 8)), 15);
           }
         } else if (p.cell == kCellGru) {
           // z and r (and the candidate's R_h h + Rb_h when linear_before_reset).
           project<kPath>(rd, bh, hq, 0, p.linear_before_reset ? rows : 2 * H, packed, H, gh);
-          for (int32_t j = 0; j < H; ++j) gate[j] = sigmoid_q15(clamp_q12(static_cast<int64_t>(gx[H + j]) + gh[H + j]));
+          for (int32_t j = 0; j < H; ++j) gate[j] = sigmoid_q15(sum_q12(gx[H + j], gh[H + j]));
           if (!p.linear_before_reset) {
             for (int32_t j = 0; j < H; ++j) reset[j] = mul_shift(gate[j], h[j], 15);
-            pack_vector<kPath != KernelPath::ArmMve>(reset, H, packed);
+            pack_vector<kPath>([&](int32_t i) { return reset[i]; }, H, packed);
             project<kPath>(rd, bh, hq, 2 * H, H, packed, H, gh + 2 * H);
           }
           for (int32_t j = 0; j < H; ++j) {
-            const int32_t z = sigmoid_q15(clamp_q12(static_cast<int64_t>(gx[j]) + gh[j]));
+            const int32_t z = sigmoid_q15(sum_q12(gx[j], gh[j]));
             const int32_t recurrent = p.linear_before_reset ? mul_shift(gate[j], gh[2 * H + j], 15) : gh[2 * H + j];
-            const int32_t candidate = tanh_q15(clamp_q12(static_cast<int64_t>(gx[2 * H + j]) + recurrent));
+            const int32_t candidate = tanh_q15(sum_q12(gx[2 * H + j], recurrent));
             const int64_t mixed = static_cast<int64_t>(32768 - z) * candidate + static_cast<int64_t>(z) * h[j];
             h[j] = static_cast<int32_t>((mixed + (1 << 14)) >> 15);
           }
         } else {
           project<kPath>(rd, bh, hq, 0, H, packed, H, gh);
           for (int32_t j = 0; j < H; ++j) {
-            const int32_t v = clamp_q12(static_cast<int64_t>(gx[j]) + gh[j]);
+            const int32_t v = sum_q12(gx[j], gh[j]);
             // Relu: the projections are already in h's own units.
-            h[j] = p.relu ? (v < 0 ? 0 : (v > 32767 ? 32767 : v)) : tanh_q15(v);
+            h[j] = p.relu ? clamp_i32(v, 0, 32767) : tanh_q15(v);
           }
         }
         if (p.output == kRecurrentY) {
