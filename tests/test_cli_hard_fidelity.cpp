@@ -7,12 +7,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "cli_fixture.hpp"
+#include "cli_fidelity.hpp"
 
 namespace tinyq::testing {
 namespace {
-
-const std::string kTrainImages = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
 
 std::vector<std::string> hard_variants() {
   std::ifstream file(kModels / "hard" / "hard.json");
@@ -37,23 +35,11 @@ std::vector<Case> cases() {
   return all;
 }
 
-class HardFidelity : public Cli, public ::testing::WithParamInterface<Case> {};
+class HardFidelity : public FidelityCli, public ::testing::WithParamInterface<Case> {};
 
 TEST_P(HardFidelity, Int8StaysNearFloat) {
   const Case& c = GetParam();
-  const fs::path model = kModels / "hard" / (c.variant + ".onnx");
-  if (!fs::exists(model) || !fs::exists(kImages) || !fs::exists(kTrainImages))
-    GTEST_SKIP() << "needs " << model << " and dataset-fashion-mnist";
-  const fs::path tqm = dir_ / "m.tqm";
-  auto q = run_argv({"quantize", model.string(), "--calib", kTrainImages, "--calib-count", "500", "--preset", c.preset,
-                     "-o", tqm.string(), "--json"});
-  ASSERT_EQ(q.code, 0) << q.err;
-  auto e = run_argv({"eval", tqm.string(), "--data", kImages, "--labels", kLabels, "--count", "2000", "--json"});
-  ASSERT_EQ(e.code, 0) << e.err;
-  const auto j = nlohmann::json::parse(e.out);
-  const double drop = 100.0 * (j["float"]["top1"].get<double>() - j["int8"]["top1"].get<double>());
-  EXPECT_LE(drop, c.max_drop_pp) << c.variant << " " << c.preset << ": float " << j["float"]["top1"] << ", int8 "
-                                 << j["int8"]["top1"];
+  expect_int8_near_float(kModels / "hard" / (c.variant + ".onnx"), c.preset, c.max_drop_pp);
 }
 
 INSTANTIATE_TEST_SUITE_P(Hard, HardFidelity, ::testing::ValuesIn(cases()),
