@@ -127,30 +127,31 @@ std::int16_t downscale_multiplier(std::int32_t m) {
   return static_cast<std::int16_t>((m + (1 << 15)) >> 16);
 }
 
-}  // namespace
-
-std::vector<std::int8_t> logistic_table(const Int8Quant& in, const std::string& where) {
+// LOGISTIC and TANH share TFLite Micro's int8 recipe: the input rescaled by q4_input's multiplier,
+// saturated outside the radius, then the Q0.31 result of `q4_function` brought to the output
+// grid by a rounding shift of `output_shift` and an offset.
+template <typename Q4Function>
+std::vector<std::int8_t> q4_table(const Int8Quant& in, const std::string& where, Q4Function q4_function,
+                                  int output_shift, std::int32_t output_offset) {
   const Q4Input s = q4_input(in, where);
   check_headroom(s.m, std::max<std::int64_t>(s.radius, 0), where);
   return table_of([&](int q) {
     const std::int32_t input = q - in.zero_point;
     if (input <= -s.radius) return std::int8_t(-128);
     if (input >= s.radius) return std::int8_t(127);
-    const std::int32_t output_q0 = logistic_q4(mbqm(input, s.m));
-    return saturate_int8(fp::rounding_divide_by_pot(output_q0, 31 - 8) - 128);  // Q0.31 -> 1/256, zero point -128
+    const std::int32_t output_q0 = q4_function(mbqm(input, s.m));
+    return saturate_int8(fp::rounding_divide_by_pot(output_q0, output_shift) + output_offset);
   });
 }
 
+}  // namespace
+
+std::vector<std::int8_t> logistic_table(const Int8Quant& in, const std::string& where) {
+  return q4_table(in, where, logistic_q4, 31 - 8, -128);  // Q0.31 -> 1/256, zero point -128
+}
+
 std::vector<std::int8_t> tanh_table(const Int8Quant& in, const std::string& where) {
-  const Q4Input s = q4_input(in, where);
-  check_headroom(s.m, std::max<std::int64_t>(s.radius, 0), where);
-  return table_of([&](int q) {
-    const std::int32_t input = q - in.zero_point;
-    if (input <= -s.radius) return std::int8_t(-128);
-    if (input >= s.radius) return std::int8_t(127);
-    const std::int32_t output_q0 = tanh_q4(mbqm(input, s.m));
-    return saturate_int8(fp::rounding_divide_by_pot(output_q0, 31 - 7));  // Q0.31 -> 1/128
-  });
+  return q4_table(in, where, tanh_q4, 31 - 7, 0);  // Q0.31 -> 1/128
 }
 
 std::vector<std::int8_t> relu_table(const Int8Quant& in, const Int8Quant& out, const std::string& where) {

@@ -96,6 +96,14 @@ void store_requant(const PrequantContext& ctx, const OperatorInfo& op, QNode& q,
   }
 }
 
+// One multiplier per weight channel, TFLite's per-channel (double) product of the scales.
+std::vector<TfliteMultiplier> channel_multipliers(const TensorInfo& weights, const QuantParam& in,
+                                                  const QuantParam& out) {
+  std::vector<TfliteMultiplier> multipliers;
+  for (float s_w : weights.quant.scale) multipliers.push_back(conv_channel_multiplier(in.scale, s_w, out.scale));
+  return multipliers;
+}
+
 void check_output_size(const PrequantContext& ctx, const OperatorInfo& op, const char* axis, std::int64_t computed,
                        std::int64_t declared) {
   if (computed != declared)
@@ -167,9 +175,7 @@ QNode prequantized_conv(const PrequantContext& ctx, const OperatorInfo& op) {
                                   .act_min = act.min,
                                   .act_max = act.max,
                                   .requant = {nullptr, nullptr, 0, rt::kRoundTflite}});
-  std::vector<TfliteMultiplier> multipliers;
-  for (float s_w : wt.quant.scale) multipliers.push_back(conv_channel_multiplier(in.scale, s_w, out.scale));
-  store_requant(ctx, op, q, key_of(&rt::ConvParams::requant), multipliers);
+  store_requant(ctx, op, q, key_of(&rt::ConvParams::requant), channel_multipliers(wt, in, out));
   return q;
 }
 
@@ -217,9 +223,7 @@ QNode prequantized_transpose_conv(const PrequantContext& ctx, const OperatorInfo
                                   .act_min = act.min,
                                   .act_max = act.max,
                                   .requant = {nullptr, nullptr, 0, rt::kRoundTflite}});
-  std::vector<TfliteMultiplier> multipliers;
-  for (float s_w : wt.quant.scale) multipliers.push_back(conv_channel_multiplier(in.scale, s_w, out.scale));
-  store_requant(ctx, op, q, key_of(&rt::ConvParams::requant), multipliers);
+  store_requant(ctx, op, q, key_of(&rt::ConvParams::requant), channel_multipliers(wt, in, out));
   return q;
 }
 
@@ -251,12 +255,10 @@ QNode prequantized_fully_connected(const PrequantContext& ctx, const OperatorInf
                                    .act_max = act.max,
                                    .requant = {nullptr, nullptr, 0, rt::kRoundTflite}});
   // Per tensor, TFLite multiplies the two scales in float; per channel in double, as conv.
-  std::vector<TfliteMultiplier> multipliers;
-  if (wt.quant.scale.size() == 1) {
-    multipliers.push_back(dense_tensor_multiplier(in.scale, wt.quant.scale[0], out.scale));
-  } else {
-    for (float s_w : wt.quant.scale) multipliers.push_back(conv_channel_multiplier(in.scale, s_w, out.scale));
-  }
+  const std::vector<TfliteMultiplier> multipliers =
+      wt.quant.scale.size() == 1
+          ? std::vector<TfliteMultiplier>{dense_tensor_multiplier(in.scale, wt.quant.scale[0], out.scale)}
+          : channel_multipliers(wt, in, out);
   store_requant(ctx, op, q, key_of(&rt::DenseParams::requant), multipliers);
   return q;
 }
