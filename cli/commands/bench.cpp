@@ -26,7 +26,7 @@ namespace {
 
 struct BenchArgs {
   std::string model, target = "cortex-m4", keep, optimization = "O3";
-  bool reference_layers = false, json = false;
+  bool reference_layers = false, json = false, streaming = false;
   bool cycles = false;
   double mhz = 0;  // 0: the core's default (default_mhz)
   unsigned wait_states = 0;
@@ -83,6 +83,7 @@ int run_bench(const BenchArgs& args) {
   if (!args.cycles && (args.mhz_given || args.wait_states_given))
     fail(args.mhz_given ? "--mhz" : "--wait-states", "only means something with --cycles");
   if (args.reference_layers && args.cycles) fail("--cycles", "estimates a model's cycles, not --reference-layers");
+  if (args.reference_layers && args.streaming) fail("--streaming", "benchmarks a model, not --reference-layers");
   if (args.reference_layers) return run_reference_layers(args);
   if (args.model.empty()) fail("bench", "give a model (.tqm) or --reference-layers");
   const Target& target = target_by_name(args.target);
@@ -94,11 +95,14 @@ int run_bench(const BenchArgs& args) {
   const double mhz = core ? (args.mhz > 0 ? args.mhz : default_mhz(*core)) : 0.0;
   if (args.optimization != "O3" && args.optimization != "O2" && args.optimization != "Os")
     fail("--opt", "'{}' is not O3, O2 or Os", args.optimization);
-  const QGraph graph = load_quantized_model(args.model);
+  const QGraph windowed = load_quantized_model(args.model);
   const std::string name = "model";
-  GeneratedSources sources = generate_sources(graph, target, name);
-  if (const int refused = check_model_fits(args.model, memory_needs(graph, sources, target), target, args.limits, true))
+  GeneratedSources sources = generate_sources(windowed, target, name, {.streaming = args.streaming});
+  if (const int refused =
+          check_model_fits(args.model, memory_needs(windowed, sources, target), target, args.limits, true))
     return refused;
+  // Streaming: one step, on one frame; its layers are the step graph's (one new row each).
+  const QGraph& graph = sources.code_graph(windowed);
   WorkFolder work(args.keep);
   Firmware fw = build_firmware(sources, target, name, work.path(), {"-" + args.optimization, true});
   // One inference on inputs of real zeros (the zero points): the kernels' instruction
@@ -134,6 +138,8 @@ int run_bench(const BenchArgs& args) {
   nlohmann::json layer_json = nlohmann::json::array();
   std::int64_t macs = 0;
   const std::uint64_t total = c.back() - c.front() - kMarkerOverhead * (layers.size() + 1);
+  // Streaming: after its last layer the step moves every history up one row.
+  const std::uint64_t shifts = c.back() - c[layers.size()] - kMarkerOverhead;
   if (!args.json)
     fmt::print("{:>3}  {:<32} {:<20} {:>10} {:>12} {:>9}{}\n", "#", "layer", "kernel", "MACs", "instructions",
                "MACs/insn", args.cycles ? fmt::format(" {:>12} {:>9}", "~cycles", "~ms") : "");
@@ -197,10 +203,22 @@ int run_bench(const BenchArgs& args) {
                           {"const_data_bytes", s.const_data},
                           {"optimization", "-" + args.optimization}};
     if (args.cycles) out.update(cycles_json);
+    if (const auto& plan = sources.streaming) {
+      out["streaming"] = true;
+      out["window_frames"] = plan->window_frames;
+      out["history_bytes"] = plan->history_bytes();
+      out["history_shift_instructions"] = shifts;
+    }
     print_json(out);
   } else {
-    fmt::print("\n{} on {} (-{}): {} instructions per inference, {} MACs ({:.3f} MACs/instruction)\n", args.model,
-               target.name, args.optimization, total, macs, total ? double(macs) / double(total) : 0.0);
+    fmt::print("\n{} on {} (-{}): {} instructions per {}, {} MACs ({:.3f} MACs/instruction)\n", args.model, target.name,
+               args.optimization, total, sources.streaming ? "frame (streaming step)" : "inference", macs,
+               total ? double(macs) / double(total) : 0.0);
+    if (const auto& plan = sources.streaming)
+      fmt::print(
+          "streaming: a window of {} frames; {} B of layer history in the arena, moved up one row per "
+          "frame in {} instructions\n",
+          plan->window_frames, plan->history_bytes(), shifts);
     fmt::print("arena {} B; flash {} B = runtime code {} B + model code {} B + weights and constants {} B\n",
                sources.memory.arena_bytes(), s.flash(), s.runtime_code, s.model_code, s.const_data);
     fmt::print("{}", cycles_text);
@@ -220,6 +238,8 @@ void add_bench_command(CLI::App& app, int& result) {
   cmd->add_option("--opt", args->optimization, "Compiler optimization: O3 (default, as CMSIS-NN's figures), O2, Os");
   cmd->add_option("--keep", args->keep, "Build in this folder and keep it (sources, Makefile, ELF, map, counts)");
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
+  cmd->add_flag("--streaming", args->streaming,
+                "Benchmark the streaming step (generate --streaming): instructions per input frame");
   cmd->add_flag("--cycles", args->cycles,
                 "Also estimate cycles and milliseconds per inference and per layer from the instruction mix "
                 "(cortex-m4, cortex-m7; an estimate, see docs/BENCHMARKS.md)");

@@ -23,7 +23,7 @@ namespace {
 struct GenerateArgs {
   std::string model, target, output, name;
   MemoryLimits limits;
-  bool json = false;
+  bool json = false, streaming = false;
 };
 
 // The file's stem as a C identifier: "models/dwsep-v2.tqm" → "dwsep_v2".
@@ -39,7 +39,7 @@ int run_generate(const GenerateArgs& args) {
   check_output_folder(args.output);  // before any work: exit 2 without touching it
   const QGraph graph = load_quantized_model(args.model);
   const std::string name = args.name.empty() ? default_name(args.model) : args.name;
-  GeneratedSources sources = generate_sources(graph, target, name);
+  GeneratedSources sources = generate_sources(graph, target, name, {.streaming = args.streaming});
   const MemoryLayout& m = sources.memory;
   const MemoryNeeds needs = memory_needs(graph, sources, target);
   const std::size_t code = needs.code_bytes, flash = needs.flash(), ram = needs.arena_bytes;
@@ -49,21 +49,30 @@ int run_generate(const GenerateArgs& args) {
   if (args.json) {
     nlohmann::json files = nlohmann::json::array();
     for (const auto& f : sources.files) files.push_back(f.path);
-    print_json({{"output", args.output},
-                {"target", target.name},
-                {"name", name},
-                {"flash_bytes", flash},
-                {"const_data_bytes", sources.const_data_bytes},
-                {"code_bytes_estimate", code},
-                {"arena_bytes", ram},
-                {"arena_lower_bound_bytes", m.lower_bound},
-                {"tflm_greedy_arena_bytes", m.tflm_greedy_bytes},
-                {"scratch_bytes", sources.peak_scratch_bytes},
-                {"files", files}});
+    nlohmann::json j = {{"output", args.output},
+                        {"target", target.name},
+                        {"name", name},
+                        {"flash_bytes", flash},
+                        {"const_data_bytes", sources.const_data_bytes},
+                        {"code_bytes_estimate", code},
+                        {"arena_bytes", ram},
+                        {"arena_lower_bound_bytes", m.lower_bound},
+                        {"tflm_greedy_arena_bytes", m.tflm_greedy_bytes},
+                        {"scratch_bytes", sources.peak_scratch_bytes},
+                        {"files", files}};
+    if (const auto& plan = sources.streaming) {
+      j["window_frames"] = plan->window_frames;
+      j["frame_bytes"] = plan->frame_bytes;
+      j["history_bytes"] = plan->history_bytes();
+    }
+    print_json(j);
   } else {
     // The result, not a diagnostic: stdout (docs/CLI.md).
     fmt::print("wrote {} files to {} for {}: {}\n", sources.files.size(), args.output, target.name, breakdown);
     fmt::print("arena planner: {} B vs TFLM greedy-by-size {} B\n", ram, m.tflm_greedy_bytes);
+    if (const auto& plan = sources.streaming)
+      fmt::print("streaming: {} B per frame, a window of {} frames; {} B of layer history kept in the arena\n",
+                 plan->frame_bytes, plan->window_frames, plan->history_bytes());
   }
   return kExitOk;
 }
@@ -78,6 +87,9 @@ void add_generate_command(CLI::App& app, int& result) {
   cmd->add_option("-o,--output", args->output, "Output folder (new, empty, or from a previous generate)")->required();
   cmd->add_option("--name", args->name, "C identifier prefixing the exported symbols (default: the file's stem)");
   args->limits.add_to(*cmd);
+  cmd->add_flag("--streaming", args->streaming,
+                "Per-frame code: NAME_reset() and NAME_step() compute only each new frame's rows, keeping the "
+                "layers' past rows in the arena (docs/SEQUENCES.md)");
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
   cmd->callback([args, &result] {
     try {

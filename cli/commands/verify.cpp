@@ -12,6 +12,7 @@
 #include "commands/mcu_common.hpp"
 #include "commands/memory_check.hpp"
 #include "commands/quantized_model.hpp"
+#include "commands/verify_streaming.hpp"
 #include "data/dataset.hpp"
 #include "data/npy.hpp"
 #include "exec/int8_executor.hpp"
@@ -58,7 +59,7 @@ struct VerifyArgs {
   std::int64_t count = 100;
   DataOptions data_options;
   MemoryLimits limits;
-  bool json = false;
+  bool json = false, streaming = false;
 };
 
 int run_verify(const VerifyArgs& args) {
@@ -67,7 +68,7 @@ int run_verify(const VerifyArgs& args) {
   if (args.count <= 0) fail("--count", "must be at least 1");
   const QGraph graph = load_quantized_model(args.model);
   // Before any work: a model the board cannot hold is refused in one line, not by the linker.
-  GeneratedSources sources = generate_sources(graph, target, "model");
+  GeneratedSources sources = generate_sources(graph, target, "model", {.streaming = args.streaming});
   if (const int refused = check_model_fits(args.model, memory_needs(graph, sources, target), target, args.limits, true))
     return refused;
   // int8 .npy samples are the model's input bytes already (as `run` takes them, and as TFLite
@@ -102,6 +103,10 @@ int run_verify(const VerifyArgs& args) {
     if (std::int64_t(labels.size()) < n) fail(args.labels, "{} labels for {} samples", labels.size(), n);
     labels.resize(std::size_t(n));
   }
+
+  if (args.streaming)
+    return verify_streaming(
+        {args.model, args.keep, &graph, &sources, &target, std::move(q_in[0]), std::move(labels), args.json});
 
   // Host: the int8 executor on the same int8 inputs, its outputs laid out as the firmware
   // writes them: for each sample, every output in the model's order.
@@ -180,6 +185,9 @@ void add_verify_command(CLI::App& app, int& result) {
   cmd->add_option("--count", args->count, "Number of samples, N >= 1 (default 100)")
       ->check(integer_range(1, kMaxCount));
   cmd->add_option("--keep", args->keep, "Build in this folder and keep it");
+  cmd->add_flag("--streaming", args->streaming,
+                "Verify the streaming step (generate --streaming): the samples are played as one stream of frames, "
+                "and after each frame the output must equal the windowed model's on the window ending there");
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
   args->data_options.add_to(*cmd);
   args->limits.add_to(*cmd);

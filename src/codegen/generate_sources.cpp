@@ -10,27 +10,33 @@ namespace tinyq {
 
 std::string comment_text(const std::string& s) {
   std::string out;
-  for (char c : s) out += (c == '\n' || c == '\r') ? ' ' : c;
-  std::size_t pos;
-  while ((pos = out.find("*/")) != std::string::npos) out.replace(pos, 2, "* /");
+  for (char c : s) {
+    if (c == '/' && !out.empty() && out.back() == '*') out += ' ';  // "*/" would end the comment
+    out += (c == '\n' || c == '\r') ? ' ' : c;
+  }
   return out;
 }
 
-GeneratedSources generate_sources(const QGraph& graph, const Target& target, const std::string& name) {
+GeneratedSources generate_sources(const QGraph& windowed, const Target& target, const std::string& name,
+                                  const GenerateOptions& options) {
   if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') ||
       !std::all_of(name.begin(), name.end(),
                    [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }))
     fail("--name", "'{}' is not a C identifier (letters, digits and _, not starting with a digit)", name);
-  if (graph.inputs.empty()) fail("generate", "the model has no inputs");
-  if (graph.outputs.empty()) fail("generate", "the model has no outputs");
+  if (windowed.inputs.empty()) fail("generate", "the model has no inputs");
+  if (windowed.outputs.empty()) fail("generate", "the model has no outputs");
   GeneratedSources out;
-  out.input_count = graph.inputs.size();
-  out.output_count = graph.outputs.size();
-  out.memory = plan_memory(graph, target);
+  out.input_count = windowed.inputs.size();
+  out.output_count = windowed.outputs.size();
+  if (options.streaming) out.streaming = plan_streaming(windowed);
+  const QGraph& graph = out.code_graph(windowed);
+  const StreamingPlan* plan = out.streaming ? &*out.streaming : nullptr;
+  out.memory = plan_memory(graph, target, plan ? plan->storage_bytes : std::vector<std::size_t>{});
+  if (plan) out.memory.view_bytes = plan->view_bytes;
   for (std::size_t b : out.memory.scratch_bytes) out.peak_scratch_bytes = std::max(out.peak_scratch_bytes, b);
-  std::string cpp = emit_model_cpp(graph, target, name, out.memory, &out.const_data_bytes);
+  std::string cpp = emit_model_cpp(graph, target, name, out.memory, &out.const_data_bytes, plan);
   cpp += emit_io_functions(graph, name, out.memory);
-  out.files.push_back({name + ".h", emit_model_header(graph, target, name, out.memory)});
+  out.files.push_back({name + ".h", emit_model_header(graph, target, name, out.memory, plan)});
   out.files.push_back({name + ".cpp", std::move(cpp)});
   for (const auto& f : embedded_runtime_files()) out.files.push_back(f);
   return out;

@@ -3,10 +3,12 @@
 // const arrays, parameters as constexpr structs, the static arena and the call sequence), a
 // C header with extern "C" entry points, and the runtime kernels they call.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "codegen/memory_layout.hpp"
+#include "codegen/streaming_plan.hpp"
 #include "codegen/target.hpp"
 #include "ir/qgraph.hpp"
 
@@ -24,17 +26,29 @@ struct GeneratedSources {
   std::size_t peak_scratch_bytes = 0;
   std::size_t input_count = 1;   // input 0: NAME_input(); input k >= 1: NAME_inputk()
   std::size_t output_count = 1;  // output 0: NAME_output(); output k >= 1: NAME_outputk()
+  // Streaming code (NAME_reset, NAME_step): the plan, whose step graph the code runs.
+  std::optional<StreamingPlan> streaming;
+  // The graph the generated code runs: the step graph when streaming, else `windowed`.
+  const QGraph& code_graph(const QGraph& windowed) const { return streaming ? streaming->step : windowed; }
+};
+
+struct GenerateOptions {
+  // Per-frame code for a model whose time axis is processed causally (streaming_plan.hpp).
+  bool streaming = false;
 };
 
 // `name` must be a C identifier (it prefixes every exported symbol).
-GeneratedSources generate_sources(const QGraph& graph, const Target& target, const std::string& name);
+GeneratedSources generate_sources(const QGraph& graph, const Target& target, const std::string& name,
+                                  const GenerateOptions& options = {});
 
 // The model alone (no runtime files): what generate_sources puts in <name>.cpp and <name>.h.
 // The target's kernel path decides weight layouts packed at generation time (DSP dense).
+// `streaming`: the graph is plan->step, and the code is NAME_reset / NAME_step.
 std::string emit_model_cpp(const QGraph& graph, const Target& target, const std::string& name,
-                           const MemoryLayout& memory, std::size_t* const_data_bytes);
+                           const MemoryLayout& memory, std::size_t* const_data_bytes,
+                           const StreamingPlan* streaming = nullptr);
 std::string emit_model_header(const QGraph& graph, const Target& target, const std::string& name,
-                              const MemoryLayout& memory);
+                              const MemoryLayout& memory, const StreamingPlan* streaming = nullptr);
 
 // The input/output helpers declared in the header, appended to <name>.cpp.
 std::string emit_io_functions(const QGraph& graph, const std::string& name, const MemoryLayout& memory);

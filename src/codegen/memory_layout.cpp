@@ -21,11 +21,12 @@ struct Storage {
   std::vector<std::size_t> bytes;         // per root value (0 for views)
   std::vector<std::vector<int>> readers;  // per root value: nodes reading it through any view
   std::vector<bool> is_output_root, is_input_root;
+  std::vector<bool> persistent;                // per root: kept across invocations (streaming histories)
   std::vector<std::vector<int>> predecessors;  // per node
   std::vector<std::size_t> scratch;            // per node
 };
 
-Storage storage_of(const QGraph& g, const Target& target) {
+Storage storage_of(const QGraph& g, const Target& target, const std::vector<std::size_t>& persistent_bytes) {
   const std::size_t V = g.values.size(), N = g.nodes.size();
   Storage s;
   s.producer.assign(V, -1);
@@ -39,8 +40,12 @@ Storage storage_of(const QGraph& g, const Target& target) {
   for (std::size_t v = 0; v < V; ++v) s.root[v] = int(v);
   for (const QNode& n : g.nodes)  // nodes are stored in a topological order
     if (n.kernel == QKernel::Reshape) s.root[std::size_t(n.output)] = s.root[std::size_t(n.inputs.at(0))];
-  for (std::size_t v = 0; v < V; ++v)
-    if (s.root[v] == int(v)) s.bytes[v] = aligned(std::size_t(element_count(g.values[v].shape)));
+  s.persistent.assign(V, false);
+  for (std::size_t v = 0; v < V; ++v) {
+    if (s.root[v] != int(v)) continue;
+    s.persistent[v] = v < persistent_bytes.size() && persistent_bytes[v] > 0;
+    s.bytes[v] = aligned(s.persistent[v] ? persistent_bytes[v] : std::size_t(element_count(g.values[v].shape)));
+  }
   for (std::size_t n = 0; n < N; ++n) {
     for (int in : g.nodes[n].inputs) {
       auto& r = s.readers[std::size_t(s.root[std::size_t(in)])];
@@ -96,9 +101,10 @@ class PeakScheduler {
 
   bool alive(std::size_t r, const std::vector<bool>& done) const {
     if (s_.root[r] != int(r) || s_.bytes[r] == 0) return false;
+    if (s_.persistent[r]) return true;
     const int p = s_.producer[r];
     if (p >= 0 && !done[std::size_t(p)]) return false;
-    if (s_.is_output_root[r]) return true;
+    if (s_.is_output_root[r] || s_.persistent[r]) return true;
     for (int reader : s_.readers[r])
       if (!done[std::size_t(reader)]) return true;
     return false;
@@ -125,7 +131,8 @@ class PeakScheduler {
                        [&](int p) { return done[std::size_t(p)]; }))
         continue;
       const int out = g_.nodes[n].output;
-      const std::size_t produced = s_.root[std::size_t(out)] == out ? s_.bytes[std::size_t(out)] : 0;
+      const std::size_t produced =
+          s_.root[std::size_t(out)] == out && !s_.persistent[std::size_t(out)] ? s_.bytes[std::size_t(out)] : 0;
       const std::size_t step = live + produced + s_.scratch[n];
       if (step >= best) continue;
       done[n] = true;
@@ -180,6 +187,7 @@ MemoryLayout layout_for_order(const QGraph& g, const Storage& s, std::vector<int
     b.last_step = b.first_step;
     for (int reader : s.readers[r]) b.last_step = std::max(b.last_step, step_of[std::size_t(reader)]);
     if (s.is_output_root[r]) b.last_step = last_step;
+    if (s.persistent[r]) b.first_step = 0, b.last_step = last_step;  // no other buffer ever overlaps it
     root_buffer[r] = int(m.buffers.size());
     m.buffers.push_back(std::move(b));
   }
@@ -188,11 +196,11 @@ MemoryLayout layout_for_order(const QGraph& g, const Storage& s, std::vector<int
   for (std::size_t t = 0; t < N && allow_in_place; ++t) {
     const QNode& n = g.nodes[std::size_t(m.order[t])];
     const std::size_t out_root = std::size_t(s.root[std::size_t(n.output)]);
-    if (s.root[std::size_t(n.output)] != n.output || s.is_output_root[out_root]) continue;
+    if (s.root[std::size_t(n.output)] != n.output || s.is_output_root[out_root] || s.persistent[out_root]) continue;
     for (int in : n.inputs) {
       const std::size_t in_root = std::size_t(s.root[std::size_t(in)]);
       const int buffer = root_buffer[in_root];
-      if (buffer < 0 || s.is_input_root[in_root] || s.is_output_root[in_root]) continue;
+      if (buffer < 0 || s.is_input_root[in_root] || s.is_output_root[in_root] || s.persistent[in_root]) continue;
       if (m.buffers[std::size_t(buffer)].last_step != int(t) || s.bytes[in_root] != s.bytes[out_root]) continue;
       if (!may_run_in_place(n, in, g)) continue;
       BufferRequest& merged = m.buffers[std::size_t(buffer)];
@@ -232,8 +240,8 @@ std::size_t node_scratch_bytes(const QNode& n, const Target& target) {
                   rt::conv2d_s8_scratch_bytes(p, rt::KernelPath::Portable));
 }
 
-MemoryLayout plan_memory(const QGraph& graph, const Target& target) {
-  const Storage storage = storage_of(graph, target);
+MemoryLayout plan_memory(const QGraph& graph, const Target& target, const std::vector<std::size_t>& persistent_bytes) {
+  const Storage storage = storage_of(graph, target, persistent_bytes);
   std::vector<int> stored(graph.nodes.size());
   for (std::size_t n = 0; n < stored.size(); ++n) stored[n] = int(n);
   MemoryLayout best = layout_for_order(graph, storage, stored, true);

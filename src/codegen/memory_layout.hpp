@@ -3,6 +3,8 @@
 // buffers (activations after aliasing and in-place reuse, plus per-layer scratch) and their
 // offsets in the one static arena.
 #include <cstddef>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "codegen/memory_planner.hpp"
@@ -23,6 +25,13 @@ struct MemoryLayout {
   std::size_t tflm_greedy_bytes = 0;  // TFLM's greedy by size: stored order, no in-place
   std::size_t arena_bytes() const { return plan.arena_bytes; }
   std::size_t value_offset(int value) const { return plan.offsets[std::size_t(value_buffer[std::size_t(value)])]; }
+  // Streaming: bytes into a value's buffer where node n (-1: the C interface) reads or writes
+  // it (a layer's window of rows, the newest row). Empty for a windowed model.
+  std::map<std::pair<int, int>, std::size_t> view_bytes;
+  std::size_t access_offset(int node, int value) const {
+    const auto it = view_bytes.find({node, value});
+    return value_offset(value) + (it == view_bytes.end() ? 0 : it->second);
+  }
 };
 
 // Buffers are rounded up to kArenaAlignment bytes and placed at multiples of it.
@@ -34,6 +43,9 @@ std::size_t node_scratch_bytes(const QNode& n, const Target& target);
 // Plans the model's memory for one target: chooses the execution order with the lowest
 // arena (exact search over topological orders for the peak of live bytes when the graph
 // is small enough, else the stored order), marks in-place nodes and places the buffers.
-MemoryLayout plan_memory(const QGraph& graph, const Target& target);
+// `persistent_bytes` (per value, 0 for none): buffers of that size kept across invocations
+// (streaming histories): live at every step, so nothing else ever shares their bytes.
+MemoryLayout plan_memory(const QGraph& graph, const Target& target,
+                         const std::vector<std::size_t>& persistent_bytes = {});
 
 }  // namespace tinyq
