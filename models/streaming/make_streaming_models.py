@@ -12,6 +12,7 @@ step equals the windowed model byte for byte, so the weights need not be trained
   spec_2d.onnx  NCHW (1, 6, 16, 1): a spectrogram model laid out as TFLite/Keras audio models
                 are (time is H of the stored [1, T, 1, C]). Conv (3, 1), pointwise conv,
                 flatten of the 14 rows left into a Gemm: the window read whole.
+  padded_1d.onnx a conv with 'same' padding along time: `generate --streaming` refuses it.
 
 Run with /usr/bin/python3 (needs python3-onnx and numpy). Writes NAME.onnx and NAME.input.npy.
 """
@@ -87,6 +88,19 @@ def spec_2d():
     save("spec_2d", nodes, inits, [1, 6, 16, 1], [1, 4], 6)
 
 
+def padded_1d():
+    """Not streamable: 'same' padding along time (an output row needs a future frame)."""
+    inits = [weight("c1_w", [4, 3, 3]), weight("c1_b", [4], 0.1), weight("fc_w", [4 * 10, 2]), weight("fc_b", [2], 0.1)]
+    N = helper.make_node
+    nodes = [
+        N("Conv", ["input", "c1_w", "c1_b"], ["c1"], kernel_shape=[3], pads=[1, 1]),
+        N("Flatten", ["c1"], ["flat"]),
+        N("Gemm", ["flat", "fc_w", "fc_b"], ["output"]),
+    ]
+    save("padded_1d", nodes, inits, [1, 3, 10], [1, 2], 4)
+
+
 if __name__ == "__main__":
     tcn_1d()
     spec_2d()
+    padded_1d()

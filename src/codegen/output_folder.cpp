@@ -1,8 +1,10 @@
 #include "codegen/output_folder.hpp"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -195,7 +197,9 @@ void write_output_folder(const std::string& dir, const std::vector<GeneratedFile
   try {
     fs::create_directories(parent);
     // A fresh unique sibling (mkdtemp), never a fixed name that could be the user's folder.
-    std::string tmpl = (parent / ("." + c.target.filename().string().substr(0, 200) + ".tinyq-XXXXXX")).string();
+    std::string stem = c.target.filename().string();
+    stem.resize(std::min<std::size_t>(stem.size(), 200));
+    std::string tmpl = (parent / fmt::format(".{}.tinyq-XXXXXX", stem)).string();
     if (::mkdtemp(tmpl.data()) == nullptr)
       fail(dir, "cannot create a staging folder in {}: {}", parent.string(), std::strerror(errno));
     staging = tmpl;

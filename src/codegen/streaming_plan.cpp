@@ -84,6 +84,12 @@ class Planner {
   StreamingPlan run() {
     if (g_.inputs.size() != 1)
       fail("generate --streaming", "the model has {} inputs; streaming needs one", g_.inputs.size());
+    for (const QNode& n : g_.nodes)  // checked first: their inputs are [T, 1, F], not frames
+      if (n.kernel == QKernel::Recurrent)
+        fail(n.name,
+             "cannot stream {}: carrying a recurrent state from one step to the next is not implemented yet "
+             "(generate the windowed model)",
+             n.op);
     const int input = g_.inputs[0];
     p_.time[std::size_t(input)] = input_time_axis(g_, input);
     for (std::size_t n = 0; n < g_.nodes.size(); ++n) plan_node(n);
