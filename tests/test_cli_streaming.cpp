@@ -1,8 +1,10 @@
 // generate / verify / bench --streaming on the command line. The streaming step runs on
 // QEMU over the sample windows played as one stream of frames, and after every frame from
 // the first full window on its output must equal the windowed model's (the host int8
-// executor) on the window ending there, byte for byte. Models: models/streaming/ (an ONNX
-// 1-D temporal conv net whose input is (N, C, L), and a spectrogram model whose time is H),
+// executor) on the window ending there, byte for byte; with recurrent layers, each sample
+// is a stream from a reset and every output row must equal the whole sequence's. Models:
+// models/streaming/ (an ONNX 1-D temporal conv net whose input is (N, C, L), a spectrogram
+// model whose time is H, GRU / conv + LSTM / RNN sequence models), models/recurrent/rnn.onnx,
 // and MLPerf Tiny's streaming wakeword model when TINYQ_MLPERF_TINY names its folder.
 #include <nlohmann/json.hpp>
 
@@ -114,8 +116,8 @@ TEST_F(CliStreamingMore, RefusesWhatCannotStream) {
       {kStreaming / "padded_1d.onnx", kStreaming / "padded_1d.input.npy", "pads along time"},
       // An image: no time axis.
       {kModels / "seed_cnn.onnx", kModels / "sequence" / "gru_rows.input.npy", "one time axis"},
-      // A whole-sequence GRU: streaming recurrent layers is not implemented.
-      {kModels / "sequence" / "gru_rows.onnx", kModels / "sequence" / "gru_rows.input.npy", "not implemented"},
+      // A bidirectional GRU: its backward direction needs the frames to come.
+      {kModels / "recurrent" / "gru.onnx", kModels / "recurrent" / "gru.input.npy", "runs backward in time"},
   };
   for (const Refusal& c : cases) {
     if (!fs::exists(c.model)) GTEST_SKIP() << c.model << " absent";
@@ -130,6 +132,58 @@ TEST_F(CliStreamingMore, RefusesWhatCannotStream) {
     EXPECT_EQ(std::count(g.err.begin(), g.err.end(), '\n'), 1) << g.err;
     EXPECT_FALSE(fs::exists(out)) << "nothing written";
   }
+}
+
+// Recurrent layers carry their state from step to step; each sample is then a stream of its
+// own (verify resets before its first frame), and every output the windowed model gives
+// must come out of the step at its frame.
+struct StatefulCase {
+  std::string name;
+  std::int64_t compared;  // outputs compared over the 4 samples
+};
+
+class CliStreamingStateful : public Cli, public ::testing::WithParamInterface<StatefulCase> {};
+
+TEST_P(CliStreamingStateful, StepsEqualTheWholeSequenceOnCortexM4) {
+  const std::string name = GetParam().name;
+  if (!fs::exists(kStreaming / (name + ".onnx"))) GTEST_SKIP() << "models/streaming/ absent";
+  const std::string input = (kStreaming / (name + ".input.npy")).string();
+  const fs::path tqm = dir_ / "model.tqm", out = dir_ / "fw";
+  ASSERT_EQ(run_argv({"quantize", (kStreaming / (name + ".onnx")).string(), "--calib", input, "-o", tqm.string()}).code,
+            0);
+  const Result g =
+      run_argv({"generate", tqm.string(), "--target", "cortex-m4", "-o", out.string(), "--name", "s", "--streaming"});
+  ASSERT_EQ(g.code, 0) << g.err;
+  EXPECT_NE(slurp(out / "s.cpp").find("rt::recurrent_s8_step("), std::string::npos);
+  EXPECT_NE(slurp(out / "s.h").find("stateful stream"), std::string::npos);
+  const Result v =
+      run_argv({"verify", tqm.string(), "--streaming", "--target", "cortex-m4", "--data", input, "--json"});
+  ASSERT_EQ(v.code, 0) << v.err << v.out;
+  const auto j = nlohmann::json::parse(v.out);
+  EXPECT_TRUE(j["stateful"].get<bool>());
+  EXPECT_EQ(j["compared"], GetParam().compared);
+  EXPECT_EQ(j["mismatches"], 0);
+}
+
+// gru_frames: every one of 4 x 20 frames; conv_lstm: 18 rows per sample (the conv's first row
+// comes 2 frames after a reset, and the LSTM waits for it); rnn_last: the last state only.
+INSTANTIATE_TEST_SUITE_P(Streaming, CliStreamingStateful,
+                         ::testing::Values(StatefulCase{"gru_frames", 80}, StatefulCase{"conv_lstm", 72},
+                                           StatefulCase{"rnn_last", 4}),
+                         [](const auto& info) { return info.param.name; });
+
+// A PyTorch export (batch_first, two RNN layers, the second with Relu) on Helium.
+TEST_F(CliStreamingMore, PytorchRnnOnCortexM55) {
+  const fs::path model = kModels / "recurrent" / "rnn.onnx", input = kModels / "recurrent" / "rnn.input.npy";
+  if (!fs::exists(model)) GTEST_SKIP() << "models/recurrent/ absent";
+  const fs::path tqm = dir_ / "rnn.tqm";
+  ASSERT_EQ(run_argv({"quantize", model.string(), "--calib", input.string(), "-o", tqm.string()}).code, 0);
+  const Result v =
+      run_argv({"verify", tqm.string(), "--streaming", "--target", "cortex-m55", "--data", input.string(), "--json"});
+  ASSERT_EQ(v.code, 0) << v.err << v.out;
+  const auto j = nlohmann::json::parse(v.out);
+  EXPECT_EQ(j["compared"], 8);
+  EXPECT_EQ(j["mismatches"], 0);
 }
 
 // MLPerf Tiny's streaming wakeword model, as imported (TFLite Micro's int8 arithmetic).

@@ -102,21 +102,31 @@ int run_bench(const BenchArgs& args) {
           check_model_fits(args.model, memory_needs(windowed, sources, target), target, args.limits, true))
     return refused;
   // Streaming: one step, on one frame; its layers are the step graph's (one new row each).
-  const QGraph& graph = sources.code_graph(windowed);
+  const QGraph& graph = sources.graph;
   WorkFolder work(args.keep);
   Firmware fw = build_firmware(sources, target, name, work.path(), {"-" + args.optimization, true});
   // One inference on inputs of real zeros (the zero points): the kernels' instruction
   // counts do not depend on the values except through clamping.
+  // Streaming: a window of frames, and the last step counted (recurrent layers after
+  // convolutions start once those have filled their windows).
+  const std::size_t runs = sources.streaming ? std::size_t(sources.streaming->window_frames) : 1;
   std::vector<std::int8_t> zeros;
-  for (int in : graph.inputs) {
-    const QValue& input = graph.values[std::size_t(in)];
-    zeros.insert(zeros.end(), std::size_t(element_count(input.shape)), std::int8_t(input.quant.zero_point));
-  }
+  for (std::size_t r = 0; r < runs; ++r)
+    for (int in : graph.inputs) {
+      const QValue& input = graph.values[std::size_t(in)];
+      zeros.insert(zeros.end(), std::size_t(element_count(input.shape)), std::int8_t(input.quant.zero_point));
+    }
   FirmwareRun run = run_firmware(fw, target, zeros, true, 600, args.cycles);
 
   std::vector<int> layers;  // nodes with a kernel call, in execution order
   for (int n : sources.memory.order)
     if (graph.nodes[std::size_t(n)].kernel != QKernel::Reshape) layers.push_back(n);
+  // Markers of one run: before, after each layer, after. Streaming counts the last step.
+  const std::size_t per_run = layers.size() + 2;
+  if (run.marker_counts.size() > per_run)
+    run.marker_counts.erase(run.marker_counts.begin(), run.marker_counts.end() - std::ptrdiff_t(per_run));
+  if (run.marker_mix.size() > per_run)
+    run.marker_mix.erase(run.marker_mix.begin(), run.marker_mix.end() - std::ptrdiff_t(per_run));
   const auto& c = run.marker_counts;
   if (c.size() != layers.size() + 2)
     fail(target.name, "expected {} instruction-count markers, the run gave {}; see {}", layers.size() + 2, c.size(),

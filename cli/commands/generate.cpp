@@ -71,8 +71,10 @@ int run_generate(const GenerateArgs& args) {
     fmt::print("wrote {} files to {} for {}: {}\n", sources.files.size(), args.output, target.name, breakdown);
     fmt::print("arena planner: {} B vs TFLM greedy-by-size {} B\n", ram, m.tflm_greedy_bytes);
     if (const auto& plan = sources.streaming)
-      fmt::print("streaming: {} B per frame, a window of {} frames; {} B of layer history kept in the arena\n",
-                 plan->frame_bytes, plan->window_frames, plan->history_bytes());
+      fmt::print(
+          "streaming: {} B per frame, a window of {} frames; {} B of layer history and recurrent state kept in the "
+          "arena\n",
+          plan->frame_bytes, plan->window_frames, plan->history_bytes());
   }
   return kExitOk;
 }

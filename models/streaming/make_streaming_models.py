@@ -13,6 +13,9 @@ step equals the windowed model byte for byte, so the weights need not be trained
                 are (time is H of the stored [1, T, 1, C]). Conv (3, 1), pointwise conv,
                 flatten of the 14 rows left into a Gemm: the window read whole.
   padded_1d.onnx a conv with 'same' padding along time: `generate --streaming` refuses it.
+  gru_frames.onnx [T, 1, F] = (20, 1, 12) frames through a GRU, every step classified.
+  conv_lstm.onnx (1, 6, 20): conv k=3, transpose to [T, 1, C], LSTM, every step classified.
+  rnn_last.onnx  (16, 1, 6) frames through a tanh RNN, its last state classified.
 
 Run with /usr/bin/python3 (needs python3-onnx and numpy). Writes NAME.onnx and NAME.input.npy.
 """
@@ -29,13 +32,15 @@ def weight(name, shape, scale=None):
     return numpy_helper.from_array(w, name)
 
 
-def save(name, nodes, inits, in_shape, out_shape, samples):
+def save(name, nodes, inits, in_shape, out_shape, samples, seq_major=False):
     graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, in_shape)],
                               [helper.make_tensor_value_info("output", TensorProto.FLOAT, out_shape)], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="tinyq")
     onnx.checker.check_model(model)
     onnx.save(model, name + ".onnx")
-    x = rng.normal(0.0, 1.0, size=[samples] + in_shape[1:]).astype(np.float32)
+    # Samples stack along the first axis; a sequence-major [T, N, F] input takes them T rows each.
+    rows = samples * in_shape[0] if seq_major else samples
+    x = rng.normal(0.0, 1.0, size=[rows] + in_shape[1:]).astype(np.float32)
     np.save(name + ".input.npy", x)
 
 
@@ -100,7 +105,62 @@ def padded_1d():
     save("padded_1d", nodes, inits, [1, 3, 10], [1, 2], 4)
 
 
+def gru_weights(prefix, gates, hidden, inputs):
+    scale = 1.0 / np.sqrt(hidden)
+    return [weight(prefix + "_w", [1, gates * hidden, inputs], scale),
+            weight(prefix + "_r", [1, gates * hidden, hidden], scale),
+            weight(prefix + "_b", [1, 2 * gates * hidden], 0.1)]
+
+
+def gru_frames():
+    """A GRU over [T, 1, F] frames, its every step classified (Y, then a per-frame MatMul)."""
+    inits = gru_weights("g", 3, 16, 12) + [weight("fc_w", [16, 5]), weight("fc_b", [5], 0.1)]
+    N = helper.make_node
+    nodes = [
+        N("GRU", ["input", "g_w", "g_r", "g_b"], ["y"], hidden_size=16, linear_before_reset=1),
+        N("Squeeze", ["y", "axis1"], ["ys"]),
+        N("MatMul", ["ys", "fc_w"], ["fc"]),
+        N("Add", ["fc", "fc_b"], ["output"]),
+    ]
+    inits.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"))
+    save("gru_frames", nodes, inits, [20, 1, 12], [20, 1, 5], 4, seq_major=True)
+
+
+def conv_lstm():
+    """A 1-D conv over (N, C, L), transposed to [T, 1, C], an LSTM, every step classified: the
+    LSTM starts once the conv has its first row (2 frames after a reset)."""
+    inits = [weight("c1_w", [8, 6, 3]), weight("c1_b", [8], 0.1)] + gru_weights("l", 4, 12, 8)
+    inits += [weight("fc_w", [12, 4]), weight("fc_b", [4], 0.1),
+              numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1")]
+    N = helper.make_node
+    nodes = [
+        N("Conv", ["input", "c1_w", "c1_b"], ["c1"], kernel_shape=[3]),
+        N("Relu", ["c1"], ["r1"]),
+        N("Transpose", ["r1"], ["seq"], perm=[2, 0, 1]),
+        N("LSTM", ["seq", "l_w", "l_r", "l_b"], ["y"], hidden_size=12),
+        N("Squeeze", ["y", "axis1"], ["ys"]),
+        N("MatMul", ["ys", "fc_w"], ["fc"]),
+        N("Add", ["fc", "fc_b"], ["output"]),
+    ]
+    save("conv_lstm", nodes, inits, [1, 6, 20], [18, 1, 4], 4)
+
+
+def rnn_last():
+    """A tanh RNN over [T, 1, F] whose last state is classified (Y_h, Gemm)."""
+    inits = gru_weights("r", 1, 10, 6) + [weight("fc_w", [10, 3]), weight("fc_b", [3], 0.1)]
+    N = helper.make_node
+    nodes = [
+        N("RNN", ["input", "r_w", "r_r", "r_b"], ["", "h"], hidden_size=10),
+        N("Flatten", ["h"], ["flat"]),
+        N("Gemm", ["flat", "fc_w", "fc_b"], ["output"]),
+    ]
+    save("rnn_last", nodes, inits, [16, 1, 6], [1, 3], 4, seq_major=True)
+
+
 if __name__ == "__main__":
     tcn_1d()
     spec_2d()
     padded_1d()
+    gru_frames()
+    conv_lstm()
+    rnn_last()

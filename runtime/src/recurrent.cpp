@@ -187,9 +187,11 @@ void project(const int8_t* m, const int32_t* bias, const Requant& rq, int32_t ro
     out[j] = clamp_q12(requantize_channel(dot<kPath>(m + (row0 + j) * n, v, n, bias[row0 + j]), rq, row0 + j));
 }
 
+// `state` (streaming): null, or the layer's h and c carried from the previous call
+// (recurrent_s8_step), read at the start and written back at the end.
 template <KernelPath kPath>
 void recurrent_run(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
-                   int32_t* scratch) {
+                   int32_t* scratch, int32_t* state = nullptr) {
   const int32_t H = p.hidden, rows = recurrent_gate_count(p.cell) * H;
   int32_t* gx = scratch;                                    // [G*H] input projections, Q12
   int32_t* gh = gx + rows;                                  // [G*H] recurrent projections, Q12
@@ -210,9 +212,10 @@ void recurrent_run(const RecurrentParams& p, const int8_t* x, const int8_t* w, c
     const int32_t* peep = p.peephole ? p.peephole + d * 3 * H : nullptr;
     for (int32_t n = 0; n < p.batch; ++n) {
       const int32_t state0 = (d * p.batch + n) * H;
+      const int32_t states = p.directions * p.batch * H;  // c follows h in `state`
       for (int32_t j = 0; j < H; ++j) {
-        h[j] = p.initial_h ? p.initial_h[state0 + j] : 0;
-        c[j] = p.initial_c ? p.initial_c[state0 + j] : 0;
+        h[j] = state ? state[state0 + j] : (p.initial_h ? p.initial_h[state0 + j] : 0);
+        c[j] = state ? state[states + state0 + j] : (p.initial_c ? p.initial_c[state0 + j] : 0);
       }
       for (int32_t s = 0; s < p.steps; ++s) {
         const int32_t t = backward ? p.steps - 1 - s : s;
@@ -273,6 +276,11 @@ void recurrent_run(const RecurrentParams& p, const int8_t* x, const int8_t* w, c
         int8_t* y = output + state0;
         for (int32_t j = 0; j < H; ++j) y[j] = output_value(p, p.output == kRecurrentYc ? c[j] : h[j]);
       }
+      if (state)
+        for (int32_t j = 0; j < H; ++j) {
+          state[state0 + j] = h[j];
+          state[states + state0 + j] = c[j];
+        }
     }
   }
 }
@@ -305,6 +313,17 @@ void recurrent_s8(const RecurrentParams& p, const int8_t* x, const int8_t* w, co
   recurrent_s8_mve(p, x, w, r, output, scratch);
 #else
   recurrent_s8_portable(p, x, w, r, output, scratch);
+#endif
+}
+
+void recurrent_s8_step(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
+                       int32_t* state, int32_t* scratch) {
+#if defined(TINYQ_PATH_ARM_DSP)
+  recurrent_run<KernelPath::ArmDsp>(p, x, w, r, output, scratch, state);
+#elif defined(TINYQ_PATH_ARM_MVE)
+  recurrent_run<KernelPath::ArmMve>(p, x, w, r, output, scratch, state);
+#else
+  recurrent_run<KernelPath::Portable>(p, x, w, r, output, scratch, state);
 #endif
 }
 

@@ -86,9 +86,16 @@ std::string emit_model_header(const QGraph& g, const Target& target, const std::
         " *          for each frame:\n"
         " *            {0}_quantize_input(frame);        (or write int8 data to {0}_input())\n"
         " *            if ({0}_step()) {{ int cls = {0}_argmax(); }}\n"
-        " * From the {1}th frame on, the output equals the windowed model's on the last {1} frames.\n"
+        "{2}"
         " * The layers' histories live in the arena between calls: keep the arena to the model.\n",
-        name, streaming->window_frames);
+        name, streaming->window_frames,
+        streaming->stateful()
+            ? fmt::format(" * After {} frames from a reset, the output equals the windowed model's on them; later\n"
+                          " * frames continue the recurrent layers' state (a stateful stream).\n",
+                          streaming->window_frames)
+            : fmt::format(
+                  " * From the {0}th frame on, the output equals the windowed model's on the last {0} frames.\n",
+                  streaming->window_frames));
     streaming_api = fmt::format(
         "/* Streaming: the frames a window spans; the step's output is valid once it has seen them. */\n"
         "#define {N}_WINDOW_FRAMES {frames}\n"

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <optional>
+#include <utility>
 
 #include "codegen/generated_sources.hpp"
 #include "codegen/streaming_plan.hpp"
@@ -112,6 +114,15 @@ class ModelWriter {
 
   std::string at(int value) const { return fmt::format("g_arena + {}", m_.access_offset(current_, value)); }
 
+  // Streaming: a recurrent node's state and where the arena keeps it.
+  std::optional<std::pair<RecurrentState, std::size_t>> recurrent_state(std::size_t node) const {
+    if (streaming_ == nullptr) return std::nullopt;
+    for (std::size_t k = 0; k < streaming_->states.size(); ++k)
+      if (streaming_->states[k].node == int(node))
+        return std::pair{streaming_->states[k], m_.plan.offsets[std::size_t(m_.extra_buffer.at(k))]};
+    return std::nullopt;
+  }
+
   // Streaming: NAME_step() runs the layers on the newest frame, then moves every history up
   // one row (the oldest row drops out, the newest slot is free for the next frame);
   // NAME_reset() fills the histories with their zero points; NAME_invoke() is a step.
@@ -124,6 +135,19 @@ class ModelWriter {
                      comment_text(g_.values[std::size_t(h.value)].name), h.rows);
       fmt::format_to(std::back_inserter(resets), "  memset(g_arena + {}, {}, {});\n", base, h.zero_point,
                      h.rows * h.row_bytes);
+    }
+    for (const RecurrentState& r : streaming_->states) {
+      // h then c: the initial states the model holds (Q15, Q20), or zeros.
+      const std::size_t offset = recurrent_state(std::size_t(r.node))->second, half = r.words / 2 * 4;
+      const QNode& n = g_.nodes[std::size_t(r.node)];
+      const std::string id = fmt::format("n{}", r.node);
+      for (const char* key : {"initial_h", "initial_c"}) {
+        const std::size_t at = offset + (key[8] == 'c' ? half : 0);
+        if (const auto it = n.i32.find(key); it != n.i32.end() && !it->second.empty())
+          fmt::format_to(std::back_inserter(resets), "  memcpy(g_arena + {}, {}_{}, {});\n", at, id, key, half);
+        else
+          fmt::format_to(std::back_inserter(resets), "  memset(g_arena + {}, 0, {});\n", at, half);
+      }
     }
     return fmt::format(
         "// Frames seen since the last reset, up to the window (then every output is valid).\n"
@@ -160,6 +184,15 @@ class ModelWriter {
             "rt::recurrent_s8({0}_params, {1}, {0}_weights, {0}_recurrent_weights, {2}, "
             "reinterpret_cast<int32_t*>(g_arena + {3}))",
             id, in, out, scratch_offset);
+        if (const auto state = recurrent_state(index)) {
+          // Streaming: one frame, from the state the previous step left; not before the
+          // layer's input has its first row (convolutions before it fill their windows).
+          c.call = fmt::format(
+              "{4}rt::recurrent_s8_step({0}_params, {1}, {0}_weights, {0}_recurrent_weights, {2}, "
+              "reinterpret_cast<int32_t*>(g_arena + {5}), reinterpret_cast<int32_t*>(g_arena + {3}))",
+              id, in, out, scratch_offset,
+              state->first.delay > 0 ? fmt::format("if (g_frames >= {}) ", state->first.delay) : "", state->second);
+        }
         return c;
       }
       case QKernel::Depthwise: {

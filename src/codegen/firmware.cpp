@@ -49,7 +49,8 @@ std::string first_error(const fs::path& log_file) {
   return printable(first.substr(0, first.find('\n')));
 }
 
-std::string firmware_main(const std::string& name, std::size_t input_count, std::size_t output_count) {
+std::string firmware_main(const std::string& name, std::size_t input_count, std::size_t output_count,
+                          std::size_t reset_every) {
   std::string upper = name;
   for (char& c : upper) c = char(std::toupper(static_cast<unsigned char>(c)));
   // Inputs after the first, read right after it for each run.
@@ -63,7 +64,8 @@ std::string firmware_main(const std::string& name, std::size_t input_count, std:
     more_outputs +=
         fmt::format("    if (fwrite({0}_output{2}(), 1, {1}_OUTPUT{2}_SIZE, out) != {1}_OUTPUT{2}_SIZE) return 4;\n",
                     name, upper, k);
-  return fmt::format(R"(// Firmware written by tinyq bench / verify: runs the model on every sample of
+  return fmt::format(
+      R"(// Firmware written by tinyq bench / verify: runs the model on every sample of
 // tinyq_inputs.bin (semihosting file I/O; all inputs of one sample after another, in the
 // model's input order) and writes the outputs to tinyq_outputs.bin (all outputs of one sample
 // after another, in the model's output order).
@@ -79,8 +81,7 @@ int main(void) {{
     puts("tinyq firmware: cannot open tinyq_inputs.bin / tinyq_outputs.bin");
     return 3;
   }}
-  while (fread({0}_input(), 1, {1}_INPUT_SIZE, in) == {1}_INPUT_SIZE) {{
-{3}    tinyq_marker();
+{4}{3}    tinyq_marker();
     {0}_invoke();
     tinyq_marker();
     if (fwrite({0}_output(), 1, {1}_OUTPUT_SIZE, out) != {1}_OUTPUT_SIZE) return 4;
@@ -89,7 +90,13 @@ int main(void) {{
   return fclose(out) == 0 ? 0 : 4;
 }}
 )",
-                     name, upper, more_outputs, more_inputs);
+      name, upper, more_outputs, more_inputs,
+      reset_every
+          ? fmt::format("  for (long frame = 0;; ++frame) {{\n"
+                        "    if (frame % {2} == 0) {0}_reset();  // a stream per sample\n"
+                        "    if (fread({0}_input(), 1, {1}_INPUT_SIZE, in) != {1}_INPUT_SIZE) break;\n",
+                        name, upper, reset_every)
+          : fmt::format("  while (fread({0}_input(), 1, {1}_INPUT_SIZE, in) == {1}_INPUT_SIZE) {{\n", name, upper));
 }
 
 // Sizes by symbol, from `arm-none-eabi-nm -S -C` of the linked ELF (LTO merges objects, so
@@ -162,7 +169,8 @@ Firmware build_firmware(const GeneratedSources& sources, const Target& target, c
   fw.elf = dir / "firmware.elf";
   fs::create_directories(dir / "src");
   for (const auto& f : sources.files) write_text(dir / "src" / f.path, f.content);
-  write_text(dir / "src" / "main.cpp", firmware_main(name, sources.input_count, sources.output_count));
+  write_text(dir / "src" / "main.cpp",
+             firmware_main(name, sources.input_count, sources.output_count, options.reset_every));
   copy_target_files(targets, dir);
 
   // Every path below is relative to the build folder, where make runs.

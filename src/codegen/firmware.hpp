@@ -25,6 +25,9 @@ struct FirmwareOptions {
   // Link-time optimisation over the model and the runtime: the constexpr layer parameters
   // reach the kernels' C code as constants (loops specialised to the layer's shapes).
   bool lto = true;
+  // Streaming code: call NAME_reset() before every `reset_every`-th input frame (0: never),
+  // so that each sample is a stream of its own.
+  std::size_t reset_every = 0;
 };
 
 struct FirmwareSizes {

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "codegen/generated_sources.hpp"
+#include "codegen/single_pixel_conv.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -29,9 +30,14 @@ GeneratedSources generate_sources(const QGraph& windowed, const Target& target, 
   out.input_count = windowed.inputs.size();
   out.output_count = windowed.outputs.size();
   if (options.streaming) out.streaming = plan_streaming(windowed);
-  const QGraph& graph = out.code_graph(windowed);
+  out.graph = out.streaming ? out.streaming->step : windowed;
+  run_single_pixel_convs_as_dense(out.graph);
+  const QGraph& graph = out.graph;
   const StreamingPlan* plan = out.streaming ? &*out.streaming : nullptr;
-  out.memory = plan_memory(graph, target, plan ? plan->storage_bytes : std::vector<std::size_t>{});
+  std::vector<std::size_t> state_bytes;  // recurrent states kept across steps
+  if (plan)
+    for (const RecurrentState& r : plan->states) state_bytes.push_back(r.words * sizeof(std::int32_t));
+  out.memory = plan_memory(graph, target, plan ? plan->storage_bytes : std::vector<std::size_t>{}, state_bytes);
   if (plan) out.memory.view_bytes = plan->view_bytes;
   for (std::size_t b : out.memory.scratch_bytes) out.peak_scratch_bytes = std::max(out.peak_scratch_bytes, b);
   std::string cpp = emit_model_cpp(graph, target, name, out.memory, &out.const_data_bytes, plan);

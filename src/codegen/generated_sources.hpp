@@ -26,10 +26,11 @@ struct GeneratedSources {
   std::size_t peak_scratch_bytes = 0;
   std::size_t input_count = 1;   // input 0: NAME_input(); input k >= 1: NAME_inputk()
   std::size_t output_count = 1;  // output 0: NAME_output(); output k >= 1: NAME_outputk()
-  // Streaming code (NAME_reset, NAME_step): the plan, whose step graph the code runs.
+  // Streaming code (NAME_reset, NAME_step): the plan (its step graph is `graph` below).
   std::optional<StreamingPlan> streaming;
-  // The graph the generated code runs: the step graph when streaming, else `windowed`.
-  const QGraph& code_graph(const QGraph& windowed) const { return streaming ? streaming->step : windowed; }
+  // The graph the generated code runs, node for node: the model's (or the streaming step's),
+  // with one-pixel convolutions as dense layers (single_pixel_conv.hpp).
+  QGraph graph;
 };
 
 struct GenerateOptions {

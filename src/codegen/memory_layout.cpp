@@ -22,6 +22,7 @@ struct Storage {
   std::vector<std::vector<int>> readers;  // per root value: nodes reading it through any view
   std::vector<bool> is_output_root, is_input_root;
   std::vector<bool> persistent;                // per root: kept across invocations (streaming histories)
+  std::vector<std::size_t> extra;              // persistent buffers that hold no value (recurrent states)
   std::vector<std::vector<int>> predecessors;  // per node
   std::vector<std::size_t> scratch;            // per node
 };
@@ -222,6 +223,10 @@ MemoryLayout layout_for_order(const QGraph& g, const Storage& s, std::vector<int
     m.scratch_buffer[n] = int(m.buffers.size());
     m.buffers.push_back({g.nodes[n].name + " (scratch)", s.scratch[n], int(t), int(t)});
   }
+  for (std::size_t bytes : s.extra) {
+    m.extra_buffer.push_back(int(m.buffers.size()));
+    m.buffers.push_back({"streaming state", aligned(bytes), 0, last_step});
+  }
   m.lower_bound = live_lower_bound(m.buffers);
   m.plan = plan_arena(m.buffers);
   return m;
@@ -240,8 +245,10 @@ std::size_t node_scratch_bytes(const QNode& n, const Target& target) {
                   rt::conv2d_s8_scratch_bytes(p, rt::KernelPath::Portable));
 }
 
-MemoryLayout plan_memory(const QGraph& graph, const Target& target, const std::vector<std::size_t>& persistent_bytes) {
-  const Storage storage = storage_of(graph, target, persistent_bytes);
+MemoryLayout plan_memory(const QGraph& graph, const Target& target, const std::vector<std::size_t>& persistent_bytes,
+                         const std::vector<std::size_t>& extra_persistent) {
+  Storage storage = storage_of(graph, target, persistent_bytes);
+  storage.extra = extra_persistent;
   std::vector<int> stored(graph.nodes.size());
   for (std::size_t n = 0; n < stored.size(); ++n) stored[n] = int(n);
   MemoryLayout best = layout_for_order(graph, storage, stored, true);

@@ -20,6 +20,7 @@ struct MemoryLayout {
   std::vector<int> scratch_buffer;         // per node: its scratch buffer, -1 if none
   std::vector<std::size_t> scratch_bytes;  // per node: bytes its kernel asks for on the target
   std::vector<bool> in_place;              // per node: writes its output over a dying input
+  std::vector<int> extra_buffer;           // per extra persistent buffer asked for: its buffer
   ArenaPlan plan;
   std::size_t lower_bound = 0;        // largest sum of live buffers at one step
   std::size_t tflm_greedy_bytes = 0;  // TFLM's greedy by size: stored order, no in-place
@@ -45,7 +46,9 @@ std::size_t node_scratch_bytes(const QNode& n, const Target& target);
 // is small enough, else the stored order), marks in-place nodes and places the buffers.
 // `persistent_bytes` (per value, 0 for none): buffers of that size kept across invocations
 // (streaming histories): live at every step, so nothing else ever shares their bytes.
+// `extra_persistent`: more such buffers that hold no value (recurrent states).
 MemoryLayout plan_memory(const QGraph& graph, const Target& target,
-                         const std::vector<std::size_t>& persistent_bytes = {});
+                         const std::vector<std::size_t>& persistent_bytes = {},
+                         const std::vector<std::size_t>& extra_persistent = {});
 
 }  // namespace tinyq

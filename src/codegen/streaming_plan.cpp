@@ -35,9 +35,10 @@ TimeAxis input_time_axis(const QGraph& g, int input) {
       transposed = transposed || n.kernel == QKernel::StridedCopy;
     }
   TimeAxis t;
+  if (s.size() == 3 && s[0] > 1 && s[1] == 1) t.axis = 0;  // ONNX recurrent [T, N, F]
   if (s.size() == 4 && s[0] == 1 && s[2] == 1 && s[1] > 1) t.axis = 1;
   if (s.size() == 4 && s[0] == 1 && s[1] == 1 && s[2] > 1) t.axis = 2;
-  if (s.size() == 3 && s[0] == 1) t.axis = transposed ? 2 : 1;
+  if (s.size() == 3 && s[0] == 1 && t.axis < 0) t.axis = transposed ? 2 : 1;
   if (t.axis < 0)
     fail(v.name,
          "streaming needs one time axis in the input: stored [1,T,1,C], [1,1,T,C], [1,T,F] or [1,C,L], not [{}] "
@@ -84,12 +85,6 @@ class Planner {
   StreamingPlan run() {
     if (g_.inputs.size() != 1)
       fail("generate --streaming", "the model has {} inputs; streaming needs one", g_.inputs.size());
-    for (const QNode& n : g_.nodes)  // checked first: their inputs are [T, 1, F], not frames
-      if (n.kernel == QKernel::Recurrent)
-        fail(n.name,
-             "cannot stream {}: carrying a recurrent state from one step to the next is not implemented yet "
-             "(generate the windowed model)",
-             n.op);
     const int input = g_.inputs[0];
     p_.time[std::size_t(input)] = input_time_axis(g_, input);
     for (std::size_t n = 0; n < g_.nodes.size(); ++n) plan_node(n);
@@ -99,8 +94,9 @@ class Planner {
     // The receptive field: input frames minus the output's own extra rows.
     std::int64_t out_frames = 1;
     for (int o : g_.outputs) out_frames = std::max(out_frames, p_.time[std::size_t(o)].frames);
-    p_.window_frames = in.frames - out_frames + 1;
-    for (std::size_t v = 0; v < g_.values.size(); ++v) {  // each value's step shape: one row
+    p_.window_frames = p_.stateful() ? in.frames : in.frames - out_frames + 1;
+    for (RecurrentState& r : p_.states) r.delay = in.frames - r.delay;  // r.delay held its input's frames
+    for (std::size_t v = 0; v < g_.values.size(); ++v) {                // each value's step shape: one row
       const TimeAxis& t = p_.time[v];
       if (t.axis >= 0) p_.step.values[v].shape[std::size_t(t.axis)] = 1;
     }
@@ -133,22 +129,25 @@ class Planner {
     if (n.kernel == QKernel::Reshape) root_[std::size_t(n.output)] = root_[std::size_t(n.inputs.at(0))];
     if (timed.empty()) return;  // computed from the whole window each step, as in the windowed model
     const TimeAxis& t = time(timed[0]);
-    if (t.outer != 1 &&
-        n.kernel != QKernel::Reshape) {  // the input of an ONNX 1-D model: only its transpose to time-major reads it
-      if (n.kernel != QKernel::StridedCopy || !transposes_to_time_major(n, t, g_.values[std::size_t(n.output)]))
-        refuse(n, "it reads the input along its channels (a stream gives frames one at a time)");
-      s.kernel = QKernel::Reshape;  // one frame: the same bytes in both layouts
+    // A copy that keeps every frame's bytes in order and puts time first (ONNX 1-D inputs
+    // transposed to NHWC, a sequence transposed to time-major): one frame is the same bytes
+    // in both layouts, so the step reads it as a view.
+    if (n.kernel == QKernel::StridedCopy && transposes_to_time_major(n, t, g_.values[std::size_t(n.output)])) {
+      s.kernel = QKernel::Reshape;
       s.ints.clear();
       s.i32.clear();
       root_[std::size_t(n.output)] = root_[std::size_t(n.inputs[0])];
       const Shape& y = g_.values[std::size_t(n.output)].shape;
       for (std::size_t a = 0; a < y.size(); ++a)
-        if (y[a] == t.frames && product(y, a + 1) == t.row_bytes) {
+        if (y[a] == t.frames && product(y, a + 1) == t.row_bytes &&
+            product(Shape(y.begin(), y.begin() + std::ptrdiff_t(a)), 0) == 1) {
           p_.time[std::size_t(n.output)] = {int(a), t.frames, t.row_bytes};
           return;
         }
-      refuse(n, "internal error: no time axis in the transposed input");
+      refuse(n, "its output has no time axis");
     }
+    if (t.outer != 1 && n.kernel != QKernel::Reshape)  // ONNX 1-D input: only its transpose reads it
+      refuse(n, "it reads the input along its channels (a stream gives frames one at a time)");
     for (int v : timed)
       if (time(v).axis != t.axis || time(v).frames != t.frames) refuse(n, "its inputs have different time extents");
     if (timed.size() != n.inputs.size() && n.kernel != QKernel::Reshape)
@@ -179,9 +178,21 @@ class Planner {
           refuse(n, fmt::format("stride {} along time (an output row per input frame needs stride 1)", stride));
         s.ints[in_key] = w;
         s.ints[out_key] = 1;
-        if (n.kernel == QKernel::Conv) conv_as_dense(s);
         out = {t.axis, frames_out, product(y, std::size_t(t.axis) + 1)};
         read(index, n.inputs[0], std::size_t(w));
+        return;
+      }
+      case QKernel::Recurrent: {
+        if (t.axis != 0) refuse(n, "its sequence is not the time axis of the stream");
+        if (n.get("batch") != 1) refuse(n, "a batch of sequences is not one stream");
+        if (n.get("directions") != 1 || n.get("reverse") != 0)
+          refuse(n, "it runs backward in time (reverse or bidirectional): each step would need future frames");
+        if (n.get("steps") != t.frames) refuse(n, "its steps disagree with its input's time extent");
+        s.ints["steps"] = 1;
+        const rt::RecurrentParams rp = recurrent_params(n);
+        p_.states.push_back({int(index), rt::recurrent_s8_state_words(rp), t.frames});
+        if (n.get("output") == rt::kRecurrentY) out = {0, t.frames, product(y, 1)};
+        read(index, n.inputs[0], 1);
         return;
       }
       case QKernel::Lookup:
@@ -220,29 +231,8 @@ class Planner {
         refuse(n,
                "this kernel cannot run one time step at a time (supported along time: conv, depthwise, max and average "
                "pooling with valid padding and stride 1, elementwise, softmax, layer norm, dense per row, concat of "
-               "channels, flatten)");
+               "channels, flatten, forward LSTM/GRU/RNN)");
     }
-  }
-
-  // A step convolution whose window is its whole input and whose output is one pixel (every
-  // pointwise layer of a 1-D model, once a row is one pixel) is a matrix-vector product: the
-  // NHWC input patch flattened is the weights' [kh, kw, in_c] order. dense_s8 runs it at
-  // several times conv2d_s8's speed on a single pixel (no im2col, row-pair weight packing).
-  static void conv_as_dense(QNode& s) {
-    const auto i = [&](const char* key) { return s.get(key); };
-    if (i("out_h") != 1 || i("out_w") != 1 || i("batch") != 1 || i("groups") != 1) return;
-    if (i("in_h") != i("kernel_h") || i("in_w") != i("kernel_w") || i("pad_top") != 0 || i("pad_left") != 0) return;
-    if ((i("kernel_h") > 1 && i("dilation_h") != 1) || (i("kernel_w") > 1 && i("dilation_w") != 1)) return;
-    std::map<std::string, std::int64_t> ints{{"rows", 1},
-                                             {"in_features", i("in_h") * i("in_w") * i("in_c")},
-                                             {"out_features", i("out_c")},
-                                             {"input_offset", i("input_offset")},
-                                             {"output_offset", i("output_offset")},
-                                             {"act_min", i("act_min")},
-                                             {"act_max", i("act_max")}};
-    if (const auto r = s.ints.find("requant_rounding"); r != s.ints.end()) ints[r->first] = r->second;
-    s.ints = std::move(ints);
-    s.kernel = QKernel::Dense;
   }
 
   // A kernel that computes each row along time from the same row of its inputs: its

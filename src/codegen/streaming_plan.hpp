@@ -42,6 +42,13 @@ struct History {
   std::int32_t zero_point = 0;  // what NAME_reset() fills it with
 };
 
+// A recurrent layer's h and c, carried from one step to the next (a stateful stream).
+struct RecurrentState {
+  int node = -1;
+  std::size_t words = 0;   // int32 words (rt::recurrent_s8_state_words)
+  std::int64_t delay = 0;  // frames before its input's first row exists (convolutions before it)
+};
+
 struct StreamingPlan {
   QGraph step;                             // same nodes and values, each node shaped to compute one new row
   std::vector<TimeAxis> time;              // per value, in the windowed model
@@ -50,13 +57,20 @@ struct StreamingPlan {
   // Extra bytes into a value's buffer where node n (or -1: the C interface) reads or writes
   // it: the rows a layer's window starts at, the newest row a producer writes.
   std::map<std::pair<int, int>, std::size_t> view_bytes;
-  std::int64_t window_frames = 1;  // frames before the first output that equals the windowed model's
-  std::size_t frame_bytes = 0;     // one input frame (NAME_INPUT_SIZE in streaming code)
-  std::size_t history_bytes() const {
+  std::vector<RecurrentState> states;
+  // Frames before the first output that equals the windowed model's. With recurrent layers
+  // the window is the whole stream since the last reset: the output after the model's input
+  // length in frames equals the windowed model's on those frames, and later frames continue
+  // the recurrent state.
+  std::int64_t window_frames = 1;
+  std::size_t frame_bytes = 0;         // one input frame (NAME_INPUT_SIZE in streaming code)
+  std::size_t history_bytes() const {  // layer histories and recurrent states
     std::size_t bytes = 0;
     for (const History& h : history) bytes += h.rows * h.row_bytes;
+    for (const RecurrentState& s : states) bytes += s.words * 4;
     return bytes;
   }
+  bool stateful() const { return !states.empty(); }
 };
 
 // Fails (one line naming the node and why) when the model cannot be streamed.

@@ -354,6 +354,16 @@ struct RecurrentParams {
 void recurrent_s8(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
                   int32_t* scratch);
 constexpr int32_t recurrent_gate_count(int32_t cell) { return cell == kCellLstm ? 4 : (cell == kCellGru ? 3 : 1); }
+// Streaming (generate --streaming): recurrent_s8 over p.steps frames (one per call) starting
+// from `state` instead of the initial states, and writing the final state back: h [D, N, H]
+// in Q15, then c [D, N, H] in Q20 (recurrent_s8_state_words(p) int32 words, kept between
+// calls; a reset loads the initial states). A sequence fed one frame per call gives the
+// bytes recurrent_s8 gives on the whole sequence.
+void recurrent_s8_step(const RecurrentParams& p, const int8_t* x, const int8_t* w, const int8_t* r, int8_t* output,
+                       int32_t* state, int32_t* scratch);
+constexpr size_t recurrent_s8_state_words(const RecurrentParams& p) {
+  return 2 * static_cast<size_t>(p.directions) * static_cast<size_t>(p.batch) * static_cast<size_t>(p.hidden);
+}
 constexpr size_t recurrent_s8_scratch_bytes(const RecurrentParams& p) {
   // x and h projections (G*H each), then c, h and GRU's r and r*h (H each), then the packed
   // int16 vector (input or state, rounded up to 4 elements).
