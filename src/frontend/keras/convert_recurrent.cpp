@@ -44,13 +44,15 @@ CellConfig read_cell(const LayerCall& cell, const CellKind& kind) {
   c.go_backwards = cell.flag("go_backwards", false);
   if (cell.flag("return_state", false))
     cell.fail("return_state = true is not supported (the layer would have several outputs)");
-  // A stateful layer carries its state from one call to the next (streaming); tinyq's
-  // inferences, on the host and on the MCU, keep no state between calls, so importing it with
-  // a zero state would match Keras on the first batch only and silently differ afterwards.
+  // A stateful layer carries its state from one call to the next; a tinyq model is the
+  // whole-sequence function (every inference from the initial state), and the state is
+  // carried only by streaming code, so importing it as stateful would silently differ from
+  // Keras after the first batch. The way out keeps the weights and gets the behaviour.
   if (cell.flag("stateful", false))
     cell.fail(
         "stateful = true is not supported: tinyq starts every inference from a zero state (Keras' first batch "
-        "only); save the layer with stateful = false (same weights) to import it with that meaning");
+        "only); save the layer with stateful = false (same weights), and `tinyq generate --streaming` carries the "
+        "state from frame to frame on the MCU");
   if (cell.flag("time_major", false)) cell.fail("time_major = true is not supported");
   const std::string activation = cell.text("activation", "tanh");
   if (kind.op == Op::RNN) {
