@@ -242,6 +242,10 @@ std::vector<Corruption> corruptions(const QGraph& base) {
 // scripts/sanitize.sh any out-of-bounds access or overflow there is reported.
 void use(const QGraph& q) {
   generate_sources(q, target_by_name("cortex-m4"), "m");
+  try {  // streaming code: refused (most models) or planned, never a crash
+    generate_sources(q, target_by_name("cortex-m4"), "m", {.streaming = true});
+  } catch (const Error&) {
+  }
   std::vector<Tensor> inputs;
   for (int in : q.inputs) inputs.emplace_back(DType::i8, q.values[std::size_t(in)].source_shape());
   Int8Executor(q, {.threads = 1}).run_int8(inputs);
@@ -502,6 +506,21 @@ TEST(TqmValidationRecurrent, EveryCorruptionOfTorchsGruLstmAndRnnIsRejectedOrHar
       GTEST_SKIP() << kRecurrentDir << " absent";
     SCOPED_TRACE(name);
     corrupt_recurrent(recurrent_file_model(name), name);
+  }
+}
+
+// Streamable models (models/streaming/): every corruption goes through the streaming plan
+// too (use() above), which then sees conv windows, transposes of the input and states.
+TEST(TqmValidationStreaming, EveryCorruptionOfStreamableModelsIsRejectedOrHarmless) {
+  const auto dir = std::filesystem::path(TINYQ_SOURCE_DIR) / "models" / "streaming";
+  for (const char* name : {"tcn_1d", "conv_lstm"}) {
+    if (!std::filesystem::exists(dir / (std::string(name) + ".onnx"))) GTEST_SKIP() << dir << " absent";
+    SCOPED_TRACE(name);
+    Graph g = import_onnx_file((dir / (std::string(name) + ".onnx")).string());
+    simplify(g);
+    const QGraph q = quantize(g, read_npy((dir / (std::string(name) + ".input.npy")).string()), {});
+    generate_sources(q, target_by_name("cortex-m4"), "m", {.streaming = true});  // streamable as it is
+    corrupt_every_field(q, name);
   }
 }
 
