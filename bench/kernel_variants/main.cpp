@@ -93,6 +93,7 @@ const char* depthwise_variant(const rt::ConvParams& p) {
     switch (rt::depthwise_dsp_variant(p)) {
       case rt::DepthwiseDspVariant::Rows3x3: return "depthwise_3x3";
       case rt::DepthwiseDspVariant::Rows: return "depthwise_rows";
+      case rt::DepthwiseDspVariant::Column: return "depthwise_column";
       case rt::DepthwiseDspVariant::Window: return "depthwise_mult1";
       case rt::DepthwiseDspVariant::Multiplier: return "depthwise_multiplier";
       case rt::DepthwiseDspVariant::Portable: break;

@@ -170,6 +170,7 @@ void depthwise_conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int
     case DepthwiseDspVariant::Rows:
     case DepthwiseDspVariant::Rows3x3:
     case DepthwiseDspVariant::Multiplier: return depthwise_rows_dsp(p, input, weights, bias, output);
+    case DepthwiseDspVariant::Column: return depthwise_column_dsp(p, input, weights, bias, output);
     case DepthwiseDspVariant::Window: return depthwise_mult1(p, input, weights, bias, output);
     case DepthwiseDspVariant::Portable: break;
   }

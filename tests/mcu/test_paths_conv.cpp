@@ -9,9 +9,9 @@
 //
 // Started as mcu_paths_conv_<core>.variant-<name>.elf (variant_select.hpp), the firmware checks
 // one variant of the native path only (conv_pointwise, conv_general, conv_gather,
-// depthwise_3x3, depthwise_rows, depthwise_mult1, depthwise_multiplier, dense, dense_packed, reference_layers): shapes
-// drawn within that variant's conditions, and every case asserted to take it, so that a failing ctest names the variant
-// that broke.
+// depthwise_3x3, depthwise_rows, depthwise_column, depthwise_mult1, depthwise_multiplier, dense, dense_packed,
+// reference_layers): shapes drawn within that variant's conditions, and every case asserted to take it, so that a
+// failing ctest names the variant that broke.
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +53,10 @@ int32_t bias[kMaxChannels], multiplier[kMaxChannels], shift[kMaxChannels];
 
 int failures = 0;
 int cases = 0;
+// Percent of layers whose shifts all lie in [-22, -2] and, separately, whose output range is the
+// full int8 range: where the DSP Column variant fuses the requantization into its assembly
+// (set per variant run; 0 draws nothing extra).
+int32_t fusable_odds = 0;
 
 void fill(int8_t* p, int32_t n, int32_t lo, int32_t hi) {
   for (int32_t i = 0; i < n; ++i) p[i] = static_cast<int8_t>(uniform(lo, hi));
@@ -64,12 +68,14 @@ void fill(int8_t* p, int32_t n, int32_t lo, int32_t hi) {
 // with TFLite's multipliers (never negative, 2^30 now and then: exact power-of-two scales).
 rt::Requant random_requant(int32_t channels, bool large) {
   const int32_t count = chance(25) ? 1 : channels;
-  const bool tflite = chance(25);
+  const bool tflite = chance(fusable_odds > 0 ? 50 : 25);
+  const bool fusable = fusable_odds > 0 && chance(fusable_odds);
   for (int32_t i = 0; i < count; ++i) {
     multiplier[i] = chance(5) ? 0 : static_cast<int32_t>((1u << 30) + (next_u32() & 0x3FFFFFFFu));
     if (tflite && chance(10)) multiplier[i] = 1 << 30;
     if (!tflite && chance(10)) multiplier[i] = -multiplier[i];
     shift[i] = large ? uniform(-1, 1) : (chance(15) ? uniform(-31, -17) : uniform(-16, -2));
+    if (fusable && !large) shift[i] = chance(10) ? uniform(-22, -17) : uniform(-16, -2);
   }
   return rt::Requant{multiplier, shift, count, tflite ? rt::kRoundTflite : rt::kRoundSingle};
 }
@@ -82,6 +88,10 @@ void random_output_stage(int32_t& input_offset, int32_t& output_offset, int32_t&
   if (chance(30)) act_min = uniform(-128, 127);
   if (chance(30)) act_max = uniform(act_min, 127);
   if (act_max < act_min) act_max = act_min;
+  if (fusable_odds > 0 && chance(fusable_odds)) {  // the full range, which the Column variant fuses
+    act_min = -128;
+    act_max = 127;
+  }
 }
 
 // Counts the case; on a difference counts a failure, prints the first ones, returns false.
@@ -126,6 +136,7 @@ const char* depthwise_variant(const rt::ConvParams& p) {
     switch (rt::depthwise_dsp_variant(p)) {
       case rt::DepthwiseDspVariant::Rows3x3: return "depthwise_3x3";
       case rt::DepthwiseDspVariant::Rows: return "depthwise_rows";
+      case rt::DepthwiseDspVariant::Column: return "depthwise_column";
       case rt::DepthwiseDspVariant::Window: return "depthwise_mult1";
       case rt::DepthwiseDspVariant::Multiplier: return "depthwise_multiplier";
       case rt::DepthwiseDspVariant::Portable: break;
@@ -210,8 +221,9 @@ struct ShapeOdds {
   int32_t multiplier;      // depthwise: channel multiplier above 1
   int32_t three_by_three;  // depthwise: the specialised 3x3 window, stride 1 or 2
   int32_t tall;            // depthwise: a k x 1 kernel (k = 3, 5, 10, 15), up to 128 channels
+  int32_t column;          // of those: any k up to 32, any channel count, unpadded, often one pixel
 };
-constexpr ShapeOdds kMixed{25, 60, 25, 40, 15};
+constexpr ShapeOdds kMixed{25, 60, 25, 40, 15, 0};
 
 rt::ConvParams random_conv_shape(bool depthwise, const ShapeOdds& odds) {
   rt::ConvParams p{};
@@ -272,6 +284,22 @@ rt::ConvParams random_conv_shape(bool depthwise, const ShapeOdds& odds) {
     p.pad_top = chance(70) ? 0 : uniform(1, p.kernel_h - 1);
     p.out_h = (p.in_h + 2 * p.pad_top - p.kernel_h) / p.stride_h + 1;
     p.out_w = p.in_w;
+    if (odds.column > 0 && chance(odds.column)) {  // the DSP Column variant's windows: all inside
+      static const int32_t kColumnChannels[] = {4, 5, 7, 8, 13, 20, 33, 40, 64, 127, 128};
+      static const int32_t kColumnKernels[] = {2, 3, 4, 5, 7, 10, 15, 16, 31, 32};
+      p.in_c = p.groups = p.out_c = kColumnChannels[uniform(0, 10)];
+      p.kernel_h = kColumnKernels[uniform(0, 9)];
+      p.dilation_h = chance(15) ? 2 : 1;
+      p.stride_h = uniform(1, 2);
+      p.stride_w = uniform(1, 2);
+      p.in_w = chance(75) ? 1 : uniform(2, 3);
+      p.pad_top = 0;
+      const int32_t extent = (p.kernel_h - 1) * p.dilation_h + 1;
+      // One output pixel (a streaming step), two, or a window of them.
+      p.in_h = extent + (chance(55) ? 0 : chance(30) ? 1 : uniform(2, 20));
+      p.out_h = (p.in_h - extent) / p.stride_h + 1;
+      p.out_w = (p.in_w - 1) / p.stride_w + 1;
+    }
   }
   return p;
 }
@@ -286,6 +314,7 @@ void random_conv(bool depthwise) {
 // attempts allowed is a failure (a generator that no longer reaches its variant).
 void variant_cases(const char* name, bool depthwise, const ShapeOdds& odds, int32_t wanted) {
   const int before = cases;
+  fusable_odds = odds.column > 0 ? 70 : 0;
   for (int32_t attempt = 0; cases - before < wanted && attempt < 200 * wanted; ++attempt) {
     rt::ConvParams p = random_conv_shape(depthwise, odds);
     if (strcmp(depthwise ? depthwise_variant(p) : conv_variant(p), name) != 0) continue;
@@ -463,17 +492,18 @@ struct Variant {
   int32_t cases;
 };
 constexpr Variant kVariants[] = {
-    {"conv_pointwise", false, {100, 100, 0, 0, 0}, 1000},  // 1x1, no padding taps: channels are the patch
-    {"conv_general", false, {10, 0, 0, 0, 0}, 1000},       // im2col: any window, stride, dilation, groups
+    {"conv_pointwise", false, {100, 100, 0, 0, 0, 0}, 1000},  // 1x1, no padding taps: channels are the patch
+    {"conv_general", false, {10, 0, 0, 0, 0, 0}, 1000},       // im2col: any window, stride, dilation, groups
 #if defined(TINYQ_PATH_ARM_DSP)
-    {"conv_gather", false, {10, 0, 0, 0, 0}, 1000},    // first layers: inside windows through a tap table
-    {"depthwise_3x3", true, {0, 0, 0, 100, 0}, 1000},  // row pairs, 3x3 windows unrolled (edges: a patch)
-    {"depthwise_rows", true, {0, 0, 0, 0, 40}, 1000},  // row pairs, any other window
-    {"depthwise_mult1", true, {0, 0, 0, 20, 0}, 300},  // DSP: fewer than 4 channels, tap by tap
+    {"conv_gather", false, {10, 0, 0, 0, 0, 0}, 1000},        // first layers: inside windows through a tap table
+    {"depthwise_3x3", true, {0, 0, 0, 100, 0, 0}, 1000},      // row pairs, 3x3 windows unrolled (edges: a patch)
+    {"depthwise_rows", true, {0, 0, 0, 0, 40, 0}, 1000},      // row pairs, any other window
+    {"depthwise_column", true, {0, 0, 0, 0, 100, 80}, 1000},  // k x 1 inside the image, fused requantization
+    {"depthwise_mult1", true, {0, 0, 0, 20, 0, 0}, 300},      // DSP: fewer than 4 channels, tap by tap
 #else
-    {"depthwise_mult1", true, {0, 0, 0, 20, 0}, 1000},  // multiplier 1, any window
+    {"depthwise_mult1", true, {0, 0, 0, 20, 0, 0}, 1000},  // multiplier 1, any window
 #endif
-    {"depthwise_multiplier", true, {0, 0, 100, 40, 0}, 1000},  // multiplier above 1: gathered inputs
+    {"depthwise_multiplier", true, {0, 0, 100, 40, 0, 0}, 1000},  // multiplier above 1: gathered inputs
 };
 
 }  // namespace
