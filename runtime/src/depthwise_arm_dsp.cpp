@@ -6,7 +6,8 @@
 // offset added), 2 SXTB16 (weights) and 4 SMLABB/SMLATT, the pair layouts of input and
 // weights being the same ([c0, c2], [c1, c3]). No scratch, no im2col.
 // Variants (depthwise_dsp_variant, kernel_paths.hpp): most layers with multiplier 1 run the
-// row-pair loops of depthwise_arm_dsp_rows.cpp; this file keeps the Window variant for the
+// row-pair loops of depthwise_arm_dsp_rows.cpp, k x 1 kernels whose windows lie inside the
+// image those of depthwise_arm_dsp_column.cpp; this file keeps the Window variant for the
 // rest (fewer than 4 channels, kernels too large for that file's weight buffer): the valid
 // taps one at a time (tinyq_dsp_depthwise_window), a pixel's accumulators (up to 32 channels
 // at a time) requantized together by tinyq_dsp_requantize. A channel multiplier above 1 runs

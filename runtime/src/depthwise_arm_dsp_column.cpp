@@ -196,11 +196,14 @@ struct DwColumnRawArgs {
 __asm__(R"(
   .syntax unified
   .thumb
+  @ r8 multiplier, r9 t = -1 - shift, r10 the addend; t outside [1, 21] returns 1 at once.
   .macro TINYQ_DWR_PARAMS
   ldr r8, [r1], #4
   ldr r9, [r2], #4
   mvn r9, r9
   sub r10, r9, #1
+  cmp r10, #21
+  bhs 9f
   lsl r10, r3, r10
   .endm
   .macro TINYQ_DWR_REQ_SINGLE reg
@@ -306,6 +309,11 @@ __asm__(R"(
   ldr r8, [lr, #40]
   cmp r0, r8
   bne 1b
+  movs r0, #0
+  add sp, #8
+  pop {r4-r11, pc}
+9:
+  movs r0, #1
   add sp, #8
   pop {r4-r11, pc}
   .size \name, .-\name
@@ -319,8 +327,9 @@ __asm__(R"(
   .text
 )");
 // clang-format on
-extern "C" void tinyq_dsp_depthwise_column_raw_single(const int8_t* input, int32_t, int32_t, DwColumnRawArgs* args);
-extern "C" void tinyq_dsp_depthwise_column_raw_tflite(const int8_t* input, int32_t, int32_t, DwColumnRawArgs* args);
+// Both return 0, or 1 having met a shift outside [-22, -2] (outputs partly written).
+extern "C" int32_t tinyq_dsp_depthwise_column_raw_single(const int8_t* input, int32_t, int32_t, DwColumnRawArgs* args);
+extern "C" int32_t tinyq_dsp_depthwise_column_raw_tflite(const int8_t* input, int32_t, int32_t, DwColumnRawArgs* args);
 
 extern "C" void tinyq_dsp_depthwise_column_acc(const int8_t* input, const int32_t* packed, void* dest,
                                                const DwColumnArgs* args);
@@ -340,15 +349,16 @@ static_assert(kBlock / 4 * kGroupWords <= kPackedWords, "a block of 16 channels 
 // costs about as much as 2 to 4 pixels of that form's extra unpacking.
 constexpr int32_t kRawPixels = 2;
 
+// The output range the fused requantization clamps to: int8's (SSAT).
+bool full_range(const OutputStage& st) { return st.lo == -128 - st.offset && st.hi == 127 - st.offset; }
+
 // Whether the requantization can run in the assembly for every channel (see the file comment;
 // the bounds keep the addend, |2^(t-1) + offset * 2^t| < 2^29, and the high word in int32).
+// TFLite's multipliers are 0 or in [2^30, 2^31), as arm::requantize_tflite_fast assumes too.
 bool column_fusable(const ConvParams& p, const OutputStage& st) {
-  if (st.lo != -128 - st.offset || st.hi != 127 - st.offset) return false;
-  const bool tflite = p.requant.rounding == kRoundTflite;
+  if (!full_range(st)) return false;
   for (int32_t i = 0; i < p.requant.count; ++i) {
-    const int32_t s = p.requant.shift[i], m = p.requant.multiplier[i];
-    if (s > -2 || s < -22) return false;
-    if (tflite && m != 0 && m < (1 << 30)) return false;
+    if (p.requant.shift[i] > -2 || p.requant.shift[i] < -22) return false;
   }
   return true;
 }
@@ -407,9 +417,28 @@ void pack_column(const ConvParams& p, const OutputStage& st, const int8_t* weigh
   }
 }
 
+// The channels [ch0 + j0, ch0 + n) of one pixel (the n % 4 last ones of a block), one at a
+// time, requantized into out[j] or, with out null, summed into acc[j]. Out of line: rare, and
+// the requantization it inlines is large.
+__attribute__((noinline)) void column_tail(const ConvParams& p, const OutputStage& st, const int8_t* src, int32_t row,
+                                           const int8_t* weights, const int32_t* bias, int32_t ch0, int32_t j0,
+                                           int32_t n, int8_t* out, int32_t* acc) {
+  for (int32_t j = j0; j < n; ++j) {
+    int32_t s = bias != nullptr ? bias[ch0 + j] : 0;
+    for (int32_t ty = 0; ty < p.kernel_h; ++ty)
+      s += (src[ty * row + j] + p.input_offset) * weights[ty * p.out_c + ch0 + j];
+    if (out != nullptr) {
+      out[j] = st.finish(s, ch0 + j);
+    } else {
+      acc[j] = s;
+    }
+  }
+}
+
 // The one-pixel form for every pixel (few of them): all groups of a pixel in one call, the
-// n % 4 last channels in C.
-void column_raw(const ConvParams& p, const OutputStage& st, const int8_t* input, const int8_t* weights,
+// n % 4 last channels in C. Returns false as soon as a shift is outside [-22, -2] (checked by
+// the assembly as it goes: a test of every channel would cost a tenth of a streaming step).
+bool column_raw(const ConvParams& p, const OutputStage& st, const int8_t* input, const int8_t* weights,
                 const int32_t* bias, int8_t* output) {
   const int32_t c = p.out_c, kh = p.kernel_h, row = p.in_w * c, groups = c / 4;
   const auto run = p.requant.rounding == kRoundTflite ? tinyq_dsp_depthwise_column_raw_tflite
@@ -432,15 +461,12 @@ void column_raw(const ConvParams& p, const OutputStage& st, const int8_t* input,
         a.shift = p.requant.shift;
         a.dest = out;
         a.input_end = src + 4 * groups;
-        run(src, 0, 0, &a);
-        for (int32_t j = 4 * groups; j < c; ++j) {  // the c % 4 last channels, one at a time
-          int32_t s = bias[j];
-          for (int32_t ty = 0; ty < kh; ++ty) s += (src[ty * c + j] + p.input_offset) * weights[ty * c + j];
-          out[j] = st.finish(s, j);
-        }
+        if (run(src, 0, 0, &a) != 0) return false;
+        if (4 * groups < c) column_tail(p, st, src, c, weights, bias, 0, 4 * groups, c, out, nullptr);
       }
     }
   }
+  return true;
 }
 
 }  // namespace
@@ -448,16 +474,16 @@ void column_raw(const ConvParams& p, const OutputStage& st, const int8_t* input,
 void depthwise_column_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                           int8_t* output) {
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
-  const bool fused = column_fusable(p, st);
   const int32_t c = p.out_c, kh = p.kernel_h;
   const int32_t row = p.in_w * c;
   // The one-pixel form: weight rows as far apart as input rows, per-channel parameters (the
-  // assembly walks their arrays), a bias to start from.
-  if (fused && p.batch * p.out_h * p.out_w <= kRawPixels && p.dilation_h * row == c && p.requant.count > 1 &&
-      bias != nullptr) {
-    column_raw(p, st, input, weights, bias, output);
+  // assembly walks their arrays), a bias to start from. A shift it cannot fuse sends the
+  // layer (again, from its first pixel) to the loops below.
+  if (full_range(st) && p.batch * p.out_h * p.out_w <= kRawPixels && p.dilation_h * row == c && p.requant.count > 1 &&
+      bias != nullptr && column_raw(p, st, input, weights, bias, output)) {
     return;
   }
+  const bool fused = column_fusable(p, st);
   RowRequantizer rq(st, p.requant);
   const auto run = !fused                               ? tinyq_dsp_depthwise_column_acc
                    : p.requant.rounding == kRoundTflite ? tinyq_dsp_depthwise_column_tflite
@@ -487,15 +513,9 @@ void depthwise_column_dsp(const ConvParams& p, const int8_t* input, const int8_t
         for (int32_t ox = 0; ox < p.out_w; ++ox, src += pixel_step) {
           if (groups > 0)
             run(src, packed, fused ? static_cast<void*>(out) : static_cast<void*>(acc + q * kBlock), &args);
-          for (int32_t j = groups * 4; j < n; ++j) {  // the n % 4 last channels, one at a time
-            int32_t s = bias != nullptr ? bias[ch0 + j] : 0;
-            for (int32_t ty = 0; ty < kh; ++ty)
-              s += (src[ty * args.row + j] + p.input_offset) * weights[ty * c + ch0 + j];
-            if (fused) {
-              out[j] = st.finish(s, ch0 + j);
-            } else {
-              acc[q * kBlock + j] = s;
-            }
+          if (groups * 4 < n) {
+            column_tail(p, st, src, args.row, weights, bias, ch0, groups * 4, n, fused ? out : nullptr,
+                        acc + q * kBlock);
           }
           if (fused) {
             out += c;
