@@ -341,9 +341,10 @@ extern "C" void tinyq_dsp_depthwise_column_tflite(const int8_t* input, const int
 constexpr int32_t kBlock = RowRequantizer::kQuadChannels;  // channels per block without fusing: 16
 // Words per group at most: 4 start values, 16 row pairs of 4 (kernel_h <= 32), 12 constants.
 constexpr int32_t kGroupWords = 4 + 4 * 16 + 12;
-// The packed buffer on the stack (2.5 KB): with the requantization fused, as many groups per
-// block as fit, so that a pixel is one call for most layers.
-constexpr int32_t kPackedWords = 640;
+// The packed buffer on the stack (1.75 KB: with the accumulators and RowRequantizer the frame
+// is the Rows variant's, about 2.6 KB, as docs/MCU.md budgets the depthwise kernel): with the
+// requantization fused, as many groups per block as fit, so that a pixel is one or a few calls.
+constexpr int32_t kPackedWords = 448;
 static_assert(kBlock / 4 * kGroupWords <= kPackedWords, "a block of 16 channels must fit");
 // At most this many output pixels take the one-pixel form (weights read unpacked): packing
 // costs about as much as 2 to 4 pixels of that form's extra unpacking.
