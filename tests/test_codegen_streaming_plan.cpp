@@ -90,6 +90,16 @@ TEST_F(StreamingPlanTest, RecurrentLayerAfterAConvWaitsForItsFirstRow) {
     }
 }
 
+// A model exported to be called once per frame (T = 1): the state still carries.
+TEST_F(StreamingPlanTest, OneFrameRecurrentModelStillCarriesItsState) {
+  const StreamingPlan p = plan_streaming(quantized("gru_step"));
+  ASSERT_EQ(p.states.size(), 1u);
+  EXPECT_EQ(p.states[0].delay, 0);
+  EXPECT_EQ(p.states[0].words, 2 * 8u);
+  EXPECT_EQ(p.window_frames, 1);
+  EXPECT_TRUE(p.history.empty());
+}
+
 TEST_F(StreamingPlanTest, HistoriesNeverShareBytesWithAnotherBuffer) {
   const GeneratedSources s =
       generate_sources(quantized("tcn_1d"), target_by_name("cortex-m4"), "m", {.streaming = true});

@@ -16,6 +16,7 @@ step equals the windowed model byte for byte, so the weights need not be trained
   gru_frames.onnx [T, 1, F] = (20, 1, 12) frames through a GRU, every step classified.
   conv_lstm.onnx (1, 6, 20): conv k=3, transpose to [T, 1, C], LSTM, every step classified.
   rnn_last.onnx  (16, 1, 6) frames through a tanh RNN, its last state classified.
+  gru_step.onnx  a GRU over one frame (1, 1, 5): the streaming step carries its state.
 
 Run with /usr/bin/python3 (needs python3-onnx and numpy). Writes NAME.onnx and NAME.input.npy.
 """
@@ -157,6 +158,19 @@ def rnn_last():
     save("rnn_last", nodes, inits, [16, 1, 6], [1, 3], 4, seq_major=True)
 
 
+def gru_step():
+    """A GRU exported to be called once per frame ([T, 1, F] with T = 1, as a Keras stateful
+    layer is saved): streaming code carries its state from call to call."""
+    inits = gru_weights("g", 3, 8, 5) + [weight("fc_w", [8, 3]), weight("fc_b", [3], 0.1)]
+    N = helper.make_node
+    nodes = [
+        N("GRU", ["input", "g_w", "g_r", "g_b"], ["", "h"], hidden_size=8),
+        N("Flatten", ["h"], ["flat"]),
+        N("Gemm", ["flat", "fc_w", "fc_b"], ["output"]),
+    ]
+    save("gru_step", nodes, inits, [1, 1, 5], [1, 3], 16, seq_major=True)
+
+
 if __name__ == "__main__":
     tcn_1d()
     spec_2d()
@@ -164,3 +178,4 @@ if __name__ == "__main__":
     gru_frames()
     conv_lstm()
     rnn_last()
+    gru_step()

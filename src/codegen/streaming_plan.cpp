@@ -127,6 +127,9 @@ class Planner {
     for (int v : n.inputs)
       if (has_time(v)) timed.push_back(v);
     if (n.kernel == QKernel::Reshape) root_[std::size_t(n.output)] = root_[std::size_t(n.inputs.at(0))];
+    // A recurrent layer always carries its state from step to step, also over a one-frame
+    // sequence (a model exported to be called once per frame, as a Keras stateful layer is).
+    if (n.kernel == QKernel::Recurrent) return plan_recurrent(index, n, s, timed.empty());
     if (timed.empty()) return;  // computed from the whole window each step, as in the windowed model
     const TimeAxis& t = time(timed[0]);
     // A copy that keeps every frame's bytes in order and puts time first (ONNX 1-D inputs
@@ -182,19 +185,6 @@ class Planner {
         read(index, n.inputs[0], std::size_t(w));
         return;
       }
-      case QKernel::Recurrent: {
-        if (t.axis != 0) refuse(n, "its sequence is not the time axis of the stream");
-        if (n.get("batch") != 1) refuse(n, "a batch of sequences is not one stream");
-        if (n.get("directions") != 1 || n.get("reverse") != 0)
-          refuse(n, "it runs backward in time (reverse or bidirectional): each step would need future frames");
-        if (n.get("steps") != t.frames) refuse(n, "its steps disagree with its input's time extent");
-        s.ints["steps"] = 1;
-        const rt::RecurrentParams rp = recurrent_params(n);
-        p_.states.push_back({int(index), rt::recurrent_s8_state_words(rp), t.frames});
-        if (n.get("output") == rt::kRecurrentY) out = {0, t.frames, product(y, 1)};
-        read(index, n.inputs[0], 1);
-        return;
-      }
       case QKernel::Lookup:
       case QKernel::Add:
       case QKernel::Mul:
@@ -233,6 +223,23 @@ class Planner {
                "pooling with valid padding and stride 1, elementwise, softmax, layer norm, dense per row, concat of "
                "channels, flatten, forward LSTM/GRU/RNN)");
     }
+  }
+
+  void plan_recurrent(std::size_t index, const QNode& n, QNode& s, bool one_frame) {
+    const int x = n.inputs.at(0);
+    const std::int64_t frames = one_frame ? 1 : time(x).frames;
+    if (!one_frame && time(x).axis != 0) refuse(n, "its sequence is not the time axis of the stream");
+    if (one_frame && n.get("steps") != 1)
+      refuse(n, "its sequence is computed from the whole window (not one row per frame)");
+    if (n.get("batch") != 1) refuse(n, "a batch of sequences is not one stream");
+    if (n.get("directions") != 1 || n.get("reverse") != 0)
+      refuse(n, "it runs backward in time (reverse or bidirectional): each step would need future frames");
+    if (n.get("steps") != frames) refuse(n, "its steps disagree with its input's time extent");
+    s.ints["steps"] = 1;
+    p_.states.push_back({int(index), rt::recurrent_s8_state_words(recurrent_params(n)), frames});
+    const Shape& y = g_.values[std::size_t(n.output)].shape;
+    if (!one_frame && n.get("output") == rt::kRecurrentY) p_.time[std::size_t(n.output)] = {0, frames, product(y, 1)};
+    if (!one_frame) read(index, x, 1);
   }
 
   // A kernel that computes each row along time from the same row of its inputs: its
