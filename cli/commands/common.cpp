@@ -173,6 +173,10 @@ void QuantizeCliOptions::add_to(CLI::App& app) {
   app.add_option("--calibration", calibration, "Override the preset's calibration: minmax, percentile, kl, mse, auto");
   app.add_option("--bias-correction", bias_correction, "Override the preset's empirical bias correction: on or off")
       ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--rounding", rounding,
+                 "Weight rounding: nearest (default) or optimized (per layer, down or up to lower the layer's "
+                 "output error on the calibration data; kept only when the model's output error drops)")
+      ->check(CLI::IsMember({"nearest", "optimized"}));
   app.add_option("--calib-count", calib_count, "Calibration samples to use, the first N (default 1000; 0: all)")
       ->check(integer_range(0, kMaxCount));
   add_threads_option(app, threads);
@@ -218,6 +222,7 @@ QGraph quantize_model(const Graph& graph, const InputSamples& calib, const Quant
   if (!o.granularity.empty()) options.granularity = o.granularity;
   if (!o.calibration.empty()) options.calibration = o.calibration;
   if (!o.bias_correction.empty()) options.bias_correction = o.bias_correction == "on";
+  if (!o.rounding.empty()) options.optimized_rounding = o.rounding == "optimized";
   options.threads = o.threads;
   if (isatty(STDERR_FILENO)) {
     options.progress = [](int pass, std::int64_t done, std::int64_t total) {

@@ -56,10 +56,10 @@ int run_prequantized(const QuantizeArgs& args) {
   const QuantizeCliOptions defaults;
   const QuantizeCliOptions& o = args.quant;
   if (o.preset != defaults.preset || !o.scheme.empty() || !o.granularity.empty() || !o.calibration.empty() ||
-      !o.bias_correction.empty())
+      !o.bias_correction.empty() || !o.rounding.empty())
     fail(args.model,
-         "is already quantized (int8 TFLite): --preset, --scheme, --granularity, --calibration and "
-         "--bias-correction do not apply");
+         "is already quantized (int8 TFLite): --preset, --scheme, --granularity, --calibration, "
+         "--bias-correction and --rounding do not apply");
   check_output_file(args.output, {args.model});
   const QGraph q = import_prequantized_tflite(args.model);
   const auto bytes = serialize_tqm(q);
@@ -158,6 +158,7 @@ int run_quantize(const QuantizeArgs& args) {
                      {"granularity", q.settings.granularity},
                      {"calibration", q.settings.calibration},
                      {"calibration_samples", q.settings.calibration_samples},
+                     {"rounded_layers", q.settings.rounded_layers},
                      {"seconds", seconds},
                      {"layers", layers},
                      {"prediction", prediction_json(prediction)},

@@ -101,6 +101,10 @@ struct QuantSettings {
   std::string calibration = "auto";
   bool bias_correction = false;
   bool equalization = false;  // cross-layer equalization was applied (and kept)
+  // Optimized weight rounding (quant/rounding.hpp): asked for by the preset, and the number of
+  // layers whose rounding it changed and kept. Reports only: not stored in .tqm files.
+  bool optimized_rounding = false;
+  int rounded_layers = 0;
   std::int64_t calibration_samples = 0;
 };
 

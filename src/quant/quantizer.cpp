@@ -16,6 +16,7 @@
 #include "quant/layer_error.hpp"
 #include "quant/op_rules.hpp"
 #include "quant/quantize_node.hpp"
+#include "quant/rounding.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -219,6 +220,23 @@ QGraph equalize_if_better(const Graph& graph, const InputSamples& samples, const
   return baseline;
 }
 
+// Optimized weight rounding (rounding.hpp), then bias correction; the rounding is kept only
+// when, after bias correction, the model's output error on calibration data is lower than
+// with nearest rounding: it fits each layer on its own and can overfit a small data set.
+QGraph round_if_better(QGraph q, const InputSamples& samples, const QuantSettings& settings, int threads) {
+  constexpr std::int64_t kCompareSamples = 1024;
+  QGraph rounded = q;
+  const int layers = optimize_rounding(rounded, samples, {.threads = threads, .centered = settings.bias_correction});
+  if (settings.bias_correction) correct_bias(q, samples, threads);
+  if (layers == 0) return q;
+  if (settings.bias_correction) correct_bias(rounded, samples, threads);
+  if (output_sqnr_db(rounded, samples, threads, kCompareSamples) <=
+      output_sqnr_db(q, samples, threads, kCompareSamples))
+    return q;
+  rounded.settings.rounded_layers = layers;
+  return rounded;
+}
+
 }  // namespace
 
 Tensor clamp_input_outliers(const Tensor& samples, std::vector<std::string>* warnings, const std::string& what) {
@@ -274,6 +292,7 @@ QuantSettings resolve_settings(const QuantizeOptions& o) {
     s.granularity = *o.granularity;
   }
   if (o.bias_correction) s.bias_correction = *o.bias_correction;
+  if (o.optimized_rounding) s.optimized_rounding = *o.optimized_rounding;
   if (o.calibration) {
     if (*o.calibration != "auto") calibration_method_from_name(*o.calibration);  // validates
     s.calibration = *o.calibration;
@@ -295,7 +314,10 @@ QGraph quantize(const Graph& graph, const InputSamples& raw_samples, const Quant
   settings.calibration_samples = samples.count(graph);
   QGraph q = calibrate_and_quantize(graph, samples, settings, collect);
   if (settings.preset != "nnom") q = equalize_if_better(graph, samples, settings, collect, std::move(q));
-  if (settings.bias_correction) correct_bias(q, samples, options.threads);
+  if (settings.optimized_rounding)
+    q = round_if_better(std::move(q), samples, settings, options.threads);
+  else if (settings.bias_correction)
+    correct_bias(q, samples, options.threads);
   if (options.warnings) {
     const bool held_back = !options.holdout.empty();
     InputSamples check = held_back ? options.holdout : samples;

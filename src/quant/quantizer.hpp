@@ -18,6 +18,7 @@ struct QuantizeOptions {
   std::optional<std::string> granularity;  // channel | tensor
   std::optional<std::string> calibration;  // minmax | percentile | kl | mse | auto
   std::optional<bool> bias_correction;     // overrides the preset (best: on)
+  std::optional<bool> optimized_rounding;  // quant/rounding.hpp; off in every preset (no measured gain)
   int threads = 0;
   std::function<void(int pass, std::int64_t done, std::int64_t total)> progress;
   // When set, quantize checks the data and the result and appends one sentence per problem:
