@@ -271,9 +271,13 @@ void fold_base(const ConvParams& p, const int8_t* w_block, detail::TapRange ky, 
 // folded base is computed when the rows' range changes (at the top and bottom padding; once
 // for all the rows inside), and every pixel then runs folded_run: no per-tap offset, no
 // per-pixel tap ranges.
+// Always inlined into its one caller per mode: with the few-pixel code in the same unit, GCC
+// otherwise kept it out of line, and the per-layer clones of depthwise_any (constant
+// ConvParams) lost their constants: SWW's windowed 3x1 layer 22,256 -> 30,682 instructions.
 template <int32_t kMode>
-void depthwise_block(const ConvParams& p, const int8_t* input, const int8_t* weights, const DwBlock& blk,
-                     const DwGeometry& g, const OutputStage& st, int8_t* output) {
+TINYQ_ALWAYS_INLINE void depthwise_block(const ConvParams& p, const int8_t* input, const int8_t* weights,
+                                         const DwBlock& blk, const DwGeometry& g, const OutputStage& st,
+                                         int8_t* output) {
   const int32_t c = p.in_c;
   const int32_t row = p.in_w * c;
   // Columns ox whose windows lie inside the image in x: [ox_lo, ox_hi).
@@ -336,10 +340,25 @@ void depthwise_block(const ConvParams& p, const int8_t* input, const int8_t* wei
   }
 }
 
+// Calls of at most kFewPixels output pixels (below): a streaming step's.
+constexpr int32_t kFewPixels = 2;
+__attribute__((noinline, noclone)) void depthwise_few(const ConvParams& p, const int8_t* input, const int8_t* weights,
+                                                      const int32_t* bias, int8_t* output);
+
+// kGather: each output channel's input channel, relative to the block's first (16 divisions:
+// only for multipliers above 1).
+void set_gather_offsets(int32_t multiplier, DwBlock& blk) {
+  uint16_t in_off[16];
+  for (int32_t i = 0; i < 16; ++i) in_off[i] = static_cast<uint16_t>((blk.ch + i) / multiplier - blk.in_ch);
+  blk.in_off[0] = vld1q_u16(in_off);
+  blk.in_off[1] = vld1q_u16(in_off + 8);
+}
+
 // Any channel multiplier m = out_c / in_c: blocks of 16 output channels, output channel o
 // reading input channel o / m (contiguous for m = 1, gathered otherwise).
 void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                    int8_t* output) {
+  if (p.batch * p.out_h * p.out_w <= kFewPixels) return depthwise_few(p, input, weights, bias, output);
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   const int32_t c = p.in_c;
   const int32_t multiplier = p.out_c / p.in_c;
@@ -366,10 +385,7 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
     blk.in_ch = ch / multiplier;
     blk.bytes[0] = vctp16q(static_cast<uint32_t>(blk.n < 8 ? blk.n : 8));
     blk.bytes[1] = vctp16q(static_cast<uint32_t>(blk.n > 8 ? blk.n - 8 : 0));
-    uint16_t in_off[16];
-    for (int32_t i = 0; i < 16; ++i) in_off[i] = static_cast<uint16_t>((ch + i) / multiplier - blk.in_ch);
-    blk.in_off[0] = vld1q_u16(in_off);
-    blk.in_off[1] = vld1q_u16(in_off + 8);
+    if (multiplier != 1) set_gather_offsets(multiplier, blk);
     for (int32_t j = 0; j < 4; ++j) {
       // channels of accumulator j, relative to ch
       const uint32x4_t lane = vidupq_n_u32(static_cast<uint32_t>(8 * (j >> 1) + (j & 1)), 2);
@@ -391,6 +407,270 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
       depthwise_block<kTail>(p, input, weights, blk, g, st, output);
     }
   }
+}
+
+// ---- Calls of at most kFewPixels output pixels ----
+// A streaming step computes one new row per layer: a k x 1 depthwise layer over a one-column
+// image then has one output pixel per call (MLPerf Tiny's streaming wakeword), and so has the
+// last layer of its windowed model. There depthwise_block's folded bases cost as much as the
+// taps (a sum of the block's weights per tap), and the layer-wide checks (a loop over all the
+// shifts) about a block's taps; here each pixel runs its valid taps with the offset added to
+// every input (the kOffset form of mac_tap: 2 instructions per tap more than the folded form,
+// against about 12 for folding it), and only the accumulators stay in registers: bias,
+// multipliers and shifts are loaded where they are used, and each half block's shifts choose
+// its requantization there. Adding the offset per input gives the portable kernel's sums (both
+// wrap modulo 2^32 alike).
+
+// One pixel's valid taps as `lines` lines of `n` taps: a tap's input is `x_step` bytes after
+// the previous one's (weights `w_step`), a line's first `x_line` after the previous line's
+// first (weights `w_line`). A k x 1 window is one line of k taps a row apart, so that a call
+// of the streaming wakeword runs a single loop of its taps (few_blocks' kOneLine).
+struct FewWindow {
+  const int8_t* in;  // input channel 0 at the first valid tap
+  const int8_t* w;   // output channel 0's weight of that tap
+  int32_t n, lines;  // lines = 0: no valid tap (the output is the requantized bias)
+  int32_t x_step, w_step, x_line, w_line;
+  int8_t* out;  // output channel 0 of the pixel
+};
+
+// n taps of a line: an odd one first, then two per iteration (the pointer and counter updates
+// of a loop of single taps would be a fifth of its instructions).
+template <int32_t kMode>
+TINYQ_ALWAYS_INLINE void few_line(const int8_t* x, const int8_t* k, int32_t n, int32_t x_step, int32_t w_step,
+                                  int16_t offset, const DwBlock& blk, int32x4_t* acc) {
+  if (n & 1) {
+    tap<true, kMode>(x, k, offset, blk, acc);
+    x += x_step;
+    k += w_step;
+  }
+  for (int32_t i = n >> 1; i > 0; --i) {
+    tap<true, kMode>(x, k, offset, blk, acc);
+    tap<true, kMode>(x + x_step, k + w_step, offset, blk, acc);
+    x += 2 * x_step;
+    k += 2 * w_step;
+  }
+}
+
+// Accumulators 2h and 2h + 1's words of a per-channel table (bias, multipliers, shifts) of
+// the block: kFull by VLD2, which de-interleaves 8 words into the even and the odd channels
+// without the gathers' offset vectors; otherwise by gathers of the block's channels only
+// (zero in the other lanes), whose predicates `valid` returns.
+template <int32_t kMode>
+TINYQ_ALWAYS_INLINE void load_half(const int32_t* table, const DwBlock& blk, int32_t h, int32x4_t* pair,
+                                   mve_pred16_t* valid) {
+  if (kMode == kFull) {
+    const int32x4x2_t v = vld2q_s32(table + blk.ch + 8 * h);
+    pair[0] = v.val[0];
+    pair[1] = v.val[1];
+    valid[0] = valid[1] = 0xFFFF;
+  } else {
+    for (int32_t q = 0; q < 2; ++q) {
+      const uint32x4_t lane = vidupq_n_u32(static_cast<uint32_t>(8 * h + q), 2);
+      valid[q] = vcmphiq_u32(vdupq_n_u32(static_cast<uint32_t>(blk.n)), lane);
+      pair[q] = vldrwq_gather_shifted_offset_z_s32(table + blk.ch, lane, valid[q]);
+    }
+  }
+}
+
+// The scalar requantization of half h of a block's pixel (some shift above the vector forms'
+// bound): out of line, rare. The accumulators come by value: a pointer would keep them in
+// memory through the taps.
+__attribute__((noinline)) void few_scalar_half(int32x4_t even, int32x4_t odd, int32_t h, const DwBlock& blk,
+                                               const OutputStage& st, int8_t* out) {
+  int32_t a[8];
+  vstrwq_s32(a, even);
+  vstrwq_s32(a + 4, odd);
+  const int32_t n = blk.n - 8 * h < 8 ? blk.n - 8 * h : 8;
+  for (int32_t j = 0; j < n; ++j) out[8 * h + j] = st.finish(a[(j & 1) * 4 + (j >> 1)], blk.ch + 8 * h + j);
+}
+
+// The layer's constants that few_blocks reads.
+struct FewLayer {
+  const int32_t* bias;  // or null
+  const int32_t* multiplier;
+  const int32_t* shift;
+  int32_t multiplier_count;  // 1: per tensor
+  int32_t requant;           // kScalar (a per-tensor shift beyond the vector forms), kVector or kVectorTflite
+  int32_t channel_multiplier;
+  int16_t offset, act_min, act_max, out_offset;
+  bool full_range;  // act_min = -128, act_max = 127
+};
+
+// requantize_lanes_tflite for shifts below 0 in every lane: the rounding fixup is then -1 for
+// every negative lane, y >> 31, without masking by the shift's sign.
+TINYQ_ALWAYS_INLINE int32x4_t requantize_lanes_tflite_right(int32x4_t acc, int32x4_t multiplier, int32x4_t shift) {
+  const int32x4_t y = vqrdmulhq_s32(acc, multiplier);
+  return vrshlq_s32(vqaddq_s32(y, vshrq_n_s32(y, 31)), shift);
+}
+
+// Requantizes and stores half h of a block's pixel, accumulators `even` and `odd`: the vector
+// form unless some shift of the half is beyond it (then few_scalar_half).
+template <int32_t kMode>
+TINYQ_ALWAYS_INLINE void few_finish_half(int32x4_t even, int32x4_t odd, int32_t h, const DwBlock& blk,
+                                         const FewLayer& L, const OutputStage& st, int8_t* out) {
+  const bool tflite = L.requant == kVectorTflite;
+  bool negative_shifts = L.shift[0] < 0;  // per tensor; per channel: this half's
+  int32x4_t m0, m1, t0, t1;
+  if (L.multiplier_count != 1) {
+    int32x4_t pair[2];
+    mve_pred16_t valid[2];
+    load_half<kMode>(L.shift, blk, h, pair, valid);
+    t0 = pair[0];
+    t1 = pair[1];
+    const int32_t top = kMode == kFull ? vmaxvq_s32(vmaxvq_s32(INT32_MIN, t0), t1)
+                                       : vmaxvq_p_s32(vmaxvq_p_s32(INT32_MIN, t0, valid[0]), t1, valid[1]);
+    if (L.requant == kScalar || top > (tflite ? 0 : -2)) return few_scalar_half(even, odd, h, blk, st, out);
+    negative_shifts = top < 0;
+    load_half<kMode>(L.multiplier, blk, h, pair, valid);
+    m0 = pair[0];
+    m1 = pair[1];
+    if (!tflite) {
+      t0 = vaddq_n_s32(t0, 1);
+      t1 = vaddq_n_s32(t1, 1);
+    }
+  } else {
+    if (L.requant == kScalar) return few_scalar_half(even, odd, h, blk, st, out);
+    m0 = m1 = vdupq_n_s32(L.multiplier[0]);
+    t0 = t1 = vdupq_n_s32(L.shift[0] + (tflite ? 0 : 1));
+  }
+  int32x4_t re, ro;
+  if (!tflite) {
+    re = arm::requantize_lanes(even, m0, t0);
+    ro = arm::requantize_lanes(odd, m1, t1);
+  } else if (negative_shifts) {
+    re = requantize_lanes_tflite_right(even, m0, t0);
+    ro = requantize_lanes_tflite_right(odd, m1, t1);
+  } else {
+    re = arm::requantize_lanes_tflite(even, m0, t0);
+    ro = arm::requantize_lanes_tflite(odd, m1, t1);
+  }
+  // Back in channel order: VQMOVNB / VQMOVNT write every 16-bit lane between them.
+  int16x8_t v = vqmovnbq_s32(vreinterpretq_s16_s32(re), re);
+  v = vqmovntq_s32(v, ro);
+  // The output offset added with saturation, then the activation range: the same bytes as
+  // clamping to [act_min - offset, act_max - offset] first (a saturated lane lies beyond
+  // the int8 range either way); with the full int8 range, VQMOVNB's saturation to int8 is the
+  // clamp, and VSTRB.16 stores each lane's low byte.
+  v = vqaddq_n_s16(v, L.out_offset);
+  if (!L.full_range) v = vminq_s16(vmaxq_s16(v, vdupq_n_s16(L.act_min)), vdupq_n_s16(L.act_max));
+  v = vreinterpretq_s16_s8(vqmovnbq_s16(vreinterpretq_s8_s16(v), v));
+  if (kMode != kFull) {
+    vstrbq_p_s16(out + 8 * h, v, blk.bytes[h]);
+  } else {
+    vstrbq_s16(out + 8 * h, v);
+  }
+}
+
+// The blocks [ch, end) of one mode. kOneLine: every window is a single line of taps (or none).
+template <int32_t kMode, bool kOneLine>
+__attribute__((noinline, noclone)) void few_blocks(const FewLayer& L, const FewWindow* win, int32_t pixels, int32_t ch,
+                                                   int32_t end, const OutputStage& st) {
+  for (; ch < end; ch += 16) {
+    DwBlock blk;
+    blk.ch = ch;
+    blk.n = end - ch < 16 ? end - ch : 16;
+    blk.in_ch = kMode == kGather ? ch / L.channel_multiplier : ch;
+    if (kMode != kFull) {
+      blk.bytes[0] = vctp16q(static_cast<uint32_t>(blk.n < 8 ? blk.n : 8));
+      blk.bytes[1] = vctp16q(static_cast<uint32_t>(blk.n > 8 ? blk.n - 8 : 0));
+    }
+    if (kMode == kGather) set_gather_offsets(L.channel_multiplier, blk);
+    for (int32_t i = 0; i < pixels; ++i) {
+      const FewWindow& wd = win[i];
+      int32x4_t acc[4];
+      if (L.bias != nullptr) {
+        mve_pred16_t valid[2];
+        load_half<kMode>(L.bias, blk, 0, acc, valid);
+        load_half<kMode>(L.bias, blk, 1, acc + 2, valid);
+      } else {
+        acc[0] = acc[1] = acc[2] = acc[3] = vdupq_n_s32(0);
+      }
+      const int8_t* x = wd.in + blk.in_ch;
+      const int8_t* k = wd.w + ch;
+      if (kOneLine) {
+        few_line<kMode>(x, k, wd.n, wd.x_step, wd.w_step, L.offset, blk, acc);
+      } else {
+        for (int32_t l = 0; l < wd.lines; ++l, x += wd.x_line, k += wd.w_line)
+          few_line<kMode>(x, k, wd.n, wd.x_step, wd.w_step, L.offset, blk, acc);
+      }
+      // Written out per half: a loop over h would index the accumulators at run time and keep
+      // them in memory through the taps.
+      few_finish_half<kMode>(acc[0], acc[1], 0, blk, L, st, wd.out + ch);
+      few_finish_half<kMode>(acc[2], acc[3], 1, blk, L, st, wd.out + ch);
+    }
+  }
+}
+
+template <int32_t kMode>
+void run_few_blocks(bool one_line, const FewLayer& L, const FewWindow* win, int32_t pixels, int32_t ch, int32_t end,
+                    const OutputStage& st) {
+  if (one_line) {
+    few_blocks<kMode, true>(L, win, pixels, ch, end, st);
+  } else {
+    few_blocks<kMode, false>(L, win, pixels, ch, end, st);
+  }
+}
+
+// Every output pixel of a call of at most kFewPixels: their windows' valid taps once, then
+// the channel blocks.
+void depthwise_few(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                   int8_t* output) {
+  const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
+  const int32_t c = p.in_c;
+  const int32_t row = p.in_w * c;
+  FewWindow win[kFewPixels];
+  int32_t pixels = 0;
+  bool one_line = true;
+  for (int32_t b = 0; b < p.batch; ++b) {
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      const int32_t y0 = oy * p.stride_h - p.pad_top;
+      const detail::TapRange ky = detail::valid_taps(y0, p.kernel_h, p.dilation_h, p.in_h);
+      for (int32_t ox = 0; ox < p.out_w; ++ox, ++pixels) {
+        const int32_t x0 = ox * p.stride_w - p.pad_left;
+        const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, p.dilation_w, p.in_w);
+        FewWindow& wd = win[pixels];
+        wd.in = input + b * p.in_h * row + (y0 + ky.first * p.dilation_h) * row + (x0 + kx.first * p.dilation_w) * c;
+        wd.w = weights + (ky.first * p.kernel_w + kx.first) * p.out_c;
+        wd.out = output + pixels * p.out_c;
+        const int32_t rows = ky.last - ky.first, cols = kx.last - kx.first;
+        if (cols == 1) {  // one line down the rows
+          wd.n = rows;
+          wd.lines = 1;
+          wd.x_step = p.dilation_h * row;
+          wd.w_step = p.kernel_w * p.out_c;
+        } else {
+          wd.n = cols;
+          wd.lines = rows;
+          wd.x_step = p.dilation_w * c;
+          wd.w_step = p.out_c;
+        }
+        if (wd.n == 0) wd.lines = 0;
+        if (wd.lines > 1) one_line = false;
+        if (wd.lines == 0) wd.n = 0;  // kOneLine runs n taps
+        wd.x_line = p.dilation_h * row;
+        wd.w_line = p.kernel_w * p.out_c;
+      }
+    }
+  }
+  FewLayer L;
+  L.bias = bias;
+  L.multiplier = p.requant.multiplier;
+  L.shift = p.requant.shift;
+  L.multiplier_count = p.requant.count;
+  const bool tflite = p.requant.rounding == kRoundTflite;
+  L.requant = tflite ? kVectorTflite : kVector;
+  // Per tensor: one check here. Per channel: half block by half block.
+  if (p.requant.count == 1 && p.requant.shift[0] > (tflite ? 0 : -2)) L.requant = kScalar;
+  L.channel_multiplier = p.out_c / p.in_c;
+  L.offset = static_cast<int16_t>(p.input_offset);
+  L.act_min = static_cast<int16_t>(p.act_min);
+  L.act_max = static_cast<int16_t>(p.act_max);
+  L.out_offset = static_cast<int16_t>(p.output_offset);
+  L.full_range = p.act_min == -128 && p.act_max == 127;
+  if (p.out_c != p.in_c) return run_few_blocks<kGather>(one_line, L, win, pixels, 0, p.out_c, st);
+  const int32_t full = p.out_c & ~15;
+  if (full != 0) run_few_blocks<kFull>(one_line, L, win, pixels, 0, full, st);
+  if (full != p.out_c) run_few_blocks<kTail>(one_line, L, win, pixels, full, p.out_c, st);
 }
 
 }  // namespace

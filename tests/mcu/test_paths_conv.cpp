@@ -9,7 +9,8 @@
 //
 // Started as mcu_paths_conv_<core>.variant-<name>.elf (variant_select.hpp), the firmware checks
 // one variant of the native path only (conv_pointwise, conv_general, conv_gather,
-// depthwise_3x3, depthwise_rows, depthwise_column, depthwise_mult1, depthwise_multiplier, dense, dense_packed,
+// depthwise_3x3, depthwise_rows, depthwise_column, depthwise_mult1, depthwise_multiplier, depthwise_few (Helium:
+// one or two output pixels per call), dense, dense_packed,
 // reference_layers): shapes drawn within that variant's conditions, and every case asserted to take it, so that a
 // failing ctest names the variant that broke.
 #include <stdint.h>
@@ -143,7 +144,12 @@ const char* depthwise_variant(const rt::ConvParams& p) {
     }
     return "depthwise_portable";
   }
-  if (rt::kNativePath == rt::KernelPath::ArmMve) return p.out_c == p.in_c ? "depthwise_mult1" : "depthwise_multiplier";
+  if (rt::kNativePath == rt::KernelPath::ArmMve) {
+    // At most two output pixels per call (streaming steps): the taps with the offset added,
+    // no per-block folding (depthwise_few in depthwise_arm_mve.cpp).
+    if (p.batch * p.out_h * p.out_w <= 2) return "depthwise_few";
+    return p.out_c == p.in_c ? "depthwise_mult1" : "depthwise_multiplier";
+  }
   return "depthwise_portable";
 }
 
@@ -152,6 +158,27 @@ void print_conv(const char* tag, const rt::ConvParams& p) {
          (long)p.in_h, (long)p.in_w, (long)p.in_c, (long)p.out_h, (long)p.out_w, (long)p.out_c, (long)p.kernel_h,
          (long)p.kernel_w, (long)p.stride_h, (long)p.stride_w, (long)p.dilation_h, (long)p.dilation_w, (long)p.pad_top,
          (long)p.pad_left, (long)p.groups, (long)p.input_offset, (long)p.output_offset);
+}
+
+// Helium's depthwise_few cases by kind, so that its run can require each: channel multiplier
+// above 1, TFLite's rounding, per-tensor requantization, shifts above the vector forms (the
+// scalar requantization), a tall k x 1 window (k >= 10) over one column, a last block of
+// fewer than 16 channels, two pixels, a narrowed activation range.
+struct FewKinds {
+  int32_t multiplier, tflite, per_tensor, scalar, tall, tail, two, narrow;
+};
+FewKinds few_kinds{};
+void count_few_kinds(const rt::ConvParams& p) {
+  few_kinds.multiplier += p.out_c != p.in_c;
+  few_kinds.tflite += p.requant.rounding == rt::kRoundTflite;
+  few_kinds.per_tensor += p.requant.count == 1;
+  bool scalar = false;
+  for (int32_t i = 0; i < p.requant.count; ++i) scalar = scalar || p.requant.shift[i] > -2;
+  few_kinds.scalar += scalar;
+  few_kinds.tall += p.kernel_h >= 10 && p.kernel_w == 1 && p.in_w == 1;
+  few_kinds.tail += p.out_c % 16 != 0;
+  few_kinds.two += p.batch * p.out_h * p.out_w == 2;
+  few_kinds.narrow += p.act_min != -128 || p.act_max != 127;
 }
 
 // Runs one conv or depthwise layer through both paths and compares. `expect`: the variant the
@@ -177,6 +204,7 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
       print_conv(taken, p);
       return;
     }
+    if (strcmp(expect, "depthwise_few") == 0) count_few_kinds(p);
   }
   memset(out_native, 0x55, static_cast<size_t>(n_out));
   memset(out_portable, 0x33, static_cast<size_t>(n_out));
@@ -502,6 +530,9 @@ constexpr Variant kVariants[] = {
     {"depthwise_mult1", true, {0, 0, 0, 20, 0, 0}, 300},      // DSP: fewer than 4 channels, tap by tap
 #else
     {"depthwise_mult1", true, {0, 0, 0, 20, 0, 0}, 1000},  // multiplier 1, any window
+    // One or two output pixels per call: tall windows over one column (the streaming
+    // wakeword's steps), tiny images, channel multipliers above 1.
+    {"depthwise_few", true, {0, 0, 25, 10, 60, 90}, 1000},
 #endif
     {"depthwise_multiplier", true, {0, 0, 100, 40, 0, 0}, 1000},  // multiplier above 1: gathered inputs
 };
@@ -540,6 +571,21 @@ int main() {
         if (strcmp(only, v.name) != 0) continue;
         known = true;
         variant_cases(v.name, v.depthwise, v.odds, v.cases);
+      }
+      if (strcmp(only, "depthwise_few") == 0) {
+        const FewKinds& k = few_kinds;
+        printf(
+            "depthwise_few: multiplier %ld, tflite %ld, per tensor %ld, scalar %ld, tall %ld, tail %ld, two pixels "
+            "%ld, "
+            "narrow %ld\n",
+            (long)k.multiplier, (long)k.tflite, (long)k.per_tensor, (long)k.scalar, (long)k.tall, (long)k.tail,
+            (long)k.two, (long)k.narrow);
+        const int32_t least = 20;
+        if (k.multiplier < least || k.tflite < least || k.per_tensor < least || k.scalar < least || k.tall < least ||
+            k.tail < least || k.two < least || k.narrow < least) {
+          ++failures;
+          printf("TOO FEW CASES of some kind for depthwise_few\n");
+        }
       }
     }
     if (!known) {
