@@ -340,7 +340,7 @@ TINYQ_ALWAYS_INLINE void depthwise_block(const ConvParams& p, const int8_t* inpu
   }
 }
 
-// Calls of at most kFewPixels output pixels (below): a streaming step's.
+// Calls of at most kFewPixels output pixels with channel multiplier 1 (below): a streaming step's.
 constexpr int32_t kFewPixels = 2;
 __attribute__((noinline, noclone)) void depthwise_few(const ConvParams& p, const int8_t* input, const int8_t* weights,
                                                       const int32_t* bias, int8_t* output);
@@ -358,7 +358,8 @@ void set_gather_offsets(int32_t multiplier, DwBlock& blk) {
 // reading input channel o / m (contiguous for m = 1, gathered otherwise).
 void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                    int8_t* output) {
-  if (p.batch * p.out_h * p.out_w <= kFewPixels) return depthwise_few(p, input, weights, bias, output);
+  if (p.batch * p.out_h * p.out_w <= kFewPixels && p.out_c == p.in_c)
+    return depthwise_few(p, input, weights, bias, output);
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   const int32_t c = p.in_c;
   const int32_t multiplier = p.out_c / p.in_c;
@@ -419,12 +420,14 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
 // against about 12 for folding it), and only the accumulators stay in registers: bias,
 // multipliers and shifts are loaded where they are used, and each half block's shifts choose
 // its requantization there. Adding the offset per input gives the portable kernel's sums (both
-// wrap modulo 2^32 alike).
+// wrap modulo 2^32 alike). Channel multiplier 1 only (multipliers above 1 take depthwise_block's
+// gathers, kGather, also for one pixel): the code is 1 to 2 KB per mode and rounding, and the
+// few-pixel layers met so far (streaming steps) are plain depthwise ones.
 
 // One pixel's valid taps as `lines` lines of `n` taps: a tap's input is `x_step` bytes after
 // the previous one's (weights `w_step`), a line's first `x_line` after the previous line's
 // first (weights `w_line`). A k x 1 window is one line of k taps a row apart, so that a call
-// of the streaming wakeword runs a single loop of its taps (few_blocks' kOneLine).
+// of the streaming wakeword runs a single loop of its taps.
 struct FewWindow {
   const int8_t* in;  // input channel 0 at the first valid tap
   const int8_t* w;   // output channel 0's weight of that tap
@@ -433,21 +436,24 @@ struct FewWindow {
   int8_t* out;  // output channel 0 of the pixel
 };
 
-// n taps of a line: an odd one first, then two per iteration (the pointer and counter updates
-// of a loop of single taps would be a fifth of its instructions).
+// The taps of a line: an odd one first, then `pairs` of two per iteration (the pointer and
+// counter updates of a loop of single taps would be a fifth of its instructions). The counts
+// and doubled steps come from the caller, computed once per pixel.
+struct FewLine {
+  int32_t odd, pairs;
+  int32_t x_step, w_step, x_step2, w_step2;
+};
 template <int32_t kMode>
-TINYQ_ALWAYS_INLINE void few_line(const int8_t* x, const int8_t* k, int32_t n, int32_t x_step, int32_t w_step,
-                                  int16_t offset, const DwBlock& blk, int32x4_t* acc) {
-  if (n & 1) {
+TINYQ_ALWAYS_INLINE void few_line(const int8_t* x, const int8_t* k, const FewLine& t, int16_t offset,
+                                  const DwBlock& blk, int32x4_t* acc) {
+  if (t.odd) {
     tap<true, kMode>(x, k, offset, blk, acc);
-    x += x_step;
-    k += w_step;
+    x += t.x_step;
+    k += t.w_step;
   }
-  for (int32_t i = n >> 1; i > 0; --i) {
+  for (int32_t i = t.pairs; i > 0; --i, x += t.x_step2, k += t.w_step2) {
     tap<true, kMode>(x, k, offset, blk, acc);
-    tap<true, kMode>(x + x_step, k + w_step, offset, blk, acc);
-    x += 2 * x_step;
-    k += 2 * w_step;
+    tap<true, kMode>(x + t.x_step, k + t.w_step, offset, blk, acc);
   }
 }
 
@@ -476,7 +482,8 @@ TINYQ_ALWAYS_INLINE void load_half(const int32_t* table, const DwBlock& blk, int
 // bound): out of line, rare. The accumulators come by value: a pointer would keep them in
 // memory through the taps.
 __attribute__((noinline)) void few_scalar_half(int32x4_t even, int32x4_t odd, int32_t h, const DwBlock& blk,
-                                               const OutputStage& st, int8_t* out) {
+                                               const ConvParams& p, int8_t* out) {
+  const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   int32_t a[8];
   vstrwq_s32(a, even);
   vstrwq_s32(a + 4, odd);
@@ -486,30 +493,22 @@ __attribute__((noinline)) void few_scalar_half(int32x4_t even, int32x4_t odd, in
 
 // The layer's constants that few_blocks reads.
 struct FewLayer {
-  const int32_t* bias;  // or null
+  const ConvParams* params;  // for the scalar requantization
+  const int32_t* bias;       // or null
   const int32_t* multiplier;
   const int32_t* shift;
   int32_t multiplier_count;  // 1: per tensor
   int32_t requant;           // kScalar (a per-tensor shift beyond the vector forms), kVector or kVectorTflite
-  int32_t channel_multiplier;
   int16_t offset, act_min, act_max, out_offset;
   bool full_range;  // act_min = -128, act_max = 127
 };
 
-// requantize_lanes_tflite for shifts below 0 in every lane: the rounding fixup is then -1 for
-// every negative lane, y >> 31, without masking by the shift's sign.
-TINYQ_ALWAYS_INLINE int32x4_t requantize_lanes_tflite_right(int32x4_t acc, int32x4_t multiplier, int32x4_t shift) {
-  const int32x4_t y = vqrdmulhq_s32(acc, multiplier);
-  return vrshlq_s32(vqaddq_s32(y, vshrq_n_s32(y, 31)), shift);
-}
-
 // Requantizes and stores half h of a block's pixel, accumulators `even` and `odd`: the vector
 // form unless some shift of the half is beyond it (then few_scalar_half).
-template <int32_t kMode>
+template <int32_t kMode, bool kTflite>
 TINYQ_ALWAYS_INLINE void few_finish_half(int32x4_t even, int32x4_t odd, int32_t h, const DwBlock& blk,
-                                         const FewLayer& L, const OutputStage& st, int8_t* out) {
-  const bool tflite = L.requant == kVectorTflite;
-  bool negative_shifts = L.shift[0] < 0;  // per tensor; per channel: this half's
+                                         const FewLayer& L, int8_t* out) {
+  constexpr bool tflite = kTflite;
   int32x4_t m0, m1, t0, t1;
   if (L.multiplier_count != 1) {
     int32x4_t pair[2];
@@ -519,8 +518,8 @@ TINYQ_ALWAYS_INLINE void few_finish_half(int32x4_t even, int32x4_t odd, int32_t 
     t1 = pair[1];
     const int32_t top = kMode == kFull ? vmaxvq_s32(vmaxvq_s32(INT32_MIN, t0), t1)
                                        : vmaxvq_p_s32(vmaxvq_p_s32(INT32_MIN, t0, valid[0]), t1, valid[1]);
-    if (L.requant == kScalar || top > (tflite ? 0 : -2)) return few_scalar_half(even, odd, h, blk, st, out);
-    negative_shifts = top < 0;
+    // (L.requant is kScalar for per-tensor parameters only.)
+    if (top > (tflite ? 0 : -2)) return few_scalar_half(even, odd, h, blk, *L.params, out);
     load_half<kMode>(L.multiplier, blk, h, pair, valid);
     m0 = pair[0];
     m1 = pair[1];
@@ -529,7 +528,7 @@ TINYQ_ALWAYS_INLINE void few_finish_half(int32x4_t even, int32x4_t odd, int32_t 
       t1 = vaddq_n_s32(t1, 1);
     }
   } else {
-    if (L.requant == kScalar) return few_scalar_half(even, odd, h, blk, st, out);
+    if (L.requant == kScalar) return few_scalar_half(even, odd, h, blk, *L.params, out);
     m0 = m1 = vdupq_n_s32(L.multiplier[0]);
     t0 = t1 = vdupq_n_s32(L.shift[0] + (tflite ? 0 : 1));
   }
@@ -537,9 +536,6 @@ TINYQ_ALWAYS_INLINE void few_finish_half(int32x4_t even, int32x4_t odd, int32_t 
   if (!tflite) {
     re = arm::requantize_lanes(even, m0, t0);
     ro = arm::requantize_lanes(odd, m1, t1);
-  } else if (negative_shifts) {
-    re = requantize_lanes_tflite_right(even, m0, t0);
-    ro = requantize_lanes_tflite_right(odd, m1, t1);
   } else {
     re = arm::requantize_lanes_tflite(even, m0, t0);
     ro = arm::requantize_lanes_tflite(odd, m1, t1);
@@ -561,22 +557,26 @@ TINYQ_ALWAYS_INLINE void few_finish_half(int32x4_t even, int32x4_t odd, int32_t 
   }
 }
 
-// The blocks [ch, end) of one mode. kOneLine: every window is a single line of taps (or none).
-template <int32_t kMode, bool kOneLine>
+// The blocks [ch, end) of one mode and rounding (kTflite: TFLite's).
+template <int32_t kMode, bool kTflite>
 __attribute__((noinline, noclone)) void few_blocks(const FewLayer& L, const FewWindow* win, int32_t pixels, int32_t ch,
-                                                   int32_t end, const OutputStage& st) {
-  for (; ch < end; ch += 16) {
-    DwBlock blk;
-    blk.ch = ch;
-    blk.n = end - ch < 16 ? end - ch : 16;
-    blk.in_ch = kMode == kGather ? ch / L.channel_multiplier : ch;
-    if (kMode != kFull) {
-      blk.bytes[0] = vctp16q(static_cast<uint32_t>(blk.n < 8 ? blk.n : 8));
-      blk.bytes[1] = vctp16q(static_cast<uint32_t>(blk.n > 8 ? blk.n - 8 : 0));
-    }
-    if (kMode == kGather) set_gather_offsets(L.channel_multiplier, blk);
-    for (int32_t i = 0; i < pixels; ++i) {
-      const FewWindow& wd = win[i];
+                                                   int32_t end) {
+  // Pixels outside, blocks inside: a pixel's window (pointers, steps, tap counts) stays in
+  // registers over its blocks; the blocks' setup is little.
+  const int32_t first = ch;
+  for (int32_t i = 0; i < pixels; ++i) {
+    const FewWindow wd = win[i];
+    const FewLine line{wd.n & 1, wd.n >> 1, wd.x_step, wd.w_step, 2 * wd.x_step, 2 * wd.w_step};
+    const int16_t offset = L.offset;
+    for (ch = first; ch < end; ch += 16) {
+      DwBlock blk;
+      blk.ch = ch;
+      blk.n = kMode == kFull || end - ch >= 16 ? 16 : end - ch;  // kFull: [ch, end) holds whole blocks
+      blk.in_ch = ch;
+      if (kMode != kFull) {
+        blk.bytes[0] = vctp16q(static_cast<uint32_t>(blk.n < 8 ? blk.n : 8));
+        blk.bytes[1] = vctp16q(static_cast<uint32_t>(blk.n > 8 ? blk.n - 8 : 0));
+      }
       int32x4_t acc[4];
       if (L.bias != nullptr) {
         mve_pred16_t valid[2];
@@ -587,72 +587,86 @@ __attribute__((noinline, noclone)) void few_blocks(const FewLayer& L, const FewW
       }
       const int8_t* x = wd.in + blk.in_ch;
       const int8_t* k = wd.w + ch;
-      if (kOneLine) {
-        few_line<kMode>(x, k, wd.n, wd.x_step, wd.w_step, L.offset, blk, acc);
+      if (__builtin_expect(wd.lines == 1, 1)) {  // k x 1 windows: no loop over lines
+        few_line<kMode>(x, k, line, offset, blk, acc);
       } else {
-        for (int32_t l = 0; l < wd.lines; ++l, x += wd.x_line, k += wd.w_line)
-          few_line<kMode>(x, k, wd.n, wd.x_step, wd.w_step, L.offset, blk, acc);
+        for (int32_t l = wd.lines; l > 0; --l, x += wd.x_line, k += wd.w_line)
+          few_line<kMode>(x, k, line, offset, blk, acc);
       }
       // Written out per half: a loop over h would index the accumulators at run time and keep
       // them in memory through the taps.
-      few_finish_half<kMode>(acc[0], acc[1], 0, blk, L, st, wd.out + ch);
-      few_finish_half<kMode>(acc[2], acc[3], 1, blk, L, st, wd.out + ch);
+      few_finish_half<kMode, kTflite>(acc[0], acc[1], 0, blk, L, wd.out + ch);
+      few_finish_half<kMode, kTflite>(acc[2], acc[3], 1, blk, L, wd.out + ch);
     }
   }
 }
 
 template <int32_t kMode>
-void run_few_blocks(bool one_line, const FewLayer& L, const FewWindow* win, int32_t pixels, int32_t ch, int32_t end,
-                    const OutputStage& st) {
-  if (one_line) {
-    few_blocks<kMode, true>(L, win, pixels, ch, end, st);
+void run_few_blocks(const FewLayer& L, const FewWindow* win, int32_t pixels, int32_t ch, int32_t end) {
+  if (L.requant == kVectorTflite) {
+    few_blocks<kMode, true>(L, win, pixels, ch, end);
   } else {
-    few_blocks<kMode, false>(L, win, pixels, ch, end, st);
+    few_blocks<kMode, false>(L, win, pixels, ch, end);
   }
+}
+
+// A window of rows x cols valid taps as lines (FewWindow): one line down the rows for a
+// single column (k x 1 windows), otherwise a line per row.
+void set_lines(const ConvParams& p, int32_t rows, int32_t cols, FewWindow& wd) {
+  const int32_t row = p.in_w * p.in_c;
+  if (cols == 1) {
+    wd.n = rows;
+    wd.lines = 1;
+    wd.x_step = p.dilation_h * row;
+    wd.w_step = p.kernel_w * p.out_c;
+  } else {
+    wd.n = cols;
+    wd.lines = rows;
+    wd.x_step = p.dilation_w * p.in_c;
+    wd.w_step = p.out_c;
+  }
+  if (wd.n == 0 || wd.lines == 0) wd.n = wd.lines = 0;
+  wd.x_line = p.dilation_h * row;
+  wd.w_line = p.kernel_w * p.out_c;
 }
 
 // Every output pixel of a call of at most kFewPixels: their windows' valid taps once, then
 // the channel blocks.
 void depthwise_few(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                    int8_t* output) {
-  const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   const int32_t c = p.in_c;
   const int32_t row = p.in_w * c;
   FewWindow win[kFewPixels];
   int32_t pixels = 0;
-  bool one_line = true;
-  for (int32_t b = 0; b < p.batch; ++b) {
-    for (int32_t oy = 0; oy < p.out_h; ++oy) {
-      const int32_t y0 = oy * p.stride_h - p.pad_top;
-      const detail::TapRange ky = detail::valid_taps(y0, p.kernel_h, p.dilation_h, p.in_h);
-      for (int32_t ox = 0; ox < p.out_w; ++ox, ++pixels) {
-        const int32_t x0 = ox * p.stride_w - p.pad_left;
-        const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, p.dilation_w, p.in_w);
-        FewWindow& wd = win[pixels];
-        wd.in = input + b * p.in_h * row + (y0 + ky.first * p.dilation_h) * row + (x0 + kx.first * p.dilation_w) * c;
-        wd.w = weights + (ky.first * p.kernel_w + kx.first) * p.out_c;
-        wd.out = output + pixels * p.out_c;
-        const int32_t rows = ky.last - ky.first, cols = kx.last - kx.first;
-        if (cols == 1) {  // one line down the rows
-          wd.n = rows;
-          wd.lines = 1;
-          wd.x_step = p.dilation_h * row;
-          wd.w_step = p.kernel_w * p.out_c;
-        } else {
-          wd.n = cols;
-          wd.lines = rows;
-          wd.x_step = p.dilation_w * c;
-          wd.w_step = p.out_c;
+  const int32_t extent_h = (p.kernel_h - 1) * p.dilation_h, extent_w = (p.kernel_w - 1) * p.dilation_w;
+  if (p.batch == 1 && p.out_h == 1 && p.out_w == 1 && p.pad_top == 0 && p.pad_left == 0 && extent_h < p.in_h &&
+      extent_w < p.in_w) {
+    // One window inside the input (a streaming step's): every tap valid.
+    FewWindow& wd = win[0];
+    wd.in = input;
+    wd.w = weights;
+    wd.out = output;
+    set_lines(p, p.kernel_h, p.kernel_w, wd);
+    pixels = 1;
+  } else {
+    for (int32_t b = 0; b < p.batch; ++b) {
+      for (int32_t oy = 0; oy < p.out_h; ++oy) {
+        const int32_t y0 = oy * p.stride_h - p.pad_top;
+        const detail::TapRange ky = detail::valid_taps(y0, p.kernel_h, p.dilation_h, p.in_h);
+        for (int32_t ox = 0; ox < p.out_w; ++ox, ++pixels) {
+          const int32_t x0 = ox * p.stride_w - p.pad_left;
+          const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, p.dilation_w, p.in_w);
+          FewWindow& wd = win[pixels];
+          wd.in = input + b * p.in_h * row + (y0 + ky.first * p.dilation_h) * row + (x0 + kx.first * p.dilation_w) * c;
+          wd.w = weights + (ky.first * p.kernel_w + kx.first) * p.out_c;
+          wd.out = output + pixels * p.out_c;
+          set_lines(p, ky.last - ky.first, kx.last - kx.first, wd);
         }
-        if (wd.n == 0) wd.lines = 0;
-        if (wd.lines > 1) one_line = false;
-        if (wd.lines == 0) wd.n = 0;  // kOneLine runs n taps
-        wd.x_line = p.dilation_h * row;
-        wd.w_line = p.kernel_w * p.out_c;
       }
     }
   }
   FewLayer L;
+  L.params = &p;
   L.bias = bias;
   L.multiplier = p.requant.multiplier;
   L.shift = p.requant.shift;
@@ -661,16 +675,14 @@ void depthwise_few(const ConvParams& p, const int8_t* input, const int8_t* weigh
   L.requant = tflite ? kVectorTflite : kVector;
   // Per tensor: one check here. Per channel: half block by half block.
   if (p.requant.count == 1 && p.requant.shift[0] > (tflite ? 0 : -2)) L.requant = kScalar;
-  L.channel_multiplier = p.out_c / p.in_c;
   L.offset = static_cast<int16_t>(p.input_offset);
   L.act_min = static_cast<int16_t>(p.act_min);
   L.act_max = static_cast<int16_t>(p.act_max);
   L.out_offset = static_cast<int16_t>(p.output_offset);
   L.full_range = p.act_min == -128 && p.act_max == 127;
-  if (p.out_c != p.in_c) return run_few_blocks<kGather>(one_line, L, win, pixels, 0, p.out_c, st);
   const int32_t full = p.out_c & ~15;
-  if (full != 0) run_few_blocks<kFull>(one_line, L, win, pixels, 0, full, st);
-  if (full != p.out_c) run_few_blocks<kTail>(one_line, L, win, pixels, full, p.out_c, st);
+  if (full != 0) run_few_blocks<kFull>(L, win, pixels, 0, full);
+  if (full != p.out_c) run_few_blocks<kTail>(L, win, pixels, full, p.out_c);
 }
 
 }  // namespace
