@@ -1,5 +1,6 @@
 #include "codegen/firmware.hpp"
 
+#include <cxxabi.h>
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -105,6 +106,37 @@ int main(void) {{
 // NAME_* functions (kernels LTO inlined into NAME_invoke count there); constants: the
 // generated arrays and parameter structs and the runtime's tables; the arena: g_arena.
 // Startup, newlib and the test harness are left out.
+// nm -C leaves the names LTO made private mangled ("_ZN12_GLOBAL__N_1L10n7_weightsE.lto_priv.0"):
+// without the suffix they demangle like the others ("(anonymous namespace)::n7_weights").
+std::string demangled_lto_name(const std::string& symbol) {
+  if (!symbol.starts_with("_Z")) return symbol;
+  const std::string mangled = symbol.substr(0, symbol.find('.'));
+  int status = 0;
+  char* text = abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &status);
+  if (status != 0 || text == nullptr) return symbol;
+  std::string out = text;
+  std::free(text);
+  return out;
+}
+
+// A demangled function's qualified name without the return type that templates carry
+// ("void tinyq::rt::(anonymous namespace)::few_blocks<0l, true>(...)" is a tinyq::rt one).
+std::string qualified_name(const std::string& symbol) {
+  const std::size_t open = symbol.find('(');
+  const std::string head = symbol.substr(0, open == 0 ? std::string::npos : open);
+  int depth = 0;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    if (head[i] == '<') ++depth;
+    if (head[i] == '>') --depth;
+    if (head[i] == ' ' && depth == 0) start = i + 1;
+  }
+  // "(anonymous namespace)::..." begins with '(': no return type to skip.
+  return symbol.starts_with("(anonymous") ? symbol : symbol.substr(start);
+}
+
+}  // namespace
+
 FirmwareSizes sizes_from_symbols(const std::string& nm_output, const std::string& name) {
   FirmwareSizes s;
   std::istringstream lines(nm_output);
@@ -114,6 +146,7 @@ FirmwareSizes sizes_from_symbols(const std::string& nm_output, const std::string
     if (!(words >> address >> size_hex >> type) || type.size() != 1) continue;
     std::string symbol;
     std::getline(words >> std::ws, symbol);
+    symbol = demangled_lto_name(symbol);
     std::size_t bytes = 0;
     try {
       bytes = std::stoul(size_hex, nullptr, 16);
@@ -121,8 +154,9 @@ FirmwareSizes sizes_from_symbols(const std::string& nm_output, const std::string
       continue;
     }
     const char kind = char(std::tolower(static_cast<unsigned char>(type[0])));
-    const bool runtime_symbol =
-        symbol.starts_with("tinyq::rt::") || symbol.starts_with("tinyq_dsp_") || symbol.starts_with("tinyq_mve_");
+    const std::string qualified = qualified_name(symbol);
+    const bool runtime_symbol = qualified.starts_with("tinyq::rt::") || qualified.starts_with("tinyq_dsp_") ||
+                                qualified.starts_with("tinyq_mve_");
     const bool model_symbol = symbol.starts_with(name + "_") || symbol.starts_with("(anonymous namespace)::n") ||
                               symbol.starts_with("(anonymous namespace)::g_");
     if (kind == 't') {
@@ -138,8 +172,6 @@ FirmwareSizes sizes_from_symbols(const std::string& nm_output, const std::string
   }
   return s;
 }
-
-}  // namespace
 
 // Absolute: the tools run in the build folder, not in ours.
 fs::path cortex_m_dir() {

@@ -38,6 +38,9 @@ struct FirmwareSizes {
   std::size_t flash() const { return model_code + runtime_code + const_data; }
 };
 
+// Sizes by symbol from `arm-none-eabi-nm -S -C` of a linked firmware whose model is `name`.
+FirmwareSizes sizes_from_symbols(const std::string& nm_output, const std::string& name);
+
 struct Firmware {
   std::filesystem::path dir, elf;
   FirmwareSizes sizes;
