@@ -130,6 +130,9 @@ Tensor Tensor::reshaped(Shape shape) const {
 
 void permute_elements(const std::byte* src, std::byte* dst, const Shape& src_shape, const std::vector<int>& perm,
                       std::size_t element_size) {
+  // An empty tensor may have other dimensions too large for a stride (fuzzing found
+  // [0, 3, 4, 2^62]): nothing to move, and nothing to multiply.
+  if (element_count(src_shape) == 0) return;
   const int rank = int(src_shape.size());
   std::vector<std::int64_t> src_strides(rank, 1);
   for (int i = rank - 2; i >= 0; --i) src_strides[i] = src_strides[i + 1] * src_shape[i + 1];
