@@ -10,6 +10,9 @@ namespace tinyq {
 namespace {
 
 std::vector<std::int64_t> row_major_strides(const Shape& s) {
+  // An empty tensor is never read, and its other dimensions may be too large for a stride
+  // (fuzzing found [0, 3, 4, 2^62]): zero strides, no multiplication.
+  if (std::find(s.begin(), s.end(), 0) != s.end()) return std::vector<std::int64_t>(s.size(), 0);
   std::vector<std::int64_t> st(s.size(), 1);
   for (std::size_t i = s.size(); i-- > 1;) st[i - 1] = st[i] * s[i];
   return st;
