@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "qmodel/kernel_params.hpp"
 #include "util/error.hpp"
@@ -11,10 +12,18 @@ namespace tinyq {
 
 namespace {
 
-std::size_t product(const Shape& s, std::size_t from) {
+std::size_t product(const Shape& s, std::size_t from, std::size_t to = SIZE_MAX) {
   std::size_t p = 1;
-  for (std::size_t i = from; i < s.size(); ++i) p *= std::size_t(s[i]);
+  for (std::size_t i = from; i < s.size() && i < to; ++i) p *= std::size_t(s[i]);
   return p;
+}
+
+// The axis of `y` laid out as [outer, frames, inner] (the products of the axes before and
+// after it), or -1: where a view keeps the frames of its input.
+int axis_laid_out_as(const Shape& y, std::int64_t frames, std::size_t outer, std::size_t inner) {
+  for (std::size_t a = 0; a < y.size(); ++a)
+    if (y[a] == frames && product(y, a + 1) == inner && product(y, 0, a) == outer) return int(a);
+  return -1;
 }
 
 // The time axis of the model's input: H of an NHWC [1, T, 1, C] spectrogram (TFLite and
@@ -45,7 +54,7 @@ TimeAxis input_time_axis(const QGraph& g, int input) {
          "(2-D images and batched inputs have no frame order)",
          fmt::join(s, ","));
   t.frames = s[std::size_t(t.axis)];
-  t.outer = product(Shape(s.begin(), s.begin() + t.axis), 0);
+  t.outer = product(s, 0, std::size_t(t.axis));
   t.row_bytes = t.outer * product(s, std::size_t(t.axis) + 1);
   return t;
 }
@@ -140,14 +149,10 @@ class Planner {
       s.ints.clear();
       s.i32.clear();
       root_[std::size_t(n.output)] = root_[std::size_t(n.inputs[0])];
-      const Shape& y = g_.values[std::size_t(n.output)].shape;
-      for (std::size_t a = 0; a < y.size(); ++a)
-        if (y[a] == t.frames && product(y, a + 1) == t.row_bytes &&
-            product(Shape(y.begin(), y.begin() + std::ptrdiff_t(a)), 0) == 1) {
-          p_.time[std::size_t(n.output)] = {int(a), t.frames, t.row_bytes};
-          return;
-        }
-      refuse(n, "its output has no time axis");
+      const int a = axis_laid_out_as(g_.values[std::size_t(n.output)].shape, t.frames, 1, t.row_bytes);
+      if (a < 0) refuse(n, "its output has no time axis");
+      p_.time[std::size_t(n.output)] = {a, t.frames, t.row_bytes};
+      return;
     }
     if (t.outer != 1 && n.kernel != QKernel::Reshape)  // ONNX 1-D input: only its transpose reads it
       refuse(n, "it reads the input along its channels (a stream gives frames one at a time)");
@@ -203,13 +208,10 @@ class Planner {
         return;
       }
       case QKernel::Reshape: {
-        const std::size_t inner = t.row_bytes / t.outer;
-        for (std::size_t a = 0; a < y.size(); ++a)
-          if (y[a] == t.frames && product(y, a + 1) == inner &&
-              product(Shape(y.begin(), y.begin() + std::ptrdiff_t(a)), 0) == t.outer) {
-            out = {int(a), t.frames, t.row_bytes, t.outer};  // same bytes, same frame order: a view along time
-            return;
-          }
+        if (const int a = axis_laid_out_as(y, t.frames, t.outer, t.row_bytes / t.outer); a >= 0) {
+          out = {a, t.frames, t.row_bytes, t.outer};  // same bytes, same frame order: a view along time
+          return;
+        }
         if (t.outer != 1) refuse(n, "it reshapes the input across its time axis");
         // Everything that is left of the window, flattened (into dense layers): the reshape
         // reads all of its input's rows; what follows runs once per step.
