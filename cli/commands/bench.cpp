@@ -97,7 +97,7 @@ int run_bench(const BenchArgs& args) {
     fail("--opt", "'{}' is not O3, O2 or Os", args.optimization);
   const QGraph windowed = load_quantized_model(args.model);
   const std::string name = "model";
-  GeneratedSources sources = generate_sources(windowed, target, name, {.streaming = args.streaming});
+  GeneratedSources sources = generate_within_limits(windowed, target, name, {.streaming = args.streaming}, args.limits);
   if (const int refused =
           check_model_fits(args.model, memory_needs(windowed, sources, target), target, args.limits, true))
     return refused;
@@ -121,6 +121,12 @@ int run_bench(const BenchArgs& args) {
   std::vector<int> layers;  // nodes with a kernel call, in execution order
   for (int n : sources.memory.order)
     if (graph.nodes[std::size_t(n)].kernel != QKernel::Reshape) layers.push_back(n);
+  // A patch stage runs its layers interleaved: one count for all, at its last layer.
+  std::int64_t stage_macs = 0;
+  if (const auto& patch = sources.patch) {
+    for (const PatchLayer& l : patch->layers) stage_macs += node_macs(graph.nodes[std::size_t(l.node)]);
+    std::erase_if(layers, [&](int n) { return patch->contains(n) && n != patch->layers.back().node; });
+  }
   // Markers of one run: before, after each layer, after. Streaming counts the last step.
   const std::size_t per_run = layers.size() + 2;
   if (run.marker_counts.size() > per_run)
@@ -156,10 +162,15 @@ int run_bench(const BenchArgs& args) {
   for (std::size_t k = 0; k < layers.size(); ++k) {
     const QNode& n = graph.nodes[std::size_t(layers[k])];
     const std::uint64_t insns = c[k + 1] - c[k] - kMarkerOverhead;
-    const std::int64_t m = node_macs(n);
+    const bool stage = sources.patch && sources.patch->contains(layers[k]);
+    const std::int64_t m = stage ? stage_macs : node_macs(n);
+    const std::string layer_name = stage ? fmt::format("patch stage: {} layers", sources.patch->layers.size()) : n.name;
     macs += m;
-    nlohmann::json layer = {
-        {"name", n.name}, {"op", n.op}, {"kernel", qkernel_name(n.kernel)}, {"macs", m}, {"instructions", insns}};
+    nlohmann::json layer = {{"name", layer_name},
+                            {"op", n.op},
+                            {"kernel", stage ? "RowStage" : qkernel_name(n.kernel)},
+                            {"macs", m},
+                            {"instructions", insns}};
     std::string cycle_columns;
     if (args.cycles) {
       const InstructionMix mix = mix_between(k, k + 1);
@@ -173,8 +184,9 @@ int run_bench(const BenchArgs& args) {
     }
     layer_json.push_back(layer);
     if (!args.json)
-      fmt::print("{:>3}  {:<32} {:<20} {:>10} {:>12} {:>9}{}\n", k, column_name(n.name, 32), qkernel_name(n.kernel), m,
-                 insns, m > 0 ? fmt::format("{:.3f}", double(m) / double(insns)) : "", cycle_columns);
+      fmt::print("{:>3}  {:<32} {:<20} {:>10} {:>12} {:>9}{}\n", k, column_name(layer_name, 32),
+                 stage ? "RowStage" : qkernel_name(n.kernel), m, insns,
+                 m > 0 ? fmt::format("{:.3f}", double(m) / double(insns)) : "", cycle_columns);
   }
   nlohmann::json cycles_json;
   std::string cycles_text;
@@ -213,6 +225,10 @@ int run_bench(const BenchArgs& args) {
                           {"const_data_bytes", s.const_data},
                           {"optimization", "-" + args.optimization}};
     if (args.cycles) out.update(cycles_json);
+    if (const auto& patch = sources.patch) {
+      out["patch_layers"] = patch->layers.size();
+      out["layer_by_layer_arena_bytes"] = sources.layer_by_layer_arena_bytes;
+    }
     if (const auto& plan = sources.streaming) {
       out["streaming"] = true;
       out["window_frames"] = plan->window_frames;
@@ -229,6 +245,7 @@ int run_bench(const BenchArgs& args) {
           "streaming: a window of {} frames; {} B of layer history in the arena, moved up one row per "
           "frame in {} instructions\n",
           plan->window_frames, plan->history_bytes(), shifts);
+    if (sources.patch) fmt::print("{}\n", describe_patch(sources));
     fmt::print("arena {} B; flash {} B = runtime code {} B + model code {} B + weights and constants {} B\n",
                sources.memory.arena_bytes(), s.flash(), s.runtime_code, s.model_code, s.const_data);
     fmt::print("{}", cycles_text);

@@ -39,7 +39,7 @@ int run_generate(const GenerateArgs& args) {
   check_output_folder(args.output);  // before any work: exit 2 without touching it
   const QGraph graph = load_quantized_model(args.model);
   const std::string name = args.name.empty() ? default_name(args.model) : args.name;
-  GeneratedSources sources = generate_sources(graph, target, name, {.streaming = args.streaming});
+  GeneratedSources sources = generate_within_limits(graph, target, name, {.streaming = args.streaming}, args.limits);
   const MemoryLayout& m = sources.memory;
   const MemoryNeeds needs = memory_needs(graph, sources, target);
   const std::size_t code = needs.code_bytes, flash = needs.flash(), ram = needs.arena_bytes;
@@ -60,6 +60,10 @@ int run_generate(const GenerateArgs& args) {
                         {"tflm_greedy_arena_bytes", m.tflm_greedy_bytes},
                         {"scratch_bytes", sources.peak_scratch_bytes},
                         {"files", files}};
+    if (const auto& patch = sources.patch) {
+      j["patch_layers"] = patch->layers.size();
+      j["layer_by_layer_arena_bytes"] = sources.layer_by_layer_arena_bytes;
+    }
     if (const auto& plan = sources.streaming) {
       j["window_frames"] = plan->window_frames;
       j["frame_bytes"] = plan->frame_bytes;
@@ -70,6 +74,7 @@ int run_generate(const GenerateArgs& args) {
     // The result, not a diagnostic: stdout (docs/CLI.md).
     fmt::print("wrote {} files to {} for {}: {}\n", sources.files.size(), args.output, target.name, breakdown);
     fmt::print("arena planner: {} B vs TFLM greedy-by-size {} B\n", ram, m.tflm_greedy_bytes);
+    if (sources.patch) fmt::print("{}\n", describe_patch(sources));
     if (const auto& plan = sources.streaming)
       fmt::print(
           "streaming: {} B per frame, a window of {} frames; {} B of layer history and recurrent state kept in the "

@@ -14,8 +14,18 @@ namespace tinyq::cli {
 
 struct MemoryLimits {
   std::int64_t ram = 0, flash = 0;  // bytes, 0: no limit
+  bool patch = false;               // --patch: patch-based first layers (codegen/patch_plan.hpp)
   void add_to(CLI::App& app);
 };
+
+// The model's sources with `options` and --patch. When the arena exceeds --ram-limit layer
+// by layer and patch-based first layers bring it within, those are chosen (a note on stderr
+// says so and why: the input then comes through NAME_read_input_rows).
+GeneratedSources generate_within_limits(const QGraph& graph, const Target& target, const std::string& name,
+                                        GenerateOptions options, const MemoryLimits& limits);
+
+// One line on the patch stage: its layers, and the arena with it and layer by layer.
+std::string describe_patch(const GeneratedSources& sources);
 
 // What the generated model needs: constants, the code estimate, the arena.
 MemoryNeeds memory_needs(const QGraph& graph, const GeneratedSources& sources, const Target& target);

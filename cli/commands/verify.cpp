@@ -68,7 +68,7 @@ int run_verify(const VerifyArgs& args) {
   if (args.count <= 0) fail("--count", "must be at least 1");
   const QGraph graph = load_quantized_model(args.model);
   // Before any work: a model the board cannot hold is refused in one line, not by the linker.
-  GeneratedSources sources = generate_sources(graph, target, "model", {.streaming = args.streaming});
+  GeneratedSources sources = generate_within_limits(graph, target, "model", {.streaming = args.streaming}, args.limits);
   if (const int refused = check_model_fits(args.model, memory_needs(graph, sources, target), target, args.limits, true))
     return refused;
   // int8 .npy samples are the model's input bytes already (as `run` takes them, and as TFLite

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "codegen/generated_sources.hpp"
+#include "codegen/patch_plan.hpp"
 #include "codegen/streaming_plan.hpp"
 #include "qmodel/kernel_fields.hpp"
 #include "qmodel/kernel_params.hpp"
@@ -74,8 +75,8 @@ std::string params_text(const rt::BroadcastShape& s) {
 class ModelWriter {
  public:
   ModelWriter(const QGraph& g, const Target& target, const std::string& name, const MemoryLayout& m,
-              const StreamingPlan* streaming)
-      : g_(g), target_(target), name_(name), m_(m), streaming_(streaming) {}
+              const StreamingPlan* streaming, const PatchPlan* patch)
+      : g_(g), target_(target), name_(name), m_(m), streaming_(streaming), patch_(patch) {}
 
   std::string run(std::size_t* const_data_bytes) {
     std::string data, calls;
@@ -108,11 +109,16 @@ class ModelWriter {
   const std::string& name_;
   const MemoryLayout& m_;
   const StreamingPlan* streaming_;
-  int current_ = -1;  // the node being written (streaming reads and writes rows of its buffers)
+  const PatchPlan* patch_;
+  bool in_stage_ = false;  // writing a row function of the patch stage: `first` rows in, `out` row out
+  int current_ = -1;       // the node being written (streaming reads and writes rows of its buffers)
   std::size_t const_bytes_ = 0;
   std::map<const QNode*, std::int32_t> packed_dense_;  // dense layers packed: rt::kDensePackPlain / Fused
 
-  std::string at(int value) const { return fmt::format("g_arena + {}", m_.access_offset(current_, value)); }
+  std::string at(int value) const {
+    if (in_stage_) return value == g_.nodes[std::size_t(current_)].output ? "out" : "first";
+    return fmt::format("g_arena + {}", m_.access_offset(current_, value));
+  }
 
   // Streaming: a recurrent node's state and where the arena keeps it.
   std::optional<std::pair<RecurrentState, std::size_t>> recurrent_state(std::size_t node) const {
@@ -322,6 +328,50 @@ class ModelWriter {
     return kind;
   }
 
+  // Patch stage: one layer's output row from a window of its input rows (rt::RowStageLayer::run):
+  // the layer's own call on parameters whose heights are the window's.
+  std::string row_function(const QNode& n, const std::string& id, std::string call) const {
+    std::string type = "ConvParams", heights = "p";
+    if (n.kernel == QKernel::MaxPool) type = "PoolParams";
+    if (n.kernel == QKernel::AvgPool) type = "AvgPoolParams", heights = "p.pool";
+    if (n.kernel == QKernel::Lookup) {  // a row in, a row out
+      const Shape& s = g_.values[std::size_t(n.output)].shape;
+      return fmt::format(
+          "void {0}_row(const int8_t* first, int32_t, int32_t, int8_t* out) {{\n"
+          "  rt::lookup_s8({0}_table, first, out, {1});\n}}\n",
+          id, s[2] * s[3]);
+    }
+    const std::string params = id + "_params";
+    for (std::size_t at = call.find(params); at != std::string::npos; at = call.find(params, at + 1))
+      call.replace(at, params.size(), "p");
+    return fmt::format(
+        "void {0}_row(const int8_t* first, int32_t count, int32_t pad_top, int8_t* out) {{\n"
+        "  rt::{1} p = {0}_params;  // the window's rows, one output row\n"
+        "  {2}.in_h = count;\n  {2}.out_h = 1;\n  {2}.pad_top = pad_top;\n"
+        "  {3};\n}}\n",
+        id, type, heights, call);
+  }
+
+  // The patch stage's table (flash) and the call that runs it, in place of its last layer's.
+  std::string stage_call(std::size_t last) const {
+    std::string table;
+    for (const PatchLayer& l : patch_->layers) {
+      const QNode& n = g_.nodes[std::size_t(l.node)];
+      fmt::format_to(std::back_inserter(table), "    {{{}, {}, {}, {}, {}, {}, g_arena + {}, n{}_row}},  // {}\n",
+                     l.in_rows, l.out_rows, l.window, l.stride, l.pad, l.in_row_bytes, m_.value_offset(n.inputs[0]),
+                     l.node, comment_text(n.name));
+    }
+    const Shape& out = g_.values[std::size_t(patch_->output_value)].shape;
+    return fmt::format(
+        "  {{  // the patch stage: {1} layers row by row, the input read through {0}_read_input_rows\n"
+        "    static const rt::RowStageLayer stage[] = {{\n{2}    }};\n"
+        "    int32_t state[{3}];\n"
+        "    rt::row_stage_s8(stage, {1}, state, {0}_read_input_rows, g_arena + {4}, {5});\n"
+        "  }}\n  TINYQ_LAYER_HOOK({6});\n",
+        name_, patch_->layers.size(), table, 2 * patch_->layers.size(), m_.value_offset(patch_->output_value),
+        out[2] * out[3], last);
+  }
+
   void emit_node(std::size_t index, std::string& data, std::string& calls) {
     const QNode& n = g_.nodes[index];
     current_ = int(index);
@@ -345,9 +395,14 @@ class ModelWriter {
       names.add(values.data(), id + "_" + key);
       const_bytes_ += values.size() * 4;
     }
+    in_stage_ = patch_ != nullptr && patch_->contains(int(index));
     const NodeCode code = node_code(n, id, names, index);
     data += code.declarations;
-    if (code.call.empty())
+    if (in_stage_) {
+      in_stage_ = false;
+      data += row_function(n, id, code.call);
+      if (int(index) == patch_->layers.back().node) calls += stage_call(index);
+    } else if (code.call.empty())
       fmt::format_to(std::back_inserter(calls), "  // {}: reshape, a view of the same bytes\n", comment_text(n.name));
     else
       fmt::format_to(std::back_inserter(calls), "  {};  // {}\n  TINYQ_LAYER_HOOK({});\n", code.call,
@@ -359,8 +414,9 @@ class ModelWriter {
 }  // namespace
 
 std::string emit_model_cpp(const QGraph& graph, const Target& target, const std::string& name,
-                           const MemoryLayout& memory, std::size_t* const_data_bytes, const StreamingPlan* streaming) {
-  return ModelWriter(graph, target, name, memory, streaming).run(const_data_bytes);
+                           const MemoryLayout& memory, std::size_t* const_data_bytes, const StreamingPlan* streaming,
+                           const PatchPlan* patch) {
+  return ModelWriter(graph, target, name, memory, streaming, patch).run(const_data_bytes);
 }
 
 }  // namespace tinyq

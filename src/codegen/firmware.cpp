@@ -51,7 +51,7 @@ std::string first_error(const fs::path& log_file) {
 }
 
 std::string firmware_main(const std::string& name, std::size_t input_count, std::size_t output_count,
-                          std::size_t reset_every) {
+                          std::size_t reset_every, bool input_rows) {
   std::string upper = name;
   for (char& c : upper) c = char(std::toupper(static_cast<unsigned char>(c)));
   // Inputs after the first, read right after it for each run.
@@ -71,10 +71,11 @@ std::string firmware_main(const std::string& name, std::size_t input_count, std:
 // model's input order) and writes the outputs to tinyq_outputs.bin (all outputs of one sample
 // after another, in the model's output order).
 #include <stdio.h>
+#include <string.h>
 
 #include "{0}.h"
 #include "marker.h"
-
+{5}
 int main(void) {{
   FILE* in = fopen("tinyq_inputs.bin", "rb");
   FILE* out = fopen("tinyq_outputs.bin", "wb");
@@ -92,12 +93,22 @@ int main(void) {{
 }}
 )",
       name, upper, more_outputs, more_inputs,
-      reset_every
+      input_rows ? "  while (fread(g_sample, 1, sizeof g_sample, in) == sizeof g_sample) {\n"
+      : reset_every
           ? fmt::format("  for (long frame = 0;; ++frame) {{\n"
                         "    if (frame % {2} == 0) {0}_reset();  // a stream per sample\n"
                         "    if (fread({0}_input(), 1, {1}_INPUT_SIZE, in) != {1}_INPUT_SIZE) break;\n",
                         name, upper, reset_every)
-          : fmt::format("  while (fread({0}_input(), 1, {1}_INPUT_SIZE, in) == {1}_INPUT_SIZE) {{\n", name, upper));
+          : fmt::format("  while (fread({0}_input(), 1, {1}_INPUT_SIZE, in) == {1}_INPUT_SIZE) {{\n", name, upper),
+      input_rows
+          ? fmt::format("\n// Patch-based code reads its input by rows: here from the sample in RAM (the copy is\n"
+                        "// counted with the inference, as a camera's or decoder's would be).\n"
+                        "static int8_t g_sample[{1}_INPUT_SIZE];\n"
+                        "extern \"C\" void {0}_read_input_rows(int8_t* rows, int32_t first_row, int32_t count) {{\n"
+                        "  memcpy(rows, g_sample + first_row * {1}_INPUT_ROW_BYTES, count * {1}_INPUT_ROW_BYTES);\n"
+                        "}}\n",
+                        name, upper)
+          : "");
 }
 
 // Sizes by symbol, from `arm-none-eabi-nm -S -C` of the linked ELF (LTO merges objects, so
@@ -201,8 +212,8 @@ Firmware build_firmware(const GeneratedSources& sources, const Target& target, c
   fw.elf = dir / "firmware.elf";
   fs::create_directories(dir / "src");
   for (const auto& f : sources.files) write_text(dir / "src" / f.path, f.content);
-  write_text(dir / "src" / "main.cpp",
-             firmware_main(name, sources.input_count, sources.output_count, options.reset_every));
+  write_text(dir / "src" / "main.cpp", firmware_main(name, sources.input_count, sources.output_count,
+                                                     options.reset_every, sources.patch.has_value()));
   copy_target_files(targets, dir);
 
   // Every path below is relative to the build folder, where make runs.

@@ -18,6 +18,24 @@ std::string comment_text(const std::string& s) {
   return out;
 }
 
+namespace {
+
+// The patch stage with the smallest arena: every prefix of the row-wise chain is planned,
+// the shortest of the best kept (fewer layers called per row).
+void choose_patch_stage(const QGraph& graph, const Target& target, GeneratedSources& out) {
+  const std::vector<PatchLayer> candidates = patch_candidates(graph);
+  for (std::size_t count = 1; count <= candidates.size(); ++count) {
+    PatchPlan plan = patch_plan(graph, candidates, count);
+    MemoryLayout memory = plan_memory(graph, target, {}, {}, &plan);
+    if (!out.patch || memory.arena_bytes() < out.memory.arena_bytes()) {
+      out.patch = std::move(plan);
+      out.memory = std::move(memory);
+    }
+  }
+}
+
+}  // namespace
+
 GeneratedSources generate_sources(const QGraph& windowed, const Target& target, const std::string& name,
                                   const GenerateOptions& options) {
   if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') ||
@@ -29,6 +47,8 @@ GeneratedSources generate_sources(const QGraph& windowed, const Target& target, 
   GeneratedSources out;
   out.input_count = windowed.inputs.size();
   out.output_count = windowed.outputs.size();
+  if (options.streaming && options.patch)
+    fail("--patch", "streams images row by row within one inference; it does not combine with --streaming");
   if (options.streaming) out.streaming = plan_streaming(windowed);
   out.graph = out.streaming ? out.streaming->step : windowed;
   run_single_pixel_convs_as_dense(out.graph);
@@ -38,11 +58,14 @@ GeneratedSources generate_sources(const QGraph& windowed, const Target& target, 
   if (plan)
     for (const RecurrentState& r : plan->states) state_bytes.push_back(r.words * sizeof(std::int32_t));
   out.memory = plan_memory(graph, target, plan ? plan->storage_bytes : std::vector<std::size_t>{}, state_bytes);
+  out.layer_by_layer_arena_bytes = out.memory.arena_bytes();
+  if (options.patch) choose_patch_stage(graph, target, out);
+  const PatchPlan* patch = out.patch ? &*out.patch : nullptr;
   if (plan) out.memory.view_bytes = plan->view_bytes;
   for (std::size_t b : out.memory.scratch_bytes) out.peak_scratch_bytes = std::max(out.peak_scratch_bytes, b);
-  std::string cpp = emit_model_cpp(graph, target, name, out.memory, &out.const_data_bytes, plan);
-  cpp += emit_io_functions(graph, name, out.memory);
-  out.files.push_back({name + ".h", emit_model_header(graph, target, name, out.memory, plan)});
+  std::string cpp = emit_model_cpp(graph, target, name, out.memory, &out.const_data_bytes, plan, patch);
+  cpp += emit_io_functions(graph, name, out.memory, patch);
+  out.files.push_back({name + ".h", emit_model_header(graph, target, name, out.memory, plan, patch)});
   out.files.push_back({name + ".cpp", std::move(cpp)});
   for (const auto& f : embedded_runtime_files()) out.files.push_back(f);
   return out;

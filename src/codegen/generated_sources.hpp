@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "codegen/memory_layout.hpp"
+#include "codegen/patch_plan.hpp"
 #include "codegen/streaming_plan.hpp"
 #include "codegen/target.hpp"
 #include "ir/qgraph.hpp"
@@ -28,6 +29,10 @@ struct GeneratedSources {
   std::size_t output_count = 1;  // output 0: NAME_output(); output k >= 1: NAME_outputk()
   // Streaming code (NAME_reset, NAME_step): the plan (its step graph is `graph` below).
   std::optional<StreamingPlan> streaming;
+  // Patch-based first layers (NAME_read_input_rows): the stage, and the arena the model
+  // would need layer by layer (with its input in the arena).
+  std::optional<PatchPlan> patch;
+  std::size_t layer_by_layer_arena_bytes = 0;
   // The graph the generated code runs, node for node: the model's (or the streaming step's),
   // with one-pixel convolutions as dense layers (single_pixel_conv.hpp).
   QGraph graph;
@@ -36,6 +41,9 @@ struct GeneratedSources {
 struct GenerateOptions {
   // Per-frame code for a model whose time axis is processed causally (streaming_plan.hpp).
   bool streaming = false;
+  // Patch-based inference of the first layers (patch_plan.hpp): the stage that gives the
+  // smallest arena.
+  bool patch = false;
 };
 
 // `name` must be a C identifier (it prefixes every exported symbol).
@@ -47,12 +55,15 @@ GeneratedSources generate_sources(const QGraph& graph, const Target& target, con
 // `streaming`: the graph is plan->step, and the code is NAME_reset / NAME_step.
 std::string emit_model_cpp(const QGraph& graph, const Target& target, const std::string& name,
                            const MemoryLayout& memory, std::size_t* const_data_bytes,
-                           const StreamingPlan* streaming = nullptr);
+                           const StreamingPlan* streaming = nullptr, const PatchPlan* patch = nullptr);
 std::string emit_model_header(const QGraph& graph, const Target& target, const std::string& name,
-                              const MemoryLayout& memory, const StreamingPlan* streaming = nullptr);
+                              const MemoryLayout& memory, const StreamingPlan* streaming = nullptr,
+                              const PatchPlan* patch = nullptr);
 
-// The input/output helpers declared in the header, appended to <name>.cpp.
-std::string emit_io_functions(const QGraph& graph, const std::string& name, const MemoryLayout& memory);
+// The input/output helpers declared in the header, appended to <name>.cpp. With a patch
+// stage the input has no buffer (the application gives rows), so it has no helpers.
+std::string emit_io_functions(const QGraph& graph, const std::string& name, const MemoryLayout& memory,
+                              const PatchPlan* patch = nullptr);
 
 // `s` made safe inside a /* */ or // comment (no newlines, no "*/").
 std::string comment_text(const std::string& s);

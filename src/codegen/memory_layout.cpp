@@ -27,7 +27,8 @@ struct Storage {
   std::vector<std::size_t> scratch;            // per node
 };
 
-Storage storage_of(const QGraph& g, const Target& target, const std::vector<std::size_t>& persistent_bytes) {
+Storage storage_of(const QGraph& g, const Target& target, const std::vector<std::size_t>& persistent_bytes,
+                   const PatchPlan* patch) {
   const std::size_t V = g.values.size(), N = g.nodes.size();
   Storage s;
   s.producer.assign(V, -1);
@@ -45,7 +46,9 @@ Storage storage_of(const QGraph& g, const Target& target, const std::vector<std:
   for (std::size_t v = 0; v < V; ++v) {
     if (s.root[v] != int(v)) continue;
     s.persistent[v] = v < persistent_bytes.size() && persistent_bytes[v] > 0;
-    s.bytes[v] = aligned(s.persistent[v] ? persistent_bytes[v] : std::size_t(element_count(g.values[v].shape)));
+    std::size_t bytes = s.persistent[v] ? persistent_bytes[v] : std::size_t(element_count(g.values[v].shape));
+    if (patch != nullptr && patch->value_bytes[v] > 0) bytes = patch->value_bytes[v];  // rows held
+    s.bytes[v] = aligned(bytes);
   }
   for (std::size_t n = 0; n < N; ++n) {
     for (int in : g.nodes[n].inputs) {
@@ -169,7 +172,8 @@ bool may_run_in_place(const QNode& n, int in, const QGraph& g) {
   }
 }
 
-MemoryLayout layout_for_order(const QGraph& g, const Storage& s, std::vector<int> order, bool allow_in_place) {
+MemoryLayout layout_for_order(const QGraph& g, const Storage& s, std::vector<int> order, bool allow_in_place,
+                              const PatchPlan* patch) {
   const std::size_t V = g.values.size(), N = g.nodes.size();
   MemoryLayout m;
   m.order = std::move(order);
@@ -189,6 +193,17 @@ MemoryLayout layout_for_order(const QGraph& g, const Storage& s, std::vector<int
     for (int reader : s.readers[r]) b.last_step = std::max(b.last_step, step_of[std::size_t(reader)]);
     if (s.is_output_root[r]) b.last_step = last_step;
     if (s.persistent[r]) b.first_step = 0, b.last_step = last_step;  // no other buffer ever overlaps it
+    if (patch != nullptr) {  // written or read by the stage: alive from its first layer to its last
+      int stage_first = last_step, stage_last = 0;
+      bool touched = false;
+      for (const PatchLayer& l : patch->layers) {
+        const QNode& n = g.nodes[std::size_t(l.node)];
+        const int t = step_of[std::size_t(l.node)];
+        stage_first = std::min(stage_first, t), stage_last = std::max(stage_last, t);
+        touched = touched || n.output == int(r) || s.root[std::size_t(n.inputs[0])] == int(r);
+      }
+      if (touched) b.first_step = std::min(b.first_step, stage_first), b.last_step = std::max(b.last_step, stage_last);
+    }
     root_buffer[r] = int(m.buffers.size());
     m.buffers.push_back(std::move(b));
   }
@@ -196,6 +211,7 @@ MemoryLayout layout_for_order(const QGraph& g, const Storage& s, std::vector<int
   m.in_place.assign(N, false);
   for (std::size_t t = 0; t < N && allow_in_place; ++t) {
     const QNode& n = g.nodes[std::size_t(m.order[t])];
+    if (patch != nullptr && patch->contains(m.order[t])) continue;  // its buffers hold rows, not tensors
     const std::size_t out_root = std::size_t(s.root[std::size_t(n.output)]);
     if (s.root[std::size_t(n.output)] != n.output || s.is_output_root[out_root] || s.persistent[out_root]) continue;
     for (int in : n.inputs) {
@@ -246,20 +262,24 @@ std::size_t node_scratch_bytes(const QNode& n, const Target& target) {
 }
 
 MemoryLayout plan_memory(const QGraph& graph, const Target& target, const std::vector<std::size_t>& persistent_bytes,
-                         const std::vector<std::size_t>& extra_persistent) {
-  Storage storage = storage_of(graph, target, persistent_bytes);
+                         const std::vector<std::size_t>& extra_persistent, const PatchPlan* patch) {
+  Storage storage = storage_of(graph, target, persistent_bytes, patch);
   storage.extra = extra_persistent;
   std::vector<int> stored(graph.nodes.size());
   for (std::size_t n = 0; n < stored.size(); ++n) stored[n] = int(n);
-  MemoryLayout best = layout_for_order(graph, storage, stored, true);
-  std::vector<int> scheduled = PeakScheduler(graph, storage).best_order();
+  MemoryLayout best = layout_for_order(graph, storage, stored, true, patch);
+  // A stage is a prefix of the stored order (patch_candidates): only that order keeps it.
+  std::vector<int> scheduled = patch != nullptr ? std::vector<int>{} : PeakScheduler(graph, storage).best_order();
   if (!scheduled.empty() && scheduled != stored) {
-    MemoryLayout other = layout_for_order(graph, storage, scheduled, true);
+    MemoryLayout other = layout_for_order(graph, storage, scheduled, true, patch);
     if (other.arena_bytes() < best.arena_bytes()) best = std::move(other);
   }
   // What TFLM would need for the same model: the graph's own order, no in-place reuse (it
-  // aliases reshapes only), greedy by size over the same buffers and scratch.
-  best.tflm_greedy_bytes = plan_greedy_by_size(layout_for_order(graph, storage, stored, false).buffers).arena_bytes;
+  // aliases reshapes only), greedy by size over the same buffers and scratch (layer by layer).
+  Storage whole = patch != nullptr ? storage_of(graph, target, persistent_bytes, nullptr) : storage;
+  whole.extra = extra_persistent;
+  best.tflm_greedy_bytes =
+      plan_greedy_by_size(layout_for_order(graph, whole, stored, false, nullptr).buffers).arena_bytes;
   return best;
 }
 

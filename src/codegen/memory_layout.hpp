@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "codegen/memory_planner.hpp"
+#include "codegen/patch_plan.hpp"
 #include "codegen/target.hpp"
 #include "ir/qgraph.hpp"
 
@@ -47,8 +48,11 @@ std::size_t node_scratch_bytes(const QNode& n, const Target& target);
 // `persistent_bytes` (per value, 0 for none): buffers of that size kept across invocations
 // (streaming histories): live at every step, so nothing else ever shares their bytes.
 // `extra_persistent`: more such buffers that hold no value (recurrent states).
+// `patch`: its layers run interleaved, row by row, as one stage (patch_plan.hpp): they keep
+// the stored order, their buffers hold the rows the plan says and live through the whole
+// stage, and each layer's scratch may share bytes only with the other stage layers' scratch.
 MemoryLayout plan_memory(const QGraph& graph, const Target& target,
                          const std::vector<std::size_t>& persistent_bytes = {},
-                         const std::vector<std::size_t>& extra_persistent = {});
+                         const std::vector<std::size_t>& extra_persistent = {}, const PatchPlan* patch = nullptr);
 
 }  // namespace tinyq

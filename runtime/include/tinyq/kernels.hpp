@@ -520,6 +520,33 @@ struct LayerNormParams {
 };
 void layer_norm_s8(const LayerNormParams& p, const int8_t* input, int8_t* output);
 
+// Patch-based inference of a model's first layers (generate --patch; MCUNetV2, Lin et al.
+// 2021, with horizontal strips one row high and no recomputation): a chain of layers runs
+// row by row, each output row computed as soon as the rows it reads exist, so a layer's
+// input is never whole in memory: it keeps only the rows its next output row reads. Only
+// the stage's last output is stored whole (it is what the next, layer-by-layer part reads).
+// The layers' kernels are the usual ones, called on a window of rows with out_h = 1, so the
+// result is byte for byte the layer-by-layer one.
+struct RowStageLayer {
+  int32_t in_rows, out_rows;  // the layer's input and output heights
+  // Output row q reads input rows [q * stride - pad, q * stride - pad + window) (those inside
+  // [0, in_rows); the host checks that every window holds at least one).
+  int32_t window, stride, pad;
+  int32_t row_bytes;  // one input row
+  int8_t* rows;       // the input rows held: room for min(window, in_rows) rows
+  // Computes one output row into `out` from `count` rows at `first`, the window starting
+  // `pad_top` rows above `first` (padding).
+  void (*run)(const int8_t* first, int32_t count, int32_t pad_top, int8_t* out);
+};
+// Fills `count` rows of the stage's input, starting at row `first_row`, into `rows`. Called
+// with increasing rows, each at most once (rows no window reads are skipped).
+typedef void (*RowStageReader)(int8_t* rows, int32_t first_row, int32_t count);
+// Runs the stage: layers[0] reads the input through `read`, layers[k] reads layers[k - 1]'s
+// rows, and the last layer's output rows go to `output` (output_row_bytes apart). `state`:
+// 2 * count words of bookkeeping.
+void row_stage_s8(const RowStageLayer* layers, int32_t count, int32_t* state, RowStageReader read, int8_t* output,
+                  int32_t output_row_bytes);
+
 }  // namespace rt
 }  // namespace tinyq
 
