@@ -3,7 +3,8 @@
 #   int8  the benchmark's int8 .tflite imported with TF's own quantization (bit-exact with TFLite Micro)
 #   own   the float model (.tflite; SWW: the Keras .h5) quantized by tinyq (preset best),
 #         calibrated on the benchmark's samples (bench/mlperf_tiny_samples.py says which)
-# For each: generate (arena, flash = weights + code), verify on the emulated Cortex-M4, M7 and
+# For each: generate (arena, flash = weights + code; the arena with --patch too), bench at -Os
+# on the Cortex-M4 (runtime code at -Os), verify on the emulated Cortex-M4, M7 and
 # M55 (0 differing bytes against the host int8 executor required), bench (exact instructions
 # per inference on each core), and the agreement with the float model (top-1, output SQNR) of
 # both int8 models on the same inputs. Prints markdown tables (also written to OUT/mlperf_tiny.md)
@@ -59,6 +60,11 @@ for m in "${models[@]}"; do
     rm -rf "$out/$m.$k.gen"
     $tinyq generate "$out/$m.$k.tqm" --target cortex-m4 -o "$out/$m.$k.gen" --name "${m}_$k" --json \
       > "$out/$m.$k.generate.json"
+    # Patch-based first layers (image inputs only; "{}" when the model has none).
+    $tinyq generate "$out/$m.$k.tqm" --target cortex-m4 -o "$out/$m.$k.patch.gen" --name "${m}_$k" --patch --json \
+      > "$out/$m.$k.patch.generate.json" 2>/dev/null || echo "{}" > "$out/$m.$k.patch.generate.json"
+    rm -rf "$out/$m.$k.patch.gen"
+    $tinyq bench "$out/$m.$k.tqm" --target cortex-m4 --opt Os --json > "$out/$m.$k.cortex-m4.Os.bench.json"
     for t in cortex-m4 cortex-m7 cortex-m55; do
       echo "   $k $t" >&2
       $tinyq verify "$out/$m.$k.tqm" --target $t --data "$data/${m}_eval.npy" --count "$count" --json \
@@ -90,9 +96,9 @@ for m in models:
 print("verify: " + ("; ".join(bad) if bad else
       f"0 differing bytes on every model, both quantizations, M4/M7/M55 ({load(f'{models[0]}.own.cortex-m4.verify.json')['count']} samples each)"))
 print()
-print("| model | quantization | M4 | M7 | M55 | TFLM + CMSIS-NN M4 | TFLM / tinyq | arena B | TFLM arena B | flash B "
-      "| code B | TFLM code B |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| model | quantization | M4 | M7 | M55 | TFLM + CMSIS-NN M4 | TFLM / tinyq | arena B | arena --patch B "
+      "| TFLM arena B | flash B | code B | runtime code -Os B | TFLM code B |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for m in models:
     for k, label in (("int8", "TF int8 (imported)"), ("own", "tinyq (from float)")):
         b = {t: load(f"{m}.{k}.{t}.bench.json") for t in cores}
@@ -100,9 +106,12 @@ for m in models:
         ti, ta, tc = tflm[m]
         m4 = b["cortex-m4"]
         code = m4["runtime_code_bytes"] + m4["model_code_bytes"]
+        os_code = load(f"{m}.{k}.cortex-m4.Os.bench.json")["runtime_code_bytes"]
+        patch = load(f"{m}.{k}.patch.generate.json")
+        patch_arena = f"{patch['arena_bytes']:,}" if "arena_bytes" in patch else "–"
         print(f"| {names[m]} | {label} | {m4['instructions']:,} | {b['cortex-m7']['instructions']:,} | "
-              f"{b['cortex-m55']['instructions']:,} | {ti:,} | {ti / m4['instructions']:.2f}× | {g['arena_bytes']:,} | {ta:,} | "
-              f"{g['flash_bytes']:,} | {code:,} | {tc:,} |")
+              f"{b['cortex-m55']['instructions']:,} | {ti:,} | {ti / m4['instructions']:.2f}× | {g['arena_bytes']:,} | "
+              f"{patch_arena} | {ta:,} | {g['flash_bytes']:,} | {code:,} | {os_code:,} | {tc:,} |")
 print()
 
 def sqnr(ref, x):

@@ -18,7 +18,7 @@ field() { /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)['$1'
 
 images=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 models=() data=()
-./build/tinyq quantize models/dwsep.onnx --calib "$images" --count 500 -o "$tmp/dwsep.tqm" >/dev/null
+./build/tinyq quantize models/dwsep.onnx --calib "$images" --calib-count 500 -o "$tmp/dwsep.tqm" >/dev/null
 models+=("$tmp/dwsep.tqm") data+=("$images")
 if [ -n "${TINYQ_MLPERF_TINY:-}" ] && [ -f "$TINYQ_MLPERF_TINY/models/vww_96_int8.tflite" ]; then
   models+=("$TINYQ_MLPERF_TINY/models/vww_96_int8.tflite") data+=("$TINYQ_MLPERF_TINY/tflm/vww_input.npy")

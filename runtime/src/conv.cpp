@@ -69,18 +69,5 @@ void conv2d_s8_portable(const ConvParams& p, const int8_t* input, const int8_t* 
   conv_loop<kRoundSingle>(p, input, weights, bias, output, scratch);
 }
 
-// Compile-time dispatch to this build's path (kernel_path.hpp); each path picks its own variant
-// from the shapes with conv2d_s8_variant(), the function the scratch twin asks too.
-void conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
-               int16_t* scratch) {
-#if defined(TINYQ_PATH_ARM_DSP)
-  conv2d_s8_dsp(p, input, weights, bias, output, scratch);
-#elif defined(TINYQ_PATH_ARM_MVE)
-  conv2d_s8_mve(p, input, weights, bias, output, scratch);
-#else
-  conv2d_s8_portable(p, input, weights, bias, output, scratch);
-#endif
-}
-
 }  // namespace rt
 }  // namespace tinyq

@@ -653,13 +653,19 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
 
 }  // namespace
 
+void conv2d_s8_dsp_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                             int8_t* output, int16_t* scratch) {
+  conv_pointwise(p, input, weights, bias, output, scratch);
+}
+
+void conv2d_s8_dsp_general(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                           int8_t* output, int16_t* scratch) {
+  conv_general(p, input, weights, bias, output, scratch);
+}
+
 void conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
                    int16_t* scratch) {
-  switch (conv2d_s8_variant(p, KernelPath::ArmDsp)) {
-    case ConvVariant::DspPointwise: conv_pointwise(p, input, weights, bias, output, scratch); return;
-    case ConvVariant::DspGeneral: conv_general(p, input, weights, bias, output, scratch); return;
-    default: conv2d_s8_portable(p, input, weights, bias, output, scratch); return;
-  }
+  conv2d_s8(p, input, weights, bias, output, scratch);
 }
 
 }  // namespace rt

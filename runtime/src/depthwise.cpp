@@ -50,16 +50,5 @@ void depthwise_conv2d_s8_portable(const ConvParams& p, const int8_t* input, cons
   depthwise_loop<kRoundSingle>(p, input, weights, bias, output);
 }
 
-void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
-                         int8_t* output) {
-#if defined(TINYQ_PATH_ARM_DSP)
-  depthwise_conv2d_s8_dsp(p, input, weights, bias, output);
-#elif defined(TINYQ_PATH_ARM_MVE)
-  depthwise_conv2d_s8_mve(p, input, weights, bias, output);
-#else
-  depthwise_conv2d_s8_portable(p, input, weights, bias, output);
-#endif
-}
-
 }  // namespace rt
 }  // namespace tinyq

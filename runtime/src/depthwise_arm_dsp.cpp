@@ -165,17 +165,14 @@ void depthwise_mult1(const ConvParams& p, const int8_t* input, const int8_t* wei
 
 }  // namespace
 
+void depthwise_window_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                          int8_t* output) {
+  depthwise_mult1(p, input, weights, bias, output);
+}
+
 void depthwise_conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                              int8_t* output) {
-  switch (depthwise_dsp_variant(p)) {
-    case DepthwiseDspVariant::Rows:
-    case DepthwiseDspVariant::Rows3x3:
-    case DepthwiseDspVariant::Multiplier: return depthwise_rows_dsp(p, input, weights, bias, output);
-    case DepthwiseDspVariant::Column: return depthwise_column_dsp(p, input, weights, bias, output);
-    case DepthwiseDspVariant::Window: return depthwise_mult1(p, input, weights, bias, output);
-    case DepthwiseDspVariant::Portable: break;
-  }
-  depthwise_conv2d_s8_portable(p, input, weights, bias, output);
+  depthwise_conv2d_s8(p, input, weights, bias, output);
 }
 
 }  // namespace rt

@@ -26,6 +26,10 @@
 namespace tinyq {
 namespace rt {
 
+// The variant choices below fold away in generated code (constant parameters) only when they
+// are inlined, which a -Os build does not do by itself.
+#define TINYQ_DISPATCH_INLINE __attribute__((always_inline))
+
 struct ConvParams {
   int32_t batch;
   int32_t in_h, in_w, in_c;
@@ -50,8 +54,8 @@ struct ConvParams {
 // the variant the build's path runs (conv2d_s8_variant below). The host's arena planner sizes
 // scratch with this very function for the target's path, and generated code static_asserts
 // the size, so the twin cannot drift from the kernel: both ask conv2d_s8_variant().
-void conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
-               int16_t* scratch);
+inline void conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                      int8_t* output, int16_t* scratch);
 
 // How conv2d_s8 runs a layer on each path (CMSIS-NN's wrapper, as a value the host can see).
 enum class ConvVariant : int32_t {
@@ -63,11 +67,11 @@ enum class ConvVariant : int32_t {
 };
 // A 1x1 kernel whose every output pixel reads a real input pixel (no padding taps, also none
 // from pad_bottom/pad_right, which the kernel only sees through out_h/out_w).
-constexpr bool conv2d_is_pointwise(const ConvParams& p) {
+TINYQ_DISPATCH_INLINE constexpr bool conv2d_is_pointwise(const ConvParams& p) {
   return p.kernel_h == 1 && p.kernel_w == 1 && p.pad_top == 0 && p.pad_left == 0 && p.groups == 1 &&
          (p.out_h - 1) * p.stride_h < p.in_h && (p.out_w - 1) * p.stride_w < p.in_w;
 }
-constexpr ConvVariant conv2d_s8_variant(const ConvParams& p, KernelPath path = kNativePath) {
+TINYQ_DISPATCH_INLINE constexpr ConvVariant conv2d_s8_variant(const ConvParams& p, KernelPath path = kNativePath) {
   // The SIMD paths carry in + input_offset in 16-bit lanes (DSP) or pad with the int8 value
   // -input_offset (MVE): both need input_offset = -zero_point, i.e. in [-127, 128].
   const bool offset_fits = p.input_offset >= -127 && p.input_offset <= 128;
@@ -107,8 +111,8 @@ constexpr size_t conv2d_s8_scratch_bytes(const ConvParams& p, KernelPath path = 
 // with the weights re-laid out per call on the stack (up to 2.5 KB), any multiplier; Helium: 16
 // channels per step, any multiplier (the input offset folded into a per-window start value).
 // Other cases run the portable kernel. No scratch.
-void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
-                         int8_t* output);
+inline void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                                int8_t* output);
 
 // Transposed convolution (ConvTranspose, Conv2DTranspose, TRANSPOSE_CONV) in the gather
 // formulation: each output pixel sums the input pixels whose taps land on it, so every output
@@ -546,6 +550,103 @@ typedef void (*RowStageReader)(int8_t* rows, int32_t first_row, int32_t count);
 // 2 * count words of bookkeeping.
 void row_stage_s8(const RowStageLayer* layers, int32_t count, int32_t* state, RowStageReader read, int8_t* output,
                   int32_t output_row_bytes);
+
+// ---- Dispatch: which variant runs a layer ----
+// conv2d_s8 and depthwise_conv2d_s8 choose a variant from the layer's parameters. They are
+// inline so that generated code, whose parameters are constants, keeps only the variant each
+// layer runs: out of line, a -Os build kept every variant of the path (KWS: 20.4 KB of
+// runtime code instead of 14.4 KB). The variants are declared here for that reason only;
+// callers use conv2d_s8 and depthwise_conv2d_s8.
+void conv2d_s8_portable(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                        int8_t* output, int16_t* scratch);
+void depthwise_conv2d_s8_portable(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                                  int8_t* output);
+// How depthwise_conv2d_s8 runs a layer on the DSP path (tests and
+// bench/kernel_variants name the variant through this function, so that they cannot drift).
+// Rows*: taps of two kernel rows paired into SMLAD operands, weights re-laid out per call into
+// a stack buffer of kDepthwiseRowsGroupWords words per 4 channels at most
+// (depthwise_arm_dsp_rows.cpp); Multiplier: the same loops over a patch per window in which
+// each input channel is repeated for its output channels; Window: the valid taps one by one
+// (multiplier 1 with fewer than 4 channels or kernels too large for that buffer); Portable:
+// the rest (multipliers above 1 on such shapes); Column: k x 1 kernels with multiplier 1 and
+// every window inside the image (depthwise_arm_dsp_column.cpp: the row pairs without a column
+// loop, the requantization in the same assembly).
+enum class DepthwiseDspVariant : int32_t { Portable, Window, Rows, Rows3x3, Multiplier, Column };
+constexpr int32_t kDepthwiseRowsGroupWords = 64;
+// Words per 4 channels: 4 start values, then per kernel column 4 per row pair and 2 for an odd
+// last row.
+TINYQ_DISPATCH_INLINE constexpr int32_t depthwise_rows_group_words(const ConvParams& p) {
+  return 4 + p.kernel_w * (4 * (p.kernel_h / 2) + 2 * (p.kernel_h % 2));
+}
+TINYQ_DISPATCH_INLINE constexpr DepthwiseDspVariant depthwise_dsp_variant(const ConvParams& p) {
+  // The input offset must be minus an int8 zero point: padded taps of edge windows are
+  // copied in as that byte (always so for input_offset = -zero_point).
+  if (p.input_offset < -127 || p.input_offset > 128) return DepthwiseDspVariant::Portable;
+  const bool rows =
+      p.out_c >= 4 && p.kernel_h <= 32 && p.kernel_w <= 32 && depthwise_rows_group_words(p) <= kDepthwiseRowsGroupWords;
+  if (p.out_c != p.in_c) return rows ? DepthwiseDspVariant::Multiplier : DepthwiseDspVariant::Portable;
+  const bool column = p.out_c >= 4 && p.kernel_w == 1 && p.kernel_h >= 2 && p.kernel_h <= 32 && p.pad_top == 0 &&
+                      p.pad_left == 0 && (p.out_h - 1) * p.stride_h + (p.kernel_h - 1) * p.dilation_h < p.in_h &&
+                      (p.out_w - 1) * p.stride_w < p.in_w;
+  if (column) return DepthwiseDspVariant::Column;
+  if (!rows) return DepthwiseDspVariant::Window;
+  return p.kernel_h == 3 && p.kernel_w == 3 ? DepthwiseDspVariant::Rows3x3 : DepthwiseDspVariant::Rows;
+}
+
+#if defined(TINYQ_PATH_ARM_DSP)
+void conv2d_s8_dsp_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                             int8_t* output, int16_t* scratch);
+void conv2d_s8_dsp_general(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                           int8_t* output, int16_t* scratch);
+// Rows, Rows3x3 and Multiplier (depthwise_arm_dsp_rows.cpp), Column
+// (depthwise_arm_dsp_column.cpp), Window (depthwise_arm_dsp.cpp).
+void depthwise_rows_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                        int8_t* output);
+void depthwise_column_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                          int8_t* output);
+void depthwise_window_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                          int8_t* output);
+#endif
+#if defined(TINYQ_PATH_ARM_MVE)
+void conv2d_s8_mve(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
+                   int16_t* scratch);
+void depthwise_conv2d_s8_mve(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                             int8_t* output);
+#endif
+
+TINYQ_DISPATCH_INLINE inline void conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights,
+                                            const int32_t* bias, int8_t* output, int16_t* scratch) {
+#if defined(TINYQ_PATH_ARM_DSP)
+  switch (conv2d_s8_variant(p, KernelPath::ArmDsp)) {
+    case ConvVariant::DspPointwise: return conv2d_s8_dsp_pointwise(p, input, weights, bias, output, scratch);
+    case ConvVariant::DspGeneral: return conv2d_s8_dsp_general(p, input, weights, bias, output, scratch);
+    default: return conv2d_s8_portable(p, input, weights, bias, output, scratch);
+  }
+#elif defined(TINYQ_PATH_ARM_MVE)
+  conv2d_s8_mve(p, input, weights, bias, output, scratch);
+#else
+  conv2d_s8_portable(p, input, weights, bias, output, scratch);
+#endif
+}
+
+TINYQ_DISPATCH_INLINE inline void depthwise_conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights,
+                                                      const int32_t* bias, int8_t* output) {
+#if defined(TINYQ_PATH_ARM_DSP)
+  switch (depthwise_dsp_variant(p)) {
+    case DepthwiseDspVariant::Rows:
+    case DepthwiseDspVariant::Rows3x3:
+    case DepthwiseDspVariant::Multiplier: return depthwise_rows_dsp(p, input, weights, bias, output);
+    case DepthwiseDspVariant::Column: return depthwise_column_dsp(p, input, weights, bias, output);
+    case DepthwiseDspVariant::Window: return depthwise_window_dsp(p, input, weights, bias, output);
+    case DepthwiseDspVariant::Portable: break;
+  }
+  depthwise_conv2d_s8_portable(p, input, weights, bias, output);
+#elif defined(TINYQ_PATH_ARM_MVE)
+  depthwise_conv2d_s8_mve(p, input, weights, bias, output);
+#else
+  depthwise_conv2d_s8_portable(p, input, weights, bias, output);
+#endif
+}
 
 }  // namespace rt
 }  // namespace tinyq
