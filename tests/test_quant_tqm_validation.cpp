@@ -246,6 +246,10 @@ void use(const QGraph& q) {
     generate_sources(q, target_by_name("cortex-m4"), "m", {.streaming = true});
   } catch (const Error&) {
   }
+  try {  // patch-based first layers: likewise
+    generate_sources(q, target_by_name("cortex-m4"), "m", {.patch = true});
+  } catch (const Error&) {
+  }
   std::vector<Tensor> inputs;
   for (int in : q.inputs) inputs.emplace_back(DType::i8, q.values[std::size_t(in)].source_shape());
   Int8Executor(q, {.threads = 1}).run_int8(inputs);

@@ -59,6 +59,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         tinyq::generate_sources(q, tinyq::target_by_name("cortex-m4"), "m", {.streaming = true});
       } catch (const tinyq::Error&) {
       }
+      try {  // patch-based first layers: likewise refused or planned
+        tinyq::generate_sources(q, tinyq::target_by_name("cortex-m4"), "m", {.patch = true});
+      } catch (const tinyq::Error&) {
+      }
     }
     std::vector<tinyq::Tensor> inputs;
     for (int in : q.inputs) inputs.emplace_back(tinyq::DType::i8, q.values[std::size_t(in)].source_shape());
