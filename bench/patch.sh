@@ -3,8 +3,9 @@
 # instructions per inference and the arena of both, from `tinyq bench` (QEMU, exact
 # instruction counts), and `verify --patch` (the firmware's bytes against the host int8
 # executor). Prints a markdown table. Models: the zoo's depthwise-separable CNN and, when
-# TINYQ_MLPERF_TINY names the MLPerf Tiny folder, its visual wake words model (int8 .tflite,
-# as imported; checked on TFLite Micro's reference input).
+# TINYQ_MLPERF_TINY names the MLPerf Tiny folder, its visual wake words, keyword spotting and
+# streaming wakeword models (int8 .tflite, as imported; checked on TFLite Micro's reference
+# inputs).
 #   bench/patch.sh [core ...]   (default: cortex-m4 cortex-m7 cortex-m55)
 # TINYQ_NO_BUILD=1 skips rebuilding build/tinyq first.
 set -euo pipefail
@@ -21,7 +22,9 @@ models=() data=()
 ./build/tinyq quantize models/dwsep.onnx --calib "$images" --calib-count 500 -o "$tmp/dwsep.tqm" >/dev/null
 models+=("$tmp/dwsep.tqm") data+=("$images")
 if [ -n "${TINYQ_MLPERF_TINY:-}" ] && [ -f "$TINYQ_MLPERF_TINY/models/vww_96_int8.tflite" ]; then
-  models+=("$TINYQ_MLPERF_TINY/models/vww_96_int8.tflite") data+=("$TINYQ_MLPERF_TINY/tflm/vww_input.npy")
+  for m in vww_96_int8:vww kws_ref_model:kws str_ww_ref_model:sww; do
+    models+=("$TINYQ_MLPERF_TINY/models/${m%:*}.tflite") data+=("$TINYQ_MLPERF_TINY/tflm/${m#*:}_input.npy")
+  done
 fi
 
 echo "| model | core | instructions layer by layer | with --patch | ratio | arena layer by layer | arena --patch | patch layers | verify --patch |"

@@ -21,9 +21,10 @@ void MemoryLimits::add_to(CLI::App& app) {
 
 GeneratedSources generate_within_limits(const QGraph& graph, const Target& target, const std::string& name,
                                         GenerateOptions options, const MemoryLimits& limits) {
-  options.patch = options.patch || limits.patch;
-  GeneratedSources sources = generate_sources(graph, target, name, options);
   const std::size_t ram = std::size_t(limits.ram);
+  options.patch = options.patch || limits.patch;
+  options.patch_ram_limit = ram;  // with --patch: the cheapest stage that fits
+  GeneratedSources sources = generate_sources(graph, target, name, options);
   if (ram == 0 || sources.memory.arena_bytes() <= ram || options.patch || options.streaming) return sources;
   options.patch = true;
   std::optional<GeneratedSources> patched;

@@ -20,7 +20,8 @@ struct MemoryLimits {
 
 // The model's sources with `options` and --patch. When the arena exceeds --ram-limit layer
 // by layer and patch-based first layers bring it within, those are chosen (a note on stderr
-// says so and why: the input then comes through NAME_read_input_rows).
+// says so and why: the input then comes through NAME_read_input_rows); under a limit the
+// stage is the shortest that fits (the fewest extra instructions), else the smallest arena.
 GeneratedSources generate_within_limits(const QGraph& graph, const Target& target, const std::string& name,
                                         GenerateOptions options, const MemoryLimits& limits);
 

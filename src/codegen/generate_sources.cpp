@@ -20,13 +20,19 @@ std::string comment_text(const std::string& s) {
 
 namespace {
 
-// The patch stage with the smallest arena: every prefix of the row-wise chain is planned,
-// the shortest of the best kept (fewer layers called per row).
-void choose_patch_stage(const QGraph& graph, const Target& target, GeneratedSources& out) {
+// The patch stage: every prefix of the row-wise chain is planned. Each layer in the stage
+// costs instructions (its kernel's set-up runs once per output row), so under a RAM limit the
+// shortest prefix that fits wins; otherwise the smallest arena (the shortest on ties).
+void choose_patch_stage(const QGraph& graph, const Target& target, std::size_t ram_limit, GeneratedSources& out) {
   const std::vector<PatchLayer> candidates = patch_candidates(graph);
   for (std::size_t count = 1; count <= candidates.size(); ++count) {
     PatchPlan plan = patch_plan(graph, candidates, count);
     MemoryLayout memory = plan_memory(graph, target, {}, {}, &plan);
+    if (ram_limit > 0 && memory.arena_bytes() <= ram_limit) {
+      out.patch = std::move(plan);
+      out.memory = std::move(memory);
+      return;
+    }
     if (!out.patch || memory.arena_bytes() < out.memory.arena_bytes()) {
       out.patch = std::move(plan);
       out.memory = std::move(memory);
@@ -59,7 +65,7 @@ GeneratedSources generate_sources(const QGraph& windowed, const Target& target, 
     for (const RecurrentState& r : plan->states) state_bytes.push_back(r.words * sizeof(std::int32_t));
   out.memory = plan_memory(graph, target, plan ? plan->storage_bytes : std::vector<std::size_t>{}, state_bytes);
   out.layer_by_layer_arena_bytes = out.memory.arena_bytes();
-  if (options.patch) choose_patch_stage(graph, target, out);
+  if (options.patch) choose_patch_stage(graph, target, options.patch_ram_limit, out);
   const PatchPlan* patch = out.patch ? &*out.patch : nullptr;
   if (plan) out.memory.view_bytes = plan->view_bytes;
   for (std::size_t b : out.memory.scratch_bytes) out.peak_scratch_bytes = std::max(out.peak_scratch_bytes, b);

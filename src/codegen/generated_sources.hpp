@@ -42,8 +42,10 @@ struct GenerateOptions {
   // Per-frame code for a model whose time axis is processed causally (streaming_plan.hpp).
   bool streaming = false;
   // Patch-based inference of the first layers (patch_plan.hpp): the stage that gives the
-  // smallest arena.
+  // smallest arena, or with `patch_ram_limit` the shortest stage (the fewest layers called
+  // row by row, so the fewest extra instructions) whose arena fits it.
   bool patch = false;
+  std::size_t patch_ram_limit = 0;
 };
 
 // `name` must be a C identifier (it prefixes every exported symbol).
