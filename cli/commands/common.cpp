@@ -177,6 +177,10 @@ void QuantizeCliOptions::add_to(CLI::App& app) {
                  "Weight rounding: nearest (default) or optimized (per layer, down or up to lower the layer's "
                  "output error on the calibration data; kept only when the model's output error drops)")
       ->check(CLI::IsMember({"nearest", "optimized"}));
+  app.add_option("--range-search", range_search,
+                 "Whole-model range search: off (default) or on. Refines the calibrated activation ranges "
+                 "together (coordinate descent on the model's output error; about 10x the quantization time)")
+      ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--calib-count", calib_count, "Calibration samples to use, the first N (default 1000; 0: all)")
       ->check(integer_range(0, kMaxCount));
   add_threads_option(app, threads);
@@ -223,6 +227,7 @@ QGraph quantize_model(const Graph& graph, const InputSamples& calib, const Quant
   if (!o.calibration.empty()) options.calibration = o.calibration;
   if (!o.bias_correction.empty()) options.bias_correction = o.bias_correction == "on";
   if (!o.rounding.empty()) options.optimized_rounding = o.rounding == "optimized";
+  if (!o.range_search.empty()) options.range_search = o.range_search == "on";
   options.threads = o.threads;
   if (isatty(STDERR_FILENO)) {
     options.progress = [](int pass, std::int64_t done, std::int64_t total) {

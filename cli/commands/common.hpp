@@ -54,11 +54,11 @@ Tensor shape_for_model(const Graph& graph, Tensor data, const std::string& path)
 InputSamples load_inputs(const Graph& graph, const std::vector<std::string>& paths, const DataOptions& data,
                          const std::string& option);
 
-// --preset / --scheme / --granularity / --calibration / --bias-correction / --rounding /
+// --preset / --scheme / --granularity / --calibration / --bias-correction / --rounding / --range-search /
 // --calib-count / --threads.
 struct QuantizeCliOptions {
   std::string preset = "best";
-  std::string scheme, granularity, calibration, bias_correction, rounding;
+  std::string scheme, granularity, calibration, bias_correction, rounding, range_search;
   std::int64_t calib_count = 1000;
   int threads = 0;
   void add_to(CLI::App& app);

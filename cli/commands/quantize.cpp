@@ -56,10 +56,10 @@ int run_prequantized(const QuantizeArgs& args) {
   const QuantizeCliOptions defaults;
   const QuantizeCliOptions& o = args.quant;
   if (o.preset != defaults.preset || !o.scheme.empty() || !o.granularity.empty() || !o.calibration.empty() ||
-      !o.bias_correction.empty() || !o.rounding.empty())
+      !o.bias_correction.empty() || !o.rounding.empty() || !o.range_search.empty())
     fail(args.model,
          "is already quantized (int8 TFLite): --preset, --scheme, --granularity, --calibration, "
-         "--bias-correction and --rounding do not apply");
+         "--bias-correction, --rounding and --range-search do not apply");
   check_output_file(args.output, {args.model});
   const QGraph q = import_prequantized_tflite(args.model);
   const auto bytes = serialize_tqm(q);
@@ -159,6 +159,7 @@ int run_quantize(const QuantizeArgs& args) {
                      {"calibration", q.settings.calibration},
                      {"calibration_samples", q.settings.calibration_samples},
                      {"rounded_layers", q.settings.rounded_layers},
+                     {"searched_ranges", q.settings.searched_ranges},
                      {"seconds", seconds},
                      {"layers", layers},
                      {"prediction", prediction_json(prediction)},
@@ -170,6 +171,8 @@ int run_quantize(const QuantizeArgs& args) {
   fmt::print("quantized {} -> {} (preset {}: {} scheme, per-{} weights, {} calibration on {} samples) in {:.2f} s\n",
              args.model, args.output, q.settings.preset, q.settings.scheme, q.settings.granularity,
              q.settings.calibration, q.settings.calibration_samples, seconds);
+  if (q.settings.range_search)
+    fmt::print("whole-model range search: {} tensor range(s) moved\n", q.settings.searched_ranges);
   fmt::print("\n{:<30} {:<14} {:>12} {:>5} {:>9}\n", "layer", "op", "scale", "zp", "SQNR dB");
   for (std::size_t k = 0; k < q.nodes.size(); ++k) {
     const QValue& out = q.values[std::size_t(q.nodes[k].output)];

@@ -105,6 +105,10 @@ struct QuantSettings {
   // layers whose rounding it changed and kept. Reports only: not stored in .tqm files.
   bool optimized_rounding = false;
   int rounded_layers = 0;
+  // Whole-model range search (quant/range_search.hpp): asked for by the preset, and the number
+  // of tensors whose range it moved. Reports only: not stored in .tqm files.
+  bool range_search = false;
+  int searched_ranges = 0;
   std::int64_t calibration_samples = 0;
 };
 

@@ -16,6 +16,7 @@
 #include "quant/layer_error.hpp"
 #include "quant/op_rules.hpp"
 #include "quant/quantize_node.hpp"
+#include "quant/range_search.hpp"
 #include "quant/rounding.hpp"
 #include "util/error.hpp"
 
@@ -84,16 +85,45 @@ CalibrationSummary summarize(const std::unordered_map<ValueId, TensorHistogram>&
 }
 
 QGraph build_qgraph(const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats,
-                    const QuantSettings& settings, const AutoChoices& chosen);
+                    const QuantSettings& settings, const AutoChoices& chosen, const RangeScales& scales = {});
+UnionFind quantization_groups(const Graph& graph, const QuantSettings& settings);
 
-// Statistics, then (for consumer-error `auto`) the per-tensor choice, then the QGraph.
+// The tensors whose range the whole-model search may move: one per quantization group with
+// statistics, in model order, not softmax outputs (their format is fixed).
+std::vector<ValueId> searchable_tensors(const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats,
+                                        const QuantSettings& settings) {
+  UnionFind groups = quantization_groups(graph, settings);
+  std::vector<bool> listed(graph.values.size(), false);
+  for (auto& node : graph.nodes)
+    if (node.op == Op::Softmax) listed[std::size_t(groups.find(node.outputs[0]))] = true;
+  std::vector<ValueId> roots;
+  auto consider = [&](ValueId id) {
+    const ValueId root = groups.find(id);
+    if (!stats.count(id) || listed[std::size_t(root)]) return;
+    listed[std::size_t(root)] = true;
+    roots.push_back(root);
+  };
+  for (ValueId in : graph.inputs) consider(in);
+  for (auto& node : graph.nodes) consider(node.outputs[0]);
+  return roots;
+}
+
+// Statistics, then (for consumer-error `auto`) the per-tensor choice, then (preset `best`)
+// the whole-model range search, then the QGraph.
 QGraph calibrate_and_quantize(const Graph& graph, const InputSamples& samples, const QuantSettings& settings,
                               const CollectOptions& collect) {
   const auto stats = collect_statistics(graph, samples, collect);
   AutoChoices chosen;
   if (uses_consumer_error(settings))
     chosen = choose_auto_calibration(graph, stats, samples, {.threads = collect.threads});
-  return build_qgraph(graph, stats, settings, chosen);
+  if (!settings.range_search || settings.scheme != "affine") return build_qgraph(graph, stats, settings, chosen);
+  const RangeSearchResult found =
+      search_ranges(graph, searchable_tensors(graph, stats, settings), samples,
+                    [&](const RangeScales& scales) { return build_qgraph(graph, stats, settings, chosen, scales); },
+                    {.threads = collect.threads});
+  QGraph q = build_qgraph(graph, stats, settings, chosen, found.scales);
+  q.settings.searched_ranges = found.changed;
+  return q;
 }
 
 // Input ranges that a model is unlikely to have been trained on. `what` names the input
@@ -293,6 +323,7 @@ QuantSettings resolve_settings(const QuantizeOptions& o) {
   }
   if (o.bias_correction) s.bias_correction = *o.bias_correction;
   if (o.optimized_rounding) s.optimized_rounding = *o.optimized_rounding;
+  if (o.range_search) s.range_search = *o.range_search;
   if (o.calibration) {
     if (*o.calibration != "auto") calibration_method_from_name(*o.calibration);  // validates
     s.calibration = *o.calibration;
@@ -331,15 +362,14 @@ QGraph quantize(const Graph& graph, const InputSamples& raw_samples, const Quant
 }
 
 QGraph quantize_with_statistics(const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats,
-                                const QuantSettings& settings) {
-  return build_qgraph(graph, stats, settings, {});
+                                const QuantSettings& settings, const RangeScales& scales) {
+  return build_qgraph(graph, stats, settings, {}, scales);
 }
 
 namespace {
 
-QGraph build_qgraph(const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats,
-                    const QuantSettings& settings, const AutoChoices& chosen) {
-  // 1. Values that must share one quantization.
+// 1. Values that must share one quantization.
+UnionFind quantization_groups(const Graph& graph, const QuantSettings& settings) {
   UnionFind groups(graph.values.size());
   const bool shared_concat = settings.preset == "nnom";  // NNoM: every branch takes the concat's format
   for (auto& node : graph.nodes) {
@@ -350,6 +380,12 @@ QGraph build_qgraph(const Graph& graph, const std::unordered_map<ValueId, Tensor
     if (node.op == Op::Concat && shared_concat)
       for (ValueId in : node.inputs) groups.unite(in, node.outputs[0]);
   }
+  return groups;
+}
+
+QGraph build_qgraph(const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats,
+                    const QuantSettings& settings, const AutoChoices& chosen, const RangeScales& scales) {
+  UnionFind groups = quantization_groups(graph, settings);
 
   // 2. One range per group: the hull of its members' calibrated ranges.
   std::unordered_map<ValueId, ClipRange> group_range;
@@ -376,6 +412,11 @@ QGraph build_qgraph(const Graph& graph, const std::unordered_map<ValueId, Tensor
   }
   for (auto& node : graph.nodes)
     if (node.op == Op::Softmax) fixed_softmax[groups.find(node.outputs[0])] = true;
+  // The whole-model search's factors (range_search.hpp): narrower or wider than calibrated,
+  // given for any member of a group.
+  for (const auto& [id, factor] : scales)
+    if (auto it = group_range.find(groups.find(id)); it != group_range.end())
+      it->second = {float(it->second.lo * factor), float(it->second.hi * factor)};
 
   std::unordered_map<ValueId, QuantParam> params;
   auto param_of_group = [&](ValueId root) -> QuantParam {

@@ -9,6 +9,7 @@
 #include "exec/input_samples.hpp"
 #include "ir/qgraph.hpp"
 #include "quant/calibration.hpp"
+#include "quant/range_search.hpp"
 
 namespace tinyq {
 
@@ -19,6 +20,7 @@ struct QuantizeOptions {
   std::optional<std::string> calibration;  // minmax | percentile | kl | mse | auto
   std::optional<bool> bias_correction;     // overrides the preset (best: on)
   std::optional<bool> optimized_rounding;  // quant/rounding.hpp; off in every preset (no measured gain)
+  std::optional<bool> range_search;        // quant/range_search.hpp; off in every preset (no held-back gain)
   int threads = 0;
   std::function<void(int pass, std::int64_t done, std::int64_t total)> progress;
   // When set, quantize checks the data and the result and appends one sentence per problem:
@@ -70,8 +72,9 @@ QGraph quantize(const Graph& graph, const InputSamples& samples, const QuantizeO
 Tensor clamp_input_outliers(const Tensor& samples, std::vector<std::string>* warnings = nullptr,
                             const std::string& what = "calibration data");
 
-// Quantizes with statistics already collected (keyed by ValueId of `graph`).
+// Quantizes with statistics already collected (keyed by ValueId of `graph`). `scales`
+// multiplies the calibrated clipping range of a tensor's quantization group (range_search.hpp).
 QGraph quantize_with_statistics(const Graph& graph, const std::unordered_map<ValueId, TensorHistogram>& stats,
-                                const QuantSettings& settings);
+                                const QuantSettings& settings, const RangeScales& scales = {});
 
 }  // namespace tinyq
