@@ -8,6 +8,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <regex>
 
 #include "cli_fixture.hpp"
 #include "data/npy.hpp"
@@ -152,6 +153,21 @@ TEST_F(CliPatch, RamLimitChoosesPatchBasedLayersWhenLayerByLayerDoesNotFit) {
   ASSERT_EQ(fits.code, 0) << fits.err;
   EXPECT_EQ(nlohmann::json::parse(fits.out)["arena_bytes"], patch);
   EXPECT_NE(fits.err.find("patch-based first layers"), std::string::npos) << fits.err;
+  // Just below layer by layer: the shortest stage that fits, several output rows per call
+  // where rows are narrow, and still the host's bytes on QEMU.
+  const std::string just_below = std::to_string(layer_by_layer - 4);
+  const Result cheap = run_argv({"generate", tqm.string(), "--target", "cortex-m4", "-o", (dir_ / "e").string(),
+                                 "--name", "cam", "--ram-limit", just_below});
+  ASSERT_EQ(cheap.code, 0) << cheap.err;
+  const std::string cpp = slurp(dir_ / "e" / "cam.cpp");
+  const std::regex entry(R"(\{(\d+), (\d+), (\d+), (\d+), (\d+), (\d+), (\d+), g_arena)");
+  int most_rows_per_call = 0;
+  for (auto it = std::sregex_iterator(cpp.begin(), cpp.end(), entry); it != std::sregex_iterator(); ++it)
+    most_rows_per_call = std::max(most_rows_per_call, std::stoi((*it)[7]));
+  EXPECT_GT(most_rows_per_call, 1) << cpp.substr(cpp.find("row_stage_s8") - 400, 600);
+  const auto v = verify(tqm, "cortex-m4", data().string(), {"--count", "4", "--ram-limit", just_below});
+  EXPECT_EQ(v["mismatches"], 0);
+  EXPECT_LE(v["arena_bytes"].get<std::int64_t>(), layer_by_layer - 4);
   // Below both: refused as before, naming the limit, nothing written.
   const Result refused = run_argv({"generate", tqm.string(), "--target", "cortex-m4", "-o", (dir_ / "d").string(),
                                    "--ram-limit", std::to_string(patch - 4)});

@@ -15,17 +15,19 @@ class RowStage {
   RowStage(const RowStageLayer* layers, int32_t* state, RowStageReader read)
       : layers_(layers), state_(state), read_(read) {}
 
-  // Output row q of layer i into `out`. A layer's input rows arrive in order (its consumer
-  // asks for its output rows in increasing order), so the rows below this window are never
-  // read again: they are dropped, the held rows moved to the buffer's start, and the missing
-  // rows computed (or read) after them. Recursion depth: the number of layers.
-  void compute(int32_t i, int32_t q, int8_t* out) {
+  // Output rows q, q + 1, ... of layer i (its group, fewer at the end) into `out`; returns
+  // how many. A layer's input rows arrive in order (its consumer asks for its output rows in
+  // increasing order), so the rows below this call's first window are never read again:
+  // they are dropped, the held rows moved to the buffer's start, and the missing rows
+  // computed (or read) after them. Recursion depth: the number of layers.
+  int32_t compute(int32_t i, int32_t q, int8_t* out) {
     const RowStageLayer& layer = layers_[i];
     int32_t& first = state_[2 * i];
     int32_t& held = state_[2 * i + 1];
+    const int32_t n = layer.group < layer.out_rows - q ? layer.group : layer.out_rows - q;
     const int32_t start = q * layer.stride - layer.pad;
     const int32_t lo = start > 0 ? start : 0;
-    const int32_t end = start + layer.window - 1;
+    const int32_t end = start + (n - 1) * layer.stride + layer.window - 1;
     const int32_t hi = end < layer.in_rows - 1 ? end : layer.in_rows - 1;
     if (lo > first) {
       const int32_t drop = lo - first < held ? lo - first : held;
@@ -40,9 +42,10 @@ class RowStage {
         held = hi - first + 1;
       }
     } else {
-      for (; first + held <= hi; ++held) compute(i - 1, first + held, layer.rows + held * layer.row_bytes);
+      while (first + held <= hi) held += compute(i - 1, first + held, layer.rows + held * layer.row_bytes);
     }
-    layer.run(layer.rows, hi - lo + 1, lo - start, out);
+    layer.run(layer.rows, hi - lo + 1, lo - start, n, out);
+    return n;
   }
 
  private:
@@ -58,7 +61,7 @@ void row_stage_s8(const RowStageLayer* layers, int32_t count, int32_t* state, Ro
   for (int32_t i = 0; i < 2 * count; ++i) state[i] = 0;
   RowStage stage(layers, state, read);
   const int32_t rows = layers[count - 1].out_rows;
-  for (int32_t q = 0; q < rows; ++q) stage.compute(count - 1, q, output + q * output_row_bytes);
+  for (int32_t q = 0; q < rows;) q += stage.compute(count - 1, q, output + q * output_row_bytes);
 }
 
 }  // namespace rt

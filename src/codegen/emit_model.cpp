@@ -328,7 +328,7 @@ class ModelWriter {
     return kind;
   }
 
-  // Patch stage: one layer's output row from a window of its input rows (rt::RowStageLayer::run):
+  // Patch stage: a group of one layer's output rows from its windows' input rows (rt::RowStageLayer::run):
   // the layer's own call on parameters whose heights are the window's.
   std::string row_function(const QNode& n, const std::string& id, std::string call) const {
     std::string type = "ConvParams", heights = "p";
@@ -337,17 +337,17 @@ class ModelWriter {
     if (n.kernel == QKernel::Lookup) {  // a row in, a row out
       const Shape& s = g_.values[std::size_t(n.output)].shape;
       return fmt::format(
-          "void {0}_row(const int8_t* first, int32_t, int32_t, int8_t* out) {{\n"
-          "  rt::lookup_s8({0}_table, first, out, {1});\n}}\n",
+          "void {0}_row(const int8_t* first, int32_t count, int32_t, int32_t, int8_t* out) {{\n"
+          "  rt::lookup_s8({0}_table, first, out, count * {1});\n}}\n",
           id, s[2] * s[3]);
     }
     const std::string params = id + "_params";
     for (std::size_t at = call.find(params); at != std::string::npos; at = call.find(params, at + 1))
       call.replace(at, params.size(), "p");
     return fmt::format(
-        "void {0}_row(const int8_t* first, int32_t count, int32_t pad_top, int8_t* out) {{\n"
-        "  rt::{1} p = {0}_params;  // the window's rows, one output row\n"
-        "  {2}.in_h = count;\n  {2}.out_h = 1;\n  {2}.pad_top = pad_top;\n"
+        "void {0}_row(const int8_t* first, int32_t count, int32_t pad_top, int32_t out_rows, int8_t* out) {{\n"
+        "  rt::{1} p = {0}_params;  // the windows' rows, out_rows output rows\n"
+        "  {2}.in_h = count;\n  {2}.out_h = out_rows;\n  {2}.pad_top = pad_top;\n"
         "  {3};\n}}\n",
         id, type, heights, call);
   }
@@ -357,9 +357,9 @@ class ModelWriter {
     std::string table;
     for (const PatchLayer& l : patch_->layers) {
       const QNode& n = g_.nodes[std::size_t(l.node)];
-      fmt::format_to(std::back_inserter(table), "    {{{}, {}, {}, {}, {}, {}, g_arena + {}, n{}_row}},  // {}\n",
-                     l.in_rows, l.out_rows, l.window, l.stride, l.pad, l.in_row_bytes, m_.value_offset(n.inputs[0]),
-                     l.node, comment_text(n.name));
+      fmt::format_to(std::back_inserter(table), "    {{{}, {}, {}, {}, {}, {}, {}, g_arena + {}, n{}_row}},  // {}\n",
+                     l.in_rows, l.out_rows, l.window, l.stride, l.pad, l.in_row_bytes, l.group,
+                     m_.value_offset(n.inputs[0]), l.node, comment_text(n.name));
     }
     const Shape& out = g_.values[std::size_t(patch_->output_value)].shape;
     return fmt::format(

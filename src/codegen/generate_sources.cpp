@@ -20,24 +20,37 @@ std::string comment_text(const std::string& s) {
 
 namespace {
 
-// The patch stage: every prefix of the row-wise chain is planned. Each layer in the stage
-// costs instructions (its kernel's set-up runs once per output row), so under a RAM limit the
-// shortest prefix that fits wins; otherwise the smallest arena (the shortest on ties).
+// The kernel calls a stage makes (each runs its kernel's set-up: the stage's extra cost).
+std::int64_t stage_calls(const PatchPlan& plan) {
+  std::int64_t calls = 0;
+  for (const PatchLayer& l : plan.layers) calls += (l.out_rows + l.group - 1) / l.group;
+  return calls;
+}
+
+// The patch stage: every prefix of the row-wise chain is planned, with one output row per
+// kernel call and with kPixelsPerCall pixels per call. Under a RAM limit the stage that fits
+// with the fewest kernel calls wins; otherwise the smallest arena (on ties the fewer calls).
 void choose_patch_stage(const QGraph& graph, const Target& target, std::size_t ram_limit, GeneratedSources& out) {
-  const std::vector<PatchLayer> candidates = patch_candidates(graph);
-  for (std::size_t count = 1; count <= candidates.size(); ++count) {
-    PatchPlan plan = patch_plan(graph, candidates, count);
-    MemoryLayout memory = plan_memory(graph, target, {}, {}, &plan);
-    if (ram_limit > 0 && memory.arena_bytes() <= ram_limit) {
-      out.patch = std::move(plan);
-      out.memory = std::move(memory);
-      return;
+  const std::vector<PatchLayer> grouped = patch_candidates(graph, kPixelsPerCall), single = patch_candidates(graph, 1);
+  bool fits = false;
+  for (std::size_t count = 1; count <= single.size(); ++count)
+    for (const std::vector<PatchLayer>* candidates : {&single, &grouped}) {
+      PatchPlan plan = patch_plan(graph, *candidates, count);
+      MemoryLayout memory = plan_memory(graph, target, {}, {}, &plan);
+      const bool plan_fits = ram_limit > 0 && memory.arena_bytes() <= ram_limit;
+      bool better = !out.patch;
+      if (!better && plan_fits)
+        better = !fits || stage_calls(plan) < stage_calls(*out.patch) ||
+                 (stage_calls(plan) == stage_calls(*out.patch) && memory.arena_bytes() < out.memory.arena_bytes());
+      if (!better && !fits && !plan_fits)
+        better = memory.arena_bytes() < out.memory.arena_bytes() ||
+                 (memory.arena_bytes() == out.memory.arena_bytes() && stage_calls(plan) < stage_calls(*out.patch));
+      if (better) {
+        out.patch = std::move(plan);
+        out.memory = std::move(memory);
+        fits = plan_fits;
+      }
     }
-    if (!out.patch || memory.arena_bytes() < out.memory.arena_bytes()) {
-      out.patch = std::move(plan);
-      out.memory = std::move(memory);
-    }
-  }
 }
 
 }  // namespace

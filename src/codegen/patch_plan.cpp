@@ -12,15 +12,15 @@ namespace tinyq {
 namespace {
 
 // How a row-wise layer reads rows: nothing for other kernels.
-std::optional<PatchLayer> row_wise(const QNode& n, const QValue& in) {
+std::optional<PatchLayer> row_wise(const QNode& n, const QValue& in, std::int64_t pixels_per_call) {
   PatchLayer l;
-  l.node = -1;
+  std::int64_t out_w = 1;
   switch (n.kernel) {
     case QKernel::Conv:
     case QKernel::Depthwise: {
       const rt::ConvParams p = conv_params(n);
       if (p.batch != 1) return std::nullopt;
-      l.in_rows = p.in_h, l.out_rows = p.out_h;
+      l.in_rows = p.in_h, l.out_rows = p.out_h, out_w = p.out_w;
       l.window = std::int64_t(p.kernel_h - 1) * p.dilation_h + 1, l.stride = p.stride_h, l.pad = p.pad_top;
       break;
     }
@@ -29,6 +29,7 @@ std::optional<PatchLayer> row_wise(const QNode& n, const QValue& in) {
       const rt::PoolParams p = n.kernel == QKernel::MaxPool ? pool_params(n) : avg_pool_params(n).pool;
       if (p.batch != 1) return std::nullopt;
       l.in_rows = p.in_h, l.out_rows = p.out_h, l.window = p.kernel_h, l.stride = p.stride_h, l.pad = p.pad_top;
+      out_w = p.out_w;
       break;
     }
     case QKernel::Lookup:
@@ -45,12 +46,15 @@ std::optional<PatchLayer> row_wise(const QNode& n, const QValue& in) {
     if (std::max<std::int64_t>(start, 0) > std::min(start + l.window - 1, l.in_rows - 1)) return std::nullopt;
   }
   l.in_row_bytes = std::size_t(in.shape[2] * in.shape[3]);
+  const std::int64_t out_width = std::max<std::int64_t>(n.kernel == QKernel::Lookup ? in.shape[2] : out_w, 1);
+  l.group =
+      std::clamp<std::int64_t>((pixels_per_call + out_width - 1) / out_width, 1, std::max<std::int64_t>(l.out_rows, 1));
   return l;
 }
 
 }  // namespace
 
-std::vector<PatchLayer> patch_candidates(const QGraph& g) {
+std::vector<PatchLayer> patch_candidates(const QGraph& g, std::int64_t pixels_per_call) {
   if (g.inputs.size() != 1)
     fail("--patch", "the model has {} inputs; patch-based inference reads one image", g.inputs.size());
   const QValue& input = g.values[std::size_t(g.inputs[0])];
@@ -67,7 +71,7 @@ std::vector<PatchLayer> patch_candidates(const QGraph& g) {
   for (std::size_t k = 0; k < g.nodes.size(); ++k) {
     const QNode& n = g.nodes[k];
     if (readers[std::size_t(value)] != 1 || n.inputs.size() != 1 || n.inputs[0] != value) break;
-    std::optional<PatchLayer> l = row_wise(n, g.values[std::size_t(value)]);
+    std::optional<PatchLayer> l = row_wise(n, g.values[std::size_t(value)], pixels_per_call);
     if (!l) break;
     l->node = int(k);
     chain.push_back(*l);
@@ -84,9 +88,11 @@ PatchPlan patch_plan(const QGraph& g, const std::vector<PatchLayer>& candidates,
   p.layers.assign(candidates.begin(), candidates.begin() + std::ptrdiff_t(count));
   p.output_value = g.nodes[std::size_t(p.layers.back().node)].output;
   p.value_bytes.assign(g.values.size(), 0);
+  std::int64_t previous_group = 1;  // the input is read row for row
   for (const PatchLayer& l : p.layers) {
     const QNode& n = g.nodes[std::size_t(l.node)];
-    p.value_bytes[std::size_t(n.inputs[0])] = l.held_rows() * l.in_row_bytes;
+    p.value_bytes[std::size_t(n.inputs[0])] = l.held_rows(previous_group) * l.in_row_bytes;
+    previous_group = l.group;
   }
   return p;
 }

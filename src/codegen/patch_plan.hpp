@@ -21,12 +21,24 @@
 
 namespace tinyq {
 
+// Output rows per kernel call (PatchLayer::group): enough rows for `pixels_per_call` output
+// pixels. The kernels set up once per call (requantization constants, re-laid weights, gather
+// tables) and work in blocks of pixels (4 on the DSP path), so rows of a few pixels waste
+// both; more rows per call hold more rows in memory. kPixelsPerCall is the cheaper choice,
+// 1 (one row per call) the smaller.
+inline constexpr std::int64_t kPixelsPerCall = 16;
+
 struct PatchLayer {
   int node = -1;
   std::int64_t in_rows = 0, out_rows = 0;
   std::int64_t window = 1, stride = 1, pad = 0;  // output row q reads [q*stride - pad, +window)
+  std::int64_t group = 1;                        // output rows per call
   std::size_t in_row_bytes = 0;
-  std::size_t held_rows() const { return std::size_t(std::min(window, in_rows)); }
+  // Input rows held: one call's windows, plus the rows the previous layer's last call ran
+  // ahead (`previous_group` - 1; the input is read exactly).
+  std::size_t held_rows(std::int64_t previous_group) const {
+    return std::size_t(std::min(in_rows, window + (group - 1) * stride + previous_group - 1));
+  }
 };
 
 struct PatchPlan {
@@ -44,7 +56,7 @@ struct PatchPlan {
 // The layers a stage may hold, from the model's input on: the longest chain of row-wise
 // layers (conv, depthwise, max and average pooling, lookups) each reading only the previous
 // one's output. Fails (one line naming the model or node) when the model cannot have one.
-std::vector<PatchLayer> patch_candidates(const QGraph& g);
+std::vector<PatchLayer> patch_candidates(const QGraph& g, std::int64_t pixels_per_call = 1);
 
 // The stage of the first `count` candidates.
 PatchPlan patch_plan(const QGraph& g, const std::vector<PatchLayer>& candidates, std::size_t count);

@@ -537,10 +537,15 @@ struct RowStageLayer {
   // [0, in_rows); the host checks that every window holds at least one).
   int32_t window, stride, pad;
   int32_t row_bytes;  // one input row
-  int8_t* rows;       // the input rows held: room for min(window, in_rows) rows
-  // Computes one output row into `out` from `count` rows at `first`, the window starting
-  // `pad_top` rows above `first` (padding).
-  void (*run)(const int8_t* first, int32_t count, int32_t pad_top, int8_t* out);
+  // Output rows computed per call (narrow rows: the kernels' set-up and pixel blocks are
+  // shared by several rows).
+  int32_t group;
+  // The input rows held: room for min(in_rows, window + (group - 1) * stride + g - 1) rows,
+  // g the previous layer's group (1 for the input).
+  int8_t* rows;
+  // Computes `out_rows` output rows into `out` from `count` rows at `first`, the first
+  // window starting `pad_top` rows above `first` (padding).
+  void (*run)(const int8_t* first, int32_t count, int32_t pad_top, int32_t out_rows, int8_t* out);
 };
 // Fills `count` rows of the stage's input, starting at row `first_row`, into `rows`. Called
 // with increasing rows, each at most once (rows no window reads are skipped).
