@@ -65,8 +65,8 @@ TEST_F(FileSafety, HostileManifestEntriesAreRefusedAndDeleteNothing) {
   fs::create_symlink(victim, out / "evil.h");
   fs::create_directory_symlink(dir_ / "elsewhere", out / "tinyq" / "evil");
   const std::string manifest = slurp(out / ".tinyq-generated");
-  for (const std::string entry : {std::string("../victim.txt"), victim.string(), std::string("evil.h"),
-                                  std::string("tinyq/evil/victim.cpp"), std::string("tinyq/../../victim.txt")}) {
+  for (const std::string& entry : {std::string("../victim.txt"), victim.string(), std::string("evil.h"),
+                                   std::string("tinyq/evil/victim.cpp"), std::string("tinyq/../../victim.txt")}) {
     SCOPED_TRACE(entry);
     write("fw/.tinyq-generated", manifest + entry + "\n");
     Result r = run_argv({"generate", tqm.string(), "--target", "cortex-m4", "-o", out.string()});
@@ -76,8 +76,11 @@ TEST_F(FileSafety, HostileManifestEntriesAreRefusedAndDeleteNothing) {
     EXPECT_EQ(slurp(dir_ / "elsewhere" / "victim.cpp"), "precious\n");
     EXPECT_TRUE(fs::is_symlink(out / "evil.h"));
     // The previous generation is untouched too: the refusal comes before any deletion.
-    for (const auto& [name, content] : before)
-      if (name != ".tinyq-generated") EXPECT_EQ(slurp(out / name), content) << name;
+    for (const auto& [name, content] : before) {
+      if (name != ".tinyq-generated") {
+        EXPECT_EQ(slurp(out / name), content) << name;
+      }
+    }
   }
   EXPECT_TRUE(stray_temporaries().empty());
 }

@@ -11,28 +11,20 @@
 namespace tinyq::testing {
 namespace {
 
-std::vector<float> normal(std::size_t n, unsigned seed, float sigma) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, sigma);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
 class CliMultiOutput : public Cli {
  protected:
   fs::path two_head_model() {
     OnnxBuilder b;
     b.input("x", {1, 2, 6, 6});
-    b.initializer("w", {4, 2, 3, 3}, normal(72, 1, 0.3f));
+    b.initializer("w", {4, 2, 3, 3}, normal_values(72, 1, 0.3f));
     auto& conv = b.node("Conv", {"x", "w"}, {"c"}, "conv");
     OnnxBuilder::set_ints(conv, "pads", {1, 1, 1, 1});
     b.node("Relu", {"c"}, {"features"}, "relu");
     b.node("Flatten", {"features"}, {"f"}, "flatten");
-    b.initializer("wc", {10, 144}, normal(1440, 2, 0.1f));
+    b.initializer("wc", {10, 144}, normal_values(1440, 2, 0.1f));
     OnnxBuilder::set_int(b.node("Gemm", {"f", "wc"}, {"logits"}, "class_head"), "transB", 1);
     OnnxBuilder::set_int(b.node("Softmax", {"logits"}, {"classes"}, "softmax"), "axis", -1);
-    b.initializer("wb", {4, 144}, normal(576, 3, 0.1f));
+    b.initializer("wb", {4, 144}, normal_values(576, 3, 0.1f));
     OnnxBuilder::set_int(b.node("Gemm", {"f", "wb"}, {"box"}, "box_head"), "transB", 1);
     b.output("classes").output("box").output("features");
     return write("two_heads.onnx", b.bytes());
@@ -41,7 +33,7 @@ class CliMultiOutput : public Cli {
 
 TEST_F(CliMultiOutput, EveryOutputHasItsCApiAndTheFirmwareMatchesTheHostOnAllOfThem) {
   const fs::path model = two_head_model(), data = dir_ / "x.npy", tqm = dir_ / "m.tqm", out = dir_ / "fw";
-  tinyq::write_npy(data.string(), Tensor::from_floats({64, 2, 6, 6}, normal(64 * 72, 4, 1.0f)));
+  tinyq::write_npy(data.string(), Tensor::from_floats({64, 2, 6, 6}, normal_values(64 * 72, 4, 1.0f)));
   Result q = run_argv({"quantize", model.string(), "--calib", data.string(), "-o", tqm.string()});
   ASSERT_EQ(q.code, 0) << q.err;
 

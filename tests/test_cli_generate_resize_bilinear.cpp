@@ -11,20 +11,12 @@
 namespace tinyq::testing {
 namespace {
 
-std::vector<float> normal(std::size_t n, unsigned seed, float sigma) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, sigma);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
 class CliResizeBilinear : public Cli {
  protected:
   fs::path decoder_model() {
     OnnxBuilder b;
     b.input("x", {1, 3, 6, 5});
-    b.initializer("w1", {4, 3, 3, 3}, normal(108, 1, 0.3f));
+    b.initializer("w1", {4, 3, 3, 3}, normal_values(108, 1, 0.3f));
     OnnxBuilder::set_ints(b.node("Conv", {"x", "w1"}, {"c1"}, "conv1"), "pads", {1, 1, 1, 1});
     b.node("Relu", {"c1"}, {"r1"}, "relu1");
     b.initializer("scales", {4}, {1.0f, 1.0f, 2.0f, 2.0f});
@@ -33,7 +25,7 @@ class CliResizeBilinear : public Cli {
     mode->set_name("mode");
     mode->set_type(onnx::AttributeProto::STRING);
     mode->set_s("linear");
-    b.initializer("w2", {2, 4, 3, 3}, normal(72, 2, 0.3f));
+    b.initializer("w2", {2, 4, 3, 3}, normal_values(72, 2, 0.3f));
     OnnxBuilder::set_ints(b.node("Conv", {"u", "w2"}, {"y"}, "conv2"), "pads", {1, 1, 1, 1});
     b.output("y");
     return write("decoder.onnx", b.bytes());
@@ -42,7 +34,7 @@ class CliResizeBilinear : public Cli {
 
 TEST_F(CliResizeBilinear, FirmwareEqualsTheHostOnCortexM4) {
   const fs::path model = decoder_model(), data = dir_ / "x.npy", tqm = dir_ / "m.tqm", out = dir_ / "fw";
-  tinyq::write_npy(data.string(), Tensor::from_floats({32, 3, 6, 5}, normal(32 * 90, 3, 1.0f)));
+  tinyq::write_npy(data.string(), Tensor::from_floats({32, 3, 6, 5}, normal_values(32 * 90, 3, 1.0f)));
   Result q = run_argv({"quantize", model.string(), "--calib", data.string(), "-o", tqm.string()});
   ASSERT_EQ(q.code, 0) << q.err;
   Result g = run_argv({"generate", tqm.string(), "--target", "cortex-m4", "-o", out.string(), "--name", "dec"});

@@ -18,14 +18,6 @@
 namespace tinyq::testing {
 namespace {
 
-std::vector<float> normal(std::size_t n, unsigned seed, float stddev) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, stddev);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
 class CliPatch : public Cli {
  protected:
   // [1, 3, 32, 20] -> ... -> 10 classes.
@@ -36,9 +28,10 @@ class CliPatch : public Cli {
                     std::int64_t group, std::vector<std::int64_t> pads, std::int64_t stride, std::int64_t dilation,
                     unsigned seed) {
       const std::int64_t per_group = cin / group;
-      b.initializer(out + "_w", {cout, per_group, k, k},
-                    normal(std::size_t(cout * per_group * k * k), seed, 1.0f / std::sqrt(float(per_group * k * k))));
-      b.initializer(out + "_b", {cout}, normal(std::size_t(cout), seed + 100, 0.1f));
+      b.initializer(
+          out + "_w", {cout, per_group, k, k},
+          normal_values(std::size_t(cout * per_group * k * k), seed, 1.0f / std::sqrt(float(per_group * k * k))));
+      b.initializer(out + "_b", {cout}, normal_values(std::size_t(cout), seed + 100, 0.1f));
       auto& n = b.node("Conv", {in, out + "_w", out + "_b"}, {out + "_c"}, out);
       OnnxBuilder::set_ints(n, "pads", pads);
       OnnxBuilder::set_ints(n, "strides", {stride, stride});
@@ -60,8 +53,8 @@ class CliPatch : public Cli {
     conv("ap", "down", 16, 24, 3, 1, {0, 0, 1, 1}, 2, 1, 5);  // asymmetric padding, 4 x 3
     b.node("GlobalAveragePool", {"down"}, {"gap"}, "gap");
     b.node("Flatten", {"gap"}, {"flat"}, "flatten");
-    b.initializer("fc_w", {10, 24}, normal(240, 6, 0.3f));
-    b.initializer("fc_b", {10}, normal(10, 7, 0.1f));
+    b.initializer("fc_w", {10, 24}, normal_values(240, 6, 0.3f));
+    b.initializer("fc_b", {10}, normal_values(10, 7, 0.1f));
     auto& fc = b.node("Gemm", {"flat", "fc_w", "fc_b"}, {"y"}, "fc");
     OnnxBuilder::set_int(fc, "transB", 1);
     b.output("y");
@@ -70,7 +63,7 @@ class CliPatch : public Cli {
 
   fs::path quantized_image_model() {
     const fs::path model = image_model(), tqm = dir_ / "image.tqm";
-    tinyq::write_npy(data().string(), Tensor::from_floats({16, 3, 32, 20}, normal(16 * 3 * 32 * 20, 9, 1.0f)));
+    tinyq::write_npy(data().string(), Tensor::from_floats({16, 3, 32, 20}, normal_values(16 * 3 * 32 * 20, 9, 1.0f)));
     const Result q = run_argv({"quantize", model.string(), "--calib", data().string(), "-o", tqm.string()});
     EXPECT_EQ(q.code, 0) << q.err;
     return tqm;

@@ -122,7 +122,7 @@ std::string emit_model_header(const QGraph& g, const Target& target, const std::
     const std::size_t rows = std::size_t(in.shape[1]), row_bytes = std::size_t(element_count(in.shape)) / rows;
     usage = fmt::format(
         " * Patch-based: the first {1} layers run row by row, so the input image is never whole in\n"
-        " * the arena: {0}_invoke() asks the application for its rows, in order, through\n"
+        " * the arena: {0}_invoke() asks the application for its rows, in increasing order, through\n"
         " * {0}_read_input_rows() (from a camera's lines, a decoder, a buffer in flash).\n"
         " * Usage:   {0}_invoke();   (calls {0}_read_input_rows)\n"
         " *          int cls = {0}_argmax();\n",
