@@ -663,11 +663,6 @@ void conv2d_s8_dsp_general(const ConvParams& p, const int8_t* input, const int8_
   conv_general(p, input, weights, bias, output, scratch);
 }
 
-void conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
-                   int16_t* scratch) {
-  conv2d_s8(p, input, weights, bias, output, scratch);
-}
-
 }  // namespace rt
 }  // namespace tinyq
 

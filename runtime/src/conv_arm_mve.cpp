@@ -424,22 +424,21 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
 
 }  // namespace
 
-void conv2d_s8_mve(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
-                   int16_t* scratch) {
-  const ConvVariant variant = conv2d_s8_variant(p, KernelPath::ArmMve);
-  if (variant != ConvVariant::MvePointwise && variant != ConvVariant::MveGeneral) {
-    conv2d_s8_portable(p, input, weights, bias, output, scratch);
-    return;
-  }
+void conv2d_s8_mve_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                             int8_t* output, int16_t* scratch) {
+  const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
+  const int32_t k = p.kernel_h * p.kernel_w * (p.in_c / p.groups);
+  const ChannelTable t = prepare_channels(p, weights, bias, k, reinterpret_cast<int32_t*>(scratch));
+  conv_pointwise(p, input, weights, output, t, st);
+}
+
+void conv2d_s8_mve_general(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                           int8_t* output, int16_t* scratch) {
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   const int32_t k = p.kernel_h * p.kernel_w * (p.in_c / p.groups);
   int32_t* table = reinterpret_cast<int32_t*>(scratch);
   const ChannelTable t = prepare_channels(p, weights, bias, k, table);
-  if (variant == ConvVariant::MvePointwise) {
-    conv_pointwise(p, input, weights, output, t, st);
-  } else {
-    conv_general(p, input, weights, output, t, st, reinterpret_cast<int8_t*>(table + 3 * p.out_c));
-  }
+  conv_general(p, input, weights, output, t, st, reinterpret_cast<int8_t*>(table + 3 * p.out_c));
 }
 
 }  // namespace rt

@@ -170,11 +170,6 @@ void depthwise_window_dsp(const ConvParams& p, const int8_t* input, const int8_t
   depthwise_mult1(p, input, weights, bias, output);
 }
 
-void depthwise_conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
-                             int8_t* output) {
-  depthwise_conv2d_s8(p, input, weights, bias, output);
-}
-
 }  // namespace rt
 }  // namespace tinyq
 

@@ -341,7 +341,7 @@ TINYQ_ALWAYS_INLINE void depthwise_block(const ConvParams& p, const int8_t* inpu
 }
 
 // Calls of at most kFewPixels output pixels with channel multiplier 1 (below): a streaming step's.
-constexpr int32_t kFewPixels = 2;
+constexpr int32_t kFewPixels = kDepthwiseMveFewPixels;
 __attribute__((noinline, noclone)) void depthwise_few(const ConvParams& p, const int8_t* input, const int8_t* weights,
                                                       const int32_t* bias, int8_t* output);
 
@@ -358,8 +358,6 @@ void set_gather_offsets(int32_t multiplier, DwBlock& blk) {
 // reading input channel o / m (contiguous for m = 1, gathered otherwise).
 void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                    int8_t* output) {
-  if (p.batch * p.out_h * p.out_w <= kFewPixels && p.out_c == p.in_c)
-    return depthwise_few(p, input, weights, bias, output);
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   const int32_t c = p.in_c;
   const int32_t multiplier = p.out_c / p.in_c;
@@ -687,9 +685,14 @@ void depthwise_few(const ConvParams& p, const int8_t* input, const int8_t* weigh
 
 }  // namespace
 
-void depthwise_conv2d_s8_mve(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
-                             int8_t* output) {
+void depthwise_mve_blocks(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                          int8_t* output) {
   depthwise_any(p, input, weights, bias, output);
+}
+
+void depthwise_mve_few(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                       int8_t* output) {
+  depthwise_few(p, input, weights, bias, output);
 }
 
 }  // namespace rt

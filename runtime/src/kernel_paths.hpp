@@ -41,10 +41,6 @@ void recurrent_s8_mve(const RecurrentParams& p, const int8_t* x, const int8_t* w
                       int32_t* scratch);
 #endif
 #if defined(TINYQ_PATH_ARM_DSP)
-void conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
-                   int16_t* scratch);
-void depthwise_conv2d_s8_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
-                             int8_t* output);
 void dense_s8_dsp(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                   int8_t* output);
 void dense_s8_packed_dsp(const DenseParams& p, const int8_t* input, const int8_t* packed_weights,

@@ -116,8 +116,8 @@ bool guard_intact(size_t bytes) {
   return true;
 }
 
-// The variant the native path runs a conv layer with, by its ctest name: conv2d_s8_dsp and
-// conv2d_s8_mve dispatch on conv2d_s8_variant; the DSP general variant gathers first layers.
+// The variant the native path runs a conv layer with, by its ctest name: conv2d_s8 dispatches
+// on conv2d_s8_variant; the DSP general variant gathers first layers.
 const char* conv_variant(const rt::ConvParams& p) {
   switch (rt::conv2d_s8_variant(p)) {
     case rt::ConvVariant::DspPointwise:
@@ -129,9 +129,9 @@ const char* conv_variant(const rt::ConvParams& p) {
   return "conv_portable";
 }
 
-// The same for depthwise layers, whose dispatch has no public twin: depthwise_conv2d_s8_dsp's
-// is depthwise_dsp_variant (kernel_paths.hpp); depthwise_conv2d_s8_mve's is mirrored here
-// (16-channel blocks, gathered inputs for multipliers above 1).
+// The same for depthwise layers: depthwise_conv2d_s8 dispatches on depthwise_dsp_variant (DSP)
+// and depthwise_mve_few_pixels (Helium; otherwise 16-channel blocks, gathered inputs for
+// multipliers above 1).
 const char* depthwise_variant(const rt::ConvParams& p) {
   if (rt::kNativePath == rt::KernelPath::ArmDsp) {
     switch (rt::depthwise_dsp_variant(p)) {
@@ -147,7 +147,7 @@ const char* depthwise_variant(const rt::ConvParams& p) {
   if (rt::kNativePath == rt::KernelPath::ArmMve) {
     // At most two output pixels per call (streaming steps), channel multiplier 1: the taps with
     // the offset added, no per-block folding (depthwise_few in depthwise_arm_mve.cpp).
-    if (p.batch * p.out_h * p.out_w <= 2 && p.out_c == p.in_c) return "depthwise_few";
+    if (rt::depthwise_mve_few_pixels(p)) return "depthwise_few";
     return p.out_c == p.in_c ? "depthwise_mult1" : "depthwise_multiplier";
   }
   return "depthwise_portable";

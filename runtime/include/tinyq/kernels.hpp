@@ -612,11 +612,22 @@ void depthwise_column_dsp(const ConvParams& p, const int8_t* input, const int8_t
 void depthwise_window_dsp(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                           int8_t* output);
 #endif
+// Helium depthwise: calls of at most this many output pixels (a streaming step's) run each
+// pixel's valid taps directly (depthwise_arm_mve.cpp, depthwise_few), others in blocks of 16
+// channels.
+constexpr int32_t kDepthwiseMveFewPixels = 2;
+TINYQ_DISPATCH_INLINE constexpr bool depthwise_mve_few_pixels(const ConvParams& p) {
+  return p.batch * p.out_h * p.out_w <= kDepthwiseMveFewPixels && p.out_c == p.in_c;
+}
 #if defined(TINYQ_PATH_ARM_MVE)
-void conv2d_s8_mve(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
-                   int16_t* scratch);
-void depthwise_conv2d_s8_mve(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
-                             int8_t* output);
+void conv2d_s8_mve_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                             int8_t* output, int16_t* scratch);
+void conv2d_s8_mve_general(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                           int8_t* output, int16_t* scratch);
+void depthwise_mve_blocks(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                          int8_t* output);
+void depthwise_mve_few(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                       int8_t* output);
 #endif
 
 TINYQ_DISPATCH_INLINE inline void conv2d_s8(const ConvParams& p, const int8_t* input, const int8_t* weights,
@@ -628,7 +639,11 @@ TINYQ_DISPATCH_INLINE inline void conv2d_s8(const ConvParams& p, const int8_t* i
     default: return conv2d_s8_portable(p, input, weights, bias, output, scratch);
   }
 #elif defined(TINYQ_PATH_ARM_MVE)
-  conv2d_s8_mve(p, input, weights, bias, output, scratch);
+  switch (conv2d_s8_variant(p, KernelPath::ArmMve)) {
+    case ConvVariant::MvePointwise: return conv2d_s8_mve_pointwise(p, input, weights, bias, output, scratch);
+    case ConvVariant::MveGeneral: return conv2d_s8_mve_general(p, input, weights, bias, output, scratch);
+    default: return conv2d_s8_portable(p, input, weights, bias, output, scratch);
+  }
 #else
   conv2d_s8_portable(p, input, weights, bias, output, scratch);
 #endif
@@ -647,7 +662,8 @@ TINYQ_DISPATCH_INLINE inline void depthwise_conv2d_s8(const ConvParams& p, const
   }
   depthwise_conv2d_s8_portable(p, input, weights, bias, output);
 #elif defined(TINYQ_PATH_ARM_MVE)
-  depthwise_conv2d_s8_mve(p, input, weights, bias, output);
+  if (depthwise_mve_few_pixels(p)) return depthwise_mve_few(p, input, weights, bias, output);
+  depthwise_mve_blocks(p, input, weights, bias, output);
 #else
   depthwise_conv2d_s8_portable(p, input, weights, bias, output);
 #endif
