@@ -40,8 +40,10 @@ std::optional<PatchLayer> row_wise(const QNode& n, const QValue& in, std::int64_
   }
   if (in.shape.size() != 4 || in.shape[0] != 1 || in.shape[1] != l.in_rows) return std::nullopt;
   // Every output row must read at least one real input row (the kernels are called with
-  // the rows that exist); windows made only of padding do not occur in real models.
-  for (std::int64_t q = 0; q < l.out_rows; ++q) {
+  // the rows that exist); windows made only of padding do not occur in real models. The
+  // windows move down monotonically, so the first and the last decide it.
+  if (l.out_rows < 1 || l.stride < 1 || l.window < 1) return std::nullopt;
+  for (const std::int64_t q : {std::int64_t{0}, l.out_rows - 1}) {
     const std::int64_t start = q * l.stride - l.pad;
     if (std::max<std::int64_t>(start, 0) > std::min(start + l.window - 1, l.in_rows - 1)) return std::nullopt;
   }
