@@ -100,7 +100,12 @@ struct Rng {
 
 // Operand memory: one bump allocator, reset per layer. 224 KB covers the largest layer (L5:
 // 200 KB of weights) and fits the M55's 512 KB DTCM next to heap and stack.
+// The DSP build also holds L5's packed weights (200 KB) next to the plain ones.
+#if defined(TINYQ_PATH_ARM_DSP)
+alignas(16) int8_t arena[448 * 1024];
+#else
 alignas(16) int8_t arena[224 * 1024];
+#endif
 size_t arena_used;
 
 template <typename T>
@@ -267,9 +272,31 @@ bool run_layer(const Layer& l) {
       out_elems = static_cast<size_t>(l.out_c);
       output = allocate<int8_t>(out_elems);
       if (!input || !weights || !bias || !output || !p.requant.multiplier) return false;
+#if defined(TINYQ_PATH_ARM_DSP)
+      {
+        // As generated code runs a dense layer on this path: `tinyq generate` packs the weights
+        // on the host (emit_model.cpp), so they are packed here before the first marker, like
+        // the inputs, and the packed kernel is what is counted.
+        int8_t* packed_weights = allocate<int8_t>(dense_s8_packed_weight_bytes(p));
+        int32_t* packed_params = allocate<int32_t>(dense_s8_packed_param_words(p));
+        if (!packed_weights || !packed_params) return false;
+        const int32_t kind = dense_s8_pack(p, weights, bias, packed_weights, packed_params);
+        DenseParams fused = p;
+        fused.requant.multiplier = fused.requant.shift = nullptr;  // in the packed parameters
+        tinyq_marker();
+        if (kind == kDensePackFused)
+          dense_s8_packed_fused(fused, input, packed_weights, packed_params, output);
+        else if (kind == kDensePackPlain)
+          dense_s8_packed(p, input, packed_weights, packed_params, output);
+        else
+          dense_s8(p, input, weights, bias, output);
+        tinyq_marker();
+      }
+#else
       tinyq_marker();
       dense_s8(p, input, weights, bias, output);
       tinyq_marker();
+#endif
       break;
     }
     case Op::MaxPool: {
