@@ -63,10 +63,14 @@ StridedView strided_view(const Node& node, const Shape& in) {
         const bool ok = st > 0 ? (s >= 0 && s <= dim && e >= 0 && e <= dim)
                                : (st < 0 && s >= 0 && s <= dim - 1 && e >= -1 && e <= dim - 1);
         if (!ok) fail(node.name, "Slice range [{}, {}) step {} does not fit axis {} of size {}", s, e, st, d, dim);
-        const std::int64_t count = st > 0 ? (e - s + st - 1) / st : (s - e + (-st) - 1) / (-st);
-        if (count < 0) fail(node.name, "Slice range [{}, {}) step {} runs backwards on axis {}", s, e, st, d);
+        // The elements taken, without overflow for any step (|step| up to 2^63 - 1 and
+        // INT64_MIN): e - s and s - e lie within the axis.
+        const std::uint64_t magnitude = st > 0 ? std::uint64_t(st) : std::uint64_t(-(st + 1)) + 1;
+        const std::int64_t span = st > 0 ? e - s : s - e;
+        const std::int64_t count = span > 0 ? std::int64_t(std::uint64_t(span - 1) / magnitude) + 1 : 0;
         v.shape.push_back(count);
-        v.stride.push_back(st * in_stride[d]);
+        // A step only matters between two elements, and then |step| < dim: no overflow.
+        v.stride.push_back(count > 1 ? st * in_stride[d] : 0);
         v.offset += s * in_stride[d];
       }
       return v;
