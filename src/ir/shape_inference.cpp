@@ -269,7 +269,12 @@ Shape infer_output_shape(const Graph& g, const Node& n) {
       auto pads = n.attrs.get_ints("pads");
       if (pads.size() != 2 * out.size()) fail(n.name, "Pad has {} pads for rank {}", pads.size(), out.size());
       for (std::size_t i = 0; i < out.size(); ++i) {
-        out[i] += pads[i] + pads[i + out.size()];
+        std::int64_t grown = 0, size = 0;
+        if (__builtin_add_overflow(pads[i], pads[i + out.size()], &grown) ||
+            __builtin_add_overflow(out[i], grown, &size))
+          fail(n.name, "Pad of {} and {} on axis {} of size {} overflows int64", pads[i], pads[i + out.size()], i,
+               out[i]);
+        out[i] = size;
         if (out[i] < 0) fail(n.name, "Pad makes a negative dimension");
       }
       return out;
