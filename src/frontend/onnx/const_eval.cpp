@@ -134,8 +134,8 @@ Tensor eval_concat(const std::vector<Tensor>& parts, int axis, const std::string
     if (parts[i].shape().size() != out_shape.size()) fail(where, "Concat inputs of different rank");
     for (std::size_t d = 0; d < out_shape.size(); ++d)
       if (int(d) != axis && parts[i].shape()[d] != out_shape[d])
-        fail(where, "Concat input {} has dimension {} of {} where the first input has {} (only axis {} may differ)",
-             i, d, parts[i].shape()[d], out_shape[d], axis);
+        fail(where, "Concat input {} has dimension {} of {} where the first input has {} (only axis {} may differ)", i,
+             d, parts[i].shape()[d], out_shape[d], axis);
     out_shape[std::size_t(axis)] += parts[i].shape()[std::size_t(axis)];
     if (parts[i].dtype() != type) type = DType::f32;
   }
