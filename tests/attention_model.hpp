@@ -7,27 +7,20 @@
 #include <string>
 #include <vector>
 
+#include "normal_values.hpp"
 #include "onnx_builder.hpp"
 
 namespace tinyq::testing {
 
 inline constexpr std::int64_t kAttentionSeq = 6, kAttentionDim = 8;
 
-inline std::vector<float> attention_normal(std::size_t n, unsigned seed, float sigma) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, sigma);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
 inline std::string attention_model_bytes() {
   const std::int64_t d = kAttentionDim;
   OnnxBuilder b;
   b.input("x", {1, kAttentionSeq, d});
-  b.initializer("wq", {d, d}, attention_normal(std::size_t(d * d), 11, 0.4f));
-  b.initializer("wk", {d, d}, attention_normal(std::size_t(d * d), 12, 0.4f));
-  b.initializer("wv", {d, d}, attention_normal(std::size_t(d * d), 13, 0.4f));
+  b.initializer("wq", {d, d}, normal_values(std::size_t(d * d), 11, 0.4f));
+  b.initializer("wk", {d, d}, normal_values(std::size_t(d * d), 12, 0.4f));
+  b.initializer("wv", {d, d}, normal_values(std::size_t(d * d), 13, 0.4f));
   b.node("MatMul", {"x", "wq"}, {"q"}, "proj_q");
   b.node("MatMul", {"x", "wk"}, {"k"}, "proj_k");
   b.node("MatMul", {"x", "wv"}, {"v"}, "proj_v");

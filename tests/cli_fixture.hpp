@@ -9,10 +9,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "normal_values.hpp"
 
 namespace tinyq::testing {
 
@@ -21,15 +22,6 @@ const fs::path kTinyq = fs::path(TINYQ_BINARY_DIR) / "tinyq";
 const fs::path kModels = fs::path(TINYQ_SOURCE_DIR) / "models";
 const std::string kImages = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
 const std::string kLabels = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz";
-
-// n values from N(0, sigma^2), seeded: weights and inputs of the models tests build.
-inline std::vector<float> normal_values(std::size_t n, unsigned seed, float sigma) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, sigma);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
 
 struct Result {
   int code;

@@ -17,7 +17,7 @@ TEST_F(CliMatMul, AttentionFirmwareEqualsTheHostOnCortexM4) {
   const fs::path data = dir_ / "x.npy", tqm = dir_ / "m.tqm", out = dir_ / "fw";
   const std::int64_t per = kAttentionSeq * kAttentionDim;
   tinyq::write_npy(data.string(), Tensor::from_floats({32, kAttentionSeq, kAttentionDim},
-                                                      attention_normal(std::size_t(32 * per), 3, 1.0f)));
+                                                      normal_values(std::size_t(32 * per), 3, 1.0f)));
   Result q = run_argv({"quantize", model.string(), "--calib", data.string(), "-o", tqm.string()});
   ASSERT_EQ(q.code, 0) << q.err;
   Result g = run_argv({"generate", tqm.string(), "--target", "cortex-m4", "-o", out.string(), "--name", "att"});

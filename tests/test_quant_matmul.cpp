@@ -29,7 +29,7 @@ TEST(QuantMatMul, AttentionBlockQuantizesCloseToFloat) {
   const Graph g = import(testing::attention_model_bytes(), "attention.onnx");
   const std::int64_t n = 128, per = testing::kAttentionSeq * testing::kAttentionDim;
   const Tensor calib = Tensor::from_floats({n, testing::kAttentionSeq, testing::kAttentionDim},
-                                           testing::attention_normal(std::size_t(n * per), 5, 1.0f));
+                                           testing::normal_values(std::size_t(n * per), 5, 1.0f));
   QuantizeOptions options;
   options.preset = "best";
   options.threads = 1;
@@ -38,7 +38,7 @@ TEST(QuantMatMul, AttentionBlockQuantizesCloseToFloat) {
   for (const QNode& node : q.nodes) matmuls += node.kernel == QKernel::MatMul;
   EXPECT_EQ(matmuls, 2);
   const Tensor test = Tensor::from_floats({64, testing::kAttentionSeq, testing::kAttentionDim},
-                                          testing::attention_normal(std::size_t(64 * per), 6, 1.0f));
+                                          testing::normal_values(std::size_t(64 * per), 6, 1.0f));
   const double sqnr = output_sqnr_db(q, InputSamples(test), 1);
   std::printf("attention int8 output SQNR: %.2f dB\n", sqnr);
   EXPECT_GE(sqnr, 25.0);
