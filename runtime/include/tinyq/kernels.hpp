@@ -557,6 +557,48 @@ void row_stage_s8(const RowStageLayer* layers, int32_t count, int32_t* state, Ro
                   int32_t output_row_bytes);
 
 // ---- Dispatch: which variant runs a layer ----
+// int16 activations with int8 weights ("16x8", CMSIS-NN's s16 kernels and TFLite's 16x8
+// mode), for the layers a model cannot hold at int8 (docs/QUANTIZATION.md, "int16 where int8
+// cannot hold"). An int16 tensor is symmetric (zero point 0). Either side of a wide layer may
+// be int8 instead, where an int16 region starts or ends: `input_bits` and `output_bits` are 8
+// or 16. ConvParams / DenseParams mean what they mean for the int8 kernels, with act_min and
+// act_max in the output's own range (int16: within [-32768, 32767]) and input_offset 0 for an
+// int16 input. The accumulator is int64 (bias + sum of (in + input_offset) * w; the host
+// bounds |acc| < 2^47) and is requantized by requantize_wide(), tinyq's single rounding. No
+// scratch; one portable source on every path.
+//
+// requantize() on an int64 accumulator: floor(acc * multiplier / 2^(31 - shift) + 1/2),
+// exactly, for |acc| < 2^47 and shift <= 15 (the host guarantees both). acc = hi * 2^16 + lo
+// with 0 <= lo < 2^16, so acc * multiplier = (hi * multiplier) * 2^16 + lo * multiplier; the
+// low part and the rounding term are folded into the high one first, and since nested floor
+// divisions by powers of two are one floor division, the result is exact. No term exceeds
+// 2^62.
+inline int32_t requantize_wide(int64_t acc, int32_t multiplier, int32_t shift) {
+  const int32_t total_shift = 31 - shift;  // in [16, 62]
+  const int64_t hi = acc >> 16;
+  const int64_t lo = acc & 0xFFFF;
+  const int64_t low_part = lo * multiplier + (static_cast<int64_t>(1) << (total_shift - 1));
+  return static_cast<int32_t>((hi * multiplier + (low_part >> 16)) >> (total_shift - 16));
+}
+void conv2d_wide(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights, const int32_t* bias,
+                 void* output, int32_t output_bits);
+void depthwise_conv2d_wide(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights,
+                           const int32_t* bias, void* output, int32_t output_bits);
+void dense_wide(const DenseParams& p, const void* input, int32_t input_bits, const int8_t* weights, const int32_t* bias,
+                void* output, int32_t output_bits);
+
+// One tensor from one format into another (int8 <-> int16, or a scale change), where an int16
+// region meets a layer that reads int8:
+//   out = clamp(output_offset + requantize(in + input_offset, multiplier, shift), out's range)
+// with |in + input_offset| < 2^17, so requantize()'s int32 accumulator holds it.
+struct RequantizeParams {
+  int32_t count;
+  int32_t input_bits, output_bits;  // 8 or 16
+  int32_t input_offset, output_offset;
+  int32_t multiplier, shift;
+};
+void requantize_tensor(const RequantizeParams& p, const void* input, void* output);
+
 // conv2d_s8 and depthwise_conv2d_s8 choose a variant from the layer's parameters. They are
 // inline so that generated code, whose parameters are constants, keeps only the variant each
 // layer runs: out of line, a -Os build kept every variant of the path (KWS: 20.4 KB of
