@@ -181,6 +181,13 @@ void QuantizeCliOptions::add_to(CLI::App& app) {
                  "Whole-model range search: off (default) or on. Refines the calibrated activation ranges "
                  "together (coordinate descent on the model's output error; about 10x the quantization time)")
       ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--int16", int16,
+                 "int16 activations (16x8 layers) where int8 cannot hold: auto (default for best and fast: only "
+                 "when the int8 model's output SQNR is below 15 dB, the few conv/dense outputs that raise it most), "
+                 "off (default for cmsis, nnom, pow2), or node names separated by commas");
+  app.add_option("--int16-ram", int16_ram,
+                 "Extra activation bytes --int16 auto may spend (default: the size of the largest activation)")
+      ->check(integer_range(1, kMaxCount));
   app.add_option("--calib-count", calib_count, "Calibration samples to use, the first N (default 1000; 0: all)")
       ->check(integer_range(0, kMaxCount));
   add_threads_option(app, threads);
@@ -228,6 +235,8 @@ QGraph quantize_model(const Graph& graph, const InputSamples& calib, const Quant
   if (!o.bias_correction.empty()) options.bias_correction = o.bias_correction == "on";
   if (!o.rounding.empty()) options.optimized_rounding = o.rounding == "optimized";
   if (!o.range_search.empty()) options.range_search = o.range_search == "on";
+  if (!o.int16.empty()) options.int16 = o.int16;
+  options.int16_ram = o.int16_ram;
   options.threads = o.threads;
   if (isatty(STDERR_FILENO)) {
     options.progress = [](int pass, std::int64_t done, std::int64_t total) {

@@ -58,7 +58,8 @@ InputSamples load_inputs(const Graph& graph, const std::vector<std::string>& pat
 // --calib-count / --threads.
 struct QuantizeCliOptions {
   std::string preset = "best";
-  std::string scheme, granularity, calibration, bias_correction, rounding, range_search;
+  std::string scheme, granularity, calibration, bias_correction, rounding, range_search, int16;
+  std::int64_t int16_ram = 0;
   std::int64_t calib_count = 1000;
   int threads = 0;
   void add_to(CLI::App& app);

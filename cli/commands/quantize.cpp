@@ -47,6 +47,37 @@ bool is_prequantized_model(const std::string& path) {
 // A pre-quantized TFLite model: its own scales, zero points and TFLite's arithmetic, nothing
 // to calibrate. Options that would choose a quantization are refused rather than ignored, so
 // that nobody believes they took effect.
+// The nodes with an int16 output, in model order.
+std::vector<std::string> int16_layers(const QGraph& q) {
+  std::vector<std::string> names;
+  for (const QNode& n : q.nodes)
+    if (q.values[std::size_t(n.output)].quant.bits == 16) names.push_back(n.name);
+  return names;
+}
+
+nlohmann::json int16_json(const QGraph& q) {
+  nlohmann::json j{{"mode", q.settings.int16}, {"layers", int16_layers(q)}};
+  if (q.settings.int16_searched) {
+    j["sqnr_before_db"] = q.settings.int16_sqnr_before_db;
+    j["sqnr_after_db"] = q.settings.int16_sqnr_after_db;
+  }
+  return j;
+}
+
+void print_int16_summary(const QGraph& q) {
+  const std::vector<std::string> layers = int16_layers(q);
+  std::string names;
+  for (const std::string& n : layers) names += (names.empty() ? "" : ", ") + n;
+  if (q.settings.int16_searched && layers.empty())
+    fmt::print("int16 auto: int8 output SQNR {:.1f} dB, no layer's int16 output raised it by 0.5 dB\n",
+               q.settings.int16_sqnr_before_db);
+  else if (q.settings.int16_searched)
+    fmt::print("int16 auto: output SQNR {:.1f} -> {:.1f} dB on calibration data with int16 outputs of {}\n",
+               q.settings.int16_sqnr_before_db, q.settings.int16_sqnr_after_db, names);
+  else if (!layers.empty())
+    fmt::print("int16 outputs: {}\n", names);
+}
+
 int run_prequantized(const QuantizeArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   if (!args.calib.empty())
@@ -56,10 +87,10 @@ int run_prequantized(const QuantizeArgs& args) {
   const QuantizeCliOptions defaults;
   const QuantizeCliOptions& o = args.quant;
   if (o.preset != defaults.preset || !o.scheme.empty() || !o.granularity.empty() || !o.calibration.empty() ||
-      !o.bias_correction.empty() || !o.rounding.empty() || !o.range_search.empty())
+      !o.bias_correction.empty() || !o.rounding.empty() || !o.range_search.empty() || !o.int16.empty())
     fail(args.model,
          "is already quantized (int8 TFLite): --preset, --scheme, --granularity, --calibration, "
-         "--bias-correction, --rounding and --range-search do not apply");
+         "--bias-correction, --rounding, --range-search and --int16 do not apply");
   check_output_file(args.output, {args.model});
   const QGraph q = import_prequantized_tflite(args.model);
   const auto bytes = serialize_tqm(q);
@@ -150,6 +181,7 @@ int run_quantize(const QuantizeArgs& args) {
                         {"method", out.calibration.method},
                         {"scale", out.quant.scale},
                         {"zero_point", out.quant.zero_point},
+                        {"bits", out.quant.bits},
                         {"sqnr_db", errors[k].sqnr_db}});
     }
     nlohmann::json j{{"output", args.output},
@@ -160,6 +192,7 @@ int run_quantize(const QuantizeArgs& args) {
                      {"calibration_samples", q.settings.calibration_samples},
                      {"rounded_layers", q.settings.rounded_layers},
                      {"searched_ranges", q.settings.searched_ranges},
+                     {"int16", int16_json(q)},
                      {"seconds", seconds},
                      {"layers", layers},
                      {"prediction", prediction_json(prediction)},
@@ -173,11 +206,12 @@ int run_quantize(const QuantizeArgs& args) {
              q.settings.calibration, q.settings.calibration_samples, seconds);
   if (q.settings.range_search)
     fmt::print("whole-model range search: {} tensor range(s) moved\n", q.settings.searched_ranges);
-  fmt::print("\n{:<30} {:<14} {:>12} {:>5} {:>9}\n", "layer", "op", "scale", "zp", "SQNR dB");
+  print_int16_summary(q);
+  fmt::print("\n{:<30} {:<14} {:>12} {:>5} {:>4} {:>9}\n", "layer", "op", "scale", "zp", "bits", "SQNR dB");
   for (std::size_t k = 0; k < q.nodes.size(); ++k) {
     const QValue& out = q.values[std::size_t(q.nodes[k].output)];
-    fmt::print("{:<30} {:<14} {:>12.6g} {:>5} {:>9.1f}\n", column_name(q.nodes[k].name, 30), q.nodes[k].op,
-               out.quant.scale, out.quant.zero_point, errors[k].sqnr_db);
+    fmt::print("{:<30} {:<14} {:>12.6g} {:>5} {:>4} {:>9.1f}\n", column_name(q.nodes[k].name, 30), q.nodes[k].op,
+               out.quant.scale, out.quant.zero_point, out.quant.bits, errors[k].sqnr_db);
   }
   if (prediction.samples > 0)
     fmt::print("\npredicted: output SQNR {:.1f} dB, top-1 agreement with float {:.1f}% on {} {} samples\n",

@@ -49,7 +49,7 @@ struct Int8Executor::Impl {
     ws.ptr.assign(graph.values.size(), nullptr);
     for (std::size_t v = 0; v < graph.values.size(); ++v)
       if (owns_storage[v]) {
-        ws.storage[v].resize(std::size_t(element_count(graph.values[v].shape)));
+        ws.storage[v].resize(std::size_t(element_count(graph.values[v].shape) * element_bytes(graph.values[v].quant)));
         ws.ptr[v] = ws.storage[v].data();
       }
     ws.patches.resize(patch_elements);
@@ -84,6 +84,22 @@ Step mac_step(const QNode& n, std::size_t& patch_elements, std::size_t& sum_elem
                                                            : int8::PackedConv(conv_params(n), w, b));
   patch_elements = std::max(patch_elements, conv->scratch_elements());
   return [=](Workspace& ws) { conv->run(ws.ptr[in], ws.ptr[out], ws.patches.data()); };
+}
+
+// A 16x8 conv, depthwise or dense (an int16 side, quant/widen.hpp): the runtime's portable
+// wide kernel itself, no host fast path.
+Step wide_step(const QNode& n, int input_bits, int output_bits) {
+  const std::size_t in = std::size_t(n.inputs.at(0)), out = std::size_t(n.output);
+  const std::int8_t* w = n.bytes("weights").data();
+  const std::vector<std::int32_t>& bias = n.words("bias");
+  const std::int32_t* b = bias.empty() ? nullptr : bias.data();
+  if (n.kernel == QKernel::Dense) {
+    const rt::DenseParams p = dense_params(n);
+    return [=](Workspace& ws) { rt::dense_wide(p, ws.ptr[in], input_bits, w, b, ws.ptr[out], output_bits); };
+  }
+  const rt::ConvParams p = conv_params(n);
+  const auto kernel = n.kernel == QKernel::Depthwise ? rt::depthwise_conv2d_wide : rt::conv2d_wide;
+  return [=](Workspace& ws) { kernel(p, ws.ptr[in], input_bits, w, b, ws.ptr[out], output_bits); };
 }
 
 // ConvTranspose runs the runtime kernel itself (no host fast path); its int32 scratch is the
@@ -132,7 +148,16 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
   switch (n.kernel) {
     case QKernel::Conv:
     case QKernel::Depthwise:
-    case QKernel::Dense: return mac_step(n, patch_elements, sum_elements);
+    case QKernel::Dense: {
+      const int input_bits = graph.values[std::size_t(ins.at(0))].quant.bits;
+      const int output_bits = graph.values[std::size_t(out)].quant.bits;
+      if (input_bits == 16 || output_bits == 16) return wide_step(n, input_bits, output_bits);
+      return mac_step(n, patch_elements, sum_elements);
+    }
+    case QKernel::Requantize: {
+      const rt::RequantizeParams p = requantize_params(n);
+      return [=](Workspace& ws) { rt::requantize_tensor(p, ws.ptr[std::size_t(ins.at(0))], ws.ptr[std::size_t(out)]); };
+    }
     case QKernel::ConvTranspose: return conv_transpose_step(n, sum_elements);
     case QKernel::Recurrent: return recurrent_step(n, sum_elements);
     case QKernel::Add:
@@ -197,13 +222,20 @@ int Int8Executor::threads() const { return impl_->threads; }
 namespace {
 
 // Number of samples and a check that each input fits the model (first dim any multiple).
+// The source shape of `v`, with an int16 tensor's last dimension counting its bytes (run_int8).
+Shape byte_shape(const QValue& v) {
+  Shape s = v.source_shape();
+  if (v.quant.bits == 16) s.back() *= 2;
+  return s;
+}
+
 std::int64_t samples_of(const QGraph& g, const std::vector<Tensor>& inputs) {
   if (inputs.size() != g.inputs.size())
     fail("", "the model has {} inputs, {} were given", g.inputs.size(), inputs.size());
   std::int64_t samples = -1;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const QValue& v = g.values[std::size_t(g.inputs[i])];
-    Shape expected = v.source_shape();
+    Shape expected = byte_shape(v);
     const Shape& got = inputs[i].shape();
     if (got.size() != expected.size() || got.empty() || !std::equal(got.begin() + 1, got.end(), expected.begin() + 1) ||
         got[0] % expected[0] != 0)
@@ -220,11 +252,12 @@ std::int64_t samples_of(const QGraph& g, const std::vector<Tensor>& inputs) {
 
 namespace {
 
-// Output tensors in the source layout, `samples` of each model output.
+// Output tensors in the source layout, `samples` of each model output (run_int8: an int16
+// output as its bytes).
 std::vector<Tensor> output_tensors(const QGraph& g, std::int64_t samples, DType dtype) {
   std::vector<Tensor> outputs;
   for (int o : g.outputs) {
-    Shape s = g.values[std::size_t(o)].source_shape();
+    Shape s = dtype == DType::i8 ? byte_shape(g.values[std::size_t(o)]) : g.values[std::size_t(o)].source_shape();
     s[0] *= samples;
     outputs.emplace_back(dtype, s);
   }
@@ -250,22 +283,22 @@ void Int8Executor::Impl::run_samples(std::int64_t samples, Load load, Store stor
         auto& [ws, bytes] = state;
         for (std::size_t i = 0; i < g.inputs.size(); ++i) {
           const QValue& v = g.values[std::size_t(g.inputs[i])];
-          bytes.resize(std::size_t(element_count(v.shape)));
+          bytes.resize(std::size_t(element_count(v.shape) * element_bytes(v.quant)));
           load(i, s, bytes.data());
           sample_to_stored(v, bytes.data(), ws.ptr[std::size_t(g.inputs[i])]);
         }
         for (std::size_t k = 0; k < steps.size(); ++k) {
           steps[k](ws);
           if (observer) {
-            const int out = g.nodes[k].output;
+            const QValue& out = g.values[std::size_t(g.nodes[k].output)];
             observer(thread, s, int(k),
-                     std::span<const std::int8_t>(ws.ptr[std::size_t(out)],
-                                                  std::size_t(element_count(g.values[std::size_t(out)].shape))));
+                     std::span<const std::int8_t>(ws.ptr[std::size_t(g.nodes[k].output)],
+                                                  std::size_t(element_count(out.shape) * element_bytes(out.quant))));
           }
         }
         for (std::size_t o = 0; o < g.outputs.size(); ++o) {
           const QValue& v = g.values[std::size_t(g.outputs[o])];
-          bytes.resize(std::size_t(element_count(v.shape)));
+          bytes.resize(std::size_t(element_count(v.shape) * element_bytes(v.quant)));
           sample_to_source(v, ws.ptr[std::size_t(g.outputs[o])], bytes.data());
           store(o, s, bytes.data());
         }
@@ -276,7 +309,10 @@ std::vector<Tensor> Int8Executor::run_int8(const std::vector<Tensor>& inputs) co
   const QGraph& g = impl_->graph;
   const std::int64_t samples = samples_of(g, inputs);
   std::vector<Tensor> outputs = output_tensors(g, samples, DType::i8);
-  auto size = [&](int value) { return std::size_t(element_count(g.values[std::size_t(value)].shape)); };
+  auto size = [&](int value) {
+    const QValue& v = g.values[std::size_t(value)];
+    return std::size_t(element_count(v.shape) * element_bytes(v.quant));
+  };
   impl_->run_samples(
       samples,
       [&](std::size_t i, std::int64_t s, std::int8_t* bytes) {
@@ -307,7 +343,8 @@ std::vector<Tensor> Int8Executor::run(const std::vector<Tensor>& inputs, const O
         const QValue& v = g.values[std::size_t(g.outputs[o])];
         const std::int64_t n = element_count(v.shape);
         float* y = outputs[o].f32().data() + s * n;
-        for (std::int64_t k = 0; k < n; ++k) y[k] = v.quant.scale * float(bytes[k] - v.quant.zero_point);
+        for (std::int64_t k = 0; k < n; ++k)
+          y[k] = v.quant.scale * float(stored_element(v.quant, bytes, std::size_t(k)) - v.quant.zero_point);
       },
       observer);
   return outputs;

@@ -19,7 +19,8 @@ class Int8Executor {
   Int8Executor(const Int8Executor&) = delete;
   Int8Executor& operator=(const Int8Executor&) = delete;
 
-  // After every node, per sample: the node index and its int8 output (stored layout).
+  // After every node, per sample: the node index and its output's bytes (stored layout; an
+  // int16 tensor has two per element, read with stored_element()).
   using Observer = std::function<void(int thread, std::int64_t sample, int node, std::span<const std::int8_t> data)>;
 
   // Float inputs in the source layout are quantized with the input's parameters; outputs

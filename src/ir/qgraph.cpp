@@ -26,6 +26,7 @@ const char* qkernel_name(QKernel k) {
     case QKernel::ResizeBilinear: return "resize_bilinear_s8";
     case QKernel::MatMul: return "matmul_s8";
     case QKernel::Recurrent: return "recurrent_s8";
+    case QKernel::Requantize: return "requantize_tensor";
   }
   return "?";
 }

@@ -34,14 +34,27 @@ enum class QKernel {
   ResizeBilinear,  // resize_bilinear_s8 (new kernels go last: .tqm files store the number)
   MatMul,          // matmul_s8: product of two activations
   Recurrent,       // recurrent_s8: LSTM, GRU, RNN over a whole sequence
+  Requantize,      // requantize_tensor: int16 <-> int8 where an int16 region meets an int8 layer
 };
 const char* qkernel_name(QKernel k);
 
-// Quantization of one activation tensor: real = scale * (q - zero_point).
+// Quantization of one activation tensor: real = scale * (q - zero_point). `bits` is 8, or 16
+// for the few tensors a model cannot hold at int8 (quant/widen.hpp: symmetric, zero point 0,
+// read only by the 16x8 kernels and requantize_tensor).
 struct QuantParam {
   float scale = 1.0f;
   std::int32_t zero_point = 0;
+  std::int32_t bits = 8;
 };
+// Bytes per element of a tensor quantized with `p`.
+inline std::int64_t element_bytes(const QuantParam& p) { return p.bits == 16 ? 2 : 1; }
+// Element i of a tensor's stored bytes (int8, or int16 in the host's byte order).
+inline std::int32_t stored_element(const QuantParam& p, const std::int8_t* bytes, std::size_t i) {
+  if (p.bits != 16) return bytes[i];
+  std::int16_t v;
+  __builtin_memcpy(&v, bytes + 2 * i, 2);
+  return v;
+}
 
 // A real value on the int8 grid of `p`: round(x / scale) + zero_point, half to even, clamped
 // to [-128, 127], in float arithmetic. The one rule for quantizing data at run time: model
@@ -109,6 +122,11 @@ struct QuantSettings {
   // of tensors whose range it moved. Reports only: not stored in .tqm files.
   bool range_search = false;
   int searched_ranges = 0;
+  // int16 activations (quant/widen.hpp): auto | off | names, and what auto measured. The
+  // layers themselves are the values with 16 bits (stored in .tqm files); the rest is reports.
+  std::string int16 = "off";
+  double int16_sqnr_before_db = 0, int16_sqnr_after_db = 0;
+  bool int16_searched = false;  // auto looked (the int8 model was below kMinOutputSqnrDb)
   std::int64_t calibration_samples = 0;
 };
 

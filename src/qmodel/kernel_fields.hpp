@@ -263,6 +263,18 @@ struct KernelFields<rt::LayerNormParams> {
                  field("act_min", &S::act_min), field("act_max", &S::act_max)};
 };
 
+template <>
+struct KernelFields<rt::RequantizeParams> {
+  using S = rt::RequantizeParams;
+  static constexpr auto list = std::tuple{field("count", &S::count),
+                                          field("input_bits", &S::input_bits),
+                                          field("output_bits", &S::output_bits),
+                                          field("input_offset", &S::input_offset),
+                                          field("output_offset", &S::output_offset),
+                                          field("requant_multiplier", &S::multiplier),
+                                          field("requant_shift", &S::shift)};
+};
+
 namespace kernel_fields_detail {
 
 template <typename M>
@@ -447,6 +459,7 @@ TINYQ_CHECK_KERNEL_FIELDS(rt::ResizeBilinearParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::StridedCopyParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::PreluParams);
 TINYQ_CHECK_KERNEL_FIELDS(rt::LayerNormParams);
+TINYQ_CHECK_KERNEL_FIELDS(rt::RequantizeParams);
 #undef TINYQ_CHECK_KERNEL_FIELDS
 
 }  // namespace tinyq

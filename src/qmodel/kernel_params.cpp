@@ -20,6 +20,7 @@ rt::ResizeBilinearParams resize_bilinear_params(const QNode& n) { return read_pa
 rt::StridedCopyParams strided_copy_params(const QNode& n) { return read_params<rt::StridedCopyParams>(n); }
 rt::PreluParams prelu_params(const QNode& n) { return read_params<rt::PreluParams>(n); }
 rt::LayerNormParams layer_norm_params(const QNode& n) { return read_params<rt::LayerNormParams>(n); }
+rt::RequantizeParams requantize_params(const QNode& n) { return read_params<rt::RequantizeParams>(n); }
 
 rt::BroadcastShape broadcast_params(const QNode& n) {
   const auto& a = n.words("a_shape");

@@ -27,6 +27,7 @@ rt::ResizeBilinearParams resize_bilinear_params(const QNode& n);
 rt::StridedCopyParams strided_copy_params(const QNode& n);
 rt::PreluParams prelu_params(const QNode& n);
 rt::LayerNormParams layer_norm_params(const QNode& n);
+rt::RequantizeParams requantize_params(const QNode& n);
 // Add / Mul operands: numpy broadcasting of the node's stored shapes onto 4 axes.
 rt::BroadcastShape broadcast_params(const QNode& n);
 

@@ -41,9 +41,10 @@ class NodeCheck {
   }
   void dims(std::initializer_list<const char*> keys) const { fields(keys, 1, kMaxDim); }
   void pads(std::initializer_list<const char*> keys) const { fields(keys, 0, kMaxPad); }
-  // act_min <= act_max within int8 (an empty clamp range is no activation at all).
+  // act_min <= act_max within the output's range (an empty clamp range is no activation at all).
   void clamp_fields() const {
-    fields({"act_min", "act_max"}, -128, 127);
+    const bool wide = bits(n_.output) == 16;
+    fields({"act_min", "act_max"}, wide ? -32768 : -128, wide ? 32767 : 127);
     require(n_.get("act_min") <= n_.get("act_max"), "act_min is above act_max");
   }
   // input_offset = -(input zero point), output_offset = output zero point.
@@ -64,6 +65,12 @@ class NodeCheck {
     field((prefix + "_shift").c_str(), -31, 30);
   }
   std::int64_t count(int value) const { return element_count(g_.values[std::size_t(value)].shape); }
+  int bits(int value) const { return g_.values[std::size_t(value)].quant.bits; }
+  // A 16x8 node: an int16 input or output (kernels.hpp, conv2d_wide).
+  bool wide() const {
+    return bits(n_.output) == 16 ||
+           std::any_of(n_.inputs.begin(), n_.inputs.end(), [&](int v) { return bits(v) == 16; });
+  }
   const QuantParam& quant(int value) const { return g_.values[std::size_t(value)].quant; }
   std::int64_t in(std::size_t i = 0) const {
     if (i >= n_.inputs.size()) bad("missing input");
@@ -93,6 +100,7 @@ class NodeCheck {
     for (std::int32_t i = 0; i < r.count; ++i) {
       multiplier(r.multiplier[i], may_be_negative);
       shift(r.shift[i]);
+      require(!wide() || r.shift[i] <= 15, "16x8 requantization shift above 15");
     }
   }
   std::size_t array_size(const char* key) const {
@@ -110,15 +118,18 @@ class NodeCheck {
   }
   // |bias| + max|q + input_offset| * sum |w| per output channel must fit int32: no partial
   // sum of any accumulation order can wrap (the quantizer's own bound).
+  // A 16x8 node's accumulator is int64, bounded by 2^47 (requantize_wide's range).
   void accumulators(const std::vector<std::int8_t>& weights, const std::vector<std::int32_t>& bias,
                     std::int64_t channels, std::int64_t taps, bool channel_major, std::int32_t input_offset) const {
-    const std::int64_t max_input = std::max(std::abs(-128 + input_offset), std::abs(127 + input_offset));
+    const std::int64_t max_input =
+        bits(n_.inputs.at(0)) == 16 ? 32768 : std::max(std::abs(-128 + input_offset), std::abs(127 + input_offset));
+    const std::int64_t limit = wide() ? (std::int64_t(1) << 47) - 1 : 2147483647;
     for (std::int64_t c = 0; c < channels; ++c) {
       std::int64_t sum = 0;
       for (std::int64_t t = 0; t < taps; ++t)
         sum += std::abs(int(weights[std::size_t(channel_major ? c * taps + t : t * channels + c)]));
       const std::int64_t bound = max_input * sum + (bias.empty() ? 0 : std::abs(std::int64_t(bias[std::size_t(c)])));
-      require(bound <= 2147483647, "int32 accumulator could overflow");
+      require(bound <= limit, "accumulator could overflow");
     }
   }
   // One spatial axis of a window op. Pads come from ONNX (smaller than the window) plus any
@@ -647,9 +658,34 @@ void check_layer_norm(const NodeCheck& c, const QNode& n) {
   c.matches_output(p.output_offset);
 }
 
+// int16 <-> int8 (or a scale change): sizes, formats and offsets that are the tensors' own.
+void check_requantize(const NodeCheck& c, const QNode& n) {
+  c.inputs(1);
+  c.field("count", 1, std::int64_t(1) << 31);
+  c.field("input_bits", c.bits(n.inputs[0]), c.bits(n.inputs[0]));
+  c.field("output_bits", c.bits(n.output), c.bits(n.output));
+  c.offset_fields();
+  c.scalar_requant("requant", false);
+  const rt::RequantizeParams p = requantize_params(n);
+  // |in + input_offset| < 2^17: up to 2^14 the requantized value stays within int32.
+  c.require(p.shift <= 14, "requantization shift above 14");
+  c.require(c.in() == p.count && c.out() == p.count, "size mismatch");
+  c.matches_input(p.input_offset);
+  c.matches_output(p.output_offset);
+}
+
 void check_node(const QGraph& g, const QNode& n, const std::string& where) {
   const NodeCheck c(g, n, where);
+  // Only the 16x8 kernels and requantize_tensor read or write int16 tensors; a reshape keeps
+  // its input's format.
+  const bool reads_int16 = n.kernel == QKernel::Conv || n.kernel == QKernel::Depthwise || n.kernel == QKernel::Dense ||
+                           n.kernel == QKernel::Requantize;
+  if (n.kernel == QKernel::Reshape)
+    c.require(!n.inputs.empty() && c.bits(n.inputs[0]) == c.bits(n.output), "reshape changes the bit width");
+  else if (!reads_int16 && c.wide())
+    c.bad("has an int16 tensor, which only conv, depthwise, dense and requantize read or write");
   switch (n.kernel) {
+    case QKernel::Requantize: return check_requantize(c, n);
     case QKernel::Conv:
     case QKernel::Depthwise: return check_conv(c, n);
     case QKernel::Dense: return check_dense(c, n);
@@ -684,6 +720,9 @@ void check_value(const QValue& v, const std::string& where) {
     fail(where, "inconsistent model: value '{}' has scale {} outside [{}, {}]", v.name, s, kMinScale, kMaxScale);
   if (v.quant.zero_point < -128 || v.quant.zero_point > 127)
     fail(where, "inconsistent model: value '{}' has zero point {} outside [-128, 127]", v.name, v.quant.zero_point);
+  if ((v.quant.bits != 8 && v.quant.bits != 16) || (v.quant.bits == 16 && v.quant.zero_point != 0))
+    fail(where, "inconsistent model: value '{}' has {} bits and zero point {} (8, or 16 with zero point 0)", v.name,
+         v.quant.bits, v.quant.zero_point);
   const CalibrationSummary& c = v.calibration;
   auto ordered = [](float lo, float hi) { return std::isfinite(lo) && std::isfinite(hi) && lo <= hi; };
   if (!ordered(c.histogram_min, c.histogram_max) || !ordered(c.clip_lo, c.clip_hi))
@@ -702,6 +741,11 @@ void validate_qgraph(const QGraph& g, const std::string& where) {
   for (const QValue& v : g.values) check_value(v, where);
   std::set<int> defined(g.inputs.begin(), g.inputs.end());
   for (int v : g.inputs) in_range(v);
+  // The model's interface (generated code, run_int8) is int8.
+  for (const auto* ends : {&g.inputs, &g.outputs})
+    for (int v : *ends)
+      if (v >= 0 && v < values && g.values[std::size_t(v)].quant.bits != 8)
+        fail(where, "inconsistent model: model input or output '{}' is not int8", g.values[std::size_t(v)].name);
   for (const QNode& n : g.nodes) {
     in_range(n.output);
     for (int v : n.inputs) {

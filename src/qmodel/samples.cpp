@@ -16,17 +16,17 @@ bool permuted(const QValue& v) { return v.layout == Layout::NHWC && v.shape.size
 void sample_to_stored(const QValue& v, const std::int8_t* src, std::int8_t* dst) {
   if (permuted(v))
     permute_elements(reinterpret_cast<const std::byte*>(src), reinterpret_cast<std::byte*>(dst), v.source_shape(),
-                     {0, 2, 3, 1}, 1);
+                     {0, 2, 3, 1}, std::size_t(element_bytes(v.quant)));
   else if (element_count(v.shape) > 0)  // an empty value may have no storage: memcpy(null, .., 0) is UB
-    std::memcpy(dst, src, std::size_t(element_count(v.shape)));
+    std::memcpy(dst, src, std::size_t(element_count(v.shape) * element_bytes(v.quant)));
 }
 
 void sample_to_source(const QValue& v, const std::int8_t* src, std::int8_t* dst) {
   if (permuted(v))
     permute_elements(reinterpret_cast<const std::byte*>(src), reinterpret_cast<std::byte*>(dst), v.shape, {0, 3, 1, 2},
-                     1);
+                     std::size_t(element_bytes(v.quant)));
   else if (element_count(v.shape) > 0)  // an empty value may have no storage: memcpy(null, .., 0) is UB
-    std::memcpy(dst, src, std::size_t(element_count(v.shape)));
+    std::memcpy(dst, src, std::size_t(element_count(v.shape) * element_bytes(v.quant)));
 }
 
 std::vector<std::int8_t> to_stored_bytes(const QValue& value, const Tensor& samples) {

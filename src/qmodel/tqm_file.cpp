@@ -1,5 +1,6 @@
 #include "qmodel/tqm_file.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <filesystem>
@@ -150,6 +151,7 @@ Graph read_float_graph(BinaryReader& r, const std::string& where) {
 }  // namespace
 
 std::vector<std::uint8_t> serialize_tqm(const QGraph& q) {
+  const bool wide = std::any_of(q.values.begin(), q.values.end(), [](const QValue& v) { return v.quant.bits != 8; });
   BinaryWriter w;
   w.str(q.settings.preset);
   w.str(q.settings.scheme);
@@ -165,6 +167,7 @@ std::vector<std::uint8_t> serialize_tqm(const QGraph& q) {
     w.u8(std::uint8_t(v.layout));
     w.f32(v.quant.scale);
     w.i64(v.quant.zero_point);
+    if (wide) w.u8(std::uint8_t(v.quant.bits));
     w.str(v.calibration.method);
     w.f32(v.calibration.histogram_min);
     w.f32(v.calibration.histogram_max);
@@ -193,7 +196,7 @@ std::vector<std::uint8_t> serialize_tqm(const QGraph& q) {
 
   BinaryWriter file;
   file.raw(kMagic, 8);
-  file.u32(kTqmVersion);
+  file.u32(wide ? kTqmVersion : kTqmVersionInt8Only);
   file.i64(std::int64_t(w.bytes().size()));
   file.i64(std::int64_t(fnv1a(w.bytes().data(), w.bytes().size())));
   file.raw(w.bytes().data(), w.bytes().size());
@@ -204,8 +207,9 @@ QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::st
   if (size < 28 || std::memcmp(data, kMagic, 8) != 0) fail(where, "not a tinyq .tqm file (bad magic)");
   BinaryReader header(data + 8, 20, where);
   const std::uint32_t version = header.u32();
-  if (version != kTqmVersion)
-    fail(where, ".tqm version {} is not supported (this tinyq reads version {})", version, kTqmVersion);
+  if (version != kTqmVersion && version != kTqmVersionInt8Only)
+    fail(where, ".tqm version {} is not supported (this tinyq reads versions {} and {})", version, kTqmVersionInt8Only,
+         kTqmVersion);
   const std::uint64_t payload = std::uint64_t(header.i64());
   const std::uint64_t checksum = std::uint64_t(header.i64());
   if (payload != size - 28) fail(where, "corrupt .tqm file: {} payload bytes declared, {} present", payload, size - 28);
@@ -236,6 +240,12 @@ QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::st
       fail(where, "corrupt file: bad quantization of '{}' (scale {}, zero point {})", v.name, v.quant.scale,
            zero_point);
     v.quant.zero_point = std::int32_t(zero_point);
+    if (version == kTqmVersion) {
+      const std::uint8_t bits = r.u8();
+      if ((bits != 8 && bits != 16) || (bits == 16 && zero_point != 0))
+        fail(where, "corrupt file: bad bit width {} of '{}'", bits, v.name);
+      v.quant.bits = bits;
+    }
     v.calibration.method = r.str();
     v.calibration.histogram_min = r.f32();
     v.calibration.histogram_max = r.f32();
@@ -253,7 +263,7 @@ QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::st
     node.name = r.str();
     node.op = r.str();
     std::uint8_t kernel = r.u8();
-    if (kernel > std::uint8_t(QKernel::Recurrent)) fail(where, "corrupt file: unknown kernel");
+    if (kernel > std::uint8_t(QKernel::Requantize)) fail(where, "corrupt file: unknown kernel");
     node.kernel = QKernel(kernel);
     node.inputs = r.array<int>();
     for (int in : node.inputs) check(in);

@@ -9,7 +9,11 @@
 
 namespace tinyq {
 
-inline constexpr std::uint32_t kTqmVersion = 1;
+// Version 2 adds each value's bit width (int16 tensors, quant/widen.hpp). A model with only
+// int8 tensors is still written as version 1, byte for byte what earlier tinyq wrote; both
+// versions are read.
+inline constexpr std::uint32_t kTqmVersion = 2;
+inline constexpr std::uint32_t kTqmVersionInt8Only = 1;
 
 // Writes atomically (temporary file, then rename): a failure leaves no partial file.
 void save_tqm(const QGraph& graph, const std::string& path);

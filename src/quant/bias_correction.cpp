@@ -114,8 +114,10 @@ int correct_bias(QGraph& q, const InputSamples& samples, int threads, std::int64
   for (std::size_t k = 0; k < q.nodes.size(); ++k) {
     QNode& node = q.nodes[k];
     if (node.kernel == QKernel::Reshape) {
-      Shape stored = q.values[std::size_t(node.output)].shape;
+      const QValue& v = q.values[std::size_t(node.output)];
+      Shape stored = v.shape;
       stored[0] *= total;
+      stored.back() *= element_bytes(v.quant);  // an int16 tensor as its bytes (run_int8)
       stepper.set(node.output, stepper.activation(node.inputs[0]).reshaped(stored));  // same bytes
     } else {
       Tensor out = stepper.run(node);
@@ -127,8 +129,8 @@ int correct_bias(QGraph& q, const InputSamples& samples, int threads, std::int64
         // Mean of (float - dequantized int8) per output channel, over samples and positions:
         // per-sample sums spread over the threads, added up in sample order, so the result
         // depends on neither threads nor timing.
-        const auto d = out.data<std::int8_t>();
-        const std::size_t per_sample = d.size() / std::size_t(total);
+        const auto d = out.data<std::int8_t>();  // an int16 output as its bytes
+        const std::size_t per_sample = d.size() / std::size_t(total) / std::size_t(element_bytes(p));
         std::vector<double> local(std::size_t(total) * channels, 0.0);
         std::vector<std::int64_t> local_count(std::size_t(total) * channels, 0);
         for_each_sample(
@@ -138,7 +140,7 @@ int correct_bias(QGraph& q, const InputSamples& samples, int threads, std::int64
               double* sum = local.data() + std::size_t(s) * channels;
               std::int64_t* n = local_count.data() + std::size_t(s) * channels;
               for (std::size_t i = 0, c = 0; i < per_sample; ++i, c = c + 1 == channels ? 0 : c + 1) {
-                const std::int32_t qv = d[base + i];
+                const std::int32_t qv = stored_element(p, d.data(), base + i);
                 // Saturated outputs say nothing about the mean shift (a fused ReLU clamps them).
                 if (qv <= act_min || qv >= act_max) continue;
                 sum[c] += double(ref[base + i]) - double(p.scale) * (qv - p.zero_point);

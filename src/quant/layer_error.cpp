@@ -15,8 +15,10 @@ std::vector<LayerError> measure_layer_error(const QGraph& q, const InputSamples&
   std::vector<Sums> totals(layers);
   FloatExecutor reference(q.float_graph, {.threads = threads});
   Int8Executor quantized(q, {.threads = threads});
+  // The node whose float value it is: a value's first node (a requantize_tensor after a
+  // 16x8 layer approximates the same value and copies the first's activations below).
   std::unordered_map<ValueId, std::size_t> node_of_value;
-  for (std::size_t k = 0; k < layers; ++k) node_of_value[ValueId(q.nodes[k].source_output)] = k;
+  for (std::size_t k = 0; k < layers; ++k) node_of_value.emplace(ValueId(q.nodes[k].source_output), k);
 
   // Chunks bound the memory that holds float activations until the int8 run reaches them.
   const std::int64_t total = samples.count(q.float_graph);
@@ -44,11 +46,12 @@ std::vector<LayerError> measure_layer_error(const QGraph& q, const InputSamples&
     quantized.run(chunk.tensors(), [&](int, std::int64_t s, int node, std::span<const std::int8_t> data) {
       const QuantParam& p = q.values[std::size_t(q.nodes[std::size_t(node)].output)].quant;
       const std::size_t size = layer_size[std::size_t(node)];
-      const float* ref = activations[std::size_t(node)].data() + std::size_t(s) * size;
+      const std::size_t first = node_of_value.at(ValueId(q.nodes[std::size_t(node)].source_output));
+      const float* ref = activations[first].data() + std::size_t(s) * size;
       Sums& sums = sample_sums[std::size_t(s) * layers + std::size_t(node)];
-      const std::size_t n = std::min(size, data.size());
+      const std::size_t n = std::min(size, data.size() / std::size_t(element_bytes(p)));
       for (std::size_t i = 0; i < n; ++i) {
-        const double f = ref[i], d = double(p.scale) * (data[i] - p.zero_point);
+        const double f = ref[i], d = double(p.scale) * (stored_element(p, data.data(), i) - p.zero_point);
         sums.signal += f * f;
         sums.noise += (f - d) * (f - d);
         sums.dot += f * d;

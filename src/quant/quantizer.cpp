@@ -18,6 +18,7 @@
 #include "quant/quantize_node.hpp"
 #include "quant/range_search.hpp"
 #include "quant/rounding.hpp"
+#include "quant/widen.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -267,6 +268,36 @@ QGraph round_if_better(QGraph q, const InputSamples& samples, const QuantSetting
   return rounded;
 }
 
+// int16 activations (widen.hpp): the named layers, or for `auto`, when the int8 model's
+// output SQNR on calibration data is below kMinOutputSqnrDb (a model int8 does not hold),
+// the few layers that raise it most. Models int8 holds are left as they are, byte for byte.
+void widen_where_needed(QGraph& q, const InputSamples& samples, const QuantizeOptions& options) {
+  const std::string& mode = q.settings.int16;
+  if (mode == "off") return;
+  if (mode != "auto") {
+    std::vector<std::string> names;
+    for (std::size_t start = 0; start <= mode.size();) {
+      const std::size_t end = std::min(mode.find(',', start), mode.size());
+      if (end == start) fail("--int16", "empty node name in '{}'", mode);
+      names.push_back(mode.substr(start, end - start));
+      start = end + 1;
+    }
+    widen_to_int16(q, names);
+    return;
+  }
+  // Judged as the preset would deliver it, bias corrected; the search itself runs before the
+  // correction, which is then made for the int16 model.
+  constexpr std::int64_t kCheckSamples = 256;
+  QGraph corrected = q;
+  if (q.settings.bias_correction) correct_bias(corrected, samples, options.threads);
+  if (output_sqnr_db(corrected, samples, options.threads, kCheckSamples) >= kMinOutputSqnrDb) return;
+  const Int16Choice choice = choose_int16(q, samples, options.int16_ram, options.threads);
+  q.settings.int16_searched = true;
+  q.settings.int16_sqnr_before_db = choice.sqnr_before_db;
+  q.settings.int16_sqnr_after_db = choice.sqnr_after_db;
+  if (!choice.layers.empty()) widen_to_int16(q, choice.layers);
+}
+
 }  // namespace
 
 Tensor clamp_input_outliers(const Tensor& samples, std::vector<std::string>* warnings, const std::string& what) {
@@ -324,6 +355,11 @@ QuantSettings resolve_settings(const QuantizeOptions& o) {
   if (o.bias_correction) s.bias_correction = *o.bias_correction;
   if (o.optimized_rounding) s.optimized_rounding = *o.optimized_rounding;
   if (o.range_search) s.range_search = *o.range_search;
+  s.int16 = o.preset == "best" || o.preset == "fast" ? "auto" : "off";
+  if (o.int16) {
+    if (o.int16->empty()) fail("--int16", "expected auto, off or node names separated by commas");
+    s.int16 = *o.int16;
+  }
   if (o.calibration) {
     if (*o.calibration != "auto") calibration_method_from_name(*o.calibration);  // validates
     s.calibration = *o.calibration;
@@ -345,6 +381,8 @@ QGraph quantize(const Graph& graph, const InputSamples& raw_samples, const Quant
   settings.calibration_samples = samples.count(graph);
   QGraph q = calibrate_and_quantize(graph, samples, settings, collect);
   if (settings.preset != "nnom") q = equalize_if_better(graph, samples, settings, collect, std::move(q));
+  // int16 layers first: bias correction then measures the model as it will run.
+  widen_where_needed(q, samples, options);
   if (settings.optimized_rounding)
     q = round_if_better(std::move(q), samples, settings, options.threads);
   else if (settings.bias_correction)

@@ -21,6 +21,10 @@ struct QuantizeOptions {
   std::optional<bool> bias_correction;     // overrides the preset (best: on)
   std::optional<bool> optimized_rounding;  // quant/rounding.hpp; off in every preset (no measured gain)
   std::optional<bool> range_search;        // quant/range_search.hpp; off in every preset (no held-back gain)
+  // int16 activations (quant/widen.hpp): "auto", "off" or node names separated by commas.
+  // Unset: the preset's (best, fast: auto; cmsis, nnom, pow2: off, the formats they emulate).
+  std::optional<std::string> int16;
+  std::int64_t int16_ram = 0;  // auto's budget of extra activation bytes; <= 0: the largest activation
   int threads = 0;
   std::function<void(int pass, std::int64_t done, std::int64_t total)> progress;
   // When set, quantize checks the data and the result and appends one sentence per problem:

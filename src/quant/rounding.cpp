@@ -122,6 +122,9 @@ std::vector<Layer> find_layers(const QGraph& q) {
   for (std::size_t i = 0; i < q.nodes.size(); ++i) {
     const QNode& n = q.nodes[i];
     if (n.kernel != QKernel::Conv && n.kernel != QKernel::Depthwise && n.kernel != QKernel::Dense) continue;
+    // 16x8 layers keep nearest rounding: the patches below are read as int8.
+    if (q.values[std::size_t(n.inputs.at(0))].quant.bits != 8 || q.values[std::size_t(n.output)].quant.bits != 8)
+      continue;
     auto it = producer.find(ValueId(n.source_output));
     if (it == producer.end() || n.inputs.size() != 1) continue;
     const Node& f = *it->second;

@@ -1,0 +1,265 @@
+#include "quant/widen.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "exec/int8_executor.hpp"
+#include "qmodel/qgraph_validation.hpp"
+#include "quant/layer_error.hpp"
+#include "quant/multiplier.hpp"
+#include "util/error.hpp"
+
+namespace tinyq {
+
+namespace {
+
+bool is_mac(const QNode& n) {
+  return n.kernel == QKernel::Conv || n.kernel == QKernel::Depthwise || n.kernel == QKernel::Dense;
+}
+
+bool is_output(const QGraph& q, int value) {
+  return std::find(q.outputs.begin(), q.outputs.end(), value) != q.outputs.end();
+}
+
+std::vector<std::size_t> readers(const QGraph& q, int value) {
+  std::vector<std::size_t> r;
+  for (std::size_t k = 0; k < q.nodes.size(); ++k)
+    if (std::find(q.nodes[k].inputs.begin(), q.nodes[k].inputs.end(), value) != q.nodes[k].inputs.end()) r.push_back(k);
+  return r;
+}
+
+// Whether a 16x8 layer reads `value`, directly or through reshapes that could carry int16.
+bool read_by_mac(const QGraph& q, int value) {
+  for (std::size_t k : readers(q, value)) {
+    const QNode& n = q.nodes[k];
+    if (is_mac(n) && n.inputs[0] == value) return true;
+    if (n.kernel == QKernel::Reshape && !is_output(q, n.output) && read_by_mac(q, n.output)) return true;
+  }
+  return false;
+}
+
+// Why `n` cannot have an int16 output, or empty.
+std::string why_not(const QGraph& q, const QNode& n) {
+  if (!is_mac(n)) return "only conv, depthwise and dense layers have int16 outputs";
+  if (q.values[std::size_t(n.output)].quant.bits == 16) return "its output is int16 already";
+  if (is_output(q, n.output)) return "its output is a model output, and the model's outputs are int8";
+  if (!read_by_mac(q, n.output))
+    return "no conv, depthwise or dense layer reads its output (int16 would only add a requantization)";
+  return {};
+}
+
+// Every requantization multiplier of `n` under `key` scaled by `factor`; throws when one
+// leaves the 16x8 kernels' range (shift <= 15).
+void scale_multipliers(QNode& n, const std::string& key, double factor) {
+  auto& m = n.i32.at(key + "_multiplier");
+  auto& s = n.i32.at(key + "_shift");
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    const QuantizedMultiplier scaled = quantize_multiplier(multiplier_value({m[i], s[i]}) * factor);
+    if (scaled.shift > 15)
+      fail(n.name, "int16: requantization multiplier {:g} too large for the 16x8 kernels", multiplier_value(scaled));
+    m[i] = scaled.multiplier;
+    s[i] = scaled.shift;
+  }
+}
+
+// The int16 format of a tensor: symmetric over its calibrated range (the histogram's span,
+// which leaves out lone outliers, and the int8 clipping range), 32767 steps each side.
+QuantParam int16_param(const QValue& v) {
+  const CalibrationSummary& c = v.calibration;
+  const float m = std::max(
+      {std::fabs(c.histogram_min), std::fabs(c.histogram_max), std::fabs(c.clip_lo), std::fabs(c.clip_hi), 1e-30f});
+  return {std::max(m / 32767.0f, 1e-30f), 0, 16};
+}
+
+std::int32_t to_int16(double real, float scale) {
+  return std::int32_t(std::clamp(std::nearbyint(real / double(scale)), -32768.0, 32767.0));
+}
+
+// A 16x8 layer reading `value`, now int16 with scale `wide`, which it read as `narrow`:
+// acc = bias + sum (q8 - zp) w at scale s8 * s_w becomes bias' + sum q16 w at s16 * s_w.
+void read_int16(QNode& n, const QuantParam& narrow, float wide) {
+  const double ratio = double(narrow.scale) / double(wide);
+  for (std::int32_t& b : n.i32.at("bias")) {
+    const double scaled = std::nearbyint(double(b) * ratio);
+    if (std::fabs(scaled) > double(std::numeric_limits<std::int32_t>::max()))
+      fail(n.name, "int16: bias {} does not fit int32 at the int16 input's scale", b);
+    b = std::int32_t(scaled);
+  }
+  scale_multipliers(n, "requant", double(wide) / double(narrow.scale));
+  n.ints["input_offset"] = 0;
+}
+
+class Widener {
+ public:
+  explicit Widener(QGraph& q) : q_(q) {}
+
+  std::int64_t widen(std::size_t k) {
+    QNode& p = q_.nodes[k];
+    QValue& v = q_.values[std::size_t(p.output)];
+    const QuantParam narrow = v.quant, wide = int16_param(v);
+    // The producer: the same accumulator, requantized to the int16 scale, its fused clamp in
+    // int16 steps.
+    scale_multipliers(p, "requant", double(narrow.scale) / double(wide.scale));
+    p.ints["output_offset"] = 0;
+    const Node* source = float_node(p.source_output);
+    const float lo = source ? source->attrs.get_float("act_min", -INFINITY) : -INFINITY;
+    const float hi = source ? source->attrs.get_float("act_max", INFINITY) : INFINITY;
+    p.ints["act_min"] = std::isfinite(lo) ? to_int16(lo, wide.scale) : -32768;
+    p.ints["act_max"] = std::isfinite(hi) ? to_int16(hi, wide.scale) : 32767;
+    v.quant = wide;
+    return element_count(v.shape) + route(p.output, narrow, k);
+  }
+
+  void finish() {
+    // Requantize nodes go right after the node producing their input, latest first so that
+    // earlier positions stay valid.
+    std::sort(inserts_.begin(), inserts_.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    for (auto& [after, node] : inserts_) q_.nodes.insert(q_.nodes.begin() + std::ptrdiff_t(after) + 1, std::move(node));
+    inserts_.clear();
+  }
+
+ private:
+  const Node* float_node(int value) const {
+    for (const Node& n : q_.float_graph.nodes)
+      if (!n.outputs.empty() && n.outputs[0] == ValueId(value)) return &n;
+    return nullptr;
+  }
+
+  // The readers of `value` (now int16, int8 format `narrow` before), produced by node `k`:
+  // 16x8 layers read it as it is, reshapes pass it on, every other reader gets an int8 copy.
+  // Returns the extra bytes of the copies and of int16 reshapes' outputs' second byte.
+  std::int64_t route(int value, const QuantParam& narrow, std::size_t k) {
+    std::int64_t extra = 0;
+    const float wide = q_.values[std::size_t(value)].quant.scale;
+    std::vector<std::size_t> int8_readers;
+    for (std::size_t r : readers(q_, value)) {
+      QNode& n = q_.nodes[r];
+      if (is_mac(n) && n.inputs[0] == value) {
+        read_int16(n, narrow, wide);
+      } else if (n.kernel == QKernel::Reshape && !is_output(q_, n.output)) {
+        q_.values[std::size_t(n.output)].quant = q_.values[std::size_t(value)].quant;
+        extra += element_count(q_.values[std::size_t(n.output)].shape) + route(n.output, narrow, r);
+      } else {
+        int8_readers.push_back(r);
+      }
+    }
+    if (int8_readers.empty()) return extra;
+    // One int8 copy for all of them.
+    const QValue& v = q_.values[std::size_t(value)];
+    QValue copy = v;
+    copy.name = v.name + "/int8";
+    copy.quant = narrow;
+    const int copy_id = int(q_.values.size());
+    q_.values.push_back(copy);
+    QNode node;
+    node.name = q_.nodes[k].name + "/int8";
+    node.op = "Requantize";
+    node.kernel = QKernel::Requantize;
+    node.inputs = {value};
+    node.output = copy_id;
+    node.source_output = q_.nodes[k].source_output;
+    const QuantizedMultiplier m = quantize_multiplier(double(wide) / double(narrow.scale));
+    node.ints = {{"count", element_count(v.shape)},
+                 {"input_bits", 16},
+                 {"output_bits", 8},
+                 {"input_offset", 0},
+                 {"output_offset", narrow.zero_point},
+                 {"requant_multiplier", m.multiplier},
+                 {"requant_shift", m.shift}};
+    for (std::size_t r : int8_readers)
+      for (int& in : q_.nodes[r].inputs)
+        if (in == value) in = copy_id;
+    inserts_.emplace_back(k, std::move(node));
+    return extra + element_count(v.shape);
+  }
+
+  QGraph& q_;
+  std::vector<std::pair<std::size_t, QNode>> inserts_;
+};
+
+}  // namespace
+
+std::vector<std::string> int16_candidates(const QGraph& q) {
+  std::vector<std::string> names;
+  for (const QNode& n : q.nodes)
+    if (why_not(q, n).empty()) names.push_back(n.name);
+  return names;
+}
+
+std::int64_t widen_to_int16(QGraph& q, const std::vector<std::string>& nodes) {
+  std::vector<std::size_t> chosen;
+  for (const std::string& name : nodes) {
+    auto it = std::find_if(q.nodes.begin(), q.nodes.end(), [&](const QNode& n) { return n.name == name; });
+    if (it == q.nodes.end()) fail("--int16", "no node named '{}' in the quantized model", name);
+    if (std::string why = why_not(q, *it); !why.empty()) fail(name, "cannot be int16: {}", why);
+    const std::size_t k = std::size_t(it - q.nodes.begin());
+    if (std::find(chosen.begin(), chosen.end(), k) == chosen.end()) chosen.push_back(k);
+  }
+  Widener widener(q);
+  std::int64_t extra = 0;
+  for (std::size_t k : chosen) extra += widener.widen(k);
+  widener.finish();
+  validate_qgraph(q, "int16");
+  return extra;
+}
+
+Int16Choice choose_int16(const QGraph& q, const InputSamples& samples, std::int64_t ram_budget, int threads) {
+  constexpr std::int64_t kSamples = 256;
+  constexpr std::size_t kTrials = 8;  // candidates tried, lowest layer SQNR first
+  constexpr double kMinGainDb = 0.5;
+  const InputSamples subset = samples.head(q.float_graph, std::min(kSamples, samples.count(q.float_graph)));
+  Int16Choice choice;
+  choice.sqnr_before_db = choice.sqnr_after_db = output_sqnr_db(q, subset, threads);
+  if (ram_budget <= 0)
+    for (const QValue& v : q.values) ram_budget = std::max(ram_budget, element_count(v.shape) * element_bytes(v.quant));
+
+  // Candidates whose own int8 output is worst first: where int8 rounding costs most.
+  const std::vector<std::string> names = int16_candidates(q);
+  if (names.empty()) return choice;
+  std::map<std::string, double> layer_sqnr;
+  for (const LayerError& e : measure_layer_error(q, subset, threads)) layer_sqnr[e.name] = e.sqnr_db;
+  std::vector<std::string> order = names;
+  std::stable_sort(order.begin(), order.end(), [&](auto& a, auto& b) { return layer_sqnr[a] < layer_sqnr[b]; });
+  if (order.size() > kTrials) order.resize(kTrials);
+
+  // Each alone first, then greedily by that gain.
+  std::vector<std::pair<double, std::string>> gains;
+  for (const std::string& name : order) {
+    QGraph trial = q;
+    try {
+      widen_to_int16(trial, {name});
+    } catch (const Error&) {
+      continue;  // a bound the 16x8 kernels cannot meet: not a candidate
+    }
+    gains.emplace_back(output_sqnr_db(trial, subset, threads) - choice.sqnr_before_db, name);
+  }
+  std::stable_sort(gains.begin(), gains.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  for (const auto& [gain, name] : gains) {
+    if (gain < kMinGainDb) break;
+    std::vector<std::string> layers = choice.layers;
+    layers.push_back(name);
+    QGraph trial = q;
+    std::int64_t extra = 0;
+    try {
+      extra = widen_to_int16(trial, layers);
+    } catch (const Error&) {
+      continue;
+    }
+    if (extra > ram_budget) continue;
+    const double sqnr = output_sqnr_db(trial, subset, threads);
+    if (sqnr < choice.sqnr_after_db + kMinGainDb) continue;
+    choice.layers = layers;
+    choice.sqnr_after_db = sqnr;
+    choice.extra_bytes = extra;
+  }
+  // Model order, as reports list layers.
+  std::vector<std::string> ordered;
+  for (const QNode& n : q.nodes)
+    if (std::find(choice.layers.begin(), choice.layers.end(), n.name) != choice.layers.end()) ordered.push_back(n.name);
+  choice.layers = ordered;
+  return choice;
+}
+
+}  // namespace tinyq

@@ -1,0 +1,145 @@
+// int16 activations (quant/widen.hpp) on a model int8 cannot hold: its output is the small
+// difference of two large activations, which one int8 step of theirs cannot resolve (output
+// SQNR about 9 dB). An int16 output of the first layer must bring it back, `auto` must find
+// that layer by itself, and the result must survive a .tqm round trip and validation.
+#include <gtest/gtest.h>
+
+#include "exec/int8_executor.hpp"
+#include "frontend/onnx/onnx_import.hpp"
+#include "passes/passes.hpp"
+#include "qmodel/qgraph_validation.hpp"
+#include "qmodel/tqm_file.hpp"
+#include "quant/layer_error.hpp"
+#include "quant/quantizer.hpp"
+#include "quant/widen.hpp"
+#include "small_cnn.hpp"
+#include "util/error.hpp"
+
+namespace tinyq {
+namespace {
+
+using testing::random_values;
+
+// x [N, 2, 4, 4] in [0, 1]; wide = relu(conv 1x1: [x0 + x1/127, x0]); y = conv 1x1 of wide:
+// [wide0 - wide1, wide1 - wide0] = +-x1/127. Every weight is exact in int8.
+Graph cancellation_model() {
+  testing::OnnxBuilder b;
+  b.input("x", {-1, 2, 4, 4}).output("y");
+  b.initializer("w1", {2, 2, 1, 1}, {1.0f, 1.0f / 127.0f, 1.0f, 0.0f});
+  b.initializer("b1", {2}, {0.0f, 0.0f});
+  b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "wide");
+  b.node("Relu", {"c1"}, {"r1"}, "relu");
+  b.initializer("w2", {2, 2, 1, 1}, {1.0f, -1.0f, -1.0f, 1.0f});
+  b.initializer("b2", {2}, {0.0f, 0.0f});
+  b.node("Conv", {"r1", "w2", "b2"}, {"y"}, "difference");
+  const std::string bytes = b.bytes();
+  Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "cancel.onnx");
+  simplify(g);
+  return g;
+}
+
+InputSamples samples(std::int64_t n, unsigned seed) {
+  return InputSamples(Tensor::from_floats({n, 2, 4, 4}, random_values(std::size_t(n) * 32, seed, 0.0f, 1.0f)));
+}
+
+QuantizeOptions options(const char* int16) {
+  QuantizeOptions o;
+  o.threads = 1;
+  o.int16 = int16;
+  return o;
+}
+
+int bits_of(const QGraph& q, const std::string& node) {
+  for (const QNode& n : q.nodes)
+    if (n.name == node) return q.values[std::size_t(n.output)].quant.bits;
+  return -1;
+}
+
+TEST(Int16, Int8CannotHoldTheModelAndAutoFindsTheLayerThatFixesIt) {
+  const Graph g = cancellation_model();
+  const InputSamples calib = samples(300, 1), check = samples(200, 2);
+  const QGraph int8 = quantize(g, calib, options("off"));
+  const double int8_sqnr = output_sqnr_db(int8, check, 1);
+  EXPECT_LT(int8_sqnr, 15.0) << "the model must be one int8 cannot hold";
+  EXPECT_EQ(bits_of(int8, "wide"), 8);
+
+  const QGraph automatic = quantize(g, calib, options("auto"));
+  EXPECT_TRUE(automatic.settings.int16_searched);
+  EXPECT_EQ(bits_of(automatic, "wide"), 16);
+  EXPECT_EQ(bits_of(automatic, "difference"), 8);  // a model output stays int8
+  const double wide_sqnr = output_sqnr_db(automatic, check, 1);
+  EXPECT_GT(wide_sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << wide_sqnr << " dB";
+  EXPECT_GT(automatic.settings.int16_sqnr_after_db, automatic.settings.int16_sqnr_before_db + 10.0);
+
+  // `best` asks for auto by itself; naming the layer gives the same model.
+  QuantizeOptions preset;
+  preset.threads = 1;
+  EXPECT_EQ(serialize_tqm(quantize(g, calib, preset)), serialize_tqm(automatic));
+  EXPECT_EQ(bits_of(quantize(g, calib, options("wide")), "wide"), 16);
+}
+
+TEST(Int16, SurvivesATqmRoundTripWithTheSameOutputs) {
+  const Graph g = cancellation_model();
+  const InputSamples calib = samples(200, 3);
+  const QGraph q = quantize(g, calib, options("wide"));
+  const auto bytes = serialize_tqm(q);
+  const QGraph loaded = deserialize_tqm(bytes.data(), bytes.size(), "int16.tqm");
+  EXPECT_EQ(serialize_tqm(loaded), bytes);
+  EXPECT_EQ(bits_of(loaded, "wide"), 16);
+  const auto x = samples(8, 4);
+  const auto ya = Int8Executor(q, {.threads = 1}).run(x.tensors());
+  const auto yb = Int8Executor(loaded, {.threads = 1}).run(x.tensors());
+  ASSERT_EQ(ya.size(), 1u);
+  EXPECT_TRUE(std::equal(ya[0].f32().begin(), ya[0].f32().end(), yb[0].f32().begin()));
+  // An int8-only model is still written as version 1, as before int16 existed.
+  const auto int8_bytes = serialize_tqm(quantize(g, calib, options("off")));
+  EXPECT_EQ(int8_bytes[8], kTqmVersionInt8Only);
+  EXPECT_EQ(bytes[8], kTqmVersion);
+}
+
+TEST(Int16, NamesThatCannotBeInt16AreOneErrorEach) {
+  const Graph g = cancellation_model();
+  const InputSamples calib = samples(64, 5);
+  auto message = [&](const char* names) -> std::string {
+    try {
+      quantize(g, calib, options(names));
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_NE(message("difference").find("model output"), std::string::npos) << message("difference");
+  EXPECT_NE(message("nowhere").find("no node named 'nowhere'"), std::string::npos) << message("nowhere");
+  EXPECT_NE(message("wide,").find("empty node name"), std::string::npos) << message("wide,");
+}
+
+// A int16 tensor read by a layer without a 16x8 kernel (the residual add of small_cnn) gets
+// an int8 copy through requantize_tensor; validation rejects int16 reaching such a layer.
+TEST(Int16, OtherReadersGetAnInt8CopyAndValidationGuardsTheFormats) {
+  auto bytes = testing::small_cnn().bytes();
+  Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "small_cnn.onnx");
+  simplify(g);
+  const InputSamples calib(Tensor::from_floats({64, 2, 8, 8}, random_values(64 * 128, 6)));
+  QGraph q = quantize(g, calib, options("conv1"));
+  int copies = 0;
+  for (const QNode& n : q.nodes)
+    if (n.kernel == QKernel::Requantize) {
+      ++copies;
+      EXPECT_EQ(q.values[std::size_t(n.inputs[0])].quant.bits, 16);
+      EXPECT_EQ(q.values[std::size_t(n.output)].quant.bits, 8);
+    }
+  EXPECT_EQ(copies, 1);
+  EXPECT_NO_THROW(validate_qgraph(q, "test"));
+  const double sqnr = output_sqnr_db(q, calib, 1);
+  EXPECT_GT(sqnr, 20.0);
+  // Point the add at the int16 tensor itself: inconsistent.
+  for (QNode& n : q.nodes)
+    if (n.kernel == QKernel::Requantize)
+      for (QNode& reader : q.nodes)
+        for (int& in : reader.inputs)
+          if (in == n.output && reader.kernel != QKernel::Requantize) in = n.inputs[0];
+  EXPECT_THROW(validate_qgraph(q, "test"), Error);
+}
+
+}  // namespace
+}  // namespace tinyq
