@@ -4,6 +4,7 @@
 // that layer by itself, and the result must survive a .tqm round trip and validation.
 #include <gtest/gtest.h>
 
+#include "cancellation_model.hpp"
 #include "exec/int8_executor.hpp"
 #include "frontend/onnx/onnx_import.hpp"
 #include "passes/passes.hpp"
@@ -20,19 +21,8 @@ namespace {
 
 using testing::random_values;
 
-// x [N, 2, 4, 4] in [0, 1]; wide = relu(conv 1x1: [x0 + x1/127, x0]); y = conv 1x1 of wide:
-// [wide0 - wide1, wide1 - wide0] = +-x1/127. Every weight is exact in int8.
 Graph cancellation_model() {
-  testing::OnnxBuilder b;
-  b.input("x", {-1, 2, 4, 4}).output("y");
-  b.initializer("w1", {2, 2, 1, 1}, {1.0f, 1.0f / 127.0f, 1.0f, 0.0f});
-  b.initializer("b1", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "wide");
-  b.node("Relu", {"c1"}, {"r1"}, "relu");
-  b.initializer("w2", {2, 2, 1, 1}, {1.0f, -1.0f, -1.0f, 1.0f});
-  b.initializer("b2", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"r1", "w2", "b2"}, {"y"}, "difference");
-  const std::string bytes = b.bytes();
+  const std::string bytes = testing::cancellation_model_bytes();
   Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "cancel.onnx");
   simplify(g);
   return g;

@@ -14,8 +14,14 @@ std::size_t estimate_code_bytes(const QGraph& graph, const Target& target) {
   // linked; AD: 4.4 vs 2.8 KB). -Os needs about 40% less.
   const bool simd = target.path != rt::KernelPath::Portable;
   std::set<QKernel> used;
-  for (const auto& n : graph.nodes) used.insert(n.kernel);
-  std::size_t bytes = 0;
+  bool wide = false;  // 16x8 layers: conv2d_wide and kin, portable everywhere
+  for (const auto& n : graph.nodes) {
+    if (n.kernel != QKernel::Reshape && has_int16_tensor(graph, n))
+      wide = true;
+    else
+      used.insert(n.kernel);
+  }
+  std::size_t bytes = wide ? 2000 : 0;
   for (QKernel k : used) {
     switch (k) {
       case QKernel::Conv: bytes += simd ? 8000 : 900; break;

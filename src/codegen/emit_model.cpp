@@ -178,8 +178,28 @@ class ModelWriter {
             fmt::format("rt::{}({}_params, {}, {})", kernel, id, in, out)};
   }
 
+  // A 16x8 conv, depthwise or dense (conv2d_wide and its kin; no scratch), or the
+  // requantization between an int16 tensor and an int8 one.
+  NodeCode wide_code(const QNode& n, const std::string& id, const ArrayNames& names, const std::string& in,
+                     const std::string& out) const {
+    if (n.kernel == QKernel::Requantize)
+      return one_input("RequantizeParams", requantize_params(n), "requantize_tensor", id, names, in, out);
+    const int in_bits = g_.values[std::size_t(n.inputs.at(0))].quant.bits;
+    const int out_bits = g_.values[std::size_t(n.output)].quant.bits;
+    const bool dense = n.kernel == QKernel::Dense;
+    NodeCode c = dense ? one_input("DenseParams", dense_params(n), "", id, names, in, out)
+                       : one_input("ConvParams", conv_params(n), "", id, names, in, out);
+    const char* kernel = dense                            ? "dense_wide"
+                         : n.kernel == QKernel::Depthwise ? "depthwise_conv2d_wide"
+                                                          : "conv2d_wide";
+    c.call = fmt::format("rt::{1}({0}_params, {2}, {3}, {0}_weights, {4}, {5}, {6})", id, kernel, in, in_bits,
+                         n.words("bias").empty() ? "nullptr" : id + "_bias", out, out_bits);
+    return c;
+  }
+
   NodeCode node_code(const QNode& n, const std::string& id, const ArrayNames& names, std::size_t index) const {
     const std::string in = n.inputs.empty() ? "" : at(n.inputs[0]), out = at(n.output);
+    if (has_int16_tensor(g_, n) && n.kernel != QKernel::Reshape) return wide_code(n, id, names, in, out);
     switch (n.kernel) {
       case QKernel::Conv: return conv_code(n, id, names, index, in, out);
       case QKernel::ConvTranspose: return conv_transpose_code(n, id, names, index, in, out);
@@ -253,6 +273,7 @@ class ModelWriter {
                         n.get("rounding", rt::kRoundSingle) == rt::kRoundTflite ? "softmax_s8_tflite" : "softmax_s8",
                         id, n.get("rows"), n.get("depth"), in, out)};
       case QKernel::Reshape: return {};
+      case QKernel::Requantize: return wide_code(n, id, names, in, out);
     }
     fail(n.name, "internal error: no code generation for kernel {}", qkernel_name(n.kernel));
   }
@@ -308,7 +329,8 @@ class ModelWriter {
   // and the requantization parameters with the biases when it can run fused), unless the layer
   // cannot (then dense_s8 on the stored layout, as on other paths). Returns the packing kind.
   std::int32_t emit_packed_dense(const QNode& n, const std::string& id, std::string& data) {
-    if (n.kernel != QKernel::Dense || target_.path != rt::KernelPath::ArmDsp) return rt::kDensePackRefused;
+    if (n.kernel != QKernel::Dense || target_.path != rt::KernelPath::ArmDsp || has_int16_tensor(g_, n))
+      return rt::kDensePackRefused;
     const rt::DenseParams p = dense_params(n);
     const auto weights = n.i8.find("weights");
     if (weights == n.i8.end() || weights->second.size() != std::size_t(p.in_features) * std::size_t(p.out_features))

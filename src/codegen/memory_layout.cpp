@@ -46,7 +46,9 @@ Storage storage_of(const QGraph& g, const Target& target, const std::vector<std:
   for (std::size_t v = 0; v < V; ++v) {
     if (s.root[v] != int(v)) continue;
     s.persistent[v] = v < persistent_bytes.size() && persistent_bytes[v] > 0;
-    std::size_t bytes = s.persistent[v] ? persistent_bytes[v] : std::size_t(element_count(g.values[v].shape));
+    std::size_t bytes = s.persistent[v]
+                            ? persistent_bytes[v]
+                            : std::size_t(element_count(g.values[v].shape) * element_bytes(g.values[v].quant));
     if (patch != nullptr && patch->value_bytes[v] > 0) bytes = patch->value_bytes[v];  // rows held
     s.bytes[v] = aligned(bytes);
   }
@@ -58,7 +60,8 @@ Storage storage_of(const QGraph& g, const Target& target, const std::vector<std:
       if (p >= 0 && std::find(s.predecessors[n].begin(), s.predecessors[n].end(), p) == s.predecessors[n].end())
         s.predecessors[n].push_back(p);
     }
-    s.scratch.push_back(aligned(node_scratch_bytes(g.nodes[n], target)));
+    // 16x8 layers (conv2d_wide) need no scratch.
+    s.scratch.push_back(has_int16_tensor(g, g.nodes[n]) ? 0 : aligned(node_scratch_bytes(g.nodes[n], target)));
   }
   for (int o : g.outputs) s.is_output_root[std::size_t(s.root[std::size_t(o)])] = true;
   for (int i : g.inputs) s.is_input_root[std::size_t(s.root[std::size_t(i)])] = true;

@@ -73,6 +73,7 @@ std::vector<PatchLayer> patch_candidates(const QGraph& g, std::int64_t pixels_pe
   for (std::size_t k = 0; k < g.nodes.size(); ++k) {
     const QNode& n = g.nodes[k];
     if (readers[std::size_t(value)] != 1 || n.inputs.size() != 1 || n.inputs[0] != value) break;
+    if (has_int16_tensor(g, n)) break;  // row stages run the int8 kernels
     std::optional<PatchLayer> l = row_wise(n, g.values[std::size_t(value)], pixels_per_call);
     if (!l) break;
     l->node = int(k);

@@ -136,6 +136,7 @@ class Planner {
     for (int v : n.inputs)
       if (has_time(v)) timed.push_back(v);
     if (n.kernel == QKernel::Reshape) root_[std::size_t(n.output)] = root_[std::size_t(n.inputs.at(0))];
+    if (has_int16_tensor(g_, n)) refuse(n, "int16 layers do not stream yet (quantize with --int16 off)");
     // A recurrent layer always carries its state from step to step, also over a one-frame
     // sequence (a model exported to be called once per frame, as a Keras stateful layer is).
     if (n.kernel == QKernel::Recurrent) return plan_recurrent(index, n, s, timed.empty());

@@ -138,4 +138,12 @@ struct QGraph {
   Graph float_graph;  // the simplified float model it was made from (reference, re-calibration)
 };
 
+// Whether node `n` reads or writes an int16 tensor (a 16x8 layer or a requantize_tensor).
+inline bool has_int16_tensor(const QGraph& g, const QNode& n) {
+  if (n.output >= 0 && g.values[std::size_t(n.output)].quant.bits == 16) return true;
+  for (int v : n.inputs)
+    if (g.values[std::size_t(v)].quant.bits == 16) return true;
+  return false;
+}
+
 }  // namespace tinyq

@@ -1,0 +1,89 @@
+// int16 layers end to end: `quantize` (best's automatic choice) gives the model int8 cannot
+// hold an int16 tensor and says so, `generate` calls the 16x8 kernels with the tensor at two
+// bytes per element in the arena, and the firmware on emulated Cortex-M4 (DSP path) and M55
+// (Helium path) gives the host int8 executor's bytes.
+#include <nlohmann/json.hpp>
+
+#include "cancellation_model.hpp"
+#include "cli_fixture.hpp"
+#include "data/npy.hpp"
+#include "small_cnn.hpp"
+
+namespace tinyq::testing {
+namespace {
+
+class CliInt16 : public Cli {
+ protected:
+  fs::path quantized(const std::string& extra = "") {
+    const fs::path model = write("cancel.onnx", cancellation_model_bytes());
+    tinyq::write_npy(data_.string(), Tensor::from_floats({64, 2, 4, 4}, random_values(64 * 32, 7, 0.0f, 1.0f)));
+    const fs::path tqm = dir_ / "m.tqm";
+    Result q = run("quantize " + model.string() + " --calib " + data_.string() + " -o " + tqm.string() + extra);
+    EXPECT_EQ(q.code, 0) << q.err;
+    last_ = q;
+    return tqm;
+  }
+  fs::path data_ = dir_ / "x.npy";
+  Result last_;
+};
+
+TEST_F(CliInt16, QuantizeChoosesTheLayerAndReportsIt) {
+  quantized(" --json");
+  const auto j = nlohmann::json::parse(last_.out);
+  EXPECT_EQ(j["int16"]["mode"], "auto");
+  EXPECT_EQ(j["int16"]["layers"], nlohmann::json::array({"wide"}));
+  EXPECT_LT(j["int16"]["sqnr_before_db"].get<double>(), 15.0);
+  EXPECT_GT(j["int16"]["sqnr_after_db"].get<double>(), 30.0);
+  EXPECT_GT(j["prediction"]["output_sqnr_db"].get<double>(), 30.0);
+  for (const auto& layer : j["layers"]) EXPECT_EQ(layer["bits"], layer["name"] == "wide" ? 16 : 8);
+  // Without int16 the same data gives the collapse quantize warns about.
+  quantized(" --int16 off --json");
+  const auto off = nlohmann::json::parse(last_.out);
+  EXPECT_LT(off["prediction"]["output_sqnr_db"].get<double>(), 15.0);
+  EXPECT_FALSE(off["warnings"].empty());
+  // A name that cannot be int16: one error line, exit 2, no file.
+  const fs::path model = dir_ / "cancel.onnx", tqm = dir_ / "bad.tqm";
+  Result bad =
+      run("quantize " + model.string() + " --calib " + data_.string() + " -o " + tqm.string() + " --int16 difference");
+  expect_bad_input(bad, "difference");
+  EXPECT_FALSE(fs::exists(tqm));
+}
+
+TEST_F(CliInt16, GeneratedCodeCallsThe16x8KernelsAndEqualsTheHost) {
+  const fs::path tqm = quantized();
+  const fs::path out = dir_ / "fw";
+  Result g = run("generate " + tqm.string() + " --target cortex-m4 -o " + out.string() + " --name cancel");
+  ASSERT_EQ(g.code, 0) << g.err;
+  const std::string source = slurp(out / "cancel.cpp");
+  EXPECT_NE(source.find("rt::conv2d_wide("), std::string::npos);
+  for (const char* target : {"cortex-m4", "cortex-m55"}) {
+    Result v =
+        run("verify " + tqm.string() + " --target " + target + " --data " + data_.string() + " --count 16 --json");
+    ASSERT_EQ(v.code, 0) << target << ": " << v.err;
+    const auto j = nlohmann::json::parse(v.out);
+    EXPECT_EQ(j["count"], 16) << target;
+    EXPECT_EQ(j["mismatches"], 0) << target;
+  }
+}
+
+// An int16 tensor with a reader that has no 16x8 kernel (small_cnn's residual add): the
+// generated code requantizes it to int8 for that reader, and still equals the host.
+TEST_F(CliInt16, RequantizedCopiesForOtherReadersEqualTheHost) {
+  const fs::path model = write("small_cnn.onnx", small_cnn().bytes());
+  const fs::path data = dir_ / "s.npy", tqm = dir_ / "s.tqm";
+  tinyq::write_npy(data.string(), Tensor::from_floats({32, 2, 8, 8}, random_values(32 * 128, 8)));
+  Result q = run("quantize " + model.string() + " --calib " + data.string() + " -o " + tqm.string() + " --int16 conv1");
+  ASSERT_EQ(q.code, 0) << q.err;
+  const fs::path out = dir_ / "fw";
+  Result g = run("generate " + tqm.string() + " --target cortex-m4 -o " + out.string() + " --name s");
+  ASSERT_EQ(g.code, 0) << g.err;
+  const std::string source = slurp(out / "s.cpp");
+  EXPECT_NE(source.find("rt::requantize_tensor("), std::string::npos);
+  EXPECT_NE(source.find("rt::depthwise_conv2d_wide("), std::string::npos);
+  Result v = run("verify " + tqm.string() + " --target cortex-m4 --data " + data.string() + " --count 8 --json");
+  ASSERT_EQ(v.code, 0) << v.err;
+  EXPECT_EQ(nlohmann::json::parse(v.out)["mismatches"], 0);
+}
+
+}  // namespace
+}  // namespace tinyq::testing
