@@ -271,9 +271,11 @@ QGraph round_if_better(QGraph q, const InputSamples& samples, const QuantSetting
 // int16 activations (widen.hpp): the named layers, or for `auto`, when the int8 model's
 // output SQNR on calibration data is below kMinOutputSqnrDb (a model int8 does not hold),
 // the few layers that raise it most. Models int8 holds are left as they are, byte for byte.
-void widen_where_needed(QGraph& q, const InputSamples& samples, const QuantizeOptions& options) {
-  const std::string& mode = q.settings.int16;
-  if (mode == "off") return;
+// Returns whether `q` came back bias-corrected already (auto's check corrects a copy; when
+// it finds nothing to do, that copy is the result).
+bool widen_where_needed(QGraph& q, const InputSamples& samples, const QuantizeOptions& options) {
+  const std::string mode = q.settings.int16;
+  if (mode == "off") return false;
   if (mode != "auto") {
     std::vector<std::string> names;
     for (std::size_t start = 0; start <= mode.size();) {
@@ -283,19 +285,24 @@ void widen_where_needed(QGraph& q, const InputSamples& samples, const QuantizeOp
       start = end + 1;
     }
     widen_to_int16(q, names);
-    return;
+    return false;
   }
   // Judged as the preset would deliver it, bias corrected; the search itself runs before the
   // correction, which is then made for the int16 model.
   constexpr std::int64_t kCheckSamples = 256;
   QGraph corrected = q;
   if (q.settings.bias_correction) correct_bias(corrected, samples, options.threads);
-  if (output_sqnr_db(corrected, samples, options.threads, kCheckSamples) >= kMinOutputSqnrDb) return;
+  if (output_sqnr_db(corrected, samples, options.threads, kCheckSamples) >= kMinOutputSqnrDb) {
+    if (q.settings.optimized_rounding) return false;  // rounding starts from the uncorrected model
+    q = std::move(corrected);
+    return true;
+  }
   const Int16Choice choice = choose_int16(q, samples, options.int16_ram, options.threads);
   q.settings.int16_searched = true;
   q.settings.int16_sqnr_before_db = choice.sqnr_before_db;
   q.settings.int16_sqnr_after_db = choice.sqnr_after_db;
   if (!choice.layers.empty()) widen_to_int16(q, choice.layers);
+  return false;
 }
 
 }  // namespace
@@ -382,10 +389,10 @@ QGraph quantize(const Graph& graph, const InputSamples& raw_samples, const Quant
   QGraph q = calibrate_and_quantize(graph, samples, settings, collect);
   if (settings.preset != "nnom") q = equalize_if_better(graph, samples, settings, collect, std::move(q));
   // int16 layers first: bias correction then measures the model as it will run.
-  widen_where_needed(q, samples, options);
+  const bool corrected = widen_where_needed(q, samples, options);
   if (settings.optimized_rounding)
     q = round_if_better(std::move(q), samples, settings, options.threads);
-  else if (settings.bias_correction)
+  else if (settings.bias_correction && !corrected)
     correct_bias(q, samples, options.threads);
   if (options.warnings) {
     const bool held_back = !options.holdout.empty();
