@@ -3,20 +3,26 @@
 // which one int8 step of theirs cannot resolve (output SQNR about 8 dB at int8, 45 dB with
 // the first layer's output in int16). x [N, 2, 4, 4] in [0, 1]; wide = relu(conv 1x1:
 // [x0 + x1/127, x0]); y = conv 1x1 of wide: [wide0 - wide1, wide1 - wide0] = +-x1/127.
-// Every weight is exact in int8, so only the activations lose the signal.
+// Every weight is exact in int8, so only the activations lose the signal. With `pool`, a 2x2
+// max pooling between the two layers (the difference is then of the two channels' maxima).
 #include <string>
 
 #include "onnx_builder.hpp"
 
 namespace tinyq::testing {
 
-inline std::string cancellation_model_bytes() {
+inline std::string cancellation_model_bytes(bool pool = false) {
   OnnxBuilder b;
   b.input("x", {-1, 2, 4, 4}).output("y");
   b.initializer("w1", {2, 2, 1, 1}, {1.0f, 1.0f / 127.0f, 1.0f, 0.0f});
   b.initializer("b1", {2}, {0.0f, 0.0f});
   b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "wide");
-  b.node("Relu", {"c1"}, {"r1"}, "relu");
+  b.node("Relu", {"c1"}, {pool ? "r0" : "r1"}, "relu");
+  if (pool) {
+    auto& mp = b.node("MaxPool", {"r0"}, {"r1"}, "pool");
+    OnnxBuilder::set_ints(mp, "kernel_shape", {2, 2});
+    OnnxBuilder::set_ints(mp, "strides", {2, 2});
+  }
   b.initializer("w2", {2, 2, 1, 1}, {1.0f, -1.0f, -1.0f, 1.0f});
   b.initializer("b2", {2}, {0.0f, 0.0f});
   b.node("Conv", {"r1", "w2", "b2"}, {"y"}, "difference");

@@ -21,8 +21,8 @@ namespace {
 
 using testing::random_values;
 
-Graph cancellation_model() {
-  const std::string bytes = testing::cancellation_model_bytes();
+Graph cancellation_model(bool pool = false) {
+  const std::string bytes = testing::cancellation_model_bytes(pool);
   Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "cancel.onnx");
   simplify(g);
   return g;
@@ -66,6 +66,51 @@ TEST(Int16, Int8CannotHoldTheModelAndAutoFindsTheLayerThatFixesIt) {
   preset.threads = 1;
   EXPECT_EQ(serialize_tqm(quantize(g, calib, preset)), serialize_tqm(automatic));
   EXPECT_EQ(bits_of(quantize(g, calib, options("wide")), "wide"), 16);
+}
+
+// A max pooling between the layers carries the int16 tensor on (max_pool2d_s16).
+TEST(Int16, MaxPoolingCarriesTheInt16TensorOn) {
+  const Graph g = cancellation_model(true);
+  const InputSamples calib = samples(300, 1), check = samples(200, 2);
+  const double int8_sqnr = output_sqnr_db(quantize(g, calib, options("off")), check, 1);
+  const QGraph q = quantize(g, calib, options("auto"));
+  EXPECT_EQ(bits_of(q, "wide"), 16);
+  EXPECT_EQ(bits_of(q, "pool"), 16);
+  for (const QNode& n : q.nodes) EXPECT_NE(n.kernel, QKernel::Requantize) << n.name;
+  const double sqnr = output_sqnr_db(q, check, 1);
+  EXPECT_LT(int8_sqnr, 15.0);
+  EXPECT_GT(sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << sqnr << " dB";
+}
+
+// The cancellation two layers later: [x0 + x1/127, x0] passes through an identity conv before
+// the difference, so neither int16 output helps alone (the other layer's int8 rounding still
+// loses the signal). auto must find the pair.
+TEST(Int16, AutoFindsLayersThatOnlyHelpTogether) {
+  testing::OnnxBuilder b;
+  b.input("x", {-1, 2, 4, 4}).output("y");
+  b.initializer("w1", {2, 2, 1, 1}, {1.0f, 1.0f / 127.0f, 1.0f, 0.0f});
+  b.initializer("b1", {2}, {0.0f, 0.0f});
+  b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "first");
+  b.node("Relu", {"c1"}, {"r1"}, "relu1");
+  b.initializer("wi", {2, 2, 1, 1}, {1.0f, 0.0f, 0.0f, 1.0f});
+  b.initializer("bi", {2}, {0.0f, 0.0f});
+  b.node("Conv", {"r1", "wi", "bi"}, {"c2"}, "second");
+  b.node("Relu", {"c2"}, {"r2"}, "relu2");
+  b.initializer("w2", {2, 2, 1, 1}, {1.0f, -1.0f, -1.0f, 1.0f});
+  b.initializer("b2", {2}, {0.0f, 0.0f});
+  b.node("Conv", {"r2", "w2", "b2"}, {"y"}, "difference");
+  const std::string bytes = b.bytes();
+  Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "pair.onnx");
+  simplify(g);
+  const InputSamples calib = samples(300, 1), check = samples(200, 2);
+  const double int8_sqnr = output_sqnr_db(quantize(g, calib, options("off")), check, 1);
+  for (const char* one : {"first", "second"})
+    EXPECT_LT(output_sqnr_db(quantize(g, calib, options(one)), check, 1), int8_sqnr + 3.0) << one << " alone";
+  const QGraph q = quantize(g, calib, options("auto"));
+  EXPECT_EQ(bits_of(q, "first"), 16);
+  EXPECT_EQ(bits_of(q, "second"), 16);
+  const double sqnr = output_sqnr_db(q, check, 1);
+  EXPECT_GT(sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << sqnr << " dB";
 }
 
 TEST(Int16, SurvivesATqmRoundTripWithTheSameOutputs) {

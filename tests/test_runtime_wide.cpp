@@ -264,4 +264,49 @@ TEST(RuntimeWide, RequantizeTensorMatchesTheReference) {
   }
 }
 
+TEST(RuntimeWide, MaxPoolS16MatchesTheReference) {
+  Random rng(16);
+  int saturated = 0;
+  for (int i = 0; i < 500; ++i) {
+    rt::PoolParams p{};
+    p.batch = rng.uniform(1, 2);
+    p.in_h = rng.uniform(1, 7);
+    p.in_w = rng.uniform(1, 7);
+    p.channels = rng.uniform(1, 5);
+    p.kernel_h = rng.uniform(1, 3);
+    p.kernel_w = rng.uniform(1, 3);
+    p.stride_h = rng.uniform(1, 3);
+    p.stride_w = rng.uniform(1, 3);
+    p.pad_top = rng.uniform(0, p.kernel_h - 1);
+    p.pad_left = rng.uniform(0, p.kernel_w - 1);
+    p.pad_bottom = rng.uniform(0, p.kernel_h - 1);
+    p.pad_right = rng.uniform(0, p.kernel_w - 1);
+    p.out_h = std::max(1, (p.in_h + p.pad_top + p.pad_bottom - p.kernel_h) / p.stride_h + 1);
+    p.out_w = std::max(1, (p.in_w + p.pad_left + p.pad_right - p.kernel_w) / p.stride_w + 1);
+    p.act_min = rng.chance(0.5) ? -32768 : rng.uniform(-32768, 0);
+    p.act_max = rng.chance(0.5) ? 32767 : rng.uniform(0, 32767);
+    const auto x = random_activations(rng, std::size_t(p.batch * p.in_h * p.in_w * p.channels), 16);
+    std::vector<std::int32_t> want;
+    for (int b = 0; b < p.batch; ++b)
+      for (int oy = 0; oy < p.out_h; ++oy)
+        for (int ox = 0; ox < p.out_w; ++ox)
+          for (int c = 0; c < p.channels; ++c) {
+            std::int32_t best = -32768;
+            for (int ky = 0; ky < p.kernel_h; ++ky)
+              for (int kx = 0; kx < p.kernel_w; ++kx) {
+                const int iy = oy * p.stride_h - p.pad_top + ky, ix = ox * p.stride_w - p.pad_left + kx;
+                if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) continue;
+                best = std::max(best, x[std::size_t(((b * p.in_h + iy) * p.in_w + ix) * p.channels + c)]);
+              }
+            const std::int32_t v = std::clamp(best, p.act_min, p.act_max);
+            saturated += v == p.act_min || v == p.act_max;
+            want.push_back(v);
+          }
+    std::vector<std::int16_t> in(x.begin(), x.end()), out(want.size());
+    rt::max_pool2d_s16(p, in.data(), out.data());
+    ASSERT_EQ(std::vector<std::int32_t>(out.begin(), out.end()), want) << "case " << i;
+  }
+  EXPECT_GT(saturated, 100);
+}
+
 }  // namespace

@@ -198,7 +198,9 @@ TINYQ_BIN = [TINYQ]
 
 def run_tinyq(work, name, onnx_path, calib_path, eval_path, ref, preset, threads):
     tqm = os.path.join(work, f"{name}.{preset}.tqm")
-    cmd = ["quantize", onnx_path, "--calib", calib_path, "--calib-count", str(CALIB), "--preset", preset,
+    # "best-int8": preset best without int16 layers (--int16 off), to show what they add.
+    preset_args = ["--preset", "best", "--int16", "off"] if preset == "best-int8" else ["--preset", preset]
+    cmd = ["quantize", onnx_path, "--calib", calib_path, "--calib-count", str(CALIB), *preset_args,
            "-o", tqm, "--json", "--threads", str(threads)]
     start = time.time()
     q = tinyq(cmd)
@@ -212,13 +214,15 @@ def run_tinyq(work, name, onnx_path, calib_path, eval_path, ref, preset, threads
         return {"error": [f"tinyq run: {r.stderr.strip()}"], "cmd": cmd}
     out = np.load(out_path).reshape(ref.shape)
     return {"sqnr": sqnr_db(ref, out), "seconds": info.get("seconds", wall), "wall": wall,
-            "predicted": info.get("prediction", {}).get("output_sqnr_db")}
+            "predicted": info.get("prediction", {}).get("output_sqnr_db"),
+            "int16_layers": len(info.get("int16", {}).get("layers", []))}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--presets", default="best,pow2,nnom")
+    ap.add_argument("--presets", default="best,pow2,nnom",
+                    help="tinyq presets, and best-int8 (best with --int16 off)")
     ap.add_argument("--work", default=None, help="folder for the ONNX, .npy and .tqm files (default: a temporary one)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--export-only", action="store_true", help="write the ONNX models and data, then stop")

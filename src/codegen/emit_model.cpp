@@ -184,6 +184,14 @@ class ModelWriter {
                      const std::string& out) const {
     if (n.kernel == QKernel::Requantize)
       return one_input("RequantizeParams", requantize_params(n), "requantize_tensor", id, names, in, out);
+    if (n.kernel == QKernel::MaxPool) {
+      NodeCode c = one_input("PoolParams", pool_params(n), "", id, names, in, out);
+      c.call = fmt::format(
+          "rt::max_pool2d_s16({}_params, reinterpret_cast<const int16_t*>({}), "
+          "reinterpret_cast<int16_t*>({}))",
+          id, in, out);
+      return c;
+    }
     const int in_bits = g_.values[std::size_t(n.inputs.at(0))].quant.bits;
     const int out_bits = g_.values[std::size_t(n.output)].quant.bits;
     const bool dense = n.kernel == QKernel::Dense;

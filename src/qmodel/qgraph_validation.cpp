@@ -680,10 +680,11 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
   // its input's format.
   const bool reads_int16 = n.kernel == QKernel::Conv || n.kernel == QKernel::Depthwise || n.kernel == QKernel::Dense ||
                            n.kernel == QKernel::Requantize;
-  if (n.kernel == QKernel::Reshape)
-    c.require(!n.inputs.empty() && c.bits(n.inputs[0]) == c.bits(n.output), "reshape changes the bit width");
+  if (n.kernel == QKernel::Reshape || n.kernel == QKernel::MaxPool)  // max_pool2d_s16 keeps the format
+    c.require(!n.inputs.empty() && c.bits(n.inputs[0]) == c.bits(n.output),
+              "reshape or max pooling changes the bit width");
   else if (!reads_int16 && c.wide())
-    c.bad("has an int16 tensor, which only conv, depthwise, dense and requantize read or write");
+    c.bad("has an int16 tensor, which only conv, depthwise, dense, max pooling and requantize read or write");
   switch (n.kernel) {
     case QKernel::Requantize: return check_requantize(c, n);
     case QKernel::Conv:

@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 
+#include "exec/float_executor.hpp"
 #include "exec/int8_executor.hpp"
 #include "qmodel/qgraph_validation.hpp"
 #include "quant/layer_error.hpp"
@@ -30,12 +31,23 @@ std::vector<std::size_t> readers(const QGraph& q, int value) {
   return r;
 }
 
-// Whether a 16x8 layer reads `value`, directly or through reshapes that could carry int16.
+// A reader that carries an int16 tensor on in the same format: a reshape, or a max pooling
+// that keeps its input's quantization (max_pool2d_s16), whose output is not a model output.
+// `in` is the int8 format `value` has (or had, before it became int16).
+bool carries_int16(const QGraph& q, const QNode& n, int value, const QuantParam& in) {
+  if (is_output(q, n.output) || n.inputs.empty() || n.inputs[0] != value) return false;
+  if (n.kernel == QKernel::Reshape) return true;
+  const QuantParam& out = q.values[std::size_t(n.output)].quant;
+  return n.kernel == QKernel::MaxPool && in.scale == out.scale && in.zero_point == out.zero_point &&
+         in.bits == out.bits;
+}
+
+// Whether a 16x8 layer reads `value`, directly or through readers that carry int16.
 bool read_by_mac(const QGraph& q, int value) {
   for (std::size_t k : readers(q, value)) {
     const QNode& n = q.nodes[k];
     if (is_mac(n) && n.inputs[0] == value) return true;
-    if (n.kernel == QKernel::Reshape && !is_output(q, n.output) && read_by_mac(q, n.output)) return true;
+    if (carries_int16(q, n, value, q.values[std::size_t(value)].quant) && read_by_mac(q, n.output)) return true;
   }
   return false;
 }
@@ -103,11 +115,7 @@ class Widener {
     // int16 steps.
     scale_multipliers(p, "requant", double(narrow.scale) / double(wide.scale));
     p.ints["output_offset"] = 0;
-    const Node* source = float_node(p.source_output);
-    const float lo = source ? source->attrs.get_float("act_min", -INFINITY) : -INFINITY;
-    const float hi = source ? source->attrs.get_float("act_max", INFINITY) : INFINITY;
-    p.ints["act_min"] = std::isfinite(lo) ? to_int16(lo, wide.scale) : -32768;
-    p.ints["act_max"] = std::isfinite(hi) ? to_int16(hi, wide.scale) : 32767;
+    clamp_to_int16(p, wide.scale);
     v.quant = wide;
     return element_count(v.shape) + route(p.output, narrow, k);
   }
@@ -121,6 +129,15 @@ class Widener {
   }
 
  private:
+  // A node's fused clamp (act_min / act_max of its float node) in int16 steps of `scale`.
+  void clamp_to_int16(QNode& n, float scale) const {
+    const Node* source = float_node(n.source_output);
+    const float lo = source ? source->attrs.get_float("act_min", -INFINITY) : -INFINITY;
+    const float hi = source ? source->attrs.get_float("act_max", INFINITY) : INFINITY;
+    n.ints["act_min"] = std::isfinite(lo) ? to_int16(lo, scale) : -32768;
+    n.ints["act_max"] = std::isfinite(hi) ? to_int16(hi, scale) : 32767;
+  }
+
   const Node* float_node(int value) const {
     for (const Node& n : q_.float_graph.nodes)
       if (!n.outputs.empty() && n.outputs[0] == ValueId(value)) return &n;
@@ -138,8 +155,9 @@ class Widener {
       QNode& n = q_.nodes[r];
       if (is_mac(n) && n.inputs[0] == value) {
         read_int16(n, narrow, wide);
-      } else if (n.kernel == QKernel::Reshape && !is_output(q_, n.output)) {
+      } else if (carries_int16(q_, n, value, narrow)) {
         q_.values[std::size_t(n.output)].quant = q_.values[std::size_t(value)].quant;
+        if (n.kernel == QKernel::MaxPool) clamp_to_int16(n, wide);
         extra += element_count(q_.values[std::size_t(n.output)].shape) + route(n.output, narrow, r);
       } else {
         int8_readers.push_back(r);
@@ -211,9 +229,26 @@ Int16Choice choose_int16(const QGraph& q, const InputSamples& samples, std::int6
   constexpr double kMinGainDb = 0.5;
   const InputSamples subset = samples.head(q.float_graph, std::min(kSamples, samples.count(q.float_graph)));
   Int16Choice choice;
-  choice.sqnr_before_db = choice.sqnr_after_db = output_sqnr_db(q, subset, threads);
-  if (ram_budget <= 0)
+  // The float outputs once; each trial runs only its int8 model against them.
+  const std::vector<Tensor> reference = FloatExecutor(q.float_graph, {.threads = threads}).run(subset.tensors());
+  auto sqnr_of = [&](const QGraph& trial) {
+    const std::vector<Tensor> got = Int8Executor(trial, {.threads = threads}).run(subset.tensors());
+    double signal = 0, noise = 0;
+    for (std::size_t o = 0; o < reference.size(); ++o)
+      for (std::size_t i = 0; i < reference[o].f32().size(); ++i) {
+        const double f = reference[o].f32()[i], d = got[o].f32()[i];
+        signal += f * f;
+        noise += (f - d) * (f - d);
+      }
+    return noise > 0 ? 10.0 * std::log10(std::max(signal, 1e-30) / noise) : 200.0;
+  };
+  choice.sqnr_before_db = choice.sqnr_after_db = sqnr_of(q);
+  // Default: twice the largest activation. The sum of every int16 tensor's second byte and
+  // int8 copy bounds what the arena can grow by (only tensors live together count there).
+  if (ram_budget <= 0) {
     for (const QValue& v : q.values) ram_budget = std::max(ram_budget, element_count(v.shape) * element_bytes(v.quant));
+    ram_budget *= 2;
+  }
 
   // Candidates whose own int8 output is worst first: where int8 rounding costs most.
   const std::vector<std::string> names = int16_candidates(q);
@@ -233,7 +268,7 @@ Int16Choice choose_int16(const QGraph& q, const InputSamples& samples, std::int6
     } catch (const Error&) {
       continue;  // a bound the 16x8 kernels cannot meet: not a candidate
     }
-    gains.emplace_back(output_sqnr_db(trial, subset, threads) - choice.sqnr_before_db, name);
+    gains.emplace_back(sqnr_of(trial) - choice.sqnr_before_db, name);
   }
   std::stable_sort(gains.begin(), gains.end(), [](auto& a, auto& b) { return a.first > b.first; });
   for (const auto& [gain, name] : gains) {
@@ -248,11 +283,38 @@ Int16Choice choose_int16(const QGraph& q, const InputSamples& samples, std::int6
       continue;
     }
     if (extra > ram_budget) continue;
-    const double sqnr = output_sqnr_db(trial, subset, threads);
+    const double sqnr = sqnr_of(trial);
     if (sqnr < choice.sqnr_after_db + kMinGainDb) continue;
     choice.layers = layers;
     choice.sqnr_after_db = sqnr;
     choice.extra_bytes = extra;
+  }
+  // Damage spread over several tensors shows in no single trial: then all the candidates
+  // together, and each dropped again where the model does not need it.
+  if (choice.layers.empty() && gains.size() > 1) {
+    std::vector<std::string> all;
+    for (const auto& g : gains) all.push_back(g.second);
+    auto trial_sqnr = [&](const std::vector<std::string>& layers, std::int64_t* extra) -> double {
+      QGraph trial = q;
+      try {
+        *extra = widen_to_int16(trial, layers);
+      } catch (const Error&) {
+        return -INFINITY;
+      }
+      return *extra > ram_budget ? -INFINITY : sqnr_of(trial);
+    };
+    std::int64_t extra = 0;
+    double sqnr = trial_sqnr(all, &extra);
+    if (sqnr >= choice.sqnr_before_db + kMinGainDb) {
+      for (std::size_t i = all.size(); i-- > 0;) {
+        std::vector<std::string> fewer = all;
+        fewer.erase(fewer.begin() + std::ptrdiff_t(i));
+        std::int64_t fewer_extra = 0;
+        const double without = fewer.empty() ? choice.sqnr_before_db : trial_sqnr(fewer, &fewer_extra);
+        if (without >= sqnr - 0.1 * kMinGainDb) all = fewer, sqnr = without, extra = fewer_extra;
+      }
+      if (!all.empty()) choice.layers = all, choice.sqnr_after_db = sqnr, choice.extra_bytes = extra;
+    }
   }
   // Model order, as reports list layers.
   std::vector<std::string> ordered;

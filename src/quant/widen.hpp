@@ -33,7 +33,9 @@ struct Int16Choice {
 
 // `--int16 auto`: among the candidates, the few whose int16 output raises the model's output
 // SQNR against float on `samples` (up to 256) the most, greedily, each kept only if it adds at
-// least 0.5 dB, within `ram_budget` extra bytes (<= 0: the largest activation's size).
+// least 0.5 dB, within `ram_budget` extra bytes (<= 0: twice the largest activation's size). When no
+// single candidate helps (damage spread over several tensors), all of them together, then each
+// dropped again that the model does without.
 Int16Choice choose_int16(const QGraph& q, const InputSamples& samples, std::int64_t ram_budget, int threads);
 
 }  // namespace tinyq

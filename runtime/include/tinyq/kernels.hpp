@@ -582,6 +582,9 @@ inline int32_t requantize_wide(int64_t acc, int32_t multiplier, int32_t shift) {
 }
 void conv2d_wide(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights, const int32_t* bias,
                  void* output, int32_t output_bits);
+// Max pooling of an int16 tensor, as max_pool2d_s8 (padding never wins; act_min/act_max in
+// int16 steps).
+void max_pool2d_s16(const PoolParams& p, const int16_t* input, int16_t* output);
 void depthwise_conv2d_wide(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights,
                            const int32_t* bias, void* output, int32_t output_bits);
 void dense_wide(const DenseParams& p, const void* input, int32_t input_bits, const int8_t* weights, const int32_t* bias,
