@@ -9,28 +9,7 @@ namespace tinyq {
 namespace rt {
 
 void max_pool2d_s8_portable(const PoolParams& p, const int8_t* input, int8_t* output) {
-  for (int32_t b = 0; b < p.batch; ++b) {
-    const int8_t* image = input + b * p.in_h * p.in_w * p.channels;
-    for (int32_t oy = 0; oy < p.out_h; ++oy) {
-      const int32_t y0 = oy * p.stride_h - p.pad_top;
-      const detail::TapRange ky = detail::valid_taps(y0, p.kernel_h, 1, p.in_h);
-      for (int32_t ox = 0; ox < p.out_w; ++ox) {
-        const int32_t x0 = ox * p.stride_w - p.pad_left;
-        const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, 1, p.in_w);
-        for (int32_t c = 0; c < p.channels; ++c) {
-          // Padding never wins: start from the smallest int8 and visit only real taps.
-          int32_t best = -128;
-          for (int32_t iy = y0 + ky.first; iy < y0 + ky.last; ++iy) {
-            for (int32_t ix = x0 + kx.first; ix < x0 + kx.last; ++ix) {
-              const int32_t v = image[(iy * p.in_w + ix) * p.channels + c];
-              best = v > best ? v : best;
-            }
-          }
-          *output++ = static_cast<int8_t>(clamp_i32(best, p.act_min, p.act_max));
-        }
-      }
-    }
-  }
+  detail::max_pool_portable(p, input, output);
 }
 
 void avg_pool2d_s8_portable(const AvgPoolParams& ap, const int8_t* input, int8_t* output) {

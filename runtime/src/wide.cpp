@@ -4,6 +4,7 @@
 // Portable on every path: int16 layers are the few a model cannot hold at int8, chosen for
 // accuracy, not the layers its speed depends on.
 #include "kernel_util.hpp"
+#include "pool_window.hpp"
 #include "tinyq/kernels.hpp"
 
 namespace tinyq {
@@ -176,26 +177,7 @@ void dense_wide(const DenseParams& p, const void* input, int32_t input_bits, con
 }
 
 void max_pool2d_s16(const PoolParams& p, const int16_t* input, int16_t* output) {
-  for (int32_t b = 0; b < p.batch; ++b) {
-    const int16_t* image = input + b * p.in_h * p.in_w * p.channels;
-    for (int32_t oy = 0; oy < p.out_h; ++oy) {
-      const int32_t y0 = oy * p.stride_h - p.pad_top;
-      const detail::TapRange ky = detail::valid_taps(y0, p.kernel_h, 1, p.in_h);
-      for (int32_t ox = 0; ox < p.out_w; ++ox) {
-        const int32_t x0 = ox * p.stride_w - p.pad_left;
-        const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, 1, p.in_w);
-        for (int32_t c = 0; c < p.channels; ++c) {
-          int32_t best = -32768;  // padding never wins
-          for (int32_t iy = y0 + ky.first; iy < y0 + ky.last; ++iy)
-            for (int32_t ix = x0 + kx.first; ix < x0 + kx.last; ++ix) {
-              const int32_t v = image[(iy * p.in_w + ix) * p.channels + c];
-              best = v > best ? v : best;
-            }
-          *output++ = static_cast<int16_t>(clamp_i32(best, p.act_min, p.act_max));
-        }
-      }
-    }
-  }
+  detail::max_pool_portable(p, input, output);
 }
 
 void requantize_tensor(const RequantizeParams& p, const void* input, void* output) {
