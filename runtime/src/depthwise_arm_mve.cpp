@@ -33,6 +33,7 @@
 #include <arm_mve.h>
 
 #include "conv_arm_common.hpp"
+#include "kernel_features.hpp"
 #include "kernel_paths.hpp"
 
 namespace tinyq {
@@ -234,13 +235,15 @@ template <int32_t kMode>
 TINYQ_ALWAYS_INLINE void run_folded(const int8_t* in, const int8_t* w, int32_t count, int32_t px_step, int32_t rows,
                                     int32_t cols, const int32x4_t* base, const DwBlock& blk, const DwGeometry& g,
                                     const OutputStage& st, int8_t* out) {
-  if (cols == 3) {
-    folded_run<kMode, 3>(in, w, count, px_step, rows, 3, base, blk, g, st, out);
-  } else if (cols == 2) {
-    folded_run<kMode, 2>(in, w, count, px_step, rows, 2, base, blk, g, st, out);
-  } else {
-    folded_run<kMode, 0>(in, w, count, px_step, rows, cols, base, blk, g, st, out);
+  // The unrolled runs only where the model has such layers (kernel_features.hpp); the general
+  // run computes the same for any count.
+  if constexpr (TINYQ_DW_MVE_UNROLL3) {
+    if (cols == 3) return folded_run<kMode, 3>(in, w, count, px_step, rows, 3, base, blk, g, st, out);
   }
+  if constexpr (TINYQ_DW_MVE_UNROLL2) {
+    if (cols == 2) return folded_run<kMode, 2>(in, w, count, px_step, rows, 2, base, blk, g, st, out);
+  }
+  folded_run<kMode, 0>(in, w, count, px_step, rows, cols, base, blk, g, st, out);
 }
 
 // Edge columns (windows cut by the left or right padding) whose folded bases a block keeps
@@ -358,9 +361,14 @@ void set_gather_offsets(int32_t multiplier, DwBlock& blk) {
 // reading input channel o / m (contiguous for m = 1, gathered otherwise).
 void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                    int8_t* output) {
+  const int32_t multiplier = p.out_c / p.in_c;
+  if constexpr (!TINYQ_DW_MVE_GATHER) {
+    // Generated code leaves the gathers out only for models without channel multipliers
+    // (kernel_features.hpp): reaching here means mismatched sources, so stop.
+    if (multiplier != 1) __builtin_trap();
+  }
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   const int32_t c = p.in_c;
-  const int32_t multiplier = p.out_c / p.in_c;
   // tinyq's rounding: requantize_lanes for shifts <= -2, negt = shift + 1; TFLite's:
   // requantize_lanes_tflite for shifts <= 0, negt = the shift.
   const bool tflite = p.requant.rounding == kRoundTflite;
@@ -384,7 +392,7 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
     blk.in_ch = ch / multiplier;
     blk.bytes[0] = vctp16q(static_cast<uint32_t>(blk.n < 8 ? blk.n : 8));
     blk.bytes[1] = vctp16q(static_cast<uint32_t>(blk.n > 8 ? blk.n - 8 : 0));
-    if (multiplier != 1) set_gather_offsets(multiplier, blk);
+    if (TINYQ_DW_MVE_GATHER && multiplier != 1) set_gather_offsets(multiplier, blk);
     for (int32_t j = 0; j < 4; ++j) {
       // channels of accumulator j, relative to ch
       const uint32x4_t lane = vidupq_n_u32(static_cast<uint32_t>(8 * (j >> 1) + (j & 1)), 2);
@@ -398,8 +406,8 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
         blk.negt[j] = vdupq_n_s32(p.requant.shift[0] + negt_bias);
       }
     }
-    if (multiplier != 1) {
-      depthwise_block<kGather>(p, input, weights, blk, g, st, output);
+    if (TINYQ_DW_MVE_GATHER && multiplier != 1) {
+      if constexpr (TINYQ_DW_MVE_GATHER) depthwise_block<kGather>(p, input, weights, blk, g, st, output);
     } else if (blk.n == 16) {
       depthwise_block<kFull>(p, input, weights, blk, g, st, output);
     } else {
@@ -601,10 +609,21 @@ __attribute__((noinline, noclone)) void few_blocks(const FewLayer& L, const FewW
 
 template <int32_t kMode>
 void run_few_blocks(const FewLayer& L, const FewWindow* win, int32_t pixels, int32_t ch, int32_t end) {
-  if (L.requant == kVectorTflite) {
-    few_blocks<kMode, true>(L, win, pixels, ch, end);
+  // By the layer's rounding: a per-tensor kScalar layer takes few_scalar_half in either form.
+  // Only the roundings the model uses are built (kernel_features.hpp); reaching a left-out
+  // one means mismatched sources, so stop.
+  if (L.params->requant.rounding == kRoundTflite) {
+    if constexpr (TINYQ_DW_MVE_ROUND_TFLITE) {
+      few_blocks<kMode, true>(L, win, pixels, ch, end);
+    } else {
+      __builtin_trap();
+    }
   } else {
-    few_blocks<kMode, false>(L, win, pixels, ch, end);
+    if constexpr (TINYQ_DW_MVE_ROUND_SINGLE) {
+      few_blocks<kMode, false>(L, win, pixels, ch, end);
+    } else {
+      __builtin_trap();
+    }
   }
 }
 

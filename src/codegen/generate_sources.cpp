@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "codegen/generated_sources.hpp"
+#include "codegen/model_features.hpp"
 #include "codegen/single_pixel_conv.hpp"
 #include "util/error.hpp"
 
@@ -87,6 +88,7 @@ GeneratedSources generate_sources(const QGraph& windowed, const Target& target, 
   out.files.push_back({name + ".h", emit_model_header(graph, target, name, out.memory, plan, patch)});
   out.files.push_back({name + ".cpp", std::move(cpp)});
   for (const auto& f : embedded_runtime_files()) out.files.push_back(f);
+  out.files.push_back({"tinyq/include/tinyq/model_features.hpp", emit_model_features(graph)});
   return out;
 }
 

@@ -1,0 +1,34 @@
+// tinyq runtime, internal: which kernel variants a build carries. Code generated for one model
+// brings tinyq/model_features.hpp (tinyq generate), which switches off the variants none of
+// its layers can reach, so that a build at -Os links only code that runs. Without that header
+// (the runtime library, the tests) every variant is present. A variant switched off is never
+// needed by the model: unrolled forms fall back to the general one (the same bytes); a
+// left-out gather or rounding traps, since only mismatched sources can reach it.
+#ifndef TINYQ_RUNTIME_KERNEL_FEATURES_HPP
+#define TINYQ_RUNTIME_KERNEL_FEATURES_HPP
+
+#if __has_include("tinyq/model_features.hpp")
+#include "tinyq/model_features.hpp"
+#endif
+
+// Helium depthwise (depthwise_arm_mve.cpp): pixel runs with 3 and 2 taps per kernel row
+// unrolled (any layer with kernel_w >= 3, >= 2), and gathered input channels (a channel
+// multiplier above 1).
+#ifndef TINYQ_DW_MVE_UNROLL3
+#define TINYQ_DW_MVE_UNROLL3 1
+#endif
+#ifndef TINYQ_DW_MVE_UNROLL2
+#define TINYQ_DW_MVE_UNROLL2 1
+#endif
+#ifndef TINYQ_DW_MVE_GATHER
+#define TINYQ_DW_MVE_GATHER 1
+#endif
+// ... and few-pixel layers' requantization per rounding (tinyq's single rounding, TFLite's).
+#ifndef TINYQ_DW_MVE_ROUND_SINGLE
+#define TINYQ_DW_MVE_ROUND_SINGLE 1
+#endif
+#ifndef TINYQ_DW_MVE_ROUND_TFLITE
+#define TINYQ_DW_MVE_ROUND_TFLITE 1
+#endif
+
+#endif

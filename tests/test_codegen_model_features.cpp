@@ -1,0 +1,61 @@
+// tinyq/model_features.hpp of generated code (codegen/model_features.hpp): the Helium
+// depthwise variants a model can reach, from its layers' widths, channel multipliers and
+// roundings. A variant left out must be one no layer reaches: the unrolled runs are left out
+// only without layers that wide, the gathers only without channel multipliers, a rounding only
+// when no depthwise layer uses it.
+#include <gtest/gtest.h>
+
+#include "codegen/model_features.hpp"
+#include "frontend/onnx/onnx_import.hpp"
+#include "passes/passes.hpp"
+#include "quant/quantizer.hpp"
+#include "small_cnn.hpp"
+#include "tinyq/requantize.hpp"
+
+namespace tinyq {
+namespace {
+
+QGraph small_cnn_quantized() {
+  auto bytes = testing::small_cnn().bytes();
+  Graph g = import_onnx_bytes(bytes.data(), bytes.size(), "small_cnn.onnx");
+  simplify(g);
+  QuantizeOptions o;
+  o.threads = 1;
+  o.preset = "cmsis";
+  return quantize(g, InputSamples(Tensor::from_floats({16, 2, 8, 8}, testing::random_values(16 * 128, 1))), o);
+}
+
+QNode& depthwise(QGraph& q) {
+  for (QNode& n : q.nodes)
+    if (n.kernel == QKernel::Depthwise) return n;
+  throw std::runtime_error("no depthwise layer");
+}
+
+bool has(const std::string& text, const std::string& line) { return text.find(line) != std::string::npos; }
+
+TEST(ModelFeatures, FollowTheDepthwiseLayers) {
+  QGraph q = small_cnn_quantized();  // one 3x3 depthwise layer, multiplier 1, tinyq's rounding
+  std::string f = emit_model_features(q);
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_UNROLL3 1")) << f;
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_UNROLL2 1")) << f;
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_GATHER 0")) << f;
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_ROUND_SINGLE 1")) << f;
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_ROUND_TFLITE 0")) << f;
+
+  QNode& dw = depthwise(q);
+  dw.ints["kernel_w"] = 2;
+  f = emit_model_features(q);
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_UNROLL3 0")) << f;
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_UNROLL2 1")) << f;
+  dw.ints["kernel_w"] = 1;  // k x 1 windows (MLPerf Tiny's streaming wakeword)
+  dw.ints["out_c"] = 2 * dw.ints["in_c"];
+  dw.ints["requant_rounding"] = rt::kRoundTflite;
+  f = emit_model_features(q);
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_UNROLL2 0")) << f;
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_GATHER 1")) << f;
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_ROUND_SINGLE 0")) << f;
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_ROUND_TFLITE 1")) << f;
+}
+
+}  // namespace
+}  // namespace tinyq
