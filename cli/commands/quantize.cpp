@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -47,6 +48,13 @@ bool is_prequantized_model(const std::string& path) {
 // A pre-quantized TFLite model: its own scales, zero points and TFLite's arithmetic, nothing
 // to calibrate. Options that would choose a quantization are refused rather than ignored, so
 // that nobody believes they took effect.
+// A concat that keeps its branches' scales: how many there are (0 for any other tensor).
+std::size_t branch_scales(const QValue& v) {
+  std::vector<float> distinct = v.channel_scales;
+  std::sort(distinct.begin(), distinct.end());
+  return std::size_t(std::unique(distinct.begin(), distinct.end()) - distinct.begin());
+}
+
 // The nodes with an int16 output, in model order.
 std::vector<std::string> int16_layers(const QGraph& q) {
   std::vector<std::string> names;
@@ -182,6 +190,7 @@ int run_quantize(const QuantizeArgs& args) {
                         {"scale", out.quant.scale},
                         {"zero_point", out.quant.zero_point},
                         {"bits", out.quant.bits},
+                        {"branch_scales", branch_scales(out)},
                         {"sqnr_db", errors[k].sqnr_db}});
     }
     nlohmann::json j{{"output", args.output},
@@ -207,6 +216,10 @@ int run_quantize(const QuantizeArgs& args) {
   if (q.settings.range_search)
     fmt::print("whole-model range search: {} tensor range(s) moved\n", q.settings.searched_ranges);
   print_int16_summary(q);
+  for (const QNode& n : q.nodes)
+    if (const std::size_t b = branch_scales(q.values[std::size_t(n.output)]); b > 0)
+      fmt::print("{}: its {} branches keep their own scales, folded into the weights of the layers reading it\n",
+                 n.name, b);
   fmt::print("\n{:<30} {:<14} {:>12} {:>5} {:>4} {:>9}\n", "layer", "op", "scale", "zp", "bits", "SQNR dB");
   for (std::size_t k = 0; k < q.nodes.size(); ++k) {
     const QValue& out = q.values[std::size_t(q.nodes[k].output)];

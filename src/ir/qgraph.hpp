@@ -81,6 +81,14 @@ struct QValue {
   Layout layout = Layout::Plain;
   QuantParam quant;
   CalibrationSummary calibration;
+  // Empty, or the real scale of each channel (last stored axis): a concat whose branches keep
+  // their own scales (quant/concat_folding.hpp), read only by conv, depthwise and dense layers
+  // that absorbed them. `quant.scale` is then the nominal scale those layers were quantized for.
+  std::vector<float> channel_scales;
+  // The real scale of stored element i.
+  float scale_at(std::size_t i) const {
+    return channel_scales.empty() ? quant.scale : channel_scales[i % channel_scales.size()];
+  }
   Shape source_shape() const {
     Value v;
     v.shape = shape;

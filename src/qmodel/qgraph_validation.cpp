@@ -721,6 +721,11 @@ void check_value(const QValue& v, const std::string& where) {
     fail(where, "inconsistent model: value '{}' has scale {} outside [{}, {}]", v.name, s, kMinScale, kMaxScale);
   if (v.quant.zero_point < -128 || v.quant.zero_point > 127)
     fail(where, "inconsistent model: value '{}' has zero point {} outside [-128, 127]", v.name, v.quant.zero_point);
+  if (!v.channel_scales.empty() &&
+      (v.shape.empty() || std::int64_t(v.channel_scales.size()) != v.shape.back() || v.quant.bits != 8 ||
+       !std::all_of(v.channel_scales.begin(), v.channel_scales.end(),
+                    [](float c) { return c >= kMinScale && c <= kMaxScale; })))
+    fail(where, "inconsistent model: value '{}' has channel scales that do not fit it", v.name);
   if ((v.quant.bits != 8 && v.quant.bits != 16) || (v.quant.bits == 16 && v.quant.zero_point != 0))
     fail(where, "inconsistent model: value '{}' has {} bits and zero point {} (8, or 16 with zero point 0)", v.name,
          v.quant.bits, v.quant.zero_point);
@@ -763,8 +768,18 @@ void validate_qgraph(const QGraph& g, const std::string& where) {
            n.source_output);
     check_node(g, n, where);
   }
+  // Channel scales are folded into the weights of the layers that read them: nothing else may
+  // read such a tensor, nor may it leave the model.
+  for (const QNode& n : g.nodes)
+    for (std::size_t i = 0; i < n.inputs.size(); ++i)
+      if (!g.values[std::size_t(n.inputs[i])].channel_scales.empty() &&
+          !(i == 0 && (n.kernel == QKernel::Conv || n.kernel == QKernel::Depthwise || n.kernel == QKernel::Dense)))
+        fail(where, "inconsistent model: node '{}' reads '{}', whose channels have their own scales", n.name,
+             g.values[std::size_t(n.inputs[i])].name);
   for (int v : g.outputs) {
     in_range(v);
+    if (!g.values[std::size_t(v)].channel_scales.empty())
+      fail(where, "inconsistent model: output '{}' has channel scales", g.values[std::size_t(v)].name);
     if (!defined.contains(v)) fail(where, "output '{}' is never computed", g.values[std::size_t(v)].name);
   }
 }

@@ -151,7 +151,9 @@ Graph read_float_graph(BinaryReader& r, const std::string& where) {
 }  // namespace
 
 std::vector<std::uint8_t> serialize_tqm(const QGraph& q) {
-  const bool wide = std::any_of(q.values.begin(), q.values.end(), [](const QValue& v) { return v.quant.bits != 8; });
+  // Version 2 only where needed: int16 tensors or channel-group scales.
+  const bool wide = std::any_of(q.values.begin(), q.values.end(),
+                                [](const QValue& v) { return v.quant.bits != 8 || !v.channel_scales.empty(); });
   BinaryWriter w;
   w.str(q.settings.preset);
   w.str(q.settings.scheme);
@@ -167,7 +169,10 @@ std::vector<std::uint8_t> serialize_tqm(const QGraph& q) {
     w.u8(std::uint8_t(v.layout));
     w.f32(v.quant.scale);
     w.i64(v.quant.zero_point);
-    if (wide) w.u8(std::uint8_t(v.quant.bits));
+    if (wide) {
+      w.u8(std::uint8_t(v.quant.bits));
+      w.array(v.channel_scales);
+    }
     w.str(v.calibration.method);
     w.f32(v.calibration.histogram_min);
     w.f32(v.calibration.histogram_max);
@@ -245,6 +250,7 @@ QGraph deserialize_tqm(const std::uint8_t* data, std::size_t size, const std::st
       if ((bits != 8 && bits != 16) || (bits == 16 && zero_point != 0))
         fail(where, "corrupt file: bad bit width {} of '{}'", bits, v.name);
       v.quant.bits = bits;
+      v.channel_scales = r.array<float>();
     }
     v.calibration.method = r.str();
     v.calibration.histogram_min = r.f32();

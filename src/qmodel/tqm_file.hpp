@@ -9,9 +9,9 @@
 
 namespace tinyq {
 
-// Version 2 adds each value's bit width (int16 tensors, quant/widen.hpp). A model with only
-// int8 tensors is still written as version 1, byte for byte what earlier tinyq wrote; both
-// versions are read.
+// Version 2 adds each value's bit width (int16 tensors, quant/widen.hpp) and channel scales
+// (concat branches that keep their own, quant/concat_folding.hpp). A model with neither is
+// still written as version 1, byte for byte what earlier tinyq wrote; both versions are read.
 inline constexpr std::uint32_t kTqmVersion = 2;
 inline constexpr std::uint32_t kTqmVersionInt8Only = 1;
 

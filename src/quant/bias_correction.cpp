@@ -64,7 +64,7 @@ class Stepper {
 
  private:
   // Stored layout as the value's own (Plain) layout: no permutation in or out.
-  static QValue plain(const QValue& v) { return {v.name, v.shape, Layout::Plain, v.quant, {}}; }
+  static QValue plain(const QValue& v) { return {v.name, v.shape, Layout::Plain, v.quant, {}, v.channel_scales}; }
 
   const QGraph& q_;
   int threads_;

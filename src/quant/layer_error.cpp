@@ -44,14 +44,15 @@ std::vector<LayerError> measure_layer_error(const QGraph& q, const InputSamples&
     // ran which sample, and the reported figures would change in the last digits from run to run.
     std::vector<Sums> sample_sums(std::size_t(count) * layers);
     quantized.run(chunk.tensors(), [&](int, std::int64_t s, int node, std::span<const std::int8_t> data) {
-      const QuantParam& p = q.values[std::size_t(q.nodes[std::size_t(node)].output)].quant;
+      const QValue& value = q.values[std::size_t(q.nodes[std::size_t(node)].output)];
+      const QuantParam& p = value.quant;
       const std::size_t size = layer_size[std::size_t(node)];
       const std::size_t first = node_of_value.at(ValueId(q.nodes[std::size_t(node)].source_output));
       const float* ref = activations[first].data() + std::size_t(s) * size;
       Sums& sums = sample_sums[std::size_t(s) * layers + std::size_t(node)];
       const std::size_t n = std::min(size, data.size() / std::size_t(element_bytes(p)));
       for (std::size_t i = 0; i < n; ++i) {
-        const double f = ref[i], d = double(p.scale) * (stored_element(p, data.data(), i) - p.zero_point);
+        const double f = ref[i], d = double(value.scale_at(i)) * (stored_element(p, data.data(), i) - p.zero_point);
         sums.signal += f * f;
         sums.noise += (f - d) * (f - d);
         sums.dot += f * d;

@@ -12,6 +12,7 @@
 #include "quant/auto_calibration.hpp"
 #include "quant/bias_correction.hpp"
 #include "quant/collect_statistics.hpp"
+#include "quant/concat_folding.hpp"
 #include "quant/equalization.hpp"
 #include "quant/layer_error.hpp"
 #include "quant/op_rules.hpp"
@@ -487,18 +488,26 @@ QGraph build_qgraph(const Graph& graph, const std::unordered_map<ValueId, Tensor
     const ValueId root = groups.find(id);
     params[id] = param_of_group(root);
     qvalue[id] = int(q.values.size());
-    QValue qv{v.name, v.shape, v.layout, params[id], {}};
+    QValue qv{v.name, v.shape, v.layout, params[id], {}, {}};
     qv.calibration = summarize(stats, id, root, fixed_softmax.count(root) ? ClipRange{0, 1} : group_range[root],
                                settings, fixed_softmax.count(root) > 0, methods);
     q.values.push_back(std::move(qv));
   };
   for (ValueId in : graph.inputs) add_qvalue(in);
   for (auto& node : graph.nodes) add_qvalue(node.outputs[0]);
+  // Concats whose branches keep their own scales (concat_folding.hpp).
+  const auto folded = settings.preset == "nnom" ? std::unordered_map<ValueId, std::vector<float>>{}
+                                                : quant_detail::foldable_concats(graph, settings, params);
+  for (const auto& [id, scales] : folded) q.values[std::size_t(qvalue.at(id))].channel_scales = scales;
 
   // 4. One QNode per IR node.
   quant_detail::Context ctx{graph, settings, params, qvalue};
   for (auto& node : graph.nodes) {
-    QNode qn = quant_detail::quantize_node(ctx, node);
+    const auto read_folded = node.inputs.empty() ? folded.end() : folded.find(node.inputs[0]);
+    QNode qn = read_folded != folded.end() ? quant_detail::quantize_folded_reader(ctx, node, read_folded->second)
+                                           : quant_detail::quantize_node(ctx, node);
+    if (node.op == Op::Concat && folded.count(node.outputs[0]))  // every branch copied as it is
+      std::fill(qn.i32.at("multiplier").begin(), qn.i32.at("multiplier").end(), 0);
     qn.name = node.name;
     qn.op = std::string(op_name(node.op));
     for (ValueId in : node.inputs)

@@ -125,6 +125,8 @@ std::vector<Layer> find_layers(const QGraph& q) {
     // 16x8 layers keep nearest rounding: the patches below are read as int8.
     if (q.values[std::size_t(n.inputs.at(0))].quant.bits != 8 || q.values[std::size_t(n.output)].quant.bits != 8)
       continue;
+    // Readers of a concat with channel scales: their int8 weights are not the float model's.
+    if (!q.values[std::size_t(n.inputs.at(0))].channel_scales.empty()) continue;
     auto it = producer.find(ValueId(n.source_output));
     if (it == producer.end() || n.inputs.size() != 1) continue;
     const Node& f = *it->second;

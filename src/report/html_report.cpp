@@ -276,8 +276,8 @@ struct HistogramStats {
 // clipping range marked.
 HistogramStats histogram_svg(Page& p, const QValue& v) {
   const CalibrationSummary& c = v.calibration;
-  const double rep_lo = double(v.quant.scale) * (-128 - v.quant.zero_point);
-  const double rep_hi = double(v.quant.scale) * (127 - v.quant.zero_point);
+  const double rep_lo = double(v.quant.scale) * ((v.quant.bits == 16 ? -32768 : -128) - v.quant.zero_point);
+  const double rep_hi = double(v.quant.scale) * ((v.quant.bits == 16 ? 32767 : 127) - v.quant.zero_point);
   const double hmin = finite_or(c.histogram_min, 0), hmax = std::max(finite_or(c.histogram_max, 0), hmin);
   double lo = hmin, hi = hmax;
   for (double e : {double(c.clip_lo), double(c.clip_hi), rep_lo, rep_hi})
@@ -393,8 +393,8 @@ void histograms(Page& p, const ReportInput& in) {
           node ? "op <b>" + escape(node->op) + "</b>" : std::string("graph input"), escape(c.method),
           number(v.quant.scale), v.quant.zero_point);
     HistogramStats stats = histogram_svg(p, v);
-    const double rep_lo = double(v.quant.scale) * (-128 - v.quant.zero_point);
-    const double rep_hi = double(v.quant.scale) * (127 - v.quant.zero_point);
+    const double rep_lo = double(v.quant.scale) * ((v.quant.bits == 16 ? -32768 : -128) - v.quant.zero_point);
+    const double rep_hi = double(v.quant.scale) * ((v.quant.bits == 16 ? 32767 : 127) - v.quant.zero_point);
     p.add("<div class=\"meta\">clip <b>[{}, {}]</b> · int8 range [{}, {}] · data [{}, {}] · ", number(c.clip_lo),
           number(c.clip_hi), number(rep_lo), number(rep_hi), number(c.histogram_min), number(c.histogram_max));
     if (stats.saturated > 0)
