@@ -149,7 +149,12 @@ void convert_flatten(Importer& im, const onnx::NodeProto& node) {
   if (axis < 0) axis += int(s.size());
   if (axis < 0 || axis > int(s.size())) fail(im.at(node), "Flatten axis out of range");
   std::int64_t rows = 1, cols = 1;
-  for (std::size_t i = 0; i < s.size(); ++i) (int(i) < axis ? rows : cols) *= s[i];
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    std::int64_t& side = int(i) < axis ? rows : cols;
+    // An empty input may declare huge other dimensions: their product must still fit (fuzzer).
+    if (__builtin_mul_overflow(side, s[i], &side))
+      fail(im.at(node), "Flatten of {} overflows a 64-bit dimension", shape_string(s));
+  }
   emit_reshape(im, node, x, {rows, cols});
 }
 
@@ -333,7 +338,11 @@ void convert_resize(Importer& im, const onnx::NodeProto& node) {
     for (int i = 0; i < 4; ++i) {
       if (!(scales[std::size_t(i)] > 0) || scales[std::size_t(i)] > 1024)
         fail(im.at(node), "scale must be in (0, 1024]");
-      out[std::size_t(i)] = std::int64_t(std::floor(float(in[std::size_t(i)]) * scales[std::size_t(i)]));
+      // In double and bounded before the conversion: a huge input dimension times the scale
+      // would not fit int64 (found by the fuzzer).
+      const double size = std::floor(double(in[std::size_t(i)]) * double(scales[std::size_t(i)]));
+      if (!(size < 0x1p62)) fail(im.at(node), "output dimension {} of {} is too large", i, size);
+      out[std::size_t(i)] = std::int64_t(size);
     }
   }
   if (out[0] != in[0] || out[1] != in[1]) fail(im.at(node), "only spatial (H, W) resizing is supported");
