@@ -36,6 +36,10 @@ TEST_F(CliInt16, QuantizeChoosesTheLayerAndReportsIt) {
   EXPECT_GT(j["int16"]["sqnr_after_db"].get<double>(), 30.0);
   EXPECT_GT(j["prediction"]["output_sqnr_db"].get<double>(), 30.0);
   for (const auto& layer : j["layers"]) EXPECT_EQ(layer["bits"], layer["name"] == "wide" ? 16 : 8);
+  // The HTML report shows the format of each tensor.
+  const fs::path report = dir_ / "r.html";
+  quantized(" --report " + report.string());
+  EXPECT_NE(slurp(report).find("<b>int16</b>"), std::string::npos);
   // Without int16 the same data gives the collapse quantize warns about.
   quantized(" --int16 off --json");
   const auto off = nlohmann::json::parse(last_.out);

@@ -389,14 +389,16 @@ void histograms(Page& p, const ReportInput& in) {
     else
       p.raw("<span class=\"badge none\">input</span>");
     p.raw("</figcaption>");
-    p.add("<div class=\"meta\">{} · method <b>{}</b> · scale <b>{}</b> · zero point <b>{}</b></div>",
+    p.add("<div class=\"meta\">{} · method <b>{}</b> · scale <b>{}</b> · zero point <b>{}</b> · <b>int{}</b>{}</div>",
           node ? "op <b>" + escape(node->op) + "</b>" : std::string("graph input"), escape(c.method),
-          number(v.quant.scale), v.quant.zero_point);
+          number(v.quant.scale), v.quant.zero_point, v.quant.bits,
+          v.channel_scales.empty() ? std::string() : std::string(" · branches keep their own scales"));
     HistogramStats stats = histogram_svg(p, v);
     const double rep_lo = double(v.quant.scale) * ((v.quant.bits == 16 ? -32768 : -128) - v.quant.zero_point);
     const double rep_hi = double(v.quant.scale) * ((v.quant.bits == 16 ? 32767 : 127) - v.quant.zero_point);
-    p.add("<div class=\"meta\">clip <b>[{}, {}]</b> · int8 range [{}, {}] · data [{}, {}] · ", number(c.clip_lo),
-          number(c.clip_hi), number(rep_lo), number(rep_hi), number(c.histogram_min), number(c.histogram_max));
+    p.add("<div class=\"meta\">clip <b>[{}, {}]</b> · int{} range [{}, {}] · data [{}, {}] · ", number(c.clip_lo),
+          number(c.clip_hi), v.quant.bits, number(rep_lo), number(rep_hi), number(c.histogram_min),
+          number(c.histogram_max));
     if (stats.saturated > 0)
       p.add("<b style=\"color:#c2410c\">{} saturate</b></div>",
             stats.saturated < 1e-5 ? std::string("&lt; 0.001%") : percent(stats.saturated, 3));
