@@ -10,11 +10,8 @@ namespace {
 // Scale output channel c of a weight tensor whose output channels sit on axis `axis`.
 void scale_output_channels(Tensor& w, int axis, std::span<const float> scale) {
   const Shape& s = w.shape();
-  std::int64_t outer = 1, inner = 1;
-  for (int i = 0; i < int(s.size()); ++i) {
-    if (i < axis) outer *= s[std::size_t(i)];
-    if (i > axis) inner *= s[std::size_t(i)];
-  }
+  const std::int64_t outer = element_count(Shape(s.begin(), s.begin() + axis));
+  const std::int64_t inner = element_count(Shape(s.begin() + axis + 1, s.end()));
   const std::int64_t channels = s[std::size_t(axis)];
   auto data = w.f32();
   for (std::int64_t o = 0; o < outer; ++o)

@@ -63,9 +63,9 @@ Tensor eval_gather(const Tensor& data, const Tensor& indices, int axis, const st
   out_shape.insert(out_shape.end(), indices.shape().begin(), indices.shape().end());
   out_shape.insert(out_shape.end(), ds.begin() + axis + 1, ds.end());
   Tensor out(data.dtype(), out_shape);
-  std::int64_t outer = 1, inner = 1;
-  for (int d = 0; d < axis; ++d) outer *= ds[std::size_t(d)];
-  for (std::size_t d = std::size_t(axis) + 1; d < ds.size(); ++d) inner *= ds[d];
+  // Checked: an empty tensor may declare huge other dimensions.
+  const std::int64_t outer = element_count(Shape(ds.begin(), ds.begin() + axis), where);
+  const std::int64_t inner = element_count(Shape(ds.begin() + axis + 1, ds.end()), where);
   const std::int64_t dim = ds[std::size_t(axis)];
   const std::size_t es = dtype_size(data.dtype());
   auto idx = indices.as_i64();
@@ -140,8 +140,7 @@ Tensor eval_concat(const std::vector<Tensor>& parts, int axis, const std::string
     if (parts[i].dtype() != type) type = DType::f32;
   }
   Tensor out(type, out_shape);
-  std::int64_t outer = 1;
-  for (int d = 0; d < axis; ++d) outer *= out_shape[std::size_t(d)];
+  const std::int64_t outer = element_count(Shape(out_shape.begin(), out_shape.begin() + axis), where);
   const std::size_t es = dtype_size(type);
   std::int64_t offset = 0;
   std::int64_t out_row = out.numel() / std::max<std::int64_t>(outer, 1);

@@ -128,8 +128,9 @@ void convert_softmax(Importer& im, const onnx::NodeProto& node) {
   // Before opset 13, Softmax normalises over all axes from `axis` on, as a 2-D matrix.
   x = im.to_layout(x, Layout::Plain, node.name());
   Shape shape = im.graph().value(x).shape;
-  std::int64_t rows = 1, cols = 1;
-  for (std::size_t i = 0; i < rank; ++i) (int(i) < axis ? rows : cols) *= shape[i];
+  // Each side's product checked: an empty input may declare huge other dimensions (fuzzer).
+  const std::int64_t rows = element_count(Shape(shape.begin(), shape.begin() + axis), im.at(node));
+  const std::int64_t cols = element_count(Shape(shape.begin() + axis, shape.end()), im.at(node));
   Attributes flat, back, sm;
   flat.set("shape", Ints{rows, cols});
   back.set("shape", Ints(shape.begin(), shape.end()));

@@ -357,8 +357,8 @@ void convert_layer_norm(Importer& im, const onnx::NodeProto& node) {
   ValueId x = im.to_layout(im.input(node, 0), Layout::Plain, node.name());
   const Shape& shape = im.graph().value(x).shape;
   int axis = normalize_axis(im, node, attr_int(node, "axis", -1), shape.size());
-  std::int64_t size = 1;
-  for (std::size_t i = std::size_t(axis); i < shape.size(); ++i) size *= shape[i];
+  // Checked: an empty input may declare huge other dimensions.
+  const std::int64_t size = element_count(Shape(shape.begin() + axis, shape.end()), im.at(node));
   auto flat = [&](int index, float fill) {
     if (!im.has_input(node, index)) {
       if (size > kMaxGeneratedValues)

@@ -148,13 +148,9 @@ void convert_flatten(Importer& im, const onnx::NodeProto& node) {
   int axis = int(attr_int(node, "axis", 1));
   if (axis < 0) axis += int(s.size());
   if (axis < 0 || axis > int(s.size())) fail(im.at(node), "Flatten axis out of range");
-  std::int64_t rows = 1, cols = 1;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    std::int64_t& side = int(i) < axis ? rows : cols;
-    // An empty input may declare huge other dimensions: their product must still fit (fuzzer).
-    if (__builtin_mul_overflow(side, s[i], &side))
-      fail(im.at(node), "Flatten of {} overflows a 64-bit dimension", shape_string(s));
-  }
+  // Each side's product checked: an empty input may declare huge other dimensions (fuzzer).
+  const std::int64_t rows = element_count(Shape(s.begin(), s.begin() + axis), im.at(node));
+  const std::int64_t cols = element_count(Shape(s.begin() + axis, s.end()), im.at(node));
   emit_reshape(im, node, x, {rows, cols});
 }
 

@@ -189,8 +189,7 @@ QNode prequantized_concat(const PrequantContext& ctx, const OperatorInfo& op) {
   const std::int64_t rank = std::int64_t(yt.shape.size());
   std::int64_t axis = o.axis < 0 ? o.axis + rank : o.axis;
   if (axis < 0 || axis >= rank) fail(ctx.at(op), "axis {} out of range for rank {}", o.axis, rank);
-  std::int64_t outer = 1;
-  for (std::int64_t d = 0; d < axis; ++d) outer *= yt.shape[std::size_t(d)];
+  const std::int64_t outer = element_count(Shape(yt.shape.begin(), yt.shape.begin() + axis), ctx.at(op));
   QNode q;
   q.kernel = QKernel::Concat;
   write_scalars(q, rt::ConcatParams{.inputs = p32(ctx, op, std::int64_t(op.inputs.size())),
