@@ -98,6 +98,15 @@ TEST_F(CliInt16, RequantizedCopiesForOtherReadersEqualTheHost) {
   Result v = run("verify " + tqm.string() + " --target cortex-m4 --data " + data.string() + " --count 8 --json");
   ASSERT_EQ(v.code, 0) << v.err;
   EXPECT_EQ(nlohmann::json::parse(v.out)["mismatches"], 0);
+  // eval lists each layer's bit width.
+  Tensor labels(DType::i64, {32});
+  for (std::int64_t k = 0; k < 32; ++k) labels.data<std::int64_t>()[std::size_t(k)] = k % 5;
+  const fs::path labels_file = dir_ / "labels.npy";
+  tinyq::write_npy(labels_file.string(), labels);
+  Result e = run("eval " + tqm.string() + " --data " + data.string() + " --labels " + labels_file.string() + " --json");
+  ASSERT_EQ(e.code, 0) << e.err;
+  for (const auto& layer : nlohmann::json::parse(e.out)["layers"])
+    EXPECT_EQ(layer["bits"], layer["name"] == "conv1" ? 16 : 8) << layer["name"];
 }
 
 }  // namespace

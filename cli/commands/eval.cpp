@@ -43,6 +43,10 @@ Scores score(const Tensor& outputs, std::int64_t n, const std::vector<std::int64
   return {top_k_accuracy(s, labels, 1), top_k_accuracy(s, labels, 5), argmax_rows(s)};
 }
 
+// The bit width of node k's output (8, or 16 for an int16 layer): measure_layer_error
+// lists the nodes in order.
+int output_bits(const QGraph& q, std::size_t k) { return q.values[std::size_t(q.nodes[k].output)].quant.bits; }
+
 int run_eval(const EvalArgs& args) {
   auto start = std::chrono::steady_clock::now();
   std::optional<QGraph> q;
@@ -113,8 +117,12 @@ int run_eval(const EvalArgs& args) {
       j["agreement"] = agreement;
       j["preset"] = q->settings.preset;
       nlohmann::json per_layer = nlohmann::json::array();
-      for (auto& e : layers)
-        per_layer.push_back({{"name", e.name}, {"op", e.op}, {"sqnr_db", e.sqnr_db}, {"cosine", e.cosine}});
+      for (std::size_t k = 0; k < layers.size(); ++k)
+        per_layer.push_back({{"name", layers[k].name},
+                             {"op", layers[k].op},
+                             {"bits", output_bits(*q, k)},
+                             {"sqnr_db", layers[k].sqnr_db},
+                             {"cosine", layers[k].cosine}});
       j["layers"] = per_layer;
     }
     if (!args.report.empty()) j["report"] = args.report;
@@ -124,9 +132,10 @@ int run_eval(const EvalArgs& args) {
     if (i) {
       fmt::print("  int8:  top-1 {:.4f}  top-5 {:.4f}   (preset {}; drop {:+.2f} pp; agreement {:.4f})\n", i->top1,
                  i->top5, q->settings.preset, 100.0 * (f.top1 - i->top1), agreement);
-      fmt::print("\n  {:<30} {:<14} {:>8} {:>8}\n", "layer", "op", "SQNR dB", "cosine");
-      for (auto& e : layers)
-        fmt::print("  {:<30} {:<14} {:>8.1f} {:>8.5f}\n", column_name(e.name, 30), e.op, e.sqnr_db, e.cosine);
+      fmt::print("\n  {:<30} {:<14} {:>4} {:>8} {:>8}\n", "layer", "op", "bits", "SQNR dB", "cosine");
+      for (std::size_t k = 0; k < layers.size(); ++k)
+        fmt::print("  {:<30} {:<14} {:>4} {:>8.1f} {:>8.5f}\n", column_name(layers[k].name, 30), layers[k].op,
+                   output_bits(*q, k), layers[k].sqnr_db, layers[k].cosine);
     }
     if (!args.report.empty()) fmt::print("report: {}\n", args.report);
     fmt::print("({:.2f} s)\n", seconds);
