@@ -37,12 +37,10 @@ bool small(const tinyq::QGraph& q) {
   return activations <= kMaxActivations && parameters <= kMaxParameterBytes;
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+// One payload under one header version.
+void load_and_run(const std::uint8_t* data, std::size_t size, std::uint32_t version) {
   std::vector<std::uint8_t> file(28 + size);
   std::memcpy(file.data(), "TINYQTQM", 8);
-  const std::uint32_t version = tinyq::kTqmVersion;
   const std::uint64_t payload = size;
   std::uint64_t hash = 1469598103934665603ull;  // FNV-1a, as tqm_file.cpp
   for (std::size_t i = 0; i < size; ++i) hash = (hash ^ data[i]) * 1099511628211ull;
@@ -52,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size) std::memcpy(file.data() + 28, data, size);
   try {
     tinyq::QGraph q = tinyq::deserialize_tqm(file.data(), file.size(), "fuzz.tqm");
-    if (!small(q)) return 0;  // huge graphs only measure time
+    if (!small(q)) return;  // huge graphs only measure time
     if (q.inputs.size() == 1 && q.outputs.size() == 1) {
       tinyq::generate_sources(q, tinyq::target_by_name("cortex-m4"), "m");
       try {  // most graphs cannot stream: a refusal is an answer, a crash is not
@@ -69,5 +67,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     tinyq::Int8Executor(q, {.threads = 1}).run_int8(inputs);
   } catch (const tinyq::Error&) {
   }
+}
+
+}  // namespace
+
+// Every payload as both versions: int8-only models are written as version 1, models with
+// int16 tensors or channel-group scales as version 2 (a bit width and channel scales per
+// value), and the seeds hold both kinds.
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  load_and_run(data, size, tinyq::kTqmVersionInt8Only);
+  load_and_run(data, size, tinyq::kTqmVersion);
   return 0;
 }

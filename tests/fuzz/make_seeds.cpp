@@ -50,6 +50,8 @@ struct Seed {
   int opset;
   std::vector<std::int64_t> input;         // one float input "x"
   std::function<void(OnnxBuilder&)> body;  // must produce "y"
+  std::string preset = "best";             // how its .tqm seed is quantized
+  std::string int16 = "off";
 };
 
 // x: [1, 3, 4, 4] unless the seed says otherwise.
@@ -57,6 +59,35 @@ const std::vector<std::int64_t> kImage = {1, 3, 4, 4};
 
 std::vector<Seed> seeds() {
   std::vector<Seed> s;
+  // .tqm version 2 payloads: an int16 tensor carried through a max pooling into a conv, and a
+  // concat whose branches keep their own scales.
+  s.push_back({"Int16", 13, kImage,
+               [](OnnxBuilder& b) {
+                 b.initializer("w1", {2, 3, 1, 1}, values(6, 5));
+                 b.node("Conv", {"x", "w1"}, {"c"}, "wide");
+                 b.node("Relu", {"c"}, {"r"});
+                 auto& mp = b.node("MaxPool", {"r"}, {"p"});
+                 OnnxBuilder::set_ints(mp, "kernel_shape", {2, 2});
+                 OnnxBuilder::set_ints(mp, "strides", {2, 2});
+                 b.initializer("w2", {2, 2, 1, 1}, values(4, 6));
+                 b.node("Conv", {"p", "w2"}, {"y"});
+               },
+               "best", "wide"});
+  s.push_back({"ConcatScales", 13, kImage,
+               [](OnnxBuilder& b) {
+                 b.initializer("wa", {2, 3, 1, 1}, values(6, 7));
+                 std::vector<float> big = values(6, 8);
+                 for (float& v : big) v *= 100.0f;
+                 b.initializer("wb", {2, 3, 1, 1}, big);
+                 b.node("Conv", {"x", "wa"}, {"a"});
+                 b.node("Relu", {"a"}, {"ra"});
+                 b.node("Conv", {"x", "wb"}, {"bb"});
+                 b.node("Relu", {"bb"}, {"rb"});
+                 OnnxBuilder::set_int(b.node("Concat", {"ra", "rb"}, {"cat"}), "axis", 1);
+                 b.initializer("w2", {2, 4, 1, 1}, values(8, 9));
+                 b.node("Conv", {"cat", "w2"}, {"y"});
+               },
+               "cmsis"});
   for (const char* op : {"Relu", "Sigmoid", "Tanh", "HardSwish", "Sqrt", "Exp", "Neg", "Identity", "Dropout"})
     s.push_back({op, 14, kImage, [op](OnnxBuilder& b) { b.node(op, {"x"}, {"y"}); }});
   s.push_back(
@@ -391,7 +422,10 @@ int main(int argc, char** argv) {
       std::vector<std::int64_t> calib_shape = seed.input;
       calib_shape[0] = 4 * std::max<std::int64_t>(calib_shape[0], 1);  // 4 samples (time-major: 4 sequences)
       const auto calib = values(std::size_t(count), 99, 0.0f, 1.0f);
-      const tinyq::QGraph q = tinyq::quantize(g, tinyq::Tensor::from_floats(calib_shape, calib), {});
+      tinyq::QuantizeOptions options;
+      options.preset = seed.preset;
+      options.int16 = seed.int16;
+      const tinyq::QGraph q = tinyq::quantize(g, tinyq::Tensor::from_floats(calib_shape, calib), options);
       const auto file = tinyq::serialize_tqm(q);
       write(tqm_dir / ("seed_" + seed.name + ".payload"), file.data() + 28, file.size() - 28);
       ++quantized;
