@@ -60,6 +60,10 @@ TEST_F(CliInt16, GeneratedCodeCallsThe16x8KernelsAndEqualsTheHost) {
   ASSERT_EQ(g.code, 0) << g.err;
   const std::string source = slurp(out / "cancel.cpp");
   EXPECT_NE(source.find("rt::conv2d_wide("), std::string::npos);
+  // Row stages run int8 kernels: a model that begins with an int16 layer has none, and says so.
+  expect_bad_input(
+      run("generate " + tqm.string() + " --target cortex-m4 --patch -o " + (dir_ / "p").string() + " --name cancel"),
+      "int16");
   for (const char* target : {"cortex-m4", "cortex-m55"}) {
     Result v =
         run("verify " + tqm.string() + " --target " + target + " --data " + data_.string() + " --count 16 --json");

@@ -80,6 +80,8 @@ std::vector<PatchLayer> patch_candidates(const QGraph& g, std::int64_t pixels_pe
     chain.push_back(*l);
     value = n.output;
   }
+  if (chain.empty() && !g.nodes.empty() && has_int16_tensor(g, g.nodes[0]))
+    fail(g.nodes[0].name, "--patch: the model begins with an int16 layer, and row stages run int8 kernels only");
   if (chain.empty())
     fail(g.nodes.empty() ? input.name : g.nodes[0].name,
          "--patch: the model does not begin with a layer that runs row by row (conv, depthwise, pooling)");
