@@ -1,6 +1,7 @@
 // tinyq runtime: fully connected layer (rows of input vectors times a weight matrix), int8.
 #include "kernel_paths.hpp"
 #include "kernel_util.hpp"
+#include "portable_loops.hpp"
 
 namespace tinyq {
 namespace rt {
@@ -12,16 +13,10 @@ namespace {
 template <int32_t Rounding>
 __attribute__((noinline)) void dense_loop(const DenseParams& p, const int8_t* input, const int8_t* weights,
                                           const int32_t* bias, int8_t* output) {
-  for (int32_t r = 0; r < p.rows; ++r) {
-    const int8_t* in = input + r * p.in_features;
-    for (int32_t o = 0; o < p.out_features; ++o) {
-      const int8_t* w = weights + o * p.in_features;
-      int32_t acc = bias != nullptr ? bias[o] : 0;
-      for (int32_t i = 0; i < p.in_features; ++i) acc += (in[i] + p.input_offset) * w[i];
-      *output++ = detail::offset_and_clamp(requantize_channel_as<Rounding>(acc, p.requant, o), p.output_offset,
-                                           p.act_min, p.act_max);
-    }
-  }
+  detail::dense_rows_loop<int32_t>(p, input, weights, bias, output, [&p](int32_t acc, int32_t o) {
+    return detail::offset_and_clamp(requantize_channel_as<Rounding>(acc, p.requant, o), p.output_offset, p.act_min,
+                                    p.act_max);
+  });
 }
 
 // Byte index of weight (row o, input i) in the packed layout (kernels.hpp, dense_s8_packed).

@@ -392,7 +392,7 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
     blk.in_ch = ch / multiplier;
     blk.bytes[0] = vctp16q(static_cast<uint32_t>(blk.n < 8 ? blk.n : 8));
     blk.bytes[1] = vctp16q(static_cast<uint32_t>(blk.n > 8 ? blk.n - 8 : 0));
-    if (TINYQ_DW_MVE_GATHER && multiplier != 1) set_gather_offsets(multiplier, blk);
+    if (multiplier != 1) set_gather_offsets(multiplier, blk);
     for (int32_t j = 0; j < 4; ++j) {
       // channels of accumulator j, relative to ch
       const uint32x4_t lane = vidupq_n_u32(static_cast<uint32_t>(8 * (j >> 1) + (j & 1)), 2);
@@ -406,7 +406,7 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
         blk.negt[j] = vdupq_n_s32(p.requant.shift[0] + negt_bias);
       }
     }
-    if (TINYQ_DW_MVE_GATHER && multiplier != 1) {
+    if (multiplier != 1) {  // without the gathers, the trap above: multiplier is 1 here
       if constexpr (TINYQ_DW_MVE_GATHER) depthwise_block<kGather>(p, input, weights, blk, g, st, output);
     } else if (blk.n == 16) {
       depthwise_block<kFull>(p, input, weights, blk, g, st, output);

@@ -10,11 +10,22 @@ namespace tinyq {
 namespace rt {
 namespace detail {
 
-// clamp(offset + v, lo, hi) as an int8, for any int32 v: clamping v to [lo - offset,
+// The range of an int8 or int16 activation element.
+template <typename T>
+constexpr int32_t lowest_of() {
+  return sizeof(T) == 1 ? -128 : -32768;
+}
+template <typename T>
+constexpr int32_t highest_of() {
+  return sizeof(T) == 1 ? 127 : 32767;
+}
+
+// clamp(offset + v, lo, hi) as an int8 (or int16), for any int32 v: clamping v to [lo - offset,
 // hi - offset] first is the same function but cannot overflow (offset and the bounds are
-// int8 values, so lo - offset and hi - offset lie in [-255, 255]).
-inline int8_t offset_and_clamp(int32_t v, int32_t offset, int32_t lo, int32_t hi) {
-  return static_cast<int8_t>(clamp_i32(v, lo - offset, hi - offset) + offset);
+// int8 values, so lo - offset and hi - offset lie in [-255, 255]; an int16 side has offset 0).
+template <typename Out = int8_t>
+inline Out offset_and_clamp(int32_t v, int32_t offset, int32_t lo, int32_t hi) {
+  return static_cast<Out>(clamp_i32(v, lo - offset, hi - offset) + offset);
 }
 
 // requantize_tflite() for shift <= -2 (r = -shift >= 2) and a multiplier that is 0 or in

@@ -16,7 +16,6 @@ namespace detail {
 // int8 (max_pool2d_s8's portable path) and int16 (max_pool2d_s16) elements.
 template <typename T>
 void max_pool_portable(const PoolParams& p, const T* input, T* output) {
-  const int32_t lowest = sizeof(T) == 1 ? -128 : -32768;
   for (int32_t b = 0; b < p.batch; ++b) {
     const T* image = input + b * p.in_h * p.in_w * p.channels;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
@@ -26,7 +25,7 @@ void max_pool_portable(const PoolParams& p, const T* input, T* output) {
         const int32_t x0 = ox * p.stride_w - p.pad_left;
         const TapRange kx = valid_taps(x0, p.kernel_w, 1, p.in_w);
         for (int32_t c = 0; c < p.channels; ++c) {
-          int32_t best = lowest;
+          int32_t best = lowest_of<T>();
           for (int32_t iy = y0 + ky.first; iy < y0 + ky.last; ++iy) {
             for (int32_t ix = x0 + kx.first; ix < x0 + kx.last; ++ix) {
               const int32_t v = image[(iy * p.in_w + ix) * p.channels + c];

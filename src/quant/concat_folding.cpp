@@ -24,7 +24,7 @@ bool linear_reader(const Node& node, ValueId v) {
 std::unordered_map<ValueId, std::vector<float>> foldable_concats(
     const Graph& graph, const QuantSettings& settings, const std::unordered_map<ValueId, QuantParam>& params) {
   std::unordered_map<ValueId, std::vector<float>> folded;
-  if (settings.scheme != "affine") return folded;
+  if (settings.scheme != "affine" || settings.preset == "nnom") return folded;  // NNoM shares one concat format
   for (const Node& node : graph.nodes) {
     if (node.op != Op::Concat || node.outputs.empty()) continue;
     const ValueId out = node.outputs[0];

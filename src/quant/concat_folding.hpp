@@ -15,7 +15,7 @@
 namespace tinyq::quant_detail {
 
 // Concat outputs that can keep their branches' scales, with the real scale of each channel.
-// Conditions: affine scheme, concat along the last (channel) axis, branches with one zero
+// Conditions: affine scheme (not the nnom preset), concat along the last (channel) axis, branches with one zero
 // point between them and at least two scales, an output that is not a model output and
 // that only conv (not transposed), depthwise and dense layers read, as their data input.
 std::unordered_map<ValueId, std::vector<float>> foldable_concats(const Graph& graph, const QuantSettings& settings,

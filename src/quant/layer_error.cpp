@@ -83,12 +83,15 @@ std::vector<LayerError> measure_layer_error(const QGraph& q, const InputSamples&
 
 double output_sqnr_db(const QGraph& q, const InputSamples& samples, int threads, std::int64_t max_samples) {
   const InputSamples subset = samples.head(q.float_graph, max_samples);
-  auto reference = FloatExecutor(q.float_graph, {.threads = threads}).run(subset.tensors());
-  auto quantized = Int8Executor(q, {.threads = threads}).run(subset.tensors());
+  return outputs_sqnr_db(FloatExecutor(q.float_graph, {.threads = threads}).run(subset.tensors()),
+                         Int8Executor(q, {.threads = threads}).run(subset.tensors()));
+}
+
+double outputs_sqnr_db(const std::vector<Tensor>& reference, const std::vector<Tensor>& got) {
   double signal = 0, noise = 0;
   for (std::size_t o = 0; o < reference.size(); ++o)
     for (std::int64_t i = 0; i < reference[o].numel(); ++i) {
-      const double f = reference[o].f32()[std::size_t(i)], d = quantized[o].f32()[std::size_t(i)];
+      const double f = reference[o].f32()[std::size_t(i)], d = got[o].f32()[std::size_t(i)];
       signal += f * f;
       noise += (f - d) * (f - d);
     }

@@ -19,6 +19,9 @@ struct LayerError {
 // they will on the MCU.
 std::vector<LayerError> measure_layer_error(const QGraph& graph, const InputSamples& samples, int threads = 0);
 
+// SQNR of `got` against `reference`, every output tensor together (200 for no noise).
+double outputs_sqnr_db(const std::vector<Tensor>& reference, const std::vector<Tensor>& got);
+
 // SQNR of the model's outputs (all of them together) on up to `max_samples` samples.
 double output_sqnr_db(const QGraph& graph, const InputSamples& samples, int threads = 0,
                       std::int64_t max_samples = 256);

@@ -9,16 +9,30 @@
 
 namespace tinyq::quant_detail {
 
-std::int8_t quantize_value(float x, const QuantParam& p) {
-  if (std::isnan(x)) return std::int8_t(std::clamp(p.zero_point, -128, 127));  // e.g. sqrt of a negative: real 0
+namespace {
+
+// round(x / scale) + zero point within the range of p's bits (int8 or int16).
+std::int32_t quantize_in_range(float x, const QuantParam& p) {
+  const std::int32_t lowest = p.bits == 16 ? -32768 : -128, highest = p.bits == 16 ? 32767 : 127;
+  if (std::isnan(x)) return std::clamp(p.zero_point, lowest, highest);  // e.g. sqrt of a negative: real 0
   const double q = std::nearbyint(double(x) / p.scale) + p.zero_point;
-  return std::int8_t(std::clamp(q, -128.0, 127.0));
+  return std::int32_t(std::clamp(q, double(lowest), double(highest)));
+}
+
+}  // namespace
+
+std::int8_t quantize_value(float x, const QuantParam& p) {
+  QuantParam int8 = p;
+  int8.bits = 8;
+  return std::int8_t(quantize_in_range(x, int8));
 }
 
 Clamp activation_clamp(const Node& node, const QuantParam& out) {
   const float lo = node.attrs.get_float("act_min", -std::numeric_limits<float>::infinity());
   const float hi = node.attrs.get_float("act_max", std::numeric_limits<float>::infinity());
-  return {std::isfinite(lo) ? quantize_value(lo, out) : -128, std::isfinite(hi) ? quantize_value(hi, out) : 127};
+  const bool wide = out.bits == 16;
+  return {std::isfinite(lo) ? quantize_in_range(lo, out) : (wide ? -32768 : -128),
+          std::isfinite(hi) ? quantize_in_range(hi, out) : (wide ? 32767 : 127)};
 }
 
 std::int32_t param32(const Node& node, std::int64_t v) {

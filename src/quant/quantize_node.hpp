@@ -26,8 +26,8 @@ QNode quantize_node(const Context& ctx, const Node& node);
 
 // Helpers shared by the quantize_*.cpp files.
 std::int8_t quantize_value(float x, const QuantParam& p);
-// The output clamp in the int8 domain: the quantized images of the node's fused act_min /
-// act_max, within [-128, 127].
+// The output clamp in the output's domain: the quantized images of the node's fused act_min /
+// act_max, within [-128, 127] (int16 outputs: [-32768, 32767]).
 struct Clamp {
   std::int32_t min, max;
 };

@@ -496,8 +496,7 @@ QGraph build_qgraph(const Graph& graph, const std::unordered_map<ValueId, Tensor
   for (ValueId in : graph.inputs) add_qvalue(in);
   for (auto& node : graph.nodes) add_qvalue(node.outputs[0]);
   // Concats whose branches keep their own scales (concat_folding.hpp).
-  const auto folded = settings.preset == "nnom" ? std::unordered_map<ValueId, std::vector<float>>{}
-                                                : quant_detail::foldable_concats(graph, settings, params);
+  const auto folded = quant_detail::foldable_concats(graph, settings, params);
   for (const auto& [id, scales] : folded) q.values[std::size_t(qvalue.at(id))].channel_scales = scales;
 
   // 4. One QNode per IR node.

@@ -10,6 +10,7 @@
 #include "qmodel/qgraph_validation.hpp"
 #include "quant/layer_error.hpp"
 #include "quant/multiplier.hpp"
+#include "quant/quantize_node.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -85,10 +86,6 @@ QuantParam int16_param(const QValue& v) {
   return {std::max(m / 32767.0f, 1e-30f), 0, 16};
 }
 
-std::int32_t to_int16(double real, float scale) {
-  return std::int32_t(std::clamp(std::nearbyint(real / double(scale)), -32768.0, 32767.0));
-}
-
 // A 16x8 layer reading `value`, now int16 with scale `wide`, which it read as `narrow`:
 // acc = bias + sum (q8 - zp) w at scale s8 * s_w becomes bias' + sum q16 w at s16 * s_w.
 void read_int16(QNode& n, const QuantParam& narrow, float wide) {
@@ -115,7 +112,7 @@ class Widener {
     // int16 steps.
     scale_multipliers(p, "requant", double(narrow.scale) / double(wide.scale));
     p.ints["output_offset"] = 0;
-    clamp_to_int16(p, wide.scale);
+    clamp_to_int16(p, wide);
     v.quant = wide;
     return element_count(v.shape) + route(p.output, narrow, k);
   }
@@ -129,13 +126,13 @@ class Widener {
   }
 
  private:
-  // A node's fused clamp (act_min / act_max of its float node) in int16 steps of `scale`.
-  void clamp_to_int16(QNode& n, float scale) const {
+  // A node's fused clamp (act_min / act_max of its float node) in the int16 format `wide`.
+  void clamp_to_int16(QNode& n, const QuantParam& wide) const {
     const Node* source = float_node(n.source_output);
-    const float lo = source ? source->attrs.get_float("act_min", -INFINITY) : -INFINITY;
-    const float hi = source ? source->attrs.get_float("act_max", INFINITY) : INFINITY;
-    n.ints["act_min"] = std::isfinite(lo) ? to_int16(lo, scale) : -32768;
-    n.ints["act_max"] = std::isfinite(hi) ? to_int16(hi, scale) : 32767;
+    const quant_detail::Clamp c =
+        source ? quant_detail::activation_clamp(*source, wide) : quant_detail::Clamp{-32768, 32767};
+    n.ints["act_min"] = c.min;
+    n.ints["act_max"] = c.max;
   }
 
   const Node* float_node(int value) const {
@@ -157,7 +154,7 @@ class Widener {
         read_int16(n, narrow, wide);
       } else if (carries_int16(q_, n, value, narrow)) {
         q_.values[std::size_t(n.output)].quant = q_.values[std::size_t(value)].quant;
-        if (n.kernel == QKernel::MaxPool) clamp_to_int16(n, wide);
+        if (n.kernel == QKernel::MaxPool) clamp_to_int16(n, q_.values[std::size_t(value)].quant);
         extra += element_count(q_.values[std::size_t(n.output)].shape) + route(n.output, narrow, r);
       } else {
         int8_readers.push_back(r);
@@ -232,15 +229,7 @@ Int16Choice choose_int16(const QGraph& q, const InputSamples& samples, std::int6
   // The float outputs once; each trial runs only its int8 model against them.
   const std::vector<Tensor> reference = FloatExecutor(q.float_graph, {.threads = threads}).run(subset.tensors());
   auto sqnr_of = [&](const QGraph& trial) {
-    const std::vector<Tensor> got = Int8Executor(trial, {.threads = threads}).run(subset.tensors());
-    double signal = 0, noise = 0;
-    for (std::size_t o = 0; o < reference.size(); ++o)
-      for (std::size_t i = 0; i < reference[o].f32().size(); ++i) {
-        const double f = reference[o].f32()[i], d = got[o].f32()[i];
-        signal += f * f;
-        noise += (f - d) * (f - d);
-      }
-    return noise > 0 ? 10.0 * std::log10(std::max(signal, 1e-30) / noise) : 200.0;
+    return outputs_sqnr_db(reference, Int8Executor(trial, {.threads = threads}).run(subset.tensors()));
   };
   choice.sqnr_before_db = choice.sqnr_after_db = sqnr_of(q);
   // Default: twice the largest activation. The sum of every int16 tensor's second byte and
