@@ -126,7 +126,9 @@ void convert_split(Importer& im, const onnx::NodeProto& node) {
   if (sizes.empty()) {
     const std::int64_t n = im.opset() >= 18 ? attr_int(node, "num_outputs", parts) : parts;
     if (n != parts) fail(im.at(node), "num_outputs {} but {} outputs", n, parts);
-    const std::int64_t chunk = im.opset() >= 18 ? (dim + n - 1) / n : dim / n;
+    if (n < 1) fail(im.at(node), "Split into {} parts", n);
+    // Rounded up without dim + n - 1, which overflows for a dimension near 2^63 (fuzzer).
+    const std::int64_t chunk = dim / n + (im.opset() >= 18 && dim % n != 0 ? 1 : 0);
     if (im.opset() < 18 && dim % n != 0)
       fail(im.at(node), "axis {} of size {} does not split in {} parts", axis, dim, n);
     for (std::int64_t i = 0; i < n; ++i) sizes.push_back(std::min(chunk, dim - i * chunk));
@@ -135,7 +137,7 @@ void convert_split(Importer& im, const onnx::NodeProto& node) {
   std::int64_t begin = 0;
   for (std::int64_t i = 0; i < parts; ++i) {
     const std::int64_t size = sizes[std::size_t(i)];
-    if (size < 0 || begin + size > dim)
+    if (size < 0 || size > dim - begin)  // not begin + size: a size near 2^63 overflows (fuzzer)
       fail(im.at(node), "split sizes {} do not cover axis {} of size {}", shape_string(sizes), axis, dim);
     const std::string& name = node.output(int(i));
     if (!name.empty()) {
