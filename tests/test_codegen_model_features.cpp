@@ -1,6 +1,6 @@
 // tinyq/model_features.hpp of generated code (codegen/model_features.hpp): the Helium
-// depthwise variants a model can reach, from its layers' widths, channel multipliers and
-// roundings. A variant left out must be one no layer reaches: the unrolled runs are left out
+// depthwise variants (and the DSP 3x3 passes' TFLite requantization) a model can reach, from its layers' widths,
+// channel multipliers and roundings. A variant left out must be one no layer reaches: the unrolled runs are left out
 // only without layers that wide, the gathers only without channel multipliers, a rounding only
 // when no depthwise layer uses it.
 #include <gtest/gtest.h>
@@ -41,8 +41,13 @@ TEST(ModelFeatures, FollowTheDepthwiseLayers) {
   EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_GATHER 0")) << f;
   EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_ROUND_SINGLE 1")) << f;
   EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_ROUND_TFLITE 0")) << f;
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_DSP_QUAD_TFLITE 0")) << f;
 
   QNode& dw = depthwise(q);
+  dw.ints["requant_rounding"] = rt::kRoundTflite;  // the DSP 3x3 passes' TFLite requantization
+  f = emit_model_features(q);
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_DSP_QUAD_TFLITE 1")) << f;
+  dw.ints["requant_rounding"] = rt::kRoundSingle;
   dw.ints["kernel_w"] = 2;
   f = emit_model_features(q);
   EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_UNROLL3 0")) << f;
@@ -55,6 +60,7 @@ TEST(ModelFeatures, FollowTheDepthwiseLayers) {
   EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_GATHER 1")) << f;
   EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_ROUND_SINGLE 0")) << f;
   EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_ROUND_TFLITE 1")) << f;
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_DSP_QUAD_TFLITE 0")) << f;  // not 3x3
 }
 
 }  // namespace

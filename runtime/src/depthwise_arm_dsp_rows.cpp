@@ -31,6 +31,7 @@
 #if defined(TINYQ_PATH_ARM_DSP)
 
 #include "conv_arm_common.hpp"
+#include "kernel_features.hpp"
 #include "kernel_paths.hpp"
 
 namespace tinyq {
@@ -253,11 +254,16 @@ __asm__(
 // channels' bias + offset * weight sum, repeated for the 4 pixels in register order), per
 // kernel column k the (row 0, row 1) pairs of both channels, the third row's (w0, w1) and
 // (w1, w2) pairs of both, then per channel multiplier, 2^(t-1) + output offset * 2^t, t.
+// TFLite's rounding takes 4 instructions per output instead of 3 (TINYQ_DWQ_REQT: SMMLAR,
+// ADD of the accumulator's sign, ASR, SSAT); its weights and start values are doubled.
 struct DwQuadArgs {
-  int32_t stride;        // 0: bytes between two pixels' outputs (fused mode)
+  int32_t stride;        // 0: bytes between two pixels' outputs (fused modes)
   const int32_t* w_end;  // 4: end of the packed weights
-  int32_t fused;         // 8: nonzero: requantize and store bytes; 0: store accumulators
+  int32_t fused;         // 8: a kQuad* mode below
 };
+constexpr int32_t kQuadAccumulators = 0;  // store the accumulators (RowRequantizer finishes)
+constexpr int32_t kQuadFusedSingle = 1;   // requantize (tinyq's rounding) and store bytes
+constexpr int32_t kQuadFusedTflite = 2;   // the same with TFLite's two roundings
 
 // clang-format off
 // Unpacks two bytes of two words at r0 + A and r0 + B into int16 pairs of one channel each:
@@ -280,6 +286,15 @@ struct DwQuadArgs {
 // requantize_fast with the output offset in the addend (see pack_quad_weights), clamped to int8.
 #define TINYQ_DWQ_REQP(R, M, A, T)         \
   "  smmla " R ", " R ", " M ", " A "\n"    \
+  "  asr " R ", " R ", " T "\n"             \
+  "  ssat " R ", #8, " R "\n"
+// TFLite's two roundings on a doubled accumulator (see pack_quad_weights): SMMLAR gives
+// SaturatingRoundingDoublingHighMul plus the addend, the sign of the accumulator the -1 of
+// RoundingDivideByPOT's ties away from zero; lr is scratch.
+#define TINYQ_DWQ_REQT(R) TINYQ_DWQ_REQTP(R, "r2", "r3", "r12")
+#define TINYQ_DWQ_REQTP(R, M, A, T)        \
+  "  smmlar lr, " R ", " M ", " A "\n"     \
+  "  add " R ", lr, " R ", asr #31\n"      \
   "  asr " R ", " R ", " T "\n"             \
   "  ssat " R ", #8, " R "\n"
 // 2 channels (bytes of PKH's half) of 4 pixels; r1 advances by 24 words.
@@ -316,12 +331,40 @@ struct DwQuadArgs {
   "  smlad r10, r2, r12, r10\n"                                                       \
   "  smlad r11, r3, lr, r11\n"                                                        \
   TINYQ_DWQ_FINISH
+// The fused TFLite rounding (DwQuadArgs::fused == kQuadFusedTflite), left out of builds whose
+// model has no depthwise layer with TFLite's rounding (kernel_features.hpp): r2 holds 0 or 2
+// here; 2 goes to its requantization (7:), which ends at the common store (6:).
+#if TINYQ_DW_DSP_QUAD_TFLITE
+#define TINYQ_DWQ_TFLITE_BRANCH "  cbnz r2, 7f\n"
+#define TINYQ_DWQ_TFLITE_FINISH                                                       \
+  "7:\n"                                                                              \
+  "  add r1, #40\n"                                                                   \
+  "  ldm r1!, {r2, r3, r12}\n"                                                        \
+  TINYQ_DWQ_REQT("r4") TINYQ_DWQ_REQT("r6") TINYQ_DWQ_REQT("r8") TINYQ_DWQ_REQT("r10") \
+  "  ldm r1!, {r2, r3, r12}\n"                                                        \
+  TINYQ_DWQ_REQT("r5") TINYQ_DWQ_REQT("r7") TINYQ_DWQ_REQT("r9") TINYQ_DWQ_REQT("r11") \
+  "  b 6f\n"
+#define TINYQ_DWQ_TFLITE_FINISH2                                                      \
+  "7:\n"                                                                              \
+  "  add r1, #72\n"                                                                   \
+  "  ldm r1!, {r8-r10}\n"                                                             \
+  TINYQ_DWQ_REQTP("r4", "r8", "r9", "r10") TINYQ_DWQ_REQTP("r6", "r8", "r9", "r10")   \
+  "  ldm r1!, {r8-r10}\n"                                                             \
+  TINYQ_DWQ_REQTP("r5", "r8", "r9", "r10") TINYQ_DWQ_REQTP("r7", "r8", "r9", "r10")   \
+  "  b 6f\n"
+#else
+#define TINYQ_DWQ_TFLITE_BRANCH
+#define TINYQ_DWQ_TFLITE_FINISH
+#define TINYQ_DWQ_TFLITE_FINISH2
+#endif
 // The 8 accumulators of 2 channels x 4 pixels (r4-r11, pixel q in r(4 + 2q), r(5 + 2q)) stored
 // (accumulator mode) or requantized and stored as bytes (fused); then r1 at the next half's
 // words and the output (or accumulator) pointer at [sp] advanced by 2 channels.
 #define TINYQ_DWQ_FINISH                                                              \
   "  ldr r2, [sp, #12]\n"                                                             \
-  "  cbnz r2, 8f\n"                                                                   \
+  "  cmp r2, #1\n"                                                                    \
+  "  beq 8f\n"                                                                        \
+  TINYQ_DWQ_TFLITE_BRANCH                                                             \
   "  ldr r2, [sp]\n"             /* accumulators: pixel q at 64 q bytes */            \
   "  strd r4, r5, [r2]\n"                                                             \
   "  strd r6, r7, [r2, #64]\n"                                                        \
@@ -331,12 +374,14 @@ struct DwQuadArgs {
   "  str r2, [sp]\n"                                                                  \
   "  add r1, #64\n"                                                                   \
   "  b 9f\n"                                                                          \
+  TINYQ_DWQ_TFLITE_FINISH                                                             \
   "8:\n"                                                                              \
   "  add r1, #40\n"                                                                   \
   "  ldm r1!, {r2, r3, r12}\n"                                                    \
   TINYQ_DWQ_REQ("r4") TINYQ_DWQ_REQ("r6") TINYQ_DWQ_REQ("r8") TINYQ_DWQ_REQ("r10")   \
   "  ldm r1!, {r2, r3, r12}\n"                                                    \
   TINYQ_DWQ_REQ("r5") TINYQ_DWQ_REQ("r7") TINYQ_DWQ_REQ("r9") TINYQ_DWQ_REQ("r11")   \
+  "6:\n"                                                                              \
   "  bfi r4, r5, #8, #8\n"                                                            \
   "  bfi r6, r7, #8, #8\n"                                                            \
   "  bfi r8, r9, #8, #8\n"                                                            \
@@ -408,7 +453,9 @@ __asm__(
 // TINYQ_DWQ_FINISH does for 4 pixels.
 #define TINYQ_DWQ_FINISH2                                                                     \
   "  ldr r2, [sp, #12]\n"                                                                     \
-  "  cbnz r2, 8f\n"                                                                           \
+  "  cmp r2, #1\n"                                                                            \
+  "  beq 8f\n"                                                                                \
+  TINYQ_DWQ_TFLITE_BRANCH                                                                     \
   "  ldr r8, [sp]\n"                                                                          \
   "  strd r4, r5, [r8]\n"                                                                     \
   "  strd r6, r7, [r8, #64]\n"                                                                \
@@ -416,12 +463,14 @@ __asm__(
   "  str r8, [sp]\n"                                                                          \
   "  add r1, #96\n"                                                                           \
   "  b 9f\n"                                                                                  \
+  TINYQ_DWQ_TFLITE_FINISH2                                                                    \
   "8:\n"                                                                                      \
   "  add r1, #72\n"                                                                           \
   "  ldm r1!, {r8-r10}\n"                                                                     \
   TINYQ_DWQ_REQP("r4", "r8", "r9", "r10") TINYQ_DWQ_REQP("r6", "r8", "r9", "r10")             \
   "  ldm r1!, {r8-r10}\n"                                                                     \
   TINYQ_DWQ_REQP("r5", "r8", "r9", "r10") TINYQ_DWQ_REQP("r7", "r8", "r9", "r10")             \
+  "6:\n"                                                                                      \
   "  bfi r4, r5, #8, #8\n"                                                                    \
   "  bfi r6, r7, #8, #8\n"                                                                    \
   "  ldrd r8, r9, [sp]\n"                                                                     \
@@ -630,8 +679,13 @@ __asm__(
     "  .text\n");
 #undef TINYQ_DWQ_HALF
 #undef TINYQ_DWQ_FINISH
+#undef TINYQ_DWQ_TFLITE_BRANCH
+#undef TINYQ_DWQ_TFLITE_FINISH
+#undef TINYQ_DWQ_TFLITE_FINISH2
 #undef TINYQ_DWQ_REQ
 #undef TINYQ_DWQ_REQP
+#undef TINYQ_DWQ_REQT
+#undef TINYQ_DWQ_REQTP
 #undef TINYQ_DWQ_V
 #undef TINYQ_DWQ_VB
 #undef TINYQ_DWQ_HI
@@ -730,17 +784,30 @@ QuadLayout quad_layout(const ConvParams& p, const int8_t* input) {
 constexpr int32_t kQuadHalfWords = 24;  // packed words per 2 channels
 
 // Packs the 8 half groups of channels [ch0, ch0 + 16) (see the assembly's comment); tap(r, k)
-// is kernel row r, column k of the line's orientation. With `fusable` (tinyq's rounding,
-// every shift <= -2, the full int8 range) it also writes the requantization parameters and
-// returns whether the assembly may requantize these channels: requantize_fast's SMMLA form is
-// (hi + 2^(t-1)) >> t with hi the product's high word, and the output offset folds into the
-// addend, (hi + 2^(t-1) + offset * 2^t) >> t = ((hi + 2^(t-1)) >> t) + offset (offset * 2^t
-// is a multiple of 2^t), provided that sum stays inside int32: |accumulator| <= |bias| + 255
-// * sum |w| bounds |hi|. The clamp is then SSAT #8.
-bool pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8_t* weights, const int32_t* bias,
-                       int32_t ch0, bool transposed, bool fusable, int32_t* packed) {
+// is kernel row r, column k of the line's orientation. With a fused `mode` it also writes the
+// requantization parameters and returns the mode the assembly may use for these channels
+// (kQuadAccumulators when a bound below fails: the caller then packs again in that mode, as
+// kQuadFusedTflite's weights are doubled). The clamp is SSAT #8 (the caller checks that the
+// activation range is the full int8 range). With |accumulator| <= |bias| + 255 * sum |w|:
+// - kQuadFusedSingle (every shift <= -2): requantize_fast's SMMLA form is (hi + 2^(t-1)) >> t,
+//   hi the product's high word, t = -1 - shift; the output offset folds into the addend,
+//   (hi + 2^(t-1) + offset * 2^t) >> t = ((hi + 2^(t-1)) >> t) + offset (offset * 2^t is a
+//   multiple of 2^t), provided that sum stays inside int32.
+// - kQuadFusedTflite (every shift in [-31, -1], multipliers >= 0): the weights and start values
+//   are doubled, so the loop sums 2 acc (exact while |2 acc| < 2^31). SMMLAR(2 acc, m, addend) =
+//   addend + floor((2 acc m + 2^31) / 2^32) = addend + y, y = floor((acc m + 2^30) / 2^31), which
+//   is SaturatingRoundingDoublingHighMul (requantize.hpp: ties up; m >= 0 never saturates).
+//   With r = -shift = t and the same addend, (addend + y + (acc >> 31)) >> r is
+//   RoundingDivideByPOT(y, r) + offset = floor((y + 2^(r-1) - [y < 0]) / 2^r) + offset, because
+//   [acc < 0] may stand for [y < 0]: y < 0 needs acc < 0 (m >= 0), and acc < 0 with y = 0
+//   gives floor((2^(r-1) - 1) / 2^r) = 0 = floor(2^(r-1) / 2^r) (r >= 1). |y| <= |acc| m / 2^31
+//   + 1, and that sum minus 1 must stay inside int32.
+int32_t pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8_t* weights, const int32_t* bias,
+                          int32_t ch0, bool transposed, int32_t mode, int32_t* packed) {
   const int32_t c = p.out_c;
-  bool fused = fusable;
+  const bool tflite = mode == kQuadFusedTflite;
+  const int32_t scale = tflite ? 2 : 1;
+  bool fused = mode != kQuadAccumulators;
   for (int32_t h = 0; h < 8; ++h) {
     int32_t* w = packed + h * kQuadHalfWords;
     for (int32_t e = 0; e < 2; ++e) {
@@ -750,14 +817,15 @@ bool pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8_t*
       for (int32_t r = 0; r < 3; ++r) {
         for (int32_t k = 0; k < 3; ++k) {
           const int32_t v = weights[(transposed ? 3 * k + r : 3 * r + k) * c + ch];
-          tap[3 * r + k] = v;
+          tap[3 * r + k] = scale * v;
           sum += v;
           sum_abs += v < 0 ? -v : v;
         }
       }
       const int32_t b = bias != nullptr ? bias[ch] : 0;
       const uint32_t start =
-          static_cast<uint32_t>(b) + static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum);
+          (static_cast<uint32_t>(b) + static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum)) *
+          static_cast<uint32_t>(scale);
       for (int32_t q = 0; q < 4; ++q) w[2 * q + e] = static_cast<int32_t>(start);
       const auto pair = [](int32_t lo, int32_t hi) {
         return static_cast<int32_t>((static_cast<uint32_t>(lo) & 0xFFFFu) | (static_cast<uint32_t>(hi) << 16));
@@ -767,12 +835,12 @@ bool pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8_t*
       w[16 + e] = pair(tap[7], tap[8]);
       if (fused) {
         const int32_t i = ch & st.requant_mask;
-        const int32_t t = -1 - st.shift[i];  // 1 ... 30
+        const int32_t t = tflite ? -st.shift[i] : -1 - st.shift[i];  // 1 ... 31, 1 ... 30
         const int64_t m = st.multiplier[i];
         const int64_t bound = (b < 0 ? -int64_t{b} : int64_t{b}) + 255 * int64_t{sum_abs};
-        const int64_t hi = ((bound * (m < 0 ? -m : m)) >> 32) + 1;
+        const int64_t hi = tflite ? ((bound * m) >> 31) + 2 : ((bound * (m < 0 ? -m : m)) >> 32) + 1;
         const int64_t addend = (int64_t{1} << (t - 1)) + int64_t{st.offset} * (int64_t{1} << t);
-        fused = hi + (addend < 0 ? -addend : addend) < (int64_t{1} << 31);
+        fused = hi + (addend < 0 ? -addend : addend) < (int64_t{1} << 31) && scale * bound < (int64_t{1} << 31);
         int32_t* rq = w + 18 + 3 * e;
         rq[0] = st.multiplier[i];
         rq[1] = static_cast<int32_t>(addend);
@@ -780,7 +848,7 @@ bool pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8_t*
       }
     }
   }
-  return fused;
+  return fused ? mode : kQuadAccumulators;
 }
 
 // A Rows3x3 layer with a quad_layout: per block of 16 channels and line, the three input lines
@@ -796,9 +864,16 @@ __attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const in
   if (layout == QuadLayout::None) return false;
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   RowRequantizer rq(st, p.requant);
-  bool fusable = p.requant.rounding == kRoundSingle && st.lo == -128 - st.offset && st.hi == 127 - st.offset;
-  for (int32_t i = 0; i < p.requant.count; ++i)
-    fusable = fusable && p.requant.shift[i] <= -2 && p.requant.shift[i] >= -31;
+  // The fused mode every channel allows (pack_quad_weights checks the bounds per block).
+  const bool full_range = st.lo == -128 - st.offset && st.hi == 127 - st.offset;
+  bool single = full_range && p.requant.rounding == kRoundSingle;
+  bool tflite = TINYQ_DW_DSP_QUAD_TFLITE && full_range && p.requant.rounding == kRoundTflite;
+  for (int32_t i = 0; i < p.requant.count; ++i) {
+    const int32_t shift = p.requant.shift[i];
+    single = single && shift <= -2 && shift >= -31;
+    tflite = tflite && shift <= -1 && shift >= -31 && p.requant.multiplier[i] >= 0;
+  }
+  const int32_t fusable = single ? kQuadFusedSingle : tflite ? kQuadFusedTflite : kQuadAccumulators;
   const bool transposed = layout == QuadLayout::Columns;
   // Stride 2 along the line: 2 strip columns per pixel, chunks of 8 pixels (18 columns).
   const bool s2 = layout == QuadLayout::RowsStride2;
@@ -830,8 +905,12 @@ __attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const in
   args.stride = out_a;
   args.w_end = packed + 8 * kQuadHalfWords;
   for (int32_t ch0 = 0; ch0 < c; ch0 += kBlock) {
-    const bool fused = pack_quad_weights(p, st, weights, bias, ch0, transposed, fusable, packed);
-    args.fused = fused ? 1 : 0;
+    int32_t mode = pack_quad_weights(p, st, weights, bias, ch0, transposed, fusable, packed);
+    if (mode == kQuadAccumulators && fusable == kQuadFusedTflite) {  // undo the doubling
+      pack_quad_weights(p, st, weights, bias, ch0, transposed, kQuadAccumulators, packed);
+    }
+    args.fused = mode;
+    const bool fused = mode != kQuadAccumulators;
     // Four or two pixels from the strip column `src`, their outputs from `out`.
     const auto quad = [&](const int8_t* src, int8_t* out, int32_t n) {
       const auto run = n == 4 ? run4 : run2;

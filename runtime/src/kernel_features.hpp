@@ -30,5 +30,11 @@
 #ifndef TINYQ_DW_MVE_ROUND_TFLITE
 #define TINYQ_DW_MVE_ROUND_TFLITE 1
 #endif
+// DSP depthwise (depthwise_arm_dsp_rows.cpp): the 3x3 four-pixel passes' requantization with
+// TFLite's rounding (a 3x3 depthwise layer with TFLite's rounding); without it, those layers'
+// accumulators go to the C requantization (the same bytes).
+#ifndef TINYQ_DW_DSP_QUAD_TFLITE
+#define TINYQ_DW_DSP_QUAD_TFLITE 1
+#endif
 
 #endif

@@ -76,7 +76,7 @@ rt::Requant random_requant(int32_t channels, bool large) {
     if (tflite && chance(10)) multiplier[i] = 1 << 30;
     if (!tflite && chance(10)) multiplier[i] = -multiplier[i];
     shift[i] = large ? uniform(-1, 1) : (chance(15) ? uniform(-31, -17) : uniform(-16, -2));
-    if (fusable && !large) shift[i] = chance(10) ? uniform(-22, -17) : uniform(-16, -2);
+    if (fusable && !large) shift[i] = chance(10) ? uniform(-22, -17) : uniform(-16, tflite ? -1 : -2);
   }
   return rt::Requant{multiplier, shift, count, tflite ? rt::kRoundTflite : rt::kRoundSingle};
 }
@@ -181,6 +181,24 @@ void count_few_kinds(const rt::ConvParams& p) {
 
 // Runs one conv or depthwise layer through both paths and compares. `expect`: the variant the
 // case must take (null: any).
+// The DSP Rows3x3 variant's four-pixel passes fuse the requantization into their assembly for
+// whole blocks of 16 channels, the full int8 range and narrow multipliers, in either rounding
+// (a bound per block may still refuse): depthwise_3x3's run requires both kinds. A line of at
+// least 4 pixels, stride 1 along it (or 2 along rows), as quad_layout asks.
+struct QuadKinds {
+  int32_t single, tflite;
+} quad_kinds;
+void count_quad_kinds(const rt::ConvParams& p) {
+  const bool line =
+      (p.stride_w == 1 && p.out_w >= 4) || (p.stride_h == 1 && p.out_h >= 4) || (p.stride_w == 2 && p.out_w >= 4);
+  if (p.out_c != p.in_c || p.out_c % 16 != 0 || !line || p.act_min != -128 || p.act_max != 127) return;
+  bool narrow = true;
+  const int32_t widest = p.requant.rounding == rt::kRoundTflite ? -1 : -2;
+  for (int32_t i = 0; i < p.requant.count; ++i) narrow = narrow && p.requant.shift[i] <= widest;
+  if (!narrow) return;
+  ++(p.requant.rounding == rt::kRoundTflite ? quad_kinds.tflite : quad_kinds.single);
+}
+
 void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_multiplier,
                 const char* expect = nullptr) {
   const int32_t group_in_c = depthwise ? 1 : p.in_c / p.groups;
@@ -203,6 +221,7 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
       return;
     }
     if (strcmp(expect, "depthwise_few") == 0) count_few_kinds(p);
+    if (strcmp(expect, "depthwise_3x3") == 0) count_quad_kinds(p);
   }
   memset(out_native, 0x55, static_cast<size_t>(n_out));
   memset(out_portable, 0x33, static_cast<size_t>(n_out));
@@ -340,7 +359,7 @@ void random_conv(bool depthwise) {
 // attempts allowed is a failure (a generator that no longer reaches its variant).
 void variant_cases(const char* name, bool depthwise, const ShapeOdds& odds, int32_t wanted) {
   const int before = cases;
-  fusable_odds = odds.column > 0 ? 70 : 0;
+  fusable_odds = odds.column > 0 || strcmp(name, "depthwise_3x3") == 0 ? 70 : 0;
   for (int32_t attempt = 0; cases - before < wanted && attempt < 200 * wanted; ++attempt) {
     rt::ConvParams p = random_conv_shape(depthwise, odds);
     if (strcmp(depthwise ? depthwise_variant(p) : conv_variant(p), name) != 0) continue;
@@ -569,6 +588,14 @@ int main() {
         if (strcmp(only, v.name) != 0) continue;
         known = true;
         variant_cases(v.name, v.depthwise, v.odds, v.cases);
+      }
+      if (strcmp(only, "depthwise_3x3") == 0 && rt::kNativePath == rt::KernelPath::ArmDsp) {
+        printf("depthwise_3x3: fusable four-pixel passes: single %ld, tflite %ld\n", (long)quad_kinds.single,
+               (long)quad_kinds.tflite);
+        if (quad_kinds.single < 30 || quad_kinds.tflite < 30) {
+          ++failures;
+          printf("TOO FEW CASES of fusable four-pixel passes for depthwise_3x3\n");
+        }
       }
       if (strcmp(only, "depthwise_few") == 0) {
         const FewKinds& k = few_kinds;
