@@ -137,9 +137,23 @@ struct DspRequantArgs {
                            // TFLite's rounding (requantize_tflite_fast; not with four
                            // pixels and a narrow range, which lack the registers); bit 3:
                            // one pixel, per-tensor parameters (loaded once, 13 to 16
-                           // instructions per output instead of 19 to 22)
+                           // instructions per output instead of 19 to 22); bit 4 (with bits
+                           // 1 and 2 only): TFLite's rounding on the doubled accumulator,
+                           // offset = 2 * output offset + 1 (RowRequantizer::bound_accumulators)
 };
 extern "C" void tinyq_dsp_requantize(const int32_t* acc, int8_t* out, int32_t count, const DspRequantArgs* args);
+
+// |accumulator| <= max |bias| + (128 + |input_offset|) * 128 * k for k products of an offset
+// int8 input and an int8 weight: RowRequantizer::bound_accumulators' argument.
+inline int64_t accumulator_bound(const int32_t* bias, int32_t channels, int32_t k, int32_t input_offset) {
+  int64_t b = 0;
+  for (int32_t i = 0; bias != nullptr && i < channels; ++i) {
+    const int64_t v = bias[i] < 0 ? -int64_t{bias[i]} : int64_t{bias[i]};
+    b = v > b ? v : b;
+  }
+  const int64_t x = 128 + (input_offset < 0 ? -int64_t{input_offset} : int64_t{input_offset});
+  return b + x * 128 * k;
+}
 
 // Drives tinyq_dsp_requantize for a layer: at most kChunk channels per call, per-tensor
 // parameters repeated into a per-channel table once, the portable-equivalent C path when some
@@ -150,7 +164,7 @@ class RowRequantizer {
   static constexpr int32_t kQuadChannels = 16;  // four pixels: pixel q's accumulators at acc[16 q ..]
 
   RowRequantizer(const OutputStage& st, const Requant& r)
-      : st_(st), per_tensor_(r.count == 1), tflite_(r.rounding == kRoundTflite) {
+      : st_(st), per_tensor_(r.count == 1), tflite_(r.rounding == kRoundTflite), channels_(r.count) {
     fast_ = true;
     for (int32_t i = 0; i < r.count; ++i) fast_ = fast_ && r.shift[i] <= -2;
     if (per_tensor_) {
@@ -165,6 +179,26 @@ class RowRequantizer {
     full_range_ = st.lo == -128 - st.offset && st.hi == 127 - st.offset;
   }
 
+  // TFLite's rounding in 7 instructions an output instead of 9 (DspRequantArgs::mode bit 4),
+  // for a caller whose accumulators never exceed `bound` in magnitude: 2 acc must fit int32, and
+  // per channel |y| + |addend| + 1 as well (y = SaturatingRoundingDoublingHighMul(acc, m),
+  // |y| <= bound * m / 2^31 + 1; addend = 2^(r-1) + offset * 2^r, r = -shift). Needs the full
+  // int8 range and multipliers >= 0 (TFLite's); otherwise nothing changes.
+  void bound_accumulators(int64_t bound) {
+    if (!tflite_ || !fast_ || !full_range_ || bound < 0 || 2 * bound >= (int64_t{1} << 31)) return;
+    const int32_t count = per_tensor_ ? 1 : channels_;
+    const int32_t* m = per_tensor_ ? multiplier_ : st_.multiplier;
+    const int32_t* sh = per_tensor_ ? shift_ : st_.shift;
+    for (int32_t i = 0; i < count; ++i) {
+      const int32_t r = -sh[i];  // 2 ... 31 (fast_)
+      const int64_t addend = (int64_t{1} << (r - 1)) + int64_t{st_.offset} * (int64_t{1} << r);
+      const int64_t y = (bound * m[i] >> 31) + 2;  // with the sign's -1
+      if (m[i] < 0 || y + (addend < 0 ? -addend : addend) >= (int64_t{1} << 31)) return;
+    }
+    doubled_ = true;
+    args_.offset = 2 * st_.offset + 1;
+  }
+
   // Channels [channel, channel + count) of `pixels` (1 or 4) pixels: pixel q's accumulators at
   // acc[q * kQuadChannels ..], its outputs at out + q * pixel_stride; count <= kChunk for one
   // pixel, <= kQuadChannels for four.
@@ -177,13 +211,15 @@ class RowRequantizer {
     args_.multiplier = per_tensor_ ? multiplier_ : st_.multiplier + channel;
     args_.shift = per_tensor_ ? shift_ : st_.shift + channel;
     args_.pixel_stride = pixel_stride;
-    args_.mode = (pixels == 4 ? 1 : (per_tensor_ ? 8 : 0)) | (full_range_ ? 2 : 0) | (tflite_ ? 4 : 0);
+    args_.mode =
+        (pixels == 4 ? 1 : (per_tensor_ ? 8 : 0)) | (full_range_ ? 2 : 0) | (tflite_ ? 4 : 0) | (doubled_ ? 16 : 0);
     tinyq_dsp_requantize(acc, out, count, &args_);
   }
 
  private:
   const OutputStage& st_;
-  bool per_tensor_, tflite_, fast_, full_range_;
+  bool per_tensor_, tflite_, fast_, full_range_, doubled_ = false;
+  int32_t channels_;
   DspRequantArgs args_;
   int32_t multiplier_[kChunk];
   int32_t shift_[kChunk];

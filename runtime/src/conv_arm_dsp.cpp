@@ -37,6 +37,7 @@ namespace rt {
 
 namespace {
 
+using arm::accumulator_bound;
 using arm::load_u32;
 using arm::offset_pair;
 using arm::OutputStage;
@@ -338,6 +339,11 @@ tinyq_dsp_mat_1x4:
 // the constant 2^(30+r) +- 2^30, whose words are 2^(t-1) or 2^(t-1) - 1 and 2^30 or 3 * 2^30 by
 // the sign of the accumulator) needs two more registers for that constant: r3 and lr for one
 // pixel, r6 and r7 (free with the full-range SSAT clamp) for four.
+// Doubled (mode bit 4, TINYQ_ONE_DOUBLED, TFLite's rounding with the full range only, for
+// callers that bound their accumulators: RowRequantizer::bound_accumulators): 2 acc (LSL)
+// through SMMLAR into the addend 2^(r-1) + offset * 2^r, plus the sign of acc, shifted by
+// r = -shift; 7 instructions an output instead of 9. r8 holds 2 * offset + 1, r11 the addend
+// (r8 << (r - 1)). Why it is exact: pack_quad_weights in depthwise_arm_dsp_rows.cpp.
 // clang-format off
 __asm__(R"(
   .section .text.tinyq_dsp_requantize,"ax",%progbits
@@ -412,6 +418,44 @@ __asm__(R"(
   bne 1b
   pop {r4-r11, pc}
   .endm
+  .macro TINYQ_ONE_DOUBLED load, store, lo
+  ldr r12, \load
+  lsl r12, r12, #1
+  smmlar \lo, r12, r9, r11
+  add r12, \lo, r12, asr #31
+  asr r12, r12, r10
+  ssat r12, #8, r12
+  strb r12, \store
+  .endm
+  .macro TINYQ_DOUBLED_CHANNEL load
+  ldr r9, \load
+  ldr r10, [r5], #4
+  rsb r10, r10, #0
+  sub r11, r10, #1
+  lsl r11, r8, r11
+  .endm
+  .macro TINYQ_REQUANT_LOOP_DOUBLED four, lo
+1:
+  TINYQ_DOUBLED_CHANNEL "[r4], #4"
+  .if \four
+  add lr, r1, r3, lsl #1
+  TINYQ_ONE_DOUBLED "[r0, #64]", "[r1, r3]", \lo
+  TINYQ_ONE_DOUBLED "[r0, #128]", "[lr]", \lo
+  TINYQ_ONE_DOUBLED "[r0, #192]", "[lr, r3]", \lo
+  .endif
+  TINYQ_ONE_DOUBLED "[r0], #4", "[r1], #1", \lo
+  subs r2, r2, #1
+  bne 1b
+  pop {r4-r11, pc}
+  .endm
+  .macro TINYQ_REQUANT_LOOP_TENSOR_DOUBLED
+  TINYQ_DOUBLED_CHANNEL "[r4]"
+1:
+  TINYQ_ONE_DOUBLED "[r0], #4", "[r1], #1", r3
+  subs r2, r2, #1
+  bne 1b
+  pop {r4-r11, pc}
+  .endm
   .macro TINYQ_REQUANT_LOOP_TENSOR full, tflite
   ldr r9, [r4]
   ldr r10, [r5]
@@ -459,8 +503,17 @@ tinyq_dsp_requantize:
   .hword (15f - 0b) / 2
   .hword (21f - 0b) / 2
   .hword (15f - 0b) / 2
+  .rept 6
+  .hword (15f - 0b) / 2
+  .endr
+  .hword (22f - 0b) / 2
+  .hword (23f - 0b) / 2
+  .rept 6
+  .hword (15f - 0b) / 2
+  .endr
+  .hword (24f - 0b) / 2
 15:
-  udf #0  @ modes 5 (TFLite, four pixels, narrow range) and 9, 11, 13, 15 (per tensor, four pixels) are never passed
+  udf #0  @ modes 5 (TFLite, four pixels, narrow range), 9, 11, 13, 15 (per tensor, four pixels), and 16 to 29 but 22 and 23 (doubled: TFLite's full range only) are never passed
 10:
   TINYQ_REQUANT_LOOP 0, 0
 11:
@@ -483,7 +536,17 @@ tinyq_dsp_requantize:
   TINYQ_REQUANT_LOOP_TENSOR 0, 1
 21:
   TINYQ_REQUANT_LOOP_TENSOR 1, 1
+22:
+  TINYQ_REQUANT_LOOP_DOUBLED 0, r3
+23:
+  TINYQ_REQUANT_LOOP_DOUBLED 1, r6
+24:
+  TINYQ_REQUANT_LOOP_TENSOR_DOUBLED
   .size tinyq_dsp_requantize, .-tinyq_dsp_requantize
+  .purgem TINYQ_REQUANT_LOOP_DOUBLED
+  .purgem TINYQ_REQUANT_LOOP_TENSOR_DOUBLED
+  .purgem TINYQ_DOUBLED_CHANNEL
+  .purgem TINYQ_ONE_DOUBLED
   .purgem TINYQ_REQUANT_LOOP
   .purgem TINYQ_REQUANT_LOOP_TFLITE
   .purgem TINYQ_REQUANT_LOOP_TENSOR
@@ -576,6 +639,8 @@ void conv_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weig
                     int8_t* output, int16_t* scratch) {
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   RowRequantizer rq(st, p.requant);
+  if (p.requant.rounding == kRoundTflite)
+    rq.bound_accumulators(accumulator_bound(bias, p.out_c, p.in_c, p.input_offset));
   const bool fast = (p.in_c & 3) == 0;
   const int32_t pixels = p.batch * p.out_h * p.out_w;
   PixelCursor cur;
@@ -606,6 +671,7 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
   const int32_t group_in_c = p.in_c / p.groups;
   const int32_t group_out_c = p.out_c / p.groups;
   const int32_t k = p.kernel_h * p.kernel_w * group_in_c;
+  if (p.requant.rounding == kRoundTflite) rq.bound_accumulators(accumulator_bound(bias, p.out_c, k, p.input_offset));
   const bool fast = (group_in_c & 3) == 0;
   // The padded group's zeros are written once; every patch writer leaves them zero.
   for (int32_t i = 0; i < kPixels * ((k + 3) & ~3); ++i) scratch[i] = 0;

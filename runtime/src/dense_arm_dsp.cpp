@@ -20,6 +20,7 @@ namespace rt {
 
 namespace {
 
+using arm::accumulator_bound;
 using arm::load_u32;
 using arm::offset_pair;
 using arm::OutputStage;
@@ -107,6 +108,9 @@ tinyq_dsp_dense_4rows:
 void dense_rows(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output) {
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   RowRequantizer rq(st, p.requant);
+  if (p.requant.rounding == kRoundTflite) {
+    rq.bound_accumulators(accumulator_bound(bias, p.out_features, p.in_features, p.input_offset));
+  }
   constexpr int32_t kChunk = RowRequantizer::kChunk;
   const int32_t n = p.in_features;
   const int32_t n4 = n & ~3;

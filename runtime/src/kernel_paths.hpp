@@ -11,8 +11,10 @@
 // takes the scratch that conv2d_s8_scratch_bytes(p, <its path>) asks for. Kernels without a
 // line for a path have no such path: the public kernel is the portable one.
 // TFLite's rounding (kRoundTflite): the conv, depthwise and dense paths take it themselves;
-// add_s8_dsp/_mve and avg_pool2d_s8_dsp/_mve are tinyq's rounding only: the public add_s8
-// and avg_pool2d_s8 hand TFLite's to the portable path.
+// add_s8_dsp/_mve and avg_pool2d_s8_mve are tinyq's rounding only: the public add_s8
+// hands TFLite's to add_s8_tflite_dsp on the DSP path (to the portable path elsewhere and
+// for parameters TFLite does not make); avg_pool2d_s8_dsp takes TFLite's rounded division
+// itself, avg_pool2d_s8 hands it to the portable path on Helium.
 #ifndef TINYQ_RUNTIME_KERNEL_PATHS_HPP
 #define TINYQ_RUNTIME_KERNEL_PATHS_HPP
 
@@ -67,6 +69,9 @@ void softmax_s8_portable(const int32_t* exp_table, int32_t rows, int32_t depth, 
 void max_pool2d_s8_dsp(const PoolParams& p, const int8_t* input, int8_t* output);
 void avg_pool2d_s8_dsp(const AvgPoolParams& p, const int8_t* input, int8_t* output);
 void add_s8_dsp(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
+// TFLite's add and sub (kRoundTflite) when one input's multiplier is exactly 1/2, as TFLite's
+// are; false, having written nothing, for other parameters (the portable path's then).
+bool add_s8_tflite_dsp(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 void mul_s8_dsp(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 void concat_s8_dsp(const ConcatParams& p, const int8_t* const* inputs, int8_t* output);
 #endif

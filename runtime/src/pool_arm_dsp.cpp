@@ -52,8 +52,7 @@ inline int8_t finish_avg(const AvgPoolParams& ap, const AvgFinish& f, int32_t su
     const int32_t v = arm::smmla(sum << f.fast.pre, f.fast.multiplier, f.fast.round) >> f.fast.post;
     return static_cast<int8_t>(clamp_i32(v, p.act_min, p.act_max));  // offset already in `round`
   }
-  int32_t v = 0;
-  if (f.n > 0) v = ap.truncate != 0 ? sum / f.n : requantize(sum, ap.count_multiplier[f.n], ap.count_shift[f.n]);
+  const int32_t v = f.n > 0 ? detail::window_average(ap, sum, f.n) : 0;
   return detail::offset_and_clamp(v, ap.output_offset, p.act_min, p.act_max);
 }
 
@@ -145,7 +144,7 @@ void avg_pool2d_s8_dsp(const AvgPoolParams& ap, const int8_t* input, int8_t* out
         if (n != f.n) {  // interior pixels share n: prepare the rescale once per change
           f.n = n;
           f.fast = detail::HighMulRequant{};
-          if (n > 0 && ap.truncate == 0) {
+          if (n > 0 && ap.truncate == 0 && ap.rounding == kRoundSingle) {
             f.fast = detail::high_mul_requant(ap.count_multiplier[n], ap.count_shift[n], ap.output_offset, sum_bound);
           }
         }

@@ -65,8 +65,9 @@ inline int32_t counted_taps(int32_t start, int32_t kernel, int32_t size, int32_t
 
 // The average of a window of n > 0 counted taps whose (q + input_offset) sum to `sum`, before
 // the output offset and clamp: AvgPoolParams' three modes. The DSP and Helium paths compute
-// the first two themselves; avg_pool2d_s8 hands TFLite's rounded division (ties away from
-// zero) to the portable path.
+// tinyq's rescale themselves where high_mul_requant allows; the DSP path calls this for the
+// rest; avg_pool2d_s8 hands TFLite's rounded division (ties away from zero) on Helium to the
+// portable path.
 inline int32_t window_average(const AvgPoolParams& ap, int32_t sum, int32_t n) {
   if (ap.rounding == kRoundTflite) {
     // TFLite's MEAN: its multiplier holds 1 / n already (AvgPoolParams).

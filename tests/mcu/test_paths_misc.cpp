@@ -191,7 +191,14 @@ void test_avg_pool() {
     for (int32_t n = 1; n <= taps; ++n) encode(ratio / n, count_multiplier[n], count_shift[n]);
     ap.count_multiplier = count_multiplier;
     ap.count_shift = count_shift;
-    if (!ap.truncate && chance(25)) ap.rounding = rt::kRoundTflite;  // TFLite's rounded division
+    if (!ap.truncate && chance(25)) {  // TFLite's rounded division, or its MEAN (1 / n in entry 0)
+      ap.rounding = rt::kRoundTflite;
+      if (chance(50)) {
+        ap.count_multiplier = ap.count_shift = nullptr;
+      } else {
+        encode(ratio / taps, count_multiplier[0], count_shift[0]);
+      }
+    }
     fill(input_a, pool_input_size(p));
     rt::avg_pool2d_s8(ap, input_a, out_native);
     rt::avg_pool2d_s8_portable(ap, input_a, out_portable);
@@ -229,6 +236,7 @@ int32_t random_broadcast(rt::BroadcastShape& s, int32_t& a_size, int32_t& b_size
   return total;
 }
 
+int32_t add_tflite_table_cases = 0;  // TFLite's rounding with the parameters of its table form
 void test_add() {
   for (int i = 0; i < kCases; ++i) {
     rt::BroadcastShape s{};
@@ -253,7 +261,17 @@ void test_add() {
     encode(twice_max / (ldexp(1.0, p.left_shift) * s_out), p.output_multiplier, p.output_shift);
     if (p.a_shift < -31 || p.b_shift < -31 || p.output_shift < -31 || p.output_shift > 30) continue;  // host rejects
     act_range(p.act_min, p.act_max);
-    if (p.b_multiplier >= 0 && chance(25)) p.rounding = rt::kRoundTflite;  // TFLite's add (no Sub)
+    if (p.b_multiplier >= 0 && chance(25)) {  // TFLite's add, or its SUB (b's term subtracted)
+      p.rounding = rt::kRoundTflite;
+      p.subtract = chance(30) ? 1 : 0;
+      if (chance(40)) {  // little headroom and an output shift of -1 .. -4: ties to round, often
+        p.left_shift = uniform(1, 3);
+        encode(log_uniform(0.04, 0.49), p.output_multiplier, p.output_shift);
+      }
+      // The DSP table form: one multiplier exactly 1/2 (TFLite's own), the output shift <= -1.
+      const bool half = (p.a_multiplier == 1 << 30 && p.a_shift == 0) || (p.b_multiplier == 1 << 30 && p.b_shift == 0);
+      if (half && p.output_shift <= -1 && p.left_shift >= 1) ++add_tflite_table_cases;
+    }
     fill(input_a, a_size);
     fill(input_b, b_size);
     rt::add_s8(p, s, input_a, input_b, out_native);
@@ -578,6 +596,11 @@ int main() {
     }
     if (cases_run < kCases / 6) {  // every generator keeps at least this many of its cases
       printf("TOO FEW CASES: %d for %s\n", cases_run, only);
+      ++failures;
+    }
+    if (strcmp(only, "add") == 0) printf("add: %ld cases of TFLite's table form\n", (long)add_tflite_table_cases);
+    if (strcmp(only, "add") == 0 && add_tflite_table_cases < kCases / 40) {
+      printf("TOO FEW CASES: %ld of TFLite's add in its table form\n", static_cast<long>(add_tflite_table_cases));
       ++failures;
     }
     printf("test_paths_misc: %d cases, %d failing\n", cases_run, failures);
