@@ -721,6 +721,7 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
 
 void conv2d_s8_dsp_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                              int8_t* output, int16_t* scratch) {
+  if (conv2d_s8_dsp_pointwise_narrow(p, input, weights, bias, output)) return;
   conv_pointwise(p, input, weights, bias, output, scratch);
 }
 

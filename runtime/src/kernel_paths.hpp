@@ -68,6 +68,10 @@ void softmax_s8_portable(const int32_t* exp_table, int32_t rows, int32_t depth, 
 #if defined(TINYQ_PATH_ARM_DSP)
 void max_pool2d_s8_dsp(const PoolParams& p, const int8_t* input, int8_t* output);
 void avg_pool2d_s8_dsp(const AvgPoolParams& p, const int8_t* input, int8_t* output);
+// DspPointwise layers with 8 or 16 input channels whose requantization the assembly can fuse
+// (conv_arm_dsp_narrow.cpp); false, having written nothing, for the others.
+bool conv2d_s8_dsp_pointwise_narrow(const ConvParams& p, const int8_t* input, const int8_t* weights,
+                                    const int32_t* bias, int8_t* output);
 void add_s8_dsp(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 // TFLite's add and sub (kRoundTflite) when one input's multiplier is exactly 1/2, as TFLite's
 // are; false, having written nothing, for other parameters (the portable path's then).

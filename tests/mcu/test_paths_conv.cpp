@@ -199,6 +199,19 @@ void count_quad_kinds(const rt::ConvParams& p) {
   ++(p.requant.rounding == rt::kRoundTflite ? quad_kinds.tflite : quad_kinds.single);
 }
 
+// The DSP pointwise layers with 8 or 16 input channels fuse the requantization into their
+// assembly (conv_arm_dsp_narrow.cpp) under the same conditions: conv_pointwise's run requires
+// both roundings.
+QuadKinds narrow_kinds;
+void count_narrow_kinds(const rt::ConvParams& p) {
+  if ((p.in_c != 8 && p.in_c != 16) || p.act_min != -128 || p.act_max != 127) return;
+  const bool tflite = p.requant.rounding == rt::kRoundTflite;
+  for (int32_t i = 0; i < p.requant.count; ++i) {
+    if (p.requant.shift[i] > (tflite ? -1 : -2) || (tflite && p.requant.multiplier[i] < 0)) return;
+  }
+  ++(tflite ? narrow_kinds.tflite : narrow_kinds.single);
+}
+
 void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_multiplier,
                 const char* expect = nullptr) {
   const int32_t group_in_c = depthwise ? 1 : p.in_c / p.groups;
@@ -222,6 +235,7 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
     }
     if (strcmp(expect, "depthwise_few") == 0) count_few_kinds(p);
     if (strcmp(expect, "depthwise_3x3") == 0) count_quad_kinds(p);
+    if (strcmp(expect, "conv_pointwise") == 0) count_narrow_kinds(p);
   }
   memset(out_native, 0x55, static_cast<size_t>(n_out));
   memset(out_portable, 0x33, static_cast<size_t>(n_out));
@@ -359,7 +373,8 @@ void random_conv(bool depthwise) {
 // attempts allowed is a failure (a generator that no longer reaches its variant).
 void variant_cases(const char* name, bool depthwise, const ShapeOdds& odds, int32_t wanted) {
   const int before = cases;
-  fusable_odds = odds.column > 0 || strcmp(name, "depthwise_3x3") == 0 ? 70 : 0;
+  const bool fuses = odds.column > 0 || strcmp(name, "depthwise_3x3") == 0 || strcmp(name, "conv_pointwise") == 0;
+  fusable_odds = fuses ? 70 : 0;
   for (int32_t attempt = 0; cases - before < wanted && attempt < 200 * wanted; ++attempt) {
     rt::ConvParams p = random_conv_shape(depthwise, odds);
     if (strcmp(depthwise ? depthwise_variant(p) : conv_variant(p), name) != 0) continue;
@@ -588,6 +603,14 @@ int main() {
         if (strcmp(only, v.name) != 0) continue;
         known = true;
         variant_cases(v.name, v.depthwise, v.odds, v.cases);
+      }
+      if (strcmp(only, "conv_pointwise") == 0 && rt::kNativePath == rt::KernelPath::ArmDsp) {
+        printf("conv_pointwise: fusable 8- and 16-channel layers: single %ld, tflite %ld\n", (long)narrow_kinds.single,
+               (long)narrow_kinds.tflite);
+        if (narrow_kinds.single < 20 || narrow_kinds.tflite < 20) {
+          ++failures;
+          printf("TOO FEW CASES of fusable 8- and 16-channel pointwise layers\n");
+        }
       }
       if (strcmp(only, "depthwise_3x3") == 0 && rt::kNativePath == rt::KernelPath::ArmDsp) {
         printf("depthwise_3x3: fusable four-pixel passes: single %ld, tflite %ld\n", (long)quad_kinds.single,

@@ -1,0 +1,263 @@
+// tinyq runtime: 1x1 convolutions with 8 or 16 input channels on the ARMv7E-M DSP extension
+// (MobileNet's first pointwise layers: VWW's 8 -> 16 and 16 -> 32 at 48 x 48 and 24 x 24).
+//
+// conv_pointwise (conv_arm_dsp.cpp) computes one channel x four pixels per step and hands
+// the accumulators to tinyq_dsp_requantize: with K = 8 its per-channel bookkeeping (about 60
+// instructions: bias, loop set-up, stores, the requantization's own loop) outweighs the 16
+// SMLAD of the products, and a layer runs at 0.26 MACs per instruction. Here a pixel's K
+// inputs stay unpacked in registers (K = 8: 4 int16 pairs; K = 16: 8 pairs, half reloaded from
+// the stack) and each output channel is one pass over words packed per call on the stack in
+// the order the loop reads them: a start value, the K / 2 weight pairs, the requantization's
+// multiplier, addend and shift. Per output: K / 2 SMLAD, one or two LDM of weights (and, for
+// K = 16, two LDM of inputs), one LDM of the three parameters, the fused requantization of
+// the 3x3 depthwise passes (3 instructions, 4 with TFLite's rounding), SSAT, STRB and the loop:
+// 12 instructions for 8 MACs with K = 8, 19 for 16 with K = 16.
+//
+// The input offset is folded into the start value (bias + input_offset * sum of the channel's
+// weights), so the loop multiplies raw int8 inputs: SXTB16 and SXTB16 ROR #8 of an input word
+// give the pairs [x0, x2], [x1, x3], which meet weight pairs packed the same way. The
+// requantization and its exactness conditions are those of the 3x3 depthwise passes
+// (depthwise_arm_dsp_rows.cpp, pack_quad_weights): tinyq's single rounding with every shift
+// <= -2, TFLite's two roundings on doubled weights and start values with every shift <= -1
+// and multipliers >= 0, the full int8 output range, and per channel bounds from |bias| + 255 *
+// sum |w|. A layer outside them returns false before writing anything, and conv_pointwise
+// runs it. Sums wrap modulo 2^32 like the portable ones: the same bytes.
+#include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
+
+#if defined(TINYQ_PATH_ARM_DSP)
+
+#include "conv_arm_common.hpp"
+#include "kernel_paths.hpp"
+
+namespace tinyq {
+namespace rt {
+
+namespace {
+
+constexpr int32_t kNarrowChannels = 32;  // output channels packed per pass over the pixels
+
+// What the assembly reads; offsets fixed by it.
+struct NarrowArgs {
+  int32_t in_step;        // 0: bytes from a pixel's inputs to the next pixel's
+  int32_t out_step;       // 4: bytes from a pixel's outputs to the next pixel's, minus the channels
+  int32_t pixels;         // 8: pixels of this call, >= 1
+  const int32_t* packed;  // 12: the packed channels
+  const int32_t* end;     // 16: their end
+  int32_t tflite;         // 20: nonzero: TFLite's rounding (the doubled form)
+};
+
+// clang-format off
+// One output channel, K = 8: x pairs in r9-r12, r1 packed words (advanced), r2 output
+// (advanced), r4-r8 clobbered; TFLITE: lr scratch.
+#define TINYQ_NARROW_DOT8                 \
+  "  ldm r1!, {r4-r8}\n"                  \
+  "  smlad r4, r9, r5, r4\n"              \
+  "  smlad r4, r10, r6, r4\n"             \
+  "  smlad r4, r11, r7, r4\n"             \
+  "  smlad r4, r12, r8, r4\n"             \
+  "  ldm r1!, {r5-r7}\n"
+// K = 16: pairs 0-3 from [sp], 4-7 from [lr] (sp + 16); r8 is free after the products.
+#define TINYQ_NARROW_DOT16                \
+  "  ldm r1!, {r4-r8}\n"                  \
+  "  ldm sp, {r9-r12}\n"                  \
+  "  smlad r4, r9, r5, r4\n"              \
+  "  smlad r4, r10, r6, r4\n"             \
+  "  smlad r4, r11, r7, r4\n"             \
+  "  smlad r4, r12, r8, r4\n"             \
+  "  ldm r1!, {r5-r8}\n"                  \
+  "  ldm lr, {r9-r12}\n"                  \
+  "  smlad r4, r9, r5, r4\n"              \
+  "  smlad r4, r10, r6, r4\n"             \
+  "  smlad r4, r11, r7, r4\n"             \
+  "  smlad r4, r12, r8, r4\n"             \
+  "  ldm r1!, {r5-r7}\n"
+// r5 multiplier, r6 addend (output offset folded in), r7 shift; SCRATCH for TFLite's sign.
+#define TINYQ_NARROW_SINGLE                \
+  "  smmla r4, r4, r5, r6\n"               \
+  "  asr r4, r4, r7\n"                     \
+  "  ssat r4, #8, r4\n"                    \
+  "  strb r4, [r2], #1\n"
+#define TINYQ_NARROW_TFLITE(SCRATCH)       \
+  "  smmlar " SCRATCH ", r4, r5, r6\n"     \
+  "  add r4, " SCRATCH ", r4, asr #31\n"   \
+  "  asr r4, r4, r7\n"                     \
+  "  ssat r4, #8, r4\n"                    \
+  "  strb r4, [r2], #1\n"
+// The pixel loop around the channel loops: X bytes of stack for the inputs, then [sp + X]
+// holds r3 (-> NarrowArgs); LOAD the pixel's inputs into pairs, DOT one channel's products,
+// SCRATCH TFLite's register.
+#define TINYQ_NARROW_FUNCTION(NAME, X, LOAD, DOT, SCRATCH) \
+  "  .section .text." NAME ",\"ax\",%progbits\n"  \
+  "  .syntax unified\n"                            \
+  "  .thumb\n"                                     \
+  "  .align 2\n"                                   \
+  "  .global " NAME "\n"                           \
+  "  .hidden " NAME "\n"                           \
+  "  .type " NAME ", %function\n"                  \
+  "  .thumb_func\n"                                \
+  NAME ":\n"                                       \
+  "  push {r4-r11, lr}\n"                          \
+  "  sub sp, #(" #X " + 8)\n"                      \
+  "  str r3, [sp, #" #X "]\n"                      \
+  "  add lr, sp, #16\n"                            \
+  "1:\n"                                           \
+  LOAD                                             \
+  "  ldr r3, [sp, #" #X "]\n"                      \
+  "  ldr r4, [r3]\n"                               \
+  "  add r0, r4\n"                                 \
+  "  ldr r4, [r3, #20]\n"                          \
+  "  ldrd r1, r3, [r3, #12]\n"                     \
+  "  cbnz r4, 3f\n"                                \
+  "2:\n"                                           \
+  DOT                                              \
+  TINYQ_NARROW_SINGLE                              \
+  "  cmp r1, r3\n"                                 \
+  "  bne 2b\n"                                     \
+  "  b 4f\n"                                       \
+  "3:\n"                                           \
+  DOT                                              \
+  TINYQ_NARROW_TFLITE(SCRATCH)                     \
+  "  cmp r1, r3\n"                                 \
+  "  bne 3b\n"                                     \
+  "4:\n"                                           \
+  "  ldr r3, [sp, #" #X "]\n"                      \
+  "  ldrd r4, r5, [r3, #4]\n"                      \
+  "  add r2, r4\n"                                 \
+  "  subs r5, #1\n"                                \
+  "  str r5, [r3, #8]\n"                           \
+  "  bne 1b\n"                                     \
+  "  add sp, #(" #X " + 8)\n"                      \
+  "  pop {r4-r11, pc}\n"                           \
+  "  .size " NAME ", .-" NAME "\n"                 \
+  "  .text\n"
+// A pixel's 8 inputs (r0, not advanced) as pairs in r9-r12.
+#define TINYQ_NARROW_LOAD8                 \
+  "  ldr r9, [r0]\n"                       \
+  "  ldr r11, [r0, #4]\n"                  \
+  "  sxtb16 r10, r9, ror #8\n"             \
+  "  sxtb16 r9, r9\n"                      \
+  "  sxtb16 r12, r11, ror #8\n"            \
+  "  sxtb16 r11, r11\n"
+// 16 inputs as 8 pairs at [sp] (pairs 0-3) and [sp, #16] (4-7).
+#define TINYQ_NARROW_LOAD16                \
+  "  ldr r5, [r0]\n"                       \
+  "  ldr r7, [r0, #4]\n"                   \
+  "  ldr r9, [r0, #8]\n"                   \
+  "  ldr r11, [r0, #12]\n"                 \
+  "  sxtb16 r6, r5, ror #8\n"              \
+  "  sxtb16 r5, r5\n"                      \
+  "  sxtb16 r8, r7, ror #8\n"              \
+  "  sxtb16 r7, r7\n"                      \
+  "  sxtb16 r10, r9, ror #8\n"             \
+  "  sxtb16 r9, r9\n"                      \
+  "  sxtb16 r12, r11, ror #8\n"            \
+  "  sxtb16 r11, r11\n"                    \
+  "  stm sp, {r5-r12}\n"
+// clang-format on
+
+// Pixels of one call: r0 the first pixel's inputs, r2 its outputs of the packed channels.
+// r3 -> NarrowArgs; the input advances by in_step per pixel (after its inputs are loaded),
+// the output by out_step after the channels. The 8 x 8 case keeps no stack but the argument.
+extern "C" void tinyq_dsp_pointwise_narrow8(const int8_t* input, int32_t unused, int8_t* output, NarrowArgs* args);
+extern "C" void tinyq_dsp_pointwise_narrow16(const int8_t* input, int32_t unused, int8_t* output, NarrowArgs* args);
+__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_pointwise_narrow8", 0, TINYQ_NARROW_LOAD8, TINYQ_NARROW_DOT8, "lr"));
+__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_pointwise_narrow16", 32, TINYQ_NARROW_LOAD16, TINYQ_NARROW_DOT16, "r8"));
+#undef TINYQ_NARROW_FUNCTION
+#undef TINYQ_NARROW_LOAD8
+#undef TINYQ_NARROW_LOAD16
+#undef TINYQ_NARROW_DOT8
+#undef TINYQ_NARROW_DOT16
+#undef TINYQ_NARROW_SINGLE
+#undef TINYQ_NARROW_TFLITE
+
+// Whether every channel's requantization can be fused, and packs channels [c0, c0 + n)
+// (pack) in the order the assembly reads them: K / 2 + 4 words per channel.
+struct NarrowPlan {
+  bool tflite;
+  int32_t words;  // per channel
+};
+
+bool narrow_plan(const ConvParams& p, NarrowPlan& plan) {
+  const int32_t k = p.in_c;
+  if ((k != 8 && k != 16) || p.act_min != -128 || p.act_max != 127) return false;
+  plan.tflite = p.requant.rounding == kRoundTflite;
+  plan.words = k / 2 + 4;
+  for (int32_t i = 0; i < p.requant.count; ++i) {
+    const int32_t s = p.requant.shift[i];
+    if (s < -31 || s > (plan.tflite ? -1 : -2) || (plan.tflite && p.requant.multiplier[i] < 0)) return false;
+  }
+  return true;
+}
+
+// Packs channel c at w; false when its bounds fail (nothing else is then used).
+bool pack_channel(const ConvParams& p, const NarrowPlan& plan, const int8_t* weights, const int32_t* bias, int32_t c,
+                  int32_t* w) {
+  const int32_t k = p.in_c, scale = plan.tflite ? 2 : 1;
+  const int8_t* row = weights + c * k;
+  int32_t sum = 0, sum_abs = 0;
+  for (int32_t i = 0; i < k; ++i) {
+    sum += row[i];
+    sum_abs += row[i] < 0 ? -row[i] : row[i];
+  }
+  const int32_t b = bias != nullptr ? bias[c] : 0;
+  w[0] = static_cast<int32_t>(
+      (static_cast<uint32_t>(b) + static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum)) *
+      static_cast<uint32_t>(scale));
+  const auto pair = [scale](int32_t lo, int32_t hi) {
+    return static_cast<int32_t>((static_cast<uint32_t>(scale * lo) & 0xFFFFu) |
+                                (static_cast<uint32_t>(scale * hi) << 16));
+  };
+  for (int32_t g = 0; g < k / 4; ++g) {
+    w[1 + 2 * g] = pair(row[4 * g], row[4 * g + 2]);
+    w[2 + 2 * g] = pair(row[4 * g + 1], row[4 * g + 3]);
+  }
+  const int32_t i = p.requant.count == 1 ? 0 : c;
+  const int32_t t = plan.tflite ? -p.requant.shift[i] : -1 - p.requant.shift[i];
+  const int64_t m = p.requant.multiplier[i];
+  const int64_t bound = (b < 0 ? -int64_t{b} : int64_t{b}) + 255 * int64_t{sum_abs};
+  const int64_t hi = plan.tflite ? ((bound * m) >> 31) + 2 : ((bound * (m < 0 ? -m : m)) >> 32) + 1;
+  const int64_t addend = (int64_t{1} << (t - 1)) + int64_t{p.output_offset} * (int64_t{1} << t);
+  int32_t* rq = w + 1 + k / 2;
+  rq[0] = p.requant.multiplier[i];
+  rq[1] = static_cast<int32_t>(addend);
+  rq[2] = t;
+  return hi + (addend < 0 ? -addend : addend) < (int64_t{1} << 31) && scale * bound < (int64_t{1} << 31);
+}
+
+}  // namespace
+
+bool conv2d_s8_dsp_pointwise_narrow(const ConvParams& p, const int8_t* input, const int8_t* weights,
+                                    const int32_t* bias, int8_t* output) {
+  NarrowPlan plan;
+  if (!narrow_plan(p, plan)) return false;
+  alignas(8) int32_t packed[kNarrowChannels * (16 / 2 + 4)];
+  // Every channel's bounds before any output is written.
+  for (int32_t c = 0; c < p.out_c; ++c) {
+    if (!pack_channel(p, plan, weights, bias, c, packed)) return false;
+  }
+  const auto run = p.in_c == 8 ? tinyq_dsp_pointwise_narrow8 : tinyq_dsp_pointwise_narrow16;
+  NarrowArgs args;
+  args.in_step = p.stride_w * p.in_c;
+  args.tflite = plan.tflite ? 1 : 0;
+  args.packed = packed;
+  for (int32_t c0 = 0; c0 < p.out_c; c0 += kNarrowChannels) {
+    const int32_t n = p.out_c - c0 < kNarrowChannels ? p.out_c - c0 : kNarrowChannels;
+    for (int32_t c = 0; c < n; ++c) pack_channel(p, plan, weights, bias, c0 + c, packed + c * plan.words);
+    args.end = packed + n * plan.words;
+    args.out_step = p.out_c - n;
+    for (int32_t b = 0; b < p.batch; ++b) {
+      for (int32_t oy = 0; oy < p.out_h; ++oy) {
+        const int8_t* in = input + ((b * p.in_h + oy * p.stride_h) * p.in_w) * p.in_c;
+        int8_t* out = output + ((b * p.out_h + oy) * p.out_w) * p.out_c + c0;
+        args.pixels = p.out_w;
+        run(in, 0, out, &args);
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace rt
+}  // namespace tinyq
+
+#endif  // TINYQ_PATH_ARM_DSP
