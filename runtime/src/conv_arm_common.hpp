@@ -185,6 +185,10 @@ class RowRequantizer {
   // |y| <= bound * m / 2^31 + 1; addend = 2^(r-1) + offset * 2^r, r = -shift). Needs the full
   // int8 range and multipliers >= 0 (TFLite's); otherwise nothing changes.
   void bound_accumulators(int64_t bound) {
+#if defined(__OPTIMIZE_SIZE__)  // -Os: tinyq_dsp_requantize has no doubled loops
+    (void)bound;
+    return;
+#endif
     if (!tflite_ || !fast_ || !full_range_ || bound < 0 || 2 * bound >= (int64_t{1} << 31)) return;
     const int32_t count = per_tensor_ ? 1 : channels_;
     const int32_t* m = per_tensor_ ? multiplier_ : st_.multiplier;

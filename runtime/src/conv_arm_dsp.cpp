@@ -345,7 +345,14 @@ tinyq_dsp_mat_1x4:
 // r = -shift; 7 instructions an output instead of 9. r8 holds 2 * offset + 1, r11 the addend
 // (r8 << (r - 1)). Why it is exact: pack_quad_weights in depthwise_arm_dsp_rows.cpp.
 // clang-format off
-__asm__(R"(
+// The doubled loops (modes 22, 23, 30) are left out at -Os (about 0.4 KB; bound_accumulators
+// never asks for them there).
+#if defined(__OPTIMIZE_SIZE__)
+#define TINYQ_REQUANT_DOUBLED "  .set tinyq_requant_doubled, 0\n"
+#else
+#define TINYQ_REQUANT_DOUBLED "  .set tinyq_requant_doubled, 1\n"
+#endif
+__asm__(TINYQ_REQUANT_DOUBLED R"(
   .section .text.tinyq_dsp_requantize,"ax",%progbits
   .syntax unified
   .thumb
@@ -506,12 +513,14 @@ tinyq_dsp_requantize:
   .rept 6
   .hword (15f - 0b) / 2
   .endr
+  .if tinyq_requant_doubled
   .hword (22f - 0b) / 2
   .hword (23f - 0b) / 2
   .rept 6
   .hword (15f - 0b) / 2
   .endr
   .hword (24f - 0b) / 2
+  .endif
 15:
   udf #0  @ modes 5 (TFLite, four pixels, narrow range), 9, 11, 13, 15 (per tensor, four pixels), and 16 to 29 but 22 and 23 (doubled: TFLite's full range only) are never passed
 10:
@@ -536,12 +545,14 @@ tinyq_dsp_requantize:
   TINYQ_REQUANT_LOOP_TENSOR 0, 1
 21:
   TINYQ_REQUANT_LOOP_TENSOR 1, 1
+  .if tinyq_requant_doubled
 22:
   TINYQ_REQUANT_LOOP_DOUBLED 0, r3
 23:
   TINYQ_REQUANT_LOOP_DOUBLED 1, r6
 24:
   TINYQ_REQUANT_LOOP_TENSOR_DOUBLED
+  .endif
   .size tinyq_dsp_requantize, .-tinyq_dsp_requantize
   .purgem TINYQ_REQUANT_LOOP_DOUBLED
   .purgem TINYQ_REQUANT_LOOP_TENSOR_DOUBLED
@@ -555,6 +566,7 @@ tinyq_dsp_requantize:
   .purgem TINYQ_CLAMP
   .text
 )");
+#undef TINYQ_REQUANT_DOUBLED
 // clang-format on
 
 // Output channels [oc_begin, oc_end) of four pixels whose patches (K values each, reordered,

@@ -332,9 +332,15 @@ constexpr int32_t kQuadFusedTflite = 2;   // the same with TFLite's two rounding
   "  smlad r11, r3, lr, r11\n"                                                        \
   TINYQ_DWQ_FINISH
 // The fused TFLite rounding (DwQuadArgs::fused == kQuadFusedTflite), left out of builds whose
-// model has no depthwise layer with TFLite's rounding (kernel_features.hpp): r2 holds 0 or 2
-// here; 2 goes to its requantization (7:), which ends at the common store (6:).
-#if TINYQ_DW_DSP_QUAD_TFLITE
+// model has no 3x3 depthwise layer with TFLite's rounding (kernel_features.hpp) and of -Os
+// builds (about 1.1 KB over the four functions): r2 holds 0 or 2 here; 2 goes to its
+// requantization (7:), which ends at the common store (6:).
+#if TINYQ_DW_DSP_QUAD_TFLITE && !defined(__OPTIMIZE_SIZE__)
+#define TINYQ_DWQ_FUSE_TFLITE 1
+#else
+#define TINYQ_DWQ_FUSE_TFLITE 0
+#endif
+#if TINYQ_DWQ_FUSE_TFLITE
 #define TINYQ_DWQ_TFLITE_BRANCH "  cbnz r2, 7f\n"
 #define TINYQ_DWQ_TFLITE_FINISH                                                       \
   "7:\n"                                                                              \
@@ -867,7 +873,7 @@ __attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const in
   // The fused mode every channel allows (pack_quad_weights checks the bounds per block).
   const bool full_range = st.lo == -128 - st.offset && st.hi == 127 - st.offset;
   bool single = full_range && p.requant.rounding == kRoundSingle;
-  bool tflite = TINYQ_DW_DSP_QUAD_TFLITE && full_range && p.requant.rounding == kRoundTflite;
+  bool tflite = TINYQ_DWQ_FUSE_TFLITE && full_range && p.requant.rounding == kRoundTflite;
   for (int32_t i = 0; i < p.requant.count; ++i) {
     const int32_t shift = p.requant.shift[i];
     single = single && shift <= -2 && shift >= -31;
