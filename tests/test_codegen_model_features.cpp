@@ -48,6 +48,14 @@ TEST(ModelFeatures, FollowTheDepthwiseLayers) {
   f = emit_model_features(q);
   EXPECT_TRUE(has(f, "#define TINYQ_DW_DSP_QUAD_TFLITE 1")) << f;
   dw.ints["requant_rounding"] = rt::kRoundSingle;
+  for (std::int64_t channels : {8, 16, 24}) {  // the DSP 3x3 passes over blocks of 8 channels
+    const std::int64_t saved_in = dw.ints["in_c"], saved_out = dw.ints["out_c"];
+    dw.ints["in_c"] = dw.ints["out_c"] = channels;
+    f = emit_model_features(q);
+    EXPECT_TRUE(has(f, channels == 16 ? "#define TINYQ_DW_DSP_QUAD8 0" : "#define TINYQ_DW_DSP_QUAD8 1")) << f;
+    dw.ints["in_c"] = saved_in;
+    dw.ints["out_c"] = saved_out;
+  }
   dw.ints["kernel_w"] = 2;
   f = emit_model_features(q);
   EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_UNROLL3 0")) << f;
@@ -61,6 +69,7 @@ TEST(ModelFeatures, FollowTheDepthwiseLayers) {
   EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_ROUND_SINGLE 0")) << f;
   EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_ROUND_TFLITE 1")) << f;
   EXPECT_TRUE(has(f, "#define TINYQ_DW_DSP_QUAD_TFLITE 0")) << f;  // not 3x3
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_DSP_QUAD8 0")) << f;
 }
 
 }  // namespace

@@ -300,22 +300,22 @@ constexpr int32_t kQuadFusedTflite = 2;   // the same with TFLite's two rounding
 // 2 channels (bytes of PKH's half) of 4 pixels; r1 advances by 24 words.
 #define TINYQ_DWQ_HALF(PKH)                                                           \
   "  ldm r1!, {r4-r11}\n"                                                             \
-  TINYQ_DWQ_UNPACK(0, 16, PKH) TINYQ_DWQ_V(0, "r4", "r5")                             \
-  TINYQ_DWQ_UNPACK(48, 64, PKH) TINYQ_DWQ_V(1, "r4", "r5") TINYQ_DWQ_V(0, "r6", "r7") \
-  TINYQ_DWQ_UNPACK(96, 112, PKH) TINYQ_DWQ_V(2, "r4", "r5") TINYQ_DWQ_V(1, "r6", "r7")\
+  TINYQ_DWQ_UNPACK(0*tqc+0*tqr, 0*tqc+1*tqr, PKH) TINYQ_DWQ_V(0, "r4", "r5")                             \
+  TINYQ_DWQ_UNPACK(1*tqc+0*tqr, 1*tqc+1*tqr, PKH) TINYQ_DWQ_V(1, "r4", "r5") TINYQ_DWQ_V(0, "r6", "r7") \
+  TINYQ_DWQ_UNPACK(2*tqc+0*tqr, 2*tqc+1*tqr, PKH) TINYQ_DWQ_V(2, "r4", "r5") TINYQ_DWQ_V(1, "r6", "r7")\
   TINYQ_DWQ_V(0, "r8", "r9")                                                          \
-  TINYQ_DWQ_UNPACK(144, 160, PKH) TINYQ_DWQ_V(2, "r6", "r7") TINYQ_DWQ_V(1, "r8", "r9")\
+  TINYQ_DWQ_UNPACK(3*tqc+0*tqr, 3*tqc+1*tqr, PKH) TINYQ_DWQ_V(2, "r6", "r7") TINYQ_DWQ_V(1, "r8", "r9")\
   TINYQ_DWQ_V(0, "r10", "r11")                                                        \
-  TINYQ_DWQ_UNPACK(192, 208, PKH) TINYQ_DWQ_V(2, "r8", "r9")                          \
+  TINYQ_DWQ_UNPACK(4*tqc+0*tqr, 4*tqc+1*tqr, PKH) TINYQ_DWQ_V(2, "r8", "r9")                          \
   TINYQ_DWQ_V(1, "r10", "r11")                                                        \
-  TINYQ_DWQ_UNPACK(240, 256, PKH) TINYQ_DWQ_V(2, "r10", "r11")                        \
-  TINYQ_DWQ_UNPACK(32, 80, PKH)                                                       \
+  TINYQ_DWQ_UNPACK(5*tqc+0*tqr, 5*tqc+1*tqr, PKH) TINYQ_DWQ_V(2, "r10", "r11")                        \
+  TINYQ_DWQ_UNPACK(0*tqc+2*tqr, 1*tqc+2*tqr, PKH)                                                       \
   "  ldrd r12, lr, [r1, #24]\n"                                                       \
   "  smlad r4, r2, r12, r4\n"                                                         \
   "  smlad r5, r3, lr, r5\n"                                                          \
   "  smlatb r6, r2, r12, r6\n"                                                        \
   "  smlatb r7, r3, lr, r7\n"                                                         \
-  TINYQ_DWQ_UNPACK(128, 176, PKH)                                                     \
+  TINYQ_DWQ_UNPACK(2*tqc+2*tqr, 3*tqc+2*tqr, PKH)                                                     \
   "  smlad r8, r2, r12, r8\n"                                                         \
   "  smlad r9, r3, lr, r9\n"                                                          \
   "  smlatb r10, r2, r12, r10\n"                                                      \
@@ -325,7 +325,7 @@ constexpr int32_t kQuadFusedTflite = 2;   // the same with TFLite's two rounding
   "  smlabt r5, r3, lr, r5\n"                                                         \
   "  smlad r6, r2, r12, r6\n"                                                         \
   "  smlad r7, r3, lr, r7\n"                                                          \
-  TINYQ_DWQ_UNPACK(224, 272, PKH)                                                     \
+  TINYQ_DWQ_UNPACK(4*tqc+2*tqr, 5*tqc+2*tqr, PKH)                                                     \
   "  smlabt r8, r2, r12, r8\n"                                                        \
   "  smlabt r9, r3, lr, r9\n"                                                         \
   "  smlad r10, r2, r12, r10\n"                                                       \
@@ -339,6 +339,14 @@ constexpr int32_t kQuadFusedTflite = 2;   // the same with TFLite's two rounding
 #define TINYQ_DWQ_FUSE_TFLITE 1
 #else
 #define TINYQ_DWQ_FUSE_TFLITE 0
+#endif
+// Four-pixel passes over blocks of 8 channels (a 3x3 layer with a multiple of 8 but not of 16
+// channels: MobileNet's first depthwise layer), left out where no layer has them
+// (kernel_features.hpp) and at -Os (about 1.5 KB).
+#if TINYQ_DW_DSP_QUAD8 && !defined(__OPTIMIZE_SIZE__)
+#define TINYQ_DWQ_BLOCK8 1
+#else
+#define TINYQ_DWQ_BLOCK8 0
 #endif
 #if TINYQ_DWQ_FUSE_TFLITE
 #define TINYQ_DWQ_TFLITE_BRANCH "  cbnz r2, 7f\n"
@@ -402,35 +410,44 @@ constexpr int32_t kQuadFusedTflite = 2;   // the same with TFLite's two rounding
   "  str r2, [sp]\n"                                                                  \
   "9:\n"
 
+// One pass function: NAME over strips of COL bytes per column and ROW per kernel row (3
+// rows of 16 or 8 channels), HALF the 2-channel body; every channel group up to w_end.
+#define TINYQ_DWQ_FUNCTION(NAME, COL, ROW, HALF)                                  \
+  "  .section .text." NAME ",\"ax\",%progbits\n"                               \
+  "  .syntax unified\n"                                                           \
+  "  .thumb\n"                                                                    \
+  "  .align 2\n"                                                                  \
+  "  .global " NAME "\n"                                                          \
+  "  .hidden " NAME "\n"                                                          \
+  "  .type " NAME ", %function\n"                                                 \
+  "  .thumb_func\n" NAME ":\n"                                                   \
+  "  .set tqc, " #COL "\n"                                                        \
+  "  .set tqr, " #ROW "\n"                                                        \
+  "  push {r4-r11, lr}\n"                                                         \
+  "  ldm r3, {r3, r12, lr}\n"                                                     \
+  "  push {r2, r3, r12, lr}\n" /* [sp] dest, [sp, #4] stride, [sp, #8] w_end, [sp, #12] fused */ \
+  "1:\n" HALF(TINYQ_DWQ_LO) HALF(TINYQ_DWQ_HI)                                    \
+  "  add r0, #4\n"                                                                \
+  "  ldr r2, [sp, #8]\n"                                                          \
+  "  cmp r1, r2\n"                                                                \
+  "  bne 1b\n"                                                                    \
+  "  add sp, #16\n"                                                               \
+  "  pop {r4-r11, pc}\n"                                                          \
+  "  .size " NAME ", .-" NAME "\n"                                                \
+  "  .text\n"
+
 // Four pixels of every channel group up to w_end. r0 strip at the first window's column (+4
 // per group), r1 packed weights, r2 output of pixel 0's first channel (fused) or the
 // accumulators (16 per pixel), r3 -> DwQuadArgs.
 extern "C" void tinyq_dsp_depthwise_3x3_quad(const int8_t* strip, const int32_t* packed, void* dest,
                                              const DwQuadArgs* args);
-__asm__(
-    "  .section .text.tinyq_dsp_depthwise_3x3_quad,\"ax\",%progbits\n"
-    "  .syntax unified\n"
-    "  .thumb\n"
-    "  .align 2\n"
-    "  .global tinyq_dsp_depthwise_3x3_quad\n"
-    "  .hidden tinyq_dsp_depthwise_3x3_quad\n"
-    "  .type tinyq_dsp_depthwise_3x3_quad, %function\n"
-    "  .thumb_func\n"
-    "tinyq_dsp_depthwise_3x3_quad:\n"
-    "  push {r4-r11, lr}\n"
-    "  ldm r3, {r3, r12, lr}\n"
-    "  push {r2, r3, r12, lr}\n"  // [sp] dest, [sp, #4] stride, [sp, #8] w_end, [sp, #12] fused
-    "1:\n"
-    TINYQ_DWQ_HALF(TINYQ_DWQ_LO)
-    TINYQ_DWQ_HALF(TINYQ_DWQ_HI)
-    "  add r0, #4\n"
-    "  ldr r2, [sp, #8]\n"
-    "  cmp r1, r2\n"
-    "  bne 1b\n"
-    "  add sp, #16\n"
-    "  pop {r4-r11, pc}\n"
-    "  .size tinyq_dsp_depthwise_3x3_quad, .-tinyq_dsp_depthwise_3x3_quad\n"
-    "  .text\n");
+__asm__(TINYQ_DWQ_FUNCTION("tinyq_dsp_depthwise_3x3_quad", 48, 16, TINYQ_DWQ_HALF));
+// Blocks of 8 channels (TINYQ_DWQ_BLOCK8): strips of 3 rows of 8 bytes, stride 1 only.
+#if TINYQ_DWQ_BLOCK8
+extern "C" void tinyq_dsp_depthwise_3x3_quad8(const int8_t* strip, const int32_t* packed, void* dest,
+                                              const DwQuadArgs* args);
+__asm__(TINYQ_DWQ_FUNCTION("tinyq_dsp_depthwise_3x3_quad8", 24, 8, TINYQ_DWQ_HALF));
+#endif
 
 // clang-format off
 // The same for 2 pixels (a line's last 1 or 2): accumulators r4-r7, the start values read
@@ -438,17 +455,17 @@ __asm__(
 // requantization. 20 + 38 instructions for 36 MACs.
 #define TINYQ_DWQ_HALF2(PKH)                                                                  \
   "  ldm r1, {r4-r7}\n"                                                                       \
-  TINYQ_DWQ_UNPACK(0, 16, PKH) TINYQ_DWQ_VB(32, 0, "r4", "r5")                                \
-  TINYQ_DWQ_UNPACK(48, 64, PKH) TINYQ_DWQ_VB(32, 1, "r4", "r5") TINYQ_DWQ_VB(32, 0, "r6", "r7")\
-  TINYQ_DWQ_UNPACK(96, 112, PKH) TINYQ_DWQ_VB(32, 2, "r4", "r5") TINYQ_DWQ_VB(32, 1, "r6", "r7")\
-  TINYQ_DWQ_UNPACK(144, 160, PKH) TINYQ_DWQ_VB(32, 2, "r6", "r7")                             \
-  TINYQ_DWQ_UNPACK(32, 80, PKH)                                                               \
+  TINYQ_DWQ_UNPACK(0*tqc+0*tqr, 0*tqc+1*tqr, PKH) TINYQ_DWQ_VB(32, 0, "r4", "r5")                                \
+  TINYQ_DWQ_UNPACK(1*tqc+0*tqr, 1*tqc+1*tqr, PKH) TINYQ_DWQ_VB(32, 1, "r4", "r5") TINYQ_DWQ_VB(32, 0, "r6", "r7")\
+  TINYQ_DWQ_UNPACK(2*tqc+0*tqr, 2*tqc+1*tqr, PKH) TINYQ_DWQ_VB(32, 2, "r4", "r5") TINYQ_DWQ_VB(32, 1, "r6", "r7")\
+  TINYQ_DWQ_UNPACK(3*tqc+0*tqr, 3*tqc+1*tqr, PKH) TINYQ_DWQ_VB(32, 2, "r6", "r7")                             \
+  TINYQ_DWQ_UNPACK(0*tqc+2*tqr, 1*tqc+2*tqr, PKH)                                                               \
   "  ldrd r12, lr, [r1, #56]\n"                                                               \
   "  smlad r4, r2, r12, r4\n"                                                                 \
   "  smlad r5, r3, lr, r5\n"                                                                  \
   "  smlatb r6, r2, r12, r6\n"                                                                \
   "  smlatb r7, r3, lr, r7\n"                                                                 \
-  TINYQ_DWQ_UNPACK(128, 176, PKH)                                                             \
+  TINYQ_DWQ_UNPACK(2*tqc+2*tqr, 3*tqc+2*tqr, PKH)                                                             \
   "  ldrd r12, lr, [r1, #64]\n"                                                               \
   "  smlabt r4, r2, r12, r4\n"                                                                \
   "  smlabt r5, r3, lr, r5\n"                                                                 \
@@ -489,30 +506,12 @@ __asm__(
 // tinyq_dsp_depthwise_3x3_quad for 2 pixels: the same arguments, the same packed weights.
 extern "C" void tinyq_dsp_depthwise_3x3_pair(const int8_t* strip, const int32_t* packed, void* dest,
                                              const DwQuadArgs* args);
-__asm__(
-    "  .section .text.tinyq_dsp_depthwise_3x3_pair,\"ax\",%progbits\n"
-    "  .syntax unified\n"
-    "  .thumb\n"
-    "  .align 2\n"
-    "  .global tinyq_dsp_depthwise_3x3_pair\n"
-    "  .hidden tinyq_dsp_depthwise_3x3_pair\n"
-    "  .type tinyq_dsp_depthwise_3x3_pair, %function\n"
-    "  .thumb_func\n"
-    "tinyq_dsp_depthwise_3x3_pair:\n"
-    "  push {r4-r11, lr}\n"
-    "  ldm r3, {r3, r12, lr}\n"
-    "  push {r2, r3, r12, lr}\n"
-    "1:\n"
-    TINYQ_DWQ_HALF2(TINYQ_DWQ_LO)
-    TINYQ_DWQ_HALF2(TINYQ_DWQ_HI)
-    "  add r0, #4\n"
-    "  ldr r2, [sp, #8]\n"
-    "  cmp r1, r2\n"
-    "  bne 1b\n"
-    "  add sp, #16\n"
-    "  pop {r4-r11, pc}\n"
-    "  .size tinyq_dsp_depthwise_3x3_pair, .-tinyq_dsp_depthwise_3x3_pair\n"
-    "  .text\n");
+__asm__(TINYQ_DWQ_FUNCTION("tinyq_dsp_depthwise_3x3_pair", 48, 16, TINYQ_DWQ_HALF2));
+#if TINYQ_DWQ_BLOCK8
+extern "C" void tinyq_dsp_depthwise_3x3_pair8(const int8_t* strip, const int32_t* packed, void* dest,
+                                              const DwQuadArgs* args);
+__asm__(TINYQ_DWQ_FUNCTION("tinyq_dsp_depthwise_3x3_pair8", 24, 8, TINYQ_DWQ_HALF2));
+#endif
 #undef TINYQ_DWQ_HALF2
 // clang-format on
 
@@ -526,38 +525,38 @@ __asm__(
 // same packed weights and requantization as the stride-1 pass.
 #define TINYQ_DWQ2_HALF(PKH)                                                                  \
   "  ldm r1!, {r4-r11}\n"                                                                     \
-  TINYQ_DWQ_UNPACK(0, 16, PKH) TINYQ_DWQ_V(0, "r4", "r5")                                     \
-  TINYQ_DWQ_UNPACK(48, 64, PKH) TINYQ_DWQ_V(1, "r4", "r5")                                    \
-  TINYQ_DWQ_UNPACK(96, 112, PKH) TINYQ_DWQ_V(2, "r4", "r5") TINYQ_DWQ_V(0, "r6", "r7")        \
-  TINYQ_DWQ_UNPACK(144, 160, PKH) TINYQ_DWQ_V(1, "r6", "r7")                                  \
-  TINYQ_DWQ_UNPACK(192, 208, PKH) TINYQ_DWQ_V(2, "r6", "r7") TINYQ_DWQ_V(0, "r8", "r9")       \
-  TINYQ_DWQ_UNPACK(240, 256, PKH) TINYQ_DWQ_V(1, "r8", "r9")                                  \
-  TINYQ_DWQ_UNPACK(288, 304, PKH) TINYQ_DWQ_V(2, "r8", "r9") TINYQ_DWQ_V(0, "r10", "r11")     \
-  TINYQ_DWQ_UNPACK(336, 352, PKH) TINYQ_DWQ_V(1, "r10", "r11")                                \
-  TINYQ_DWQ_UNPACK(384, 400, PKH) TINYQ_DWQ_V(2, "r10", "r11")                                \
-  TINYQ_DWQ_UNPACK(32, 80, PKH)                                                               \
+  TINYQ_DWQ_UNPACK(0*tqc+0*tqr, 0*tqc+1*tqr, PKH) TINYQ_DWQ_V(0, "r4", "r5")                                     \
+  TINYQ_DWQ_UNPACK(1*tqc+0*tqr, 1*tqc+1*tqr, PKH) TINYQ_DWQ_V(1, "r4", "r5")                                    \
+  TINYQ_DWQ_UNPACK(2*tqc+0*tqr, 2*tqc+1*tqr, PKH) TINYQ_DWQ_V(2, "r4", "r5") TINYQ_DWQ_V(0, "r6", "r7")        \
+  TINYQ_DWQ_UNPACK(3*tqc+0*tqr, 3*tqc+1*tqr, PKH) TINYQ_DWQ_V(1, "r6", "r7")                                  \
+  TINYQ_DWQ_UNPACK(4*tqc+0*tqr, 4*tqc+1*tqr, PKH) TINYQ_DWQ_V(2, "r6", "r7") TINYQ_DWQ_V(0, "r8", "r9")       \
+  TINYQ_DWQ_UNPACK(5*tqc+0*tqr, 5*tqc+1*tqr, PKH) TINYQ_DWQ_V(1, "r8", "r9")                                  \
+  TINYQ_DWQ_UNPACK(6*tqc+0*tqr, 6*tqc+1*tqr, PKH) TINYQ_DWQ_V(2, "r8", "r9") TINYQ_DWQ_V(0, "r10", "r11")     \
+  TINYQ_DWQ_UNPACK(7*tqc+0*tqr, 7*tqc+1*tqr, PKH) TINYQ_DWQ_V(1, "r10", "r11")                                \
+  TINYQ_DWQ_UNPACK(8*tqc+0*tqr, 8*tqc+1*tqr, PKH) TINYQ_DWQ_V(2, "r10", "r11")                                \
+  TINYQ_DWQ_UNPACK(0*tqc+2*tqr, 1*tqc+2*tqr, PKH)                                                               \
   "  ldrd r12, lr, [r1, #24]\n"                                                               \
   "  smlad r4, r2, r12, r4\n"                                                                 \
   "  smlad r5, r3, lr, r5\n"                                                                  \
-  TINYQ_DWQ_UNPACK(128, 176, PKH)                                                             \
+  TINYQ_DWQ_UNPACK(2*tqc+2*tqr, 3*tqc+2*tqr, PKH)                                                             \
   "  smlad r6, r2, r12, r6\n"                                                                 \
   "  smlad r7, r3, lr, r7\n"                                                                  \
   "  ldrd r12, lr, [r1, #32]\n"                                                               \
   "  smlabt r4, r2, r12, r4\n"                                                                \
   "  smlabt r5, r3, lr, r5\n"                                                                 \
-  TINYQ_DWQ_UNPACK(224, 272, PKH)                                                             \
+  TINYQ_DWQ_UNPACK(4*tqc+2*tqr, 5*tqc+2*tqr, PKH)                                                             \
   "  smlabt r6, r2, r12, r6\n"                                                                \
   "  smlabt r7, r3, lr, r7\n"                                                                 \
   "  ldrd r12, lr, [r1, #24]\n"                                                               \
   "  smlad r8, r2, r12, r8\n"                                                                 \
   "  smlad r9, r3, lr, r9\n"                                                                  \
-  TINYQ_DWQ_UNPACK(320, 368, PKH)                                                             \
+  TINYQ_DWQ_UNPACK(6*tqc+2*tqr, 7*tqc+2*tqr, PKH)                                                             \
   "  smlad r10, r2, r12, r10\n"                                                               \
   "  smlad r11, r3, lr, r11\n"                                                                \
   "  ldrd r12, lr, [r1, #32]\n"                                                               \
   "  smlabt r8, r2, r12, r8\n"                                                                \
   "  smlabt r9, r3, lr, r9\n"                                                                 \
-  TINYQ_DWQ_UNPACK(416, 464, PKH)                                                             \
+  TINYQ_DWQ_UNPACK(8*tqc+2*tqr, 9*tqc+2*tqr, PKH)                                                             \
   "  smlabt r10, r2, r12, r10\n"                                                              \
   "  smlabt r11, r3, lr, r11\n"                                                               \
   TINYQ_DWQ_FINISH
@@ -565,30 +564,7 @@ __asm__(
 // Four pixels at stride 2: the arguments of tinyq_dsp_depthwise_3x3_quad.
 extern "C" void tinyq_dsp_depthwise_3x3_quad_s2(const int8_t* strip, const int32_t* packed, void* dest,
                                                 const DwQuadArgs* args);
-__asm__(
-    "  .section .text.tinyq_dsp_depthwise_3x3_quad_s2,\"ax\",%progbits\n"
-    "  .syntax unified\n"
-    "  .thumb\n"
-    "  .align 2\n"
-    "  .global tinyq_dsp_depthwise_3x3_quad_s2\n"
-    "  .hidden tinyq_dsp_depthwise_3x3_quad_s2\n"
-    "  .type tinyq_dsp_depthwise_3x3_quad_s2, %function\n"
-    "  .thumb_func\n"
-    "tinyq_dsp_depthwise_3x3_quad_s2:\n"
-    "  push {r4-r11, lr}\n"
-    "  ldm r3, {r3, r12, lr}\n"
-    "  push {r2, r3, r12, lr}\n"
-    "1:\n"
-    TINYQ_DWQ2_HALF(TINYQ_DWQ_LO)
-    TINYQ_DWQ2_HALF(TINYQ_DWQ_HI)
-    "  add r0, #4\n"
-    "  ldr r2, [sp, #8]\n"
-    "  cmp r1, r2\n"
-    "  bne 1b\n"
-    "  add sp, #16\n"
-    "  pop {r4-r11, pc}\n"
-    "  .size tinyq_dsp_depthwise_3x3_quad_s2, .-tinyq_dsp_depthwise_3x3_quad_s2\n"
-    "  .text\n");
+__asm__(TINYQ_DWQ_FUNCTION("tinyq_dsp_depthwise_3x3_quad_s2", 48, 16, TINYQ_DWQ2_HALF));
 #undef TINYQ_DWQ2_HALF
 
 // clang-format off
@@ -597,22 +573,22 @@ __asm__(
 // instructions for 36 MACs.
 #define TINYQ_DWQ2_HALF2(PKH)                                                                  \
   "  ldm r1, {r4-r7}\n"                                                                        \
-  TINYQ_DWQ_UNPACK(0, 16, PKH) TINYQ_DWQ_VB(32, 0, "r4", "r5")                                 \
-  TINYQ_DWQ_UNPACK(48, 64, PKH) TINYQ_DWQ_VB(32, 1, "r4", "r5")                                \
-  TINYQ_DWQ_UNPACK(96, 112, PKH) TINYQ_DWQ_VB(32, 2, "r4", "r5") TINYQ_DWQ_VB(32, 0, "r6", "r7") \
-  TINYQ_DWQ_UNPACK(144, 160, PKH) TINYQ_DWQ_VB(32, 1, "r6", "r7")                              \
-  TINYQ_DWQ_UNPACK(192, 208, PKH) TINYQ_DWQ_VB(32, 2, "r6", "r7")                              \
-  TINYQ_DWQ_UNPACK(32, 80, PKH)                                                                \
+  TINYQ_DWQ_UNPACK(0*tqc+0*tqr, 0*tqc+1*tqr, PKH) TINYQ_DWQ_VB(32, 0, "r4", "r5")                                 \
+  TINYQ_DWQ_UNPACK(1*tqc+0*tqr, 1*tqc+1*tqr, PKH) TINYQ_DWQ_VB(32, 1, "r4", "r5")                                \
+  TINYQ_DWQ_UNPACK(2*tqc+0*tqr, 2*tqc+1*tqr, PKH) TINYQ_DWQ_VB(32, 2, "r4", "r5") TINYQ_DWQ_VB(32, 0, "r6", "r7") \
+  TINYQ_DWQ_UNPACK(3*tqc+0*tqr, 3*tqc+1*tqr, PKH) TINYQ_DWQ_VB(32, 1, "r6", "r7")                              \
+  TINYQ_DWQ_UNPACK(4*tqc+0*tqr, 4*tqc+1*tqr, PKH) TINYQ_DWQ_VB(32, 2, "r6", "r7")                              \
+  TINYQ_DWQ_UNPACK(0*tqc+2*tqr, 1*tqc+2*tqr, PKH)                                                                \
   "  ldrd r12, lr, [r1, #56]\n"                                                                \
   "  smlad r4, r2, r12, r4\n"                                                                  \
   "  smlad r5, r3, lr, r5\n"                                                                   \
-  TINYQ_DWQ_UNPACK(128, 176, PKH)                                                              \
+  TINYQ_DWQ_UNPACK(2*tqc+2*tqr, 3*tqc+2*tqr, PKH)                                                              \
   "  smlad r6, r2, r12, r6\n"                                                                  \
   "  smlad r7, r3, lr, r7\n"                                                                   \
   "  ldrd r12, lr, [r1, #64]\n"                                                                \
   "  smlabt r4, r2, r12, r4\n"                                                                 \
   "  smlabt r5, r3, lr, r5\n"                                                                  \
-  TINYQ_DWQ_UNPACK(224, 272, PKH)                                                              \
+  TINYQ_DWQ_UNPACK(4*tqc+2*tqr, 5*tqc+2*tqr, PKH)                                                              \
   "  smlabt r6, r2, r12, r6\n"                                                                 \
   "  smlabt r7, r3, lr, r7\n"                                                                  \
   TINYQ_DWQ_FINISH2
@@ -620,30 +596,7 @@ __asm__(
 // Two pixels at stride 2: the arguments of tinyq_dsp_depthwise_3x3_quad.
 extern "C" void tinyq_dsp_depthwise_3x3_pair_s2(const int8_t* strip, const int32_t* packed, void* dest,
                                                 const DwQuadArgs* args);
-__asm__(
-    "  .section .text.tinyq_dsp_depthwise_3x3_pair_s2,\"ax\",%progbits\n"
-    "  .syntax unified\n"
-    "  .thumb\n"
-    "  .align 2\n"
-    "  .global tinyq_dsp_depthwise_3x3_pair_s2\n"
-    "  .hidden tinyq_dsp_depthwise_3x3_pair_s2\n"
-    "  .type tinyq_dsp_depthwise_3x3_pair_s2, %function\n"
-    "  .thumb_func\n"
-    "tinyq_dsp_depthwise_3x3_pair_s2:\n"
-    "  push {r4-r11, lr}\n"
-    "  ldm r3, {r3, r12, lr}\n"
-    "  push {r2, r3, r12, lr}\n"
-    "1:\n"
-    TINYQ_DWQ2_HALF2(TINYQ_DWQ_LO)
-    TINYQ_DWQ2_HALF2(TINYQ_DWQ_HI)
-    "  add r0, #4\n"
-    "  ldr r2, [sp, #8]\n"
-    "  cmp r1, r2\n"
-    "  bne 1b\n"
-    "  add sp, #16\n"
-    "  pop {r4-r11, pc}\n"
-    "  .size tinyq_dsp_depthwise_3x3_pair_s2, .-tinyq_dsp_depthwise_3x3_pair_s2\n"
-    "  .text\n");
+__asm__(TINYQ_DWQ_FUNCTION("tinyq_dsp_depthwise_3x3_pair_s2", 48, 16, TINYQ_DWQ2_HALF2));
 #undef TINYQ_DWQ2_HALF2
 #undef TINYQ_DWQ_FINISH2
 // clang-format on
@@ -683,6 +636,36 @@ __asm__(
     "  pop {r4-r11, pc}\n"
     "  .size tinyq_dsp_depthwise_strip, .-tinyq_dsp_depthwise_strip\n"
     "  .text\n");
+#if TINYQ_DWQ_BLOCK8
+// The same for blocks of 8 channels: 8 bytes from each row per column.
+extern "C" void tinyq_dsp_depthwise_strip8(int8_t* dst, const DwStripArgs* args, int32_t cols);
+__asm__(
+    "  .section .text.tinyq_dsp_depthwise_strip8,\"ax\",%progbits\n"
+    "  .syntax unified\n"
+    "  .thumb\n"
+    "  .align 2\n"
+    "  .global tinyq_dsp_depthwise_strip8\n"
+    "  .hidden tinyq_dsp_depthwise_strip8\n"
+    "  .type tinyq_dsp_depthwise_strip8, %function\n"
+    "  .thumb_func\n"
+    "tinyq_dsp_depthwise_strip8:\n"
+    "  push {r4-r11, lr}\n"
+    "  mov r11, r2\n"
+    "  ldm r1, {r1, r2, r3, r8, r9, r10}\n"
+    "1:\n"
+    "  ldrd r4, r5, [r1]\n"
+    "  add r1, r8\n"
+    "  ldrd r6, r7, [r2]\n"
+    "  add r2, r9\n"
+    "  ldrd r12, lr, [r3]\n"
+    "  add r3, r10\n"
+    "  stm r0!, {r4-r7, r12, lr}\n"
+    "  subs r11, #1\n"
+    "  bne 1b\n"
+    "  pop {r4-r11, pc}\n"
+    "  .size tinyq_dsp_depthwise_strip8, .-tinyq_dsp_depthwise_strip8\n"
+    "  .text\n");
+#endif
 #undef TINYQ_DWQ_HALF
 #undef TINYQ_DWQ_FINISH
 #undef TINYQ_DWQ_TFLITE_BRANCH
@@ -769,8 +752,9 @@ __attribute__((noinline)) void gather_repeated(const ConvParams& p, const int8_t
 // that are taller than wide (KWS: 25 x 5, where rows would compute 8 pixels for 5), with the
 // kernel transposed to match. Stride and dilation along the line must be 1 (the pixels share
 // input columns), or, for rows only, stride 2 with dilation 1 (RowsStride2: MobileNet's
-// downsampling layers); a line at least 4 pixels long; whole blocks of 16 channels and a
-// word-aligned input (the strip is copied with LDM, which faults on unaligned words).
+// downsampling layers); a line at least 4 pixels long; whole blocks of 16 channels (of 8 for
+// a multiple of 8 but not of 16, stride 1 only: quad_block) and a word-aligned input (the strip
+// is copied with LDM and LDRD, which fault on unaligned words).
 enum class QuadLayout { None, Rows, Columns, RowsStride2 };
 // Pixels computed for a line of n pixels, in strips of kQuadChunk.
 constexpr int32_t kQuadChunk = 16;  // pixels per strip: 18 columns of 48 bytes
@@ -778,18 +762,23 @@ int32_t quad_cover(int32_t n) {
   const int32_t m = n % kQuadChunk;  // a last chunk: passes of 4, then 3 as 4 and 1 or 2 as 2
   return n - m + m / 4 * 4 + (m % 4 == 3 ? 4 : m % 4 != 0 ? 2 : 0);
 }
+int32_t quad_block(const ConvParams& p) { return p.out_c % 16 == 0 ? 16 : 8; }
 QuadLayout quad_layout(const ConvParams& p, const int8_t* input) {
-  if (p.out_c != p.in_c || p.out_c % 16 != 0 || (reinterpret_cast<uintptr_t>(input) & 3u) != 0) return QuadLayout::None;
+  const bool block8 = TINYQ_DWQ_BLOCK8 && p.out_c % 16 != 0 && p.out_c % 8 == 0;
+  if (p.out_c != p.in_c || (p.out_c % 16 != 0 && !block8) || (reinterpret_cast<uintptr_t>(input) & 3u) != 0) {
+    return QuadLayout::None;
+  }
   const bool rows = p.stride_w == 1 && p.dilation_w == 1 && p.out_w >= 4;
   const bool columns = p.stride_h == 1 && p.dilation_h == 1 && p.out_h >= 4;
   if (rows && (!columns || p.out_h * quad_cover(p.out_w) <= p.out_w * quad_cover(p.out_h))) return QuadLayout::Rows;
   if (columns) return QuadLayout::Columns;
-  return p.stride_w == 2 && p.dilation_w == 1 && p.out_w >= 4 ? QuadLayout::RowsStride2 : QuadLayout::None;
+  const bool s2 = p.stride_w == 2 && p.dilation_w == 1 && p.out_w >= 4 && !block8;
+  return s2 ? QuadLayout::RowsStride2 : QuadLayout::None;
 }
 
 constexpr int32_t kQuadHalfWords = 24;  // packed words per 2 channels
 
-// Packs the 8 half groups of channels [ch0, ch0 + 16) (see the assembly's comment); tap(r, k)
+// Packs the block / 2 half groups of channels [ch0, ch0 + block) (see the assembly's comment); tap(r, k)
 // is kernel row r, column k of the line's orientation. With a fused `mode` it also writes the
 // requantization parameters and returns the mode the assembly may use for these channels
 // (kQuadAccumulators when a bound below fails: the caller then packs again in that mode, as
@@ -809,12 +798,12 @@ constexpr int32_t kQuadHalfWords = 24;  // packed words per 2 channels
 //   gives floor((2^(r-1) - 1) / 2^r) = 0 = floor(2^(r-1) / 2^r) (r >= 1). |y| <= |acc| m / 2^31
 //   + 1, and that sum minus 1 must stay inside int32.
 int32_t pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8_t* weights, const int32_t* bias,
-                          int32_t ch0, bool transposed, int32_t mode, int32_t* packed) {
+                          int32_t ch0, int32_t block, bool transposed, int32_t mode, int32_t* packed) {
   const int32_t c = p.out_c;
   const bool tflite = mode == kQuadFusedTflite;
   const int32_t scale = tflite ? 2 : 1;
   bool fused = mode != kQuadAccumulators;
-  for (int32_t h = 0; h < 8; ++h) {
+  for (int32_t h = 0; h < block / 2; ++h) {
     int32_t* w = packed + h * kQuadHalfWords;
     for (int32_t e = 0; e < 2; ++e) {
       const int32_t ch = ch0 + 2 * h + e;
@@ -857,7 +846,7 @@ int32_t pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8
   return fused ? mode : kQuadAccumulators;
 }
 
-// A Rows3x3 layer with a quad_layout: per block of 16 channels and line, the three input lines
+// A Rows3x3 layer with a quad_layout: per block of 16 (or 8) channels and line, the three input lines
 // go into strips of up to 18 columns, and the assembly computes four pixels per call; a last
 // group of fewer than four pixels is computed as the four ending at the line's end (pixels
 // written twice get the same bytes). Requantization is fused where pack_quad_weights allows; otherwise the
@@ -895,6 +884,7 @@ __attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const in
   alignas(8) int32_t packed[8 * kQuadHalfWords];
   alignas(8) int32_t acc[4 * kBlock];
   alignas(8) int8_t strip[(kQuadChunk + 2) * 48];
+  const int32_t block = quad_block(p), col_bytes = 3 * block;  // strip bytes per column
   alignas(8) uint32_t zeros[4];
   const uint32_t zero_word = static_cast<uint32_t>(static_cast<uint8_t>(-p.input_offset)) * 0x01010101u;
   for (uint32_t& z : zeros) z = zero_word;
@@ -904,16 +894,24 @@ __attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const in
     pad.src[k] = zero_block;
     pad.step[k] = 0;
   }
-  const auto run4 = s2 ? tinyq_dsp_depthwise_3x3_quad_s2 : tinyq_dsp_depthwise_3x3_quad;
-  const auto run2 = s2 ? tinyq_dsp_depthwise_3x3_pair_s2 : tinyq_dsp_depthwise_3x3_pair;
-  const int32_t col_step = s2 ? 96 : 48;  // strip bytes per pixel
+  auto run4 = s2 ? tinyq_dsp_depthwise_3x3_quad_s2 : tinyq_dsp_depthwise_3x3_quad;
+  auto run2 = s2 ? tinyq_dsp_depthwise_3x3_pair_s2 : tinyq_dsp_depthwise_3x3_pair;
+  auto copy_strip = tinyq_dsp_depthwise_strip;
+#if TINYQ_DWQ_BLOCK8
+  if (block == 8) {
+    run4 = tinyq_dsp_depthwise_3x3_quad8;
+    run2 = tinyq_dsp_depthwise_3x3_pair8;
+    copy_strip = tinyq_dsp_depthwise_strip8;
+  }
+#endif
+  const int32_t col_step = s2 ? 2 * col_bytes : col_bytes;  // strip bytes per pixel
   DwQuadArgs args;
   args.stride = out_a;
-  args.w_end = packed + 8 * kQuadHalfWords;
-  for (int32_t ch0 = 0; ch0 < c; ch0 += kBlock) {
-    int32_t mode = pack_quad_weights(p, st, weights, bias, ch0, transposed, fusable, packed);
+  args.w_end = packed + block / 2 * kQuadHalfWords;
+  for (int32_t ch0 = 0; ch0 < c; ch0 += block) {
+    int32_t mode = pack_quad_weights(p, st, weights, bias, ch0, block, transposed, fusable, packed);
     if (mode == kQuadAccumulators && fusable == kQuadFusedTflite) {  // undo the doubling
-      pack_quad_weights(p, st, weights, bias, ch0, transposed, kQuadAccumulators, packed);
+      pack_quad_weights(p, st, weights, bias, ch0, block, transposed, kQuadAccumulators, packed);
     }
     args.fused = mode;
     const bool fused = mode != kQuadAccumulators;
@@ -926,10 +924,10 @@ __attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const in
       }
       run(src, packed, acc, &args);
       if (n == 4) {
-        rq.run(acc, ch0, kBlock, out, 4, out_a);
+        rq.run(acc, ch0, block, out, 4, out_a);
       } else {
-        rq.run(acc, ch0, kBlock, out, 1, 0);
-        rq.run(acc + kBlock, ch0, kBlock, out + out_a, 1, 0);
+        rq.run(acc, ch0, block, out, 1, 0);
+        rq.run(acc + kBlock, ch0, block, out + out_a, 1, 0);
       }
     };
     for (int32_t b = 0; b < p.batch; ++b) {
@@ -959,17 +957,17 @@ __attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const in
           const int32_t trail = cols - lead - inner;
           int8_t* dst = strip;
           if (lead > 0) {
-            tinyq_dsp_depthwise_strip(dst, &pad, lead);
-            dst += lead * 48;
+            copy_strip(dst, &pad, lead);
+            dst += lead * col_bytes;
           }
           if (inner > 0) {
             DwStripArgs a = in_lines;
             const int32_t x0 = x_first + lead;
             for (int32_t k = 0; k < 3; ++k) a.src[k] += x0 * a.step[k];
-            tinyq_dsp_depthwise_strip(dst, &a, inner);
-            dst += inner * 48;
+            copy_strip(dst, &a, inner);
+            dst += inner * col_bytes;
           }
-          if (trail > 0) tinyq_dsp_depthwise_strip(dst, &pad, trail);
+          if (trail > 0) copy_strip(dst, &pad, trail);
           // Passes of 4, then the 1 to 3 pixels left: 3 as the 4 ending at ce, 1 or 2 as the
           // 2 ending there (pixels computed twice get the same bytes).
           int32_t ox = s;

@@ -36,5 +36,10 @@
 #ifndef TINYQ_DW_DSP_QUAD_TFLITE
 #define TINYQ_DW_DSP_QUAD_TFLITE 1
 #endif
+// ... and the four-pixel passes over blocks of 8 channels (a 3x3 depthwise layer whose
+// channels are a multiple of 8 but not of 16); without them, those layers take the row pairs.
+#ifndef TINYQ_DW_DSP_QUAD8
+#define TINYQ_DW_DSP_QUAD8 1
+#endif
 
 #endif

@@ -183,15 +183,21 @@ void count_few_kinds(const rt::ConvParams& p) {
 // case must take (null: any).
 // The DSP Rows3x3 variant's four-pixel passes fuse the requantization into their assembly for
 // whole blocks of 16 channels, the full int8 range and narrow multipliers, in either rounding
-// (a bound per block may still refuse): depthwise_3x3's run requires both kinds. A line of at
-// least 4 pixels, stride 1 along it (or 2 along rows), as quad_layout asks.
+// (a bound per block may still refuse): depthwise_3x3's run requires both kinds, and layers
+// whose channels are a multiple of 8 but not of 16 (blocks of 8, stride 1 along the line). A
+// line of at least 4 pixels, stride 1 along it (or 2 along rows), as quad_layout asks.
 struct QuadKinds {
   int32_t single, tflite;
 } quad_kinds;
+int32_t quad_block8 = 0;  // layers of 8 or 24 channels: four-pixel passes over blocks of 8
 void count_quad_kinds(const rt::ConvParams& p) {
   const bool line =
       (p.stride_w == 1 && p.out_w >= 4) || (p.stride_h == 1 && p.out_h >= 4) || (p.stride_w == 2 && p.out_w >= 4);
-  if (p.out_c != p.in_c || p.out_c % 16 != 0 || !line || p.act_min != -128 || p.act_max != 127) return;
+  if (p.out_c != p.in_c || p.out_c % 8 != 0 || !line) return;
+  // Blocks of 8 channels: stride 1 along the line only (any rounding or range).
+  const bool stride1 = (p.stride_w == 1 && p.out_w >= 4) || (p.stride_h == 1 && p.out_h >= 4);
+  if (p.out_c % 16 != 0) quad_block8 += stride1 ? 1 : 0;
+  if (p.out_c % 16 != 0 || p.act_min != -128 || p.act_max != 127) return;
   bool narrow = true;
   const int32_t widest = p.requant.rounding == rt::kRoundTflite ? -1 : -2;
   for (int32_t i = 0; i < p.requant.count; ++i) narrow = narrow && p.requant.shift[i] <= widest;
@@ -319,7 +325,9 @@ rt::ConvParams random_conv_shape(bool depthwise, const ShapeOdds& odds) {
     p.in_w = uniform(3, 12);
     // The DSP path's four-pixel passes: blocks of 16 channels, lines longer than one strip
     // (16 pixels) along either axis.
-    if (p.out_c == p.in_c && chance(30)) p.in_c = p.out_c = p.groups = 16 * uniform(1, 3);
+    // (or of 8: 8 and 24 channels, MobileNet's first depthwise layer)
+    if (p.out_c == p.in_c && chance(30))
+      p.in_c = p.out_c = p.groups = chance(70) ? 16 * uniform(1, 3) : 8 * (2 * uniform(0, 1) + 1);
     if (chance(25)) {
       int32_t& line = chance(50) ? p.in_w : p.in_h;
       line = uniform(13, 40);
@@ -613,9 +621,9 @@ int main() {
         }
       }
       if (strcmp(only, "depthwise_3x3") == 0 && rt::kNativePath == rt::KernelPath::ArmDsp) {
-        printf("depthwise_3x3: fusable four-pixel passes: single %ld, tflite %ld\n", (long)quad_kinds.single,
-               (long)quad_kinds.tflite);
-        if (quad_kinds.single < 30 || quad_kinds.tflite < 30) {
+        printf("depthwise_3x3: fusable four-pixel passes: single %ld, tflite %ld; blocks of 8: %ld\n",
+               (long)quad_kinds.single, (long)quad_kinds.tflite, (long)quad_block8);
+        if (quad_kinds.single < 30 || quad_kinds.tflite < 30 || quad_block8 < 30) {
           ++failures;
           printf("TOO FEW CASES of fusable four-pixel passes for depthwise_3x3\n");
         }
