@@ -177,6 +177,7 @@ class RowRequantizer {
     args_.hi = st.hi;
     args_.offset = st.offset;
     full_range_ = st.lo == -128 - st.offset && st.hi == 127 - st.offset;
+    mode_bits_ = (full_range_ ? 2 : 0) | (tflite_ ? 4 : 0);
   }
 
   // TFLite's rounding in 7 instructions an output instead of 9 (DspRequantArgs::mode bit 4),
@@ -199,7 +200,7 @@ class RowRequantizer {
       const int64_t y = (bound * m[i] >> 31) + 2;  // with the sign's -1
       if (m[i] < 0 || y + (addend < 0 ? -addend : addend) >= (int64_t{1} << 31)) return;
     }
-    doubled_ = true;
+    mode_bits_ |= 16;
     args_.offset = 2 * st_.offset + 1;
   }
 
@@ -215,14 +216,14 @@ class RowRequantizer {
     args_.multiplier = per_tensor_ ? multiplier_ : st_.multiplier + channel;
     args_.shift = per_tensor_ ? shift_ : st_.shift + channel;
     args_.pixel_stride = pixel_stride;
-    args_.mode =
-        (pixels == 4 ? 1 : (per_tensor_ ? 8 : 0)) | (full_range_ ? 2 : 0) | (tflite_ ? 4 : 0) | (doubled_ ? 16 : 0);
+    args_.mode = (pixels == 4 ? 1 : (per_tensor_ ? 8 : 0)) | mode_bits_;
     tinyq_dsp_requantize(acc, out, count, &args_);
   }
 
  private:
   const OutputStage& st_;
-  bool per_tensor_, tflite_, fast_, full_range_, doubled_ = false;
+  bool per_tensor_, tflite_, fast_, full_range_;
+  int32_t mode_bits_;  // DspRequantArgs::mode bits 1, 2 and 4, the same for every call
   int32_t channels_;
   DspRequantArgs args_;
   int32_t multiplier_[kChunk];
