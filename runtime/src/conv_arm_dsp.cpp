@@ -739,6 +739,7 @@ void conv2d_s8_dsp_pointwise(const ConvParams& p, const int8_t* input, const int
 
 void conv2d_s8_dsp_general(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                            int8_t* output, int16_t* scratch) {
+  if (conv2d_s8_dsp_first_layer(p, input, weights, bias, output)) return;
   conv_general(p, input, weights, bias, output, scratch);
 }
 

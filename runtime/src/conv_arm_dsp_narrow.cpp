@@ -154,6 +154,38 @@ struct NarrowArgs {
   "  sxtb16 r12, r11, ror #8\n"            \
   "  sxtb16 r11, r11\n"                    \
   "  stm sp, {r5-r12}\n"
+// First layers (conv2d_s8_dsp_first_layer): a pixel's patch gathered into P int16 pairs.
+// P = 5 (K <= 9): pairs in r9-r12 and lr, the fifth weight pair loaded on its own.
+#define TINYQ_NARROW_LOAD5 "  ldm r0, {r9-r12, lr}\n"
+#define TINYQ_NARROW_DOT5                 \
+  "  ldm r1!, {r4-r8}\n"                  \
+  "  smlad r4, r9, r5, r4\n"              \
+  "  smlad r4, r10, r6, r4\n"             \
+  "  smlad r4, r11, r7, r4\n"             \
+  "  smlad r4, r12, r8, r4\n"             \
+  "  ldr r5, [r1], #4\n"                  \
+  "  smlad r4, lr, r5, r4\n"              \
+  "  ldm r1!, {r5-r7}\n"
+// P = 14 (K <= 28): pairs read from the patch at lr in chunks of 4 (the last of 2).
+#define TINYQ_NARROW_LOAD14 "  mov lr, r0\n"
+#define TINYQ_NARROW_CHUNK(X0, X1)         \
+  "  ldm r1!, {r5-r8}\n"                  \
+  "  ldrd r9, r10, [lr, #" #X0 "]\n"      \
+  "  ldrd r11, r12, [lr, #" #X1 "]\n"     \
+  "  smlad r4, r9, r5, r4\n"              \
+  "  smlad r4, r10, r6, r4\n"             \
+  "  smlad r4, r11, r7, r4\n"             \
+  "  smlad r4, r12, r8, r4\n"
+#define TINYQ_NARROW_DOT14                \
+  "  ldr r4, [r1], #4\n"                  \
+  TINYQ_NARROW_CHUNK(0, 8)                \
+  TINYQ_NARROW_CHUNK(16, 24)              \
+  TINYQ_NARROW_CHUNK(32, 40)              \
+  "  ldrd r5, r6, [r1], #8\n"             \
+  "  ldrd r9, r10, [lr, #48]\n"           \
+  "  smlad r4, r9, r5, r4\n"              \
+  "  smlad r4, r10, r6, r4\n"             \
+  "  ldm r1!, {r5-r7}\n"
 // clang-format on
 
 // Pixels of one call: r0 the first pixel's inputs, r2 its outputs of the packed channels.
@@ -163,6 +195,16 @@ extern "C" void tinyq_dsp_pointwise_narrow8(const int8_t* input, int32_t unused,
 extern "C" void tinyq_dsp_pointwise_narrow16(const int8_t* input, int32_t unused, int8_t* output, NarrowArgs* args);
 __asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_pointwise_narrow8", 0, TINYQ_NARROW_LOAD8, TINYQ_NARROW_DOT8, "lr"));
 __asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_pointwise_narrow16", 32, TINYQ_NARROW_LOAD16, TINYQ_NARROW_DOT16, "r8"));
+// The same over gathered patches: r0 the first pixel's P pairs, in_step = 4 P.
+extern "C" void tinyq_dsp_patch_pairs5(const int32_t* pairs, int32_t unused, int8_t* output, NarrowArgs* args);
+extern "C" void tinyq_dsp_patch_pairs14(const int32_t* pairs, int32_t unused, int8_t* output, NarrowArgs* args);
+__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_patch_pairs5", 0, TINYQ_NARROW_LOAD5, TINYQ_NARROW_DOT5, "r8"));
+__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_patch_pairs14", 0, TINYQ_NARROW_LOAD14, TINYQ_NARROW_DOT14, "r8"));
+#undef TINYQ_NARROW_LOAD5
+#undef TINYQ_NARROW_DOT5
+#undef TINYQ_NARROW_LOAD14
+#undef TINYQ_NARROW_DOT14
+#undef TINYQ_NARROW_CHUNK
 #undef TINYQ_NARROW_FUNCTION
 #undef TINYQ_NARROW_LOAD8
 #undef TINYQ_NARROW_LOAD16
@@ -171,18 +213,20 @@ __asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_pointwise_narrow16", 32, TINYQ_NARROW_L
 #undef TINYQ_NARROW_SINGLE
 #undef TINYQ_NARROW_TFLITE
 
-// Whether every channel's requantization can be fused, and packs channels [c0, c0 + n)
-// (pack) in the order the assembly reads them: K / 2 + 4 words per channel.
+// A layer's packing: K values per output channel in P int16 pairs (zero beyond K), P + 4
+// words per channel (start value, pairs, multiplier, addend, shift).
 struct NarrowPlan {
   bool tflite;
-  int32_t words;  // per channel
+  int32_t k, pairs, words;
 };
 
-bool narrow_plan(const ConvParams& p, NarrowPlan& plan) {
-  const int32_t k = p.in_c;
-  if ((k != 8 && k != 16) || p.act_min != -128 || p.act_max != 127) return false;
+// Whether every channel's requantization can be fused (the bounds are pack_channel's).
+bool narrow_plan(const ConvParams& p, int32_t k, int32_t pairs, NarrowPlan& plan) {
+  if (p.act_min != -128 || p.act_max != 127) return false;
   plan.tflite = p.requant.rounding == kRoundTflite;
-  plan.words = k / 2 + 4;
+  plan.k = k;
+  plan.pairs = pairs;
+  plan.words = pairs + 4;
   for (int32_t i = 0; i < p.requant.count; ++i) {
     const int32_t s = p.requant.shift[i];
     if (s < -31 || s > (plan.tflite ? -1 : -2) || (plan.tflite && p.requant.multiplier[i] < 0)) return false;
@@ -190,10 +234,11 @@ bool narrow_plan(const ConvParams& p, NarrowPlan& plan) {
   return true;
 }
 
-// Packs channel c at w; false when its bounds fail (nothing else is then used).
+// Packs channel c at w; false when its bounds fail (nothing else is then used). Value k of a
+// group of 4 pairs with value k + 2: [w0, w2], [w1, w3], as SXTB16 splits an input word.
 bool pack_channel(const ConvParams& p, const NarrowPlan& plan, const int8_t* weights, const int32_t* bias, int32_t c,
                   int32_t* w) {
-  const int32_t k = p.in_c, scale = plan.tflite ? 2 : 1;
+  const int32_t k = plan.k, scale = plan.tflite ? 2 : 1;
   const int8_t* row = weights + c * k;
   int32_t sum = 0, sum_abs = 0;
   for (int32_t i = 0; i < k; ++i) {
@@ -204,13 +249,11 @@ bool pack_channel(const ConvParams& p, const NarrowPlan& plan, const int8_t* wei
   w[0] = static_cast<int32_t>(
       (static_cast<uint32_t>(b) + static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum)) *
       static_cast<uint32_t>(scale));
-  const auto pair = [scale](int32_t lo, int32_t hi) {
-    return static_cast<int32_t>((static_cast<uint32_t>(scale * lo) & 0xFFFFu) |
-                                (static_cast<uint32_t>(scale * hi) << 16));
-  };
-  for (int32_t g = 0; g < k / 4; ++g) {
-    w[1 + 2 * g] = pair(row[4 * g], row[4 * g + 2]);
-    w[2 + 2 * g] = pair(row[4 * g + 1], row[4 * g + 3]);
+  const auto at = [row, k, scale](int32_t i) { return i < k ? scale * row[i] : 0; };
+  for (int32_t j = 0; j < plan.pairs; ++j) {  // pair j: values 4 (j / 2) + (j % 2) and + 2
+    const int32_t first = 4 * (j / 2) + j % 2;
+    w[1 + j] = static_cast<int32_t>((static_cast<uint32_t>(at(first)) & 0xFFFFu) |
+                                    (static_cast<uint32_t>(at(first + 2)) << 16));
   }
   const int32_t i = p.requant.count == 1 ? 0 : c;
   const int32_t t = plan.tflite ? -p.requant.shift[i] : -1 - p.requant.shift[i];
@@ -218,11 +261,20 @@ bool pack_channel(const ConvParams& p, const NarrowPlan& plan, const int8_t* wei
   const int64_t bound = (b < 0 ? -int64_t{b} : int64_t{b}) + 255 * int64_t{sum_abs};
   const int64_t hi = plan.tflite ? ((bound * m) >> 31) + 2 : ((bound * (m < 0 ? -m : m)) >> 32) + 1;
   const int64_t addend = (int64_t{1} << (t - 1)) + int64_t{p.output_offset} * (int64_t{1} << t);
-  int32_t* rq = w + 1 + k / 2;
+  int32_t* rq = w + 1 + plan.pairs;
   rq[0] = p.requant.multiplier[i];
   rq[1] = static_cast<int32_t>(addend);
   rq[2] = t;
   return hi + (addend < 0 ? -addend : addend) < (int64_t{1} << 31) && scale * bound < (int64_t{1} << 31);
+}
+
+// Every channel's bounds, before any output is written.
+bool all_channels_fit(const ConvParams& p, const NarrowPlan& plan, const int8_t* weights, const int32_t* bias,
+                      int32_t* scratch) {
+  for (int32_t c = 0; c < p.out_c; ++c) {
+    if (!pack_channel(p, plan, weights, bias, c, scratch)) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -230,12 +282,9 @@ bool pack_channel(const ConvParams& p, const NarrowPlan& plan, const int8_t* wei
 bool conv2d_s8_dsp_pointwise_narrow(const ConvParams& p, const int8_t* input, const int8_t* weights,
                                     const int32_t* bias, int8_t* output) {
   NarrowPlan plan;
-  if (!narrow_plan(p, plan)) return false;
+  if ((p.in_c != 8 && p.in_c != 16) || !narrow_plan(p, p.in_c, p.in_c / 2, plan)) return false;
   alignas(8) int32_t packed[kNarrowChannels * (16 / 2 + 4)];
-  // Every channel's bounds before any output is written.
-  for (int32_t c = 0; c < p.out_c; ++c) {
-    if (!pack_channel(p, plan, weights, bias, c, packed)) return false;
-  }
+  if (!all_channels_fit(p, plan, weights, bias, packed)) return false;
   const auto run = p.in_c == 8 ? tinyq_dsp_pointwise_narrow8 : tinyq_dsp_pointwise_narrow16;
   NarrowArgs args;
   args.in_step = p.stride_w * p.in_c;
@@ -257,8 +306,88 @@ bool conv2d_s8_dsp_pointwise_narrow(const ConvParams& p, const int8_t* input, co
   }
   return true;
 }
+
+bool conv2d_s8_dsp_first_layer(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                               int8_t* output) {
+  constexpr int32_t kChannels = 16, kPixels = 16, kMaxPairs = 14;
+  const int32_t k = p.kernel_h * p.kernel_w * p.in_c;
+  const int32_t pairs = k <= 9 ? 5 : k <= 28 ? kMaxPairs : 0;  // 5 pairs hold values 0 .. 8 (and 10)
+  NarrowPlan plan;
+  if (p.groups != 1 || p.in_c % 4 == 0 || pairs == 0 || !narrow_plan(p, k, pairs, plan)) return false;
+  alignas(8) int32_t packed[kChannels * (kMaxPairs + 4)];
+  if (!all_channels_fit(p, plan, weights, bias, packed)) return false;
+  // Value i of a patch is tap i / in_c, channel i % in_c. A window inside the image is
+  // kernel_h runs of run = kernel_w * in_c bytes when dilation_w is 1 (copied by words), and
+  // any window is value by value otherwise; then each word of 4 int8 values becomes the pairs
+  // [v0, v2], [v1, v3] (SXTB16), the order the packed weights follow.
+  int32_t tap_y[28], tap_x[28];
+  for (int32_t i = 0; i < k; ++i) {
+    const int32_t tap = i / p.in_c;
+    tap_y[i] = tap / p.kernel_w * p.dilation_h;
+    tap_x[i] = tap % p.kernel_w * p.dilation_w;
+  }
+  const int32_t run_bytes = p.kernel_w * p.in_c, row_bytes = p.dilation_h * p.in_w * p.in_c;
+  const bool runs = p.dilation_w == 1;
+  alignas(8) uint32_t patches[kPixels * kMaxPairs];
+  alignas(4) int8_t patch[32 + 4] = {};  // values past k are read but meet zero weights
+  const int8_t zero_point = static_cast<int8_t>(-p.input_offset);
+  const int32_t extent_h = (p.kernel_h - 1) * p.dilation_h, extent_w = (p.kernel_w - 1) * p.dilation_w;
+  const auto run = pairs == 5 ? tinyq_dsp_patch_pairs5 : tinyq_dsp_patch_pairs14;
+  NarrowArgs args;
+  args.in_step = 4 * pairs;
+  args.tflite = plan.tflite ? 1 : 0;
+  args.packed = packed;
+  for (int32_t c0 = 0; c0 < p.out_c; c0 += kChannels) {
+    const int32_t n = p.out_c - c0 < kChannels ? p.out_c - c0 : kChannels;
+    for (int32_t c = 0; c < n; ++c) pack_channel(p, plan, weights, bias, c0 + c, packed + c * plan.words);
+    args.end = packed + n * plan.words;
+    args.out_step = p.out_c - n;
+    for (int32_t b = 0; b < p.batch; ++b) {
+      const int8_t* image = input + b * p.in_h * p.in_w * p.in_c;
+      for (int32_t oy = 0; oy < p.out_h; ++oy) {
+        const int32_t y0 = oy * p.stride_h - p.pad_top;
+        const bool rows_inside = y0 >= 0 && y0 + extent_h < p.in_h;
+        for (int32_t ox0 = 0; ox0 < p.out_w; ox0 += kPixels) {
+          const int32_t count = p.out_w - ox0 < kPixels ? p.out_w - ox0 : kPixels;
+          for (int32_t q = 0; q < count; ++q) {
+            const int32_t x0 = (ox0 + q) * p.stride_w - p.pad_left;
+            if (runs && rows_inside && x0 >= 0 && x0 + extent_w < p.in_w) {
+              const int8_t* row = image + (y0 * p.in_w + x0) * p.in_c;
+              int8_t* d = patch;
+              for (int32_t ty = 0; ty < p.kernel_h; ++ty, row += row_bytes) {
+                int32_t j = 0;
+                for (; j + 4 <= run_bytes; j += 4) arm::store_u32(d + j, arm::load_u32(row + j));
+                for (; j < run_bytes; ++j) d[j] = row[j];
+                d += run_bytes;
+              }
+            } else {  // padded taps hold the zero point: (zero point + offset) * w = 0
+              for (int32_t i = 0; i < k; ++i) {
+                const int32_t iy = y0 + tap_y[i], ix = x0 + tap_x[i];
+                const bool inside = iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w;
+                patch[i] = inside ? image[(iy * p.in_w + ix) * p.in_c + i % p.in_c] : zero_point;
+              }
+            }
+            uint32_t* pair = patches + q * pairs;
+            for (int32_t g = 0; 2 * g < pairs; ++g) {
+              const uint32_t word = arm::load_u32(patch + 4 * g);
+              pair[2 * g] = static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(word)));
+              if (2 * g + 1 < pairs) pair[2 * g + 1] = arm::sxtb16_ror8(word);
+            }
+          }
+          args.pixels = count;
+          run(reinterpret_cast<const int32_t*>(patches), 0,
+              output + ((b * p.out_h + oy) * p.out_w + ox0) * p.out_c + c0, &args);
+        }
+      }
+    }
+  }
+  return true;
+}
 #else
 bool conv2d_s8_dsp_pointwise_narrow(const ConvParams&, const int8_t*, const int8_t*, const int32_t*, int8_t*) {
+  return false;
+}
+bool conv2d_s8_dsp_first_layer(const ConvParams&, const int8_t*, const int8_t*, const int32_t*, int8_t*) {
   return false;
 }
 #endif

@@ -72,6 +72,11 @@ void avg_pool2d_s8_dsp(const AvgPoolParams& p, const int8_t* input, int8_t* outp
 // (conv_arm_dsp_narrow.cpp); false, having written nothing, for the others.
 bool conv2d_s8_dsp_pointwise_narrow(const ConvParams& p, const int8_t* input, const int8_t* weights,
                                     const int32_t* bias, int8_t* output);
+// DspGeneral layers with in_c not a multiple of 4 and at most 28 values per patch (first
+// layers: 3x3x1, 3x3x3) whose requantization the assembly can fuse; false, having written
+// nothing, for the others (conv_arm_dsp_narrow.cpp).
+bool conv2d_s8_dsp_first_layer(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                               int8_t* output);
 void add_s8_dsp(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 // TFLite's add and sub (kRoundTflite) when one input's multiplier is exactly 1/2, as TFLite's
 // are; false, having written nothing, for other parameters (the portable path's then).

@@ -208,14 +208,17 @@ void count_quad_kinds(const rt::ConvParams& p) {
 // The DSP pointwise layers with 8 or 16 input channels fuse the requantization into their
 // assembly (conv_arm_dsp_narrow.cpp) under the same conditions: conv_pointwise's run requires
 // both roundings.
-QuadKinds narrow_kinds;
-void count_narrow_kinds(const rt::ConvParams& p) {
-  if ((p.in_c != 8 && p.in_c != 16) || p.act_min != -128 || p.act_max != 127) return;
+// The same kernel runs first layers (in_c not a multiple of 4, at most 28 values per patch)
+// over gathered patches in 5 pairs (at most 9 values) or 14: conv_gather's run requires both
+// sizes in both roundings.
+QuadKinds narrow_kinds, first_small, first_large;
+void count_narrow_kinds(const rt::ConvParams& p, bool shape, QuadKinds* kinds = &narrow_kinds) {
+  if (!shape || p.act_min != -128 || p.act_max != 127) return;
   const bool tflite = p.requant.rounding == rt::kRoundTflite;
   for (int32_t i = 0; i < p.requant.count; ++i) {
     if (p.requant.shift[i] > (tflite ? -1 : -2) || (tflite && p.requant.multiplier[i] < 0)) return;
   }
-  ++(tflite ? narrow_kinds.tflite : narrow_kinds.single);
+  ++(tflite ? kinds->tflite : kinds->single);
 }
 
 void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_multiplier,
@@ -241,7 +244,11 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
     }
     if (strcmp(expect, "depthwise_few") == 0) count_few_kinds(p);
     if (strcmp(expect, "depthwise_3x3") == 0) count_quad_kinds(p);
-    if (strcmp(expect, "conv_pointwise") == 0) count_narrow_kinds(p);
+    if (strcmp(expect, "conv_pointwise") == 0) count_narrow_kinds(p, p.in_c == 8 || p.in_c == 16);
+    if (strcmp(expect, "conv_gather") == 0) {
+      const int32_t values = p.kernel_h * p.kernel_w * p.in_c;  // k: group_in_c * taps already
+      count_narrow_kinds(p, p.groups == 1 && values <= 28, values <= 9 ? &first_small : &first_large);
+    }
   }
   memset(out_native, 0x55, static_cast<size_t>(n_out));
   memset(out_portable, 0x33, static_cast<size_t>(n_out));
@@ -381,7 +388,8 @@ void random_conv(bool depthwise) {
 // attempts allowed is a failure (a generator that no longer reaches its variant).
 void variant_cases(const char* name, bool depthwise, const ShapeOdds& odds, int32_t wanted) {
   const int before = cases;
-  const bool fuses = odds.column > 0 || strcmp(name, "depthwise_3x3") == 0 || strcmp(name, "conv_pointwise") == 0;
+  const bool fuses = odds.column > 0 || strcmp(name, "depthwise_3x3") == 0 || strcmp(name, "conv_pointwise") == 0 ||
+                     strcmp(name, "conv_gather") == 0;
   fusable_odds = fuses ? 70 : 0;
   for (int32_t attempt = 0; cases - before < wanted && attempt < 200 * wanted; ++attempt) {
     rt::ConvParams p = random_conv_shape(depthwise, odds);
@@ -618,6 +626,14 @@ int main() {
         if (narrow_kinds.single < 20 || narrow_kinds.tflite < 20) {
           ++failures;
           printf("TOO FEW CASES of fusable 8- and 16-channel pointwise layers\n");
+        }
+      }
+      if (strcmp(only, "conv_gather") == 0) {
+        printf("conv_gather: fusable first layers: up to 9 values %ld / %ld, up to 28 %ld / %ld (single / tflite)\n",
+               (long)first_small.single, (long)first_small.tflite, (long)first_large.single, (long)first_large.tflite);
+        if (first_small.single < 10 || first_small.tflite < 10 || first_large.single < 10 || first_large.tflite < 10) {
+          ++failures;
+          printf("TOO FEW CASES of fusable first layers\n");
         }
       }
       if (strcmp(only, "depthwise_3x3") == 0 && rt::kNativePath == rt::KernelPath::ArmDsp) {
