@@ -329,8 +329,9 @@ bool conv2d_s8_dsp_first_layer(const ConvParams& p, const int8_t* input, const i
   const int32_t run_bytes = p.kernel_w * p.in_c, row_bytes = p.dilation_h * p.in_w * p.in_c;
   const bool runs = p.dilation_w == 1;
   alignas(8) uint32_t patches[kPixels * kMaxPairs];
-  alignas(4) int8_t patch[32 + 4] = {};  // values past k are read but meet zero weights
+  alignas(4) int8_t patch[32] = {};  // values past k are read but meet zero weights
   const int8_t zero_point = static_cast<int8_t>(-p.input_offset);
+  const uint32_t zero_word = static_cast<uint32_t>(static_cast<uint8_t>(zero_point)) * 0x01010101u;
   const int32_t extent_h = (p.kernel_h - 1) * p.dilation_h, extent_w = (p.kernel_w - 1) * p.dilation_w;
   const auto run = pairs == 5 ? tinyq_dsp_patch_pairs5 : tinyq_dsp_patch_pairs14;
   NarrowArgs args;
@@ -360,7 +361,19 @@ bool conv2d_s8_dsp_first_layer(const ConvParams& p, const int8_t* input, const i
                 for (; j < run_bytes; ++j) d[j] = row[j];
                 d += run_bytes;
               }
-            } else {  // padded taps hold the zero point: (zero point + offset) * w = 0
+            } else if (runs) {  // an edge window: the zero point, then each row's valid taps
+              // (padded taps hold the zero point: (zero point + offset) * w = 0)
+              for (int32_t i = 0; i < k; i += 4) arm::store_u32(patch + i, zero_word);
+              const int32_t tx_lo = x0 < 0 ? -x0 : 0;
+              const int32_t tx_hi = x0 + p.kernel_w > p.in_w ? p.in_w - x0 : p.kernel_w;
+              for (int32_t ty = 0; ty < p.kernel_h && tx_lo < tx_hi; ++ty) {
+                const int32_t iy = y0 + ty * p.dilation_h;
+                if (iy < 0 || iy >= p.in_h) continue;
+                const int8_t* src = image + (iy * p.in_w + x0 + tx_lo) * p.in_c;
+                int8_t* d = patch + (ty * p.kernel_w + tx_lo) * p.in_c;
+                for (int32_t j = 0; j < (tx_hi - tx_lo) * p.in_c; ++j) d[j] = src[j];
+              }
+            } else {
               for (int32_t i = 0; i < k; ++i) {
                 const int32_t iy = y0 + tap_y[i], ix = x0 + tap_x[i];
                 const bool inside = iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w;
