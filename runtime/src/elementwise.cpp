@@ -166,12 +166,12 @@ void prelu_s8(const PreluParams& p, const int8_t* input, int8_t* output) {
 }
 
 void add_s8(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
-  // TFLite's rounding (pre-quantized models): the DSP path's table form for TFLite's own
-  // parameters, the portable code otherwise and on the other paths. Tested here, not in the
-  // native paths, whose loops GCC compiles worse with one more early exit.
+  // TFLite's rounding (pre-quantized models): the Arm paths' table form for TFLite's own
+  // parameters, the portable code otherwise and on the host. Tested here, not in the native
+  // paths, whose loops GCC compiles worse with one more early exit.
   if (p.rounding != kRoundSingle) {
-#if defined(TINYQ_PATH_ARM_DSP)
-    if (add_s8_tflite_dsp(p, s, a, b, output)) return;
+#if defined(TINYQ_PATH_ARM_DSP) || defined(TINYQ_PATH_ARM_MVE)
+    if (add_s8_tflite_arm(p, s, a, b, output)) return;
 #endif
     return add_s8_portable(p, s, a, b, output);
   }

@@ -12,7 +12,7 @@
 // line for a path have no such path: the public kernel is the portable one.
 // TFLite's rounding (kRoundTflite): the conv, depthwise and dense paths take it themselves;
 // add_s8_dsp/_mve and avg_pool2d_s8_mve are tinyq's rounding only: the public add_s8
-// hands TFLite's to add_s8_tflite_dsp on the DSP path (to the portable path elsewhere and
+// hands TFLite's to add_s8_tflite_arm on both Arm paths (to the portable path elsewhere and
 // for parameters TFLite does not make); avg_pool2d_s8_dsp takes TFLite's rounded division
 // itself, avg_pool2d_s8 hands it to the portable path on Helium.
 #ifndef TINYQ_RUNTIME_KERNEL_PATHS_HPP
@@ -78,9 +78,6 @@ bool conv2d_s8_dsp_pointwise_narrow(const ConvParams& p, const int8_t* input, co
 bool conv2d_s8_dsp_first_layer(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                                int8_t* output);
 void add_s8_dsp(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
-// TFLite's add and sub (kRoundTflite) when one input's multiplier is exactly 1/2, as TFLite's
-// are; false, having written nothing, for other parameters (the portable path's then).
-bool add_s8_tflite_dsp(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 void mul_s8_dsp(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 void concat_s8_dsp(const ConcatParams& p, const int8_t* const* inputs, int8_t* output);
 #endif
@@ -92,6 +89,13 @@ void add_s8_mve(const AddParams& p, const BroadcastShape& s, const int8_t* a, co
 void mul_s8_mve(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 void lookup_s8_mve(const int8_t* table, const int8_t* input, int8_t* output, int32_t count);
 void concat_s8_mve(const ConcatParams& p, const int8_t* const* inputs, int8_t* output);
+#endif
+
+#if defined(TINYQ_PATH_ARM_DSP) || defined(TINYQ_PATH_ARM_MVE)
+// TFLite's add and sub (kRoundTflite) when one input's multiplier is exactly 1/2, as TFLite's
+// are (elementwise_arm_tflite.cpp, scalar code for both Arm paths); false, having written
+// nothing, for other parameters (the portable path's then).
+bool add_s8_tflite_arm(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
 #endif
 
 }  // namespace rt
