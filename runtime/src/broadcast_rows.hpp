@@ -19,6 +19,15 @@ struct BroadcastRows {
   int32_t n, a_step, b_step;  // row length, and each input's element step along it (0: broadcast)
   int32_t outer[3], outer_a[3], outer_b[3];
 };
+// The same shape with the two inputs' strides exchanged (kernels that want a particular input
+// first).
+inline void swap_inputs(BroadcastShape& s) {
+  for (int i = 0; i < 4; ++i) {
+    const int32_t u = s.a_strides[i];
+    s.a_strides[i] = s.b_strides[i];
+    s.b_strides[i] = u;
+  }
+}
 inline BroadcastRows broadcast_rows(const BroadcastShape& s) {
   BroadcastShape m = s;
   int32_t inner = 3;

@@ -268,6 +268,15 @@ bool pack_channel(const ConvParams& p, const NarrowPlan& plan, const int8_t* wei
   return hi + (addend < 0 ? -addend : addend) < (int64_t{1} << 31) && scale * bound < (int64_t{1} << 31);
 }
 
+// Packs channels [c0, c0 + n), n = min(out_c - c0, capacity), for one pass over the pixels.
+void pack_block(const ConvParams& p, const NarrowPlan& plan, const int8_t* weights, const int32_t* bias, int32_t c0,
+                int32_t capacity, int32_t* packed, NarrowArgs& args) {
+  const int32_t n = p.out_c - c0 < capacity ? p.out_c - c0 : capacity;
+  for (int32_t c = 0; c < n; ++c) pack_channel(p, plan, weights, bias, c0 + c, packed + c * plan.words);
+  args.end = packed + n * plan.words;
+  args.out_step = p.out_c - n;
+}
+
 // Every channel's bounds, before any output is written.
 bool all_channels_fit(const ConvParams& p, const NarrowPlan& plan, const int8_t* weights, const int32_t* bias,
                       int32_t* scratch) {
@@ -291,10 +300,7 @@ bool conv2d_s8_dsp_pointwise_narrow(const ConvParams& p, const int8_t* input, co
   args.tflite = plan.tflite ? 1 : 0;
   args.packed = packed;
   for (int32_t c0 = 0; c0 < p.out_c; c0 += kNarrowChannels) {
-    const int32_t n = p.out_c - c0 < kNarrowChannels ? p.out_c - c0 : kNarrowChannels;
-    for (int32_t c = 0; c < n; ++c) pack_channel(p, plan, weights, bias, c0 + c, packed + c * plan.words);
-    args.end = packed + n * plan.words;
-    args.out_step = p.out_c - n;
+    pack_block(p, plan, weights, bias, c0, kNarrowChannels, packed, args);
     for (int32_t b = 0; b < p.batch; ++b) {
       for (int32_t oy = 0; oy < p.out_h; ++oy) {
         const int8_t* in = input + ((b * p.in_h + oy * p.stride_h) * p.in_w) * p.in_c;
@@ -339,10 +345,7 @@ bool conv2d_s8_dsp_first_layer(const ConvParams& p, const int8_t* input, const i
   args.tflite = plan.tflite ? 1 : 0;
   args.packed = packed;
   for (int32_t c0 = 0; c0 < p.out_c; c0 += kChannels) {
-    const int32_t n = p.out_c - c0 < kChannels ? p.out_c - c0 : kChannels;
-    for (int32_t c = 0; c < n; ++c) pack_channel(p, plan, weights, bias, c0 + c, packed + c * plan.words);
-    args.end = packed + n * plan.words;
-    args.out_step = p.out_c - n;
+    pack_block(p, plan, weights, bias, c0, kChannels, packed, args);
     for (int32_t b = 0; b < p.batch; ++b) {
       const int8_t* image = input + b * p.in_h * p.in_w * p.in_c;
       for (int32_t oy = 0; oy < p.out_h; ++oy) {

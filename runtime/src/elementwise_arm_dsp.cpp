@@ -151,11 +151,7 @@ void add_s8_dsp(const AddParams& p, const BroadcastShape& s, const int8_t* a_in,
     const int8_t* t = a;
     a = b;
     b = t;
-    for (int i = 0; i < 4; ++i) {
-      const int32_t u = m.a_strides[i];
-      m.a_strides[i] = m.b_strides[i];
-      m.b_strides[i] = u;
-    }
+    detail::swap_inputs(m);
   }
 #endif
   if (!f.shift_a && (!detail::input_rescale<32>(p.a_offset, p.left_shift, p.a_multiplier, p.a_shift, f.a) ||

@@ -147,11 +147,7 @@ bool add_s8_tflite_arm(const AddParams& p, const BroadcastShape& s, const int8_t
   if (b_shift) {
     first = b;
     second = a;
-    for (int i = 0; i < 4; ++i) {
-      const int32_t u = m.a_strides[i];
-      m.a_strides[i] = m.b_strides[i];
-      m.b_strides[i] = u;
-    }
+    detail::swap_inputs(m);
   }
   const auto one = [&f](int32_t qs, int32_t qt) { return tflite_add_one(f, qs, qt); };
   const detail::BroadcastRows rows = detail::broadcast_rows(m);
