@@ -1,5 +1,6 @@
-// tinyq runtime: 1x1 convolutions with 8 or 16 input channels on the ARMv7E-M DSP extension
-// (MobileNet's first pointwise layers: VWW's 8 -> 16 and 16 -> 32 at 48 x 48 and 24 x 24).
+// tinyq runtime: convolutions with few values per output on the ARMv7E-M DSP extension: 1x1
+// layers with 8 or 16 input channels (MobileNet's first pointwise layers: VWW's 8 -> 16 and
+// 16 -> 32 at 48 x 48 and 24 x 24) and first layers of at most 28 values per patch.
 //
 // conv_pointwise (conv_arm_dsp.cpp) computes one channel x four pixels per step and hands
 // the accumulators to tinyq_dsp_requantize: with K = 8 its per-channel bookkeeping (about 60
@@ -22,6 +23,14 @@
 // and multipliers >= 0, the full int8 output range, and per channel bounds from |bias| + 255 *
 // sum |w|. A layer outside them returns false before writing anything, and conv_pointwise
 // runs it. Sums wrap modulo 2^32 like the portable ones: the same bytes.
+//
+// First layers (in_c not a multiple of 4, at most 28 values per patch: 3x3x1, 3x3x3) run the
+// same channel loop over patches gathered per pixel (conv2d_s8_dsp_first_layer): a window's
+// kernel rows copied as runs of int8 values (edge windows: the zero point, then each row's
+// valid run; padded taps meet the folded offset and contribute 0), then unpacked into 5 or 14
+// pairs for up to 16 pixels at a time. At 40 values (KWS's 10x4x1 stem) conv_general's
+// four-pixel inner loop (16 MACs per 13 instructions) is faster, so it keeps those layers.
+// At -Os neither form is built (about 1.5 KB).
 #include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
 #if defined(TINYQ_PATH_ARM_DSP)
