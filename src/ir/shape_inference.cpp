@@ -1,6 +1,7 @@
 #include "ir/shape_inference.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "ir/recurrent.hpp"
 #include "ir/strided_view.hpp"
@@ -22,12 +23,17 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string& where)
 
 std::int64_t window_output_size(std::int64_t in, std::int64_t kernel, std::int64_t stride, std::int64_t dilation,
                                 std::int64_t pad_begin, std::int64_t pad_end, bool ceil_mode) {
-  std::int64_t span = in + pad_begin + pad_end - dilation * (kernel - 1) - 1;
+  // In 128-bit arithmetic: a hostile input size near 2^63 must not overflow (the callers reject
+  // the result; it saturates at INT64_MAX). A stride below 1 has no windows.
+  if (stride < 1) return 0;
+  using Wide = __int128;
+  const Wide span = Wide{in} + pad_begin + pad_end - Wide{dilation} * (Wide{kernel} - 1) - 1;
   if (span < 0) return 0;
-  std::int64_t out = ceil_mode ? (span + stride - 1) / stride + 1 : span / stride + 1;
+  Wide out = ceil_mode ? (span + stride - 1) / stride + 1 : span / stride + 1;
   // ONNX/PyTorch rule: the last window must start inside the input or its begin padding.
-  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
-  return out;
+  if (ceil_mode && (out - 1) * stride >= Wide{in} + pad_begin) --out;
+  const Wide most = std::numeric_limits<std::int64_t>::max();
+  return static_cast<std::int64_t>(out > most ? most : out);
 }
 
 namespace {
@@ -50,11 +56,21 @@ Shape window_shape(const Graph& g, const Node& n, std::int64_t out_c, std::int64
   const Shape& x = input_shape(g, n, 0);
   require_rank(n, x, 4);
   bool ceil_mode = n.attrs.get_int("ceil_mode", 0) != 0;
+  // Checked here as well as at import: a .tqm file carries the float graph.
+  constexpr std::int64_t kMaxAttr = std::int64_t{1} << 20;
+  const auto in_range = [](std::int64_t v, std::int64_t lo) { return v >= lo && v <= kMaxAttr; };
+  bool valid = in_range(kh, 1) && in_range(kw, 1);
+  for (std::size_t i = 0; i < 2; ++i)
+    valid = valid && in_range(attr_at(n, "strides", i, 1), 1) && in_range(attr_at(n, "dilations", i, 1), 1);
+  for (std::size_t i = 0; i < 4; ++i) valid = valid && in_range(attr_at(n, "pads", i, 0), 0);
+  if (!valid) fail(n.name, "{} kernel, strides, dilations or pads out of range", op_name(n.op));
   std::int64_t oh = window_output_size(x[1], kh, attr_at(n, "strides", 0, 1), attr_at(n, "dilations", 0, 1),
                                        attr_at(n, "pads", 0, 0), attr_at(n, "pads", 2, 0), ceil_mode);
   std::int64_t ow = window_output_size(x[2], kw, attr_at(n, "strides", 1, 1), attr_at(n, "dilations", 1, 1),
                                        attr_at(n, "pads", 1, 0), attr_at(n, "pads", 3, 0), ceil_mode);
   if (oh <= 0 || ow <= 0) fail(n.name, "window larger than the padded input {}", shape_string(x));
+  if (oh > (std::int64_t{1} << 31) || ow > (std::int64_t{1} << 31))
+    fail(n.name, "{} output would exceed 2^31 along an axis (input {})", op_name(n.op), shape_string(x));
   return {x[0], oh, ow, out_c};
 }
 
