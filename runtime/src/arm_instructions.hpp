@@ -10,6 +10,23 @@
 
 #define TINYQ_ALWAYS_INLINE __attribute__((always_inline)) inline
 
+// The frame of a top-level __asm__ function in its own section (so that --gc-sections drops
+// it when unused), hidden, Thumb: TINYQ_ASM_BEGIN("name") body TINYQ_ASM_END("name").
+#define TINYQ_ASM_BEGIN(NAME) \
+  "  .section .text." NAME    \
+  ",\"ax\",%progbits\n"       \
+  "  .syntax unified\n"       \
+  "  .thumb\n"                \
+  "  .align 2\n"              \
+  "  .global " NAME           \
+  "\n"                        \
+  "  .hidden " NAME           \
+  "\n"                        \
+  "  .type " NAME             \
+  ", %function\n"             \
+  "  .thumb_func\n" NAME ":\n"
+#define TINYQ_ASM_END(NAME) "  .size " NAME ", .-" NAME "\n  .text\n"
+
 namespace tinyq {
 namespace rt {
 namespace arm {

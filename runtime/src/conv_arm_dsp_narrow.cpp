@@ -97,15 +97,7 @@ struct NarrowArgs {
 // holds r3 (-> NarrowArgs); LOAD the pixel's inputs into pairs, DOT one channel's products,
 // SCRATCH TFLite's register.
 #define TINYQ_NARROW_FUNCTION(NAME, X, LOAD, DOT, SCRATCH) \
-  "  .section .text." NAME ",\"ax\",%progbits\n"  \
-  "  .syntax unified\n"                            \
-  "  .thumb\n"                                     \
-  "  .align 2\n"                                   \
-  "  .global " NAME "\n"                           \
-  "  .hidden " NAME "\n"                           \
-  "  .type " NAME ", %function\n"                  \
-  "  .thumb_func\n"                                \
-  NAME ":\n"                                       \
+  TINYQ_ASM_BEGIN(NAME) \
   "  push {r4-r11, lr}\n"                          \
   "  sub sp, #(" #X " + 8)\n"                      \
   "  str r3, [sp, #" #X "]\n"                      \
@@ -138,8 +130,7 @@ struct NarrowArgs {
   "  bne 1b\n"                                     \
   "  add sp, #(" #X " + 8)\n"                      \
   "  pop {r4-r11, pc}\n"                           \
-  "  .size " NAME ", .-" NAME "\n"                 \
-  "  .text\n"
+  TINYQ_ASM_END(NAME)
 // A pixel's 8 inputs (r0, not advanced) as pairs in r9-r12.
 #define TINYQ_NARROW_LOAD8                 \
   "  ldr r9, [r0]\n"                       \

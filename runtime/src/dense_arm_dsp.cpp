@@ -267,15 +267,7 @@ extern "C" void tinyq_dsp_dense_packed_fused_x16(const int8_t* packed, DensePack
   "  strb r6, [r7], #1\n"                                                            \
   "  str r7, [lr, #16]\n"
 #define TINYQ_DENSE_PACKED_FUNCTION(NAME, LOAD, FINISH)                              \
-  "  .section .text." NAME ",\"ax\",%progbits\n"                                     \
-  "  .syntax unified\n"                                                              \
-  "  .thumb\n"                                                                       \
-  "  .align 2\n"                                                                     \
-  "  .global " NAME "\n"                                                             \
-  "  .hidden " NAME "\n"                                                             \
-  "  .type " NAME ", %function\n"                                                    \
-  "  .thumb_func\n"                                                                  \
-  NAME ":\n"                                                                         \
+  TINYQ_ASM_BEGIN(NAME) \
   "  push {r4-r11, lr}\n"                                                            \
   "  mov lr, r1\n"                                                                   \
   "  mov r1, r0\n"                                                                   \
@@ -310,8 +302,7 @@ extern "C" void tinyq_dsp_dense_packed_fused_x16(const int8_t* packed, DensePack
   "  str r2, [lr, #20]\n"                                                            \
   "  bne 0b\n"                                                                       \
   "  pop {r4-r11, pc}\n"                                                             \
-  "  .size " NAME ", .-" NAME "\n"                                                   \
-  "  .text\n"
+  TINYQ_ASM_END(NAME)
 __asm__(TINYQ_DENSE_PACKED_FUNCTION("tinyq_dsp_dense_packed", TINYQ_DENSE_PACKED_LOAD_RAW,
                                     TINYQ_DENSE_PACKED_STORE_SUMS));
 __asm__(TINYQ_DENSE_PACKED_FUNCTION("tinyq_dsp_dense_packed_x16", TINYQ_DENSE_PACKED_LOAD_X16,

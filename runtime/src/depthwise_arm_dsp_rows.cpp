@@ -413,14 +413,7 @@ constexpr int32_t kQuadFusedTflite = 2;   // the same with TFLite's two rounding
 // One pass function: NAME over strips of COL bytes per column and ROW per kernel row (3
 // rows of 16 or 8 channels), HALF the 2-channel body; every channel group up to w_end.
 #define TINYQ_DWQ_FUNCTION(NAME, COL, ROW, HALF)                                  \
-  "  .section .text." NAME ",\"ax\",%progbits\n"                               \
-  "  .syntax unified\n"                                                           \
-  "  .thumb\n"                                                                    \
-  "  .align 2\n"                                                                  \
-  "  .global " NAME "\n"                                                          \
-  "  .hidden " NAME "\n"                                                          \
-  "  .type " NAME ", %function\n"                                                 \
-  "  .thumb_func\n" NAME ":\n"                                                   \
+  TINYQ_ASM_BEGIN(NAME) \
   "  .set tqc, " #COL "\n"                                                        \
   "  .set tqr, " #ROW "\n"                                                        \
   "  push {r4-r11, lr}\n"                                                         \
@@ -433,8 +426,7 @@ constexpr int32_t kQuadFusedTflite = 2;   // the same with TFLite's two rounding
   "  bne 1b\n"                                                                    \
   "  add sp, #16\n"                                                               \
   "  pop {r4-r11, pc}\n"                                                          \
-  "  .size " NAME ", .-" NAME "\n"                                                \
-  "  .text\n"
+  TINYQ_ASM_END(NAME)
 
 // Four pixels of every channel group up to w_end. r0 strip at the first window's column (+4
 // per group), r1 packed weights, r2 output of pixel 0's first channel (fused) or the
