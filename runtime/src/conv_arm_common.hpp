@@ -15,6 +15,7 @@
 #endif
 
 #include "arm_instructions.hpp"
+#include "high_mul_requant.hpp"
 #include "kernel_util.hpp"
 #include "tinyq/requantize.hpp"
 
@@ -181,24 +182,20 @@ class RowRequantizer {
   }
 
   // TFLite's rounding in 7 instructions an output instead of 9 (DspRequantArgs::mode bit 4),
-  // for a caller whose accumulators never exceed `bound` in magnitude: 2 acc must fit int32, and
-  // per channel |y| + |addend| + 1 as well (y = SaturatingRoundingDoublingHighMul(acc, m),
-  // |y| <= bound * m / 2^31 + 1; addend = 2^(r-1) + offset * 2^r, r = -shift). Needs the full
-  // int8 range and multipliers >= 0 (TFLite's); otherwise nothing changes.
+  // for a caller whose accumulators never exceed `bound` in magnitude: detail::fused_requant's
+  // doubled form, valid for every channel. Needs the full int8 range and multipliers >= 0
+  // (TFLite's); otherwise nothing changes.
   void bound_accumulators(int64_t bound) {
 #if defined(__OPTIMIZE_SIZE__)  // -Os: tinyq_dsp_requantize has no doubled loops
     (void)bound;
     return;
 #endif
-    if (!tflite_ || !fast_ || !full_range_ || bound < 0 || 2 * bound >= (int64_t{1} << 31)) return;
+    if (!tflite_ || !fast_ || !full_range_) return;
     const int32_t count = per_tensor_ ? 1 : channels_;
     const int32_t* m = per_tensor_ ? multiplier_ : st_.multiplier;
     const int32_t* sh = per_tensor_ ? shift_ : st_.shift;
     for (int32_t i = 0; i < count; ++i) {
-      const int32_t r = -sh[i];  // 2 ... 31 (fast_)
-      const int64_t addend = (int64_t{1} << (r - 1)) + int64_t{st_.offset} * (int64_t{1} << r);
-      const int64_t y = (bound * m[i] >> 31) + 2;  // with the sign's -1
-      if (m[i] < 0 || y + (addend < 0 ? -addend : addend) >= (int64_t{1} << 31)) return;
+      if (!detail::fused_requant(m[i], sh[i], st_.offset, bound, true).valid) return;
     }
     mode_bits_ |= 16;
     args_.offset = 2 * st_.offset + 1;

@@ -36,6 +36,7 @@
 #if defined(TINYQ_PATH_ARM_DSP)
 
 #include "conv_arm_common.hpp"
+#include "high_mul_requant.hpp"
 #include "kernel_paths.hpp"
 
 namespace tinyq {
@@ -256,16 +257,14 @@ bool pack_channel(const ConvParams& p, const NarrowPlan& plan, const int8_t* wei
                                     (static_cast<uint32_t>(at(first + 2)) << 16));
   }
   const int32_t i = p.requant.count == 1 ? 0 : c;
-  const int32_t t = plan.tflite ? -p.requant.shift[i] : -1 - p.requant.shift[i];
-  const int64_t m = p.requant.multiplier[i];
   const int64_t bound = (b < 0 ? -int64_t{b} : int64_t{b}) + 255 * int64_t{sum_abs};
-  const int64_t hi = plan.tflite ? ((bound * m) >> 31) + 2 : ((bound * (m < 0 ? -m : m)) >> 32) + 1;
-  const int64_t addend = (int64_t{1} << (t - 1)) + int64_t{p.output_offset} * (int64_t{1} << t);
+  const detail::FusedRequant f =
+      detail::fused_requant(p.requant.multiplier[i], p.requant.shift[i], p.output_offset, bound, plan.tflite);
   int32_t* rq = w + 1 + plan.pairs;
   rq[0] = p.requant.multiplier[i];
-  rq[1] = static_cast<int32_t>(addend);
-  rq[2] = t;
-  return hi + (addend < 0 ? -addend : addend) < (int64_t{1} << 31) && scale * bound < (int64_t{1} << 31);
+  rq[1] = f.addend;
+  rq[2] = f.shift;
+  return f.valid;
 }
 
 // Packs channels [c0, c0 + n), n = min(out_c - c0, capacity), for one pass over the pixels.

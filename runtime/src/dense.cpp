@@ -1,4 +1,5 @@
 // tinyq runtime: fully connected layer (rows of input vectors times a weight matrix), int8.
+#include "high_mul_requant.hpp"
 #include "kernel_paths.hpp"
 #include "kernel_util.hpp"
 #include "portable_loops.hpp"
@@ -74,15 +75,13 @@ int32_t dense_s8_pack(const DenseParams& p, const int8_t* weights, const int32_t
     const int32_t packed_bias = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(b)));
     packed_params[o] = packed_bias;
     if (fused && real) {
-      // requantize_fast's SMMLA form with the output offset in the addend (see
-      // pack_quad_weights in depthwise_arm_dsp_rows.cpp): the accumulator packed_bias + sum of
-      // raw products stays within bound, which keeps hi + addend inside int32.
-      const int32_t m = p.requant.multiplier[o & mask], t = -1 - p.requant.shift[o & mask];
+      // detail::fused_requant (tinyq's rounding): the accumulator packed_bias + sum of raw
+      // products stays within bound.
       const int64_t pb = packed_bias;
       const int64_t bound = (pb < 0 ? -pb : pb) + 128 * sum_abs;
-      const int64_t hi = ((bound * (m < 0 ? -int64_t{m} : int64_t{m})) >> 32) + 1;
-      const int64_t addend = (int64_t{1} << (t - 1)) + int64_t{p.output_offset} * (int64_t{1} << t);
-      fused = bound < (int64_t{1} << 31) && hi + (addend < 0 ? -addend : addend) < (int64_t{1} << 31);
+      fused = detail::fused_requant(p.requant.multiplier[o & mask], p.requant.shift[o & mask], p.output_offset, bound,
+                                    false)
+                  .valid;
     }
   }
   if (!fused) return kDensePackPlain;

@@ -31,6 +31,7 @@
 #if defined(TINYQ_PATH_ARM_DSP)
 
 #include "conv_arm_common.hpp"
+#include "high_mul_requant.hpp"
 #include "kernel_features.hpp"
 #include "kernel_paths.hpp"
 
@@ -775,20 +776,10 @@ constexpr int32_t kQuadHalfWords = 24;  // packed words per 2 channels
 // requantization parameters and returns the mode the assembly may use for these channels
 // (kQuadAccumulators when a bound below fails: the caller then packs again in that mode, as
 // kQuadFusedTflite's weights are doubled). The clamp is SSAT #8 (the caller checks that the
-// activation range is the full int8 range). With |accumulator| <= |bias| + 255 * sum |w|:
-// - kQuadFusedSingle (every shift <= -2): requantize_fast's SMMLA form is (hi + 2^(t-1)) >> t,
-//   hi the product's high word, t = -1 - shift; the output offset folds into the addend,
-//   (hi + 2^(t-1) + offset * 2^t) >> t = ((hi + 2^(t-1)) >> t) + offset (offset * 2^t is a
-//   multiple of 2^t), provided that sum stays inside int32.
-// - kQuadFusedTflite (every shift in [-31, -1], multipliers >= 0): the weights and start values
-//   are doubled, so the loop sums 2 acc (exact while |2 acc| < 2^31). SMMLAR(2 acc, m, addend) =
-//   addend + floor((2 acc m + 2^31) / 2^32) = addend + y, y = floor((acc m + 2^30) / 2^31), which
-//   is SaturatingRoundingDoublingHighMul (requantize.hpp: ties up; m >= 0 never saturates).
-//   With r = -shift = t and the same addend, (addend + y + (acc >> 31)) >> r is
-//   RoundingDivideByPOT(y, r) + offset = floor((y + 2^(r-1) - [y < 0]) / 2^r) + offset, because
-//   [acc < 0] may stand for [y < 0]: y < 0 needs acc < 0 (m >= 0), and acc < 0 with y = 0
-//   gives floor((2^(r-1) - 1) / 2^r) = 0 = floor(2^(r-1) / 2^r) (r >= 1). |y| <= |acc| m / 2^31
-//   + 1, and that sum minus 1 must stay inside int32.
+// activation range is the full int8 range). The requantization is detail::fused_requant
+// (high_mul_requant.hpp, with its proof) for |accumulator| <= |bias| + 255 * sum |w|:
+// kQuadFusedSingle for tinyq's rounding (every shift <= -2), kQuadFusedTflite for TFLite's
+// (every shift in [-31, -1], multipliers >= 0), whose weights and start values are doubled.
 int32_t pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8_t* weights, const int32_t* bias,
                           int32_t ch0, int32_t block, bool transposed, int32_t mode, int32_t* packed) {
   const int32_t c = p.out_c;
@@ -822,16 +813,13 @@ int32_t pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8
       w[16 + e] = pair(tap[7], tap[8]);
       if (fused) {
         const int32_t i = ch & st.requant_mask;
-        const int32_t t = tflite ? -st.shift[i] : -1 - st.shift[i];  // 1 ... 31, 1 ... 30
-        const int64_t m = st.multiplier[i];
         const int64_t bound = (b < 0 ? -int64_t{b} : int64_t{b}) + 255 * int64_t{sum_abs};
-        const int64_t hi = tflite ? ((bound * m) >> 31) + 2 : ((bound * (m < 0 ? -m : m)) >> 32) + 1;
-        const int64_t addend = (int64_t{1} << (t - 1)) + int64_t{st.offset} * (int64_t{1} << t);
-        fused = hi + (addend < 0 ? -addend : addend) < (int64_t{1} << 31) && scale * bound < (int64_t{1} << 31);
+        const detail::FusedRequant f = detail::fused_requant(st.multiplier[i], st.shift[i], st.offset, bound, tflite);
+        fused = f.valid;
         int32_t* rq = w + 18 + 3 * e;
         rq[0] = st.multiplier[i];
-        rq[1] = static_cast<int32_t>(addend);
-        rq[2] = t;
+        rq[1] = f.addend;
+        rq[2] = f.shift;
       }
     }
   }

@@ -8,6 +8,7 @@
 
 #include "arm_instructions.hpp"
 #include "broadcast_rows.hpp"
+#include "high_mul_requant.hpp"
 #include "kernel_paths.hpp"
 #include "kernel_util.hpp"
 
@@ -96,10 +97,7 @@ __asm__(
 bool add_s8_tflite_arm(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
   const bool a_shift = p.a_multiplier == (int32_t{1} << 30) && p.a_shift == 0;
   const bool b_shift = !a_shift && p.b_multiplier == (int32_t{1} << 30) && p.b_shift == 0;
-  const int32_t r = -p.output_shift;
-  if ((!a_shift && !b_shift) || p.left_shift < 1 || p.left_shift > 22 || p.output_multiplier < 0 || r < 1 || r > 31) {
-    return false;
-  }
+  if ((!a_shift && !b_shift) || p.left_shift < 1 || p.left_shift > 22) return false;
   // The shift input: term = sign * (q + o) * 2^L, |term| <= 256 * 2^22 = 2^30.
   const int32_t sign = b_shift && p.subtract != 0 ? -1 : 1;
   const int32_t o_shift = a_shift ? p.a_offset : p.b_offset;
@@ -110,27 +108,24 @@ bool add_s8_tflite_arm(const AddParams& p, const BroadcastShape& s, const int8_t
   const int32_t headroom = int32_t{1} << p.left_shift;
   // Bounds first, from the parameters: |2 ra| and |2 rb| <= 2 (128 + |o|) 2^L, because a
   // multiplier below 1 (S <= 0, M < 2^31) never grows a value (TFLite's table input always has
-  // one); 2 sum and the output's y + addend must fit int32.
+  // one); the output is detail::fused_requant's doubled form for |sum| <= sum2_bound / 2
+  // (sum2_bound is even: both terms are multiples of 2^L, L >= 1).
   if (s_table > 0) return false;
   const int64_t x_max = int64_t{128 + (o_table < 0 ? -o_table : o_table)} << p.left_shift;
   const int64_t shift_bound = int64_t{128 + (o_shift < 0 ? -o_shift : o_shift)} << p.left_shift;
   const int64_t sum2_bound = shift_bound + 2 * x_max;  // >= |2 sum|
-  const int64_t addend = (int64_t{1} << (r - 1)) + int64_t{p.output_offset} * (int64_t{1} << r);
-  const int64_t y_bound = ((sum2_bound / 2) * p.output_multiplier >> 31) + 2;  // with the sign's -1
-  if (sum2_bound >= (int64_t{1} << 31) || y_bound + (addend < 0 ? -addend : addend) >= (int64_t{1} << 31)) {
-    return false;
-  }
-  // With r = -S >= 1 and M >= 0 (2 x fits int32, as 2 x_max does), requantize_tflite(x, M, S)
-  // is the doubled form of the output above, (SMMULR(2 x, M) + 2^(r-1) + (x >> 31)) >> r (the
-  // same proof): a few instructions instead of a 64-bit shift by a register, 256 times a call.
-  const int32_t r_table = -s_table;
-  const bool doubled = r_table >= 1 && m_table >= 0;
+  const detail::FusedRequant output_stage =
+      detail::fused_requant(p.output_multiplier, p.output_shift, p.output_offset, sum2_bound / 2, true);
+  if (!output_stage.valid) return false;
+  // The table input's rescale requantize_tflite(x, M, S) is detail::fused_requant's doubled
+  // form too (offset 0, |x| <= x_max): a few instructions instead of a 64-bit shift by a
+  // register, 256 times a call; the general form where it does not hold.
+  const detail::FusedRequant rescale = detail::fused_requant(m_table, s_table, 0, x_max, true);
   int32_t table[256];
   for (int32_t q = -128; q < 128; ++q) {
     const int32_t x = (q + o_table) * headroom;
-    const int32_t rescaled = doubled
-                                 ? (arm::smmulr(2 * x, m_table) + (int32_t{1} << (r_table - 1)) + (x >> 31)) >> r_table
-                                 : requantize_tflite(x, m_table, s_table);
+    const int32_t rescaled = rescale.valid ? (arm::smmlar(2 * x, m_table, rescale.addend) + (x >> 31)) >> rescale.shift
+                                           : requantize_tflite(x, m_table, s_table);
     table[q + 128] = 2 * table_sign * rescaled;
   }
   TfliteAdd f;
@@ -138,8 +133,8 @@ bool add_s8_tflite_arm(const AddParams& p, const BroadcastShape& s, const int8_t
   f.offset = f.scale * o_shift;
   f.table = table + 128;
   f.multiplier = p.output_multiplier;
-  f.addend = static_cast<int32_t>(addend);
-  f.post = r;
+  f.addend = output_stage.addend;
+  f.post = output_stage.shift;
   // The shift input first: swap the roles (and strides) when it is b.
   BroadcastShape m = s;
   const int8_t* first = a;

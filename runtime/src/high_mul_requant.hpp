@@ -47,6 +47,43 @@ inline HighMulRequant high_mul_requant(int32_t multiplier, int32_t shift, int32_
   return r;
 }
 
+// The requantization fused into the Arm kernels' assembly (3x3 depthwise passes, the narrow
+// pointwise and first-layer kernels, packed dense, row requantization, TFLite's add), with the
+// output offset folded into the addend and the clamp an SSAT #8 (full int8 range):
+// - tinyq's single rounding (requantize_fast's SMMLA form), t = -1 - shift:
+//     requantize(acc) + offset = SMMLA(acc, M, addend) >> t;
+// - TFLite's two roundings, t = r = -shift, on the doubled accumulator:
+//     SMMLAR(2 acc, M, addend) = addend + floor((2 acc M + 2^31) / 2^32) = addend + y with
+//     y = floor((acc M + 2^30) / 2^31), TFLite's SaturatingRoundingDoublingHighMul (ties up; M
+//     >= 0 never saturates), and (addend + y + (acc >> 31)) >> r is RoundingDivideByPOT(y, r)
+//     + offset = floor((y + 2^(r-1) - [y < 0]) / 2^r) + offset, because [acc < 0] may stand for
+//     [y < 0]: y < 0 needs acc < 0 (M >= 0), and acc < 0 with y = 0 gives floor((2^(r-1) - 1) /
+//     2^r) = 0 = floor(2^(r-1) / 2^r) (r >= 1).
+// In both, addend = 2^(t-1) + offset * 2^t: adding offset * 2^t before the shift adds exactly
+// offset after it. Exact for every |acc| <= acc_bound when the (doubled) accumulator fits
+// int32 and the high word plus the addend (minus 1 for TFLite's sign) does: |high| <=
+// acc_bound |M| / 2^32 + 1, |y| <= acc_bound M / 2^31 + 1. `valid` records it, checked in 64-bit
+// arithmetic per layer or channel, never per element.
+struct FusedRequant {
+  int32_t addend, shift;  // the high multiply's accumulate operand and the ASR after it
+  bool valid;
+};
+inline FusedRequant fused_requant(int32_t multiplier, int32_t shift, int32_t offset, int64_t acc_bound, bool tflite) {
+  FusedRequant f{0, 0, false};
+  const int32_t t = tflite ? -shift : -1 - shift;
+  const int64_t scale = tflite ? 2 : 1;  // TFLite's form doubles the accumulator
+  if (t < 1 || t > 31 || (tflite && multiplier < 0) || acc_bound < 0 || scale * acc_bound >= (int64_t{1} << 31)) {
+    return f;
+  }
+  const int64_t m = multiplier < 0 ? -int64_t{multiplier} : int64_t{multiplier};
+  const int64_t high = tflite ? ((acc_bound * m) >> 31) + 2 : ((acc_bound * m) >> 32) + 1;
+  const int64_t addend = (int64_t{1} << (t - 1)) + int64_t{offset} * (int64_t{1} << t);
+  f.valid = high + (addend < 0 ? -addend : addend) < (int64_t{1} << 31);
+  f.addend = f.valid ? static_cast<int32_t>(addend) : 0;
+  f.shift = t;
+  return f;
+}
+
 // Input rescale of add: requantize((q + o) * 2^L, M, S) == RHM((q + o) * 2^k, M) with
 // k = L + S + h - 31, for the rounding high multiply RHM(x, M) = floor((x * M + 2^(h-1)) / 2^h):
 // SMMULR (h = 32) on Armv7E-M, VQRDMULH (h = 31) on Helium, which saturates only for
