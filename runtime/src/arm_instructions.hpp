@@ -87,6 +87,17 @@ TINYQ_ALWAYS_INLINE uint32_t sxtab16_ror8(uint32_t a, uint32_t x) {
   __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
   return r;
 }
+// PKHBT / PKHTB: [low half of a, low half of b] and [high half of a, high half of b].
+TINYQ_ALWAYS_INLINE uint32_t pack_low(uint32_t a, uint32_t b) {
+  uint32_t r;
+  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+TINYQ_ALWAYS_INLINE uint32_t pack_high(uint32_t a, uint32_t b) {
+  uint32_t r;
+  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+  return r;
+}
 #endif
 
 }  // namespace arm

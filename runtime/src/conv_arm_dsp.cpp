@@ -40,22 +40,12 @@ namespace {
 using arm::accumulator_bound;
 using arm::load_u32;
 using arm::offset_pair;
+using arm::pack_high;
+using arm::pack_low;
 using arm::OutputStage;
 using arm::RowRequantizer;
 using arm::store_u32;
 using arm::sxtab16_ror8;
-
-// [low half of a, low half of b] and [high half of a, high half of b].
-TINYQ_ALWAYS_INLINE uint32_t pack_low(uint32_t a, uint32_t b) {
-  uint32_t r;
-  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-  return r;
-}
-TINYQ_ALWAYS_INLINE uint32_t pack_high(uint32_t a, uint32_t b) {
-  uint32_t r;
-  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
-  return r;
-}
 
 // Four pixels' patches are interleaved pair by pair: pair j of pixel q is the 32-bit word
 // kPixels * j + q, so consecutive pairs of one pixel are kPairStride halfwords apart.
@@ -210,6 +200,17 @@ void im2col(const ConvParams& p, const int8_t* image, int32_t y0, int32_t x0, in
   }
 }
 
+// im2col's common case, out of its general walk: a window wholly inside the image, a whole
+// pixel per tap (groups 1) in multiples of 4 values, adjacent taps (dilation_w 1): kernel_h runs
+// of kernel_w * in_c values, `corner` at the window's top-left tap, each run converted in one
+// call.
+void im2col_inside(const ConvParams& p, const int8_t* corner, int16_t* col) {
+  const int32_t run = p.kernel_w * p.in_c, step = p.dilation_h * p.in_w * p.in_c;
+  const int32_t offset2 = offset_pair(p.input_offset);
+  for (int32_t ty = 0; ty < p.kernel_h; ++ty, corner += step, col += kPairStride * (run >> 1))
+    convert_reordered(corner, col, run, offset2);
+}
+
 // The halfword of value k in one pixel's reordered patch (before the 2q of pixel q): group
 // k / 4 holds the pairs [x0, x2] and [x1, x3].
 constexpr int32_t reordered_index(int32_t k) { return kPairStride * (2 * (k >> 2) + (k & 1)) + ((k >> 1) & 1); }
@@ -237,98 +238,104 @@ __attribute__((noinline)) void gather_quad(const int8_t* const base[kPixels], co
 
 // One channel x four pixels per step, in assembly: GCC 12 spills from any C form of the
 // inner loop, which needs 13 registers: 4 accumulators (r3 .. r6, pixels 0 .. 3), the patch
-// pointer, the weight pointer, the count, 1 weight word, 1 unpacked weight pair and 4 patch
-// pairs. Per group of 4 values: 1 LDR + 2 SXTB16 unpack the channel's weights once for all
-// four pixels, 2 LDM fetch the four pixels' pairs [x0, x2] then [x1, x3], 8 SMLAD do 32 MACs:
-// 13 instructions, plus SUBS + BNE per two groups (the loop is unrolled twice; an odd count
-// enters at the second copy). Why this blocking: a weight word must be unpacked on every use
-// (3 instructions) and a patch pair costs a quarter of an LDM, so one channel x four pixels
+// pointer, the weight pointer, 1 weight word, 1 unpacked weight pair and 4 patch pairs. Per
+// group of 4 values: 1 LDR + 2 SXTB16 unpack the channel's weights once for all four pixels,
+// 2 LDM fetch the four pixels' pairs [x0, x2] then [x1, x3], 8 SMLAD do 32 MACs: 13
+// instructions. Why this blocking: a weight word must be unpacked on every use (3
+// instructions) and a patch pair costs a quarter of an LDM, so one channel x four pixels
 // spends 16/13 MACs per instruction, where two channels x two pixels spend 16/15.
-// The loop over channels is in the assembly too (about 20 instructions per channel besides its
+// The groups run unrolled 8 at a time, entered part-way (Duff's device) so that the first pass
+// does groups % 8 of them: no count per group, SUBS + BPL per 8 groups. Every group is 52
+// bytes (13 wide instructions; the assembler checks it), which gives the entry address. The
+// loop over channels is in the assembly too (about 19 instructions per channel besides its
 // groups); the accumulators go to memory and tinyq_dsp_requantize finishes them.
 //   r0 patch pairs (4-byte aligned), r1 weights of the first channel, r2 groups of 4 values
 //   per channel (may be 0), r3 -> Mat1x4Args.
 struct Mat1x4Args {
-  const int32_t* bias;  // bias of the next channel (advanced by 1 per channel), or null for 0
-  int32_t* acc;         // pixel 0's accumulator of the next channel (advanced by 1 per channel);
-                        // pixel q's is 64 q bytes (16 q entries) further
+  const int32_t* bias;  // bias of the first channel, one per channel (never null)
+  int32_t* acc;         // pixel 0's accumulator of the first channel, one per channel; pixel
+                        // q's is 64 q bytes (16 q entries) further
   int32_t skip;         // bytes from the end of a channel's 4 * groups weights to the next channel
   int32_t channels;     // channels to compute, >= 1
 };
 extern "C" void tinyq_dsp_mat_1x4(const int16_t* pairs, const int8_t* weights, int32_t groups, Mat1x4Args* args);
+// Stack frame: [sp] patch start, [sp, #4] passes after the first, [sp, #8] entry address (Thumb
+// bit set), [sp, #12] skip, [sp, #16] channels left, [sp, #20] bias pointer; lr walks the
+// accumulators.
 // clang-format off
-__asm__(R"(
-  .section .text.tinyq_dsp_mat_1x4,"ax",%progbits
-  .syntax unified
-  .thumb
+__asm__(TINYQ_ASM_BEGIN("tinyq_dsp_mat_1x4") R"(
   .macro TINYQ_GROUP
-  ldr r7, [r1], #4
-  ldmia r0!, {r9-r12}
+  ldr.w r7, [r1], #4
+  ldmia.w r0!, {r9-r12}
   sxtb16 r8, r7
   smlad r3, r8, r9, r3
   smlad r4, r8, r10, r4
   smlad r5, r8, r11, r5
   smlad r6, r8, r12, r6
-  ldmia r0!, {r9-r12}
+  ldmia.w r0!, {r9-r12}
   sxtb16 r7, r7, ror #8
   smlad r3, r7, r9, r3
   smlad r4, r7, r10, r4
   smlad r5, r7, r11, r5
   smlad r6, r7, r12, r6
   .endm
-  .align 2
-  .global tinyq_dsp_mat_1x4
-  .hidden tinyq_dsp_mat_1x4
-  .type tinyq_dsp_mat_1x4, %function
-  .thumb_func
-tinyq_dsp_mat_1x4:
   push {r4-r11, lr}
-  push {r0, r2, r3}
+  sub sp, #24
+  ldrd r4, lr, [r3]
+  ldrd r5, r6, [r3, #8]
+  str r4, [sp, #20]
+  strd r5, r6, [sp, #12]
+  subs r8, r2, #1
+  bmi 7f
+  lsr r9, r8, #3
+  and r8, r8, #7
+  rsb r8, r8, #7
+  adr.w r7, .Ltq_mat_1x4_g0
+  mov r10, #52
+  mla r7, r8, r10, r7
+  b 8f
+7:
+  adr.w r7, 2f
+  mov r9, #0
+8:
+  orr r7, r7, #1
+  strd r0, r9, [sp]
+  str r7, [sp, #8]
 3:
-  ldr lr, [sp, #8]
-  ldr r7, [lr]
-  mov r3, #0
-  cmp r7, #0
-  beq 4f
+  ldr r7, [sp, #20]
   ldr r3, [r7], #4
-  str r7, [lr]
-4:
+  str r7, [sp, #20]
   mov r4, r3
   mov r5, r3
   mov r6, r3
-  ldrd r0, r2, [sp]
-  cmp r2, #0
-  beq 2f
-  tst r2, #1
-  add r2, r2, #1
-  lsr r2, r2, #1
-  bne 6f
+  ldm sp, {r0, r2, r7}
+  bx r7
 5:
+.Ltq_mat_1x4_g0:
   TINYQ_GROUP
-6:
+.Ltq_mat_1x4_g1:
+  .rept 7
   TINYQ_GROUP
+  .endr
+  .if (.Ltq_mat_1x4_g1 - .Ltq_mat_1x4_g0) != 52
+  .error "tinyq_dsp_mat_1x4: a group must be 13 wide instructions"
+  .endif
   subs r2, r2, #1
-  bne 5b
+  bpl 5b
 2:
-  ldr lr, [sp, #8]
-  ldr r7, [lr, #4]
-  str r4, [r7, #64]
-  str r5, [r7, #128]
-  str r6, [r7, #192]
-  str r3, [r7], #4
-  str r7, [lr, #4]
-  ldr r7, [lr, #8]
+  str r4, [lr, #64]
+  str r5, [lr, #128]
+  str r6, [lr, #192]
+  str r3, [lr], #4
+  ldrd r7, r8, [sp, #12]
   add r1, r7
-  ldr r7, [lr, #12]
-  subs r7, r7, #1
-  str r7, [lr, #12]
+  subs r8, r8, #1
+  str r8, [sp, #16]
   bne 3b
-  add sp, #12
+  add sp, #24
   pop {r4-r11, pc}
-  .size tinyq_dsp_mat_1x4, .-tinyq_dsp_mat_1x4
   .purgem TINYQ_GROUP
-  .text
-)");
+)" TINYQ_ASM_END("tinyq_dsp_mat_1x4"));
 // clang-format on
 
 // tinyq_dsp_requantize (declared in conv_arm_common.hpp). Registers: r0 accumulators, r1
@@ -585,12 +592,13 @@ void mat_mult_1x4(const int16_t* cols, const int8_t* weights, int32_t k, int32_t
   const int32_t groups = (k + 3) >> 2;
   const int32_t pixel_stride = static_cast<int32_t>(out[1] - out[0]);
   int32_t acc[kPixels * kChunk];  // [pixel][channel]
+  static const int32_t kNoBias[kChunk] = {};
   Mat1x4Args args;
   for (int32_t oc = oc_begin; oc < oc_end;) {
     const int32_t n = oc_end - oc < kChunk ? oc_end - oc : kChunk;  // channels of this chunk
     const int32_t safe = tail && n == oc_end - oc ? n - 1 : n;      // may read the padded group
     if (safe > 0) {
-      args.bias = bias != nullptr ? bias + oc : nullptr;
+      args.bias = bias != nullptr ? bias + oc : kNoBias;
       args.acc = acc;
       args.skip = k - 4 * groups;
       args.channels = safe;
@@ -598,7 +606,7 @@ void mat_mult_1x4(const int16_t* cols, const int8_t* weights, int32_t k, int32_t
     }
     if (safe < n) {  // the range's last channel
       const int8_t* w = weights + (oc + safe) * k;
-      args.bias = bias != nullptr ? bias + oc + safe : nullptr;
+      args.bias = bias != nullptr ? bias + oc + safe : kNoBias;
       args.acc = acc + safe;
       args.skip = 0;
       args.channels = 1;
@@ -685,6 +693,7 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
   const int32_t k = p.kernel_h * p.kernel_w * group_in_c;
   if (p.requant.rounding == kRoundTflite) rq.bound_accumulators(accumulator_bound(bias, p.out_c, k, p.input_offset));
   const bool fast = (group_in_c & 3) == 0;
+  const bool runs_inside = fast && p.groups == 1 && p.dilation_w == 1;  // im2col_inside's case
   // The padded group's zeros are written once; every patch writer leaves them zero.
   for (int32_t i = 0; i < kPixels * ((k + 3) & ~3); ++i) scratch[i] = 0;
   const bool gather = conv2d_s8_dsp_gathers(p);
@@ -709,20 +718,26 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
     const int32_t distinct = next_block(p, n, pixels, cur, pix, output, out);
     const int8_t* image[kPixels];
     int32_t y0[kPixels], x0[kPixels];
-    bool inside = gather;
+    bool inside[kPixels], all_inside = true;
     for (int32_t q = 0; q < kPixels; ++q) {
       image[q] = input + pix[q].b * p.in_h * p.in_w * p.in_c;
       y0[q] = pix[q].oy * p.stride_h - p.pad_top;
       x0[q] = pix[q].ox * p.stride_w - p.pad_left;
-      inside = inside && y0[q] >= 0 && y0[q] + extent_h < p.in_h && x0[q] >= 0 && x0[q] + extent_w < p.in_w;
+      inside[q] = y0[q] >= 0 && y0[q] + extent_h < p.in_h && x0[q] >= 0 && x0[q] + extent_w < p.in_w;
+      all_inside = all_inside && inside[q];
     }
     for (int32_t g = 0; g < p.groups; ++g) {
-      if (inside) {
+      if (gather && all_inside) {
         const int8_t* base[kPixels];
         for (int32_t q = 0; q < kPixels; ++q) base[q] = image[q] + (y0[q] * p.in_w + x0[q]) * p.in_c;
         gather_quad(base, taps, k, p.input_offset, scratch);
       } else {
-        for (int32_t q = 0; q < kPixels; ++q) im2col(p, image[q], y0[q], x0[q], g, fast, scratch + 2 * q);
+        for (int32_t q = 0; q < kPixels; ++q) {
+          if (runs_inside && inside[q])
+            im2col_inside(p, image[q] + (y0[q] * p.in_w + x0[q]) * p.in_c, scratch + 2 * q);
+          else
+            im2col(p, image[q], y0[q], x0[q], g, fast, scratch + 2 * q);
+        }
       }
       mat_mult_1x4(scratch, weights, k, g * group_out_c, (g + 1) * group_out_c, bias, rq, out, distinct);
     }

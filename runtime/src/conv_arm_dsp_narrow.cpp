@@ -97,7 +97,7 @@ struct NarrowArgs {
 // The pixel loop around the channel loops: X bytes of stack for the inputs, then [sp + X]
 // holds r3 (-> NarrowArgs); LOAD the pixel's inputs into pairs, DOT one channel's products,
 // SCRATCH TFLite's register.
-#define TINYQ_NARROW_FUNCTION(NAME, X, LOAD, DOT, SCRATCH) \
+#define TINYQ_NARROW_FUNCTION(NAME, X, LOAD, DOT, SCRATCH, SAVE, RESTORE) \
   TINYQ_ASM_BEGIN(NAME) \
   "  push {r4-r11, lr}\n"                          \
   "  sub sp, #(" #X " + 8)\n"                      \
@@ -108,6 +108,7 @@ struct NarrowArgs {
   "  ldr r3, [sp, #" #X "]\n"                      \
   "  ldr r4, [r3]\n"                               \
   "  add r0, r4\n"                                 \
+  SAVE                                             \
   "  ldr r4, [r3, #20]\n"                          \
   "  ldrd r1, r3, [r3, #12]\n"                     \
   "  cbnz r4, 3f\n"                                \
@@ -123,6 +124,7 @@ struct NarrowArgs {
   "  cmp r1, r3\n"                                 \
   "  bne 3b\n"                                     \
   "4:\n"                                           \
+  RESTORE                                          \
   "  ldr r3, [sp, #" #X "]\n"                      \
   "  ldrd r4, r5, [r3, #4]\n"                      \
   "  add r2, r4\n"                                 \
@@ -156,16 +158,19 @@ struct NarrowArgs {
   "  sxtb16 r11, r11\n"                    \
   "  stm sp, {r5-r12}\n"
 // First layers (conv2d_s8_dsp_first_layer): a pixel's patch gathered into P int16 pairs.
-// P = 5 (K <= 9): pairs in r9-r12 and lr, the fifth weight pair loaded on its own.
+// P = 5 (K <= 9): pairs in r9-r12 and lr; r0 (the next pixel's pairs) waits on the stack
+// during the channel loop so that one LDM fetches all five weight pairs and the start value
+// (packed fifth pair first: pack_channel).
 #define TINYQ_NARROW_LOAD5 "  ldm r0, {r9-r12, lr}\n"
+#define TINYQ_NARROW_SAVE5 "  str r0, [sp, #4]\n"
+#define TINYQ_NARROW_RESTORE5 "  ldr r0, [sp, #4]\n"
 #define TINYQ_NARROW_DOT5                 \
-  "  ldm r1!, {r4-r8}\n"                  \
+  "  ldm r1!, {r0, r4-r8}\n"              \
   "  smlad r4, r9, r5, r4\n"              \
   "  smlad r4, r10, r6, r4\n"             \
   "  smlad r4, r11, r7, r4\n"             \
   "  smlad r4, r12, r8, r4\n"             \
-  "  ldr r5, [r1], #4\n"                  \
-  "  smlad r4, lr, r5, r4\n"              \
+  "  smlad r4, lr, r0, r4\n"              \
   "  ldm r1!, {r5-r7}\n"
 // P = 14 (K <= 28): pairs read from the patch at lr in chunks of 4 (the last of 2).
 #define TINYQ_NARROW_LOAD14 "  mov lr, r0\n"
@@ -194,15 +199,18 @@ struct NarrowArgs {
 // the output by out_step after the channels. The 8 x 8 case keeps no stack but the argument.
 extern "C" void tinyq_dsp_pointwise_narrow8(const int8_t* input, int32_t unused, int8_t* output, NarrowArgs* args);
 extern "C" void tinyq_dsp_pointwise_narrow16(const int8_t* input, int32_t unused, int8_t* output, NarrowArgs* args);
-__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_pointwise_narrow8", 0, TINYQ_NARROW_LOAD8, TINYQ_NARROW_DOT8, "lr"));
-__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_pointwise_narrow16", 32, TINYQ_NARROW_LOAD16, TINYQ_NARROW_DOT16, "r8"));
+__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_pointwise_narrow8", 0, TINYQ_NARROW_LOAD8, TINYQ_NARROW_DOT8, "lr", "", ""));
+__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_pointwise_narrow16", 32, TINYQ_NARROW_LOAD16, TINYQ_NARROW_DOT16, "r8", "", ""));
 // The same over gathered patches: r0 the first pixel's P pairs, in_step = 4 P.
 extern "C" void tinyq_dsp_patch_pairs5(const int32_t* pairs, int32_t unused, int8_t* output, NarrowArgs* args);
 extern "C" void tinyq_dsp_patch_pairs14(const int32_t* pairs, int32_t unused, int8_t* output, NarrowArgs* args);
-__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_patch_pairs5", 0, TINYQ_NARROW_LOAD5, TINYQ_NARROW_DOT5, "r8"));
-__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_patch_pairs14", 0, TINYQ_NARROW_LOAD14, TINYQ_NARROW_DOT14, "r8"));
+__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_patch_pairs5", 0, TINYQ_NARROW_LOAD5, TINYQ_NARROW_DOT5, "r8", TINYQ_NARROW_SAVE5,
+                              TINYQ_NARROW_RESTORE5));;
+__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_patch_pairs14", 0, TINYQ_NARROW_LOAD14, TINYQ_NARROW_DOT14, "r8", "", ""));
 #undef TINYQ_NARROW_LOAD5
 #undef TINYQ_NARROW_DOT5
+#undef TINYQ_NARROW_SAVE5
+#undef TINYQ_NARROW_RESTORE5
 #undef TINYQ_NARROW_LOAD14
 #undef TINYQ_NARROW_DOT14
 #undef TINYQ_NARROW_CHUNK
@@ -219,6 +227,7 @@ __asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_patch_pairs14", 0, TINYQ_NARROW_LOAD14,
 struct NarrowPlan {
   bool tflite;
   int32_t k, pairs, words;
+  const int8_t* order = nullptr;  // value index of each pair half (-1: zero); null: SXTB16's
 };
 
 // Whether every channel's requantization can be fused (the bounds are pack_channel's).
@@ -250,16 +259,22 @@ bool pack_channel(const ConvParams& p, const NarrowPlan& plan, const int8_t* wei
   w[0] = static_cast<int32_t>(
       (static_cast<uint32_t>(b) + static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum)) *
       static_cast<uint32_t>(scale));
-  const auto at = [row, k, scale](int32_t i) { return i < k ? scale * row[i] : 0; };
+  const auto at = [row, k, scale](int32_t i) { return i >= 0 && i < k ? scale * row[i] : 0; };
   for (int32_t j = 0; j < plan.pairs; ++j) {  // pair j: values 4 (j / 2) + (j % 2) and + 2
     const int32_t first = 4 * (j / 2) + j % 2;
-    w[1 + j] = static_cast<int32_t>((static_cast<uint32_t>(at(first)) & 0xFFFFu) |
-                                    (static_cast<uint32_t>(at(first + 2)) << 16));
+    const int32_t lo = plan.order != nullptr ? plan.order[2 * j] : first;
+    const int32_t hi = plan.order != nullptr ? plan.order[2 * j + 1] : first + 2;
+    w[1 + j] = static_cast<int32_t>((static_cast<uint32_t>(at(lo)) & 0xFFFFu) | (static_cast<uint32_t>(at(hi)) << 16));
   }
   const int32_t i = p.requant.count == 1 ? 0 : c;
   const int64_t bound = (b < 0 ? -int64_t{b} : int64_t{b}) + 255 * int64_t{sum_abs};
   const detail::FusedRequant f =
       detail::fused_requant(p.requant.multiplier[i], p.requant.shift[i], p.output_offset, bound, plan.tflite);
+  if (plan.pairs == 5) {  // tinyq_dsp_patch_pairs5 reads the fifth pair first (TINYQ_NARROW_DOT5)
+    const int32_t fifth = w[5];
+    for (int32_t j = 5; j > 0; --j) w[j] = w[j - 1];
+    w[0] = fifth;
+  }
   int32_t* rq = w + 1 + plan.pairs;
   rq[0] = p.requant.multiplier[i];
   rq[1] = f.addend;
@@ -283,6 +298,63 @@ bool all_channels_fit(const ConvParams& p, const NarrowPlan& plan, const int8_t*
     if (!pack_channel(p, plan, weights, bias, c, scratch)) return false;
   }
   return true;
+}
+
+// One-channel 3x3 first layers (MNIST-style stems): each kernel row of a window is one
+// unaligned word (its fourth byte meets a zero weight), so a pixel's 5 pairs are 3 LDR, 6
+// SXTB16 and a PKHBT, about 12 instructions where the byte gather takes about 160:
+// [r0x0, r0x2], [r1x0, r1x2], [r2x0, r2x2], [r0x1, r1x1], [r2x1, r2x3 (weight 0)].
+constexpr int8_t kRows3Order[10] = {0, 2, 3, 5, 6, 8, 1, 4, 7, -1};
+
+bool rows3_layer(const ConvParams& p) {
+  return p.in_c == 1 && p.kernel_h == 3 && p.kernel_w == 3 && p.dilation_w == 1;
+}
+
+// The pairs of a window whose kernel rows start at r, row_bytes apart (each row's 4 bytes
+// readable).
+TINYQ_ALWAYS_INLINE void rows3_pairs(const int8_t* r, int32_t row_bytes, uint32_t* pair) {
+  const uint32_t a = arm::load_u32(r), b = arm::load_u32(r + row_bytes), c = arm::load_u32(r + 2 * row_bytes);
+  pair[0] = static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(a)));
+  pair[1] = static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(b)));
+  pair[2] = static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(c)));
+  pair[3] = arm::pack_low(arm::sxtb16_ror8(a), arm::sxtb16_ror8(b));
+  pair[4] = arm::sxtb16_ror8(c);
+}
+
+// A window that reaches the padding, or whose last row's fourth byte may lie past the image:
+// its rows copied into a 4-byte-stride buffer, padded taps the zero point (which meets the
+// folded offset and contributes 0).
+__attribute__((noinline)) void rows3_edge_pairs(const ConvParams& p, const int8_t* image, int32_t y0, int32_t x0,
+                                                uint32_t zero_word, uint32_t* pair) {
+  alignas(4) int8_t rows[12];
+  for (int32_t i = 0; i < 12; i += 4) arm::store_u32(rows + i, zero_word);
+  for (int32_t ty = 0; ty < 3; ++ty) {
+    const int32_t iy = y0 + ty * p.dilation_h;
+    if (iy < 0 || iy >= p.in_h) continue;
+    for (int32_t tx = 0; tx < 3; ++tx) {
+      const int32_t ix = x0 + tx;
+      if (ix >= 0 && ix < p.in_w) rows[4 * ty + tx] = image[iy * p.in_w + ix];
+    }
+  }
+  rows3_pairs(rows, 4, pair);
+}
+
+// The pairs of `count` windows of one output row (first window's left column x_first, stride
+// apart): the windows wholly inside, whose last row's fourth byte is inside the image too,
+// through one pointer; the others through rows3_edge_pairs. Fields copied to locals: the
+// stores through `pair` would otherwise make GCC reload them per pixel.
+void rows3_block(const ConvParams& p, const int8_t* image, int32_t y0, bool rows_inside, int32_t x_first,
+                 int32_t count, uint32_t zero_word, uint32_t* pair) {
+  const int32_t stride = p.stride_w, in_w = p.in_w, row_bytes = p.dilation_h * in_w;
+  // The fourth byte of the last kernel row is the next image row's first byte at the right
+  // edge: readable unless that row is the image's last.
+  const int32_t x_end = y0 + 2 * p.dilation_h + 1 < p.in_h ? in_w - 2 : in_w - 3;  // x0 < x_end
+  int32_t q = 0, x0 = x_first;
+  for (; q < count && !(rows_inside && x0 >= 0 && x0 < x_end); ++q, x0 += stride, pair += 5)
+    rows3_edge_pairs(p, image, y0, x0, zero_word, pair);
+  const int8_t* r = image + y0 * in_w + x0;
+  for (; q < count && rows_inside && x0 < x_end; ++q, x0 += stride, r += stride, pair += 5) rows3_pairs(r, row_bytes, pair);
+  for (; q < count; ++q, x0 += stride, pair += 5) rows3_edge_pairs(p, image, y0, x0, zero_word, pair);
 }
 
 }  // namespace
@@ -319,6 +391,8 @@ bool conv2d_s8_dsp_first_layer(const ConvParams& p, const int8_t* input, const i
   const int32_t pairs = k <= 9 ? 5 : k <= 28 ? kMaxPairs : 0;  // 5 pairs hold values 0 .. 8 (and 10)
   NarrowPlan plan;
   if (p.groups != 1 || p.in_c % 4 == 0 || pairs == 0 || !narrow_plan(p, k, pairs, plan)) return false;
+  const bool rows3 = rows3_layer(p);
+  if (rows3) plan.order = kRows3Order;
   alignas(8) int32_t packed[kChannels * (kMaxPairs + 4)];
   if (!all_channels_fit(p, plan, weights, bias, packed)) return false;
   // Value i of a patch is tap i / in_c, channel i % in_c. A window inside the image is
@@ -352,7 +426,8 @@ bool conv2d_s8_dsp_first_layer(const ConvParams& p, const int8_t* input, const i
         const bool rows_inside = y0 >= 0 && y0 + extent_h < p.in_h;
         for (int32_t ox0 = 0; ox0 < p.out_w; ox0 += kPixels) {
           const int32_t count = p.out_w - ox0 < kPixels ? p.out_w - ox0 : kPixels;
-          for (int32_t q = 0; q < count; ++q) {
+          if (rows3) rows3_block(p, image, y0, rows_inside, ox0 * p.stride_w - p.pad_left, count, zero_word, patches);
+          for (int32_t q = 0; q < count && !rows3; ++q) {
             const int32_t x0 = (ox0 + q) * p.stride_w - p.pad_left;
             if (runs && rows_inside && x0 >= 0 && x0 + extent_w < p.in_w) {
               const int8_t* row = image + (y0 * p.in_w + x0) * p.in_c;

@@ -211,7 +211,9 @@ void count_quad_kinds(const rt::ConvParams& p) {
 // The same kernel runs first layers (in_c not a multiple of 4, at most 28 values per patch)
 // over gathered patches in 5 pairs (at most 9 values) or 14: conv_gather's run requires both
 // sizes in both roundings.
-QuadKinds narrow_kinds, first_small, first_large;
+// One-channel 3x3 first layers (dilation_w 1) take their own gather (three row words per
+// window, conv_arm_dsp_narrow.cpp's rows3): counted apart as well.
+QuadKinds narrow_kinds, first_small, first_large, first_rows3;
 void count_narrow_kinds(const rt::ConvParams& p, bool shape, QuadKinds* kinds = &narrow_kinds) {
   if (!shape || p.act_min != -128 || p.act_max != 127) return;
   const bool tflite = p.requant.rounding == rt::kRoundTflite;
@@ -248,6 +250,8 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
     if (strcmp(expect, "conv_gather") == 0) {
       const int32_t values = p.kernel_h * p.kernel_w * p.in_c;  // k: group_in_c * taps already
       count_narrow_kinds(p, p.groups == 1 && values <= 28, values <= 9 ? &first_small : &first_large);
+      count_narrow_kinds(p, p.groups == 1 && p.in_c == 1 && p.kernel_h == 3 && p.kernel_w == 3 && p.dilation_w == 1,
+                         &first_rows3);
     }
   }
   memset(out_native, 0x55, static_cast<size_t>(n_out));
@@ -294,6 +298,7 @@ struct ShapeOdds {
   int32_t three_by_three;  // depthwise: the specialised 3x3 window, stride 1 or 2
   int32_t tall;            // depthwise: a k x 1 kernel (k = 3, 5, 10, 15), up to 128 channels
   int32_t column;          // of those: any k up to 32, any channel count, unpadded, often one pixel
+  int32_t first3x3 = 0;    // conv: a one-channel 3x3 first layer (the DSP path's rows3 gather)
 };
 constexpr ShapeOdds kMixed{25, 60, 25, 40, 15, 0};
 
@@ -321,6 +326,19 @@ rt::ConvParams random_conv_shape(bool depthwise, const ShapeOdds& odds) {
     p.pad_top = p.pad_left = 0;
     p.out_h = (p.in_h - 1) / p.stride_h + 1;
     p.out_w = (p.in_w - 1) / p.stride_w + 1;
+  }
+  if (!depthwise && chance(odds.first3x3)) {  // rows at both edges, strides, a dilated row step
+    p.groups = p.in_c = 1;
+    p.kernel_h = p.kernel_w = 3;
+    p.dilation_w = 1;
+    p.dilation_h = chance(20) ? 2 : 1;
+    p.stride_h = uniform(1, 2);
+    p.stride_w = uniform(1, 2);
+    p.pad_top = p.pad_left = uniform(0, 1);
+    p.in_h = uniform(2 * p.dilation_h + 1, 12);
+    p.in_w = uniform(3, 24);
+    p.out_h = (p.in_h + 2 * p.pad_top - 2 * p.dilation_h - 1) / p.stride_h + 1;
+    p.out_w = (p.in_w + 2 * p.pad_left - 3) / p.stride_w + 1;
   }
   if (depthwise && chance(odds.three_by_three)) {  // the specialised 3x3 windows, stride 1 or 2
     p.kernel_h = p.kernel_w = 3;
@@ -571,7 +589,7 @@ constexpr Variant kVariants[] = {
     {"conv_pointwise", false, {100, 100, 0, 0, 0, 0}, 1000},  // 1x1, no padding taps: channels are the patch
     {"conv_general", false, {10, 0, 0, 0, 0, 0}, 1000},       // im2col: any window, stride, dilation, groups
 #if defined(TINYQ_PATH_ARM_DSP)
-    {"conv_gather", false, {10, 0, 0, 0, 0, 0}, 1000},        // first layers: inside windows through a tap table
+    {"conv_gather", false, {10, 0, 0, 0, 0, 0, 10}, 1000},        // first layers: inside windows through a tap table
     {"depthwise_3x3", true, {0, 0, 0, 100, 0, 0}, 1000},      // row pairs, 3x3 windows unrolled (edges: a patch)
     {"depthwise_rows", true, {0, 0, 0, 0, 40, 0}, 1000},      // row pairs, any other window
     {"depthwise_column", true, {0, 0, 0, 0, 100, 80}, 1000},  // k x 1 inside the image, fused requantization
@@ -629,9 +647,13 @@ int main() {
         }
       }
       if (strcmp(only, "conv_gather") == 0) {
-        printf("conv_gather: fusable first layers: up to 9 values %ld / %ld, up to 28 %ld / %ld (single / tflite)\n",
-               (long)first_small.single, (long)first_small.tflite, (long)first_large.single, (long)first_large.tflite);
-        if (first_small.single < 10 || first_small.tflite < 10 || first_large.single < 10 || first_large.tflite < 10) {
+        printf(
+            "conv_gather: fusable first layers: up to 9 values %ld / %ld, up to 28 %ld / %ld, 3x3x1 %ld / %ld "
+            "(single / tflite)\n",
+            (long)first_small.single, (long)first_small.tflite, (long)first_large.single, (long)first_large.tflite,
+            (long)first_rows3.single, (long)first_rows3.tflite);
+        if (first_small.single < 10 || first_small.tflite < 10 || first_large.single < 10 || first_large.tflite < 10 ||
+            first_rows3.single < 10 || first_rows3.tflite < 10) {
           ++failures;
           printf("TOO FEW CASES of fusable first layers\n");
         }
