@@ -166,8 +166,9 @@ class RowRequantizer {
 
   RowRequantizer(const OutputStage& st, const Requant& r)
       : st_(st), per_tensor_(r.count == 1), tflite_(r.rounding == kRoundTflite), channels_(r.count) {
-    fast_ = true;
-    for (int32_t i = 0; i < r.count; ++i) fast_ = fast_ && r.shift[i] <= -2;
+    int32_t widest = r.shift[0];  // the largest shift (a max, not an early-out test: fewer instructions)
+    for (int32_t i = 1; i < r.count; ++i) widest = r.shift[i] > widest ? r.shift[i] : widest;
+    fast_ = widest <= -2;
     if (per_tensor_) {
       for (int32_t i = 0; i < kChunk; ++i) {
         multiplier_[i] = r.multiplier[0];

@@ -40,9 +40,9 @@ namespace {
 using arm::accumulator_bound;
 using arm::load_u32;
 using arm::offset_pair;
+using arm::OutputStage;
 using arm::pack_high;
 using arm::pack_low;
-using arm::OutputStage;
 using arm::RowRequantizer;
 using arm::store_u32;
 using arm::sxtab16_ror8;

@@ -200,12 +200,14 @@ struct NarrowArgs {
 extern "C" void tinyq_dsp_pointwise_narrow8(const int8_t* input, int32_t unused, int8_t* output, NarrowArgs* args);
 extern "C" void tinyq_dsp_pointwise_narrow16(const int8_t* input, int32_t unused, int8_t* output, NarrowArgs* args);
 __asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_pointwise_narrow8", 0, TINYQ_NARROW_LOAD8, TINYQ_NARROW_DOT8, "lr", "", ""));
-__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_pointwise_narrow16", 32, TINYQ_NARROW_LOAD16, TINYQ_NARROW_DOT16, "r8", "", ""));
+__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_pointwise_narrow16", 32, TINYQ_NARROW_LOAD16, TINYQ_NARROW_DOT16, "r8", "",
+                              ""));
 // The same over gathered patches: r0 the first pixel's P pairs, in_step = 4 P.
 extern "C" void tinyq_dsp_patch_pairs5(const int32_t* pairs, int32_t unused, int8_t* output, NarrowArgs* args);
 extern "C" void tinyq_dsp_patch_pairs14(const int32_t* pairs, int32_t unused, int8_t* output, NarrowArgs* args);
-__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_patch_pairs5", 0, TINYQ_NARROW_LOAD5, TINYQ_NARROW_DOT5, "r8", TINYQ_NARROW_SAVE5,
-                              TINYQ_NARROW_RESTORE5));;
+__asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_patch_pairs5", 0, TINYQ_NARROW_LOAD5, TINYQ_NARROW_DOT5, "r8",
+                              TINYQ_NARROW_SAVE5, TINYQ_NARROW_RESTORE5));
+;
 __asm__(TINYQ_NARROW_FUNCTION("tinyq_dsp_patch_pairs14", 0, TINYQ_NARROW_LOAD14, TINYQ_NARROW_DOT14, "r8", "", ""));
 #undef TINYQ_NARROW_LOAD5
 #undef TINYQ_NARROW_DOT5
@@ -306,9 +308,7 @@ bool all_channels_fit(const ConvParams& p, const NarrowPlan& plan, const int8_t*
 // [r0x0, r0x2], [r1x0, r1x2], [r2x0, r2x2], [r0x1, r1x1], [r2x1, r2x3 (weight 0)].
 constexpr int8_t kRows3Order[10] = {0, 2, 3, 5, 6, 8, 1, 4, 7, -1};
 
-bool rows3_layer(const ConvParams& p) {
-  return p.in_c == 1 && p.kernel_h == 3 && p.kernel_w == 3 && p.dilation_w == 1;
-}
+bool rows3_layer(const ConvParams& p) { return p.in_c == 1 && p.kernel_h == 3 && p.kernel_w == 3 && p.dilation_w == 1; }
 
 // The pairs of a window whose kernel rows start at r, row_bytes apart (each row's 4 bytes
 // readable).
@@ -343,8 +343,8 @@ __attribute__((noinline)) void rows3_edge_pairs(const ConvParams& p, const int8_
 // apart): the windows wholly inside, whose last row's fourth byte is inside the image too,
 // through one pointer; the others through rows3_edge_pairs. Fields copied to locals: the
 // stores through `pair` would otherwise make GCC reload them per pixel.
-void rows3_block(const ConvParams& p, const int8_t* image, int32_t y0, bool rows_inside, int32_t x_first,
-                 int32_t count, uint32_t zero_word, uint32_t* pair) {
+void rows3_block(const ConvParams& p, const int8_t* image, int32_t y0, bool rows_inside, int32_t x_first, int32_t count,
+                 uint32_t zero_word, uint32_t* pair) {
   const int32_t stride = p.stride_w, in_w = p.in_w, row_bytes = p.dilation_h * in_w;
   // The fourth byte of the last kernel row is the next image row's first byte at the right
   // edge: readable unless that row is the image's last.
@@ -353,7 +353,8 @@ void rows3_block(const ConvParams& p, const int8_t* image, int32_t y0, bool rows
   for (; q < count && !(rows_inside && x0 >= 0 && x0 < x_end); ++q, x0 += stride, pair += 5)
     rows3_edge_pairs(p, image, y0, x0, zero_word, pair);
   const int8_t* r = image + y0 * in_w + x0;
-  for (; q < count && rows_inside && x0 < x_end; ++q, x0 += stride, r += stride, pair += 5) rows3_pairs(r, row_bytes, pair);
+  for (; q < count && rows_inside && x0 < x_end; ++q, x0 += stride, r += stride, pair += 5)
+    rows3_pairs(r, row_bytes, pair);
   for (; q < count; ++q, x0 += stride, pair += 5) rows3_edge_pairs(p, image, y0, x0, zero_word, pair);
 }
 

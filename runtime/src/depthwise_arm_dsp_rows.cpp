@@ -771,10 +771,62 @@ QuadLayout quad_layout(const ConvParams& p, const int8_t* input) {
 
 constexpr int32_t kQuadHalfWords = 24;  // packed words per 2 channels
 
-// Packs the block / 2 half groups of channels [ch0, ch0 + block) (see the assembly's comment); tap(r, k)
-// is kernel row r, column k of the line's orientation. With a fused `mode` it also writes the
-// requantization parameters and returns the mode the assembly may use for these channels
-// (kQuadAccumulators when a bound below fails: the caller then packs again in that mode, as
+// One channel of pack_quad_weights into half group w, entry e: whether its bound allows the
+// fused form (true when not Fused). Templated on the mode, so that TFLite's doubling and the
+// requantization parameters cost nothing where they do not apply (this runs per inference).
+template <bool Fused, bool Tflite>
+TINYQ_ALWAYS_INLINE bool pack_quad_channel(const ConvParams& p, const OutputStage& st, const int8_t* weights,
+                                           const int32_t* bias, int32_t ch, bool transposed, int32_t e, int32_t* w) {
+  const int32_t c = p.out_c;
+  constexpr int32_t kScale = Tflite ? 2 : 1;
+  int32_t tap[9];
+  int32_t sum = 0, sum_abs = 0;
+  for (int32_t r = 0; r < 3; ++r) {
+    for (int32_t k = 0; k < 3; ++k) {
+      const int32_t v = weights[(transposed ? 3 * k + r : 3 * r + k) * c + ch];
+      tap[3 * r + k] = kScale * v;
+      sum += v;
+      sum_abs += v < 0 ? -v : v;
+    }
+  }
+  const int32_t b = bias != nullptr ? bias[ch] : 0;
+  const uint32_t start =
+      (static_cast<uint32_t>(b) + static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum)) * kScale;
+  for (int32_t q = 0; q < 4; ++q) w[2 * q + e] = static_cast<int32_t>(start);
+  const auto pair = [](int32_t lo, int32_t hi) {
+    return static_cast<int32_t>((static_cast<uint32_t>(lo) & 0xFFFFu) | (static_cast<uint32_t>(hi) << 16));
+  };
+  for (int32_t k = 0; k < 3; ++k) w[8 + 2 * k + e] = pair(tap[k], tap[3 + k]);
+  w[14 + e] = pair(tap[6], tap[7]);
+  w[16 + e] = pair(tap[7], tap[8]);
+  if (!Fused) return true;
+  const int32_t i = ch & st.requant_mask;
+  const int64_t bound = (b < 0 ? -int64_t{b} : int64_t{b}) + 255 * int64_t{sum_abs};
+  const detail::FusedRequant f = detail::fused_requant(st.multiplier[i], st.shift[i], st.offset, bound, Tflite);
+  int32_t* rq = w + 18 + 3 * e;
+  rq[0] = st.multiplier[i];
+  rq[1] = f.addend;
+  rq[2] = f.shift;
+  return f.valid;
+}
+
+// Channels [ch0, ch0 + block): whether every bound allows the fused form.
+template <bool Fused, bool Tflite>
+bool pack_quad_block(const ConvParams& p, const OutputStage& st, const int8_t* weights, const int32_t* bias,
+                     int32_t ch0, int32_t block, bool transposed, int32_t* packed) {
+  bool fused = true;
+  for (int32_t j = 0; j < block; ++j) {
+    fused = pack_quad_channel<Fused, Tflite>(p, st, weights, bias, ch0 + j, transposed, j & 1,
+                                             packed + (j >> 1) * kQuadHalfWords) &&
+            fused;
+  }
+  return fused;
+}
+
+// Packs the block / 2 half groups of channels [ch0, ch0 + block) (see the assembly's comment);
+// tap(r, k) is kernel row r, column k of the line's orientation. With a fused `mode` it also
+// writes the requantization parameters and returns the mode the assembly may use for these
+// channels (kQuadAccumulators when a bound fails: the caller then packs again in that mode, as
 // kQuadFusedTflite's weights are doubled). The clamp is SSAT #8 (the caller checks that the
 // activation range is the full int8 range). The requantization is detail::fused_requant
 // (high_mul_requant.hpp, with its proof) for |accumulator| <= |bias| + 255 * sum |w|:
@@ -782,48 +834,19 @@ constexpr int32_t kQuadHalfWords = 24;  // packed words per 2 channels
 // (every shift in [-31, -1], multipliers >= 0), whose weights and start values are doubled.
 int32_t pack_quad_weights(const ConvParams& p, const OutputStage& st, const int8_t* weights, const int32_t* bias,
                           int32_t ch0, int32_t block, bool transposed, int32_t mode, int32_t* packed) {
-  const int32_t c = p.out_c;
-  const bool tflite = mode == kQuadFusedTflite;
-  const int32_t scale = tflite ? 2 : 1;
-  bool fused = mode != kQuadAccumulators;
-  for (int32_t h = 0; h < block / 2; ++h) {
-    int32_t* w = packed + h * kQuadHalfWords;
-    for (int32_t e = 0; e < 2; ++e) {
-      const int32_t ch = ch0 + 2 * h + e;
-      int32_t tap[9];
-      int32_t sum = 0, sum_abs = 0;
-      for (int32_t r = 0; r < 3; ++r) {
-        for (int32_t k = 0; k < 3; ++k) {
-          const int32_t v = weights[(transposed ? 3 * k + r : 3 * r + k) * c + ch];
-          tap[3 * r + k] = scale * v;
-          sum += v;
-          sum_abs += v < 0 ? -v : v;
-        }
-      }
-      const int32_t b = bias != nullptr ? bias[ch] : 0;
-      const uint32_t start =
-          (static_cast<uint32_t>(b) + static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum)) *
-          static_cast<uint32_t>(scale);
-      for (int32_t q = 0; q < 4; ++q) w[2 * q + e] = static_cast<int32_t>(start);
-      const auto pair = [](int32_t lo, int32_t hi) {
-        return static_cast<int32_t>((static_cast<uint32_t>(lo) & 0xFFFFu) | (static_cast<uint32_t>(hi) << 16));
-      };
-      for (int32_t k = 0; k < 3; ++k) w[8 + 2 * k + e] = pair(tap[k], tap[3 + k]);
-      w[14 + e] = pair(tap[6], tap[7]);
-      w[16 + e] = pair(tap[7], tap[8]);
-      if (fused) {
-        const int32_t i = ch & st.requant_mask;
-        const int64_t bound = (b < 0 ? -int64_t{b} : int64_t{b}) + 255 * int64_t{sum_abs};
-        const detail::FusedRequant f = detail::fused_requant(st.multiplier[i], st.shift[i], st.offset, bound, tflite);
-        fused = f.valid;
-        int32_t* rq = w + 18 + 3 * e;
-        rq[0] = st.multiplier[i];
-        rq[1] = f.addend;
-        rq[2] = f.shift;
-      }
-    }
+  switch (mode) {
+    case kQuadFusedSingle:
+      return pack_quad_block<true, false>(p, st, weights, bias, ch0, block, transposed, packed) ? mode
+                                                                                                : kQuadAccumulators;
+#if TINYQ_DWQ_FUSE_TFLITE
+    case kQuadFusedTflite:
+      return pack_quad_block<true, true>(p, st, weights, bias, ch0, block, transposed, packed) ? mode
+                                                                                               : kQuadAccumulators;
+#endif
+    default:
+      pack_quad_block<false, false>(p, st, weights, bias, ch0, block, transposed, packed);
+      return kQuadAccumulators;
   }
-  return fused ? mode : kQuadAccumulators;
 }
 
 // A Rows3x3 layer with a quad_layout: per block of 16 (or 8) channels and line, the three input lines
@@ -951,6 +974,11 @@ __attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const in
           // Passes of 4, then the 1 to 3 pixels left: 3 as the 4 ending at ce, 1 or 2 as the
           // 2 ending there (pixels computed twice get the same bytes).
           int32_t ox = s;
+          if (fused) {  // the common case without the lambda's tests and products per pass
+            const int8_t* src = strip;
+            int8_t* out = out_line + ox * out_a;
+            for (; ce - ox >= 4; ox += 4, src += 4 * col_step, out += 4 * out_a) run4(src, packed, out, &args);
+          }
           for (; ce - ox >= 4; ox += 4) quad(strip + (ox - s) * col_step, out_line + ox * out_a, 4);
           if (ox < ce) {
             const int32_t n = ce - ox == 3 ? 4 : 2;

@@ -75,9 +75,14 @@ inline FusedRequant fused_requant(int32_t multiplier, int32_t shift, int32_t off
   if (t < 1 || t > 31 || (tflite && multiplier < 0) || acc_bound < 0 || scale * acc_bound >= (int64_t{1} << 31)) {
     return f;
   }
-  const int64_t m = multiplier < 0 ? -int64_t{multiplier} : int64_t{multiplier};
-  const int64_t high = tflite ? ((acc_bound * m) >> 31) + 2 : ((acc_bound * m) >> 32) + 1;
-  const int64_t addend = (int64_t{1} << (t - 1)) + int64_t{offset} * (int64_t{1} << t);
+  // Both products as one 32 x 32 -> 64-bit multiply (acc_bound < 2^31 and |M| <= 2^31 here,
+  // 2^(t-1) <= 2^30): the kernels pack this per channel on every inference, and 64-bit
+  // variable shifts cost a Cortex-M about ten instructions each.
+  // addend = 2^(t-1) + offset * 2^t = (2 offset + 1) * 2^(t-1).
+  const uint32_t m = multiplier < 0 ? 0u - static_cast<uint32_t>(multiplier) : static_cast<uint32_t>(multiplier);
+  const uint64_t product = uint64_t{static_cast<uint32_t>(acc_bound)} * m;
+  const int64_t high = tflite ? static_cast<int64_t>(product >> 31) + 2 : static_cast<int64_t>(product >> 32) + 1;
+  const int64_t addend = int64_t{2 * offset + 1} * int64_t{static_cast<int32_t>(1u << (t - 1))};
   f.valid = high + (addend < 0 ? -addend : addend) < (int64_t{1} << 31);
   f.addend = f.valid ? static_cast<int32_t>(addend) : 0;
   f.shift = t;

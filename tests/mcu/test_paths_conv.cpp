@@ -589,7 +589,7 @@ constexpr Variant kVariants[] = {
     {"conv_pointwise", false, {100, 100, 0, 0, 0, 0}, 1000},  // 1x1, no padding taps: channels are the patch
     {"conv_general", false, {10, 0, 0, 0, 0, 0}, 1000},       // im2col: any window, stride, dilation, groups
 #if defined(TINYQ_PATH_ARM_DSP)
-    {"conv_gather", false, {10, 0, 0, 0, 0, 0, 10}, 1000},        // first layers: inside windows through a tap table
+    {"conv_gather", false, {10, 0, 0, 0, 0, 0, 10}, 1000},    // first layers: inside windows through a tap table
     {"depthwise_3x3", true, {0, 0, 0, 100, 0, 0}, 1000},      // row pairs, 3x3 windows unrolled (edges: a patch)
     {"depthwise_rows", true, {0, 0, 0, 0, 40, 0}, 1000},      // row pairs, any other window
     {"depthwise_column", true, {0, 0, 0, 0, 100, 80}, 1000},  // k x 1 inside the image, fused requantization
