@@ -268,6 +268,23 @@ void fold_base(const ConvParams& p, const int8_t* w_block, detail::TapRange ky, 
   }
 }
 
+// Eight channels, multiplier 1, stride 1 along rows (MobileNet's first depthwise layer, VWW's
+// 48 x 48 x 8): a block of 16 lanes would leave half of them idle, and the tail form's
+// predicated halves cost about three times the full form per pixel. Two adjacent output
+// pixels fill one block instead: their taps are 16 contiguous input bytes (pixel x's 8
+// channels, then pixel x + 1's), the weights are duplicated per tap ([w, w], a table built
+// once per call), and the two pixels' outputs are 16 contiguous bytes. Virtual channel v is
+// pixel v / 8, channel v % 8, so the block's per-channel vectors are those of channel v % 8.
+// Only the windows inside the image in x pair up (the same valid taps for both pixels); edge
+// columns and an odd last pixel keep the 8-channel path.
+constexpr int32_t kMaxPairTaps = 25;  // the duplicated weights' table: up to 5 x 5 windows
+struct DwPairs {
+  DwBlock blk;      // 16 virtual channels
+  DwGeometry g;     // w_step 16, w_row kernel_w * 16, c 16 (outputs: two pixels)
+  ConvParams fold;  // the layer with out_c 16: fold_base's addressing of the table
+  const int8_t* w;  // the table: tap t's duplicated weights at 16 t
+};
+
 // Every window of a row of outputs has the same valid kernel rows, and every window of an
 // output column the same valid kernel columns; the columns fall into at most
 // 1 + kMaxEdgeColumns classes (inside the image, or one of the edge columns). Each class's
@@ -279,8 +296,8 @@ void fold_base(const ConvParams& p, const int8_t* w_block, detail::TapRange ky, 
 // ConvParams) lost their constants: SWW's windowed 3x1 layer 22,256 -> 30,682 instructions.
 template <int32_t kMode>
 TINYQ_ALWAYS_INLINE void depthwise_block(const ConvParams& p, const int8_t* input, const int8_t* weights,
-                                         const DwBlock& blk, const DwGeometry& g, const OutputStage& st,
-                                         int8_t* output) {
+                                         const DwBlock& blk, const DwGeometry& g, const OutputStage& st, int8_t* output,
+                                         const DwPairs* pairs = nullptr) {
   const int32_t c = p.in_c;
   const int32_t row = p.in_w * c;
   // Columns ox whose windows lie inside the image in x: [ox_lo, ox_hi).
@@ -302,6 +319,7 @@ TINYQ_ALWAYS_INLINE void depthwise_block(const ConvParams& p, const int8_t* inpu
     }
   }
   int32x4_t inside_base[4];
+  int32x4_t pair_base[4];  // pairs: the inside windows' base for two pixels
   int32x4_t edge_base[kMaxEdgeColumns][4];
   detail::TapRange based_ky{-1, -1};  // the rows the bases were computed for
   int8_t* out = output + blk.ch;
@@ -312,6 +330,7 @@ TINYQ_ALWAYS_INLINE void depthwise_block(const ConvParams& p, const int8_t* inpu
       const detail::TapRange ky = detail::valid_taps(y0, p.kernel_h, p.dilation_h, p.in_h);
       if (ky.first != based_ky.first || ky.last != based_ky.last) {
         fold_base(p, w_block, ky, all_kx, blk, g.offset, inside_base);
+        if (pairs != nullptr) fold_base(pairs->fold, pairs->w, ky, all_kx, pairs->blk, g.offset, pair_base);
         if (fold_edges)
           for (int32_t e = 0; e < edges; ++e) fold_base(p, w_block, ky, edge_kx[e], blk, g.offset, edge_base[e]);
         based_ky = ky;
@@ -321,9 +340,19 @@ TINYQ_ALWAYS_INLINE void depthwise_block(const ConvParams& p, const int8_t* inpu
       const int8_t* w_rows = w_block + ky.first * g.w_row;
       for (int32_t ox = 0; ox < p.out_w; ++ox, out += p.out_c) {
         if (ox == ox_lo && ox_hi > ox_lo) {  // the windows inside the image in x
-          run_folded<kMode>(in_rows + (ox_lo * p.stride_w - p.pad_left) * c, w_rows, ox_hi - ox_lo, px_step, rows,
-                            p.kernel_w, inside_base, blk, g, st, out);
-          out += (ox_hi - ox_lo - 1) * p.out_c;
+          const int8_t* in_first = in_rows + (ox_lo * p.stride_w - p.pad_left) * c;
+          int32_t single = ox_hi - ox_lo;
+          if (pairs != nullptr) {
+            const int32_t n = single >> 1;
+            run_folded<kFull>(in_first, pairs->w + ky.first * pairs->g.w_row, n, 2 * px_step, rows, p.kernel_w,
+                              pair_base, pairs->blk, pairs->g, st, out);
+            in_first += 2 * n * px_step;
+            out += 2 * n * p.out_c;
+            single -= 2 * n;
+          }
+          if (single > 0)
+            run_folded<kMode>(in_first, w_rows, single, px_step, rows, p.kernel_w, inside_base, blk, g, st, out);
+          out += (single - 1) * p.out_c;  // the loop's increment adds the last one
           ox = ox_hi - 1;
           continue;
         }
@@ -355,6 +384,40 @@ void set_gather_offsets(int32_t multiplier, DwBlock& blk) {
   for (int32_t i = 0; i < 16; ++i) in_off[i] = static_cast<uint16_t>((blk.ch + i) / multiplier - blk.in_ch);
   blk.in_off[0] = vld1q_u16(in_off);
   blk.in_off[1] = vld1q_u16(in_off + 8);
+}
+
+// DwPairs' case: 8 channels, multiplier 1, stride 1 along rows, vector requantization (the
+// scalar one indexes real channels), a window of at most kMaxPairTaps taps.
+bool pairs_apply(const ConvParams& p, const DwGeometry& g) {
+  return p.in_c == 8 && p.out_c == 8 && p.stride_w == 1 && g.requant != kScalar &&
+         p.kernel_h * p.kernel_w <= kMaxPairTaps;
+}
+
+// The pairs' block (blk's channel vectors, whose lanes of virtual channels 8 .. 15 repeat
+// channels 0 .. 7), geometry and duplicated weights (into table).
+void set_pairs(const ConvParams& p, const int8_t* weights, const DwBlock& blk, const DwGeometry& g, int8_t* table,
+               DwPairs& pairs) {
+  const int32_t taps = p.kernel_h * p.kernel_w;
+  for (int32_t t = 0; t < taps; ++t) {
+    const int8x16_t w = vldrbq_z_s8(weights + 8 * t, vctp8q(8));
+    vstrbq_s8(table + 16 * t, w);
+    vstrbq_p_s8(table + 16 * t + 8, w, vctp8q(8));
+  }
+  pairs.blk = blk;
+  pairs.blk.n = 16;
+  pairs.blk.bytes[0] = pairs.blk.bytes[1] = vctp16q(8);
+  for (int32_t j = 0; j < 2; ++j) {  // accumulators 2 and 3 (virtual 8 .. 15) are 0 and 1's
+    pairs.blk.bias[2 + j] = blk.bias[j];
+    pairs.blk.mult[2 + j] = blk.mult[j];
+    pairs.blk.negt[2 + j] = blk.negt[j];
+  }
+  pairs.g = g;
+  pairs.g.w_step = 16;
+  pairs.g.w_row = p.kernel_w * 16;
+  pairs.g.c = 16;
+  pairs.fold = p;
+  pairs.fold.out_c = 16;
+  pairs.w = table;
 }
 
 // Any channel multiplier m = out_c / in_c: blocks of 16 output channels, output channel o
@@ -410,6 +473,11 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
       if constexpr (TINYQ_DW_MVE_GATHER) depthwise_block<kGather>(p, input, weights, blk, g, st, output);
     } else if (blk.n == 16) {
       depthwise_block<kFull>(p, input, weights, blk, g, st, output);
+    } else if (pairs_apply(p, g)) {
+      alignas(16) int8_t table[16 * kMaxPairTaps];
+      DwPairs pairs;
+      set_pairs(p, weights, blk, g, table, pairs);
+      depthwise_block<kTail>(p, input, weights, blk, g, st, output, &pairs);
     } else {
       depthwise_block<kTail>(p, input, weights, blk, g, st, output);
     }

@@ -214,6 +214,18 @@ void count_quad_kinds(const rt::ConvParams& p) {
 // One-channel 3x3 first layers (dilation_w 1) take their own gather (three row words per
 // window, conv_arm_dsp_narrow.cpp's rows3): counted apart as well.
 QuadKinds narrow_kinds, first_small, first_large, first_rows3;
+
+// Helium's depthwise layers of 8 channels (multiplier 1, stride 1 along rows, vector
+// requantization) run two pixels per 16-lane block where the windows are inside the image in x
+// (depthwise_arm_mve.cpp, DwPairs): depthwise_mult1's run on Helium requires such layers.
+int32_t mve_pairs8 = 0;
+void count_mve_pairs8(const rt::ConvParams& p) {
+  bool vector = true;
+  const int32_t widest = p.requant.rounding == rt::kRoundTflite ? 0 : -2;
+  for (int32_t i = 0; i < p.requant.count; ++i) vector = vector && p.requant.shift[i] <= widest;
+  const int32_t inside = p.in_w - (p.kernel_w - 1) * p.dilation_w;  // windows inside in x (no padding)
+  if (p.in_c == 8 && p.out_c == 8 && p.stride_w == 1 && vector && inside >= 2) ++mve_pairs8;
+}
 void count_narrow_kinds(const rt::ConvParams& p, bool shape, QuadKinds* kinds = &narrow_kinds) {
   if (!shape || p.act_min != -128 || p.act_max != 127) return;
   const bool tflite = p.requant.rounding == rt::kRoundTflite;
@@ -245,6 +257,7 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
       return;
     }
     if (strcmp(expect, "depthwise_few") == 0) count_few_kinds(p);
+    if (strcmp(expect, "depthwise_mult1") == 0) count_mve_pairs8(p);
     if (strcmp(expect, "depthwise_3x3") == 0) count_quad_kinds(p);
     if (strcmp(expect, "conv_pointwise") == 0) count_narrow_kinds(p, p.in_c == 8 || p.in_c == 16);
     if (strcmp(expect, "conv_gather") == 0) {
@@ -299,6 +312,7 @@ struct ShapeOdds {
   int32_t tall;            // depthwise: a k x 1 kernel (k = 3, 5, 10, 15), up to 128 channels
   int32_t column;          // of those: any k up to 32, any channel count, unpadded, often one pixel
   int32_t first3x3 = 0;    // conv: a one-channel 3x3 first layer (the DSP path's rows3 gather)
+  int32_t eight = 0;       // depthwise: 8 channels, multiplier 1 (Helium's pixel pairs)
 };
 constexpr ShapeOdds kMixed{25, 60, 25, 40, 15, 0};
 
@@ -314,6 +328,7 @@ rt::ConvParams random_conv_shape(bool depthwise, const ShapeOdds& odds) {
     p.in_c = kChannels[uniform(0, 11)];
     p.groups = p.in_c;
     p.out_c = p.in_c * (chance(100 - odds.multiplier) ? 1 : uniform(2, 3));
+    if (chance(odds.eight)) p.in_c = p.out_c = p.groups = 8;
   } else {
     static const int32_t kChannels[] = {1, 2, 3, 4, 5, 7, 8, 12, 16, 17, 20, 32};
     p.groups = chance(20) ? uniform(2, 3) : 1;
@@ -595,7 +610,7 @@ constexpr Variant kVariants[] = {
     {"depthwise_column", true, {0, 0, 0, 0, 100, 80}, 1000},  // k x 1 inside the image, fused requantization
     {"depthwise_mult1", true, {0, 0, 0, 20, 0, 0}, 300},      // DSP: fewer than 4 channels, tap by tap
 #else
-    {"depthwise_mult1", true, {0, 0, 0, 20, 0, 0}, 1000},  // multiplier 1, any window
+    {"depthwise_mult1", true, {0, 0, 0, 20, 0, 0, 0, 20}, 1000},  // multiplier 1, any window
     // One or two output pixels per call, multiplier 1: tall windows over one column (the
     // streaming wakeword's steps), tiny images.
     {"depthwise_few", true, {0, 0, 0, 10, 60, 90}, 1000},
@@ -664,6 +679,13 @@ int main() {
         if (quad_kinds.single < 30 || quad_kinds.tflite < 30 || quad_block8 < 30) {
           ++failures;
           printf("TOO FEW CASES of fusable four-pixel passes for depthwise_3x3\n");
+        }
+      }
+      if (strcmp(only, "depthwise_mult1") == 0 && rt::kNativePath == rt::KernelPath::ArmMve) {
+        printf("depthwise_mult1: 8-channel layers in pixel pairs: %ld\n", (long)mve_pairs8);
+        if (mve_pairs8 < 30) {
+          ++failures;
+          printf("TOO FEW CASES of 8-channel pixel pairs\n");
         }
       }
       if (strcmp(only, "depthwise_few") == 0) {
