@@ -219,6 +219,16 @@ QuadKinds narrow_kinds, first_small, first_large, first_rows3;
 // requantization) run two pixels per 16-lane block where the windows are inside the image in x
 // (depthwise_arm_mve.cpp, DwPairs): depthwise_mult1's run on Helium requires such layers.
 int32_t mve_pairs8 = 0;
+// Helium's pointwise layers of at most 16 input channels with the vector requantization run
+// tinyq_mve_pointwise_narrow (weight rows held per block of 4 channels): conv_pointwise's run on
+// Helium requires both roundings.
+QuadKinds mve_narrow;
+void count_mve_narrow(const rt::ConvParams& p) {
+  const bool tflite = p.requant.rounding == rt::kRoundTflite;
+  bool vector = p.in_c <= 16 && p.groups == 1;
+  for (int32_t i = 0; i < p.requant.count; ++i) vector = vector && p.requant.shift[i] <= (tflite ? 0 : -2);
+  if (vector) ++(tflite ? mve_narrow.tflite : mve_narrow.single);
+}
 void count_mve_pairs8(const rt::ConvParams& p) {
   bool vector = true;
   const int32_t widest = p.requant.rounding == rt::kRoundTflite ? 0 : -2;
@@ -258,6 +268,7 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
     }
     if (strcmp(expect, "depthwise_few") == 0) count_few_kinds(p);
     if (strcmp(expect, "depthwise_mult1") == 0) count_mve_pairs8(p);
+    if (strcmp(expect, "conv_pointwise") == 0) count_mve_narrow(p);
     if (strcmp(expect, "depthwise_3x3") == 0) count_quad_kinds(p);
     if (strcmp(expect, "conv_pointwise") == 0) count_narrow_kinds(p, p.in_c == 8 || p.in_c == 16);
     if (strcmp(expect, "conv_gather") == 0) {
@@ -679,6 +690,16 @@ int main() {
         if (quad_kinds.single < 30 || quad_kinds.tflite < 30 || quad_block8 < 30) {
           ++failures;
           printf("TOO FEW CASES of fusable four-pixel passes for depthwise_3x3\n");
+        }
+      }
+      if (strcmp(only, "conv_pointwise") == 0 && rt::kNativePath == rt::KernelPath::ArmMve) {
+        printf(
+            "conv_pointwise: narrow layers (at most 16 input channels), vector requantization: single %ld, "
+            "tflite %ld\n",
+            (long)mve_narrow.single, (long)mve_narrow.tflite);
+        if (mve_narrow.single < 20 || mve_narrow.tflite < 20) {
+          ++failures;
+          printf("TOO FEW CASES of narrow Helium pointwise layers\n");
         }
       }
       if (strcmp(only, "depthwise_mult1") == 0 && rt::kNativePath == rt::KernelPath::ArmMve) {
