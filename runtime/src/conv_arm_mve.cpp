@@ -486,6 +486,36 @@ void conv_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weig
   }
 }
 
+// conv2d_s8_mve_narrow's patches (groups 1, dilation_w 1: a kernel row's taps are one run of
+// at most 16 bytes) of output pixels ox0 .. ox0 + n - 1 of a row, 16 bytes apart: a window
+// inside the image is kernel_h predicated copies; an edge window is the zero point (which
+// meets the folded offset and contributes 0) overwritten by each valid row's valid run.
+void narrow_patches(const ConvParams& p, const int8_t* image, int32_t y0, bool rows_inside, int32_t ox0, int32_t n,
+                    int32_t ox_lo, int32_t ox_hi, int8_t pad_value, int8_t* patch) {
+  const int32_t c = p.in_c, run = p.kernel_w * c, row = p.in_w * c, row_step = p.dilation_h * row;
+  const mve_pred16_t run_lanes = vctp8q(static_cast<uint32_t>(run));
+  const int8x16_t pad = vdupq_n_s8(pad_value);
+  for (int32_t q = 0; q < n; ++q, patch += 16) {
+    const int32_t ox = ox0 + q, x0 = ox * p.stride_w - p.pad_left;
+    if (rows_inside && ox >= ox_lo && ox < ox_hi) {
+      const int8_t* src = image + y0 * row + x0 * c;
+      int8_t* dst = patch;
+      for (int32_t ty = 0; ty < p.kernel_h; ++ty, src += row_step, dst += run)
+        vstrbq_p_s8(dst, vldrbq_z_s8(src, run_lanes), run_lanes);
+      continue;
+    }
+    vstrbq_s8(patch, pad);
+    const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, 1, p.in_w);
+    if (kx.last <= kx.first) continue;
+    const mve_pred16_t lanes = vctp8q(static_cast<uint32_t>((kx.last - kx.first) * c));
+    for (int32_t ty = 0; ty < p.kernel_h; ++ty) {
+      const int32_t iy = y0 + ty * p.dilation_h;
+      if (iy < 0 || iy >= p.in_h) continue;
+      vstrbq_p_s8(patch + ty * run + kx.first * c, vldrbq_z_s8(image + iy * row + (x0 + kx.first) * c, lanes), lanes);
+    }
+  }
+}
+
 // Any other shape: per pixel and group, the int8 patch (im2col), then blocks of 4 channels.
 // Windows wholly inside the image with groups 1 and no horizontal dilation (the bulk of a
 // usual layer) copy each row of taps as one run, inline, with the run's vector count and tail
@@ -514,6 +544,55 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
   const int32_t run_tail = run & 15;
   const mve_pred16_t tail_lanes = vctp8q(static_cast<uint32_t>(run_tail));
   const int32_t extent_h = (p.kernel_h - 1) * p.dilation_h;
+  // The patch of pixel (y0, x0) into dst: inside windows row run by row run, the rest through
+  // im2col_s8 (group g).
+  const auto gather = [&](const int8_t* image, int32_t y0, int32_t x0, bool inside, int32_t g, int8_t* dst) {
+    if (!inside) {
+      im2col_s8(p, image, y0, x0, g, pad_value, dst);
+      return;
+    }
+    const int8_t* src = image + y0 * row + x0 * p.in_c;
+    for (int32_t ty = 0; ty < p.kernel_h; ++ty, src += p.dilation_h * row) {
+      const int8_t* s = src;
+      for (int32_t i = 0; i < run_vectors; ++i, s += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(s));
+      if (run_tail != 0) {
+        vstrbq_p_s8(dst, vldrbq_z_s8(s, tail_lanes), tail_lanes);
+        dst += run_tail;
+      }
+    }
+  };
+  if (conv2d_s8_mve_narrow(p) && (t.vector || t.tflite_vector)) {
+    // At most 16 values per patch (one-channel 3x3 stems): the patches of up to
+    // kMveNarrowPixels pixels of a row, 16 bytes apart, then tinyq_mve_pointwise_narrow per
+    // block of 4 channels over them (the weight rows held), the last 1 to 3 channels per pixel.
+    const auto run = t.vector ? tinyq_mve_pointwise_narrow : tinyq_mve_pointwise_narrow_tflite;
+    NarrowBlockArgs narrow{nullptr, st.lo, st.hi, st.offset, 16, p.out_c};
+    const int32_t whole = p.out_c & ~3;
+    for (int32_t b = 0; b < p.batch; ++b) {
+      const int8_t* image = input + b * p.in_h * row;
+      for (int32_t oy = 0; oy < p.out_h; ++oy) {
+        const int32_t y0 = oy * p.stride_h - p.pad_top;
+        const bool rows_inside = y0 >= 0 && y0 + extent_h < p.in_h;
+        for (int32_t ox0 = 0; ox0 < p.out_w; ox0 += kMveNarrowPixels) {
+          const int32_t n = p.out_w - ox0 < kMveNarrowPixels ? p.out_w - ox0 : kMveNarrowPixels;
+          if (contiguous) {
+            narrow_patches(p, image, y0, rows_inside, ox0, n, ox_lo, ox_hi, pad_value, patch);
+          } else {
+            for (int32_t q = 0; q < n; ++q)
+              gather(image, y0, (ox0 + q) * p.stride_w - p.pad_left, false, 0, patch + 16 * q);
+          }
+          int8_t* out = output + ((b * p.out_h + oy) * p.out_w + ox0) * p.out_c;
+          for (int32_t oc = 0; oc < whole; oc += 4) {
+            narrow.table = t.block(oc);
+            run(patch, weights + oc * k, k, n, out + oc, &narrow);
+          }
+          for (int32_t q = 0; q < n && whole < p.out_c; ++q)
+            run_channels(patch + 16 * q, weights, k, whole, p.out_c, t, st, args, out + q * p.out_c);
+        }
+      }
+    }
+    return;
+  }
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* image = input + b * p.in_h * row;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
@@ -522,16 +601,7 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
       for (int32_t ox = 0; ox < p.out_w; ++ox) {
         const int32_t x0 = ox * p.stride_w - p.pad_left;
         if (rows_inside && ox >= ox_lo && ox < ox_hi) {
-          const int8_t* src = image + y0 * row + x0 * p.in_c;
-          int8_t* dst = patch;
-          for (int32_t ty = 0; ty < p.kernel_h; ++ty, src += p.dilation_h * row) {
-            const int8_t* s = src;
-            for (int32_t i = 0; i < run_vectors; ++i, s += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(s));
-            if (run_tail != 0) {
-              vstrbq_p_s8(dst, vldrbq_z_s8(s, tail_lanes), tail_lanes);
-              dst += run_tail;
-            }
-          }
+          gather(image, y0, x0, true, 0, patch);
           run_channels(patch, weights, k, 0, p.out_c, t, st, args, output);
         } else {
           for (int32_t g = 0; g < p.groups; ++g) {

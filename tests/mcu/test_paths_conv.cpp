@@ -222,12 +222,13 @@ int32_t mve_pairs8 = 0;
 // Helium's pointwise layers of at most 16 input channels with the vector requantization run
 // tinyq_mve_pointwise_narrow (weight rows held per block of 4 channels): conv_pointwise's run on
 // Helium requires both roundings.
-QuadKinds mve_narrow;
-void count_mve_narrow(const rt::ConvParams& p) {
+// conv_general's layers of at most 16 values per patch (groups 1) run it over a row of patches.
+QuadKinds mve_narrow, mve_narrow_general;
+void count_mve_narrow(const rt::ConvParams& p, QuadKinds& kinds) {
   const bool tflite = p.requant.rounding == rt::kRoundTflite;
-  bool vector = p.in_c <= 16 && p.groups == 1;
+  bool vector = p.kernel_h * p.kernel_w * p.in_c <= 16 && p.groups == 1;
   for (int32_t i = 0; i < p.requant.count; ++i) vector = vector && p.requant.shift[i] <= (tflite ? 0 : -2);
-  if (vector) ++(tflite ? mve_narrow.tflite : mve_narrow.single);
+  if (vector) ++(tflite ? kinds.tflite : kinds.single);
 }
 void count_mve_pairs8(const rt::ConvParams& p) {
   bool vector = true;
@@ -268,7 +269,8 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
     }
     if (strcmp(expect, "depthwise_few") == 0) count_few_kinds(p);
     if (strcmp(expect, "depthwise_mult1") == 0) count_mve_pairs8(p);
-    if (strcmp(expect, "conv_pointwise") == 0) count_mve_narrow(p);
+    if (strcmp(expect, "conv_pointwise") == 0) count_mve_narrow(p, mve_narrow);
+    if (strcmp(expect, "conv_general") == 0) count_mve_narrow(p, mve_narrow_general);
     if (strcmp(expect, "depthwise_3x3") == 0) count_quad_kinds(p);
     if (strcmp(expect, "conv_pointwise") == 0) count_narrow_kinds(p, p.in_c == 8 || p.in_c == 16);
     if (strcmp(expect, "conv_gather") == 0) {
@@ -700,6 +702,14 @@ int main() {
         if (mve_narrow.single < 20 || mve_narrow.tflite < 20) {
           ++failures;
           printf("TOO FEW CASES of narrow Helium pointwise layers\n");
+        }
+      }
+      if (strcmp(only, "conv_general") == 0 && rt::kNativePath == rt::KernelPath::ArmMve) {
+        printf("conv_general: at most 16 values per patch, vector requantization: single %ld, tflite %ld\n",
+               (long)mve_narrow_general.single, (long)mve_narrow_general.tflite);
+        if (mve_narrow_general.single < 20 || mve_narrow_general.tflite < 20) {
+          ++failures;
+          printf("TOO FEW CASES of narrow Helium conv layers\n");
         }
       }
       if (strcmp(only, "depthwise_mult1") == 0 && rt::kNativePath == rt::KernelPath::ArmMve) {

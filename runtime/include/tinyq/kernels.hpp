@@ -87,6 +87,13 @@ TINYQ_DISPATCH_INLINE constexpr ConvVariant conv2d_s8_variant(const ConvParams& 
 constexpr bool conv2d_s8_dsp_gathers(const ConvParams& p) {
   return p.groups == 1 && p.in_c % 4 != 0 && p.kernel_h * p.kernel_w * p.in_c <= 48;
 }
+// Helium, at most 16 values per patch and groups 1 (one-channel 3x3 stems): the patches of up
+// to kMveNarrowPixels pixels of a row, 16 bytes apart, share one pass over each block of 4
+// channels' weights.
+constexpr int32_t kMveNarrowPixels = 16;
+constexpr bool conv2d_s8_mve_narrow(const ConvParams& p) {
+  return p.groups == 1 && p.kernel_h * p.kernel_w * p.in_c <= 16;
+}
 constexpr size_t conv2d_s8_scratch_bytes(const ConvParams& p, KernelPath path = kNativePath) {
   // Values per output channel, and the same rounded up to whole groups of 4.
   const size_t patch =
@@ -99,8 +106,9 @@ constexpr size_t conv2d_s8_scratch_bytes(const ConvParams& p, KernelPath path = 
       return 4 * patch4 * sizeof(int16_t) + (conv2d_s8_dsp_gathers(p) ? patch * 2 * sizeof(int32_t) : 0);
     case ConvVariant::MvePointwise:  // per channel: bias + offset * weight sum, multiplier, shift
       return 3 * static_cast<size_t>(p.out_c) * sizeof(int32_t);
-    case ConvVariant::MveGeneral:  // the same, then one int8 patch
-      return 3 * static_cast<size_t>(p.out_c) * sizeof(int32_t) + patch4;
+    case ConvVariant::MveGeneral:  // the same, then one int8 patch (narrow: a row's, 16 bytes each)
+      return 3 * static_cast<size_t>(p.out_c) * sizeof(int32_t) +
+             (conv2d_s8_mve_narrow(p) ? 16 * static_cast<size_t>(kMveNarrowPixels) : patch4);
     case ConvVariant::Portable: break;
   }
   return patch * sizeof(int16_t);
