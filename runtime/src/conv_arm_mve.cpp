@@ -36,6 +36,14 @@ namespace {
 
 using arm::OutputStage;
 
+// The narrow forms (tinyq_mve_pointwise_narrow and the row-of-patches conv) are speed forms:
+// `-Os` builds leave them out (about 1.5 KB), as they leave out the DSP path's.
+#if defined(__OPTIMIZE_SIZE__)
+constexpr bool kNarrowForms = false;
+#else
+constexpr bool kNarrowForms = true;
+#endif
+
 // What conv needs per output channel, prepared once per call in scratch (3 * out_c int32):
 // base = bias + input_offset * sum of the channel's weights (modulo 2^32), and the
 // requantization as a multiplier and -t = shift + 1 (see requantize_lanes). Stored per block
@@ -481,7 +489,7 @@ void conv_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weig
     }
     return;
   }
-  if (p.in_c <= 16) {
+  if (kNarrowForms && p.in_c <= 16) {
     pointwise_narrow(p, input, weights, output, t, st, args);
     return;
   }
@@ -571,11 +579,11 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
       }
     }
   };
-  if (conv2d_s8_mve_narrow(p) && (t.vector || t.tflite_vector)) {
+  if (kNarrowForms && conv2d_s8_mve_narrow(p) && (t.vector || t.tflite_vector)) {
     // At most 16 values per patch (one-channel 3x3 stems): the patches of up to
     // kMveNarrowPixels pixels of a row, 16 bytes apart, then tinyq_mve_pointwise_narrow per
     // block of 4 channels over them (the weight rows held), the last 1 to 3 channels per pixel.
-    const auto run = t.vector ? tinyq_mve_pointwise_narrow : tinyq_mve_pointwise_narrow_tflite;
+    const auto narrow_run = t.vector ? tinyq_mve_pointwise_narrow : tinyq_mve_pointwise_narrow_tflite;
     NarrowBlockArgs narrow{nullptr, st.lo, st.hi, st.offset, 16, p.out_c};
     const int32_t whole = p.out_c & ~3;
     for (int32_t b = 0; b < p.batch; ++b) {
@@ -594,7 +602,7 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
           int8_t* out = output + ((b * p.out_h + oy) * p.out_w + ox0) * p.out_c;
           for (int32_t oc = 0; oc < whole; oc += 4) {
             narrow.table = t.block(oc);
-            run(patch, weights + oc * k, k, n, out + oc, &narrow);
+            narrow_run(patch, weights + oc * k, k, n, out + oc, &narrow);
           }
           for (int32_t q = 0; q < n && whole < p.out_c; ++q)
             run_channels(patch + 16 * q, weights, k, whole, p.out_c, t, st, args, out + q * p.out_c);
