@@ -367,6 +367,37 @@ void softmax(bool tflite, const char* shape) {
   row(tflite ? "softmax_tflite" : "softmax", 0, rows * depth, shape);
 }
 
+// dense_wide with an int16 input (16x8, docs/QUANTIZATION.md's int16 layers): SMLALD over a
+// reordered row on the DSP path; then the portable loop it replaces, counted the same way.
+alignas(16) int16_t in_wide[1024];
+void dense_wide16(int32_t in_features, int32_t out_features, const char* shape) {
+  rt::DenseParams p{};
+  p.rows = 1;
+  p.in_features = in_features;
+  p.out_features = out_features;
+  p.input_offset = 0;  // int16 tensors are symmetric
+  p.output_offset = -5;
+  p.act_min = -128;
+  p.act_max = 127;
+  for (int32_t o = 0; o < out_features; ++o) {
+    bias[o] = static_cast<int32_t>(next_u32() % 4001) - 2000;
+    encode(0.000004, multiplier[o], shift[o]);
+  }
+  p.requant = rt::Requant{multiplier, shift, out_features, rt::kRoundSingle};
+  for (int32_t i = 0; i < in_features; ++i) in_wide[i] = static_cast<int16_t>(next_u32());
+  fill(weights, in_features * out_features, -127, 127);
+  const uint32_t macs = static_cast<uint32_t>(in_features * out_features);
+  tinyq_marker();
+  rt::dense_wide(p, in_wide, 16, weights, bias, out_native, 8);
+  tinyq_marker();
+  rt::dense_wide_portable(p, in_wide, 16, weights, bias, out_portable, 8);
+  row(rt::kNativePath == rt::KernelPath::ArmDsp ? "dense_wide16" : "dense_wide16_portable", macs, out_features, shape);
+  tinyq_marker();
+  rt::dense_wide_portable(p, in_wide, 16, weights, bias, out_native, 8);
+  tinyq_marker();
+  row("dense_wide16_portable", macs, out_features, shape);
+}
+
 }  // namespace
 
 int main() {
@@ -387,6 +418,7 @@ int main() {
   conv(true, 24, 24, 16, 16, 3, 2, "depthwise 3x3 s2 p1, 24x24x16 -> 12x12");
   dense(1024, 64, "1024 -> 64");
   dense_packed(640, 128, "640 -> 128 (AD), packed");
+  dense_wide16(1024, 64, "1024 -> 64, int16 input");
   max_pool("2x2 s2, 28x28x16");
   avg_pool("7x7 global, 7x7x64");
   add("14x14x32 + 14x14x32");

@@ -468,6 +468,47 @@ void random_dense() {
   report("dense", n_out);
 }
 
+// dense_wide (16x8: int16 or int8 input and output, int8 weights, int64 accumulator) against
+// dense_wide_portable: on the DSP path an int16 input runs SMLALD over a reordered row
+// (wide.cpp); rows up to 1024 inputs, now and then wider (the portable loop), any out_features
+// (pairs of outputs and an odd last one), inputs over the whole int16 range.
+alignas(8) int16_t wide_input[3 * 1400];
+int32_t wide16_cases = 0;  // int16 inputs within the DSP form's 1024
+void random_dense_wide() {
+  rt::DenseParams p{};
+  p.rows = uniform(1, 3);
+  p.in_features = chance(10) ? uniform(1025, 1400) : (chance(50) ? uniform(1, 40) : uniform(41, 1024));
+  p.out_features = uniform(1, 64);
+  const int32_t in_bits = chance(75) ? 16 : 8, out_bits = chance(50) ? 16 : 8;
+  for (int32_t i = 0; i < p.rows * p.in_features; ++i)
+    wide_input[i] = static_cast<int16_t>(in_bits == 16 ? uniform(-32768, 32767) : uniform(-128, 127));
+  fill(weights, p.in_features * p.out_features, -127, 127);
+  for (int32_t o = 0; o < p.out_features; ++o) bias[o] = uniform(-(1 << 20), 1 << 20);
+  p.requant = random_requant(p.out_features, false);
+  random_output_stage(p.input_offset, p.output_offset, p.act_min, p.act_max);
+  if (in_bits == 16) p.input_offset = 0;  // int16 tensors are symmetric
+  if (out_bits == 16) {
+    p.output_offset = 0;
+    p.act_min = chance(70) ? -32768 : uniform(-32768, 0);
+    p.act_max = chance(70) ? 32767 : uniform(0, 32767);
+  }
+  // int8 inputs travel as int16 values in wide_input; the kernel reads bytes for 8 bits.
+  int8_t* bytes = reinterpret_cast<int8_t*>(scratch);
+  if (in_bits == 8) {
+    if (p.rows * p.in_features > kMaxScratch) return;
+    for (int32_t i = 0; i < p.rows * p.in_features; ++i) bytes[i] = static_cast<int8_t>(wide_input[i]);
+  }
+  const void* in = in_bits == 16 ? static_cast<const void*>(wide_input) : static_cast<const void*>(bytes);
+  const int32_t n_out = p.rows * p.out_features * (out_bits / 8);
+  memset(out_native, 0x55, static_cast<size_t>(n_out));
+  memset(out_portable, 0x33, static_cast<size_t>(n_out));
+  const int32_t* b = chance(85) ? bias : nullptr;
+  rt::dense_wide(p, in, in_bits, weights, b, out_native, out_bits);
+  rt::dense_wide_portable(p, in, in_bits, weights, b, out_portable, out_bits);
+  wide16_cases += in_bits == 16 && p.in_features <= 1024;
+  report("dense_wide", n_out);
+}
+
 // dense_s8_packed (weights packed as generated code holds them, dense_s8_pack) against
 // dense_s8_portable on the unpacked weights, and the portable reading of the packed form
 // likewise. in_features a multiple of 4 up to MLPerf Tiny AD's 640 (now and then up to 1600,
@@ -646,6 +687,7 @@ int main() {
     for (int32_t i = 0; i < 500; ++i) random_conv(true);
     for (int32_t i = 0; i < 400; ++i) random_dense();
     for (int32_t i = 0; i < 150; ++i) random_dense_packed();
+    for (int32_t i = 0; i < 100; ++i) random_dense_wide();
   } else {
     printf("test_paths_conv: variant %s, native path %s vs portable\n", only, path);
     bool known = true;
@@ -653,6 +695,12 @@ int main() {
       reference_layers();
     } else if (strcmp(only, "dense") == 0) {  // one variant per path (DSP: offsets in 16 bits, always so here)
       for (int32_t i = 0; i < 400; ++i) random_dense();
+    } else if (strcmp(only, "dense_wide") == 0) {  // DSP: the SMLALD form for int16 inputs
+      for (int32_t i = 0; i < 300; ++i) random_dense_wide();
+      if (wide16_cases < 100) {
+        ++failures;
+        printf("TOO FEW CASES: %ld with an int16 input the DSP form takes\n", static_cast<long>(wide16_cases));
+      }
     } else if (strcmp(only, "dense_packed") == 0) {  // packed at generation time (DSP; elsewhere portable)
       for (int32_t i = 0; i < 300; ++i) random_dense_packed();
       if (fused_cases < 30) {

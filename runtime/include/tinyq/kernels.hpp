@@ -573,7 +573,8 @@ void row_stage_s8(const RowStageLayer* layers, int32_t count, int32_t* state, Ro
 // act_max in the output's own range (int16: within [-32768, 32767]) and input_offset 0 for an
 // int16 input. The accumulator is int64 (bias + sum of (in + input_offset) * w; the host
 // bounds |acc| < 2^47) and is requantized by requantize_wide(), tinyq's single rounding. No
-// scratch; one portable source on every path.
+// scratch; one portable source on every path, but dense with an int16 input on the DSP path
+// (SMLALD, the same bytes).
 //
 // requantize() on an int64 accumulator: floor(acc * multiplier / 2^(31 - shift) + 1/2),
 // exactly, for |acc| < 2^47 and shift <= 15 (the host guarantees both). acc = hi * 2^16 + lo
@@ -597,6 +598,10 @@ void depthwise_conv2d_wide(const ConvParams& p, const void* input, int32_t input
                            const int32_t* bias, void* output, int32_t output_bits);
 void dense_wide(const DenseParams& p, const void* input, int32_t input_bits, const int8_t* weights, const int32_t* bias,
                 void* output, int32_t output_bits);
+// The portable loop dense_wide runs where no native form applies (int16 inputs on the DSP path
+// have one): for tests, the same bytes.
+void dense_wide_portable(const DenseParams& p, const void* input, int32_t input_bits, const int8_t* weights,
+                         const int32_t* bias, void* output, int32_t output_bits);
 
 // One tensor from one format into another (int8 <-> int16, or a scale change), where an int16
 // region meets a layer that reads int8:
