@@ -398,6 +398,46 @@ void dense_wide16(int32_t in_features, int32_t out_features, const char* shape) 
   row("dense_wide16_portable", macs, out_features, shape);
 }
 
+// conv2d_wide with an int16 input, 3x3 s1 p1 (SMLALD over each pixel's reordered patch on the
+// DSP path), then the portable loop it replaces.
+void conv_wide16(int32_t h, int32_t w, int32_t in_c, int32_t out_c, const char* shape) {
+  rt::ConvParams p{};
+  p.batch = 1;
+  p.in_h = h;
+  p.in_w = w;
+  p.in_c = in_c;
+  p.out_c = out_c;
+  p.kernel_h = p.kernel_w = 3;
+  p.stride_h = p.stride_w = 1;
+  p.dilation_h = p.dilation_w = 1;
+  p.pad_top = p.pad_left = 1;
+  p.out_h = h;
+  p.out_w = w;
+  p.groups = 1;
+  p.input_offset = 0;
+  p.output_offset = -5;
+  p.act_min = -128;
+  p.act_max = 127;
+  for (int32_t o = 0; o < out_c; ++o) {
+    bias[o] = static_cast<int32_t>(next_u32() % 4001) - 2000;
+    encode(0.000004, multiplier[o], shift[o]);
+  }
+  p.requant = rt::Requant{multiplier, shift, out_c, rt::kRoundSingle};
+  for (int32_t i = 0; i < h * w * in_c; ++i) in_wide[i] = static_cast<int16_t>(next_u32());
+  fill(weights, out_c * 9 * in_c, -127, 127);
+  const uint32_t macs = static_cast<uint32_t>(h * w * out_c * 9 * in_c);
+  const int32_t out_bytes = h * w * out_c;
+  tinyq_marker();
+  rt::conv2d_wide(p, in_wide, 16, weights, bias, out_native, 8);
+  tinyq_marker();
+  rt::conv2d_wide_portable(p, in_wide, 16, weights, bias, out_portable, 8);
+  row(rt::kNativePath == rt::KernelPath::ArmDsp ? "conv_wide16" : "conv_wide16_portable", macs, out_bytes, shape);
+  tinyq_marker();
+  rt::conv2d_wide_portable(p, in_wide, 16, weights, bias, out_native, 8);
+  tinyq_marker();
+  row("conv_wide16_portable", macs, out_bytes, shape);
+}
+
 }  // namespace
 
 int main() {
@@ -419,6 +459,7 @@ int main() {
   dense(1024, 64, "1024 -> 64");
   dense_packed(640, 128, "640 -> 128 (AD), packed");
   dense_wide16(1024, 64, "1024 -> 64, int16 input");
+  conv_wide16(8, 8, 16, 32, "3x3 s1 p1, 8x8x16 -> 32, int16 input");
   max_pool("2x2 s2, 28x28x16");
   avg_pool("7x7 global, 7x7x64");
   add("14x14x32 + 14x14x32");

@@ -2,7 +2,7 @@
 // weights, int64 accumulator), int16 max pooling and the tensor requantization at the edges
 // of an int16 region.
 // Portable on every path (int16 layers are the few a model cannot hold at int8, chosen for
-// accuracy), except dense with an int16 input on the DSP path (dense_wide16_dsp below).
+// accuracy), except dense and conv with an int16 input on the DSP path (below).
 #include "kernel_util.hpp"
 #include "pool_window.hpp"
 #include "portable_loops.hpp"
@@ -76,67 +76,115 @@ void dense_loop(const DenseParams& p, const In* input, const int8_t* weights, co
 }
 
 #if defined(TINYQ_PATH_ARM_DSP) && !defined(__OPTIMIZE_SIZE__)
-// Dense with an int16 input (zero point 0) on the ARMv7E-M DSP: SMLALD adds two 16 x 16-bit
-// products to the 64-bit accumulator in one instruction, which is exact for the int64 sum the
-// portable loop computes (each product fits 24 bits; the host bounds |acc| < 2^47). The
-// weights are used as SXTB16 unpacks them, [w0, w2] and [w1, w3], so the input row is
-// reordered once per row into the same pairs [x0, x2], [x1, x3] (PKHBT / PKHTB, on the
-// stack), and two outputs share each input pair: per 4 inputs and 2 outputs LDRD, 2 LDR,
-// 4 SXTB16 and 4 SMLALD and the loop, 13 instructions for 8 MACs, where the portable loop
-// takes about 8 per MAC. Rows up to kWideDspInputs inputs (2 KB of stack); wider rows and `-Os` builds run the
-// portable loop.
+// Dense and conv with an int16 input (zero point 0) on the ARMv7E-M DSP: SMLALD adds two
+// 16 x 16-bit products to the 64-bit accumulator in one instruction, exact for the int64 sum
+// the portable loops compute (each product fits 24 bits; the host bounds |acc| < 2^47). The
+// weights are used as SXTB16 unpacks them, [w0, w2] and [w1, w3], so the input vector (a dense
+// row, or a conv pixel's patch gathered tap by tap, zeros in the padding) is copied to the
+// stack and reordered into the same pairs [x0, x2], [x1, x3] (PKHBT / PKHTB), once for all
+// output channels; two channels share each input pair: per 4 inputs and 2 outputs LDRD, 2 LDR,
+// 4 SXTB16, 4 SMLALD and the loop, 13 instructions for 8 MACs, where the portable loops take
+// about 8 per MAC. Vectors up to kWideDspInputs values (2 KB of stack); longer ones, grouped
+// convs and `-Os` builds run the portable loops.
 constexpr int32_t kWideDspInputs = 1024;
 
 TINYQ_ALWAYS_INLINE int64_t smlald(uint32_t a, uint32_t b, int64_t acc) {
   return __smlald(static_cast<int16x2_t>(a), static_cast<int16x2_t>(b), acc);
 }
 
+// x's first n & ~3 values, in place, into SXTB16's pairs: group g's [x0, x2] then [x1, x3].
+void reorder_pairs(int16_t* x, int32_t n) {
+  for (int32_t i = 0; i + 4 <= n; i += 4) {
+    const uint32_t a = arm::load_u32(x + i), b = arm::load_u32(x + i + 2);
+    arm::store_u32(x + i, arm::pack_low(a, b));
+    arm::store_u32(x + i + 2, arm::pack_high(a, b));
+  }
+}
+
+// Outputs o in [0, count): finish(bias[o] + weight row o . x, o), x as reorder_pairs left it
+// (its last n % 4 values in order), weight rows n bytes apart.
+template <typename Finish>
+TINYQ_ALWAYS_INLINE void rows_dot16(const int16_t* x, int32_t n, const int8_t* weights, const int32_t* bias,
+                                    int32_t count, Finish finish) {
+  const int32_t n4 = n & ~3;
+  const auto tail = [&](const int8_t* w, int64_t acc) {
+    for (int32_t i = n4; i < n; ++i) acc += static_cast<int32_t>(x[i]) * w[i];
+    return acc;
+  };
+  int32_t o = 0;
+  for (; o + 2 <= count; o += 2) {
+    const int8_t* w0 = weights + o * n;
+    const int8_t* w1 = w0 + n;
+    int64_t acc0 = bias != nullptr ? bias[o] : 0, acc1 = bias != nullptr ? bias[o + 1] : 0;
+    const int16_t* v = x;
+    const int8_t* a = w0;
+    const int8_t* c = w1;
+    for (const int16_t* end = x + n4; v != end; v += 4, a += 4, c += 4) {
+      const uint32_t x02 = arm::load_u32(v), x13 = arm::load_u32(v + 2);
+      const uint32_t u = arm::load_u32(a), t = arm::load_u32(c);
+      acc0 = smlald(static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(u))), x02, acc0);
+      acc0 = smlald(arm::sxtb16_ror8(u), x13, acc0);
+      acc1 = smlald(static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(t))), x02, acc1);
+      acc1 = smlald(arm::sxtb16_ror8(t), x13, acc1);
+    }
+    finish(tail(w0, acc0), o);
+    finish(tail(w1, acc1), o + 1);
+  }
+  if (o < count) {
+    const int8_t* w0 = weights + o * n;
+    int64_t acc0 = bias != nullptr ? bias[o] : 0;
+    for (int32_t i = 0; i < n4; i += 4) {
+      const uint32_t u = arm::load_u32(w0 + i);
+      acc0 = smlald(static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(u))), arm::load_u32(x + i), acc0);
+      acc0 = smlald(arm::sxtb16_ror8(u), arm::load_u32(x + i + 2), acc0);
+    }
+    finish(tail(w0, acc0), o);
+  }
+}
+
 template <typename Out>
 void dense_wide16_dsp(const DenseParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
                       Out* output) {
-  const int32_t n = p.in_features, n4 = n & ~3;
-  alignas(8) uint32_t pairs[kWideDspInputs / 2];  // group g: [x0, x2] at 2g, [x1, x3] at 2g + 1
+  const int32_t n = p.in_features;
+  alignas(8) int16_t x[kWideDspInputs];
   for (int32_t r = 0; r < p.rows; ++r, input += n, output += p.out_features) {
-    for (int32_t i = 0; i < n4; i += 4) {
-      const uint32_t a = arm::load_u32(input + i), b = arm::load_u32(input + i + 2);
-      pairs[i >> 1] = arm::pack_low(a, b);
-      pairs[(i >> 1) + 1] = arm::pack_high(a, b);
-    }
-    const auto tail = [&](const int8_t* w, int64_t acc) {
-      for (int32_t i = n4; i < n; ++i) acc += static_cast<int32_t>(input[i]) * w[i];
-      return acc;
-    };
-    const auto finish = [&](int64_t acc, int32_t o) {
+    for (int32_t i = 0; i < n; ++i) x[i] = input[i];
+    reorder_pairs(x, n);
+    rows_dot16(x, n, weights, bias, p.out_features, [&](int64_t acc, int32_t o) {
       output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
-    };
-    int32_t o = 0;
-    for (; o + 2 <= p.out_features; o += 2) {
-      const int8_t* w0 = weights + o * n;
-      const int8_t* w1 = w0 + n;
-      int64_t acc0 = bias != nullptr ? bias[o] : 0, acc1 = bias != nullptr ? bias[o + 1] : 0;
-      const uint32_t* x = pairs;
-      const int8_t* a = w0;
-      const int8_t* c = w1;
-      for (const uint32_t* end = pairs + (n4 >> 1); x != end; x += 2, a += 4, c += 4) {
-        const uint32_t x02 = x[0], x13 = x[1];
-        const uint32_t u = arm::load_u32(a), v = arm::load_u32(c);
-        acc0 = smlald(static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(u))), x02, acc0);
-        acc0 = smlald(arm::sxtb16_ror8(u), x13, acc0);
-        acc1 = smlald(static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(v))), x02, acc1);
-        acc1 = smlald(arm::sxtb16_ror8(v), x13, acc1);
+    });
+  }
+}
+
+// groups 1: each pixel's patch gathered tap by tap (in_c int16 values per valid tap, zeros for
+// padded ones), then every output channel against it.
+template <typename Out>
+void conv_wide16_dsp(const ConvParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
+                     Out* output) {
+  const int32_t c = p.in_c, k = p.kernel_h * p.kernel_w * c;
+  alignas(8) int16_t x[kWideDspInputs];
+  for (int32_t b = 0; b < p.batch; ++b) {
+    const int16_t* image = input + b * p.in_h * p.in_w * c;
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      for (int32_t ox = 0; ox < p.out_w; ++ox, output += p.out_c) {
+        int16_t* d = x;
+        for (int32_t ty = 0; ty < p.kernel_h; ++ty) {
+          const int32_t iy = oy * p.stride_h - p.pad_top + ty * p.dilation_h;
+          for (int32_t tx = 0; tx < p.kernel_w; ++tx, d += c) {
+            const int32_t ix = ox * p.stride_w - p.pad_left + tx * p.dilation_w;
+            if (iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w) {
+              const int16_t* src = image + (iy * p.in_w + ix) * c;
+              for (int32_t i = 0; i < c; ++i) d[i] = src[i];
+            } else {
+              for (int32_t i = 0; i < c; ++i) d[i] = 0;
+            }
+          }
+        }
+        reorder_pairs(x, k);
+        rows_dot16(x, k, weights, bias, p.out_c, [&](int64_t acc, int32_t o) {
+          output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
+        });
       }
-      finish(tail(w0, acc0), o);
-      finish(tail(w1, acc1), o + 1);
-    }
-    if (o < p.out_features) {
-      const int8_t* w0 = weights + o * n;
-      int64_t acc0 = bias != nullptr ? bias[o] : 0;
-      for (int32_t i = 0; i < n4; i += 4) {
-        const uint32_t u = arm::load_u32(w0 + i);
-        acc0 = smlald(static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(u))), pairs[i >> 1], acc0);
-        acc0 = smlald(arm::sxtb16_ror8(u), pairs[(i >> 1) + 1], acc0);
-      }
-      finish(tail(w0, acc0), o);
     }
   }
 }
@@ -166,6 +214,18 @@ void with_formats(const void* input, int32_t input_bits, void* output, int32_t o
 
 void conv2d_wide(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights, const int32_t* bias,
                  void* output, int32_t output_bits) {
+#if defined(TINYQ_PATH_ARM_DSP) && !defined(__OPTIMIZE_SIZE__)
+  if (input_bits == 16 && p.input_offset == 0 && p.groups == 1 && p.kernel_h * p.kernel_w * p.in_c <= kWideDspInputs) {
+    const int16_t* in = static_cast<const int16_t*>(input);
+    if (output_bits == 16) return conv_wide16_dsp(p, in, weights, bias, static_cast<int16_t*>(output));
+    return conv_wide16_dsp(p, in, weights, bias, static_cast<int8_t*>(output));
+  }
+#endif
+  conv2d_wide_portable(p, input, input_bits, weights, bias, output, output_bits);
+}
+
+void conv2d_wide_portable(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights,
+                          const int32_t* bias, void* output, int32_t output_bits) {
   with_formats(input, input_bits, output, output_bits,
                [&](auto in, auto out) { conv_loop(p, in, weights, bias, out); });
 }

@@ -509,6 +509,59 @@ void random_dense_wide() {
   report("dense_wide", n_out);
 }
 
+// conv2d_wide against conv2d_wide_portable: on the DSP path an int16 input with groups 1 and
+// at most 1024 values per patch runs SMLALD over each pixel's reordered patch (wide.cpp).
+// Shapes of random_conv_shape (padding, strides, dilation, groups), now and then a patch past
+// 1024 values (the portable loop).
+int32_t conv_wide16_cases = 0;
+void random_conv_wide() {
+  rt::ConvParams p = random_conv_shape(false, kMixed);
+  if (chance(10)) {  // 3x3 over 120 channels: 1080 values per patch
+    p.in_c = 120;
+    p.groups = 1;
+    p.kernel_h = p.kernel_w = 3;
+    p.dilation_h = p.dilation_w = 1;
+    p.stride_h = p.stride_w = 1;
+    p.pad_top = p.pad_left = 1;
+    p.in_h = uniform(1, 4);
+    p.in_w = uniform(1, 4);
+    p.out_c = uniform(1, 8);
+    p.out_h = p.in_h;
+    p.out_w = p.in_w;
+  }
+  const int32_t group_in_c = p.in_c / p.groups;
+  const int32_t n_in = p.batch * p.in_h * p.in_w * p.in_c;
+  const int32_t n_w = p.out_c * p.kernel_h * p.kernel_w * group_in_c;
+  const int32_t in_bits = chance(75) ? 16 : 8, out_bits = chance(50) ? 16 : 8;
+  const int32_t n_out = p.batch * p.out_h * p.out_w * p.out_c * (out_bits / 8);
+  if (n_in > 3 * 1400 || n_w > kMaxWeights || n_out > kMaxOutput || p.out_c > kMaxChannels) return;
+  for (int32_t i = 0; i < n_in; ++i)
+    wide_input[i] = static_cast<int16_t>(in_bits == 16 ? uniform(-32768, 32767) : uniform(-128, 127));
+  fill(weights, n_w, -127, 127);
+  for (int32_t o = 0; o < p.out_c; ++o) bias[o] = uniform(-(1 << 20), 1 << 20);
+  p.requant = random_requant(p.out_c, false);
+  random_output_stage(p.input_offset, p.output_offset, p.act_min, p.act_max);
+  if (in_bits == 16) p.input_offset = 0;
+  if (out_bits == 16) {
+    p.output_offset = 0;
+    p.act_min = chance(70) ? -32768 : uniform(-32768, 0);
+    p.act_max = chance(70) ? 32767 : uniform(0, 32767);
+  }
+  int8_t* bytes = reinterpret_cast<int8_t*>(scratch);
+  if (in_bits == 8) {
+    if (n_in > kMaxScratch) return;
+    for (int32_t i = 0; i < n_in; ++i) bytes[i] = static_cast<int8_t>(wide_input[i]);
+  }
+  const void* in = in_bits == 16 ? static_cast<const void*>(wide_input) : static_cast<const void*>(bytes);
+  memset(out_native, 0x55, static_cast<size_t>(n_out));
+  memset(out_portable, 0x33, static_cast<size_t>(n_out));
+  const int32_t* b = chance(85) ? bias : nullptr;
+  rt::conv2d_wide(p, in, in_bits, weights, b, out_native, out_bits);
+  rt::conv2d_wide_portable(p, in, in_bits, weights, b, out_portable, out_bits);
+  conv_wide16_cases += in_bits == 16 && p.groups == 1 && p.kernel_h * p.kernel_w * p.in_c <= 1024;
+  if (!report("conv_wide", n_out) && failures <= 10) print_conv("conv_wide", p);
+}
+
 // dense_s8_packed (weights packed as generated code holds them, dense_s8_pack) against
 // dense_s8_portable on the unpacked weights, and the portable reading of the packed form
 // likewise. in_features a multiple of 4 up to MLPerf Tiny AD's 640 (now and then up to 1600,
@@ -688,6 +741,7 @@ int main() {
     for (int32_t i = 0; i < 400; ++i) random_dense();
     for (int32_t i = 0; i < 150; ++i) random_dense_packed();
     for (int32_t i = 0; i < 100; ++i) random_dense_wide();
+    for (int32_t i = 0; i < 100; ++i) random_conv_wide();
   } else {
     printf("test_paths_conv: variant %s, native path %s vs portable\n", only, path);
     bool known = true;
@@ -697,9 +751,12 @@ int main() {
       for (int32_t i = 0; i < 400; ++i) random_dense();
     } else if (strcmp(only, "dense_wide") == 0) {  // DSP: the SMLALD form for int16 inputs
       for (int32_t i = 0; i < 300; ++i) random_dense_wide();
-      if (wide16_cases < 100) {
+      for (int32_t i = 0; i < 300; ++i) random_conv_wide();
+      printf("dense_wide: DSP form cases: dense %ld, conv %ld\n", static_cast<long>(wide16_cases),
+             static_cast<long>(conv_wide16_cases));
+      if (wide16_cases < 100 || conv_wide16_cases < 100) {
         ++failures;
-        printf("TOO FEW CASES: %ld with an int16 input the DSP form takes\n", static_cast<long>(wide16_cases));
+        printf("TOO FEW CASES with an int16 input the DSP form takes\n");
       }
     } else if (strcmp(only, "dense_packed") == 0) {  // packed at generation time (DSP; elsewhere portable)
       for (int32_t i = 0; i < 300; ++i) random_dense_packed();

@@ -573,8 +573,8 @@ void row_stage_s8(const RowStageLayer* layers, int32_t count, int32_t* state, Ro
 // act_max in the output's own range (int16: within [-32768, 32767]) and input_offset 0 for an
 // int16 input. The accumulator is int64 (bias + sum of (in + input_offset) * w; the host
 // bounds |acc| < 2^47) and is requantized by requantize_wide(), tinyq's single rounding. No
-// scratch; one portable source on every path, but dense with an int16 input on the DSP path
-// (SMLALD, the same bytes).
+// scratch; one portable source on every path, but dense and conv (groups 1) with an int16
+// input on the DSP path (SMLALD, the same bytes).
 //
 // requantize() on an int64 accumulator: floor(acc * multiplier / 2^(31 - shift) + 1/2),
 // exactly, for |acc| < 2^47 and shift <= 15 (the host guarantees both). acc = hi * 2^16 + lo
@@ -591,6 +591,9 @@ inline int32_t requantize_wide(int64_t acc, int32_t multiplier, int32_t shift) {
 }
 void conv2d_wide(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights, const int32_t* bias,
                  void* output, int32_t output_bits);
+// The portable loop conv2d_wide runs where no native form applies: for tests, the same bytes.
+void conv2d_wide_portable(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights,
+                          const int32_t* bias, void* output, int32_t output_bits);
 // Max pooling of an int16 tensor, as max_pool2d_s8 (padding never wins; act_min/act_max in
 // int16 steps).
 void max_pool2d_s16(const PoolParams& p, const int16_t* input, int16_t* output);
