@@ -367,9 +367,35 @@ void softmax(bool tflite, const char* shape) {
   row(tflite ? "softmax_tflite" : "softmax", 0, rows * depth, shape);
 }
 
-// dense_wide with an int16 input (16x8, docs/QUANTIZATION.md's int16 layers): SMLALD over a
-// reordered row on the DSP path; then the portable loop it replaces, counted the same way.
+// The 16x8 rows: `count` output channels' biases and requantization, `n_in` random int16
+// inputs (in_wide), `n_w` weights; then the native call and the portable loop it replaces,
+// each counted (two rows: `name` as the path runs it, then name_portable).
 alignas(16) int16_t in_wide[1024];
+rt::Requant wide_layer(int32_t count, int32_t n_in, int32_t n_w) {
+  for (int32_t o = 0; o < count; ++o) {
+    bias[o] = static_cast<int32_t>(next_u32() % 4001) - 2000;
+    encode(0.000004, multiplier[o], shift[o]);
+  }
+  for (int32_t i = 0; i < n_in; ++i) in_wide[i] = static_cast<int16_t>(next_u32());
+  fill(weights, n_w, -127, 127);
+  return rt::Requant{multiplier, shift, count, rt::kRoundSingle};
+}
+template <typename Native, typename Portable>
+void wide_rows(const char* name, const char* portable_name, uint32_t macs, int32_t out_bytes, const char* shape,
+               Native native, Portable portable) {
+  tinyq_marker();
+  native(out_native);
+  tinyq_marker();
+  portable(out_portable);
+  row(rt::kNativePath == rt::KernelPath::ArmDsp ? name : portable_name, macs, out_bytes, shape);
+  tinyq_marker();
+  portable(out_native);
+  tinyq_marker();
+  row(portable_name, macs, out_bytes, shape);
+}
+
+// dense_wide with an int16 input (docs/QUANTIZATION.md's int16 layers): SMLALD over a
+// reordered row on the DSP path.
 void dense_wide16(int32_t in_features, int32_t out_features, const char* shape) {
   rt::DenseParams p{};
   p.rows = 1;
@@ -379,63 +405,36 @@ void dense_wide16(int32_t in_features, int32_t out_features, const char* shape) 
   p.output_offset = -5;
   p.act_min = -128;
   p.act_max = 127;
-  for (int32_t o = 0; o < out_features; ++o) {
-    bias[o] = static_cast<int32_t>(next_u32() % 4001) - 2000;
-    encode(0.000004, multiplier[o], shift[o]);
-  }
-  p.requant = rt::Requant{multiplier, shift, out_features, rt::kRoundSingle};
-  for (int32_t i = 0; i < in_features; ++i) in_wide[i] = static_cast<int16_t>(next_u32());
-  fill(weights, in_features * out_features, -127, 127);
-  const uint32_t macs = static_cast<uint32_t>(in_features * out_features);
-  tinyq_marker();
-  rt::dense_wide(p, in_wide, 16, weights, bias, out_native, 8);
-  tinyq_marker();
-  rt::dense_wide_portable(p, in_wide, 16, weights, bias, out_portable, 8);
-  row(rt::kNativePath == rt::KernelPath::ArmDsp ? "dense_wide16" : "dense_wide16_portable", macs, out_features, shape);
-  tinyq_marker();
-  rt::dense_wide_portable(p, in_wide, 16, weights, bias, out_native, 8);
-  tinyq_marker();
-  row("dense_wide16_portable", macs, out_features, shape);
+  p.requant = wide_layer(out_features, in_features, in_features * out_features);
+  wide_rows(
+      "dense_wide16", "dense_wide16_portable", static_cast<uint32_t>(in_features * out_features), out_features, shape,
+      [&](int8_t* out) { rt::dense_wide(p, in_wide, 16, weights, bias, out, 8); },
+      [&](int8_t* out) { rt::dense_wide_portable(p, in_wide, 16, weights, bias, out, 8); });
 }
 
-// conv2d_wide with an int16 input, 3x3 s1 p1 (SMLALD over each pixel's reordered patch on the
-// DSP path), then the portable loop it replaces.
+// conv2d_wide with an int16 input, 3x3 s1 p1: SMLALD over each pixel's reordered patch on the
+// DSP path.
 void conv_wide16(int32_t h, int32_t w, int32_t in_c, int32_t out_c, const char* shape) {
   rt::ConvParams p{};
   p.batch = 1;
-  p.in_h = h;
-  p.in_w = w;
+  p.in_h = p.out_h = h;
+  p.in_w = p.out_w = w;
   p.in_c = in_c;
   p.out_c = out_c;
   p.kernel_h = p.kernel_w = 3;
   p.stride_h = p.stride_w = 1;
   p.dilation_h = p.dilation_w = 1;
   p.pad_top = p.pad_left = 1;
-  p.out_h = h;
-  p.out_w = w;
   p.groups = 1;
   p.input_offset = 0;
   p.output_offset = -5;
   p.act_min = -128;
   p.act_max = 127;
-  for (int32_t o = 0; o < out_c; ++o) {
-    bias[o] = static_cast<int32_t>(next_u32() % 4001) - 2000;
-    encode(0.000004, multiplier[o], shift[o]);
-  }
-  p.requant = rt::Requant{multiplier, shift, out_c, rt::kRoundSingle};
-  for (int32_t i = 0; i < h * w * in_c; ++i) in_wide[i] = static_cast<int16_t>(next_u32());
-  fill(weights, out_c * 9 * in_c, -127, 127);
-  const uint32_t macs = static_cast<uint32_t>(h * w * out_c * 9 * in_c);
-  const int32_t out_bytes = h * w * out_c;
-  tinyq_marker();
-  rt::conv2d_wide(p, in_wide, 16, weights, bias, out_native, 8);
-  tinyq_marker();
-  rt::conv2d_wide_portable(p, in_wide, 16, weights, bias, out_portable, 8);
-  row(rt::kNativePath == rt::KernelPath::ArmDsp ? "conv_wide16" : "conv_wide16_portable", macs, out_bytes, shape);
-  tinyq_marker();
-  rt::conv2d_wide_portable(p, in_wide, 16, weights, bias, out_native, 8);
-  tinyq_marker();
-  row("conv_wide16_portable", macs, out_bytes, shape);
+  p.requant = wide_layer(out_c, h * w * in_c, out_c * 9 * in_c);
+  wide_rows(
+      "conv_wide16", "conv_wide16_portable", static_cast<uint32_t>(h * w * out_c * 9 * in_c), h * w * out_c, shape,
+      [&](int8_t* out) { rt::conv2d_wide(p, in_wide, 16, weights, bias, out, 8); },
+      [&](int8_t* out) { rt::conv2d_wide_portable(p, in_wide, 16, weights, bias, out, 8); });
 }
 
 }  // namespace

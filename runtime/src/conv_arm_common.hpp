@@ -30,6 +30,14 @@ inline int32_t offset_pair(int32_t offset) {
 }
 #endif
 
+// The largest shift of a layer's requantization: whether every channel allows a fast form
+// (SMMLA's shift <= -2, the vector forms' <= -2 or <= 0) is one comparison with it.
+inline int32_t widest_shift(const Requant& r) {
+  int32_t widest = r.shift[0];
+  for (int32_t i = 1; i < r.count; ++i) widest = r.shift[i] > widest ? r.shift[i] : widest;
+  return widest;
+}
+
 // The same value as requantize(), in fewer instructions for the usual case of a multiplier
 // below 1/2 (shift <= -2, total shift s = 31 - shift >= 33). Writing the product as
 // hi * 2^32 + lo (0 <= lo < 2^32) and t = s - 32 >= 1:
@@ -166,9 +174,7 @@ class RowRequantizer {
 
   RowRequantizer(const OutputStage& st, const Requant& r)
       : st_(st), per_tensor_(r.count == 1), tflite_(r.rounding == kRoundTflite), channels_(r.count) {
-    int32_t widest = r.shift[0];  // the largest shift (a max, not an early-out test: fewer instructions)
-    for (int32_t i = 1; i < r.count; ++i) widest = r.shift[i] > widest ? r.shift[i] : widest;
-    fast_ = widest <= -2;
+    fast_ = widest_shift(r) <= -2;
     if (per_tensor_) {
       for (int32_t i = 0; i < kChunk; ++i) {
         multiplier_[i] = r.multiplier[0];

@@ -258,7 +258,11 @@ bool pack_channel(const ConvParams& p, const NarrowPlan& plan, const int8_t* wei
     sum_abs += row[i] < 0 ? -row[i] : row[i];
   }
   const int32_t b = bias != nullptr ? bias[c] : 0;
-  w[0] = static_cast<int32_t>(
+  // tinyq_dsp_patch_pairs5 takes the fifth pair, the start value and pairs 0 .. 3 in one LDM
+  // (TINYQ_NARROW_DOT5): the fifth pair goes in front, the rest one word later.
+  const bool fifth_first = plan.pairs == 5;
+  int32_t* start = w + (fifth_first ? 1 : 0);
+  start[0] = static_cast<int32_t>(
       (static_cast<uint32_t>(b) + static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum)) *
       static_cast<uint32_t>(scale));
   const auto at = [row, k, scale](int32_t i) { return i >= 0 && i < k ? scale * row[i] : 0; };
@@ -266,17 +270,13 @@ bool pack_channel(const ConvParams& p, const NarrowPlan& plan, const int8_t* wei
     const int32_t first = 4 * (j / 2) + j % 2;
     const int32_t lo = plan.order != nullptr ? plan.order[2 * j] : first;
     const int32_t hi = plan.order != nullptr ? plan.order[2 * j + 1] : first + 2;
-    w[1 + j] = static_cast<int32_t>((static_cast<uint32_t>(at(lo)) & 0xFFFFu) | (static_cast<uint32_t>(at(hi)) << 16));
+    (fifth_first && j == 4 ? w[0] : start[1 + j]) =
+        static_cast<int32_t>((static_cast<uint32_t>(at(lo)) & 0xFFFFu) | (static_cast<uint32_t>(at(hi)) << 16));
   }
   const int32_t i = p.requant.count == 1 ? 0 : c;
   const int64_t bound = (b < 0 ? -int64_t{b} : int64_t{b}) + 255 * int64_t{sum_abs};
   const detail::FusedRequant f =
       detail::fused_requant(p.requant.multiplier[i], p.requant.shift[i], p.output_offset, bound, plan.tflite);
-  if (plan.pairs == 5) {  // tinyq_dsp_patch_pairs5 reads the fifth pair first (TINYQ_NARROW_DOT5)
-    const int32_t fifth = w[5];
-    for (int32_t j = 5; j > 0; --j) w[j] = w[j - 1];
-    w[0] = fifth;
-  }
   int32_t* rq = w + 1 + plan.pairs;
   rq[0] = p.requant.multiplier[i];
   rq[1] = f.addend;

@@ -109,9 +109,7 @@ __attribute__((noinline)) void dense_rows(const DenseParams& p, const int8_t* in
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   // The vector stage's condition (as conv's ChannelTable): shifts <= -2 (tinyq's rounding) or
   // <= 0 (TFLite's).
-  int32_t widest = p.requant.shift[0];
-  for (int32_t i = 1; i < p.requant.count; ++i) widest = p.requant.shift[i] > widest ? p.requant.shift[i] : widest;
-  const bool vector = widest <= (Rounding == kRoundTflite ? 0 : -2);
+  const bool vector = arm::widest_shift(p.requant) <= (Rounding == kRoundTflite ? 0 : -2);
   const int32_t n = p.in_features;
   alignas(8) int32_t acc[kChunk];
   for (int32_t r = 0; r < p.rows; ++r) {

@@ -978,8 +978,9 @@ __attribute__((noinline)) bool depthwise_3x3_quads(const ConvParams& p, const in
             const int8_t* src = strip;
             int8_t* out = out_line + ox * out_a;
             for (; ce - ox >= 4; ox += 4, src += 4 * col_step, out += 4 * out_a) run4(src, packed, out, &args);
+          } else {
+            for (; ce - ox >= 4; ox += 4) quad(strip + (ox - s) * col_step, out_line + ox * out_a, 4);
           }
-          for (; ce - ox >= 4; ox += 4) quad(strip + (ox - s) * col_step, out_line + ox * out_a, 4);
           if (ox < ce) {
             const int32_t n = ce - ox == 3 ? 4 : 2;
             quad(strip + (ce - n - s) * col_step, out_line + (ce - n) * out_a, n);

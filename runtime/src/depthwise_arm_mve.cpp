@@ -281,7 +281,8 @@ constexpr int32_t kMaxPairTaps = 25;  // the duplicated weights' table: up to 5 
 struct DwPairs {
   DwBlock blk;      // 16 virtual channels
   DwGeometry g;     // w_step 16, w_row kernel_w * 16, c 16 (outputs: two pixels)
-  ConvParams fold;  // the layer with out_c 16: fold_base's addressing of the table
+  ConvParams fold;  // the layer with out_c 16: fold_base addresses the table through it (it reads
+                    // ConvParams, whose constants the per-layer clones fold: +8% on KWS otherwise)
   const int8_t* w;  // the table: tap t's duplicated weights at 16 t
 };
 
@@ -441,9 +442,7 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
   // requantize_lanes_tflite for shifts <= 0, negt = the shift.
   const bool tflite = p.requant.rounding == kRoundTflite;
   const int32_t negt_bias = tflite ? 0 : 1, max_vector_shift = tflite ? 0 : -2;
-  bool vector_requant = true;
-  for (int32_t i = 0; i < p.requant.count; ++i)
-    vector_requant = vector_requant && p.requant.shift[i] <= max_vector_shift;
+  const bool vector_requant = arm::widest_shift(p.requant) <= max_vector_shift;
   const bool per_channel = p.requant.count != 1;
   DwGeometry g;
   g.in_step = p.dilation_w * c;

@@ -92,13 +92,16 @@ TINYQ_ALWAYS_INLINE int64_t smlald(uint32_t a, uint32_t b, int64_t acc) {
   return __smlald(static_cast<int16x2_t>(a), static_cast<int16x2_t>(b), acc);
 }
 
-// x's first n & ~3 values, in place, into SXTB16's pairs: group g's [x0, x2] then [x1, x3].
-void reorder_pairs(int16_t* x, int32_t n) {
-  for (int32_t i = 0; i + 4 <= n; i += 4) {
-    const uint32_t a = arm::load_u32(x + i), b = arm::load_u32(x + i + 2);
+// n values from src to x (src == x: in place), the first n & ~3 in SXTB16's pairs (group g's
+// [x0, x2] then [x1, x3]), the last n % 4 as they are.
+void reorder_pairs(const int16_t* src, int16_t* x, int32_t n) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const uint32_t a = arm::load_u32(src + i), b = arm::load_u32(src + i + 2);
     arm::store_u32(x + i, arm::pack_low(a, b));
     arm::store_u32(x + i + 2, arm::pack_high(a, b));
   }
+  for (; i < n; ++i) x[i] = src[i];
 }
 
 // Outputs o in [0, count): finish(bias[o] + weight row o . x, o), x as reorder_pairs left it
@@ -148,8 +151,7 @@ void dense_wide16_dsp(const DenseParams& p, const int16_t* input, const int8_t* 
   const int32_t n = p.in_features;
   alignas(8) int16_t x[kWideDspInputs];
   for (int32_t r = 0; r < p.rows; ++r, input += n, output += p.out_features) {
-    for (int32_t i = 0; i < n; ++i) x[i] = input[i];
-    reorder_pairs(x, n);
+    reorder_pairs(input, x, n);
     rows_dot16(x, n, weights, bias, p.out_features, [&](int64_t acc, int32_t o) {
       output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
     });
@@ -180,7 +182,7 @@ void conv_wide16_dsp(const ConvParams& p, const int16_t* input, const int8_t* we
             }
           }
         }
-        reorder_pairs(x, k);
+        reorder_pairs(x, x, k);
         rows_dot16(x, k, weights, bias, p.out_c, [&](int64_t acc, int32_t o) {
           output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
         });
@@ -201,13 +203,16 @@ void requantize_loop(const RequantizeParams& p, const In* in, Out* out) {
 // `run(in, out)` with the input and output pointers typed by their bit widths: one
 // instantiation per pairing, chosen once per call.
 template <typename Run>
+void with_output(void* output, int32_t output_bits, Run run) {
+  if (output_bits == 16) return run(static_cast<int16_t*>(output));
+  run(static_cast<int8_t*>(output));
+}
+template <typename Run>
 void with_formats(const void* input, int32_t input_bits, void* output, int32_t output_bits, Run run) {
-  if (input_bits == 16) {
-    if (output_bits == 16) return run(static_cast<const int16_t*>(input), static_cast<int16_t*>(output));
-    return run(static_cast<const int16_t*>(input), static_cast<int8_t*>(output));
-  }
-  if (output_bits == 16) return run(static_cast<const int8_t*>(input), static_cast<int16_t*>(output));
-  run(static_cast<const int8_t*>(input), static_cast<int8_t*>(output));
+  with_output(output, output_bits, [&](auto out) {
+    if (input_bits == 16) return run(static_cast<const int16_t*>(input), out);
+    run(static_cast<const int8_t*>(input), out);
+  });
 }
 
 }  // namespace
@@ -217,8 +222,7 @@ void conv2d_wide(const ConvParams& p, const void* input, int32_t input_bits, con
 #if defined(TINYQ_PATH_ARM_DSP) && !defined(__OPTIMIZE_SIZE__)
   if (input_bits == 16 && p.input_offset == 0 && p.groups == 1 && p.kernel_h * p.kernel_w * p.in_c <= kWideDspInputs) {
     const int16_t* in = static_cast<const int16_t*>(input);
-    if (output_bits == 16) return conv_wide16_dsp(p, in, weights, bias, static_cast<int16_t*>(output));
-    return conv_wide16_dsp(p, in, weights, bias, static_cast<int8_t*>(output));
+    return with_output(output, output_bits, [&](auto out) { conv_wide16_dsp(p, in, weights, bias, out); });
   }
 #endif
   conv2d_wide_portable(p, input, input_bits, weights, bias, output, output_bits);
@@ -241,8 +245,7 @@ void dense_wide(const DenseParams& p, const void* input, int32_t input_bits, con
 #if defined(TINYQ_PATH_ARM_DSP) && !defined(__OPTIMIZE_SIZE__)
   if (input_bits == 16 && p.input_offset == 0 && p.in_features <= kWideDspInputs) {
     const int16_t* in = static_cast<const int16_t*>(input);
-    if (output_bits == 16) return dense_wide16_dsp(p, in, weights, bias, static_cast<int16_t*>(output));
-    return dense_wide16_dsp(p, in, weights, bias, static_cast<int8_t*>(output));
+    return with_output(output, output_bits, [&](auto out) { dense_wide16_dsp(p, in, weights, bias, out); });
   }
 #endif
   dense_wide_portable(p, input, input_bits, weights, bias, output, output_bits);

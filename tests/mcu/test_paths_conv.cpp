@@ -474,37 +474,54 @@ void random_dense() {
 // (pairs of outputs and an odd last one), inputs over the whole int16 range.
 alignas(8) int16_t wide_input[3 * 1400];
 int32_t wide16_cases = 0;  // int16 inputs within the DSP form's 1024
+
+// The data and output stage of a random 16x8 layer, drawn in the same order for dense and
+// conv: n_in inputs over the int16 (or int8) range, n_w weights, `channels` biases and
+// requantizations; output buffers cleared for n_out bytes. `in` is what the kernels read
+// (wide_input, or for 8 bits its values as bytes in scratch: null when they do not fit).
+struct WideCase {
+  const void* in;
+  const int32_t* bias;  // null now and then
+};
+WideCase random_wide_case(int32_t in_bits, int32_t out_bits, int32_t n_in, int32_t n_w, int32_t channels, int32_t n_out,
+                          rt::Requant& requant, int32_t& input_offset, int32_t& output_offset, int32_t& act_min,
+                          int32_t& act_max) {
+  for (int32_t i = 0; i < n_in; ++i)
+    wide_input[i] = static_cast<int16_t>(in_bits == 16 ? uniform(-32768, 32767) : uniform(-128, 127));
+  fill(weights, n_w, -127, 127);
+  for (int32_t o = 0; o < channels; ++o) bias[o] = uniform(-(1 << 20), 1 << 20);
+  requant = random_requant(channels, false);
+  random_output_stage(input_offset, output_offset, act_min, act_max);
+  if (in_bits == 16) input_offset = 0;  // int16 tensors are symmetric
+  if (out_bits == 16) {
+    output_offset = 0;
+    act_min = chance(70) ? -32768 : uniform(-32768, 0);
+    act_max = chance(70) ? 32767 : uniform(0, 32767);
+  }
+  int8_t* bytes = reinterpret_cast<int8_t*>(scratch);
+  if (in_bits == 8) {
+    if (n_in > kMaxScratch) return {nullptr, nullptr};
+    for (int32_t i = 0; i < n_in; ++i) bytes[i] = static_cast<int8_t>(wide_input[i]);
+  }
+  memset(out_native, 0x55, static_cast<size_t>(n_out));
+  memset(out_portable, 0x33, static_cast<size_t>(n_out));
+  const void* in = in_bits == 16 ? static_cast<const void*>(wide_input) : static_cast<const void*>(bytes);
+  return {in, chance(85) ? bias : nullptr};
+}
+
 void random_dense_wide() {
   rt::DenseParams p{};
   p.rows = uniform(1, 3);
   p.in_features = chance(10) ? uniform(1025, 1400) : (chance(50) ? uniform(1, 40) : uniform(41, 1024));
   p.out_features = uniform(1, 64);
   const int32_t in_bits = chance(75) ? 16 : 8, out_bits = chance(50) ? 16 : 8;
-  for (int32_t i = 0; i < p.rows * p.in_features; ++i)
-    wide_input[i] = static_cast<int16_t>(in_bits == 16 ? uniform(-32768, 32767) : uniform(-128, 127));
-  fill(weights, p.in_features * p.out_features, -127, 127);
-  for (int32_t o = 0; o < p.out_features; ++o) bias[o] = uniform(-(1 << 20), 1 << 20);
-  p.requant = random_requant(p.out_features, false);
-  random_output_stage(p.input_offset, p.output_offset, p.act_min, p.act_max);
-  if (in_bits == 16) p.input_offset = 0;  // int16 tensors are symmetric
-  if (out_bits == 16) {
-    p.output_offset = 0;
-    p.act_min = chance(70) ? -32768 : uniform(-32768, 0);
-    p.act_max = chance(70) ? 32767 : uniform(0, 32767);
-  }
-  // int8 inputs travel as int16 values in wide_input; the kernel reads bytes for 8 bits.
-  int8_t* bytes = reinterpret_cast<int8_t*>(scratch);
-  if (in_bits == 8) {
-    if (p.rows * p.in_features > kMaxScratch) return;
-    for (int32_t i = 0; i < p.rows * p.in_features; ++i) bytes[i] = static_cast<int8_t>(wide_input[i]);
-  }
-  const void* in = in_bits == 16 ? static_cast<const void*>(wide_input) : static_cast<const void*>(bytes);
   const int32_t n_out = p.rows * p.out_features * (out_bits / 8);
-  memset(out_native, 0x55, static_cast<size_t>(n_out));
-  memset(out_portable, 0x33, static_cast<size_t>(n_out));
-  const int32_t* b = chance(85) ? bias : nullptr;
-  rt::dense_wide(p, in, in_bits, weights, b, out_native, out_bits);
-  rt::dense_wide_portable(p, in, in_bits, weights, b, out_portable, out_bits);
+  const WideCase c =
+      random_wide_case(in_bits, out_bits, p.rows * p.in_features, p.in_features * p.out_features, p.out_features, n_out,
+                       p.requant, p.input_offset, p.output_offset, p.act_min, p.act_max);
+  if (c.in == nullptr) return;
+  rt::dense_wide(p, c.in, in_bits, weights, c.bias, out_native, out_bits);
+  rt::dense_wide_portable(p, c.in, in_bits, weights, c.bias, out_portable, out_bits);
   wide16_cases += in_bits == 16 && p.in_features <= 1024;
   report("dense_wide", n_out);
 }
@@ -535,29 +552,11 @@ void random_conv_wide() {
   const int32_t in_bits = chance(75) ? 16 : 8, out_bits = chance(50) ? 16 : 8;
   const int32_t n_out = p.batch * p.out_h * p.out_w * p.out_c * (out_bits / 8);
   if (n_in > 3 * 1400 || n_w > kMaxWeights || n_out > kMaxOutput || p.out_c > kMaxChannels) return;
-  for (int32_t i = 0; i < n_in; ++i)
-    wide_input[i] = static_cast<int16_t>(in_bits == 16 ? uniform(-32768, 32767) : uniform(-128, 127));
-  fill(weights, n_w, -127, 127);
-  for (int32_t o = 0; o < p.out_c; ++o) bias[o] = uniform(-(1 << 20), 1 << 20);
-  p.requant = random_requant(p.out_c, false);
-  random_output_stage(p.input_offset, p.output_offset, p.act_min, p.act_max);
-  if (in_bits == 16) p.input_offset = 0;
-  if (out_bits == 16) {
-    p.output_offset = 0;
-    p.act_min = chance(70) ? -32768 : uniform(-32768, 0);
-    p.act_max = chance(70) ? 32767 : uniform(0, 32767);
-  }
-  int8_t* bytes = reinterpret_cast<int8_t*>(scratch);
-  if (in_bits == 8) {
-    if (n_in > kMaxScratch) return;
-    for (int32_t i = 0; i < n_in; ++i) bytes[i] = static_cast<int8_t>(wide_input[i]);
-  }
-  const void* in = in_bits == 16 ? static_cast<const void*>(wide_input) : static_cast<const void*>(bytes);
-  memset(out_native, 0x55, static_cast<size_t>(n_out));
-  memset(out_portable, 0x33, static_cast<size_t>(n_out));
-  const int32_t* b = chance(85) ? bias : nullptr;
-  rt::conv2d_wide(p, in, in_bits, weights, b, out_native, out_bits);
-  rt::conv2d_wide_portable(p, in, in_bits, weights, b, out_portable, out_bits);
+  const WideCase c = random_wide_case(in_bits, out_bits, n_in, n_w, p.out_c, n_out, p.requant, p.input_offset,
+                                      p.output_offset, p.act_min, p.act_max);
+  if (c.in == nullptr) return;
+  rt::conv2d_wide(p, c.in, in_bits, weights, c.bias, out_native, out_bits);
+  rt::conv2d_wide_portable(p, c.in, in_bits, weights, c.bias, out_portable, out_bits);
   conv_wide16_cases += in_bits == 16 && p.groups == 1 && p.kernel_h * p.kernel_w * p.in_c <= 1024;
   if (!report("conv_wide", n_out) && failures <= 10) print_conv("conv_wide", p);
 }
