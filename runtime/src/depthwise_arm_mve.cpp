@@ -776,8 +776,31 @@ void depthwise_few(const ConvParams& p, const int8_t* input, const int8_t* weigh
 
 }  // namespace
 
+// depthwise_mve_column's layers (kernels.hpp): a k x 1 window sliding down a one-column image
+// is the same layer as a 1 x k window along a one-row image (the bytes of [batch, H, 1, C] and
+// [batch, 1, H, C] are the same). depthwise_block runs a one-row image as one run of pixels
+// per block; the column form would be one run per output pixel, each paying the run's set-up
+// and a loop over one-tap rows (SWW's 5 x 1 layer: 58,502 -> 40,237 instructions).
+ConvParams column_as_row(const ConvParams& p) {
+  ConvParams r = p;
+  r.in_h = 1;
+  r.in_w = p.in_h;
+  r.out_h = 1;
+  r.out_w = p.out_h;
+  r.kernel_h = 1;
+  r.kernel_w = p.kernel_h;
+  r.stride_h = 1;
+  r.stride_w = p.stride_h;
+  r.dilation_h = 1;
+  r.dilation_w = p.dilation_h;
+  r.pad_top = 0;
+  r.pad_left = p.pad_top;
+  return r;
+}
+
 void depthwise_mve_blocks(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                           int8_t* output) {
+  if (depthwise_mve_column(p)) return depthwise_any(column_as_row(p), input, weights, bias, output);
   depthwise_any(p, input, weights, bias, output);
 }
 

@@ -148,6 +148,7 @@ const char* depthwise_variant(const rt::ConvParams& p) {
     // At most two output pixels per call (streaming steps), channel multiplier 1: the taps with
     // the offset added, no per-block folding (depthwise_few in depthwise_arm_mve.cpp).
     if (rt::depthwise_mve_few_pixels(p)) return "depthwise_few";
+    if (rt::depthwise_mve_column(p)) return "depthwise_column";  // run as a one-row image
     return p.out_c == p.in_c ? "depthwise_mult1" : "depthwise_multiplier";
   }
   return "depthwise_portable";
@@ -720,6 +721,8 @@ constexpr Variant kVariants[] = {
     // One or two output pixels per call, multiplier 1: tall windows over one column (the
     // streaming wakeword's steps), tiny images.
     {"depthwise_few", true, {0, 0, 0, 10, 60, 90}, 1000},
+    // More pixels: k x 1 windows down one column, run as one row (multiplier 1 or above).
+    {"depthwise_column", true, {0, 0, 20, 0, 100, 60}, 1000},
 #endif
     {"depthwise_multiplier", true, {0, 0, 100, 40, 0, 0}, 1000},  // multiplier above 1: gathered inputs
 };

@@ -680,6 +680,11 @@ constexpr int32_t kDepthwiseMveFewPixels = 2;
 TINYQ_DISPATCH_INLINE constexpr bool depthwise_mve_few_pixels(const ConvParams& p) {
   return p.batch * p.out_h * p.out_w <= kDepthwiseMveFewPixels && p.out_c == p.in_c;
 }
+// Helium depthwise: a k x 1 window down a one-column image runs as a 1 x k window along a
+// one-row image (the same bytes), one run of pixels per block of channels.
+TINYQ_DISPATCH_INLINE constexpr bool depthwise_mve_column(const ConvParams& p) {
+  return p.in_w == 1 && p.out_w == 1 && p.kernel_w == 1 && p.pad_left == 0 && p.in_h > 1;
+}
 #if defined(TINYQ_PATH_ARM_MVE)
 void conv2d_s8_mve_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                              int8_t* output, int16_t* scratch);
