@@ -7,6 +7,8 @@
 #   bench/quant_fidelity.sh --hard [models...]   adds the adversarial zoo: every base and variant in
 #                                                models/hard/hard.json (models/make_hard_variants.py)
 #   bench/quant_fidelity.sh --all                the zoo, then the adversarial zoo
+#   --preset P (repeatable)                      only these presets (default: best cmsis nnom pow2)
+# QUANTIZE_ARGS (environment): more `tinyq quantize` options, e.g. "--rounding nearest".
 # A model NAME is models/NAME.onnx, else models/hard/NAME.onnx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,14 +19,19 @@ hard_models() {
   /usr/bin/python3 -c "import json; h = json.load(open('models/hard/hard.json')); print('\n'.join(list(h['bases']) + list(h['variants'])))"
 }
 models=()
+presets=()
+want_preset=0
 for a in "$@"; do
+  if [ $want_preset = 1 ]; then presets+=("$a"); want_preset=0; continue; fi
   case "$a" in
+    --preset) want_preset=1 ;;
     --hard) mapfile -t -O "${#models[@]}" models < <(hard_models) ;;
     --all) mapfile -t -O "${#models[@]}" models < <(zoo_models; hard_models) ;;
-    -*) echo "usage: $0 [--hard|--all] [models...]" >&2; exit 2 ;;
+    -*) echo "usage: $0 [--hard|--all] [--preset P]... [models...]" >&2; exit 2 ;;
     *) models+=("$a") ;;
   esac
 done
+[ ${#presets[@]} -gt 0 ] || presets=(best cmsis nnom pow2)
 if [ ${#models[@]} -eq 0 ]; then
   mapfile -t models < <(zoo_models)
 fi
@@ -36,9 +43,9 @@ for m in "${models[@]}"; do
   f="models/$m.onnx"
   [ -f "$f" ] || f="models/hard/$m.onnx"
   [ -f "$f" ] || { echo "$0: no model $m (models/$m.onnx, models/hard/$m.onnx)" >&2; exit 2; }
-  for p in best cmsis nnom pow2; do
+  for p in "${presets[@]}"; do
     q=$(./build/tinyq quantize "$f" --calib "$data/train-images-idx3-ubyte.gz" --calib-count 1000 \
-          --preset "$p" -o "$tmp/$m.$p.tqm" --json 2>/dev/null) || { echo "| $m | $p | – | quantize failed | | | | |"; continue; }
+          --preset "$p" ${QUANTIZE_ARGS:-} -o "$tmp/$m.$p.tqm" --json 2>/dev/null) || { echo "| $m | $p | – | quantize failed | | | | |"; continue; }
     start=$(date +%s.%N)
     e=$(./build/tinyq eval "$tmp/$m.$p.tqm" --data "$data/t10k-images-idx3-ubyte.gz" \
           --labels "$data/t10k-labels-idx1-ubyte.gz" --json 2>/dev/null)

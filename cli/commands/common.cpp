@@ -174,8 +174,9 @@ void QuantizeCliOptions::add_to(CLI::App& app) {
   app.add_option("--bias-correction", bias_correction, "Override the preset's empirical bias correction: on or off")
       ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--rounding", rounding,
-                 "Weight rounding: nearest (default) or optimized (per layer, down or up to lower the layer's "
-                 "output error on the calibration data; kept only when the model's output error drops)")
+                 "Weight rounding: optimized (default in best: per layer, down or up to lower the layer's output "
+                 "error on the calibration data; kept only when the model's output error drops on calibration "
+                 "and held-back data) or nearest (the other presets)")
       ->check(CLI::IsMember({"nearest", "optimized"}));
   app.add_option("--range-search", range_search,
                  "Whole-model range search: off (default) or on. Refines the calibrated activation ranges "

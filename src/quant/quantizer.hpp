@@ -19,7 +19,7 @@ struct QuantizeOptions {
   std::optional<std::string> granularity;  // channel | tensor
   std::optional<std::string> calibration;  // minmax | percentile | kl | mse | auto
   std::optional<bool> bias_correction;     // overrides the preset (best: on)
-  std::optional<bool> optimized_rounding;  // quant/rounding.hpp; off in every preset (no measured gain)
+  std::optional<bool> optimized_rounding;  // quant/rounding.hpp; on in best only
   std::optional<bool> range_search;        // quant/range_search.hpp; off in every preset (no held-back gain)
   // int16 activations (quant/widen.hpp): "auto", "off" or node names separated by commas.
   // Unset: the preset's (best, fast: auto; cmsis, nnom, pow2: off, the formats they emulate).
