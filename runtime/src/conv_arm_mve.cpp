@@ -184,6 +184,125 @@ __asm__(TINYQ_MVE_DOT_MACRO R"(
 )" TINYQ_MVE_DOT_PURGE);
 // clang-format on
 
+// tinyq_mve_conv_blocks for K = 32, 48 or 64 (KWS's 64 -> 64 pointwise layers): the pixel's
+// K values are loaded once into q0 - q3 and held over all its blocks, and a block's 4 weight
+// rows (4K contiguous bytes) are read by one post-incremented pointer. A block is then its
+// 4 x K/16 VLDRB + VMLADAV(A) pairs, unrolled (the first of each row non-accumulating: no
+// zeroing), and the requantization of tinyq_mve_conv_blocks: 50 instructions for K = 64
+// instead of about 73 (no per-block row pointers, sums to zero, loop set-up or x reloads).
+// Same arguments as tinyq_mve_conv_blocks; the block loop is a DLS/LE loop (lr = blocks).
+//   registers: r0 x, then out (VSTRB.32 takes a low base register); r1 the weights; r2 lo,
+//   r3 hi, r5 offset; r4, r6, r8, r10 the sums; r11 the ChannelTable entries; q0 - q3 x;
+//   q4 / q7 weight chunks; q5 the sums as a vector; q6 / q7 parameters and temporaries.
+#define TINYQ_MVE_HELD_SUFFIXES(X) X(2, 0) X(3, 0) X(4, 0) X(2, 1) X(3, 1) X(4, 1)
+#define TINYQ_MVE_HELD_DECLARE(chunks, tflite)                                                               \
+  extern "C" void tinyq_mve_conv_blocks_held##chunks##_##tflite(const int8_t* x, const int8_t* w, int32_t k, \
+                                                                int32_t blocks, int8_t* out, const BlockArgs* args);
+TINYQ_MVE_HELD_SUFFIXES(TINYQ_MVE_HELD_DECLARE)
+#undef TINYQ_MVE_HELD_DECLARE
+// clang-format off
+__asm__(R"(
+  .macro TINYQ_MVE_HELD_ROW acc, chunks
+  vldrb.8 q4, [r1], #16
+  vmladav.s8 \acc, q0, q4
+  .if \chunks > 1
+  vldrb.8 q7, [r1], #16
+  vmladava.s8 \acc, q1, q7
+  .endif
+  .if \chunks > 2
+  vldrb.8 q4, [r1], #16
+  vmladava.s8 \acc, q2, q4
+  .endif
+  .if \chunks > 3
+  vldrb.8 q7, [r1], #16
+  vmladava.s8 \acc, q3, q7
+  .endif
+  .endm
+  .macro TINYQ_MVE_CONV_HELD chunks, tflite
+  .section .text.tinyq_mve_conv_blocks_held\chunks\()_\tflite,"ax",%progbits
+  .syntax unified
+  .thumb
+  .align 2
+  .global tinyq_mve_conv_blocks_held\chunks\()_\tflite
+  .hidden tinyq_mve_conv_blocks_held\chunks\()_\tflite
+  .type tinyq_mve_conv_blocks_held\chunks\()_\tflite, %function
+  .thumb_func
+tinyq_mve_conv_blocks_held\chunks\()_\tflite:
+  push {r4-r11, lr}
+  vpush {d8-d15}
+  ldr r11, [sp, #104]
+  vldrb.8 q0, [r0]
+  .if \chunks > 1
+  vldrb.8 q1, [r0, #16]
+  .endif
+  .if \chunks > 2
+  vldrb.8 q2, [r0, #32]
+  .endif
+  .if \chunks > 3
+  vldrb.8 q3, [r0, #48]
+  .endif
+  ldr r0, [sp, #100]
+  dls lr, r3
+  ldrd r2, r3, [r11, #4]
+  ldr r5, [r11, #12]
+  ldr r11, [r11]
+  sub sp, #16
+3:
+  TINYQ_MVE_HELD_ROW r4, \chunks
+  TINYQ_MVE_HELD_ROW r6, \chunks
+  TINYQ_MVE_HELD_ROW r8, \chunks
+  TINYQ_MVE_HELD_ROW r10, \chunks
+  stm sp, {r4, r6, r8, r10}
+  vldrw.32 q5, [sp]
+  vldrw.32 q6, [r11], #16
+  vadd.i32 q5, q5, q6
+  vldrw.32 q6, [r11], #16
+  .if \tflite
+  vqrdmulh.s32 q5, q5, q6
+  vldrw.32 q6, [r11], #16
+  vand q7, q5, q6
+  vshr.s32 q7, q7, #31
+  vqadd.s32 q5, q5, q7
+  .else
+  vmulh.s32 q5, q5, q6
+  vldrw.32 q6, [r11], #16
+  .endif
+  vrshl.s32 q5, q5, q6
+  vdup.32 q6, r2
+  vmax.s32 q5, q5, q6
+  vdup.32 q6, r3
+  vmin.s32 q5, q5, q6
+  vadd.i32 q5, q5, r5
+  vstrb.32 q5, [r0], #4
+  le lr, 3b
+  add sp, #16
+  vpop {d8-d15}
+  pop {r4-r11, pc}
+  .size tinyq_mve_conv_blocks_held\chunks\()_\tflite, .-tinyq_mve_conv_blocks_held\chunks\()_\tflite
+  .endm
+  TINYQ_MVE_CONV_HELD 2, 0
+  TINYQ_MVE_CONV_HELD 3, 0
+  TINYQ_MVE_CONV_HELD 4, 0
+  TINYQ_MVE_CONV_HELD 2, 1
+  TINYQ_MVE_CONV_HELD 3, 1
+  TINYQ_MVE_CONV_HELD 4, 1
+  .purgem TINYQ_MVE_CONV_HELD
+  .purgem TINYQ_MVE_HELD_ROW
+  .text
+)");
+// clang-format on
+#undef TINYQ_MVE_HELD_SUFFIXES
+
+// The held form for K values, or null (K not 32, 48 or 64; -Os builds).
+using BlocksFn = void (*)(const int8_t*, const int8_t*, int32_t, int32_t, int8_t*, const BlockArgs*);
+TINYQ_ALWAYS_INLINE BlocksFn held_blocks(int32_t k, bool tflite) {
+  if (!kNarrowForms || (k & 15) != 0 || k < 32 || k > 64) return nullptr;
+  static constexpr BlocksFn kHeld[2][3] = {
+      {tinyq_mve_conv_blocks_held2_0, tinyq_mve_conv_blocks_held3_0, tinyq_mve_conv_blocks_held4_0},
+      {tinyq_mve_conv_blocks_held2_1, tinyq_mve_conv_blocks_held3_1, tinyq_mve_conv_blocks_held4_1}};
+  return kHeld[tflite ? 1 : 0][(k >> 4) - 2];
+}
+
 // Pointwise layers of at most 16 input channels (MobileNet's first pointwise layers: VWW's
 // 8 -> 16 and 16 -> 32): the products of a pixel are one predicated chunk, and
 // tinyq_mve_conv_blocks' per-block set-up (four row pointers, zeroed sums, the loop's WLS and
@@ -418,14 +537,16 @@ TINYQ_ALWAYS_INLINE void run_channels(const int8_t* x, const int8_t* weights, in
     const int32_t blocks = (oc_end - oc) >> 2;
     if (blocks > 0) {
       args.table = t.block(oc);
-      tinyq_mve_conv_blocks(x, weights + oc * k, k, blocks, output + oc, &args);
+      const BlocksFn held = held_blocks(k, false);
+      (held != nullptr ? held : tinyq_mve_conv_blocks)(x, weights + oc * k, k, blocks, output + oc, &args);
       oc += 4 * blocks;
     }
   } else if (t.tflite_vector) {
     const int32_t blocks = (oc_end - oc) >> 2;
     if (blocks > 0) {
       args.table = t.block(oc);
-      tinyq_mve_conv_blocks_tflite(x, weights + oc * k, k, blocks, output + oc, &args);
+      const BlocksFn held = held_blocks(k, true);
+      (held != nullptr ? held : tinyq_mve_conv_blocks_tflite)(x, weights + oc * k, k, blocks, output + oc, &args);
       oc += 4 * blocks;
     }
   }

@@ -344,9 +344,10 @@ rt::ConvParams random_conv_shape(bool depthwise, const ShapeOdds& odds) {
     p.out_c = p.in_c * (chance(100 - odds.multiplier) ? 1 : uniform(2, 3));
     if (chance(odds.eight)) p.in_c = p.out_c = p.groups = 8;
   } else {
-    static const int32_t kChannels[] = {1, 2, 3, 4, 5, 7, 8, 12, 16, 17, 20, 32};
+    // 32, 48, 64: Helium's held-input blocks (K = 32 .. 64 in 16s).
+    static const int32_t kChannels[] = {1, 2, 3, 4, 5, 7, 8, 12, 16, 17, 20, 32, 48, 64};
     p.groups = chance(20) ? uniform(2, 3) : 1;
-    p.in_c = p.groups * kChannels[uniform(0, 11)];
+    p.in_c = p.groups * kChannels[uniform(0, 13)];
     p.out_c = p.groups * kChannels[uniform(0, 11)];
   }
   random_axis(p.in_h, pointwise, p.kernel_h, p.stride_h, p.dilation_h, p.pad_top, p.out_h);
