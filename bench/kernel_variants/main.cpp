@@ -387,7 +387,7 @@ void wide_rows(const char* name, const char* portable_name, uint32_t macs, int32
   native(out_native);
   tinyq_marker();
   portable(out_portable);
-  row(rt::kNativePath == rt::KernelPath::ArmDsp ? name : portable_name, macs, out_bytes, shape);
+  row(rt::kNativePath == rt::KernelPath::Portable ? portable_name : name, macs, out_bytes, shape);
   tinyq_marker();
   portable(out_native);
   tinyq_marker();
@@ -395,7 +395,7 @@ void wide_rows(const char* name, const char* portable_name, uint32_t macs, int32
 }
 
 // dense_wide with an int16 input (docs/QUANTIZATION.md's int16 layers): SMLALD over a
-// reordered row on the DSP path.
+// reordered row on the DSP path, VMLALDAVA on Helium.
 void dense_wide16(int32_t in_features, int32_t out_features, const char* shape) {
   rt::DenseParams p{};
   p.rows = 1;
@@ -413,7 +413,7 @@ void dense_wide16(int32_t in_features, int32_t out_features, const char* shape) 
 }
 
 // conv2d_wide with an int16 input, 3x3 s1 p1: SMLALD over each pixel's reordered patch on the
-// DSP path.
+// DSP path, VMLALDAVA over each gathered patch on Helium.
 void conv_wide16(int32_t h, int32_t w, int32_t in_c, int32_t out_c, const char* shape) {
   rt::ConvParams p{};
   p.batch = 1;

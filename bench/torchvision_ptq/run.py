@@ -198,8 +198,11 @@ TINYQ_BIN = [TINYQ]
 
 def run_tinyq(work, name, onnx_path, calib_path, eval_path, ref, preset, threads):
     tqm = os.path.join(work, f"{name}.{preset}.tqm")
-    # "best-int8": preset best without int16 layers (--int16 off), to show what they add.
-    preset_args = ["--preset", "best", "--int16", "off"] if preset == "best-int8" else ["--preset", preset]
+    # "best-int8": preset best without int16 layers (--int16 off), to show what they add;
+    # "best-nearest": best with nearest weight rounding (--rounding nearest).
+    variants = {"best-int8": ["--preset", "best", "--int16", "off"],
+                "best-nearest": ["--preset", "best", "--rounding", "nearest"]}
+    preset_args = variants.get(preset, ["--preset", preset])
     cmd = ["quantize", onnx_path, "--calib", calib_path, "--calib-count", str(CALIB), *preset_args,
            "-o", tqm, "--json", "--threads", str(threads)]
     start = time.time()
@@ -222,7 +225,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--presets", default="best,pow2,nnom",
-                    help="tinyq presets, and best-int8 (best with --int16 off)")
+                    help="tinyq presets, best-int8 (best with --int16 off) and best-nearest (--rounding nearest)")
     ap.add_argument("--work", default=None, help="folder for the ONNX, .npy and .tqm files (default: a temporary one)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--export-only", action="store_true", help="write the ONNX models and data, then stop")

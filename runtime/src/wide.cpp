@@ -2,7 +2,7 @@
 // weights, int64 accumulator), int16 max pooling and the tensor requantization at the edges
 // of an int16 region.
 // Portable on every path (int16 layers are the few a model cannot hold at int8, chosen for
-// accuracy), except dense and conv with an int16 input on the DSP path (below).
+// accuracy), except dense and conv with an int16 input on the DSP and Helium paths (below).
 #include "kernel_util.hpp"
 #include "pool_window.hpp"
 #include "portable_loops.hpp"
@@ -12,6 +12,18 @@
 #include <arm_acle.h>
 
 #include "arm_instructions.hpp"
+#elif defined(TINYQ_PATH_ARM_MVE)
+#include <arm_mve.h>
+
+#include "arm_instructions.hpp"  // TINYQ_ALWAYS_INLINE
+#endif
+
+// Dense and conv with an int16 input have a native form on the DSP and Helium paths (not in
+// `-Os` builds, which keep the portable loops): dense_wide16_native / conv_wide16_native.
+#if (defined(TINYQ_PATH_ARM_DSP) || defined(TINYQ_PATH_ARM_MVE)) && !defined(__OPTIMIZE_SIZE__)
+#define TINYQ_WIDE16_NATIVE 1
+#else
+#define TINYQ_WIDE16_NATIVE 0
 #endif
 
 namespace tinyq {
@@ -75,6 +87,29 @@ void dense_loop(const DenseParams& p, const In* input, const int8_t* weights, co
   });
 }
 
+#if TINYQ_WIDE16_NATIVE
+// The native forms' longest input row or conv patch: the patch is gathered on the stack (2 KB).
+constexpr int32_t kWideNativeInputs = 1024;
+
+// Output pixel (oy, ox)'s patch of a groups-1 conv, gathered tap by tap into x: in_c int16
+// values per tap, zeros for padded taps (zero point 0).
+void gather_patch16(const ConvParams& p, const int16_t* image, int32_t oy, int32_t ox, int16_t* x) {
+  const int32_t c = p.in_c;
+  for (int32_t ty = 0; ty < p.kernel_h; ++ty) {
+    const int32_t iy = oy * p.stride_h - p.pad_top + ty * p.dilation_h;
+    for (int32_t tx = 0; tx < p.kernel_w; ++tx, x += c) {
+      const int32_t ix = ox * p.stride_w - p.pad_left + tx * p.dilation_w;
+      if (iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w) {
+        const int16_t* src = image + (iy * p.in_w + ix) * c;
+        for (int32_t i = 0; i < c; ++i) x[i] = src[i];
+      } else {
+        for (int32_t i = 0; i < c; ++i) x[i] = 0;
+      }
+    }
+  }
+}
+#endif
+
 #if defined(TINYQ_PATH_ARM_DSP) && !defined(__OPTIMIZE_SIZE__)
 // Dense and conv with an int16 input (zero point 0) on the ARMv7E-M DSP: SMLALD adds two
 // 16 x 16-bit products to the 64-bit accumulator in one instruction, exact for the int64 sum
@@ -84,9 +119,8 @@ void dense_loop(const DenseParams& p, const In* input, const int8_t* weights, co
 // stack and reordered into the same pairs [x0, x2], [x1, x3] (PKHBT / PKHTB), once for all
 // output channels; two channels share each input pair: per 4 inputs and 2 outputs LDRD, 2 LDR,
 // 4 SXTB16, 4 SMLALD and the loop, 13 instructions for 8 MACs, where the portable loops take
-// about 8 per MAC. Vectors up to kWideDspInputs values (2 KB of stack); longer ones, grouped
+// about 8 per MAC. Vectors up to kWideNativeInputs values (2 KB of stack); longer ones, grouped
 // convs and `-Os` builds run the portable loops.
-constexpr int32_t kWideDspInputs = 1024;
 
 TINYQ_ALWAYS_INLINE int64_t smlald(uint32_t a, uint32_t b, int64_t acc) {
   return __smlald(static_cast<int16x2_t>(a), static_cast<int16x2_t>(b), acc);
@@ -146,10 +180,10 @@ TINYQ_ALWAYS_INLINE void rows_dot16(const int16_t* x, int32_t n, const int8_t* w
 }
 
 template <typename Out>
-void dense_wide16_dsp(const DenseParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
-                      Out* output) {
+void dense_wide16_native(const DenseParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
+                         Out* output) {
   const int32_t n = p.in_features;
-  alignas(8) int16_t x[kWideDspInputs];
+  alignas(8) int16_t x[kWideNativeInputs];
   for (int32_t r = 0; r < p.rows; ++r, input += n, output += p.out_features) {
     reorder_pairs(input, x, n);
     rows_dot16(x, n, weights, bias, p.out_features, [&](int64_t acc, int32_t o) {
@@ -158,31 +192,86 @@ void dense_wide16_dsp(const DenseParams& p, const int16_t* input, const int8_t* 
   }
 }
 
-// groups 1: each pixel's patch gathered tap by tap (in_c int16 values per valid tap, zeros for
-// padded ones), then every output channel against it.
+// groups 1: each pixel's patch gathered, reordered, then every output channel against it.
 template <typename Out>
-void conv_wide16_dsp(const ConvParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
-                     Out* output) {
-  const int32_t c = p.in_c, k = p.kernel_h * p.kernel_w * c;
-  alignas(8) int16_t x[kWideDspInputs];
+void conv_wide16_native(const ConvParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
+                        Out* output) {
+  const int32_t k = p.kernel_h * p.kernel_w * p.in_c;
+  alignas(8) int16_t x[kWideNativeInputs];
   for (int32_t b = 0; b < p.batch; ++b) {
-    const int16_t* image = input + b * p.in_h * p.in_w * c;
+    const int16_t* image = input + b * p.in_h * p.in_w * p.in_c;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       for (int32_t ox = 0; ox < p.out_w; ++ox, output += p.out_c) {
-        int16_t* d = x;
-        for (int32_t ty = 0; ty < p.kernel_h; ++ty) {
-          const int32_t iy = oy * p.stride_h - p.pad_top + ty * p.dilation_h;
-          for (int32_t tx = 0; tx < p.kernel_w; ++tx, d += c) {
-            const int32_t ix = ox * p.stride_w - p.pad_left + tx * p.dilation_w;
-            if (iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w) {
-              const int16_t* src = image + (iy * p.in_w + ix) * c;
-              for (int32_t i = 0; i < c; ++i) d[i] = src[i];
-            } else {
-              for (int32_t i = 0; i < c; ++i) d[i] = 0;
-            }
-          }
-        }
+        gather_patch16(p, image, oy, ox, x);
         reorder_pairs(x, x, k);
+        rows_dot16(x, k, weights, bias, p.out_c, [&](int64_t acc, int32_t o) {
+          output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
+        });
+      }
+    }
+  }
+}
+#endif
+
+#if defined(TINYQ_PATH_ARM_MVE) && !defined(__OPTIMIZE_SIZE__)
+// Dense and conv with an int16 input (zero point 0) on Helium: VMLALDAVA.S16 adds the eight
+// 16 x 16-bit products of two vectors to a 64-bit accumulator, exact for the int64 sums of the
+// portable loops (each product fits 24 bits; the host bounds |acc| < 2^47). The weights are
+// widened by VLDRB.S16; the last n % 8 values are VCTP-predicated loads, whose inactive lanes
+// read nothing and are zero. Two output channels share each input vector: per 8 inputs a VCTP,
+// 3 loads and 2 VMLALDAVA for 16 MACs. Dense reads its rows in place; conv gathers each
+// pixel's patch (up to kWideNativeInputs values) on the stack.
+
+// Outputs o in [0, count): finish(bias[o] + weight row o . x, o), weight rows n bytes apart.
+template <typename Finish>
+TINYQ_ALWAYS_INLINE void rows_dot16(const int16_t* x, int32_t n, const int8_t* weights, const int32_t* bias,
+                                    int32_t count, Finish finish) {
+  int32_t o = 0;
+  for (; o + 2 <= count; o += 2) {
+    const int8_t* w0 = weights + o * n;
+    const int8_t* w1 = w0 + n;
+    int64_t acc0 = bias != nullptr ? bias[o] : 0, acc1 = bias != nullptr ? bias[o + 1] : 0;
+    for (int32_t i = 0; i < n; i += 8) {
+      const mve_pred16_t lanes = vctp16q(static_cast<uint32_t>(n - i));
+      const int16x8_t xv = vldrhq_z_s16(x + i, lanes);
+      acc0 = vmlaldavaq_s16(acc0, xv, vldrbq_z_s16(w0 + i, lanes));
+      acc1 = vmlaldavaq_s16(acc1, xv, vldrbq_z_s16(w1 + i, lanes));
+    }
+    finish(acc0, o);
+    finish(acc1, o + 1);
+  }
+  if (o < count) {
+    const int8_t* w0 = weights + o * n;
+    int64_t acc0 = bias != nullptr ? bias[o] : 0;
+    for (int32_t i = 0; i < n; i += 8) {
+      const mve_pred16_t lanes = vctp16q(static_cast<uint32_t>(n - i));
+      acc0 = vmlaldavaq_s16(acc0, vldrhq_z_s16(x + i, lanes), vldrbq_z_s16(w0 + i, lanes));
+    }
+    finish(acc0, o);
+  }
+}
+
+template <typename Out>
+void dense_wide16_native(const DenseParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
+                         Out* output) {
+  const int32_t n = p.in_features;
+  for (int32_t r = 0; r < p.rows; ++r, input += n, output += p.out_features) {
+    rows_dot16(input, n, weights, bias, p.out_features, [&](int64_t acc, int32_t o) {
+      output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
+    });
+  }
+}
+
+template <typename Out>
+void conv_wide16_native(const ConvParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
+                        Out* output) {
+  const int32_t k = p.kernel_h * p.kernel_w * p.in_c;
+  alignas(8) int16_t x[kWideNativeInputs];
+  for (int32_t b = 0; b < p.batch; ++b) {
+    const int16_t* image = input + b * p.in_h * p.in_w * p.in_c;
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      for (int32_t ox = 0; ox < p.out_w; ++ox, output += p.out_c) {
+        gather_patch16(p, image, oy, ox, x);
         rows_dot16(x, k, weights, bias, p.out_c, [&](int64_t acc, int32_t o) {
           output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
         });
@@ -219,10 +308,11 @@ void with_formats(const void* input, int32_t input_bits, void* output, int32_t o
 
 void conv2d_wide(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights, const int32_t* bias,
                  void* output, int32_t output_bits) {
-#if defined(TINYQ_PATH_ARM_DSP) && !defined(__OPTIMIZE_SIZE__)
-  if (input_bits == 16 && p.input_offset == 0 && p.groups == 1 && p.kernel_h * p.kernel_w * p.in_c <= kWideDspInputs) {
+#if TINYQ_WIDE16_NATIVE
+  if (input_bits == 16 && p.input_offset == 0 && p.groups == 1 &&
+      p.kernel_h * p.kernel_w * p.in_c <= kWideNativeInputs) {
     const int16_t* in = static_cast<const int16_t*>(input);
-    return with_output(output, output_bits, [&](auto out) { conv_wide16_dsp(p, in, weights, bias, out); });
+    return with_output(output, output_bits, [&](auto out) { conv_wide16_native(p, in, weights, bias, out); });
   }
 #endif
   conv2d_wide_portable(p, input, input_bits, weights, bias, output, output_bits);
@@ -242,10 +332,10 @@ void depthwise_conv2d_wide(const ConvParams& p, const void* input, int32_t input
 
 void dense_wide(const DenseParams& p, const void* input, int32_t input_bits, const int8_t* weights, const int32_t* bias,
                 void* output, int32_t output_bits) {
-#if defined(TINYQ_PATH_ARM_DSP) && !defined(__OPTIMIZE_SIZE__)
-  if (input_bits == 16 && p.input_offset == 0 && p.in_features <= kWideDspInputs) {
+#if TINYQ_WIDE16_NATIVE
+  if (input_bits == 16 && p.input_offset == 0 && p.in_features <= kWideNativeInputs) {
     const int16_t* in = static_cast<const int16_t*>(input);
-    return with_output(output, output_bits, [&](auto out) { dense_wide16_dsp(p, in, weights, bias, out); });
+    return with_output(output, output_bits, [&](auto out) { dense_wide16_native(p, in, weights, bias, out); });
   }
 #endif
   dense_wide_portable(p, input, input_bits, weights, bias, output, output_bits);

@@ -471,11 +471,11 @@ void random_dense() {
 }
 
 // dense_wide (16x8: int16 or int8 input and output, int8 weights, int64 accumulator) against
-// dense_wide_portable: on the DSP path an int16 input runs SMLALD over a reordered row
-// (wide.cpp); rows up to 1024 inputs, now and then wider (the portable loop), any out_features
+// dense_wide_portable: on the DSP path an int16 input runs SMLALD over a reordered row, on
+// Helium VMLALDAVA (wide.cpp); rows up to 1024 inputs, now and then wider (the portable loop), any out_features
 // (pairs of outputs and an odd last one), inputs over the whole int16 range.
 alignas(8) int16_t wide_input[3 * 1400];
-int32_t wide16_cases = 0;  // int16 inputs within the DSP form's 1024
+int32_t wide16_cases = 0;  // int16 inputs within the native forms' 1024
 
 // The data and output stage of a random 16x8 layer, drawn in the same order for dense and
 // conv: n_in inputs over the int16 (or int8) range, n_w weights, `channels` biases and
@@ -528,8 +528,9 @@ void random_dense_wide() {
   report("dense_wide", n_out);
 }
 
-// conv2d_wide against conv2d_wide_portable: on the DSP path an int16 input with groups 1 and
-// at most 1024 values per patch runs SMLALD over each pixel's reordered patch (wide.cpp).
+// conv2d_wide against conv2d_wide_portable: on the DSP and Helium paths an int16 input with
+// groups 1 and at most 1024 values per patch runs the native form over each pixel's gathered
+// patch (wide.cpp).
 // Shapes of random_conv_shape (padding, strides, dilation, groups), now and then a patch past
 // 1024 values (the portable loop).
 int32_t conv_wide16_cases = 0;
@@ -752,14 +753,14 @@ int main() {
       reference_layers();
     } else if (strcmp(only, "dense") == 0) {  // one variant per path (DSP: offsets in 16 bits, always so here)
       for (int32_t i = 0; i < 400; ++i) random_dense();
-    } else if (strcmp(only, "dense_wide") == 0) {  // DSP: the SMLALD form for int16 inputs
+    } else if (strcmp(only, "dense_wide") == 0) {  // int16 inputs: DSP's SMLALD, Helium's VMLALDAVA form
       for (int32_t i = 0; i < 300; ++i) random_dense_wide();
       for (int32_t i = 0; i < 300; ++i) random_conv_wide();
-      printf("dense_wide: DSP form cases: dense %ld, conv %ld\n", static_cast<long>(wide16_cases),
+      printf("dense_wide: native form cases: dense %ld, conv %ld\n", static_cast<long>(wide16_cases),
              static_cast<long>(conv_wide16_cases));
       if (wide16_cases < 100 || conv_wide16_cases < 100) {
         ++failures;
-        printf("TOO FEW CASES with an int16 input the DSP form takes\n");
+        printf("TOO FEW CASES with an int16 input the native form takes\n");
       }
     } else if (strcmp(only, "dense_packed") == 0) {  // packed at generation time (DSP; elsewhere portable)
       for (int32_t i = 0; i < 300; ++i) random_dense_packed();
