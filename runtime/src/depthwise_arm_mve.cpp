@@ -274,6 +274,145 @@ __attribute__((noinline)) void edge_pixel(const int8_t* in, const int8_t* w, int
   finish_pixel<kMode>(acc, blk, g, st, out);
 }
 
+// folded_run for a full block, 2 or 3 taps per kernel row and the vector requantization, in
+// assembly: GCC kept the run's pointers and counters on the stack (about 45 instructions a
+// pixel besides the taps and the finish); here about 20. A pixel: the 4 accumulators from
+// base, rows x KW taps (each tap the instructions of mac_tap), then finish_full's
+// requantization, narrowing and store. Taps are in_step apart (weights w_step); the last tap
+// of a row steps to the next row's first by x_row_adv = in_row - (KW - 1) in_step (weights
+// w_row_adv). rows and count >= 1. r0 holds the arguments throughout.
+struct DwRunArgs {
+  const int8_t* in;         // 0: the first pixel's first valid tap
+  const int8_t* w;          // 4: that tap's weights (the block's first channel)
+  int32_t count;            // 8
+  int32_t px_step;          // 12
+  int32_t rows;             // 16
+  int32_t in_step;          // 20
+  int32_t x_row_adv;        // 24
+  int32_t w_step;           // 28
+  int32_t w_row_adv;        // 32
+  const int32x4_t* base;    // 36: 4 vectors
+  const int32x4_t* params;  // 40: DwBlock::mult then DwBlock::negt (8 vectors)
+  int32_t lo, hi, offset;   // 44, 48, 52: OutputStage's
+  int8_t* out;              // 56
+  int32_t out_step;         // 60
+};
+#define TINYQ_DW_RUN_SUFFIXES(X) X(2, 0) X(3, 0) X(2, 1) X(3, 1)
+#define TINYQ_DW_RUN_DECLARE(kw, tflite) extern "C" void tinyq_mve_dw_run##kw##_##tflite(const DwRunArgs* args);
+TINYQ_DW_RUN_SUFFIXES(TINYQ_DW_RUN_DECLARE)
+#undef TINYQ_DW_RUN_DECLARE
+#undef TINYQ_DW_RUN_SUFFIXES
+// clang-format off
+__asm__(R"(
+  .macro TINYQ_DW_TAP
+  vldrb.s16 q4, [r4]
+  vldrb.s16 q5, [r5]
+  vmullb.s16 q6, q4, q5
+  vmullt.s16 q4, q4, q5
+  vadd.i32 q0, q0, q6
+  vadd.i32 q1, q1, q4
+  vldrb.s16 q4, [r4, #8]
+  vldrb.s16 q5, [r5, #8]
+  vmullb.s16 q6, q4, q5
+  vmullt.s16 q4, q4, q5
+  vadd.i32 q2, q2, q6
+  vadd.i32 q3, q3, q4
+  .endm
+  .macro TINYQ_DW_REQUANT acc, j, tflite
+  vldrw.u32 q4, [r11, #\j*16]
+  .if \tflite
+  vqrdmulh.s32 \acc, \acc, q4
+  vldrw.u32 q4, [r11, #64+\j*16]
+  vand q5, \acc, q4
+  vshr.s32 q5, q5, #31
+  vqadd.s32 \acc, \acc, q5
+  .else
+  vmulh.s32 \acc, \acc, q4
+  vldrw.u32 q4, [r11, #64+\j*16]
+  .endif
+  vrshl.s32 \acc, \acc, q4
+  .endm
+  .macro TINYQ_DW_NARROW even, odd, at
+  vqmovnb.s32 \even, \even
+  vqmovnt.s32 \even, \odd
+  vmax.s16 \even, \even, q4
+  vmin.s16 \even, \even, q5
+  vadd.i16 \even, \even, r6
+  vstrb.16 \even, [r2, #\at]
+  .endm
+  .macro TINYQ_DW_RUN kw, tflite
+  .section .text.tinyq_mve_dw_run\kw\()_\tflite,"ax",%progbits
+  .syntax unified
+  .thumb
+  .align 2
+  .global tinyq_mve_dw_run\kw\()_\tflite
+  .hidden tinyq_mve_dw_run\kw\()_\tflite
+  .type tinyq_mve_dw_run\kw\()_\tflite, %function
+  .thumb_func
+tinyq_mve_dw_run\kw\()_\tflite:
+  push {r4-r11, lr}
+  vpush {d8-d13}
+  ldr r1, [r0, #0]
+  ldr r2, [r0, #56]
+  ldr r3, [r0, #8]
+  ldrd r8, r7, [r0, #20]
+  ldr r9, [r0, #28]
+  ldrd r10, r11, [r0, #36]
+  dls lr, r3
+1:
+  vldrw.u32 q0, [r10]
+  vldrw.u32 q1, [r10, #16]
+  vldrw.u32 q2, [r10, #32]
+  vldrw.u32 q3, [r10, #48]
+  mov r4, r1
+  ldr r5, [r0, #4]
+  ldr r6, [r0, #16]
+  ldr r3, [r0, #32]
+2:
+  TINYQ_DW_TAP
+  add r4, r8
+  add r5, r9
+  .if \kw > 2
+  TINYQ_DW_TAP
+  add r4, r8
+  add r5, r9
+  .endif
+  TINYQ_DW_TAP
+  add r4, r7
+  add r5, r3
+  subs r6, #1
+  bne 2b
+  TINYQ_DW_REQUANT q0, 0, \tflite
+  TINYQ_DW_REQUANT q1, 1, \tflite
+  TINYQ_DW_REQUANT q2, 2, \tflite
+  TINYQ_DW_REQUANT q3, 3, \tflite
+  ldrd r4, r5, [r0, #44]
+  ldr r6, [r0, #52]
+  vdup.16 q4, r4
+  vdup.16 q5, r5
+  TINYQ_DW_NARROW q0, q1, 0
+  TINYQ_DW_NARROW q2, q3, 8
+  ldr r12, [r0, #12]
+  add r1, r12
+  ldr r12, [r0, #60]
+  add r2, r12
+  le lr, 1b
+  vpop {d8-d13}
+  pop {r4-r11, pc}
+  .size tinyq_mve_dw_run\kw\()_\tflite, .-tinyq_mve_dw_run\kw\()_\tflite
+  .endm
+  TINYQ_DW_RUN 2, 0
+  TINYQ_DW_RUN 3, 0
+  TINYQ_DW_RUN 2, 1
+  TINYQ_DW_RUN 3, 1
+  .purgem TINYQ_DW_RUN
+  .purgem TINYQ_DW_TAP
+  .purgem TINYQ_DW_REQUANT
+  .purgem TINYQ_DW_NARROW
+  .text
+)");
+// clang-format on
+
 // `count` consecutive pixels of a row, `px_step` input bytes apart, whose windows have the
 // same valid taps, rows x cols from `in` / `w` (the first valid tap). The offset is folded:
 // the accumulators start from base[0 .. 3], bias + offset * (sum of those taps' weights).
@@ -301,7 +440,30 @@ __attribute__((noinline)) void folded_run(const int8_t* in, const int8_t* w, int
 template <int32_t kMode>
 TINYQ_ALWAYS_INLINE void run_folded(const int8_t* in, const int8_t* w, int32_t count, int32_t px_step, int32_t rows,
                                     int32_t cols, const int32x4_t* base, const DwBlock& blk, const DwGeometry& g,
-                                    const OutputStage& st, int8_t* out) {
+                                    const OutputStage& st, int8_t* out, DwRunArgs* fast) {
+  // A full block with the vector requantization (`fast` set): the assembly runs, called
+  // directly (a C wrapper around them cost KWS's 3-pixel runs what the assembly saved).
+  if constexpr (kMode == kFull) {
+    const bool three = TINYQ_DW_MVE_UNROLL3 && cols == 3, two = TINYQ_DW_MVE_UNROLL2 && cols == 2;
+    if (fast != nullptr && (three || two) && rows > 0 && count > 0) {
+      fast->in = in;
+      fast->w = w;
+      fast->count = count;
+      fast->px_step = px_step;
+      fast->rows = rows;
+      fast->x_row_adv = g.in_row - (cols - 1) * g.in_step;
+      fast->w_row_adv = g.w_row - (cols - 1) * g.w_step;
+      fast->base = base;
+      fast->out = out;
+      const bool tflite = g.requant != kVector;
+      if constexpr (TINYQ_DW_MVE_UNROLL3) {
+        if (three) return (tflite ? tinyq_mve_dw_run3_1 : tinyq_mve_dw_run3_0)(fast);
+      }
+      if constexpr (TINYQ_DW_MVE_UNROLL2) {
+        if (two) return (tflite ? tinyq_mve_dw_run2_1 : tinyq_mve_dw_run2_0)(fast);
+      }
+    }
+  }
   // The unrolled runs only where the model has such layers (kernel_features.hpp); the general
   // run computes the same for any count.
   if constexpr (TINYQ_DW_MVE_UNROLL3) {
@@ -353,6 +515,17 @@ struct DwPairs {
   const int8_t* w;  // the table: tap t's duplicated weights at 16 t
 };
 
+// The run arguments that stay the same over a block (the tinyq_mve_dw_run* functions).
+void set_run_constants(const DwBlock& blk, const DwGeometry& g, const OutputStage& st, DwRunArgs& a) {
+  a.in_step = g.in_step;
+  a.w_step = g.w_step;
+  a.params = blk.mult;
+  a.lo = st.lo;
+  a.hi = st.hi;
+  a.offset = st.offset;
+  a.out_step = g.c;
+}
+
 // Every window of a row of outputs has the same valid kernel rows, and every window of an
 // output column the same valid kernel columns; the columns fall into at most
 // 1 + kMaxEdgeColumns classes (inside the image, or one of the edge columns). Each class's
@@ -390,6 +563,18 @@ TINYQ_ALWAYS_INLINE void depthwise_block(const ConvParams& p, const int8_t* inpu
   int32x4_t pair_base[4];  // pairs: the inside windows' base for two pixels
   int32x4_t edge_base[kMaxEdgeColumns][4];
   detail::TapRange based_ky{-1, -1};  // the rows the bases were computed for
+  // Full blocks with the vector requantization run in assembly (run_folded).
+  DwRunArgs fast_args, pair_args;
+  DwRunArgs* fast = nullptr;
+  DwRunArgs* pair_fast = nullptr;
+  if (kMode == kFull && g.requant != kScalar) {
+    set_run_constants(blk, g, st, fast_args);
+    fast = &fast_args;
+  }
+  if (pairs != nullptr) {  // (pairs_apply: the vector requantization)
+    set_run_constants(pairs->blk, pairs->g, st, pair_args);
+    pair_fast = &pair_args;
+  }
   int8_t* out = output + blk.ch;
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* image = input + b * p.in_h * row + blk.in_ch;
@@ -413,13 +598,13 @@ TINYQ_ALWAYS_INLINE void depthwise_block(const ConvParams& p, const int8_t* inpu
           if (pairs != nullptr) {
             const int32_t n = single >> 1;
             run_folded<kFull>(in_first, pairs->w + ky.first * pairs->g.w_row, n, 2 * px_step, rows, p.kernel_w,
-                              pair_base, pairs->blk, pairs->g, st, out);
+                              pair_base, pairs->blk, pairs->g, st, out, pair_fast);
             in_first += 2 * n * px_step;
             out += 2 * n * p.out_c;
             single -= 2 * n;
           }
           if (single > 0)
-            run_folded<kMode>(in_first, w_rows, single, px_step, rows, p.kernel_w, inside_base, blk, g, st, out);
+            run_folded<kMode>(in_first, w_rows, single, px_step, rows, p.kernel_w, inside_base, blk, g, st, out, fast);
           out += (single - 1) * p.out_c;  // the loop's increment adds the last one
           ox = ox_hi - 1;
           continue;
@@ -429,7 +614,7 @@ TINYQ_ALWAYS_INLINE void depthwise_block(const ConvParams& p, const int8_t* inpu
           const int32_t e = ox < ox_lo ? ox : ox_lo + (ox - ox_hi);
           const detail::TapRange kx = edge_kx[e];
           run_folded<kMode>(in_rows + (x0 + kx.first * p.dilation_w) * c, w_rows + kx.first * g.w_step, 1, 0, rows,
-                            kx.last - kx.first, edge_base[e], blk, g, st, out);
+                            kx.last - kx.first, edge_base[e], blk, g, st, out, fast);
         } else {
           const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, p.dilation_w, p.in_w);
           edge_pixel<kMode>(in_rows + (x0 + kx.first * p.dilation_w) * c, w_rows + kx.first * g.w_step, rows,
