@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "codegen/generated_sources.hpp"
@@ -114,6 +115,7 @@ class ModelWriter {
   int current_ = -1;       // the node being written (streaming reads and writes rows of its buffers)
   std::size_t const_bytes_ = 0;
   std::map<const QNode*, std::int32_t> packed_dense_;  // dense layers packed: rt::kDensePackPlain / Fused
+  std::set<const QNode*> folded_dense_;                // dense layers whose input offset is in the bias
 
   std::string at(int value) const {
     if (in_stage_) return value == g_.nodes[std::size_t(current_)].output ? "out" : "first";
@@ -239,6 +241,7 @@ class ModelWriter {
         const bool fused = packed != packed_dense_.end() && packed->second == rt::kDensePackFused;
         rt::DenseParams p = dense_params(n);
         if (fused) p.requant.multiplier = p.requant.shift = nullptr;  // in the packed parameters
+        if (folded_dense_.count(&n)) p.input_offset = 0;              // in the emitted bias
         NodeCode c = one_input("DenseParams", p, "dense_s8", id, names, in, out);
         c.call = packed == packed_dense_.end()
                      ? fmt::format("rt::dense_s8({0}_params, {1}, {0}_weights, {0}_bias, {2})", id, in, out)
@@ -358,6 +361,32 @@ class ModelWriter {
     return kind;
   }
 
+  // Dense layers on the Helium path take the input offset folded into their bias here, once:
+  // bias + input_offset * (sum of the row's weights), modulo 2^32 like the kernel's sums, and
+  // input_offset 0, so that the kernel multiplies the raw inputs and skips the weight sums
+  // (dense_arm_mve.cpp: 4 rows per pass instead of 3 rows and their sums). Same bytes: the
+  // kernel's sum is the same modulo 2^32 and the true one fits int32 (the host's bound).
+  void emit_folded_dense(const QNode& n, const std::string& id, std::string& data) {
+    if (n.kernel != QKernel::Dense || target_.path != rt::KernelPath::ArmMve || has_int16_tensor(g_, n)) return;
+    const rt::DenseParams p = dense_params(n);
+    const auto weights = n.i8.find("weights");
+    const auto bias = n.i32.find("bias");
+    if (p.input_offset == 0 || weights == n.i8.end() || bias == n.i32.end() ||
+        weights->second.size() != std::size_t(p.in_features) * std::size_t(p.out_features) ||
+        bias->second.size() != std::size_t(p.out_features))
+      return;
+    std::vector<std::int32_t> folded(bias->second.size());
+    for (std::size_t o = 0; o < folded.size(); ++o) {
+      std::uint32_t sum = 0;
+      for (std::size_t k = 0; k < std::size_t(p.in_features); ++k)
+        sum += std::uint32_t(std::int32_t(weights->second[o * std::size_t(p.in_features) + k]));
+      folded[o] = std::int32_t(std::uint32_t(bias->second[o]) + std::uint32_t(p.input_offset) * sum);
+    }
+    emit_array(data, "int32_t", id + "_bias", folded);
+    const_bytes_ += folded.size() * 4;
+    folded_dense_.insert(&n);
+  }
+
   // Patch stage: a group of one layer's output rows from its windows' input rows (rt::RowStageLayer::run):
   // the layer's own call on parameters whose heights are the window's.
   std::string row_function(const QNode& n, const std::string& id, std::string call) const {
@@ -411,6 +440,8 @@ class ModelWriter {
     ArrayNames names;
     const std::int32_t packed_kind = emit_packed_dense(n, id, data);
     const bool packed = packed_kind != rt::kDensePackRefused;
+    emit_folded_dense(n, id, data);
+    const bool folded = folded_dense_.count(&n) != 0;
     for (const auto& [key, values] : n.i8) {
       if (values.empty() || (packed && key == "weights")) continue;
       emit_array(data, "int8_t", id + "_" + key, values);
@@ -419,7 +450,7 @@ class ModelWriter {
     }
     for (const auto& [key, values] : n.i32) {
       if (values.empty() || key.ends_with("_shape")) continue;  // shapes are folded into the parameters
-      if (packed && key == "bias") continue;
+      if ((packed || folded) && key == "bias") continue;
       if (packed_kind == rt::kDensePackFused && key.starts_with("requant_")) continue;
       emit_array(data, "int32_t", id + "_" + key, values);
       names.add(values.data(), id + "_" + key);

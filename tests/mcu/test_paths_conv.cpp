@@ -450,6 +450,7 @@ void variant_cases(const char* name, bool depthwise, const ShapeOdds& odds, int3
   }
 }
 
+int32_t zero_offset_dense_cases = 0;
 void random_dense() {
   rt::DenseParams p{};
   static const int32_t kFeatures[] = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 33, 100, 257};
@@ -461,12 +462,16 @@ void random_dense() {
   for (int32_t o = 0; o < p.out_features; ++o) bias[o] = uniform(-(1 << 14), 1 << 14);
   p.requant = random_requant(p.out_features, chance(15) && p.in_features <= 256);
   random_output_stage(p.input_offset, p.output_offset, p.act_min, p.act_max);
+  // Input offset 0: what generated code for Helium passes (the offset folded into the bias),
+  // which takes four rows per pass without weight sums there.
+  if (chance(30)) p.input_offset = 0;
   const int32_t n_out = p.rows * p.out_features;
   memset(out_native, 0x55, static_cast<size_t>(n_out));
   memset(out_portable, 0x33, static_cast<size_t>(n_out));
   const int32_t* b = chance(85) ? bias : nullptr;
   rt::dense_s8(p, input, weights, b, out_native);
   rt::dense_s8_portable(p, input, weights, b, out_portable);
+  zero_offset_dense_cases += p.input_offset == 0 && p.out_features >= 4;
   report("dense", n_out);
 }
 
@@ -753,6 +758,11 @@ int main() {
       reference_layers();
     } else if (strcmp(only, "dense") == 0) {  // one variant per path (DSP: offsets in 16 bits, always so here)
       for (int32_t i = 0; i < 400; ++i) random_dense();
+      printf("dense: input offset 0 and at least 4 features: %ld cases\n", static_cast<long>(zero_offset_dense_cases));
+      if (zero_offset_dense_cases < 50) {
+        ++failures;
+        printf("TOO FEW CASES with input offset 0\n");
+      }
     } else if (strcmp(only, "dense_wide") == 0) {  // int16 inputs: DSP's SMLALD, Helium's VMLALDAVA form
       for (int32_t i = 0; i < 300; ++i) random_dense_wide();
       for (int32_t i = 0; i < 300; ++i) random_conv_wide();
