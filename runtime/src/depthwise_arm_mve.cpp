@@ -274,13 +274,12 @@ __attribute__((noinline)) void edge_pixel(const int8_t* in, const int8_t* w, int
   finish_pixel<kMode>(acc, blk, g, st, out);
 }
 
-// folded_run for a full block, 2 or 3 taps per kernel row and the vector requantization, in
-// assembly: GCC kept the run's pointers and counters on the stack (about 45 instructions a
-// pixel besides the taps and the finish); here about 20. A pixel: the 4 accumulators from
-// base, rows x KW taps (each tap the instructions of mac_tap), then finish_full's
-// requantization, narrowing and store. Taps are in_step apart (weights w_step); the last tap
-// of a row steps to the next row's first by x_row_adv = in_row - (KW - 1) in_step (weights
-// w_row_adv). rows and count >= 1. r0 holds the arguments throughout.
+// folded_run for a full block and the vector requantization, in assembly (2 or 3 taps per
+// kernel row unrolled, any other count in a loop): GCC kept the run's pointers and counters on the stack (about 45
+// instructions a pixel besides the taps and the finish); here about 20. A pixel: the 4 accumulators from base, rows x
+// KW taps (each tap the instructions of mac_tap), then finish_full's requantization, narrowing and store. Taps are
+// in_step apart (weights w_step); the last tap of a row steps to the next row's first by x_row_adv = in_row - (KW - 1)
+// in_step (weights w_row_adv). rows and count >= 1. r0 holds the arguments throughout.
 struct DwRunArgs {
   const int8_t* in;         // 0: the first pixel's first valid tap
   const int8_t* w;          // 4: that tap's weights (the block's first channel)
@@ -296,8 +295,9 @@ struct DwRunArgs {
   int32_t lo, hi, offset;   // 44, 48, 52: OutputStage's
   int8_t* out;              // 56
   int32_t out_step;         // 60
+  int32_t inner_taps;       // 64: tinyq_mve_dw_run0_*: the taps of a row but its last (cols - 1)
 };
-#define TINYQ_DW_RUN_SUFFIXES(X) X(2, 0) X(3, 0) X(2, 1) X(3, 1)
+#define TINYQ_DW_RUN_SUFFIXES(X) X(0, 0) X(2, 0) X(3, 0) X(0, 1) X(2, 1) X(3, 1)
 #define TINYQ_DW_RUN_DECLARE(kw, tflite) extern "C" void tinyq_mve_dw_run##kw##_##tflite(const DwRunArgs* args);
 TINYQ_DW_RUN_SUFFIXES(TINYQ_DW_RUN_DECLARE)
 #undef TINYQ_DW_RUN_DECLARE
@@ -369,9 +369,22 @@ tinyq_mve_dw_run\kw\()_\tflite:
   ldr r6, [r0, #16]
   ldr r3, [r0, #32]
 2:
+  .if \kw == 0
+  ldr r12, [r0, #64]
+  cmp r12, #0
+  beq 4f
+3:
   TINYQ_DW_TAP
   add r4, r8
   add r5, r9
+  subs r12, #1
+  bne 3b
+4:
+  .else
+  TINYQ_DW_TAP
+  add r4, r8
+  add r5, r9
+  .endif
   .if \kw > 2
   TINYQ_DW_TAP
   add r4, r8
@@ -401,8 +414,10 @@ tinyq_mve_dw_run\kw\()_\tflite:
   pop {r4-r11, pc}
   .size tinyq_mve_dw_run\kw\()_\tflite, .-tinyq_mve_dw_run\kw\()_\tflite
   .endm
+  TINYQ_DW_RUN 0, 0
   TINYQ_DW_RUN 2, 0
   TINYQ_DW_RUN 3, 0
+  TINYQ_DW_RUN 0, 1
   TINYQ_DW_RUN 2, 1
   TINYQ_DW_RUN 3, 1
   .purgem TINYQ_DW_RUN
@@ -444,8 +459,8 @@ TINYQ_ALWAYS_INLINE void run_folded(const int8_t* in, const int8_t* w, int32_t c
   // A full block with the vector requantization (`fast` set): the assembly runs, called
   // directly (a C wrapper around them cost KWS's 3-pixel runs what the assembly saved).
   if constexpr (kMode == kFull) {
-    const bool three = TINYQ_DW_MVE_UNROLL3 && cols == 3, two = TINYQ_DW_MVE_UNROLL2 && cols == 2;
-    if (fast != nullptr && (three || two) && rows > 0 && count > 0) {
+    [[maybe_unused]] const bool three = TINYQ_DW_MVE_UNROLL3 && cols == 3, two = TINYQ_DW_MVE_UNROLL2 && cols == 2;
+    if (fast != nullptr && cols > 0 && rows > 0 && count > 0) {
       fast->in = in;
       fast->w = w;
       fast->count = count;
@@ -462,6 +477,8 @@ TINYQ_ALWAYS_INLINE void run_folded(const int8_t* in, const int8_t* w, int32_t c
       if constexpr (TINYQ_DW_MVE_UNROLL2) {
         if (two) return (tflite ? tinyq_mve_dw_run2_1 : tinyq_mve_dw_run2_0)(fast);
       }
+      fast->inner_taps = cols - 1;  // any other count: a loop over the taps of a row
+      return (tflite ? tinyq_mve_dw_run0_1 : tinyq_mve_dw_run0_0)(fast);
     }
   }
   // The unrolled runs only where the model has such layers (kernel_features.hpp); the general
