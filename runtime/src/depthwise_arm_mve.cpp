@@ -532,6 +532,12 @@ struct DwPairs {
   const int8_t* w;  // the table: tap t's duplicated weights at 16 t
 };
 
+#if defined(__OPTIMIZE_SIZE__)
+constexpr bool kRunsInAssembly = false;
+#else
+constexpr bool kRunsInAssembly = true;
+#endif
+
 // The run arguments that stay the same over a block (the tinyq_mve_dw_run* functions).
 void set_run_constants(const DwBlock& blk, const DwGeometry& g, const OutputStage& st, DwRunArgs& a) {
   a.in_step = g.in_step;
@@ -580,15 +586,16 @@ TINYQ_ALWAYS_INLINE void depthwise_block(const ConvParams& p, const int8_t* inpu
   int32x4_t pair_base[4];  // pairs: the inside windows' base for two pixels
   int32x4_t edge_base[kMaxEdgeColumns][4];
   detail::TapRange based_ky{-1, -1};  // the rows the bases were computed for
-  // Full blocks with the vector requantization run in assembly (run_folded).
+  // Full blocks with the vector requantization run in assembly (run_folded); a speed form
+  // that `-Os` builds leave out (about 2 KB).
   DwRunArgs fast_args, pair_args;
   DwRunArgs* fast = nullptr;
   DwRunArgs* pair_fast = nullptr;
-  if (kMode == kFull && g.requant != kScalar) {
+  if (kRunsInAssembly && kMode == kFull && g.requant != kScalar) {
     set_run_constants(blk, g, st, fast_args);
     fast = &fast_args;
   }
-  if (pairs != nullptr) {  // (pairs_apply: the vector requantization)
+  if (kRunsInAssembly && pairs != nullptr) {  // (pairs_apply: the vector requantization)
     set_run_constants(pairs->blk, pairs->g, st, pair_args);
     pair_fast = &pair_args;
   }
