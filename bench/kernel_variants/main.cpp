@@ -437,6 +437,29 @@ void conv_wide16(int32_t h, int32_t w, int32_t in_c, int32_t out_c, const char* 
       [&](int8_t* out) { rt::conv2d_wide_portable(p, in_wide, 16, weights, bias, out, 8); });
 }
 
+// depthwise_conv2d_wide with an int16 input, 3x3 s1 p1: each window summed in 32 bits per
+// group of 4 channels (SMLAxy) on the DSP path, 8 (VMULLB / VMULLT) on Helium.
+void depthwise_wide16(int32_t h, int32_t w, int32_t c, const char* shape) {
+  rt::ConvParams p{};
+  p.batch = 1;
+  p.in_h = p.out_h = h;
+  p.in_w = p.out_w = w;
+  p.in_c = p.out_c = p.groups = c;
+  p.kernel_h = p.kernel_w = 3;
+  p.stride_h = p.stride_w = 1;
+  p.dilation_h = p.dilation_w = 1;
+  p.pad_top = p.pad_left = 1;
+  p.input_offset = 0;
+  p.output_offset = -5;
+  p.act_min = -128;
+  p.act_max = 127;
+  p.requant = wide_layer(c, h * w * c, c * 9);
+  wide_rows(
+      "depthwise_wide16", "depthwise_wide16_portable", static_cast<uint32_t>(h * w * c * 9), h * w * c, shape,
+      [&](int8_t* out) { rt::depthwise_conv2d_wide(p, in_wide, 16, weights, bias, out, 8); },
+      [&](int8_t* out) { rt::depthwise_conv2d_wide_portable(p, in_wide, 16, weights, bias, out, 8); });
+}
+
 }  // namespace
 
 int main() {
@@ -459,6 +482,7 @@ int main() {
   dense_packed(640, 128, "640 -> 128 (AD), packed");
   dense_wide16(1024, 64, "1024 -> 64, int16 input");
   conv_wide16(8, 8, 16, 32, "3x3 s1 p1, 8x8x16 -> 32, int16 input");
+  depthwise_wide16(8, 8, 16, "depthwise 3x3 s1 p1, 8x8x16, int16 input");
   max_pool("2x2 s2, 28x28x16");
   avg_pool("7x7 global, 7x7x64");
   add("14x14x32 + 14x14x32");

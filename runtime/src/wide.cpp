@@ -108,6 +108,110 @@ void gather_patch16(const ConvParams& p, const int16_t* image, int32_t oy, int32
     }
   }
 }
+
+// A depthwise window's valid taps: rows x cols, tap (ty, tx)'s input at
+// ty * x_row + tx * x_col from the first one (weights ty * w_row + tx * w_col).
+struct WideWindow {
+  int32_t rows, cols;
+  int32_t x_row, x_col, w_row, w_col;
+};
+#endif
+
+#if defined(TINYQ_PATH_ARM_DSP) && !defined(__OPTIMIZE_SIZE__)
+// 4 channels: per tap two words of int16 inputs [x0, x1], [x2, x3] and a word of weights,
+// unpacked by SXTB16 into [w0, w2] and [w1, w3]; SMLABB / SMLATB / SMLABT / SMLATT add
+// each channel's product to its 32-bit sum: 9 instructions for 4 MACs.
+constexpr int32_t kWideGroup = 4;
+TINYQ_ALWAYS_INLINE void wide_taps_group(const int16_t* x, const int8_t* w, const WideWindow& win, int32_t* sums) {
+  int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (int32_t ty = 0; ty < win.rows; ++ty, x += win.x_row, w += win.w_row) {
+    const int16_t* xt = x;
+    const int8_t* wt = w;
+    for (int32_t tx = 0; tx < win.cols; ++tx, xt += win.x_col, wt += win.w_col) {
+      const int32_t x01 = static_cast<int32_t>(arm::load_u32(xt)), x23 = static_cast<int32_t>(arm::load_u32(xt + 2));
+      const uint32_t u = arm::load_u32(wt);
+      const int32_t w02 = __sxtb16(static_cast<int32_t>(u)), w13 = static_cast<int32_t>(arm::sxtb16_ror8(u));
+      s0 = __smlabb(x01, w02, s0);
+      s1 = __smlatb(x01, w13, s1);
+      s2 = __smlabt(x23, w02, s2);
+      s3 = __smlatt(x23, w13, s3);
+    }
+  }
+  sums[0] = s0;
+  sums[1] = s1;
+  sums[2] = s2;
+  sums[3] = s3;
+}
+#elif defined(TINYQ_PATH_ARM_MVE) && !defined(__OPTIMIZE_SIZE__)
+// 8 channels: per tap a VLDRH of the inputs and a widening VLDRB of the weights, VMULLB /
+// VMULLT (32-bit products of the even and the odd lanes) added to two vectors of sums: 6
+// instructions for 8 MACs.
+constexpr int32_t kWideGroup = 8;
+TINYQ_ALWAYS_INLINE void wide_taps_group(const int16_t* x, const int8_t* w, const WideWindow& win, int32_t* sums) {
+  int32x4_t even = vdupq_n_s32(0), odd = vdupq_n_s32(0);
+  for (int32_t ty = 0; ty < win.rows; ++ty, x += win.x_row, w += win.w_row) {
+    const int16_t* xt = x;
+    const int8_t* wt = w;
+    for (int32_t tx = 0; tx < win.cols; ++tx, xt += win.x_col, wt += win.w_col) {
+      const int16x8_t xv = vldrhq_s16(xt), wv = vldrbq_s16(wt);
+      even = vaddq_s32(even, vmullbq_int_s16(xv, wv));
+      odd = vaddq_s32(odd, vmulltq_int_s16(xv, wv));
+    }
+  }
+  // Channel 2i is lane i of even, channel 2i + 1 lane i of odd.
+  int32x4x2_t both;
+  both.val[0] = even;
+  both.val[1] = odd;
+  vst2q_s32(sums, both);
+}
+#endif
+
+#if TINYQ_WIDE16_NATIVE
+// Depthwise with an int16 input (zero point 0), channel multiplier 1 and at most
+// kWideNativeTaps taps per window: each product |x w| < 32768 * 128 = 2^22, so a window's
+// products sum exactly in 32 bits (511 * 2^22 < 2^31), and only bias + sum and the
+// requantization need 64 bits (once per output). The taps run per group of kWideGroup channels
+// with the sums in registers (wide_taps_group below, one per path); the last c % kWideGroup
+// channels of a pixel are summed in C.
+constexpr int32_t kWideNativeTaps = 511;
+
+template <typename Group, typename Out>
+void depthwise_wide16_native(const ConvParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
+                             Out* output, Group group) {
+  const int32_t c = p.in_c;
+  for (int32_t b = 0; b < p.batch; ++b) {
+    const int16_t* image = input + b * p.in_h * p.in_w * c;
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      const int32_t y0 = oy * p.stride_h - p.pad_top;
+      const detail::TapRange ky = detail::valid_taps(y0, p.kernel_h, p.dilation_h, p.in_h);
+      for (int32_t ox = 0; ox < p.out_w; ++ox, output += c) {
+        const int32_t x0 = ox * p.stride_w - p.pad_left;
+        const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, p.dilation_w, p.in_w);
+        // The window's valid taps: rows x cols, tap (ty, tx) at x + ty * x_row + tx * x_col.
+        const int32_t rows = ky.last - ky.first, cols = kx.last - kx.first;
+        const int16_t* x = image + ((y0 + ky.first * p.dilation_h) * p.in_w + x0 + kx.first * p.dilation_w) * c;
+        const int8_t* w = weights + (ky.first * p.kernel_w + kx.first) * c;
+        const WideWindow win{rows, cols, p.dilation_h * p.in_w * c, p.dilation_w * c, p.kernel_w * c, c};
+        int32_t ch = 0;
+        for (; ch + kWideGroup <= c; ch += kWideGroup) {
+          int32_t sums[kWideGroup];
+          group(x + ch, w + ch, win, sums);
+          for (int32_t j = 0; j < kWideGroup; ++j)
+            output[ch + j] = wide_output<Out>((bias != nullptr ? bias[ch + j] : 0) + static_cast<int64_t>(sums[j]),
+                                              p.requant, ch + j, p.output_offset, p.act_min, p.act_max);
+        }
+        for (; ch < c; ++ch) {
+          int32_t sum = 0;
+          for (int32_t ty = 0; ty < rows; ++ty)
+            for (int32_t tx = 0; tx < cols; ++tx)
+              sum += x[ty * win.x_row + tx * win.x_col + ch] * w[ty * win.w_row + tx * win.w_col + ch];
+          output[ch] = wide_output<Out>((bias != nullptr ? bias[ch] : 0) + static_cast<int64_t>(sum), p.requant, ch,
+                                        p.output_offset, p.act_min, p.act_max);
+        }
+      }
+    }
+  }
+}
 #endif
 
 #if defined(TINYQ_PATH_ARM_DSP) && !defined(__OPTIMIZE_SIZE__)
@@ -326,6 +430,22 @@ void conv2d_wide_portable(const ConvParams& p, const void* input, int32_t input_
 
 void depthwise_conv2d_wide(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights,
                            const int32_t* bias, void* output, int32_t output_bits) {
+#if TINYQ_WIDE16_NATIVE
+  if (input_bits == 16 && p.input_offset == 0 && p.out_c == p.in_c && p.kernel_h * p.kernel_w <= kWideNativeTaps) {
+    const int16_t* in = static_cast<const int16_t*>(input);
+    return with_output(output, output_bits, [&](auto out) {
+      depthwise_wide16_native(p, in, weights, bias, out,
+                              [](const int16_t* x, const int8_t* w, const WideWindow& win, int32_t* sums) {
+                                wide_taps_group(x, w, win, sums);
+                              });
+    });
+  }
+#endif
+  depthwise_conv2d_wide_portable(p, input, input_bits, weights, bias, output, output_bits);
+}
+
+void depthwise_conv2d_wide_portable(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights,
+                                    const int32_t* bias, void* output, int32_t output_bits) {
   with_formats(input, input_bits, output, output_bits,
                [&](auto in, auto out) { depthwise_loop(p, in, weights, bias, out); });
 }

@@ -569,6 +569,27 @@ void random_conv_wide() {
   if (!report("conv_wide", n_out) && failures <= 10) print_conv("conv_wide", p);
 }
 
+// depthwise_conv2d_wide against depthwise_conv2d_wide_portable: on the DSP and Helium paths an
+// int16 input with channel multiplier 1 sums each window in 32 bits per channel group (4 or 8
+// channels, the rest in C). Shapes of random_conv_shape (padding, strides, dilation, channel
+// multipliers, tall k x 1 windows).
+int32_t depthwise_wide16_cases = 0;
+void random_depthwise_wide() {
+  rt::ConvParams p = random_conv_shape(true, kMixed);
+  const int32_t n_in = p.batch * p.in_h * p.in_w * p.in_c;
+  const int32_t n_w = p.out_c * p.kernel_h * p.kernel_w;
+  const int32_t in_bits = chance(75) ? 16 : 8, out_bits = chance(50) ? 16 : 8;
+  const int32_t n_out = p.batch * p.out_h * p.out_w * p.out_c * (out_bits / 8);
+  if (n_in > 3 * 1400 || n_w > kMaxWeights || n_out > kMaxOutput || p.out_c > kMaxChannels) return;
+  const WideCase c = random_wide_case(in_bits, out_bits, n_in, n_w, p.out_c, n_out, p.requant, p.input_offset,
+                                      p.output_offset, p.act_min, p.act_max);
+  if (c.in == nullptr) return;
+  rt::depthwise_conv2d_wide(p, c.in, in_bits, weights, c.bias, out_native, out_bits);
+  rt::depthwise_conv2d_wide_portable(p, c.in, in_bits, weights, c.bias, out_portable, out_bits);
+  depthwise_wide16_cases += in_bits == 16 && p.out_c == p.in_c;
+  if (!report("depthwise_wide", n_out) && failures <= 10) print_conv("depthwise_wide", p);
+}
+
 // dense_s8_packed (weights packed as generated code holds them, dense_s8_pack) against
 // dense_s8_portable on the unpacked weights, and the portable reading of the packed form
 // likewise. in_features a multiple of 4 up to MLPerf Tiny AD's 640 (now and then up to 1600,
@@ -751,6 +772,7 @@ int main() {
     for (int32_t i = 0; i < 150; ++i) random_dense_packed();
     for (int32_t i = 0; i < 100; ++i) random_dense_wide();
     for (int32_t i = 0; i < 100; ++i) random_conv_wide();
+    for (int32_t i = 0; i < 100; ++i) random_depthwise_wide();
   } else {
     printf("test_paths_conv: variant %s, native path %s vs portable\n", only, path);
     bool known = true;
@@ -766,9 +788,10 @@ int main() {
     } else if (strcmp(only, "dense_wide") == 0) {  // int16 inputs: DSP's SMLALD, Helium's VMLALDAVA form
       for (int32_t i = 0; i < 300; ++i) random_dense_wide();
       for (int32_t i = 0; i < 300; ++i) random_conv_wide();
-      printf("dense_wide: native form cases: dense %ld, conv %ld\n", static_cast<long>(wide16_cases),
-             static_cast<long>(conv_wide16_cases));
-      if (wide16_cases < 100 || conv_wide16_cases < 100) {
+      for (int32_t i = 0; i < 300; ++i) random_depthwise_wide();
+      printf("dense_wide: native form cases: dense %ld, conv %ld, depthwise %ld\n", static_cast<long>(wide16_cases),
+             static_cast<long>(conv_wide16_cases), static_cast<long>(depthwise_wide16_cases));
+      if (wide16_cases < 100 || conv_wide16_cases < 100 || depthwise_wide16_cases < 100) {
         ++failures;
         printf("TOO FEW CASES with an int16 input the native form takes\n");
       }

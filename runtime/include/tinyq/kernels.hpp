@@ -599,6 +599,10 @@ void conv2d_wide_portable(const ConvParams& p, const void* input, int32_t input_
 void max_pool2d_s16(const PoolParams& p, const int16_t* input, int16_t* output);
 void depthwise_conv2d_wide(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights,
                            const int32_t* bias, void* output, int32_t output_bits);
+// The portable loop depthwise_conv2d_wide runs where no native form applies: for tests, the
+// same bytes.
+void depthwise_conv2d_wide_portable(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights,
+                                    const int32_t* bias, void* output, int32_t output_bits);
 void dense_wide(const DenseParams& p, const void* input, int32_t input_bits, const int8_t* weights, const int32_t* bias,
                 void* output, int32_t output_bits);
 // The portable loop dense_wide runs where no native form applies (int16 inputs on the DSP path
