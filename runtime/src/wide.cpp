@@ -283,37 +283,11 @@ TINYQ_ALWAYS_INLINE void rows_dot16(const int16_t* x, int32_t n, const int8_t* w
   }
 }
 
-template <typename Out>
-void dense_wide16_native(const DenseParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
-                         Out* output) {
-  const int32_t n = p.in_features;
-  alignas(8) int16_t x[kWideNativeInputs];
-  for (int32_t r = 0; r < p.rows; ++r, input += n, output += p.out_features) {
-    reorder_pairs(input, x, n);
-    rows_dot16(x, n, weights, bias, p.out_features, [&](int64_t acc, int32_t o) {
-      output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
-    });
-  }
-}
-
-// groups 1: each pixel's patch gathered, reordered, then every output channel against it.
-template <typename Out>
-void conv_wide16_native(const ConvParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
-                        Out* output) {
-  const int32_t k = p.kernel_h * p.kernel_w * p.in_c;
-  alignas(8) int16_t x[kWideNativeInputs];
-  for (int32_t b = 0; b < p.batch; ++b) {
-    const int16_t* image = input + b * p.in_h * p.in_w * p.in_c;
-    for (int32_t oy = 0; oy < p.out_h; ++oy) {
-      for (int32_t ox = 0; ox < p.out_w; ++ox, output += p.out_c) {
-        gather_patch16(p, image, oy, ox, x);
-        reorder_pairs(x, x, k);
-        rows_dot16(x, k, weights, bias, p.out_c, [&](int64_t acc, int32_t o) {
-          output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
-        });
-      }
-    }
-  }
+// The dot products' operand: the row or patch reordered into SXTB16's pairs (into x, which
+// may be src).
+TINYQ_ALWAYS_INLINE const int16_t* dot_operand(const int16_t* src, int16_t* x, int32_t n) {
+  reorder_pairs(src, x, n);
+  return x;
 }
 #endif
 
@@ -355,17 +329,25 @@ TINYQ_ALWAYS_INLINE void rows_dot16(const int16_t* x, int32_t n, const int8_t* w
   }
 }
 
+// The dot products' operand: the row or patch as it is (x unused).
+TINYQ_ALWAYS_INLINE const int16_t* dot_operand(const int16_t* src, int16_t*, int32_t) { return src; }
+#endif
+
+#if TINYQ_WIDE16_NATIVE
+// Dense: each input row through rows_dot16 (per path above) against every weight row.
 template <typename Out>
 void dense_wide16_native(const DenseParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
                          Out* output) {
   const int32_t n = p.in_features;
+  alignas(8) int16_t x[kWideNativeInputs];
   for (int32_t r = 0; r < p.rows; ++r, input += n, output += p.out_features) {
-    rows_dot16(input, n, weights, bias, p.out_features, [&](int64_t acc, int32_t o) {
+    rows_dot16(dot_operand(input, x, n), n, weights, bias, p.out_features, [&](int64_t acc, int32_t o) {
       output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
     });
   }
 }
 
+// Conv, groups 1: each pixel's patch gathered, then every output channel against it.
 template <typename Out>
 void conv_wide16_native(const ConvParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
                         Out* output) {
@@ -376,7 +358,7 @@ void conv_wide16_native(const ConvParams& p, const int16_t* input, const int8_t*
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       for (int32_t ox = 0; ox < p.out_w; ++ox, output += p.out_c) {
         gather_patch16(p, image, oy, ox, x);
-        rows_dot16(x, k, weights, bias, p.out_c, [&](int64_t acc, int32_t o) {
+        rows_dot16(dot_operand(x, x, k), k, weights, bias, p.out_c, [&](int64_t acc, int32_t o) {
           output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
         });
       }

@@ -533,6 +533,24 @@ void random_dense_wide() {
   report("dense_wide", n_out);
 }
 
+// One random 16x8 conv or depthwise case of shape p with n_w weights: its data (random_wide_case),
+// then `native` against `portable`. Returns whether it ran with an int16 input (false when it
+// did not run: too large for the buffers).
+template <typename Kernel>
+bool wide_conv_case(rt::ConvParams& p, int32_t n_w, const char* name, Kernel native, Kernel portable) {
+  const int32_t n_in = p.batch * p.in_h * p.in_w * p.in_c;
+  const int32_t in_bits = chance(75) ? 16 : 8, out_bits = chance(50) ? 16 : 8;
+  const int32_t n_out = p.batch * p.out_h * p.out_w * p.out_c * (out_bits / 8);
+  if (n_in > 3 * 1400 || n_w > kMaxWeights || n_out > kMaxOutput || p.out_c > kMaxChannels) return false;
+  const WideCase c = random_wide_case(in_bits, out_bits, n_in, n_w, p.out_c, n_out, p.requant, p.input_offset,
+                                      p.output_offset, p.act_min, p.act_max);
+  if (c.in == nullptr) return false;
+  native(p, c.in, in_bits, weights, c.bias, out_native, out_bits);
+  portable(p, c.in, in_bits, weights, c.bias, out_portable, out_bits);
+  if (!report(name, n_out) && failures <= 10) print_conv(name, p);
+  return in_bits == 16;
+}
+
 // conv2d_wide against conv2d_wide_portable: on the DSP and Helium paths an int16 input with
 // groups 1 and at most 1024 values per patch runs the native form over each pixel's gathered
 // patch (wide.cpp).
@@ -554,19 +572,9 @@ void random_conv_wide() {
     p.out_h = p.in_h;
     p.out_w = p.in_w;
   }
-  const int32_t group_in_c = p.in_c / p.groups;
-  const int32_t n_in = p.batch * p.in_h * p.in_w * p.in_c;
-  const int32_t n_w = p.out_c * p.kernel_h * p.kernel_w * group_in_c;
-  const int32_t in_bits = chance(75) ? 16 : 8, out_bits = chance(50) ? 16 : 8;
-  const int32_t n_out = p.batch * p.out_h * p.out_w * p.out_c * (out_bits / 8);
-  if (n_in > 3 * 1400 || n_w > kMaxWeights || n_out > kMaxOutput || p.out_c > kMaxChannels) return;
-  const WideCase c = random_wide_case(in_bits, out_bits, n_in, n_w, p.out_c, n_out, p.requant, p.input_offset,
-                                      p.output_offset, p.act_min, p.act_max);
-  if (c.in == nullptr) return;
-  rt::conv2d_wide(p, c.in, in_bits, weights, c.bias, out_native, out_bits);
-  rt::conv2d_wide_portable(p, c.in, in_bits, weights, c.bias, out_portable, out_bits);
-  conv_wide16_cases += in_bits == 16 && p.groups == 1 && p.kernel_h * p.kernel_w * p.in_c <= 1024;
-  if (!report("conv_wide", n_out) && failures <= 10) print_conv("conv_wide", p);
+  const int32_t n_w = p.out_c * p.kernel_h * p.kernel_w * (p.in_c / p.groups);
+  const bool int16_input = wide_conv_case(p, n_w, "conv_wide", rt::conv2d_wide, rt::conv2d_wide_portable);
+  conv_wide16_cases += int16_input && p.groups == 1 && p.kernel_h * p.kernel_w * p.in_c <= 1024;
 }
 
 // depthwise_conv2d_wide against depthwise_conv2d_wide_portable: on the DSP and Helium paths an
@@ -576,18 +584,9 @@ void random_conv_wide() {
 int32_t depthwise_wide16_cases = 0;
 void random_depthwise_wide() {
   rt::ConvParams p = random_conv_shape(true, kMixed);
-  const int32_t n_in = p.batch * p.in_h * p.in_w * p.in_c;
-  const int32_t n_w = p.out_c * p.kernel_h * p.kernel_w;
-  const int32_t in_bits = chance(75) ? 16 : 8, out_bits = chance(50) ? 16 : 8;
-  const int32_t n_out = p.batch * p.out_h * p.out_w * p.out_c * (out_bits / 8);
-  if (n_in > 3 * 1400 || n_w > kMaxWeights || n_out > kMaxOutput || p.out_c > kMaxChannels) return;
-  const WideCase c = random_wide_case(in_bits, out_bits, n_in, n_w, p.out_c, n_out, p.requant, p.input_offset,
-                                      p.output_offset, p.act_min, p.act_max);
-  if (c.in == nullptr) return;
-  rt::depthwise_conv2d_wide(p, c.in, in_bits, weights, c.bias, out_native, out_bits);
-  rt::depthwise_conv2d_wide_portable(p, c.in, in_bits, weights, c.bias, out_portable, out_bits);
-  depthwise_wide16_cases += in_bits == 16 && p.out_c == p.in_c;
-  if (!report("depthwise_wide", n_out) && failures <= 10) print_conv("depthwise_wide", p);
+  const bool int16_input = wide_conv_case(p, p.out_c * p.kernel_h * p.kernel_w, "depthwise_wide",
+                                          rt::depthwise_conv2d_wide, rt::depthwise_conv2d_wide_portable);
+  depthwise_wide16_cases += int16_input && p.out_c == p.in_c;
 }
 
 // dense_s8_packed (weights packed as generated code holds them, dense_s8_pack) against
