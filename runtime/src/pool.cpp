@@ -55,11 +55,9 @@ void max_pool2d_s8(const PoolParams& p, const int8_t* input, int8_t* output) {
 }
 
 void avg_pool2d_s8(const AvgPoolParams& p, const int8_t* input, int8_t* output) {
-  // TFLite's rounded division (pre-quantized models, usually one global pool): the DSP path's
-  // sums with the portable division; the portable code on the other paths, tested here rather
-  // than in the Helium path (its code unchanged).
+  // TFLite's rounded division (pre-quantized models, usually one global pool): the native
+  // paths' vector sums with the portable division per channel.
 #if defined(TINYQ_PATH_ARM_MVE)
-  if (p.rounding != kRoundSingle) return avg_pool2d_s8_portable(p, input, output);
   avg_pool2d_s8_mve(p, input, output);
 #elif defined(TINYQ_PATH_ARM_DSP)
   avg_pool2d_s8_dsp(p, input, output);

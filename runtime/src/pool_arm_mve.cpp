@@ -107,7 +107,7 @@ void avg_pool2d_s8_mve(const AvgPoolParams& ap, const int8_t* input, int8_t* out
         if (n != n_prepared) {  // interior pixels share n: prepare the rescale once per change
           n_prepared = n;
           fast = detail::HighMulRequant{};
-          if (n > 0 && ap.truncate == 0) {
+          if (n > 0 && ap.truncate == 0 && ap.rounding == kRoundSingle) {
             // VQDMULH keeps floor(2 * x * M / 2^32) = floor(x * M / 2^31): h = 31.
             fast = detail::high_mul_requant(ap.count_multiplier[n], ap.count_shift[n], ap.output_offset, sum_bound, 31);
           }
@@ -133,15 +133,14 @@ void avg_pool2d_s8_mve(const AvgPoolParams& ap, const int8_t* input, int8_t* out
             // Interleave back into channel order (even channels in the bottom halves).
             const int16x8_t packed = vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), ve), vo);
             vstrbq_p_s16(output + c, packed, lanes);
-          } else {  // truncation (no vector division), n == 0, or bounds the identity does not cover
+          } else {  // truncation or TFLite's division (no vector division), n == 0, or bounds the
+                    // identity does not cover: the vector sums, then the portable rescale per channel
             int32_t e[4], o[4];
             vst1q_s32(e, even);
             vst1q_s32(o, odd);
             for (int32_t i = 0; i < 8 && c + i < channels; ++i) {
               const int32_t sum_i = (i & 1) != 0 ? o[i / 2] : e[i / 2];
-              int32_t v = 0;
-              if (n > 0)
-                v = ap.truncate != 0 ? sum_i / n : requantize(sum_i, ap.count_multiplier[n], ap.count_shift[n]);
+              const int32_t v = n > 0 ? detail::window_average(ap, sum_i, n) : 0;
               output[c + i] = detail::offset_and_clamp(v, ap.output_offset, p.act_min, p.act_max);
             }
           }

@@ -246,7 +246,8 @@ struct AvgPoolParams {
 // Native paths: DSP sums 4 channels per word with SXTAB16, Helium 8 per VADD (16-bit lanes,
 // moved to 32 bits every 255 taps); both rescale with a 32-bit high multiply wherever that is
 // provably the same requantize (src/high_mul_requant.hpp), else with requantize itself.
-// TFLite's rounded division runs the portable code on every path. No scratch.
+// TFLite's rounded division: the native paths' sums, then the portable division per channel. No
+// scratch.
 void avg_pool2d_s8(const AvgPoolParams& p, const int8_t* input, int8_t* output);
 
 // Elementwise ops over up to 4-D NHWC shapes with numpy broadcasting: `shape` is the
