@@ -278,8 +278,10 @@ struct AddParams {
 // Native paths: each of the three requantizations becomes one or two 32-bit instructions
 // (DSP: SMMULR, SMMLA; Helium: VQRDMULH, VQDMULH) under bounds checked once per call from
 // the parameters; parameters outside them (not produced by tinyq's quantizer) run the
-// portable code. Same bytes either way. TFLite's rounding runs the portable code on every
-// path (each input rescale one 64-bit multiply-accumulate, src/elementwise.cpp).
+// portable code. Same bytes either way. TFLite's rounding: with TFLite's own parameters (one
+// input's multiplier exactly 1/2) a table of the other input's rescale, built per call, scalar
+// on the DSP path and 4 lanes per step on Helium (elementwise_arm_tflite.cpp); otherwise, and
+// on the host, the portable code (each input rescale one 64-bit multiply-accumulate).
 // subtract = 1 is TFLite's int8 SUB (sub.h SubElementwise): the same with the rescaled b term
 // subtracted instead of added. It is not a negated b multiplier: TFLite's roundings are not
 // symmetric, so -requantize_tflite(x, M, S) and requantize_tflite(x, -M, S) differ on ties.
