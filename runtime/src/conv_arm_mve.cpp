@@ -194,10 +194,15 @@ __asm__(TINYQ_MVE_DOT_MACRO R"(
 //   registers: r0 x, then out (VSTRB.32 takes a low base register); r1 the weights; r2 lo,
 //   r3 hi, r5 offset; r4, r6, r8, r10 the sums; r11 the ChannelTable entries; q0 - q3 x;
 //   q4 / q7 weight chunks; q5 the sums as a vector; q6 / q7 parameters and temporaries.
-#define TINYQ_MVE_HELD_SUFFIXES(X) X(2, 0) X(3, 0) X(4, 0) X(2, 1) X(3, 1) X(4, 1)
-#define TINYQ_MVE_HELD_DECLARE(chunks, tflite)                                                               \
-  extern "C" void tinyq_mve_conv_blocks_held##chunks##_##tflite(const int8_t* x, const int8_t* w, int32_t k, \
-                                                                int32_t blocks, int8_t* out, const BlockArgs* args);
+// The same for K in (16, 64) not a multiple of 16 (KWS's 10x4 stem: 40, SWW's first pointwise
+// layer: 40, RGB 3x3 stems: 27): the last chunk of x and of each row is a VCTP-predicated load
+// (K % 16 bytes read, the other lanes zero), and each row steps by K (r9) from the one pointer.
+#define TINYQ_MVE_HELD_SUFFIXES(X) \
+  X(2, 0, )                        \
+  X(3, 0, ) X(4, 0, ) X(2, 1, ) X(3, 1, ) X(4, 1, ) X(2, 0, t) X(3, 0, t) X(4, 0, t) X(2, 1, t) X(3, 1, t) X(4, 1, t)
+#define TINYQ_MVE_HELD_DECLARE(chunks, tflite, tail)                   \
+  extern "C" void tinyq_mve_conv_blocks_held##chunks##_##tflite##tail( \
+      const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out, const BlockArgs* args);
 TINYQ_MVE_HELD_SUFFIXES(TINYQ_MVE_HELD_DECLARE)
 #undef TINYQ_MVE_HELD_DECLARE
 // clang-format off
@@ -218,19 +223,66 @@ __asm__(R"(
   vmladava.s8 \acc, q3, q7
   .endif
   .endm
-  .macro TINYQ_MVE_CONV_HELD chunks, tflite
-  .section .text.tinyq_mve_conv_blocks_held\chunks\()_\tflite,"ax",%progbits
+  .macro TINYQ_MVE_HELD_ROW_TAIL acc, chunks
+  vldrb.8 q4, [r1]
+  vmladav.s8 \acc, q0, q4
+  .if \chunks == 2
+  vpst
+  vldrbt.8 q7, [r1, #16]
+  vmladava.s8 \acc, q1, q7
+  .endif
+  .if \chunks == 3
+  vldrb.8 q7, [r1, #16]
+  vmladava.s8 \acc, q1, q7
+  vpst
+  vldrbt.8 q4, [r1, #32]
+  vmladava.s8 \acc, q2, q4
+  .endif
+  .if \chunks == 4
+  vldrb.8 q7, [r1, #16]
+  vmladava.s8 \acc, q1, q7
+  vldrb.8 q4, [r1, #32]
+  vmladava.s8 \acc, q2, q4
+  vpst
+  vldrbt.8 q7, [r1, #48]
+  vmladava.s8 \acc, q3, q7
+  .endif
+  add r1, r1, r9
+  .endm
+  .macro TINYQ_MVE_CONV_HELD chunks, tflite, tail=
+  .section .text.tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail,"ax",%progbits
   .syntax unified
   .thumb
   .align 2
-  .global tinyq_mve_conv_blocks_held\chunks\()_\tflite
-  .hidden tinyq_mve_conv_blocks_held\chunks\()_\tflite
-  .type tinyq_mve_conv_blocks_held\chunks\()_\tflite, %function
+  .global tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail
+  .hidden tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail
+  .type tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail, %function
   .thumb_func
-tinyq_mve_conv_blocks_held\chunks\()_\tflite:
+tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail:
   push {r4-r11, lr}
   vpush {d8-d15}
   ldr r11, [sp, #104]
+  .ifnb \tail
+  mov r9, r2
+  and r12, r2, #15
+  vctp.8 r12
+  vldrb.8 q0, [r0]
+  .if \chunks == 2
+  vpst
+  vldrbt.8 q1, [r0, #16]
+  .endif
+  .if \chunks == 3
+  vldrb.8 q1, [r0, #16]
+  vpst
+  vldrbt.8 q2, [r0, #32]
+  .endif
+  .if \chunks == 4
+  vldrb.8 q1, [r0, #16]
+  vldrb.8 q2, [r0, #32]
+  vpst
+  vldrbt.8 q3, [r0, #48]
+  .endif
+  .else
   vldrb.8 q0, [r0]
   .if \chunks > 1
   vldrb.8 q1, [r0, #16]
@@ -241,6 +293,7 @@ tinyq_mve_conv_blocks_held\chunks\()_\tflite:
   .if \chunks > 3
   vldrb.8 q3, [r0, #48]
   .endif
+  .endif
   ldr r0, [sp, #100]
   dls lr, r3
   ldrd r2, r3, [r11, #4]
@@ -248,10 +301,17 @@ tinyq_mve_conv_blocks_held\chunks\()_\tflite:
   ldr r11, [r11]
   sub sp, #16
 3:
+  .ifnb \tail
+  TINYQ_MVE_HELD_ROW_TAIL r4, \chunks
+  TINYQ_MVE_HELD_ROW_TAIL r6, \chunks
+  TINYQ_MVE_HELD_ROW_TAIL r8, \chunks
+  TINYQ_MVE_HELD_ROW_TAIL r10, \chunks
+  .else
   TINYQ_MVE_HELD_ROW r4, \chunks
   TINYQ_MVE_HELD_ROW r6, \chunks
   TINYQ_MVE_HELD_ROW r8, \chunks
   TINYQ_MVE_HELD_ROW r10, \chunks
+  .endif
   stm sp, {r4, r6, r8, r10}
   vldrw.32 q5, [sp]
   vldrw.32 q6, [r11], #16
@@ -278,7 +338,7 @@ tinyq_mve_conv_blocks_held\chunks\()_\tflite:
   add sp, #16
   vpop {d8-d15}
   pop {r4-r11, pc}
-  .size tinyq_mve_conv_blocks_held\chunks\()_\tflite, .-tinyq_mve_conv_blocks_held\chunks\()_\tflite
+  .size tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail, .-tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail
   .endm
   TINYQ_MVE_CONV_HELD 2, 0
   TINYQ_MVE_CONV_HELD 3, 0
@@ -286,21 +346,30 @@ tinyq_mve_conv_blocks_held\chunks\()_\tflite:
   TINYQ_MVE_CONV_HELD 2, 1
   TINYQ_MVE_CONV_HELD 3, 1
   TINYQ_MVE_CONV_HELD 4, 1
+  TINYQ_MVE_CONV_HELD 2, 0, t
+  TINYQ_MVE_CONV_HELD 3, 0, t
+  TINYQ_MVE_CONV_HELD 4, 0, t
+  TINYQ_MVE_CONV_HELD 2, 1, t
+  TINYQ_MVE_CONV_HELD 3, 1, t
+  TINYQ_MVE_CONV_HELD 4, 1, t
   .purgem TINYQ_MVE_CONV_HELD
   .purgem TINYQ_MVE_HELD_ROW
+  .purgem TINYQ_MVE_HELD_ROW_TAIL
   .text
 )");
 // clang-format on
 #undef TINYQ_MVE_HELD_SUFFIXES
 
-// The held form for K values, or null (K not 32, 48 or 64; -Os builds).
+// The held form for K values, or null (K not in (16, 64]; -Os builds).
 using BlocksFn = void (*)(const int8_t*, const int8_t*, int32_t, int32_t, int8_t*, const BlockArgs*);
 TINYQ_ALWAYS_INLINE BlocksFn held_blocks(int32_t k, bool tflite) {
-  if (!kNarrowForms || (k & 15) != 0 || k < 32 || k > 64) return nullptr;
-  static constexpr BlocksFn kHeld[2][3] = {
-      {tinyq_mve_conv_blocks_held2_0, tinyq_mve_conv_blocks_held3_0, tinyq_mve_conv_blocks_held4_0},
-      {tinyq_mve_conv_blocks_held2_1, tinyq_mve_conv_blocks_held3_1, tinyq_mve_conv_blocks_held4_1}};
-  return kHeld[tflite ? 1 : 0][(k >> 4) - 2];
+  if (!kNarrowForms || k <= 16 || k > 64) return nullptr;
+  static constexpr BlocksFn kHeld[2][2][3] = {
+      {{tinyq_mve_conv_blocks_held2_0, tinyq_mve_conv_blocks_held3_0, tinyq_mve_conv_blocks_held4_0},
+       {tinyq_mve_conv_blocks_held2_1, tinyq_mve_conv_blocks_held3_1, tinyq_mve_conv_blocks_held4_1}},
+      {{tinyq_mve_conv_blocks_held2_0t, tinyq_mve_conv_blocks_held3_0t, tinyq_mve_conv_blocks_held4_0t},
+       {tinyq_mve_conv_blocks_held2_1t, tinyq_mve_conv_blocks_held3_1t, tinyq_mve_conv_blocks_held4_1t}}};
+  return kHeld[(k & 15) != 0 ? 1 : 0][tflite ? 1 : 0][((k + 15) >> 4) - 2];
 }
 
 // Pointwise layers of at most 16 input channels (MobileNet's first pointwise layers: VWW's
