@@ -112,7 +112,7 @@ extern "C" void tinyq_mve_conv_blocks(const int8_t* x, const int8_t* w, int32_t 
 extern "C" void tinyq_mve_conv_blocks_tflite(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out,
                                              const BlockArgs* args);
 // clang-format off
-__asm__(TINYQ_MVE_DOT_MACRO R"(
+__asm__(TINYQ_MVE_DOT_MACRO TINYQ_MVE_REQUANT_MACRO R"(
   .macro TINYQ_MVE_CONV_BLOCKS name, tflite
   .section .text.\name,"ax",%progbits
   .syntax unified
@@ -152,20 +152,7 @@ __asm__(TINYQ_MVE_DOT_MACRO R"(
   add r1, r7, lr
   stm sp, {r6, r8, r10, r12}
   vldrw.32 q0, [sp]
-  vldrw.32 q1, [r11], #16
-  vadd.i32 q0, q0, q1
-  vldrw.32 q1, [r11], #16
-  .if \tflite
-  vqrdmulh.s32 q0, q0, q1
-  vldrw.32 q1, [r11], #16
-  vand q2, q0, q1
-  vshr.s32 q2, q2, #31
-  vqadd.s32 q0, q0, q2
-  .else
-  vmulh.s32 q0, q0, q1
-  vldrw.32 q1, [r11], #16
-  .endif
-  vrshl.s32 q0, q0, q1
+  TINYQ_MVE_REQUANT q0, q1, q2, r11, \tflite
   vmax.s32 q0, q0, q4
   vmin.s32 q0, q0, q5
   vadd.i32 q0, q0, q6
@@ -181,7 +168,7 @@ __asm__(TINYQ_MVE_DOT_MACRO R"(
   TINYQ_MVE_CONV_BLOCKS tinyq_mve_conv_blocks_tflite, 1
   .purgem TINYQ_MVE_CONV_BLOCKS
   .text
-)" TINYQ_MVE_DOT_PURGE);
+)" TINYQ_MVE_DOT_PURGE TINYQ_MVE_REQUANT_PURGE);
 // clang-format on
 
 // tinyq_mve_conv_blocks for K = 32, 48 or 64 (KWS's 64 -> 64 pointwise layers): the pixel's
@@ -206,7 +193,7 @@ __asm__(TINYQ_MVE_DOT_MACRO R"(
 TINYQ_MVE_HELD_SUFFIXES(TINYQ_MVE_HELD_DECLARE)
 #undef TINYQ_MVE_HELD_DECLARE
 // clang-format off
-__asm__(R"(
+__asm__(TINYQ_MVE_REQUANT_MACRO R"(
   .macro TINYQ_MVE_HELD_ROW acc, chunks
   vldrb.8 q4, [r1], #16
   vmladav.s8 \acc, q0, q4
@@ -314,20 +301,7 @@ tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail:
   .endif
   stm sp, {r4, r6, r8, r10}
   vldrw.32 q5, [sp]
-  vldrw.32 q6, [r11], #16
-  vadd.i32 q5, q5, q6
-  vldrw.32 q6, [r11], #16
-  .if \tflite
-  vqrdmulh.s32 q5, q5, q6
-  vldrw.32 q6, [r11], #16
-  vand q7, q5, q6
-  vshr.s32 q7, q7, #31
-  vqadd.s32 q5, q5, q7
-  .else
-  vmulh.s32 q5, q5, q6
-  vldrw.32 q6, [r11], #16
-  .endif
-  vrshl.s32 q5, q5, q6
+  TINYQ_MVE_REQUANT q5, q6, q7, r11, \tflite
   vdup.32 q6, r2
   vmax.s32 q5, q5, q6
   vdup.32 q6, r3
@@ -356,7 +330,7 @@ tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail:
   .purgem TINYQ_MVE_HELD_ROW
   .purgem TINYQ_MVE_HELD_ROW_TAIL
   .text
-)");
+)" TINYQ_MVE_REQUANT_PURGE);
 // clang-format on
 #undef TINYQ_MVE_HELD_SUFFIXES
 

@@ -49,6 +49,15 @@ __attribute__((noinline)) void dense_packed_loop(const DenseParams& p, const int
 
 }  // namespace
 
+void dense_s8_fold_offset(const DenseParams& p, const int8_t* weights, const int32_t* bias, int32_t* folded) {
+  for (int32_t o = 0; o < p.out_features; ++o) {
+    uint32_t sum = 0;
+    for (int32_t i = 0; i < p.in_features; ++i) sum += static_cast<uint32_t>(weights[o * p.in_features + i]);
+    const uint32_t b = bias != nullptr ? static_cast<uint32_t>(bias[o]) : 0u;
+    folded[o] = static_cast<int32_t>(b + static_cast<uint32_t>(p.input_offset) * sum);
+  }
+}
+
 int32_t dense_s8_pack(const DenseParams& p, const int8_t* weights, const int32_t* bias, int8_t* packed_weights,
                       int32_t* packed_params) {
   const int32_t n = p.in_features;
@@ -59,20 +68,19 @@ int32_t dense_s8_pack(const DenseParams& p, const int8_t* weights, const int32_t
   const int32_t mask = p.requant.count == 1 ? 0 : -1;
   for (int32_t o = 0; o < p.out_features && fused; ++o)
     fused = p.requant.shift[o & mask] <= -2 && p.requant.shift[o & mask] >= -31;
+  dense_s8_fold_offset(p, weights, bias, packed_params);
   for (int32_t o = 0; o < rows; ++o) {
     const bool real = o < p.out_features;
-    int64_t sum = 0, sum_abs = 0;
+    int64_t sum_abs = 0;
     for (int32_t i = 0; i < n; ++i) {
       const int32_t w = real ? weights[o * n + i] : 0;
-      sum += w;
       sum_abs += w < 0 ? -w : w;
       const uint8_t byte = static_cast<uint8_t>(static_cast<uint8_t>(w) ^ ((o & 1) != 0 ? 0x80u : 0u));
       packed_weights[packed_index(n, o, i)] = static_cast<int8_t>(byte);
     }
     // Rows 4b and 4b + 2 are recovered from 256 * sum modulo 2^32: |sum| <= 128 * sum_abs < 2^23.
     if ((o & 1) == 0 && 128 * sum_abs > (int64_t{1} << 23) - 1) return kDensePackRefused;
-    const int64_t b = real ? (bias != nullptr ? bias[o] : 0) + int64_t{p.input_offset} * sum : 0;
-    const int32_t packed_bias = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(b)));
+    const int32_t packed_bias = real ? packed_params[o] : 0;
     packed_params[o] = packed_bias;
     if (fused && real) {
       // detail::fused_requant (tinyq's rounding): the accumulator packed_bias + sum of raw

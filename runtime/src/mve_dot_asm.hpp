@@ -70,6 +70,30 @@
   "  .endif\n" \
   ".endm\n"
 #define TINYQ_MVE_DOT_PURGE "  .purgem TINYQ_MVE_DOT\n"
+
+// TINYQ_MVE_REQUANT acc, param, tmp, table, tflite: a block of 4 channels' sums in `acc`
+// requantized in place from the ChannelTable entries at `table` (4 bases, 4 multipliers, 4
+// -t or shifts; the pointer steps past them): + base, then requantize_lanes (VMULH, VRSHL) or,
+// with tflite = 1, requantize_lanes_tflite (VQRDMULH, the fix-up in `tmp`, VRSHL). Clamp and
+// store are the caller's. Used as TINYQ_MVE_DOT is (TINYQ_MVE_REQUANT_MACRO / _PURGE).
+#define TINYQ_MVE_REQUANT_MACRO \
+  ".macro TINYQ_MVE_REQUANT acc, param, tmp, table, tflite\n" \
+  "  vldrw.32 \\param, [\\table], #16\n" \
+  "  vadd.i32 \\acc, \\acc, \\param\n" \
+  "  vldrw.32 \\param, [\\table], #16\n" \
+  "  .if \\tflite\n" \
+  "  vqrdmulh.s32 \\acc, \\acc, \\param\n" \
+  "  vldrw.32 \\param, [\\table], #16\n" \
+  "  vand \\tmp, \\acc, \\param\n" \
+  "  vshr.s32 \\tmp, \\tmp, #31\n" \
+  "  vqadd.s32 \\acc, \\acc, \\tmp\n" \
+  "  .else\n" \
+  "  vmulh.s32 \\acc, \\acc, \\param\n" \
+  "  vldrw.32 \\param, [\\table], #16\n" \
+  "  .endif\n" \
+  "  vrshl.s32 \\acc, \\acc, \\param\n" \
+  ".endm\n"
+#define TINYQ_MVE_REQUANT_PURGE "  .purgem TINYQ_MVE_REQUANT\n"
 // clang-format on
 
 #endif

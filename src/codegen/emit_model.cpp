@@ -366,25 +366,21 @@ class ModelWriter {
   // input_offset 0, so that the kernel multiplies the raw inputs and skips the weight sums
   // (dense_arm_mve.cpp: 4 rows per pass instead of 3 rows and their sums). Same bytes: the
   // kernel's sum is the same modulo 2^32 and the true one fits int32 (the host's bound).
-  void emit_folded_dense(const QNode& n, const std::string& id, std::string& data) {
-    if (n.kernel != QKernel::Dense || target_.path != rt::KernelPath::ArmMve || has_int16_tensor(g_, n)) return;
+  bool emit_folded_dense(const QNode& n, const std::string& id, std::string& data) {
+    if (n.kernel != QKernel::Dense || target_.path != rt::KernelPath::ArmMve || has_int16_tensor(g_, n)) return false;
     const rt::DenseParams p = dense_params(n);
     const auto weights = n.i8.find("weights");
     const auto bias = n.i32.find("bias");
     if (p.input_offset == 0 || weights == n.i8.end() || bias == n.i32.end() ||
         weights->second.size() != std::size_t(p.in_features) * std::size_t(p.out_features) ||
         bias->second.size() != std::size_t(p.out_features))
-      return;
+      return false;
     std::vector<std::int32_t> folded(bias->second.size());
-    for (std::size_t o = 0; o < folded.size(); ++o) {
-      std::uint32_t sum = 0;
-      for (std::size_t k = 0; k < std::size_t(p.in_features); ++k)
-        sum += std::uint32_t(std::int32_t(weights->second[o * std::size_t(p.in_features) + k]));
-      folded[o] = std::int32_t(std::uint32_t(bias->second[o]) + std::uint32_t(p.input_offset) * sum);
-    }
+    rt::dense_s8_fold_offset(p, weights->second.data(), bias->second.data(), folded.data());
     emit_array(data, "int32_t", id + "_bias", folded);
     const_bytes_ += folded.size() * 4;
     folded_dense_.insert(&n);
+    return true;
   }
 
   // Patch stage: a group of one layer's output rows from its windows' input rows (rt::RowStageLayer::run):
@@ -440,8 +436,7 @@ class ModelWriter {
     ArrayNames names;
     const std::int32_t packed_kind = emit_packed_dense(n, id, data);
     const bool packed = packed_kind != rt::kDensePackRefused;
-    emit_folded_dense(n, id, data);
-    const bool folded = folded_dense_.count(&n) != 0;
+    const bool folded = emit_folded_dense(n, id, data);
     for (const auto& [key, values] : n.i8) {
       if (values.empty() || (packed && key == "weights")) continue;
       emit_array(data, "int8_t", id + "_" + key, values);

@@ -191,6 +191,11 @@ constexpr size_t dense_s8_packed_param_words(const DenseParams& p) {
 }
 int32_t dense_s8_pack(const DenseParams& p, const int8_t* weights, const int32_t* bias, int8_t* packed_weights,
                       int32_t* packed_params);
+// folded[o] = bias[o] (0 without a bias) + input_offset * (sum of row o's weights), modulo
+// 2^32 like the kernels' sums: the bias of a kernel that multiplies the raw inputs, for
+// p.out_features rows (dense_s8_pack's packed bias; Helium's generated code passes it to
+// dense_s8 with input_offset 0).
+void dense_s8_fold_offset(const DenseParams& p, const int8_t* weights, const int32_t* bias, int32_t* folded);
 void dense_s8_packed(const DenseParams& p, const int8_t* input, const int8_t* packed_weights,
                      const int32_t* packed_bias, int8_t* output);
 void dense_s8_packed_fused(const DenseParams& p, const int8_t* input, const int8_t* packed_weights,
