@@ -74,9 +74,11 @@ ChannelTable prepare_channels(const ConvParams& p, const int8_t* weights, const 
       for (int32_t j = 0; j < n; ++j) {
         const int32_t o = oc + j;
         const int8_t* w = weights + o * k;
-        int32_t sum = 0;
-        for (int32_t i = 0; i < k; i += 16)
-          sum = vaddvaq_s8(sum, vldrbq_z_s8(w + i, vctp8q(static_cast<uint32_t>(k - i))));
+        // Whole chunks unpredicated, the tail once: GCC 12 re-creates the VCTP predicate per
+        // chunk in a predicated loop (10 instructions a chunk instead of 3; VWW 2%).
+        int32_t sum = 0, i = 0;
+        for (; i + 16 <= k; i += 16) sum = vaddvaq_s8(sum, vldrbq_s8(w + i));
+        if (i < k) sum = vaddvaq_s8(sum, vldrbq_z_s8(w + i, vctp8q(static_cast<uint32_t>(k - i))));
         entry[j] = static_cast<int32_t>(static_cast<uint32_t>(bias != nullptr ? bias[o] : 0) +
                                         static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum));
         const int32_t r = p.requant.count == 1 ? 0 : o;
@@ -345,6 +347,145 @@ TINYQ_ALWAYS_INLINE BlocksFn held_blocks(int32_t k, bool tflite) {
        {tinyq_mve_conv_blocks_held2_1t, tinyq_mve_conv_blocks_held3_1t, tinyq_mve_conv_blocks_held4_1t}}};
   return kHeld[(k & 15) != 0 ? 1 : 0][tflite ? 1 : 0][((k + 15) >> 4) - 2];
 }
+
+// Two pixels x 4 channels per pass (conv2d_s8_mve_pairs: 3x3 convs of 16 channels or more,
+// K > 64 and a multiple of 16): the two pixels' patches are interleaved 16 bytes at a time
+// (chunk i of the first at 32 i, of the second at 32 i + 16), so that one pointer reads both,
+// and each weight chunk is loaded once for the two VMLADAVA of the pixels: per 16 values 2 + 4
+// loads for 8 VMLADAVA (128 MACs) instead of 1 + 4 for 4. The 8 sums take all the even
+// registers VMLADAVA accumulates in (r0 - r12 and lr), so the chunk loop counts in r11 (SUBS,
+// BNE, two chunks per pass) instead of LE. The first chunk starts the sums (VMLADAV); an odd
+// count of the others runs one chunk before the loop. The two pixels' sums are requantized
+// from the same ChannelTable entries (TINYQ_MVE_REQUANT's steps, once per vector) and stored
+// as 4 bytes each at out_a and out_b.
+//   r0 x (the interleaved patches, 2K bytes), r1 the first block's first weight row (rows K
+//   apart, blocks 4K apart), r2 K, r3 blocks (>= 1); stack: out_a, out_b, args.
+//   In the chunk loop: r1 x, r3 / r5 / r7 / r9 the 4 rows, r11 the count; sums r0 r2 r4 r6
+//   (first pixel), r8 r10 r12 lr (second); q0 / q1 the pixels' chunks, q2 / q3 weights.
+//   q4 lo, q5 hi, q6 the output offset. Frame: [sp] and [sp, #16] the sums, #32 x, #36 the
+//   chunks after the first, #40 the end of the blocks' table entries (the loop's end), #44
+//   the next block's entries, #48 K.
+extern "C" void tinyq_mve_conv_pairs(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out_a,
+                                     int8_t* out_b, const BlockArgs* args);
+extern "C" void tinyq_mve_conv_pairs_tflite(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out_a,
+                                            int8_t* out_b, const BlockArgs* args);
+// clang-format off
+__asm__(R"(
+  .macro TINYQ_MVE_PAIR_CHUNK op
+  vldrb.8 q1, [r1, #16]
+  vldrb.8 q0, [r1], #32
+  vldrb.8 q2, [r3], #16
+  \op\().s8 r0, q0, q2
+  \op\().s8 r8, q1, q2
+  vldrb.8 q3, [r5], #16
+  \op\().s8 r2, q0, q3
+  \op\().s8 r10, q1, q3
+  vldrb.8 q2, [r7], #16
+  \op\().s8 r4, q0, q2
+  \op\().s8 r12, q1, q2
+  vldrb.8 q3, [r9], #16
+  \op\().s8 r6, q0, q3
+  \op\().s8 lr, q1, q3
+  .endm
+  .macro TINYQ_MVE_CONV_PAIRS name, tflite
+  .section .text.\name,"ax",%progbits
+  .syntax unified
+  .thumb
+  .align 2
+  .global \name
+  .hidden \name
+  .type \name, %function
+  .thumb_func
+\name:
+  push {r4-r11, lr}
+  vpush {d8-d13}
+  sub sp, #60
+  lsr r4, r2, #4
+  sub r4, r4, #1
+  strd r0, r4, [sp, #32]
+  str r2, [sp, #48]
+  ldr r11, [sp, #152]
+  ldr r4, [r11, #4]
+  vdup.32 q4, r4
+  ldr r4, [r11, #8]
+  vdup.32 q5, r4
+  ldr r4, [r11, #12]
+  vdup.32 q6, r4
+  ldr r4, [r11]
+  str r4, [sp, #44]
+  movs r5, #48
+  mla r4, r3, r5, r4
+  str r4, [sp, #40]
+  mov r3, r1
+3:
+  ldr r0, [sp, #48]
+  add r5, r3, r0
+  add r7, r5, r0
+  add r9, r7, r0
+  ldrd r1, r11, [sp, #32]
+  TINYQ_MVE_PAIR_CHUNK vmladav
+  lsrs r11, r11, #1
+  bcc 1f
+  TINYQ_MVE_PAIR_CHUNK vmladava
+1:
+  TINYQ_MVE_PAIR_CHUNK vmladava
+  TINYQ_MVE_PAIR_CHUNK vmladava
+  subs r11, #1
+  bne 1b
+  stm sp, {r0, r2, r4, r6}
+  strd r8, r10, [sp, #16]
+  strd r12, lr, [sp, #24]
+  mov r3, r9
+  vldrw.32 q0, [sp]
+  vldrw.32 q1, [sp, #16]
+  ldr r11, [sp, #44]
+  vldrw.32 q2, [r11], #16
+  vadd.i32 q0, q0, q2
+  vadd.i32 q1, q1, q2
+  vldrw.32 q2, [r11], #16
+  .if \tflite
+  vqrdmulh.s32 q0, q0, q2
+  vqrdmulh.s32 q1, q1, q2
+  vldrw.32 q2, [r11], #16
+  vand q3, q0, q2
+  vshr.s32 q3, q3, #31
+  vqadd.s32 q0, q0, q3
+  vand q3, q1, q2
+  vshr.s32 q3, q3, #31
+  vqadd.s32 q1, q1, q3
+  .else
+  vmulh.s32 q0, q0, q2
+  vmulh.s32 q1, q1, q2
+  vldrw.32 q2, [r11], #16
+  .endif
+  vrshl.s32 q0, q0, q2
+  vrshl.s32 q1, q1, q2
+  str r11, [sp, #44]
+  vmax.s32 q0, q0, q4
+  vmax.s32 q1, q1, q4
+  vmin.s32 q0, q0, q5
+  vmin.s32 q1, q1, q5
+  vadd.i32 q0, q0, q6
+  vadd.i32 q1, q1, q6
+  ldrd r0, r2, [sp, #144]
+  vstrb.32 q0, [r0], #4
+  vstrb.32 q1, [r2], #4
+  strd r0, r2, [sp, #144]
+  ldr r0, [sp, #40]
+  cmp r0, r11
+  bne 3b
+  add sp, #60
+  vpop {d8-d13}
+  pop {r4-r11, pc}
+  .size \name, .-\name
+  .endm
+  TINYQ_MVE_CONV_PAIRS tinyq_mve_conv_pairs, 0
+  TINYQ_MVE_CONV_PAIRS tinyq_mve_conv_pairs_tflite, 1
+  .purgem TINYQ_MVE_CONV_PAIRS
+  .purgem TINYQ_MVE_PAIR_CHUNK
+  .text
+)");
+// clang-format on
 
 // Pointwise layers of at most 16 input channels (MobileNet's first pointwise layers: VWW's
 // 8 -> 16 and 16 -> 32): the products of a pixel are one predicated chunk, and
@@ -630,9 +771,123 @@ __attribute__((noinline)) void pointwise_narrow(const ConvParams& p, const int8_
   }
 }
 
-// 1x1 kernel over real pixels: a pixel's channels are its patch, read in place.
+// Output columns whose windows lie wholly inside the image in x, [lo, hi) (empty when hi <= lo).
+struct Columns {
+  int32_t lo, hi;
+};
+Columns inside_columns(const ConvParams& p) {
+  const int32_t last = p.in_w - (p.kernel_w - 1) * p.dilation_w - 1 + p.pad_left;  // largest x0 + pad_left inside
+  int32_t lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
+  int32_t hi = last < 0 ? 0 : last / p.stride_w + 1;
+  if (hi > p.out_w) hi = p.out_w;
+  if (lo > hi) lo = hi;
+  return Columns{lo, hi};
+}
+
+// A window inside the image into its half of tinyq_mve_conv_pairs' interleaved buffer: `rows`
+// rows of taps of `chunks` 16-byte chunks each (kernel_w * in_c bytes), the rows `gap` bytes
+// apart after each run; chunks land 32 bytes apart from dst on. In assembly: per chunk VLDRB,
+// VSTRB and LE, per row four instructions (GCC's loop took about 12 more per row).
+//   r0 dst, r1 src (the top-left tap), r2 rows (>= 1), r3 chunks (>= 1); stack: gap.
+extern "C" void tinyq_mve_pair_rows(int8_t* dst, const int8_t* src, int32_t rows, int32_t chunks, int32_t gap);
+// clang-format off
+__asm__(R"(
+  .section .text.tinyq_mve_pair_rows,"ax",%progbits
+  .syntax unified
+  .thumb
+  .align 2
+  .global tinyq_mve_pair_rows
+  .hidden tinyq_mve_pair_rows
+  .type tinyq_mve_pair_rows, %function
+  .thumb_func
+tinyq_mve_pair_rows:
+  push {r4, lr}
+  ldr r4, [sp, #8]
+1:
+  dls lr, r3
+2:
+  vldrb.8 q0, [r1], #16
+  vstrb.8 q0, [r0], #32
+  le lr, 2b
+  add r1, r4
+  subs r2, #1
+  bne 1b
+  pop {r4, pc}
+  .size tinyq_mve_pair_rows, .-tinyq_mve_pair_rows
+  .text
+)");
+// clang-format on
+
+// One pixel's patch into its half of tinyq_mve_conv_pairs' interleaved buffer (`dst` at its
+// first chunk; chunks 32 bytes apart), any window: per tap, in_c / 16 chunks of the pixel, or
+// of the zero point where the tap is padding (x + offset = 0 there, as in im2col_s8).
+void pair_patch_taps(const ConvParams& p, const int8_t* image, int32_t y0, int32_t x0, int8_t pad_value, int8_t* dst) {
+  const int8x16_t pad = vdupq_n_s8(pad_value);
+  const int32_t chunks = p.in_c >> 4;
+  for (int32_t ty = 0; ty < p.kernel_h; ++ty) {
+    const int32_t iy = y0 + ty * p.dilation_h;
+    for (int32_t tx = 0; tx < p.kernel_w; ++tx) {
+      const int32_t ix = x0 + tx * p.dilation_w;
+      if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {
+        for (int32_t c = 0; c < chunks; ++c, dst += 32) vstrbq_s8(dst, pad);
+        continue;
+      }
+      const int8_t* src = image + (iy * p.in_w + ix) * p.in_c;
+      for (int32_t c = 0; c < chunks; ++c, src += 16, dst += 32) vstrbq_s8(dst, vldrbq_s8(src));
+    }
+  }
+}
+
+// conv2d_s8_mve_pairs' layers with the vector requantization: consecutive output pixels (in
+// memory order, across rows) in pairs through tinyq_mve_conv_pairs, a last odd pixel paired
+// with itself (its outputs written twice, the same bytes). A window inside the image with no
+// horizontal dilation copies each row of taps (kernel_w * in_c bytes, a multiple of 16) as a
+// run; any other goes tap by tap.
+__attribute__((noinline)) void conv_pairs(const ConvParams& p, const int8_t* input, const int8_t* weights,
+                                          int8_t* output, const ChannelTable& t, const OutputStage& st, int8_t* pair) {
+  const int32_t k = p.kernel_h * p.kernel_w * p.in_c;
+  const int32_t row = p.in_w * p.in_c;
+  const int32_t run_chunks = (p.kernel_w * p.in_c) >> 4;
+  const int32_t row_gap = p.dilation_h * row - 16 * run_chunks;
+  const int8_t pad_value = static_cast<int8_t>(-p.input_offset);
+  const Columns inside = p.dilation_w == 1 ? inside_columns(p) : Columns{0, 0};
+  const int32_t extent_h = (p.kernel_h - 1) * p.dilation_h;
+  const auto run = t.vector ? tinyq_mve_conv_pairs : tinyq_mve_conv_pairs_tflite;
+  const BlockArgs args{t.block(0), st.lo, st.hi, st.offset};
+  int8_t* half = pair;  // where the next pixel's patch goes: pair, then pair + 16
+  int8_t* out_a = output;
+  for (int32_t b = 0; b < p.batch; ++b) {
+    const int8_t* image = input + b * p.in_h * row;
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      const int32_t y0 = oy * p.stride_h - p.pad_top;
+      const bool rows_inside = y0 >= 0 && y0 + extent_h < p.in_h;
+      for (int32_t ox = 0; ox < p.out_w; ++ox, output += p.out_c) {
+        const int32_t x0 = ox * p.stride_w - p.pad_left;
+        if (rows_inside && ox >= inside.lo && ox < inside.hi) {
+          tinyq_mve_pair_rows(half, image + y0 * row + x0 * p.in_c, p.kernel_h, run_chunks, row_gap);
+        } else {
+          pair_patch_taps(p, image, y0, x0, pad_value, half);
+        }
+        if (half == pair) {
+          out_a = output;
+          half = pair + 16;
+        } else {
+          run(pair, weights, k, p.out_c >> 2, out_a, output, &args);
+          half = pair;
+        }
+      }
+    }
+  }
+  if (half != pair) {  // a last pixel alone: its patch twice
+    for (int32_t i = 0; i < k; i += 16) vstrbq_s8(pair + 2 * i + 16, vldrbq_s8(pair + 2 * i));
+    run(pair, weights, k, p.out_c >> 2, out_a, out_a, &args);
+  }
+}
+
+// 1x1 kernel over real pixels: a pixel's channels are its patch, read in place (conv_pairs:
+// copied, two pixels interleaved, into `pair`).
 void conv_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weights, int8_t* output,
-                    const ChannelTable& t, const OutputStage& st) {
+                    const ChannelTable& t, const OutputStage& st, int8_t* pair) {
   BlockArgs args{nullptr, st.lo, st.hi, st.offset};
   if (!t.vector && !t.tflite_vector) {
     // Scalar requantization: blocks of 4 channels outside, pixels inside, so that a block's
@@ -654,6 +909,10 @@ void conv_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weig
   }
   if (kNarrowForms && p.in_c <= 16) {
     pointwise_narrow(p, input, weights, output, t, st, args);
+    return;
+  }
+  if (kNarrowForms && conv2d_s8_mve_pairs(p)) {  // every window "inside": one row of taps, no padding
+    conv_pairs(p, input, weights, output, t, st, pair);
     return;
   }
   for (int32_t b = 0; b < p.batch; ++b) {
@@ -712,14 +971,8 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
   // Output columns whose windows lie inside the image in x: [ox_lo, ox_hi); empty unless
   // the fast copy applies.
   const bool contiguous = p.groups == 1 && p.dilation_w == 1;
-  int32_t ox_lo = 0, ox_hi = 0;
-  if (contiguous) {
-    const int32_t last = p.in_w - p.kernel_w + p.pad_left;  // largest x0 + pad_left inside
-    ox_lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
-    ox_hi = last < 0 ? 0 : last / p.stride_w + 1;
-    if (ox_hi > p.out_w) ox_hi = p.out_w;
-    if (ox_lo > ox_hi) ox_lo = ox_hi;
-  }
+  const Columns inside = contiguous ? inside_columns(p) : Columns{0, 0};
+  const int32_t ox_lo = inside.lo, ox_hi = inside.hi;
   const int32_t run = p.kernel_w * p.in_c;  // bytes of a row of taps (groups 1)
   const int32_t run_vectors = run >> 4;
   const int32_t run_tail = run & 15;
@@ -762,6 +1015,10 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
     }
     return;
   }
+  if (kNarrowForms && conv2d_s8_mve_pairs(p) && (t.vector || t.tflite_vector)) {
+    conv_pairs(p, input, weights, output, t, st, patch);
+    return;
+  }
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* image = input + b * p.in_h * row;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
@@ -790,8 +1047,9 @@ void conv2d_s8_mve_pointwise(const ConvParams& p, const int8_t* input, const int
                              int8_t* output, int16_t* scratch) {
   const OutputStage st(p.requant, p.output_offset, p.act_min, p.act_max);
   const int32_t k = p.kernel_h * p.kernel_w * (p.in_c / p.groups);
-  const ChannelTable t = prepare_channels(p, weights, bias, k, reinterpret_cast<int32_t*>(scratch));
-  conv_pointwise(p, input, weights, output, t, st);
+  int32_t* table = reinterpret_cast<int32_t*>(scratch);
+  const ChannelTable t = prepare_channels(p, weights, bias, k, table);
+  conv_pointwise(p, input, weights, output, t, st, reinterpret_cast<int8_t*>(table + 3 * p.out_c));
 }
 
 void conv2d_s8_mve_general(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,

@@ -224,10 +224,12 @@ int32_t mve_pairs8 = 0;
 // tinyq_mve_pointwise_narrow (weight rows held per block of 4 channels): conv_pointwise's run on
 // Helium requires both roundings.
 // conv_general's layers of at most 16 values per patch (groups 1) run it over a row of patches.
-QuadKinds mve_narrow, mve_narrow_general;
-void count_mve_narrow(const rt::ConvParams& p, QuadKinds& kinds) {
+// conv_general's layers of conv2d_s8_mve_pairs (groups 1, in_c a multiple of 16, K > 64, out_c
+// a multiple of 4) with the vector requantization run tinyq_mve_conv_pairs.
+QuadKinds mve_narrow, mve_narrow_general, mve_pairs, mve_pointwise_pairs;
+void count_mve_narrow(const rt::ConvParams& p, QuadKinds& kinds, bool shape) {
   const bool tflite = p.requant.rounding == rt::kRoundTflite;
-  bool vector = p.kernel_h * p.kernel_w * p.in_c <= 16 && p.groups == 1;
+  bool vector = shape;
   for (int32_t i = 0; i < p.requant.count; ++i) vector = vector && p.requant.shift[i] <= (tflite ? 0 : -2);
   if (vector) ++(tflite ? kinds.tflite : kinds.single);
 }
@@ -270,8 +272,11 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
     }
     if (strcmp(expect, "depthwise_few") == 0) count_few_kinds(p);
     if (strcmp(expect, "depthwise_mult1") == 0) count_mve_pairs8(p);
-    if (strcmp(expect, "conv_pointwise") == 0) count_mve_narrow(p, mve_narrow);
-    if (strcmp(expect, "conv_general") == 0) count_mve_narrow(p, mve_narrow_general);
+    const bool narrow = p.kernel_h * p.kernel_w * p.in_c <= 16 && p.groups == 1;
+    if (strcmp(expect, "conv_pointwise") == 0) count_mve_narrow(p, mve_narrow, narrow);
+    if (strcmp(expect, "conv_general") == 0) count_mve_narrow(p, mve_narrow_general, narrow);
+    if (strcmp(expect, "conv_general") == 0) count_mve_narrow(p, mve_pairs, rt::conv2d_s8_mve_pairs(p));
+    if (strcmp(expect, "conv_pointwise") == 0) count_mve_narrow(p, mve_pointwise_pairs, rt::conv2d_s8_mve_pairs(p));
     if (strcmp(expect, "depthwise_3x3") == 0) count_quad_kinds(p);
     if (strcmp(expect, "conv_pointwise") == 0) count_narrow_kinds(p, p.in_c == 8 || p.in_c == 16);
     if (strcmp(expect, "conv_gather") == 0) {
@@ -327,6 +332,7 @@ struct ShapeOdds {
   int32_t column;          // of those: any k up to 32, any channel count, unpadded, often one pixel
   int32_t first3x3 = 0;    // conv: a one-channel 3x3 first layer (the DSP path's rows3 gather)
   int32_t eight = 0;       // depthwise: 8 channels, multiplier 1 (Helium's pixel pairs)
+  int32_t wide = 0;        // conv: groups 1, 16 to 128 input channels in 16s, out_c a multiple of 4
 };
 constexpr ShapeOdds kMixed{25, 60, 25, 40, 15, 0};
 
@@ -349,6 +355,11 @@ rt::ConvParams random_conv_shape(bool depthwise, const ShapeOdds& odds) {
     p.groups = chance(20) ? uniform(2, 3) : 1;
     p.in_c = p.groups * kChannels[uniform(0, 13)];
     p.out_c = p.groups * kChannels[uniform(0, 11)];
+    if (chance(odds.wide)) {  // Helium's pixel pairs where K > 64 (ResNet's 3x3, MobileNet's 1x1)
+      p.groups = 1;
+      p.in_c = 16 * uniform(1, 8);
+      p.out_c = 4 * uniform(1, 10);
+    }
   }
   random_axis(p.in_h, pointwise, p.kernel_h, p.stride_h, p.dilation_h, p.pad_top, p.out_h);
   random_axis(p.in_w, pointwise, p.kernel_w, p.stride_w, p.dilation_w, p.pad_left, p.out_w);
@@ -735,8 +746,8 @@ struct Variant {
   int32_t cases;
 };
 constexpr Variant kVariants[] = {
-    {"conv_pointwise", false, {100, 100, 0, 0, 0, 0}, 1000},  // 1x1, no padding taps: channels are the patch
-    {"conv_general", false, {10, 0, 0, 0, 0, 0}, 1000},       // im2col: any window, stride, dilation, groups
+    {"conv_pointwise", false, {100, 100, 0, 0, 0, 0, 0, 0, 30}, 1000},  // 1x1, no padding taps: channels are the patch
+    {"conv_general", false, {10, 0, 0, 0, 0, 0, 0, 0, 30}, 1000},       // im2col: any window, stride, dilation, groups
 #if defined(TINYQ_PATH_ARM_DSP)
     {"conv_gather", false, {10, 0, 0, 0, 0, 0, 10}, 1000},    // first layers: inside windows through a tap table
     {"depthwise_3x3", true, {0, 0, 0, 100, 0, 0}, 1000},      // row pairs, 3x3 windows unrolled (edges: a patch)
@@ -844,6 +855,13 @@ int main() {
           ++failures;
           printf("TOO FEW CASES of narrow Helium pointwise layers\n");
         }
+        printf(
+            "conv_pointwise: pixel pairs (in_c %% 16 == 0, in_c > 64), vector requantization: single %ld, tflite %ld\n",
+            (long)mve_pointwise_pairs.single, (long)mve_pointwise_pairs.tflite);
+        if (mve_pointwise_pairs.single < 20 || mve_pointwise_pairs.tflite < 20) {
+          ++failures;
+          printf("TOO FEW CASES of Helium pointwise pixel pairs\n");
+        }
       }
       if (strcmp(only, "conv_general") == 0 && rt::kNativePath == rt::KernelPath::ArmMve) {
         printf("conv_general: at most 16 values per patch, vector requantization: single %ld, tflite %ld\n",
@@ -851,6 +869,12 @@ int main() {
         if (mve_narrow_general.single < 20 || mve_narrow_general.tflite < 20) {
           ++failures;
           printf("TOO FEW CASES of narrow Helium conv layers\n");
+        }
+        printf("conv_general: pixel pairs (in_c %% 16 == 0, K > 64), vector requantization: single %ld, tflite %ld\n",
+               (long)mve_pairs.single, (long)mve_pairs.tflite);
+        if (mve_pairs.single < 20 || mve_pairs.tflite < 20) {
+          ++failures;
+          printf("TOO FEW CASES of Helium pixel pairs\n");
         }
       }
       if (strcmp(only, "depthwise_mult1") == 0 && rt::kNativePath == rt::KernelPath::ArmMve) {

@@ -94,6 +94,14 @@ constexpr int32_t kMveNarrowPixels = 16;
 constexpr bool conv2d_s8_mve_narrow(const ConvParams& p) {
   return p.groups == 1 && p.kernel_h * p.kernel_w * p.in_c <= 16;
 }
+// Helium, groups 1, input channels a multiple of 16 and more than 64 values per patch (3x3
+// convs of 16 channels or more: ResNet's; pointwise layers of 80 channels or more:
+// MobileNet's): two pixels' patches, interleaved 16 bytes at a time, share each weight load
+// (2 pixels x 4 channels per pass); whole blocks of 4 channels. A speed form: -Os builds run
+// one patch at a time in the first half of the same scratch.
+constexpr bool conv2d_s8_mve_pairs(const ConvParams& p) {
+  return p.groups == 1 && p.in_c % 16 == 0 && p.kernel_h * p.kernel_w * p.in_c > 64 && p.out_c % 4 == 0;
+}
 constexpr size_t conv2d_s8_scratch_bytes(const ConvParams& p, KernelPath path = kNativePath) {
   // Values per output channel, and the same rounded up to whole groups of 4.
   const size_t patch =
@@ -105,10 +113,15 @@ constexpr size_t conv2d_s8_scratch_bytes(const ConvParams& p, KernelPath path = 
     case ConvVariant::DspGeneral:  // the same for patches, then maybe the gather table
       return 4 * patch4 * sizeof(int16_t) + (conv2d_s8_dsp_gathers(p) ? patch * 2 * sizeof(int32_t) : 0);
     case ConvVariant::MvePointwise:  // per channel: bias + offset * weight sum, multiplier, shift
-      return 3 * static_cast<size_t>(p.out_c) * sizeof(int32_t);
-    case ConvVariant::MveGeneral:  // the same, then one int8 patch (narrow: a row's, 16 bytes each)
-      return 3 * static_cast<size_t>(p.out_c) * sizeof(int32_t) +
-             (conv2d_s8_mve_narrow(p) ? 16 * static_cast<size_t>(kMveNarrowPixels) : patch4);
+                                     // (pairs: then two pixels' channels, interleaved)
+      return 3 * static_cast<size_t>(p.out_c) * sizeof(int32_t) + (conv2d_s8_mve_pairs(p) ? 2 * patch : 0);
+    case ConvVariant::MveGeneral: {  // the same, then the int8 patches: one, two interleaved
+                                     // (pairs), or a row's 16 bytes apart (narrow)
+      const size_t patches = conv2d_s8_mve_narrow(p)  ? 16 * static_cast<size_t>(kMveNarrowPixels)
+                             : conv2d_s8_mve_pairs(p) ? 2 * patch
+                                                      : patch4;
+      return 3 * static_cast<size_t>(p.out_c) * sizeof(int32_t) + patches;
+    }
     case ConvVariant::Portable: break;
   }
   return patch * sizeof(int16_t);
