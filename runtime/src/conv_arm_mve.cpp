@@ -854,27 +854,50 @@ __attribute__((noinline)) void conv_pairs(const ConvParams& p, const int8_t* inp
   const int32_t extent_h = (p.kernel_h - 1) * p.dilation_h;
   const auto run = t.vector ? tinyq_mve_conv_pairs : tinyq_mve_conv_pairs_tflite;
   const BlockArgs args{t.block(0), st.lo, st.hi, st.offset};
+  const int32_t blocks = p.out_c >> 2, step = p.stride_w * p.in_c;
   int8_t* half = pair;  // where the next pixel's patch goes: pair, then pair + 16
   int8_t* out_a = output;
+  // The patch just placed in `half` is the pixel whose outputs are at `out`.
+  const auto placed = [&](int8_t* out) {
+    if (half == pair) {
+      out_a = out;
+      half = pair + 16;
+    } else {
+      run(pair, weights, k, blocks, out_a, out, &args);
+      half = pair;
+    }
+  };
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* image = input + b * p.in_h * row;
-    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+    for (int32_t oy = 0; oy < p.out_h; ++oy, output += p.out_w * p.out_c) {
       const int32_t y0 = oy * p.stride_h - p.pad_top;
       const bool rows_inside = y0 >= 0 && y0 + extent_h < p.in_h;
-      for (int32_t ox = 0; ox < p.out_w; ++ox, output += p.out_c) {
-        const int32_t x0 = ox * p.stride_w - p.pad_left;
-        if (rows_inside && ox >= inside.lo && ox < inside.hi) {
-          tinyq_mve_pair_rows(half, image + y0 * row + x0 * p.in_c, p.kernel_h, run_chunks, row_gap);
-        } else {
-          pair_patch_taps(p, image, y0, x0, pad_value, half);
-        }
-        if (half == pair) {
-          out_a = output;
-          half = pair + 16;
-        } else {
-          run(pair, weights, k, p.out_c >> 2, out_a, output, &args);
-          half = pair;
-        }
+      const int32_t lo = rows_inside ? inside.lo : p.out_w, hi = rows_inside ? inside.hi : p.out_w;
+      for (int32_t ox = 0; ox < lo; ++ox) {  // windows over the left (or any) padding: tap by tap
+        pair_patch_taps(p, image, y0, ox * p.stride_w - p.pad_left, pad_value, half);
+        placed(output + ox * p.out_c);
+      }
+      // Windows inside: row runs, two pixels and one tinyq_mve_conv_pairs call per step once
+      // the pair is empty (no per-pixel tests).
+      const int8_t* src = image + y0 * row + (lo * p.stride_w - p.pad_left) * p.in_c;
+      int32_t ox = lo;
+      if (ox < hi && half != pair) {
+        tinyq_mve_pair_rows(half, src, p.kernel_h, run_chunks, row_gap);
+        placed(output + ox * p.out_c);
+        ++ox, src += step;
+      }
+      for (; ox + 1 < hi; ox += 2, src += 2 * step) {
+        tinyq_mve_pair_rows(pair, src, p.kernel_h, run_chunks, row_gap);
+        tinyq_mve_pair_rows(pair + 16, src + step, p.kernel_h, run_chunks, row_gap);
+        run(pair, weights, k, blocks, output + ox * p.out_c, output + (ox + 1) * p.out_c, &args);
+      }
+      if (ox < hi) {
+        tinyq_mve_pair_rows(half, src, p.kernel_h, run_chunks, row_gap);
+        placed(output + ox * p.out_c);
+      }
+      for (ox = hi > lo ? hi : lo; ox < p.out_w; ++ox) {  // windows over the right padding
+        pair_patch_taps(p, image, y0, ox * p.stride_w - p.pad_left, pad_value, half);
+        placed(output + ox * p.out_c);
       }
     }
   }
