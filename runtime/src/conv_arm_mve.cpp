@@ -17,7 +17,9 @@
 // K % 16 tails use tail-predicated loads (VCTP): no byte outside a row or patch is read.
 // Variants: pointwise (1x1 over real pixels) reads the pixels' channels in place; general
 // copies each pixel's patch (im2col, int8; rows of interior windows inline) and runs every
-// channel block on it.
+// channel block on it. Where in_c is a multiple of 16 and K > 64 (conv2d_s8_mve_pairs) both
+// copy two pixels' patches interleaved and run 2 pixels x 4 channels per pass
+// (tinyq_mve_conv_pairs: each weight load shared by the two pixels).
 #include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
 #if defined(TINYQ_PATH_ARM_MVE)

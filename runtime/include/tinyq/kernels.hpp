@@ -63,7 +63,9 @@ enum class ConvVariant : int32_t {
   DspPointwise,  // 1x1 kernel over real pixels: a pixel's channels are its patch (no window)
   DspGeneral,    // im2col of four pixels into 16-bit pairs, 1 channel x 4 pixels per SMLAD block
   MvePointwise,  // 1x1 kernel over real pixels: rows read in place, 1 pixel x 4 channels
+                 // (conv2d_s8_mve_pairs: 2 pixels x 4 channels, copied interleaved)
   MveGeneral,    // im2col of one pixel into int8 (padding = the zero point), 1 pixel x 4 channels
+                 // (conv2d_s8_mve_pairs: of two pixels, interleaved, 2 pixels x 4 channels)
 };
 // A 1x1 kernel whose every output pixel reads a real input pixel (no padding taps, also none
 // from pad_bottom/pad_right, which the kernel only sees through out_h/out_w).
