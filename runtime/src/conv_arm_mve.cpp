@@ -822,21 +822,36 @@ tinyq_mve_pair_rows:
 
 // One pixel's patch into its half of tinyq_mve_conv_pairs' interleaved buffer (`dst` at its
 // first chunk; chunks 32 bytes apart), any window: per tap, in_c / 16 chunks of the pixel, or
-// of the zero point where the tap is padding (x + offset = 0 there, as in im2col_s8).
+// of the zero point where the tap is padding (x + offset = 0 there, as in im2col_s8). Edge
+// windows, so per row of taps rather than per tap (IC: 115,314 -> about 30,000 instructions).
 void pair_patch_taps(const ConvParams& p, const int8_t* image, int32_t y0, int32_t x0, int8_t pad_value, int8_t* dst) {
   const int8x16_t pad = vdupq_n_s8(pad_value);
   const int32_t chunks = p.in_c >> 4;
+  const auto fill = [&](int32_t n) {
+    for (int32_t c = 0; c < n; ++c, dst += 32) vstrbq_s8(dst, pad);
+  };
+  // The columns of valid taps are the same on every row: per row of taps, the padding left of
+  // them, the valid taps (one run of bytes without dilation), the padding right of them.
+  const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, p.dilation_w, p.in_w);
   for (int32_t ty = 0; ty < p.kernel_h; ++ty) {
     const int32_t iy = y0 + ty * p.dilation_h;
-    for (int32_t tx = 0; tx < p.kernel_w; ++tx) {
-      const int32_t ix = x0 + tx * p.dilation_w;
-      if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {
-        for (int32_t c = 0; c < chunks; ++c, dst += 32) vstrbq_s8(dst, pad);
-        continue;
-      }
-      const int8_t* src = image + (iy * p.in_w + ix) * p.in_c;
-      for (int32_t c = 0; c < chunks; ++c, src += 16, dst += 32) vstrbq_s8(dst, vldrbq_s8(src));
+    if (iy < 0 || iy >= p.in_h || kx.last <= kx.first) {
+      fill(p.kernel_w * chunks);
+      continue;
     }
+    fill(kx.first * chunks);
+    const int8_t* src = image + (iy * p.in_w + x0 + kx.first * p.dilation_w) * p.in_c;
+    if (p.dilation_w == 1) {
+      const int32_t n = (kx.last - kx.first) * chunks;
+      tinyq_mve_pair_rows(dst, src, 1, n, 0);
+      dst += 32 * n;
+    } else {
+      for (int32_t tx = kx.first; tx < kx.last; ++tx, src += p.dilation_w * p.in_c) {
+        const int8_t* s = src;
+        for (int32_t c = 0; c < chunks; ++c, s += 16, dst += 32) vstrbq_s8(dst, vldrbq_s8(s));
+      }
+    }
+    fill((p.kernel_w - kx.last) * chunks);
   }
 }
 
