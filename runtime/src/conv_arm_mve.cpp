@@ -60,36 +60,55 @@ struct ChannelTable {
   bool tflite_vector;  // TFLite's rounding and every shift <= 0: requantize_lanes_tflite applies
   const int32_t* block(int32_t oc) const { return table + 3 * oc; }
 };
+// The sum of a weight row: whole chunks unpredicated, the tail once (GCC 12 re-creates the
+// VCTP predicate per chunk in a predicated loop: 10 instructions a chunk instead of 3).
+TINYQ_ALWAYS_INLINE int32_t row_sum(const int8_t* w, int32_t k) {
+  int32_t sum = 0, i = 0;
+  for (; i + 16 <= k; i += 16) sum = vaddvaq_s8(sum, vldrbq_s8(w + i));
+  if (i < k) sum = vaddvaq_s8(sum, vldrbq_z_s8(w + i, vctp8q(static_cast<uint32_t>(k - i))));
+  return sum;
+}
+
 ChannelTable prepare_channels(const ConvParams& p, const int8_t* weights, const int32_t* bias, int32_t k,
                               int32_t* scratch) {
   // The table holds shift + 1 (-t) for tinyq's rounding, the shift itself for TFLite's; the
   // largest shift decides which vector requantization applies.
   const bool tflite = p.requant.rounding == kRoundTflite;
   const int32_t shift_bias = tflite ? 0 : 1;
+  const bool per_tensor = p.requant.count == 1;
   int32_t max_shift = -31;
+  int32x4_t max_shifts = vdupq_n_s32(-31);
   ChannelTable t{scratch, false, false};
   const int32_t group_out_c = p.out_c / p.groups;
   for (int32_t g = 0; g < p.groups; ++g) {
     for (int32_t oc = g * group_out_c; oc < (g + 1) * group_out_c; oc += 4) {
       const int32_t n = (g + 1) * group_out_c - oc < 4 ? (g + 1) * group_out_c - oc : 4;
       int32_t* entry = scratch + 3 * oc;
+      if (n == 4) {  // a whole block as vectors (base modulo 2^32: VMUL and VADD wrap)
+        int32_t sums[4];
+        for (int32_t j = 0; j < 4; ++j) sums[j] = row_sum(weights + (oc + j) * k, k);
+        const int32x4_t b = bias != nullptr ? vldrwq_s32(bias + oc) : vdupq_n_s32(0);
+        vstrwq_s32(entry, vaddq_s32(b, vmulq_n_s32(vldrwq_s32(sums), p.input_offset)));
+        const int32x4_t m = per_tensor ? vdupq_n_s32(p.requant.multiplier[0]) : vldrwq_s32(p.requant.multiplier + oc);
+        const int32x4_t sh = per_tensor ? vdupq_n_s32(p.requant.shift[0]) : vldrwq_s32(p.requant.shift + oc);
+        vstrwq_s32(entry + 4, m);
+        vstrwq_s32(entry + 8, vaddq_n_s32(sh, shift_bias));
+        max_shifts = vmaxq_s32(max_shifts, sh);
+        continue;
+      }
       for (int32_t j = 0; j < n; ++j) {
         const int32_t o = oc + j;
-        const int8_t* w = weights + o * k;
-        // Whole chunks unpredicated, the tail once: GCC 12 re-creates the VCTP predicate per
-        // chunk in a predicated loop (10 instructions a chunk instead of 3; VWW 2%).
-        int32_t sum = 0, i = 0;
-        for (; i + 16 <= k; i += 16) sum = vaddvaq_s8(sum, vldrbq_s8(w + i));
-        if (i < k) sum = vaddvaq_s8(sum, vldrbq_z_s8(w + i, vctp8q(static_cast<uint32_t>(k - i))));
         entry[j] = static_cast<int32_t>(static_cast<uint32_t>(bias != nullptr ? bias[o] : 0) +
-                                        static_cast<uint32_t>(p.input_offset) * static_cast<uint32_t>(sum));
-        const int32_t r = p.requant.count == 1 ? 0 : o;
+                                        static_cast<uint32_t>(p.input_offset) *
+                                            static_cast<uint32_t>(row_sum(weights + o * k, k)));
+        const int32_t r = per_tensor ? 0 : o;
         entry[n + j] = p.requant.multiplier[r];
         entry[2 * n + j] = p.requant.shift[r] + shift_bias;
         max_shift = p.requant.shift[r] > max_shift ? p.requant.shift[r] : max_shift;
       }
     }
   }
+  max_shift = vmaxvq_s32(max_shift, max_shifts);
   t.vector = !tflite && max_shift <= -2;
   t.tflite_vector = tflite && max_shift <= 0;
   return t;
