@@ -258,6 +258,9 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
   if (n_in > kMaxInput || n_w > kMaxWeights || n_out > kMaxOutput || p.out_c > kMaxChannels) return;
   fill(input, n_in, -128, 127);
   fill(weights, n_w, -127, 127);
+  // Windows of more than 255 taps: now and then weights of one sign, whose sum over the
+  // window leaves 16 bits (Helium's depthwise set-up sums them in 16-bit lanes in parts).
+  if (p.kernel_h * p.kernel_w > 255 && chance(50)) fill(weights, n_w, 100, 127);
   const int32_t k = p.kernel_h * p.kernel_w * group_in_c;
   for (int32_t o = 0; o < p.out_c; ++o) bias[o] = uniform(-(1 << 14), 1 << 14);
   p.requant = random_requant(p.out_c, large_multiplier && k <= 256);
@@ -419,9 +422,10 @@ rt::ConvParams random_conv_shape(bool depthwise, const ShapeOdds& odds) {
     p.out_w = p.in_w;
     if (odds.column > 0 && chance(odds.column)) {  // the DSP Column variant's windows: all inside
       static const int32_t kColumnChannels[] = {4, 5, 7, 8, 13, 20, 33, 40, 64, 127, 128};
-      static const int32_t kColumnKernels[] = {2, 3, 4, 5, 7, 10, 15, 16, 31, 32};
+      // 300: more taps than Helium's 16-bit weight sums take at once (fold_base flushes at 255).
+      static const int32_t kColumnKernels[] = {2, 3, 4, 5, 7, 10, 15, 16, 31, 32, 300};
       p.in_c = p.groups = p.out_c = kColumnChannels[uniform(0, 10)];
-      p.kernel_h = kColumnKernels[uniform(0, 9)];
+      p.kernel_h = kColumnKernels[uniform(0, 10)];
       p.dilation_h = chance(15) ? 2 : 1;
       p.stride_h = uniform(1, 2);
       p.stride_w = uniform(1, 2);
