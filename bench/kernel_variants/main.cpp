@@ -467,6 +467,7 @@ int main() {
   tinyq_marker();
   tinyq_marker();
   conv(false, 14, 14, 32, 64, 1, 1, "1x1, 14x14x32 -> 64");
+  conv(false, 6, 6, 128, 128, 1, 1, "1x1, 6x6x128 -> 128 (VWW)");
   conv(false, 14, 14, 16, 32, 3, 1, "3x3 s1 p1, 14x14x16 -> 32");
   conv(false, 28, 28, 3, 16, 3, 1, "3x3 s1 p1, 28x28x3 -> 16 (first layer)");
   conv(true, 14, 14, 32, 32, 3, 1, "depthwise 3x3 s1 p1, 14x14x32");
