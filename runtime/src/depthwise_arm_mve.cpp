@@ -518,6 +518,19 @@ void fold_base(const ConvParams& p, const int8_t* w_block, detail::TapRange ky, 
     summed = 0;
   };
   const bool full = blk.n == 16;
+  if (full && (ky.last - ky.first) * (kx.last - kx.first) <= 255) {  // the usual case: one pass
+    const int32_t row_step = p.kernel_w * p.out_c;
+    const int8_t* row = w_block + (ky.first * p.kernel_w + kx.first) * p.out_c;
+    for (int32_t ty = ky.first; ty < ky.last; ++ty, row += row_step) {
+      const int8_t* w = row;
+      for (int32_t tx = kx.first; tx < kx.last; ++tx, w += p.out_c) {
+        sum[0] = vaddq_s16(sum[0], vldrbq_s16(w));
+        sum[1] = vaddq_s16(sum[1], vldrbq_s16(w + 8));
+      }
+    }
+    flush();
+    return;
+  }
   for (int32_t ty = ky.first; ty < ky.last; ++ty) {
     for (int32_t tx = kx.first; tx < kx.last; ++tx) {
       const int8_t* w = w_block + (ty * p.kernel_w + tx) * p.out_c;
