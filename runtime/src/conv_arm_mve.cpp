@@ -369,8 +369,8 @@ TINYQ_ALWAYS_INLINE BlocksFn held_blocks(int32_t k, bool tflite) {
   return kHeld[(k & 15) != 0 ? 1 : 0][tflite ? 1 : 0][((k + 15) >> 4) - 2];
 }
 
-// Two pixels x 4 channels per pass (conv2d_s8_mve_pairs: 3x3 convs of 16 channels or more,
-// K > 64 and a multiple of 16): the two pixels' patches are interleaved 16 bytes at a time
+// Two pixels x 4 channels per pass (conv2d_s8_mve_pairs: in_c a multiple of 16 and K > 64,
+// e.g. 3x3 convs of 16 channels or more, pointwise layers of 80 or more): the two pixels' patches are interleaved 16 bytes at a time
 // (chunk i of the first at 32 i, of the second at 32 i + 16), so that one pointer reads both,
 // and each weight chunk is loaded once for the two VMLADAVA of the pixels: per 16 values 2 + 4
 // loads for 8 VMLADAVA (128 MACs) instead of 1 + 4 for 4. The 8 sums take all the even
@@ -385,8 +385,8 @@ TINYQ_ALWAYS_INLINE BlocksFn held_blocks(int32_t k, bool tflite) {
 //   In the chunk loop: r1 x, r3 / r5 / r7 / r9 the 4 rows, r11 the count; sums r0 r2 r4 r6
 //   (first pixel), r8 r10 r12 lr (second); q0 / q1 the pixels' chunks, q2 / q3 weights.
 //   q4 lo, q5 hi, q6 the output offset. Frame: [sp] and [sp, #16] the sums, #32 K, #36 x
-//   (one LDRD), #40 the chunks after the first, #44 the next block's table entries, #48 the
-//   end of the blocks' entries (the loop's end).
+//   (one LDRD), #40 the passes of two chunks after the first (and the odd one), #44 the next
+//   block's table entries, #48 the end of the blocks' entries (the loop's end).
 extern "C" void tinyq_mve_conv_pairs(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out_a,
                                      int8_t* out_b, const BlockArgs* args);
 extern "C" void tinyq_mve_conv_pairs_tflite(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out_a,
