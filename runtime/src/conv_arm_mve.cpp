@@ -370,16 +370,16 @@ TINYQ_ALWAYS_INLINE BlocksFn held_blocks(int32_t k, bool tflite) {
 }
 
 // Two pixels x 4 channels per pass (conv2d_s8_mve_pairs: in_c a multiple of 16 and K > 64,
-// e.g. 3x3 convs of 16 channels or more, pointwise layers of 80 or more): the two pixels' patches are interleaved 16 bytes at a time
-// (chunk i of the first at 32 i, of the second at 32 i + 16), so that one pointer reads both,
-// and each weight chunk is loaded once for the two VMLADAVA of the pixels: per 16 values 2 + 4
-// loads for 8 VMLADAVA (128 MACs) instead of 1 + 4 for 4. The 8 sums take all the even
-// registers VMLADAVA accumulates in (r0 - r12 and lr), so the chunk loop counts in r11 (SUBS,
-// BNE, two chunks per pass) instead of LE. The first chunk starts the sums (VMLADAV); an odd
-// count of the others runs one chunk before the loop (the block loop assembled twice, for
-// either parity, so that no block tests it). The two pixels' sums are requantized
-// from the same ChannelTable entries (TINYQ_MVE_REQUANT's steps, once per vector) and stored
-// as 4 bytes each at out_a and out_b.
+// e.g. 3x3 convs of 16 channels or more, pointwise layers of 80 or more): the two pixels'
+// patches are interleaved 16 bytes at a time (chunk i of the first at 32 i, of the second at
+// 32 i + 16), so that one pointer reads both, and each weight chunk is loaded once for the two
+// VMLADAVA of the pixels: per 16 values 2 + 4 loads for 8 VMLADAVA (128 MACs) instead of
+// 1 + 4 for 4. The 8 sums take all the even registers VMLADAVA accumulates in (r0 - r12 and
+// lr), so the chunk loop counts in r11 (SUBS, BNE, two chunks per pass) instead of LE. The
+// first chunk starts the sums (VMLADAV); an odd count of the others runs one chunk before the
+// loop (the block loop assembled twice, for either parity, so that no block tests it). The
+// two pixels' sums are requantized from the same ChannelTable entries (TINYQ_MVE_REQUANT's
+// steps, once per vector) and stored as 4 bytes each at out_a and out_b.
 //   r0 x (the interleaved patches, 2K bytes), r1 the first block's first weight row (rows K
 //   apart, blocks 4K apart), r2 K, r3 blocks (>= 1); stack: out_a, out_b, args.
 //   In the chunk loop: r1 x, r3 / r5 / r7 / r9 the 4 rows, r11 the count; sums r0 r2 r4 r6
