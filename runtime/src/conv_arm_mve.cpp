@@ -236,24 +236,22 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   .macro TINYQ_MVE_HELD_ROW_TAIL acc, chunks
   vldrb.8 q4, [r1]
   vmladav.s8 \acc, q0, q4
-  .if \chunks == 2
-  vpst
-  vldrbt.8 q7, [r1, #16]
-  vmladava.s8 \acc, q1, q7
-  .endif
-  .if \chunks == 3
+  .if \chunks > 2
   vldrb.8 q7, [r1, #16]
   vmladava.s8 \acc, q1, q7
-  vpst
-  vldrbt.8 q4, [r1, #32]
-  vmladava.s8 \acc, q2, q4
   .endif
-  .if \chunks == 4
-  vldrb.8 q7, [r1, #16]
-  vmladava.s8 \acc, q1, q7
+  .if \chunks > 3
   vldrb.8 q4, [r1, #32]
   vmladava.s8 \acc, q2, q4
+  .endif
   vpst
+  .if \chunks == 2
+  vldrbt.8 q7, [r1, #16]
+  vmladava.s8 \acc, q1, q7
+  .elseif \chunks == 3
+  vldrbt.8 q4, [r1, #32]
+  vmladava.s8 \acc, q2, q4
+  .else
   vldrbt.8 q7, [r1, #48]
   vmladava.s8 \acc, q3, q7
   .endif
@@ -277,19 +275,18 @@ tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail:
   and r12, r2, #15
   vctp.8 r12
   vldrb.8 q0, [r0]
-  .if \chunks == 2
-  vpst
-  vldrbt.8 q1, [r0, #16]
-  .endif
-  .if \chunks == 3
+  .if \chunks > 2
   vldrb.8 q1, [r0, #16]
-  vpst
-  vldrbt.8 q2, [r0, #32]
   .endif
-  .if \chunks == 4
-  vldrb.8 q1, [r0, #16]
+  .if \chunks > 3
   vldrb.8 q2, [r0, #32]
+  .endif
   vpst
+  .if \chunks == 2
+  vldrbt.8 q1, [r0, #16]
+  .elseif \chunks == 3
+  vldrbt.8 q2, [r0, #32]
+  .else
   vldrbt.8 q3, [r0, #48]
   .endif
   .else
@@ -392,7 +389,7 @@ extern "C" void tinyq_mve_conv_pairs(const int8_t* x, const int8_t* w, int32_t k
 extern "C" void tinyq_mve_conv_pairs_tflite(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out_a,
                                             int8_t* out_b, const BlockArgs* args);
 // clang-format off
-__asm__(R"(
+__asm__(TINYQ_MVE_REQUANT_MACRO R"(
   .macro TINYQ_MVE_PAIR_CHUNK op
   vldrb.8 q1, [r1, #16]
   vldrb.8 q0, [r1], #32
@@ -432,27 +429,7 @@ __asm__(R"(
   vldrw.32 q0, [sp]
   vldrw.32 q1, [sp, #16]
   ldr r11, [sp, #44]
-  vldrw.32 q2, [r11], #16
-  vadd.i32 q0, q0, q2
-  vadd.i32 q1, q1, q2
-  vldrw.32 q2, [r11], #16
-  .if \tflite
-  vqrdmulh.s32 q0, q0, q2
-  vqrdmulh.s32 q1, q1, q2
-  vldrw.32 q2, [r11], #16
-  vand q3, q0, q2
-  vshr.s32 q3, q3, #31
-  vqadd.s32 q0, q0, q3
-  vand q3, q1, q2
-  vshr.s32 q3, q3, #31
-  vqadd.s32 q1, q1, q3
-  .else
-  vmulh.s32 q0, q0, q2
-  vmulh.s32 q1, q1, q2
-  vldrw.32 q2, [r11], #16
-  .endif
-  vrshl.s32 q0, q0, q2
-  vrshl.s32 q1, q1, q2
+  TINYQ_MVE_REQUANT q0, q2, q3, r11, \tflite, q1
   str r11, [sp, #44]
   vmax.s32 q0, q0, q4
   vmax.s32 q1, q1, q4
@@ -518,7 +495,7 @@ __asm__(R"(
   .purgem TINYQ_MVE_PAIR_BLOCKS
   .purgem TINYQ_MVE_PAIR_CHUNK
   .text
-)");
+)" TINYQ_MVE_REQUANT_PURGE);
 // clang-format on
 
 // Pointwise layers of at most 16 input channels (MobileNet's first pointwise layers: VWW's
@@ -726,8 +703,7 @@ void im2col_s8(const ConvParams& p, const int8_t* image, int32_t y0, int32_t x0,
   const int32_t left = kx.first * group_in_c, right = (p.kernel_w - kx.last) * group_in_c;
   // A row of taps is one contiguous run of bytes when the taps are adjacent pixels and a
   // pixel's channels all belong to the group.
-  const bool contiguous = p.dilation_w == 1 && p.groups == 1;
-  if (contiguous) {
+  if (p.dilation_w == 1 && p.groups == 1) {
     // The whole patch the zero point in vector stores, then each valid row's run of valid
     // taps over it: no call per row (KWS's 10x4 stem: 10 rows of 4 bytes, three calls each).
     const int32_t k = p.kernel_h * row_taps, n = (kx.last - kx.first) * p.in_c;
@@ -756,12 +732,8 @@ void im2col_s8(const ConvParams& p, const int8_t* image, int32_t y0, int32_t x0,
     }
     const int8_t* row = image + iy * p.in_w * p.in_c + g * group_in_c;
     if (left > 0) fill_bytes(dst, pad_value, left);
-    if (contiguous) {
-      copy_bytes(dst + left, row + (x0 + kx.first) * p.in_c, (kx.last - kx.first) * p.in_c);
-    } else {
-      for (int32_t tx = kx.first; tx < kx.last; ++tx)
-        copy_bytes(dst + tx * group_in_c, row + (x0 + tx * p.dilation_w) * p.in_c, group_in_c);
-    }
+    for (int32_t tx = kx.first; tx < kx.last; ++tx)  // tap by tap (dilated, or a group's channels)
+      copy_bytes(dst + tx * group_in_c, row + (x0 + tx * p.dilation_w) * p.in_c, group_in_c);
     if (right > 0) fill_bytes(dst + row_taps - right, pad_value, right);
   }
 }
@@ -826,24 +798,17 @@ __attribute__((noinline)) void pointwise_narrow(const ConvParams& p, const int8_
   }
 }
 
-// Output columns whose windows lie wholly inside the image in x, [lo, hi) (empty when hi <= lo).
-struct Columns {
-  int32_t lo, hi;
-};
-Columns inside_columns(const ConvParams& p) {
-  const int32_t last = p.in_w - (p.kernel_w - 1) * p.dilation_w - 1 + p.pad_left;  // largest x0 + pad_left inside
-  int32_t lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
-  int32_t hi = last < 0 ? 0 : last / p.stride_w + 1;
-  if (hi > p.out_w) hi = p.out_w;
-  if (lo > hi) lo = hi;
-  return Columns{lo, hi};
+// Output columns whose windows lie wholly inside the image in x.
+detail::TapRange inside_columns(const ConvParams& p) {
+  return detail::inside_outputs(p.in_w, p.out_w, p.kernel_w, p.stride_w, p.dilation_w, p.pad_left);
 }
 
-// A window inside the image into its half of tinyq_mve_conv_pairs' interleaved buffer: `rows`
-// rows of taps of `chunks` 16-byte chunks each (kernel_w * in_c bytes), the rows `gap` bytes
-// apart after each run; chunks land 32 bytes apart from dst on. In assembly: per chunk VLDRB,
-// VSTRB and LE, per row four instructions (GCC's loop took about 12 more per row).
-//   r0 dst, r1 src (the top-left tap), r2 rows (>= 1), r3 chunks (>= 1); stack: gap.
+// A window's runs of bytes into its half of tinyq_mve_conv_pairs' interleaved buffer: `rows`
+// runs of `chunks` 16-byte chunks each (a window's rows of taps, kernel_w * in_c bytes; or an
+// edge window's valid taps), `gap` bytes apart after each run; chunks land 32 bytes apart
+// from dst on. In assembly: per chunk VLDRB, VSTRB and LE, per run four instructions (GCC's
+// loop took about 12 more per row).
+//   r0 dst, r1 src (the first run), r2 rows (>= 1), r3 chunks (>= 1); stack: gap.
 extern "C" void tinyq_mve_pair_rows(int8_t* dst, const int8_t* src, int32_t rows, int32_t chunks, int32_t gap);
 // clang-format off
 __asm__(R"(
@@ -932,17 +897,12 @@ void pair_patch_taps(const ConvParams& p, const int8_t* image, int32_t y0, int32
       continue;
     }
     fill(kx.first * chunks);
-    const int8_t* src = image + (iy * p.in_w + x0 + kx.first * p.dilation_w) * p.in_c;
-    if (p.dilation_w == 1) {
-      const int32_t n = (kx.last - kx.first) * chunks;
-      tinyq_mve_pair_rows(dst, src, 1, n, 0);
-      dst += 32 * n;
-    } else {
-      for (int32_t tx = kx.first; tx < kx.last; ++tx, src += p.dilation_w * p.in_c) {
-        const int8_t* s = src;
-        for (int32_t c = 0; c < chunks; ++c, s += 16, dst += 32) vstrbq_s8(dst, vldrbq_s8(s));
-      }
-    }
+    // Without dilation the valid taps are one run; with it, one run per tap, (d - 1) pixels
+    // apart.
+    const int32_t taps = kx.last - kx.first, runs = p.dilation_w == 1 ? 1 : taps;
+    tinyq_mve_pair_rows(dst, image + (iy * p.in_w + x0 + kx.first * p.dilation_w) * p.in_c, runs, taps * chunks / runs,
+                        (p.dilation_w - 1) * p.in_c);
+    dst += 32 * taps * chunks;
     fill((p.kernel_w - kx.last) * chunks);
   }
 }
@@ -959,7 +919,7 @@ __attribute__((noinline)) void conv_pairs(const ConvParams& p, const int8_t* inp
   const int32_t run_chunks = (p.kernel_w * p.in_c) >> 4;
   const int32_t row_gap = p.dilation_h * row - 16 * run_chunks;
   const int8_t pad_value = static_cast<int8_t>(-p.input_offset);
-  const Columns inside = p.dilation_w == 1 ? inside_columns(p) : Columns{0, 0};
+  const detail::TapRange inside = p.dilation_w == 1 ? inside_columns(p) : detail::TapRange{0, 0};
   const int32_t extent_h = (p.kernel_h - 1) * p.dilation_h;
   const auto run = t.vector ? tinyq_mve_conv_pairs : tinyq_mve_conv_pairs_tflite;
   const BlockArgs args{t.block(0), st.lo, st.hi, st.offset};
@@ -976,16 +936,18 @@ __attribute__((noinline)) void conv_pairs(const ConvParams& p, const int8_t* inp
       half = pair;
     }
   };
+  // A window over padding (of the row's output pixels at `out`, rows from y0): tap by tap.
+  const auto edge = [&](const int8_t* image, int32_t y0, int32_t ox, int8_t* out) {
+    pair_patch_taps(p, image, y0, ox * p.stride_w - p.pad_left, pad_value, half);
+    placed(out + ox * p.out_c);
+  };
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* image = input + b * p.in_h * row;
     for (int32_t oy = 0; oy < p.out_h; ++oy, output += p.out_w * p.out_c) {
       const int32_t y0 = oy * p.stride_h - p.pad_top;
       const bool rows_inside = y0 >= 0 && y0 + extent_h < p.in_h;
-      const int32_t lo = rows_inside ? inside.lo : p.out_w, hi = rows_inside ? inside.hi : p.out_w;
-      for (int32_t ox = 0; ox < lo; ++ox) {  // windows over the left (or any) padding: tap by tap
-        pair_patch_taps(p, image, y0, ox * p.stride_w - p.pad_left, pad_value, half);
-        placed(output + ox * p.out_c);
-      }
+      const int32_t lo = rows_inside ? inside.first : p.out_w, hi = rows_inside ? inside.last : p.out_w;
+      for (int32_t ox = 0; ox < lo; ++ox) edge(image, y0, ox, output);  // left (or any) padding
       // Windows inside: row runs, two pixels and one tinyq_mve_conv_pairs call per step once
       // the pair is empty (no per-pixel tests).
       const int8_t* src = image + y0 * row + (lo * p.stride_w - p.pad_left) * p.in_c;
@@ -1003,15 +965,12 @@ __attribute__((noinline)) void conv_pairs(const ConvParams& p, const int8_t* inp
         tinyq_mve_pair_rows(half, src, p.kernel_h, run_chunks, row_gap);
         placed(output + ox * p.out_c);
       }
-      for (ox = hi > lo ? hi : lo; ox < p.out_w; ++ox) {  // windows over the right padding
-        pair_patch_taps(p, image, y0, ox * p.stride_w - p.pad_left, pad_value, half);
-        placed(output + ox * p.out_c);
-      }
+      for (ox = hi > lo ? hi : lo; ox < p.out_w; ++ox) edge(image, y0, ox, output);  // right padding
     }
   }
   if (half != pair) {  // a last pixel alone: its patch twice
     for (int32_t i = 0; i < k; i += 16) vstrbq_s8(pair + 2 * i + 16, vldrbq_s8(pair + 2 * i));
-    run(pair, weights, k, p.out_c >> 2, out_a, out_a, &args);
+    run(pair, weights, k, blocks, out_a, out_a, &args);
   }
 }
 
@@ -1102,8 +1061,8 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
   // Output columns whose windows lie inside the image in x: [ox_lo, ox_hi); empty unless
   // the fast copy applies.
   const bool contiguous = p.groups == 1 && p.dilation_w == 1;
-  const Columns inside = contiguous ? inside_columns(p) : Columns{0, 0};
-  const int32_t ox_lo = inside.lo, ox_hi = inside.hi;
+  const detail::TapRange inside = contiguous ? inside_columns(p) : detail::TapRange{0, 0};
+  const int32_t ox_lo = inside.first, ox_hi = inside.last;
   const int32_t run = p.kernel_w * p.in_c;  // bytes of a row of taps (groups 1)
   const int32_t run_vectors = run >> 4;
   const int32_t run_tail = run & 15;

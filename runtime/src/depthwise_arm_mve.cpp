@@ -503,8 +503,9 @@ void fold_base(const ConvParams& p, const int8_t* w_block, detail::TapRange ky, 
                int16_t offset, int32x4_t* base) {
   // The taps' weights summed in 16-bit lanes first (|w| <= 128: exact for 255 taps), then one
   // widening multiply by the offset per half: the same int32 values as a multiply per tap,
-  // for 2 loads and 2 adds a tap instead of 2 predicated loads, 4 multiplies and 4 adds
-  // (VWW's depthwise set-up -2%). A full block's loads need no predicate.
+  // for 2 loads and 2 adds a tap instead of 2 predicated loads, 4 multiplies and 4 adds. A
+  // full block of at most 255 taps (every usual layer) in one pass without predicates; a tail
+  // block or a longer window with predicated loads, flushed every 255 taps.
   const int16x8_t off = vdupq_n_s16(offset);
   for (int32_t j = 0; j < 4; ++j) base[j] = blk.bias[j];
   int16x8_t sum[2] = {vdupq_n_s16(0), vdupq_n_s16(0)};
@@ -517,10 +518,9 @@ void fold_base(const ConvParams& p, const int8_t* w_block, detail::TapRange ky, 
     }
     summed = 0;
   };
-  const bool full = blk.n == 16;
-  if (full && (ky.last - ky.first) * (kx.last - kx.first) <= 255) {  // the usual case: one pass
-    const int32_t row_step = p.kernel_w * p.out_c;
-    const int8_t* row = w_block + (ky.first * p.kernel_w + kx.first) * p.out_c;
+  const int32_t row_step = p.kernel_w * p.out_c;
+  const int8_t* row = w_block + (ky.first * p.kernel_w + kx.first) * p.out_c;
+  if (blk.n == 16 && (ky.last - ky.first) * (kx.last - kx.first) <= 255) {
     for (int32_t ty = ky.first; ty < ky.last; ++ty, row += row_step) {
       const int8_t* w = row;
       for (int32_t tx = kx.first; tx < kx.last; ++tx, w += p.out_c) {
@@ -531,16 +531,11 @@ void fold_base(const ConvParams& p, const int8_t* w_block, detail::TapRange ky, 
     flush();
     return;
   }
-  for (int32_t ty = ky.first; ty < ky.last; ++ty) {
-    for (int32_t tx = kx.first; tx < kx.last; ++tx) {
-      const int8_t* w = w_block + (ty * p.kernel_w + tx) * p.out_c;
-      if (full) {
-        sum[0] = vaddq_s16(sum[0], vldrbq_s16(w));
-        sum[1] = vaddq_s16(sum[1], vldrbq_s16(w + 8));
-      } else {
-        sum[0] = vaddq_s16(sum[0], vldrbq_z_s16(w, blk.bytes[0]));
-        sum[1] = vaddq_s16(sum[1], vldrbq_z_s16(w + 8, blk.bytes[1]));
-      }
+  for (int32_t ty = ky.first; ty < ky.last; ++ty, row += row_step) {
+    const int8_t* w = row;
+    for (int32_t tx = kx.first; tx < kx.last; ++tx, w += p.out_c) {
+      sum[0] = vaddq_s16(sum[0], vldrbq_z_s16(w, blk.bytes[0]));
+      sum[1] = vaddq_s16(sum[1], vldrbq_z_s16(w + 8, blk.bytes[1]));
       if (++summed == 255) flush();
     }
   }
@@ -598,11 +593,9 @@ TINYQ_ALWAYS_INLINE void depthwise_block(const ConvParams& p, const int8_t* inpu
   const int32_t c = p.in_c;
   const int32_t row = p.in_w * c;
   // Columns ox whose windows lie inside the image in x: [ox_lo, ox_hi).
-  const int32_t extent_w = (p.kernel_w - 1) * p.dilation_w;
-  int32_t ox_lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
-  int32_t ox_hi = p.in_w - 1 - extent_w + p.pad_left < 0 ? 0 : (p.in_w - 1 - extent_w + p.pad_left) / p.stride_w + 1;
-  if (ox_hi > p.out_w) ox_hi = p.out_w;
-  if (ox_lo > ox_hi) ox_lo = ox_hi;
+  const detail::TapRange inside =
+      detail::inside_outputs(p.in_w, p.out_w, p.kernel_w, p.stride_w, p.dilation_w, p.pad_left);
+  const int32_t ox_lo = inside.first, ox_hi = inside.last;
   const int32_t px_step = p.stride_w * c;
   const int8_t* w_block = weights + blk.ch;
   const int32_t edges = ox_lo + p.out_w - ox_hi;

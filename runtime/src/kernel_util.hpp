@@ -64,6 +64,14 @@ inline TapRange valid_taps(int32_t start, int32_t kernel, int32_t dilation, int3
   return TapRange{first, last};
 }
 
+// The outputs [first, last) of one axis whose windows lie wholly inside the input (no padded
+// tap): start = o * stride - pad, extent (kernel - 1) * dilation + 1; empty when last <= first.
+inline TapRange inside_outputs(int32_t in, int32_t out, int32_t kernel, int32_t stride, int32_t dilation, int32_t pad) {
+  const int32_t last_start = in - 1 - (kernel - 1) * dilation + pad;  // largest o * stride inside
+  const int32_t last = min_i32(last_start < 0 ? 0 : last_start / stride + 1, out);
+  return TapRange{min_i32((pad + stride - 1) / stride, last), last};
+}
+
 }  // namespace detail
 }  // namespace rt
 }  // namespace tinyq

@@ -71,27 +71,45 @@
   ".endm\n"
 #define TINYQ_MVE_DOT_PURGE "  .purgem TINYQ_MVE_DOT\n"
 
-// TINYQ_MVE_REQUANT acc, param, tmp, table, tflite: a block of 4 channels' sums in `acc`
-// requantized in place from the ChannelTable entries at `table` (4 bases, 4 multipliers, 4
-// -t or shifts; the pointer steps past them): + base, then requantize_lanes (VMULH, VRSHL) or,
-// with tflite = 1, requantize_lanes_tflite (VQRDMULH, the fix-up in `tmp`, VRSHL). Clamp and
-// store are the caller's. Used as TINYQ_MVE_DOT is (TINYQ_MVE_REQUANT_MACRO / _PURGE).
+// TINYQ_MVE_REQUANT acc, param, tmp, table, tflite [, acc2]: a block of 4 channels' sums in
+// `acc` (and another pixel's sums of the same channels in `acc2`) requantized in place from
+// the ChannelTable entries at `table` (4 bases, 4 multipliers, 4 -t or shifts; the pointer
+// steps past them, each loaded once for both): + base, then requantize_lanes (VMULH, VRSHL)
+// or, with tflite = 1, requantize_lanes_tflite (VQRDMULH, the fix-up in `tmp`, VRSHL). Clamp
+// and store are the caller's. Used as TINYQ_MVE_DOT is (TINYQ_MVE_REQUANT_MACRO / _PURGE).
 #define TINYQ_MVE_REQUANT_MACRO \
-  ".macro TINYQ_MVE_REQUANT acc, param, tmp, table, tflite\n" \
+  ".macro TINYQ_MVE_REQUANT acc, param, tmp, table, tflite, acc2=\n" \
   "  vldrw.32 \\param, [\\table], #16\n" \
   "  vadd.i32 \\acc, \\acc, \\param\n" \
+  "  .ifnb \\acc2\n" \
+  "  vadd.i32 \\acc2, \\acc2, \\param\n" \
+  "  .endif\n" \
   "  vldrw.32 \\param, [\\table], #16\n" \
   "  .if \\tflite\n" \
   "  vqrdmulh.s32 \\acc, \\acc, \\param\n" \
+  "  .ifnb \\acc2\n" \
+  "  vqrdmulh.s32 \\acc2, \\acc2, \\param\n" \
+  "  .endif\n" \
   "  vldrw.32 \\param, [\\table], #16\n" \
   "  vand \\tmp, \\acc, \\param\n" \
   "  vshr.s32 \\tmp, \\tmp, #31\n" \
   "  vqadd.s32 \\acc, \\acc, \\tmp\n" \
+  "  .ifnb \\acc2\n" \
+  "  vand \\tmp, \\acc2, \\param\n" \
+  "  vshr.s32 \\tmp, \\tmp, #31\n" \
+  "  vqadd.s32 \\acc2, \\acc2, \\tmp\n" \
+  "  .endif\n" \
   "  .else\n" \
   "  vmulh.s32 \\acc, \\acc, \\param\n" \
+  "  .ifnb \\acc2\n" \
+  "  vmulh.s32 \\acc2, \\acc2, \\param\n" \
+  "  .endif\n" \
   "  vldrw.32 \\param, [\\table], #16\n" \
   "  .endif\n" \
   "  vrshl.s32 \\acc, \\acc, \\param\n" \
+  "  .ifnb \\acc2\n" \
+  "  vrshl.s32 \\acc2, \\acc2, \\param\n" \
+  "  .endif\n" \
   ".endm\n"
 #define TINYQ_MVE_REQUANT_PURGE "  .purgem TINYQ_MVE_REQUANT\n"
 // clang-format on
