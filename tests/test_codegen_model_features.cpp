@@ -8,6 +8,7 @@
 #include "codegen/model_features.hpp"
 #include "frontend/onnx/onnx_import.hpp"
 #include "passes/passes.hpp"
+#include "qmodel/kernel_params.hpp"
 #include "quant/quantizer.hpp"
 #include "small_cnn.hpp"
 #include "tinyq/requantize.hpp"
@@ -42,8 +43,29 @@ TEST(ModelFeatures, FollowTheDepthwiseLayers) {
   EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_ROUND_SINGLE 1")) << f;
   EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_ROUND_TFLITE 0")) << f;
   EXPECT_TRUE(has(f, "#define TINYQ_DW_DSP_QUAD_TFLITE 0")) << f;
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_TFLITE_ZERO_SHIFT 0")) << f;
 
   QNode& dw = depthwise(q);
+  // The pixel runs' output stages: a clamp only for a narrowed range; the full range's form only for the full range;
+  // TFLite's rounding with a non-negative shift in its own form.
+  const rt::ConvParams p = conv_params(dw);
+  const bool narrowed = p.act_min != -128 || p.act_max != 127;
+  EXPECT_TRUE(has(f, narrowed ? "#define TINYQ_DW_MVE_CLAMP 1" : "#define TINYQ_DW_MVE_CLAMP 0")) << f;
+  EXPECT_TRUE(has(f, narrowed ? "#define TINYQ_DW_MVE_FULL_RANGE 0" : "#define TINYQ_DW_MVE_FULL_RANGE 1")) << f;
+  {
+    const std::int64_t saved_min = dw.ints["act_min"], saved_max = dw.ints["act_max"];
+    dw.ints["act_min"] = -128;
+    dw.ints["act_max"] = 127;
+    f = emit_model_features(q);
+    EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_CLAMP 0")) << f;
+    EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_FULL_RANGE 1")) << f;
+    dw.ints["act_min"] = -100;
+    f = emit_model_features(q);
+    EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_CLAMP 1")) << f;
+    EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_FULL_RANGE 0")) << f;
+    dw.ints["act_min"] = saved_min;
+    dw.ints["act_max"] = saved_max;
+  }
   dw.ints["requant_rounding"] = rt::kRoundTflite;  // the DSP 3x3 passes' TFLite requantization
   f = emit_model_features(q);
   EXPECT_TRUE(has(f, "#define TINYQ_DW_DSP_QUAD_TFLITE 1")) << f;

@@ -149,6 +149,9 @@ struct DwGeometry {
   int32_t c;        // output channels: from a pixel's outputs to the next
   int16_t offset;   // input offset
   int32_t requant;  // kScalar, kVector (requantize_lanes) or kVectorTflite (requantize_lanes_tflite)
+  bool tap_pairs;   // no weight is -128: the assembly runs' tap pairs apply (DwRunArgs)
+  int32_t run_rq;   // the runs' output stage (DwRunForms)
+  bool run_clamp;
 };
 enum : int32_t { kScalar, kVector, kVectorTflite };
 
@@ -274,12 +277,29 @@ __attribute__((noinline)) void edge_pixel(const int8_t* in, const int8_t* w, int
   finish_pixel<kMode>(acc, blk, g, st, out);
 }
 
-// folded_run for a full block and the vector requantization, in assembly (2 or 3 taps per
-// kernel row unrolled, any other count in a loop): GCC kept the run's pointers and counters on the stack (about 45
-// instructions a pixel besides the taps and the finish); here about 20. A pixel: the 4 accumulators from base, rows x
-// KW taps (each tap the instructions of mac_tap), then finish_full's requantization, narrowing and store. Taps are
-// in_step apart (weights w_step); the last tap of a row steps to the next row's first by x_row_adv = in_row - (KW - 1)
-// in_step (weights w_row_adv). rows and count >= 1. r0 holds the arguments throughout.
+// folded_run for a full block and the vector requantization, in assembly: GCC kept the run's
+// pointers and counters on the stack (about 45 instructions a pixel besides the taps and the
+// finish); here about 20. A pixel: the 4 accumulators from base, the window's taps, then the
+// requantization, narrowing and store. Taps are in_step apart (weights w_step); the last tap of
+// a row steps to the next row's first by x_row_adv (weights w_row_adv). rows and count >= 1.
+// The run repeats over `lines` output rows (the rows whose windows have the same valid taps:
+// one call for a column of edge windows, or for every row inside the image), counting lines
+// down in the arguments. r0 holds the arguments throughout.
+//
+// Taps go in pairs (TINYQ_DW_TAP2): 16 bytes of inputs and of weights each, VMULLB.S8 /
+// VMULLT.S8 give the even and odd channels' exact 16-bit products, the two taps' products are
+// added in 16 bits, then widened into the accumulators: 32 MACs in 19 instructions where two
+// widening taps (mac_tap's form) take 24. The 16-bit sum is exact because no weight is -128
+// (DwGeometry::tap_pairs): |x * w| <= 128 * 127, two of them <= 32,512. Three columns take two
+// rows at a time (three pairs, the third row's taps a pair and a single tap), two columns a
+// pair per row, other counts a loop of pairs per row and a single tap for an odd count. The
+// widening leaves accumulator j with channels {0, 4, 8, 12} + (0, 2, 1, 3)[j]
+// (to_pair_order: the bases and per-channel parameters come in that order), and the narrowing
+// puts them back: VQMOVNB / VQMOVNT.S32 into each parity's channels in 16 bits, the output
+// offset added with saturation, VQMOVNB / VQMOVNT.S16 into the 16 bytes in channel order, then
+// clamped to [act_min, act_max] (saturating first changes nothing: the bounds lie in int8).
+struct DwRunArgs;
+using DwRun = void (*)(DwRunArgs*);
 struct DwRunArgs {
   const int8_t* in;         // 0: the first pixel's first valid tap
   const int8_t* w;          // 4: that tap's weights (the block's first channel)
@@ -290,75 +310,115 @@ struct DwRunArgs {
   int32_t x_row_adv;        // 24
   int32_t w_step;           // 28
   int32_t w_row_adv;        // 32
-  const int32x4_t* base;    // 36: 4 vectors
-  const int32x4_t* params;  // 40: DwBlock::mult then DwBlock::negt (8 vectors)
-  int32_t lo, hi, offset;   // 44, 48, 52: OutputStage's
+  const int32x4_t* base;    // 36: 4 vectors, in to_pair_order's order
+  const int32x4_t* params;  // 40: the multipliers then the -t vectors (8), in that order
+  DwRun run3, run2;         // 44, 48: the unrolled forms of the layer's output stage (DwRunForm)
+  int32_t offset;           // 52: the output offset
   int8_t* out;              // 56
   int32_t out_step;         // 60
-  int32_t inner_taps;       // 64: tinyq_mve_dw_run0_*: the taps of a row but its last (cols - 1)
+  int32_t row_pairs;        // 64: tinyq_mve_dw_run0_*: the tap pairs of a row (cols / 2)
+  int32_t lines;            // 68: runs of count pixels, one per output row (>= 1; counts down)
+  int32_t line_in_adv;      // 72: from the pixel after a line's last to the next line's first
+  int32_t line_out_adv;     // 76: the same for the outputs
+  int32_t row_odd;          // 80: tinyq_mve_dw_run0_*: cols % 2
+  DwRun run0;               // 84: the general form
+  int32_t unused[2];
+  int8x16_t lo, hi;          // 96, 112: act_min, act_max in every lane (the clamping forms)
+  int32x4_t pair_params[8];  // params' storage
+  int32x4_t pair_bias[4];    // the bias in to_pair_order's order (fold_base_pairs)
 };
-#define TINYQ_DW_RUN_SUFFIXES(X) X(0, 0) X(2, 0) X(3, 0) X(0, 1) X(2, 1) X(3, 1)
-#define TINYQ_DW_RUN_DECLARE(kw, tflite) extern "C" void tinyq_mve_dw_run##kw##_##tflite(const DwRunArgs* args);
+static_assert(offsetof(DwRunArgs, run0) == 84 && offsetof(DwRunArgs, lo) == 96 && offsetof(DwRunArgs, hi) == 112,
+              "the assembly's offsets");
+// The output stage of a run: rq 0 tinyq's rounding (requantize_lanes), 1 TFLite's with shifts
+// <= 0 (requantize_lanes_tflite), 2 TFLite's with every shift < 0, whose rounding fix-up needs
+// no mask (the sign of the value is enough); clamp: the activation range is narrower than int8
+// (without it the saturating narrowing is the clamp).
+#define TINYQ_DW_RUN_SUFFIXES(X)                                                                                       \
+  X(0, 00)                                                                                                             \
+  X(2, 00) X(3, 00) X(0, 01) X(2, 01) X(3, 01) X(0, 10) X(2, 10) X(3, 10) X(0, 11) X(2, 11) X(3, 11) X(0, 20) X(2, 20) \
+      X(3, 20) X(0, 21) X(2, 21) X(3, 21)
+#define TINYQ_DW_RUN_DECLARE(kw, form) extern "C" void tinyq_mve_dw_run##kw##_##form(DwRunArgs* args);
 TINYQ_DW_RUN_SUFFIXES(TINYQ_DW_RUN_DECLARE)
 #undef TINYQ_DW_RUN_DECLARE
 #undef TINYQ_DW_RUN_SUFFIXES
 // clang-format off
 __asm__(R"(
-  .macro TINYQ_DW_TAP
-  vldrb.s16 q4, [r4]
-  vldrb.s16 q5, [r5]
-  vmullb.s16 q6, q4, q5
-  vmullt.s16 q4, q4, q5
-  vadd.i32 q0, q0, q6
-  vadd.i32 q1, q1, q4
-  vldrb.s16 q4, [r4, #8]
-  vldrb.s16 q5, [r5, #8]
-  vmullb.s16 q6, q4, q5
-  vmullt.s16 q4, q4, q5
-  vadd.i32 q2, q2, q6
+  .macro TINYQ_DW_TAP2 xs, ws
+  vldrb.u8 q4, [r4]
+  vldrb.u8 q5, [r5]
+  add r4, \xs
+  add r5, \ws
+  vmullb.s8 q6, q4, q5
+  vmullt.s8 q7, q4, q5
+  vldrb.u8 q4, [r4]
+  vldrb.u8 q5, [r5]
+  vmullb.s8 q4, q4, q5
+  vadd.i16 q6, q6, q4
+  vldrb.u8 q4, [r4]
+  vmullt.s8 q4, q4, q5
+  vadd.i16 q7, q7, q4
+  vmovlb.s16 q4, q6
+  vmovlt.s16 q6, q6
+  vadd.i32 q0, q0, q4
+  vadd.i32 q1, q1, q6
+  vmovlb.s16 q4, q7
+  vmovlt.s16 q7, q7
+  vadd.i32 q2, q2, q4
+  vadd.i32 q3, q3, q7
+  .endm
+  .macro TINYQ_DW_TAP1
+  vldrb.u8 q4, [r4]
+  vldrb.u8 q5, [r5]
+  vmullb.s8 q6, q4, q5
+  vmullt.s8 q4, q4, q5
+  vmovlb.s16 q5, q6
+  vmovlt.s16 q6, q6
+  vadd.i32 q0, q0, q5
+  vadd.i32 q1, q1, q6
+  vmovlb.s16 q5, q4
+  vmovlt.s16 q4, q4
+  vadd.i32 q2, q2, q5
   vadd.i32 q3, q3, q4
   .endm
-  .macro TINYQ_DW_REQUANT acc, j, tflite
+  .macro TINYQ_DW_REQUANT acc, j, rq
   vldrw.u32 q4, [r11, #\j*16]
-  .if \tflite
+  .if \rq == 0
+  vmulh.s32 \acc, \acc, q4
+  vldrw.u32 q4, [r11, #64+\j*16]
+  .elseif \rq == 1
   vqrdmulh.s32 \acc, \acc, q4
   vldrw.u32 q4, [r11, #64+\j*16]
   vand q5, \acc, q4
   vshr.s32 q5, q5, #31
   vqadd.s32 \acc, \acc, q5
   .else
-  vmulh.s32 \acc, \acc, q4
+  vqrdmulh.s32 \acc, \acc, q4
+  vshr.s32 q5, \acc, #31
   vldrw.u32 q4, [r11, #64+\j*16]
+  vadd.i32 \acc, \acc, q5
   .endif
   vrshl.s32 \acc, \acc, q4
   .endm
-  .macro TINYQ_DW_NARROW even, odd, at
-  vqmovnb.s32 \even, \even
-  vqmovnt.s32 \even, \odd
-  vmax.s16 \even, \even, q4
-  vmin.s16 \even, \even, q5
-  vadd.i16 \even, \even, r6
-  vstrb.16 \even, [r2, #\at]
-  .endm
-  .macro TINYQ_DW_RUN kw, tflite
-  .section .text.tinyq_mve_dw_run\kw\()_\tflite,"ax",%progbits
+  .macro TINYQ_DW_RUN kw, rq, clamp
+  .section .text.tinyq_mve_dw_run\kw\()_\rq\clamp,"ax",%progbits
   .syntax unified
   .thumb
   .align 2
-  .global tinyq_mve_dw_run\kw\()_\tflite
-  .hidden tinyq_mve_dw_run\kw\()_\tflite
-  .type tinyq_mve_dw_run\kw\()_\tflite, %function
+  .global tinyq_mve_dw_run\kw\()_\rq\clamp
+  .hidden tinyq_mve_dw_run\kw\()_\rq\clamp
+  .type tinyq_mve_dw_run\kw\()_\rq\clamp, %function
   .thumb_func
-tinyq_mve_dw_run\kw\()_\tflite:
+tinyq_mve_dw_run\kw\()_\rq\clamp:
   push {r4-r11, lr}
-  vpush {d8-d13}
+  vpush {d8-d15}
   ldr r1, [r0, #0]
   ldr r2, [r0, #56]
-  ldr r3, [r0, #8]
+  ldr r12, [r0, #8]
   ldrd r8, r7, [r0, #20]
-  ldr r9, [r0, #28]
+  ldrd r9, r3, [r0, #28]
   ldrd r10, r11, [r0, #36]
-  dls lr, r3
+0:
+  dls lr, r12
 1:
   vldrw.u32 q0, [r10]
   vldrw.u32 q1, [r10, #16]
@@ -367,66 +427,130 @@ tinyq_mve_dw_run\kw\()_\tflite:
   mov r4, r1
   ldr r5, [r0, #4]
   ldr r6, [r0, #16]
-  ldr r3, [r0, #32]
+  .if \kw == 3
+  subs r6, #2
+  blt 3f
 2:
-  .if \kw == 0
+  TINYQ_DW_TAP2 r8, r9
+  add r4, r8
+  add r5, r9
+  TINYQ_DW_TAP2 r7, r3
+  add r4, r8
+  add r5, r9
+  TINYQ_DW_TAP2 r8, r9
+  add r4, r7
+  add r5, r3
+  subs r6, #2
+  bge 2b
+3:
+  adds r6, #2
+  beq 4f
+  TINYQ_DW_TAP2 r8, r9
+  add r4, r8
+  add r5, r9
+  TINYQ_DW_TAP1
+4:
+  .elseif \kw == 2
+2:
+  TINYQ_DW_TAP2 r8, r9
+  add r4, r7
+  add r5, r3
+  subs r6, #1
+  bne 2b
+  .else
+2:
   ldr r12, [r0, #64]
   cmp r12, #0
   beq 4f
 3:
-  TINYQ_DW_TAP
+  TINYQ_DW_TAP2 r8, r9
   add r4, r8
   add r5, r9
   subs r12, #1
   bne 3b
 4:
-  .else
-  TINYQ_DW_TAP
+  ldr r12, [r0, #80]
+  cmp r12, #0
+  beq 5f
+  TINYQ_DW_TAP1
   add r4, r8
   add r5, r9
-  .endif
-  .if \kw > 2
-  TINYQ_DW_TAP
-  add r4, r8
-  add r5, r9
-  .endif
-  TINYQ_DW_TAP
+5:
   add r4, r7
   add r5, r3
   subs r6, #1
   bne 2b
-  TINYQ_DW_REQUANT q0, 0, \tflite
-  TINYQ_DW_REQUANT q1, 1, \tflite
-  TINYQ_DW_REQUANT q2, 2, \tflite
-  TINYQ_DW_REQUANT q3, 3, \tflite
-  ldrd r4, r5, [r0, #44]
+  .endif
+  TINYQ_DW_REQUANT q0, 0, \rq
+  TINYQ_DW_REQUANT q1, 1, \rq
+  TINYQ_DW_REQUANT q2, 2, \rq
+  TINYQ_DW_REQUANT q3, 3, \rq
   ldr r6, [r0, #52]
-  vdup.16 q4, r4
-  vdup.16 q5, r5
-  TINYQ_DW_NARROW q0, q1, 0
-  TINYQ_DW_NARROW q2, q3, 8
+  vqmovnb.s32 q0, q0
+  vqmovnt.s32 q0, q1
+  vqmovnb.s32 q2, q2
+  vqmovnt.s32 q2, q3
+  vqadd.s16 q0, q0, r6
+  vqadd.s16 q2, q2, r6
+  vqmovnb.s16 q0, q0
+  vqmovnt.s16 q0, q2
+  .if \clamp
+  vldrw.u32 q4, [r0, #96]
+  vldrw.u32 q5, [r0, #112]
+  vmax.s8 q0, q0, q4
+  vmin.s8 q0, q0, q5
+  .endif
+  vstrb.8 q0, [r2]
   ldr r12, [r0, #12]
   add r1, r12
   ldr r12, [r0, #60]
   add r2, r12
   le lr, 1b
-  vpop {d8-d13}
+  ldrd r4, r5, [r0, #72]
+  add r1, r4
+  add r2, r5
+  ldr r4, [r0, #68]
+  ldr r12, [r0, #8]
+  subs r4, #1
+  str r4, [r0, #68]
+  bne 0b
+  vpop {d8-d15}
   pop {r4-r11, pc}
-  .size tinyq_mve_dw_run\kw\()_\tflite, .-tinyq_mve_dw_run\kw\()_\tflite
+  .size tinyq_mve_dw_run\kw\()_\rq\clamp, .-tinyq_mve_dw_run\kw\()_\rq\clamp
   .endm
-  TINYQ_DW_RUN 0, 0
-  TINYQ_DW_RUN 2, 0
-  TINYQ_DW_RUN 3, 0
-  TINYQ_DW_RUN 0, 1
-  TINYQ_DW_RUN 2, 1
-  TINYQ_DW_RUN 3, 1
+  .irp form, "0, 0", "0, 1", "1, 0", "1, 1", "2, 0", "2, 1"
+  TINYQ_DW_RUN 0, \form
+  TINYQ_DW_RUN 2, \form
+  TINYQ_DW_RUN 3, \form
+  .endr
   .purgem TINYQ_DW_RUN
-  .purgem TINYQ_DW_TAP
+  .purgem TINYQ_DW_TAP2
+  .purgem TINYQ_DW_TAP1
   .purgem TINYQ_DW_REQUANT
-  .purgem TINYQ_DW_NARROW
   .text
 )");
 // clang-format on
+
+// The runs' lane order (tap pairs: accumulator j holds channels {0, 4, 8, 12} + (0, 2, 1, 3)[j])
+// and every other path's (DwBlock: 8 (j / 2) + j % 2 + {0, 2, 4, 6}): each vector's first
+// channel and the step between its lanes, and the permutation between them through the
+// channels' order in memory.
+TINYQ_ALWAYS_INLINE uint32x4_t pair_lanes(int32_t j) {
+  return vidupq_n_u32(static_cast<uint32_t>(2 * (j & 1) + (j >> 1)), 4);
+}
+TINYQ_ALWAYS_INLINE uint32x4_t block_lanes(int32_t j) {
+  return vidupq_n_u32(static_cast<uint32_t>(8 * (j >> 1) + (j & 1)), 2);
+}
+void to_pair_order(const int32x4_t* v, int32x4_t* out) {
+  int32_t a[16];
+  for (int32_t j = 0; j < 4; ++j) vstrwq_scatter_shifted_offset_s32(a, block_lanes(j), v[j]);
+  for (int32_t j = 0; j < 4; ++j) out[j] = vldrwq_gather_shifted_offset_s32(a, pair_lanes(j));
+}
+void from_pair_order(const int32x4_t* v, int32x4_t* out) {
+  int32_t a[16];
+  for (int32_t j = 0; j < 4; ++j) vstrwq_scatter_shifted_offset_s32(a, pair_lanes(j), v[j]);
+  for (int32_t j = 0; j < 4; ++j) out[j] = vldrwq_gather_shifted_offset_s32(a, block_lanes(j));
+}
 
 // `count` consecutive pixels of a row, `px_step` input bytes apart, whose windows have the
 // same valid taps, rows x cols from `in` / `w` (the first valid tap). The offset is folded:
@@ -452,10 +576,16 @@ __attribute__((noinline)) void folded_run(const int8_t* in, const int8_t* w, int
   }
 }
 
+// The same run of pixels over `n` output rows, each in_step input bytes and out_step output
+// bytes after the previous.
+struct DwLines {
+  int32_t n, in_step, out_step;
+};
+
 template <int32_t kMode>
 TINYQ_ALWAYS_INLINE void run_folded(const int8_t* in, const int8_t* w, int32_t count, int32_t px_step, int32_t rows,
                                     int32_t cols, const int32x4_t* base, const DwBlock& blk, const DwGeometry& g,
-                                    const OutputStage& st, int8_t* out, DwRunArgs* fast) {
+                                    const OutputStage& st, int8_t* out, const DwLines& lines, DwRunArgs* fast) {
   // A full block with the vector requantization (`fast` set): the assembly runs, called
   // directly (a C wrapper around them cost KWS's 3-pixel runs what the assembly saved).
   if constexpr (kMode == kFull) {
@@ -466,30 +596,48 @@ TINYQ_ALWAYS_INLINE void run_folded(const int8_t* in, const int8_t* w, int32_t c
       fast->count = count;
       fast->px_step = px_step;
       fast->rows = rows;
-      fast->x_row_adv = g.in_row - (cols - 1) * g.in_step;
-      fast->w_row_adv = g.w_row - (cols - 1) * g.w_step;
+      // The general run steps past a row's last tap before its row step.
+      const int32_t row_taps = three || two ? cols - 1 : cols;
+      fast->x_row_adv = g.in_row - row_taps * g.in_step;
+      fast->w_row_adv = g.w_row - row_taps * g.w_step;
       fast->base = base;
       fast->out = out;
-      const bool tflite = g.requant != kVector;
+      fast->lines = lines.n;
+      fast->line_in_adv = lines.in_step - count * px_step;
+      fast->line_out_adv = lines.out_step - count * g.c;
       if constexpr (TINYQ_DW_MVE_UNROLL3) {
-        if (three) return (tflite ? tinyq_mve_dw_run3_1 : tinyq_mve_dw_run3_0)(fast);
+        if (three) return fast->run3(fast);
       }
       if constexpr (TINYQ_DW_MVE_UNROLL2) {
-        if (two) return (tflite ? tinyq_mve_dw_run2_1 : tinyq_mve_dw_run2_0)(fast);
+        if (two) return fast->run2(fast);
       }
-      fast->inner_taps = cols - 1;  // any other count: a loop over the taps of a row
-      return (tflite ? tinyq_mve_dw_run0_1 : tinyq_mve_dw_run0_0)(fast);
+      fast->row_pairs = cols >> 1;  // any other count: a loop over the tap pairs of a row
+      fast->row_odd = cols & 1;
+      return fast->run0(fast);
+    }
+    if (fast != nullptr) {  // a window without valid taps (huge padding): the C run, whose order is DwBlock's
+      int32x4_t block_base[4];
+      from_pair_order(base, block_base);
+      return run_folded<kMode>(in, w, count, px_step, rows, cols, block_base, blk, g, st, out, lines, nullptr);
     }
   }
   // The unrolled runs only where the model has such layers (kernel_features.hpp); the general
   // run computes the same for any count.
-  if constexpr (TINYQ_DW_MVE_UNROLL3) {
-    if (cols == 3) return folded_run<kMode, 3>(in, w, count, px_step, rows, 3, base, blk, g, st, out);
+  for (int32_t l = 0; l < lines.n; ++l, in += lines.in_step, out += lines.out_step) {
+    if constexpr (TINYQ_DW_MVE_UNROLL3) {
+      if (cols == 3) {
+        folded_run<kMode, 3>(in, w, count, px_step, rows, 3, base, blk, g, st, out);
+        continue;
+      }
+    }
+    if constexpr (TINYQ_DW_MVE_UNROLL2) {
+      if (cols == 2) {
+        folded_run<kMode, 2>(in, w, count, px_step, rows, 2, base, blk, g, st, out);
+        continue;
+      }
+    }
+    folded_run<kMode, 0>(in, w, count, px_step, rows, cols, base, blk, g, st, out);
   }
-  if constexpr (TINYQ_DW_MVE_UNROLL2) {
-    if (cols == 2) return folded_run<kMode, 2>(in, w, count, px_step, rows, 2, base, blk, g, st, out);
-  }
-  folded_run<kMode, 0>(in, w, count, px_step, rows, cols, base, blk, g, st, out);
 }
 
 // Edge columns (windows cut by the left or right padding) whose folded bases a block keeps
@@ -542,6 +690,40 @@ void fold_base(const ConvParams& p, const int8_t* w_block, detail::TapRange ky, 
   if (summed > 0) flush();
 }
 
+// fold_base for a full block in the runs' order (to_pair_order): the weights' even and odd
+// channels summed in 16-bit lanes (VMOVLB / VMOVLT of 16 bytes), whose widening multiplies by
+// the offset give the four vectors in that order directly.
+void fold_base_pairs(const ConvParams& p, const int8_t* w_block, detail::TapRange ky, detail::TapRange kx,
+                     const int32x4_t* pair_bias, int16_t offset, int32x4_t* base) {
+  const int16x8_t off = vdupq_n_s16(offset);
+  for (int32_t j = 0; j < 4; ++j) base[j] = pair_bias[j];
+  int16x8_t even = vdupq_n_s16(0), odd = vdupq_n_s16(0);
+  const auto flush = [&] {
+    base[0] = vaddq_s32(base[0], vmullbq_int_s16(even, off));
+    base[1] = vaddq_s32(base[1], vmulltq_int_s16(even, off));
+    base[2] = vaddq_s32(base[2], vmullbq_int_s16(odd, off));
+    base[3] = vaddq_s32(base[3], vmulltq_int_s16(odd, off));
+    even = odd = vdupq_n_s16(0);
+  };
+  const int32_t row_step = p.kernel_w * p.out_c;
+  const bool one_pass = (ky.last - ky.first) * (kx.last - kx.first) <= 255;
+  int32_t summed = 0;
+  const int8_t* row = w_block + (ky.first * p.kernel_w + kx.first) * p.out_c;
+  for (int32_t ty = ky.first; ty < ky.last; ++ty, row += row_step) {
+    const int8_t* w = row;
+    for (int32_t tx = kx.first; tx < kx.last; ++tx, w += p.out_c) {
+      const int8x16_t v = vldrbq_s8(w);
+      even = vaddq_s16(even, vmovlbq_s8(v));
+      odd = vaddq_s16(odd, vmovltq_s8(v));
+      if (!one_pass && ++summed == 255) {
+        flush();
+        summed = 0;
+      }
+    }
+  }
+  flush();
+}
+
 // Eight channels, multiplier 1, stride 1 along rows (MobileNet's first depthwise layer, VWW's
 // 48 x 48 x 8): a block of 16 lanes would leave half of them idle, and the tail form's
 // predicated halves cost about three times the full form per pixel. Two adjacent output
@@ -566,13 +748,44 @@ constexpr bool kRunsInAssembly = false;
 constexpr bool kRunsInAssembly = true;
 #endif
 
+// The three forms of a run with output stage rq, clamp (DwRunArgs). Only the forms the model
+// uses are built (kernel_features.hpp): a left-out form is never chosen for its layers.
+struct DwRunForms {
+  DwRun run3, run2, run0;
+};
+#define TINYQ_DW_FORMS(form) \
+  DwRunForms { tinyq_mve_dw_run3_##form, tinyq_mve_dw_run2_##form, tinyq_mve_dw_run0_##form }
+DwRunForms run_forms(int32_t rq, bool clamp) {
+  if constexpr (TINYQ_DW_MVE_CLAMP) {
+    if (clamp || !TINYQ_DW_MVE_FULL_RANGE) {
+      if (TINYQ_DW_MVE_ROUND_SINGLE && rq == 0) return TINYQ_DW_FORMS(01);
+      if (TINYQ_DW_MVE_TFLITE_ZERO_SHIFT && rq == 1) return TINYQ_DW_FORMS(11);
+      if (TINYQ_DW_MVE_ROUND_TFLITE && rq == 2) return TINYQ_DW_FORMS(21);
+    }
+  }
+  if constexpr (TINYQ_DW_MVE_FULL_RANGE) {
+    if (TINYQ_DW_MVE_ROUND_SINGLE && rq == 0) return TINYQ_DW_FORMS(00);
+    if (TINYQ_DW_MVE_TFLITE_ZERO_SHIFT && rq == 1) return TINYQ_DW_FORMS(10);
+    if (TINYQ_DW_MVE_ROUND_TFLITE && rq == 2) return TINYQ_DW_FORMS(20);
+  }
+  __builtin_trap();  // mismatched sources: the model's features leave out a form it uses
+}
+#undef TINYQ_DW_FORMS
+
 // The run arguments that stay the same over a block (the tinyq_mve_dw_run* functions).
 void set_run_constants(const DwBlock& blk, const DwGeometry& g, const OutputStage& st, DwRunArgs& a) {
   a.in_step = g.in_step;
   a.w_step = g.w_step;
-  a.params = blk.mult;
-  a.lo = st.lo;
-  a.hi = st.hi;
+  to_pair_order(blk.mult, a.pair_params);
+  to_pair_order(blk.negt, a.pair_params + 4);
+  to_pair_order(blk.bias, a.pair_bias);
+  a.params = a.pair_params;
+  a.lo = vdupq_n_s8(static_cast<int8_t>(st.lo + st.offset));
+  a.hi = vdupq_n_s8(static_cast<int8_t>(st.hi + st.offset));
+  const DwRunForms forms = run_forms(g.run_rq, g.run_clamp);
+  a.run3 = forms.run3;
+  a.run2 = forms.run2;
+  a.run0 = forms.run0;
   a.offset = st.offset;
   a.out_step = g.c;
 }
@@ -617,60 +830,81 @@ TINYQ_ALWAYS_INLINE void depthwise_block(const ConvParams& p, const int8_t* inpu
   DwRunArgs fast_args, pair_args;
   DwRunArgs* fast = nullptr;
   DwRunArgs* pair_fast = nullptr;
-  if (kRunsInAssembly && kMode == kFull && g.requant != kScalar) {
+  if (kRunsInAssembly && kMode == kFull && g.requant != kScalar && g.tap_pairs) {
     set_run_constants(blk, g, st, fast_args);
     fast = &fast_args;
   }
-  if (kRunsInAssembly && pairs != nullptr) {  // (pairs_apply: the vector requantization)
+  if (kRunsInAssembly && pairs != nullptr && g.tap_pairs) {  // (pairs_apply: the vector requantization)
     set_run_constants(pairs->blk, pairs->g, st, pair_args);
     pair_fast = &pair_args;
   }
-  int8_t* out = output + blk.ch;
+  const int32_t out_row = p.out_w * p.out_c;
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* image = input + b * p.in_h * row + blk.in_ch;
-    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+    int8_t* out = output + b * p.out_h * out_row + blk.ch;
+    for (int32_t oy = 0; oy < p.out_h;) {
       const int32_t y0 = oy * p.stride_h - p.pad_top;
       const detail::TapRange ky = detail::valid_taps(y0, p.kernel_h, p.dilation_h, p.in_h);
+      // The following rows whose windows have the same valid kernel rows (all the rows inside
+      // the image) run with this one: one call per column class for all of them.
+      DwLines lines{1, p.stride_h * row, out_row};
+      while (oy + lines.n < p.out_h) {
+        const detail::TapRange next = detail::valid_taps(y0 + lines.n * p.stride_h, p.kernel_h, p.dilation_h, p.in_h);
+        if (next.first != ky.first || next.last != ky.last) break;
+        ++lines.n;
+      }
       if (ky.first != based_ky.first || ky.last != based_ky.last) {
-        fold_base(p, w_block, ky, all_kx, blk, g.offset, inside_base);
-        if (pairs != nullptr) fold_base(pairs->fold, pairs->w, ky, all_kx, pairs->blk, g.offset, pair_base);
+        // The assembly runs take their bases in their own order (fold_base_pairs).
+        const auto fold = [&](const ConvParams& q, const int8_t* w, detail::TapRange kx, const DwBlock& block,
+                              const DwRunArgs* run, int32x4_t* base) {
+          if (run != nullptr) return fold_base_pairs(q, w, ky, kx, run->pair_bias, g.offset, base);
+          fold_base(q, w, ky, kx, block, g.offset, base);
+        };
+        fold(p, w_block, all_kx, blk, fast, inside_base);
+        if (pairs != nullptr) fold(pairs->fold, pairs->w, all_kx, pairs->blk, pair_fast, pair_base);
         if (fold_edges)
-          for (int32_t e = 0; e < edges; ++e) fold_base(p, w_block, ky, edge_kx[e], blk, g.offset, edge_base[e]);
+          for (int32_t e = 0; e < edges; ++e) fold(p, w_block, edge_kx[e], blk, fast, edge_base[e]);
         based_ky = ky;
       }
       const int32_t rows = ky.last - ky.first;
       const int8_t* in_rows = image + (y0 + ky.first * p.dilation_h) * row;
       const int8_t* w_rows = w_block + ky.first * g.w_row;
-      for (int32_t ox = 0; ox < p.out_w; ++ox, out += p.out_c) {
-        if (ox == ox_lo && ox_hi > ox_lo) {  // the windows inside the image in x
-          const int8_t* in_first = in_rows + (ox_lo * p.stride_w - p.pad_left) * c;
-          int32_t single = ox_hi - ox_lo;
-          if (pairs != nullptr) {
-            const int32_t n = single >> 1;
+      if (ox_hi > ox_lo) {  // the windows inside the image in x
+        const int8_t* in_first = in_rows + (ox_lo * p.stride_w - p.pad_left) * c;
+        int8_t* out_first = out + ox_lo * p.out_c;
+        int32_t single = ox_hi - ox_lo;
+        if (pairs != nullptr) {
+          const int32_t n = single >> 1;
+          if (n > 0) {
             run_folded<kFull>(in_first, pairs->w + ky.first * pairs->g.w_row, n, 2 * px_step, rows, p.kernel_w,
-                              pair_base, pairs->blk, pairs->g, st, out, pair_fast);
-            in_first += 2 * n * px_step;
-            out += 2 * n * p.out_c;
-            single -= 2 * n;
+                              pair_base, pairs->blk, pairs->g, st, out_first, lines, pair_fast);
           }
-          if (single > 0)
-            run_folded<kMode>(in_first, w_rows, single, px_step, rows, p.kernel_w, inside_base, blk, g, st, out, fast);
-          out += (single - 1) * p.out_c;  // the loop's increment adds the last one
-          ox = ox_hi - 1;
-          continue;
+          in_first += 2 * n * px_step;
+          out_first += 2 * n * p.out_c;
+          single -= 2 * n;
         }
-        const int32_t x0 = ox * p.stride_w - p.pad_left;
-        if (fold_edges) {
-          const int32_t e = ox < ox_lo ? ox : ox_lo + (ox - ox_hi);
-          const detail::TapRange kx = edge_kx[e];
-          run_folded<kMode>(in_rows + (x0 + kx.first * p.dilation_w) * c, w_rows + kx.first * g.w_step, 1, 0, rows,
-                            kx.last - kx.first, edge_base[e], blk, g, st, out, fast);
-        } else {
-          const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, p.dilation_w, p.in_w);
-          edge_pixel<kMode>(in_rows + (x0 + kx.first * p.dilation_w) * c, w_rows + kx.first * g.w_step, rows,
-                            kx.last - kx.first, blk, g, st, out);
+        if (single > 0) {
+          run_folded<kMode>(in_first, w_rows, single, px_step, rows, p.kernel_w, inside_base, blk, g, st, out_first,
+                            lines, fast);
         }
       }
+      for (int32_t e = 0; e < edges; ++e) {  // the edge columns, each down all the lines
+        const int32_t ox = e < ox_lo ? e : ox_hi + (e - ox_lo);
+        const int32_t x0 = ox * p.stride_w - p.pad_left;
+        int8_t* out_px = out + ox * p.out_c;
+        if (fold_edges) {
+          const detail::TapRange kx = edge_kx[e];
+          run_folded<kMode>(in_rows + (x0 + kx.first * p.dilation_w) * c, w_rows + kx.first * g.w_step, 1, 0, rows,
+                            kx.last - kx.first, edge_base[e], blk, g, st, out_px, lines, fast);
+        } else {
+          const detail::TapRange kx = detail::valid_taps(x0, p.kernel_w, p.dilation_w, p.in_w);
+          const int8_t* in_px = in_rows + (x0 + kx.first * p.dilation_w) * c;
+          for (int32_t l = 0; l < lines.n; ++l, in_px += lines.in_step, out_px += lines.out_step)
+            edge_pixel<kMode>(in_px, w_rows + kx.first * g.w_step, rows, kx.last - kx.first, blk, g, st, out_px);
+        }
+      }
+      oy += lines.n;
+      out += lines.n * out_row;
     }
   }
 }
@@ -728,6 +962,14 @@ void set_pairs(const ConvParams& p, const int8_t* weights, const DwBlock& blk, c
   pairs.w = table;
 }
 
+// Whether any of the n weights is -128 (TFLite's are in [-127, 127], as are tinyq's): the
+// assembly runs' tap pairs sum two 8-bit products in 16 bits, exact only without it.
+bool has_min_weight(const int8_t* w, int32_t n) {
+  int8x16_t lo = vdupq_n_s8(0);
+  for (int32_t i = 0; i < n; i += 16) lo = vminq_s8(lo, vldrbq_z_s8(w + i, vctp8q(static_cast<uint32_t>(n - i))));
+  return vminvq_s8(0, lo) == -128;
+}
+
 // Any channel multiplier m = out_c / in_c: blocks of 16 output channels, output channel o
 // reading input channel o / m (contiguous for m = 1, gathered otherwise).
 void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
@@ -754,6 +996,9 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
   g.c = p.out_c;
   g.offset = static_cast<int16_t>(p.input_offset);
   g.requant = !vector_requant ? kScalar : (tflite ? kVectorTflite : kVector);
+  g.tap_pairs = kRunsInAssembly && !has_min_weight(weights, p.kernel_h * p.kernel_w * p.out_c);
+  g.run_rq = !tflite ? 0 : (arm::widest_shift(p.requant) < 0 ? 2 : 1);
+  g.run_clamp = p.act_min != -128 || p.act_max != 127;
   for (int32_t ch = 0; ch < p.out_c; ch += 16) {
     DwBlock blk;
     blk.ch = ch;

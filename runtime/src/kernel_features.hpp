@@ -30,6 +30,18 @@
 #ifndef TINYQ_DW_MVE_ROUND_TFLITE
 #define TINYQ_DW_MVE_ROUND_TFLITE 1
 #endif
+// ... and the pixel runs' output stages (DwRunForms): TFLite's rounding with a shift of 0 in
+// some channel (otherwise every TFLite-rounded layer's shifts are negative), an activation
+// range narrower than int8, the full int8 range.
+#ifndef TINYQ_DW_MVE_TFLITE_ZERO_SHIFT
+#define TINYQ_DW_MVE_TFLITE_ZERO_SHIFT 1
+#endif
+#ifndef TINYQ_DW_MVE_CLAMP
+#define TINYQ_DW_MVE_CLAMP 1
+#endif
+#ifndef TINYQ_DW_MVE_FULL_RANGE
+#define TINYQ_DW_MVE_FULL_RANGE 1
+#endif
 // DSP depthwise (depthwise_arm_dsp_rows.cpp): the 3x3 four-pixel passes' requantization with
 // TFLite's rounding (a 3x3 depthwise layer with TFLite's rounding); without it, those layers'
 // accumulators go to the C requantization (the same bytes).

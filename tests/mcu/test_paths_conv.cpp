@@ -249,6 +249,24 @@ void count_narrow_kinds(const rt::ConvParams& p, bool shape, QuadKinds* kinds = 
   ++(tflite ? kinds->tflite : kinds->single);
 }
 
+// Helium's depthwise runs add two taps' 8-bit products in 16-bit lanes, exact while no weight
+// is -128 (|sum| <= 32,512): now and then inputs of -128 and 127 only with weights of +-127
+// (pair sums at that bound), or with one channel's weights all -128, whose pairs would reach
+// 32,768 and which must send the layer to the C runs. depthwise_mult1's run on Helium requires
+// both.
+int32_t dw_extremes = 0, dw_min_weight = 0, dw_zero_shift = 0;
+void draw_pair_extremes(int32_t n_in, int32_t n_w, int32_t out_c) {
+  if (!chance(20)) return;
+  for (int32_t i = 0; i < n_in; ++i) input[i] = static_cast<int8_t>(chance(50) ? -128 : 127);
+  for (int32_t i = 0; i < n_w; ++i) weights[i] = static_cast<int8_t>(chance(50) ? -127 : 127);
+  if (chance(50)) {
+    for (int32_t i = uniform(0, out_c - 1); i < n_w; i += out_c) weights[i] = -128;  // [taps][out_c]
+    ++dw_min_weight;
+  } else {
+    ++dw_extremes;
+  }
+}
+
 void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_multiplier,
                 const char* expect = nullptr) {
   const int32_t group_in_c = depthwise ? 1 : p.in_c / p.groups;
@@ -261,10 +279,18 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
   // Windows of more than 255 taps: now and then weights of one sign, whose sum over the
   // window leaves 16 bits (Helium's depthwise set-up sums them in 16-bit lanes in parts).
   if (p.kernel_h * p.kernel_w > 255 && chance(50)) fill(weights, n_w, 100, 127);
+  if (depthwise) draw_pair_extremes(n_in, n_w, p.out_c);
   const int32_t k = p.kernel_h * p.kernel_w * group_in_c;
   for (int32_t o = 0; o < p.out_c; ++o) bias[o] = uniform(-(1 << 14), 1 << 14);
   p.requant = random_requant(p.out_c, large_multiplier && k <= 256);
   random_output_stage(p.input_offset, p.output_offset, p.act_min, p.act_max);
+  // Helium's depthwise runs have an output stage of their own for TFLite's rounding with a shift
+  // of 0 beside negative ones (the fix-up masked per channel): now and then some channels'.
+  if (depthwise && p.requant.rounding == rt::kRoundTflite && chance(30)) {
+    for (int32_t i = 0; i < p.requant.count; ++i)
+      if (shift[i] <= 0 && chance(30)) shift[i] = 0;
+    ++dw_zero_shift;
+  }
   if (expect != nullptr) {  // the output stage may not move a case to another variant
     const char* taken = depthwise ? depthwise_variant(p) : conv_variant(p);
     if (strcmp(taken, expect) != 0) {
@@ -886,6 +912,12 @@ int main() {
         if (mve_pairs8 < 30) {
           ++failures;
           printf("TOO FEW CASES of 8-channel pixel pairs\n");
+        }
+        printf("depthwise_mult1: extreme inputs and weights: %ld, a -128 weight: %ld, TFLite shifts of 0: %ld\n",
+               (long)dw_extremes, (long)dw_min_weight, (long)dw_zero_shift);
+        if (dw_extremes < 20 || dw_min_weight < 20 || dw_zero_shift < 20) {
+          ++failures;
+          printf("TOO FEW CASES of extreme depthwise tap pairs\n");
         }
       }
       if (strcmp(only, "depthwise_few") == 0) {
