@@ -333,16 +333,29 @@ static_assert(offsetof(DwRunArgs, run0) == 84 && offsetof(DwRunArgs, lo) == 96 &
 // <= 0 (requantize_lanes_tflite), 2 TFLite's with every shift < 0, whose rounding fix-up needs
 // no mask (the sign of the value is enough); clamp: the activation range is narrower than int8
 // (without it the saturating narrowing is the clamp).
-#define TINYQ_DW_RUN_SUFFIXES(X)                                                                                       \
-  X(0, 00)                                                                                                             \
-  X(2, 00) X(3, 00) X(0, 01) X(2, 01) X(3, 01) X(0, 10) X(2, 10) X(3, 10) X(0, 11) X(2, 11) X(3, 11) X(0, 20) X(2, 20) \
-      X(3, 20) X(0, 21) X(2, 21) X(3, 21)
-#define TINYQ_DW_RUN_DECLARE(kw, form) extern "C" void tinyq_mve_dw_run##kw##_##form(DwRunArgs* args);
-TINYQ_DW_RUN_SUFFIXES(TINYQ_DW_RUN_DECLARE)
+#define TINYQ_DW_RUN_DECLARE(form)                           \
+  extern "C" void tinyq_mve_dw_run0_##form(DwRunArgs* args); \
+  extern "C" void tinyq_mve_dw_run2_##form(DwRunArgs* args); \
+  extern "C" void tinyq_mve_dw_run3_##form(DwRunArgs* args);
+TINYQ_DW_RUN_DECLARE(00)
+TINYQ_DW_RUN_DECLARE(01)
+TINYQ_DW_RUN_DECLARE(10)
+TINYQ_DW_RUN_DECLARE(11)
+TINYQ_DW_RUN_DECLARE(20)
+TINYQ_DW_RUN_DECLARE(21)
 #undef TINYQ_DW_RUN_DECLARE
-#undef TINYQ_DW_RUN_SUFFIXES
 // clang-format off
 __asm__(R"(
+  .macro TINYQ_DW_WIDEN even, odd, tmp
+  vmovlb.s16 \tmp, \even
+  vmovlt.s16 \even, \even
+  vadd.i32 q0, q0, \tmp
+  vadd.i32 q1, q1, \even
+  vmovlb.s16 \tmp, \odd
+  vmovlt.s16 \odd, \odd
+  vadd.i32 q2, q2, \tmp
+  vadd.i32 q3, q3, \odd
+  .endm
   .macro TINYQ_DW_TAP2 xs, ws
   vldrb.u8 q4, [r4]
   vldrb.u8 q5, [r5]
@@ -357,28 +370,14 @@ __asm__(R"(
   vldrb.u8 q4, [r4]
   vmullt.s8 q4, q4, q5
   vadd.i16 q7, q7, q4
-  vmovlb.s16 q4, q6
-  vmovlt.s16 q6, q6
-  vadd.i32 q0, q0, q4
-  vadd.i32 q1, q1, q6
-  vmovlb.s16 q4, q7
-  vmovlt.s16 q7, q7
-  vadd.i32 q2, q2, q4
-  vadd.i32 q3, q3, q7
+  TINYQ_DW_WIDEN q6, q7, q4
   .endm
   .macro TINYQ_DW_TAP1
   vldrb.u8 q4, [r4]
   vldrb.u8 q5, [r5]
   vmullb.s8 q6, q4, q5
   vmullt.s8 q4, q4, q5
-  vmovlb.s16 q5, q6
-  vmovlt.s16 q6, q6
-  vadd.i32 q0, q0, q5
-  vadd.i32 q1, q1, q6
-  vmovlb.s16 q5, q4
-  vmovlt.s16 q4, q4
-  vadd.i32 q2, q2, q5
-  vadd.i32 q3, q3, q4
+  TINYQ_DW_WIDEN q6, q4, q5
   .endm
   .macro TINYQ_DW_REQUANT acc, j, rq
   vldrw.u32 q4, [r11, #\j*16]
@@ -526,6 +525,7 @@ tinyq_mve_dw_run\kw\()_\rq\clamp:
   .purgem TINYQ_DW_RUN
   .purgem TINYQ_DW_TAP2
   .purgem TINYQ_DW_TAP1
+  .purgem TINYQ_DW_WIDEN
   .purgem TINYQ_DW_REQUANT
   .text
 )");
