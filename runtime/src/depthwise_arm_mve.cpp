@@ -152,6 +152,12 @@ struct DwGeometry {
   bool tap_pairs;   // no weight is -128: the assembly runs' tap pairs apply (DwRunArgs)
   int32_t run_rq;   // the runs' output stage (DwRunForms)
   bool run_clamp;
+  // The layer's per-channel arrays (the runs gather their vectors from them: pair_vectors).
+  const int32_t* bias;  // or null
+  const int32_t* multiplier;
+  const int32_t* shift;
+  int32_t negt_bias;  // -t = shift + negt_bias
+  bool per_channel;
 };
 enum : int32_t { kScalar, kVector, kVectorTflite };
 
@@ -294,7 +300,7 @@ __attribute__((noinline)) void edge_pixel(const int8_t* in, const int8_t* w, int
 // rows at a time (three pairs, the third row's taps a pair and a single tap), two columns a
 // pair per row, other counts a loop of pairs per row and a single tap for an odd count. The
 // widening leaves accumulator j with channels {0, 4, 8, 12} + (0, 2, 1, 3)[j]
-// (to_pair_order: the bases and per-channel parameters come in that order), and the narrowing
+// (pair_lanes: the bases and per-channel parameters come in that order), and the narrowing
 // puts them back: VQMOVNB / VQMOVNT.S32 into each parity's channels in 16 bits, the output
 // offset added with saturation, VQMOVNB / VQMOVNT.S16 into the 16 bytes in channel order, then
 // clamped to [act_min, act_max] (saturating first changes nothing: the bounds lie in int8).
@@ -310,7 +316,7 @@ struct DwRunArgs {
   int32_t x_row_adv;        // 24
   int32_t w_step;           // 28
   int32_t w_row_adv;        // 32
-  const int32x4_t* base;    // 36: 4 vectors, in to_pair_order's order
+  const int32x4_t* base;    // 36: 4 vectors, in pair_lanes' order
   const int32x4_t* params;  // 40: the multipliers then the -t vectors (8), in that order
   DwRun run3, run2;         // 44, 48: the unrolled forms of the layer's output stage (DwRunForm)
   int32_t offset;           // 52: the output offset
@@ -325,7 +331,7 @@ struct DwRunArgs {
   int32_t unused[2];
   int8x16_t lo, hi;          // 96, 112: act_min, act_max in every lane (the clamping forms)
   int32x4_t pair_params[8];  // params' storage
-  int32x4_t pair_bias[4];    // the bias in to_pair_order's order (fold_base_pairs)
+  int32x4_t pair_bias[4];    // the bias in pair_lanes' order (fold_base_pairs)
 };
 static_assert(offsetof(DwRunArgs, run0) == 84 && offsetof(DwRunArgs, lo) == 96 && offsetof(DwRunArgs, hi) == 112,
               "the assembly's offsets");
@@ -541,11 +547,6 @@ TINYQ_ALWAYS_INLINE uint32x4_t pair_lanes(int32_t j) {
 TINYQ_ALWAYS_INLINE uint32x4_t block_lanes(int32_t j) {
   return vidupq_n_u32(static_cast<uint32_t>(8 * (j >> 1) + (j & 1)), 2);
 }
-void to_pair_order(const int32x4_t* v, int32x4_t* out) {
-  int32_t a[16];
-  for (int32_t j = 0; j < 4; ++j) vstrwq_scatter_shifted_offset_s32(a, block_lanes(j), v[j]);
-  for (int32_t j = 0; j < 4; ++j) out[j] = vldrwq_gather_shifted_offset_s32(a, pair_lanes(j));
-}
 void from_pair_order(const int32x4_t* v, int32x4_t* out) {
   int32_t a[16];
   for (int32_t j = 0; j < 4; ++j) vstrwq_scatter_shifted_offset_s32(a, pair_lanes(j), v[j]);
@@ -690,7 +691,7 @@ void fold_base(const ConvParams& p, const int8_t* w_block, detail::TapRange ky, 
   if (summed > 0) flush();
 }
 
-// fold_base for a full block in the runs' order (to_pair_order): the weights' even and odd
+// fold_base for a full block in the runs' order (pair_lanes): the weights' even and odd
 // channels summed in 16-bit lanes (VMOVLB / VMOVLT of 16 bytes), whose widening multiplies by
 // the offset give the four vectors in that order directly.
 void fold_base_pairs(const ConvParams& p, const int8_t* w_block, detail::TapRange ky, detail::TapRange kx,
@@ -773,12 +774,27 @@ DwRunForms run_forms(int32_t rq, bool clamp) {
 #undef TINYQ_DW_FORMS
 
 // The run arguments that stay the same over a block (the tinyq_mve_dw_run* functions).
-void set_run_constants(const DwBlock& blk, const DwGeometry& g, const OutputStage& st, DwRunArgs& a) {
+// The block's bias, multipliers and -t in the runs' order, gathered from the layer's arrays
+// (channels ch + pair_lanes; `wrap`: DwPairs' virtual channel v is channel v % 8).
+void pair_vectors(const DwGeometry& g, int32_t ch, bool wrap, DwRunArgs& a) {
+  for (int32_t j = 0; j < 4; ++j) {
+    uint32x4_t lanes = pair_lanes(j);
+    if (wrap) lanes = vandq_u32(lanes, vdupq_n_u32(7));
+    a.pair_bias[j] = g.bias != nullptr ? vldrwq_gather_shifted_offset_s32(g.bias + ch, lanes) : vdupq_n_s32(0);
+    if (g.per_channel) {
+      a.pair_params[j] = vldrwq_gather_shifted_offset_s32(g.multiplier + ch, lanes);
+      a.pair_params[4 + j] = vaddq_n_s32(vldrwq_gather_shifted_offset_s32(g.shift + ch, lanes), g.negt_bias);
+    } else {
+      a.pair_params[j] = vdupq_n_s32(g.multiplier[0]);
+      a.pair_params[4 + j] = vdupq_n_s32(g.shift[0] + g.negt_bias);
+    }
+  }
+}
+
+void set_run_constants(int32_t ch, bool wrap, const DwGeometry& g, const OutputStage& st, DwRunArgs& a) {
   a.in_step = g.in_step;
   a.w_step = g.w_step;
-  to_pair_order(blk.mult, a.pair_params);
-  to_pair_order(blk.negt, a.pair_params + 4);
-  to_pair_order(blk.bias, a.pair_bias);
+  pair_vectors(g, ch, wrap, a);
   a.params = a.pair_params;
   a.lo = vdupq_n_s8(static_cast<int8_t>(st.lo + st.offset));
   a.hi = vdupq_n_s8(static_cast<int8_t>(st.hi + st.offset));
@@ -831,11 +847,11 @@ TINYQ_ALWAYS_INLINE void depthwise_block(const ConvParams& p, const int8_t* inpu
   DwRunArgs* fast = nullptr;
   DwRunArgs* pair_fast = nullptr;
   if (kRunsInAssembly && kMode == kFull && g.requant != kScalar && g.tap_pairs) {
-    set_run_constants(blk, g, st, fast_args);
+    set_run_constants(blk.ch, false, g, st, fast_args);
     fast = &fast_args;
   }
   if (kRunsInAssembly && pairs != nullptr && g.tap_pairs) {  // (pairs_apply: the vector requantization)
-    set_run_constants(pairs->blk, pairs->g, st, pair_args);
+    set_run_constants(pairs->blk.ch, true, pairs->g, st, pair_args);
     pair_fast = &pair_args;
   }
   const int32_t out_row = p.out_w * p.out_c;
@@ -966,7 +982,9 @@ void set_pairs(const ConvParams& p, const int8_t* weights, const DwBlock& blk, c
 // assembly runs' tap pairs sum two 8-bit products in 16 bits, exact only without it.
 bool has_min_weight(const int8_t* w, int32_t n) {
   int8x16_t lo = vdupq_n_s8(0);
-  for (int32_t i = 0; i < n; i += 16) lo = vminq_s8(lo, vldrbq_z_s8(w + i, vctp8q(static_cast<uint32_t>(n - i))));
+  int32_t i = 0;
+  for (; i + 16 <= n; i += 16) lo = vminq_s8(lo, vldrbq_s8(w + i));
+  if (i < n) lo = vminq_s8(lo, vldrbq_z_s8(w + i, vctp8q(static_cast<uint32_t>(n - i))));
   return vminvq_s8(0, lo) == -128;
 }
 
@@ -999,6 +1017,11 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
   g.tap_pairs = kRunsInAssembly && !has_min_weight(weights, p.kernel_h * p.kernel_w * p.out_c);
   g.run_rq = !tflite ? 0 : (arm::widest_shift(p.requant) < 0 ? 2 : 1);
   g.run_clamp = p.act_min != -128 || p.act_max != 127;
+  g.bias = bias;
+  g.multiplier = p.requant.multiplier;
+  g.shift = p.requant.shift;
+  g.negt_bias = negt_bias;
+  g.per_channel = per_channel;
   for (int32_t ch = 0; ch < p.out_c; ch += 16) {
     DwBlock blk;
     blk.ch = ch;
@@ -1009,7 +1032,7 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
     if (multiplier != 1) set_gather_offsets(multiplier, blk);
     for (int32_t j = 0; j < 4; ++j) {
       // channels of accumulator j, relative to ch
-      const uint32x4_t lane = vidupq_n_u32(static_cast<uint32_t>(8 * (j >> 1) + (j & 1)), 2);
+      const uint32x4_t lane = block_lanes(j);
       const mve_pred16_t valid = vcmphiq_u32(vdupq_n_u32(static_cast<uint32_t>(blk.n)), lane);
       blk.bias[j] = bias != nullptr ? vldrwq_gather_shifted_offset_z_s32(bias + ch, lane, valid) : vdupq_n_s32(0);
       if (per_channel) {
