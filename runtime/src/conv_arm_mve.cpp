@@ -388,6 +388,15 @@ extern "C" void tinyq_mve_conv_pairs(const int8_t* x, const int8_t* w, int32_t k
                                      int8_t* out_b, const BlockArgs* args);
 extern "C" void tinyq_mve_conv_pairs_tflite(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out_a,
                                             int8_t* out_b, const BlockArgs* args);
+// The same for K > 16 not a multiple of 16 (conv2d_s8_mve_pairs_tail): the K / 16 whole chunks
+// as above (none after the first is allowed), then the last one, whose weight loads are
+// predicated to K % 16 bytes (VCTP once per call; inactive lanes are zero, so the input
+// buffer's bytes past each patch count for nothing); the next block's rows start K % 16 bytes
+// past where the last chunk read. Frame: #52 K % 16.
+extern "C" void tinyq_mve_conv_pairs_tail(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out_a,
+                                          int8_t* out_b, const BlockArgs* args);
+extern "C" void tinyq_mve_conv_pairs_tflite_tail(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks,
+                                                 int8_t* out_a, int8_t* out_b, const BlockArgs* args);
 // clang-format off
 __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   .macro TINYQ_MVE_PAIR_CHUNK op
@@ -406,7 +415,13 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   \op\().s8 r6, q0, q3
   \op\().s8 lr, q1, q3
   .endm
-  .macro TINYQ_MVE_PAIR_BLOCKS odd, tflite
+  .macro TINYQ_MVE_PAIR_TAIL_ROW row, w, a, b
+  vpst
+  vldrbt.8 \w, [\row]
+  vmladava.s8 \a, q0, \w
+  vmladava.s8 \b, q1, \w
+  .endm
+  .macro TINYQ_MVE_PAIR_BLOCKS odd, tflite, tail
 3:
   ldrd r0, r1, [sp, #32]
   ldr r11, [sp, #40]
@@ -417,15 +432,33 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   .if \odd
   TINYQ_MVE_PAIR_CHUNK vmladava
   .endif
+  .if \tail
+  cmp r11, #0
+  beq 2f
+  .endif
 1:
   TINYQ_MVE_PAIR_CHUNK vmladava
   TINYQ_MVE_PAIR_CHUNK vmladava
   subs r11, #1
   bne 1b
+2:
+  .if \tail
+  vldrb.8 q1, [r1, #16]
+  vldrb.8 q0, [r1]
+  TINYQ_MVE_PAIR_TAIL_ROW r3, q2, r0, r8
+  TINYQ_MVE_PAIR_TAIL_ROW r5, q3, r2, r10
+  TINYQ_MVE_PAIR_TAIL_ROW r7, q2, r4, r12
+  TINYQ_MVE_PAIR_TAIL_ROW r9, q3, r6, lr
+  .endif
   stm sp, {r0, r2, r4, r6}
   strd r8, r10, [sp, #16]
   strd r12, lr, [sp, #24]
+  .if \tail
+  ldr r3, [sp, #52]
+  add r3, r9
+  .else
   mov r3, r9
+  .endif
   vldrw.32 q0, [sp]
   vldrw.32 q1, [sp, #16]
   ldr r11, [sp, #44]
@@ -445,7 +478,7 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   cmp r0, r11
   bne 3b
   .endm
-  .macro TINYQ_MVE_CONV_PAIRS name, tflite
+  .macro TINYQ_MVE_CONV_PAIRS name, tflite, tail=0
   .section .text.\name,"ax",%progbits
   .syntax unified
   .thumb
@@ -462,6 +495,11 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   sub r4, r4, #1
   strd r2, r0, [sp, #32]
   str r4, [sp, #40]
+  .if \tail
+  and r4, r2, #15
+  str r4, [sp, #52]
+  vctp.8 r4
+  .endif
   ldr r11, [sp, #152]
   ldr r4, [r11, #4]
   vdup.32 q4, r4
@@ -479,10 +517,10 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   lsrs r4, r4, #1
   str r4, [sp, #40]
   bcs 8f
-  TINYQ_MVE_PAIR_BLOCKS 0, \tflite
+  TINYQ_MVE_PAIR_BLOCKS 0, \tflite, \tail
   b 9f
 8:
-  TINYQ_MVE_PAIR_BLOCKS 1, \tflite
+  TINYQ_MVE_PAIR_BLOCKS 1, \tflite, \tail
 9:
   add sp, #60
   vpop {d8-d13}
@@ -491,8 +529,11 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   .endm
   TINYQ_MVE_CONV_PAIRS tinyq_mve_conv_pairs, 0
   TINYQ_MVE_CONV_PAIRS tinyq_mve_conv_pairs_tflite, 1
+  TINYQ_MVE_CONV_PAIRS tinyq_mve_conv_pairs_tail, 0, 1
+  TINYQ_MVE_CONV_PAIRS tinyq_mve_conv_pairs_tflite_tail, 1, 1
   .purgem TINYQ_MVE_CONV_PAIRS
   .purgem TINYQ_MVE_PAIR_BLOCKS
+  .purgem TINYQ_MVE_PAIR_TAIL_ROW
   .purgem TINYQ_MVE_PAIR_CHUNK
   .text
 )" TINYQ_MVE_REQUANT_PURGE);
@@ -767,6 +808,23 @@ TINYQ_ALWAYS_INLINE void run_channels(const int8_t* x, const int8_t* weights, in
   }
 }
 
+// run_channels over all of a pixel's channels (vector requantization) with the whole blocks'
+// function chosen once per layer rather than per pixel (about 15 instructions a pixel).
+struct PixelBlocks {
+  BlocksFn fn;
+  int32_t blocks;
+  PixelBlocks(int32_t k, int32_t out_c, const ChannelTable& t, BlockArgs& args) : blocks(out_c >> 2) {
+    const BlocksFn held = held_blocks(k, !t.vector);
+    fn = held != nullptr ? held : (t.vector ? tinyq_mve_conv_blocks : tinyq_mve_conv_blocks_tflite);
+    args.table = t.block(0);
+  }
+  TINYQ_ALWAYS_INLINE void run(const int8_t* x, const int8_t* weights, int32_t k, int32_t out_c, const ChannelTable& t,
+                               const OutputStage& st, BlockArgs& args, int8_t* output) const {
+    if (blocks > 0) fn(x, weights, k, blocks, output, &args);
+    if (4 * blocks < out_c) run_channels(x, weights, k, 4 * blocks, out_c, t, st, args, output);
+  }
+};
+
 // All output channels of `pixels` pixels whose K <= 16 values are x_step bytes apart, outputs
 // out_c apart: tinyq_mve_pointwise_narrow per block of 4 channels (the weight rows held for
 // all the pixels), the last 1 to 3 channels per pixel through run_channels. Only with the
@@ -974,6 +1032,47 @@ __attribute__((noinline)) void conv_pairs(const ConvParams& p, const int8_t* inp
   }
 }
 
+// conv2d_s8_mve_pairs_tail's layers with the vector requantization: each pixel's K-byte patch
+// (from `patch_of`, which may build it) copied chunk by chunk into its half of the
+// interleaved buffer (the last chunk loaded predicated: no byte past the patch is read), two
+// pixels per tinyq_mve_conv_pairs_tail call, consecutive output pixels in memory order, a
+// last odd pixel paired with itself (its outputs written twice, the same bytes).
+template <typename PatchOf>
+TINYQ_ALWAYS_INLINE void conv_pairs_tail(const ConvParams& p, const int8_t* weights, int8_t* output,
+                                         const ChannelTable& t, const OutputStage& st, int8_t* pair,
+                                         const PatchOf& patch_of) {
+  const int32_t k = p.kernel_h * p.kernel_w * p.in_c;
+  const int32_t chunks = k >> 4;
+  const mve_pred16_t last = vctp8q(static_cast<uint32_t>(k & 15));
+  const auto run = t.vector ? tinyq_mve_conv_pairs_tail : tinyq_mve_conv_pairs_tflite_tail;
+  const BlockArgs args{t.block(0), st.lo, st.hi, st.offset};
+  const int32_t blocks = p.out_c >> 2;
+  const auto place = [&](const int8_t* src, int8_t* half) {
+    for (int32_t c = 0; c < chunks; ++c) vstrbq_s8(half + 32 * c, vldrbq_s8(src + 16 * c));
+    vstrbq_s8(half + 32 * chunks, vldrbq_z_s8(src + 16 * chunks, last));
+  };
+  int8_t* out_a = nullptr;
+  const int32_t pixels = p.batch * p.out_h * p.out_w;
+  int32_t i = 0;
+  for (int32_t b = 0; b < p.batch; ++b) {
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      for (int32_t ox = 0; ox < p.out_w; ++ox, ++i, output += p.out_c) {
+        if ((i & 1) == 0) {
+          place(patch_of(b, oy, ox), pair);
+          out_a = output;
+          if (i + 1 == pixels) {  // alone: its patch in both halves
+            place(patch_of(b, oy, ox), pair + 16);
+            run(pair, weights, k, blocks, out_a, out_a, &args);
+          }
+        } else {
+          place(patch_of(b, oy, ox), pair + 16);
+          run(pair, weights, k, blocks, out_a, output, &args);
+        }
+      }
+    }
+  }
+}
+
 // 1x1 kernel over real pixels: a pixel's channels are its patch, read in place (conv_pairs:
 // copied, two pixels interleaved, into `pair`).
 void conv_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weights, int8_t* output,
@@ -1001,16 +1100,24 @@ void conv_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weig
     pointwise_narrow(p, input, weights, output, t, st, args);
     return;
   }
+  if (kNarrowForms && conv2d_s8_mve_pairs_tail(p)) {  // a pixel's channels are its patch, read in place
+    const auto pixel = [&](int32_t b, int32_t oy, int32_t ox) {
+      return input + ((b * p.in_h + oy * p.stride_h) * p.in_w + ox * p.stride_w) * p.in_c;
+    };
+    conv_pairs_tail(p, weights, output, t, st, pair, pixel);
+    return;
+  }
   if (kNarrowForms && conv2d_s8_mve_pairs(p)) {  // every window "inside": one row of taps, no padding
     conv_pairs(p, input, weights, output, t, st, pair);
     return;
   }
+  const PixelBlocks whole(p.in_c, p.out_c, t, args);
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* image = input + b * p.in_h * p.in_w * p.in_c;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       const int8_t* x = image + oy * p.stride_h * p.in_w * p.in_c;
       for (int32_t ox = 0; ox < p.out_w; ++ox, x += p.stride_w * p.in_c, output += p.out_c) {
-        run_channels(x, weights, p.in_c, 0, p.out_c, t, st, args, output);
+        whole.run(x, weights, p.in_c, p.out_c, t, st, args, output);
       }
     }
   }
@@ -1071,8 +1178,7 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
   // The patch of a window inside the image, `src` at its top-left tap: row run by row run.
   // (A lambda rather than the loop written out below: GCC 12 then allocates the pixel loop's
   // registers better: R1 on M55 1.4% fewer instructions.)
-  const auto copy_inside = [&](const int8_t* src) {
-    int8_t* dst = patch;
+  const auto copy_inside = [&](const int8_t* src, int8_t* dst) {
     for (int32_t ty = 0; ty < p.kernel_h; ++ty, src += p.dilation_h * row) {
       const int8_t* s = src;
       for (int32_t i = 0; i < run_vectors; ++i, s += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(s));
@@ -1105,6 +1211,22 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
     }
     return;
   }
+  if (kNarrowForms && conv2d_s8_mve_pairs_tail(p) && (t.vector || t.tflite_vector)) {
+    // Each pixel's patch built in the third area (after the two interleaved halves), as below.
+    int8_t* built = patch + 2 * ((k + 15) & ~15);
+    const auto window = [&](int32_t b, int32_t oy, int32_t ox) -> const int8_t* {
+      const int8_t* image = input + b * p.in_h * row;
+      const int32_t y0 = oy * p.stride_h - p.pad_top, x0 = ox * p.stride_w - p.pad_left;
+      if (y0 >= 0 && y0 + extent_h < p.in_h && ox >= ox_lo && ox < ox_hi) {
+        copy_inside(image + y0 * row + x0 * p.in_c, built);
+      } else {
+        im2col_s8(p, image, y0, x0, 0, pad_value, built);
+      }
+      return built;
+    };
+    conv_pairs_tail(p, weights, output, t, st, patch, window);
+    return;
+  }
   if (kNarrowForms && conv2d_s8_mve_pairs(p) && (t.vector || t.tflite_vector)) {
     conv_pairs(p, input, weights, output, t, st, patch);
     return;
@@ -1117,7 +1239,7 @@ void conv_general(const ConvParams& p, const int8_t* input, const int8_t* weight
       for (int32_t ox = 0; ox < p.out_w; ++ox) {
         const int32_t x0 = ox * p.stride_w - p.pad_left;
         if (rows_inside && ox >= ox_lo && ox < ox_hi) {
-          copy_inside(image + y0 * row + x0 * p.in_c);
+          copy_inside(image + y0 * row + x0 * p.in_c, patch);
           run_channels(patch, weights, k, 0, p.out_c, t, st, args, output);
         } else {
           for (int32_t g = 0; g < p.groups; ++g) {

@@ -227,6 +227,9 @@ int32_t mve_pairs8 = 0;
 // conv_general's layers of conv2d_s8_mve_pairs (groups 1, in_c a multiple of 16, K > 64, out_c
 // a multiple of 4) with the vector requantization run tinyq_mve_conv_pairs.
 QuadKinds mve_narrow, mve_narrow_general, mve_pairs, mve_pointwise_pairs;
+// ... and of conv2d_s8_mve_pairs_tail (K > 16 not a multiple of 16: the last chunk's weights
+// predicated), in conv_general's and conv_pointwise's runs.
+QuadKinds mve_pairs_tail, mve_pointwise_pairs_tail;
 void count_mve_narrow(const rt::ConvParams& p, QuadKinds& kinds, bool shape) {
   const bool tflite = p.requant.rounding == rt::kRoundTflite;
   bool vector = shape;
@@ -304,8 +307,12 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
     const bool narrow = p.kernel_h * p.kernel_w * p.in_c <= 16 && p.groups == 1;
     if (strcmp(expect, "conv_pointwise") == 0) count_mve_narrow(p, mve_narrow, narrow);
     if (strcmp(expect, "conv_general") == 0) count_mve_narrow(p, mve_narrow_general, narrow);
-    if (strcmp(expect, "conv_general") == 0) count_mve_narrow(p, mve_pairs, rt::conv2d_s8_mve_pairs(p));
-    if (strcmp(expect, "conv_pointwise") == 0) count_mve_narrow(p, mve_pointwise_pairs, rt::conv2d_s8_mve_pairs(p));
+    const bool pairs_whole = rt::conv2d_s8_mve_pairs(p) && !rt::conv2d_s8_mve_pairs_tail(p);
+    if (strcmp(expect, "conv_general") == 0) count_mve_narrow(p, mve_pairs, pairs_whole);
+    if (strcmp(expect, "conv_pointwise") == 0) count_mve_narrow(p, mve_pointwise_pairs, pairs_whole);
+    if (strcmp(expect, "conv_general") == 0) count_mve_narrow(p, mve_pairs_tail, rt::conv2d_s8_mve_pairs_tail(p));
+    if (strcmp(expect, "conv_pointwise") == 0 && p.in_c > 16)
+      count_mve_narrow(p, mve_pointwise_pairs_tail, rt::conv2d_s8_mve_pairs_tail(p));
     if (strcmp(expect, "depthwise_3x3") == 0) count_quad_kinds(p);
     if (strcmp(expect, "conv_pointwise") == 0) count_narrow_kinds(p, p.in_c == 8 || p.in_c == 16);
     if (strcmp(expect, "conv_gather") == 0) {
@@ -388,6 +395,8 @@ rt::ConvParams random_conv_shape(bool depthwise, const ShapeOdds& odds) {
       p.groups = 1;
       p.in_c = 16 * uniform(1, 8);
       p.out_c = 4 * uniform(1, 10);
+      // ... or where K is not a multiple of 16 (KWS's 10x4 stem, RGB stems, 40 channels)
+      if (chance(35)) p.in_c = chance(50) ? uniform(1, 3) : 16 * uniform(1, 4) + uniform(1, 15);
     }
   }
   random_axis(p.in_h, pointwise, p.kernel_h, p.stride_h, p.dilation_h, p.pad_top, p.out_h);
@@ -777,7 +786,7 @@ struct Variant {
 };
 constexpr Variant kVariants[] = {
     {"conv_pointwise", false, {100, 100, 0, 0, 0, 0, 0, 0, 30}, 1000},  // 1x1, no padding taps: channels are the patch
-    {"conv_general", false, {10, 0, 0, 0, 0, 0, 0, 0, 30}, 1000},       // im2col: any window, stride, dilation, groups
+    {"conv_general", false, {10, 0, 0, 0, 0, 0, 0, 0, 30}, 1200},       // im2col: any window, stride, dilation, groups
 #if defined(TINYQ_PATH_ARM_DSP)
     {"conv_gather", false, {10, 0, 0, 0, 0, 0, 10}, 1000},    // first layers: inside windows through a tap table
     {"depthwise_3x3", true, {0, 0, 0, 100, 0, 0}, 1000},      // row pairs, 3x3 windows unrolled (edges: a patch)
@@ -892,6 +901,12 @@ int main() {
           ++failures;
           printf("TOO FEW CASES of Helium pointwise pixel pairs\n");
         }
+        printf("conv_pointwise: pixel pairs with a partial last chunk: single %ld, tflite %ld\n",
+               (long)mve_pointwise_pairs_tail.single, (long)mve_pointwise_pairs_tail.tflite);
+        if (mve_pointwise_pairs_tail.single < 20 || mve_pointwise_pairs_tail.tflite < 20) {
+          ++failures;
+          printf("TOO FEW CASES of Helium pointwise pixel pairs with a partial chunk\n");
+        }
       }
       if (strcmp(only, "conv_general") == 0 && rt::kNativePath == rt::KernelPath::ArmMve) {
         printf("conv_general: at most 16 values per patch, vector requantization: single %ld, tflite %ld\n",
@@ -905,6 +920,12 @@ int main() {
         if (mve_pairs.single < 20 || mve_pairs.tflite < 20) {
           ++failures;
           printf("TOO FEW CASES of Helium pixel pairs\n");
+        }
+        printf("conv_general: pixel pairs with a partial last chunk: single %ld, tflite %ld\n",
+               (long)mve_pairs_tail.single, (long)mve_pairs_tail.tflite);
+        if (mve_pairs_tail.single < 20 || mve_pairs_tail.tflite < 20) {
+          ++failures;
+          printf("TOO FEW CASES of Helium pixel pairs with a partial chunk\n");
         }
       }
       if (strcmp(only, "depthwise_mult1") == 0 && rt::kNativePath == rt::KernelPath::ArmMve) {

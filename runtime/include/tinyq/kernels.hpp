@@ -101,14 +101,23 @@ constexpr bool conv2d_s8_mve_narrow(const ConvParams& p) {
 // MobileNet's): two pixels' patches, interleaved 16 bytes at a time, share each weight load
 // (2 pixels x 4 channels per pass); whole blocks of 4 channels. A speed form: -Os builds run
 // one patch at a time in the first half of the same scratch.
+// The same for any patch of more than 16 values that is not a multiple of 16 (first layers:
+// KWS's 10x4 stem of 40 values, RGB 3x3 stems of 27; SWW's pointwise layer of 40 channels):
+// each pixel's patch is copied chunk by chunk into its half, the last chunk's weights read
+// predicated (general layers build the patch in a third area first).
+constexpr bool conv2d_s8_mve_pairs_tail(const ConvParams& p) {
+  const int32_t k = p.kernel_h * p.kernel_w * p.in_c;
+  return p.groups == 1 && k > 16 && k % 16 != 0 && p.out_c % 4 == 0;
+}
 constexpr bool conv2d_s8_mve_pairs(const ConvParams& p) {
-  return p.groups == 1 && p.in_c % 16 == 0 && p.kernel_h * p.kernel_w * p.in_c > 64 && p.out_c % 4 == 0;
+  return (p.groups == 1 && p.in_c % 16 == 0 && p.kernel_h * p.kernel_w * p.in_c > 64 && p.out_c % 4 == 0) ||
+         conv2d_s8_mve_pairs_tail(p);
 }
 constexpr size_t conv2d_s8_scratch_bytes(const ConvParams& p, KernelPath path = kNativePath) {
   // Values per output channel, and the same rounded up to whole groups of 4.
   const size_t patch =
       static_cast<size_t>(p.kernel_h) * static_cast<size_t>(p.kernel_w) * static_cast<size_t>(p.in_c / p.groups);
-  const size_t patch4 = (patch + 3) / 4 * 4;
+  const size_t patch4 = (patch + 3) / 4 * 4, patch16 = (patch + 15) / 16 * 16;
   switch (conv2d_s8_variant(p, path)) {
     case ConvVariant::DspPointwise:  // four pixels' channels as 16-bit pairs, zero-padded
       return 4 * patch4 * sizeof(int16_t);
@@ -116,11 +125,11 @@ constexpr size_t conv2d_s8_scratch_bytes(const ConvParams& p, KernelPath path = 
       return 4 * patch4 * sizeof(int16_t) + (conv2d_s8_dsp_gathers(p) ? patch * 2 * sizeof(int32_t) : 0);
     case ConvVariant::MvePointwise:  // per channel: bias + offset * weight sum, multiplier, shift
                                      // (pairs: then two pixels' channels, interleaved)
-      return 3 * static_cast<size_t>(p.out_c) * sizeof(int32_t) + (conv2d_s8_mve_pairs(p) ? 2 * patch : 0);
+      return 3 * static_cast<size_t>(p.out_c) * sizeof(int32_t) + (conv2d_s8_mve_pairs(p) ? 2 * patch16 : 0);
     case ConvVariant::MveGeneral: {  // the same, then the int8 patches: one, two interleaved
                                      // (pairs), or a row's 16 bytes apart (narrow)
       const size_t patches = conv2d_s8_mve_narrow(p)  ? 16 * static_cast<size_t>(kMveNarrowPixels)
-                             : conv2d_s8_mve_pairs(p) ? 2 * patch
+                             : conv2d_s8_mve_pairs(p) ? 2 * patch16 + (conv2d_s8_mve_pairs_tail(p) ? patch16 : 0)
                                                       : patch4;
       return 3 * static_cast<size_t>(p.out_c) * sizeof(int32_t) + patches;
     }
