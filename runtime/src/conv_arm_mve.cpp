@@ -56,8 +56,9 @@ constexpr bool kNarrowForms = true;
 // TFLite's rounding (Requant::rounding) keeps the shift itself in the table instead of -t.
 struct ChannelTable {
   int32_t* table;
-  bool vector;         // tinyq's rounding and every shift <= -2: vector requantization applies
-  bool tflite_vector;  // TFLite's rounding and every shift <= 0: requantize_lanes_tflite applies
+  bool vector;           // tinyq's rounding and every shift <= -2: vector requantization applies
+  bool tflite_vector;    // TFLite's rounding and every shift <= 0: requantize_lanes_tflite applies
+  bool tflite_negative;  // ... and every shift < 0 (the pair form's fix-up without the mask)
   const int32_t* block(int32_t oc) const { return table + 3 * oc; }
 };
 // The sum of a weight row: whole chunks unpredicated, the tail once (GCC 12 re-creates the
@@ -78,7 +79,7 @@ ChannelTable prepare_channels(const ConvParams& p, const int8_t* weights, const 
   const bool per_tensor = p.requant.count == 1;
   int32_t max_shift = -31;
   int32x4_t max_shifts = vdupq_n_s32(-31);
-  ChannelTable t{scratch, false, false};
+  ChannelTable t{scratch, false, false, false};
   const int32_t group_out_c = p.out_c / p.groups;
   for (int32_t g = 0; g < p.groups; ++g) {
     for (int32_t oc = g * group_out_c; oc < (g + 1) * group_out_c; oc += 4) {
@@ -111,6 +112,7 @@ ChannelTable prepare_channels(const ConvParams& p, const int8_t* weights, const 
   max_shift = vmaxvq_s32(max_shift, max_shifts);
   t.vector = !tflite && max_shift <= -2;
   t.tflite_vector = tflite && max_shift <= 0;
+  t.tflite_negative = tflite && max_shift < 0;
   return t;
 }
 
@@ -397,6 +399,12 @@ extern "C" void tinyq_mve_conv_pairs_tail(const int8_t* x, const int8_t* w, int3
                                           int8_t* out_b, const BlockArgs* args);
 extern "C" void tinyq_mve_conv_pairs_tflite_tail(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks,
                                                  int8_t* out_a, int8_t* out_b, const BlockArgs* args);
+// TFLite's rounding with every shift negative (ChannelTable::tflite_negative): the fix-up
+// without the mask (TINYQ_MVE_REQUANT's tflite = 2), one instruction less per vector.
+extern "C" void tinyq_mve_conv_pairs_tflite2(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out_a,
+                                             int8_t* out_b, const BlockArgs* args);
+extern "C" void tinyq_mve_conv_pairs_tflite2_tail(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks,
+                                                  int8_t* out_a, int8_t* out_b, const BlockArgs* args);
 // clang-format off
 __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   .macro TINYQ_MVE_PAIR_CHUNK op
@@ -531,6 +539,8 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   TINYQ_MVE_CONV_PAIRS tinyq_mve_conv_pairs_tflite, 1
   TINYQ_MVE_CONV_PAIRS tinyq_mve_conv_pairs_tail, 0, 1
   TINYQ_MVE_CONV_PAIRS tinyq_mve_conv_pairs_tflite_tail, 1, 1
+  TINYQ_MVE_CONV_PAIRS tinyq_mve_conv_pairs_tflite2, 2
+  TINYQ_MVE_CONV_PAIRS tinyq_mve_conv_pairs_tflite2_tail, 2, 1
   .purgem TINYQ_MVE_CONV_PAIRS
   .purgem TINYQ_MVE_PAIR_BLOCKS
   .purgem TINYQ_MVE_PAIR_TAIL_ROW
@@ -979,7 +989,9 @@ __attribute__((noinline)) void conv_pairs(const ConvParams& p, const int8_t* inp
   const int8_t pad_value = static_cast<int8_t>(-p.input_offset);
   const detail::TapRange inside = p.dilation_w == 1 ? inside_columns(p) : detail::TapRange{0, 0};
   const int32_t extent_h = (p.kernel_h - 1) * p.dilation_h;
-  const auto run = t.vector ? tinyq_mve_conv_pairs : tinyq_mve_conv_pairs_tflite;
+  const auto run = t.vector            ? tinyq_mve_conv_pairs
+                   : t.tflite_negative ? tinyq_mve_conv_pairs_tflite2
+                                       : tinyq_mve_conv_pairs_tflite;
   const BlockArgs args{t.block(0), st.lo, st.hi, st.offset};
   const int32_t blocks = p.out_c >> 2, step = p.stride_w * p.in_c;
   int8_t* half = pair;  // where the next pixel's patch goes: pair, then pair + 16
@@ -1044,7 +1056,9 @@ TINYQ_ALWAYS_INLINE void conv_pairs_tail(const ConvParams& p, const int8_t* weig
   const int32_t k = p.kernel_h * p.kernel_w * p.in_c;
   const int32_t chunks = k >> 4;
   const mve_pred16_t last = vctp8q(static_cast<uint32_t>(k & 15));
-  const auto run = t.vector ? tinyq_mve_conv_pairs_tail : tinyq_mve_conv_pairs_tflite_tail;
+  const auto run = t.vector            ? tinyq_mve_conv_pairs_tail
+                   : t.tflite_negative ? tinyq_mve_conv_pairs_tflite2_tail
+                                       : tinyq_mve_conv_pairs_tflite_tail;
   const BlockArgs args{t.block(0), st.lo, st.hi, st.offset};
   const int32_t blocks = p.out_c >> 2;
   const auto place = [&](const int8_t* src, int8_t* half) {

@@ -75,7 +75,9 @@
 // `acc` (and another pixel's sums of the same channels in `acc2`) requantized in place from
 // the ChannelTable entries at `table` (4 bases, 4 multipliers, 4 -t or shifts; the pointer
 // steps past them, each loaded once for both): + base, then requantize_lanes (VMULH, VRSHL)
-// or, with tflite = 1, requantize_lanes_tflite (VQRDMULH, the fix-up in `tmp`, VRSHL). Clamp
+// or, with tflite = 1, requantize_lanes_tflite (VQRDMULH, the fix-up in `tmp`, VRSHL); with
+// tflite = 2 the same when every shift is negative, whose fix-up (the value's sign, minus one
+// for a negative value before the rounding shift) needs no mask by the shift. Clamp
 // and store are the caller's. Used as TINYQ_MVE_DOT is (TINYQ_MVE_REQUANT_MACRO / _PURGE).
 #define TINYQ_MVE_REQUANT_MACRO \
   ".macro TINYQ_MVE_REQUANT acc, param, tmp, table, tflite, acc2=\n" \
@@ -91,6 +93,14 @@
   "  vqrdmulh.s32 \\acc2, \\acc2, \\param\n" \
   "  .endif\n" \
   "  vldrw.32 \\param, [\\table], #16\n" \
+  "  .if \\tflite == 2\n" \
+  "  vshr.s32 \\tmp, \\acc, #31\n" \
+  "  vadd.i32 \\acc, \\acc, \\tmp\n" \
+  "  .ifnb \\acc2\n" \
+  "  vshr.s32 \\tmp, \\acc2, #31\n" \
+  "  vadd.i32 \\acc2, \\acc2, \\tmp\n" \
+  "  .endif\n" \
+  "  .else\n" \
   "  vand \\tmp, \\acc, \\param\n" \
   "  vshr.s32 \\tmp, \\tmp, #31\n" \
   "  vqadd.s32 \\acc, \\acc, \\tmp\n" \
@@ -98,6 +108,7 @@
   "  vand \\tmp, \\acc2, \\param\n" \
   "  vshr.s32 \\tmp, \\tmp, #31\n" \
   "  vqadd.s32 \\acc2, \\acc2, \\tmp\n" \
+  "  .endif\n" \
   "  .endif\n" \
   "  .else\n" \
   "  vmulh.s32 \\acc, \\acc, \\param\n" \

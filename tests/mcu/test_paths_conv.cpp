@@ -230,6 +230,9 @@ QuadKinds mve_narrow, mve_narrow_general, mve_pairs, mve_pointwise_pairs;
 // ... and of conv2d_s8_mve_pairs_tail (K > 16 not a multiple of 16: the last chunk's weights
 // predicated), in conv_general's and conv_pointwise's runs.
 QuadKinds mve_pairs_tail, mve_pointwise_pairs_tail;
+// ... and pair layers with TFLite's rounding and a shift of 0 among negative ones (the masked
+// fix-up; without a 0, tinyq_mve_conv_pairs_tflite2's): conv_general's run requires them.
+QuadKinds mve_pairs_zero_shift;
 void count_mve_narrow(const rt::ConvParams& p, QuadKinds& kinds, bool shape) {
   const bool tflite = p.requant.rounding == rt::kRoundTflite;
   bool vector = shape;
@@ -287,12 +290,15 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
   for (int32_t o = 0; o < p.out_c; ++o) bias[o] = uniform(-(1 << 14), 1 << 14);
   p.requant = random_requant(p.out_c, large_multiplier && k <= 256);
   random_output_stage(p.input_offset, p.output_offset, p.act_min, p.act_max);
-  // Helium's depthwise runs have an output stage of their own for TFLite's rounding with a shift
-  // of 0 beside negative ones (the fix-up masked per channel): now and then some channels'.
-  if (depthwise && p.requant.rounding == rt::kRoundTflite && chance(30)) {
+  // Helium's depthwise runs and conv pixel pairs have an output stage of their own for TFLite's
+  // rounding with a shift of 0 beside negative ones (the fix-up masked per channel; without a
+  // 0, no mask): now and then some channels'.
+  bool zero_shift = false;
+  if (p.requant.rounding == rt::kRoundTflite && chance(50)) {
     for (int32_t i = 0; i < p.requant.count; ++i)
       if (shift[i] <= 0 && chance(30)) shift[i] = 0;
-    ++dw_zero_shift;
+    zero_shift = true;
+    dw_zero_shift += depthwise ? 1 : 0;
   }
   if (expect != nullptr) {  // the output stage may not move a case to another variant
     const char* taken = depthwise ? depthwise_variant(p) : conv_variant(p);
@@ -311,6 +317,8 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
     if (strcmp(expect, "conv_general") == 0) count_mve_narrow(p, mve_pairs, pairs_whole);
     if (strcmp(expect, "conv_pointwise") == 0) count_mve_narrow(p, mve_pointwise_pairs, pairs_whole);
     if (strcmp(expect, "conv_general") == 0) count_mve_narrow(p, mve_pairs_tail, rt::conv2d_s8_mve_pairs_tail(p));
+    if (zero_shift && (strcmp(expect, "conv_general") == 0 || strcmp(expect, "conv_pointwise") == 0))
+      count_mve_narrow(p, mve_pairs_zero_shift, rt::conv2d_s8_mve_pairs(p));
     if (strcmp(expect, "conv_pointwise") == 0 && p.in_c > 16)
       count_mve_narrow(p, mve_pointwise_pairs_tail, rt::conv2d_s8_mve_pairs_tail(p));
     if (strcmp(expect, "depthwise_3x3") == 0) count_quad_kinds(p);
@@ -926,6 +934,12 @@ int main() {
         if (mve_pairs_tail.single < 20 || mve_pairs_tail.tflite < 20) {
           ++failures;
           printf("TOO FEW CASES of Helium pixel pairs with a partial chunk\n");
+        }
+        printf("conv_general: pixel pairs, TFLite's rounding with shifts of 0: %ld\n",
+               (long)mve_pairs_zero_shift.tflite);
+        if (mve_pairs_zero_shift.tflite < 20) {
+          ++failures;
+          printf("TOO FEW CASES of Helium pixel pairs with TFLite shifts of 0\n");
         }
       }
       if (strcmp(only, "depthwise_mult1") == 0 && rt::kNativePath == rt::KernelPath::ArmMve) {
