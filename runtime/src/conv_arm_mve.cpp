@@ -209,9 +209,11 @@ __asm__(TINYQ_MVE_DOT_MACRO TINYQ_MVE_REQUANT_MACRO R"(
 // The same for K in (16, 64) not a multiple of 16 (KWS's 10x4 stem: 40, SWW's first pointwise
 // layer: 40, RGB 3x3 stems: 27): the last chunk of x and of each row is a VCTP-predicated load
 // (K % 16 bytes read, the other lanes zero), and each row steps by K (r9) from the one pointer.
-#define TINYQ_MVE_HELD_SUFFIXES(X) \
-  X(2, 0, )                        \
-  X(3, 0, ) X(4, 0, ) X(2, 1, ) X(3, 1, ) X(4, 1, ) X(2, 0, t) X(3, 0, t) X(4, 0, t) X(2, 1, t) X(3, 1, t) X(4, 1, t)
+// (tflite 2: TFLite's rounding with every shift negative, the fix-up without the mask.)
+#define TINYQ_MVE_HELD_SUFFIXES(X)                                                                                 \
+  X(2, 0, )                                                                                                        \
+  X(3, 0, ) X(4, 0, ) X(2, 1, ) X(3, 1, ) X(4, 1, ) X(2, 2, ) X(3, 2, ) X(4, 2, ) X(2, 0, t) X(3, 0, t) X(4, 0, t) \
+      X(2, 1, t) X(3, 1, t) X(4, 1, t) X(2, 2, t) X(3, 2, t) X(4, 2, t)
 #define TINYQ_MVE_HELD_DECLARE(chunks, tflite, tail)                   \
   extern "C" void tinyq_mve_conv_blocks_held##chunks##_##tflite##tail( \
       const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out, const BlockArgs* args);
@@ -336,18 +338,12 @@ tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail:
   pop {r4-r11, pc}
   .size tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail, .-tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail
   .endm
-  TINYQ_MVE_CONV_HELD 2, 0
-  TINYQ_MVE_CONV_HELD 3, 0
-  TINYQ_MVE_CONV_HELD 4, 0
-  TINYQ_MVE_CONV_HELD 2, 1
-  TINYQ_MVE_CONV_HELD 3, 1
-  TINYQ_MVE_CONV_HELD 4, 1
-  TINYQ_MVE_CONV_HELD 2, 0, t
-  TINYQ_MVE_CONV_HELD 3, 0, t
-  TINYQ_MVE_CONV_HELD 4, 0, t
-  TINYQ_MVE_CONV_HELD 2, 1, t
-  TINYQ_MVE_CONV_HELD 3, 1, t
-  TINYQ_MVE_CONV_HELD 4, 1, t
+  .irp tflite, 0, 1, 2
+  .irp chunks, 2, 3, 4
+  TINYQ_MVE_CONV_HELD \chunks, \tflite
+  TINYQ_MVE_CONV_HELD \chunks, \tflite, t
+  .endr
+  .endr
   .purgem TINYQ_MVE_CONV_HELD
   .purgem TINYQ_MVE_HELD_ROW
   .purgem TINYQ_MVE_HELD_ROW_TAIL
@@ -358,14 +354,21 @@ tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail:
 
 // The held form for K values, or null (K not in (16, 64]; -Os builds).
 using BlocksFn = void (*)(const int8_t*, const int8_t*, int32_t, int32_t, int8_t*, const BlockArgs*);
-TINYQ_ALWAYS_INLINE BlocksFn held_blocks(int32_t k, bool tflite) {
+// rq: 0 tinyq's rounding, 1 TFLite's, 2 TFLite's with every shift negative.
+TINYQ_ALWAYS_INLINE BlocksFn held_blocks(int32_t k, int32_t rq) {
   if (!kNarrowForms || k <= 16 || k > 64) return nullptr;
-  static constexpr BlocksFn kHeld[2][2][3] = {
-      {{tinyq_mve_conv_blocks_held2_0, tinyq_mve_conv_blocks_held3_0, tinyq_mve_conv_blocks_held4_0},
-       {tinyq_mve_conv_blocks_held2_1, tinyq_mve_conv_blocks_held3_1, tinyq_mve_conv_blocks_held4_1}},
-      {{tinyq_mve_conv_blocks_held2_0t, tinyq_mve_conv_blocks_held3_0t, tinyq_mve_conv_blocks_held4_0t},
-       {tinyq_mve_conv_blocks_held2_1t, tinyq_mve_conv_blocks_held3_1t, tinyq_mve_conv_blocks_held4_1t}}};
-  return kHeld[(k & 15) != 0 ? 1 : 0][tflite ? 1 : 0][((k + 15) >> 4) - 2];
+#define TINYQ_MVE_HELD_ROUNDINGS(tail)                                                                               \
+  {                                                                                                                  \
+    {tinyq_mve_conv_blocks_held2_0##tail, tinyq_mve_conv_blocks_held3_0##tail, tinyq_mve_conv_blocks_held4_0##tail}, \
+        {tinyq_mve_conv_blocks_held2_1##tail, tinyq_mve_conv_blocks_held3_1##tail,                                   \
+         tinyq_mve_conv_blocks_held4_1##tail},                                                                       \
+    {                                                                                                                \
+      tinyq_mve_conv_blocks_held2_2##tail, tinyq_mve_conv_blocks_held3_2##tail, tinyq_mve_conv_blocks_held4_2##tail  \
+    }                                                                                                                \
+  }
+  static constexpr BlocksFn kHeld[2][3][3] = {TINYQ_MVE_HELD_ROUNDINGS(), TINYQ_MVE_HELD_ROUNDINGS(t)};
+#undef TINYQ_MVE_HELD_ROUNDINGS
+  return kHeld[(k & 15) != 0 ? 1 : 0][rq][((k + 15) >> 4) - 2];
 }
 
 // Two pixels x 4 channels per pass (conv2d_s8_mve_pairs: in_c a multiple of 16 and K > 64,
@@ -799,7 +802,7 @@ TINYQ_ALWAYS_INLINE void run_channels(const int8_t* x, const int8_t* weights, in
     const int32_t blocks = (oc_end - oc) >> 2;
     if (blocks > 0) {
       args.table = t.block(oc);
-      const BlocksFn held = held_blocks(k, false);
+      const BlocksFn held = held_blocks(k, 0);
       (held != nullptr ? held : tinyq_mve_conv_blocks)(x, weights + oc * k, k, blocks, output + oc, &args);
       oc += 4 * blocks;
     }
@@ -807,7 +810,7 @@ TINYQ_ALWAYS_INLINE void run_channels(const int8_t* x, const int8_t* weights, in
     const int32_t blocks = (oc_end - oc) >> 2;
     if (blocks > 0) {
       args.table = t.block(oc);
-      const BlocksFn held = held_blocks(k, true);
+      const BlocksFn held = held_blocks(k, t.tflite_negative ? 2 : 1);
       (held != nullptr ? held : tinyq_mve_conv_blocks_tflite)(x, weights + oc * k, k, blocks, output + oc, &args);
       oc += 4 * blocks;
     }
@@ -824,7 +827,7 @@ struct PixelBlocks {
   BlocksFn fn;
   int32_t blocks;
   PixelBlocks(int32_t k, int32_t out_c, const ChannelTable& t, BlockArgs& args) : blocks(out_c >> 2) {
-    const BlocksFn held = held_blocks(k, !t.vector);
+    const BlocksFn held = held_blocks(k, t.vector ? 0 : (t.tflite_negative ? 2 : 1));
     fn = held != nullptr ? held : (t.vector ? tinyq_mve_conv_blocks : tinyq_mve_conv_blocks_tflite);
     args.table = t.block(0);
   }
