@@ -158,6 +158,7 @@ struct DwGeometry {
   const int32_t* shift;
   int32_t negt_bias;  // -t = shift + negt_bias
   bool per_channel;
+  bool padded;  // padded_applies: the runs' blocks through a padded copy (padded_block)
 };
 enum : int32_t { kScalar, kVector, kVectorTflite };
 
@@ -806,6 +807,69 @@ void set_run_constants(int32_t ch, bool wrap, const DwGeometry& g, const OutputS
   a.out_step = g.c;
 }
 
+// Layers of few pixels with padding (MobileNet's late 6 x 6 and 3 x 3 layers): there a block's
+// set-up per window class (a folded base and a run for each of up to 9 classes) costs about as
+// much as its taps. Instead the block's 16 channels are copied into a padded image on the stack,
+// the padding the zero point (x + offset = 0 there, as in im2col), so that every window is
+// whole: one base and one run for the block. At most kMaxPaddedBytes (64 padded pixels).
+constexpr int32_t kMaxPaddedBytes = 1024;
+struct PaddedExtent {
+  int32_t h, w;  // the padded image: every window's rows and columns
+};
+PaddedExtent padded_extent(const ConvParams& p) {
+  return {(p.out_h - 1) * p.stride_h + (p.kernel_h - 1) * p.dilation_h + 1,
+          (p.out_w - 1) * p.stride_w + (p.kernel_w - 1) * p.dilation_w + 1};
+}
+bool padded_applies(const ConvParams& p) {
+  const PaddedExtent e = padded_extent(p);
+  const bool whole = p.pad_top == 0 && p.pad_left == 0 && e.h <= p.in_h && e.w <= p.in_w;  // one class already
+  return !whole && p.input_offset >= -127 && p.input_offset <= 128 && e.h * e.w * 16 <= kMaxPaddedBytes;
+}
+
+// A full block of such a layer through the runs (DwGeometry::padded: they apply).
+__attribute__((noinline)) void padded_block(const ConvParams& p, const int8_t* input, const int8_t* weights,
+                                            const DwBlock& blk, const DwGeometry& g, const OutputStage& st,
+                                            int8_t* output) {
+  DwRunArgs args;
+  DwRunArgs* fast = &args;
+  set_run_constants(blk.ch, false, g, st, args);
+  alignas(16) int8_t image[kMaxPaddedBytes];
+  const PaddedExtent e = padded_extent(p);
+  const int8x16_t pad = vdupq_n_s8(static_cast<int8_t>(-p.input_offset));
+  int32x4_t base[4];
+  fold_base_pairs(p, weights + blk.ch, {0, p.kernel_h}, {0, p.kernel_w}, fast->pair_bias, g.offset, base);
+  DwGeometry padded = g;  // taps step through the padded image's 16-byte pixels
+  padded.in_step = p.dilation_w * 16;
+  padded.in_row = p.dilation_h * e.w * 16;
+  fast->in_step = padded.in_step;
+  const DwLines lines{p.out_h, p.stride_h * e.w * 16, p.out_w * p.out_c};
+  for (int32_t b = 0; b < p.batch; ++b) {
+    const int8_t* src = input + b * p.in_h * p.in_w * p.in_c + blk.in_ch;
+    // Per padded row: the padding left of the image, its pixels, the padding right of it.
+    int8_t* dst = image;
+    const int32_t left = p.pad_left < e.w ? p.pad_left : e.w;
+    const int32_t right_end = p.pad_left + p.in_w < e.w ? p.pad_left + p.in_w : e.w;
+    const auto fill = [&](int32_t n) {
+      for (int32_t i = 0; i < n; ++i, dst += 16) vstrbq_s8(dst, pad);
+    };
+    for (int32_t y = 0; y < e.h; ++y) {
+      const int32_t iy = y - p.pad_top;
+      if (iy < 0 || iy >= p.in_h) {
+        fill(e.w);
+        continue;
+      }
+      fill(left);
+      if (right_end > left) {
+        const int8_t* px = src + (iy * p.in_w + left - p.pad_left) * p.in_c;
+        for (int32_t x = left; x < right_end; ++x, px += p.in_c, dst += 16) vstrbq_s8(dst, vldrbq_s8(px));
+      }
+      fill(e.w - (right_end > left ? right_end : left));
+    }
+    run_folded<kFull>(image, weights + blk.ch, p.out_w, p.stride_w * 16, p.kernel_h, p.kernel_w, base, blk, padded, st,
+                      output + b * p.out_h * p.out_w * p.out_c + blk.ch, lines, fast);
+  }
+}
+
 // Every window of a row of outputs has the same valid kernel rows, and every window of an
 // output column the same valid kernel columns; the columns fall into at most
 // 1 + kMaxEdgeColumns classes (inside the image, or one of the edge columns). Each class's
@@ -1022,6 +1086,7 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
   g.shift = p.requant.shift;
   g.negt_bias = negt_bias;
   g.per_channel = per_channel;
+  g.padded = kRunsInAssembly && g.requant != kScalar && g.tap_pairs && padded_applies(p);
   for (int32_t ch = 0; ch < p.out_c; ch += 16) {
     // A last block of fewer than 16 channels after a whole one (multiplier 1) runs as the
     // whole block of the last 16 channels instead, through the full block's runs rather than
@@ -1051,6 +1116,8 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
     }
     if (multiplier != 1) {  // without the gathers, the trap above: multiplier is 1 here
       if constexpr (TINYQ_DW_MVE_GATHER) depthwise_block<kGather>(p, input, weights, blk, g, st, output);
+    } else if (blk.n == 16 && g.padded) {
+      padded_block(p, input, weights, blk, g, st, output);
     } else if (blk.n == 16) {
       depthwise_block<kFull>(p, input, weights, blk, g, st, output);
     } else if (pairs_apply(p, g)) {
