@@ -1,5 +1,10 @@
 // tinyq runtime: depthwise_conv2d_s8 on Helium (MVE: Cortex-M55, M85).
 //
+// Full blocks of 16 channels with the vector requantization run in assembly (the runs below:
+// taps in pairs, two taps' 8-bit products added in 16 bits before widening; DwRunArgs), layers
+// of few pixels with padding through a padded copy (padded_block). What follows describes the
+// C forms, which run everything else (tail blocks, gathered channels, the scalar
+// requantization, -Os builds):
 // 16 output channels per step, as two halves of 8. Per tap and half one widening VLDRB.S16
 // of 8 inputs and one of 8 weights, then VMULLB / VMULLT give exact 32-bit products of the
 // even and odd 16-bit lanes, added to two int32 accumulators: 8 MACs in 6 instructions. The four accumulators hold
@@ -17,15 +22,16 @@
 // multiply the raw inputs; only layers with many edge columns run those through edge_pixel,
 // which adds the offset to each input (|x + offset| <= 255 fits an int16 lane). Sums wrap
 // modulo 2^32 like the portable ones and the true result fits int32 (host guarantee): same
-// bytes. Channel counts that are not a multiple of 16 predicate the last block (no byte
-// outside the tensors is read or written).
+// bytes. A channel count below 16 predicates its one block (no byte outside the tensors is
+// read or written); above 16, a last partial block is the whole block of the last 16
+// channels (depthwise_any).
 // A channel multiplier m above 1 (output channel o reads input channel o / m) runs the same
 // code with the inputs gathered (VLDRB.S16 with a vector of per-lane offsets, predicated), so
 // a tap of 16 channels is a few instructions more than with m = 1, not a portable loop.
 // Requantization is vectorised when every channel's multiplier is below 1/2 (shift <= -2, the
 // usual case): requantize_lanes (conv_arm_common.hpp), bit-identical; with TFLite's rounding
 // when every shift is <= 0: requantize_lanes_tflite. Otherwise the accumulators go through the
-// scalar requantization. No scratch.
+// scalar requantization. No scratch (padded_block: up to 1 KB of stack).
 #include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
 #if defined(TINYQ_PATH_ARM_MVE)
@@ -1116,7 +1122,7 @@ void depthwise_any(const ConvParams& p, const int8_t* input, const int8_t* weigh
     }
     if (multiplier != 1) {  // without the gathers, the trap above: multiplier is 1 here
       if constexpr (TINYQ_DW_MVE_GATHER) depthwise_block<kGather>(p, input, weights, blk, g, st, output);
-    } else if (blk.n == 16 && g.padded) {
+    } else if (kRunsInAssembly && blk.n == 16 && g.padded) {
       padded_block(p, input, weights, blk, g, st, output);
     } else if (blk.n == 16) {
       depthwise_block<kFull>(p, input, weights, blk, g, st, output);
