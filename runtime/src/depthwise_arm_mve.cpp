@@ -294,7 +294,9 @@ __attribute__((noinline)) void edge_pixel(const int8_t* in, const int8_t* w, int
 // pointers and counters on the stack (about 45 instructions a pixel besides the taps and the
 // finish); here about 20. A pixel: the 4 accumulators from base, the window's taps, then the
 // requantization, narrowing and store. Taps are in_step apart (weights w_step); the last tap of
-// a row steps to the next row's first by x_row_adv (weights w_row_adv). rows and count >= 1.
+// a row steps to the next row's first by x_row_adv (weights w_row_adv; the general form steps
+// past the last tap first, so there x_row_adv counts from one step beyond it). rows and
+// count >= 1.
 // The run repeats over `lines` output rows (the rows whose windows have the same valid taps:
 // one call for a column of edge windows, or for every row inside the image), counting lines
 // down in the arguments. r0 holds the arguments throughout.
@@ -325,7 +327,7 @@ struct DwRunArgs {
   int32_t w_row_adv;        // 32
   const int32x4_t* base;    // 36: 4 vectors, in pair_lanes' order
   const int32x4_t* params;  // 40: the multipliers then the -t vectors (8), in that order
-  DwRun run3, run2;         // 44, 48: the unrolled forms of the layer's output stage (DwRunForm)
+  DwRun run3, run2;         // 44, 48: the unrolled forms of the layer's output stage (DwRunForms)
   int32_t offset;           // 52: the output offset
   int8_t* out;              // 56
   int32_t out_step;         // 60
