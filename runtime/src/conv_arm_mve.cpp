@@ -206,14 +206,17 @@ __asm__(TINYQ_MVE_DOT_MACRO TINYQ_MVE_REQUANT_MACRO R"(
 //   registers: r0 x, then out (VSTRB.32 takes a low base register); r1 the weights; r2 lo,
 //   r3 hi, r5 offset; r4, r6, r8, r10 the sums; r11 the ChannelTable entries; q0 - q3 x;
 //   q4 / q7 weight chunks; q5 the sums as a vector; q6 / q7 parameters and temporaries.
-// The same for K in (16, 64) not a multiple of 16 (KWS's 10x4 stem: 40, SWW's first pointwise
-// layer: 40, RGB 3x3 stems: 27): the last chunk of x and of each row is a VCTP-predicated load
+// The same for K in (16, 64) not a multiple of 16 where the pixel pairs do not apply (an
+// output channel count that is not a multiple of 4; the pairs took KWS's 10x4 stem, RGB stems
+// and SWW's 40-channel layer): the last chunk of x and of each row is a VCTP-predicated load
 // (K % 16 bytes read, the other lanes zero), and each row steps by K (r9) from the one pointer.
 // (tflite 2: TFLite's rounding with every shift negative, the fix-up without the mask.)
-#define TINYQ_MVE_HELD_SUFFIXES(X)                                                                                 \
-  X(2, 0, )                                                                                                        \
-  X(3, 0, ) X(4, 0, ) X(2, 1, ) X(3, 1, ) X(4, 1, ) X(2, 2, ) X(3, 2, ) X(4, 2, ) X(2, 0, t) X(3, 0, t) X(4, 0, t) \
-      X(2, 1, t) X(3, 1, t) X(4, 1, t) X(2, 2, t) X(3, 2, t) X(4, 2, t)
+// clang-format off
+#define TINYQ_MVE_HELD_SUFFIXES(X) \
+  X(2, 0, ) X(3, 0, ) X(4, 0, ) X(2, 0, t) X(3, 0, t) X(4, 0, t) \
+  X(2, 1, ) X(3, 1, ) X(4, 1, ) X(2, 1, t) X(3, 1, t) X(4, 1, t) \
+  X(2, 2, ) X(3, 2, ) X(4, 2, ) X(2, 2, t) X(3, 2, t) X(4, 2, t)
+// clang-format on
 #define TINYQ_MVE_HELD_DECLARE(chunks, tflite, tail)                   \
   extern "C" void tinyq_mve_conv_blocks_held##chunks##_##tflite##tail( \
       const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out, const BlockArgs* args);
