@@ -60,6 +60,9 @@ struct ChannelTable {
   bool tflite_vector;    // TFLite's rounding and every shift <= 0: requantize_lanes_tflite applies
   bool tflite_negative;  // ... and every shift < 0 (the pair form's fix-up without the mask)
   const int32_t* block(int32_t oc) const { return table + 3 * oc; }
+  // The assembly forms' rounding (with vector or tflite_vector): 0 tinyq's, 1 TFLite's, 2
+  // TFLite's with every shift negative (TINYQ_MVE_REQUANT's tflite argument).
+  int32_t form() const { return vector ? 0 : (tflite_negative ? 2 : 1); }
 };
 // The sum of a weight row: whole chunks unpredicated, the tail once (GCC 12 re-creates the
 // VCTP predicate per chunk in a predicated loop: 10 instructions a chunk instead of 3).
@@ -139,15 +142,7 @@ extern "C" void tinyq_mve_conv_blocks_tflite(const int8_t* x, const int8_t* w, i
 // clang-format off
 __asm__(TINYQ_MVE_DOT_MACRO TINYQ_MVE_REQUANT_MACRO R"(
   .macro TINYQ_MVE_CONV_BLOCKS name, tflite
-  .section .text.\name,"ax",%progbits
-  .syntax unified
-  .thumb
-  .align 2
-  .global \name
-  .hidden \name
-  .type \name, %function
-  .thumb_func
-\name:
+)" TINYQ_ASM_BEGIN("\\name") R"(
   push {r4-r11, lr}
   vpush {d8-d13}
   mov r9, r3
@@ -187,7 +182,7 @@ __asm__(TINYQ_MVE_DOT_MACRO TINYQ_MVE_REQUANT_MACRO R"(
   add sp, #24
   vpop {d8-d13}
   pop {r4-r11, pc}
-  .size \name, .-\name
+)" TINYQ_ASM_END("\\name") R"(
   .endm
   TINYQ_MVE_CONV_BLOCKS tinyq_mve_conv_blocks, 0
   TINYQ_MVE_CONV_BLOCKS tinyq_mve_conv_blocks_tflite, 1
@@ -265,15 +260,7 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   add r1, r1, r9
   .endm
   .macro TINYQ_MVE_CONV_HELD chunks, tflite, tail=
-  .section .text.tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail,"ax",%progbits
-  .syntax unified
-  .thumb
-  .align 2
-  .global tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail
-  .hidden tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail
-  .type tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail, %function
-  .thumb_func
-tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail:
+)" TINYQ_ASM_BEGIN("tinyq_mve_conv_blocks_held\\chunks\\()_\\tflite\\tail") R"(
   push {r4-r11, lr}
   vpush {d8-d15}
   ldr r11, [sp, #104]
@@ -339,7 +326,7 @@ tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail:
   add sp, #16
   vpop {d8-d15}
   pop {r4-r11, pc}
-  .size tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail, .-tinyq_mve_conv_blocks_held\chunks\()_\tflite\tail
+)" TINYQ_ASM_END("tinyq_mve_conv_blocks_held\\chunks\\()_\\tflite\\tail") R"(
   .endm
   .irp tflite, 0, 1, 2
   .irp chunks, 2, 3, 4
@@ -493,15 +480,7 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   bne 3b
   .endm
   .macro TINYQ_MVE_CONV_PAIRS name, tflite, tail=0
-  .section .text.\name,"ax",%progbits
-  .syntax unified
-  .thumb
-  .align 2
-  .global \name
-  .hidden \name
-  .type \name, %function
-  .thumb_func
-\name:
+)" TINYQ_ASM_BEGIN("\\name") R"(
   push {r4-r11, lr}
   vpush {d8-d13}
   sub sp, #60
@@ -539,7 +518,7 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   add sp, #60
   vpop {d8-d13}
   pop {r4-r11, pc}
-  .size \name, .-\name
+)" TINYQ_ASM_END("\\name") R"(
   .endm
   TINYQ_MVE_CONV_PAIRS tinyq_mve_conv_pairs, 0
   TINYQ_MVE_CONV_PAIRS tinyq_mve_conv_pairs_tflite, 1
@@ -554,6 +533,16 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   .text
 )" TINYQ_MVE_REQUANT_PURGE);
 // clang-format on
+
+// The pair form for the table's rounding (ChannelTable::form) and the patch: `tail`, K not a
+// multiple of 16 (conv2d_s8_mve_pairs_tail). Chosen by branches, not a table: GCC then calls
+// the chosen form directly (a table's pointer cost IC's pair layers 0.08%).
+using PairsFn = void (*)(const int8_t*, const int8_t*, int32_t, int32_t, int8_t*, int8_t*, const BlockArgs*);
+TINYQ_ALWAYS_INLINE PairsFn pairs_fn(const ChannelTable& t, bool tail) {
+  if (t.vector) return tail ? tinyq_mve_conv_pairs_tail : tinyq_mve_conv_pairs;
+  if (t.tflite_negative) return tail ? tinyq_mve_conv_pairs_tflite2_tail : tinyq_mve_conv_pairs_tflite2;
+  return tail ? tinyq_mve_conv_pairs_tflite_tail : tinyq_mve_conv_pairs_tflite;
+}
 
 // Pointwise layers of at most 16 input channels (MobileNet's first pointwise layers: VWW's
 // 8 -> 16 and 16 -> 32): the products of a pixel are one predicated chunk, and
@@ -580,15 +569,7 @@ extern "C" void tinyq_mve_pointwise_narrow_tflite(const int8_t* x, const int8_t*
 // clang-format off
 __asm__(R"(
   .macro TINYQ_MVE_POINTWISE_NARROW name, tflite
-  .section .text.\name,"ax",%progbits
-  .syntax unified
-  .thumb
-  .align 2
-  .global \name
-  .hidden \name
-  .type \name, %function
-  .thumb_func
-\name:
+)" TINYQ_ASM_BEGIN("\\name") R"(
   push {r4-r11, lr}
   vpush {d8-d15}
   sub sp, #16
@@ -643,7 +624,7 @@ __asm__(R"(
   add sp, #16
   vpop {d8-d15}
   pop {r4-r11, pc}
-  .size \name, .-\name
+)" TINYQ_ASM_END("\\name") R"(
   .endm
   TINYQ_MVE_POINTWISE_NARROW tinyq_mve_pointwise_narrow, 0
   TINYQ_MVE_POINTWISE_NARROW tinyq_mve_pointwise_narrow_tflite, 1
@@ -662,15 +643,7 @@ extern "C" void tinyq_mve_dot4(const int8_t* x, const int8_t* w0, int32_t stride
                                int32_t tail);
 // clang-format off
 __asm__(TINYQ_MVE_DOT_MACRO R"(
-  .section .text.tinyq_mve_dot4,"ax",%progbits
-  .syntax unified
-  .thumb
-  .align 2
-  .global tinyq_mve_dot4
-  .hidden tinyq_mve_dot4
-  .type tinyq_mve_dot4, %function
-  .thumb_func
-tinyq_mve_dot4:
+)" TINYQ_ASM_BEGIN("tinyq_mve_dot4") R"(
   push {r4-r10, lr}
   add r4, r1, r2
   add r5, r4, r2
@@ -685,7 +658,7 @@ tinyq_mve_dot4:
   ldr r2, [sp, #32]
   stm r2, {r6, r8, r10, r12}
   pop {r4-r10, pc}
-  .size tinyq_mve_dot4, .-tinyq_mve_dot4
+)" TINYQ_ASM_END("tinyq_mve_dot4") R"(
   .text
 )" TINYQ_MVE_DOT_PURGE);
 // clang-format on
@@ -813,7 +786,7 @@ TINYQ_ALWAYS_INLINE void run_channels(const int8_t* x, const int8_t* weights, in
     const int32_t blocks = (oc_end - oc) >> 2;
     if (blocks > 0) {
       args.table = t.block(oc);
-      const BlocksFn held = held_blocks(k, t.tflite_negative ? 2 : 1);
+      const BlocksFn held = held_blocks(k, t.form());
       (held != nullptr ? held : tinyq_mve_conv_blocks_tflite)(x, weights + oc * k, k, blocks, output + oc, &args);
       oc += 4 * blocks;
     }
@@ -830,7 +803,7 @@ struct PixelBlocks {
   BlocksFn fn;
   int32_t blocks;
   PixelBlocks(int32_t k, int32_t out_c, const ChannelTable& t, BlockArgs& args) : blocks(out_c >> 2) {
-    const BlocksFn held = held_blocks(k, t.vector ? 0 : (t.tflite_negative ? 2 : 1));
+    const BlocksFn held = held_blocks(k, t.form());
     fn = held != nullptr ? held : (t.vector ? tinyq_mve_conv_blocks : tinyq_mve_conv_blocks_tflite);
     args.table = t.block(0);
   }
@@ -885,16 +858,7 @@ detail::TapRange inside_columns(const ConvParams& p) {
 //   r0 dst, r1 src (the first run), r2 rows (>= 1), r3 chunks (>= 1); stack: gap.
 extern "C" void tinyq_mve_pair_rows(int8_t* dst, const int8_t* src, int32_t rows, int32_t chunks, int32_t gap);
 // clang-format off
-__asm__(R"(
-  .section .text.tinyq_mve_pair_rows,"ax",%progbits
-  .syntax unified
-  .thumb
-  .align 2
-  .global tinyq_mve_pair_rows
-  .hidden tinyq_mve_pair_rows
-  .type tinyq_mve_pair_rows, %function
-  .thumb_func
-tinyq_mve_pair_rows:
+__asm__(TINYQ_ASM_BEGIN("tinyq_mve_pair_rows") R"(
   push {r4, lr}
   ldr r4, [sp, #8]
 1:
@@ -907,9 +871,7 @@ tinyq_mve_pair_rows:
   subs r2, #1
   bne 1b
   pop {r4, pc}
-  .size tinyq_mve_pair_rows, .-tinyq_mve_pair_rows
-  .text
-)");
+)" TINYQ_ASM_END("tinyq_mve_pair_rows"));
 // clang-format on
 
 // Two windows inside the image `step` bytes apart (consecutive output pixels of a row) into
@@ -920,16 +882,7 @@ tinyq_mve_pair_rows:
 extern "C" void tinyq_mve_pair_rows2(int8_t* dst, const int8_t* src, int32_t rows, int32_t chunks, int32_t gap,
                                      int32_t step);
 // clang-format off
-__asm__(R"(
-  .section .text.tinyq_mve_pair_rows2,"ax",%progbits
-  .syntax unified
-  .thumb
-  .align 2
-  .global tinyq_mve_pair_rows2
-  .hidden tinyq_mve_pair_rows2
-  .type tinyq_mve_pair_rows2, %function
-  .thumb_func
-tinyq_mve_pair_rows2:
+__asm__(TINYQ_ASM_BEGIN("tinyq_mve_pair_rows2") R"(
   push {r4, r5, r6, lr}
   ldrd r5, r4, [sp, #16]
   add r4, r1, r4
@@ -946,9 +899,7 @@ tinyq_mve_pair_rows2:
   subs r2, #1
   bne 1b
   pop {r4, r5, r6, pc}
-  .size tinyq_mve_pair_rows2, .-tinyq_mve_pair_rows2
-  .text
-)");
+)" TINYQ_ASM_END("tinyq_mve_pair_rows2"));
 // clang-format on
 
 // One pixel's patch into its half of tinyq_mve_conv_pairs' interleaved buffer (`dst` at its
@@ -995,9 +946,7 @@ __attribute__((noinline)) void conv_pairs(const ConvParams& p, const int8_t* inp
   const int8_t pad_value = static_cast<int8_t>(-p.input_offset);
   const detail::TapRange inside = p.dilation_w == 1 ? inside_columns(p) : detail::TapRange{0, 0};
   const int32_t extent_h = (p.kernel_h - 1) * p.dilation_h;
-  const auto run = t.vector            ? tinyq_mve_conv_pairs
-                   : t.tflite_negative ? tinyq_mve_conv_pairs_tflite2
-                                       : tinyq_mve_conv_pairs_tflite;
+  const PairsFn run = pairs_fn(t, false);
   const BlockArgs args{t.block(0), st.lo, st.hi, st.offset};
   const int32_t blocks = p.out_c >> 2, step = p.stride_w * p.in_c;
   int8_t* half = pair;  // where the next pixel's patch goes: pair, then pair + 16
@@ -1062,9 +1011,7 @@ TINYQ_ALWAYS_INLINE void conv_pairs_tail(const ConvParams& p, const int8_t* weig
   const int32_t k = p.kernel_h * p.kernel_w * p.in_c;
   const int32_t chunks = k >> 4;
   const mve_pred16_t last = vctp8q(static_cast<uint32_t>(k & 15));
-  const auto run = t.vector            ? tinyq_mve_conv_pairs_tail
-                   : t.tflite_negative ? tinyq_mve_conv_pairs_tflite2_tail
-                                       : tinyq_mve_conv_pairs_tflite_tail;
+  const PairsFn run = pairs_fn(t, true);
   const BlockArgs args{t.block(0), st.lo, st.hi, st.offset};
   const int32_t blocks = p.out_c >> 2;
   const auto place = [&](const int8_t* src, int8_t* half) {

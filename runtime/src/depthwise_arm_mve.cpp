@@ -414,15 +414,7 @@ __asm__(R"(
   vrshl.s32 \acc, \acc, q4
   .endm
   .macro TINYQ_DW_RUN kw, rq, clamp
-  .section .text.tinyq_mve_dw_run\kw\()_\rq\clamp,"ax",%progbits
-  .syntax unified
-  .thumb
-  .align 2
-  .global tinyq_mve_dw_run\kw\()_\rq\clamp
-  .hidden tinyq_mve_dw_run\kw\()_\rq\clamp
-  .type tinyq_mve_dw_run\kw\()_\rq\clamp, %function
-  .thumb_func
-tinyq_mve_dw_run\kw\()_\rq\clamp:
+)" TINYQ_ASM_BEGIN("tinyq_mve_dw_run\\kw\\()_\\rq\\clamp") R"(
   push {r4-r11, lr}
   vpush {d8-d15}
   ldr r1, [r0, #0]
@@ -530,7 +522,7 @@ tinyq_mve_dw_run\kw\()_\rq\clamp:
   bne 0b
   vpop {d8-d15}
   pop {r4-r11, pc}
-  .size tinyq_mve_dw_run\kw\()_\rq\clamp, .-tinyq_mve_dw_run\kw\()_\rq\clamp
+)" TINYQ_ASM_END("tinyq_mve_dw_run\\kw\\()_\\rq\\clamp") R"(
   .endm
   .irp form, "0, 0", "0, 1", "1, 0", "1, 1", "2, 0", "2, 1"
   TINYQ_DW_RUN 0, \form
@@ -655,49 +647,63 @@ TINYQ_ALWAYS_INLINE void run_folded(const int8_t* in, const int8_t* w, int32_t c
 // edge_pixel.
 constexpr int32_t kMaxEdgeColumns = 4;
 
+// Calls add(w) with the weights (at the block's first channel) of every tap of kernel rows
+// `ky` x columns `kx`, and flush() after every 255th tap and at the end: the callers sum the
+// weights in 16-bit lanes, exact for 255 taps (|w| <= 128).
+template <typename Add, typename Flush>
+TINYQ_ALWAYS_INLINE void for_window_weights(const ConvParams& p, const int8_t* w_block, detail::TapRange ky,
+                                            detail::TapRange kx, const Add& add, const Flush& flush) {
+  const int32_t row_step = p.kernel_w * p.out_c;
+  const bool one_pass = (ky.last - ky.first) * (kx.last - kx.first) <= 255;
+  int32_t summed = 0;
+  const int8_t* row = w_block + (ky.first * p.kernel_w + kx.first) * p.out_c;
+  for (int32_t ty = ky.first; ty < ky.last; ++ty, row += row_step) {
+    const int8_t* w = row;
+    for (int32_t tx = kx.first; tx < kx.last; ++tx, w += p.out_c) {
+      add(w);
+      if (!one_pass && ++summed == 255) {
+        flush();
+        summed = 0;
+      }
+    }
+  }
+  flush();
+}
+
 // bias + offset * (sum of the weights of kernel rows `ky` x columns `kx`): the folded start of
 // every window with those valid taps.
 void fold_base(const ConvParams& p, const int8_t* w_block, detail::TapRange ky, detail::TapRange kx, const DwBlock& blk,
                int16_t offset, int32x4_t* base) {
-  // The taps' weights summed in 16-bit lanes first (|w| <= 128: exact for 255 taps), then one
-  // widening multiply by the offset per half: the same int32 values as a multiply per tap,
-  // for 2 loads and 2 adds a tap instead of 2 predicated loads, 4 multiplies and 4 adds. A
-  // full block of at most 255 taps (every usual layer) in one pass without predicates; a tail
-  // block or a longer window with predicated loads, flushed every 255 taps.
+  // The taps' weights summed in 16-bit lanes first, then one widening multiply by the offset
+  // per half: the same int32 values as a multiply per tap, for 2 loads and 2 adds a tap
+  // instead of 2 predicated loads, 4 multiplies and 4 adds. A full block's loads unpredicated.
   const int16x8_t off = vdupq_n_s16(offset);
   for (int32_t j = 0; j < 4; ++j) base[j] = blk.bias[j];
   int16x8_t sum[2] = {vdupq_n_s16(0), vdupq_n_s16(0)};
-  int32_t summed = 0;
   const auto flush = [&] {
     for (int32_t h = 0; h < 2; ++h) {
       base[2 * h] = vaddq_s32(base[2 * h], vmullbq_int_s16(sum[h], off));
       base[2 * h + 1] = vaddq_s32(base[2 * h + 1], vmulltq_int_s16(sum[h], off));
       sum[h] = vdupq_n_s16(0);
     }
-    summed = 0;
   };
-  const int32_t row_step = p.kernel_w * p.out_c;
-  const int8_t* row = w_block + (ky.first * p.kernel_w + kx.first) * p.out_c;
-  if (blk.n == 16 && (ky.last - ky.first) * (kx.last - kx.first) <= 255) {
-    for (int32_t ty = ky.first; ty < ky.last; ++ty, row += row_step) {
-      const int8_t* w = row;
-      for (int32_t tx = kx.first; tx < kx.last; ++tx, w += p.out_c) {
-        sum[0] = vaddq_s16(sum[0], vldrbq_s16(w));
-        sum[1] = vaddq_s16(sum[1], vldrbq_s16(w + 8));
-      }
-    }
-    flush();
-    return;
+  if (blk.n == 16) {
+    for_window_weights(
+        p, w_block, ky, kx,
+        [&](const int8_t* w) {
+          sum[0] = vaddq_s16(sum[0], vldrbq_s16(w));
+          sum[1] = vaddq_s16(sum[1], vldrbq_s16(w + 8));
+        },
+        flush);
+  } else {
+    for_window_weights(
+        p, w_block, ky, kx,
+        [&](const int8_t* w) {
+          sum[0] = vaddq_s16(sum[0], vldrbq_z_s16(w, blk.bytes[0]));
+          sum[1] = vaddq_s16(sum[1], vldrbq_z_s16(w + 8, blk.bytes[1]));
+        },
+        flush);
   }
-  for (int32_t ty = ky.first; ty < ky.last; ++ty, row += row_step) {
-    const int8_t* w = row;
-    for (int32_t tx = kx.first; tx < kx.last; ++tx, w += p.out_c) {
-      sum[0] = vaddq_s16(sum[0], vldrbq_z_s16(w, blk.bytes[0]));
-      sum[1] = vaddq_s16(sum[1], vldrbq_z_s16(w + 8, blk.bytes[1]));
-      if (++summed == 255) flush();
-    }
-  }
-  if (summed > 0) flush();
 }
 
 // fold_base for a full block in the runs' order (pair_lanes): the weights' even and odd
@@ -708,30 +714,20 @@ void fold_base_pairs(const ConvParams& p, const int8_t* w_block, detail::TapRang
   const int16x8_t off = vdupq_n_s16(offset);
   for (int32_t j = 0; j < 4; ++j) base[j] = pair_bias[j];
   int16x8_t even = vdupq_n_s16(0), odd = vdupq_n_s16(0);
-  const auto flush = [&] {
-    base[0] = vaddq_s32(base[0], vmullbq_int_s16(even, off));
-    base[1] = vaddq_s32(base[1], vmulltq_int_s16(even, off));
-    base[2] = vaddq_s32(base[2], vmullbq_int_s16(odd, off));
-    base[3] = vaddq_s32(base[3], vmulltq_int_s16(odd, off));
-    even = odd = vdupq_n_s16(0);
-  };
-  const int32_t row_step = p.kernel_w * p.out_c;
-  const bool one_pass = (ky.last - ky.first) * (kx.last - kx.first) <= 255;
-  int32_t summed = 0;
-  const int8_t* row = w_block + (ky.first * p.kernel_w + kx.first) * p.out_c;
-  for (int32_t ty = ky.first; ty < ky.last; ++ty, row += row_step) {
-    const int8_t* w = row;
-    for (int32_t tx = kx.first; tx < kx.last; ++tx, w += p.out_c) {
-      const int8x16_t v = vldrbq_s8(w);
-      even = vaddq_s16(even, vmovlbq_s8(v));
-      odd = vaddq_s16(odd, vmovltq_s8(v));
-      if (!one_pass && ++summed == 255) {
-        flush();
-        summed = 0;
-      }
-    }
-  }
-  flush();
+  for_window_weights(
+      p, w_block, ky, kx,
+      [&](const int8_t* w) {
+        const int8x16_t v = vldrbq_s8(w);
+        even = vaddq_s16(even, vmovlbq_s8(v));
+        odd = vaddq_s16(odd, vmovltq_s8(v));
+      },
+      [&] {
+        base[0] = vaddq_s32(base[0], vmullbq_int_s16(even, off));
+        base[1] = vaddq_s32(base[1], vmulltq_int_s16(even, off));
+        base[2] = vaddq_s32(base[2], vmullbq_int_s16(odd, off));
+        base[3] = vaddq_s32(base[3], vmulltq_int_s16(odd, off));
+        even = odd = vdupq_n_s16(0);
+      });
 }
 
 // Eight channels, multiplier 1, stride 1 along rows (MobileNet's first depthwise layer, VWW's
@@ -839,17 +835,16 @@ __attribute__((noinline)) void padded_block(const ConvParams& p, const int8_t* i
                                             const DwBlock& blk, const DwGeometry& g, const OutputStage& st,
                                             int8_t* output) {
   DwRunArgs args;
-  DwRunArgs* fast = &args;
   set_run_constants(blk.ch, false, g, st, args);
   alignas(16) int8_t image[kMaxPaddedBytes];
   const PaddedExtent e = padded_extent(p);
   const int8x16_t pad = vdupq_n_s8(static_cast<int8_t>(-p.input_offset));
   int32x4_t base[4];
-  fold_base_pairs(p, weights + blk.ch, {0, p.kernel_h}, {0, p.kernel_w}, fast->pair_bias, g.offset, base);
+  fold_base_pairs(p, weights + blk.ch, {0, p.kernel_h}, {0, p.kernel_w}, args.pair_bias, g.offset, base);
   DwGeometry padded = g;  // taps step through the padded image's 16-byte pixels
   padded.in_step = p.dilation_w * 16;
   padded.in_row = p.dilation_h * e.w * 16;
-  fast->in_step = padded.in_step;
+  args.in_step = padded.in_step;
   const DwLines lines{p.out_h, p.stride_h * e.w * 16, p.out_w * p.out_c};
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* src = input + b * p.in_h * p.in_w * p.in_c + blk.in_ch;
@@ -874,7 +869,7 @@ __attribute__((noinline)) void padded_block(const ConvParams& p, const int8_t* i
       fill(e.w - (right_end > left ? right_end : left));
     }
     run_folded<kFull>(image, weights + blk.ch, p.out_w, p.stride_w * 16, p.kernel_h, p.kernel_w, base, blk, padded, st,
-                      output + b * p.out_h * p.out_w * p.out_c + blk.ch, lines, fast);
+                      output + b * p.out_h * p.out_w * p.out_c + blk.ch, lines, &args);
   }
 }
 

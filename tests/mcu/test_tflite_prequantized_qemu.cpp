@@ -30,6 +30,15 @@ using Case = std::tuple<tinyq_test::MlperfModel, std::string>;  // model, target
 
 class PrequantizedOnQemu : public ::testing::TestWithParam<Case> {};
 
+// An empty build folder of this process for one test (`tag`), model and target.
+fs::path fresh_build_dir(const std::string& tag, const tinyq_test::MlperfModel& model, const std::string& target) {
+  const fs::path dir = fs::temp_directory_path() /
+                       ("tinyq_tflite_" + tag + "_" + std::to_string(::getpid()) + "_" + model.bench + "_" + target);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
 TEST_P(PrequantizedOnQemu, GeneratedCodeGivesTfliteMicrosBytes) {
   const auto& [model, target_name] = GetParam();
   tinyq_test::MlperfPaths paths;
@@ -40,10 +49,7 @@ TEST_P(PrequantizedOnQemu, GeneratedCodeGivesTfliteMicrosBytes) {
 
   const Target& target = target_by_name(target_name);
   const GeneratedSources sources = generate_sources(q, target, "model");
-  const fs::path dir = fs::temp_directory_path() /
-                       ("tinyq_tflite_qemu_" + std::to_string(::getpid()) + "_" + model.bench + "_" + target_name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_build_dir("qemu", model, target_name);
   const Firmware fw = build_firmware(sources, target, "model", dir, {});
   const FirmwareRun run = run_firmware(fw, target, to_stored_bytes(in, input), true, 600);
   const std::vector<std::int8_t> expected = to_stored_bytes(out, want);
@@ -80,10 +86,7 @@ TEST_P(PrequantizedOnQemu, RuntimeCodeAtOsFitsSixteenKilobytes) {
   const QGraph q = import_prequantized_tflite(paths.model.string());
   const Target& target = target_by_name(target_name);
   const GeneratedSources sources = generate_sources(q, target, "model");
-  const fs::path dir = fs::temp_directory_path() /
-                       ("tinyq_tflite_os_" + std::to_string(::getpid()) + "_" + model.bench + "_" + target_name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_build_dir("os", model, target_name);
   FirmwareOptions options;
   options.optimization = "-Os";
   const Firmware fw = build_firmware(sources, target, "model", dir, options);
