@@ -1446,7 +1446,15 @@ ConvParams column_as_row(const ConvParams& p) {
 
 void depthwise_mve_blocks(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                           int8_t* output) {
-  if (depthwise_mve_column(p)) return depthwise_any(column_as_row(p), input, weights, bias, output);
+  // One-line layers with the taps in the lanes where their requantization allows
+  // (depthwise_arm_mve_line.cpp; not at -Os, as the block runs).
+  const bool line = kRunsInAssembly && TINYQ_DW_MVE_LINE && depthwise_mve_line(p);
+  if (depthwise_mve_column(p)) {
+    const ConvParams r = column_as_row(p);
+    if (line && depthwise_mve_line_run(r, input, weights, bias, output)) return;
+    return depthwise_any(r, input, weights, bias, output);
+  }
+  if (line && depthwise_mve_line_run(p, input, weights, bias, output)) return;
   depthwise_any(p, input, weights, bias, output);
 }
 

@@ -23,6 +23,10 @@
 #ifndef TINYQ_DW_MVE_GATHER
 #define TINYQ_DW_MVE_GATHER 1
 #endif
+// ... and layers over one line of pixels with the taps in the lanes (depthwise_arm_mve_line.cpp).
+#ifndef TINYQ_DW_MVE_LINE
+#define TINYQ_DW_MVE_LINE 1
+#endif
 // ... and few-pixel layers' requantization per rounding (tinyq's single rounding, TFLite's).
 #ifndef TINYQ_DW_MVE_ROUND_SINGLE
 #define TINYQ_DW_MVE_ROUND_SINGLE 1

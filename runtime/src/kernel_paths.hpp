@@ -52,6 +52,11 @@ void dense_s8_packed_fused_dsp(const DenseParams& p, const int8_t* input, const 
 #endif
 
 #if defined(TINYQ_PATH_ARM_MVE)
+// depthwise_mve_line's layers (kernels.hpp) in row form (a one-row image: a one-column layer
+// through column_as_row): runs the layer and returns true, or false when its requantization has
+// no vector form (depthwise_arm_mve_line.cpp; depthwise_mve_blocks calls it).
+bool depthwise_mve_line_run(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                            int8_t* output);
 void dense_s8_mve(const DenseParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                   int8_t* output);
 #endif

@@ -14,12 +14,13 @@ std::string emit_model_features(const QGraph& graph) {
   // steps call the same layers on fewer rows, with the same widths.
   std::int32_t widest = 0;
   bool gather = false, single = false, tflite = false, tflite_3x3 = false, block8 = false;
-  bool tflite_zero_shift = false, clamp = false, full_range = false;
+  bool tflite_zero_shift = false, clamp = false, full_range = false, line = false;
   for (const QNode& n : graph.nodes) {
     if (n.kernel != QKernel::Depthwise || has_int16_tensor(graph, n)) continue;
     const rt::ConvParams p = conv_params(n);
     widest = std::max(widest, p.kernel_w);
     gather = gather || p.out_c != p.in_c;
+    line = line || rt::depthwise_mve_line(p);
     (p.requant.rounding == rt::kRoundTflite ? tflite : single) = true;
     const bool three = p.kernel_h == 3 && p.kernel_w == 3;
     tflite_3x3 = tflite_3x3 || (p.requant.rounding == rt::kRoundTflite && three);
@@ -36,6 +37,7 @@ std::string emit_model_features(const QGraph& graph) {
       "#define TINYQ_DW_MVE_UNROLL3 {}  // a depthwise layer with kernel_w >= 3\n"
       "#define TINYQ_DW_MVE_UNROLL2 {}  // a depthwise layer with kernel_w >= 2\n"
       "#define TINYQ_DW_MVE_GATHER {}   // a depthwise layer with a channel multiplier above 1\n"
+      "#define TINYQ_DW_MVE_LINE {}  // a depthwise layer over one line of pixels (depthwise_mve_line)\n"
       "#define TINYQ_DW_MVE_ROUND_SINGLE {}  // a depthwise layer with tinyq's single rounding\n"
       "#define TINYQ_DW_MVE_ROUND_TFLITE {}  // a depthwise layer with TFLite's rounding\n"
       "#define TINYQ_DW_MVE_TFLITE_ZERO_SHIFT {}  // ... with TFLite's rounding and a shift of 0 or more\n"
@@ -43,8 +45,8 @@ std::string emit_model_features(const QGraph& graph) {
       "#define TINYQ_DW_MVE_FULL_RANGE {}  // a depthwise layer with the full int8 range\n"
       "#define TINYQ_DW_DSP_QUAD_TFLITE {}  // a 3x3 depthwise layer with TFLite's rounding\n"
       "#define TINYQ_DW_DSP_QUAD8 {}  // a 3x3 depthwise layer in blocks of 8 channels\n\n#endif\n",
-      int(widest >= 3), int(widest >= 2), int(gather), int(single), int(tflite), int(tflite_zero_shift), int(clamp),
-      int(full_range), int(tflite_3x3), int(block8));
+      int(widest >= 3), int(widest >= 2), int(gather), int(line), int(single), int(tflite), int(tflite_zero_shift),
+      int(clamp), int(full_range), int(tflite_3x3), int(block8));
 }
 
 }  // namespace tinyq

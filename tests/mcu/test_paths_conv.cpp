@@ -148,6 +148,8 @@ const char* depthwise_variant(const rt::ConvParams& p) {
     // At most two output pixels per call (streaming steps), channel multiplier 1: the taps with
     // the offset added, no per-block folding (depthwise_few in depthwise_arm_mve.cpp).
     if (rt::depthwise_mve_few_pixels(p)) return "depthwise_few";
+    // One line of pixels: each channel's inputs copied into a line, the taps in the lanes.
+    if (rt::depthwise_mve_line(p)) return "depthwise_line";
     if (rt::depthwise_mve_column(p)) return "depthwise_column";  // run as a one-row image
     return p.out_c == p.in_c ? "depthwise_mult1" : "depthwise_multiplier";
   }
@@ -178,6 +180,35 @@ void count_few_kinds(const rt::ConvParams& p) {
   few_kinds.tail += p.out_c % 16 != 0;
   few_kinds.two += p.batch * p.out_h * p.out_w == 2;
   few_kinds.narrow += p.act_min != -128 || p.act_max != 127;
+}
+
+// Helium's one-line layers by kind (depthwise_arm_mve_line.cpp), among those whose
+// requantization has a vector form (the others run the block code): each output stage
+// (tinyq's rounding, TFLite's with shifts of 0 and without), a narrowed range, a last partial
+// group of 8 pixels, lines in more than one call (over 112 outputs), padding, columns, a
+// channel count not a multiple of 8 (the last block overlaps), dilation, two images.
+struct LineKinds {
+  int32_t single, tflite_zero, tflite, clamp, tail, tiles, padded, column, overlap, dilated, batch;
+};
+LineKinds line_kinds{};
+void count_line_kinds(const rt::ConvParams& p) {
+  const bool tflite = p.requant.rounding == rt::kRoundTflite;
+  int32_t widest = p.requant.shift[0];
+  for (int32_t i = 1; i < p.requant.count; ++i) widest = p.requant.shift[i] > widest ? p.requant.shift[i] : widest;
+  if (widest > (tflite ? 0 : -2)) return;
+  LineKinds& k = line_kinds;
+  (tflite ? (widest == 0 ? k.tflite_zero : k.tflite) : k.single) += 1;
+  const bool column = rt::depthwise_mve_column(p);
+  const int32_t out = column ? p.out_h : p.out_w;
+  k.clamp += p.act_min != -128 || p.act_max != 127;
+  k.tail += out % 8 != 0;
+  k.tiles += out > 112;
+  const int32_t span = column ? (p.kernel_h - 1) * p.dilation_h + 1 : (p.kernel_w - 1) * p.dilation_w + 1;
+  k.padded += (column ? p.pad_top : p.pad_left) > 0 || out + span - 1 > (column ? p.in_h : p.in_w);
+  k.column += column;
+  k.overlap += p.out_c % 8 != 0;
+  k.dilated += (column ? p.dilation_h : p.dilation_w) > 1;
+  k.batch += p.batch > 1;
 }
 
 // Runs one conv or depthwise layer through both paths and compares. `expect`: the variant the
@@ -310,6 +341,7 @@ void check_conv(rt::ConvParams& p, bool depthwise, bool with_bias, bool large_mu
     }
     if (strcmp(expect, "depthwise_few") == 0) count_few_kinds(p);
     if (strcmp(expect, "depthwise_mult1") == 0) count_mve_pairs8(p);
+    if (strcmp(expect, "depthwise_line") == 0) count_line_kinds(p);
     const bool narrow = p.kernel_h * p.kernel_w * p.in_c <= 16 && p.groups == 1;
     if (strcmp(expect, "conv_pointwise") == 0) count_mve_narrow(p, mve_narrow, narrow);
     if (strcmp(expect, "conv_general") == 0) count_mve_narrow(p, mve_narrow_general, narrow);
@@ -377,6 +409,7 @@ struct ShapeOdds {
   int32_t first3x3 = 0;    // conv: a one-channel 3x3 first layer (the DSP path's rows3 gather)
   int32_t eight = 0;       // depthwise: 8 channels, multiplier 1 (Helium's pixel pairs)
   int32_t wide = 0;        // conv: groups 1, 16 to 128 input channels in 16s, out_c a multiple of 4
+  int32_t line = 0;        // depthwise: one line of pixels (a row or a column), spans up to 16, long lines
 };
 constexpr ShapeOdds kMixed{25, 60, 25, 40, 15, 0};
 
@@ -480,6 +513,36 @@ rt::ConvParams random_conv_shape(bool depthwise, const ShapeOdds& odds) {
       p.out_h = (p.in_h - extent) / p.stride_h + 1;
       p.out_w = (p.in_w - 1) / p.stride_w + 1;
     }
+  }
+  if (depthwise && chance(odds.line)) {  // Helium's one-line layers (depthwise_mve_line)
+    static const int32_t kLineChannels[] = {8, 9, 12, 16, 20, 40, 64, 128, 160};
+    p.in_c = p.groups = p.out_c = kLineChannels[uniform(0, 8)];
+    const int32_t taps = uniform(1, 16);
+    int32_t dilation = chance(20) ? uniform(2, 3) : 1;
+    if ((taps - 1) * dilation + 1 > 16) dilation = 1;
+    const int32_t span = (taps - 1) * dilation + 1;
+    // Lines past one call's 112 outputs now and then (tiles), as long as the input buffer takes.
+    int32_t length = chance(25) ? uniform(113, 300) : uniform(span, 40);
+    const int32_t longest = kMaxInput / (p.batch * p.in_c);
+    if (length > longest) length = longest;
+    const int32_t before = chance(40) ? uniform(0, span - 1) : 0;
+    const int32_t after = chance(40) ? uniform(0, span - 1) : 0;
+    const int32_t out = length + before + after - span + 1;
+    if (out < 1) return p;                      // no output: any variant drops it
+    const int32_t stride = chance(10) ? 2 : 1;  // not a line layer: depthwise_column or mult1
+    const bool column = chance(50);
+    (column ? p.in_h : p.in_w) = length;
+    (column ? p.in_w : p.in_h) = 1;
+    (column ? p.kernel_h : p.kernel_w) = taps;
+    (column ? p.kernel_w : p.kernel_h) = 1;
+    (column ? p.dilation_h : p.dilation_w) = dilation;
+    (column ? p.dilation_w : p.dilation_h) = 1;
+    (column ? p.stride_h : p.stride_w) = stride;
+    (column ? p.stride_w : p.stride_h) = 1;
+    (column ? p.pad_top : p.pad_left) = before;
+    (column ? p.pad_left : p.pad_top) = 0;
+    (column ? p.out_h : p.out_w) = (out - 1) / stride + 1;
+    (column ? p.out_w : p.out_h) = 1;
   }
   return p;
 }
@@ -808,6 +871,9 @@ constexpr Variant kVariants[] = {
     {"depthwise_few", true, {0, 0, 0, 10, 60, 90}, 1000},
     // More pixels: k x 1 windows down one column, run as one row (multiplier 1 or above).
     {"depthwise_column", true, {0, 0, 20, 0, 100, 60}, 1000},
+    // One line of pixels, multiplier 1, stride 1, a window spanning up to 16 inputs: the taps
+    // in the lanes (rows and columns, padding, dilation, long lines).
+    {"depthwise_line", true, {0, 0, 0, 0, 0, 0, 0, 0, 0, 100}, 1000},
 #endif
     {"depthwise_multiplier", true, {0, 0, 100, 40, 0, 0}, 1000},  // multiplier above 1: gathered inputs
 };
@@ -953,6 +1019,21 @@ int main() {
         if (dw_extremes < 20 || dw_min_weight < 20 || dw_zero_shift < 20) {
           ++failures;
           printf("TOO FEW CASES of extreme depthwise tap pairs\n");
+        }
+      }
+      if (strcmp(only, "depthwise_line") == 0) {
+        const LineKinds& k = line_kinds;
+        printf(
+            "depthwise_line: single %ld, tflite with a 0 shift %ld, tflite %ld, clamp %ld, partial group %ld, tiles "
+            "%ld, padded %ld, column %ld, overlapping block %ld, dilated %ld, batch %ld\n",
+            (long)k.single, (long)k.tflite_zero, (long)k.tflite, (long)k.clamp, (long)k.tail, (long)k.tiles,
+            (long)k.padded, (long)k.column, (long)k.overlap, (long)k.dilated, (long)k.batch);
+        const int32_t least = 20;
+        if (k.single < least || k.tflite_zero < least || k.tflite < least || k.clamp < least || k.tail < least ||
+            k.tiles < least || k.padded < least || k.column < least || k.overlap < least || k.dilated < least ||
+            k.batch < least) {
+          ++failures;
+          printf("TOO FEW CASES of some kind for depthwise_line\n");
         }
       }
       if (strcmp(only, "depthwise_few") == 0) {

@@ -721,6 +721,22 @@ TINYQ_DISPATCH_INLINE constexpr bool depthwise_mve_few_pixels(const ConvParams& 
 TINYQ_DISPATCH_INLINE constexpr bool depthwise_mve_column(const ConvParams& p) {
   return p.in_w == 1 && p.out_w == 1 && p.kernel_w == 1 && p.pad_left == 0 && p.in_h > 1;
 }
+// Helium depthwise over one line of pixels (a one-row image, or a one-column one:
+// depthwise_mve_column), channel multiplier 1, stride 1 along the line, a window spanning at
+// most kDepthwiseMveLineSpan inputs, 8 to 8191 channels (outputs 7 C apart in 16-bit scatter
+// offsets), an input zero point in int8 (the padding): each channel's inputs are copied into a line of their own, so
+// that one VMLADAV takes all the taps of an output (depthwise_arm_mve_line.cpp). Layers whose requantization has no
+// vector form run depthwise_mve_blocks' code instead.
+constexpr int32_t kDepthwiseMveLineSpan = 16;
+TINYQ_DISPATCH_INLINE constexpr bool depthwise_mve_line(const ConvParams& p) {
+  const bool column = depthwise_mve_column(p);
+  const bool row = p.in_h == 1 && p.out_h == 1 && p.kernel_h == 1 && p.pad_top == 0;
+  const int32_t taps = column ? p.kernel_h : p.kernel_w;
+  const int32_t dilation = column ? p.dilation_h : p.dilation_w;
+  const int32_t stride = column ? p.stride_h : p.stride_w;
+  return (column || row) && p.out_c == p.in_c && p.out_c >= 8 && p.out_c <= 8191 && stride == 1 &&
+         (taps - 1) * dilation + 1 <= kDepthwiseMveLineSpan && p.input_offset >= -127 && p.input_offset <= 128;
+}
 #if defined(TINYQ_PATH_ARM_MVE)
 void conv2d_s8_mve_pointwise(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                              int8_t* output, int16_t* scratch);

@@ -1,0 +1,358 @@
+// tinyq runtime: depthwise_conv2d_s8 on Helium for layers over one line of pixels
+// (depthwise_mve_line, kernels.hpp: the streaming wakeword's k x 1 layers down a one-column
+// image, 1-D signals).
+//
+// The block runs of depthwise_arm_mve.cpp keep 16 channels in the lanes and loop over the taps:
+// about 13 instructions a tap for 16 outputs, plus the output stage, so a 10-tap window costs
+// about 14 instructions per output. Here the taps are the lanes instead. For a block of 8
+// channels, each channel's inputs along the line are copied into a line of their own
+// (channel-major, VSTRB.16 scatters: 2 instructions per 8 channels and pixel); then an output's
+// window is 16 contiguous bytes of its channel's line, and one VLDRB plus one VMLADAV.S8 against
+// the channel's weights (tap t at lane t * dilation, zero elsewhere) is the whole window, for
+// any span up to 16. Eight pixels of a channel go to eight accumulators (r0 .. r14), one STM
+// and two VLDRW make them two vectors of 4 pixels, whose requantization uses the channel's
+// multiplier and shift broadcast, and a VSTRB.16 scatter writes the 8 bytes C apart: about 5
+// instructions per output whatever the window (SWW's 10 x 1 layer: 27,978 -> ~16,000).
+//
+// The padding is the input zero point (x + offset = 0 there, as in im2col), so one folded base
+// per channel (bias + offset * sum of its weights) serves every window. Sums are exact (16
+// products of int8 in int32) and wrap like the portable kernel's: same bytes. Blocks of 16
+// channels, the last of 8 where at most 8 are left; a last partial block is the block of the
+// last 16 or 8 (channels computed twice, same bytes). Long lines go in tiles. Stack: the lines (1 KB) and
+// the channels' records (512 B).
+#include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
+
+#if defined(TINYQ_PATH_ARM_MVE)
+
+#include <arm_mve.h>
+#include <stddef.h>  // offsetof
+
+#include "arm_instructions.hpp"
+#include "conv_arm_common.hpp"
+#include "kernel_features.hpp"
+#include "kernel_paths.hpp"
+
+namespace tinyq {
+namespace rt {
+
+namespace {
+
+// One channel of a block, as the assembly reads it.
+struct LineChannel {
+  int8_t w[16];  // 0: tap t's weight at t * dilation, zero elsewhere
+  int32_t mult;  // 16: the multiplier
+  int32_t negt;  // 20: the shift, + 1 for tinyq's rounding (requantize_lanes' -t)
+  int32_t base;  // 24: bias + input offset * the sum of the weights
+  int32_t unused;
+};
+static_assert(sizeof(LineChannel) == 32, "the assembly's record size");
+
+// A block's call of tinyq_mve_dw_line_*: `count` channels, each with `groups` whole groups of
+// 8 output pixels and a last group of `tail` pixels (0: none). Channel j's line starts at
+// lines + j * (8 * (groups + (tail != 0)) + 16), its outputs at out + j, pixel i's C * i later.
+struct LineArgs {
+  const LineChannel* channels;  // 0
+  int32_t count;                // 4
+  const int8_t* lines;          // 8
+  int8_t* out;                  // 12
+  int32_t groups;               // 16
+  int32_t tail;                 // 20
+  int32_t group_step;           // 24: 8 * C
+  int32_t offset;               // 28: the output offset
+  int32_t rewind;               // 32: from past a channel's last group to the next channel's outputs
+  int32_t unused[3];
+  int16x8_t lo, hi;    // 48, 64: act_min, act_max (the clamping forms)
+  uint16x8_t scatter;  // 80: pixel i's output at C * i
+};
+static_assert(offsetof(LineArgs, rewind) == 32 && offsetof(LineArgs, lo) == 48 && offsetof(LineArgs, scatter) == 80,
+              "the assembly's offsets");
+
+// The output stage of a form: rq and clamp as DwRunForms' (depthwise_arm_mve.cpp): rq 0 tinyq's
+// rounding, 1 TFLite's with shifts <= 0, 2 TFLite's with every shift < 0; clamp: the activation
+// range is narrower than int8 (otherwise saturating to int8 is the clamp).
+#define TINYQ_DW_LINE_DECLARE(form) extern "C" void tinyq_mve_dw_line_##form(const LineArgs* args);
+TINYQ_DW_LINE_DECLARE(00)
+TINYQ_DW_LINE_DECLARE(01)
+TINYQ_DW_LINE_DECLARE(10)
+TINYQ_DW_LINE_DECLARE(11)
+TINYQ_DW_LINE_DECLARE(20)
+TINYQ_DW_LINE_DECLARE(21)
+#undef TINYQ_DW_LINE_DECLARE
+
+// Registers: r0, r8, r2, r10, r4, r12, r6, lr the accumulators of pixels 0 .. 7 (STM stores
+// them as pixels 0, 2, 4, 6, 1, 3, 5, 7: two vectors of even and odd pixels, which VQMOVNB /
+// VQMOVNT narrow into pixel order), r1 the channel's line (8 bytes further per group), r3 its
+// outputs, r5 the group step, r7 the base, r9 a counter, r11 the output offset; q4 the weights,
+// q5 the scatter offsets, q6 / q7 the multiplier / shift in every lane. The frame: [sp, 0 .. 31]
+// the accumulators, 32 the next channel's record, 36 channels left, 40 groups, 44 tail, 48 / 64
+// lo / hi, 80 rewind.
+// clang-format off
+__asm__(R"(
+  .macro TINYQ_DW_LINE_REQUANT acc, rq
+  .if \rq == 0
+  vmulh.s32 \acc, \acc, q6
+  .elseif \rq == 1
+  vqrdmulh.s32 \acc, \acc, q6
+  vand q3, \acc, q7
+  vshr.s32 q3, q3, #31
+  vqadd.s32 \acc, \acc, q3
+  .else
+  vqrdmulh.s32 \acc, \acc, q6
+  vshr.s32 q3, \acc, #31
+  vadd.i32 \acc, \acc, q3
+  .endif
+  vrshl.s32 \acc, \acc, q7
+  .endm
+  .macro TINYQ_DW_LINE_GROUP rq, clamp, tail
+  vldrb.u8 q0, [r1, #1]
+  vmladav.s8 r8, q0, q4
+  vldrb.u8 q0, [r1, #2]
+  vmladav.s8 r2, q0, q4
+  vldrb.u8 q0, [r1, #3]
+  vmladav.s8 r10, q0, q4
+  vldrb.u8 q0, [r1, #4]
+  vmladav.s8 r4, q0, q4
+  vldrb.u8 q0, [r1, #5]
+  vmladav.s8 r12, q0, q4
+  vldrb.u8 q0, [r1, #6]
+  vmladav.s8 r6, q0, q4
+  vldrb.u8 q0, [r1, #7]
+  vmladav.s8 lr, q0, q4
+  vldrb.u8 q0, [r1], #8
+  vmladav.s8 r0, q0, q4
+  stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}
+  vldrw.u32 q1, [sp]
+  vldrw.u32 q2, [sp, #16]
+  vadd.i32 q1, q1, r7
+  vadd.i32 q2, q2, r7
+  TINYQ_DW_LINE_REQUANT q1, \rq
+  TINYQ_DW_LINE_REQUANT q2, \rq
+  vqmovnb.s32 q1, q1
+  vqmovnt.s32 q1, q2
+  vqadd.s16 q1, q1, r11
+  .if \clamp
+  vldrw.u32 q3, [sp, #48]
+  vmax.s16 q1, q1, q3
+  vldrw.u32 q3, [sp, #64]
+  vmin.s16 q1, q1, q3
+  .else
+  vqmovnb.s16 q1, q1
+  .endif
+  .if \tail
+  vctp.16 r9
+  vpst
+  vstrbt.16 q1, [r3, q5]
+  .else
+  vstrb.16 q1, [r3, q5]
+  .endif
+  add r3, r5
+  .endm
+  .macro TINYQ_DW_LINE rq, clamp
+)" TINYQ_ASM_BEGIN("tinyq_mve_dw_line_\\rq\\clamp") R"(
+  push {r4-r11, lr}
+  vpush {d8-d15}
+  sub sp, #96
+  ldrd r1, r2, [r0, #0]
+  strd r1, r2, [sp, #32]
+  ldrd r1, r2, [r0, #16]
+  strd r1, r2, [sp, #40]
+  ldr r1, [r0, #32]
+  str r1, [sp, #80]
+  vldrw.u32 q0, [r0, #48]
+  vstrw.32 q0, [sp, #48]
+  vldrw.u32 q0, [r0, #64]
+  vstrw.32 q0, [sp, #64]
+  vldrw.u32 q5, [r0, #80]
+  ldr r11, [r0, #28]
+  ldr r5, [r0, #24]
+  ldr r3, [r0, #12]
+  ldr r1, [r0, #8]
+1:
+  ldr r9, [sp, #32]
+  vldrw.u32 q4, [r9]
+  ldrd r7, r0, [r9, #16]
+  vdup.32 q6, r7
+  vdup.32 q7, r0
+  ldr r7, [r9, #24]
+  adds r9, #32
+  str r9, [sp, #32]
+  ldr r9, [sp, #40]
+  cmp r9, #0
+  beq 3f
+2:
+  TINYQ_DW_LINE_GROUP \rq, \clamp, 0
+  subs r9, #1
+  bne 2b
+3:
+  ldr r9, [sp, #44]
+  cmp r9, #0
+  beq 4f
+  TINYQ_DW_LINE_GROUP \rq, \clamp, 1
+4:
+  adds r1, #16
+  ldr r9, [sp, #80]
+  add r3, r9
+  ldr r9, [sp, #36]
+  subs r9, #1
+  str r9, [sp, #36]
+  bne 1b
+  add sp, #96
+  vpop {d8-d15}
+  pop {r4-r11, pc}
+)" TINYQ_ASM_END("tinyq_mve_dw_line_\\rq\\clamp") R"(
+  .endm
+  .irp form, "0, 0", "0, 1", "1, 0", "1, 1", "2, 0", "2, 1"
+  TINYQ_DW_LINE \form
+  .endr
+  .purgem TINYQ_DW_LINE
+  .purgem TINYQ_DW_LINE_GROUP
+  .purgem TINYQ_DW_LINE_REQUANT
+  .text
+)");
+// clang-format on
+
+using LineRun = void (*)(const LineArgs*);
+
+// The form of output stage rq, clamp. Only the forms the model uses are built
+// (kernel_features.hpp, as the block runs').
+LineRun line_form(int32_t rq, bool clamp) {
+  if constexpr (TINYQ_DW_MVE_CLAMP) {
+    if (clamp || !TINYQ_DW_MVE_FULL_RANGE) {
+      if (TINYQ_DW_MVE_ROUND_SINGLE && rq == 0) return tinyq_mve_dw_line_01;
+      if (TINYQ_DW_MVE_TFLITE_ZERO_SHIFT && rq == 1) return tinyq_mve_dw_line_11;
+      if (TINYQ_DW_MVE_ROUND_TFLITE && rq == 2) return tinyq_mve_dw_line_21;
+    }
+  }
+  if constexpr (TINYQ_DW_MVE_FULL_RANGE) {
+    if (TINYQ_DW_MVE_ROUND_SINGLE && rq == 0) return tinyq_mve_dw_line_00;
+    if (TINYQ_DW_MVE_TFLITE_ZERO_SHIFT && rq == 1) return tinyq_mve_dw_line_10;
+    if (TINYQ_DW_MVE_ROUND_TFLITE && rq == 2) return tinyq_mve_dw_line_20;
+  }
+  __builtin_trap();  // mismatched sources: the model's features leave out a form it uses
+}
+
+// The lines of one call: at most 1 KB (16 channels of up to 64 bytes, 8 of 128).
+constexpr int32_t kLineBytes = 1024;
+
+// The records of `count` (8 or 16) channels from c0: the weights spread by the dilation, the
+// multiplier and shift, the folded base. Scatters into the records' fields (channel j's at
+// 32 j bytes), 8 channels at a time.
+void set_channels(const ConvParams& p, const int8_t* weights, const int32_t* bias, int32_t c0, int32_t count,
+                  int32_t negt_bias, LineChannel* ch) {
+  const int32_t taps = p.kernel_w, dilation = p.dilation_w, c = p.out_c, offset = p.input_offset;
+  const bool per_channel = p.requant.count != 1;
+  const uint16x8_t w_at = vshlq_n_u16(vidupq_n_u16(0, 1), 5);  // 32 j
+  const uint32x4_t rec = vshlq_n_u32(vidupq_n_u32(0, 1), 5);
+  for (int32_t j = 0; j < count; ++j) vstrbq_s8(ch[j].w, vdupq_n_s8(0));
+  for (int32_t h = 0; h < count; h += 8) {
+    int32x4_t sum0 = vdupq_n_s32(0), sum1 = vdupq_n_s32(0);
+    const int8_t* w = weights + c0 + h;
+    int8_t* at = ch[h].w;
+    for (int32_t t = 0; t < taps; ++t, w += c, at += dilation) {
+      vstrbq_scatter_offset_s16(at, w_at, vldrbq_s16(w));
+      sum0 = vaddq_s32(sum0, vldrbq_s32(w));
+      sum1 = vaddq_s32(sum1, vldrbq_s32(w + 4));
+    }
+    int32x4_t base0 = vmulq_n_s32(sum0, offset), base1 = vmulq_n_s32(sum1, offset);
+    if (bias != nullptr) {
+      base0 = vaddq_s32(base0, vldrwq_s32(bias + c0 + h));
+      base1 = vaddq_s32(base1, vldrwq_s32(bias + c0 + h + 4));
+    }
+    int32x4_t mult0, mult1, negt0, negt1;
+    if (per_channel) {
+      mult0 = vldrwq_s32(p.requant.multiplier + c0 + h);
+      mult1 = vldrwq_s32(p.requant.multiplier + c0 + h + 4);
+      negt0 = vaddq_n_s32(vldrwq_s32(p.requant.shift + c0 + h), negt_bias);
+      negt1 = vaddq_n_s32(vldrwq_s32(p.requant.shift + c0 + h + 4), negt_bias);
+    } else {
+      mult0 = mult1 = vdupq_n_s32(p.requant.multiplier[0]);
+      negt0 = negt1 = vdupq_n_s32(p.requant.shift[0] + negt_bias);
+    }
+    // Channels h .. h + 3's fields at 32 j bytes from channel h's, h + 4 .. h + 7's 128 further.
+    int8_t* bytes = reinterpret_cast<int8_t*>(ch + h);
+    auto field = [&](int32_t at_byte) { return reinterpret_cast<int32_t*>(bytes + at_byte); };
+    vstrwq_scatter_offset_s32(field(offsetof(LineChannel, mult)), rec, mult0);
+    vstrwq_scatter_offset_s32(field(128 + offsetof(LineChannel, mult)), rec, mult1);
+    vstrwq_scatter_offset_s32(field(offsetof(LineChannel, negt)), rec, negt0);
+    vstrwq_scatter_offset_s32(field(128 + offsetof(LineChannel, negt)), rec, negt1);
+    vstrwq_scatter_offset_s32(field(offsetof(LineChannel, base)), rec, base0);
+    vstrwq_scatter_offset_s32(field(128 + offsetof(LineChannel, base)), rec, base1);
+  }
+}
+
+// Copies pixels [x0, x0 + n) of `count` (8 or 16) channels at `in` (pixel 0's; the zero point
+// outside [0, in_w)) into the lines, `stride` bytes apart.
+void copy_lines(const int8_t* in, int32_t c, int32_t in_w, int32_t x0, int32_t n, int32_t count, int8_t zero,
+                int8_t* lines, int32_t stride) {
+  const uint16x8_t at = vmulq_n_u16(vidupq_n_u16(0, 1), static_cast<uint16_t>(stride));
+  const int16x8_t pad = vdupq_n_s16(zero);
+  const int32_t before = x0 < 0 ? (-x0 < n ? -x0 : n) : 0;
+  const int32_t inside_end = in_w - x0 < n ? in_w - x0 : n;
+  for (int32_t h = 0; h < count; h += 8) {
+    int8_t* to = lines + h * stride;
+    for (int32_t i = 0; i < before; ++i) vstrbq_scatter_offset_s16(to++, at, pad);
+    const int8_t* from = in + (x0 + before) * c + h;
+    int32_t i = before;
+    for (; i + 2 <= inside_end; i += 2, from += 2 * c, to += 2) {  // two pixels a pass: fewer loop steps
+      const int16x8_t a = vldrbq_s16(from), b = vldrbq_s16(from + c);
+      vstrbq_scatter_offset_s16(to, at, a);
+      vstrbq_scatter_offset_s16(to + 1, at, b);
+    }
+    for (; i < inside_end; ++i, from += c) vstrbq_scatter_offset_s16(to++, at, vldrbq_s16(from));
+    for (; i < n; ++i) vstrbq_scatter_offset_s16(to++, at, pad);
+  }
+}
+
+}  // namespace
+
+bool depthwise_mve_line_run(const ConvParams& p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                            int8_t* output) {
+  // The requantization's vector forms (depthwise_any's conditions).
+  const bool tflite = p.requant.rounding == kRoundTflite;
+  const int32_t widest = arm::widest_shift(p.requant);
+  if (widest > (tflite ? 0 : -2)) return false;
+  const int32_t rq = !tflite ? 0 : (widest < 0 ? 2 : 1);
+  const LineRun run = line_form(rq, p.act_min != -128 || p.act_max != 127);
+  const int32_t c = p.out_c, span = (p.kernel_w - 1) * p.dilation_w + 1;
+  // Output pixels per call: whole groups of 8 within a line of kLineBytes / 16 bytes.
+  const int32_t tile = 8 * ((kLineBytes / 16 - 16) / 8);
+  LineArgs a;
+  a.group_step = 8 * c;
+  a.offset = p.output_offset;
+  a.lo = vdupq_n_s16(static_cast<int16_t>(p.act_min));
+  a.hi = vdupq_n_s16(static_cast<int16_t>(p.act_max));
+  a.scatter = vmulq_n_u16(vidupq_n_u16(0, 1), static_cast<uint16_t>(c));
+  alignas(16) LineChannel channels[16];
+  alignas(16) int8_t lines[kLineBytes];
+  a.channels = channels;
+  a.lines = lines;
+  const int8_t zero = static_cast<int8_t>(-p.input_offset);
+  for (int32_t c0 = 0, count = 16; c0 < c; c0 += count) {
+    // Blocks of 16 channels, the last of 8 where at most 8 are left; a last block overlaps the
+    // one before where fewer are left (c >= 8: the same bytes again).
+    count = c - c0 <= 8 || c < 16 ? 8 : 16;
+    if (c0 + count > c) c0 = c - count;
+    a.count = count;
+    set_channels(p, weights, bias, c0, count, tflite ? 0 : 1, channels);
+    for (int32_t b = 0; b < p.batch; ++b) {
+      const int8_t* in = input + b * p.in_w * c + c0;
+      for (int32_t x = 0; x < p.out_w; x += tile) {
+        const int32_t n = p.out_w - x < tile ? p.out_w - x : tile;
+        a.groups = n / 8;
+        a.tail = n % 8;
+        const int32_t groups = a.groups + (a.tail != 0);
+        const int32_t stride = 8 * groups + 16;
+        a.rewind = 1 - groups * a.group_step;
+        copy_lines(in, c, p.in_w, x - p.pad_left, n + span - 1, count, zero, lines, stride);
+        a.out = output + (b * p.out_w + x) * c + c0;
+        run(&a);
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace rt
+}  // namespace tinyq
+
+#endif  // TINYQ_PATH_ARM_MVE
