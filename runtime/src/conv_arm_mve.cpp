@@ -451,9 +451,7 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   TINYQ_MVE_PAIR_TAIL_ROW r7, q2, r4, r12
   TINYQ_MVE_PAIR_TAIL_ROW r9, q3, r6, lr
   .endif
-  stm sp, {r0, r2, r4, r6}
-  strd r8, r10, [sp, #16]
-  strd r12, lr, [sp, #24]
+  stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}
   .if \tail
   ldr r3, [sp, #52]
   add r3, r9
