@@ -4,22 +4,24 @@
 //
 // The block runs of depthwise_arm_mve.cpp keep 16 channels in the lanes and loop over the taps:
 // about 13 instructions a tap for 16 outputs, plus the output stage, so a 10-tap window costs
-// about 14 instructions per output. Here the taps are the lanes instead. For a block of 8
-// channels, each channel's inputs along the line are copied into a line of their own
+// about 14 instructions per output. Here the taps are the lanes instead. For a block of
+// channels, each channel's inputs along the line are copied into a line of its own
 // (channel-major, VSTRB.16 scatters: 2 instructions per 8 channels and pixel); then an output's
-// window is 16 contiguous bytes of its channel's line, and one VLDRB plus one VMLADAV.S8 against
-// the channel's weights (tap t at lane t * dilation, zero elsewhere) is the whole window, for
-// any span up to 16. Eight pixels of a channel go to eight accumulators (r0 .. r14), one STM
-// and two VLDRW make them two vectors of 4 pixels, whose requantization uses the channel's
-// multiplier and shift broadcast, and a VSTRB.16 scatter writes the 8 bytes C apart: about 5
-// instructions per output whatever the window (SWW's 10 x 1 layer: 27,978 -> ~16,000).
+// window is 16 contiguous bytes of its channel's line, and one VMLADAV.S8 against the
+// channel's weights (tap t at lane t * dilation, zero elsewhere) is the whole window, for any
+// span up to 15. The same 16 bytes against the weights one lane up give the next pixel, so one
+// VLDRB serves two pixels. Eight pixels of a channel go to eight accumulators (r0 .. r14), one
+// STM and two VLDRW make them two vectors of 4 pixels, whose requantization uses the channel's
+// multiplier and shift broadcast, and a VSTRB.16 scatter writes the 8 bytes C apart: about 4
+// instructions per output whatever the window (SWW's 10 x 1 layer: 27,978 -> about 17,000
+// with the set-up).
 //
 // The padding is the input zero point (x + offset = 0 there, as in im2col), so one folded base
 // per channel (bias + offset * sum of its weights) serves every window. Sums are exact (16
 // products of int8 in int32) and wrap like the portable kernel's: same bytes. Blocks of 16
 // channels, the last of 8 where at most 8 are left; a last partial block is the block of the
-// last 16 or 8 (channels computed twice, same bytes). Long lines go in tiles. Stack: the lines (1 KB) and
-// the channels' records (512 B).
+// last 16 or 8 (channels computed twice, same bytes). Long lines go in tiles. Stack: the lines
+// (1 KB) and the channels' records (768 B).
 #include "tinyq/kernel_path.hpp"  // defines the TINYQ_PATH_* macro tested below
 
 #if defined(TINYQ_PATH_ARM_MVE)
@@ -39,13 +41,14 @@ namespace {
 
 // One channel of a block, as the assembly reads it.
 struct LineChannel {
-  int8_t w[16];  // 0: tap t's weight at t * dilation, zero elsewhere
-  int32_t mult;  // 16: the multiplier
-  int32_t negt;  // 20: the shift, + 1 for tinyq's rounding (requantize_lanes' -t)
-  int32_t base;  // 24: bias + input offset * the sum of the weights
+  int8_t w[16];        // 0: tap t's weight at lane t * dilation, zero elsewhere
+  int8_t shifted[16];  // 16: the same one lane up (the next pixel's window from the same load)
+  int32_t mult;        // 32: the multiplier
+  int32_t negt;        // 36: the shift, + 1 for tinyq's rounding (requantize_lanes' -t)
+  int32_t base;        // 40: bias + input offset * the sum of the weights
   int32_t unused;
 };
-static_assert(sizeof(LineChannel) == 32, "the assembly's record size");
+static_assert(sizeof(LineChannel) == 48, "the assembly's record size");
 
 // A block's call of tinyq_mve_dw_line_*: `count` channels, each with `groups` whole groups of
 // 8 output pixels and a last group of `tail` pixels (0: none). Channel j's line starts at
@@ -82,8 +85,10 @@ TINYQ_DW_LINE_DECLARE(21)
 // Registers: r0, r8, r2, r10, r4, r12, r6, lr the accumulators of pixels 0 .. 7 (STM stores
 // them as pixels 0, 2, 4, 6, 1, 3, 5, 7: two vectors of even and odd pixels, which VQMOVNB /
 // VQMOVNT narrow into pixel order), r1 the channel's line (8 bytes further per group), r3 its
-// outputs, r5 the group step, r7 the base, r9 a counter, r11 the output offset; q4 the weights,
-// q5 the scatter offsets, q6 / q7 the multiplier / shift in every lane. The frame: [sp, 0 .. 31]
+// outputs, r5 the group step, r7 the base, r9 a counter, r11 the output offset; q4 the weights
+// and q3 the shifted weights (one load of 16 bytes serves two pixels: the window of the next
+// pixel is the same bytes one lane up), q5 the scatter offsets, q6 / q7 the multiplier / shift
+// in every lane, q0 the loads and temporaries. The frame: [sp, 0 .. 31]
 // the accumulators, 32 the next channel's record, 36 channels left, 40 groups, 44 tail, 48 / 64
 // lo / hi, 80 rewind.
 // clang-format off
@@ -93,33 +98,29 @@ __asm__(R"(
   vmulh.s32 \acc, \acc, q6
   .elseif \rq == 1
   vqrdmulh.s32 \acc, \acc, q6
-  vand q3, \acc, q7
-  vshr.s32 q3, q3, #31
-  vqadd.s32 \acc, \acc, q3
+  vand q0, \acc, q7
+  vshr.s32 q0, q0, #31
+  vqadd.s32 \acc, \acc, q0
   .else
   vqrdmulh.s32 \acc, \acc, q6
-  vshr.s32 q3, \acc, #31
-  vadd.i32 \acc, \acc, q3
+  vshr.s32 q0, \acc, #31
+  vadd.i32 \acc, \acc, q0
   .endif
   vrshl.s32 \acc, \acc, q7
   .endm
   .macro TINYQ_DW_LINE_GROUP rq, clamp, tail
-  vldrb.u8 q0, [r1, #1]
-  vmladav.s8 r8, q0, q4
   vldrb.u8 q0, [r1, #2]
   vmladav.s8 r2, q0, q4
-  vldrb.u8 q0, [r1, #3]
-  vmladav.s8 r10, q0, q4
+  vmladav.s8 r10, q0, q3
   vldrb.u8 q0, [r1, #4]
   vmladav.s8 r4, q0, q4
-  vldrb.u8 q0, [r1, #5]
-  vmladav.s8 r12, q0, q4
+  vmladav.s8 r12, q0, q3
   vldrb.u8 q0, [r1, #6]
   vmladav.s8 r6, q0, q4
-  vldrb.u8 q0, [r1, #7]
-  vmladav.s8 lr, q0, q4
+  vmladav.s8 lr, q0, q3
   vldrb.u8 q0, [r1], #8
   vmladav.s8 r0, q0, q4
+  vmladav.s8 r8, q0, q3
   stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}
   vldrw.u32 q1, [sp]
   vldrw.u32 q2, [sp, #16]
@@ -131,10 +132,10 @@ __asm__(R"(
   vqmovnt.s32 q1, q2
   vqadd.s16 q1, q1, r11
   .if \clamp
-  vldrw.u32 q3, [sp, #48]
-  vmax.s16 q1, q1, q3
-  vldrw.u32 q3, [sp, #64]
-  vmin.s16 q1, q1, q3
+  vldrw.u32 q0, [sp, #48]
+  vmax.s16 q1, q1, q0
+  vldrw.u32 q0, [sp, #64]
+  vmin.s16 q1, q1, q0
   .else
   vqmovnb.s16 q1, q1
   .endif
@@ -170,11 +171,12 @@ __asm__(R"(
 1:
   ldr r9, [sp, #32]
   vldrw.u32 q4, [r9]
-  ldrd r7, r0, [r9, #16]
+  vldrw.u32 q3, [r9, #16]
+  ldrd r7, r0, [r9, #32]
   vdup.32 q6, r7
   vdup.32 q7, r0
-  ldr r7, [r9, #24]
-  adds r9, #32
+  ldr r7, [r9, #40]
+  adds r9, #48
   str r9, [sp, #32]
   ldr r9, [sp, #40]
   cmp r9, #0
@@ -234,22 +236,27 @@ LineRun line_form(int32_t rq, bool clamp) {
 // The lines of one call: at most 1 KB (16 channels of up to 64 bytes, 8 of 128).
 constexpr int32_t kLineBytes = 1024;
 
-// The records of `count` (8 or 16) channels from c0: the weights spread by the dilation, the
-// multiplier and shift, the folded base. Scatters into the records' fields (channel j's at
-// 32 j bytes), 8 channels at a time.
+// The records of `count` (8 or 16) channels from c0: the weights spread by the dilation (and
+// one lane up), the multiplier and shift, the folded base. Scatters into the records' fields
+// (channel j's at 48 j bytes), 8 channels at a time.
 void set_channels(const ConvParams& p, const int8_t* weights, const int32_t* bias, int32_t c0, int32_t count,
                   int32_t negt_bias, LineChannel* ch) {
   const int32_t taps = p.kernel_w, dilation = p.dilation_w, c = p.out_c, offset = p.input_offset;
   const bool per_channel = p.requant.count != 1;
-  const uint16x8_t w_at = vshlq_n_u16(vidupq_n_u16(0, 1), 5);  // 32 j
-  const uint32x4_t rec = vshlq_n_u32(vidupq_n_u32(0, 1), 5);
-  for (int32_t j = 0; j < count; ++j) vstrbq_s8(ch[j].w, vdupq_n_s8(0));
+  const uint16x8_t w_at = vmulq_n_u16(vidupq_n_u16(0, 1), sizeof(LineChannel));
+  const uint32x4_t rec = vmulq_n_u32(vidupq_n_u32(0, 1), sizeof(LineChannel));
+  for (int32_t j = 0; j < count; ++j) {
+    vstrbq_s8(ch[j].w, vdupq_n_s8(0));
+    vstrbq_s8(ch[j].shifted, vdupq_n_s8(0));
+  }
   for (int32_t h = 0; h < count; h += 8) {
     int32x4_t sum0 = vdupq_n_s32(0), sum1 = vdupq_n_s32(0);
     const int8_t* w = weights + c0 + h;
     int8_t* at = ch[h].w;
     for (int32_t t = 0; t < taps; ++t, w += c, at += dilation) {
-      vstrbq_scatter_offset_s16(at, w_at, vldrbq_s16(w));
+      const int16x8_t v = vldrbq_s16(w);
+      vstrbq_scatter_offset_s16(at, w_at, v);
+      vstrbq_scatter_offset_s16(at + sizeof(ch->w) + 1, w_at, v);
       sum0 = vaddq_s32(sum0, vldrbq_s32(w));
       sum1 = vaddq_s32(sum1, vldrbq_s32(w + 4));
     }
@@ -268,39 +275,45 @@ void set_channels(const ConvParams& p, const int8_t* weights, const int32_t* bia
       mult0 = mult1 = vdupq_n_s32(p.requant.multiplier[0]);
       negt0 = negt1 = vdupq_n_s32(p.requant.shift[0] + negt_bias);
     }
-    // Channels h .. h + 3's fields at 32 j bytes from channel h's, h + 4 .. h + 7's 128 further.
+    // Channels h .. h + 3's fields from channel h's, h + 4 .. h + 7's 4 records further.
     int8_t* bytes = reinterpret_cast<int8_t*>(ch + h);
     auto field = [&](int32_t at_byte) { return reinterpret_cast<int32_t*>(bytes + at_byte); };
     vstrwq_scatter_offset_s32(field(offsetof(LineChannel, mult)), rec, mult0);
-    vstrwq_scatter_offset_s32(field(128 + offsetof(LineChannel, mult)), rec, mult1);
+    vstrwq_scatter_offset_s32(field(4 * sizeof(LineChannel) + offsetof(LineChannel, mult)), rec, mult1);
     vstrwq_scatter_offset_s32(field(offsetof(LineChannel, negt)), rec, negt0);
-    vstrwq_scatter_offset_s32(field(128 + offsetof(LineChannel, negt)), rec, negt1);
+    vstrwq_scatter_offset_s32(field(4 * sizeof(LineChannel) + offsetof(LineChannel, negt)), rec, negt1);
     vstrwq_scatter_offset_s32(field(offsetof(LineChannel, base)), rec, base0);
-    vstrwq_scatter_offset_s32(field(128 + offsetof(LineChannel, base)), rec, base1);
+    vstrwq_scatter_offset_s32(field(4 * sizeof(LineChannel) + offsetof(LineChannel, base)), rec, base1);
   }
 }
 
-// Copies pixels [x0, x0 + n) of `count` (8 or 16) channels at `in` (pixel 0's; the zero point
-// outside [0, in_w)) into the lines, `stride` bytes apart.
-void copy_lines(const int8_t* in, int32_t c, int32_t in_w, int32_t x0, int32_t n, int32_t count, int8_t zero,
-                int8_t* lines, int32_t stride) {
-  const uint16x8_t at = vmulq_n_u16(vidupq_n_u16(0, 1), static_cast<uint16_t>(stride));
+// Copies pixels [x0, x0 + n) of kCount (8 or 16) channels at `in` (pixel 0's; the zero point
+// outside [0, in_w)) into the lines, `stride` bytes apart: per pixel one VLDRB.S16 and one
+// VSTRB.16 scatter per 8 channels, two pixels a pass.
+template <int32_t kCount>
+void copy_lines(const int8_t* in, int32_t c, int32_t in_w, int32_t x0, int32_t n, int8_t zero, int8_t* lines,
+                int32_t stride) {
+  const uint16x8_t lo = vmulq_n_u16(vidupq_n_u16(0, 1), static_cast<uint16_t>(stride));
+  const uint16x8_t hi = vaddq_n_u16(lo, static_cast<uint16_t>(8 * stride));
   const int16x8_t pad = vdupq_n_s16(zero);
   const int32_t before = x0 < 0 ? (-x0 < n ? -x0 : n) : 0;
   const int32_t inside_end = in_w - x0 < n ? in_w - x0 : n;
-  for (int32_t h = 0; h < count; h += 8) {
-    int8_t* to = lines + h * stride;
-    for (int32_t i = 0; i < before; ++i) vstrbq_scatter_offset_s16(to++, at, pad);
-    const int8_t* from = in + (x0 + before) * c + h;
-    int32_t i = before;
-    for (; i + 2 <= inside_end; i += 2, from += 2 * c, to += 2) {  // two pixels a pass: fewer loop steps
-      const int16x8_t a = vldrbq_s16(from), b = vldrbq_s16(from + c);
-      vstrbq_scatter_offset_s16(to, at, a);
-      vstrbq_scatter_offset_s16(to + 1, at, b);
-    }
-    for (; i < inside_end; ++i, from += c) vstrbq_scatter_offset_s16(to++, at, vldrbq_s16(from));
-    for (; i < n; ++i) vstrbq_scatter_offset_s16(to++, at, pad);
+  auto store = [&](int8_t* to, int16x8_t a, int16x8_t b) {
+    vstrbq_scatter_offset_s16(to, lo, a);
+    if (kCount == 16) vstrbq_scatter_offset_s16(to, hi, b);
+  };
+  int8_t* to = lines;
+  int32_t i = 0;
+  for (; i < before; ++i) store(to++, pad, pad);
+  const int8_t* from = in + (x0 + before) * c;
+  for (; i + 2 <= inside_end; i += 2, from += 2 * c, to += 2) {
+    const int16x8_t a0 = vldrbq_s16(from), b0 = kCount == 16 ? vldrbq_s16(from + 8) : pad;
+    const int16x8_t a1 = vldrbq_s16(from + c), b1 = kCount == 16 ? vldrbq_s16(from + c + 8) : pad;
+    store(to, a0, b0);
+    store(to + 1, a1, b1);
   }
+  for (; i < inside_end; ++i, from += c) store(to++, vldrbq_s16(from), kCount == 16 ? vldrbq_s16(from + 8) : pad);
+  for (; i < n; ++i) store(to++, pad, pad);
 }
 
 }  // namespace
@@ -343,7 +356,11 @@ bool depthwise_mve_line_run(const ConvParams& p, const int8_t* input, const int8
         const int32_t groups = a.groups + (a.tail != 0);
         const int32_t stride = 8 * groups + 16;
         a.rewind = 1 - groups * a.group_step;
-        copy_lines(in, c, p.in_w, x - p.pad_left, n + span - 1, count, zero, lines, stride);
+        if (count == 16) {
+          copy_lines<16>(in, c, p.in_w, x - p.pad_left, n + span - 1, zero, lines, stride);
+        } else {
+          copy_lines<8>(in, c, p.in_w, x - p.pad_left, n + span - 1, zero, lines, stride);
+        }
         a.out = output + (b * p.out_w + x) * c + c0;
         run(&a);
       }

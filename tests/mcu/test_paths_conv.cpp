@@ -409,7 +409,7 @@ struct ShapeOdds {
   int32_t first3x3 = 0;    // conv: a one-channel 3x3 first layer (the DSP path's rows3 gather)
   int32_t eight = 0;       // depthwise: 8 channels, multiplier 1 (Helium's pixel pairs)
   int32_t wide = 0;        // conv: groups 1, 16 to 128 input channels in 16s, out_c a multiple of 4
-  int32_t line = 0;        // depthwise: one line of pixels (a row or a column), spans up to 16, long lines
+  int32_t line = 0;        // depthwise: one line of pixels (a row or a column), spans up to 15, long lines
 };
 constexpr ShapeOdds kMixed{25, 60, 25, 40, 15, 0};
 
@@ -871,7 +871,7 @@ constexpr Variant kVariants[] = {
     {"depthwise_few", true, {0, 0, 0, 10, 60, 90}, 1000},
     // More pixels: k x 1 windows down one column, run as one row (multiplier 1 or above).
     {"depthwise_column", true, {0, 0, 20, 0, 100, 60}, 1000},
-    // One line of pixels, multiplier 1, stride 1, a window spanning up to 16 inputs: the taps
+    // One line of pixels, multiplier 1, stride 1, a window spanning up to 15 inputs: the taps
     // in the lanes (rows and columns, padding, dilation, long lines).
     {"depthwise_line", true, {0, 0, 0, 0, 0, 0, 0, 0, 0, 100}, 1000},
 #endif

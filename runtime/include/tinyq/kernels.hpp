@@ -727,7 +727,7 @@ TINYQ_DISPATCH_INLINE constexpr bool depthwise_mve_column(const ConvParams& p) {
 // offsets), an input zero point in int8 (the padding): each channel's inputs are copied into a line of their own, so
 // that one VMLADAV takes all the taps of an output (depthwise_arm_mve_line.cpp). Layers whose requantization has no
 // vector form run depthwise_mve_blocks' code instead.
-constexpr int32_t kDepthwiseMveLineSpan = 16;
+constexpr int32_t kDepthwiseMveLineSpan = 15;
 TINYQ_DISPATCH_INLINE constexpr bool depthwise_mve_line(const ConvParams& p) {
   const bool column = depthwise_mve_column(p);
   const bool row = p.in_h == 1 && p.out_h == 1 && p.kernel_h == 1 && p.pad_top == 0;
