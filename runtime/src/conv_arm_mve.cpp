@@ -386,8 +386,8 @@ extern "C" void tinyq_mve_conv_pairs_tflite(const int8_t* x, const int8_t* w, in
 // The same for K > 16 not a multiple of 16 (conv2d_s8_mve_pairs_tail): the K / 16 whole chunks
 // as above (none after the first is allowed), then the last one, whose weight loads are
 // predicated to K % 16 bytes (VCTP once per call; inactive lanes are zero, so the input
-// buffer's bytes past each patch count for nothing); the next block's rows start K % 16 bytes
-// past where the last chunk read. Frame: #52 K % 16.
+// buffer's bytes past each patch count for nothing; three rows under one VPST, q7 the third's);
+// the next block's rows start K % 16 bytes past where the last chunk read. Frame: #52 K % 16.
 extern "C" void tinyq_mve_conv_pairs_tail(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks, int8_t* out_a,
                                           int8_t* out_b, const BlockArgs* args);
 extern "C" void tinyq_mve_conv_pairs_tflite_tail(const int8_t* x, const int8_t* w, int32_t k, int32_t blocks,
@@ -416,12 +416,6 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   \op\().s8 r6, q0, q3
   \op\().s8 lr, q1, q3
   .endm
-  .macro TINYQ_MVE_PAIR_TAIL_ROW row, w, a, b
-  vpst
-  vldrbt.8 \w, [\row]
-  vmladava.s8 \a, q0, \w
-  vmladava.s8 \b, q1, \w
-  .endm
   .macro TINYQ_MVE_PAIR_BLOCKS odd, tflite, tail
 3:
   ldrd r0, r1, [sp, #32]
@@ -446,10 +440,20 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   .if \tail
   vldrb.8 q1, [r1, #16]
   vldrb.8 q0, [r1]
-  TINYQ_MVE_PAIR_TAIL_ROW r3, q2, r0, r8
-  TINYQ_MVE_PAIR_TAIL_ROW r5, q3, r2, r10
-  TINYQ_MVE_PAIR_TAIL_ROW r7, q2, r4, r12
-  TINYQ_MVE_PAIR_TAIL_ROW r9, q3, r6, lr
+  vpsttt
+  vldrbt.8 q2, [r3]
+  vldrbt.8 q3, [r5]
+  vldrbt.8 q7, [r7]
+  vmladava.s8 r0, q0, q2
+  vmladava.s8 r8, q1, q2
+  vmladava.s8 r2, q0, q3
+  vmladava.s8 r10, q1, q3
+  vmladava.s8 r4, q0, q7
+  vmladava.s8 r12, q1, q7
+  vpst
+  vldrbt.8 q2, [r9]
+  vmladava.s8 r6, q0, q2
+  vmladava.s8 lr, q1, q2
   .endif
   stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}
   .if \tail
@@ -469,10 +473,10 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   vmin.s32 q1, q1, q5
   vadd.i32 q0, q0, q6
   vadd.i32 q1, q1, q6
-  ldrd r0, r2, [sp, #144]
+  ldrd r0, r2, [sp, #160]
   vstrb.32 q0, [r0], #4
   vstrb.32 q1, [r2], #4
-  strd r0, r2, [sp, #144]
+  strd r0, r2, [sp, #160]
   ldr r0, [sp, #48]
   cmp r0, r11
   bne 3b
@@ -480,7 +484,7 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   .macro TINYQ_MVE_CONV_PAIRS name, tflite, tail=0
 )" TINYQ_ASM_BEGIN("\\name") R"(
   push {r4-r11, lr}
-  vpush {d8-d13}
+  vpush {d8-d15}
   sub sp, #60
   lsr r4, r2, #4
   sub r4, r4, #1
@@ -491,7 +495,7 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   str r4, [sp, #52]
   vctp.8 r4
   .endif
-  ldr r11, [sp, #152]
+  ldr r11, [sp, #168]
   ldr r4, [r11, #4]
   vdup.32 q4, r4
   ldr r4, [r11, #8]
@@ -514,7 +518,7 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   TINYQ_MVE_PAIR_BLOCKS 1, \tflite, \tail
 9:
   add sp, #60
-  vpop {d8-d13}
+  vpop {d8-d15}
   pop {r4-r11, pc}
 )" TINYQ_ASM_END("\\name") R"(
   .endm
@@ -526,7 +530,6 @@ __asm__(TINYQ_MVE_REQUANT_MACRO R"(
   TINYQ_MVE_CONV_PAIRS tinyq_mve_conv_pairs_tflite2_tail, 2, 1
   .purgem TINYQ_MVE_CONV_PAIRS
   .purgem TINYQ_MVE_PAIR_BLOCKS
-  .purgem TINYQ_MVE_PAIR_TAIL_ROW
   .purgem TINYQ_MVE_PAIR_CHUNK
   .text
 )" TINYQ_MVE_REQUANT_PURGE);

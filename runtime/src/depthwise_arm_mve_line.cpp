@@ -88,7 +88,9 @@ TINYQ_DW_LINE_DECLARE(21)
 // outputs, r5 the group step, r7 the base, r9 a counter, r11 the output offset; q4 the weights
 // and q3 the shifted weights (one load of 16 bytes serves two pixels: the window of the next
 // pixel is the same bytes one lane up), q5 the scatter offsets, q6 / q7 the multiplier / shift
-// in every lane, q0 the loads and temporaries. The frame: [sp, 0 .. 31]
+// in every lane, q0 the loads and temporaries. The channel loop comes in two forms, chosen once
+// per call: without a last partial group (then at least one whole group: no tests per
+// channel), and with one. The frame: [sp, 0 .. 31]
 // the accumulators, 32 the next channel's record, 36 channels left, 40 groups, 44 tail, 48 / 64
 // lo / hi, 80 rewind.
 // clang-format off
@@ -148,6 +150,39 @@ __asm__(R"(
   .endif
   add r3, r5
   .endm
+  .macro TINYQ_DW_LINE_CHANNELS rq, clamp, tail
+1:
+  ldr r9, [sp, #32]
+  vldrw.u32 q4, [r9]
+  vldrw.u32 q3, [r9, #16]
+  ldrd r7, r0, [r9, #32]
+  vdup.32 q6, r7
+  vdup.32 q7, r0
+  ldr r7, [r9, #40]
+  adds r9, #48
+  str r9, [sp, #32]
+  ldr r9, [sp, #40]
+  .if \tail
+  cmp r9, #0
+  beq 3f
+  .endif
+2:
+  TINYQ_DW_LINE_GROUP \rq, \clamp, 0
+  subs r9, #1
+  bne 2b
+3:
+  .if \tail
+  ldr r9, [sp, #44]
+  TINYQ_DW_LINE_GROUP \rq, \clamp, 1
+  .endif
+  adds r1, #16
+  ldr r9, [sp, #80]
+  add r3, r9
+  ldr r9, [sp, #36]
+  subs r9, #1
+  str r9, [sp, #36]
+  bne 1b
+  .endm
   .macro TINYQ_DW_LINE rq, clamp
 )" TINYQ_ASM_BEGIN("tinyq_mve_dw_line_\\rq\\clamp") R"(
   push {r4-r11, lr}
@@ -168,36 +203,13 @@ __asm__(R"(
   ldr r5, [r0, #24]
   ldr r3, [r0, #12]
   ldr r1, [r0, #8]
-1:
-  ldr r9, [sp, #32]
-  vldrw.u32 q4, [r9]
-  vldrw.u32 q3, [r9, #16]
-  ldrd r7, r0, [r9, #32]
-  vdup.32 q6, r7
-  vdup.32 q7, r0
-  ldr r7, [r9, #40]
-  adds r9, #48
-  str r9, [sp, #32]
-  ldr r9, [sp, #40]
-  cmp r9, #0
-  beq 3f
-2:
-  TINYQ_DW_LINE_GROUP \rq, \clamp, 0
-  subs r9, #1
-  bne 2b
-3:
-  ldr r9, [sp, #44]
-  cmp r9, #0
-  beq 4f
-  TINYQ_DW_LINE_GROUP \rq, \clamp, 1
-4:
-  adds r1, #16
-  ldr r9, [sp, #80]
-  add r3, r9
-  ldr r9, [sp, #36]
-  subs r9, #1
-  str r9, [sp, #36]
-  bne 1b
+  cmp r2, #0
+  bne 5f
+  TINYQ_DW_LINE_CHANNELS \rq, \clamp, 0
+  b 6f
+5:
+  TINYQ_DW_LINE_CHANNELS \rq, \clamp, 1
+6:
   add sp, #96
   vpop {d8-d15}
   pop {r4-r11, pc}
@@ -207,6 +219,7 @@ __asm__(R"(
   TINYQ_DW_LINE \form
   .endr
   .purgem TINYQ_DW_LINE
+  .purgem TINYQ_DW_LINE_CHANNELS
   .purgem TINYQ_DW_LINE_GROUP
   .purgem TINYQ_DW_LINE_REQUANT
   .text
