@@ -250,33 +250,32 @@ LineRun line_form(int32_t rq, bool clamp) {
 constexpr int32_t kLineBytes = 1024;
 
 // The records of `count` (8 or 16) channels from c0: the weights spread by the dilation (and
-// one lane up), the multiplier and shift, the folded base. Scatters into the records' fields
-// (channel j's at 48 j bytes), 8 channels at a time.
+// one lane up) over records whose other lanes are zero already (zero_records), the multiplier
+// and shift, the folded base. Scatters into the records' fields (channel j's at 48 j bytes),
+// 8 channels at a time; the weight sums in 16-bit lanes (at most 15 taps of |w| <= 128),
+// widened as even and odd channels.
 void set_channels(const ConvParams& p, const int8_t* weights, const int32_t* bias, int32_t c0, int32_t count,
                   int32_t negt_bias, LineChannel* ch) {
   const int32_t taps = p.kernel_w, dilation = p.dilation_w, c = p.out_c, offset = p.input_offset;
   const bool per_channel = p.requant.count != 1;
   const uint16x8_t w_at = vmulq_n_u16(vidupq_n_u16(0, 1), sizeof(LineChannel));
   const uint32x4_t rec = vmulq_n_u32(vidupq_n_u32(0, 1), sizeof(LineChannel));
-  for (int32_t j = 0; j < count; ++j) {
-    vstrbq_s8(ch[j].w, vdupq_n_s8(0));
-    vstrbq_s8(ch[j].shifted, vdupq_n_s8(0));
-  }
+  const uint32x4_t even = vidupq_n_u32(0, 2), odd = vidupq_n_u32(1, 2);
+  const uint32x4_t rec_even = vmulq_n_u32(even, sizeof(LineChannel)), rec_odd = vmulq_n_u32(odd, sizeof(LineChannel));
   for (int32_t h = 0; h < count; h += 8) {
-    int32x4_t sum0 = vdupq_n_s32(0), sum1 = vdupq_n_s32(0);
+    int16x8_t sum = vdupq_n_s16(0);
     const int8_t* w = weights + c0 + h;
     int8_t* at = ch[h].w;
     for (int32_t t = 0; t < taps; ++t, w += c, at += dilation) {
       const int16x8_t v = vldrbq_s16(w);
       vstrbq_scatter_offset_s16(at, w_at, v);
       vstrbq_scatter_offset_s16(at + sizeof(ch->w) + 1, w_at, v);
-      sum0 = vaddq_s32(sum0, vldrbq_s32(w));
-      sum1 = vaddq_s32(sum1, vldrbq_s32(w + 4));
+      sum = vaddq_s16(sum, v);
     }
-    int32x4_t base0 = vmulq_n_s32(sum0, offset), base1 = vmulq_n_s32(sum1, offset);
+    int32x4_t base_even = vmulq_n_s32(vmovlbq_s16(sum), offset), base_odd = vmulq_n_s32(vmovltq_s16(sum), offset);
     if (bias != nullptr) {
-      base0 = vaddq_s32(base0, vldrwq_s32(bias + c0 + h));
-      base1 = vaddq_s32(base1, vldrwq_s32(bias + c0 + h + 4));
+      base_even = vaddq_s32(base_even, vldrwq_gather_shifted_offset_s32(bias + c0 + h, even));
+      base_odd = vaddq_s32(base_odd, vldrwq_gather_shifted_offset_s32(bias + c0 + h, odd));
     }
     int32x4_t mult0, mult1, negt0, negt1;
     if (per_channel) {
@@ -295,8 +294,17 @@ void set_channels(const ConvParams& p, const int8_t* weights, const int32_t* bia
     vstrwq_scatter_offset_s32(field(4 * sizeof(LineChannel) + offsetof(LineChannel, mult)), rec, mult1);
     vstrwq_scatter_offset_s32(field(offsetof(LineChannel, negt)), rec, negt0);
     vstrwq_scatter_offset_s32(field(4 * sizeof(LineChannel) + offsetof(LineChannel, negt)), rec, negt1);
-    vstrwq_scatter_offset_s32(field(offsetof(LineChannel, base)), rec, base0);
-    vstrwq_scatter_offset_s32(field(4 * sizeof(LineChannel) + offsetof(LineChannel, base)), rec, base1);
+    vstrwq_scatter_offset_s32(field(offsetof(LineChannel, base)), rec_even, base_even);
+    vstrwq_scatter_offset_s32(field(offsetof(LineChannel, base)), rec_odd, base_odd);
+  }
+}
+
+// Zeroes the records' weight lanes once per layer: set_channels writes the same lanes (the
+// taps') for every block.
+void zero_records(LineChannel* ch) {
+  for (int32_t j = 0; j < 16; ++j) {
+    vstrbq_s8(ch[j].w, vdupq_n_s8(0));
+    vstrbq_s8(ch[j].shifted, vdupq_n_s8(0));
   }
 }
 
@@ -352,6 +360,7 @@ bool depthwise_mve_line_run(const ConvParams& p, const int8_t* input, const int8
   alignas(16) int8_t lines[kLineBytes];
   a.channels = channels;
   a.lines = lines;
+  zero_records(channels);
   const int8_t zero = static_cast<int8_t>(-p.input_offset);
   for (int32_t c0 = 0, count = 16; c0 < c; c0 += count) {
     // Blocks of 16 channels, the last of 8 where at most 8 are left; a last block overlaps the
