@@ -11,6 +11,7 @@
 #include "qmodel/kernel_params.hpp"
 #include "quant/quantizer.hpp"
 #include "small_cnn.hpp"
+#include "tinyq/kernels.hpp"
 #include "tinyq/requantize.hpp"
 
 namespace tinyq {
@@ -92,6 +93,33 @@ TEST(ModelFeatures, FollowTheDepthwiseLayers) {
   EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_ROUND_TFLITE 1")) << f;
   EXPECT_TRUE(has(f, "#define TINYQ_DW_DSP_QUAD_TFLITE 0")) << f;  // not 3x3
   EXPECT_TRUE(has(f, "#define TINYQ_DW_DSP_QUAD8 0")) << f;
+}
+
+// Helium's one-line depthwise form (rt::depthwise_mve_line) only where a layer can take it.
+TEST(ModelFeatures, OneLineDepthwiseFormOnlyForOneLineLayers) {
+  QGraph q = small_cnn_quantized();
+  EXPECT_TRUE(has(emit_model_features(q), "#define TINYQ_DW_MVE_LINE 0"));  // 3x3 over 8x8
+  QNode& dw = depthwise(q);
+  // A 5 x 1 window down a one-column image of 12 rows, 16 channels (the streaming wakeword's).
+  for (const char* key : {"in_w", "out_w", "kernel_w", "stride_h", "stride_w", "dilation_h", "dilation_w"})
+    dw.ints[key] = 1;
+  dw.ints["pad_top"] = dw.ints["pad_left"] = 0;
+  dw.ints["in_c"] = dw.ints["out_c"] = 16;
+  dw.ints["in_h"] = 12;
+  dw.ints["kernel_h"] = 5;
+  dw.ints["out_h"] = 8;
+  ASSERT_TRUE(rt::depthwise_mve_line(conv_params(dw)));
+  std::string f = emit_model_features(q);
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_LINE 1")) << f;
+  dw.ints["kernel_h"] = 16;  // a window of 16 inputs: the block runs
+  dw.ints["out_h"] = 1;
+  f = emit_model_features(q);
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_LINE 0")) << f;
+  dw.ints["kernel_h"] = 5;  // stride 2 along the column: the block runs
+  dw.ints["stride_h"] = 2;
+  dw.ints["out_h"] = 4;
+  f = emit_model_features(q);
+  EXPECT_TRUE(has(f, "#define TINYQ_DW_MVE_LINE 0")) << f;
 }
 
 }  // namespace

@@ -86,8 +86,8 @@ const char* conv_variant(const rt::ConvParams& p) {
   return "conv_portable";
 }
 
-// depthwise_conv2d_s8_dsp's dispatch (depthwise_dsp_variant) and depthwise_conv2d_s8_mve's (no
-// public twin).
+// depthwise_conv2d_s8_dsp's dispatch (depthwise_dsp_variant) and the Helium one's (few pixels,
+// one line of pixels, a column run as a row, blocks; the names of tests/mcu/test_paths_conv.cpp).
 const char* depthwise_variant(const rt::ConvParams& p) {
   if (rt::kNativePath == rt::KernelPath::ArmDsp) {
     switch (rt::depthwise_dsp_variant(p)) {
@@ -100,7 +100,12 @@ const char* depthwise_variant(const rt::ConvParams& p) {
     }
     return "depthwise_portable";
   }
-  if (rt::kNativePath == rt::KernelPath::ArmMve) return p.out_c == p.in_c ? "depthwise_mult1" : "depthwise_multiplier";
+  if (rt::kNativePath == rt::KernelPath::ArmMve) {
+    if (rt::depthwise_mve_few_pixels(p)) return "depthwise_few";
+    if (rt::depthwise_mve_line(p)) return "depthwise_line";
+    if (rt::depthwise_mve_column(p)) return "depthwise_column";
+    return p.out_c == p.in_c ? "depthwise_mult1" : "depthwise_multiplier";
+  }
   return "depthwise_portable";
 }
 
