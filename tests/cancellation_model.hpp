@@ -4,14 +4,15 @@
 // the first layer's output in int16). x [N, 2, 4, 4] in [0, 1]; wide = relu(conv 1x1:
 // [x0 + x1/127, x0]); y = conv 1x1 of wide: [wide0 - wide1, wide1 - wide0] = +-x1/127.
 // Every weight is exact in int8, so only the activations lose the signal. With `pool`, a 2x2
-// max pooling between the two layers (the difference is then of the two channels' maxima).
+// max pooling between the two layers (the difference is then of the two channels' maxima), or
+// with `average` too a 2x2 average pooling (of their means).
 #include <string>
 
 #include "onnx_builder.hpp"
 
 namespace tinyq::testing {
 
-inline std::string cancellation_model_bytes(bool pool = false) {
+inline std::string cancellation_model_bytes(bool pool = false, bool average = false) {
   OnnxBuilder b;
   b.input("x", {-1, 2, 4, 4}).output("y");
   b.initializer("w1", {2, 2, 1, 1}, {1.0f, 1.0f / 127.0f, 1.0f, 0.0f});
@@ -19,7 +20,7 @@ inline std::string cancellation_model_bytes(bool pool = false) {
   b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "wide");
   b.node("Relu", {"c1"}, {pool ? "r0" : "r1"}, "relu");
   if (pool) {
-    auto& mp = b.node("MaxPool", {"r0"}, {"r1"}, "pool");
+    auto& mp = b.node(average ? "AveragePool" : "MaxPool", {"r0"}, {"r1"}, "pool");
     OnnxBuilder::set_ints(mp, "kernel_shape", {2, 2});
     OnnxBuilder::set_ints(mp, "strides", {2, 2});
   }

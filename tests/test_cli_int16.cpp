@@ -14,8 +14,8 @@ namespace {
 
 class CliInt16 : public Cli {
  protected:
-  fs::path quantized(const std::string& extra = "", bool pool = false) {
-    const fs::path model = write("cancel.onnx", cancellation_model_bytes(pool));
+  fs::path quantized(const std::string& extra = "", bool pool = false, bool average = false) {
+    const fs::path model = write("cancel.onnx", cancellation_model_bytes(pool, average));
     tinyq::write_npy(data_.string(), Tensor::from_floats({64, 2, 4, 4}, random_values(64 * 32, 7, 0.0f, 1.0f)));
     const fs::path tqm = dir_ / "m.tqm";
     Result q = run("quantize " + model.string() + " --calib " + data_.string() + " -o " + tqm.string() + extra);
@@ -83,6 +83,20 @@ TEST_F(CliInt16, Int16MaxPoolingOnCortexM4EqualsTheHost) {
   Result v = run("verify " + tqm.string() + " --target cortex-m4 --data " + data_.string() + " --count 16 --json");
   ASSERT_EQ(v.code, 0) << v.err;
   EXPECT_EQ(nlohmann::json::parse(v.out)["mismatches"], 0);
+}
+
+TEST_F(CliInt16, Int16AveragePoolingOnCortexM4AndM55EqualsTheHost) {
+  const fs::path tqm = quantized("", true, true);
+  const fs::path out = dir_ / "fw";
+  Result g = run("generate " + tqm.string() + " --target cortex-m4 -o " + out.string() + " --name cancel");
+  ASSERT_EQ(g.code, 0) << g.err;
+  EXPECT_NE(slurp(out / "cancel.cpp").find("rt::avg_pool2d_s16("), std::string::npos);
+  for (const char* target : {"cortex-m4", "cortex-m55"}) {
+    Result v =
+        run("verify " + tqm.string() + " --target " + target + " --data " + data_.string() + " --count 16 --json");
+    ASSERT_EQ(v.code, 0) << target << ": " << v.err;
+    EXPECT_EQ(nlohmann::json::parse(v.out)["mismatches"], 0) << target;
+  }
 }
 
 // An int16 tensor with a reader that has no 16x8 kernel (small_cnn's residual add): the

@@ -14,6 +14,7 @@
 #include "quant/quantizer.hpp"
 #include "quant/widen.hpp"
 #include "small_cnn.hpp"
+#include "tinyq/kernels.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -21,8 +22,8 @@ namespace {
 
 using testing::random_values;
 
-Graph cancellation_model(bool pool = false) {
-  const std::string bytes = testing::cancellation_model_bytes(pool);
+Graph cancellation_model(bool pool = false, bool average = false) {
+  const std::string bytes = testing::cancellation_model_bytes(pool, average);
   Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "cancel.onnx");
   simplify(g);
   return g;
@@ -80,6 +81,41 @@ TEST(Int16, MaxPoolingCarriesTheInt16TensorOn) {
   const double sqnr = output_sqnr_db(q, check, 1);
   EXPECT_LT(int8_sqnr, 15.0);
   EXPECT_GT(sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << sqnr << " dB";
+}
+
+// An average pooling between the layers carries it on too (avg_pool2d_s16), into an int16
+// format of its own; the .tqm validator refuses what that kernel does not do.
+TEST(Int16, AveragePoolingCarriesTheInt16TensorOn) {
+  const Graph g = cancellation_model(true, true);
+  const InputSamples calib = samples(300, 1), check = samples(200, 2);
+  const QGraph int8 = quantize(g, calib, options("off"));
+  const double int8_sqnr = output_sqnr_db(int8, check, 1);
+  const QGraph q = quantize(g, calib, options("auto"));
+  EXPECT_EQ(bits_of(q, "wide"), 16);
+  EXPECT_EQ(bits_of(q, "pool"), 16);
+  for (const QNode& n : q.nodes) EXPECT_NE(n.kernel, QKernel::Requantize) << n.name;
+  const double sqnr = output_sqnr_db(q, check, 1);
+  EXPECT_LT(int8_sqnr, 15.0);
+  EXPECT_GT(sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << sqnr << " dB";
+  // The same model again from its .tqm.
+  const std::vector<std::uint8_t> bytes = serialize_tqm(q);
+  const QGraph back = deserialize_tqm(bytes.data(), bytes.size(), "m.tqm");
+  EXPECT_EQ(output_sqnr_db(back, check, 1), sqnr);
+
+  auto pool_of = [](QGraph& m) -> QNode& {
+    for (QNode& n : m.nodes)
+      if (n.kernel == QKernel::AvgPool) return n;
+    throw std::runtime_error("no average pooling");
+  };
+  auto refused = [&](const char* what, auto change) {
+    QGraph bad = q;
+    change(pool_of(bad));
+    EXPECT_THROW(validate_qgraph(bad, "test"), Error) << what;
+  };
+  refused("an offset", [](QNode& n) { n.ints["input_offset"] = 3; });
+  refused("TFLite's rounding", [](QNode& n) { n.ints["rounding"] = rt::kRoundTflite; });
+  refused("truncation", [](QNode& n) { n.ints["truncate"] = 1; });
+  EXPECT_NO_THROW(validate_qgraph(q, "test"));
 }
 
 // The cancellation two layers later: [x0 + x1/127, x0] passes through an identity conv before

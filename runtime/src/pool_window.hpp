@@ -77,6 +77,40 @@ inline int32_t window_average(const AvgPoolParams& ap, int32_t sum, int32_t n) {
   return ap.truncate != 0 ? sum / n : requantize(sum, ap.count_multiplier[n], ap.count_shift[n]);
 }
 
+// Average pooling over real taps (padded taps are real zeros, (q - z_in) = 0: they add nothing
+// to the sum either way; the divisor counts them with count_include_pad), then the output
+// offset and the clamp, for int8 (avg_pool2d_s8's portable path) and int16 (avg_pool2d_s16)
+// elements. Rounded division by n folded into the rescale (docs/DESIGN.md: small values must
+// not vanish); truncation only for the NNoM baseline, which does exactly that; TFLite's rounded
+// division for the models it quantized (window_average).
+template <typename T>
+void avg_pool_portable(const AvgPoolParams& ap, const T* input, T* output) {
+  const PoolParams& p = ap.pool;
+  for (int32_t b = 0; b < p.batch; ++b) {
+    const T* image = input + b * p.in_h * p.in_w * p.channels;
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      const int32_t y0 = oy * p.stride_h - p.pad_top;
+      const TapRange ky = valid_taps(y0, p.kernel_h, 1, p.in_h);
+      const int32_t rows = counted_taps(y0, p.kernel_h, p.in_h, p.pad_top, p.pad_bottom, ap.count_include_pad);
+      for (int32_t ox = 0; ox < p.out_w; ++ox) {
+        const int32_t x0 = ox * p.stride_w - p.pad_left;
+        const TapRange kx = valid_taps(x0, p.kernel_w, 1, p.in_w);
+        const int32_t n = rows * counted_taps(x0, p.kernel_w, p.in_w, p.pad_left, p.pad_right, ap.count_include_pad);
+        for (int32_t c = 0; c < p.channels; ++c) {
+          int32_t sum = 0;
+          for (int32_t iy = y0 + ky.first; iy < y0 + ky.last; ++iy) {
+            for (int32_t ix = x0 + kx.first; ix < x0 + kx.last; ++ix) {
+              sum += image[(iy * p.in_w + ix) * p.channels + c] + ap.input_offset;
+            }
+          }
+          const int32_t v = n > 0 ? window_average(ap, sum, n) : 0;
+          *output++ = offset_and_clamp<T>(v, ap.output_offset, p.act_min, p.act_max);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace detail
 }  // namespace rt
 }  // namespace tinyq

@@ -453,6 +453,10 @@ void max_pool2d_s16(const PoolParams& p, const int16_t* input, int16_t* output) 
   detail::max_pool_portable(p, input, output);
 }
 
+void avg_pool2d_s16(const AvgPoolParams& p, const int16_t* input, int16_t* output) {
+  detail::avg_pool_portable(p, input, output);
+}
+
 void requantize_tensor(const RequantizeParams& p, const void* input, void* output) {
   with_formats(input, p.input_bits, output, p.output_bits, [&](auto in, auto out) { requantize_loop(p, in, out); });
 }

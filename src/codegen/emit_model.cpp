@@ -180,18 +180,20 @@ class ModelWriter {
             fmt::format("rt::{}({}_params, {}, {})", kernel, id, in, out)};
   }
 
-  // A 16x8 conv, depthwise or dense (conv2d_wide and its kin; no scratch), or the
-  // requantization between an int16 tensor and an int8 one.
+  // A 16x8 conv, depthwise or dense (conv2d_wide and its kin; no scratch), an int16 max or
+  // average pooling, or the requantization between an int16 tensor and an int8 one.
   NodeCode wide_code(const QNode& n, const std::string& id, const ArrayNames& names, const std::string& in,
                      const std::string& out) const {
     if (n.kernel == QKernel::Requantize)
       return one_input("RequantizeParams", requantize_params(n), "requantize_tensor", id, names, in, out);
-    if (n.kernel == QKernel::MaxPool) {
-      NodeCode c = one_input("PoolParams", pool_params(n), "", id, names, in, out);
+    if (n.kernel == QKernel::MaxPool || n.kernel == QKernel::AvgPool) {
+      const bool average = n.kernel == QKernel::AvgPool;
+      NodeCode c = average ? one_input("AvgPoolParams", avg_pool_params(n), "", id, names, in, out)
+                           : one_input("PoolParams", pool_params(n), "", id, names, in, out);
       c.call = fmt::format(
-          "rt::max_pool2d_s16({}_params, reinterpret_cast<const int16_t*>({}), "
+          "rt::{}({}_params, reinterpret_cast<const int16_t*>({}), "
           "reinterpret_cast<int16_t*>({}))",
-          id, in, out);
+          average ? "avg_pool2d_s16" : "max_pool2d_s16", id, in, out);
       return c;
     }
     const int in_bits = g_.values[std::size_t(n.inputs.at(0))].quant.bits;

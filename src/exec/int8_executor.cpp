@@ -171,7 +171,15 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
         };
       }
       return one_input_step(n, pool_params(n), rt::max_pool2d_s8);
-    case QKernel::AvgPool: return one_input_step(n, avg_pool_params(n), rt::avg_pool2d_s8);
+    case QKernel::AvgPool:
+      if (graph.values[std::size_t(out)].quant.bits == 16) {
+        const rt::AvgPoolParams p = avg_pool_params(n);
+        return [=](Workspace& ws) {
+          rt::avg_pool2d_s16(p, reinterpret_cast<const std::int16_t*>(ws.ptr[std::size_t(ins.at(0))]),
+                             reinterpret_cast<std::int16_t*>(ws.ptr[std::size_t(out)]));
+        };
+      }
+      return one_input_step(n, avg_pool_params(n), rt::avg_pool2d_s8);
     case QKernel::Pad: return one_input_step(n, pad_params(n), rt::pad_s8);
     case QKernel::Prelu: return one_input_step(n, prelu_params(n), rt::prelu_s8);
     case QKernel::LayerNorm: return one_input_step(n, layer_norm_params(n), rt::layer_norm_s8);

@@ -278,11 +278,23 @@ void check_pool(const NodeCheck& c, const QNode& n) {
     return;
   }
   c.field("count_include_pad", 0, 1);
-  c.offset_fields();
+  const bool wide = c.bits(n.inputs[0]) == 16;
+  if (wide) {  // int16 tensors are symmetric
+    c.field("input_offset", 0, 0);
+    c.field("output_offset", 0, 0);
+  } else {
+    c.offset_fields();
+  }
   const bool truncate = n.ints.contains("truncate") && c.field("truncate", 0, 1) != 0;
   c.rounding("rounding");
   const rt::AvgPoolParams a = avg_pool_params(n);
   const bool tflite = a.rounding == rt::kRoundTflite;
+  if (wide) {
+    // avg_pool2d_s16: tinyq's rescale only, symmetric tensors, and an int32 sum that cannot
+    // overflow (|q| <= 32768 per tap).
+    c.require(!tflite && !truncate, "int16 average pooling rounds as tinyq does only");
+    c.require(std::int64_t(p.kernel_h) * p.kernel_w <= 65535, "int16 average pooling window above 65,535 taps");
+  }
   if (tflite && n.i32.contains("count_multiplier")) {
     // TFLite's MEAN over H and W: one window over the whole image, one multiplier with 1 / n
     // folded in (not normalized), offsets the zero points.
@@ -680,11 +692,11 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
   // its input's format.
   const bool reads_int16 = n.kernel == QKernel::Conv || n.kernel == QKernel::Depthwise || n.kernel == QKernel::Dense ||
                            n.kernel == QKernel::Requantize;
-  if (n.kernel == QKernel::Reshape || n.kernel == QKernel::MaxPool)  // max_pool2d_s16 keeps the format
-    c.require(!n.inputs.empty() && c.bits(n.inputs[0]) == c.bits(n.output),
-              "reshape or max pooling changes the bit width");
+  if (n.kernel == QKernel::Reshape || n.kernel == QKernel::MaxPool ||
+      n.kernel == QKernel::AvgPool)  // max_pool2d_s16 keeps the format, avg_pool2d_s16 the width
+    c.require(!n.inputs.empty() && c.bits(n.inputs[0]) == c.bits(n.output), "reshape or pooling changes the bit width");
   else if (!reads_int16 && c.wide())
-    c.bad("has an int16 tensor, which only conv, depthwise, dense, max pooling and requantize read or write");
+    c.bad("has an int16 tensor, which only conv, depthwise, dense, pooling and requantize read or write");
   switch (n.kernel) {
     case QKernel::Requantize: return check_requantize(c, n);
     case QKernel::Conv:

@@ -11,6 +11,7 @@
 #include "quant/layer_error.hpp"
 #include "quant/multiplier.hpp"
 #include "quant/quantize_node.hpp"
+#include "tinyq/kernels.hpp"
 #include "util/error.hpp"
 
 namespace tinyq {
@@ -32,12 +33,18 @@ std::vector<std::size_t> readers(const QGraph& q, int value) {
   return r;
 }
 
-// A reader that carries an int16 tensor on in the same format: a reshape, or a max pooling
-// that keeps its input's quantization (max_pool2d_s16), whose output is not a model output.
+// A reader that carries an int16 tensor on, whose output is not a model output: a reshape, or
+// a max pooling that keeps its input's quantization (max_pool2d_s16), in the same format; an
+// average pooling with tinyq's rounding (avg_pool2d_s16) into an int16 format of its own.
 // `in` is the int8 format `value` has (or had, before it became int16).
 bool carries_int16(const QGraph& q, const QNode& n, int value, const QuantParam& in) {
   if (is_output(q, n.output) || n.inputs.empty() || n.inputs[0] != value) return false;
   if (n.kernel == QKernel::Reshape) return true;
+  if (n.kernel == QKernel::AvgPool) {
+    const auto truncate = n.ints.find("truncate"), rounding = n.ints.find("rounding");
+    return (truncate == n.ints.end() || truncate->second == 0) &&
+           (rounding == n.ints.end() || rounding->second == rt::kRoundSingle) && n.i32.contains("count_multiplier");
+  }
   const QuantParam& out = q.values[std::size_t(n.output)].quant;
   return n.kernel == QKernel::MaxPool && in.scale == out.scale && in.zero_point == out.zero_point &&
          in.bits == out.bits;
@@ -135,6 +142,23 @@ class Widener {
     n.ints["act_max"] = c.max;
   }
 
+  // An average pooling reading an int16 tensor of scale `wide_in`: its output becomes int16 in
+  // a format of its own (its calibrated range), the divisor tables s_in / (s_out * n) rebuilt
+  // for the two int16 scales, no offsets, its clamp in int16 steps.
+  void average_to_int16(QNode& n, float wide_in, QValue& out) const {
+    out.quant = int16_param(out);
+    auto& multipliers = n.i32.at("count_multiplier");
+    auto& shifts = n.i32.at("count_shift");
+    for (std::size_t k = 1; k < multipliers.size(); ++k) {
+      const QuantizedMultiplier m = quantize_multiplier(double(wide_in) / (double(out.quant.scale) * double(k)));
+      multipliers[k] = m.multiplier;
+      shifts[k] = m.shift;
+    }
+    n.ints["input_offset"] = 0;
+    n.ints["output_offset"] = 0;
+    clamp_to_int16(n, out.quant);
+  }
+
   const Node* float_node(int value) const {
     for (const Node& n : q_.float_graph.nodes)
       if (!n.outputs.empty() && n.outputs[0] == ValueId(value)) return &n;
@@ -152,10 +176,17 @@ class Widener {
       QNode& n = q_.nodes[r];
       if (is_mac(n) && n.inputs[0] == value) {
         read_int16(n, narrow, wide);
-      } else if (carries_int16(q_, n, value, narrow)) {
-        q_.values[std::size_t(n.output)].quant = q_.values[std::size_t(value)].quant;
-        if (n.kernel == QKernel::MaxPool) clamp_to_int16(n, q_.values[std::size_t(value)].quant);
-        extra += element_count(q_.values[std::size_t(n.output)].shape) + route(n.output, narrow, r);
+      } else if (carries_int16(q_, n, value, narrow) &&
+                 (n.kernel != QKernel::AvgPool || read_by_mac(q_, n.output))) {  // (its own format pays then)
+        QValue& carried = q_.values[std::size_t(n.output)];
+        const QuantParam carried_narrow = carried.quant;
+        if (n.kernel == QKernel::AvgPool) {
+          average_to_int16(n, wide, carried);
+        } else {
+          carried.quant = q_.values[std::size_t(value)].quant;
+          if (n.kernel == QKernel::MaxPool) clamp_to_int16(n, carried.quant);
+        }
+        extra += element_count(carried.shape) + route(n.output, carried_narrow, r);
       } else {
         int8_readers.push_back(r);
       }

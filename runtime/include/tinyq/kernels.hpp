@@ -629,6 +629,12 @@ void conv2d_wide_portable(const ConvParams& p, const void* input, int32_t input_
 // Max pooling of an int16 tensor, as max_pool2d_s8 (padding never wins; act_min/act_max in
 // int16 steps).
 void max_pool2d_s16(const PoolParams& p, const int16_t* input, int16_t* output);
+// Average pooling of an int16 tensor into an int16 one, as avg_pool2d_s8's tinyq rounding
+// (the divisor folded into count_multiplier / count_shift per tap count, offsets 0: int16
+// tensors are symmetric; act_min/act_max in int16 steps). At most 65,535 taps per window, so
+// that the int32 sum cannot overflow (the .tqm validator checks it). One portable loop for
+// every path.
+void avg_pool2d_s16(const AvgPoolParams& p, const int16_t* input, int16_t* output);
 void depthwise_conv2d_wide(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights,
                            const int32_t* bias, void* output, int32_t output_bits);
 // The portable loop depthwise_conv2d_wide runs where no native form applies: for tests, the
