@@ -327,6 +327,32 @@ void copy_lines(const int8_t* in, int32_t c, int32_t in_w, int32_t x0, int32_t n
   int32_t i = 0;
   for (; i < before; ++i) store(to++, pad, pad);
   const int8_t* from = in + (x0 + before) * c;
+  const int32_t pairs = i < inside_end ? (inside_end - i) / 2 : 0;
+  if (kCount == 16 && pairs > 0) {
+    // In assembly: GCC 12 spent 17 instructions per two pixels here, this loop 13.
+    int16x8_t t0, t1, t2, t3;
+    __asm__ volatile(
+        "wls lr, %[pairs], 2f\n"
+        "1:\n\t"
+        "vldrb.s16 %q[t0], [%[from]]\n\t"
+        "vldrb.s16 %q[t1], [%[from], #8]\n\t"
+        "add %[from], %[c]\n\t"
+        "vldrb.s16 %q[t2], [%[from]]\n\t"
+        "vldrb.s16 %q[t3], [%[from], #8]\n\t"
+        "add %[from], %[c]\n\t"
+        "vstrb.16 %q[t0], [%[to], %q[lo]]\n\t"
+        "vstrb.16 %q[t1], [%[to], %q[hi]]\n\t"
+        "adds %[to], #1\n\t"
+        "vstrb.16 %q[t2], [%[to], %q[lo]]\n\t"
+        "vstrb.16 %q[t3], [%[to], %q[hi]]\n\t"
+        "adds %[to], #1\n\t"
+        "le lr, 1b\n"
+        "2:"
+        : [from] "+l"(from), [to] "+l"(to), [t0] "=&w"(t0), [t1] "=&w"(t1), [t2] "=&w"(t2), [t3] "=&w"(t3)
+        : [pairs] "r"(pairs), [c] "r"(c), [lo] "w"(lo), [hi] "w"(hi)
+        : "lr", "memory");
+    i += 2 * pairs;
+  }
   for (; i + 2 <= inside_end; i += 2, from += 2 * c, to += 2) {
     const int16x8_t a0 = vldrbq_s16(from), b0 = kCount == 16 ? vldrbq_s16(from + 8) : pad;
     const int16x8_t a1 = vldrbq_s16(from + c), b1 = kCount == 16 ? vldrbq_s16(from + c + 8) : pad;
