@@ -30,4 +30,27 @@ inline std::string cancellation_model_bytes(bool pool = false, bool average = fa
   return b.bytes();
 }
 
+// The same cancellation behind a squeeze-excitation-like gate: m = relu(conv 1x1 of x, as
+// above) * sigmoid(global average of x0), the gate the same for both channels (a 1x1 conv that
+// copies x0 into both), then y = conv 1x1 of m: [m0 - m1, m1 - m0] = +-gate * x1/127. The Mul
+// named "gate" reads the wide layer's output.
+inline std::string gated_cancellation_model_bytes() {
+  OnnxBuilder b;
+  b.input("x", {-1, 2, 4, 4}).output("y");
+  b.initializer("w1", {2, 2, 1, 1}, {1.0f, 1.0f / 127.0f, 1.0f, 0.0f});
+  b.initializer("b1", {2}, {0.0f, 0.0f});
+  b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "wide");
+  b.node("Relu", {"c1"}, {"r1"}, "relu");
+  b.initializer("wg", {2, 2, 1, 1}, {1.0f, 0.0f, 1.0f, 0.0f});
+  b.initializer("bg", {2}, {0.0f, 0.0f});
+  b.node("Conv", {"x", "wg", "bg"}, {"g0"}, "copy");
+  b.node("GlobalAveragePool", {"g0"}, {"g1"}, "squeeze");
+  b.node("Sigmoid", {"g1"}, {"g2"}, "excite");
+  b.node("Mul", {"r1", "g2"}, {"m"}, "gate");
+  b.initializer("w2", {2, 2, 1, 1}, {1.0f, -1.0f, -1.0f, 1.0f});
+  b.initializer("b2", {2}, {0.0f, 0.0f});
+  b.node("Conv", {"m", "w2", "b2"}, {"y"}, "difference");
+  return b.bytes();
+}
+
 }  // namespace tinyq::testing

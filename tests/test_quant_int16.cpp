@@ -118,6 +118,29 @@ TEST(Int16, AveragePoolingCarriesTheInt16TensorOn) {
   EXPECT_NO_THROW(validate_qgraph(q, "test"));
 }
 
+// A multiplication by a gate (squeeze-excitation's form) reads the int16 tensor (mul_wide) and,
+// since the next layer is a 16x8 one, writes int16 too; the gate itself stays int8.
+TEST(Int16, MultiplicationByAGateCarriesTheInt16TensorOn) {
+  const std::string bytes = testing::gated_cancellation_model_bytes();
+  Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "gated.onnx");
+  simplify(g);
+  const InputSamples calib = samples(300, 1), check = samples(200, 2);
+  const double int8_sqnr = output_sqnr_db(quantize(g, calib, options("off")), check, 1);
+  const QGraph q = quantize(g, calib, options("auto"));
+  EXPECT_EQ(bits_of(q, "wide"), 16);
+  EXPECT_EQ(bits_of(q, "gate"), 16);
+  EXPECT_EQ(bits_of(q, "excite"), 8);
+  for (const QNode& n : q.nodes) EXPECT_NE(n.kernel, QKernel::Requantize) << n.name;
+  const double sqnr = output_sqnr_db(q, check, 1);
+  EXPECT_LT(int8_sqnr, 15.0);
+  EXPECT_GT(sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << sqnr << " dB";
+  EXPECT_NO_THROW(validate_qgraph(q, "test"));
+  QGraph bad = q;  // mul_wide rounds as tinyq does only
+  for (QNode& n : bad.nodes)
+    if (n.kernel == QKernel::Mul) n.ints["rounding"] = rt::kRoundTflite;
+  EXPECT_THROW(validate_qgraph(bad, "test"), Error);
+}
+
 // The cancellation two layers later: [x0 + x1/127, x0] passes through an identity conv before
 // the difference, so neither int16 output helps alone (the other layer's int8 rounding still
 // loses the signal). auto must find the pair.

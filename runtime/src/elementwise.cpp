@@ -13,13 +13,13 @@ namespace {
 // Visits the output in order, handing each element's a and b values to `op`. The output is
 // contiguous over `shape`; each input is addressed through its own strides (0 on a broadcast
 // axis), so no broadcast copy is ever made.
-template <typename Op>
-void for_each_broadcast(const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output, const Op& op) {
+template <typename A, typename B, typename Out, typename Op>
+void for_each_broadcast(const BroadcastShape& s, const A* a, const B* b, Out* output, const Op& op) {
   for (int32_t i0 = 0; i0 < s.shape[0]; ++i0) {
     for (int32_t i1 = 0; i1 < s.shape[1]; ++i1) {
       for (int32_t i2 = 0; i2 < s.shape[2]; ++i2) {
-        const int8_t* ar = a + i0 * s.a_strides[0] + i1 * s.a_strides[1] + i2 * s.a_strides[2];
-        const int8_t* br = b + i0 * s.b_strides[0] + i1 * s.b_strides[1] + i2 * s.b_strides[2];
+        const A* ar = a + i0 * s.a_strides[0] + i1 * s.a_strides[1] + i2 * s.a_strides[2];
+        const B* br = b + i0 * s.b_strides[0] + i1 * s.b_strides[1] + i2 * s.b_strides[2];
         for (int32_t i3 = 0; i3 < s.shape[3]; ++i3) *output++ = op(ar[i3 * s.a_strides[3]], br[i3 * s.b_strides[3]]);
       }
     }
@@ -133,7 +133,34 @@ void mul_loop(const MulParams& p, const BroadcastShape& s, const int8_t* a, cons
   });
 }
 
+// mul_wide's loop for one combination of element types (tinyq's rounding).
+template <typename A, typename B, typename Out>
+void mul_wide_loop(const MulParams& p, const BroadcastShape& s, const void* a, const void* b, void* output) {
+  for_each_broadcast(s, static_cast<const A*>(a), static_cast<const B*>(b), static_cast<Out*>(output),
+                     [&p](int32_t qa, int32_t qb) {
+                       // |product| <= 2^15 * 2^15 (an int16 operand has offset 0): exact in int32.
+                       const int32_t product = (qa + p.a_offset) * (qb + p.b_offset);
+                       return detail::offset_and_clamp<Out>(requantize(product, p.output_multiplier, p.output_shift),
+                                                            p.output_offset, p.act_min, p.act_max);
+                     });
+}
+
+template <typename A, typename B>
+void mul_wide_out(const MulParams& p, const BroadcastShape& s, const void* a, const void* b, void* output,
+                  int32_t output_bits) {
+  if (output_bits == 16) return mul_wide_loop<A, B, int16_t>(p, s, a, b, output);
+  mul_wide_loop<A, B, int8_t>(p, s, a, b, output);
+}
+
 }  // namespace
+
+void mul_wide(const MulParams& p, const BroadcastShape& s, const void* a, int32_t a_bits, const void* b, int32_t b_bits,
+              void* output, int32_t output_bits) {
+  if (a_bits == 16 && b_bits == 16) return mul_wide_out<int16_t, int16_t>(p, s, a, b, output, output_bits);
+  if (a_bits == 16) return mul_wide_out<int16_t, int8_t>(p, s, a, b, output, output_bits);
+  if (b_bits == 16) return mul_wide_out<int8_t, int16_t>(p, s, a, b, output, output_bits);
+  mul_wide_out<int8_t, int8_t>(p, s, a, b, output, output_bits);
+}
 
 void mul_s8_portable(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
   // TFLite's int8 MUL (mul.h MulElementwise): MultiplyByQuantizedMultiplier of the product.

@@ -393,6 +393,8 @@ void check_binary(const NodeCheck& c, const QNode& n) {
       c.require(n.get("rounding", rt::kRoundSingle) == rt::kRoundTflite, "subtract without TFLite's rounding");
   } else {
     c.scalar_requant("output", false);
+    // mul_wide: tinyq's rounding (int16 operands have offset 0, checked above as zero points).
+    if (c.wide()) c.require(n.get("rounding", rt::kRoundSingle) == rt::kRoundSingle, "int16 mul rounds as TFLite");
     // TFLite's MUL multiplies the product by 2^shift in int32 first: |product| <= 255^2 < 2^16.
     if (n.get("rounding", rt::kRoundSingle) == rt::kRoundTflite)
       c.require(n.get("output_shift") <= 15, "TFLite multiplication shift above 15");
@@ -691,12 +693,12 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
   // Only the 16x8 kernels and requantize_tensor read or write int16 tensors; a reshape keeps
   // its input's format.
   const bool reads_int16 = n.kernel == QKernel::Conv || n.kernel == QKernel::Depthwise || n.kernel == QKernel::Dense ||
-                           n.kernel == QKernel::Requantize;
+                           n.kernel == QKernel::Requantize || n.kernel == QKernel::Mul;  // mul_wide
   if (n.kernel == QKernel::Reshape || n.kernel == QKernel::MaxPool ||
       n.kernel == QKernel::AvgPool)  // max_pool2d_s16 keeps the format, avg_pool2d_s16 the width
     c.require(!n.inputs.empty() && c.bits(n.inputs[0]) == c.bits(n.output), "reshape or pooling changes the bit width");
   else if (!reads_int16 && c.wide())
-    c.bad("has an int16 tensor, which only conv, depthwise, dense, pooling and requantize read or write");
+    c.bad("has an int16 tensor, which only conv, depthwise, dense, pooling, mul and requantize read or write");
   switch (n.kernel) {
     case QKernel::Requantize: return check_requantize(c, n);
     case QKernel::Conv:

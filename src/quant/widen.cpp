@@ -7,6 +7,7 @@
 
 #include "exec/float_executor.hpp"
 #include "exec/int8_executor.hpp"
+#include "qmodel/kernel_params.hpp"
 #include "qmodel/qgraph_validation.hpp"
 #include "quant/layer_error.hpp"
 #include "quant/multiplier.hpp"
@@ -33,12 +34,23 @@ std::vector<std::size_t> readers(const QGraph& q, int value) {
   return r;
 }
 
-// A reader that carries an int16 tensor on, whose output is not a model output: a reshape, or
-// a max pooling that keeps its input's quantization (max_pool2d_s16), in the same format; an
+// A multiplication with tinyq's rounding reading `value` as an operand: mul_wide reads it as
+// int16 (and its output can be int16 too).
+bool mul_reads_int16(const QNode& n, int value) {
+  const auto rounding = n.ints.find("rounding");
+  return n.kernel == QKernel::Mul && (rounding == n.ints.end() || rounding->second == rt::kRoundSingle) &&
+         std::find(n.inputs.begin(), n.inputs.end(), value) != n.inputs.end();
+}
+
+// A reader that carries an int16 tensor on, whose output is not a model output: a
+// multiplication (mul_wide, into an int16 format of its own);
+// a reshape, a max pooling that keeps its input's quantization (max_pool2d_s16), in the same format; an
 // average pooling with tinyq's rounding (avg_pool2d_s16) into an int16 format of its own.
 // `in` is the int8 format `value` has (or had, before it became int16).
 bool carries_int16(const QGraph& q, const QNode& n, int value, const QuantParam& in) {
-  if (is_output(q, n.output) || n.inputs.empty() || n.inputs[0] != value) return false;
+  if (is_output(q, n.output) || n.inputs.empty()) return false;
+  if (n.kernel == QKernel::Mul) return mul_reads_int16(n, value);
+  if (n.inputs[0] != value) return false;
   if (n.kernel == QKernel::Reshape) return true;
   if (n.kernel == QKernel::AvgPool) {
     const auto truncate = n.ints.find("truncate"), rounding = n.ints.find("rounding");
@@ -159,6 +171,38 @@ class Widener {
     clamp_to_int16(n, out.quant);
   }
 
+  // A multiplication reading `value` (int8 format `narrow` before, int16 of scale `wide` now) as
+  // one or both operands: each such operand's offset becomes 0 and the output multiplier
+  // s_a * s_b / s_out takes the new scale. Its output becomes int16 too (a format of its own)
+  // where it reaches a 16x8 layer and is not a model output (a squeeze-excitation gate before
+  // the block's projection). Returns the extra bytes, as route.
+  std::int64_t multiply_int16(QNode& n, std::size_t r, int value, const QuantParam& narrow, float wide) {
+    const BinaryOperands ops = binary_operands(n);
+    double factor = 1.0;
+    for (const auto& [input, offset] : {std::pair{ops.a_input, "a_offset"}, std::pair{ops.b_input, "b_offset"}}) {
+      if (input != value) continue;
+      factor *= double(wide) / double(narrow.scale);
+      n.ints[offset] = 0;
+    }
+    QValue& out = q_.values[std::size_t(n.output)];
+    std::int64_t extra = 0;
+    const QuantParam out_narrow = out.quant;
+    const bool widen_output = out.quant.bits == 8 && !is_output(q_, n.output) && read_by_mac(q_, n.output);
+    if (widen_output) {
+      out.quant = int16_param(out);
+      factor *= double(out_narrow.scale) / double(out.quant.scale);
+      n.ints["output_offset"] = 0;
+      clamp_to_int16(n, out.quant);
+    }
+    const QuantizedMultiplier m = quantize_multiplier(
+        multiplier_value({std::int32_t(n.ints.at("output_multiplier")), std::int32_t(n.ints.at("output_shift"))}) *
+        factor);
+    n.ints["output_multiplier"] = m.multiplier;
+    n.ints["output_shift"] = m.shift;
+    if (widen_output) extra += element_count(out.shape) + route(n.output, out_narrow, r);
+    return extra;
+  }
+
   const Node* float_node(int value) const {
     for (const Node& n : q_.float_graph.nodes)
       if (!n.outputs.empty() && n.outputs[0] == ValueId(value)) return &n;
@@ -176,6 +220,8 @@ class Widener {
       QNode& n = q_.nodes[r];
       if (is_mac(n) && n.inputs[0] == value) {
         read_int16(n, narrow, wide);
+      } else if (mul_reads_int16(n, value)) {
+        extra += multiply_int16(n, r, value, narrow, wide);
       } else if (carries_int16(q_, n, value, narrow) &&
                  (n.kernel != QKernel::AvgPool || read_by_mac(q_, n.output))) {  // (its own format pays then)
         QValue& carried = q_.values[std::size_t(n.output)];

@@ -325,6 +325,12 @@ struct MulParams {
 // out = clamp(output_offset + requantize((a + a_offset) * (b + b_offset), out_m, out_s), act_min, act_max)
 // TFLite's rounding runs the portable code on every path.
 void mul_s8(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
+// The same product with int16 tensors among its operands and output (`*_bits` 8 or 16; an
+// int16 tensor is symmetric: its offset is 0; act_min/act_max in the output's steps),
+// tinyq's rounding: |(a + a_offset) * (b + b_offset)| <= 2^30, exact in int32. One portable
+// loop for every path (the 16x8 scheme: a squeeze-excitation gate on an int16 activation).
+void mul_wide(const MulParams& p, const BroadcastShape& s, const void* a, int32_t a_bits, const void* b, int32_t b_bits,
+              void* output, int32_t output_bits);
 
 // Matrix product of two activations (attention: Q x K^T, scores x V), per-tensor affine
 // operands and output: per batch b, A [m, k] x B [k, n] -> output [m, n], all row-major, the
