@@ -30,6 +30,21 @@ inline std::string cancellation_model_bytes(bool pool = false, bool average = fa
   return b.bytes();
 }
 
+// The same cancellation through a smooth unary op: y = conv 1x1 of tanh(conv 1x1 of x), the
+// difference tanh(x0 + x1/127) - tanh(x0) (a lookup table between the layers, named "tanh").
+inline std::string tanh_cancellation_model_bytes() {
+  OnnxBuilder b;
+  b.input("x", {-1, 2, 4, 4}).output("y");
+  b.initializer("w1", {2, 2, 1, 1}, {1.0f, 1.0f / 127.0f, 1.0f, 0.0f});
+  b.initializer("b1", {2}, {0.0f, 0.0f});
+  b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "wide");
+  b.node("Tanh", {"c1"}, {"t"}, "tanh");
+  b.initializer("w2", {2, 2, 1, 1}, {1.0f, -1.0f, -1.0f, 1.0f});
+  b.initializer("b2", {2}, {0.0f, 0.0f});
+  b.node("Conv", {"t", "w2", "b2"}, {"y"}, "difference");
+  return b.bytes();
+}
+
 // The same cancellation behind a squeeze-excitation-like gate: m = relu(conv 1x1 of x, as
 // above) * sigmoid(global average of x0), the gate the same for both channels (a 1x1 conv that
 // copies x0 into both), then y = conv 1x1 of m: [m0 - m1, m1 - m0] = +-gate * x1/127. The Mul

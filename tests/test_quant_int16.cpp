@@ -141,6 +141,44 @@ TEST(Int16, MultiplicationByAGateCarriesTheInt16TensorOn) {
   EXPECT_THROW(validate_qgraph(bad, "test"), Error);
 }
 
+// A table lookup (a smooth unary op) reads the int16 tensor and writes int16 through the
+// interpolated table (lookup_s16), rebuilt from the float op.
+TEST(Int16, LookupTablesCarryTheInt16TensorOn) {
+  const std::string bytes = testing::tanh_cancellation_model_bytes();
+  Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "tanh.onnx");
+  simplify(g);
+  const InputSamples calib = samples(300, 1), check = samples(200, 2);
+  const double int8_sqnr = output_sqnr_db(quantize(g, calib, options("off")), check, 1);
+  const QGraph q = quantize(g, calib, options("auto"));
+  EXPECT_EQ(bits_of(q, "wide"), 16);
+  EXPECT_EQ(bits_of(q, "tanh"), 16);
+  for (const QNode& n : q.nodes) EXPECT_NE(n.kernel, QKernel::Requantize) << n.name;
+  const double sqnr = output_sqnr_db(q, check, 1);
+  EXPECT_LT(int8_sqnr, 15.0);
+  EXPECT_GT(sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << sqnr << " dB";
+  EXPECT_NO_THROW(validate_qgraph(q, "test"));
+  // The table against tanh itself over every int16 input: within one and a half output steps
+  // (rounding of the breakpoints and of the interpolation, and the curve between them).
+  for (const QNode& n : q.nodes) {
+    if (n.kernel != QKernel::Lookup) continue;
+    const std::vector<std::int32_t>& words = n.words("table16");
+    const std::vector<std::int16_t> table(words.begin(), words.end());
+    const float s_in = q.values[std::size_t(n.inputs[0])].quant.scale,
+                s_out = q.values[std::size_t(n.output)].quant.scale;
+    std::vector<std::int16_t> in(65536), out(65536);
+    for (std::size_t i = 0; i < in.size(); ++i) in[i] = std::int16_t(std::int32_t(i) - 32768);
+    rt::lookup_s16(table.data(), in.data(), out.data(), std::int32_t(in.size()));
+    double worst = 0;
+    for (std::size_t i = 0; i < in.size(); ++i)
+      worst = std::max(worst, std::fabs(out[i] - std::tanh(double(in[i]) * s_in) / s_out));
+    EXPECT_LT(worst, 1.5) << "output steps";
+  }
+  QGraph bad = q;  // the interpolated table has 513 entries
+  for (QNode& n : bad.nodes)
+    if (n.kernel == QKernel::Lookup) n.i32["table16"].pop_back();
+  EXPECT_THROW(validate_qgraph(bad, "test"), Error);
+}
+
 // The cancellation two layers later: [x0 + x1/127, x0] passes through an identity conv before
 // the difference, so neither int16 output helps alone (the other layer's int8 rounding still
 // loses the signal). auto must find the pair.

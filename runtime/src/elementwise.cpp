@@ -222,6 +222,16 @@ void mul_s8(const MulParams& p, const BroadcastShape& s, const int8_t* a, const 
 #endif
 }
 
+void lookup_s16(const int16_t* table, const int16_t* input, int16_t* output, int32_t count) {
+  for (int32_t i = 0; i < count; ++i) {
+    const int32_t u = input[i] + 32768;  // 0 .. 65535
+    const int32_t k = u >> 7, frac = u & 127;
+    const int32_t lo = table[k], step = table[k + 1] - lo;  // |step * frac| < 2^23
+    // Floor of the rounded interpolation, as an arithmetic shift (GCC's on every target).
+    output[i] = static_cast<int16_t>(lo + ((step * frac + 64) >> 7));
+  }
+}
+
 void lookup_s8(const int8_t* table, const int8_t* input, int8_t* output, int32_t count) {
 #if defined(TINYQ_PATH_ARM_MVE)
   lookup_s8_mve(table, input, output, count);

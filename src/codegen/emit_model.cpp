@@ -211,7 +211,8 @@ class ModelWriter {
 
   NodeCode node_code(const QNode& n, const std::string& id, const ArrayNames& names, std::size_t index) const {
     const std::string in = n.inputs.empty() ? "" : at(n.inputs[0]), out = at(n.output);
-    if (has_int16_tensor(g_, n) && n.kernel != QKernel::Reshape && n.kernel != QKernel::Mul)
+    if (has_int16_tensor(g_, n) && n.kernel != QKernel::Reshape && n.kernel != QKernel::Mul &&
+        n.kernel != QKernel::Lookup)
       return wide_code(n, id, names, in, out);
     switch (n.kernel) {
       case QKernel::Conv: return conv_code(n, id, names, index, in, out);
@@ -279,6 +280,10 @@ class ModelWriter {
         return c;
       }
       case QKernel::Lookup:
+        if (g_.values[std::size_t(n.output)].quant.bits == 16)  // lookup_s16
+          return {"", fmt::format("rt::lookup_s16({}_table16, reinterpret_cast<const int16_t*>({}), "
+                                  "reinterpret_cast<int16_t*>({}), {})",
+                                  id, in, out, element_count(g_.values[std::size_t(n.output)].shape))};
         return {"", fmt::format("rt::lookup_s8({}_table, {}, {}, {})", id, in, out,
                                 element_count(g_.values[std::size_t(n.output)].shape))};
       case QKernel::Softmax:  // tinyq's table softmax, or TFLite's recipe (rounding 1)
@@ -455,6 +460,11 @@ class ModelWriter {
       if (values.empty() || key.ends_with("_shape")) continue;  // shapes are folded into the parameters
       if ((packed || folded) && key == "bias") continue;
       if (packed_kind == rt::kDensePackFused && key.starts_with("requant_")) continue;
+      if (key == "table16") {  // lookup_s16's table: int16 values
+        emit_array(data, "int16_t", id + "_" + key, std::vector<std::int16_t>(values.begin(), values.end()));
+        const_bytes_ += values.size() * 2;
+        continue;
+      }
       emit_array(data, "int32_t", id + "_" + key, values);
       names.add(values.data(), id + "_" + key);
       const_bytes_ += values.size() * 4;

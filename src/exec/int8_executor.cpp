@@ -220,6 +220,15 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
       };
     }
     case QKernel::Lookup: {
+      if (graph.values[std::size_t(out)].quant.bits == 16) {  // lookup_s16
+        const std::vector<std::int32_t>& words = n.words("table16");
+        auto table = std::make_shared<std::vector<std::int16_t>>(words.begin(), words.end());
+        const std::int32_t count = i32(element_count(graph.values[std::size_t(out)].shape));
+        return [=](Workspace& ws) {
+          rt::lookup_s16(table->data(), reinterpret_cast<const std::int16_t*>(ws.ptr[std::size_t(ins[0])]),
+                         reinterpret_cast<std::int16_t*>(ws.ptr[std::size_t(out)]), count);
+        };
+      }
       const std::int8_t* table = n.bytes("table").data();
       const std::int32_t count = i32(element_count(graph.values[std::size_t(out)].shape));
       return [=](Workspace& ws) { rt::lookup_s8(table, ws.ptr[std::size_t(ins[0])], ws.ptr[std::size_t(out)], count); };

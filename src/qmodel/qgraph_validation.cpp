@@ -619,10 +619,17 @@ void check_strided_copy(const NodeCheck& c, const QNode& n) {
 }
 
 // Lookup: a 256-entry table.
-void check_lookup(const NodeCheck& c) {
+void check_lookup(const NodeCheck& c, const QNode& n) {
   c.inputs(1);
-  c.require(c.bytes("table").size() == 256, "lookup table is not 256 entries");
   c.require(c.in() == c.out(), "input and output sizes differ");
+  if (c.wide()) {  // lookup_s16: int16 in and out, the interpolated table
+    c.require(c.bits(n.inputs[0]) == 16 && c.bits(n.output) == 16, "int16 lookup with an int8 side");
+    const auto& t = c.words("table16");
+    c.require(t.size() == std::size_t(rt::kLookup16Entries), "int16 lookup table is not 513 entries");
+    for (std::int32_t v : t) c.require(v >= -32768 && v <= 32767, "int16 lookup table value outside int16");
+    return;
+  }
+  c.require(c.bytes("table").size() == 256, "lookup table is not 256 entries");
 }
 
 // Softmax: the exp table and sizes; TFLite's softmax (rounding 1) has a Q0.31 table whose
@@ -693,12 +700,15 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
   // Only the 16x8 kernels and requantize_tensor read or write int16 tensors; a reshape keeps
   // its input's format.
   const bool reads_int16 = n.kernel == QKernel::Conv || n.kernel == QKernel::Depthwise || n.kernel == QKernel::Dense ||
-                           n.kernel == QKernel::Requantize || n.kernel == QKernel::Mul;  // mul_wide
+                           n.kernel == QKernel::Requantize || n.kernel == QKernel::Mul ||  // mul_wide
+                           n.kernel == QKernel::Lookup;                                    // lookup_s16
   if (n.kernel == QKernel::Reshape || n.kernel == QKernel::MaxPool ||
       n.kernel == QKernel::AvgPool)  // max_pool2d_s16 keeps the format, avg_pool2d_s16 the width
     c.require(!n.inputs.empty() && c.bits(n.inputs[0]) == c.bits(n.output), "reshape or pooling changes the bit width");
   else if (!reads_int16 && c.wide())
-    c.bad("has an int16 tensor, which only conv, depthwise, dense, pooling, mul and requantize read or write");
+    c.bad(
+        "has an int16 tensor, which only conv, depthwise, dense, pooling, mul, lookup and requantize read or "
+        "write");
   switch (n.kernel) {
     case QKernel::Requantize: return check_requantize(c, n);
     case QKernel::Conv:
@@ -714,7 +724,7 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
     case QKernel::ResizeBilinear: return check_resize_bilinear(c, n);
     case QKernel::MatMul: return check_matmul(c, n);
     case QKernel::Recurrent: return check_recurrent(c, n);
-    case QKernel::Lookup: return check_lookup(c);
+    case QKernel::Lookup: return check_lookup(c, n);
     case QKernel::Softmax: return check_softmax(c, n);
     case QKernel::Prelu: return check_prelu(c, n);
     case QKernel::LayerNorm: return check_layer_norm(c, n);

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "exec/float_executor.hpp"
+#include "exec/float_ops.hpp"
 #include "exec/int8_executor.hpp"
 #include "qmodel/kernel_params.hpp"
 #include "qmodel/qgraph_validation.hpp"
@@ -43,7 +44,7 @@ bool mul_reads_int16(const QNode& n, int value) {
 }
 
 // A reader that carries an int16 tensor on, whose output is not a model output: a
-// multiplication (mul_wide, into an int16 format of its own);
+// multiplication (mul_wide) or a table lookup (lookup_s16), into an int16 format of its own;
 // a reshape, a max pooling that keeps its input's quantization (max_pool2d_s16), in the same format; an
 // average pooling with tinyq's rounding (avg_pool2d_s16) into an int16 format of its own.
 // `in` is the int8 format `value` has (or had, before it became int16).
@@ -51,7 +52,7 @@ bool carries_int16(const QGraph& q, const QNode& n, int value, const QuantParam&
   if (is_output(q, n.output) || n.inputs.empty()) return false;
   if (n.kernel == QKernel::Mul) return mul_reads_int16(n, value);
   if (n.inputs[0] != value) return false;
-  if (n.kernel == QKernel::Reshape) return true;
+  if (n.kernel == QKernel::Reshape || n.kernel == QKernel::Lookup) return true;
   if (n.kernel == QKernel::AvgPool) {
     const auto truncate = n.ints.find("truncate"), rounding = n.ints.find("rounding");
     return (truncate == n.ints.end() || truncate->second == 0) &&
@@ -203,6 +204,27 @@ class Widener {
     return extra;
   }
 
+  // A table lookup reading an int16 tensor of scale `wide_in`: its output becomes int16 in a
+  // format of its own, the table rebuilt from the float op at lookup_s16's 513 breakpoints
+  // (inputs -32768 + 128 k; the last one, 32768, is past int16 and only ever interpolated
+  // towards), clamped as the float node clamps.
+  void lookup_to_int16(QNode& n, float wide_in, QValue& out) const {
+    const Node* source = float_node(n.source_output);
+    if (source == nullptr) fail(n.name, "int16: no float op to rebuild the lookup table from");
+    out.quant = int16_param(out);
+    const auto f = fops::unary_function(source->op, source->attrs);
+    const float lo = source->attrs.get_float("act_min", -std::numeric_limits<float>::infinity());
+    const float hi = source->attrs.get_float("act_max", std::numeric_limits<float>::infinity());
+    std::vector<std::int32_t> table(std::size_t(rt::kLookup16Entries));
+    for (std::size_t k = 0; k < table.size(); ++k) {
+      const float x = wide_in * float(-32768 + 128 * std::int64_t(k));
+      const double y = double(std::clamp(f(x), lo, hi)) / double(out.quant.scale);
+      table[k] = std::isnan(y) ? 0 : std::int32_t(std::clamp(std::nearbyint(y), -32768.0, 32767.0));
+    }
+    n.i32["table16"] = std::move(table);
+    n.i8.erase("table");
+  }
+
   const Node* float_node(int value) const {
     for (const Node& n : q_.float_graph.nodes)
       if (!n.outputs.empty() && n.outputs[0] == ValueId(value)) return &n;
@@ -223,11 +245,14 @@ class Widener {
       } else if (mul_reads_int16(n, value)) {
         extra += multiply_int16(n, r, value, narrow, wide);
       } else if (carries_int16(q_, n, value, narrow) &&
-                 (n.kernel != QKernel::AvgPool || read_by_mac(q_, n.output))) {  // (its own format pays then)
+                 ((n.kernel != QKernel::AvgPool && n.kernel != QKernel::Lookup) ||
+                  read_by_mac(q_, n.output))) {  // (their own format pays then)
         QValue& carried = q_.values[std::size_t(n.output)];
         const QuantParam carried_narrow = carried.quant;
         if (n.kernel == QKernel::AvgPool) {
           average_to_int16(n, wide, carried);
+        } else if (n.kernel == QKernel::Lookup) {
+          lookup_to_int16(n, wide, carried);
         } else {
           carried.quant = q_.values[std::size_t(value)].quant;
           if (n.kernel == QKernel::MaxPool) clamp_to_int16(n, carried.quant);

@@ -495,6 +495,12 @@ void strided_copy_s8(const StridedCopyParams& p, const int8_t* input, int8_t* ou
 // Any unary op with one input and output quantization: out = table[in + 128].
 // Helium: 16 table reads per byte gather; elsewhere one load per element.
 void lookup_s8(const int8_t* table, const int8_t* input, int8_t* output, int32_t count);
+// The same for an int16 input and output (the 16x8 scheme): a table of kLookup16Entries values
+// at inputs -32768 + 128 k, linearly interpolated between neighbours: with u = x + 32768,
+// out = t[u >> 7] + (((t[(u >> 7) + 1] - t[u >> 7]) * (u & 127) + 64) >> 7) (TFLite's int16
+// LUT form). One portable loop for every path.
+constexpr int32_t kLookup16Entries = 513;
+void lookup_s16(const int16_t* table, const int16_t* input, int16_t* output, int32_t count);
 
 // Softmax over the last axis (`depth` values per row). exp_table[d] = round(2^16 * exp(-s_in * d))
 // for d = max - q in 0..255, computed on the host. Output scale 1/256, zero point -128.
