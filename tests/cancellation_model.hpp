@@ -30,6 +30,24 @@ inline std::string cancellation_model_bytes(bool pool = false, bool average = fa
   return b.bytes();
 }
 
+// The same cancellation across a residual add: y = conv 1x1 of (conv 1x1 of x + skip), the skip
+// [x0, x0] another 1x1 conv of x, so the sum is [2 x0 + x1/127, 2 x0] (the Add named "sum").
+inline std::string residual_cancellation_model_bytes() {
+  OnnxBuilder b;
+  b.input("x", {-1, 2, 4, 4}).output("y");
+  b.initializer("w1", {2, 2, 1, 1}, {1.0f, 1.0f / 127.0f, 1.0f, 0.0f});
+  b.initializer("b1", {2}, {0.0f, 0.0f});
+  b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "wide");
+  b.initializer("ws", {2, 2, 1, 1}, {1.0f, 0.0f, 1.0f, 0.0f});
+  b.initializer("bs", {2}, {0.0f, 0.0f});
+  b.node("Conv", {"x", "ws", "bs"}, {"c2"}, "skip");
+  b.node("Add", {"c1", "c2"}, {"s"}, "sum");
+  b.initializer("w2", {2, 2, 1, 1}, {1.0f, -1.0f, -1.0f, 1.0f});
+  b.initializer("b2", {2}, {0.0f, 0.0f});
+  b.node("Conv", {"s", "w2", "b2"}, {"y"}, "difference");
+  return b.bytes();
+}
+
 // The same cancellation through a smooth unary op: y = conv 1x1 of tanh(conv 1x1 of x), the
 // difference tanh(x0 + x1/127) - tanh(x0) (a lookup table between the layers, named "tanh").
 inline std::string tanh_cancellation_model_bytes() {

@@ -117,6 +117,24 @@ TEST_F(CliInt16, Int16MultiplicationOnCortexM4AndM55EqualsTheHost) {
   }
 }
 
+TEST_F(CliInt16, Int16AddOnCortexM4AndM55EqualsTheHost) {
+  const fs::path model = write("residual.onnx", residual_cancellation_model_bytes());
+  tinyq::write_npy(data_.string(), Tensor::from_floats({64, 2, 4, 4}, random_values(64 * 32, 7, 0.0f, 1.0f)));
+  const fs::path tqm = dir_ / "residual.tqm";
+  Result q = run("quantize " + model.string() + " --calib " + data_.string() + " -o " + tqm.string());
+  ASSERT_EQ(q.code, 0) << q.err;
+  const fs::path out = dir_ / "fw";
+  Result g = run("generate " + tqm.string() + " --target cortex-m4 -o " + out.string() + " --name residual");
+  ASSERT_EQ(g.code, 0) << g.err;
+  EXPECT_NE(slurp(out / "residual.cpp").find("rt::add_wide("), std::string::npos);
+  for (const char* target : {"cortex-m4", "cortex-m55"}) {
+    Result v =
+        run("verify " + tqm.string() + " --target " + target + " --data " + data_.string() + " --count 16 --json");
+    ASSERT_EQ(v.code, 0) << target << ": " << v.err;
+    EXPECT_EQ(nlohmann::json::parse(v.out)["mismatches"], 0) << target;
+  }
+}
+
 TEST_F(CliInt16, Int16LookupOnCortexM4AndM55EqualsTheHost) {
   const fs::path model = write("tanh.onnx", tanh_cancellation_model_bytes());
   tinyq::write_npy(data_.string(), Tensor::from_floats({64, 2, 4, 4}, random_values(64 * 32, 7, 0.0f, 1.0f)));

@@ -141,6 +141,28 @@ TEST(Int16, MultiplicationByAGateCarriesTheInt16TensorOn) {
   EXPECT_THROW(validate_qgraph(bad, "test"), Error);
 }
 
+// A residual add reads the int16 tensor (add_wide, 15 bits of headroom) and writes int16 for
+// the next layer; its int8 operand stays int8.
+TEST(Int16, ResidualAddsCarryTheInt16TensorOn) {
+  const std::string bytes = testing::residual_cancellation_model_bytes();
+  Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "residual.onnx");
+  simplify(g);
+  const InputSamples calib = samples(300, 1), check = samples(200, 2);
+  const double int8_sqnr = output_sqnr_db(quantize(g, calib, options("off")), check, 1);
+  const QGraph q = quantize(g, calib, options("auto"));
+  EXPECT_EQ(bits_of(q, "sum"), 16);
+  EXPECT_EQ(bits_of(q, "wide"), 16);
+  for (const QNode& n : q.nodes) EXPECT_NE(n.kernel, QKernel::Requantize) << n.name;
+  const double sqnr = output_sqnr_db(q, check, 1);
+  EXPECT_LT(int8_sqnr, 15.0);
+  EXPECT_GT(sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << sqnr << " dB";
+  EXPECT_NO_THROW(validate_qgraph(q, "test"));
+  QGraph bad = q;  // an int16 operand shifted by 20 bits would overflow int32
+  for (QNode& n : bad.nodes)
+    if (n.kernel == QKernel::Add) n.ints["left_shift"] = 20;
+  EXPECT_THROW(validate_qgraph(bad, "test"), Error);
+}
+
 // A table lookup (a smooth unary op) reads the int16 tensor and writes int16 through the
 // interpolated table (lookup_s16), rebuilt from the float op.
 TEST(Int16, LookupTablesCarryTheInt16TensorOn) {

@@ -133,6 +133,26 @@ void mul_loop(const MulParams& p, const BroadcastShape& s, const int8_t* a, cons
   });
 }
 
+// add_wide's loop for one combination of element types (tinyq's rounding).
+template <typename A, typename B, typename Out>
+void add_wide_loop(const AddParams& p, const BroadcastShape& s, const void* a, const void* b, void* output) {
+  const int32_t headroom = static_cast<int32_t>(1) << p.left_shift;
+  for_each_broadcast(s, static_cast<const A*>(a), static_cast<const B*>(b), static_cast<Out*>(output),
+                     [&p, headroom](int32_t qa, int32_t qb) {
+                       const int32_t ra = requantize((qa + p.a_offset) * headroom, p.a_multiplier, p.a_shift);
+                       const int32_t rb = requantize((qb + p.b_offset) * headroom, p.b_multiplier, p.b_shift);
+                       return detail::offset_and_clamp<Out>(requantize(ra + rb, p.output_multiplier, p.output_shift),
+                                                            p.output_offset, p.act_min, p.act_max);
+                     });
+}
+
+template <typename A, typename B>
+void add_wide_out(const AddParams& p, const BroadcastShape& s, const void* a, const void* b, void* output,
+                  int32_t output_bits) {
+  if (output_bits == 16) return add_wide_loop<A, B, int16_t>(p, s, a, b, output);
+  add_wide_loop<A, B, int8_t>(p, s, a, b, output);
+}
+
 // mul_wide's loop for one combination of element types (tinyq's rounding).
 template <typename A, typename B, typename Out>
 void mul_wide_loop(const MulParams& p, const BroadcastShape& s, const void* a, const void* b, void* output) {
@@ -153,6 +173,14 @@ void mul_wide_out(const MulParams& p, const BroadcastShape& s, const void* a, co
 }
 
 }  // namespace
+
+void add_wide(const AddParams& p, const BroadcastShape& s, const void* a, int32_t a_bits, const void* b, int32_t b_bits,
+              void* output, int32_t output_bits) {
+  if (a_bits == 16 && b_bits == 16) return add_wide_out<int16_t, int16_t>(p, s, a, b, output, output_bits);
+  if (a_bits == 16) return add_wide_out<int16_t, int8_t>(p, s, a, b, output, output_bits);
+  if (b_bits == 16) return add_wide_out<int8_t, int16_t>(p, s, a, b, output, output_bits);
+  add_wide_out<int8_t, int8_t>(p, s, a, b, output, output_bits);
+}
 
 void mul_wide(const MulParams& p, const BroadcastShape& s, const void* a, int32_t a_bits, const void* b, int32_t b_bits,
               void* output, int32_t output_bits) {

@@ -212,7 +212,7 @@ class ModelWriter {
   NodeCode node_code(const QNode& n, const std::string& id, const ArrayNames& names, std::size_t index) const {
     const std::string in = n.inputs.empty() ? "" : at(n.inputs[0]), out = at(n.output);
     if (has_int16_tensor(g_, n) && n.kernel != QKernel::Reshape && n.kernel != QKernel::Mul &&
-        n.kernel != QKernel::Lookup)
+        n.kernel != QKernel::Add && n.kernel != QKernel::Lookup)
       return wide_code(n, id, names, in, out);
     switch (n.kernel) {
       case QKernel::Conv: return conv_code(n, id, names, index, in, out);
@@ -340,10 +340,10 @@ class ModelWriter {
     c.declarations += add ? one_input("AddParams", add_params(n), "", id, names, "", "").declarations
                           : one_input("MulParams", mul_params(n), "", id, names, "", "").declarations;
     c.call = fmt::format("rt::{4}({0}_params, {0}_shape, {1}, {2}, {3})", id, a, b, out, add ? "add_s8" : "mul_s8");
-    if (!add && has_int16_tensor(g_, n)) {  // mul_wide: each tensor at its own width
+    if (has_int16_tensor(g_, n)) {  // add_wide / mul_wide: each tensor at its own width
       const auto bits = [&](int value) { return value >= 0 ? g_.values[std::size_t(value)].quant.bits : 8; };
-      c.call = fmt::format("rt::mul_wide({0}_params, {0}_shape, {1}, {2}, {3}, {4}, {5}, {6})", id, a,
-                           bits(ops.a_input), b, bits(ops.b_input), out, bits(n.output));
+      c.call = fmt::format("rt::{7}({0}_params, {0}_shape, {1}, {2}, {3}, {4}, {5}, {6})", id, a, bits(ops.a_input), b,
+                           bits(ops.b_input), out, bits(n.output), add ? "add_wide" : "mul_wide");
     }
     return c;
   }

@@ -140,10 +140,13 @@ Step binary_step(const QNode& n) {
   };
 }
 
-// A mul with int16 tensors (mul_wide): operands and output at their own widths.
-Step wide_mul_step(const QGraph& graph, const QNode& n) {
+// An add or mul with int16 tensors (add_wide, mul_wide): operands and output at their own
+// widths.
+Step wide_binary_step(const QGraph& graph, const QNode& n) {
   const rt::BroadcastShape shape = broadcast_params(n);
-  const rt::MulParams p = mul_params(n);
+  const bool add = n.kernel == QKernel::Add;
+  const rt::AddParams add_p = add ? add_params(n) : rt::AddParams{};
+  const rt::MulParams mul_p = add ? rt::MulParams{} : mul_params(n);
   const BinaryOperands ops = binary_operands(n);
   const auto bits = [&](int value) { return value >= 0 ? graph.values[std::size_t(value)].quant.bits : 8; };
   const int a_bits = bits(ops.a_input), b_bits = bits(ops.b_input), out_bits = bits(n.output);
@@ -151,7 +154,11 @@ Step wide_mul_step(const QGraph& graph, const QNode& n) {
   return [=](Workspace& ws) {
     const void* a = ops.a_input >= 0 ? ws.ptr[std::size_t(ops.a_input)] : ops.a_const;
     const void* b = ops.b_input >= 0 ? ws.ptr[std::size_t(ops.b_input)] : ops.b_const;
-    rt::mul_wide(p, shape, a, a_bits, b, b_bits, ws.ptr[out], out_bits);
+    if (add) {
+      rt::add_wide(add_p, shape, a, a_bits, b, b_bits, ws.ptr[out], out_bits);
+    } else {
+      rt::mul_wide(mul_p, shape, a, a_bits, b, b_bits, ws.ptr[out], out_bits);
+    }
   };
 }
 
@@ -177,7 +184,7 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
     case QKernel::Recurrent: return recurrent_step(n, sum_elements);
     case QKernel::Add:
     case QKernel::Mul:
-      if (has_int16_tensor(graph, n)) return wide_mul_step(graph, n);
+      if (has_int16_tensor(graph, n)) return wide_binary_step(graph, n);
       return binary_step(n);
     case QKernel::MaxPool:
       if (graph.values[std::size_t(out)].quant.bits == 16) {

@@ -385,6 +385,12 @@ void check_binary(const NodeCheck& c, const QNode& n) {
   c.rounding("rounding");
   if (n.kernel == QKernel::Add) {
     c.field("left_shift", 0, 22);
+    // add_wide: tinyq's rounding, and headroom an int16 operand leaves room for.
+    if (c.wide()) {
+      c.require(n.get("rounding", rt::kRoundSingle) == rt::kRoundSingle && n.get("subtract", 0) == 0,
+                "int16 add rounds as TFLite");
+      c.require(n.get("left_shift") <= 15, "int16 add with a left shift above 15");
+    }
     c.scalar_requant("a", false);
     c.scalar_requant("b", true);  // Sub negates b
     c.scalar_requant("output", false);
@@ -701,14 +707,15 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
   // its input's format.
   const bool reads_int16 = n.kernel == QKernel::Conv || n.kernel == QKernel::Depthwise || n.kernel == QKernel::Dense ||
                            n.kernel == QKernel::Requantize || n.kernel == QKernel::Mul ||  // mul_wide
+                           n.kernel == QKernel::Add ||                                     // add_wide
                            n.kernel == QKernel::Lookup;                                    // lookup_s16
   if (n.kernel == QKernel::Reshape || n.kernel == QKernel::MaxPool ||
       n.kernel == QKernel::AvgPool)  // max_pool2d_s16 keeps the format, avg_pool2d_s16 the width
     c.require(!n.inputs.empty() && c.bits(n.inputs[0]) == c.bits(n.output), "reshape or pooling changes the bit width");
   else if (!reads_int16 && c.wide())
     c.bad(
-        "has an int16 tensor, which only conv, depthwise, dense, pooling, mul, lookup and requantize read or "
-        "write");
+        "has an int16 tensor, which only conv, depthwise, dense, pooling, add, mul, lookup and requantize read "
+        "or write");
   switch (n.kernel) {
     case QKernel::Requantize: return check_requantize(c, n);
     case QKernel::Conv:

@@ -35,22 +35,25 @@ std::vector<std::size_t> readers(const QGraph& q, int value) {
   return r;
 }
 
-// A multiplication with tinyq's rounding reading `value` as an operand: mul_wide reads it as
-// int16 (and its output can be int16 too).
-bool mul_reads_int16(const QNode& n, int value) {
-  const auto rounding = n.ints.find("rounding");
-  return n.kernel == QKernel::Mul && (rounding == n.ints.end() || rounding->second == rt::kRoundSingle) &&
+// A multiplication or addition with tinyq's rounding reading `value` as an operand: mul_wide and
+// add_wide read it as int16 (and their output can be int16 too). TFLite's Sub is not one.
+bool binary_reads_int16(const QNode& n, int value) {
+  const auto rounding = n.ints.find("rounding"), subtract = n.ints.find("subtract");
+  return (n.kernel == QKernel::Mul || n.kernel == QKernel::Add) &&
+         (rounding == n.ints.end() || rounding->second == rt::kRoundSingle) &&
+         (subtract == n.ints.end() || subtract->second == 0) &&
          std::find(n.inputs.begin(), n.inputs.end(), value) != n.inputs.end();
 }
 
 // A reader that carries an int16 tensor on, whose output is not a model output: a
-// multiplication (mul_wide) or a table lookup (lookup_s16), into an int16 format of its own;
+// multiplication or addition (mul_wide, add_wide) or a table lookup (lookup_s16), into an int16
+// format of its own;
 // a reshape, a max pooling that keeps its input's quantization (max_pool2d_s16), in the same format; an
 // average pooling with tinyq's rounding (avg_pool2d_s16) into an int16 format of its own.
 // `in` is the int8 format `value` has (or had, before it became int16).
 bool carries_int16(const QGraph& q, const QNode& n, int value, const QuantParam& in) {
   if (is_output(q, n.output) || n.inputs.empty()) return false;
-  if (n.kernel == QKernel::Mul) return mul_reads_int16(n, value);
+  if (n.kernel == QKernel::Mul || n.kernel == QKernel::Add) return binary_reads_int16(n, value);
   if (n.inputs[0] != value) return false;
   if (n.kernel == QKernel::Reshape || n.kernel == QKernel::Lookup) return true;
   if (n.kernel == QKernel::AvgPool) {
@@ -172,18 +175,30 @@ class Widener {
     clamp_to_int16(n, out.quant);
   }
 
-  // A multiplication reading `value` (int8 format `narrow` before, int16 of scale `wide` now) as
-  // one or both operands: each such operand's offset becomes 0 and the output multiplier
-  // s_a * s_b / s_out takes the new scale. Its output becomes int16 too (a format of its own)
-  // where it reaches a 16x8 layer and is not a model output (a squeeze-excitation gate before
-  // the block's projection). Returns the extra bytes, as route.
-  std::int64_t multiply_int16(QNode& n, std::size_t r, int value, const QuantParam& narrow, float wide) {
+  // A multiplication or addition reading `value` (int8 format `narrow` before, int16 of scale
+  // `wide` now) as one or both operands: each such operand's offset becomes 0 and its scale
+  // enters the multipliers (a mul's output multiplier s_a * s_b / s_out; an add's operand
+  // multiplier s_x / (2 max), the max kept, and its headroom down to 15 bits, the output
+  // multiplier 2^5 larger). Its output becomes int16 too (a format of its own) where it reaches
+  // a 16x8 layer and is not a model output (a squeeze-excitation gate before the block's
+  // projection; a residual add before the next block). Returns the extra bytes, as route.
+  std::int64_t binary_int16(QNode& n, std::size_t r, int value, const QuantParam& narrow, float wide) {
+    const bool add = n.kernel == QKernel::Add;
     const BinaryOperands ops = binary_operands(n);
-    double factor = 1.0;
-    for (const auto& [input, offset] : {std::pair{ops.a_input, "a_offset"}, std::pair{ops.b_input, "b_offset"}}) {
+    double output_factor = 1.0;
+    for (const auto& [input, name] : {std::pair{ops.a_input, "a"}, std::pair{ops.b_input, "b"}}) {
       if (input != value) continue;
-      factor *= double(wide) / double(narrow.scale);
-      n.ints[offset] = 0;
+      const double factor = double(wide) / double(narrow.scale);
+      if (add) {
+        scale_scalar(n, std::string(name) + "_multiplier", std::string(name) + "_shift", factor);
+      } else {
+        output_factor *= factor;
+      }
+      n.ints[std::string(name) + "_offset"] = 0;
+    }
+    if (add && n.ints.at("left_shift") > 15) {
+      output_factor *= std::ldexp(1.0, int(n.ints.at("left_shift")) - 15);
+      n.ints["left_shift"] = 15;
     }
     QValue& out = q_.values[std::size_t(n.output)];
     std::int64_t extra = 0;
@@ -191,17 +206,21 @@ class Widener {
     const bool widen_output = out.quant.bits == 8 && !is_output(q_, n.output) && read_by_mac(q_, n.output);
     if (widen_output) {
       out.quant = int16_param(out);
-      factor *= double(out_narrow.scale) / double(out.quant.scale);
+      output_factor *= double(out_narrow.scale) / double(out.quant.scale);
       n.ints["output_offset"] = 0;
       clamp_to_int16(n, out.quant);
     }
-    const QuantizedMultiplier m = quantize_multiplier(
-        multiplier_value({std::int32_t(n.ints.at("output_multiplier")), std::int32_t(n.ints.at("output_shift"))}) *
-        factor);
-    n.ints["output_multiplier"] = m.multiplier;
-    n.ints["output_shift"] = m.shift;
+    scale_scalar(n, "output_multiplier", "output_shift", output_factor);
     if (widen_output) extra += element_count(out.shape) + route(n.output, out_narrow, r);
     return extra;
+  }
+
+  // A scalar requantization (ints `multiplier`, `shift`) multiplied by `factor`.
+  static void scale_scalar(QNode& n, const std::string& multiplier, const std::string& shift, double factor) {
+    const QuantizedMultiplier m = quantize_multiplier(
+        multiplier_value({std::int32_t(n.ints.at(multiplier)), std::int32_t(n.ints.at(shift))}) * factor);
+    n.ints[multiplier] = m.multiplier;
+    n.ints[shift] = m.shift;
   }
 
   // A table lookup reading an int16 tensor of scale `wide_in`: its output becomes int16 in a
@@ -242,8 +261,8 @@ class Widener {
       QNode& n = q_.nodes[r];
       if (is_mac(n) && n.inputs[0] == value) {
         read_int16(n, narrow, wide);
-      } else if (mul_reads_int16(n, value)) {
-        extra += multiply_int16(n, r, value, narrow, wide);
+      } else if (binary_reads_int16(n, value)) {
+        extra += binary_int16(n, r, value, narrow, wide);
       } else if (carries_int16(q_, n, value, narrow) &&
                  ((n.kernel != QKernel::AvgPool && n.kernel != QKernel::Lookup) ||
                   read_by_mac(q_, n.output))) {  // (their own format pays then)

@@ -315,6 +315,13 @@ struct AddParams {
 // subtracted instead of added. It is not a negated b multiplier: TFLite's roundings are not
 // symmetric, so -requantize_tflite(x, M, S) and requantize_tflite(x, -M, S) differ on ties.
 void add_s8(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output);
+// The same sum with int16 tensors among its operands and output (`*_bits` 8 or 16; an int16
+// tensor is symmetric: offset 0; act_min/act_max in the output's steps), tinyq's rounding.
+// The host keeps left_shift <= 15 here, so that |q| * 2^left_shift <= 2^30 for an int16
+// operand (and 255 * 2^15 for an int8 one) and the rescaled sum stays within int32. One
+// portable loop for every path (the 16x8 scheme: a residual add).
+void add_wide(const AddParams& p, const BroadcastShape& s, const void* a, int32_t a_bits, const void* b, int32_t b_bits,
+              void* output, int32_t output_bits);
 
 struct MulParams {
   int32_t a_offset, b_offset, output_offset;
