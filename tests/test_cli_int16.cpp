@@ -23,6 +23,29 @@ class CliInt16 : public Cli {
     last_ = q;
     return tqm;
   }
+  // The model's .tqm from `quantize` (best: auto int16) on random inputs in [0, 1].
+  fs::path quantized_model(const std::string& name, const std::string& bytes) {
+    const fs::path model = write(name + ".onnx", bytes);
+    tinyq::write_npy(data_.string(), Tensor::from_floats({64, 2, 4, 4}, random_values(64 * 32, 7, 0.0f, 1.0f)));
+    const fs::path tqm = dir_ / (name + ".tqm");
+    Result q = run("quantize " + model.string() + " --calib " + data_.string() + " -o " + tqm.string());
+    EXPECT_EQ(q.code, 0) << q.err;
+    return tqm;
+  }
+  // `generate` calls `kernel`, and the firmware on the emulated M4 and M55 gives the host's
+  // bytes for 16 samples.
+  void expect_firmware_calls_and_equals_host(const fs::path& tqm, const std::string& kernel) {
+    const fs::path out = dir_ / "fw";
+    Result g = run("generate " + tqm.string() + " --target cortex-m4 -o " + out.string() + " --name net");
+    ASSERT_EQ(g.code, 0) << g.err;
+    EXPECT_NE(slurp(out / "net.cpp").find("rt::" + kernel + "("), std::string::npos) << kernel;
+    for (const char* target : {"cortex-m4", "cortex-m55"}) {
+      Result v =
+          run("verify " + tqm.string() + " --target " + target + " --data " + data_.string() + " --count 16 --json");
+      ASSERT_EQ(v.code, 0) << target << ": " << v.err;
+      EXPECT_EQ(nlohmann::json::parse(v.out)["mismatches"], 0) << target;
+    }
+  }
   fs::path data_ = dir_ / "x.npy";
   Result last_;
 };
@@ -85,72 +108,21 @@ TEST_F(CliInt16, Int16MaxPoolingOnCortexM4EqualsTheHost) {
   EXPECT_EQ(nlohmann::json::parse(v.out)["mismatches"], 0);
 }
 
+// The 16x8 scheme's other int16 kernels, each on a cancellation model that needs it.
 TEST_F(CliInt16, Int16AveragePoolingOnCortexM4AndM55EqualsTheHost) {
-  const fs::path tqm = quantized("", true, true);
-  const fs::path out = dir_ / "fw";
-  Result g = run("generate " + tqm.string() + " --target cortex-m4 -o " + out.string() + " --name cancel");
-  ASSERT_EQ(g.code, 0) << g.err;
-  EXPECT_NE(slurp(out / "cancel.cpp").find("rt::avg_pool2d_s16("), std::string::npos);
-  for (const char* target : {"cortex-m4", "cortex-m55"}) {
-    Result v =
-        run("verify " + tqm.string() + " --target " + target + " --data " + data_.string() + " --count 16 --json");
-    ASSERT_EQ(v.code, 0) << target << ": " << v.err;
-    EXPECT_EQ(nlohmann::json::parse(v.out)["mismatches"], 0) << target;
-  }
+  expect_firmware_calls_and_equals_host(quantized("", true, true), "avg_pool2d_s16");
 }
 
 TEST_F(CliInt16, Int16MultiplicationOnCortexM4AndM55EqualsTheHost) {
-  const fs::path model = write("gated.onnx", gated_cancellation_model_bytes());
-  tinyq::write_npy(data_.string(), Tensor::from_floats({64, 2, 4, 4}, random_values(64 * 32, 7, 0.0f, 1.0f)));
-  const fs::path tqm = dir_ / "gated.tqm";
-  Result q = run("quantize " + model.string() + " --calib " + data_.string() + " -o " + tqm.string());
-  ASSERT_EQ(q.code, 0) << q.err;
-  const fs::path out = dir_ / "fw";
-  Result g = run("generate " + tqm.string() + " --target cortex-m4 -o " + out.string() + " --name gated");
-  ASSERT_EQ(g.code, 0) << g.err;
-  EXPECT_NE(slurp(out / "gated.cpp").find("rt::mul_wide("), std::string::npos);
-  for (const char* target : {"cortex-m4", "cortex-m55"}) {
-    Result v =
-        run("verify " + tqm.string() + " --target " + target + " --data " + data_.string() + " --count 16 --json");
-    ASSERT_EQ(v.code, 0) << target << ": " << v.err;
-    EXPECT_EQ(nlohmann::json::parse(v.out)["mismatches"], 0) << target;
-  }
+  expect_firmware_calls_and_equals_host(quantized_model("gated", gated_cancellation_model_bytes()), "mul_wide");
 }
 
 TEST_F(CliInt16, Int16AddOnCortexM4AndM55EqualsTheHost) {
-  const fs::path model = write("residual.onnx", residual_cancellation_model_bytes());
-  tinyq::write_npy(data_.string(), Tensor::from_floats({64, 2, 4, 4}, random_values(64 * 32, 7, 0.0f, 1.0f)));
-  const fs::path tqm = dir_ / "residual.tqm";
-  Result q = run("quantize " + model.string() + " --calib " + data_.string() + " -o " + tqm.string());
-  ASSERT_EQ(q.code, 0) << q.err;
-  const fs::path out = dir_ / "fw";
-  Result g = run("generate " + tqm.string() + " --target cortex-m4 -o " + out.string() + " --name residual");
-  ASSERT_EQ(g.code, 0) << g.err;
-  EXPECT_NE(slurp(out / "residual.cpp").find("rt::add_wide("), std::string::npos);
-  for (const char* target : {"cortex-m4", "cortex-m55"}) {
-    Result v =
-        run("verify " + tqm.string() + " --target " + target + " --data " + data_.string() + " --count 16 --json");
-    ASSERT_EQ(v.code, 0) << target << ": " << v.err;
-    EXPECT_EQ(nlohmann::json::parse(v.out)["mismatches"], 0) << target;
-  }
+  expect_firmware_calls_and_equals_host(quantized_model("residual", residual_cancellation_model_bytes()), "add_wide");
 }
 
 TEST_F(CliInt16, Int16LookupOnCortexM4AndM55EqualsTheHost) {
-  const fs::path model = write("tanh.onnx", tanh_cancellation_model_bytes());
-  tinyq::write_npy(data_.string(), Tensor::from_floats({64, 2, 4, 4}, random_values(64 * 32, 7, 0.0f, 1.0f)));
-  const fs::path tqm = dir_ / "tanh.tqm";
-  Result q = run("quantize " + model.string() + " --calib " + data_.string() + " -o " + tqm.string());
-  ASSERT_EQ(q.code, 0) << q.err;
-  const fs::path out = dir_ / "fw";
-  Result g = run("generate " + tqm.string() + " --target cortex-m4 -o " + out.string() + " --name tanh");
-  ASSERT_EQ(g.code, 0) << g.err;
-  EXPECT_NE(slurp(out / "tanh.cpp").find("rt::lookup_s16("), std::string::npos);
-  for (const char* target : {"cortex-m4", "cortex-m55"}) {
-    Result v =
-        run("verify " + tqm.string() + " --target " + target + " --data " + data_.string() + " --count 16 --json");
-    ASSERT_EQ(v.code, 0) << target << ": " << v.err;
-    EXPECT_EQ(nlohmann::json::parse(v.out)["mismatches"], 0) << target;
-  }
+  expect_firmware_calls_and_equals_host(quantized_model("tanh", tanh_cancellation_model_bytes()), "lookup_s16");
 }
 
 // An int16 tensor with a reader that has no 16x8 kernel (small_cnn's residual add): the

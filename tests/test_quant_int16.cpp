@@ -46,6 +46,36 @@ int bits_of(const QGraph& q, const std::string& node) {
   return -1;
 }
 
+Graph imported(const std::string& bytes, const char* name) {
+  Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), name);
+  simplify(g);
+  return g;
+}
+
+// A cancellation model int8 cannot hold (below 15 dB), quantized with `auto`: the nodes named
+// int16 are, nothing is copied back to int8, and at least 15 dB come back. Returns the model.
+QGraph expect_auto_fixes(const Graph& g, std::initializer_list<const char*> int16_nodes) {
+  const InputSamples calib = samples(300, 1), check = samples(200, 2);
+  const double int8_sqnr = output_sqnr_db(quantize(g, calib, options("off")), check, 1);
+  QGraph q = quantize(g, calib, options("auto"));
+  for (const char* node : int16_nodes) EXPECT_EQ(bits_of(q, node), 16) << node;
+  for (const QNode& n : q.nodes) EXPECT_NE(n.kernel, QKernel::Requantize) << n.name;
+  const double sqnr = output_sqnr_db(q, check, 1);
+  EXPECT_LT(int8_sqnr, 15.0);
+  EXPECT_GT(sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << sqnr << " dB";
+  EXPECT_NO_THROW(validate_qgraph(q, "test"));
+  return q;
+}
+
+// `q` with `change` made to its nodes of `kernel` no longer validates.
+template <typename Change>
+void expect_refused(const QGraph& q, QKernel kernel, const char* what, Change change) {
+  QGraph bad = q;
+  for (QNode& n : bad.nodes)
+    if (n.kernel == kernel) change(n);
+  EXPECT_THROW(validate_qgraph(bad, "test"), Error) << what;
+}
+
 TEST(Int16, Int8CannotHoldTheModelAndAutoFindsTheLayerThatFixesIt) {
   const Graph g = cancellation_model();
   const InputSamples calib = samples(300, 1), check = samples(200, 2);
@@ -86,99 +116,39 @@ TEST(Int16, MaxPoolingCarriesTheInt16TensorOn) {
 // An average pooling between the layers carries it on too (avg_pool2d_s16), into an int16
 // format of its own; the .tqm validator refuses what that kernel does not do.
 TEST(Int16, AveragePoolingCarriesTheInt16TensorOn) {
-  const Graph g = cancellation_model(true, true);
-  const InputSamples calib = samples(300, 1), check = samples(200, 2);
-  const QGraph int8 = quantize(g, calib, options("off"));
-  const double int8_sqnr = output_sqnr_db(int8, check, 1);
-  const QGraph q = quantize(g, calib, options("auto"));
-  EXPECT_EQ(bits_of(q, "wide"), 16);
-  EXPECT_EQ(bits_of(q, "pool"), 16);
-  for (const QNode& n : q.nodes) EXPECT_NE(n.kernel, QKernel::Requantize) << n.name;
-  const double sqnr = output_sqnr_db(q, check, 1);
-  EXPECT_LT(int8_sqnr, 15.0);
-  EXPECT_GT(sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << sqnr << " dB";
+  const QGraph q = expect_auto_fixes(cancellation_model(true, true), {"wide", "pool"});
   // The same model again from its .tqm.
+  const InputSamples check = samples(200, 2);
   const std::vector<std::uint8_t> bytes = serialize_tqm(q);
   const QGraph back = deserialize_tqm(bytes.data(), bytes.size(), "m.tqm");
-  EXPECT_EQ(output_sqnr_db(back, check, 1), sqnr);
-
-  auto pool_of = [](QGraph& m) -> QNode& {
-    for (QNode& n : m.nodes)
-      if (n.kernel == QKernel::AvgPool) return n;
-    throw std::runtime_error("no average pooling");
-  };
-  auto refused = [&](const char* what, auto change) {
-    QGraph bad = q;
-    change(pool_of(bad));
-    EXPECT_THROW(validate_qgraph(bad, "test"), Error) << what;
-  };
-  refused("an offset", [](QNode& n) { n.ints["input_offset"] = 3; });
-  refused("TFLite's rounding", [](QNode& n) { n.ints["rounding"] = rt::kRoundTflite; });
-  refused("truncation", [](QNode& n) { n.ints["truncate"] = 1; });
-  EXPECT_NO_THROW(validate_qgraph(q, "test"));
+  EXPECT_EQ(output_sqnr_db(back, check, 1), output_sqnr_db(q, check, 1));
+  expect_refused(q, QKernel::AvgPool, "an offset", [](QNode& n) { n.ints["input_offset"] = 3; });
+  expect_refused(q, QKernel::AvgPool, "TFLite's rounding", [](QNode& n) { n.ints["rounding"] = rt::kRoundTflite; });
+  expect_refused(q, QKernel::AvgPool, "truncation", [](QNode& n) { n.ints["truncate"] = 1; });
 }
 
 // A multiplication by a gate (squeeze-excitation's form) reads the int16 tensor (mul_wide) and,
 // since the next layer is a 16x8 one, writes int16 too; the gate itself stays int8.
 TEST(Int16, MultiplicationByAGateCarriesTheInt16TensorOn) {
-  const std::string bytes = testing::gated_cancellation_model_bytes();
-  Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "gated.onnx");
-  simplify(g);
-  const InputSamples calib = samples(300, 1), check = samples(200, 2);
-  const double int8_sqnr = output_sqnr_db(quantize(g, calib, options("off")), check, 1);
-  const QGraph q = quantize(g, calib, options("auto"));
-  EXPECT_EQ(bits_of(q, "wide"), 16);
-  EXPECT_EQ(bits_of(q, "gate"), 16);
+  const QGraph q =
+      expect_auto_fixes(imported(testing::gated_cancellation_model_bytes(), "gated.onnx"), {"wide", "gate"});
   EXPECT_EQ(bits_of(q, "excite"), 8);
-  for (const QNode& n : q.nodes) EXPECT_NE(n.kernel, QKernel::Requantize) << n.name;
-  const double sqnr = output_sqnr_db(q, check, 1);
-  EXPECT_LT(int8_sqnr, 15.0);
-  EXPECT_GT(sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << sqnr << " dB";
-  EXPECT_NO_THROW(validate_qgraph(q, "test"));
-  QGraph bad = q;  // mul_wide rounds as tinyq does only
-  for (QNode& n : bad.nodes)
-    if (n.kernel == QKernel::Mul) n.ints["rounding"] = rt::kRoundTflite;
-  EXPECT_THROW(validate_qgraph(bad, "test"), Error);
+  expect_refused(q, QKernel::Mul, "TFLite's rounding", [](QNode& n) { n.ints["rounding"] = rt::kRoundTflite; });
 }
 
 // A residual add reads the int16 tensor (add_wide, 15 bits of headroom) and writes int16 for
 // the next layer; its int8 operand stays int8.
 TEST(Int16, ResidualAddsCarryTheInt16TensorOn) {
-  const std::string bytes = testing::residual_cancellation_model_bytes();
-  Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "residual.onnx");
-  simplify(g);
-  const InputSamples calib = samples(300, 1), check = samples(200, 2);
-  const double int8_sqnr = output_sqnr_db(quantize(g, calib, options("off")), check, 1);
-  const QGraph q = quantize(g, calib, options("auto"));
-  EXPECT_EQ(bits_of(q, "sum"), 16);
-  EXPECT_EQ(bits_of(q, "wide"), 16);
-  for (const QNode& n : q.nodes) EXPECT_NE(n.kernel, QKernel::Requantize) << n.name;
-  const double sqnr = output_sqnr_db(q, check, 1);
-  EXPECT_LT(int8_sqnr, 15.0);
-  EXPECT_GT(sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << sqnr << " dB";
-  EXPECT_NO_THROW(validate_qgraph(q, "test"));
-  QGraph bad = q;  // an int16 operand shifted by 20 bits would overflow int32
-  for (QNode& n : bad.nodes)
-    if (n.kernel == QKernel::Add) n.ints["left_shift"] = 20;
-  EXPECT_THROW(validate_qgraph(bad, "test"), Error);
+  const QGraph q =
+      expect_auto_fixes(imported(testing::residual_cancellation_model_bytes(), "residual.onnx"), {"wide", "sum"});
+  // An int16 operand shifted by 20 bits would overflow int32.
+  expect_refused(q, QKernel::Add, "a 20-bit headroom", [](QNode& n) { n.ints["left_shift"] = 20; });
 }
 
 // A table lookup (a smooth unary op) reads the int16 tensor and writes int16 through the
 // interpolated table (lookup_s16), rebuilt from the float op.
 TEST(Int16, LookupTablesCarryTheInt16TensorOn) {
-  const std::string bytes = testing::tanh_cancellation_model_bytes();
-  Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "tanh.onnx");
-  simplify(g);
-  const InputSamples calib = samples(300, 1), check = samples(200, 2);
-  const double int8_sqnr = output_sqnr_db(quantize(g, calib, options("off")), check, 1);
-  const QGraph q = quantize(g, calib, options("auto"));
-  EXPECT_EQ(bits_of(q, "wide"), 16);
-  EXPECT_EQ(bits_of(q, "tanh"), 16);
-  for (const QNode& n : q.nodes) EXPECT_NE(n.kernel, QKernel::Requantize) << n.name;
-  const double sqnr = output_sqnr_db(q, check, 1);
-  EXPECT_LT(int8_sqnr, 15.0);
-  EXPECT_GT(sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << sqnr << " dB";
-  EXPECT_NO_THROW(validate_qgraph(q, "test"));
+  const QGraph q = expect_auto_fixes(imported(testing::tanh_cancellation_model_bytes(), "tanh.onnx"), {"wide", "tanh"});
   // The table against tanh itself over every int16 input: within one and a half output steps
   // (rounding of the breakpoints and of the interpolation, and the curve between them).
   for (const QNode& n : q.nodes) {
@@ -195,10 +165,7 @@ TEST(Int16, LookupTablesCarryTheInt16TensorOn) {
       worst = std::max(worst, std::fabs(out[i] - std::tanh(double(in[i]) * s_in) / s_out));
     EXPECT_LT(worst, 1.5) << "output steps";
   }
-  QGraph bad = q;  // the interpolated table has 513 entries
-  for (QNode& n : bad.nodes)
-    if (n.kernel == QKernel::Lookup) n.i32["table16"].pop_back();
-  EXPECT_THROW(validate_qgraph(bad, "test"), Error);
+  expect_refused(q, QKernel::Lookup, "a short table", [](QNode& n) { n.i32["table16"].pop_back(); });
 }
 
 // The cancellation two layers later: [x0 + x1/127, x0] passes through an identity conv before

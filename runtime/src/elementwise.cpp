@@ -133,61 +133,53 @@ void mul_loop(const MulParams& p, const BroadcastShape& s, const int8_t* a, cons
   });
 }
 
-// add_wide's loop for one combination of element types (tinyq's rounding).
-template <typename A, typename B, typename Out>
-void add_wide_loop(const AddParams& p, const BroadcastShape& s, const void* a, const void* b, void* output) {
-  const int32_t headroom = static_cast<int32_t>(1) << p.left_shift;
+// add_wide's and mul_wide's element loops (tinyq's rounding): op(qa, qb), the output value
+// already clamped to act_min / act_max (the output's steps), for each output element, for one
+// combination of element types.
+template <typename A, typename B, typename Out, typename Op>
+void wide_loop(const BroadcastShape& s, const void* a, const void* b, void* output, const Op& op) {
   for_each_broadcast(s, static_cast<const A*>(a), static_cast<const B*>(b), static_cast<Out*>(output),
-                     [&p, headroom](int32_t qa, int32_t qb) {
-                       const int32_t ra = requantize((qa + p.a_offset) * headroom, p.a_multiplier, p.a_shift);
-                       const int32_t rb = requantize((qb + p.b_offset) * headroom, p.b_multiplier, p.b_shift);
-                       return detail::offset_and_clamp<Out>(requantize(ra + rb, p.output_multiplier, p.output_shift),
-                                                            p.output_offset, p.act_min, p.act_max);
-                     });
+                     [&op](int32_t qa, int32_t qb) { return static_cast<Out>(op(qa, qb)); });
 }
 
-template <typename A, typename B>
-void add_wide_out(const AddParams& p, const BroadcastShape& s, const void* a, const void* b, void* output,
-                  int32_t output_bits) {
-  if (output_bits == 16) return add_wide_loop<A, B, int16_t>(p, s, a, b, output);
-  add_wide_loop<A, B, int8_t>(p, s, a, b, output);
-}
-
-// mul_wide's loop for one combination of element types (tinyq's rounding).
-template <typename A, typename B, typename Out>
-void mul_wide_loop(const MulParams& p, const BroadcastShape& s, const void* a, const void* b, void* output) {
-  for_each_broadcast(s, static_cast<const A*>(a), static_cast<const B*>(b), static_cast<Out*>(output),
-                     [&p](int32_t qa, int32_t qb) {
-                       // |product| <= 2^15 * 2^15 (an int16 operand has offset 0): exact in int32.
-                       const int32_t product = (qa + p.a_offset) * (qb + p.b_offset);
-                       return detail::offset_and_clamp<Out>(requantize(product, p.output_multiplier, p.output_shift),
-                                                            p.output_offset, p.act_min, p.act_max);
-                     });
-}
-
-template <typename A, typename B>
-void mul_wide_out(const MulParams& p, const BroadcastShape& s, const void* a, const void* b, void* output,
-                  int32_t output_bits) {
-  if (output_bits == 16) return mul_wide_loop<A, B, int16_t>(p, s, a, b, output);
-  mul_wide_loop<A, B, int8_t>(p, s, a, b, output);
+// Runs `op` over the widths: int8 or int16 operands and output.
+template <typename Op>
+void with_widths(const BroadcastShape& s, const void* a, int32_t a_bits, const void* b, int32_t b_bits, void* output,
+                 int32_t output_bits, const Op& op) {
+  const int32_t kind = (a_bits == 16 ? 4 : 0) + (b_bits == 16 ? 2 : 0) + (output_bits == 16 ? 1 : 0);
+  switch (kind) {
+    case 0: return wide_loop<int8_t, int8_t, int8_t>(s, a, b, output, op);
+    case 1: return wide_loop<int8_t, int8_t, int16_t>(s, a, b, output, op);
+    case 2: return wide_loop<int8_t, int16_t, int8_t>(s, a, b, output, op);
+    case 3: return wide_loop<int8_t, int16_t, int16_t>(s, a, b, output, op);
+    case 4: return wide_loop<int16_t, int8_t, int8_t>(s, a, b, output, op);
+    case 5: return wide_loop<int16_t, int8_t, int16_t>(s, a, b, output, op);
+    case 6: return wide_loop<int16_t, int16_t, int8_t>(s, a, b, output, op);
+    default: return wide_loop<int16_t, int16_t, int16_t>(s, a, b, output, op);
+  }
 }
 
 }  // namespace
 
 void add_wide(const AddParams& p, const BroadcastShape& s, const void* a, int32_t a_bits, const void* b, int32_t b_bits,
               void* output, int32_t output_bits) {
-  if (a_bits == 16 && b_bits == 16) return add_wide_out<int16_t, int16_t>(p, s, a, b, output, output_bits);
-  if (a_bits == 16) return add_wide_out<int16_t, int8_t>(p, s, a, b, output, output_bits);
-  if (b_bits == 16) return add_wide_out<int8_t, int16_t>(p, s, a, b, output, output_bits);
-  add_wide_out<int8_t, int8_t>(p, s, a, b, output, output_bits);
+  const int32_t headroom = static_cast<int32_t>(1) << p.left_shift;
+  with_widths(s, a, a_bits, b, b_bits, output, output_bits, [&p, headroom](int32_t qa, int32_t qb) {
+    const int32_t ra = requantize((qa + p.a_offset) * headroom, p.a_multiplier, p.a_shift);
+    const int32_t rb = requantize((qb + p.b_offset) * headroom, p.b_multiplier, p.b_shift);
+    return detail::offset_and_clamp<int32_t>(requantize(ra + rb, p.output_multiplier, p.output_shift), p.output_offset,
+                                             p.act_min, p.act_max);
+  });
 }
 
 void mul_wide(const MulParams& p, const BroadcastShape& s, const void* a, int32_t a_bits, const void* b, int32_t b_bits,
               void* output, int32_t output_bits) {
-  if (a_bits == 16 && b_bits == 16) return mul_wide_out<int16_t, int16_t>(p, s, a, b, output, output_bits);
-  if (a_bits == 16) return mul_wide_out<int16_t, int8_t>(p, s, a, b, output, output_bits);
-  if (b_bits == 16) return mul_wide_out<int8_t, int16_t>(p, s, a, b, output, output_bits);
-  mul_wide_out<int8_t, int8_t>(p, s, a, b, output, output_bits);
+  with_widths(s, a, a_bits, b, b_bits, output, output_bits, [&p](int32_t qa, int32_t qb) {
+    // |product| <= 2^15 * 2^15 (an int16 operand has offset 0): exact in int32.
+    const int32_t product = (qa + p.a_offset) * (qb + p.b_offset);
+    return detail::offset_and_clamp<int32_t>(requantize(product, p.output_multiplier, p.output_shift), p.output_offset,
+                                             p.act_min, p.act_max);
+  });
 }
 
 void mul_s8_portable(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {

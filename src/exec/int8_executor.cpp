@@ -67,6 +67,15 @@ Step one_input_step(const QNode& n, const Params& p, Kernel kernel) {
   return [=](Workspace& ws) { kernel(p, ws.ptr[in], ws.ptr[out]); };
 }
 
+// The same for an int16 kernel (max_pool2d_s16, avg_pool2d_s16): int16 in and out.
+template <typename Params, typename Kernel>
+Step one_int16_step(const QNode& n, const Params& p, Kernel kernel) {
+  const std::size_t in = std::size_t(n.inputs.at(0)), out = std::size_t(n.output);
+  return [=](Workspace& ws) {
+    kernel(p, reinterpret_cast<const std::int16_t*>(ws.ptr[in]), reinterpret_cast<std::int16_t*>(ws.ptr[out]));
+  };
+}
+
 // Conv, depthwise and dense through the host fast paths, bit-identical to rt::conv2d_s8,
 // rt::depthwise_conv2d_s8 and rt::dense_s8 (tests/test_exec_int8_*). Raises the scratch the
 // workspaces must hold.
@@ -187,22 +196,11 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
       if (has_int16_tensor(graph, n)) return wide_binary_step(graph, n);
       return binary_step(n);
     case QKernel::MaxPool:
-      if (graph.values[std::size_t(out)].quant.bits == 16) {
-        const rt::PoolParams p = pool_params(n);
-        return [=](Workspace& ws) {
-          rt::max_pool2d_s16(p, reinterpret_cast<const std::int16_t*>(ws.ptr[std::size_t(ins.at(0))]),
-                             reinterpret_cast<std::int16_t*>(ws.ptr[std::size_t(out)]));
-        };
-      }
+      if (graph.values[std::size_t(out)].quant.bits == 16) return one_int16_step(n, pool_params(n), rt::max_pool2d_s16);
       return one_input_step(n, pool_params(n), rt::max_pool2d_s8);
     case QKernel::AvgPool:
-      if (graph.values[std::size_t(out)].quant.bits == 16) {
-        const rt::AvgPoolParams p = avg_pool_params(n);
-        return [=](Workspace& ws) {
-          rt::avg_pool2d_s16(p, reinterpret_cast<const std::int16_t*>(ws.ptr[std::size_t(ins.at(0))]),
-                             reinterpret_cast<std::int16_t*>(ws.ptr[std::size_t(out)]));
-        };
-      }
+      if (graph.values[std::size_t(out)].quant.bits == 16)
+        return one_int16_step(n, avg_pool_params(n), rt::avg_pool2d_s16);
       return one_input_step(n, avg_pool_params(n), rt::avg_pool2d_s8);
     case QKernel::Pad: return one_input_step(n, pad_params(n), rt::pad_s8);
     case QKernel::Prelu: return one_input_step(n, prelu_params(n), rt::prelu_s8);
