@@ -234,7 +234,7 @@ class Widener {
     const auto f = fops::unary_function(source->op, source->attrs);
     const float lo = source->attrs.get_float("act_min", -std::numeric_limits<float>::infinity());
     const float hi = source->attrs.get_float("act_max", std::numeric_limits<float>::infinity());
-    std::vector<std::int32_t> table(std::size_t(rt::kLookup16Entries));
+    std::vector<std::int32_t> table(static_cast<std::size_t>(rt::kLookup16Entries));
     for (std::size_t k = 0; k < table.size(); ++k) {
       const float x = wide_in * float(-32768 + 128 * std::int64_t(k));
       const double y = double(std::clamp(f(x), lo, hi)) / double(out.quant.scale);
