@@ -82,7 +82,8 @@ std::string why_not(const QGraph& q, const QNode& n) {
   if (q.values[std::size_t(n.output)].quant.bits == 16) return "its output is int16 already";
   if (is_output(q, n.output)) return "its output is a model output, and the model's outputs are int8";
   if (!read_by_mac(q, n.output))
-    return "no conv, depthwise or dense layer reads its output (int16 would only add a requantization)";
+    return "no conv, depthwise or dense layer reads its output, directly or through reshapes, poolings, adds, "
+           "muls or lookups (int16 would only add a requantization)";
   return {};
 }
 
