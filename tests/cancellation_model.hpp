@@ -7,59 +7,61 @@
 // max pooling between the two layers (the difference is then of the two channels' maxima), or
 // with `average` too a 2x2 average pooling (of their means).
 #include <string>
+#include <vector>
 
 #include "onnx_builder.hpp"
 
 namespace tinyq::testing {
 
-inline std::string cancellation_model_bytes(bool pool = false, bool average = false) {
+// The pieces every model below is built from: x [N, 2, 4, 4] in, y out; 1x1 convs of 2 -> 2
+// channels without bias (weights row by row): "wide" [x0 + x1/127, x0], a copy of channel 0
+// into both ([x0, x0]), the difference [a0 - a1, a1 - a0].
+inline OnnxBuilder cancellation_frame() {
   OnnxBuilder b;
   b.input("x", {-1, 2, 4, 4}).output("y");
-  b.initializer("w1", {2, 2, 1, 1}, {1.0f, 1.0f / 127.0f, 1.0f, 0.0f});
-  b.initializer("b1", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "wide");
+  return b;
+}
+inline const std::vector<float> kWideWeights = {1.0f, 1.0f / 127.0f, 1.0f, 0.0f};
+inline const std::vector<float> kCopyChannel0 = {1.0f, 0.0f, 1.0f, 0.0f};
+inline const std::vector<float> kDifference = {1.0f, -1.0f, -1.0f, 1.0f};
+inline void conv1x1(OnnxBuilder& b, const std::string& from, const std::string& to, const std::string& name,
+                    const std::vector<float>& weights) {
+  b.initializer(name + "/w", {2, 2, 1, 1}, weights);
+  b.initializer(name + "/b", {2}, {0.0f, 0.0f});
+  b.node("Conv", {from, name + "/w", name + "/b"}, {to}, name);
+}
+
+inline std::string cancellation_model_bytes(bool pool = false, bool average = false) {
+  OnnxBuilder b = cancellation_frame();
+  conv1x1(b, "x", "c1", "wide", kWideWeights);
   b.node("Relu", {"c1"}, {pool ? "r0" : "r1"}, "relu");
   if (pool) {
     auto& mp = b.node(average ? "AveragePool" : "MaxPool", {"r0"}, {"r1"}, "pool");
     OnnxBuilder::set_ints(mp, "kernel_shape", {2, 2});
     OnnxBuilder::set_ints(mp, "strides", {2, 2});
   }
-  b.initializer("w2", {2, 2, 1, 1}, {1.0f, -1.0f, -1.0f, 1.0f});
-  b.initializer("b2", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"r1", "w2", "b2"}, {"y"}, "difference");
+  conv1x1(b, "r1", "y", "difference", kDifference);
   return b.bytes();
 }
 
 // The same cancellation across a residual add: y = conv 1x1 of (conv 1x1 of x + skip), the skip
 // [x0, x0] another 1x1 conv of x, so the sum is [2 x0 + x1/127, 2 x0] (the Add named "sum").
 inline std::string residual_cancellation_model_bytes() {
-  OnnxBuilder b;
-  b.input("x", {-1, 2, 4, 4}).output("y");
-  b.initializer("w1", {2, 2, 1, 1}, {1.0f, 1.0f / 127.0f, 1.0f, 0.0f});
-  b.initializer("b1", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "wide");
-  b.initializer("ws", {2, 2, 1, 1}, {1.0f, 0.0f, 1.0f, 0.0f});
-  b.initializer("bs", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"x", "ws", "bs"}, {"c2"}, "skip");
+  OnnxBuilder b = cancellation_frame();
+  conv1x1(b, "x", "c1", "wide", kWideWeights);
+  conv1x1(b, "x", "c2", "skip", kCopyChannel0);
   b.node("Add", {"c1", "c2"}, {"s"}, "sum");
-  b.initializer("w2", {2, 2, 1, 1}, {1.0f, -1.0f, -1.0f, 1.0f});
-  b.initializer("b2", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"s", "w2", "b2"}, {"y"}, "difference");
+  conv1x1(b, "s", "y", "difference", kDifference);
   return b.bytes();
 }
 
 // The same cancellation through a smooth unary op: y = conv 1x1 of tanh(conv 1x1 of x), the
 // difference tanh(x0 + x1/127) - tanh(x0) (a lookup table between the layers, named "tanh").
 inline std::string tanh_cancellation_model_bytes() {
-  OnnxBuilder b;
-  b.input("x", {-1, 2, 4, 4}).output("y");
-  b.initializer("w1", {2, 2, 1, 1}, {1.0f, 1.0f / 127.0f, 1.0f, 0.0f});
-  b.initializer("b1", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "wide");
+  OnnxBuilder b = cancellation_frame();
+  conv1x1(b, "x", "c1", "wide", kWideWeights);
   b.node("Tanh", {"c1"}, {"t"}, "tanh");
-  b.initializer("w2", {2, 2, 1, 1}, {1.0f, -1.0f, -1.0f, 1.0f});
-  b.initializer("b2", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"t", "w2", "b2"}, {"y"}, "difference");
+  conv1x1(b, "t", "y", "difference", kDifference);
   return b.bytes();
 }
 
@@ -68,21 +70,14 @@ inline std::string tanh_cancellation_model_bytes() {
 // copies x0 into both), then y = conv 1x1 of m: [m0 - m1, m1 - m0] = +-gate * x1/127. The Mul
 // named "gate" reads the wide layer's output.
 inline std::string gated_cancellation_model_bytes() {
-  OnnxBuilder b;
-  b.input("x", {-1, 2, 4, 4}).output("y");
-  b.initializer("w1", {2, 2, 1, 1}, {1.0f, 1.0f / 127.0f, 1.0f, 0.0f});
-  b.initializer("b1", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "wide");
+  OnnxBuilder b = cancellation_frame();
+  conv1x1(b, "x", "c1", "wide", kWideWeights);
   b.node("Relu", {"c1"}, {"r1"}, "relu");
-  b.initializer("wg", {2, 2, 1, 1}, {1.0f, 0.0f, 1.0f, 0.0f});
-  b.initializer("bg", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"x", "wg", "bg"}, {"g0"}, "copy");
+  conv1x1(b, "x", "g0", "copy", kCopyChannel0);
   b.node("GlobalAveragePool", {"g0"}, {"g1"}, "squeeze");
   b.node("Sigmoid", {"g1"}, {"g2"}, "excite");
   b.node("Mul", {"r1", "g2"}, {"m"}, "gate");
-  b.initializer("w2", {2, 2, 1, 1}, {1.0f, -1.0f, -1.0f, 1.0f});
-  b.initializer("b2", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"m", "w2", "b2"}, {"y"}, "difference");
+  conv1x1(b, "m", "y", "difference", kDifference);
   return b.bytes();
 }
 

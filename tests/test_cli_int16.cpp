@@ -125,7 +125,7 @@ TEST_F(CliInt16, Int16LookupOnCortexM4AndM55EqualsTheHost) {
   expect_firmware_calls_and_equals_host(quantized_model("tanh", tanh_cancellation_model_bytes()), "lookup_s16");
 }
 
-// An int16 tensor with a reader that has no 16x8 kernel (small_cnn's residual add): the
+// An int16 tensor with a reader that has no 16x8 kernel (small_cnn's concat): the
 // generated code requantizes it to int8 for that reader, and still equals the host.
 TEST_F(CliInt16, RequantizedCopiesForOtherReadersEqualTheHost) {
   const fs::path model = write("small_cnn.onnx", small_cnn().bytes());

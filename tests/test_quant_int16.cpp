@@ -22,11 +22,14 @@ namespace {
 
 using testing::random_values;
 
-Graph cancellation_model(bool pool = false, bool average = false) {
-  const std::string bytes = testing::cancellation_model_bytes(pool, average);
-  Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "cancel.onnx");
+Graph imported(const std::string& bytes, const char* name) {
+  Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), name);
   simplify(g);
   return g;
+}
+
+Graph cancellation_model(bool pool = false, bool average = false) {
+  return imported(testing::cancellation_model_bytes(pool, average), "cancel.onnx");
 }
 
 InputSamples samples(std::int64_t n, unsigned seed) {
@@ -44,12 +47,6 @@ int bits_of(const QGraph& q, const std::string& node) {
   for (const QNode& n : q.nodes)
     if (n.name == node) return q.values[std::size_t(n.output)].quant.bits;
   return -1;
-}
-
-Graph imported(const std::string& bytes, const char* name) {
-  Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), name);
-  simplify(g);
-  return g;
 }
 
 // A cancellation model int8 cannot hold (below 15 dB), quantized with `auto`: the nodes named
@@ -172,22 +169,13 @@ TEST(Int16, LookupTablesCarryTheInt16TensorOn) {
 // the difference, so neither int16 output helps alone (the other layer's int8 rounding still
 // loses the signal). auto must find the pair.
 TEST(Int16, AutoFindsLayersThatOnlyHelpTogether) {
-  testing::OnnxBuilder b;
-  b.input("x", {-1, 2, 4, 4}).output("y");
-  b.initializer("w1", {2, 2, 1, 1}, {1.0f, 1.0f / 127.0f, 1.0f, 0.0f});
-  b.initializer("b1", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "first");
+  testing::OnnxBuilder b = testing::cancellation_frame();
+  testing::conv1x1(b, "x", "c1", "first", testing::kWideWeights);
   b.node("Relu", {"c1"}, {"r1"}, "relu1");
-  b.initializer("wi", {2, 2, 1, 1}, {1.0f, 0.0f, 0.0f, 1.0f});
-  b.initializer("bi", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"r1", "wi", "bi"}, {"c2"}, "second");
+  testing::conv1x1(b, "r1", "c2", "second", {1.0f, 0.0f, 0.0f, 1.0f});
   b.node("Relu", {"c2"}, {"r2"}, "relu2");
-  b.initializer("w2", {2, 2, 1, 1}, {1.0f, -1.0f, -1.0f, 1.0f});
-  b.initializer("b2", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"r2", "w2", "b2"}, {"y"}, "difference");
-  const std::string bytes = b.bytes();
-  Graph g = import_onnx_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "pair.onnx");
-  simplify(g);
+  testing::conv1x1(b, "r2", "y", "difference", testing::kDifference);
+  const Graph g = imported(b.bytes(), "pair.onnx");
   const InputSamples calib = samples(300, 1), check = samples(200, 2);
   const double int8_sqnr = output_sqnr_db(quantize(g, calib, options("off")), check, 1);
   for (const char* one : {"first", "second"})
@@ -234,7 +222,7 @@ TEST(Int16, NamesThatCannotBeInt16AreOneErrorEach) {
   EXPECT_NE(message("wide,").find("empty node name"), std::string::npos) << message("wide,");
 }
 
-// A int16 tensor read by a layer without a 16x8 kernel (the residual add of small_cnn) gets
+// An int16 tensor read by a layer without a 16x8 kernel (the concat of small_cnn) gets
 // an int8 copy through requantize_tensor; validation rejects int16 reaching such a layer.
 TEST(Int16, OtherReadersGetAnInt8CopyAndValidationGuardsTheFormats) {
   auto bytes = testing::small_cnn().bytes();
@@ -253,7 +241,7 @@ TEST(Int16, OtherReadersGetAnInt8CopyAndValidationGuardsTheFormats) {
   EXPECT_NO_THROW(validate_qgraph(q, "test"));
   const double sqnr = output_sqnr_db(q, calib, 1);
   EXPECT_GT(sqnr, 20.0);
-  // Point the add at the int16 tensor itself: inconsistent.
+  // Point the concat at the int16 tensor itself: inconsistent.
   for (QNode& n : q.nodes)
     if (n.kernel == QKernel::Requantize)
       for (QNode& reader : q.nodes)

@@ -26,19 +26,20 @@ void for_each_broadcast(const BroadcastShape& s, const A* a, const B* b, Out* ou
   }
 }
 
-// The rounding mode as a template argument: one loop per mode, no test per element.
-template <int32_t Rounding>
-void add_loop(const AddParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
+// The rounding mode as a template argument: one loop per mode, no test per element. Elements
+// int8 (add_s8) or int16 (add_wide, tinyq's rounding; its host keeps left_shift <= 15).
+template <int32_t Rounding, typename A, typename B, typename Out>
+void add_loop(const AddParams& p, const BroadcastShape& s, const A* a, const B* b, Out* output) {
   // 2^left_shift as a factor: left-shifting a negative value is undefined behaviour in C++17.
   const int32_t headroom = static_cast<int32_t>(1) << p.left_shift;
-  for_each_broadcast(s, a, b, output, [&p, headroom](int8_t qa, int8_t qb) {
+  for_each_broadcast(s, a, b, output, [&p, headroom](auto qa, auto qb) {
     const int32_t ra = requantize_rounding((qa + p.a_offset) * headroom, p.a_multiplier, p.a_shift, Rounding);
     const int32_t rb = requantize_rounding((qb + p.b_offset) * headroom, p.b_multiplier, p.b_shift, Rounding);
     // TFLite's SUB subtracts; `subtract` is only ever set with its rounding, so tinyq's own
     // loop (kRoundSingle) compiles as it did.
     const int32_t sum = requantize_rounding(Rounding == kRoundTflite && p.subtract != 0 ? ra - rb : ra + rb,
                                             p.output_multiplier, p.output_shift, Rounding);
-    return detail::offset_and_clamp(sum, p.output_offset, p.act_min, p.act_max);
+    return detail::offset_and_clamp<Out>(sum, p.output_offset, p.act_min, p.act_max);
   });
 }
 
@@ -123,63 +124,46 @@ void add_s8_portable(const AddParams& p, const BroadcastShape& s, const int8_t* 
 
 namespace {
 
-template <int32_t Rounding>
-void mul_loop(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {
-  for_each_broadcast(s, a, b, output, [&p](int8_t qa, int8_t qb) {
-    // |product| <= 256 * 256: exact in int32.
+// Elements int8 (mul_s8) or int16 (mul_wide, tinyq's rounding).
+template <int32_t Rounding, typename A, typename B, typename Out>
+void mul_loop(const MulParams& p, const BroadcastShape& s, const A* a, const B* b, Out* output) {
+  for_each_broadcast(s, a, b, output, [&p](auto qa, auto qb) {
+    // |product| <= 256 * 256 for int8 operands, 2^15 * 2^15 with int16 ones (offset 0): exact
+    // in int32.
     const int32_t product = (qa + p.a_offset) * (qb + p.b_offset);
-    return detail::offset_and_clamp(requantize_rounding(product, p.output_multiplier, p.output_shift, Rounding),
-                                    p.output_offset, p.act_min, p.act_max);
+    return detail::offset_and_clamp<Out>(requantize_rounding(product, p.output_multiplier, p.output_shift, Rounding),
+                                         p.output_offset, p.act_min, p.act_max);
   });
 }
 
-// add_wide's and mul_wide's element loops (tinyq's rounding): op(qa, qb), the output value
-// already clamped to act_min / act_max (the output's steps), for each output element, for one
-// combination of element types.
-template <typename A, typename B, typename Out, typename Op>
-void wide_loop(const BroadcastShape& s, const void* a, const void* b, void* output, const Op& op) {
-  for_each_broadcast(s, static_cast<const A*>(a), static_cast<const B*>(b), static_cast<Out*>(output),
-                     [&op](int32_t qa, int32_t qb) { return static_cast<Out>(op(qa, qb)); });
-}
-
-// Runs `op` over the widths: int8 or int16 operands and output.
-template <typename Op>
-void with_widths(const BroadcastShape& s, const void* a, int32_t a_bits, const void* b, int32_t b_bits, void* output,
-                 int32_t output_bits, const Op& op) {
-  const int32_t kind = (a_bits == 16 ? 4 : 0) + (b_bits == 16 ? 2 : 0) + (output_bits == 16 ? 1 : 0);
-  switch (kind) {
-    case 0: return wide_loop<int8_t, int8_t, int8_t>(s, a, b, output, op);
-    case 1: return wide_loop<int8_t, int8_t, int16_t>(s, a, b, output, op);
-    case 2: return wide_loop<int8_t, int16_t, int8_t>(s, a, b, output, op);
-    case 3: return wide_loop<int8_t, int16_t, int16_t>(s, a, b, output, op);
-    case 4: return wide_loop<int16_t, int8_t, int8_t>(s, a, b, output, op);
-    case 5: return wide_loop<int16_t, int8_t, int16_t>(s, a, b, output, op);
-    case 6: return wide_loop<int16_t, int16_t, int8_t>(s, a, b, output, op);
-    default: return wide_loop<int16_t, int16_t, int16_t>(s, a, b, output, op);
-  }
+// Calls run(a, b, output) with the pointers typed by their widths: int8 or int16 each.
+template <typename Run>
+void with_widths(const void* a, int32_t a_bits, const void* b, int32_t b_bits, void* output, int32_t output_bits,
+                 const Run& run) {
+  auto with_output = [&](auto ta, auto tb) {
+    if (output_bits == 16) return run(ta, tb, static_cast<int16_t*>(output));
+    run(ta, tb, static_cast<int8_t*>(output));
+  };
+  auto with_b = [&](auto ta) {
+    if (b_bits == 16) return with_output(ta, static_cast<const int16_t*>(b));
+    with_output(ta, static_cast<const int8_t*>(b));
+  };
+  if (a_bits == 16) return with_b(static_cast<const int16_t*>(a));
+  with_b(static_cast<const int8_t*>(a));
 }
 
 }  // namespace
 
 void add_wide(const AddParams& p, const BroadcastShape& s, const void* a, int32_t a_bits, const void* b, int32_t b_bits,
               void* output, int32_t output_bits) {
-  const int32_t headroom = static_cast<int32_t>(1) << p.left_shift;
-  with_widths(s, a, a_bits, b, b_bits, output, output_bits, [&p, headroom](int32_t qa, int32_t qb) {
-    const int32_t ra = requantize((qa + p.a_offset) * headroom, p.a_multiplier, p.a_shift);
-    const int32_t rb = requantize((qb + p.b_offset) * headroom, p.b_multiplier, p.b_shift);
-    return detail::offset_and_clamp<int32_t>(requantize(ra + rb, p.output_multiplier, p.output_shift), p.output_offset,
-                                             p.act_min, p.act_max);
-  });
+  with_widths(a, a_bits, b, b_bits, output, output_bits,
+              [&](auto ta, auto tb, auto to) { add_loop<kRoundSingle>(p, s, ta, tb, to); });
 }
 
 void mul_wide(const MulParams& p, const BroadcastShape& s, const void* a, int32_t a_bits, const void* b, int32_t b_bits,
               void* output, int32_t output_bits) {
-  with_widths(s, a, a_bits, b, b_bits, output, output_bits, [&p](int32_t qa, int32_t qb) {
-    // |product| <= 2^15 * 2^15 (an int16 operand has offset 0): exact in int32.
-    const int32_t product = (qa + p.a_offset) * (qb + p.b_offset);
-    return detail::offset_and_clamp<int32_t>(requantize(product, p.output_multiplier, p.output_shift), p.output_offset,
-                                             p.act_min, p.act_max);
-  });
+  with_widths(a, a_bits, b, b_bits, output, output_bits,
+              [&](auto ta, auto tb, auto to) { mul_loop<kRoundSingle>(p, s, ta, tb, to); });
 }
 
 void mul_s8_portable(const MulParams& p, const BroadcastShape& s, const int8_t* a, const int8_t* b, int8_t* output) {

@@ -211,9 +211,11 @@ class ModelWriter {
 
   NodeCode node_code(const QNode& n, const std::string& id, const ArrayNames& names, std::size_t index) const {
     const std::string in = n.inputs.empty() ? "" : at(n.inputs[0]), out = at(n.output);
-    if (has_int16_tensor(g_, n) && n.kernel != QKernel::Reshape && n.kernel != QKernel::Mul &&
-        n.kernel != QKernel::Add && n.kernel != QKernel::Lookup)
-      return wide_code(n, id, names, in, out);
+    // The 16x8 MAC layers and int16 poolings (the other int16 readers choose their kernel in
+    // their own code: binary_code, Lookup).
+    const bool wide_kernel = n.kernel == QKernel::Conv || n.kernel == QKernel::Depthwise ||
+                             n.kernel == QKernel::Dense || n.kernel == QKernel::MaxPool || n.kernel == QKernel::AvgPool;
+    if (wide_kernel && has_int16_tensor(g_, n)) return wide_code(n, id, names, in, out);
     switch (n.kernel) {
       case QKernel::Conv: return conv_code(n, id, names, index, in, out);
       case QKernel::ConvTranspose: return conv_transpose_code(n, id, names, index, in, out);
@@ -339,12 +341,14 @@ class ModelWriter {
     NodeCode c{fmt::format("constexpr rt::BroadcastShape {}_shape = {};\n", id, params_text(broadcast_params(n))), ""};
     c.declarations += add ? one_input("AddParams", add_params(n), "", id, names, "", "").declarations
                           : one_input("MulParams", mul_params(n), "", id, names, "", "").declarations;
-    c.call = fmt::format("rt::{4}({0}_params, {0}_shape, {1}, {2}, {3})", id, a, b, out, add ? "add_s8" : "mul_s8");
-    if (has_int16_tensor(g_, n)) {  // add_wide / mul_wide: each tensor at its own width
-      const auto bits = [&](int value) { return value >= 0 ? g_.values[std::size_t(value)].quant.bits : 8; };
-      c.call = fmt::format("rt::{7}({0}_params, {0}_shape, {1}, {2}, {3}, {4}, {5}, {6})", id, a, bits(ops.a_input), b,
-                           bits(ops.b_input), out, bits(n.output), add ? "add_wide" : "mul_wide");
+    if (!has_int16_tensor(g_, n)) {
+      c.call = fmt::format("rt::{4}({0}_params, {0}_shape, {1}, {2}, {3})", id, a, b, out, add ? "add_s8" : "mul_s8");
+      return c;
     }
+    // add_wide / mul_wide: each tensor at its own width (a constant operand is int8).
+    const auto bits = [&](int value) { return value >= 0 ? g_.values[std::size_t(value)].quant.bits : 8; };
+    c.call = fmt::format("rt::{7}({0}_params, {0}_shape, {1}, {2}, {3}, {4}, {5}, {6})", id, a, bits(ops.a_input), b,
+                         bits(ops.b_input), out, bits(n.output), add ? "add_wide" : "mul_wide");
     return c;
   }
 

@@ -703,8 +703,8 @@ void check_requantize(const NodeCheck& c, const QNode& n) {
 
 void check_node(const QGraph& g, const QNode& n, const std::string& where) {
   const NodeCheck c(g, n, where);
-  // Only the 16x8 kernels and requantize_tensor read or write int16 tensors; a reshape keeps
-  // its input's format.
+  // Only the 16x8 kernels (conv, depthwise, dense, add, mul, lookup: any width per tensor) and
+  // requantize_tensor read or write int16 tensors; a reshape and the poolings keep the width.
   const bool reads_int16 = n.kernel == QKernel::Conv || n.kernel == QKernel::Depthwise || n.kernel == QKernel::Dense ||
                            n.kernel == QKernel::Requantize || n.kernel == QKernel::Mul ||  // mul_wide
                            n.kernel == QKernel::Add ||                                     // add_wide

@@ -114,17 +114,21 @@ QNode quantize_binary(const Context& ctx, const Node& node) {
   return q;
 }
 
-QNode quantize_unary(const Context& ctx, const Node& node) {
-  const QuantParam &in = ctx.param(node.inputs[0]), &out = ctx.param(node.outputs[0]);
-  auto f = fops::unary_function(node.op, node.attrs);
+std::function<float(float)> clamped_unary_function(const Node& node) {
   const float lo = node.attrs.get_float("act_min", -std::numeric_limits<float>::infinity());
   const float hi = node.attrs.get_float("act_max", std::numeric_limits<float>::infinity());
+  return [f = fops::unary_function(node.op, node.attrs), lo, hi](float x) { return std::clamp(f(x), lo, hi); };
+}
+
+QNode quantize_unary(const Context& ctx, const Node& node) {
+  const QuantParam &in = ctx.param(node.inputs[0]), &out = ctx.param(node.outputs[0]);
+  const auto f = clamped_unary_function(node);
   QNode q;
   q.kernel = QKernel::Lookup;
   std::vector<std::int8_t> table(256);
   for (int i = 0; i < 256; ++i) {
     const float x = in.scale * float(i - 128 - in.zero_point);
-    table[std::size_t(i)] = quantize_value(std::clamp(f(x), lo, hi), out);
+    table[std::size_t(i)] = quantize_value(f(x), out);
   }
   q.i8["table"] = std::move(table);
   return q;

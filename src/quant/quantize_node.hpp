@@ -1,6 +1,7 @@
 #pragma once
 // Internal: turning one float IR node into one QNode, given the quantization of every
 // activation. One function per kernel family in quantize_*.cpp.
+#include <functional>
 #include <unordered_map>
 
 #include "ir/qgraph.hpp"
@@ -46,6 +47,12 @@ QNode quantize_binary(const Context& ctx, const Node& node);
 QNode quantize_matmul(const Context& ctx, const Node& node);
 QNode quantize_recurrent(const Context& ctx, const Node& node);
 QNode quantize_unary(const Context& ctx, const Node& node);
+// The unary op a lookup table holds: the float op clamped as the node clamps (its fused
+// act_min / act_max). The int8 table (quantize_unary) and the int16 one (quant/widen.cpp).
+std::function<float(float)> clamped_unary_function(const Node& node);
+// An average pooling's divisor table: count_multiplier / count_shift for n = 0 .. taps taps
+// (entry 0 unused), each s_in / (s_out * n). Written by quantize_pool, rebuilt for int16.
+void set_count_multipliers(QNode& q, std::int64_t taps, double in_scale, double out_scale);
 QNode quantize_data_movement(const Context& ctx, const Node& node);
 QNode quantize_softmax(const Context& ctx, const Node& node);
 QNode quantize_layer_norm(const Context& ctx, const Node& node);

@@ -59,16 +59,20 @@ QNode quantize_pool(const Context& ctx, const Node& node) {
   if (truncate) return q;
   // Its own output scale and a rounded division: one multiplier per possible tap count,
   // so border windows divide exactly (docs/DESIGN.md: small values must not vanish).
-  const std::int64_t taps = std::int64_t(pool.kernel_h) * pool.kernel_w;
+  set_count_multipliers(q, std::int64_t(pool.kernel_h) * pool.kernel_w, in.scale, out.scale);
+  return q;
+}
+
+void set_count_multipliers(QNode& q, std::int64_t taps, double in_scale, double out_scale) {
   auto& multipliers = q.i32[key_of(&rt::AvgPoolParams::count_multiplier)];
   auto& shifts = q.i32[key_of(&rt::AvgPoolParams::count_shift)];
+  multipliers.clear();
+  shifts.clear();
   for (std::int64_t n = 0; n <= taps; ++n) {  // entry 0 unused
-    const QuantizedMultiplier m =
-        quantize_multiplier(n == 0 ? 0.0 : double(in.scale) / (double(out.scale) * double(n)));
+    const QuantizedMultiplier m = quantize_multiplier(n == 0 ? 0.0 : in_scale / (out_scale * double(n)));
     multipliers.push_back(m.multiplier);
     shifts.push_back(m.shift);
   }
-  return q;
 }
 
 }  // namespace tinyq::quant_detail

@@ -6,7 +6,6 @@
 #include <map>
 
 #include "exec/float_executor.hpp"
-#include "exec/float_ops.hpp"
 #include "exec/int8_executor.hpp"
 #include "qmodel/kernel_params.hpp"
 #include "qmodel/qgraph_validation.hpp"
@@ -38,29 +37,24 @@ std::vector<std::size_t> readers(const QGraph& q, int value) {
 // A multiplication or addition with tinyq's rounding reading `value` as an operand: mul_wide and
 // add_wide read it as int16 (and their output can be int16 too). TFLite's Sub is not one.
 bool binary_reads_int16(const QNode& n, int value) {
-  const auto rounding = n.ints.find("rounding"), subtract = n.ints.find("subtract");
   return (n.kernel == QKernel::Mul || n.kernel == QKernel::Add) &&
-         (rounding == n.ints.end() || rounding->second == rt::kRoundSingle) &&
-         (subtract == n.ints.end() || subtract->second == 0) &&
+         n.get("rounding", rt::kRoundSingle) == rt::kRoundSingle && n.get("subtract", 0) == 0 &&
          std::find(n.inputs.begin(), n.inputs.end(), value) != n.inputs.end();
 }
 
-// A reader that carries an int16 tensor on, whose output is not a model output: a
-// multiplication or addition (mul_wide, add_wide) or a table lookup (lookup_s16), into an int16
-// format of its own;
-// a reshape, a max pooling that keeps its input's quantization (max_pool2d_s16), in the same format; an
-// average pooling with tinyq's rounding (avg_pool2d_s16) into an int16 format of its own.
+// A reader that carries an int16 tensor on, whose output is not a model output: in the same
+// format a reshape, or a max pooling that keeps its input's quantization (max_pool2d_s16); into
+// an int16 format of its own an average pooling with tinyq's rounding (avg_pool2d_s16), a table
+// lookup (lookup_s16), a multiplication or addition (binary_reads_int16).
 // `in` is the int8 format `value` has (or had, before it became int16).
 bool carries_int16(const QGraph& q, const QNode& n, int value, const QuantParam& in) {
   if (is_output(q, n.output) || n.inputs.empty()) return false;
   if (n.kernel == QKernel::Mul || n.kernel == QKernel::Add) return binary_reads_int16(n, value);
   if (n.inputs[0] != value) return false;
   if (n.kernel == QKernel::Reshape || n.kernel == QKernel::Lookup) return true;
-  if (n.kernel == QKernel::AvgPool) {
-    const auto truncate = n.ints.find("truncate"), rounding = n.ints.find("rounding");
-    return (truncate == n.ints.end() || truncate->second == 0) &&
-           (rounding == n.ints.end() || rounding->second == rt::kRoundSingle) && n.i32.contains("count_multiplier");
-  }
+  if (n.kernel == QKernel::AvgPool)
+    return n.get("truncate", 0) == 0 && n.get("rounding", rt::kRoundSingle) == rt::kRoundSingle &&
+           n.i32.contains("count_multiplier");
   const QuantParam& out = q.values[std::size_t(n.output)].quant;
   return n.kernel == QKernel::MaxPool && in.scale == out.scale && in.zero_point == out.zero_point &&
          in.bits == out.bits;
@@ -164,13 +158,8 @@ class Widener {
   // for the two int16 scales, no offsets, its clamp in int16 steps.
   void average_to_int16(QNode& n, float wide_in, QValue& out) const {
     out.quant = int16_param(out);
-    auto& multipliers = n.i32.at("count_multiplier");
-    auto& shifts = n.i32.at("count_shift");
-    for (std::size_t k = 1; k < multipliers.size(); ++k) {
-      const QuantizedMultiplier m = quantize_multiplier(double(wide_in) / (double(out.quant.scale) * double(k)));
-      multipliers[k] = m.multiplier;
-      shifts[k] = m.shift;
-    }
+    const std::int64_t taps = std::int64_t(n.i32.at("count_multiplier").size()) - 1;
+    quant_detail::set_count_multipliers(n, taps, wide_in, out.quant.scale);
     n.ints["input_offset"] = 0;
     n.ints["output_offset"] = 0;
     clamp_to_int16(n, out.quant);
@@ -232,13 +221,11 @@ class Widener {
     const Node* source = float_node(n.source_output);
     if (source == nullptr) fail(n.name, "int16: no float op to rebuild the lookup table from");
     out.quant = int16_param(out);
-    const auto f = fops::unary_function(source->op, source->attrs);
-    const float lo = source->attrs.get_float("act_min", -std::numeric_limits<float>::infinity());
-    const float hi = source->attrs.get_float("act_max", std::numeric_limits<float>::infinity());
+    const auto f = quant_detail::clamped_unary_function(*source);
     std::vector<std::int32_t> table(static_cast<std::size_t>(rt::kLookup16Entries));
     for (std::size_t k = 0; k < table.size(); ++k) {
       const float x = wide_in * float(-32768 + 128 * std::int64_t(k));
-      const double y = double(std::clamp(f(x), lo, hi)) / double(out.quant.scale);
+      const double y = double(f(x)) / double(out.quant.scale);
       table[k] = std::isnan(y) ? 0 : std::int32_t(std::clamp(std::nearbyint(y), -32768.0, 32767.0));
     }
     n.i32["table16"] = std::move(table);
