@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "cancellation_model.hpp"
+#include "codegen/memory_layout.hpp"
+#include "codegen/target.hpp"
 #include "exec/int8_executor.hpp"
 #include "frontend/onnx/onnx_import.hpp"
 #include "passes/passes.hpp"
@@ -125,11 +127,16 @@ TEST(Int16, AveragePoolingCarriesTheInt16TensorOn) {
 }
 
 // A multiplication by a gate (squeeze-excitation's form) reads the int16 tensor (mul_wide) and,
-// since the next layer is a 16x8 one, writes int16 too; the gate itself stays int8.
+// since the next layer is a 16x8 one, writes int16 too. With the wide layer alone int16, the
+// gate stays int8: an int16 and an int8 operand.
 TEST(Int16, MultiplicationByAGateCarriesTheInt16TensorOn) {
-  const QGraph q =
-      expect_auto_fixes(imported(testing::gated_cancellation_model_bytes(), "gated.onnx"), {"wide", "gate"});
+  const Graph g = imported(testing::gated_cancellation_model_bytes(), "gated.onnx");
+  expect_auto_fixes(g, {"wide", "gate"});
+  const InputSamples calib = samples(300, 1), check = samples(200, 2);
+  const QGraph q = quantize(g, calib, options("wide"));
+  EXPECT_EQ(bits_of(q, "gate"), 16);
   EXPECT_EQ(bits_of(q, "excite"), 8);
+  EXPECT_GT(output_sqnr_db(q, check, 1), output_sqnr_db(quantize(g, calib, options("off")), check, 1) + 15.0);
   expect_refused(q, QKernel::Mul, "TFLite's rounding", [](QNode& n) { n.ints["rounding"] = rt::kRoundTflite; });
 }
 
@@ -185,6 +192,65 @@ TEST(Int16, AutoFindsLayersThatOnlyHelpTogether) {
   EXPECT_EQ(bits_of(q, "second"), 16);
   const double sqnr = output_sqnr_db(q, check, 1);
   EXPECT_GT(sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << sqnr << " dB";
+}
+
+// Twelve independent cancellations summed (tests/cancellation_model.hpp): each branch's int16
+// output alone removes a twelfth of the noise, below the 0.5 dB a single layer must bring, so
+// only a search over the whole set finds them.
+constexpr int kBranches = 12;
+
+Graph spread_model() { return imported(testing::spread_cancellation_model_bytes(kBranches), "spread.onnx"); }
+
+InputSamples spread_samples(std::int64_t n, unsigned seed) {
+  return InputSamples(Tensor::from_floats({n, 2 * kBranches, 4, 4},
+                                          random_values(std::size_t(n * 2 * kBranches * 16), seed, 0.0f, 1.0f)));
+}
+
+std::int64_t arena_of(const QGraph& q) {
+  return std::int64_t(plan_memory(q, target_by_name("portable")).arena_bytes());
+}
+
+int int16_count(const QGraph& q) {
+  int count = 0;
+  for (const QNode& n : q.nodes) count += q.values[std::size_t(n.output)].quant.bits == 16;
+  return count;
+}
+
+TEST(Int16, AutoFindsDamageSpreadOverManyLayers) {
+  const Graph g = spread_model();
+  const InputSamples calib = spread_samples(300, 1), check = spread_samples(200, 2);
+  const QGraph int8 = quantize(g, calib, options("off"));
+  const double int8_sqnr = output_sqnr_db(int8, check, 1);
+  EXPECT_LT(int8_sqnr, 15.0);
+  EXPECT_LT(output_sqnr_db(quantize(g, calib, options("wide3")), check, 1), int8_sqnr + 0.5) << "one branch alone";
+  const QGraph q = quantize(g, calib, options("auto"));
+  for (int i = 0; i < kBranches; ++i) EXPECT_EQ(bits_of(q, "wide" + std::to_string(i)), 16) << i;
+  const double sqnr = output_sqnr_db(q, check, 1);
+  EXPECT_GT(sqnr, int8_sqnr + 15.0) << int8_sqnr << " dB -> " << sqnr << " dB";
+  EXPECT_EQ(q.settings.int16_arena_before, arena_of(int8));
+  EXPECT_LE(arena_of(q), q.settings.int16_arena_after) << "generate searches the orders again";
+}
+
+// The budget is the arena's growth, not the sum of the int16 tensors' sizes: the branches run
+// one after another, so their twelve int16 outputs share bytes and all fit a budget of two
+// tensors' second bytes. A budget below what any layer costs leaves the model int8.
+TEST(Int16, AutoBudgetsTheArenasLivePeak) {
+  const Graph g = spread_model();
+  const InputSamples calib = spread_samples(300, 1);
+  const std::int64_t int8_arena = arena_of(quantize(g, calib, options("off")));
+  QuantizeOptions roomy = options("auto");
+  roomy.int16_ram = 2 * 2 * 16;  // two int16 [2, 4, 4] tensors' second bytes
+  const QGraph q = quantize(g, calib, roomy);
+  EXPECT_EQ(int16_count(q), kBranches);
+  EXPECT_LE(arena_of(q) - int8_arena, roomy.int16_ram);
+  EXPECT_GT(std::int64_t(kBranches) * 2 * 16, roomy.int16_ram) << "the sum of the second bytes is above the budget";
+
+  QuantizeOptions tight = options("auto");
+  tight.int16_ram = 1;
+  const QGraph narrow = quantize(g, calib, tight);
+  EXPECT_TRUE(narrow.settings.int16_searched);
+  EXPECT_LE(arena_of(narrow) - int8_arena, tight.int16_ram);
+  EXPECT_LT(int16_count(narrow), kBranches);
 }
 
 TEST(Int16, SurvivesATqmRoundTripWithTheSameOutputs) {

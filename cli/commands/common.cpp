@@ -187,7 +187,8 @@ void QuantizeCliOptions::add_to(CLI::App& app) {
                  "when the int8 model's output SQNR is below 15 dB, the few conv/dense outputs that raise it most), "
                  "off (default for cmsis, nnom, pow2), or node names separated by commas");
   app.add_option("--int16-ram", int16_ram,
-                 "Extra activation bytes --int16 auto may spend (default: twice the size of the largest activation)")
+                 "Bytes --int16 auto may add to the arena (planned for the portable kernels; default: the int8 "
+                 "arena's size)")
       ->check(integer_range(1, kMaxCount));
   app.add_option("--calib-count", calib_count, "Calibration samples to use, the first N (default 1000; 0: all)")
       ->check(integer_range(0, kMaxCount));

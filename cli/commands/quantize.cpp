@@ -68,20 +68,29 @@ nlohmann::json int16_json(const QGraph& q) {
   if (q.settings.int16_searched) {
     j["sqnr_before_db"] = q.settings.int16_sqnr_before_db;
     j["sqnr_after_db"] = q.settings.int16_sqnr_after_db;
+    j["arena_bytes_before"] = q.settings.int16_arena_before;
+    j["arena_bytes_after"] = q.settings.int16_arena_after;
+    j["ram_budget_bytes"] = q.settings.int16_ram_budget;
   }
   return j;
 }
 
 void print_int16_summary(const QGraph& q) {
   const std::vector<std::string> layers = int16_layers(q);
+  // Many layers are counted, not listed: the table's bits column and --json list them all.
+  constexpr std::size_t kListed = 8;
   std::string names;
   for (const std::string& n : layers) names += (names.empty() ? "" : ", ") + n;
+  if (layers.size() > kListed) names = fmt::format("{} tensors (the bits column below)", layers.size());
   if (q.settings.int16_searched && layers.empty())
-    fmt::print("int16 auto: int8 output SQNR {:.1f} dB, no layer's int16 output raised it by 0.5 dB\n",
+    fmt::print("int16 auto: int8 output SQNR {:.1f} dB; no int16 layers within the arena budget raised it by 0.5 dB\n",
                q.settings.int16_sqnr_before_db);
   else if (q.settings.int16_searched)
-    fmt::print("int16 auto: output SQNR {:.1f} -> {:.1f} dB on calibration data with int16 outputs of {}\n",
-               q.settings.int16_sqnr_before_db, q.settings.int16_sqnr_after_db, names);
+    fmt::print(
+        "int16 auto: output SQNR {:.1f} -> {:.1f} dB on calibration data with int16 outputs of {}; arena {} -> "
+        "{} bytes (portable kernels, budget +{})\n",
+        q.settings.int16_sqnr_before_db, q.settings.int16_sqnr_after_db, names, q.settings.int16_arena_before,
+        q.settings.int16_arena_after, q.settings.int16_ram_budget);
   else if (!layers.empty())
     fmt::print("int16 outputs: {}\n", names);
 }

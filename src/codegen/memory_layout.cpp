@@ -286,4 +286,9 @@ MemoryLayout plan_memory(const QGraph& graph, const Target& target, const std::v
   return best;
 }
 
+MemoryLayout plan_memory_in_order(const QGraph& graph, const Target& target, const std::vector<int>& order) {
+  const Storage storage = storage_of(graph, target, {}, nullptr);
+  return layout_for_order(graph, storage, order, true, nullptr);
+}
+
 }  // namespace tinyq

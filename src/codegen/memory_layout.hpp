@@ -55,4 +55,8 @@ MemoryLayout plan_memory(const QGraph& graph, const Target& target,
                          const std::vector<std::size_t>& persistent_bytes = {},
                          const std::vector<std::size_t>& extra_persistent = {}, const PatchPlan* patch = nullptr);
 
+// The same plan for a given execution order (node indices, a topological order), without the
+// search over orders: for comparing variants of one model in one order (quant/widen.cpp).
+MemoryLayout plan_memory_in_order(const QGraph& graph, const Target& target, const std::vector<int>& order);
+
 }  // namespace tinyq

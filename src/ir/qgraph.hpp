@@ -135,6 +135,8 @@ struct QuantSettings {
   std::string int16 = "off";
   double int16_sqnr_before_db = 0, int16_sqnr_after_db = 0;
   bool int16_searched = false;  // auto looked (the int8 model was below kMinOutputSqnrDb)
+  // auto's arena (portable kernels) int8 and with its choice, and the growth it was allowed.
+  std::int64_t int16_arena_before = 0, int16_arena_after = 0, int16_ram_budget = 0;
   std::int64_t calibration_samples = 0;
 };
 

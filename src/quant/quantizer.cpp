@@ -305,6 +305,9 @@ bool widen_where_needed(QGraph& q, const InputSamples& samples, const QuantizeOp
   q.settings.int16_searched = true;
   q.settings.int16_sqnr_before_db = choice.sqnr_before_db;
   q.settings.int16_sqnr_after_db = choice.sqnr_after_db;
+  q.settings.int16_arena_before = choice.arena_before;
+  q.settings.int16_arena_after = choice.arena_after;
+  q.settings.int16_ram_budget = choice.ram_budget;
   if (!choice.layers.empty()) widen_to_int16(q, choice.layers);
   return false;
 }

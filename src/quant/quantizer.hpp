@@ -24,7 +24,7 @@ struct QuantizeOptions {
   // int16 activations (quant/widen.hpp): "auto", "off" or node names separated by commas.
   // Unset: the preset's (best, fast: auto; cmsis, nnom, pow2: off, the formats they emulate).
   std::optional<std::string> int16;
-  std::int64_t int16_ram = 0;  // auto's budget of extra activation bytes; <= 0: the largest activation
+  std::int64_t int16_ram = 0;  // bytes auto may add to the arena; <= 0: the int8 arena's size
   int threads = 0;
   std::function<void(int pass, std::int64_t done, std::int64_t total)> progress;
   // When set, quantize checks the data and the result and appends one sentence per problem:

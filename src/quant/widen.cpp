@@ -4,7 +4,10 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 
+#include "codegen/memory_layout.hpp"
+#include "codegen/target.hpp"
 #include "exec/float_executor.hpp"
 #include "exec/int8_executor.hpp"
 #include "qmodel/kernel_params.hpp"
@@ -122,7 +125,7 @@ class Widener {
  public:
   explicit Widener(QGraph& q) : q_(q) {}
 
-  std::int64_t widen(std::size_t k) {
+  void widen(std::size_t k) {
     QNode& p = q_.nodes[k];
     QValue& v = q_.values[std::size_t(p.output)];
     const QuantParam narrow = v.quant, wide = int16_param(v);
@@ -132,7 +135,7 @@ class Widener {
     p.ints["output_offset"] = 0;
     clamp_to_int16(p, wide);
     v.quant = wide;
-    return element_count(v.shape) + route(p.output, narrow, k);
+    route(p.output, narrow, k);
   }
 
   void finish() {
@@ -171,8 +174,8 @@ class Widener {
   // multiplier s_x / (2 max), the max kept, and its headroom down to 15 bits, the output
   // multiplier 2^5 larger). Its output becomes int16 too (a format of its own) where it reaches
   // a 16x8 layer and is not a model output (a squeeze-excitation gate before the block's
-  // projection; a residual add before the next block). Returns the extra bytes, as route.
-  std::int64_t binary_int16(QNode& n, std::size_t r, int value, const QuantParam& narrow, float wide) {
+  // projection; a residual add before the next block).
+  void binary_int16(QNode& n, std::size_t r, int value, const QuantParam& narrow, float wide) {
     const bool add = n.kernel == QKernel::Add;
     const BinaryOperands ops = binary_operands(n);
     double output_factor = 1.0;
@@ -191,7 +194,6 @@ class Widener {
       n.ints["left_shift"] = 15;
     }
     QValue& out = q_.values[std::size_t(n.output)];
-    std::int64_t extra = 0;
     const QuantParam out_narrow = out.quant;
     const bool widen_output = out.quant.bits == 8 && !is_output(q_, n.output) && read_by_mac(q_, n.output);
     if (widen_output) {
@@ -201,8 +203,7 @@ class Widener {
       clamp_to_int16(n, out.quant);
     }
     scale_scalar(n, "output_multiplier", "output_shift", output_factor);
-    if (widen_output) extra += element_count(out.shape) + route(n.output, out_narrow, r);
-    return extra;
+    if (widen_output) route(n.output, out_narrow, r);
   }
 
   // A scalar requantization (ints `multiplier`, `shift`) multiplied by `factor`.
@@ -239,10 +240,9 @@ class Widener {
   }
 
   // The readers of `value` (now int16, int8 format `narrow` before), produced by node `k`:
-  // 16x8 layers read it as it is, reshapes pass it on, every other reader gets an int8 copy.
-  // Returns the extra bytes of the copies and of int16 reshapes' outputs' second byte.
-  std::int64_t route(int value, const QuantParam& narrow, std::size_t k) {
-    std::int64_t extra = 0;
+  // 16x8 layers read it as it is, the readers that carry int16 pass it on, every other reader
+  // gets an int8 copy.
+  void route(int value, const QuantParam& narrow, std::size_t k) {
     const float wide = q_.values[std::size_t(value)].quant.scale;
     std::vector<std::size_t> int8_readers;
     for (std::size_t r : readers(q_, value)) {
@@ -250,7 +250,7 @@ class Widener {
       if (is_mac(n) && n.inputs[0] == value) {
         read_int16(n, narrow, wide);
       } else if (binary_reads_int16(n, value)) {
-        extra += binary_int16(n, r, value, narrow, wide);
+        binary_int16(n, r, value, narrow, wide);
       } else if (carries_int16(q_, n, value, narrow) &&
                  ((n.kernel != QKernel::AvgPool && n.kernel != QKernel::Lookup) ||
                   read_by_mac(q_, n.output))) {  // (their own format pays then)
@@ -264,12 +264,12 @@ class Widener {
           carried.quant = q_.values[std::size_t(value)].quant;
           if (n.kernel == QKernel::MaxPool) clamp_to_int16(n, carried.quant);
         }
-        extra += element_count(carried.shape) + route(n.output, carried_narrow, r);
+        route(n.output, carried_narrow, r);
       } else {
         int8_readers.push_back(r);
       }
     }
-    if (int8_readers.empty()) return extra;
+    if (int8_readers.empty()) return;
     // One int8 copy for all of them.
     const QValue& v = q_.values[std::size_t(value)];
     QValue copy = v;
@@ -296,7 +296,6 @@ class Widener {
       for (int& in : q_.nodes[r].inputs)
         if (in == value) in = copy_id;
     inserts_.emplace_back(k, std::move(node));
-    return extra + element_count(v.shape);
   }
 
   QGraph& q_;
@@ -312,7 +311,7 @@ std::vector<std::string> int16_candidates(const QGraph& q) {
   return names;
 }
 
-std::int64_t widen_to_int16(QGraph& q, const std::vector<std::string>& nodes) {
+void widen_to_int16(QGraph& q, const std::vector<std::string>& nodes) {
   std::vector<std::size_t> chosen;
   for (const std::string& name : nodes) {
     auto it = std::find_if(q.nodes.begin(), q.nodes.end(), [&](const QNode& n) { return n.name == name; });
@@ -322,104 +321,179 @@ std::int64_t widen_to_int16(QGraph& q, const std::vector<std::string>& nodes) {
     if (std::find(chosen.begin(), chosen.end(), k) == chosen.end()) chosen.push_back(k);
   }
   Widener widener(q);
-  std::int64_t extra = 0;
-  for (std::size_t k : chosen) extra += widener.widen(k);
+  for (std::size_t k : chosen) widener.widen(k);
   widener.finish();
   validate_qgraph(q, "int16");
-  return extra;
 }
 
-Int16Choice choose_int16(const QGraph& q, const InputSamples& samples, std::int64_t ram_budget, int threads) {
-  constexpr std::int64_t kSamples = 256;
-  constexpr std::size_t kTrials = 8;  // candidates tried, lowest layer SQNR first
-  constexpr double kMinGainDb = 0.5;
-  const InputSamples subset = samples.head(q.float_graph, std::min(kSamples, samples.count(q.float_graph)));
-  Int16Choice choice;
-  // The float outputs once; each trial runs only its int8 model against them.
-  const std::vector<Tensor> reference = FloatExecutor(q.float_graph, {.threads = threads}).run(subset.tensors());
-  auto sqnr_of = [&](const QGraph& trial) {
-    return outputs_sqnr_db(reference, Int8Executor(trial, {.threads = threads}).run(subset.tensors()));
-  };
-  choice.sqnr_before_db = choice.sqnr_after_db = sqnr_of(q);
-  // Default: twice the largest activation. The sum of every int16 tensor's second byte and
-  // int8 copy bounds what the arena can grow by (only tensors live together count there).
-  if (ram_budget <= 0) {
-    for (const QValue& v : q.values) ram_budget = std::max(ram_budget, element_count(v.shape) * element_bytes(v.quant));
-    ram_budget *= 2;
+namespace {
+
+// The arena `tinyq generate` plans with the portable kernels, in one execution order for the
+// int8 model and every int16 variant of it (the order generate finds for the int8 model; the
+// search over orders is too slow to repeat for every trial on branchy graphs). What int16
+// tensors cost in RAM is how much they raise the live peak, not the sum of their sizes: tensors
+// never live at the same time share bytes, and most int16 tensors lie away from the peak.
+class ArenaMeter {
+ public:
+  explicit ArenaMeter(const QGraph& int8) : target_(target_by_name("portable")) {
+    const MemoryLayout layout = plan_memory(int8, target_);
+    for (int n : layout.order) order_.push_back(int8.nodes[std::size_t(n)].name);
+    int8_bytes_ = std::int64_t(layout.arena_bytes());
   }
 
-  // Candidates whose own int8 output is worst first: where int8 rounding costs most.
-  const std::vector<std::string> names = int16_candidates(q);
-  if (names.empty()) return choice;
-  std::map<std::string, double> layer_sqnr;
-  for (const LayerError& e : measure_layer_error(q, subset, threads)) layer_sqnr[e.name] = e.sqnr_db;
-  std::vector<std::string> order = names;
-  std::stable_sort(order.begin(), order.end(), [&](auto& a, auto& b) { return layer_sqnr[a] < layer_sqnr[b]; });
-  if (order.size() > kTrials) order.resize(kTrials);
+  std::int64_t int8_bytes() const { return int8_bytes_; }
 
-  // Each alone first, then greedily by that gain.
-  std::vector<std::pair<double, std::string>> gains;
-  for (const std::string& name : order) {
-    QGraph trial = q;
-    try {
-      widen_to_int16(trial, {name});
-    } catch (const Error&) {
-      continue;  // a bound the 16x8 kernels cannot meet: not a candidate
+  // `widened`'s arena: the int8 order, each int8 copy (widen's "<node>/int8") right after its
+  // producer.
+  std::int64_t bytes(const QGraph& widened) const {
+    std::map<std::string, int> index;
+    for (std::size_t k = 0; k < widened.nodes.size(); ++k) index[widened.nodes[k].name] = int(k);
+    std::vector<int> order;
+    for (const std::string& name : order_) {
+      order.push_back(index.at(name));
+      if (auto copy = index.find(name + "/int8"); copy != index.end()) order.push_back(copy->second);
     }
-    gains.emplace_back(sqnr_of(trial) - choice.sqnr_before_db, name);
+    return std::int64_t(plan_memory_in_order(widened, target_, order).arena_bytes());
   }
-  std::stable_sort(gains.begin(), gains.end(), [](auto& a, auto& b) { return a.first > b.first; });
-  for (const auto& [gain, name] : gains) {
-    if (gain < kMinGainDb) break;
-    std::vector<std::string> layers = choice.layers;
-    layers.push_back(name);
-    QGraph trial = q;
-    std::int64_t extra = 0;
-    try {
-      extra = widen_to_int16(trial, layers);
-    } catch (const Error&) {
-      continue;
-    }
-    if (extra > ram_budget) continue;
-    const double sqnr = sqnr_of(trial);
-    if (sqnr < choice.sqnr_after_db + kMinGainDb) continue;
-    choice.layers = layers;
-    choice.sqnr_after_db = sqnr;
-    choice.extra_bytes = extra;
+
+ private:
+  const Target& target_;
+  std::vector<std::string> order_;
+  std::int64_t int8_bytes_ = 0;
+};
+
+// A model's output SQNR against float on fixed samples, the float outputs computed once.
+class OutputError {
+ public:
+  OutputError(const QGraph& q, InputSamples samples, int threads)
+      : samples_(std::move(samples)),
+        threads_(threads),
+        reference_(FloatExecutor(q.float_graph, {.threads = threads}).run(samples_.tensors())) {}
+
+  double sqnr_db(const QGraph& trial) const {
+    return outputs_sqnr_db(reference_, Int8Executor(trial, {.threads = threads_}).run(samples_.tensors()));
   }
-  // Damage spread over several tensors shows in no single trial: then all the candidates
-  // together, and each dropped again where the model does not need it.
-  if (choice.layers.empty() && gains.size() > 1) {
-    std::vector<std::string> all;
-    for (const auto& g : gains) all.push_back(g.second);
-    auto trial_sqnr = [&](const std::vector<std::string>& layers, std::int64_t* extra) -> double {
-      QGraph trial = q;
-      try {
-        *extra = widen_to_int16(trial, layers);
-      } catch (const Error&) {
-        return -INFINITY;
-      }
-      return *extra > ram_budget ? -INFINITY : sqnr_of(trial);
-    };
-    std::int64_t extra = 0;
-    double sqnr = trial_sqnr(all, &extra);
-    if (sqnr >= choice.sqnr_before_db + kMinGainDb) {
-      for (std::size_t i = all.size(); i-- > 0;) {
-        std::vector<std::string> fewer = all;
-        fewer.erase(fewer.begin() + std::ptrdiff_t(i));
-        std::int64_t fewer_extra = 0;
-        const double without = fewer.empty() ? choice.sqnr_before_db : trial_sqnr(fewer, &fewer_extra);
-        if (without >= sqnr - 0.1 * kMinGainDb) all = fewer, sqnr = without, extra = fewer_extra;
-      }
-      if (!all.empty()) choice.layers = all, choice.sqnr_after_db = sqnr, choice.extra_bytes = extra;
-    }
-  }
-  // Model order, as reports list layers.
+
+ private:
+  InputSamples samples_;
+  int threads_;
+  std::vector<Tensor> reference_;
+};
+
+// The choice's layers in model order, as reports list layers.
+Int16Choice ordered_choice(const QGraph& q, Int16Choice choice) {
   std::vector<std::string> ordered;
   for (const QNode& n : q.nodes)
     if (std::find(choice.layers.begin(), choice.layers.end(), n.name) != choice.layers.end()) ordered.push_back(n.name);
-  choice.layers = ordered;
+  choice.layers = std::move(ordered);
   return choice;
+}
+
+struct Trial {
+  bool fits = false;  // widen_to_int16 took the layers and the arena grows within the budget
+  double sqnr_db = -INFINITY;
+  std::int64_t arena_growth = 0;
+};
+
+}  // namespace
+
+Int16Choice choose_int16(const QGraph& q, const InputSamples& samples, std::int64_t ram_budget, int threads) {
+  constexpr std::int64_t kSamples = 256;
+  constexpr std::int64_t kRankingSamples = 64;  // each candidate alone, when there are many
+  constexpr std::size_t kFewCandidates = 8;
+  constexpr std::size_t kMaxRanked = 96;  // beyond: those whose own int8 output is worst
+  constexpr double kMinGainDb = 0.5;
+  const std::int64_t available = samples.count(q.float_graph);
+  const InputSamples subset = samples.head(q.float_graph, std::min(kSamples, available));
+  const OutputError check(q, subset, threads);
+  Int16Choice choice;
+  choice.sqnr_before_db = choice.sqnr_after_db = check.sqnr_db(q);
+  const ArenaMeter arena(q);
+  choice.arena_before = choice.arena_after = arena.int8_bytes();
+  choice.ram_budget = ram_budget > 0 ? ram_budget : choice.arena_before;  // default: the arena at most doubles
+
+  // `layers` int16: whether that fits, and if so the output SQNR on `on` (measure) or not (the
+  // planner's answer alone).
+  auto trial = [&](const std::vector<std::string>& layers, const OutputError* on) {
+    Trial t;
+    QGraph widened = q;
+    try {
+      widen_to_int16(widened, layers);
+    } catch (const Error&) {
+      return t;  // a bound the 16x8 kernels cannot meet
+    }
+    t.arena_growth = arena.bytes(widened) - choice.arena_before;
+    t.fits = t.arena_growth <= choice.ram_budget;
+    if (t.fits && on) t.sqnr_db = on->sqnr_db(widened);
+    return t;
+  };
+  auto take = [&](const std::vector<std::string>& layers, const Trial& t) {
+    choice.layers = layers;
+    choice.sqnr_after_db = t.sqnr_db;
+    choice.arena_after = choice.arena_before + t.arena_growth;
+  };
+
+  std::vector<std::string> names = int16_candidates(q);
+  if (names.empty()) return choice;
+  if (names.size() > kMaxRanked) {
+    std::map<std::string, double> layer_sqnr;
+    for (const LayerError& e : measure_layer_error(q, subset, threads)) layer_sqnr[e.name] = e.sqnr_db;
+    std::stable_sort(names.begin(), names.end(), [&](auto& a, auto& b) { return layer_sqnr[a] < layer_sqnr[b]; });
+    names.resize(kMaxRanked);
+  }
+
+  // 1. Each candidate alone: how much its int16 output raises the model's output SQNR. Many
+  // candidates are ranked on fewer samples; every set chosen below is measured on all.
+  std::optional<OutputError> ranking_samples;
+  if (names.size() > kFewCandidates)
+    ranking_samples.emplace(q, samples.head(q.float_graph, std::min(kRankingSamples, available)), threads);
+  const OutputError& ranking = ranking_samples ? *ranking_samples : check;
+  const double ranking_before = ranking_samples ? ranking.sqnr_db(q) : choice.sqnr_before_db;
+  std::vector<std::pair<double, std::string>> ranked;  // gain in dB, name
+  for (const std::string& name : names) {
+    const Trial t = trial({name}, &ranking);
+    if (t.fits) ranked.emplace_back(t.sqnr_db - ranking_before, name);
+  }
+  std::stable_sort(ranked.begin(), ranked.end(), [](auto& a, auto& b) { return a.first > b.first; });
+
+  // 2. Damage in a few layers: greedily by that gain, each kept only if it adds 0.5 dB.
+  for (const auto& [gain, name] : ranked) {
+    if (gain < kMinGainDb) break;
+    std::vector<std::string> layers = choice.layers;
+    layers.push_back(name);
+    const Trial t = trial(layers, &check);
+    if (t.fits && t.sqnr_db >= choice.sqnr_after_db + kMinGainDb) take(layers, t);
+  }
+
+  // 3. Damage spread over many layers shows in no single trial: the ranked candidates in order
+  // as far as the arena budget allows, and if together they add 0.5 dB more than step 2 found,
+  // the shortest head of that order within 0.5 dB of them all (bisection: a head's SQNR grows
+  // with its length, not strictly).
+  std::vector<std::string> widest;
+  for (const auto& entry : ranked) {
+    widest.push_back(entry.second);
+    if (!trial(widest, nullptr).fits) widest.pop_back();
+  }
+  if (widest.size() <= choice.layers.size()) return ordered_choice(q, std::move(choice));
+  const Trial all = trial(widest, &check);
+  if (!all.fits || all.sqnr_db < choice.sqnr_after_db + kMinGainDb) return ordered_choice(q, std::move(choice));
+  auto head = [&](std::size_t n) {
+    return std::vector<std::string>(widest.begin(), widest.begin() + std::ptrdiff_t(n));
+  };
+  std::size_t lo = 1, hi = widest.size();
+  Trial shortest = all;
+  while (lo < hi) {
+    const std::size_t mid = (lo + hi) / 2;
+    const Trial t = trial(head(mid), &check);
+    if (t.fits && t.sqnr_db >= all.sqnr_db - kMinGainDb) {
+      hi = mid;
+      shortest = t;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  take(head(hi), shortest);
+  return ordered_choice(q, std::move(choice));
 }
 
 }  // namespace tinyq

@@ -18,9 +18,8 @@ namespace tinyq {
 // Makes the outputs of the named nodes int16. Throws tinyq::Error naming the node when it is
 // not a conv, depthwise or dense layer, its output is a model output, or no conv, depthwise or
 // dense layer reads it (int16 would only add a requantization), or a requantization does not
-// fit the 16x8 kernels' bounds. Returns the extra activation bytes (int16 tensors' second
-// byte, int8 copies for other readers).
-std::int64_t widen_to_int16(QGraph& q, const std::vector<std::string>& nodes);
+// fit the 16x8 kernels' bounds.
+void widen_to_int16(QGraph& q, const std::vector<std::string>& nodes);
 
 // The nodes widen_to_int16 accepts.
 std::vector<std::string> int16_candidates(const QGraph& q);
@@ -28,14 +27,18 @@ std::vector<std::string> int16_candidates(const QGraph& q);
 struct Int16Choice {
   std::vector<std::string> layers;  // in model order
   double sqnr_before_db = 0, sqnr_after_db = 0;
-  std::int64_t extra_bytes = 0;
+  // The arena tinyq generate plans with the portable kernels, int8 and with `layers` int16, and
+  // the growth allowed.
+  std::int64_t arena_before = 0, arena_after = 0, ram_budget = 0;
 };
 
-// `--int16 auto`: among the candidates, the few whose int16 output raises the model's output
-// SQNR against float on `samples` (up to 256) the most, greedily, each kept only if it adds at
-// least 0.5 dB, within `ram_budget` extra bytes (<= 0: twice the largest activation's size). When no
-// single candidate helps (damage spread over several tensors), all of them together, then each
-// dropped again that the model does without.
+// `--int16 auto`: the candidates whose int16 outputs raise the model's output SQNR against
+// float on `samples` (up to 256), within `ram_budget` bytes of arena growth (<= 0: the int8
+// arena's size, so that it at most doubles). Each candidate is first tried alone (ranked on 64
+// samples when there are more than 8). Damage in a few layers: greedily by that gain, each
+// kept only if it adds at least 0.5 dB. Damage spread over many (each alone gains little): the
+// ranked candidates together as far as the budget allows, then the shortest head of that
+// ranking within 0.5 dB of them all, if that beats the few by 0.5 dB.
 Int16Choice choose_int16(const QGraph& q, const InputSamples& samples, std::int64_t ram_budget, int threads);
 
 }  // namespace tinyq
