@@ -2,7 +2,8 @@
 // weights, int64 accumulator), int16 max pooling and the tensor requantization at the edges
 // of an int16 region.
 // Portable on every path (int16 layers are the few a model cannot hold at int8, chosen for
-// accuracy), except dense and conv with an int16 input on the DSP and Helium paths (below).
+// accuracy), except dense, conv (groups 1) and depthwise on the DSP and Helium paths (below):
+// with an int16 input, and dense and conv also with an int8 one (a region's first layer).
 #include "kernel_util.hpp"
 #include "pool_window.hpp"
 #include "portable_loops.hpp"
@@ -18,8 +19,8 @@
 #include "arm_instructions.hpp"  // TINYQ_ALWAYS_INLINE
 #endif
 
-// Dense and conv with an int16 input have a native form on the DSP and Helium paths (not in
-// `-Os` builds, which keep the portable loops): dense_wide16_native / conv_wide16_native.
+// Dense and conv have a native form on the DSP and Helium paths (not in `-Os` builds, which
+// keep the portable loops): dense_wide16_native / conv_wide16_native.
 #if (defined(TINYQ_PATH_ARM_DSP) || defined(TINYQ_PATH_ARM_MVE)) && !defined(__OPTIMIZE_SIZE__)
 #define TINYQ_WIDE16_NATIVE 1
 #else
@@ -91,17 +92,19 @@ void dense_loop(const DenseParams& p, const In* input, const int8_t* weights, co
 // The native forms' longest input row or conv patch: the patch is gathered on the stack (2 KB).
 constexpr int32_t kWideNativeInputs = 1024;
 
-// Output pixel (oy, ox)'s patch of a groups-1 conv, gathered tap by tap into x: in_c int16
-// values per tap, zeros for padded taps (zero point 0).
-void gather_patch16(const ConvParams& p, const int16_t* image, int32_t oy, int32_t ox, int16_t* x) {
-  const int32_t c = p.in_c;
+// Output pixel (oy, ox)'s patch of a groups-1 conv, gathered tap by tap into x: in_c values
+// per tap, each plus the input offset (an int8 input's q + offset is within +-255; an int16
+// input's offset is 0), zeros for padded taps (the zero point's value).
+template <typename In>
+void gather_patch16(const ConvParams& p, const In* image, int32_t oy, int32_t ox, int16_t* x) {
+  const int32_t c = p.in_c, offset = p.input_offset;
   for (int32_t ty = 0; ty < p.kernel_h; ++ty) {
     const int32_t iy = oy * p.stride_h - p.pad_top + ty * p.dilation_h;
     for (int32_t tx = 0; tx < p.kernel_w; ++tx, x += c) {
       const int32_t ix = ox * p.stride_w - p.pad_left + tx * p.dilation_w;
       if (iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w) {
-        const int16_t* src = image + (iy * p.in_w + ix) * c;
-        for (int32_t i = 0; i < c; ++i) x[i] = src[i];
+        const In* src = image + (iy * p.in_w + ix) * c;
+        for (int32_t i = 0; i < c; ++i) x[i] = static_cast<int16_t>(src[i] + offset);
       } else {
         for (int32_t i = 0; i < c; ++i) x[i] = 0;
       }
@@ -224,7 +227,8 @@ void depthwise_wide16_native(const ConvParams& p, const int16_t* input, const in
 // output channels; two channels share each input pair: per 4 inputs and 2 outputs LDRD, 2 LDR,
 // 4 SXTB16, 4 SMLALD and the loop, 13 instructions for 8 MACs, where the portable loops take
 // about 8 per MAC. Vectors up to kWideNativeInputs values (2 KB of stack); longer ones, grouped
-// convs and `-Os` builds run the portable loops.
+// convs and `-Os` builds run the portable loops. An int8 input is widened with its offset into
+// the same buffer first.
 
 TINYQ_ALWAYS_INLINE int64_t smlald(uint32_t a, uint32_t b, int64_t acc) {
   return __smlald(static_cast<int16x2_t>(a), static_cast<int16x2_t>(b), acc);
@@ -297,8 +301,9 @@ TINYQ_ALWAYS_INLINE const int16_t* dot_operand(const int16_t* src, int16_t* x, i
 // portable loops (each product fits 24 bits; the host bounds |acc| < 2^47). The weights are
 // widened by VLDRB.S16; the last n % 8 values are VCTP-predicated loads, whose inactive lanes
 // read nothing and are zero. Two output channels share each input vector: per 8 inputs a VCTP,
-// 3 loads and 2 VMLALDAVA for 16 MACs. Dense reads its rows in place; conv gathers each
-// pixel's patch (up to kWideNativeInputs values) on the stack.
+// 3 loads and 2 VMLALDAVA for 16 MACs. Dense reads int16 rows in place (any length); conv
+// gathers each pixel's patch (up to kWideNativeInputs values) on the stack, and an int8 row or
+// patch is widened with its offset into that buffer.
 
 // Outputs o in [0, count): finish(bias[o] + weight row o . x, o), weight rows n bytes apart.
 template <typename Finish>
@@ -334,27 +339,47 @@ TINYQ_ALWAYS_INLINE const int16_t* dot_operand(const int16_t* src, int16_t*, int
 #endif
 
 #if TINYQ_WIDE16_NATIVE
+// A dense row as rows_dot16 reads it: an int16 row (offset 0) as dot_operand gives it; an int8
+// row (where an int16 region starts) widened into x with its offset first.
+TINYQ_ALWAYS_INLINE const int16_t* dense_operand(const int16_t* row, int16_t* x, int32_t n, int32_t) {
+  return dot_operand(row, x, n);
+}
+TINYQ_ALWAYS_INLINE const int16_t* dense_operand(const int8_t* row, int16_t* x, int32_t n, int32_t offset) {
+  for (int32_t i = 0; i < n; ++i) x[i] = static_cast<int16_t>(row[i] + offset);
+  return dot_operand(x, x, n);
+}
+
+// Whether dense_wide16_native takes a row of n inputs of `input_bits`: a row copied to the
+// stack must fit it; Helium reads int16 rows in place, of any length.
+inline bool dense_native_takes(int32_t input_bits, int32_t n) {
+#if defined(TINYQ_PATH_ARM_MVE)
+  if (input_bits == 16) return true;
+#endif
+  (void)input_bits;
+  return n <= kWideNativeInputs;
+}
+
 // Dense: each input row through rows_dot16 (per path above) against every weight row.
-template <typename Out>
-void dense_wide16_native(const DenseParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
+template <typename In, typename Out>
+void dense_wide16_native(const DenseParams& p, const In* input, const int8_t* weights, const int32_t* bias,
                          Out* output) {
   const int32_t n = p.in_features;
   alignas(8) int16_t x[kWideNativeInputs];
   for (int32_t r = 0; r < p.rows; ++r, input += n, output += p.out_features) {
-    rows_dot16(dot_operand(input, x, n), n, weights, bias, p.out_features, [&](int64_t acc, int32_t o) {
-      output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
-    });
+    rows_dot16(dense_operand(input, x, n, p.input_offset), n, weights, bias, p.out_features,
+               [&](int64_t acc, int32_t o) {
+                 output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
+               });
   }
 }
 
 // Conv, groups 1: each pixel's patch gathered, then every output channel against it.
-template <typename Out>
-void conv_wide16_native(const ConvParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
-                        Out* output) {
+template <typename In, typename Out>
+void conv_wide16_native(const ConvParams& p, const In* input, const int8_t* weights, const int32_t* bias, Out* output) {
   const int32_t k = p.kernel_h * p.kernel_w * p.in_c;
   alignas(8) int16_t x[kWideNativeInputs];
   for (int32_t b = 0; b < p.batch; ++b) {
-    const int16_t* image = input + b * p.in_h * p.in_w * p.in_c;
+    const In* image = input + b * p.in_h * p.in_w * p.in_c;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       for (int32_t ox = 0; ox < p.out_w; ++ox, output += p.out_c) {
         gather_patch16(p, image, oy, ox, x);
@@ -395,11 +420,10 @@ void with_formats(const void* input, int32_t input_bits, void* output, int32_t o
 void conv2d_wide(const ConvParams& p, const void* input, int32_t input_bits, const int8_t* weights, const int32_t* bias,
                  void* output, int32_t output_bits) {
 #if TINYQ_WIDE16_NATIVE
-  if (input_bits == 16 && p.input_offset == 0 && p.groups == 1 &&
-      p.kernel_h * p.kernel_w * p.in_c <= kWideNativeInputs) {
-    const int16_t* in = static_cast<const int16_t*>(input);
-    return with_output(output, output_bits, [&](auto out) { conv_wide16_native(p, in, weights, bias, out); });
-  }
+  if ((input_bits == 8 || p.input_offset == 0) && p.groups == 1 &&
+      p.kernel_h * p.kernel_w * p.in_c <= kWideNativeInputs)
+    return with_formats(input, input_bits, output, output_bits,
+                        [&](auto in, auto out) { conv_wide16_native(p, in, weights, bias, out); });
 #endif
   conv2d_wide_portable(p, input, input_bits, weights, bias, output, output_bits);
 }
@@ -435,10 +459,9 @@ void depthwise_conv2d_wide_portable(const ConvParams& p, const void* input, int3
 void dense_wide(const DenseParams& p, const void* input, int32_t input_bits, const int8_t* weights, const int32_t* bias,
                 void* output, int32_t output_bits) {
 #if TINYQ_WIDE16_NATIVE
-  if (input_bits == 16 && p.input_offset == 0 && p.in_features <= kWideNativeInputs) {
-    const int16_t* in = static_cast<const int16_t*>(input);
-    return with_output(output, output_bits, [&](auto out) { dense_wide16_native(p, in, weights, bias, out); });
-  }
+  if ((input_bits == 8 || p.input_offset == 0) && dense_native_takes(input_bits, p.in_features))
+    return with_formats(input, input_bits, output, output_bits,
+                        [&](auto in, auto out) { dense_wide16_native(p, in, weights, bias, out); });
 #endif
   dense_wide_portable(p, input, input_bits, weights, bias, output, output_bits);
 }

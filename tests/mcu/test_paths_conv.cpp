@@ -597,11 +597,13 @@ void random_dense() {
 }
 
 // dense_wide (16x8: int16 or int8 input and output, int8 weights, int64 accumulator) against
-// dense_wide_portable: on the DSP path an int16 input runs SMLALD over a reordered row, on
-// Helium VMLALDAVA (wide.cpp); rows up to 1024 inputs, now and then wider (the portable loop), any out_features
-// (pairs of outputs and an odd last one), inputs over the whole int16 range.
+// dense_wide_portable: on the DSP path SMLALD over a reordered row, on Helium VMLALDAVA
+// (wide.cpp), an int8 row widened with its offset first; rows up to 1024 inputs, now and then
+// wider (Helium reads an int16 row in place; the rest runs the portable loop), any
+// out_features (pairs of outputs and an odd last one), inputs over the whole int16 range.
 alignas(8) int16_t wide_input[3 * 1400];
 int32_t wide16_cases = 0;  // int16 inputs within the native forms' 1024
+int32_t wide8_cases = 0;   // int8 inputs (nonzero offsets) likewise: dense, conv
 
 // The data and output stage of a random 16x8 layer, drawn in the same order for dense and
 // conv: n_in inputs over the int16 (or int8) range, n_w weights, `channels` biases and
@@ -651,30 +653,31 @@ void random_dense_wide() {
   rt::dense_wide(p, c.in, in_bits, weights, c.bias, out_native, out_bits);
   rt::dense_wide_portable(p, c.in, in_bits, weights, c.bias, out_portable, out_bits);
   wide16_cases += in_bits == 16 && p.in_features <= 1024;
+  wide8_cases += in_bits == 8 && p.in_features <= 1024;
   report("dense_wide", n_out);
 }
 
 // One random 16x8 conv or depthwise case of shape p with n_w weights: its data (random_wide_case),
-// then `native` against `portable`. Returns whether it ran with an int16 input (false when it
-// did not run: too large for the buffers).
+// then `native` against `portable`. Returns its input's bits (0 when it did not run: too large
+// for the buffers).
 template <typename Kernel>
-bool wide_conv_case(rt::ConvParams& p, int32_t n_w, const char* name, Kernel native, Kernel portable) {
+int32_t wide_conv_case(rt::ConvParams& p, int32_t n_w, const char* name, Kernel native, Kernel portable) {
   const int32_t n_in = p.batch * p.in_h * p.in_w * p.in_c;
   const int32_t in_bits = chance(75) ? 16 : 8, out_bits = chance(50) ? 16 : 8;
   const int32_t n_out = p.batch * p.out_h * p.out_w * p.out_c * (out_bits / 8);
-  if (n_in > 3 * 1400 || n_w > kMaxWeights || n_out > kMaxOutput || p.out_c > kMaxChannels) return false;
+  if (n_in > 3 * 1400 || n_w > kMaxWeights || n_out > kMaxOutput || p.out_c > kMaxChannels) return 0;
   const WideCase c = random_wide_case(in_bits, out_bits, n_in, n_w, p.out_c, n_out, p.requant, p.input_offset,
                                       p.output_offset, p.act_min, p.act_max);
-  if (c.in == nullptr) return false;
+  if (c.in == nullptr) return 0;
   native(p, c.in, in_bits, weights, c.bias, out_native, out_bits);
   portable(p, c.in, in_bits, weights, c.bias, out_portable, out_bits);
   if (!report(name, n_out) && failures <= 10) print_conv(name, p);
-  return in_bits == 16;
+  return in_bits;
 }
 
-// conv2d_wide against conv2d_wide_portable: on the DSP and Helium paths an int16 input with
-// groups 1 and at most 1024 values per patch runs the native form over each pixel's gathered
-// patch (wide.cpp).
+// conv2d_wide against conv2d_wide_portable: on the DSP and Helium paths a conv with groups 1
+// and at most 1024 values per patch runs the native form over each pixel's gathered patch (an
+// int8 input widened with its offset while gathered; wide.cpp).
 // Shapes of random_conv_shape (padding, strides, dilation, groups), now and then a patch past
 // 1024 values (the portable loop).
 int32_t conv_wide16_cases = 0;
@@ -694,8 +697,10 @@ void random_conv_wide() {
     p.out_w = p.in_w;
   }
   const int32_t n_w = p.out_c * p.kernel_h * p.kernel_w * (p.in_c / p.groups);
-  const bool int16_input = wide_conv_case(p, n_w, "conv_wide", rt::conv2d_wide, rt::conv2d_wide_portable);
-  conv_wide16_cases += int16_input && p.groups == 1 && p.kernel_h * p.kernel_w * p.in_c <= 1024;
+  const int32_t in_bits = wide_conv_case(p, n_w, "conv_wide", rt::conv2d_wide, rt::conv2d_wide_portable);
+  const bool native = p.groups == 1 && p.kernel_h * p.kernel_w * p.in_c <= 1024;
+  conv_wide16_cases += in_bits == 16 && native;
+  wide8_cases += in_bits == 8 && native;
 }
 
 // depthwise_conv2d_wide against depthwise_conv2d_wide_portable: on the DSP and Helium paths an
@@ -705,9 +710,9 @@ void random_conv_wide() {
 int32_t depthwise_wide16_cases = 0;
 void random_depthwise_wide() {
   rt::ConvParams p = random_conv_shape(true, kMixed);
-  const bool int16_input = wide_conv_case(p, p.out_c * p.kernel_h * p.kernel_w, "depthwise_wide",
-                                          rt::depthwise_conv2d_wide, rt::depthwise_conv2d_wide_portable);
-  depthwise_wide16_cases += int16_input && p.out_c == p.in_c;
+  const int32_t in_bits = wide_conv_case(p, p.out_c * p.kernel_h * p.kernel_w, "depthwise_wide",
+                                         rt::depthwise_conv2d_wide, rt::depthwise_conv2d_wide_portable);
+  depthwise_wide16_cases += in_bits == 16 && p.out_c == p.in_c;
 }
 
 // dense_s8_packed (weights packed as generated code holds them, dense_s8_pack) against
@@ -912,11 +917,12 @@ int main() {
       for (int32_t i = 0; i < 300; ++i) random_dense_wide();
       for (int32_t i = 0; i < 300; ++i) random_conv_wide();
       for (int32_t i = 0; i < 300; ++i) random_depthwise_wide();
-      printf("dense_wide: native form cases: dense %ld, conv %ld, depthwise %ld\n", static_cast<long>(wide16_cases),
-             static_cast<long>(conv_wide16_cases), static_cast<long>(depthwise_wide16_cases));
-      if (wide16_cases < 100 || conv_wide16_cases < 100 || depthwise_wide16_cases < 100) {
+      printf("dense_wide: native form cases: dense %ld, conv %ld, depthwise %ld; int8 inputs (dense, conv) %ld\n",
+             static_cast<long>(wide16_cases), static_cast<long>(conv_wide16_cases),
+             static_cast<long>(depthwise_wide16_cases), static_cast<long>(wide8_cases));
+      if (wide16_cases < 100 || conv_wide16_cases < 100 || depthwise_wide16_cases < 100 || wide8_cases < 60) {
         ++failures;
-        printf("TOO FEW CASES with an int16 input the native form takes\n");
+        printf("TOO FEW CASES with an input the native form takes\n");
       }
     } else if (strcmp(only, "dense_packed") == 0) {  // packed at generation time (DSP; elsewhere portable)
       for (int32_t i = 0; i < 300; ++i) random_dense_packed();

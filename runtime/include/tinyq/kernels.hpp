@@ -624,8 +624,9 @@ void row_stage_s8(const RowStageLayer* layers, int32_t count, int32_t* state, Ro
 // act_max in the output's own range (int16: within [-32768, 32767]) and input_offset 0 for an
 // int16 input. The accumulator is int64 (bias + sum of (in + input_offset) * w; the host
 // bounds |acc| < 2^47) and is requantized by requantize_wide(), tinyq's single rounding. No
-// scratch; one portable source on every path, but dense and conv (groups 1) with an int16
-// input on the DSP path (SMLALD, the same bytes).
+// scratch; one portable source on every path, but native forms at -O3 on the DSP (SMLALD) and
+// Helium (VMLALDAVA) paths, the same bytes: dense and conv (groups 1) with an int16 or int8
+// input, depthwise (channel multiplier 1) with an int16 input (wide.cpp).
 //
 // requantize() on an int64 accumulator: floor(acc * multiplier / 2^(31 - shift) + 1/2),
 // exactly, for |acc| < 2^47 and shift <= 15 (the host guarantees both). acc = hi * 2^16 + lo
