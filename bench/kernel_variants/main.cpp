@@ -417,27 +417,27 @@ void dense_wide16(int32_t in_features, int32_t out_features, const char* shape) 
       [&](int8_t* out) { rt::dense_wide_portable(p, in_wide, 16, weights, bias, out, 8); });
 }
 
-// conv2d_wide with an int16 input, 3x3 s1 p1: SMLALD over each pixel's reordered patch on the
-// DSP path, VMLALDAVA over each gathered patch on Helium.
-void conv_wide16(int32_t h, int32_t w, int32_t in_c, int32_t out_c, const char* shape) {
+// conv2d_wide with an int16 input, k x k s1 (3x3: p1): SMLALD over each pixel's reordered patch
+// on the DSP path, VMLALDAVA over each gathered patch on Helium.
+void conv_wide16(int32_t h, int32_t w, int32_t in_c, int32_t out_c, int32_t k, const char* shape) {
   rt::ConvParams p{};
   p.batch = 1;
   p.in_h = p.out_h = h;
   p.in_w = p.out_w = w;
   p.in_c = in_c;
   p.out_c = out_c;
-  p.kernel_h = p.kernel_w = 3;
+  p.kernel_h = p.kernel_w = k;
   p.stride_h = p.stride_w = 1;
   p.dilation_h = p.dilation_w = 1;
-  p.pad_top = p.pad_left = 1;
+  p.pad_top = p.pad_left = k / 2;
   p.groups = 1;
   p.input_offset = 0;
   p.output_offset = -5;
   p.act_min = -128;
   p.act_max = 127;
-  p.requant = wide_layer(out_c, h * w * in_c, out_c * 9 * in_c);
+  p.requant = wide_layer(out_c, h * w * in_c, out_c * k * k * in_c);
   wide_rows(
-      "conv_wide16", "conv_wide16_portable", static_cast<uint32_t>(h * w * out_c * 9 * in_c), h * w * out_c, shape,
+      "conv_wide16", "conv_wide16_portable", static_cast<uint32_t>(h * w * out_c * k * k * in_c), h * w * out_c, shape,
       [&](int8_t* out) { rt::conv2d_wide(p, in_wide, 16, weights, bias, out, 8); },
       [&](int8_t* out) { rt::conv2d_wide_portable(p, in_wide, 16, weights, bias, out, 8); });
 }
@@ -487,7 +487,8 @@ int main() {
   dense(1024, 64, "1024 -> 64");
   dense_packed(640, 128, "640 -> 128 (AD), packed");
   dense_wide16(1024, 64, "1024 -> 64, int16 input");
-  conv_wide16(8, 8, 16, 32, "3x3 s1 p1, 8x8x16 -> 32, int16 input");
+  conv_wide16(8, 8, 16, 32, 3, "3x3 s1 p1, 8x8x16 -> 32, int16 input");
+  conv_wide16(8, 8, 16, 48, 1, "1x1, 8x8x16 -> 48, int16 input");
   depthwise_wide16(8, 8, 16, "depthwise 3x3 s1 p1, 8x8x16, int16 input");
   max_pool("2x2 s2, 28x28x16");
   avg_pool("7x7 global, 7x7x64");

@@ -120,6 +120,75 @@ struct WideWindow {
 };
 #endif
 
+#if defined(TINYQ_PATH_ARM_MVE) && !defined(__OPTIMIZE_SIZE__)
+// The 16x8 output stage on four lanes: bias + sum (each within int32: the callers check the
+// bound once per layer, wide_sums_fit), requantized exactly as requantize_wide (which equals
+// requantize() for an int32 accumulator) for any shift in [-31, 15], plus the offset, clamped,
+// stored as int8 (VSTRB.32) or int16 (VSTRH.32), the first `count` lanes only.
+//   With p = acc * m = hi * 2^32 + lo (hi = VMULH, lo = VMUL's unsigned low word) and t =
+//   31 - shift, requantize() = floor((p + 2^(t-1)) / 2^t):
+//   - t >= 33 (shift <= -2): (hi + 2^(t-33)) >> (t - 32) = VRSHL(hi, shift + 1), as
+//     requantize_lanes (lo only ever adds a fraction below the rounding);
+//   - t <= 32: hi * 2^(32-t) + (lo + 2^(t-1)) >> t, the second term VRSHL.U32(lo, -t) (a rounding
+//     shift, computed without overflow), the first VSHL(hi, shift + 1): exact modulo 2^32, and the
+//     result fits int32 (the host bounds it).
+struct WideLanes {
+  const Requant& r;
+  int32_t offset, lo, hi;
+};
+TINYQ_ALWAYS_INLINE int32x4_t requantize_lanes_wide(int32x4_t acc, int32x4_t multiplier, int32x4_t shift) {
+  const int32x4_t hi = vmulhq_s32(acc, multiplier);
+  const int32x4_t up = vaddq_n_s32(shift, 1);
+  const int32x4_t far = vrshlq_s32(hi, up);
+  const uint32x4_t lo = vreinterpretq_u32_s32(vmulq_s32(acc, multiplier));
+  const int32x4_t low = vreinterpretq_s32_u32(vrshlq_u32(lo, vsubq_n_s32(shift, 31)));
+  const int32x4_t near = vaddq_s32(vshlq_s32(hi, up), low);
+  return vpselq_s32(far, near, vcmpleq_n_s32(shift, -2));
+}
+template <typename Out>
+TINYQ_ALWAYS_INLINE void store_wide_lanes(int32x4_t acc, const int32_t* bias, int32_t channel, int32_t count,
+                                          const WideLanes& st, Out* out) {
+  const mve_pred16_t valid = vctp32q(static_cast<uint32_t>(count));
+  if (bias != nullptr) acc = vaddq_s32(acc, vldrwq_z_s32(bias + channel, valid));
+  int32x4_t multiplier, shift;
+  if (st.r.count == 1) {
+    multiplier = vdupq_n_s32(st.r.multiplier[0]);
+    shift = vdupq_n_s32(st.r.shift[0]);
+  } else {
+    multiplier = vldrwq_z_s32(st.r.multiplier + channel, valid);
+    shift = vldrwq_z_s32(st.r.shift + channel, valid);
+  }
+  // A saturating add: where the requantized value lies within |offset| of the int32 limits, the
+  // clamp below gives what offset_and_clamp gives.
+  int32x4_t v = vqaddq_s32(requantize_lanes_wide(acc, multiplier, shift), vdupq_n_s32(st.offset));
+  v = vminq_s32(vmaxq_s32(v, vdupq_n_s32(st.lo)), vdupq_n_s32(st.hi));
+  if constexpr (sizeof(Out) == 1) {
+    vstrbq_p_s32(reinterpret_cast<int8_t*>(out), v, valid);
+  } else {
+    vstrhq_p_s32(reinterpret_cast<int16_t*>(out), v, valid);
+  }
+}
+#endif
+
+#if TINYQ_WIDE16_NATIVE
+// Whether bias + a sum of n products, each below max_product in magnitude, stays within int32
+// for every channel: then the Helium forms sum in 32 bits and requantize four lanes at a time.
+inline bool wide_sums_fit(const int32_t* bias, int32_t channels, int64_t n, int64_t max_product) {
+  int64_t largest = 0;
+  for (int32_t c = 0; bias != nullptr && c < channels; ++c) {
+    const int64_t b = bias[c] < 0 ? -static_cast<int64_t>(bias[c]) : bias[c];
+    largest = b > largest ? b : largest;
+  }
+  return largest + n * max_product < (static_cast<int64_t>(1) << 31);
+}
+// The largest |product| of an input (int16, offset 0; or int8 plus its offset, within +-255)
+// and an int8 weight.
+template <typename In>
+constexpr int64_t wide_max_product() {
+  return sizeof(In) == 2 ? static_cast<int64_t>(32768) * 128 : static_cast<int64_t>(256) * 128;
+}
+#endif
+
 #if defined(TINYQ_PATH_ARM_DSP) && !defined(__OPTIMIZE_SIZE__)
 // 4 channels: per tap two words of int16 inputs [x0, x1], [x2, x3] and a word of weights,
 // unpacked by SXTB16 into [w0, w2] and [w1, w3]; SMLABB / SMLATB / SMLABT / SMLATT add
@@ -182,6 +251,11 @@ template <typename Group, typename Out>
 void depthwise_wide16_native(const ConvParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
                              Out* output, Group group) {
   const int32_t c = p.in_c;
+#if defined(TINYQ_PATH_ARM_MVE)
+  // Helium: the output stage four channels at a time where bias + window sum stays in int32.
+  const bool in_lanes = wide_sums_fit(bias, c, p.kernel_h * p.kernel_w, wide_max_product<int16_t>());
+  const WideLanes lanes{p.requant, p.output_offset, p.act_min, p.act_max};
+#endif
   for (int32_t b = 0; b < p.batch; ++b) {
     const int16_t* image = input + b * p.in_h * p.in_w * c;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
@@ -197,8 +271,15 @@ void depthwise_wide16_native(const ConvParams& p, const int16_t* input, const in
         const WideWindow win{rows, cols, p.dilation_h * p.in_w * c, p.dilation_w * c, p.kernel_w * c, c};
         int32_t ch = 0;
         for (; ch + kWideGroup <= c; ch += kWideGroup) {
-          int32_t sums[kWideGroup];
+          alignas(8) int32_t sums[kWideGroup];
           group(x + ch, w + ch, win, sums);
+#if defined(TINYQ_PATH_ARM_MVE)
+          if (in_lanes) {
+            store_wide_lanes(vldrwq_s32(sums), bias, ch, 4, lanes, output + ch);
+            store_wide_lanes(vldrwq_s32(sums + 4), bias, ch + 4, 4, lanes, output + ch + 4);
+            continue;
+          }
+#endif
           for (int32_t j = 0; j < kWideGroup; ++j)
             output[ch + j] = wide_output<Out>((bias != nullptr ? bias[ch + j] : 0) + static_cast<int64_t>(sums[j]),
                                               p.requant, ch + j, p.output_offset, p.act_min, p.act_max);
@@ -336,6 +417,36 @@ TINYQ_ALWAYS_INLINE void rows_dot16(const int16_t* x, int32_t n, const int8_t* w
 
 // The dot products' operand: the row or patch as it is (x unused).
 TINYQ_ALWAYS_INLINE const int16_t* dot_operand(const int16_t* src, int16_t*, int32_t) { return src; }
+
+// rows_dot16 where bias + each sum stays within int32 (wide_sums_fit): four output channels per
+// pass, each summed by VMLADAVA.S16 into 32 bits (per 8 inputs a VCTP, 5 loads and 4 VMLADAVA
+// for 32 MACs), the four sums requantized together (store_wide_lanes). A last pass of fewer
+// channels reads the first row again for the missing ones and stores only its own.
+template <typename Out>
+TINYQ_ALWAYS_INLINE void rows_dot16_lanes(const int16_t* x, int32_t n, const int8_t* weights, const int32_t* bias,
+                                          int32_t count, const WideLanes& st, Out* out) {
+  for (int32_t o = 0; o < count; o += 4) {
+    const int32_t rows = count - o < 4 ? count - o : 4;
+    const int8_t* w0 = weights + o * n;
+    const int8_t* w1 = rows > 1 ? w0 + n : w0;
+    const int8_t* w2 = rows > 2 ? w0 + 2 * n : w0;
+    const int8_t* w3 = rows > 3 ? w0 + 3 * n : w0;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (int32_t i = 0; i < n; i += 8) {
+      const mve_pred16_t lanes = vctp16q(static_cast<uint32_t>(n - i));
+      const int16x8_t xv = vldrhq_z_s16(x + i, lanes);
+      a0 = vmladavaq_s16(a0, xv, vldrbq_z_s16(w0 + i, lanes));
+      a1 = vmladavaq_s16(a1, xv, vldrbq_z_s16(w1 + i, lanes));
+      a2 = vmladavaq_s16(a2, xv, vldrbq_z_s16(w2 + i, lanes));
+      a3 = vmladavaq_s16(a3, xv, vldrbq_z_s16(w3 + i, lanes));
+    }
+    int32x4_t acc = vdupq_n_s32(a0);
+    acc = vsetq_lane_s32(a1, acc, 1);
+    acc = vsetq_lane_s32(a2, acc, 2);
+    acc = vsetq_lane_s32(a3, acc, 3);
+    store_wide_lanes(acc, bias, o, rows, st, out + o);
+  }
+}
 #endif
 
 #if TINYQ_WIDE16_NATIVE
@@ -365,6 +476,14 @@ void dense_wide16_native(const DenseParams& p, const In* input, const int8_t* we
                          Out* output) {
   const int32_t n = p.in_features;
   alignas(8) int16_t x[kWideNativeInputs];
+#if defined(TINYQ_PATH_ARM_MVE)
+  if (wide_sums_fit(bias, p.out_features, n, wide_max_product<In>())) {
+    const WideLanes lanes{p.requant, p.output_offset, p.act_min, p.act_max};
+    for (int32_t r = 0; r < p.rows; ++r, input += n, output += p.out_features)
+      rows_dot16_lanes(dense_operand(input, x, n, p.input_offset), n, weights, bias, p.out_features, lanes, output);
+    return;
+  }
+#endif
   for (int32_t r = 0; r < p.rows; ++r, input += n, output += p.out_features) {
     rows_dot16(dense_operand(input, x, n, p.input_offset), n, weights, bias, p.out_features,
                [&](int64_t acc, int32_t o) {
@@ -378,11 +497,21 @@ template <typename In, typename Out>
 void conv_wide16_native(const ConvParams& p, const In* input, const int8_t* weights, const int32_t* bias, Out* output) {
   const int32_t k = p.kernel_h * p.kernel_w * p.in_c;
   alignas(8) int16_t x[kWideNativeInputs];
+#if defined(TINYQ_PATH_ARM_MVE)
+  const bool in_lanes = wide_sums_fit(bias, p.out_c, k, wide_max_product<In>());
+  const WideLanes lanes{p.requant, p.output_offset, p.act_min, p.act_max};
+#endif
   for (int32_t b = 0; b < p.batch; ++b) {
     const In* image = input + b * p.in_h * p.in_w * p.in_c;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       for (int32_t ox = 0; ox < p.out_w; ++ox, output += p.out_c) {
         gather_patch16(p, image, oy, ox, x);
+#if defined(TINYQ_PATH_ARM_MVE)
+        if (in_lanes) {
+          rows_dot16_lanes(x, k, weights, bias, p.out_c, lanes, output);
+          continue;
+        }
+#endif
         rows_dot16(dot_operand(x, x, k), k, weights, bias, p.out_c, [&](int64_t acc, int32_t o) {
           output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
         });

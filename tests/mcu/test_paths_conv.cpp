@@ -602,8 +602,10 @@ void random_dense() {
 // wider (Helium reads an int16 row in place; the rest runs the portable loop), any
 // out_features (pairs of outputs and an odd last one), inputs over the whole int16 range.
 alignas(8) int16_t wide_input[3 * 1400];
-int32_t wide16_cases = 0;  // int16 inputs within the native forms' 1024
-int32_t wide8_cases = 0;   // int8 inputs (nonzero offsets) likewise: dense, conv
+int32_t wide16_cases = 0;                            // int16 inputs within the native forms' 1024
+int32_t wide8_cases = 0;                             // int8 inputs (nonzero offsets) likewise: dense, conv
+int32_t wide_high_shift_cases = 0;                   // requantization shifts in [-1, 15]
+int32_t wide_lanes_cases = 0, wide_int64_cases = 0;  // bias + sums within int32, or not
 
 // The data and output stage of a random 16x8 layer, drawn in the same order for dense and
 // conv: n_in inputs over the int16 (or int8) range, n_w weights, `channels` biases and
@@ -621,8 +623,14 @@ WideCase random_wide_case(int32_t in_bits, int32_t out_bits, int32_t n_in, int32
   fill(weights, n_w, -127, 127);
   for (int32_t o = 0; o < channels; ++o) bias[o] = uniform(-(1 << 20), 1 << 20);
   requant = random_requant(channels, false);
+  requant.rounding = rt::kRoundSingle;  // the host refuses TFLite's rounding on 16x8 layers
+  if (chance(40)) {                     // the shifts of int16 outputs, up to the 16x8 kernels' bound of 15
+    for (int32_t i = 0; i < requant.count; ++i) shift[i] = uniform(-1, 15);
+    ++wide_high_shift_cases;
+  }
   random_output_stage(input_offset, output_offset, act_min, act_max);
   if (in_bits == 16) input_offset = 0;  // int16 tensors are symmetric
+
   if (out_bits == 16) {
     output_offset = 0;
     act_min = chance(70) ? -32768 : uniform(-32768, 0);
@@ -632,6 +640,14 @@ WideCase random_wide_case(int32_t in_bits, int32_t out_bits, int32_t n_in, int32
   if (in_bits == 8) {
     if (n_in > kMaxScratch) return {nullptr, nullptr};
     for (int32_t i = 0; i < n_in; ++i) bytes[i] = static_cast<int8_t>(wide_input[i]);
+  }
+  // Whether bias + every sum fits int32 (Helium's four-lane output stage, wide.cpp's
+  // wide_sums_fit), counted so that both forms are known to run.
+  const int64_t max_product = in_bits == 16 ? int64_t{32768} * 128 : int64_t{256} * 128;
+  if ((int64_t{1} << 20) + int64_t{n_w / channels} * max_product < (int64_t{1} << 31)) {
+    ++wide_lanes_cases;
+  } else {
+    ++wide_int64_cases;
   }
   memset(out_native, 0x55, static_cast<size_t>(n_out));
   memset(out_portable, 0x33, static_cast<size_t>(n_out));
@@ -920,7 +936,11 @@ int main() {
       printf("dense_wide: native form cases: dense %ld, conv %ld, depthwise %ld; int8 inputs (dense, conv) %ld\n",
              static_cast<long>(wide16_cases), static_cast<long>(conv_wide16_cases),
              static_cast<long>(depthwise_wide16_cases), static_cast<long>(wide8_cases));
-      if (wide16_cases < 100 || conv_wide16_cases < 100 || depthwise_wide16_cases < 100 || wide8_cases < 60) {
+      printf("dense_wide: shifts in [-1, 15] %ld; sums within int32 %ld, beyond %ld\n",
+             static_cast<long>(wide_high_shift_cases), static_cast<long>(wide_lanes_cases),
+             static_cast<long>(wide_int64_cases));
+      if (wide16_cases < 100 || conv_wide16_cases < 100 || depthwise_wide16_cases < 100 || wide8_cases < 60 ||
+          wide_high_shift_cases < 100 || wide_lanes_cases < 100 || wide_int64_cases < 20) {
         ++failures;
         printf("TOO FEW CASES with an input the native form takes\n");
       }
