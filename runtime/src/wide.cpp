@@ -120,6 +120,55 @@ struct WideWindow {
 };
 #endif
 
+#if TINYQ_WIDE16_NATIVE
+// A layer's output stage for the native forms' int32 sums.
+struct WideLanes {
+  const Requant& r;
+  int32_t offset, lo, hi;
+};
+
+// requantize_wide for an accumulator within int32 (= requantize()), in 32-bit steps: with p =
+// acc * m = hi * 2^32 + lo and t = 31 - shift, floor((p + 2^(t-1)) / 2^t) is (hi + 2^(t-33)) >>
+// (t - 32) for shift <= -2 (lo only adds a fraction below the rounding; |hi| <= 2^30), else
+// hi * 2^(32-t) + ((lo >> 1) + 2^(t-2)) >> (t - 1), both terms exact modulo 2^32.
+TINYQ_ALWAYS_INLINE int32_t requantize_narrow(int32_t acc, int32_t multiplier, int32_t shift) {
+  const int64_t p = static_cast<int64_t>(acc) * multiplier;
+  const int32_t hi = static_cast<int32_t>(p >> 32);
+  if (shift <= -2) {
+    const int32_t k = -1 - shift;  // t - 32, in [1, 30]
+    return (hi + (1 << (k - 1))) >> k;
+  }
+  const uint32_t lo = static_cast<uint32_t>(p);
+  const int32_t t1 = 30 - shift;  // t - 1, in [15, 31]
+  return static_cast<int32_t>((static_cast<uint32_t>(hi) << (shift + 1)) + (((lo >> 1) + (1u << (t1 - 1))) >> t1));
+}
+
+// wide_output for an int32 accumulator.
+template <typename Out>
+TINYQ_ALWAYS_INLINE Out narrow_output(int32_t acc, const WideLanes& st, int32_t channel) {
+  const int32_t i = st.r.count == 1 ? 0 : channel;
+  return detail::offset_and_clamp<Out>(requantize_narrow(acc, st.r.multiplier[i], st.r.shift[i]), st.offset, st.lo,
+                                       st.hi);
+}
+
+// Whether bias + a sum of n products, each below max_product in magnitude, stays within int32
+// for every channel: then the Helium forms sum in 32 bits and requantize four lanes at a time.
+inline bool wide_sums_fit(const int32_t* bias, int32_t channels, int64_t n, int64_t max_product) {
+  int64_t largest = 0;
+  for (int32_t c = 0; bias != nullptr && c < channels; ++c) {
+    const int64_t b = bias[c] < 0 ? -static_cast<int64_t>(bias[c]) : bias[c];
+    largest = b > largest ? b : largest;
+  }
+  return largest + n * max_product < (static_cast<int64_t>(1) << 31);
+}
+// The largest |product| of an input (int16, offset 0; or int8 plus its offset, within +-255)
+// and an int8 weight.
+template <typename In>
+constexpr int64_t wide_max_product() {
+  return sizeof(In) == 2 ? static_cast<int64_t>(32768) * 128 : static_cast<int64_t>(256) * 128;
+}
+#endif
+
 #if defined(TINYQ_PATH_ARM_MVE) && !defined(__OPTIMIZE_SIZE__)
 // The 16x8 output stage on four lanes: bias + sum (each within int32: the callers check the
 // bound once per layer, wide_sums_fit), requantized exactly as requantize_wide (which equals
@@ -132,10 +181,6 @@ struct WideWindow {
 //   - t <= 32: hi * 2^(32-t) + (lo + 2^(t-1)) >> t, the second term VRSHL.U32(lo, -t) (a rounding
 //     shift, computed without overflow), the first VSHL(hi, shift + 1): exact modulo 2^32, and the
 //     result fits int32 (the host bounds it).
-struct WideLanes {
-  const Requant& r;
-  int32_t offset, lo, hi;
-};
 TINYQ_ALWAYS_INLINE int32x4_t requantize_lanes_wide(int32x4_t acc, int32x4_t multiplier, int32x4_t shift) {
   const int32x4_t hi = vmulhq_s32(acc, multiplier);
   const int32x4_t up = vaddq_n_s32(shift, 1);
@@ -167,25 +212,6 @@ TINYQ_ALWAYS_INLINE void store_wide_lanes(int32x4_t acc, const int32_t* bias, in
   } else {
     vstrhq_p_s32(reinterpret_cast<int16_t*>(out), v, valid);
   }
-}
-#endif
-
-#if TINYQ_WIDE16_NATIVE
-// Whether bias + a sum of n products, each below max_product in magnitude, stays within int32
-// for every channel: then the Helium forms sum in 32 bits and requantize four lanes at a time.
-inline bool wide_sums_fit(const int32_t* bias, int32_t channels, int64_t n, int64_t max_product) {
-  int64_t largest = 0;
-  for (int32_t c = 0; bias != nullptr && c < channels; ++c) {
-    const int64_t b = bias[c] < 0 ? -static_cast<int64_t>(bias[c]) : bias[c];
-    largest = b > largest ? b : largest;
-  }
-  return largest + n * max_product < (static_cast<int64_t>(1) << 31);
-}
-// The largest |product| of an input (int16, offset 0; or int8 plus its offset, within +-255)
-// and an int8 weight.
-template <typename In>
-constexpr int64_t wide_max_product() {
-  return sizeof(In) == 2 ? static_cast<int64_t>(32768) * 128 : static_cast<int64_t>(256) * 128;
 }
 #endif
 
@@ -251,11 +277,10 @@ template <typename Group, typename Out>
 void depthwise_wide16_native(const ConvParams& p, const int16_t* input, const int8_t* weights, const int32_t* bias,
                              Out* output, Group group) {
   const int32_t c = p.in_c;
-#if defined(TINYQ_PATH_ARM_MVE)
-  // Helium: the output stage four channels at a time where bias + window sum stays in int32.
+  // Where bias + window sum stays in int32: the output stage in 32 bits (Helium: four channels
+  // at a time).
   const bool in_lanes = wide_sums_fit(bias, c, p.kernel_h * p.kernel_w, wide_max_product<int16_t>());
   const WideLanes lanes{p.requant, p.output_offset, p.act_min, p.act_max};
-#endif
   for (int32_t b = 0; b < p.batch; ++b) {
     const int16_t* image = input + b * p.in_h * p.in_w * c;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
@@ -277,6 +302,12 @@ void depthwise_wide16_native(const ConvParams& p, const int16_t* input, const in
           if (in_lanes) {
             store_wide_lanes(vldrwq_s32(sums), bias, ch, 4, lanes, output + ch);
             store_wide_lanes(vldrwq_s32(sums + 4), bias, ch + 4, 4, lanes, output + ch + 4);
+            continue;
+          }
+#else
+          if (in_lanes) {
+            for (int32_t j = 0; j < kWideGroup; ++j)
+              output[ch + j] = narrow_output<Out>((bias != nullptr ? bias[ch + j] : 0) + sums[j], lanes, ch + j);
             continue;
           }
 #endif
@@ -311,8 +342,13 @@ void depthwise_wide16_native(const ConvParams& p, const int16_t* input, const in
 // convs and `-Os` builds run the portable loops. An int8 input is widened with its offset into
 // the same buffer first.
 
-TINYQ_ALWAYS_INLINE int64_t smlald(uint32_t a, uint32_t b, int64_t acc) {
+// Two 16 x 16-bit products added to the accumulator: SMLALD into 64 bits, or SMLAD into 32 where
+// the layer's sums fit (wide_sums_fit).
+TINYQ_ALWAYS_INLINE int64_t mac_pairs(uint32_t a, uint32_t b, int64_t acc) {
   return __smlald(static_cast<int16x2_t>(a), static_cast<int16x2_t>(b), acc);
+}
+TINYQ_ALWAYS_INLINE int32_t mac_pairs(uint32_t a, uint32_t b, int32_t acc) {
+  return __smlad(static_cast<int16x2_t>(a), static_cast<int16x2_t>(b), acc);
 }
 
 // n values from src to x (src == x: in place), the first n & ~3 in SXTB16's pairs (group g's
@@ -328,12 +364,13 @@ void reorder_pairs(const int16_t* src, int16_t* x, int32_t n) {
 }
 
 // Outputs o in [0, count): finish(bias[o] + weight row o . x, o), x as reorder_pairs left it
-// (its last n % 4 values in order), weight rows n bytes apart.
-template <typename Finish>
-TINYQ_ALWAYS_INLINE void rows_dot16(const int16_t* x, int32_t n, const int8_t* weights, const int32_t* bias,
-                                    int32_t count, Finish finish) {
+// (its last n % 4 values in order), weight rows n bytes apart, summed in Acc (int64_t, or
+// int32_t where the layer's sums fit).
+template <typename Acc, typename Finish>
+TINYQ_ALWAYS_INLINE void rows_dot16_acc(const int16_t* x, int32_t n, const int8_t* weights, const int32_t* bias,
+                                        int32_t count, Finish finish) {
   const int32_t n4 = n & ~3;
-  const auto tail = [&](const int8_t* w, int64_t acc) {
+  const auto tail = [&](const int8_t* w, Acc acc) {
     for (int32_t i = n4; i < n; ++i) acc += static_cast<int32_t>(x[i]) * w[i];
     return acc;
   };
@@ -341,31 +378,36 @@ TINYQ_ALWAYS_INLINE void rows_dot16(const int16_t* x, int32_t n, const int8_t* w
   for (; o + 2 <= count; o += 2) {
     const int8_t* w0 = weights + o * n;
     const int8_t* w1 = w0 + n;
-    int64_t acc0 = bias != nullptr ? bias[o] : 0, acc1 = bias != nullptr ? bias[o + 1] : 0;
+    Acc acc0 = bias != nullptr ? bias[o] : 0, acc1 = bias != nullptr ? bias[o + 1] : 0;
     const int16_t* v = x;
     const int8_t* a = w0;
     const int8_t* c = w1;
     for (const int16_t* end = x + n4; v != end; v += 4, a += 4, c += 4) {
       const uint32_t x02 = arm::load_u32(v), x13 = arm::load_u32(v + 2);
       const uint32_t u = arm::load_u32(a), t = arm::load_u32(c);
-      acc0 = smlald(static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(u))), x02, acc0);
-      acc0 = smlald(arm::sxtb16_ror8(u), x13, acc0);
-      acc1 = smlald(static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(t))), x02, acc1);
-      acc1 = smlald(arm::sxtb16_ror8(t), x13, acc1);
+      acc0 = mac_pairs(static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(u))), x02, acc0);
+      acc0 = mac_pairs(arm::sxtb16_ror8(u), x13, acc0);
+      acc1 = mac_pairs(static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(t))), x02, acc1);
+      acc1 = mac_pairs(arm::sxtb16_ror8(t), x13, acc1);
     }
     finish(tail(w0, acc0), o);
     finish(tail(w1, acc1), o + 1);
   }
   if (o < count) {
     const int8_t* w0 = weights + o * n;
-    int64_t acc0 = bias != nullptr ? bias[o] : 0;
+    Acc acc0 = bias != nullptr ? bias[o] : 0;
     for (int32_t i = 0; i < n4; i += 4) {
       const uint32_t u = arm::load_u32(w0 + i);
-      acc0 = smlald(static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(u))), arm::load_u32(x + i), acc0);
-      acc0 = smlald(arm::sxtb16_ror8(u), arm::load_u32(x + i + 2), acc0);
+      acc0 = mac_pairs(static_cast<uint32_t>(__sxtb16(static_cast<int32_t>(u))), arm::load_u32(x + i), acc0);
+      acc0 = mac_pairs(arm::sxtb16_ror8(u), arm::load_u32(x + i + 2), acc0);
     }
     finish(tail(w0, acc0), o);
   }
+}
+template <typename Finish>
+TINYQ_ALWAYS_INLINE void rows_dot16(const int16_t* x, int32_t n, const int8_t* weights, const int32_t* bias,
+                                    int32_t count, Finish finish) {
+  rows_dot16_acc<int64_t>(x, n, weights, bias, count, finish);
 }
 
 // The dot products' operand: the row or patch reordered into SXTB16's pairs (into x, which
@@ -373,6 +415,15 @@ TINYQ_ALWAYS_INLINE void rows_dot16(const int16_t* x, int32_t n, const int8_t* w
 TINYQ_ALWAYS_INLINE const int16_t* dot_operand(const int16_t* src, int16_t* x, int32_t n) {
   reorder_pairs(src, x, n);
   return x;
+}
+
+// rows_dot16 where bias + each sum stays within int32 (wide_sums_fit): SMLAD into 32 bits and
+// the output stage in 32-bit steps (requantize_narrow).
+template <typename Out>
+TINYQ_ALWAYS_INLINE void rows_dot16_narrow(const int16_t* x, int32_t n, const int8_t* weights, const int32_t* bias,
+                                           int32_t count, const WideLanes& st, Out* out) {
+  rows_dot16_acc<int32_t>(x, n, weights, bias, count,
+                          [&](int32_t acc, int32_t o) { out[o] = narrow_output<Out>(acc, st, o); });
 }
 #endif
 
@@ -423,8 +474,8 @@ TINYQ_ALWAYS_INLINE const int16_t* dot_operand(const int16_t* src, int16_t*, int
 // for 32 MACs), the four sums requantized together (store_wide_lanes). A last pass of fewer
 // channels reads the first row again for the missing ones and stores only its own.
 template <typename Out>
-TINYQ_ALWAYS_INLINE void rows_dot16_lanes(const int16_t* x, int32_t n, const int8_t* weights, const int32_t* bias,
-                                          int32_t count, const WideLanes& st, Out* out) {
+TINYQ_ALWAYS_INLINE void rows_dot16_narrow(const int16_t* x, int32_t n, const int8_t* weights, const int32_t* bias,
+                                           int32_t count, const WideLanes& st, Out* out) {
   for (int32_t o = 0; o < count; o += 4) {
     const int32_t rows = count - o < 4 ? count - o : 4;
     const int8_t* w0 = weights + o * n;
@@ -476,14 +527,12 @@ void dense_wide16_native(const DenseParams& p, const In* input, const int8_t* we
                          Out* output) {
   const int32_t n = p.in_features;
   alignas(8) int16_t x[kWideNativeInputs];
-#if defined(TINYQ_PATH_ARM_MVE)
   if (wide_sums_fit(bias, p.out_features, n, wide_max_product<In>())) {
     const WideLanes lanes{p.requant, p.output_offset, p.act_min, p.act_max};
     for (int32_t r = 0; r < p.rows; ++r, input += n, output += p.out_features)
-      rows_dot16_lanes(dense_operand(input, x, n, p.input_offset), n, weights, bias, p.out_features, lanes, output);
+      rows_dot16_narrow(dense_operand(input, x, n, p.input_offset), n, weights, bias, p.out_features, lanes, output);
     return;
   }
-#endif
   for (int32_t r = 0; r < p.rows; ++r, input += n, output += p.out_features) {
     rows_dot16(dense_operand(input, x, n, p.input_offset), n, weights, bias, p.out_features,
                [&](int64_t acc, int32_t o) {
@@ -497,21 +546,17 @@ template <typename In, typename Out>
 void conv_wide16_native(const ConvParams& p, const In* input, const int8_t* weights, const int32_t* bias, Out* output) {
   const int32_t k = p.kernel_h * p.kernel_w * p.in_c;
   alignas(8) int16_t x[kWideNativeInputs];
-#if defined(TINYQ_PATH_ARM_MVE)
   const bool in_lanes = wide_sums_fit(bias, p.out_c, k, wide_max_product<In>());
   const WideLanes lanes{p.requant, p.output_offset, p.act_min, p.act_max};
-#endif
   for (int32_t b = 0; b < p.batch; ++b) {
     const In* image = input + b * p.in_h * p.in_w * p.in_c;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       for (int32_t ox = 0; ox < p.out_w; ++ox, output += p.out_c) {
         gather_patch16(p, image, oy, ox, x);
-#if defined(TINYQ_PATH_ARM_MVE)
         if (in_lanes) {
-          rows_dot16_lanes(x, k, weights, bias, p.out_c, lanes, output);
+          rows_dot16_narrow(dot_operand(x, x, k), k, weights, bias, p.out_c, lanes, output);
           continue;
         }
-#endif
         rows_dot16(dot_operand(x, x, k), k, weights, bias, p.out_c, [&](int64_t acc, int32_t o) {
           output[o] = wide_output<Out>(acc, p.requant, o, p.output_offset, p.act_min, p.act_max);
         });
