@@ -82,6 +82,38 @@ inline std::string gated_cancellation_model_bytes() {
   return b.bytes();
 }
 
+// The same cancellation through a concat along channels (named "cat"): [relu(wide), copy] with
+// copy = conv 1x1 of x ([x0, -x0/3]: a zero point of its own, so the branches do not share a
+// format and cannot keep channel-group scales), then y = conv 1x1 of the four channels that
+// takes the difference of the first two.
+inline std::string concat_cancellation_model_bytes() {
+  OnnxBuilder b = cancellation_frame();
+  conv1x1(b, "x", "c1", "wide", kWideWeights);
+  b.node("Relu", {"c1"}, {"r1"}, "relu");
+  conv1x1(b, "x", "c2", "copy", {1.0f, 0.0f, -1.0f / 3.0f, 0.0f});
+  auto& cat = b.node("Concat", {"r1", "c2"}, {"joined"}, "cat");
+  OnnxBuilder::set_int(cat, "axis", 1);
+  b.initializer("difference/w", {2, 4, 1, 1}, {1.0f, -1.0f, 0.0f, 0.0f, -1.0f, 1.0f, 0.0f, 0.0f});
+  b.initializer("difference/b", {2}, {0.0f, 0.0f});
+  b.node("Conv", {"joined", "difference/w", "difference/b"}, {"y"}, "difference");
+  return b.bytes();
+}
+
+// The cancellation with a reader that has no 16x8 kernel: a PRelu ("prelu") reads relu(wide)
+// beside the difference conv, its branch (a 1x1 conv "side" scaled by 0.01) added to the output
+// ("sum"). An int16 output of "wide" reaches the PRelu as an int8 copy.
+inline std::string prelu_side_model_bytes() {
+  OnnxBuilder b = cancellation_frame();
+  conv1x1(b, "x", "c1", "wide", kWideWeights);
+  b.node("Relu", {"c1"}, {"r1"}, "relu");
+  conv1x1(b, "r1", "d", "difference", kDifference);
+  b.initializer("slope", {2, 1, 1}, {0.25f, 0.5f});
+  b.node("PRelu", {"r1", "slope"}, {"p"}, "prelu");
+  conv1x1(b, "p", "e", "side", {0.01f, 0.0f, 0.0f, 0.01f});
+  b.node("Add", {"d", "e"}, {"y"}, "sum");
+  return b.bytes();
+}
+
 // Damage spread over many layers: `branches` independent cancellations side by side, summed.
 // x [N, 2 * branches, 4, 4]; branch i reads channels 2i and 2i + 1 through a 1x1 conv "wide<i>"
 // ([x0 + x1/127, x0] of its pair), then "difference<i>"; y is the sum of the differences (Adds

@@ -2,6 +2,7 @@
 // hold an int16 tensor and says so, `generate` calls the 16x8 kernels with the tensor at two
 // bytes per element in the arena, and the firmware on emulated Cortex-M4 (DSP path) and M55
 // (Helium path) gives the host int8 executor's bytes.
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cancellation_model.hpp"
@@ -59,6 +60,10 @@ TEST_F(CliInt16, QuantizeChoosesTheLayerAndReportsIt) {
   EXPECT_GT(j["int16"]["sqnr_after_db"].get<double>(), 30.0);
   EXPECT_GT(j["prediction"]["output_sqnr_db"].get<double>(), 30.0);
   for (const auto& layer : j["layers"]) EXPECT_EQ(layer["bits"], layer["name"] == "wide" ? 16 : 8);
+  // Both convs are 16x8 layers (wide writes int16, difference reads it), each with 32 MACs per pixel.
+  EXPECT_DOUBLE_EQ(j["int16"]["mac_share"].get<double>(), 1.0);
+  quantized("");
+  EXPECT_NE(last_.out.find("100% of the MACs in 16x8 layers"), std::string::npos) << last_.out;
   // The HTML report shows the format of each tensor.
   const fs::path report = dir_ / "r.html";
   quantized(" --report " + report.string());
@@ -67,6 +72,7 @@ TEST_F(CliInt16, QuantizeChoosesTheLayerAndReportsIt) {
   quantized(" --int16 off --json");
   const auto off = nlohmann::json::parse(last_.out);
   EXPECT_LT(off["prediction"]["output_sqnr_db"].get<double>(), 15.0);
+  EXPECT_EQ(off["int16"]["mac_share"].get<double>(), 0.0);
   EXPECT_FALSE(off["warnings"].empty());
   // A name that cannot be int16: one error line, exit 2, no file.
   const fs::path model = dir_ / "cancel.onnx", tqm = dir_ / "bad.tqm";
@@ -125,9 +131,30 @@ TEST_F(CliInt16, Int16LookupOnCortexM4AndM55EqualsTheHost) {
   expect_firmware_calls_and_equals_host(quantized_model("tanh", tanh_cancellation_model_bytes()), "lookup_s16");
 }
 
-// An int16 tensor with a reader that has no 16x8 kernel (small_cnn's concat): the
-// generated code requantizes it to int8 for that reader, and still equals the host.
+TEST_F(CliInt16, Int16ConcatOnCortexM4AndM55EqualsTheHost) {
+  expect_firmware_calls_and_equals_host(quantized_model("concat", concat_cancellation_model_bytes()), "concat_wide");
+}
+
+// An int16 tensor with a reader that has no 16x8 kernel (a PRelu): the generated code
+// requantizes it to int8 for that reader, and still equals the host. And small_cnn with its
+// first conv int16: the tensor passes through its residual add, average pooling and concat
+// (concat_wide) to the dense layer, and the firmware equals the host too.
 TEST_F(CliInt16, RequantizedCopiesForOtherReadersEqualTheHost) {
+  {
+    const fs::path model = write("prelu.onnx", prelu_side_model_bytes());
+    const fs::path tqm = dir_ / "p.tqm";
+    tinyq::write_npy(data_.string(), Tensor::from_floats({64, 2, 4, 4}, random_values(64 * 32, 7, 0.0f, 1.0f)));
+    Result q =
+        run("quantize " + model.string() + " --calib " + data_.string() + " -o " + tqm.string() + " --int16 wide");
+    ASSERT_EQ(q.code, 0) << q.err;
+    const fs::path out = dir_ / "pfw";
+    Result g = run("generate " + tqm.string() + " --target cortex-m4 -o " + out.string() + " --name p");
+    ASSERT_EQ(g.code, 0) << g.err;
+    EXPECT_NE(slurp(out / "p.cpp").find("rt::requantize_tensor("), std::string::npos);
+    Result v = run("verify " + tqm.string() + " --target cortex-m4 --data " + data_.string() + " --count 8 --json");
+    ASSERT_EQ(v.code, 0) << v.err;
+    EXPECT_EQ(nlohmann::json::parse(v.out)["mismatches"], 0);
+  }
   const fs::path model = write("small_cnn.onnx", small_cnn().bytes());
   const fs::path data = dir_ / "s.npy", tqm = dir_ / "s.tqm";
   tinyq::write_npy(data.string(), Tensor::from_floats({32, 2, 8, 8}, random_values(32 * 128, 8)));
@@ -137,7 +164,7 @@ TEST_F(CliInt16, RequantizedCopiesForOtherReadersEqualTheHost) {
   Result g = run("generate " + tqm.string() + " --target cortex-m4 -o " + out.string() + " --name s");
   ASSERT_EQ(g.code, 0) << g.err;
   const std::string source = slurp(out / "s.cpp");
-  EXPECT_NE(source.find("rt::requantize_tensor("), std::string::npos);
+  EXPECT_NE(source.find("rt::concat_wide("), std::string::npos);
   EXPECT_NE(source.find("rt::depthwise_conv2d_wide("), std::string::npos);
   Result v = run("verify " + tqm.string() + " --target cortex-m4 --data " + data.string() + " --count 8 --json");
   ASSERT_EQ(v.code, 0) << v.err;
@@ -149,8 +176,12 @@ TEST_F(CliInt16, RequantizedCopiesForOtherReadersEqualTheHost) {
   tinyq::write_npy(labels_file.string(), labels);
   Result e = run("eval " + tqm.string() + " --data " + data.string() + " --labels " + labels_file.string() + " --json");
   ASSERT_EQ(e.code, 0) << e.err;
-  for (const auto& layer : nlohmann::json::parse(e.out)["layers"])
-    EXPECT_EQ(layer["bits"], layer["name"] == "conv1" ? 16 : 8) << layer["name"];
+  const auto report = nlohmann::json::parse(e.out);
+  std::map<std::string, int> bits;
+  for (const auto& layer : report["layers"]) bits[layer["name"].get<std::string>()] = layer["bits"].get<int>();
+  EXPECT_EQ(bits["conv1"], 16);
+  EXPECT_EQ(bits["concat"], 16);
+  EXPECT_EQ(bits["softmax"], 8);  // the model's output
 }
 
 }  // namespace

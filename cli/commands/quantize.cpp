@@ -12,6 +12,7 @@
 #include "commands/common.hpp"
 #include "frontend/tflite/tflite_model.hpp"
 #include "frontend/tflite/tflite_prequantized.hpp"
+#include "qmodel/samples.hpp"
 #include "qmodel/tqm_file.hpp"
 #include "quant/layer_error.hpp"
 #include "quant/quantizer.hpp"
@@ -63,8 +64,22 @@ std::vector<std::string> int16_layers(const QGraph& q) {
   return names;
 }
 
+// The share of the model's MACs in 16x8 layers (an int16 input or output): what int16 costs in
+// speed, about 2-5x their int8 instructions on Cortex-M (docs/BENCHMARKS.md).
+double int16_mac_share(const QGraph& q) {
+  std::int64_t all = 0, wide = 0;
+  for (const QNode& n : q.nodes) {
+    const std::int64_t macs = node_macs(n);
+    all += macs;
+    bool sixteen = q.values[std::size_t(n.output)].quant.bits == 16;
+    for (int in : n.inputs) sixteen = sixteen || (in >= 0 && q.values[std::size_t(in)].quant.bits == 16);
+    if (sixteen) wide += macs;
+  }
+  return all > 0 ? double(wide) / double(all) : 0.0;
+}
+
 nlohmann::json int16_json(const QGraph& q) {
-  nlohmann::json j{{"mode", q.settings.int16}, {"layers", int16_layers(q)}};
+  nlohmann::json j{{"mode", q.settings.int16}, {"layers", int16_layers(q)}, {"mac_share", int16_mac_share(q)}};
   if (q.settings.int16_searched) {
     j["sqnr_before_db"] = q.settings.int16_sqnr_before_db;
     j["sqnr_after_db"] = q.settings.int16_sqnr_after_db;
@@ -88,11 +103,11 @@ void print_int16_summary(const QGraph& q) {
   else if (q.settings.int16_searched)
     fmt::print(
         "int16 auto: output SQNR {:.1f} -> {:.1f} dB on calibration data with int16 outputs of {}; arena {} -> "
-        "{} bytes (portable kernels, budget +{})\n",
+        "{} bytes (portable kernels, budget +{}); {:.0f}% of the MACs in 16x8 layers\n",
         q.settings.int16_sqnr_before_db, q.settings.int16_sqnr_after_db, names, q.settings.int16_arena_before,
-        q.settings.int16_arena_after, q.settings.int16_ram_budget);
+        q.settings.int16_arena_after, q.settings.int16_ram_budget, 100.0 * int16_mac_share(q));
   else if (!layers.empty())
-    fmt::print("int16 outputs: {}\n", names);
+    fmt::print("int16 outputs: {}; {:.0f}% of the MACs in 16x8 layers\n", names, 100.0 * int16_mac_share(q));
 }
 
 int run_prequantized(const QuantizeArgs& args) {

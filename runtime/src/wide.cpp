@@ -566,6 +566,31 @@ void conv_wide16_native(const ConvParams& p, const In* input, const int8_t* weig
 }
 #endif
 
+// concat_wide into Out: row r of input i at inputs[i] + r * input_row[i], int8 or int16.
+template <typename In, typename Out>
+void concat_part(const ConcatParams& p, int32_t i, const In* in, Out* out) {
+  for (int32_t j = 0; j < p.input_row[i]; ++j)
+    out[j] = p.multiplier[i] == 0
+                 ? static_cast<Out>(in[j])  // one format: the values already mean the same
+                 : detail::offset_and_clamp<Out>(
+                       requantize(static_cast<int32_t>(in[j]) + p.input_offset[i], p.multiplier[i], p.shift[i]),
+                       p.output_offset, detail::lowest_of<Out>(), detail::highest_of<Out>());
+}
+template <typename Out>
+void concat_into(const ConcatParams& p, const void* const* inputs, const int32_t* input_bits, Out* out) {
+  for (int32_t r = 0; r < p.outer; ++r) {
+    for (int32_t i = 0; i < p.inputs; ++i) {
+      const int32_t row = p.input_row[i];
+      if (input_bits[i] == 16) {
+        concat_part(p, i, static_cast<const int16_t*>(inputs[i]) + r * row, out);
+      } else {
+        concat_part(p, i, static_cast<const int8_t*>(inputs[i]) + r * row, out);
+      }
+      out += row;
+    }
+  }
+}
+
 template <typename In, typename Out>
 void requantize_loop(const RequantizeParams& p, const In* in, Out* out) {
   for (int32_t i = 0; i < p.count; ++i)
@@ -656,6 +681,11 @@ void avg_pool2d_s16(const AvgPoolParams& p, const int16_t* input, int16_t* outpu
 
 void requantize_tensor(const RequantizeParams& p, const void* input, void* output) {
   with_formats(input, p.input_bits, output, p.output_bits, [&](auto in, auto out) { requantize_loop(p, in, out); });
+}
+
+void concat_wide(const ConcatParams& p, const void* const* inputs, const int32_t* input_bits, void* output,
+                 int32_t output_bits) {
+  with_output(output, output_bits, [&](auto out) { concat_into(p, inputs, input_bits, out); });
 }
 
 }  // namespace rt

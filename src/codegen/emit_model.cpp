@@ -275,10 +275,21 @@ class ModelWriter {
       }
       case QKernel::Concat: {
         NodeCode c = one_input("ConcatParams", concat_params(n), "concat_s8", id, names, in, out);
-        std::string parts;
-        for (int v : n.inputs) parts += fmt::format("{}{}", parts.empty() ? "" : ", ", at(v));
-        c.declarations += fmt::format("const int8_t* const {}_inputs[] = {{{}}};\n", id, parts);
-        c.call = fmt::format("rt::concat_s8({0}_params, {0}_inputs, {1})", id, out);
+        std::string parts, bits;
+        for (int v : n.inputs) {
+          parts += fmt::format("{}{}", parts.empty() ? "" : ", ", at(v));
+          bits += fmt::format("{}{}", bits.empty() ? "" : ", ", g_.values[std::size_t(v)].quant.bits);
+        }
+        if (!has_int16_tensor(g_, n)) {
+          c.declarations += fmt::format("const int8_t* const {}_inputs[] = {{{}}};\n", id, parts);
+          c.call = fmt::format("rt::concat_s8({0}_params, {0}_inputs, {1})", id, out);
+          return c;
+        }
+        // concat_wide: each tensor at its own width.
+        c.declarations += fmt::format(
+            "const void* const {0}_inputs[] = {{{1}}};\nconst int32_t {0}_bits[] = {{{2}}};\n", id, parts, bits);
+        c.call = fmt::format("rt::concat_wide({0}_params, {0}_inputs, {0}_bits, {1}, {2})", id, out,
+                             g_.values[std::size_t(n.output)].quant.bits);
         return c;
       }
       case QKernel::Lookup:

@@ -426,6 +426,11 @@ void check_concat(const NodeCheck& c, const QNode& n) {
     c.matches_input(p.input_offset[i], std::size_t(i));
     c.multiplier(p.multiplier[i], false);
     c.shift(p.shift[i]);
+    if (c.wide()) {  // concat_wide: copies between one width only, results that fit int32
+      c.require(p.multiplier[i] != 0 || c.bits(n.inputs[std::size_t(i)]) == c.bits(n.output),
+                "int16 concat copies between tensors of different widths");
+      c.require(p.shift[i] <= 14, "int16 concat requantization shift above 14");
+    }
     row += p.input_row[i];
   }
   c.require(std::int64_t(p.outer) * row == c.out(), "output size mismatch");
@@ -708,14 +713,15 @@ void check_node(const QGraph& g, const QNode& n, const std::string& where) {
   const bool reads_int16 = n.kernel == QKernel::Conv || n.kernel == QKernel::Depthwise || n.kernel == QKernel::Dense ||
                            n.kernel == QKernel::Requantize || n.kernel == QKernel::Mul ||  // mul_wide
                            n.kernel == QKernel::Add ||                                     // add_wide
-                           n.kernel == QKernel::Lookup;                                    // lookup_s16
+                           n.kernel == QKernel::Lookup ||                                  // lookup_s16
+                           n.kernel == QKernel::Concat;                                    // concat_wide
   if (n.kernel == QKernel::Reshape || n.kernel == QKernel::MaxPool ||
       n.kernel == QKernel::AvgPool)  // max_pool2d_s16 keeps the format, avg_pool2d_s16 the width
     c.require(!n.inputs.empty() && c.bits(n.inputs[0]) == c.bits(n.output), "reshape or pooling changes the bit width");
   else if (!reads_int16 && c.wide())
     c.bad(
-        "has an int16 tensor, which only conv, depthwise, dense, pooling, add, mul, lookup and requantize read "
-        "or write");
+        "has an int16 tensor, which only conv, depthwise, dense, pooling, add, mul, lookup, concat and requantize "
+        "read or write");
   switch (n.kernel) {
     case QKernel::Requantize: return check_requantize(c, n);
     case QKernel::Conv:

@@ -48,11 +48,17 @@ bool binary_reads_int16(const QNode& n, int value) {
 // A reader that carries an int16 tensor on, whose output is not a model output: in the same
 // format a reshape, or a max pooling that keeps its input's quantization (max_pool2d_s16); into
 // an int16 format of its own an average pooling with tinyq's rounding (avg_pool2d_s16), a table
-// lookup (lookup_s16), a multiplication or addition (binary_reads_int16).
+// lookup (lookup_s16), a multiplication or addition (binary_reads_int16), a concat
+// (concat_wide).
 // `in` is the int8 format `value` has (or had, before it became int16).
 bool carries_int16(const QGraph& q, const QNode& n, int value, const QuantParam& in) {
   if (is_output(q, n.output) || n.inputs.empty()) return false;
   if (n.kernel == QKernel::Mul || n.kernel == QKernel::Add) return binary_reads_int16(n, value);
+  // A concat (concat_wide), unless its branches keep their own scales (channel-group scales,
+  // folded into its readers' weights: int8 only).
+  if (n.kernel == QKernel::Concat)
+    return std::find(n.inputs.begin(), n.inputs.end(), value) != n.inputs.end() &&
+           q.values[std::size_t(n.output)].channel_scales.empty();
   if (n.inputs[0] != value) return false;
   if (n.kernel == QKernel::Reshape || n.kernel == QKernel::Lookup) return true;
   if (n.kernel == QKernel::AvgPool)
@@ -80,7 +86,7 @@ std::string why_not(const QGraph& q, const QNode& n) {
   if (is_output(q, n.output)) return "its output is a model output, and the model's outputs are int8";
   if (!read_by_mac(q, n.output))
     return "no conv, depthwise or dense layer reads its output, directly or through reshapes, poolings, adds, "
-           "muls or lookups (int16 would only add a requantization)";
+           "muls, lookups or concats (int16 would only add a requantization)";
   return {};
 }
 
@@ -206,6 +212,36 @@ class Widener {
     if (widen_output) route(n.output, out_narrow, r);
   }
 
+  // A concat reading an int16 tensor whose output reaches a 16x8 layer: the output becomes int16
+  // (a format of its own, over the concat's calibrated range) and each input's requantization is
+  // rebuilt from its current format (a copy where the formats are one). When the output is int16
+  // already (another input was widened first), only the inputs' requantizations change.
+  void concat_int16(QNode& n, std::size_t r) {
+    QValue& out = q_.values[std::size_t(n.output)];
+    const QuantParam out_narrow = out.quant;
+    const bool widen_output = out.quant.bits == 8;
+    if (widen_output) {
+      out.quant = int16_param(out);
+      n.ints["output_offset"] = 0;
+    }
+    auto& multiplier = n.i32.at("multiplier");
+    auto& shift = n.i32.at("shift");
+    auto& offset = n.i32.at("input_offset");
+    for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+      const QuantParam& in = q_.values[std::size_t(n.inputs[i])].quant;
+      offset[i] = -in.zero_point;
+      if (in.scale == out.quant.scale && in.zero_point == out.quant.zero_point && in.bits == out.quant.bits) {
+        multiplier[i] = shift[i] = 0;
+        continue;
+      }
+      const QuantizedMultiplier m = quantize_multiplier(double(in.scale) / double(out.quant.scale));
+      if (m.shift > 14) fail(n.name, "int16: concat requantization multiplier {:g} too large", multiplier_value(m));
+      multiplier[i] = m.multiplier;
+      shift[i] = m.shift;
+    }
+    if (widen_output) route(n.output, out_narrow, r);
+  }
+
   // A scalar requantization (ints `multiplier`, `shift`) multiplied by `factor`.
   static void scale_scalar(QNode& n, const std::string& multiplier, const std::string& shift, double factor) {
     const QuantizedMultiplier m = quantize_multiplier(
@@ -251,6 +287,9 @@ class Widener {
         read_int16(n, narrow, wide);
       } else if (binary_reads_int16(n, value)) {
         binary_int16(n, r, value, narrow, wide);
+      } else if (n.kernel == QKernel::Concat && carries_int16(q_, n, value, narrow) &&
+                 (q_.values[std::size_t(n.output)].quant.bits == 16 || read_by_mac(q_, n.output))) {
+        concat_int16(n, r);
       } else if (carries_int16(q_, n, value, narrow) &&
                  ((n.kernel != QKernel::AvgPool && n.kernel != QKernel::Lookup) ||
                   read_by_mac(q_, n.output))) {  // (their own format pays then)

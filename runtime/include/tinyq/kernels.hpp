@@ -680,6 +680,15 @@ struct RequantizeParams {
 };
 void requantize_tensor(const RequantizeParams& p, const void* input, void* output);
 
+// concat_s8 where an input or the output is int16 (an int16 region passing through a concat to
+// the 16x8 layers reading it): input i has input_bits[i] (8 or 16) and the output output_bits;
+// ConcatParams as for concat_s8, a copy (multiplier 0) only between tensors of one format, and
+// each requantized value saturated to the output's range. |q + input_offset| < 2^17, so
+// requantize()'s int32 accumulator holds it; the host bounds the shift (<= 14) so that the
+// result fits int32. One portable loop on every path.
+void concat_wide(const ConcatParams& p, const void* const* inputs, const int32_t* input_bits, void* output,
+                 int32_t output_bits);
+
 // conv2d_s8 and depthwise_conv2d_s8 choose a variant from the layer's parameters. They are
 // inline so that generated code, whose parameters are constants, keeps only the variant each
 // layer runs: out of line, a -Os build kept every variant of the path (KWS: 20.4 KB of
