@@ -4,7 +4,8 @@
 // rounding ruins the model (a difference of two large activations, a range that one int8
 // step cannot resolve). Applied to a finished int8 QGraph: the chosen conv, depthwise and
 // dense outputs become int16 (symmetric, their calibrated range over 32767 steps), the conv,
-// depthwise and dense layers reading them read int16 (kernels.hpp, conv2d_wide), and any other
+// depthwise and dense layers reading them read int16 (kernels.hpp, conv2d_wide), reshapes,
+// poolings, adds, muls, lookups and concats carry the int16 tensor on to them, and any other
 // reader gets the tensor back in its int8 format through one requantize_tensor node.
 #include <cstdint>
 #include <string>
