@@ -25,9 +25,10 @@ inline const std::vector<float> kWideWeights = {1.0f, 1.0f / 127.0f, 1.0f, 0.0f}
 inline const std::vector<float> kCopyChannel0 = {1.0f, 0.0f, 1.0f, 0.0f};
 inline const std::vector<float> kDifference = {1.0f, -1.0f, -1.0f, 1.0f};
 inline const std::vector<float> kNegatedDifference = {-1.0f, 1.0f, 1.0f, -1.0f};
+// A 1x1 conv of 2 output channels without bias, its input channels from the weights' count.
 inline void conv1x1(OnnxBuilder& b, const std::string& from, const std::string& to, const std::string& name,
                     const std::vector<float>& weights) {
-  b.initializer(name + "/w", {2, 2, 1, 1}, weights);
+  b.initializer(name + "/w", {2, std::int64_t(weights.size() / 2), 1, 1}, weights);
   b.initializer(name + "/b", {2}, {0.0f, 0.0f});
   b.node("Conv", {from, name + "/w", name + "/b"}, {to}, name);
 }
@@ -93,9 +94,7 @@ inline std::string concat_cancellation_model_bytes() {
   conv1x1(b, "x", "c2", "copy", {1.0f, 0.0f, -1.0f / 3.0f, 0.0f});
   auto& cat = b.node("Concat", {"r1", "c2"}, {"joined"}, "cat");
   OnnxBuilder::set_int(cat, "axis", 1);
-  b.initializer("difference/w", {2, 4, 1, 1}, {1.0f, -1.0f, 0.0f, 0.0f, -1.0f, 1.0f, 0.0f, 0.0f});
-  b.initializer("difference/b", {2}, {0.0f, 0.0f});
-  b.node("Conv", {"joined", "difference/w", "difference/b"}, {"y"}, "difference");
+  conv1x1(b, "joined", "y", "difference", {1.0f, -1.0f, 0.0f, 0.0f, -1.0f, 1.0f, 0.0f, 0.0f});
   return b.bytes();
 }
 
@@ -131,9 +130,7 @@ inline std::string spread_cancellation_model_bytes(int branches) {
       wide[out * std::size_t(2 * branches) + std::size_t(2 * i)] = kWideWeights[out * 2];
       wide[out * std::size_t(2 * branches) + std::size_t(2 * i + 1)] = kWideWeights[out * 2 + 1];
     }
-    b.initializer("wide" + id + "/w", {2, 2 * branches, 1, 1}, wide);
-    b.initializer("wide" + id + "/b", {2}, {0.0f, 0.0f});
-    b.node("Conv", {"x", "wide" + id + "/w", "wide" + id + "/b"}, {"c" + id}, "wide" + id);
+    conv1x1(b, "x", "c" + id, "wide" + id, wide);
     b.node("Relu", {"c" + id}, {"r" + id}, "relu" + id);
     conv1x1(b, "r" + id, "d" + id, "difference" + id, i % 2 ? kNegatedDifference : kDifference);
     if (i == 0) {

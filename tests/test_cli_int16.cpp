@@ -16,21 +16,17 @@ namespace {
 class CliInt16 : public Cli {
  protected:
   fs::path quantized(const std::string& extra = "", bool pool = false, bool average = false) {
-    const fs::path model = write("cancel.onnx", cancellation_model_bytes(pool, average));
-    tinyq::write_npy(data_.string(), Tensor::from_floats({64, 2, 4, 4}, random_values(64 * 32, 7, 0.0f, 1.0f)));
-    const fs::path tqm = dir_ / "m.tqm";
-    Result q = run("quantize " + model.string() + " --calib " + data_.string() + " -o " + tqm.string() + extra);
-    EXPECT_EQ(q.code, 0) << q.err;
-    last_ = q;
-    return tqm;
+    return quantized_model("cancel", cancellation_model_bytes(pool, average), extra);
   }
-  // The model's .tqm from `quantize` (best: auto int16) on random inputs in [0, 1].
-  fs::path quantized_model(const std::string& name, const std::string& bytes) {
+  // The model's .tqm from `quantize` (best: auto int16; `extra` options) on random inputs in
+  // [0, 1]; its result in last_.
+  fs::path quantized_model(const std::string& name, const std::string& bytes, const std::string& extra = "") {
     const fs::path model = write(name + ".onnx", bytes);
     tinyq::write_npy(data_.string(), Tensor::from_floats({64, 2, 4, 4}, random_values(64 * 32, 7, 0.0f, 1.0f)));
     const fs::path tqm = dir_ / (name + ".tqm");
-    Result q = run("quantize " + model.string() + " --calib " + data_.string() + " -o " + tqm.string());
+    Result q = run("quantize " + model.string() + " --calib " + data_.string() + " -o " + tqm.string() + extra);
     EXPECT_EQ(q.code, 0) << q.err;
+    last_ = q;
     return tqm;
   }
   // `generate` calls `kernel`, and the firmware on the emulated M4 and M55 gives the host's
@@ -140,21 +136,8 @@ TEST_F(CliInt16, Int16ConcatOnCortexM4AndM55EqualsTheHost) {
 // first conv int16: the tensor passes through its residual add, average pooling and concat
 // (concat_wide) to the dense layer, and the firmware equals the host too.
 TEST_F(CliInt16, RequantizedCopiesForOtherReadersEqualTheHost) {
-  {
-    const fs::path model = write("prelu.onnx", prelu_side_model_bytes());
-    const fs::path tqm = dir_ / "p.tqm";
-    tinyq::write_npy(data_.string(), Tensor::from_floats({64, 2, 4, 4}, random_values(64 * 32, 7, 0.0f, 1.0f)));
-    Result q =
-        run("quantize " + model.string() + " --calib " + data_.string() + " -o " + tqm.string() + " --int16 wide");
-    ASSERT_EQ(q.code, 0) << q.err;
-    const fs::path out = dir_ / "pfw";
-    Result g = run("generate " + tqm.string() + " --target cortex-m4 -o " + out.string() + " --name p");
-    ASSERT_EQ(g.code, 0) << g.err;
-    EXPECT_NE(slurp(out / "p.cpp").find("rt::requantize_tensor("), std::string::npos);
-    Result v = run("verify " + tqm.string() + " --target cortex-m4 --data " + data_.string() + " --count 8 --json");
-    ASSERT_EQ(v.code, 0) << v.err;
-    EXPECT_EQ(nlohmann::json::parse(v.out)["mismatches"], 0);
-  }
+  expect_firmware_calls_and_equals_host(quantized_model("prelu", prelu_side_model_bytes(), " --int16 wide"),
+                                        "requantize_tensor");
   const fs::path model = write("small_cnn.onnx", small_cnn().bytes());
   const fs::path data = dir_ / "s.npy", tqm = dir_ / "s.tqm";
   tinyq::write_npy(data.string(), Tensor::from_floats({32, 2, 8, 8}, random_values(32 * 128, 8)));

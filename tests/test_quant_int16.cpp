@@ -204,8 +204,11 @@ TEST(Int16, ConcatsCarryTheInt16TensorOn) {
   // The copy branch (int8, zero point about -64) arrives right too: the difference ignores it,
   // the concat's own error does not.
   EXPECT_EQ(bits_of(q, "copy"), 8);
-  for (const LayerError& e : measure_layer_error(q, samples(200, 2), 1))
-    if (e.name == "cat") EXPECT_GT(e.sqnr_db, 40.0);
+  for (const LayerError& e : measure_layer_error(q, samples(200, 2), 1)) {
+    if (e.name == "cat") {
+      EXPECT_GT(e.sqnr_db, 40.0);
+    }
+  }
   expect_refused(q, QKernel::Concat, "a copy across widths", [](QNode& n) {
     for (std::int32_t& m : n.i32["multiplier"]) m = 0;
   });

@@ -71,9 +71,7 @@ double int16_mac_share(const QGraph& q) {
   for (const QNode& n : q.nodes) {
     const std::int64_t macs = node_macs(n);
     all += macs;
-    bool sixteen = q.values[std::size_t(n.output)].quant.bits == 16;
-    for (int in : n.inputs) sixteen = sixteen || (in >= 0 && q.values[std::size_t(in)].quant.bits == 16);
-    if (sixteen) wide += macs;
+    if (has_int16_tensor(q, n)) wide += macs;
   }
   return all > 0 ? double(wide) / double(all) : 0.0;
 }

@@ -121,8 +121,9 @@ struct WideWindow {
 #endif
 
 #if TINYQ_WIDE16_NATIVE
-// A layer's output stage for the native forms' int32 sums.
-struct WideLanes {
+// A layer's output stage for the native forms' int32 sums (requantize_narrow; on Helium four
+// lanes at a time).
+struct NarrowStage {
   const Requant& r;
   int32_t offset, lo, hi;
 };
@@ -145,7 +146,7 @@ TINYQ_ALWAYS_INLINE int32_t requantize_narrow(int32_t acc, int32_t multiplier, i
 
 // wide_output for an int32 accumulator.
 template <typename Out>
-TINYQ_ALWAYS_INLINE Out narrow_output(int32_t acc, const WideLanes& st, int32_t channel) {
+TINYQ_ALWAYS_INLINE Out narrow_output(int32_t acc, const NarrowStage& st, int32_t channel) {
   const int32_t i = st.r.count == 1 ? 0 : channel;
   return detail::offset_and_clamp<Out>(requantize_narrow(acc, st.r.multiplier[i], st.r.shift[i]), st.offset, st.lo,
                                        st.hi);
@@ -192,7 +193,7 @@ TINYQ_ALWAYS_INLINE int32x4_t requantize_lanes_wide(int32x4_t acc, int32x4_t mul
 }
 template <typename Out>
 TINYQ_ALWAYS_INLINE void store_wide_lanes(int32x4_t acc, const int32_t* bias, int32_t channel, int32_t count,
-                                          const WideLanes& st, Out* out) {
+                                          const NarrowStage& st, Out* out) {
   const mve_pred16_t valid = vctp32q(static_cast<uint32_t>(count));
   if (bias != nullptr) acc = vaddq_s32(acc, vldrwq_z_s32(bias + channel, valid));
   int32x4_t multiplier, shift;
@@ -279,8 +280,8 @@ void depthwise_wide16_native(const ConvParams& p, const int16_t* input, const in
   const int32_t c = p.in_c;
   // Where bias + window sum stays in int32: the output stage in 32 bits (Helium: four channels
   // at a time).
-  const bool in_lanes = wide_sums_fit(bias, c, p.kernel_h * p.kernel_w, wide_max_product<int16_t>());
-  const WideLanes lanes{p.requant, p.output_offset, p.act_min, p.act_max};
+  const bool narrow_sums = wide_sums_fit(bias, c, p.kernel_h * p.kernel_w, wide_max_product<int16_t>());
+  const NarrowStage stage{p.requant, p.output_offset, p.act_min, p.act_max};
   for (int32_t b = 0; b < p.batch; ++b) {
     const int16_t* image = input + b * p.in_h * p.in_w * c;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
@@ -299,15 +300,15 @@ void depthwise_wide16_native(const ConvParams& p, const int16_t* input, const in
           alignas(8) int32_t sums[kWideGroup];
           group(x + ch, w + ch, win, sums);
 #if defined(TINYQ_PATH_ARM_MVE)
-          if (in_lanes) {
-            store_wide_lanes(vldrwq_s32(sums), bias, ch, 4, lanes, output + ch);
-            store_wide_lanes(vldrwq_s32(sums + 4), bias, ch + 4, 4, lanes, output + ch + 4);
+          if (narrow_sums) {
+            store_wide_lanes(vldrwq_s32(sums), bias, ch, 4, stage, output + ch);
+            store_wide_lanes(vldrwq_s32(sums + 4), bias, ch + 4, 4, stage, output + ch + 4);
             continue;
           }
 #else
-          if (in_lanes) {
+          if (narrow_sums) {
             for (int32_t j = 0; j < kWideGroup; ++j)
-              output[ch + j] = narrow_output<Out>((bias != nullptr ? bias[ch + j] : 0) + sums[j], lanes, ch + j);
+              output[ch + j] = narrow_output<Out>((bias != nullptr ? bias[ch + j] : 0) + sums[j], stage, ch + j);
             continue;
           }
 #endif
@@ -421,7 +422,7 @@ TINYQ_ALWAYS_INLINE const int16_t* dot_operand(const int16_t* src, int16_t* x, i
 // the output stage in 32-bit steps (requantize_narrow).
 template <typename Out>
 TINYQ_ALWAYS_INLINE void rows_dot16_narrow(const int16_t* x, int32_t n, const int8_t* weights, const int32_t* bias,
-                                           int32_t count, const WideLanes& st, Out* out) {
+                                           int32_t count, const NarrowStage& st, Out* out) {
   rows_dot16_acc<int32_t>(x, n, weights, bias, count,
                           [&](int32_t acc, int32_t o) { out[o] = narrow_output<Out>(acc, st, o); });
 }
@@ -475,7 +476,7 @@ TINYQ_ALWAYS_INLINE const int16_t* dot_operand(const int16_t* src, int16_t*, int
 // channels reads the first row again for the missing ones and stores only its own.
 template <typename Out>
 TINYQ_ALWAYS_INLINE void rows_dot16_narrow(const int16_t* x, int32_t n, const int8_t* weights, const int32_t* bias,
-                                           int32_t count, const WideLanes& st, Out* out) {
+                                           int32_t count, const NarrowStage& st, Out* out) {
   for (int32_t o = 0; o < count; o += 4) {
     const int32_t rows = count - o < 4 ? count - o : 4;
     const int8_t* w0 = weights + o * n;
@@ -528,9 +529,9 @@ void dense_wide16_native(const DenseParams& p, const In* input, const int8_t* we
   const int32_t n = p.in_features;
   alignas(8) int16_t x[kWideNativeInputs];
   if (wide_sums_fit(bias, p.out_features, n, wide_max_product<In>())) {
-    const WideLanes lanes{p.requant, p.output_offset, p.act_min, p.act_max};
+    const NarrowStage stage{p.requant, p.output_offset, p.act_min, p.act_max};
     for (int32_t r = 0; r < p.rows; ++r, input += n, output += p.out_features)
-      rows_dot16_narrow(dense_operand(input, x, n, p.input_offset), n, weights, bias, p.out_features, lanes, output);
+      rows_dot16_narrow(dense_operand(input, x, n, p.input_offset), n, weights, bias, p.out_features, stage, output);
     return;
   }
   for (int32_t r = 0; r < p.rows; ++r, input += n, output += p.out_features) {
@@ -546,15 +547,15 @@ template <typename In, typename Out>
 void conv_wide16_native(const ConvParams& p, const In* input, const int8_t* weights, const int32_t* bias, Out* output) {
   const int32_t k = p.kernel_h * p.kernel_w * p.in_c;
   alignas(8) int16_t x[kWideNativeInputs];
-  const bool in_lanes = wide_sums_fit(bias, p.out_c, k, wide_max_product<In>());
-  const WideLanes lanes{p.requant, p.output_offset, p.act_min, p.act_max};
+  const bool narrow_sums = wide_sums_fit(bias, p.out_c, k, wide_max_product<In>());
+  const NarrowStage stage{p.requant, p.output_offset, p.act_min, p.act_max};
   for (int32_t b = 0; b < p.batch; ++b) {
     const In* image = input + b * p.in_h * p.in_w * p.in_c;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       for (int32_t ox = 0; ox < p.out_w; ++ox, output += p.out_c) {
         gather_patch16(p, image, oy, ox, x);
-        if (in_lanes) {
-          rows_dot16_narrow(dot_operand(x, x, k), k, weights, bias, p.out_c, lanes, output);
+        if (narrow_sums) {
+          rows_dot16_narrow(dot_operand(x, x, k), k, weights, bias, p.out_c, stage, output);
           continue;
         }
         rows_dot16(dot_operand(x, x, k), k, weights, bias, p.out_c, [&](int64_t acc, int32_t o) {
@@ -569,12 +570,15 @@ void conv_wide16_native(const ConvParams& p, const In* input, const int8_t* weig
 // concat_wide into Out: row r of input i at inputs[i] + r * input_row[i], int8 or int16.
 template <typename In, typename Out>
 void concat_part(const ConcatParams& p, int32_t i, const In* in, Out* out) {
-  for (int32_t j = 0; j < p.input_row[i]; ++j)
-    out[j] = p.multiplier[i] == 0
-                 ? static_cast<Out>(in[j])  // one format: the values already mean the same
-                 : detail::offset_and_clamp<Out>(
-                       requantize(static_cast<int32_t>(in[j]) + p.input_offset[i], p.multiplier[i], p.shift[i]),
-                       p.output_offset, detail::lowest_of<Out>(), detail::highest_of<Out>());
+  const int32_t row = p.input_row[i];
+  if (p.multiplier[i] == 0) {  // one format: the values already mean the same
+    for (int32_t j = 0; j < row; ++j) out[j] = static_cast<Out>(in[j]);
+    return;
+  }
+  for (int32_t j = 0; j < row; ++j)
+    out[j] = detail::offset_and_clamp<Out>(
+        requantize(static_cast<int32_t>(in[j]) + p.input_offset[i], p.multiplier[i], p.shift[i]), p.output_offset,
+        detail::lowest_of<Out>(), detail::highest_of<Out>());
 }
 template <typename Out>
 void concat_into(const ConcatParams& p, const void* const* inputs, const int32_t* input_bits, Out* out) {

@@ -217,22 +217,21 @@ Step Int8Executor::Impl::make_step(const QNode& n) {
     case QKernel::StridedCopy: return one_input_step(n, strided_copy_params(n), rt::strided_copy_s8);
     case QKernel::Concat: {
       const rt::ConcatParams p = concat_params(n);
-      if (has_int16_tensor(graph, n)) {  // concat_wide: each tensor at its own width
-        std::vector<std::int32_t> bits;
-        for (int v : n.inputs) bits.push_back(graph.values[std::size_t(v)].quant.bits);
-        const std::int32_t out_bits = graph.values[std::size_t(out)].quant.bits;
-        return [=](Workspace& ws) {
-          ws.parts.resize(ins.size());
-          for (std::size_t i = 0; i < ins.size(); ++i) ws.parts[i] = ws.ptr[std::size_t(ins[i])];
-          rt::concat_wide(p, reinterpret_cast<const void* const*>(ws.parts.data()), bits.data(),
-                          ws.ptr[std::size_t(out)], out_bits);
-        };
-      }
+      // concat_wide where a tensor is int16: each at its own width.
+      const bool wide = has_int16_tensor(graph, n);
+      std::vector<std::int32_t> bits;
+      for (int v : n.inputs) bits.push_back(graph.values[std::size_t(v)].quant.bits);
+      const std::int32_t out_bits = graph.values[std::size_t(out)].quant.bits;
       return [=](Workspace& ws) {
         // The worker's own pointer list, reused for every sample: no allocation per call.
         ws.parts.resize(ins.size());
         for (std::size_t i = 0; i < ins.size(); ++i) ws.parts[i] = ws.ptr[std::size_t(ins[i])];
-        rt::concat_s8(p, ws.parts.data(), ws.ptr[std::size_t(out)]);
+        if (wide) {
+          rt::concat_wide(p, reinterpret_cast<const void* const*>(ws.parts.data()), bits.data(),
+                          ws.ptr[std::size_t(out)], out_bits);
+        } else {
+          rt::concat_s8(p, ws.parts.data(), ws.ptr[std::size_t(out)]);
+        }
       };
     }
     case QKernel::Lookup: {

@@ -86,11 +86,7 @@ QNode quantize_data_movement(const Context& ctx, const Node& node) {
         const QuantParam& p = ctx.param(in);
         rows.push_back(param32(node, element_count(ctx.graph.value(in).shape) / outer));
         offsets.push_back(-p.zero_point);
-        QuantizedMultiplier m{0, 0};  // multiplier 0: same quantization, a plain copy
-        if (p.scale != out.scale || p.zero_point != out.zero_point) {
-          m = quantize_multiplier(double(p.scale) / out.scale);
-          if (m.multiplier == 0) fail(node.name, "concat input scale ratio too small to requantize");
-        }
+        const QuantizedMultiplier m = concat_input_multiplier(p, out, node.name);
         multipliers.push_back(m.multiplier);
         shifts.push_back(m.shift);
       }
@@ -174,6 +170,13 @@ QNode quantize_softmax(const Context& ctx, const Node& node) {
   for (int d = 0; d < 256; ++d)
     q.i32["exp_table"].push_back(std::int32_t(std::nearbyint(65536.0 * std::exp(-double(in.scale) * d))));
   return q;
+}
+
+QuantizedMultiplier concat_input_multiplier(const QuantParam& in, const QuantParam& out, const std::string& node) {
+  if (in.scale == out.scale && in.zero_point == out.zero_point && in.bits == out.bits) return {0, 0};
+  const QuantizedMultiplier m = quantize_multiplier(double(in.scale) / out.scale);
+  if (m.multiplier == 0) fail(node, "concat input scale ratio too small to requantize");
+  return m;
 }
 
 }  // namespace tinyq::quant_detail

@@ -53,6 +53,10 @@ std::function<float(float)> clamped_unary_function(const Node& node);
 // An average pooling's divisor table: count_multiplier / count_shift for n = 0 .. taps taps
 // (entry 0 unused), each s_in / (s_out * n). Written by quantize_pool, rebuilt for int16.
 void set_count_multipliers(QNode& q, std::int64_t taps, double in_scale, double out_scale);
+// A concat input's requantization into the output's format: multiplier 0 (a plain copy) where
+// the formats are one (scale, zero point and width), else s_in / s_out; throws naming `node`
+// when the ratio is too small to requantize. Written by the int8 quantizer, rebuilt for int16.
+QuantizedMultiplier concat_input_multiplier(const QuantParam& in, const QuantParam& out, const std::string& node);
 QNode quantize_data_movement(const Context& ctx, const Node& node);
 QNode quantize_softmax(const Context& ctx, const Node& node);
 QNode quantize_layer_norm(const Context& ctx, const Node& node);

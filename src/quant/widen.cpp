@@ -230,11 +230,7 @@ class Widener {
     for (std::size_t i = 0; i < n.inputs.size(); ++i) {
       const QuantParam& in = q_.values[std::size_t(n.inputs[i])].quant;
       offset[i] = -in.zero_point;
-      if (in.scale == out.quant.scale && in.zero_point == out.quant.zero_point && in.bits == out.quant.bits) {
-        multiplier[i] = shift[i] = 0;
-        continue;
-      }
-      const QuantizedMultiplier m = quantize_multiplier(double(in.scale) / double(out.quant.scale));
+      const QuantizedMultiplier m = quant_detail::concat_input_multiplier(in, out.quant, n.name);
       if (m.shift > 14) fail(n.name, "int16: concat requantization multiplier {:g} too large", multiplier_value(m));
       multiplier[i] = m.multiplier;
       shift[i] = m.shift;
